@@ -1,0 +1,333 @@
+//! Application-layer parsers for ward.
+//!
+//! Every protocol lives in its own module with the same shape (after Suricata's
+//! `rust/src/<protocol>/`): a parser over `&[u8]` that never panics, an
+//! [`AppParser`] implementation that the engine feeds with in-order payload of
+//! one flow, and tests over tiny real captures or frames built in code.
+//!
+//! A parser reports what it learns as [`AppEvent`]s:
+//! - **identity hints** ([`Hint`]) — DHCP options, mDNS service types,
+//!   SSDP `SERVER` headers, HTTP User-Agents, JA3/JA4 … — which the
+//!   identification layer turns into device evidence;
+//! - **security facts** — credentials seen in the clear, software banners,
+//!   TLS parameters, shell commands typed after a login;
+//! - **protocol messages** detectors need (DHCP and DNS summaries, HTTP request
+//!   lines);
+//! - **malformation**, counted by the engine, never an error that stops it.
+//!
+//! Nothing here does I/O or reads a clock. Sizes of everything a parser keeps
+//! are bounded by constants in the parser, so an attacker cannot grow them.
+#![forbid(unsafe_code)]
+
+use std::fmt;
+
+pub mod registry;
+
+pub use registry::{detect, AppProto};
+
+/// Direction of a chunk of payload relative to the flow's initiator (the
+/// endpoint that sent the flow's first packet).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// Sent by the initiator.
+    ToServer,
+    /// Sent by the responder.
+    ToClient,
+}
+
+impl Direction {
+    /// The endpoint that *sent* a chunk travelling in this direction.
+    pub fn sender(self) -> About {
+        match self {
+            Direction::ToServer => About::Initiator,
+            Direction::ToClient => About::Responder,
+        }
+    }
+}
+
+/// Transport a flow runs over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Transport {
+    Tcp,
+    Udp,
+}
+
+/// Whom a hint or fact is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum About {
+    /// The endpoint that opened the flow (for UDP: sent its first datagram).
+    Initiator,
+    /// The other endpoint.
+    Responder,
+    /// A device named by MAC inside the payload (DHCP `chaddr`, ARP).
+    Mac([u8; 6]),
+}
+
+/// Kinds of identity evidence. `as_str` is the `source` written in a
+/// device's `evidence` list, so it is part of the event contract: extend,
+/// don't rename.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum HintKind {
+    /// Host name (DHCP option 12, mDNS A record owner, NetBIOS, LLDP system name).
+    Hostname,
+    /// DHCP option 55, the parameter request list, as comma-separated decimal codes in order.
+    DhcpParamList,
+    /// DHCP option 60, vendor class identifier.
+    DhcpVendorClass,
+    /// DHCP option 61, client identifier (hex).
+    DhcpClientId,
+    /// DHCP option 57, maximum message size.
+    DhcpMaxMsgSize,
+    /// DHCP option 81, client FQDN.
+    DhcpFqdn,
+    /// DHCP option codes present, in order (comma-separated decimal).
+    DhcpOptions,
+    /// DHCPv6 vendor class / enterprise number / option request list.
+    Dhcpv6,
+    /// A DNS-SD service type the device announces (`_hap._tcp.local`).
+    MdnsService,
+    /// A DNS-SD TXT value that names a model (`md=`, `model=`, `ty=` …), as `key=value`.
+    MdnsTxt,
+    /// SSDP/UPnP `SERVER` header.
+    SsdpServer,
+    /// SSDP `USN` header.
+    SsdpUsn,
+    /// SSDP `NT`/`ST` header.
+    SsdpNt,
+    /// UPnP device description field (`modelName`, `manufacturer` …), as `key=value`.
+    UpnpDescription,
+    /// LLDP/CDP system name, description, platform, as `key=value`.
+    Lldp,
+    /// A DNS name the device resolves.
+    DnsQuery,
+    /// HTTP `User-Agent` the device sends.
+    HttpUserAgent,
+    /// HTTP `Server` header the device answers with.
+    HttpServer,
+    /// JA3 hash of a TLS ClientHello the device sends.
+    TlsJa3,
+    /// JA4 (TLS client) fingerprint.
+    TlsJa4,
+    /// TLS server name the device asks for.
+    TlsSni,
+    /// p0f-style TCP SYN signature.
+    TcpSyn,
+    /// An NTP server the device uses (its address or name).
+    NtpServer,
+    /// A banner a service sends (SSH, FTP, Telnet, RTSP …).
+    Banner,
+    /// Operating system or stack hint.
+    Os,
+}
+
+impl HintKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HintKind::Hostname => "hostname",
+            HintKind::DhcpParamList => "dhcp.param_list",
+            HintKind::DhcpVendorClass => "dhcp.vendor_class",
+            HintKind::DhcpClientId => "dhcp.client_id",
+            HintKind::DhcpMaxMsgSize => "dhcp.max_msg_size",
+            HintKind::DhcpFqdn => "dhcp.fqdn",
+            HintKind::DhcpOptions => "dhcp.options",
+            HintKind::Dhcpv6 => "dhcpv6",
+            HintKind::MdnsService => "mdns.service",
+            HintKind::MdnsTxt => "mdns.txt",
+            HintKind::SsdpServer => "ssdp.server",
+            HintKind::SsdpUsn => "ssdp.usn",
+            HintKind::SsdpNt => "ssdp.nt",
+            HintKind::UpnpDescription => "upnp.description",
+            HintKind::Lldp => "lldp",
+            HintKind::DnsQuery => "dns.query",
+            HintKind::HttpUserAgent => "http.user_agent",
+            HintKind::HttpServer => "http.server",
+            HintKind::TlsJa3 => "tls.ja3",
+            HintKind::TlsJa4 => "tls.ja4",
+            HintKind::TlsSni => "tls.sni",
+            HintKind::TcpSyn => "tcp.syn",
+            HintKind::NtpServer => "ntp.server",
+            HintKind::Banner => "banner",
+            HintKind::Os => "os",
+        }
+    }
+}
+
+/// One piece of identity evidence.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hint {
+    pub about: About,
+    pub kind: HintKind,
+    pub value: String,
+}
+
+/// Outcome of a login attempt, where the protocol shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LoginOutcome {
+    Unknown,
+    Success,
+    Failure,
+}
+
+impl LoginOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoginOutcome::Unknown => "unknown",
+            LoginOutcome::Success => "success",
+            LoginOutcome::Failure => "failure",
+        }
+    }
+}
+
+/// A secret seen on the wire. `Debug` and `Display` never show it; call
+/// [`Secret::expose`] where the user asked for it (`--reveal-secrets`).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn len(&self) -> usize {
+        self.0.chars().count()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// A login seen in the clear (initiator = client, responder = server).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Credential {
+    /// Protocol name as in [`AppProto::as_str`] (`telnet`, `mqtt` …).
+    pub protocol: &'static str,
+    /// Mechanism: `plain`, `basic`, `digest`, `community`, `user-pass`, `auth-plain`, `auth-login`, `vnc-challenge` …
+    pub method: &'static str,
+    pub username: Option<String>,
+    /// The password, community string or token; `None` where the protocol
+    /// does not carry it in the clear (Digest, VNC challenge-response).
+    pub secret: Option<Secret>,
+    pub outcome: LoginOutcome,
+}
+
+/// TLS parameters from one hello.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct TlsHello {
+    /// True for a ClientHello, false for a ServerHello.
+    pub client: bool,
+    /// Record/legacy version and, for clients, the highest supported version (wire values).
+    pub legacy_version: u16,
+    pub max_version: u16,
+    /// Cipher suites offered (client) or the one chosen (server), wire values, GREASE removed.
+    pub ciphers: Vec<u16>,
+    pub sni: Option<String>,
+    pub alpn: Vec<String>,
+    pub ja3: Option<String>,
+    pub ja4: Option<String>,
+}
+
+/// Summary of one DHCPv4 message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DhcpSummary {
+    /// DHCP message type (option 53): 1 DISCOVER, 2 OFFER, 3 REQUEST, 5 ACK, 6 NAK …; 0 if absent (BOOTP).
+    pub msg_type: u8,
+    pub xid: u32,
+    pub client_mac: [u8; 6],
+    /// `yiaddr`: the address offered or assigned.
+    pub your_ip: std::net::Ipv4Addr,
+    /// Option 54.
+    pub server_id: Option<std::net::Ipv4Addr>,
+    /// Option 50.
+    pub requested_ip: Option<std::net::Ipv4Addr>,
+    /// Options 3 and 6.
+    pub routers: Vec<std::net::Ipv4Addr>,
+    pub dns_servers: Vec<std::net::Ipv4Addr>,
+}
+
+/// Summary of one DNS / mDNS / LLMNR message.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct DnsSummary {
+    pub id: u16,
+    pub response: bool,
+    pub rcode: u8,
+    pub mdns: bool,
+    pub queries: Vec<String>,
+    /// A and AAAA answers.
+    pub answers: Vec<(String, std::net::IpAddr)>,
+}
+
+/// An HTTP (or RTSP) request head.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct HttpRequest {
+    pub method: String,
+    /// Request target, cut at 2 KiB.
+    pub uri: String,
+    pub host: Option<String>,
+    pub user_agent: Option<String>,
+    /// Up to 1 KiB of the body that came in the same chunk as the head.
+    pub body_prefix: Vec<u8>,
+}
+
+/// Something a parser learned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AppEvent {
+    Hint(Hint),
+    Credential(Credential),
+    /// A service announced product/version (FTP/SSH/Telnet banner, HTTP `Server`, RTSP `Server`).
+    Software {
+        about: About,
+        product: String,
+        version: Option<String>,
+        raw: String,
+    },
+    /// The server accepted a session without authentication (open MQTT broker,
+    /// VNC security type None, RTSP stream without auth, Telnet shell without login).
+    NoAuth { protocol: &'static str },
+    Tls(TlsHello),
+    Dhcp(DhcpSummary),
+    Dns(DnsSummary),
+    HttpRequest(HttpRequest),
+    HttpResponse { status: u16 },
+    /// A command line typed into a remote shell after login (Telnet), cut at 512 bytes.
+    Command(String),
+    /// SNMP PDU seen (version 0 = v1, 1 = v2c, 3 = v3).
+    Snmp { version: u8 },
+    /// Input the parser could not make sense of; `what` is a stable kebab-case kind.
+    Malformed {
+        protocol: &'static str,
+        what: &'static str,
+    },
+}
+
+/// The shape every protocol implements.
+///
+/// The engine creates one parser per flow (via [`registry::detect`]) and feeds
+/// it each packet's payload in arrival order, TCP retransmissions removed. A
+/// parser must tolerate gaps, garbage and truncation; it reports problems as
+/// [`AppEvent::Malformed`] and may give up (then return `false` from `feed`
+/// and the engine stops feeding it).
+pub trait AppParser: Send {
+    fn protocol(&self) -> AppProto;
+    /// Feed one chunk. Returns `false` when the parser wants no more data on this flow.
+    fn feed(&mut self, dir: Direction, data: &[u8], out: &mut Vec<AppEvent>) -> bool;
+    /// The flow ended: report anything pending (a login whose outcome never showed).
+    fn finish(&mut self, _out: &mut Vec<AppEvent>) {}
+}
+
+/// Cut a byte slice to at most `max` bytes and make it a printable string
+/// (lossy UTF-8, control characters replaced), for values written into events.
+pub fn printable(bytes: &[u8], max: usize) -> String {
+    let cut = &bytes[..bytes.len().min(max)];
+    String::from_utf8_lossy(cut)
+        .chars()
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect()
+}
