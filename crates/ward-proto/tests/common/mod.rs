@@ -11,7 +11,6 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use etherparse::{NetSlice, SlicedPacket, TransportSlice};
-use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{create_reader, Linktype, PcapBlockOwned, PcapError};
 use ward_proto::{AppEvent, AppParser, Direction, Transport};
 
