@@ -1,0 +1,776 @@
+//! The engine: features → model → per-device threshold → incidents → alerts.
+//!
+//! Life cycle (global, in packets and packet time, see [`LearningConfig`]):
+//!
+//! 1. **Mapping** — the feature extractor warms up; KitNET learns its feature
+//!    groups, HST the feature ranges. Score 0.
+//! 2. **Training** — the model learns every packet. Device baselines (feature
+//!    means) and the global feature spread are accumulated.
+//! 3. **Calibrating** — the frozen model scores packets; the global threshold
+//!    for the target false-positive rate comes from the tail of these scores.
+//! 4. **Scoring** — each device first finishes its own learning period
+//!    (per-device calibration: its threshold is the higher of the global one
+//!    and its own tail), then its packets are aggregated into incidents.
+//!
+//! **Drift without learning attacks.** In the scoring phase the model and the
+//! device baseline learn only from packets that score below the
+//! `adapt_below_quantile` of the calibration scores, that come from a device
+//! with no over-threshold packet in its aggregation window and no open
+//! incident, and only one in `adapt_every` of those. An attack therefore never
+//! feeds the model while it is being noticed, and slow benign drift is
+//! followed at a bounded rate.
+//!
+//! Memory is fixed by the configuration: feature tables, at most
+//! `max_devices` device states (least active replaced), bounded reservoirs and
+//! a bounded alert queue.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::aggregate::{Aggregator, Incident, PacketView};
+use crate::calibrate::{quantile, threshold, Reservoir};
+use crate::config::{AnomalyConfig, ModelKind};
+use crate::damped::decay_factor;
+use crate::explain::{explain, FeatureContribution};
+use crate::features::{FeatureExtractor, TableStats, FEATURE_VERSION, N_FEATURES};
+use crate::hst::HalfSpaceTrees;
+use crate::kitnet::{FeatureMapper, KitNet};
+use crate::mathx::Rng;
+use crate::table::{Activity, BoundedTable};
+use crate::{AnomalyError, PacketObs};
+
+const MAGIC: &[u8; 8] = b"WARDANOM";
+const FORMAT_VERSION: u32 = 1;
+
+/// Where a packet's device (or the engine) is in its life cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    Mapping,
+    Training,
+    Calibrating,
+    /// The engine scores, but this device is still in its own learning period.
+    DeviceLearning,
+    Scoring,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Mapping => "mapping",
+            Phase::Training => "training",
+            Phase::Calibrating => "calibrating",
+            Phase::DeviceLearning => "device-learning",
+            Phase::Scoring => "scoring",
+        }
+    }
+}
+
+/// The verdict on one packet.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PacketScore {
+    /// Anomaly score (higher = more anomalous; 0 during mapping).
+    pub score: f32,
+    /// Threshold in force for this packet's device (`+inf` before calibration).
+    pub threshold: f32,
+    pub phase: Phase,
+    /// `score > threshold` in the scoring phase.
+    pub anomalous: bool,
+}
+
+/// One row of the per-packet research output (`timestamp, score, src, dst,
+/// device`); `Display` writes it as a CSV line without the newline.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScoreRecord {
+    pub ts_micros: i64,
+    pub score: f32,
+    pub threshold: f32,
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub device: u32,
+    pub phase: Phase,
+}
+
+impl ScoreRecord {
+    /// Header line matching `Display`.
+    pub const CSV_HEADER: &'static str = "ts_micros,score,threshold,src,dst,device,phase";
+
+    pub fn new(obs: &PacketObs, s: &PacketScore) -> Self {
+        Self {
+            ts_micros: obs.ts_micros,
+            score: s.score,
+            threshold: s.threshold,
+            src: obs.src_ip,
+            dst: obs.dst_ip,
+            device: obs.device,
+            phase: s.phase,
+        }
+    }
+}
+
+impl fmt::Display for ScoreRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{},{},{},{},{},{},{}",
+            self.ts_micros,
+            self.score,
+            self.threshold,
+            self.src,
+            self.dst,
+            self.device,
+            self.phase.as_str()
+        )
+    }
+}
+
+/// An anomaly incident of one device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnomalyAlert {
+    /// The caller's device index (`u32::MAX`: unattributed).
+    pub device: u32,
+    /// First over-threshold packet of the episode (packet time, µs).
+    pub start_micros: i64,
+    /// Last over-threshold packet of the episode.
+    pub end_micros: i64,
+    pub peak_score: f32,
+    /// The device's threshold at the peak.
+    pub threshold: f32,
+    /// Over-threshold packets in the episode.
+    pub packets: u64,
+    /// All packets of the device during the episode.
+    pub total_packets: u64,
+    pub peak_src: IpAddr,
+    pub peak_dst: IpAddr,
+    /// Plain-words explanation.
+    pub explanation: String,
+    /// The features that stood out most (name, value, baseline).
+    pub top_features: Vec<FeatureContribution>,
+}
+
+/// Where a saved model came from (STYLE §8: models are artefacts with provenance).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    pub feature_version: u32,
+    pub model: ModelKind,
+    pub seed: u64,
+    /// Packet time of the first and last learning packets (µs).
+    pub learned_from_micros: Option<i64>,
+    pub learned_until_micros: Option<i64>,
+    pub training_packets: u64,
+    pub calibration_packets: u64,
+    /// Global threshold (`+inf` until calibrated).
+    pub threshold: f32,
+}
+
+/// Counters for telemetry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EngineStats {
+    pub packets: u64,
+    pub phase: Phase,
+    /// Packets learned in the scoring phase (drift adaptation).
+    pub adapted: u64,
+    pub alerts_raised: u64,
+    pub alerts_dropped: u64,
+    /// Device states replaced because `max_devices` were tracked.
+    pub device_evictions: u64,
+    /// MI, H, HH, HpHp tables.
+    pub tables: [TableStats; 4],
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+enum Model {
+    KitnetMapping(FeatureMapper),
+    Kitnet(KitNet),
+    HstWarmup { min: Vec<f32>, max: Vec<f32> },
+    Hst(HalfSpaceTrees),
+}
+
+impl Model {
+    fn is_well_formed(&self) -> bool {
+        match self {
+            Model::KitnetMapping(m) => m.is_well_formed(N_FEATURES),
+            Model::Kitnet(k) => k.is_well_formed(N_FEATURES),
+            Model::HstWarmup { min, max } => min.len() == N_FEATURES && max.len() == N_FEATURES,
+            Model::Hst(h) => h.is_well_formed(N_FEATURES),
+        }
+    }
+
+    fn learn(&mut self, x: &[f32]) -> f32 {
+        match self {
+            Model::Kitnet(k) => k.train(x),
+            Model::Hst(h) => {
+                let s = if h.has_reference() { h.score(x) } else { 0.0 };
+                h.learn(x);
+                s
+            }
+            Model::KitnetMapping(_) | Model::HstWarmup { .. } => 0.0,
+        }
+    }
+
+    fn score(&mut self, x: &[f32]) -> f32 {
+        match self {
+            Model::Kitnet(k) => k.score(x),
+            Model::Hst(h) => h.score(x),
+            Model::KitnetMapping(_) | Model::HstWarmup { .. } => 0.0,
+        }
+    }
+}
+
+/// Per-device state: baseline, calibration, incidents.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct DeviceState {
+    first_seen_us: i64,
+    packets: u64,
+    /// Mean feature vector (the device's normal), empty until first learned.
+    baseline: Vec<f32>,
+    baseline_count: u64,
+    calib: Reservoir,
+    /// Set when the device's learning period ended.
+    threshold: Option<f32>,
+    agg: Aggregator,
+}
+
+impl Activity for DeviceState {
+    fn activity(&self, last_us: i64, now_us: i64) -> f64 {
+        // Packets, fading with a one-day half-life of silence.
+        self.packets as f64
+            * decay_factor(1.0 / 86_400.0, now_us.saturating_sub(last_us) as f64 * 1e-6)
+    }
+}
+
+impl DeviceState {
+    fn learn_baseline(&mut self, x: &[f32]) {
+        if self.baseline.len() != x.len() {
+            self.baseline = vec![0.0; x.len()];
+            self.baseline_count = 0;
+        }
+        self.baseline_count += 1;
+        let k = 1.0 / self.baseline_count as f32;
+        for (b, &v) in self.baseline.iter_mut().zip(x) {
+            *b += (v - *b) * k;
+        }
+    }
+
+    fn adapt_baseline(&mut self, x: &[f32], rate: f32) {
+        if self.baseline.len() != x.len() {
+            return self.learn_baseline(x);
+        }
+        for (b, &v) in self.baseline.iter_mut().zip(x) {
+            *b += (v - *b) * rate;
+        }
+    }
+}
+
+/// Global feature spread (Welford), for scaling explanations.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Spread {
+    n: f64,
+    mean: Vec<f64>,
+    m2: Vec<f64>,
+}
+
+impl Spread {
+    fn new() -> Self {
+        Self {
+            n: 0.0,
+            mean: vec![0.0; N_FEATURES],
+            m2: vec![0.0; N_FEATURES],
+        }
+    }
+
+    fn update(&mut self, x: &[f32]) {
+        self.n += 1.0;
+        for ((m, s), &v) in self.mean.iter_mut().zip(&mut self.m2).zip(x) {
+            let v = f64::from(v);
+            let d = v - *m;
+            *m += d / self.n;
+            *s += d * (v - *m);
+        }
+    }
+
+    fn std(&self) -> Vec<f32> {
+        self.m2
+            .iter()
+            .map(|&s| {
+                if self.n > 1.0 {
+                    (s / self.n).sqrt() as f32
+                } else {
+                    0.0
+                }
+            })
+            .collect()
+    }
+}
+
+/// Online anomaly detection over [`PacketObs`]; see the module docs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AnomalyEngine {
+    cfg: AnomalyConfig,
+    features: FeatureExtractor,
+    model: Model,
+    phase: Phase,
+    phase_packets: u64,
+    phase_start_us: Option<i64>,
+    first_us: Option<i64>,
+    learned_until_us: Option<i64>,
+    calib: Reservoir,
+    threshold: f32,
+    adapt_below: f32,
+    spread: Spread,
+    spread_std: Vec<f32>,
+    devices: BoundedTable<u32, DeviceState>,
+    rng: Rng,
+    adapt_counter: u64,
+    sweep_cursor: usize,
+    pending: Vec<AnomalyAlert>,
+    packets: u64,
+    adapted: u64,
+    alerts_raised: u64,
+    alerts_dropped: u64,
+    training_packets: u64,
+    calibration_packets: u64,
+    #[serde(skip)]
+    x: Vec<f32>,
+}
+
+fn reached(packets: u64, min_packets: u64, elapsed_us: i64, min_secs: f64) -> bool {
+    packets >= min_packets && elapsed_us as f64 * 1e-6 >= min_secs
+}
+
+impl AnomalyEngine {
+    /// A fresh engine that starts learning.
+    pub fn new(cfg: AnomalyConfig) -> Result<Self, AnomalyError> {
+        cfg.validate()?;
+        let model = match cfg.model {
+            ModelKind::Kitnet => Model::KitnetMapping(FeatureMapper::new(N_FEATURES)),
+            ModelKind::HalfSpaceTrees => Model::HstWarmup {
+                min: vec![f32::INFINITY; N_FEATURES],
+                max: vec![f32::NEG_INFINITY; N_FEATURES],
+            },
+        };
+        Ok(Self {
+            features: FeatureExtractor::new(cfg.tables, cfg.seed),
+            model,
+            phase: Phase::Mapping,
+            phase_packets: 0,
+            phase_start_us: None,
+            first_us: None,
+            learned_until_us: None,
+            calib: Reservoir::new(cfg.calibration.reservoir),
+            threshold: f32::INFINITY,
+            adapt_below: f32::NEG_INFINITY,
+            spread: Spread::new(),
+            spread_std: vec![0.0; N_FEATURES],
+            devices: BoundedTable::new(cfg.max_devices, cfg.seed ^ 0x6465_7669_6365),
+            rng: Rng::new(cfg.seed ^ 0x726e_67),
+            adapt_counter: 0,
+            sweep_cursor: 0,
+            pending: Vec::new(),
+            packets: 0,
+            adapted: 0,
+            alerts_raised: 0,
+            alerts_dropped: 0,
+            training_packets: 0,
+            calibration_packets: 0,
+            x: vec![0.0; N_FEATURES],
+            cfg,
+        })
+    }
+
+    pub fn config(&self) -> &AnomalyConfig {
+        &self.cfg
+    }
+
+    /// The engine's (global) phase.
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// Global threshold (`+inf` until calibrated).
+    pub fn threshold(&self) -> f32 {
+        self.threshold
+    }
+
+    pub fn model_info(&self) -> ModelInfo {
+        ModelInfo {
+            feature_version: FEATURE_VERSION,
+            model: self.cfg.model,
+            seed: self.cfg.seed,
+            learned_from_micros: self.first_us,
+            learned_until_micros: self.learned_until_us,
+            training_packets: self.training_packets,
+            calibration_packets: self.calibration_packets,
+            threshold: self.threshold,
+        }
+    }
+
+    pub fn stats(&self) -> EngineStats {
+        EngineStats {
+            packets: self.packets,
+            phase: self.phase,
+            adapted: self.adapted,
+            alerts_raised: self.alerts_raised,
+            alerts_dropped: self.alerts_dropped,
+            device_evictions: self.devices.evictions(),
+            tables: self.features.table_stats(),
+        }
+    }
+
+    /// The feature vector of the last processed packet (for research output).
+    pub fn last_features(&self) -> &[f32] {
+        &self.x
+    }
+
+    /// Processes one packet observation.
+    pub fn process(&mut self, obs: &PacketObs) -> PacketScore {
+        let now = obs.ts_micros;
+        self.packets += 1;
+        let first = *self.first_us.get_or_insert(now);
+        let mut x = std::mem::take(&mut self.x);
+        if x.len() != N_FEATURES {
+            x = vec![0.0; N_FEATURES];
+        }
+        let xa: &mut [f32; N_FEATURES] = x
+            .as_mut_slice()
+            .try_into()
+            .expect("length checked just above");
+        self.features.extract(obs, xa);
+        for v in x.iter_mut() {
+            if !v.is_finite() {
+                *v = 0.0;
+            }
+        }
+        let result = self.step(obs, &x, now, first);
+        self.x = x;
+        self.sweep_one(now);
+        result
+    }
+
+    fn step(&mut self, obs: &PacketObs, x: &[f32], now: i64, first: i64) -> PacketScore {
+        let l = self.cfg.learning;
+        let phase_start = *self.phase_start_us.get_or_insert(now);
+        let elapsed_phase = now.saturating_sub(phase_start);
+        let dev = self.devices.touch(obs.device, now);
+        let fresh = dev.fresh;
+        let dev = dev.value;
+        if fresh {
+            dev.first_seen_us = now;
+        }
+        dev.packets += 1;
+        match self.phase {
+            Phase::Mapping => {
+                match &mut self.model {
+                    Model::KitnetMapping(m) => m.update(x),
+                    Model::HstWarmup { min, max } => {
+                        for ((lo, hi), &v) in min.iter_mut().zip(max.iter_mut()).zip(x) {
+                            *lo = lo.min(v);
+                            *hi = hi.max(v);
+                        }
+                    }
+                    _ => {}
+                }
+                self.phase_packets += 1;
+                if self.phase_packets >= l.mapping_packets {
+                    self.model = match &self.model {
+                        Model::KitnetMapping(m) => {
+                            let groups = m.clusters(self.cfg.kitnet.max_group);
+                            Model::Kitnet(KitNet::new(
+                                &groups,
+                                self.cfg.kitnet.hidden_ratio,
+                                self.cfg.kitnet.learning_rate,
+                                self.cfg.seed ^ 0x6b69_746e_6574,
+                            ))
+                        }
+                        Model::HstWarmup { min, max } => Model::Hst(HalfSpaceTrees::new(
+                            self.cfg.hst,
+                            min,
+                            max,
+                            self.cfg.seed ^ 0x6873_74,
+                        )),
+                        other => other.clone(),
+                    };
+                    self.enter(Phase::Training, now);
+                }
+                self.learning_score(0.0, Phase::Mapping)
+            }
+            Phase::Training => {
+                let s = self.model.learn(x);
+                self.spread.update(x);
+                dev.learn_baseline(x);
+                self.phase_packets += 1;
+                self.training_packets += 1;
+                if reached(
+                    self.phase_packets,
+                    l.training_packets,
+                    now.saturating_sub(first),
+                    l.min_training_secs,
+                ) {
+                    self.enter(Phase::Calibrating, now);
+                }
+                self.learning_score(s, Phase::Training)
+            }
+            Phase::Calibrating => {
+                let s = self.model.score(x);
+                self.calib.push(s, &mut self.rng);
+                if dev.calib.is_empty() {
+                    dev.calib = Reservoir::new(self.cfg.calibration.device_reservoir);
+                }
+                dev.calib.push(s, &mut self.rng);
+                self.spread.update(x);
+                dev.learn_baseline(x);
+                self.phase_packets += 1;
+                self.calibration_packets += 1;
+                if reached(
+                    self.phase_packets,
+                    l.calibration_packets,
+                    elapsed_phase,
+                    l.min_calibration_secs,
+                ) {
+                    self.finish_calibration(now);
+                }
+                self.learning_score(s, Phase::Calibrating)
+            }
+            Phase::DeviceLearning | Phase::Scoring => {
+                let s = self.model.score(x);
+                let cal = self.cfg.calibration;
+                let Some(thr) = dev.threshold else {
+                    // The device's own learning period.
+                    if dev.calib.is_empty() {
+                        dev.calib = Reservoir::new(cal.device_reservoir);
+                    }
+                    dev.calib.push(s, &mut self.rng);
+                    dev.learn_baseline(x);
+                    let seen = now.saturating_sub(dev.first_seen_us) as f64 * 1e-6;
+                    if seen >= l.device_learning_secs && dev.packets >= l.device_learning_packets {
+                        let sorted = dev.calib.sorted();
+                        let own = if sorted.len() >= cal.device_min_scores {
+                            threshold(&sorted, cal.target_fpr, cal.margin)
+                        } else {
+                            None
+                        };
+                        dev.threshold = Some(own.map_or(self.threshold, |t| t.max(self.threshold)));
+                        dev.calib.clear();
+                    }
+                    if s < self.adapt_below {
+                        self.adapt_counter += 1;
+                        if cal.adapt_every > 0
+                            && self.adapt_counter % u64::from(cal.adapt_every) == 0
+                        {
+                            self.model.learn(x);
+                            self.adapted += 1;
+                        }
+                    }
+                    return PacketScore {
+                        score: s,
+                        threshold: self.threshold,
+                        phase: Phase::DeviceLearning,
+                        anomalous: false,
+                    };
+                };
+                let view = PacketView {
+                    now_us: now,
+                    score: s,
+                    threshold: thr,
+                    features: x,
+                    src: obs.src_ip,
+                    dst: obs.dst_ip,
+                };
+                let (_, closed) = dev.agg.observe(&self.cfg.aggregation, &view);
+                let calm = !dev.agg.recently_anomalous();
+                if calm && s < self.adapt_below {
+                    self.adapt_counter += 1;
+                    if cal.adapt_every > 0 && self.adapt_counter % u64::from(cal.adapt_every) == 0 {
+                        self.model.learn(x);
+                        dev.adapt_baseline(x, cal.baseline_rate);
+                        self.adapted += 1;
+                    }
+                }
+                if let Some(inc) = closed {
+                    let alert = build_alert(obs.device, inc, &dev.baseline, &self.spread_std);
+                    self.push_alert(alert);
+                }
+                PacketScore {
+                    score: s,
+                    threshold: thr,
+                    phase: Phase::Scoring,
+                    anomalous: s > thr,
+                }
+            }
+        }
+    }
+
+    fn learning_score(&self, score: f32, phase: Phase) -> PacketScore {
+        PacketScore {
+            score,
+            threshold: self.threshold,
+            phase,
+            anomalous: false,
+        }
+    }
+
+    fn enter(&mut self, phase: Phase, now: i64) {
+        self.phase = phase;
+        self.phase_packets = 0;
+        self.phase_start_us = Some(now);
+    }
+
+    fn finish_calibration(&mut self, now: i64) {
+        let cal = self.cfg.calibration;
+        let sorted = self.calib.sorted();
+        self.threshold = threshold(&sorted, cal.target_fpr, cal.margin).unwrap_or(f32::INFINITY);
+        self.adapt_below = quantile(&sorted, cal.adapt_below_quantile).unwrap_or(f32::NEG_INFINITY);
+        self.spread_std = self.spread.std();
+        self.calib.clear();
+        self.learned_until_us = Some(now);
+        self.enter(Phase::Scoring, now);
+    }
+
+    fn push_alert(&mut self, alert: AnomalyAlert) {
+        self.alerts_raised += 1;
+        if self.pending.len() < self.cfg.max_pending_alerts {
+            self.pending.push(alert);
+        } else {
+            self.alerts_dropped += 1;
+        }
+    }
+
+    /// Checks one device slot per packet for an incident whose cool-down has
+    /// passed, so alerts come out even for devices that went silent.
+    fn sweep_one(&mut self, now: i64) {
+        let cap = self.devices.capacity();
+        self.sweep_cursor = (self.sweep_cursor + 1) % cap;
+        let cfg = self.cfg.aggregation;
+        let closed = self
+            .devices
+            .slot_mut(self.sweep_cursor)
+            .and_then(|(device, d)| {
+                d.agg
+                    .close_if_due(&cfg, now)
+                    .map(|inc| build_alert(device, inc, &d.baseline, &self.spread_std))
+            });
+        if let Some(alert) = closed {
+            self.push_alert(alert);
+        }
+    }
+
+    /// Closes every incident whose cool-down has passed at packet time
+    /// `now_micros` (O(max_devices); call it from a periodic tick).
+    pub fn poll(&mut self, now_micros: i64) {
+        let cfg = self.cfg.aggregation;
+        let mut out = Vec::new();
+        for (device, d) in self.devices.values_mut() {
+            if let Some(inc) = d.agg.close_if_due(&cfg, now_micros) {
+                out.push(build_alert(device, inc, &d.baseline, &self.spread_std));
+            }
+        }
+        for a in out {
+            self.push_alert(a);
+        }
+    }
+
+    /// Closes all open incidents (end of a capture) and queues their alerts.
+    pub fn finish(&mut self) {
+        let mut out = Vec::new();
+        for (device, d) in self.devices.values_mut() {
+            if let Some(inc) = d.agg.close() {
+                out.push(build_alert(device, inc, &d.baseline, &self.spread_std));
+            }
+        }
+        out.sort_by_key(|a| (a.start_micros, a.device));
+        for a in out {
+            self.push_alert(a);
+        }
+    }
+
+    /// Takes the queued alerts.
+    pub fn drain_alerts(&mut self) -> Vec<AnomalyAlert> {
+        std::mem::take(&mut self.pending)
+    }
+
+    /// Serialises the whole state (tables, model, thresholds, baselines,
+    /// open incidents) so a restart continues exactly where it stopped.
+    pub fn save(&self) -> Result<Vec<u8>, AnomalyError> {
+        let mut out = Vec::with_capacity(1 << 16);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&FEATURE_VERSION.to_le_bytes());
+        let body = postcard::to_allocvec(self).map_err(|e| AnomalyError::Encode(e.to_string()))?;
+        out.extend_from_slice(&body);
+        Ok(out)
+    }
+
+    /// Restores a state written by [`AnomalyEngine::save`], checking its
+    /// format, feature version and internal consistency.
+    pub fn load(bytes: &[u8]) -> Result<Self, AnomalyError> {
+        let header = bytes
+            .get(..16)
+            .ok_or(AnomalyError::Corrupt("shorter than the header"))?;
+        if &header[..8] != MAGIC {
+            return Err(AnomalyError::Corrupt(
+                "not a ward-anomaly state (bad magic)",
+            ));
+        }
+        let u32_at =
+            |i: usize| u32::from_le_bytes([header[i], header[i + 1], header[i + 2], header[i + 3]]);
+        let format = u32_at(8);
+        if format != FORMAT_VERSION {
+            return Err(AnomalyError::UnsupportedVersion {
+                what: "state format",
+                found: format,
+            });
+        }
+        let features = u32_at(12);
+        if features != FEATURE_VERSION {
+            return Err(AnomalyError::UnsupportedVersion {
+                what: "feature layout",
+                found: features,
+            });
+        }
+        let mut engine: AnomalyEngine =
+            postcard::from_bytes(&bytes[16..]).map_err(|e| AnomalyError::Decode(e.to_string()))?;
+        engine.cfg.validate()?;
+        let ok = engine.features.is_well_formed()
+            && engine.model.is_well_formed()
+            && engine.devices.is_well_formed()
+            && engine.calib.is_well_formed()
+            && engine.spread.mean.len() == N_FEATURES
+            && engine.spread.m2.len() == N_FEATURES
+            && engine.spread_std.len() == N_FEATURES;
+        if !ok {
+            return Err(AnomalyError::Corrupt(
+                "inconsistent sizes in the saved state",
+            ));
+        }
+        engine.x = vec![0.0; N_FEATURES];
+        Ok(engine)
+    }
+}
+
+fn build_alert(device: u32, inc: Incident, baseline: &[f32], spread: &[f32]) -> AnomalyAlert {
+    let (explanation, top_features) = explain(
+        device,
+        inc.peak_src,
+        inc.peak_dst,
+        &inc.peak_features,
+        baseline,
+        spread,
+        inc.peak_score,
+        inc.peak_threshold,
+    );
+    AnomalyAlert {
+        device,
+        start_micros: inc.start_us,
+        end_micros: inc.last_anomaly_us,
+        peak_score: inc.peak_score,
+        threshold: inc.peak_threshold,
+        packets: inc.anomalous_packets,
+        total_packets: inc.total_packets,
+        peak_src: inc.peak_src,
+        peak_dst: inc.peak_dst,
+        explanation,
+        top_features,
+    }
+}

@@ -1,0 +1,670 @@
+//! AfterImage-style feature extraction: 130 damped-window statistics per packet.
+//!
+//! For each of five windows — decay rates λ ∈ {5, 3, 1, 0.1, 0.01} per second,
+//! i.e. half-lives of 200 ms, 330 ms, 1 s, 10 s and 100 s (Kitsune's set) — the
+//! extractor updates and reads four bounded tables:
+//!
+//! | table | key | per window |
+//! |---|---|---|
+//! | MI | source MAC + source IP | count, mean, std of frame size |
+//! | H | source IP | count, mean, std of size; **SYN rate; new-destination rate; new-connection rate** |
+//! | HH | IP pair (both directions) | count, mean, std of size sent on this channel; magnitude, radius, covariance, correlation of the two directions; count, mean, std of the inter-arrival time in this direction (HH_jit) |
+//! | HpHp | socket pair + protocol (both directions) | the 7 channel statistics for the connection |
+//!
+//! That is Kitsune's 115 features (MI, H, HH, HH_jit, HpHp × 5 windows) plus
+//! three per source host and window that make IoT attacks obvious and
+//! explanations readable: TCP connection attempts (SYN without ACK) per
+//! second, destinations not contacted in the previous minute per second
+//! (scans, worms), and connections (socket pairs) not seen in the previous
+//! minute per second (port scans, floods with random source ports). They cost
+//! nothing extra: "new" is known from whether the HH/HpHp lookup had to create
+//! the entry or found it idle for at least [`NEW_AFTER_IDLE_SECS`].
+//!
+//! Cost per packet: four table lookups (≤ 8 probes each), 20 `exp2` and a few
+//! hundred flops. Statistics are `f64` (see [`crate::damped`]); the feature
+//! vector is `f32` because the models work in `f32` — the vector is fed to
+//! an autoencoder after min-max scaling, where `f32` is ample.
+//!
+//! Memory per table entry (64-bit, including key and slot overhead): MI ≈
+//! 160 B, H ≈ 280 B, HH ≈ 720 B, HpHp ≈ 480 B. With the default capacities
+//! (4096 / 4096 / 8192 / 16384) the extractor needs ≈ 15 MiB, allocated once.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::damped::{decay_factor, two_d, Damped, DampedCov};
+use crate::table::{Activity, BoundedTable};
+use crate::PacketObs;
+
+/// Decay rates per second, fastest first.
+pub const LAMBDAS: [f64; 5] = [5.0, 3.0, 1.0, 0.1, 0.01];
+const L: usize = LAMBDAS.len();
+/// Features per window.
+pub const PER_WINDOW: usize = 26;
+/// Length of the feature vector.
+pub const N_FEATURES: usize = L * PER_WINDOW;
+/// A destination or connection idle for this long counts as new again.
+pub const NEW_AFTER_IDLE_SECS: f64 = 60.0;
+/// Version of the feature layout; saved models refuse a different one.
+pub const FEATURE_VERSION: u32 = 1;
+
+const SLOWEST: usize = L - 1;
+const LN2: f64 = std::f64::consts::LN_2;
+
+type Ip = [u8; 16];
+
+fn ip_key(ip: &IpAddr) -> Ip {
+    match ip {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
+        IpAddr::V6(v6) => v6.octets(),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+struct MiKey {
+    mac: [u8; 6],
+    ip: Ip,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+struct PairKey {
+    a: Ip,
+    b: Ip,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+struct SockKey {
+    a: Ip,
+    b: Ip,
+    port_a: u16,
+    port_b: u16,
+    proto: u8,
+}
+
+/// Decay factors of the five windows for one elapsed time.
+#[inline]
+fn factors(dt_secs: f64) -> [f64; L] {
+    let mut d = [1.0; L];
+    if dt_secs > 0.0 {
+        for (di, lambda) in d.iter_mut().zip(LAMBDAS) {
+            *di = decay_factor(lambda, dt_secs);
+        }
+    }
+    d
+}
+
+#[inline]
+fn slow_activity(w: f64, last_us: i64, now_us: i64) -> f64 {
+    w * decay_factor(
+        LAMBDAS[SLOWEST],
+        now_us.saturating_sub(last_us) as f64 * 1e-6,
+    )
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct MiStats {
+    size: [Damped; L],
+}
+
+impl Activity for MiStats {
+    fn activity(&self, last_us: i64, now_us: i64) -> f64 {
+        slow_activity(self.size[SLOWEST].w, last_us, now_us)
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct HostStats {
+    size: [Damped; L],
+    syn: [f64; L],
+    new_dst: [f64; L],
+    new_conn: [f64; L],
+}
+
+impl Activity for HostStats {
+    fn activity(&self, last_us: i64, now_us: i64) -> f64 {
+        slow_activity(self.size[SLOWEST].w, last_us, now_us)
+    }
+}
+
+/// Both directions of a channel (pair of IPs or of sockets).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct ChannelStats {
+    size: [[Damped; L]; 2],
+    cov: [DampedCov; L],
+}
+
+impl ChannelStats {
+    fn update(&mut self, d: &[f64; L], dir: usize, size: f64) {
+        let dir = dir & 1;
+        for i in 0..L {
+            self.size[0][i].decay(d[i]);
+            self.size[1][i].decay(d[i]);
+            self.cov[i].decay(d[i]);
+            let r = self.size[dir][i].insert(size);
+            self.cov[i].insert(dir, r);
+        }
+    }
+
+    /// Writes w, mean, std, magnitude, radius, cov, pcc for direction `dir`
+    /// of window `i` into `out[0..7]`.
+    fn write(&self, i: usize, dir: usize, out: &mut [f32]) {
+        let dir = dir & 1;
+        let s = &self.size[dir][i];
+        let [mag, radius, cov, pcc] = two_d(s, &self.size[dir ^ 1][i], &self.cov[i]);
+        let vals = [s.w, s.mean, s.std(), mag, radius, cov, pcc];
+        for (o, v) in out.iter_mut().zip(vals) {
+            *o = v as f32;
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct PairStats {
+    channel: ChannelStats,
+    jitter: [[Damped; L]; 2],
+    last_dir_us: [Option<i64>; 2],
+}
+
+impl Activity for PairStats {
+    fn activity(&self, last_us: i64, now_us: i64) -> f64 {
+        let w = self.channel.size[0][SLOWEST].w + self.channel.size[1][SLOWEST].w;
+        slow_activity(w, last_us, now_us)
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct SockStats {
+    channel: ChannelStats,
+}
+
+impl Activity for SockStats {
+    fn activity(&self, last_us: i64, now_us: i64) -> f64 {
+        let w = self.channel.size[0][SLOWEST].w + self.channel.size[1][SLOWEST].w;
+        slow_activity(w, last_us, now_us)
+    }
+}
+
+/// Table capacities of the extractor (entries; rounded up to a power of two).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TableCapacities {
+    /// Source MAC + IP pairs. Default 4096.
+    pub mac_ip: usize,
+    /// Source IPs. Default 4096.
+    pub host: usize,
+    /// IP pairs. Default 8192.
+    pub ip_pair: usize,
+    /// Socket pairs. Default 16384.
+    pub socket_pair: usize,
+}
+
+impl Default for TableCapacities {
+    fn default() -> Self {
+        Self {
+            mac_ip: 4096,
+            host: 4096,
+            ip_pair: 8192,
+            socket_pair: 16384,
+        }
+    }
+}
+
+/// Table occupancy and evictions, for telemetry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableStats {
+    pub len: usize,
+    pub capacity: usize,
+    pub evictions: u64,
+}
+
+/// The incremental feature extractor. See the module docs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FeatureExtractor {
+    mi: BoundedTable<MiKey, MiStats>,
+    host: BoundedTable<Ip, HostStats>,
+    pair: BoundedTable<PairKey, PairStats>,
+    sock: BoundedTable<SockKey, SockStats>,
+}
+
+impl FeatureExtractor {
+    /// Creates the tables; `seed` keys their hash function.
+    pub fn new(cap: TableCapacities, seed: u64) -> Self {
+        Self {
+            mi: BoundedTable::new(cap.mac_ip, seed ^ 0x4d49),
+            host: BoundedTable::new(cap.host, seed ^ 0x48),
+            pair: BoundedTable::new(cap.ip_pair, seed ^ 0x4848),
+            sock: BoundedTable::new(cap.socket_pair, seed ^ 0x4870_4870),
+        }
+    }
+
+    pub(crate) fn is_well_formed(&self) -> bool {
+        self.mi.is_well_formed()
+            && self.host.is_well_formed()
+            && self.pair.is_well_formed()
+            && self.sock.is_well_formed()
+    }
+
+    /// Occupancy of the MI, H, HH and HpHp tables, in that order.
+    pub fn table_stats(&self) -> [TableStats; 4] {
+        fn s<K: Copy + Eq + std::hash::Hash, V: Default + Activity>(
+            t: &BoundedTable<K, V>,
+        ) -> TableStats {
+            TableStats {
+                len: t.len(),
+                capacity: t.capacity(),
+                evictions: t.evictions(),
+            }
+        }
+        [s(&self.mi), s(&self.host), s(&self.pair), s(&self.sock)]
+    }
+
+    /// Updates the statistics with `obs` and writes its feature vector.
+    pub fn extract(&mut self, obs: &PacketObs, out: &mut [f32; N_FEATURES]) {
+        let now = obs.ts_micros;
+        let size = f64::from(obs.len);
+        let src = ip_key(&obs.src_ip);
+        let dst = ip_key(&obs.dst_ip);
+
+        // Channel (IP pair). The key is ordered so both directions share it.
+        let (pair_key, dir) = if src <= dst {
+            (PairKey { a: src, b: dst }, 0)
+        } else {
+            (PairKey { a: dst, b: src }, 1)
+        };
+        let t = self.pair.touch(pair_key, now);
+        let new_dst = t.fresh || t.dt_secs >= NEW_AFTER_IDLE_SECS;
+        let d = factors(t.dt_secs);
+        let p = t.value;
+        p.channel.update(&d, dir, size);
+        // Jitter: inter-arrival time in this direction, decayed with the channel.
+        let gap = p.last_dir_us[dir].map(|last| now.saturating_sub(last).max(0) as f64 * 1e-6);
+        p.last_dir_us[dir] = Some(p.last_dir_us[dir].map_or(now, |last| last.max(now)));
+        for i in 0..L {
+            p.jitter[0][i].decay(d[i]);
+            p.jitter[1][i].decay(d[i]);
+            if let Some(g) = gap {
+                p.jitter[dir][i].insert(g);
+            }
+            let o = i * PER_WINDOW;
+            p.channel.write(i, dir, &mut out[o + 9..o + 16]);
+            let j = &p.jitter[dir][i];
+            out[o + 16] = j.w as f32;
+            out[o + 17] = j.mean as f32;
+            out[o + 18] = j.std() as f32;
+        }
+
+        // Connection (socket pair + protocol).
+        let (sock_key, sdir) = if (src, obs.src_port) <= (dst, obs.dst_port) {
+            (
+                SockKey {
+                    a: src,
+                    b: dst,
+                    port_a: obs.src_port,
+                    port_b: obs.dst_port,
+                    proto: obs.proto,
+                },
+                0,
+            )
+        } else {
+            (
+                SockKey {
+                    a: dst,
+                    b: src,
+                    port_a: obs.dst_port,
+                    port_b: obs.src_port,
+                    proto: obs.proto,
+                },
+                1,
+            )
+        };
+        let t = self.sock.touch(sock_key, now);
+        let new_conn = t.fresh || t.dt_secs >= NEW_AFTER_IDLE_SECS;
+        let d = factors(t.dt_secs);
+        let s = t.value;
+        s.channel.update(&d, sdir, size);
+        for i in 0..L {
+            let o = i * PER_WINDOW;
+            s.channel.write(i, sdir, &mut out[o + 19..o + 26]);
+        }
+
+        // Source MAC + IP.
+        let t = self.mi.touch(
+            MiKey {
+                mac: obs.src_mac,
+                ip: src,
+            },
+            now,
+        );
+        let d = factors(t.dt_secs);
+        let m = t.value;
+        for i in 0..L {
+            let st = &mut m.size[i];
+            st.decay(d[i]);
+            st.insert(size);
+            let o = i * PER_WINDOW;
+            out[o] = st.w as f32;
+            out[o + 1] = st.mean as f32;
+            out[o + 2] = st.std() as f32;
+        }
+
+        // Source host, with the cheap IoT features.
+        let is_syn = obs.proto == 6 && obs.tcp_flags & 0x02 != 0 && obs.tcp_flags & 0x10 == 0;
+        let t = self.host.touch(src, now);
+        let d = factors(t.dt_secs);
+        let h = t.value;
+        for i in 0..L {
+            let st = &mut h.size[i];
+            st.decay(d[i]);
+            st.insert(size);
+            h.syn[i] = h.syn[i] * d[i] + f64::from(u8::from(is_syn));
+            h.new_dst[i] = h.new_dst[i] * d[i] + f64::from(u8::from(new_dst));
+            h.new_conn[i] = h.new_conn[i] * d[i] + f64::from(u8::from(new_conn));
+            // Counts become per-second rates: a damped count settles at
+            // rate / (λ ln 2).
+            let per_sec = LAMBDAS[i] * LN2;
+            let o = i * PER_WINDOW;
+            out[o + 3] = st.w as f32;
+            out[o + 4] = st.mean as f32;
+            out[o + 5] = st.std() as f32;
+            out[o + 6] = (h.syn[i] * per_sec) as f32;
+            out[o + 7] = (h.new_dst[i] * per_sec) as f32;
+            out[o + 8] = (h.new_conn[i] * per_sec) as f32;
+        }
+    }
+}
+
+/// How a feature's value reads in a sentence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// A damped packet count; shown as packets per second.
+    Count,
+    /// Already a rate per second.
+    PerSecond,
+    /// Bytes.
+    Bytes,
+    /// Seconds.
+    Seconds,
+    /// Square bytes (covariance).
+    BytesSquared,
+    /// Dimensionless (correlation).
+    Ratio,
+}
+
+/// Human description of one feature.
+#[derive(Debug, Clone, Copy)]
+pub struct FeatureInfo {
+    /// Which table and statistic, e.g. `"host.syn_rate"`.
+    pub stat: &'static str,
+    /// Plain words, completed by the window, e.g. "TCP connection attempts
+    /// (SYNs) per second sent by this host".
+    pub what: &'static str,
+    pub unit: Unit,
+    /// Index into [`LAMBDAS`].
+    pub window: usize,
+}
+
+const STATS: [(&str, &str, Unit); PER_WINDOW] = [
+    (
+        "mac_ip.pkts",
+        "packets per second sent from this MAC/IP pair",
+        Unit::Count,
+    ),
+    (
+        "mac_ip.size_mean",
+        "average packet size sent from this MAC/IP pair",
+        Unit::Bytes,
+    ),
+    (
+        "mac_ip.size_std",
+        "variation in packet size sent from this MAC/IP pair",
+        Unit::Bytes,
+    ),
+    (
+        "host.pkts",
+        "packets per second sent by this host",
+        Unit::Count,
+    ),
+    (
+        "host.size_mean",
+        "average packet size sent by this host",
+        Unit::Bytes,
+    ),
+    (
+        "host.size_std",
+        "variation in packet size sent by this host",
+        Unit::Bytes,
+    ),
+    (
+        "host.syn_rate",
+        "TCP connection attempts (SYNs) per second sent by this host",
+        Unit::PerSecond,
+    ),
+    (
+        "host.new_dst_rate",
+        "new destinations contacted per second by this host",
+        Unit::PerSecond,
+    ),
+    (
+        "host.new_conn_rate",
+        "new connections opened per second by this host",
+        Unit::PerSecond,
+    ),
+    (
+        "ip_pair.pkts",
+        "packets per second from this host to one peer",
+        Unit::Count,
+    ),
+    (
+        "ip_pair.size_mean",
+        "average packet size from this host to one peer",
+        Unit::Bytes,
+    ),
+    (
+        "ip_pair.size_std",
+        "variation in packet size from this host to one peer",
+        Unit::Bytes,
+    ),
+    (
+        "ip_pair.magnitude",
+        "combined average packet size in both directions with one peer",
+        Unit::Bytes,
+    ),
+    (
+        "ip_pair.radius",
+        "combined size variation in both directions with one peer",
+        Unit::Bytes,
+    ),
+    (
+        "ip_pair.cov",
+        "covariance of sent and received sizes with one peer",
+        Unit::BytesSquared,
+    ),
+    (
+        "ip_pair.pcc",
+        "correlation of sent and received sizes with one peer",
+        Unit::Ratio,
+    ),
+    (
+        "ip_pair.gap_pkts",
+        "packets per second (timed) from this host to one peer",
+        Unit::Count,
+    ),
+    (
+        "ip_pair.gap_mean",
+        "average gap between packets from this host to one peer",
+        Unit::Seconds,
+    ),
+    (
+        "ip_pair.gap_std",
+        "variation of the gaps between packets from this host to one peer",
+        Unit::Seconds,
+    ),
+    (
+        "conn.pkts",
+        "packets per second on one connection",
+        Unit::Count,
+    ),
+    (
+        "conn.size_mean",
+        "average packet size on one connection",
+        Unit::Bytes,
+    ),
+    (
+        "conn.size_std",
+        "variation in packet size on one connection",
+        Unit::Bytes,
+    ),
+    (
+        "conn.magnitude",
+        "combined average packet size in both directions of one connection",
+        Unit::Bytes,
+    ),
+    (
+        "conn.radius",
+        "combined size variation in both directions of one connection",
+        Unit::Bytes,
+    ),
+    (
+        "conn.cov",
+        "covariance of sent and received sizes on one connection",
+        Unit::BytesSquared,
+    ),
+    (
+        "conn.pcc",
+        "correlation of sent and received sizes on one connection",
+        Unit::Ratio,
+    ),
+];
+
+/// Window labels by half-life.
+pub const WINDOW_LABELS: [&str; L] = ["200ms", "330ms", "1s", "10s", "100s"];
+const WINDOW_WORDS: [&str; L] = [
+    "over the last 200 ms",
+    "over the last third of a second",
+    "over the last second",
+    "over the last 10 seconds",
+    "over the last 100 seconds",
+];
+
+/// Description of feature `index` (`None` past the end).
+pub fn feature_info(index: usize) -> Option<FeatureInfo> {
+    let window = index / PER_WINDOW;
+    let (stat, what, unit) = *STATS.get(index % PER_WINDOW)?;
+    (window < L).then_some(FeatureInfo {
+        stat,
+        what,
+        unit,
+        window,
+    })
+}
+
+/// Stable machine name of feature `index`, e.g. `"host.syn_rate@1s"`.
+pub fn feature_name(index: usize) -> String {
+    match feature_info(index) {
+        Some(f) => format!("{}@{}", f.stat, WINDOW_LABELS[f.window]),
+        None => format!("feature{index}"),
+    }
+}
+
+/// Converts a raw feature value to the quantity its sentence talks about
+/// (damped counts become packets per second).
+pub fn display_value(info: &FeatureInfo, raw: f32) -> f64 {
+    match info.unit {
+        Unit::Count => f64::from(raw) * LAMBDAS[info.window] * LN2,
+        _ => f64::from(raw),
+    }
+}
+
+/// Words for the window of `info`, e.g. "over the last second".
+pub fn window_words(info: &FeatureInfo) -> &'static str {
+    WINDOW_WORDS[info.window]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    fn obs(ts: i64, src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, flags: u8) -> PacketObs {
+        PacketObs {
+            ts_micros: ts,
+            src_mac: [2, 0, 0, 0, 0, src[3]],
+            src_ip: IpAddr::V4(Ipv4Addr::from(src)),
+            dst_ip: IpAddr::V4(Ipv4Addr::from(dst)),
+            src_port: sport,
+            dst_port: dport,
+            proto: 6,
+            len: 60,
+            tcp_flags: flags,
+            device: 0,
+        }
+    }
+
+    #[test]
+    fn names_are_unique_and_complete() {
+        let names: std::collections::HashSet<String> = (0..N_FEATURES).map(feature_name).collect();
+        assert_eq!(names.len(), N_FEATURES);
+        assert!(feature_info(N_FEATURES).is_none());
+        assert_eq!(feature_name(2 * PER_WINDOW + 6), "host.syn_rate@1s");
+    }
+
+    #[test]
+    fn syn_scan_raises_syn_new_destination_and_connection_rates() {
+        let mut fx = FeatureExtractor::new(TableCapacities::default(), 7);
+        let mut out = [0f32; N_FEATURES];
+        // 1000 SYNs per second to 1000 different hosts for one second.
+        for i in 0..1000u32 {
+            let dst = [10, 0, (i >> 8) as u8, i as u8];
+            fx.extract(
+                &obs(i64::from(i) * 1000, [192, 168, 1, 9], dst, 40000, 23, 0x02),
+                &mut out,
+            );
+        }
+        let w = 2 * PER_WINDOW; // the 1 s window
+                                // After one second at 1000/s the 1 s-half-life rates have reached half
+                                // their steady state (1 − 2^−1).
+        for k in [6, 7, 8] {
+            let rate = out[w + k];
+            assert!(
+                (400.0..=600.0).contains(&rate),
+                "{} = {rate}",
+                feature_name(w + k)
+            );
+        }
+        // A normal connection: one destination, one socket, SYN only once.
+        let mut fx = FeatureExtractor::new(TableCapacities::default(), 7);
+        for i in 0..1000u32 {
+            let flags = if i == 0 { 0x02 } else { 0x10 };
+            fx.extract(
+                &obs(
+                    i64::from(i) * 1000,
+                    [192, 168, 1, 9],
+                    [1, 1, 1, 1],
+                    40000,
+                    443,
+                    flags,
+                ),
+                &mut out,
+            );
+        }
+        for k in [6, 7, 8] {
+            assert!(out[w + k] < 1.0, "{} = {}", feature_name(w + k), out[w + k]);
+        }
+    }
+
+    #[test]
+    fn both_directions_share_the_channel() {
+        let mut fx = FeatureExtractor::new(TableCapacities::default(), 7);
+        let mut out = [0f32; N_FEATURES];
+        let a = [192, 168, 1, 2];
+        let b = [192, 168, 1, 3];
+        fx.extract(&obs(0, a, b, 1000, 80, 0x02), &mut out);
+        fx.extract(&obs(10, b, a, 80, 1000, 0x12), &mut out);
+        let [mi, h, hh, hp] = fx.table_stats();
+        assert_eq!((mi.len, h.len, hh.len, hp.len), (2, 2, 1, 1));
+        // The reply sees the request in the other direction: magnitude > own mean.
+        let o = 4 * PER_WINDOW;
+        assert!(out[o + 12] > out[o + 10]);
+    }
+}

@@ -1,0 +1,99 @@
+//! Small numeric helpers: a fast deterministic sigmoid and a seeded generator.
+//!
+//! The autoencoders evaluate a few hundred sigmoids per packet; libm's `expf`
+//! would cost more than the rest of the model. [`sigmoid`] computes `2^x` from
+//! the exponent bits and a degree-6 polynomial (relative error < 1e-7), uses no
+//! fused multiply-add and therefore gives the same bits on every x86-64 and
+//! aarch64 build — determinism is part of the contract.
+
+use serde::{Deserialize, Serialize};
+
+/// `2^x` for `x` in roughly [-126, 126] (clamped).
+#[inline(always)]
+fn exp2_fast(x: f32) -> f32 {
+    let x = x.clamp(-126.0, 126.0);
+    // Reduce to f in [-0.5, 0.5]; the Taylor series of 2^f to degree 6 is then
+    // accurate to ~1e-8 relative.
+    // x + 127.5 is positive, so truncation is floor: n = round(x) + 127,
+    // computed without a libm call so the loop vectorises.
+    let n = (x + 127.5) as i32;
+    let f = x - (n - 127) as f32;
+    let p = 1.0
+        + f * (0.693_147_2
+            + f * (0.240_226_5
+                + f * (0.055_504_11
+                    + f * (0.009_618_129 + f * (0.001_333_355_8 + f * 0.000_154_035_3)))));
+    // n is the biased exponent, in [1, 253].
+    let bits = (n as u32) << 23;
+    p * f32::from_bits(bits)
+}
+
+/// Logistic function `1 / (1 + e^-x)`.
+#[inline(always)]
+pub fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + exp2_fast(-x * std::f32::consts::LOG2_E))
+}
+
+/// SplitMix64: tiny, seedable, serialisable; quality is ample for weight
+/// initialisation and reservoir sampling.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Rng {
+    state: u64,
+}
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self { state: seed }
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    pub fn next_f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+
+    /// Uniform in [0, n) for n > 0 (0 when n == 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        if n == 0 {
+            0
+        } else {
+            ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sigmoid_matches_libm() {
+        let mut x = -30.0f32;
+        while x < 30.0 {
+            let exact = 1.0 / (1.0 + (-f64::from(x)).exp());
+            let err = (f64::from(sigmoid(x)) - exact).abs();
+            assert!(err < 1e-6, "x={x} err={err}");
+            x += 0.013;
+        }
+        assert_eq!(sigmoid(-1e30), 0.0f32.max(sigmoid(-1e30)));
+        assert!(sigmoid(f32::NAN).is_nan() || (0.0..=1.0).contains(&sigmoid(f32::NAN)));
+    }
+
+    #[test]
+    fn rng_is_deterministic() {
+        let a: Vec<u64> = {
+            let mut r = Rng::new(5);
+            (0..4).map(|_| r.next_u64()).collect()
+        };
+        let mut r = Rng::new(5);
+        assert_eq!(a, (0..4).map(|_| r.next_u64()).collect::<Vec<_>>());
+        assert!((0..1000).all(|_| r.below(7) < 7));
+    }
+}

@@ -1,0 +1,260 @@
+//! Fixed-capacity hash tables for per-key statistics that spoofed keys cannot grow.
+//!
+//! Guarantees:
+//! * The table allocates its `capacity` slots once (capacity is rounded up to a
+//!   power of two) and never grows: a flood of random spoofed source addresses
+//!   costs evictions, not memory.
+//! * Every lookup inspects at most [`PROBE_WINDOW`] consecutive slots, so the
+//!   work per packet is O(1) whatever the load.
+//! * When all slots of the window are taken by other keys, the *least active*
+//!   entry of the window is replaced: its packet count decayed over the slowest
+//!   window (≈100 s half-life). An idle entry has activity ≈0 and goes first,
+//!   so this is "replace the stalest" for idle keys, but a busy legitimate
+//!   entry survives a flood of one-packet spoofed keys. Every replacement is
+//!   counted in [`BoundedTable::evictions`].
+//! * Slot positions come from foldhash with a caller-chosen seed: the same seed
+//!   gives the same behaviour on replay (determinism), and an operator who keeps
+//!   the seed secret denies an attacker the ability to aim keys at one window.
+
+use std::hash::{BuildHasher, Hash};
+
+use serde::{Deserialize, Serialize};
+
+/// Number of consecutive slots searched for a key (and among which the victim
+/// of an eviction is chosen).
+pub const PROBE_WINDOW: usize = 8;
+
+/// What a table needs to know about a value to pick an eviction victim.
+pub trait Activity {
+    /// Decayed packet count of this entry at `now_us`, given it was last
+    /// touched at `last_us`.
+    fn activity(&self, last_us: i64, now_us: i64) -> f64;
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Slot<K, V> {
+    key: K,
+    last_us: i64,
+    value: V,
+}
+
+/// Result of touching a key.
+pub struct Touch<'a, V> {
+    pub value: &'a mut V,
+    /// Seconds since the entry was last touched (0 for a fresh entry or when
+    /// packet time went backwards).
+    pub dt_secs: f64,
+    /// The entry was created by this touch (new key, or a victim replaced).
+    pub fresh: bool,
+}
+
+/// Open-addressing table with a bounded probe window; see the module docs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BoundedTable<K, V> {
+    seed: u64,
+    slots: Vec<Option<Slot<K, V>>>,
+    len: usize,
+    evictions: u64,
+}
+
+impl<K, V> BoundedTable<K, V>
+where
+    K: Copy + Eq + Hash,
+    V: Default + Activity,
+{
+    /// A table of `capacity` slots (rounded up to a power of two, at least
+    /// [`PROBE_WINDOW`]).
+    pub fn new(capacity: usize, seed: u64) -> Self {
+        let cap = capacity.max(PROBE_WINDOW).next_power_of_two();
+        let mut slots = Vec::with_capacity(cap);
+        slots.resize_with(cap, || None);
+        Self {
+            seed,
+            slots,
+            len: 0,
+            evictions: 0,
+        }
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Number of entries replaced because their window was full.
+    pub fn evictions(&self) -> u64 {
+        self.evictions
+    }
+
+    /// Checks the invariants a deserialised table must satisfy.
+    pub(crate) fn is_well_formed(&self) -> bool {
+        let cap = self.slots.len();
+        cap >= PROBE_WINDOW
+            && cap.is_power_of_two()
+            && self.slots.iter().filter(|s| s.is_some()).count() == self.len
+    }
+
+    #[inline]
+    fn home(&self, key: &K) -> usize {
+        let h = foldhash::fast::FixedState::with_seed(self.seed).hash_one(key);
+        (h as usize) & (self.slots.len() - 1)
+    }
+
+    /// The entry in slot `idx` (for sweeps over all entries), if occupied.
+    pub fn slot_mut(&mut self, idx: usize) -> Option<(K, &mut V)> {
+        self.slots
+            .get_mut(idx)?
+            .as_mut()
+            .map(|s| (s.key, &mut s.value))
+    }
+
+    /// Mutable access to every occupied entry.
+    pub fn values_mut(&mut self) -> impl Iterator<Item = (K, &mut V)> {
+        self.slots
+            .iter_mut()
+            .flatten()
+            .map(|s| (s.key, &mut s.value))
+    }
+
+    /// Finds `key` without modifying anything.
+    pub fn get(&self, key: &K) -> Option<&V> {
+        let mask = self.slots.len() - 1;
+        let home = self.home(key);
+        (0..PROBE_WINDOW)
+            .filter_map(|i| self.slots.get((home + i) & mask)?.as_ref())
+            .find(|s| s.key == *key)
+            .map(|s| &s.value)
+    }
+
+    /// Finds or creates the entry for `key` at packet time `now_us`.
+    pub fn touch(&mut self, key: K, now_us: i64) -> Touch<'_, V> {
+        let mask = self.slots.len() - 1;
+        let home = self.home(&key);
+        let mut empty = None;
+        let mut found = None;
+        for i in 0..PROBE_WINDOW {
+            let idx = (home + i) & mask;
+            match &self.slots[idx] {
+                Some(s) if s.key == key => {
+                    found = Some(idx);
+                    break;
+                }
+                Some(_) => {}
+                None => {
+                    if empty.is_none() {
+                        empty = Some(idx);
+                    }
+                }
+            }
+        }
+        let (idx, fresh) = match (found, empty) {
+            (Some(idx), _) => (idx, false),
+            (None, Some(idx)) => {
+                self.len += 1;
+                self.slots[idx] = Some(Slot {
+                    key,
+                    last_us: now_us,
+                    value: V::default(),
+                });
+                (idx, true)
+            }
+            (None, None) => {
+                let idx = self.least_active(home, now_us);
+                self.evictions += 1;
+                self.slots[idx] = Some(Slot {
+                    key,
+                    last_us: now_us,
+                    value: V::default(),
+                });
+                (idx, true)
+            }
+        };
+        let slot = self.slots[idx]
+            .as_mut()
+            .expect("slot was found or filled just above");
+        let dt_secs = if now_us > slot.last_us {
+            (now_us - slot.last_us) as f64 * 1e-6
+        } else {
+            0.0
+        };
+        slot.last_us = slot.last_us.max(now_us);
+        Touch {
+            value: &mut slot.value,
+            dt_secs,
+            fresh,
+        }
+    }
+
+    fn least_active(&self, home: usize, now_us: i64) -> usize {
+        let mask = self.slots.len() - 1;
+        let mut best = home & mask;
+        let mut best_activity = f64::INFINITY;
+        for i in 0..PROBE_WINDOW {
+            let idx = (home + i) & mask;
+            if let Some(s) = &self.slots[idx] {
+                let a = s.value.activity(s.last_us, now_us);
+                // `<` keeps the first of equals; NaN never wins.
+                if a < best_activity {
+                    best_activity = a;
+                    best = idx;
+                }
+            }
+        }
+        best
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default, Debug, Clone, Serialize, Deserialize)]
+    struct Count(f64);
+
+    impl Activity for Count {
+        fn activity(&self, last_us: i64, now_us: i64) -> f64 {
+            self.0 * crate::damped::decay_factor(0.01, (now_us - last_us) as f64 * 1e-6)
+        }
+    }
+
+    #[test]
+    fn flood_of_spoofed_keys_keeps_size_and_busy_entries() {
+        let mut t: BoundedTable<u64, Count> = BoundedTable::new(1024, 42);
+        let cap = t.capacity();
+        // A busy legitimate key.
+        for i in 0..1000 {
+            t.touch(7, i).value.0 += 1.0;
+        }
+        for k in 0..200_000u64 {
+            let key = k.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1 << 63;
+            t.touch(key, 1000 + k as i64).value.0 += 1.0;
+        }
+        assert_eq!(t.capacity(), cap);
+        assert!(t.len() <= cap);
+        assert!(t.evictions() > 190_000);
+        assert!(
+            t.get(&7).is_some(),
+            "busy entry must survive one-packet keys"
+        );
+        assert!(t.is_well_formed());
+    }
+
+    #[test]
+    fn reports_elapsed_time_and_tolerates_time_going_backwards() {
+        let mut t: BoundedTable<u32, Count> = BoundedTable::new(16, 1);
+        assert!(t.touch(1, 1_000_000).fresh);
+        let touch = t.touch(1, 3_500_000);
+        assert!(!touch.fresh);
+        assert!((touch.dt_secs - 2.5).abs() < 1e-12);
+        assert_eq!(t.touch(1, 2_000_000).dt_secs, 0.0);
+        // The entry remembers the latest time, not the earlier one.
+        assert!((t.touch(1, 4_500_000).dt_secs - 1.0).abs() < 1e-12);
+    }
+}
