@@ -22,7 +22,7 @@
 //!   bit, so the bit is cleared before searching: `01:00:0C:CC:CC:CC` (CDP) is
 //!   Cisco's, `01:00:5E:…` is IANA's. Broadcast is locally administered → `None`.
 //! * **"Private" assignments give `None`**: the registry withholds the owner.
-//! * **Cost.** The table is parsed once, on first use (a few milliseconds),
+//! * **Cost.** The table is parsed once, on first use (about 10 ms, release build),
 //!   into sorted arrays kept for the life of the process (under 1 MB); each
 //!   lookup is then at most three binary searches, with no allocation and no
 //!   locking. No input can make a lookup panic.
