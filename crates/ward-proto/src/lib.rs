@@ -23,6 +23,17 @@ use std::fmt;
 
 pub mod registry;
 
+pub mod dhcp;
+pub mod dhcpv6;
+pub mod dns;
+pub mod http;
+pub mod lldp;
+pub mod ntp;
+pub mod ssdp;
+pub mod ssh;
+pub mod tcpfp;
+pub mod tls;
+
 pub use registry::{detect, AppProto};
 
 /// Direction of a chunk of payload relative to the flow's initiator (the

@@ -72,5 +72,94 @@ pub fn detect(
 ) -> Option<Box<dyn AppParser>> {
     let _ = (transport, src_port, dst_port, first, dir);
     // Protocol arms are added here, one per module.
+    if let Some(p) = identity_by_port(transport, src_port, dst_port, first, dir) {
+        return Some(p);
+    }
+    // Port arms of other protocols go above this line; content sniffing last.
+    if let Some(p) = identity_by_content(transport, first, dir) {
+        return Some(p);
+    }
     None
 }
+
+/// Well-known ports of the identity protocols (DHCP, DNS, SSDP, NTP, HTTP,
+/// TLS, SSH). The responder's port is checked first.
+fn identity_by_port(
+    transport: Transport,
+    src_port: u16,
+    dst_port: u16,
+    first: &[u8],
+    dir: Direction,
+) -> Option<Box<dyn AppParser>> {
+    use crate::{dhcp, dhcpv6, dns, ntp, ssdp, ssh};
+    let pick = |f: &dyn Fn(u16) -> Option<Box<dyn AppParser>>| f(dst_port).or_else(|| f(src_port));
+    match transport {
+        Transport::Udp => pick(&|port| -> Option<Box<dyn AppParser>> {
+            Some(match port {
+                67 | 68 => Box::new(dhcp::DhcpParser::new()),
+                546 | 547 => Box::new(dhcpv6::Dhcpv6Parser::new()),
+                53 => Box::new(dns::DnsParser::new(dns::Flavor::Dns, false)),
+                5353 => Box::new(dns::DnsParser::new(dns::Flavor::Mdns, false)),
+                5355 => Box::new(dns::DnsParser::new(dns::Flavor::Llmnr, false)),
+                1900 => Box::new(ssdp::SsdpParser::new()),
+                123 => Box::new(ntp::NtpParser::new()),
+                _ => return None,
+            })
+        }),
+        Transport::Tcp => pick(&|port| -> Option<Box<dyn AppParser>> {
+            match port {
+                53 => Some(Box::new(dns::DnsParser::new(dns::Flavor::Dns, true))),
+                22 | 2222 => Some(Box::new(ssh::SshParser::new())),
+                // HTTP: web UIs, TR-069 (7547), UPnP description servers (49152+), Chromecast (8008).
+                80 | 81 | 591 | 5000 | 7547 | 8000 | 8008 | 8080 | 8081 | 8088 | 8888 | 49152
+                | 49153 | 49154 => Some(web_parser(first, dir, false)),
+                // TLS: HTTPS, MQTT (8883), IMAPS/POP3S/SMTPS, LDAPS, DoT, SIP-TLS, XMPP, AMQPS.
+                443 | 8443 | 8883 | 993 | 995 | 465 | 636 | 853 | 5061 | 5223 | 5671 | 4433
+                | 9443 | 10443 => Some(web_parser(first, dir, true)),
+                _ => None,
+            }
+        }),
+    }
+}
+
+/// HTTP or TLS on a web port: the first client bytes decide, the port breaks ties.
+fn web_parser(first: &[u8], dir: Direction, tls_port: bool) -> Box<dyn AppParser> {
+    use crate::{http, tls};
+    let from_client = dir == Direction::ToServer;
+    if from_client && tls::looks_like_tls(first) {
+        Box::new(tls::TlsParser::new())
+    } else if from_client && http::looks_like_request(first) {
+        Box::new(http::HttpParser::new())
+    } else if tls_port {
+        Box::new(tls::TlsParser::new())
+    } else {
+        Box::new(http::HttpParser::new())
+    }
+}
+
+/// Content sniffing for flows on other ports.
+fn identity_by_content(
+    transport: Transport,
+    first: &[u8],
+    dir: Direction,
+) -> Option<Box<dyn AppParser>> {
+    use crate::{http, ssdp, ssh, tls};
+    let from_client = dir == Direction::ToServer;
+    match transport {
+        // Unicast answers to an M-SEARCH come from an ephemeral port.
+        Transport::Udp if ssdp::looks_like_ssdp(first) => Some(Box::new(ssdp::SsdpParser::new())),
+        Transport::Udp => None,
+        Transport::Tcp if ssh::looks_like_ssh(first) => Some(Box::new(ssh::SshParser::new())),
+        Transport::Tcp if from_client && tls::looks_like_tls(first) => {
+            Some(Box::new(tls::TlsParser::new()))
+        }
+        Transport::Tcp
+            if (from_client && http::looks_like_request(first))
+                || (!from_client && http::looks_like_response(first)) =>
+        {
+            Some(Box::new(http::HttpParser::new()))
+        }
+        Transport::Tcp => None,
+    }
+}
+

@@ -1,0 +1,482 @@
+//! DNS, mDNS and LLMNR (simple-dns).
+//!
+//! Every message that parses becomes an [`AppEvent::Dns`] summary (at most
+//! [`NAMES_MAX`] questions and answers kept). Identity hints:
+//! - unicast DNS queries: [`HintKind::DnsQuery`] about the initiator for each
+//!   question name, skipping reverse lookups (`*.arpa`) and DNS-SD browsing
+//!   (`_…` service labels, `*.local`), which say little about the device;
+//! - mDNS responses and announcements (and the authority section of probes),
+//!   about the *sender*: [`HintKind::MdnsService`] for DNS-SD service types,
+//!   [`HintKind::MdnsTxt`] `key=value` for TXT keys that name a model or vendor,
+//!   [`HintKind::Hostname`] from A/AAAA owners and SRV targets in `.local`;
+//! - LLMNR responses: [`HintKind::Hostname`] from the A/AAAA owner (the
+//!   responder answers for its own name).
+//!
+//! Hints are de-duplicated per flow in a bounded list. Over TCP (port 53)
+//! messages carry a two-byte length prefix (RFC 1035 §4.2.2) and are
+//! reassembled up to [`TCP_MSG_MAX`]. Unparseable messages are reported as
+//! [`AppEvent::Malformed`]; after [`MALFORMED_STREAK_MAX`] of them in a row
+//! the parser gives up on the flow.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use simple_dns::{rdata::RData, Packet, ResourceRecord};
+
+use crate::{
+    printable, About, AppEvent, AppParser, AppProto, Direction, DnsSummary, Hint, HintKind,
+};
+
+/// Questions and A/AAAA answers kept in one summary.
+pub const NAMES_MAX: usize = 32;
+/// Largest DNS-over-TCP message reassembled.
+pub const TCP_MSG_MAX: usize = 16 * 1024;
+/// Consecutive unparseable messages before the parser gives up.
+pub const MALFORMED_STREAK_MAX: u32 = 8;
+/// Hints remembered per flow for de-duplication.
+const SEEN_MAX: usize = 256;
+/// Hints emitted per message, so one crafted message cannot flood the engine.
+const HINTS_PER_MESSAGE_MAX: usize = 64;
+
+/// TXT keys (DNS-SD, compared case-insensitively) whose values name a model,
+/// vendor or product: AirPlay/HomeKit `md`/`am`/`model`, IPP/printers `ty`,
+/// `usb_MFG`/`usb_MDL`/`product`, Google Cast `md`/`fn`, Sonos/others
+/// `manufacturer`/`mfg`/`vendor` …
+const TXT_KEYS: [&str; 16] = [
+    "md",
+    "model",
+    "mdl",
+    "ty",
+    "usb_mdl",
+    "usb_mfg",
+    "manufacturer",
+    "mfg",
+    "fn",
+    "product",
+    "vendor",
+    "am",
+    "rpmd",
+    "modelname",
+    "modelid",
+    "manufacturer_name",
+];
+
+/// Which flavour of the protocol a flow carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavor {
+    Dns,
+    Mdns,
+    Llmnr,
+}
+
+/// DNS/mDNS/LLMNR parser for one flow.
+#[derive(Debug)]
+pub struct DnsParser {
+    flavor: Flavor,
+    tcp: bool,
+    /// TCP reassembly, per direction.
+    buf: [Vec<u8>; 2],
+    seen: Vec<(About, HintKind, String)>,
+    malformed_streak: u32,
+}
+
+impl DnsParser {
+    pub fn new(flavor: Flavor, tcp: bool) -> Self {
+        DnsParser {
+            flavor,
+            tcp,
+            buf: [Vec::new(), Vec::new()],
+            seen: Vec::new(),
+            malformed_streak: 0,
+        }
+    }
+
+    fn proto_name(&self) -> &'static str {
+        match self.flavor {
+            Flavor::Dns => "dns",
+            Flavor::Mdns => "mdns",
+            Flavor::Llmnr => "llmnr",
+        }
+    }
+
+    /// One whole DNS message; false when the parser gives up.
+    fn message(&mut self, dir: Direction, msg: &[u8], out: &mut Vec<AppEvent>) -> bool {
+        let packet = match Packet::parse(msg) {
+            Ok(p) => p,
+            Err(_) => {
+                out.push(AppEvent::Malformed {
+                    protocol: self.proto_name(),
+                    what: "bad-message",
+                });
+                self.malformed_streak += 1;
+                return self.malformed_streak < MALFORMED_STREAK_MAX;
+            }
+        };
+        self.malformed_streak = 0;
+        // Header fields straight from the wire: the packet parsed, so 12 bytes exist.
+        let response = msg.get(2).is_some_and(|b| b & 0x80 != 0);
+        let rcode = msg.get(3).map_or(0, |b| b & 0x0f);
+        let summary = DnsSummary {
+            id: packet.id(),
+            response,
+            rcode,
+            mdns: self.flavor == Flavor::Mdns,
+            queries: packet
+                .questions
+                .iter()
+                .take(NAMES_MAX)
+                .map(|q| printable(q.qname.to_string().as_bytes(), 255))
+                .collect(),
+            answers: packet
+                .answers
+                .iter()
+                .filter_map(address_record)
+                .take(NAMES_MAX)
+                .collect(),
+        };
+        let mut hints = Vec::new();
+        match self.flavor {
+            Flavor::Dns => {
+                if !response && dir == Direction::ToServer {
+                    for q in &summary.queries {
+                        if interesting_query(q) {
+                            hints.push((About::Initiator, HintKind::DnsQuery, q.clone()));
+                        }
+                    }
+                }
+            }
+            Flavor::Mdns => {
+                let sender = dir.sender();
+                let records: Vec<&ResourceRecord<'_>> = if response {
+                    packet
+                        .answers
+                        .iter()
+                        .chain(&packet.additional_records)
+                        .collect()
+                } else {
+                    // Probes carry the records the sender is about to claim.
+                    packet.name_servers.iter().collect()
+                };
+                for rr in records {
+                    mdns_record_hints(rr, sender, &mut hints);
+                }
+            }
+            Flavor::Llmnr => {
+                if response {
+                    for (name, _) in &summary.answers {
+                        hints.push((dir.sender(), HintKind::Hostname, name.clone()));
+                    }
+                }
+            }
+        }
+        for (about, kind, value) in hints.into_iter().take(HINTS_PER_MESSAGE_MAX) {
+            if value.is_empty() {
+                continue;
+            }
+            let key = (about, kind, value);
+            if self.seen.contains(&key) {
+                continue;
+            }
+            if self.seen.len() >= SEEN_MAX {
+                self.seen.remove(0);
+            }
+            self.seen.push(key.clone());
+            out.push(AppEvent::Hint(Hint {
+                about: key.0,
+                kind: key.1,
+                value: key.2,
+            }));
+        }
+        out.push(AppEvent::Dns(summary));
+        true
+    }
+}
+
+fn address_record(rr: &ResourceRecord<'_>) -> Option<(String, IpAddr)> {
+    let ip = match &rr.rdata {
+        RData::A(a) => IpAddr::V4(Ipv4Addr::from(a.address)),
+        RData::AAAA(a) => IpAddr::V6(Ipv6Addr::from(a.address)),
+        _ => return None,
+    };
+    Some((printable(rr.name.to_string().as_bytes(), 255), ip))
+}
+
+fn interesting_query(q: &str) -> bool {
+    let l = q.to_ascii_lowercase();
+    !(l.is_empty()
+        || l.ends_with(".arpa")
+        || l.ends_with(".local")
+        || l.split('.').any(|label| label.starts_with('_')))
+}
+
+/// `_svc._tcp.local` (or `_udp`) from a name that ends in one, else None.
+fn service_type(name: &str) -> Option<String> {
+    let labels: Vec<&str> = name.split('.').collect();
+    let n = labels.len();
+    for i in 0..n.saturating_sub(2) {
+        let proto = labels[i + 1].to_ascii_lowercase();
+        if labels[i].starts_with('_')
+            && (proto == "_tcp" || proto == "_udp")
+            && labels[i + 2..].iter().all(|l| !l.starts_with('_'))
+        {
+            return Some(labels[i..].join("."));
+        }
+    }
+    None
+}
+
+fn strip_local(name: &str) -> Option<String> {
+    let lower = name.to_ascii_lowercase();
+    let host = lower
+        .strip_suffix(".local")
+        .map(|_| &name[..name.len() - 6])?;
+    (!host.is_empty() && !host.contains('_')).then(|| host.to_string())
+}
+
+fn mdns_record_hints(
+    rr: &ResourceRecord<'_>,
+    sender: About,
+    hints: &mut Vec<(About, HintKind, String)>,
+) {
+    let owner = rr.name.to_string();
+    match &rr.rdata {
+        RData::PTR(target) => {
+            let target = target.0.to_string();
+            if owner.eq_ignore_ascii_case("_services._dns-sd._udp.local") {
+                if let Some(s) = service_type(&target) {
+                    hints.push((sender, HintKind::MdnsService, s));
+                }
+            } else if let Some(s) = service_type(&owner) {
+                // Skip sub-type browsing names (`_printer._sub._http._tcp.local`):
+                // service_type already returns the base type for those.
+                hints.push((sender, HintKind::MdnsService, s));
+            }
+        }
+        RData::SRV(srv) => {
+            if let Some(s) = service_type(&owner) {
+                hints.push((sender, HintKind::MdnsService, s));
+            }
+            if let Some(h) = strip_local(&srv.target.to_string()) {
+                hints.push((sender, HintKind::Hostname, printable(h.as_bytes(), 255)));
+            }
+        }
+        RData::TXT(txt) => {
+            for (k, v) in txt.iter_raw() {
+                let key = String::from_utf8_lossy(k);
+                if TXT_KEYS.iter().any(|t| t.eq_ignore_ascii_case(&key)) {
+                    let value = printable(v.unwrap_or(&[]), 128);
+                    if !value.trim().is_empty() {
+                        hints.push((
+                            sender,
+                            HintKind::MdnsTxt,
+                            format!("{}={}", printable(k, 32), value.trim()),
+                        ));
+                    }
+                }
+            }
+        }
+        RData::A(_) | RData::AAAA(_) => {
+            if let Some(h) = strip_local(&owner) {
+                hints.push((sender, HintKind::Hostname, printable(h.as_bytes(), 255)));
+            }
+        }
+        _ => {}
+    }
+}
+
+impl AppParser for DnsParser {
+    fn protocol(&self) -> AppProto {
+        match self.flavor {
+            Flavor::Dns => AppProto::Dns,
+            Flavor::Mdns => AppProto::Mdns,
+            Flavor::Llmnr => AppProto::Llmnr,
+        }
+    }
+
+    fn feed(&mut self, dir: Direction, data: &[u8], out: &mut Vec<AppEvent>) -> bool {
+        if !self.tcp {
+            return self.message(dir, data, out);
+        }
+        let i = usize::from(dir == Direction::ToClient);
+        let room = (TCP_MSG_MAX + 2).saturating_sub(self.buf[i].len());
+        self.buf[i].extend_from_slice(&data[..data.len().min(room)]);
+        loop {
+            let b = &self.buf[i];
+            if b.len() < 2 {
+                return true;
+            }
+            let len = u16::from_be_bytes([b[0], b[1]]) as usize;
+            if len > TCP_MSG_MAX {
+                // Zone transfers and the like: not worth reassembling.
+                out.push(AppEvent::Malformed {
+                    protocol: self.proto_name(),
+                    what: "message-too-long",
+                });
+                return false;
+            }
+            if b.len() < 2 + len {
+                return true;
+            }
+            let msg: Vec<u8> = self.buf[i].drain(..2 + len).skip(2).collect();
+            if !self.message(dir, &msg, out) {
+                return false;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use simple_dns::{
+        rdata::{A, PTR, SRV, TXT},
+        Name, PacketFlag, Question, CLASS, QCLASS, QTYPE, TYPE,
+    };
+
+    fn hints(ev: &[AppEvent], kind: HintKind) -> Vec<String> {
+        ev.iter()
+            .filter_map(|e| match e {
+                AppEvent::Hint(h) if h.kind == kind => Some(h.value.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn unicast_query_hint_skips_arpa_and_sd() {
+        let mut pkt = Packet::new_query(0x1234);
+        for n in [
+            "time.apple.com",
+            "4.3.2.1.in-addr.arpa",
+            "_http._tcp.example.com",
+        ] {
+            pkt.questions.push(Question::new(
+                Name::new_unchecked(n),
+                QTYPE::TYPE(TYPE::A),
+                QCLASS::CLASS(CLASS::IN),
+                false,
+            ));
+        }
+        let bytes = pkt.build_bytes_vec().unwrap();
+        let mut p = DnsParser::new(Flavor::Dns, false);
+        let mut ev = Vec::new();
+        assert!(p.feed(Direction::ToServer, &bytes, &mut ev));
+        assert_eq!(hints(&ev, HintKind::DnsQuery), vec!["time.apple.com"]);
+        let AppEvent::Dns(s) = ev.last().unwrap() else {
+            panic!()
+        };
+        assert_eq!(s.id, 0x1234);
+        assert_eq!(s.queries.len(), 3);
+        assert!(!s.response);
+    }
+
+    #[test]
+    fn dns_over_tcp_split() {
+        let mut pkt = Packet::new_query(7);
+        pkt.questions.push(Question::new(
+            Name::new_unchecked("example.org"),
+            QTYPE::TYPE(TYPE::AAAA),
+            QCLASS::CLASS(CLASS::IN),
+            false,
+        ));
+        let msg = pkt.build_bytes_vec().unwrap();
+        let mut framed = (msg.len() as u16).to_be_bytes().to_vec();
+        framed.extend_from_slice(&msg);
+        framed.extend_from_slice(&framed.clone());
+        let mut p = DnsParser::new(Flavor::Dns, true);
+        let mut ev = Vec::new();
+        for c in framed.chunks(5) {
+            assert!(p.feed(Direction::ToServer, c, &mut ev));
+        }
+        let n = ev.iter().filter(|e| matches!(e, AppEvent::Dns(_))).count();
+        assert_eq!(n, 2);
+    }
+
+    #[test]
+    fn mdns_announcement_hints_about_sender() {
+        let mut pkt = Packet::new_reply(0);
+        pkt.set_flags(PacketFlag::AUTHORITATIVE_ANSWER);
+        let svc = Name::new_unchecked("_airplay._tcp.local");
+        let inst = Name::new_unchecked("Kitchen._airplay._tcp.local");
+        let host = Name::new_unchecked("Kitchen-Speaker.local");
+        pkt.answers.push(ResourceRecord::new(
+            svc,
+            CLASS::IN,
+            120,
+            RData::PTR(PTR(inst.clone())),
+        ));
+        pkt.answers.push(ResourceRecord::new(
+            inst.clone(),
+            CLASS::IN,
+            120,
+            RData::SRV(SRV {
+                priority: 0,
+                weight: 0,
+                port: 7000,
+                target: host.clone(),
+            }),
+        ));
+        let txt = TXT::new()
+            .with_string("model=AudioAccessory5,1")
+            .unwrap()
+            .with_string("deviceid=00:11:22:33:44:55")
+            .unwrap()
+            .with_string("manufacturer=Apple Inc.")
+            .unwrap();
+        pkt.answers
+            .push(ResourceRecord::new(inst, CLASS::IN, 120, RData::TXT(txt)));
+        pkt.additional_records.push(ResourceRecord::new(
+            host,
+            CLASS::IN,
+            120,
+            RData::A(A {
+                address: 0xc0a8_0105,
+            }),
+        ));
+        let bytes = pkt.build_bytes_vec().unwrap();
+        let mut p = DnsParser::new(Flavor::Mdns, false);
+        let mut ev = Vec::new();
+        // An unsolicited announcement is the first datagram of its flow: sender = initiator.
+        assert!(p.feed(Direction::ToServer, &bytes, &mut ev));
+        assert_eq!(
+            hints(&ev, HintKind::MdnsService),
+            vec!["_airplay._tcp.local"]
+        );
+        assert_eq!(hints(&ev, HintKind::Hostname), vec!["Kitchen-Speaker"]);
+        assert_eq!(
+            hints(&ev, HintKind::MdnsTxt),
+            vec!["model=AudioAccessory5,1", "manufacturer=Apple Inc."]
+        );
+        assert!(ev
+            .iter()
+            .all(|e| !matches!(e, AppEvent::Hint(h) if h.about != About::Initiator)));
+        // The same announcement again adds no hints.
+        let before = ev.len();
+        p.feed(Direction::ToServer, &bytes, &mut ev);
+        assert_eq!(ev.len(), before + 1);
+    }
+
+    #[test]
+    fn service_type_extraction() {
+        assert_eq!(
+            service_type("x._hap._tcp.local").as_deref(),
+            Some("_hap._tcp.local")
+        );
+        assert_eq!(
+            service_type("_printer._sub._http._tcp.local").as_deref(),
+            Some("_http._tcp.local")
+        );
+        assert_eq!(service_type("host.local"), None);
+    }
+
+    #[test]
+    fn garbage_gives_up_after_streak() {
+        let mut p = DnsParser::new(Flavor::Dns, false);
+        let mut ev = Vec::new();
+        let mut alive = true;
+        for _ in 0..MALFORMED_STREAK_MAX {
+            alive = p.feed(Direction::ToServer, b"\x01\x02\x03", &mut ev);
+        }
+        assert!(!alive);
+        assert_eq!(ev.len() as u32, MALFORMED_STREAK_MAX);
+    }
+}

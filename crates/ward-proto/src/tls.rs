@@ -1,0 +1,699 @@
+//! TLS ClientHello / ServerHello (tls-parser) with JA3 and JA4 fingerprints.
+//!
+//! The parser follows the record layer of each direction until it has the
+//! first handshake message, reassembling it across TCP segments and across
+//! records (bounded by [`HANDSHAKE_MAX`]). For the ClientHello it reports
+//! [`AppEvent::Tls`] and, about the initiator, [`HintKind::TlsJa3`],
+//! [`HintKind::TlsJa4`] and [`HintKind::TlsSni`]; for the ServerHello an
+//! [`AppEvent::Tls`] with the chosen cipher and version. After both hellos
+//! (or once the stream turns into anything else) it asks for no more data.
+//!
+//! Fingerprints:
+//! - **JA3** (Salesforce): MD5 of
+//!   `version,ciphers,extensions,groups,point_formats` in decimal, wire order,
+//!   GREASE values (RFC 8701) removed — the string Wireshark's
+//!   `tls.handshake.ja3_full` shows.
+//! - **JA4** (FoxIO, TLS client only, BSD-3-Clause): `t` + version + `d`/`i` +
+//!   cipher count + extension count + ALPN first/last character, `_`, the
+//!   first 12 hex of SHA-256 over the sorted cipher list, `_`, the same over
+//!   the sorted extension list (without SNI and ALPN) and the signature
+//!   algorithms in wire order. The other JA4+ methods are under a different
+//!   licence and deliberately not implemented.
+//!
+//! Malformed records or hellos are reported as [`AppEvent::Malformed`]; the
+//! parser then gives up.
+
+use md5::{Digest as _, Md5};
+use sha2::Sha256;
+use tls_parser::{parse_tls_message_handshake, TlsMessage, TlsMessageHandshake};
+
+use crate::{printable, About, AppEvent, AppParser, AppProto, Direction, Hint, HintKind, TlsHello};
+
+/// Largest first handshake message reassembled (a ClientHello with
+/// post-quantum key shares is about 1.8 KiB; 16 KiB leaves ample room).
+pub const HANDSHAKE_MAX: usize = 16 * 1024;
+/// Largest record accepted (RFC 8446 §5.2: 2^14 + 256 for ciphertext).
+const RECORD_MAX: usize = (1 << 14) + 256;
+const PROTO: &str = "tls";
+
+const EXT_SNI: u16 = 0x0000;
+const EXT_GROUPS: u16 = 0x000a;
+const EXT_POINT_FORMATS: u16 = 0x000b;
+const EXT_SIG_ALGS: u16 = 0x000d;
+const EXT_ALPN: u16 = 0x0010;
+const EXT_SUPPORTED_VERSIONS: u16 = 0x002b;
+
+/// RFC 8701 GREASE values: 0x0a0a, 0x1a1a … 0xfafa.
+pub fn is_grease(v: u16) -> bool {
+    v & 0x0f0f == 0x0a0a && (v >> 8) == (v & 0xff)
+}
+
+#[derive(Debug, Default)]
+struct Side {
+    /// Undecoded record bytes.
+    records: Vec<u8>,
+    /// Handshake-layer bytes (record payloads of content type 22).
+    handshake: Vec<u8>,
+    done: bool,
+}
+
+/// TLS hello parser for one TCP flow.
+#[derive(Debug, Default)]
+pub struct TlsParser {
+    client: Side,
+    server: Side,
+}
+
+impl TlsParser {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+/// Outcome of pushing bytes into one side.
+enum Progress {
+    NeedMore,
+    Message(Vec<u8>),
+    /// The stream is not (or no longer) a TLS handshake we can follow.
+    Stop(Option<&'static str>),
+}
+
+impl Side {
+    fn push(&mut self, data: &[u8]) -> Progress {
+        let room = (RECORD_MAX + 5).saturating_sub(self.records.len());
+        self.records
+            .extend_from_slice(&data[..data.len().min(room)]);
+        loop {
+            // A complete handshake message already?
+            if self.handshake.len() >= 4 {
+                let len = u32::from_be_bytes([
+                    0,
+                    self.handshake[1],
+                    self.handshake[2],
+                    self.handshake[3],
+                ]) as usize;
+                if len + 4 > HANDSHAKE_MAX {
+                    return Progress::Stop(Some("handshake-too-long"));
+                }
+                if self.handshake.len() >= len + 4 {
+                    let msg = self.handshake[..len + 4].to_vec();
+                    return Progress::Message(msg);
+                }
+            }
+            if self.records.len() < 5 {
+                return Progress::NeedMore;
+            }
+            let ctype = self.records[0];
+            let major = self.records[1];
+            let len = u16::from_be_bytes([self.records[3], self.records[4]]) as usize;
+            match ctype {
+                22 => {}
+                // ChangeCipherSpec/alert/application data before a hello: not ours to follow.
+                20 | 21 | 23 => return Progress::Stop(None),
+                _ => return Progress::Stop(Some("not-a-tls-record")),
+            }
+            if major != 3 {
+                return Progress::Stop(Some("bad-record-version"));
+            }
+            if len > RECORD_MAX {
+                return Progress::Stop(Some("record-too-long"));
+            }
+            if self.records.len() < 5 + len {
+                if data.len() > room {
+                    // We dropped bytes we needed: the record cannot complete.
+                    return Progress::Stop(Some("record-too-long"));
+                }
+                return Progress::NeedMore;
+            }
+            let take = len.min(HANDSHAKE_MAX.saturating_sub(self.handshake.len()));
+            self.handshake.extend_from_slice(&self.records[5..5 + take]);
+            self.records.drain(..5 + len);
+        }
+    }
+}
+
+impl AppParser for TlsParser {
+    fn protocol(&self) -> AppProto {
+        AppProto::Tls
+    }
+
+    fn feed(&mut self, dir: Direction, data: &[u8], out: &mut Vec<AppEvent>) -> bool {
+        let side = match dir {
+            Direction::ToServer => &mut self.client,
+            Direction::ToClient => &mut self.server,
+        };
+        if side.done {
+            return !(self.client.done && self.server.done);
+        }
+        match side.push(data) {
+            Progress::NeedMore => return true,
+            Progress::Stop(what) => {
+                side.done = true;
+                if let Some(what) = what {
+                    out.push(AppEvent::Malformed {
+                        protocol: PROTO,
+                        what,
+                    });
+                    return false;
+                }
+            }
+            Progress::Message(msg) => {
+                side.done = true;
+                side.records = Vec::new();
+                side.handshake = Vec::new();
+                match parse_hello(&msg) {
+                    Ok(Some(hello)) => emit(hello, out),
+                    Ok(None) => {}
+                    Err(what) => {
+                        out.push(AppEvent::Malformed {
+                            protocol: PROTO,
+                            what,
+                        });
+                        return false;
+                    }
+                }
+            }
+        }
+        !(self.client.done && self.server.done)
+    }
+}
+
+fn emit(hello: TlsHello, out: &mut Vec<AppEvent>) {
+    if hello.client {
+        if let Some(j) = &hello.ja3 {
+            out.push(hint(HintKind::TlsJa3, j.clone()));
+        }
+        if let Some(j) = &hello.ja4 {
+            out.push(hint(HintKind::TlsJa4, j.clone()));
+        }
+        if let Some(s) = &hello.sni {
+            out.push(hint(HintKind::TlsSni, s.clone()));
+        }
+    }
+    out.push(AppEvent::Tls(hello));
+}
+
+fn hint(kind: HintKind, value: String) -> AppEvent {
+    AppEvent::Hint(Hint {
+        about: About::Initiator,
+        kind,
+        value,
+    })
+}
+
+/// Parse one complete handshake message (with its 4-byte header). `Ok(None)`
+/// for handshake messages other than hellos.
+pub fn parse_hello(msg: &[u8]) -> Result<Option<TlsHello>, &'static str> {
+    let parsed = match parse_tls_message_handshake(msg) {
+        Ok((_, m)) => m,
+        Err(_) => return Err("bad-hello"),
+    };
+    let TlsMessage::Handshake(hs) = parsed else {
+        return Ok(None);
+    };
+    match hs {
+        TlsMessageHandshake::ClientHello(ch) => {
+            let ciphers: Vec<u16> = ch.ciphers.iter().map(|c| c.0).collect();
+            let exts = walk_extensions(ch.ext.unwrap_or(&[]))?;
+            Ok(Some(client_hello(ch.version.0, &ciphers, &exts)))
+        }
+        TlsMessageHandshake::ServerHello(sh) => {
+            let exts = walk_extensions(sh.ext.unwrap_or(&[]))?;
+            Ok(Some(server_hello(sh.version.0, sh.cipher.0, &exts)))
+        }
+        TlsMessageHandshake::ServerHelloV13Draft18(sh) => {
+            let exts = walk_extensions(sh.ext.unwrap_or(&[]))?;
+            Ok(Some(server_hello(sh.version.0, sh.cipher.0, &exts)))
+        }
+        TlsMessageHandshake::HelloRetryRequest(hr) => {
+            let exts = walk_extensions(hr.ext.unwrap_or(&[]))?;
+            Ok(Some(server_hello(hr.version.0, hr.cipher.0, &exts)))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Extensions in wire order: (type, data).
+fn walk_extensions(mut b: &[u8]) -> Result<Vec<(u16, &[u8])>, &'static str> {
+    let mut out = Vec::new();
+    while !b.is_empty() {
+        if b.len() < 4 {
+            return Err("bad-extension");
+        }
+        let t = u16::from_be_bytes([b[0], b[1]]);
+        let len = u16::from_be_bytes([b[2], b[3]]) as usize;
+        let data = b.get(4..4 + len).ok_or("bad-extension")?;
+        out.push((t, data));
+        b = &b[4 + len..];
+    }
+    Ok(out)
+}
+
+/// A list of u16 behind a length prefix of `prefix` bytes (1 or 2).
+fn u16_list(data: &[u8], prefix: usize) -> Vec<u16> {
+    let len = match prefix {
+        1 => data.first().map(|l| *l as usize),
+        _ => data
+            .get(..2)
+            .map(|l| u16::from_be_bytes([l[0], l[1]]) as usize),
+    };
+    let Some(len) = len else { return Vec::new() };
+    let body = data.get(prefix..prefix + len).unwrap_or(&[]);
+    body.chunks_exact(2)
+        .map(|c| u16::from_be_bytes([c[0], c[1]]))
+        .collect()
+}
+
+/// ALPN protocol names (RFC 7301 §3.1).
+fn alpn_list(data: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let Some(len) = data
+        .get(..2)
+        .map(|l| u16::from_be_bytes([l[0], l[1]]) as usize)
+    else {
+        return out;
+    };
+    let mut b = data.get(2..2 + len).unwrap_or(&[]);
+    while let Some((&n, rest)) = b.split_first() {
+        let Some(name) = rest.get(..n as usize) else {
+            break;
+        };
+        out.push(name.to_vec());
+        b = &rest[n as usize..];
+    }
+    out
+}
+
+/// The first host_name in a server_name extension (RFC 6066 §3).
+fn sni(data: &[u8]) -> Option<String> {
+    let list_len = u16::from_be_bytes([*data.first()?, *data.get(1)?]) as usize;
+    let mut b = data.get(2..2 + list_len)?;
+    while b.len() >= 3 {
+        let kind = b[0];
+        let len = u16::from_be_bytes([b[1], b[2]]) as usize;
+        let name = b.get(3..3 + len)?;
+        if kind == 0 {
+            return Some(printable(name, 255));
+        }
+        b = &b[3 + len..];
+    }
+    None
+}
+
+fn client_hello(version: u16, ciphers_raw: &[u16], exts: &[(u16, &[u8])]) -> TlsHello {
+    let ciphers: Vec<u16> = ciphers_raw
+        .iter()
+        .copied()
+        .filter(|c| !is_grease(*c))
+        .collect();
+    let ext_types: Vec<u16> = exts
+        .iter()
+        .map(|(t, _)| *t)
+        .filter(|t| !is_grease(*t))
+        .collect();
+    let find = |t: u16| exts.iter().find(|(et, _)| *et == t).map(|(_, d)| *d);
+    let groups: Vec<u16> = find(EXT_GROUPS)
+        .map(|d| u16_list(d, 2))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|g| !is_grease(*g))
+        .collect();
+    let point_formats: Vec<u8> = find(EXT_POINT_FORMATS)
+        .and_then(|d| {
+            let n = *d.first()? as usize;
+            d.get(1..1 + n).map(<[u8]>::to_vec)
+        })
+        .unwrap_or_default();
+    let sig_algs: Vec<u16> = find(EXT_SIG_ALGS)
+        .map(|d| u16_list(d, 2))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|s| !is_grease(*s))
+        .collect();
+    let versions: Vec<u16> = find(EXT_SUPPORTED_VERSIONS)
+        .map(|d| u16_list(d, 1))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|v| !is_grease(*v))
+        .collect();
+    let alpn_raw = find(EXT_ALPN).map(alpn_list).unwrap_or_default();
+    let sni = find(EXT_SNI).and_then(sni);
+    let max_version = versions.iter().copied().max().unwrap_or(version);
+
+    let ja3 = ja3_string(version, &ciphers, &ext_types, &groups, &point_formats);
+    let ja3 = hex(&Md5::digest(ja3.as_bytes()));
+    let ja4 = ja4(&Ja4Input {
+        version: max_version,
+        has_sni: exts.iter().any(|(t, _)| *t == EXT_SNI),
+        ciphers: &ciphers,
+        extensions: &ext_types,
+        first_alpn: alpn_raw.first().map(Vec::as_slice),
+        sig_algs: &sig_algs,
+    });
+    TlsHello {
+        client: true,
+        legacy_version: version,
+        max_version,
+        ciphers,
+        sni,
+        alpn: alpn_raw.iter().map(|a| printable(a, 64)).collect(),
+        ja3: Some(ja3),
+        ja4: Some(ja4),
+    }
+}
+
+fn server_hello(version: u16, cipher: u16, exts: &[(u16, &[u8])]) -> TlsHello {
+    // In a ServerHello, supported_versions holds the one selected version.
+    let selected = exts
+        .iter()
+        .find(|(t, _)| *t == EXT_SUPPORTED_VERSIONS)
+        .and_then(|(_, d)| d.get(..2))
+        .map(|d| u16::from_be_bytes([d[0], d[1]]));
+    let alpn = exts
+        .iter()
+        .find(|(t, _)| *t == EXT_ALPN)
+        .map(|(_, d)| alpn_list(d))
+        .unwrap_or_default();
+    TlsHello {
+        client: false,
+        legacy_version: version,
+        max_version: selected.unwrap_or(version),
+        ciphers: vec![cipher],
+        sni: None,
+        alpn: alpn.iter().map(|a| printable(a, 64)).collect(),
+        ja3: None,
+        ja4: None,
+    }
+}
+
+/// The JA3 full string (before hashing); all lists GREASE-free, wire order.
+pub fn ja3_string(
+    version: u16,
+    ciphers: &[u16],
+    extensions: &[u16],
+    groups: &[u16],
+    point_formats: &[u8],
+) -> String {
+    fn join<T: ToString>(v: &[T]) -> String {
+        v.iter().map(T::to_string).collect::<Vec<_>>().join("-")
+    }
+    format!(
+        "{version},{},{},{},{}",
+        join(ciphers),
+        join(extensions),
+        join(groups),
+        join(point_formats)
+    )
+}
+
+/// What JA4 (TLS client) needs from a ClientHello; all lists GREASE-free,
+/// in wire order.
+pub struct Ja4Input<'a> {
+    /// Highest supported_versions value, or the hello's version without that extension.
+    pub version: u16,
+    pub has_sni: bool,
+    pub ciphers: &'a [u16],
+    pub extensions: &'a [u16],
+    pub first_alpn: Option<&'a [u8]>,
+    pub sig_algs: &'a [u16],
+}
+
+/// JA4 for TLS over TCP (`t…`).
+pub fn ja4(i: &Ja4Input<'_>) -> String {
+    let version = match i.version {
+        0x0304 => "13",
+        0x0303 => "12",
+        0x0302 => "11",
+        0x0301 => "10",
+        0x0300 => "s3",
+        0x0002 => "s2",
+        0xfeff => "d1",
+        0xfefd => "d2",
+        0xfefc => "d3",
+        _ => "00",
+    };
+    let alpn = match i.first_alpn {
+        Some(a) if !a.is_empty() => {
+            let (f, l) = (a[0], a[a.len() - 1]);
+            if f.is_ascii_alphanumeric() && l.is_ascii_alphanumeric() {
+                format!("{}{}", f as char, l as char)
+            } else {
+                // Non-alphanumeric: first hex digit of the first byte, last of the last.
+                let fh = format!("{f:02x}");
+                let lh = format!("{l:02x}");
+                format!("{}{}", &fh[..1], &lh[1..])
+            }
+        }
+        _ => "00".to_string(),
+    };
+    let a = format!(
+        "t{version}{}{:02}{:02}{alpn}",
+        if i.has_sni { 'd' } else { 'i' },
+        i.ciphers.len().min(99),
+        i.extensions.len().min(99),
+    );
+    let mut ciphers: Vec<String> = i.ciphers.iter().map(|c| format!("{c:04x}")).collect();
+    ciphers.sort();
+    let b = hash12(&ciphers.join(","), ciphers.is_empty());
+    let mut exts: Vec<String> = i
+        .extensions
+        .iter()
+        .filter(|e| **e != EXT_SNI && **e != EXT_ALPN)
+        .map(|e| format!("{e:04x}"))
+        .collect();
+    exts.sort();
+    let mut c_raw = exts.join(",");
+    if !i.sig_algs.is_empty() {
+        let sigs: Vec<String> = i.sig_algs.iter().map(|s| format!("{s:04x}")).collect();
+        c_raw.push('_');
+        c_raw.push_str(&sigs.join(","));
+    }
+    let c = hash12(&c_raw, exts.is_empty());
+    format!("{a}_{b}_{c}")
+}
+
+fn hash12(s: &str, empty: bool) -> String {
+    if empty {
+        return "000000000000".to_string();
+    }
+    let mut h = hex(&Sha256::digest(s.as_bytes()));
+    h.truncate(12);
+    h
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// True when `first` starts like a TLS handshake record (for detection on odd ports).
+pub fn looks_like_tls(first: &[u8]) -> bool {
+    matches!(first, [0x16, 0x03, 0x00..=0x04, ..])
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A ClientHello built from the RFC 8446 §4.1.2 structure.
+    pub(crate) fn build_client_hello(ciphers: &[u16], exts: &[(u16, Vec<u8>)]) -> Vec<u8> {
+        let mut body = vec![0x03, 0x03];
+        body.extend_from_slice(&[7u8; 32]); // random
+        body.push(0); // session id
+        body.extend_from_slice(&((ciphers.len() * 2) as u16).to_be_bytes());
+        for c in ciphers {
+            body.extend_from_slice(&c.to_be_bytes());
+        }
+        body.extend_from_slice(&[1, 0]); // compression: null
+        let mut ext_bytes = Vec::new();
+        for (t, d) in exts {
+            ext_bytes.extend_from_slice(&t.to_be_bytes());
+            ext_bytes.extend_from_slice(&(d.len() as u16).to_be_bytes());
+            ext_bytes.extend_from_slice(d);
+        }
+        body.extend_from_slice(&(ext_bytes.len() as u16).to_be_bytes());
+        body.extend_from_slice(&ext_bytes);
+        let mut hs = vec![1];
+        hs.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+        hs.extend_from_slice(&body);
+        let mut rec = vec![0x16, 0x03, 0x01];
+        rec.extend_from_slice(&(hs.len() as u16).to_be_bytes());
+        rec.extend_from_slice(&hs);
+        rec
+    }
+
+    fn sni_ext(name: &str) -> Vec<u8> {
+        let mut e = ((name.len() + 3) as u16).to_be_bytes().to_vec();
+        e.push(0);
+        e.extend_from_slice(&(name.len() as u16).to_be_bytes());
+        e.extend_from_slice(name.as_bytes());
+        e
+    }
+
+    fn u16s(prefix: usize, v: &[u16]) -> Vec<u8> {
+        let mut e = if prefix == 1 {
+            vec![(v.len() * 2) as u8]
+        } else {
+            ((v.len() * 2) as u16).to_be_bytes().to_vec()
+        };
+        for x in v {
+            e.extend_from_slice(&x.to_be_bytes());
+        }
+        e
+    }
+
+    pub(crate) fn sample_hello() -> Vec<u8> {
+        let alpn = {
+            let mut l = vec![2, b'h', b'2', 8];
+            l.extend_from_slice(b"http/1.1");
+            let mut e = (l.len() as u16).to_be_bytes().to_vec();
+            e.extend_from_slice(&l);
+            e
+        };
+        build_client_hello(
+            &[0x2a2a, 0x1301, 0x1302, 0xc02b],
+            &[
+                (0x1a1a, vec![]),
+                (EXT_SNI, sni_ext("cloud.example.com")),
+                (EXT_GROUPS, u16s(2, &[0x3a3a, 0x001d, 0x0017])),
+                (EXT_POINT_FORMATS, vec![1, 0]),
+                (EXT_SIG_ALGS, u16s(2, &[0x0403, 0x0804])),
+                (EXT_ALPN, alpn),
+                (EXT_SUPPORTED_VERSIONS, u16s(1, &[0x4a4a, 0x0304, 0x0303])),
+            ],
+        )
+    }
+
+    #[test]
+    fn grease_values() {
+        assert!(is_grease(0x0a0a));
+        assert!(is_grease(0xfafa));
+        assert!(!is_grease(0x0a1a));
+        assert!(!is_grease(0x1301));
+    }
+
+    #[test]
+    fn client_hello_split_over_segments() {
+        let rec = sample_hello();
+        let mut p = TlsParser::new();
+        let mut ev = Vec::new();
+        assert!(p.feed(Direction::ToServer, &rec[..3], &mut ev));
+        assert!(p.feed(Direction::ToServer, &rec[3..40], &mut ev));
+        assert!(ev.is_empty());
+        assert!(p.feed(Direction::ToServer, &rec[40..], &mut ev));
+        let hello = ev
+            .iter()
+            .find_map(|e| match e {
+                AppEvent::Tls(h) => Some(h),
+                _ => None,
+            })
+            .expect("hello");
+        assert_eq!(hello.sni.as_deref(), Some("cloud.example.com"));
+        assert_eq!(hello.max_version, 0x0304);
+        assert_eq!(hello.ciphers, vec![0x1301, 0x1302, 0xc02b]);
+        assert_eq!(hello.alpn, vec!["h2", "http/1.1"]);
+        let ja3 = ja3_string(
+            0x0303,
+            &[0x1301, 0x1302, 0xc02b],
+            &[0, 10, 11, 13, 16, 43],
+            &[29, 23],
+            &[0],
+        );
+        assert_eq!(ja3, "771,4865-4866-49195,0-10-11-13-16-43,29-23,0");
+        assert_eq!(
+            hello.ja3.as_deref(),
+            Some(hex(&Md5::digest(ja3.as_bytes())).as_str())
+        );
+        let ja4 = hello.ja4.as_deref().unwrap();
+        assert!(ja4.starts_with("t13d0306h2_"), "{ja4}");
+        for kind in [HintKind::TlsJa3, HintKind::TlsJa4, HintKind::TlsSni] {
+            assert!(ev.iter().any(
+                |e| matches!(e, AppEvent::Hint(h) if h.kind == kind && h.about == About::Initiator)
+            ));
+        }
+    }
+
+    #[test]
+    fn hello_fragmented_over_two_records() {
+        let rec = sample_hello();
+        let hs = &rec[5..];
+        let (a, b) = hs.split_at(30);
+        let mut two = Vec::new();
+        for part in [a, b] {
+            two.extend_from_slice(&[0x16, 0x03, 0x01]);
+            two.extend_from_slice(&(part.len() as u16).to_be_bytes());
+            two.extend_from_slice(part);
+        }
+        let mut p = TlsParser::new();
+        let mut ev = Vec::new();
+        p.feed(Direction::ToServer, &two, &mut ev);
+        let mut q = TlsParser::new();
+        let mut ev2 = Vec::new();
+        q.feed(Direction::ToServer, &rec, &mut ev2);
+        assert_eq!(ev, ev2);
+        assert!(!ev.is_empty());
+    }
+
+    /// The worked example of the JA4 specification (FoxIO, technical_details/JA4.md):
+    /// its raw lists must hash to the published fingerprint.
+    #[test]
+    fn ja4_matches_spec_example() {
+        let ciphers = [
+            0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8, 0xc013, 0xc014,
+            0x009c, 0x009d, 0x002f, 0x0035,
+        ];
+        let exts = [
+            0x001b, 0x0000, 0x0033, 0x0010, 0x4469, 0x0017, 0x002d, 0x000d, 0x0005, 0x0023, 0x0012,
+            0x002b, 0xff01, 0x000b, 0x000a, 0x0015,
+        ];
+        let sigs = [
+            0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601,
+        ];
+        let j = ja4(&Ja4Input {
+            version: 0x0304,
+            has_sni: true,
+            ciphers: &ciphers,
+            extensions: &exts,
+            first_alpn: Some(b"h2"),
+            sig_algs: &sigs,
+        });
+        assert_eq!(j, "t13d1516h2_8daaf6152771_e5627efa2ab1");
+    }
+
+    #[test]
+    fn ja4_alpn_edge_cases() {
+        let base = |alpn: Option<&'static [u8]>| {
+            ja4(&Ja4Input {
+                version: 0x0303,
+                has_sni: false,
+                ciphers: &[],
+                extensions: &[],
+                first_alpn: alpn,
+                sig_algs: &[],
+            })
+        };
+        assert_eq!(base(None), "t12i000000_000000000000_000000000000");
+        assert!(base(Some(b"h")).starts_with("t12i0000hh_"));
+        assert!(base(Some(&[0xab, 0x20, 0xcd])).starts_with("t12i0000ad_"));
+    }
+
+    #[test]
+    fn garbage_is_malformed_and_stops() {
+        let mut p = TlsParser::new();
+        let mut ev = Vec::new();
+        assert!(!p.feed(
+            Direction::ToServer,
+            b"\x16\x03\x01\x00\x05\x01\x00\x00\x01\xff",
+            &mut ev
+        ));
+        assert!(matches!(
+            ev[0],
+            AppEvent::Malformed {
+                protocol: "tls",
+                ..
+            }
+        ));
+        let mut p = TlsParser::new();
+        let mut ev = Vec::new();
+        assert!(!p.feed(Direction::ToServer, b"hello world", &mut ev));
+    }
+}
