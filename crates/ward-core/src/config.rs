@@ -1,0 +1,32 @@
+//! ward's configuration file (TOML).
+//!
+//! Every section and field is optional; a missing file means the defaults,
+//! which are meant to be right for a home network. Unknown fields are an
+//! error, so a typo never silently falls back to a default.
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::EngineConfig;
+
+/// The whole configuration file.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub engine: EngineConfig,
+    /// Detector settings, one table per detector, passed to them as they are
+    /// (each detector validates its own table).
+    pub detectors: toml_table::Table,
+}
+
+/// A loosely typed TOML table (kept as JSON values so ward-core does not
+/// depend on a TOML parser).
+pub mod toml_table {
+    pub type Table = std::collections::BTreeMap<String, serde_json::Value>;
+}
+
+impl Config {
+    /// The defaults as a commented TOML-ready structure (for `ward config --default`).
+    pub fn defaults() -> Self {
+        Config::default()
+    }
+}

@@ -1,0 +1,194 @@
+use std::net::{IpAddr, Ipv4Addr};
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::testutil::*;
+
+const T: Timestamp = Timestamp(1_700_000_000_000_000);
+
+fn dec(frame: &[u8]) -> Packet<'_> {
+    decode(T, linktype::ETHERNET, frame, frame.len() as u32)
+}
+
+#[test]
+fn ethernet_ipv4_tcp_syn_with_options() {
+    let f = tcp((MAC_A, IP_A, 40000), (MAC_B, IP_B, 80), 1000, "S", b"");
+    let p = dec(&f);
+    assert_eq!(p.anomaly, None);
+    assert_eq!(p.link.src, Some(MacAddr(MAC_A)));
+    assert_eq!(p.link.dst, Some(MacAddr(MAC_B)));
+    let ip = p.ip().unwrap();
+    assert_eq!(ip.src, IpAddr::V4(Ipv4Addr::from(IP_A)));
+    assert_eq!((ip.proto, ip.ttl), (6, 64));
+    let t = p.tcp().unwrap();
+    assert_eq!((t.src_port, t.dst_port, t.seq), (40000, 80, 1000));
+    assert_eq!(t.flags, tcpflag::SYN);
+    assert_eq!(t.options[0], 2, "MSS option first");
+    assert!(p.payload.is_empty());
+}
+
+#[test]
+fn qinq_ipv6_udp_keeps_the_outer_vlan() {
+    let f = qinq_v6_udp(100, 200, b"hello");
+    let p = dec(&f);
+    assert_eq!(p.anomaly, None);
+    assert_eq!(p.link.vlan, Some(100));
+    assert_eq!(p.link.ethertype, 0x86dd);
+    assert!(p.ip().unwrap().is_v6());
+    assert_eq!(p.transport.ports(), (5353, 5353));
+    assert_eq!(p.payload, b"hello");
+}
+
+#[test]
+fn ethernet_padding_is_not_payload() {
+    let mut f = udp((MAC_A, IP_A, 1234), (MAC_B, IP_B, 53), b"ab");
+    f.extend_from_slice(&[0u8; 12]); // minimum-size frame padding
+    let p = dec(&f);
+    assert_eq!(p.payload, b"ab");
+    assert_eq!(p.anomaly, None);
+}
+
+#[test]
+fn every_truncation_of_a_frame_decodes_without_panic_and_is_flagged() {
+    let f = tcp(
+        (MAC_A, IP_A, 40000),
+        (MAC_B, IP_B, 80),
+        1,
+        "PA",
+        b"GET / HTTP/1.1\r\n\r\n",
+    );
+    for n in 0..f.len() {
+        let cut = &f[..n];
+        let p = decode(T, linktype::ETHERNET, cut, cut.len() as u32);
+        if n < 14 + 20 + 20 {
+            assert!(p.anomaly.is_some(), "cut at {n} not flagged");
+        }
+    }
+}
+
+#[test]
+fn sll_sll2_null_and_raw_link_types() {
+    let eth = udp((MAC_A, IP_A, 1000), (MAC_B, IP_B, 2000), b"x");
+    let ip = &eth[14..];
+    // SLL: packet type, ARPHRD_ETHER, addr len 6, addr, protocol.
+    let mut sll = vec![0, 0, 0, 1, 0, 6];
+    sll.extend_from_slice(&MAC_A);
+    sll.extend_from_slice(&[0, 0, 0x08, 0x00]);
+    sll.extend_from_slice(ip);
+    // SLL2: protocol, reserved, ifindex, ARPHRD_ETHER, packet type, addr len, addr.
+    let mut sll2 = vec![0x08, 0x00, 0, 0, 0, 0, 0, 2, 0, 1, 0, 6];
+    sll2.extend_from_slice(&MAC_A);
+    sll2.extend_from_slice(&[0, 0]);
+    sll2.extend_from_slice(ip);
+    // BSD null: AF_INET in host byte order (little-endian here).
+    let mut null = 2u32.to_le_bytes().to_vec();
+    null.extend_from_slice(ip);
+    let mut null6_be = 30u32.to_be_bytes().to_vec();
+    null6_be.extend_from_slice(&qinq_v6_udp(1, 2, b"y")[22..]);
+    for (lt, frame) in [
+        (linktype::LINUX_SLL, &sll[..]),
+        (linktype::LINUX_SLL2, &sll2[..]),
+        (linktype::NULL, &null[..]),
+        (linktype::RAW, ip),
+        (linktype::IPV4, ip),
+        (linktype::LOOP, &null6_be[..]),
+    ] {
+        let p = decode(T, lt, frame, frame.len() as u32);
+        assert_eq!(p.anomaly, None, "link type {lt}");
+        assert!(p.ip().is_some(), "link type {lt}");
+        assert!(!p.payload.is_empty(), "link type {lt}");
+        if matches!(lt, linktype::LINUX_SLL | linktype::LINUX_SLL2) {
+            assert_eq!(p.link.src, Some(MacAddr(MAC_A)));
+        }
+    }
+}
+
+#[test]
+fn unknown_link_type_is_an_anomaly() {
+    let p = decode(T, 9999, &[1, 2, 3], 3);
+    assert_eq!(p.anomaly, Some(Anomaly::UnsupportedLinkType));
+}
+
+#[test]
+fn arp_is_decoded() {
+    let mut f = Vec::new();
+    f.extend_from_slice(&[0xff; 6]);
+    f.extend_from_slice(&MAC_A);
+    f.extend_from_slice(&[0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 2]);
+    f.extend_from_slice(&MAC_A);
+    f.extend_from_slice(&IP_A);
+    f.extend_from_slice(&[0; 6]);
+    f.extend_from_slice(&IP_B);
+    let p = dec(&f);
+    let Net::Arp(arp) = p.net else {
+        panic!("not ARP: {:?}", p.net)
+    };
+    assert_eq!(arp.op, 2);
+    assert_eq!(arp.sender_ip, Ipv4Addr::from(IP_A));
+    assert_eq!(arp.target_ip, Ipv4Addr::from(IP_B));
+}
+
+#[test]
+fn gre_erspan_ii_mirror_is_opened_to_the_inner_frame() {
+    let inner = tcp((MAC_A, IP_A, 34048), (MAC_B, IP_B, 80), 0, "S", b"");
+    // GRE with the sequence bit, protocol ERSPAN II, 8-byte ERSPAN header.
+    let mut gre = vec![0x10, 0x00, 0x88, 0xbe, 0, 0, 0, 1];
+    gre.extend_from_slice(&[0x10, 0, 0, 1, 0, 0, 0, 0]);
+    gre.extend_from_slice(&inner);
+    let mut outer = Vec::new();
+    etherparse::PacketBuilder::ethernet2([2; 6], [4; 6])
+        .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+        .write(&mut outer, etherparse::IpNumber(47), &gre)
+        .unwrap();
+    let p = dec(&outer);
+    assert_eq!(p.anomaly, None);
+    assert_eq!(p.encapsulation, 1);
+    assert_eq!(p.link.src, Some(MacAddr(MAC_A)));
+    assert_eq!(p.tcp().map(|t| t.dst_port), Some(80));
+}
+
+#[test]
+fn mac_parse_and_display_round_trip() {
+    let m = MacAddr([0xb0, 0xc5, 0x54, 0x25, 0x5b, 0x0e]);
+    assert_eq!(m.to_string(), "b0:c5:54:25:5b:0e");
+    assert_eq!(MacAddr::parse("B0-C5-54-25-5B-0E"), Some(m));
+    assert_eq!(MacAddr::parse("b0:c5:54:25:5b"), None);
+    assert_eq!(MacAddr::parse("b0:c5:54:25:5b:0e:00"), None);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..200), lt in prop_oneof![Just(0u32), Just(1), Just(101), Just(108), Just(113), Just(228), Just(229), Just(276), any::<u32>()]) {
+        let _ = decode(T, lt, &data, data.len() as u32);
+    }
+
+    #[test]
+    fn mutated_real_frames_never_panic(pos in 0usize..80, val in any::<u8>(), extra in 0u32..100) {
+        let mut f = tcp((MAC_A, IP_A, 40000), (MAC_B, IP_B, 80), 1, "PA", b"hello world");
+        let n = f.len();
+        f[pos % n] = val;
+        let _ = decode(T, linktype::ETHERNET, &f, n as u32 + extra);
+    }
+
+    /// Our decoder agrees with etherparse on frames etherparse builds.
+    #[test]
+    fn agrees_with_etherparse(sport in any::<u16>(), dport in any::<u16>(), seq in any::<u32>(), payload in proptest::collection::vec(any::<u8>(), 0..64), use_udp in any::<bool>()) {
+        let f = if use_udp {
+            udp((MAC_A, IP_A, sport), (MAC_B, IP_B, dport), &payload)
+        } else {
+            tcp((MAC_A, IP_A, sport), (MAC_B, IP_B, dport), seq, "PA", &payload)
+        };
+        let ours = dec(&f);
+        let theirs = etherparse::SlicedPacket::from_ethernet(&f).unwrap();
+        prop_assert_eq!(ours.anomaly, None);
+        prop_assert_eq!(ours.payload, theirs.transport.as_ref().map(|t| match t {
+            etherparse::TransportSlice::Tcp(t) => t.payload(),
+            etherparse::TransportSlice::Udp(u) => u.payload(),
+            _ => &[][..],
+        }).unwrap());
+        prop_assert_eq!(ours.transport.ports(), (sport, dport));
+    }
+}

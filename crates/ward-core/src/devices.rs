@@ -1,0 +1,553 @@
+//! The device inventory the engine keeps while it runs.
+//!
+//! A device is keyed by its MAC address where layer 2 is visible, and by a
+//! local-scope IP address (private, link-local, ULA, CGNAT) where only
+//! layer 3 is (raw-IP captures, tunnels). Remote internet hosts never become
+//! devices: they have no MAC of their own on the LAN, and their addresses
+//! are never bound to the router's MAC (only ARP and DHCP may bind a public
+//! address to a device).
+//!
+//! Bounded: at most `max_devices` devices (least recently seen evicted and
+//! counted — a flood of spoofed MACs churns the oldest entries instead of
+//! growing memory) and a fixed number of IPs, names, services, protocols and
+//! evidence items per device.
+
+use std::collections::BTreeSet;
+use std::hash::BuildHasher;
+use std::net::IpAddr;
+
+use foldhash::fast::FixedState;
+use hashbrown::HashTable;
+use serde::{Deserialize, Serialize};
+use ward_proto::{AppProto, HintKind};
+
+use crate::decode::{MacAddr, Net, Packet};
+use crate::event::{DeviceRecord, Evidence};
+use crate::lru::LruLists;
+use crate::time::Timestamp;
+
+/// Inventory limits.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeviceConfig {
+    /// Most devices tracked at once.
+    pub max_devices: usize,
+    /// Most addresses remembered per device (most recent kept).
+    pub max_ips: usize,
+    /// Most distinct evidence items kept per device.
+    pub max_evidence: usize,
+}
+
+impl Default for DeviceConfig {
+    fn default() -> Self {
+        DeviceConfig {
+            max_devices: 65_536,
+            max_ips: 16,
+            max_evidence: 64,
+        }
+    }
+}
+
+const MAX_NAMES: usize = 8;
+const MAX_SERVICES: usize = 64;
+const MAX_PROTOCOLS: usize = 32;
+const MAX_VALUE: usize = 256;
+
+/// How a device is keyed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DeviceKey {
+    Mac(MacAddr),
+    Ip(IpAddr),
+}
+
+impl std::fmt::Display for DeviceKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeviceKey::Mac(m) => m.fmt(f),
+            DeviceKey::Ip(ip) => ip.fmt(f),
+        }
+    }
+}
+
+/// Index of a device in the table; stable while the device exists.
+pub type DeviceId = u32;
+
+/// What the engine knows about one device.
+#[derive(Clone, Debug)]
+pub struct Device {
+    pub key: DeviceKey,
+    pub ips: Vec<IpAddr>,
+    pub vendor: Option<&'static str>,
+    /// Names seen, first one first.
+    pub hostnames: Vec<String>,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    pub pkts_sent: u64,
+    pub bytes_sent: u64,
+    pub pkts_received: u64,
+    pub bytes_received: u64,
+    /// (IP protocol, port) it answered on.
+    pub services: BTreeSet<(u8, u16)>,
+    /// Application protocols it spoke as a client.
+    pub protocols: BTreeSet<AppProto>,
+    /// Identity evidence, deduplicated, in arrival order.
+    pub evidence: Vec<(HintKind, String)>,
+    pub category: Option<String>,
+    pub model: Option<String>,
+    pub confidence: Option<f32>,
+    /// Evidence behind category/model (filled by identification).
+    pub identity_evidence: Vec<Evidence>,
+    /// Identity changed since the last `device` event.
+    pub changed: bool,
+    /// A `device` event has been written for it.
+    pub announced: bool,
+}
+
+impl Device {
+    fn new(key: DeviceKey, now: Timestamp) -> Self {
+        let vendor = match key {
+            DeviceKey::Mac(m) => ward_oui::lookup(m.0),
+            DeviceKey::Ip(_) => None,
+        };
+        Device {
+            key,
+            ips: Vec::new(),
+            vendor,
+            hostnames: Vec::new(),
+            first_seen: now,
+            last_seen: now,
+            pkts_sent: 0,
+            bytes_sent: 0,
+            pkts_received: 0,
+            bytes_received: 0,
+            services: BTreeSet::new(),
+            protocols: BTreeSet::new(),
+            evidence: Vec::new(),
+            category: None,
+            model: None,
+            confidence: None,
+            identity_evidence: Vec::new(),
+            changed: true,
+            announced: false,
+        }
+    }
+
+    pub fn mac(&self) -> Option<MacAddr> {
+        match self.key {
+            DeviceKey::Mac(m) => Some(m),
+            DeviceKey::Ip(_) => None,
+        }
+    }
+
+    pub fn hostname(&self) -> Option<&str> {
+        self.hostnames.first().map(|s| s.as_str())
+    }
+
+    /// The id written in alerts (`devices`) and findings.
+    pub fn label(&self) -> String {
+        self.key.to_string()
+    }
+
+    /// The evidence value for `kind`, first seen.
+    pub fn hint(&self, kind: HintKind) -> Option<&str> {
+        self.evidence
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The `device` event body.
+    pub fn record(&self, reason: &str) -> DeviceRecord {
+        let mut evidence: Vec<Evidence> = self.identity_evidence.clone();
+        for (k, v) in &self.evidence {
+            if evidence.len() >= 32 {
+                break;
+            }
+            evidence.push(Evidence {
+                source: k.as_str().to_string(),
+                value: v.clone(),
+            });
+        }
+        if let Some(v) = self.vendor {
+            evidence.insert(
+                0,
+                Evidence {
+                    source: "oui".into(),
+                    value: v.to_string(),
+                },
+            );
+        }
+        DeviceRecord {
+            mac: self.mac(),
+            ips: self.ips.clone(),
+            vendor: self.vendor.map(str::to_string),
+            hostname: self.hostname().map(str::to_string),
+            category: self.category.clone(),
+            model: self.model.clone(),
+            confidence: self.confidence,
+            evidence,
+            first_seen: self.first_seen,
+            last_seen: self.last_seen,
+            reason: reason.to_string(),
+            random_mac: self.mac().map(|m| m.is_local()).unwrap_or(false),
+            pkts_sent: self.pkts_sent,
+            bytes_sent: self.bytes_sent,
+            pkts_received: self.pkts_received,
+            bytes_received: self.bytes_received,
+            services: self
+                .services
+                .iter()
+                .map(|(p, port)| format!("{}/{}", crate::event::proto_name(*p), port))
+                .collect(),
+            protocols: self
+                .protocols
+                .iter()
+                .map(|p| p.as_str().to_string())
+                .collect(),
+        }
+    }
+}
+
+/// Is `ip` an address a LAN device owns (as opposed to a remote host)?
+pub fn is_local_scope(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            v4.is_private() || v4.is_link_local() || (o[0] == 100 && (o[1] & 0xc0) == 64)
+            // CGNAT 100.64/10
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            (s[0] & 0xffc0) == 0xfe80 || (s[0] & 0xfe00) == 0xfc00
+        }
+    }
+}
+
+fn is_bindable(ip: IpAddr) -> bool {
+    !(ip.is_unspecified() || ip.is_multicast() || ip.is_loopback())
+        && match ip {
+            IpAddr::V4(v4) => !v4.is_broadcast(),
+            IpAddr::V6(_) => true,
+        }
+}
+
+/// Counters the inventory keeps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DeviceCounters {
+    pub created: u64,
+    pub evicted: u64,
+}
+
+/// The inventory. See the module docs.
+pub struct DeviceTable {
+    cfg: DeviceConfig,
+    hasher: FixedState,
+    by_key: HashTable<u32>,
+    /// IP → device, for attributing traffic to a destination device.
+    by_ip: HashTable<(IpAddr, u32)>,
+    slab: Vec<Option<Device>>,
+    free: Vec<u32>,
+    lru: LruLists<1>,
+    /// Devices whose identity changed since the last call to `take_changed`.
+    changed: Vec<u32>,
+    pub counters: DeviceCounters,
+}
+
+impl DeviceTable {
+    pub fn new(cfg: DeviceConfig, seed: u64) -> Self {
+        DeviceTable {
+            cfg,
+            hasher: FixedState::with_seed(seed ^ 0x6465_7669_6365),
+            by_key: HashTable::new(),
+            by_ip: HashTable::new(),
+            slab: Vec::new(),
+            free: Vec::new(),
+            lru: LruLists::new(),
+            changed: Vec::new(),
+            counters: DeviceCounters::default(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_key.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_key.is_empty()
+    }
+
+    pub fn get(&self, id: DeviceId) -> Option<&Device> {
+        self.slab.get(id as usize).and_then(|d| d.as_ref())
+    }
+
+    pub fn get_mut(&mut self, id: DeviceId) -> Option<&mut Device> {
+        self.slab.get_mut(id as usize).and_then(|d| d.as_mut())
+    }
+
+    /// Devices in the order they were first seen.
+    pub fn iter(&self) -> impl Iterator<Item = (DeviceId, &Device)> {
+        let mut v: Vec<(DeviceId, &Device)> = self
+            .slab
+            .iter()
+            .enumerate()
+            .filter_map(|(i, d)| d.as_ref().map(|d| (i as u32, d)))
+            .collect();
+        v.sort_by_key(|(_, d)| (d.first_seen, d.key.to_string()));
+        v.into_iter()
+    }
+
+    pub fn find(&self, key: DeviceKey) -> Option<DeviceId> {
+        let h = self.hasher.hash_one(key);
+        let slab = &self.slab;
+        self.by_key
+            .find(h, |&i| {
+                slab[i as usize].as_ref().map(|d| d.key) == Some(key)
+            })
+            .copied()
+    }
+
+    /// The device an address belongs to.
+    pub fn find_ip(&self, ip: IpAddr) -> Option<DeviceId> {
+        let h = self.hasher.hash_one(ip);
+        self.by_ip.find(h, |(a, _)| *a == ip).map(|(_, id)| *id)
+    }
+
+    /// Devices whose identity changed (new, new name, new address, new
+    /// category) since the last call, oldest change first.
+    pub fn take_changed(&mut self) -> Vec<DeviceId> {
+        let ids = std::mem::take(&mut self.changed);
+        for &id in &ids {
+            if let Some(d) = self.get_mut(id) {
+                d.changed = false;
+            }
+        }
+        ids
+    }
+
+    fn mark_changed(&mut self, id: DeviceId) {
+        if let Some(d) = self.slab.get_mut(id as usize).and_then(|d| d.as_mut()) {
+            if !d.changed {
+                d.changed = true;
+                self.changed.push(id);
+            }
+        }
+    }
+
+    fn get_or_create(&mut self, key: DeviceKey, now: Timestamp) -> DeviceId {
+        if let Some(id) = self.find(key) {
+            return id;
+        }
+        if self.by_key.len() >= self.cfg.max_devices.max(1) {
+            if let Some(old) = self.lru.oldest(0) {
+                self.remove(old);
+                self.counters.evicted += 1;
+            }
+        }
+        let dev = Device::new(key, now);
+        let id = match self.free.pop() {
+            Some(i) => {
+                self.slab[i as usize] = Some(dev);
+                i
+            }
+            None => {
+                self.slab.push(Some(dev));
+                (self.slab.len() - 1) as u32
+            }
+        };
+        let h = self.hasher.hash_one(key);
+        let (slab, hasher) = (&self.slab, &self.hasher);
+        self.by_key.insert_unique(h, id, |&i| {
+            slab[i as usize]
+                .as_ref()
+                .map(|d| hasher.hash_one(d.key))
+                .unwrap_or(0)
+        });
+        self.counters.created += 1;
+        self.changed.push(id);
+        self.lru.touch(id, 0);
+        id
+    }
+
+    fn remove(&mut self, id: DeviceId) {
+        let Some(dev) = self.slab.get_mut(id as usize).and_then(|d| d.take()) else {
+            return;
+        };
+        let h = self.hasher.hash_one(dev.key);
+        if let Ok(e) = self.by_key.find_entry(h, |&i| i == id) {
+            e.remove();
+        }
+        for ip in dev.ips {
+            let h = self.hasher.hash_one(ip);
+            if let Ok(e) = self.by_ip.find_entry(h, |(a, i)| *a == ip && *i == id) {
+                e.remove();
+            }
+        }
+        self.lru.remove(id);
+        self.changed.retain(|&c| c != id);
+        self.free.push(id);
+    }
+
+    /// Remember that `ip` belongs to device `id` (most recent address last).
+    pub fn bind_ip(&mut self, id: DeviceId, ip: IpAddr) {
+        if !is_bindable(ip) {
+            return;
+        }
+        let h = self.hasher.hash_one(ip);
+        let prev = self.by_ip.find(h, |(a, _)| *a == ip).map(|(_, i)| *i);
+        if prev == Some(id) {
+            return;
+        }
+        if let Some(other) = prev {
+            // The address moved (DHCP reassignment, or spoofing — detectors
+            // judge which); the old owner forgets it.
+            if let Some(d) = self.get_mut(other) {
+                d.ips.retain(|a| *a != ip);
+            }
+            if let Ok(e) = self.by_ip.find_entry(h, |(a, _)| *a == ip) {
+                e.remove();
+            }
+        }
+        let max_ips = self.cfg.max_ips.max(1);
+        let Some(dev) = self.get_mut(id) else { return };
+        let mut dropped = None;
+        if dev.ips.len() >= max_ips {
+            dropped = Some(dev.ips.remove(0));
+        }
+        dev.ips.push(ip);
+        let v4 = ip.is_ipv4();
+        if let Some(old) = dropped {
+            let h = self.hasher.hash_one(old);
+            if let Ok(e) = self.by_ip.find_entry(h, |(a, i)| *a == old && *i == id) {
+                e.remove();
+            }
+        }
+        let hasher = &self.hasher;
+        self.by_ip
+            .insert_unique(h, (ip, id), |(a, _)| hasher.hash_one(*a));
+        if v4 {
+            self.mark_changed(id);
+        }
+    }
+
+    /// Account a packet: create/refresh the sending device, bind addresses,
+    /// count traffic. Returns the sending and receiving devices, where known.
+    pub fn observe(&mut self, pkt: &Packet<'_>) -> (Option<DeviceId>, Option<DeviceId>) {
+        let now = pkt.ts;
+        let len = pkt.wire_len as u64;
+        let ip = pkt.ip().copied();
+        let mut src = None;
+        if let Some(mac) = pkt.link.src.filter(|m| m.is_station()) {
+            let id = self.get_or_create(DeviceKey::Mac(mac), now);
+            src = Some(id);
+            match (&pkt.net, ip) {
+                (Net::Arp(arp), _) if arp.sender_mac == mac => {
+                    self.bind_ip(id, IpAddr::V4(arp.sender_ip));
+                }
+                (_, Some(ip)) if is_local_scope(ip.src) => self.bind_ip(id, ip.src),
+                _ => {}
+            }
+        } else if let Some(ip) = ip {
+            if pkt.link.src.is_none() && is_local_scope(ip.src) && is_bindable(ip.src) {
+                let id = self.get_or_create(DeviceKey::Ip(ip.src), now);
+                self.bind_ip(id, ip.src);
+                src = Some(id);
+            }
+        }
+        if let Some(id) = src {
+            self.lru.touch(id, 0);
+            if let Some(d) = self.get_mut(id) {
+                d.pkts_sent += 1;
+                d.bytes_sent += len;
+                if now > d.last_seen {
+                    d.last_seen = now;
+                }
+            }
+        }
+        let dst = match (pkt.link.dst, ip) {
+            (Some(mac), _) if mac.is_station() => self.find(DeviceKey::Mac(mac)),
+            (None, Some(ip)) => self.find_ip(ip.dst),
+            _ => None,
+        };
+        if let Some(d) = dst.and_then(|id| self.get_mut(id)) {
+            d.pkts_received += 1;
+            d.bytes_received += len;
+        }
+        (src, dst)
+    }
+
+    /// Add a piece of identity evidence. Host names also become the device's name.
+    pub fn add_hint(&mut self, id: DeviceId, kind: HintKind, value: &str) {
+        let max = self.cfg.max_evidence;
+        let value = clean(value);
+        if value.is_empty() {
+            return;
+        }
+        let Some(dev) = self.get_mut(id) else { return };
+        let mut changed = false;
+        if kind == HintKind::Hostname
+            && dev.hostnames.len() < MAX_NAMES
+            && !dev.hostnames.iter().any(|h| h == &value)
+        {
+            changed = dev.hostnames.is_empty();
+            dev.hostnames.push(value.clone());
+        }
+        if dev.evidence.len() < max && !dev.evidence.iter().any(|(k, v)| *k == kind && *v == value)
+        {
+            dev.evidence.push((kind, value));
+        }
+        if changed {
+            self.mark_changed(id);
+        }
+    }
+
+    pub fn add_service(&mut self, id: DeviceId, proto: u8, port: u16) {
+        if let Some(d) = self.get_mut(id) {
+            if d.services.len() < MAX_SERVICES {
+                d.services.insert((proto, port));
+            }
+        }
+    }
+
+    pub fn add_protocol(&mut self, id: DeviceId, p: AppProto) {
+        if let Some(d) = self.get_mut(id) {
+            if d.protocols.len() < MAX_PROTOCOLS {
+                d.protocols.insert(p);
+            }
+        }
+    }
+
+    /// Set category/model (identification). Marks the device changed when they differ.
+    pub fn set_identity(
+        &mut self,
+        id: DeviceId,
+        category: Option<String>,
+        model: Option<String>,
+        confidence: Option<f32>,
+        evidence: Vec<Evidence>,
+    ) {
+        let Some(d) = self.get_mut(id) else { return };
+        let differs = d.category != category || d.model != model;
+        d.category = category;
+        d.model = model;
+        d.confidence = confidence;
+        d.identity_evidence = evidence;
+        if differs {
+            self.mark_changed(id);
+        }
+    }
+}
+
+/// Printable, bounded value for evidence.
+fn clean(v: &str) -> String {
+    let v = v.trim().trim_end_matches('.');
+    let mut out: String = v
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_VALUE)
+        .collect();
+    out.truncate(out.trim_end().len());
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,103 @@
+use std::net::{IpAddr, Ipv4Addr};
+
+use super::*;
+use crate::decode::{decode, linktype};
+use crate::testutil::*;
+
+const T0: i64 = 1_700_000_000_000_000;
+
+fn observe(t: &mut DeviceTable, frame: &[u8], lt: u32) -> (Option<DeviceId>, Option<DeviceId>) {
+    let p = decode(Timestamp(T0), lt, frame, frame.len() as u32);
+    t.observe(&p)
+}
+
+#[test]
+fn devices_are_keyed_by_mac_with_their_local_addresses() {
+    let mut t = DeviceTable::new(DeviceConfig::default(), 1);
+    let f = udp((MAC_A, IP_A, 1000), (MAC_B, IP_B, 53), b"x");
+    let (src, dst) = observe(&mut t, &f, linktype::ETHERNET);
+    let id = src.unwrap();
+    assert_eq!(dst, None, "receivers are not created from destination MACs");
+    let d = t.get(id).unwrap();
+    assert_eq!(d.mac(), Some(MacAddr(MAC_A)));
+    assert_eq!(d.ips, vec![IpAddr::V4(Ipv4Addr::from(IP_A))]);
+    assert_eq!(d.vendor, ward_oui::lookup(MAC_A));
+    assert_eq!(t.find_ip(IpAddr::V4(Ipv4Addr::from(IP_A))), Some(id));
+    assert_eq!(t.take_changed(), vec![id]);
+    assert!(t.take_changed().is_empty());
+}
+
+#[test]
+fn a_router_does_not_collect_the_internet_addresses_it_forwards() {
+    let mut t = DeviceTable::new(DeviceConfig::default(), 1);
+    for i in 0..50u8 {
+        let f = udp((MAC_B, [93, 184, 0, i], 443), (MAC_A, IP_A, 5000), b"x");
+        observe(&mut t, &f, linktype::ETHERNET);
+    }
+    let id = t.find(DeviceKey::Mac(MacAddr(MAC_B))).unwrap();
+    assert!(t.get(id).unwrap().ips.is_empty());
+}
+
+#[test]
+fn layer3_only_captures_key_local_addresses_and_skip_remote_ones() {
+    let mut t = DeviceTable::new(DeviceConfig::default(), 1);
+    let f = udp((MAC_A, IP_A, 1000), (MAC_B, [8, 8, 8, 8], 53), b"x");
+    let (src, _) = observe(&mut t, &f[14..], linktype::RAW);
+    assert!(src.is_some());
+    let g = udp((MAC_A, [8, 8, 8, 8], 53), (MAC_B, IP_A, 1000), b"x");
+    let (src, dst) = observe(&mut t, &g[14..], linktype::RAW);
+    assert_eq!(src, None);
+    assert!(dst.is_some(), "the local receiver is found by address");
+    assert_eq!(t.len(), 1);
+}
+
+#[test]
+fn spoofed_mac_flood_keeps_the_inventory_bounded() {
+    let cfg = DeviceConfig {
+        max_devices: 50,
+        ..DeviceConfig::default()
+    };
+    let mut t = DeviceTable::new(cfg, 9);
+    for i in 0..5000u32 {
+        let mac = [0x02, 0, (i >> 16) as u8, (i >> 8) as u8, i as u8, 1];
+        let f = udp(
+            (mac, [10, 0, (i >> 8) as u8, i as u8], 1),
+            (MAC_B, IP_B, 2),
+            b"",
+        );
+        observe(&mut t, &f, linktype::ETHERNET);
+        assert!(t.len() <= 50);
+    }
+    assert_eq!(t.counters.evicted, 5000 - 50);
+    assert!(t.iter().count() <= 50);
+}
+
+#[test]
+fn an_address_that_moves_is_forgotten_by_its_old_owner() {
+    let mut t = DeviceTable::new(DeviceConfig::default(), 1);
+    let (a, _) = observe(&mut t, &udp((MAC_A, IP_A, 1), (MAC_B, IP_B, 2), b""), 1);
+    let (b, _) = observe(&mut t, &udp((MAC_B, IP_A, 1), (MAC_A, IP_B, 2), b""), 1);
+    let ip = IpAddr::V4(Ipv4Addr::from(IP_A));
+    assert_eq!(t.find_ip(ip), b);
+    assert!(t.get(a.unwrap()).unwrap().ips.is_empty());
+}
+
+#[test]
+fn hostnames_come_first_seen_first_and_values_are_bounded() {
+    let mut t = DeviceTable::new(DeviceConfig::default(), 1);
+    let (a, _) = observe(&mut t, &udp((MAC_A, IP_A, 1), (MAC_B, IP_B, 2), b""), 1);
+    let a = a.unwrap();
+    t.take_changed();
+    t.add_hint(a, HintKind::Hostname, "living-room-cam\n");
+    t.add_hint(a, HintKind::Hostname, "other-name");
+    t.add_hint(a, HintKind::HttpUserAgent, &"x".repeat(5000));
+    let d = t.get(a).unwrap();
+    assert_eq!(d.hostname(), Some("living-room-cam"));
+    assert_eq!(d.hostnames.len(), 2);
+    assert!(d.evidence.iter().all(|(_, v)| v.len() <= 256));
+    assert_eq!(
+        t.take_changed(),
+        vec![a],
+        "a first name is an identity change"
+    );
+}

@@ -1,0 +1,615 @@
+//! The per-packet pipeline.
+//!
+//! [`Engine::process`] takes one captured frame and drives it through
+//! decoding, the device inventory, the flow table, the application parser of
+//! its flow and every [`Detector`], handing the resulting [`Event`]s to an
+//! [`EventSink`]. It is synchronous and deterministic: the same frames in
+//! the same order give the same events, byte for byte, whatever the hash
+//! seed. Time only moves with the packets.
+//!
+//! Adding a detector means implementing [`Detector`] and passing it to
+//! [`Engine::new`]; the loop here does not change.
+
+use std::collections::BTreeMap;
+use std::hash::BuildHasher;
+use std::net::IpAddr;
+
+use foldhash::fast::FixedState;
+use hashbrown::HashTable;
+use serde::{Deserialize, Serialize};
+use ward_proto::{About, AppEvent, HintKind, Transport as AppTransport};
+
+use crate::decode::{self, Anomaly, MacAddr, Net, Packet, Transport};
+use crate::devices::{DeviceConfig, DeviceId, DeviceKey, DeviceTable};
+use crate::event::{Event, EventType, FlowRecord, Stats};
+use crate::flow::{Dir, Flow, FlowConfig, FlowHandle, FlowState, FlowTable};
+use crate::time::Timestamp;
+
+/// Engine settings (the `[engine]`-level parts of the TOML config).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct EngineConfig {
+    pub flow: FlowConfig,
+    pub devices: DeviceConfig,
+    /// Write `flow` events.
+    pub emit_flows: Option<bool>,
+    /// Write secrets (passwords, community strings) in clear in findings.
+    pub reveal_secrets: bool,
+}
+
+/// What a detector sees for each packet.
+pub struct PacketContext<'p, 'a> {
+    pub pkt: &'p Packet<'a>,
+    /// The packet's flow after accounting the packet (None without an IP layer).
+    pub flow: Option<&'p Flow>,
+    pub dir: Option<Dir>,
+    /// The packet opened its flow.
+    pub new_flow: bool,
+    /// What the flow's application parser made of this packet.
+    pub app: &'p [AppEvent],
+    /// The sending and receiving devices, where known.
+    pub src_device: Option<DeviceId>,
+    pub dst_device: Option<DeviceId>,
+    pub devices: &'p DeviceTable,
+    pub reveal_secrets: bool,
+}
+
+impl PacketContext<'_, '_> {
+    /// The device an [`About`] of this packet's flow refers to.
+    pub fn device_about(&self, about: About) -> Option<DeviceId> {
+        let sender_is_initiator = self.dir != Some(Dir::ToClient);
+        match about {
+            About::Initiator if sender_is_initiator => self.src_device,
+            About::Initiator => self.dst_device,
+            About::Responder if sender_is_initiator => self.dst_device,
+            About::Responder => self.src_device,
+            About::Mac(m) => self.devices.find(DeviceKey::Mac(MacAddr(m))),
+        }
+    }
+}
+
+/// A flow leaving the table, as detectors see it.
+pub struct FlowEndContext<'p> {
+    pub flow: &'p Flow,
+    /// Events the flow's parser reported when told the flow ended.
+    pub app: &'p [AppEvent],
+    pub client_device: Option<DeviceId>,
+    pub server_device: Option<DeviceId>,
+    pub devices: &'p DeviceTable,
+    pub now: Timestamp,
+    pub reveal_secrets: bool,
+}
+
+/// A detector: looks at packets and flows, emits alerts and findings.
+///
+/// Detectors are synchronous and use packet time only. They must bound
+/// their own state (per source, per target …) the way the flow table does.
+pub trait Detector: Send {
+    /// Stable name (`scan`, `bruteforce` …), written in `alert.detector`.
+    fn name(&self) -> &'static str;
+    fn on_packet(&mut self, ctx: &PacketContext<'_, '_>, out: &mut Vec<Event>);
+    fn on_flow_end(&mut self, _ctx: &FlowEndContext<'_>, _out: &mut Vec<Event>) {}
+    /// Called once per second of packet time, before the packet that crossed it.
+    fn on_tick(&mut self, _now: Timestamp, _devices: &DeviceTable, _out: &mut Vec<Event>) {}
+    /// The input ended: report what is pending.
+    fn finish(&mut self, _now: Timestamp, _devices: &DeviceTable, _out: &mut Vec<Event>) {}
+}
+
+/// Where events go. The engine knows nothing about files, sockets or formats.
+pub trait EventSink {
+    fn emit(&mut self, event: &Event);
+}
+
+/// A sink that keeps every event (tests, small runs).
+#[derive(Default, Debug)]
+pub struct VecSink(pub Vec<Event>);
+
+impl EventSink for VecSink {
+    fn emit(&mut self, event: &Event) {
+        self.0.push(event.clone());
+    }
+}
+
+const MAX_TALKERS: usize = 65_536;
+
+/// Per-address traffic for the "top talkers" table.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Talker {
+    pub pkts: u64,
+    pub bytes: u64,
+}
+
+/// The pipeline. See the module docs.
+pub struct Engine {
+    cfg: EngineConfig,
+    flows: FlowTable,
+    devices: DeviceTable,
+    detectors: Vec<Box<dyn Detector>>,
+    stats: Stats,
+    anomalies: [u64; 32],
+    protocols: BTreeMap<&'static str, u64>,
+    talkers: HashTable<(IpAddr, Talker)>,
+    talker_hasher: FixedState,
+    now: Timestamp,
+    next_tick: Option<Timestamp>,
+    ended: Vec<Flow>,
+    app_buf: Vec<AppEvent>,
+    out: Vec<Event>,
+    emit_flows: bool,
+}
+
+impl Engine {
+    /// `seed` keys the hash tables; pass a secret random value in
+    /// production (it does not change any output).
+    pub fn new(cfg: EngineConfig, seed: u64, detectors: Vec<Box<dyn Detector>>) -> Self {
+        Engine {
+            flows: FlowTable::new(cfg.flow.clone(), seed),
+            devices: DeviceTable::new(cfg.devices.clone(), seed),
+            detectors,
+            stats: Stats::default(),
+            anomalies: [0; 32],
+            protocols: BTreeMap::new(),
+            talkers: HashTable::new(),
+            talker_hasher: FixedState::with_seed(seed ^ 0x7461_6c6b),
+            now: Timestamp(i64::MIN),
+            next_tick: None,
+            ended: Vec::new(),
+            app_buf: Vec::new(),
+            out: Vec::new(),
+            emit_flows: cfg.emit_flows.unwrap_or(true),
+            cfg,
+        }
+    }
+
+    pub fn devices(&self) -> &DeviceTable {
+        &self.devices
+    }
+
+    pub fn devices_mut(&mut self) -> &mut DeviceTable {
+        &mut self.devices
+    }
+
+    pub fn flows(&self) -> &FlowTable {
+        &self.flows
+    }
+
+    /// Packet time of the latest packet.
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    /// Addresses by bytes sent + received, largest first.
+    pub fn top_talkers(&self, n: usize) -> Vec<(IpAddr, Talker)> {
+        let mut v: Vec<(IpAddr, Talker)> = self.talkers.iter().copied().collect();
+        v.sort_by(|a, b| b.1.bytes.cmp(&a.1.bytes).then(a.0.cmp(&b.0)));
+        v.truncate(n);
+        v
+    }
+
+    /// Packets per protocol (`TCP`, `UDP`, `ICMP`, `ARP`, `LLDP` …).
+    pub fn protocols(&self) -> &BTreeMap<&'static str, u64> {
+        &self.protocols
+    }
+
+    /// Process one captured frame.
+    pub fn process(
+        &mut self,
+        ts: Timestamp,
+        linktype: u32,
+        data: &[u8],
+        wire_len: u32,
+        sink: &mut dyn EventSink,
+    ) {
+        let pkt = decode::decode(ts, linktype, data, wire_len);
+        self.process_packet(&pkt, sink);
+    }
+
+    /// Process an already decoded packet.
+    pub fn process_packet(&mut self, pkt: &Packet<'_>, sink: &mut dyn EventSink) {
+        let ts = pkt.ts;
+        if ts > self.now {
+            self.now = ts;
+        }
+        self.run_ticks(sink);
+
+        self.stats.packets += 1;
+        self.stats.bytes += pkt.wire_len as u64;
+        if self.stats.first_packet.is_none_or(|f| ts < f) {
+            self.stats.first_packet = Some(ts);
+        }
+        if self.stats.last_packet.is_none_or(|l| ts > l) {
+            self.stats.last_packet = Some(ts);
+        }
+        if let Some(a) = pkt.anomaly {
+            self.anomalies[a as usize] += 1;
+        }
+        *self.protocols.entry(protocol_label(pkt)).or_insert(0) += 1;
+        if let Some(ip) = pkt.ip() {
+            self.count_talker(ip.src, pkt.wire_len);
+            self.count_talker(ip.dst, pkt.wire_len);
+        }
+
+        let (src_dev, dst_dev) = self.devices.observe(pkt);
+        let handle = self.flows.update(pkt, &mut self.ended);
+
+        self.app_buf.clear();
+        if let Some(h) = handle {
+            self.run_parser(h, pkt);
+        }
+        // LLDP/CDP hook: added once ward_proto::lldp lands.
+        if !self.app_buf.is_empty() {
+            let app = std::mem::take(&mut self.app_buf);
+            let dir = handle.map(|h| h.dir);
+            self.apply_app_events(&app, dir, src_dev, dst_dev);
+            self.app_buf = app;
+        }
+
+        {
+            let ctx = PacketContext {
+                pkt,
+                flow: handle.map(|h| self.flows.get(h.slot)),
+                dir: handle.map(|h| h.dir),
+                new_flow: handle.is_some_and(|h| h.new),
+                app: &self.app_buf,
+                src_device: src_dev,
+                dst_device: dst_dev,
+                devices: &self.devices,
+                reveal_secrets: self.cfg.reveal_secrets,
+            };
+            for d in self.detectors.iter_mut() {
+                d.on_packet(&ctx, &mut self.out);
+            }
+        }
+        self.finish_ended_flows();
+        self.flush(sink);
+    }
+
+    fn count_talker(&mut self, ip: IpAddr, len: u32) {
+        let h = self.talker_hasher.hash_one(ip);
+        if let Some((_, t)) = self.talkers.find_mut(h, |(a, _)| *a == ip) {
+            t.pkts += 1;
+            t.bytes += len as u64;
+        } else if self.talkers.len() < MAX_TALKERS {
+            let hasher = &self.talker_hasher;
+            self.talkers.insert_unique(
+                h,
+                (
+                    ip,
+                    Talker {
+                        pkts: 1,
+                        bytes: len as u64,
+                    },
+                ),
+                |(a, _)| hasher.hash_one(*a),
+            );
+        }
+    }
+
+    fn run_ticks(&mut self, sink: &mut dyn EventSink) {
+        let now = self.now;
+        let next = *self
+            .next_tick
+            .get_or_insert(Timestamp::from_secs(now.0.div_euclid(1_000_000) + 1));
+        if now < next {
+            return;
+        }
+        // Tick once for the second just crossed; long silent gaps do not
+        // replay thousands of empty seconds.
+        let tick = Timestamp::from_secs(now.0.div_euclid(1_000_000));
+        self.next_tick = Some(tick.plus_secs(1));
+        for d in self.detectors.iter_mut() {
+            d.on_tick(tick, &self.devices, &mut self.out);
+        }
+        self.flows.expire_idle(now, &mut self.ended);
+        self.finish_ended_flows();
+        self.flush(sink);
+    }
+
+    /// Feed the packet's payload to its flow's parser, dropping TCP
+    /// retransmissions (bytes before the next expected sequence number).
+    fn run_parser(&mut self, h: FlowHandle, pkt: &Packet<'_>) {
+        let (transport, seq, syn_or_fin) = match pkt.transport {
+            Transport::Tcp(t) => (AppTransport::Tcp, Some(t.seq), t.flags & 0x03),
+            Transport::Udp(_) => (AppTransport::Udp, None, 0),
+            _ => return,
+        };
+        let flow = self.flows.get_mut(h.slot);
+        let d = h.dir.index();
+        let mut data = pkt.payload;
+        if let Some(seq) = seq {
+            let syn = syn_or_fin & 0x02 != 0;
+            let start = if syn { seq.wrapping_add(1) } else { seq };
+            match flow.next_seq[d] {
+                Some(next) => {
+                    let behind = next.wrapping_sub(start) as i32;
+                    if behind > 0 {
+                        // Retransmitted (partly): skip what was already fed.
+                        let skip = behind as usize;
+                        if skip >= data.len() {
+                            return;
+                        }
+                        data = &data[skip..];
+                        flow.next_seq[d] = Some(next.wrapping_add(data.len() as u32));
+                    } else {
+                        // In order, or after a gap we cannot fill: go on from here.
+                        flow.next_seq[d] = Some(start.wrapping_add(data.len() as u32));
+                    }
+                }
+                None => flow.next_seq[d] = Some(start.wrapping_add(data.len() as u32)),
+            }
+        }
+        if data.is_empty() {
+            return;
+        }
+        if !flow.app_probed {
+            flow.app_probed = true;
+            flow.parser =
+                ward_proto::detect(transport, flow.src_port, flow.dst_port, data, h.dir.proto());
+            if let Some(p) = &flow.parser {
+                let proto = p.protocol();
+                flow.app_proto = Some(proto);
+                *self
+                    .stats
+                    .app_protos
+                    .entry(proto.as_str().to_string())
+                    .or_insert(0) += 1;
+            }
+        }
+        if let Some(p) = flow.parser.as_mut() {
+            if !p.feed(h.dir.proto(), data, &mut self.app_buf) {
+                flow.parser = None;
+            }
+        }
+    }
+
+    /// Identity hints and protocol facts that update the inventory.
+    fn apply_app_events(
+        &mut self,
+        app: &[AppEvent],
+        dir: Option<Dir>,
+        src_dev: Option<DeviceId>,
+        dst_dev: Option<DeviceId>,
+    ) {
+        let sender_is_initiator = dir != Some(Dir::ToClient);
+        let about = |devices: &DeviceTable, a: About| match a {
+            About::Initiator if sender_is_initiator => src_dev,
+            About::Initiator => dst_dev,
+            About::Responder if sender_is_initiator => dst_dev,
+            About::Responder => src_dev,
+            About::Mac(m) => devices.find(DeviceKey::Mac(MacAddr(m))),
+        };
+        for ev in app {
+            match ev {
+                AppEvent::Hint(h) => {
+                    if let Some(id) = about(&self.devices, h.about) {
+                        self.devices.add_hint(id, h.kind, &h.value);
+                    }
+                }
+                AppEvent::Dhcp(d) if matches!(d.msg_type, 5) && !d.your_ip.is_unspecified() => {
+                    // DHCPACK: the address now belongs to the client.
+                    if let Some(id) = self.devices.find(DeviceKey::Mac(MacAddr(d.client_mac))) {
+                        self.devices.bind_ip(id, IpAddr::V4(d.your_ip));
+                    }
+                }
+                AppEvent::Dns(d) if d.response => {
+                    // A resolver's answer naming a LAN device tells us its name.
+                    for (name, ip) in &d.answers {
+                        if let Some(id) = self.devices.find_ip(*ip) {
+                            if !name.ends_with(".arpa") {
+                                let short = name.trim_end_matches('.').trim_end_matches(".local");
+                                self.devices.add_hint(id, HintKind::Hostname, short);
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn finish_ended_flows(&mut self) {
+        if self.ended.is_empty() {
+            return;
+        }
+        let mut ended = std::mem::take(&mut self.ended);
+        let now = self.now;
+        for mut flow in ended.drain(..) {
+            self.app_buf.clear();
+            if let Some(mut p) = flow.parser.take() {
+                p.finish(&mut self.app_buf);
+            }
+            let client = flow.src_mac.filter(|m| m.is_station()).map_or_else(
+                || flow.src_ip.and_then(|ip| self.devices.find_ip(ip)),
+                |m| self.devices.find(DeviceKey::Mac(m)),
+            );
+            let server = flow.dst_mac.filter(|m| m.is_station()).map_or_else(
+                || flow.dst_ip.and_then(|ip| self.devices.find_ip(ip)),
+                |m| self.devices.find(DeviceKey::Mac(m)),
+            );
+            if !self.app_buf.is_empty() {
+                let app = std::mem::take(&mut self.app_buf);
+                self.apply_app_events(&app, Some(Dir::ToServer), client, server);
+                self.app_buf = app;
+            }
+            // The server answered: it offers this service.
+            if let Some(id) = server {
+                let answered = match flow.proto {
+                    6 => flow.tcp_flags[1] & 0x12 == 0x12,
+                    17 => flow.pkts[1] > 0,
+                    _ => false,
+                };
+                if answered && flow.dst_port != 0 {
+                    self.devices.add_service(id, flow.proto, flow.dst_port);
+                }
+            }
+            if let (Some(id), Some(p)) = (client, flow.app_proto) {
+                self.devices.add_protocol(id, p);
+            }
+            let ctx = FlowEndContext {
+                flow: &flow,
+                app: &self.app_buf,
+                client_device: client,
+                server_device: server,
+                devices: &self.devices,
+                now,
+                reveal_secrets: self.cfg.reveal_secrets,
+            };
+            for d in self.detectors.iter_mut() {
+                d.on_flow_end(&ctx, &mut self.out);
+            }
+            if self.emit_flows {
+                self.out.push(flow_event(&flow));
+            }
+        }
+        self.ended = ended;
+    }
+
+    fn flush(&mut self, sink: &mut dyn EventSink) {
+        for id in self.devices.take_changed() {
+            if let Some(d) = self.devices.get_mut(id) {
+                let reason = if d.announced { "changed" } else { "new" };
+                d.announced = true;
+                let ev = device_event(d.last_seen, d, reason);
+                self.out.push(ev);
+            }
+        }
+        for ev in self.out.drain(..) {
+            match ev.event_type {
+                EventType::Alert => self.stats.alerts += 1,
+                EventType::Finding => self.stats.findings += 1,
+                _ => {}
+            }
+            sink.emit(&ev);
+        }
+    }
+
+    /// The input is over: end every flow, let detectors report what is
+    /// pending, write one `device` event per device and a final `stats`.
+    pub fn finish(&mut self, sink: &mut dyn EventSink) {
+        self.flows.drain(&mut self.ended);
+        self.finish_ended_flows();
+        let now = self.now.max(Timestamp::ZERO);
+        for d in self.detectors.iter_mut() {
+            d.finish(now, &self.devices, &mut self.out);
+        }
+        self.flush(sink);
+        let finals: Vec<Event> = self
+            .devices
+            .iter()
+            .map(|(_, d)| device_event(now, d, "final"))
+            .collect();
+        for ev in &finals {
+            sink.emit(ev);
+        }
+        let stats = self.stats_event();
+        sink.emit(&stats);
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> Stats {
+        let mut s = self.stats.clone();
+        for a in Anomaly::ALL {
+            let n = self.anomalies[*a as usize];
+            if n > 0 {
+                s.decode_anomalies.insert(a.as_str().to_string(), n);
+            }
+        }
+        s.flows = self.flows.counters.created;
+        s.flows_active = self.flows.len() as u64;
+        s.flows_evicted = self.flows.counters.evicted;
+        s.flows_timed_out = self.flows.counters.timed_out;
+        s.devices = self.devices.len() as u64;
+        s.devices_evicted = self.devices.counters.evicted;
+        s
+    }
+
+    /// A `stats` event at the latest packet time (wall time left for the runner).
+    pub fn stats_event(&self) -> Event {
+        let mut e = Event::new(self.now.max(Timestamp::ZERO), EventType::Stats);
+        e.stats = Some(self.stats());
+        e
+    }
+}
+
+fn protocol_label(pkt: &Packet<'_>) -> &'static str {
+    match (&pkt.net, &pkt.transport) {
+        (Net::Arp(_), _) => "ARP",
+        (Net::Lldp(_), _) => "LLDP",
+        (Net::Cdp(_), _) => "CDP",
+        (Net::Other(0x888e), _) => "EAPOL",
+        (Net::Other(_), _) => "other-L2",
+        (Net::None, _) => "undecoded",
+        (Net::Ip(_), Transport::Tcp(_)) => "TCP",
+        (Net::Ip(_), Transport::Udp(_)) => "UDP",
+        (Net::Ip(ip), Transport::Icmp(_)) if ip.is_v6() => "ICMPv6",
+        (Net::Ip(_), Transport::Icmp(_)) => "ICMP",
+        (Net::Ip(ip), _) if ip.later_fragment => "IP-fragment",
+        (Net::Ip(ip), _) if ip.proto == 2 => "IGMP",
+        (Net::Ip(_), _) => "other-IP",
+    }
+}
+
+fn flags_hex(f: u8) -> Option<String> {
+    (f != 0).then(|| format!("{f:02x}"))
+}
+
+/// The `flow` event for a flow leaving the table.
+pub fn flow_event(flow: &Flow) -> Event {
+    let mut e = Event::new(flow.last, EventType::Flow).with_endpoints(
+        flow.src_ip.map(|ip| (ip, flow.src_port)),
+        flow.dst_ip.map(|ip| (ip, flow.dst_port)),
+        Some(flow.proto),
+    );
+    e.flow_id = Some(flow.id);
+    e.src_mac = flow.src_mac;
+    e.dest_mac = flow.dst_mac;
+    let tcp = flow.proto == 6;
+    e.flow = Some(FlowRecord {
+        pkts_toserver: flow.pkts[0],
+        pkts_toclient: flow.pkts[1],
+        bytes_toserver: flow.bytes[0],
+        bytes_toclient: flow.bytes[1],
+        start: flow.start,
+        end: flow.last,
+        state: match (flow.state, tcp) {
+            (FlowState::New, false) => "new".into(),
+            (s, _) => s.as_str().into(),
+        },
+        reason: flow.end_reason.unwrap_or_default().as_str().into(),
+        tcp_flags: if tcp {
+            flags_hex(flow.tcp_flags[0] | flow.tcp_flags[1])
+        } else {
+            None
+        },
+        tcp_flags_ts: if tcp {
+            flags_hex(flow.tcp_flags[0])
+        } else {
+            None
+        },
+        tcp_flags_tc: if tcp {
+            flags_hex(flow.tcp_flags[1])
+        } else {
+            None
+        },
+        app_proto: flow.app_proto.map(|p| p.as_str().to_string()),
+        vlan: flow.vlan,
+    });
+    e
+}
+
+/// A `device` event.
+pub fn device_event(ts: Timestamp, d: &crate::devices::Device, reason: &str) -> Event {
+    let mut e = Event::new(ts, EventType::Device);
+    e.src_mac = d.mac();
+    e.src_ip = d
+        .ips
+        .iter()
+        .find(|ip| ip.is_ipv4())
+        .or(d.ips.first())
+        .copied();
+    e.device = Some(d.record(reason));
+    e
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,542 @@
+//! Bidirectional flow tracking on packet time.
+//!
+//! [`FlowTable`] maps both directions of a conversation to one [`Flow`]. It
+//! guarantees:
+//! - **Bounded memory.** At most `max_flows` flows exist; when a new flow
+//!   would exceed that, the oldest flow of the most expendable class is
+//!   evicted (handshakes that never completed first, established TCP last),
+//!   so a flood of spoofed SYNs churns through half-open flows without
+//!   pushing out real conversations. Every eviction is counted.
+//! - **O(1) per packet.** A `hashbrown::HashTable` of slab indices, keyed by
+//!   a seeded `foldhash` (the seed comes from the caller: attackers who
+//!   cannot know it cannot aim collisions), plus one least-recently-used list
+//!   per timeout class, so idle expiry and eviction only ever look at list tails.
+//! - **Determinism.** Expiry, eviction and the order flows are reported in
+//!   depend only on packet times and the packet sequence, never on the hash
+//!   seed or the wall clock; flow ids are a fixed hash of the 5-tuple and
+//!   start time.
+
+use std::hash::{BuildHasher, Hash};
+use std::net::IpAddr;
+
+use foldhash::fast::FixedState;
+use hashbrown::HashTable;
+use serde::{Deserialize, Serialize};
+use ward_proto::{AppParser, AppProto};
+
+use crate::decode::{tcpflag, MacAddr, Packet, Transport};
+use crate::lru::LruLists;
+use crate::time::Timestamp;
+
+/// Flow table limits and idle timeouts (seconds of packet time).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct FlowConfig {
+    /// Most flows tracked at once.
+    pub max_flows: usize,
+    /// Idle timeout of an established TCP connection.
+    pub tcp_established_timeout: u64,
+    /// Idle timeout of a TCP handshake that has not completed.
+    pub tcp_opening_timeout: u64,
+    /// How long a closed (FIN/RST) connection is kept to absorb stray packets.
+    pub tcp_closed_timeout: u64,
+    pub udp_timeout: u64,
+    /// ICMP and other IP protocols.
+    pub other_timeout: u64,
+}
+
+impl Default for FlowConfig {
+    fn default() -> Self {
+        FlowConfig {
+            max_flows: 1_000_000,
+            tcp_established_timeout: 600,
+            tcp_opening_timeout: 30,
+            tcp_closed_timeout: 5,
+            udp_timeout: 60,
+            other_timeout: 30,
+        }
+    }
+}
+
+/// Connection state, as written in `flow.state`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum FlowState {
+    /// UDP/ICMP/other: only the initiator has spoken.
+    #[default]
+    New,
+    SynSent,
+    SynReceived,
+    /// TCP handshake done (or joined mid-stream); UDP/ICMP: both sides spoke.
+    Established,
+    /// One side sent FIN.
+    Closing,
+    /// Both sides sent FIN.
+    Closed,
+    /// A RST ended it.
+    Reset,
+}
+
+impl FlowState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlowState::New => "new",
+            FlowState::SynSent => "syn-sent",
+            FlowState::SynReceived => "syn-received",
+            FlowState::Established => "established",
+            FlowState::Closing => "closing",
+            FlowState::Closed => "closed",
+            FlowState::Reset => "reset",
+        }
+    }
+}
+
+/// Why a flow was reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum EndReason {
+    /// Idle longer than its class's timeout.
+    Timeout,
+    /// Pushed out to make room (see [`FlowConfig::max_flows`]).
+    Evicted,
+    /// The 5-tuple was reused by a new TCP connection.
+    Reused,
+    /// The input ended.
+    #[default]
+    Shutdown,
+}
+
+impl EndReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::Timeout => "timeout",
+            EndReason::Evicted => "evicted",
+            EndReason::Reused => "reused",
+            EndReason::Shutdown => "shutdown",
+        }
+    }
+}
+
+/// Direction of a packet relative to its flow's initiator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Dir {
+    ToServer = 0,
+    ToClient = 1,
+}
+
+impl Dir {
+    pub fn index(self) -> usize {
+        self as usize
+    }
+    pub fn proto(self) -> ward_proto::Direction {
+        match self {
+            Dir::ToServer => ward_proto::Direction::ToServer,
+            Dir::ToClient => ward_proto::Direction::ToClient,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Class {
+    // Order = eviction preference.
+    Closed = 0,
+    Opening = 1,
+    Other = 2,
+    Udp = 3,
+    Established = 4,
+}
+const CLASSES: usize = 5;
+
+/// Normalised 5-tuple (plus VLAN): both directions give the same key.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+struct Key {
+    lo_ip: [u8; 16],
+    hi_ip: [u8; 16],
+    lo_port: u16,
+    hi_port: u16,
+    proto: u8,
+    v6: bool,
+    vlan: u16,
+}
+
+fn ip_bytes(ip: IpAddr) -> [u8; 16] {
+    match ip {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
+        IpAddr::V6(v6) => v6.octets(),
+    }
+}
+
+/// One tracked conversation.
+#[derive(Default)]
+pub struct Flow {
+    key: Key,
+    pub id: u64,
+    /// Initiator (client) and responder (server) endpoints.
+    pub src_ip: Option<IpAddr>,
+    pub dst_ip: Option<IpAddr>,
+    pub src_port: u16,
+    pub dst_port: u16,
+    pub proto: u8,
+    pub vlan: Option<u16>,
+    pub src_mac: Option<MacAddr>,
+    pub dst_mac: Option<MacAddr>,
+    pub start: Timestamp,
+    pub last: Timestamp,
+    /// Index 0: initiator → responder; 1: responder → initiator.
+    pub pkts: [u64; 2],
+    pub bytes: [u64; 2],
+    pub payload_bytes: [u64; 2],
+    /// OR of TCP flags seen per direction.
+    pub tcp_flags: [u8; 2],
+    pub state: FlowState,
+    /// Application protocol, once a parser recognised the flow.
+    pub app_proto: Option<AppProto>,
+    /// The flow's parser; `None` before the first payload or after it gave up.
+    pub parser: Option<Box<dyn AppParser>>,
+    /// A parser was looked for already.
+    pub app_probed: bool,
+    /// Next expected TCP sequence number per direction (for dropping retransmissions).
+    pub next_seq: [Option<u32>; 2],
+    /// Set when the flow leaves the table.
+    pub end_reason: Option<EndReason>,
+    hash: u64,
+}
+
+impl std::fmt::Debug for Flow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Flow")
+            .field("id", &self.id)
+            .field("src", &(self.src_ip, self.src_port))
+            .field("dst", &(self.dst_ip, self.dst_port))
+            .field("proto", &self.proto)
+            .field("state", &self.state)
+            .field("pkts", &self.pkts)
+            .finish()
+    }
+}
+
+/// What [`FlowTable::update`] tells the caller about the packet's flow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FlowHandle {
+    /// Slab index, valid until the next call that can end flows.
+    pub slot: u32,
+    pub dir: Dir,
+    /// The packet opened this flow.
+    pub new: bool,
+}
+
+/// Counters the table keeps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FlowCounters {
+    pub created: u64,
+    pub evicted: u64,
+    pub timed_out: u64,
+    pub reused: u64,
+}
+
+/// The flow table. See the module docs for its guarantees.
+pub struct FlowTable {
+    cfg: FlowConfig,
+    hasher: FixedState,
+    index: HashTable<u32>,
+    slab: Vec<Flow>,
+    free: Vec<u32>,
+    lru: LruLists<CLASSES>,
+    timeouts_us: [i64; CLASSES],
+    next_expiry_check: Timestamp,
+    pub counters: FlowCounters,
+}
+
+impl FlowTable {
+    /// `seed` keys the hash of the index; pass a secret random value in production.
+    pub fn new(cfg: FlowConfig, seed: u64) -> Self {
+        let s = |secs: u64| (secs as i64).saturating_mul(1_000_000);
+        let timeouts_us = [
+            s(cfg.tcp_closed_timeout),
+            s(cfg.tcp_opening_timeout),
+            s(cfg.other_timeout),
+            s(cfg.udp_timeout),
+            s(cfg.tcp_established_timeout),
+        ];
+        FlowTable {
+            hasher: FixedState::with_seed(seed),
+            index: HashTable::new(),
+            slab: Vec::new(),
+            free: Vec::new(),
+            lru: LruLists::new(),
+            timeouts_us,
+            next_expiry_check: Timestamp(i64::MIN),
+            counters: FlowCounters::default(),
+            cfg,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    pub fn config(&self) -> &FlowConfig {
+        &self.cfg
+    }
+
+    pub fn get(&self, slot: u32) -> &Flow {
+        &self.slab[slot as usize]
+    }
+
+    pub fn get_mut(&mut self, slot: u32) -> &mut Flow {
+        &mut self.slab[slot as usize]
+    }
+
+    /// Account `pkt` to its flow, creating it if needed. Flows ended on the
+    /// way (expired, evicted, reused) are pushed to `ended`. Returns `None`
+    /// for packets without an IP layer.
+    pub fn update(&mut self, pkt: &Packet<'_>, ended: &mut Vec<Flow>) -> Option<FlowHandle> {
+        let ip = pkt.ip()?;
+        let now = pkt.ts;
+        if now >= self.next_expiry_check {
+            self.expire_idle(now, ended);
+            self.next_expiry_check = now.plus_micros(100_000);
+        }
+        let (sport, dport) = pkt.transport.ports();
+        let (src, dst) = (ip_bytes(ip.src), ip_bytes(ip.dst));
+        let fwd = (src, sport) <= (dst, dport);
+        let key = if fwd {
+            Key {
+                lo_ip: src,
+                hi_ip: dst,
+                lo_port: sport,
+                hi_port: dport,
+                proto: ip.proto,
+                v6: ip.is_v6(),
+                vlan: pkt.link.vlan.unwrap_or(0),
+            }
+        } else {
+            Key {
+                lo_ip: dst,
+                hi_ip: src,
+                lo_port: dport,
+                hi_port: sport,
+                proto: ip.proto,
+                v6: ip.is_v6(),
+                vlan: pkt.link.vlan.unwrap_or(0),
+            }
+        };
+        let hash = self.hasher.hash_one(key);
+        let flags = pkt.tcp().map(|t| t.flags).unwrap_or(0);
+        let pure_syn = flags & (tcpflag::SYN | tcpflag::ACK) == tcpflag::SYN;
+
+        let found = {
+            let slab = &self.slab;
+            self.index
+                .find(hash, |&i| slab[i as usize].key == key)
+                .copied()
+        };
+        if let Some(slot) = found {
+            let f = &self.slab[slot as usize];
+            // A fresh SYN on a finished connection starts a new one.
+            let reused = pure_syn
+                && matches!(f.state, FlowState::Closed | FlowState::Reset)
+                && f.src_ip == Some(ip.src);
+            if !reused {
+                let dir = if f.src_ip == Some(ip.src) && f.src_port == sport {
+                    Dir::ToServer
+                } else {
+                    Dir::ToClient
+                };
+                self.account(slot, pkt, dir);
+                return Some(FlowHandle {
+                    slot,
+                    dir,
+                    new: false,
+                });
+            }
+            self.counters.reused += 1;
+            ended.push(self.remove(slot, EndReason::Reused));
+        }
+
+        if self.index.len() >= self.cfg.max_flows.max(1) {
+            self.evict_one(ended);
+        }
+        // Who opened it: the SYN's sender; the SYN-ACK's receiver; otherwise
+        // the sender, unless it speaks from a well-known port to an
+        // ephemeral one (we joined mid-conversation).
+        let syn_ack = flags & (tcpflag::SYN | tcpflag::ACK) == (tcpflag::SYN | tcpflag::ACK);
+        let sender_is_server = syn_ack
+            || (!pure_syn && sport < 1024 && dport >= 1024)
+            || (!pure_syn && is_service_port(sport) && !is_service_port(dport));
+        let (cip, cport, sip, sport2, cmac, smac) = if sender_is_server {
+            (ip.dst, dport, ip.src, sport, pkt.link.dst, pkt.link.src)
+        } else {
+            (ip.src, sport, ip.dst, dport, pkt.link.src, pkt.link.dst)
+        };
+        let id = flow_id(&key, now);
+        let flow = Flow {
+            key,
+            id,
+            src_ip: Some(cip),
+            dst_ip: Some(sip),
+            src_port: cport,
+            dst_port: sport2,
+            proto: ip.proto,
+            vlan: pkt.link.vlan,
+            src_mac: cmac,
+            dst_mac: smac,
+            start: now,
+            last: now,
+            state: if pkt.tcp().is_some() && !syn_ack && !pure_syn {
+                FlowState::Established
+            } else {
+                FlowState::New
+            },
+            hash,
+            ..Flow::default()
+        };
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.slab[s as usize] = flow;
+                s
+            }
+            None => {
+                self.slab.push(flow);
+                (self.slab.len() - 1) as u32
+            }
+        };
+        let slab = &self.slab;
+        self.index
+            .insert_unique(hash, slot, |&i| slab[i as usize].hash);
+        self.counters.created += 1;
+        let dir = if sender_is_server {
+            Dir::ToClient
+        } else {
+            Dir::ToServer
+        };
+        self.account(slot, pkt, dir);
+        Some(FlowHandle {
+            slot,
+            dir,
+            new: true,
+        })
+    }
+
+    fn account(&mut self, slot: u32, pkt: &Packet<'_>, dir: Dir) {
+        let f = &mut self.slab[slot as usize];
+        let d = dir.index();
+        f.pkts[d] += 1;
+        f.bytes[d] += pkt.wire_len as u64;
+        f.payload_bytes[d] += pkt.payload.len() as u64;
+        if pkt.ts > f.last {
+            f.last = pkt.ts;
+        }
+        match pkt.transport {
+            Transport::Tcp(t) => {
+                f.tcp_flags[d] |= t.flags;
+                let syn = t.flags & tcpflag::SYN != 0;
+                let ack = t.flags & tcpflag::ACK != 0;
+                f.state = if t.flags & tcpflag::RST != 0 {
+                    FlowState::Reset
+                } else {
+                    match (f.state, dir) {
+                        (FlowState::New, Dir::ToServer) if syn && !ack => FlowState::SynSent,
+                        (FlowState::New | FlowState::SynSent, Dir::ToClient) if syn && ack => {
+                            FlowState::SynReceived
+                        }
+                        (FlowState::SynReceived, Dir::ToServer) if ack && !syn => {
+                            FlowState::Established
+                        }
+                        (s, _) if t.flags & tcpflag::FIN != 0 => {
+                            let both = f.tcp_flags[0] & f.tcp_flags[1] & tcpflag::FIN != 0;
+                            match s {
+                                FlowState::Closed | FlowState::Reset => s,
+                                _ if both => FlowState::Closed,
+                                _ => FlowState::Closing,
+                            }
+                        }
+                        (s, _) => s,
+                    }
+                };
+            }
+            _ => {
+                if f.state == FlowState::New && f.pkts[1] > 0 && f.pkts[0] > 0 {
+                    f.state = FlowState::Established;
+                }
+            }
+        }
+        let class = match (f.proto, f.state) {
+            (6, FlowState::Closed | FlowState::Reset) => Class::Closed,
+            (6, FlowState::Established | FlowState::Closing) => Class::Established,
+            (6, _) => Class::Opening,
+            (17, _) => Class::Udp,
+            _ => Class::Other,
+        };
+        self.lru.touch(slot, class as usize);
+    }
+
+    /// End every flow idle for longer than its class's timeout at `now`.
+    pub fn expire_idle(&mut self, now: Timestamp, ended: &mut Vec<Flow>) {
+        for c in 0..CLASSES {
+            while let Some(tail) = self.lru.oldest(c) {
+                if now.since(self.slab[tail as usize].last) <= self.timeouts_us[c] {
+                    break;
+                }
+                self.counters.timed_out += 1;
+                ended.push(self.remove(tail, EndReason::Timeout));
+            }
+        }
+    }
+
+    fn evict_one(&mut self, ended: &mut Vec<Flow>) {
+        for c in 0..CLASSES {
+            if let Some(tail) = self.lru.oldest(c) {
+                self.counters.evicted += 1;
+                ended.push(self.remove(tail, EndReason::Evicted));
+                return;
+            }
+        }
+    }
+
+    /// End every flow (the input is over), oldest activity first.
+    pub fn drain(&mut self, ended: &mut Vec<Flow>) {
+        let mut all: Vec<u32> = Vec::with_capacity(self.index.len());
+        for c in 0..CLASSES {
+            all.extend(self.lru.iter_oldest_first(c));
+        }
+        all.sort_by_key(|&i| (self.slab[i as usize].last, self.slab[i as usize].id));
+        for i in all {
+            ended.push(self.remove(i, EndReason::Shutdown));
+        }
+    }
+
+    fn remove(&mut self, slot: u32, reason: EndReason) -> Flow {
+        self.lru.remove(slot);
+        let hash = self.slab[slot as usize].hash;
+        if let Ok(entry) = self.index.find_entry(hash, |&i| i == slot) {
+            entry.remove();
+        }
+        self.free.push(slot);
+        let mut f = std::mem::take(&mut self.slab[slot as usize]);
+        f.end_reason = Some(reason);
+        f
+    }
+}
+
+/// Ports whose owner is a server even above 1023 (so a capture that starts
+/// mid-conversation still gets client and server right).
+fn is_service_port(p: u16) -> bool {
+    p < 1024
+        || matches!(
+            p,
+            1883 | 8883 | 1900 | 5353 | 5355 | 3478 | 5683 | 8080 | 8000 | 8008 | 8081 | 8443 | 8888
+                | 2323 | 5555 | 5900..=5903 | 8554 | 37215 | 37810 | 49152..=49153 | 11211 | 3702
+        )
+}
+
+/// A stable 53-bit flow id (JSON-safe integer), the same on every run.
+fn flow_id(key: &Key, start: Timestamp) -> u64 {
+    let h = FixedState::with_seed(0x5741_5244_464c_4f57).hash_one((key, start.0));
+    h & ((1 << 53) - 1)
+}
+
+#[cfg(test)]
+mod tests;
