@@ -34,6 +34,15 @@ pub mod ssh;
 pub mod tcpfp;
 pub mod tls;
 
+mod linebuf;
+pub mod ftp;
+pub mod mail;
+pub mod mqtt;
+pub mod rtsp;
+pub mod snmp;
+pub mod telnet;
+pub mod vnc;
+
 pub use registry::{detect, AppProto};
 
 /// Direction of a chunk of payload relative to the flow's initiator (the

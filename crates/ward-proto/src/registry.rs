@@ -75,7 +75,13 @@ pub fn detect(
     if let Some(p) = identity_by_port(transport, src_port, dst_port, first, dir) {
         return Some(p);
     }
+    if let Some(p) = credential_by_port(transport, src_port, dst_port, first) {
+        return Some(p);
+    }
     // Port arms of other protocols go above this line; content sniffing last.
+    if let Some(p) = credential_by_content(transport, first) {
+        return Some(p);
+    }
     if let Some(p) = identity_by_content(transport, first, dir) {
         return Some(p);
     }
@@ -163,3 +169,45 @@ fn identity_by_content(
     }
 }
 
+/// Well-known ports of the credential protocols (Telnet, FTP, mail, MQTT,
+/// SNMP, RTSP, VNC). The responder's port is checked first.
+fn credential_by_port(
+    transport: Transport,
+    src_port: u16,
+    dst_port: u16,
+    first: &[u8],
+) -> Option<Box<dyn AppParser>> {
+    use crate::mail::{MailParser, MailProtocol};
+    use crate::{ftp, mqtt, rtsp, snmp, telnet, vnc};
+    let by_port = |port: u16| -> Option<Box<dyn AppParser>> {
+        match (transport, port) {
+            (Transport::Tcp, 23 | 2323) => Some(Box::new(telnet::TelnetParser::new())),
+            (Transport::Tcp, 21) => Some(Box::new(ftp::FtpParser::new())),
+            (Transport::Tcp, 110) => Some(Box::new(MailParser::new(MailProtocol::Pop3))),
+            (Transport::Tcp, 143) => Some(Box::new(MailParser::new(MailProtocol::Imap))),
+            (Transport::Tcp, 25 | 587) => Some(Box::new(MailParser::new(MailProtocol::Smtp))),
+            (Transport::Tcp, 1883) => Some(Box::new(mqtt::MqttParser::new())),
+            (Transport::Udp, 161 | 162) => Some(Box::new(snmp::SnmpParser::new())),
+            (Transport::Tcp, 554 | 8554) => Some(Box::new(rtsp::RtspParser::new())),
+            // VNC only if the greeting is there: the server speaks first,
+            // so a flow whose first bytes are not `RFB ` is something else.
+            (Transport::Tcp, 5900..=5903) if first.starts_with(b"RFB ") => {
+                Some(Box::new(vnc::VncParser::new()))
+            }
+            _ => None,
+        }
+    };
+    by_port(dst_port).or_else(|| by_port(src_port))
+}
+
+/// Content sniffing for the credential protocols on other ports.
+fn credential_by_content(transport: Transport, first: &[u8]) -> Option<Box<dyn AppParser>> {
+    use crate::{mqtt, vnc};
+    match transport {
+        Transport::Tcp if mqtt::looks_like_connect(first) => {
+            Some(Box::new(mqtt::MqttParser::new()))
+        }
+        Transport::Tcp if first.starts_with(b"RFB 00") => Some(Box::new(vnc::VncParser::new())),
+        _ => None,
+    }
+}
