@@ -296,6 +296,15 @@ impl DeviceTable {
         v.into_iter()
     }
 
+    /// Device ids in no particular order, without sorting or allocating
+    /// (for per-second passes over the whole table).
+    pub fn ids_unordered(&self) -> impl Iterator<Item = DeviceId> + '_ {
+        self.slab
+            .iter()
+            .enumerate()
+            .filter_map(|(i, d)| d.as_ref().map(|_| i as u32))
+    }
+
     pub fn find(&self, key: DeviceKey) -> Option<DeviceId> {
         let h = self.hasher.hash_one(key);
         let slab = &self.slab;

@@ -95,6 +95,18 @@ pub trait Detector: Send {
     fn finish(&mut self, _now: Timestamp, _devices: &DeviceTable, _out: &mut Vec<Event>) {}
 }
 
+/// Device identification: names the category and model of inventory devices.
+///
+/// Unlike a [`Detector`], an identifier may write to the inventory (through
+/// [`DeviceTable::set_identity`], which makes the engine write a `device`
+/// event with reason `changed`). It runs once per second of packet time,
+/// after the detectors' ticks, and once more when the input ends, so its
+/// cost does not grow with the packet rate; it should re-examine only the
+/// devices whose evidence changed since it last looked.
+pub trait Identifier: Send + std::any::Any {
+    fn identify(&mut self, now: Timestamp, devices: &mut DeviceTable, out: &mut Vec<Event>);
+}
+
 /// Where events go. The engine knows nothing about files, sockets or formats.
 pub trait EventSink {
     fn emit(&mut self, event: &Event);
@@ -125,6 +137,7 @@ pub struct Engine {
     flows: FlowTable,
     devices: DeviceTable,
     detectors: Vec<Box<dyn Detector>>,
+    identifier: Option<Box<dyn Identifier>>,
     stats: Stats,
     anomalies: [u64; 32],
     protocols: BTreeMap<&'static str, u64>,
@@ -146,6 +159,7 @@ impl Engine {
             flows: FlowTable::new(cfg.flow.clone(), seed),
             devices: DeviceTable::new(cfg.devices.clone(), seed),
             detectors,
+            identifier: None,
             stats: Stats::default(),
             anomalies: [0; 32],
             protocols: BTreeMap::new(),
@@ -159,6 +173,21 @@ impl Engine {
             emit_flows: cfg.emit_flows.unwrap_or(true),
             cfg,
         }
+    }
+
+    /// Run `identifier` every second of packet time and at the end.
+    pub fn with_identifier(mut self, identifier: Box<dyn Identifier>) -> Self {
+        self.identifier = Some(identifier);
+        self
+    }
+
+    /// The identifier, to read its state back (downcast through `dyn Any`).
+    pub fn identifier(&self) -> Option<&dyn Identifier> {
+        self.identifier.as_deref()
+    }
+
+    pub fn identifier_mut(&mut self) -> Option<&mut (dyn Identifier + 'static)> {
+        self.identifier.as_deref_mut()
     }
 
     pub fn devices(&self) -> &DeviceTable {
@@ -299,6 +328,9 @@ impl Engine {
         self.next_tick = Some(tick.plus_secs(1));
         for d in self.detectors.iter_mut() {
             d.on_tick(tick, &self.devices, &mut self.out);
+        }
+        if let Some(i) = self.identifier.as_mut() {
+            i.identify(tick, &mut self.devices, &mut self.out);
         }
         self.flows.expire_idle(now, &mut self.ended);
         self.finish_ended_flows();
@@ -491,6 +523,9 @@ impl Engine {
         let now = self.now.max(Timestamp::ZERO);
         for d in self.detectors.iter_mut() {
             d.finish(now, &self.devices, &mut self.out);
+        }
+        if let Some(i) = self.identifier.as_mut() {
+            i.identify(now, &mut self.devices, &mut self.out);
         }
         self.flush(sink);
         let finals: Vec<Event> = self

@@ -22,7 +22,7 @@ pub mod time;
 pub use config::Config;
 pub use decode::{decode, MacAddr, Packet};
 pub use engine::{
-    Detector, Engine, EngineConfig, EventSink, FlowEndContext, PacketContext, VecSink,
+    Detector, Engine, EngineConfig, EventSink, FlowEndContext, Identifier, PacketContext, VecSink,
 };
 pub use event::{Alert, AlertCategory, Event, EventType, Finding, FindingKind};
 pub use time::Timestamp;
