@@ -1,1 +1,51 @@
-fn main() {}
+//! The `ward` command. Thin by design: it parses arguments, wires inputs,
+//! the engine and outputs together, and turns errors into one clear sentence
+//! and an exit code. Everything that decides anything lives in the library
+//! crates.
+#![forbid(unsafe_code)]
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod analyze;
+mod eve;
+mod pipeline;
+mod summary;
+
+/// ward watches an IoT network's traffic and tells you which devices are on
+/// it, what they normally do, and when something attacks them or they start
+/// attacking others.
+#[derive(Parser, Debug)]
+#[command(name = "ward", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Analyse capture files (pcap or pcapng): devices, alerts, findings, flows.
+    Analyze(analyze::AnalyzeArgs),
+}
+
+/// Exit codes: 0 success; 1 nothing could be done (bad arguments, unreadable
+/// input, unwritable output); 2 the run completed but some input was damaged.
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Analyze(args) => analyze::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            // One sentence: the error and its causes on one line.
+            let mut msg = format!("ward: error: {e}");
+            for cause in e.chain().skip(1) {
+                msg.push_str(&format!(": {cause}"));
+            }
+            eprintln!("{msg}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -149,6 +149,9 @@ pub struct Engine {
     app_buf: Vec<AppEvent>,
     out: Vec<Event>,
     emit_flows: bool,
+    /// Wall-clock seconds the runner spent, for the final `stats` (an input,
+    /// like packet time: the engine never reads a clock).
+    wall_time_s: f64,
 }
 
 impl Engine {
@@ -171,6 +174,7 @@ impl Engine {
             app_buf: Vec::new(),
             out: Vec::new(),
             emit_flows: cfg.emit_flows.unwrap_or(true),
+            wall_time_s: 0.0,
             cfg,
         }
     }
@@ -200,6 +204,11 @@ impl Engine {
 
     pub fn flows(&self) -> &FlowTable {
         &self.flows
+    }
+
+    /// Tell the engine how long the run took, for `stats.wall_time_s`.
+    pub fn set_wall_time(&mut self, secs: f64) {
+        self.wall_time_s = secs;
     }
 
     /// Packet time of the latest packet.
@@ -555,6 +564,12 @@ impl Engine {
         s.flows_timed_out = self.flows.counters.timed_out;
         s.devices = self.devices.len() as u64;
         s.devices_evicted = self.devices.counters.evicted;
+        s.wall_time_s = self.wall_time_s;
+        s.packets_per_second = if self.wall_time_s > 0.0 {
+            (s.packets as f64 / self.wall_time_s).round()
+        } else {
+            0.0
+        };
         s
     }
 

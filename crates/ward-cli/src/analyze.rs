@@ -1,0 +1,174 @@
+//! `ward analyze`: captures in, a summary and EVE events out.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+use ward_capture::MergedReader;
+use ward_core::{Config, Engine, Event, EventSink};
+
+use crate::eve::EveWriter;
+use crate::pipeline;
+use crate::summary::{Collected, Summary};
+
+#[derive(Args, Debug)]
+#[command(after_help = "Examples:\n  \
+    ward analyze demo/home-lab.pcap\n  \
+    ward analyze --eve events.json day1.pcapng day2.pcapng\n  \
+    tcpdump -i eth0 -w - | ward analyze --eve - -\n\n\
+Exit status: 0 success; 1 nothing could be read or written; 2 finished, but some input was damaged.")]
+pub struct AnalyzeArgs {
+    /// Capture files (pcap or pcapng); several are read in timestamp order; `-` reads standard input.
+    #[arg(required = true, value_name = "CAPTURE")]
+    pub captures: Vec<PathBuf>,
+    /// Write events as NDJSON (one JSON object per line) to FILE, or `-` for standard output.
+    #[arg(long, value_name = "FILE")]
+    pub eve: Option<PathBuf>,
+    /// Leave `flow` events out of the EVE output (alerts, findings, devices and stats stay).
+    #[arg(long)]
+    pub no_flows: bool,
+    /// Configuration file (TOML); every setting has a default.
+    #[arg(long, short, value_name = "FILE", env = "WARD_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Write passwords and community strings in clear in findings (they are redacted by default).
+    #[arg(long)]
+    pub reveal_secrets: bool,
+    /// Print no summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Print the summary as JSON instead of tables.
+    #[arg(long)]
+    pub summary_json: bool,
+}
+
+pub fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
+    let Some(path) = path else {
+        return Ok(Config::default());
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("invalid config {}", path.display()))
+}
+
+/// Tees events into the EVE writer and the summary's collection.
+struct Tee<'a> {
+    eve: Option<&'a mut EveWriter>,
+    collected: &'a mut Collected,
+}
+
+impl EventSink for Tee<'_> {
+    fn emit(&mut self, event: &Event) {
+        self.collected.add(event);
+        if let Some(w) = self.eve.as_deref_mut() {
+            w.emit(event);
+        }
+    }
+}
+
+pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
+    let mut config = load_config(args.config.as_deref())?;
+    if args.reveal_secrets {
+        config.engine.reveal_secrets = true;
+    }
+    let stdin_count = args.captures.iter().filter(|p| p.as_os_str() == "-").count();
+    if stdin_count > 1 {
+        anyhow::bail!("standard input (`-`) can be read only once");
+    }
+    let mut reader = MergedReader::open(&args.captures)?;
+    let total: Option<u64> = if stdin_count == 0 {
+        args.captures
+            .iter()
+            .map(|p| std::fs::metadata(p).map(|m| m.len()).ok())
+            .sum()
+    } else {
+        None
+    };
+
+    let mut eve = match &args.eve {
+        Some(p) => {
+            let mut w = EveWriter::create(p)?;
+            w.flows = !args.no_flows;
+            Some(w)
+        }
+        None => None,
+    };
+    let eve_on_stdout = args.eve.as_deref() == Some(Path::new("-"));
+
+    let detectors = pipeline::build_detectors(&config)?;
+    let seed = random_seed();
+    let mut engine = Engine::new(config.engine.clone(), seed, detectors);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        // A second Ctrl-C ends at once; the first lets the run flush.
+        let _ = ctrlc::set_handler(move || {
+            if stop.swap(true, Ordering::SeqCst) {
+                std::process::exit(130);
+            }
+        });
+    }
+
+    let mut collected = Collected::default();
+    let outcome = {
+        let mut tee = Tee {
+            eve: eve.as_mut(),
+            collected: &mut collected,
+        };
+        pipeline::run_captures(
+            &mut reader,
+            &mut engine,
+            &mut tee,
+            total,
+            std::io::stderr().is_terminal(),
+            &stop,
+        )
+    };
+    let written = match eve {
+        Some(w) => Some(w.finish().with_context(|| {
+            format!(
+                "writing EVE output {}",
+                args.eve.as_deref().unwrap_or(Path::new("-")).display()
+            )
+        })?),
+        None => None,
+    };
+
+    for e in &outcome.errors {
+        eprintln!("ward: warning: {e} (the rest of this file was skipped)");
+    }
+    if outcome.interrupted {
+        eprintln!("ward: interrupted: the summary and events cover the packets read so far");
+    }
+    if !args.quiet {
+        let summary = Summary::new(&engine, &collected, outcome.wall, written);
+        let text = if args.summary_json {
+            summary.to_json()
+        } else {
+            summary.render(&args.captures)
+        };
+        if eve_on_stdout {
+            eprint!("{text}");
+        } else {
+            print!("{text}");
+        }
+    }
+    Ok(if outcome.errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
+
+/// A secret seed for the engine's hash tables, so attackers cannot aim
+/// collisions. It does not change any output.
+fn random_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(std::process::id() as u64);
+    h.finish()
+}

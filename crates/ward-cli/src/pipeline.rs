@@ -1,0 +1,95 @@
+//! Wiring: which detectors run, and the loop that feeds captures through
+//! the engine.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use ward_capture::{CaptureError, MergedReader, RawPacket};
+use ward_core::{Config, Detector, Engine, EventSink, Timestamp};
+
+/// Every detector ward runs, configured from the config file's
+/// `[detectors.*]` tables. New detector crates register here.
+pub fn build_detectors(config: &Config) -> anyhow::Result<Vec<Box<dyn Detector>>> {
+    let _ = config;
+    let detectors: Vec<Box<dyn Detector>> = Vec::new();
+    Ok(detectors)
+}
+
+/// How a run over captures ended.
+pub struct RunOutcome {
+    /// Damaged inputs (each stopped at the error; the others went on).
+    pub errors: Vec<CaptureError>,
+    /// Stopped early by Ctrl-C.
+    pub interrupted: bool,
+    pub wall: Duration,
+}
+
+/// Feed every packet of `reader` through `engine` into `sink`, then finish
+/// the engine. Stops early (and still finishes cleanly) when `stop` is set.
+pub fn run_captures(
+    reader: &mut MergedReader,
+    engine: &mut Engine,
+    sink: &mut dyn EventSink,
+    total_bytes: Option<u64>,
+    show_progress: bool,
+    stop: &AtomicBool,
+) -> RunOutcome {
+    let started = Instant::now();
+    let bar = progress_bar(total_bytes, show_progress);
+    let mut pkt = RawPacket::default();
+    let mut n: u64 = 0;
+    let mut interrupted = false;
+    while reader.next_packet(&mut pkt) {
+        engine.process(
+            Timestamp::from_nanos(pkt.ts_nanos),
+            pkt.linktype,
+            &pkt.data,
+            pkt.orig_len,
+            sink,
+        );
+        n += 1;
+        if n.is_multiple_of(4096) {
+            if stop.load(Ordering::Relaxed) {
+                interrupted = true;
+                break;
+            }
+            if let Some(b) = &bar {
+                b.set_position(reader.position());
+            }
+        }
+    }
+    if !interrupted && stop.load(Ordering::Relaxed) {
+        interrupted = true;
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let wall = started.elapsed();
+    engine.set_wall_time(wall.as_secs_f64());
+    engine.finish(sink);
+    RunOutcome {
+        errors: std::mem::take(&mut reader.errors),
+        interrupted,
+        wall,
+    }
+}
+
+fn progress_bar(total: Option<u64>, show: bool) -> Option<ProgressBar> {
+    if !show {
+        return None;
+    }
+    let bar = match total {
+        Some(t) => ProgressBar::new(t).with_style(
+            ProgressStyle::with_template(
+                "{spinner} {bytes}/{total_bytes} [{bar:30}] {bytes_per_sec}, {eta} left",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        ),
+        None => ProgressBar::new_spinner(),
+    };
+    // indicatif hides itself when stderr is not a terminal.
+    bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(4));
+    Some(bar)
+}
