@@ -74,7 +74,11 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     if args.reveal_secrets {
         config.engine.reveal_secrets = true;
     }
-    let stdin_count = args.captures.iter().filter(|p| p.as_os_str() == "-").count();
+    let stdin_count = args
+        .captures
+        .iter()
+        .filter(|p| p.as_os_str() == "-")
+        .count();
     if stdin_count > 1 {
         anyhow::bail!("standard input (`-`) can be read only once");
     }

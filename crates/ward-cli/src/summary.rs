@@ -116,7 +116,12 @@ impl Summary {
         let what = if names.len() <= 3 {
             names.join(", ")
         } else {
-            format!("{}, {} and {} more captures", names[0], names[1], names.len() - 2)
+            format!(
+                "{}, {} and {} more captures",
+                names[0],
+                names[1],
+                names.len() - 2
+            )
         };
         let _ = writeln!(o, "ward {} — {}", env!("CARGO_PKG_VERSION"), what);
         match (st.first_packet, st.last_packet) {
@@ -183,7 +188,15 @@ impl Summary {
             .collect();
         table(
             &mut o,
-            &["device", "addresses", "vendor", "hostname", "category", "model", "pkts sent"],
+            &[
+                "device",
+                "addresses",
+                "vendor",
+                "hostname",
+                "category",
+                "model",
+                "pkts sent",
+            ],
             &rows,
             40,
         );
@@ -295,7 +308,7 @@ pub fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
