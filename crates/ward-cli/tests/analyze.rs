@@ -1,0 +1,268 @@
+//! `ward analyze` from the outside: captures in, exit status, summary and
+//! EVE lines out. Frames are built in code (etherparse) and written as pcap
+//! here; real captures come from `$WARD_DATASETS` when it is set.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn ward() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ward"))
+}
+
+fn tmpdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("ward-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A little-endian microsecond pcap of Ethernet frames, one per 10 ms.
+fn pcap(frames: &[Vec<u8>]) -> Vec<u8> {
+    let mut b = Vec::new();
+    for v in [0xa1b2_c3d4u32] {
+        b.extend_from_slice(&v.to_le_bytes());
+    }
+    b.extend_from_slice(&2u16.to_le_bytes());
+    b.extend_from_slice(&4u16.to_le_bytes());
+    b.extend_from_slice(&[0; 8]);
+    b.extend_from_slice(&65535u32.to_le_bytes());
+    b.extend_from_slice(&1u32.to_le_bytes());
+    for (i, f) in frames.iter().enumerate() {
+        b.extend_from_slice(&1_700_000_000u32.to_le_bytes());
+        b.extend_from_slice(&((i as u32) * 10_000).to_le_bytes());
+        b.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        b.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        b.extend_from_slice(f);
+    }
+    b
+}
+
+fn frames() -> Vec<Vec<u8>> {
+    let cam = [0xb0, 0xc5, 0x54, 0x25, 0x5b, 0x0e];
+    let phone = [0x3c, 0x28, 0x6d, 0x01, 0x02, 0x03];
+    let mk = |src: [u8; 6],
+              dst: [u8; 6],
+              sip: [u8; 4],
+              dip: [u8; 4],
+              sp: u16,
+              dp: u16,
+              flags: &str,
+              payload: &[u8]| {
+        let mut b = etherparse::PacketBuilder::ethernet2(src, dst)
+            .ipv4(sip, dip, 64)
+            .tcp(sp, dp, 1, 65535);
+        if flags.contains('S') {
+            b = b.syn();
+        }
+        if flags.contains('A') {
+            b = b.ack(1);
+        }
+        if flags.contains('F') {
+            b = b.fin();
+        }
+        let mut out = Vec::new();
+        b.write(&mut out, payload).unwrap();
+        out
+    };
+    let (p, c) = ([192, 168, 1, 5], [192, 168, 1, 30]);
+    vec![
+        mk(phone, cam, p, c, 50000, 80, "S", b""),
+        mk(cam, phone, c, p, 80, 50000, "SA", b""),
+        mk(
+            phone,
+            cam,
+            p,
+            c,
+            50000,
+            80,
+            "A",
+            b"GET / HTTP/1.1\r\nHost: cam\r\nUser-Agent: ward-test\r\n\r\n",
+        ),
+        mk(
+            cam,
+            phone,
+            c,
+            p,
+            80,
+            50000,
+            "A",
+            b"HTTP/1.1 200 OK\r\nServer: lighttpd/1.4.59\r\nContent-Length: 0\r\n\r\n",
+        ),
+        mk(phone, cam, p, c, 50000, 80, "FA", b""),
+        mk(cam, phone, c, p, 80, 50000, "FA", b""),
+    ]
+}
+
+fn run(args: &[&str]) -> Output {
+    ward().args(args).stdin(Stdio::null()).output().unwrap()
+}
+
+fn eve_lines(stdout: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("bad line {l}: {e}")))
+        .collect()
+}
+
+#[test]
+fn eve_output_follows_the_contract() {
+    let dir = tmpdir("eve");
+    let cap = dir.join("web.pcap");
+    std::fs::write(&cap, pcap(&frames())).unwrap();
+    let out = run(&["analyze", "--eve", "-", cap.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events = eve_lines(&out.stdout);
+    for e in &events {
+        let ts = e["timestamp"].as_str().unwrap();
+        assert!(ts.ends_with('Z') && ts.len() == 27, "timestamp {ts}");
+        let t = e["event_type"].as_str().unwrap();
+        assert!(e.get(t).is_some(), "body named after its type: {e}");
+    }
+    let flow = events.iter().find(|e| e["event_type"] == "flow").unwrap();
+    assert_eq!(flow["src_ip"], "192.168.1.5");
+    assert_eq!(flow["dest_port"], 80);
+    assert_eq!(flow["proto"], "TCP");
+    assert_eq!(flow["flow"]["pkts_toserver"], 3);
+    assert_eq!(flow["flow"]["state"], "closed");
+    let cam = events
+        .iter()
+        .rev()
+        .find(|e| e["event_type"] == "device" && e["device"]["mac"] == "b0:c5:54:25:5b:0e")
+        .unwrap();
+    assert_eq!(cam["device"]["reason"], "final");
+    assert_eq!(cam["device"]["ips"][0], "192.168.1.30");
+    assert!(
+        cam["device"]["vendor"].as_str().unwrap().contains("D-Link"),
+        "{cam}"
+    );
+    let last = events.last().unwrap();
+    assert_eq!(last["event_type"], "stats");
+    assert_eq!(last["stats"]["packets"], 6);
+    // The summary went to stderr because stdout carries the events.
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Devices (2)"), "{err}");
+}
+
+#[test]
+fn standard_input_is_read_with_a_dash() {
+    let mut child = ward()
+        .args(["analyze", "-q", "--eve", "-", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&pcap(&frames()))
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let events = eve_lines(&out.stdout);
+    assert_eq!(events.last().unwrap()["stats"]["packets"], 6);
+}
+
+#[test]
+fn unreadable_input_fails_with_the_file_named() {
+    let dir = tmpdir("bad");
+    let garbage = dir.join("notes.pcap");
+    std::fs::write(&garbage, "these are my notes, not a capture\n".repeat(10)).unwrap();
+    let out = run(&["analyze", garbage.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("notes.pcap") && err.contains("not a pcap"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+
+    let out = run(&["analyze", "/nonexistent/capture.pcap"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/capture.pcap"));
+}
+
+#[test]
+fn truncated_input_is_processed_up_to_the_damage_and_exits_2() {
+    let dir = tmpdir("trunc");
+    let cap = dir.join("cut.pcap");
+    let mut bytes = pcap(&frames());
+    bytes.truncate(bytes.len() - 20);
+    std::fs::write(&cap, bytes).unwrap();
+    let out = run(&["analyze", "--eve", "-", cap.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cut.pcap: at byte") && err.contains("truncated"),
+        "{err}"
+    );
+    let events = eve_lines(&out.stdout);
+    assert_eq!(events.last().unwrap()["stats"]["packets"], 5);
+}
+
+#[test]
+fn help_and_version() {
+    let out = run(&["--version"]);
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("ward "));
+    let out = run(&["analyze", "--help"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("--eve") && text.contains("Exit status"),
+        "{text}"
+    );
+}
+
+/// Every capture in the shared datasets runs to completion without a panic.
+#[test]
+fn every_dataset_capture_runs_without_a_crash() {
+    let Some(root) = std::env::var_os("WARD_DATASETS") else {
+        eprintln!("skipping: WARD_DATASETS is not set");
+        return;
+    };
+    let mut files = Vec::new();
+    collect(Path::new(&root), &mut files);
+    assert!(!files.is_empty());
+    let mut args: Vec<String> = vec![
+        "analyze".into(),
+        "-q".into(),
+        "--eve".into(),
+        "/dev/null".into(),
+    ];
+    // One process per folder keeps the run short while still covering every file.
+    for chunk in files.chunks(64) {
+        let mut a = args.clone();
+        a.extend(chunk.iter().map(|p| p.display().to_string()));
+        let out = ward().args(&a).stdin(Stdio::null()).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            matches!(out.status.code(), Some(0) | Some(2)) && !err.contains("panicked"),
+            "{:?}: {err}",
+            out.status
+        );
+    }
+    args.clear();
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<_> = rd.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            collect(&p, out);
+        } else if p
+            .extension()
+            .is_some_and(|e| e == "pcap" || e == "pcapng" || e == "cap")
+        {
+            out.push(p);
+        }
+    }
+}
