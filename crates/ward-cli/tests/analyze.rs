@@ -20,9 +20,7 @@ fn tmpdir(name: &str) -> PathBuf {
 /// A little-endian microsecond pcap of Ethernet frames, one per 10 ms.
 fn pcap(frames: &[Vec<u8>]) -> Vec<u8> {
     let mut b = Vec::new();
-    for v in [0xa1b2_c3d4u32] {
-        b.extend_from_slice(&v.to_le_bytes());
-    }
+    b.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
     b.extend_from_slice(&2u16.to_le_bytes());
     b.extend_from_slice(&4u16.to_le_bytes());
     b.extend_from_slice(&[0; 8]);
@@ -246,7 +244,6 @@ fn every_dataset_capture_runs_without_a_crash() {
             out.status
         );
     }
-    args.clear();
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
