@@ -226,7 +226,7 @@ fn every_dataset_capture_runs_without_a_crash() {
     let mut files = Vec::new();
     collect(Path::new(&root), &mut files);
     assert!(!files.is_empty());
-    let mut args: Vec<String> = vec![
+    let args: Vec<String> = vec![
         "analyze".into(),
         "-q".into(),
         "--eve".into(),
