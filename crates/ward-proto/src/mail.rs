@@ -9,8 +9,9 @@
 //!
 //! The outcome is the server's final answer to the login: `+OK`/`-ERR`
 //! (POP3), the tagged `OK`/`NO`/`BAD` (IMAP), `2xx`/`4xx`/`5xx` (SMTP).
-//! After `STLS`/`STARTTLS` is accepted the stream is ciphertext and parsing
-//! stops. Lines are buffered per direction up to [`MAX_LINE`] bytes; one
+//! Parsing stops after a successful login, after `STLS`/`STARTTLS` is
+//! accepted (the stream is ciphertext), and at SMTP `MAIL` (RFC 4954 allows
+//! no `AUTH` inside a mail transaction; what follows is message text). Lines are buffered per direction up to [`MAX_LINE`] bytes; one
 //! attempt at a time is kept.
 
 use crate::ftp::split_verb;
@@ -182,6 +183,13 @@ impl MailParser {
                 }
             }
             (MailProtocol::Pop3, b"STLS") | (_, b"STARTTLS") => self.starttls = true,
+            // RFC 4954 §4: no AUTH during a mail transaction. What follows
+            // MAIL is envelope and message text, where an "AUTH" line would
+            // be content — stop before reading it.
+            (MailProtocol::Smtp, b"MAIL") => {
+                self.flush(LoginOutcome::Unknown, out);
+                self.done = true;
+            }
             _ => {}
         }
     }
@@ -284,6 +292,8 @@ impl MailParser {
                 self.awaiting = false;
                 self.sasl = Sasl::Off;
                 self.flush(LoginOutcome::Success, out);
+                // Logged in: the rest of the session is mail, not logins.
+                self.done = true;
             }
             Reply::Err => {
                 self.awaiting = false;
@@ -598,6 +608,17 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn smtp_message_text_is_not_read_as_commands() {
+        let plain = b64(b"\0eve\0x");
+        let body = format!("MAIL FROM:<a@b>\r\nDATA\r\nAUTH PLAIN {plain}\r\n.\r\n");
+        let mut p = MailParser::new(MailProtocol::Smtp);
+        let mut out = Vec::new();
+        p.feed(S, b"220 hi\r\n", &mut out);
+        assert!(!p.feed(C, body.as_bytes(), &mut out));
+        assert!(!out.iter().any(|e| matches!(e, AppEvent::Credential(_))));
     }
 
     #[test]

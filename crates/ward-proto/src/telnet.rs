@@ -21,7 +21,7 @@
 //!   [`LoginOutcome::Unknown`] at [`AppParser::finish`]. Every attempt on the
 //!   connection yields its own credential.
 //! - Each line typed after the password is an [`AppEvent::Command`] (cut at
-//!   [`MAX_INPUT`] bytes). A shell prompt before any login prompt is reported
+//!   [`MAX_INPUT`] bytes, at most [`MAX_COMMANDS`] per flow). A shell prompt before any login prompt is reported
 //!   as [`AppEvent::NoAuth`].
 //! - Text the server sends before its first prompt is a [`HintKind::Banner`].
 //!
@@ -43,6 +43,9 @@ const DONT: u8 = 254;
 pub const MAX_SUBNEGOTIATION: usize = 1024;
 /// Longest client line kept (username, password or command).
 pub const MAX_INPUT: usize = 512;
+/// Commands reported per flow; a session that types more is still parsed
+/// for logins, but its further lines are not reported one by one.
+pub const MAX_COMMANDS: u32 = 256;
 /// Longest server line examined for prompts and outcome words.
 const MAX_SERVER_LINE: usize = 512;
 /// Banner lines and bytes kept before the first prompt.
@@ -143,6 +146,7 @@ pub struct TelnetParser {
     prompt: Option<Prompt>,
     ever_prompted: bool,
     attempts: u32,
+    commands: u32,
     phase: Phase,
     user: Option<String>,
     input: Vec<u8>,
@@ -168,6 +172,7 @@ impl TelnetParser {
             prompt: None,
             ever_prompted: false,
             attempts: 0,
+            commands: 0,
             phase: Phase::Login,
             user: None,
             input: Vec::new(),
@@ -358,7 +363,11 @@ impl TelnetParser {
             None => {
                 // Lines typed after a password are commands, whether or not
                 // the verdict has shown yet (bots pipeline `enable`, `sh` …).
-                if !line.is_empty() && !matches!(self.phase, Phase::Login) {
+                if !line.is_empty()
+                    && !matches!(self.phase, Phase::Login)
+                    && self.commands < MAX_COMMANDS
+                {
+                    self.commands += 1;
                     out.push(AppEvent::Command(line));
                 }
             }
@@ -574,6 +583,16 @@ mod tests {
         assert!(ev.contains(&AppEvent::NoAuth { protocol: "telnet" }));
         assert_eq!(commands(&ev), ["cat /proc/cpuinfo"]);
         assert!(creds(&ev).is_empty());
+    }
+
+    #[test]
+    fn commands_per_flow_are_capped() {
+        let mut steps: Vec<(Direction, Vec<u8>)> = vec![(S, b"# ".to_vec())];
+        for i in 0..MAX_COMMANDS + 10 {
+            steps.push((C, format!("echo {i}\r\n").into_bytes()));
+        }
+        let steps: Vec<(Direction, &[u8])> = steps.iter().map(|(d, v)| (*d, &v[..])).collect();
+        assert_eq!(commands(&run(&steps)).len(), MAX_COMMANDS as usize);
     }
 
     #[test]
