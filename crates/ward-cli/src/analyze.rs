@@ -1,15 +1,11 @@
 //! `ward analyze`: captures in, a summary and EVE events out.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
-use ward_capture::MergedReader;
-use ward_core::{Config, Engine, Event, EventSink};
+use ward_core::{Config, Event, EventSink};
 
 use crate::eve::EveWriter;
 use crate::pipeline;
@@ -74,24 +70,6 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     if args.reveal_secrets {
         config.engine.reveal_secrets = true;
     }
-    let stdin_count = args
-        .captures
-        .iter()
-        .filter(|p| p.as_os_str() == "-")
-        .count();
-    if stdin_count > 1 {
-        anyhow::bail!("standard input (`-`) can be read only once");
-    }
-    let mut reader = MergedReader::open(&args.captures)?;
-    let total: Option<u64> = if stdin_count == 0 {
-        args.captures
-            .iter()
-            .map(|p| std::fs::metadata(p).map(|m| m.len()).ok())
-            .sum()
-    } else {
-        None
-    };
-
     let mut eve = match &args.eve {
         Some(p) => {
             let mut w = EveWriter::create(p)?;
@@ -102,35 +80,13 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     };
     let eve_on_stdout = args.eve.as_deref() == Some(Path::new("-"));
 
-    let detectors = pipeline::build_detectors(&config)?;
-    let seed = random_seed();
-    let mut engine = Engine::new(config.engine.clone(), seed, detectors);
-
-    let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = stop.clone();
-        // A second Ctrl-C ends at once; the first lets the run flush.
-        let _ = ctrlc::set_handler(move || {
-            if stop.swap(true, Ordering::SeqCst) {
-                std::process::exit(130);
-            }
-        });
-    }
-
     let mut collected = Collected::default();
-    let outcome = {
+    let (engine, outcome) = {
         let mut tee = Tee {
             eve: eve.as_mut(),
             collected: &mut collected,
         };
-        pipeline::run_captures(
-            &mut reader,
-            &mut engine,
-            &mut tee,
-            total,
-            std::io::stderr().is_terminal(),
-            &stop,
-        )
+        pipeline::run_paths(&args.captures, &config, &mut tee)?
     };
     let written = match eve {
         Some(w) => Some(w.finish().with_context(|| {
@@ -166,13 +122,4 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(2)
     })
-}
-
-/// A secret seed for the engine's hash tables, so attackers cannot aim
-/// collisions. It does not change any output.
-fn random_seed() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(std::process::id() as u64);
-    h.finish()
 }

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod analyze;
+mod cmd_eval;
 mod eve;
 mod pipeline;
 mod summary;
@@ -27,6 +28,8 @@ struct Cli {
 enum Command {
     /// Analyse capture files (pcap or pcapng): devices, alerts, findings, flows.
     Analyze(analyze::AnalyzeArgs),
+    /// Score ward's alerts, identification and anomaly scores against labelled traffic.
+    Eval(cmd_eval::EvalArgs),
 }
 
 /// Exit codes: 0 success; 1 nothing could be done (bad arguments, unreadable
@@ -35,6 +38,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Analyze(args) => analyze::run(args),
+        Command::Eval(args) => cmd_eval::run(args),
     };
     match result {
         Ok(code) => code,

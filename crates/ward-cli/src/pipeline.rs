@@ -1,8 +1,12 @@
 //! Wiring: which detectors run, and the loop that feeds captures through
 //! the engine.
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use std::io::IsTerminal;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ward_capture::{CaptureError, MergedReader, RawPacket};
@@ -14,6 +18,63 @@ pub fn build_detectors(config: &Config) -> anyhow::Result<Vec<Box<dyn Detector>>
     let _ = config;
     let detectors: Vec<Box<dyn Detector>> = Vec::new();
     Ok(detectors)
+}
+
+/// Open `captures`, build the engine with every detector, and run it into
+/// `sink`, with a progress bar on a terminal and Ctrl-C handling. Fails only
+/// when an input cannot be opened at all.
+pub fn run_paths(
+    captures: &[PathBuf],
+    config: &Config,
+    sink: &mut dyn EventSink,
+) -> anyhow::Result<(Engine, RunOutcome)> {
+    let stdin_count = captures.iter().filter(|p| p.as_os_str() == "-").count();
+    if stdin_count > 1 {
+        anyhow::bail!("standard input (`-`) can be read only once");
+    }
+    let mut reader = MergedReader::open(captures)?;
+    let total: Option<u64> = if stdin_count == 0 {
+        captures
+            .iter()
+            .map(|p| std::fs::metadata(p).map(|m| m.len()).ok())
+            .sum()
+    } else {
+        None
+    };
+    let detectors = build_detectors(config)?;
+    let mut engine = Engine::new(config.engine.clone(), random_seed(), detectors);
+    let stop = interrupt_flag();
+    let outcome = run_captures(
+        &mut reader,
+        &mut engine,
+        sink,
+        total,
+        std::io::stderr().is_terminal(),
+        &stop,
+    );
+    Ok((engine, outcome))
+}
+
+/// Set by the first Ctrl-C (the run then flushes and stops); a second one
+/// ends the process at once.
+pub fn interrupt_flag() -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let _ = ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+    });
+    stop
+}
+
+/// A secret seed for the engine's hash tables, so attackers cannot aim
+/// collisions. It does not change any output.
+pub fn random_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(std::process::id() as u64);
+    h.finish()
 }
 
 /// How a run over captures ended.

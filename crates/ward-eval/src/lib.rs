@@ -1,0 +1,911 @@
+//! Scoring ward's events against ground truth.
+//!
+//! Inputs are the event contract (whatever produced the events) and label
+//! files, so the same scorer serves the lab, the shared datasets and anyone's
+//! own captures:
+//! - `labels.csv`: `label,category,start,end,attacker,victims,ports,tool,notes`
+//!   (times RFC 3339; victims `;`-separated addresses or CIDRs);
+//! - `devices.csv`: `mac,ip,name,category,model,default_credentials`
+//!   (`proto:user:pass` separated by `;`), extra columns ignored;
+//! - per-packet anomaly scores: `timestamp,score,src,dst,device[,phase]`.
+//!
+//! An alert *matches* a labelled attack when its time span overlaps the
+//! attack's (widened by [`Matching`]'s slack) and it names the attacker or a
+//! victim (by address, or by a device whose addresses include one).
+//! Alerts that match no label are false alarms; benign time is the capture
+//! span minus every widened attack window.
+#![forbid(unsafe_code)]
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt::Write as _;
+use std::net::IpAddr;
+use std::path::Path;
+
+use serde::Serialize;
+use ward_core::event::{AlertCategory, EventType, FindingKind};
+use ward_core::{Event, MacAddr, Timestamp};
+
+mod roc;
+pub use roc::{roc_auc, tpr_at_fpr};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    #[error("{path}: {msg}")]
+    Input { path: String, msg: String },
+}
+
+fn input_err(path: &Path, msg: impl Into<String>) -> EvalError {
+    EvalError::Input {
+        path: path.display().to_string(),
+        msg: msg.into(),
+    }
+}
+
+/// An address or a network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Net {
+    pub addr: IpAddr,
+    pub prefix: u8,
+}
+
+impl Net {
+    pub fn parse(s: &str) -> Option<Net> {
+        let s = s.trim();
+        let (a, p) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        };
+        let addr: IpAddr = a.parse().ok()?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match p {
+            Some(p) => p.parse::<u8>().ok().filter(|p| *p <= max)?,
+            None => max,
+        };
+        Some(Net { addr, prefix })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.addr, ip) {
+            (IpAddr::V4(n), IpAddr::V4(a)) => {
+                let mask = if self.prefix == 0 {
+                    0
+                } else {
+                    u32::MAX << (32 - self.prefix as u32)
+                };
+                u32::from(n) & mask == u32::from(a) & mask
+            }
+            (IpAddr::V6(n), IpAddr::V6(a)) => {
+                let mask = if self.prefix == 0 {
+                    0
+                } else {
+                    u128::MAX << (128 - self.prefix as u32)
+                };
+                u128::from(n) & mask == u128::from(a) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+/// One labelled attack.
+#[derive(Clone, Debug, Serialize)]
+pub struct Label {
+    pub label: String,
+    pub category: AlertCategory,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub attacker: Option<IpAddr>,
+    pub victims: Vec<Net>,
+    pub ports: String,
+    pub tool: String,
+    pub notes: String,
+}
+
+/// Read a labels file.
+pub fn read_labels(path: &Path) -> Result<Vec<Label>, EvalError> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .comment(Some(b'#'))
+        .flexible(true)
+        .from_path(path)
+        .map_err(|e| input_err(path, e.to_string()))?;
+    let headers = rdr
+        .headers()
+        .map_err(|e| input_err(path, e.to_string()))?
+        .clone();
+    let col = |name: &str| headers.iter().position(|h| h.trim() == name);
+    let need = |name: &str| col(name).ok_or_else(|| input_err(path, format!("no `{name}` column")));
+    let (c_label, c_cat, c_start, c_end) = (
+        need("label")?,
+        need("category")?,
+        need("start")?,
+        need("end")?,
+    );
+    let (c_att, c_vic) = (col("attacker"), col("victims"));
+    let (c_ports, c_tool, c_notes) = (col("ports"), col("tool"), col("notes"));
+    let mut out = Vec::new();
+    for (i, rec) in rdr.records().enumerate() {
+        let line = i + 2;
+        let rec = rec.map_err(|e| input_err(path, format!("line {line}: {e}")))?;
+        let get = |c: Option<usize>| c.and_then(|c| rec.get(c)).unwrap_or("").trim().to_string();
+        let category = AlertCategory::parse(&get(Some(c_cat))).ok_or_else(|| {
+            input_err(
+                path,
+                format!("line {line}: unknown category {:?}", get(Some(c_cat))),
+            )
+        })?;
+        let ts = |c: usize| {
+            Timestamp::parse_rfc3339(&get(Some(c)))
+                .ok_or_else(|| input_err(path, format!("line {line}: bad time {:?}", get(Some(c)))))
+        };
+        let attacker = get(c_att);
+        let attacker = if attacker.is_empty() {
+            None
+        } else {
+            Some(attacker.parse().map_err(|_| {
+                input_err(
+                    path,
+                    format!("line {line}: bad attacker address {attacker:?}"),
+                )
+            })?)
+        };
+        let mut victims = Vec::new();
+        for v in get(c_vic)
+            .split(';')
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+        {
+            victims.push(
+                Net::parse(v)
+                    .ok_or_else(|| input_err(path, format!("line {line}: bad victim {v:?}")))?,
+            );
+        }
+        out.push(Label {
+            label: get(Some(c_label)),
+            category,
+            start: ts(c_start)?,
+            end: ts(c_end)?,
+            attacker,
+            victims,
+            ports: get(c_ports),
+            tool: get(c_tool),
+            notes: get(c_notes),
+        });
+    }
+    Ok(out)
+}
+
+/// One device with known identity.
+#[derive(Clone, Debug, Serialize)]
+pub struct TruthDevice {
+    pub mac: MacAddr,
+    pub ip: Option<IpAddr>,
+    pub name: String,
+    pub category: String,
+    pub model: String,
+    /// (protocol, username, password) pairs that are factory defaults.
+    pub default_credentials: Vec<(String, String, String)>,
+}
+
+/// Read a devices file.
+pub fn read_devices(path: &Path) -> Result<Vec<TruthDevice>, EvalError> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .comment(Some(b'#'))
+        .flexible(true)
+        .from_path(path)
+        .map_err(|e| input_err(path, e.to_string()))?;
+    let headers = rdr
+        .headers()
+        .map_err(|e| input_err(path, e.to_string()))?
+        .clone();
+    let col = |name: &str| headers.iter().position(|h| h.trim() == name);
+    let c_mac = col("mac").ok_or_else(|| input_err(path, "no `mac` column"))?;
+    let mut out = Vec::new();
+    for (i, rec) in rdr.records().enumerate() {
+        let line = i + 2;
+        let rec = rec.map_err(|e| input_err(path, format!("line {line}: {e}")))?;
+        let get = |c: Option<usize>| c.and_then(|c| rec.get(c)).unwrap_or("").trim().to_string();
+        let mac = MacAddr::parse(&get(Some(c_mac))).ok_or_else(|| {
+            input_err(path, format!("line {line}: bad MAC {:?}", get(Some(c_mac))))
+        })?;
+        let creds = get(col("default_credentials"))
+            .split(';')
+            .filter_map(|c| {
+                let mut it = c.trim().splitn(3, ':');
+                Some((
+                    it.next()?.to_string(),
+                    it.next()?.to_string(),
+                    it.next()?.to_string(),
+                ))
+            })
+            .collect();
+        out.push(TruthDevice {
+            mac,
+            ip: get(col("ip")).parse().ok(),
+            name: get(col("name")),
+            category: get(col("category")),
+            model: get(col("model")),
+            default_credentials: creds,
+        });
+    }
+    Ok(out)
+}
+
+/// One per-packet anomaly score.
+#[derive(Clone, Debug)]
+pub struct ScoreRow {
+    pub ts: Timestamp,
+    pub score: f64,
+    pub src: Option<IpAddr>,
+    pub dst: Option<IpAddr>,
+}
+
+/// Read a scores file (`timestamp,score,src,dst,device[,phase]`). Rows whose
+/// `phase` is present and not `score` (the model was still learning) are skipped.
+pub fn read_scores(path: &Path) -> Result<Vec<ScoreRow>, EvalError> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(path)
+        .map_err(|e| input_err(path, e.to_string()))?;
+    let headers = rdr
+        .headers()
+        .map_err(|e| input_err(path, e.to_string()))?
+        .clone();
+    let col = |name: &str| headers.iter().position(|h| h.trim() == name);
+    let (c_ts, c_score) = (
+        col("timestamp").ok_or_else(|| input_err(path, "no `timestamp` column"))?,
+        col("score").ok_or_else(|| input_err(path, "no `score` column"))?,
+    );
+    let (c_src, c_dst, c_phase) = (col("src"), col("dst"), col("phase"));
+    let mut out = Vec::new();
+    for (i, rec) in rdr.records().enumerate() {
+        let rec = rec.map_err(|e| input_err(path, format!("line {}: {e}", i + 2)))?;
+        if let Some(p) = c_phase.and_then(|c| rec.get(c)) {
+            if p.trim() != "score" {
+                continue;
+            }
+        }
+        let Some(ts) = rec.get(c_ts).and_then(Timestamp::parse_rfc3339) else {
+            return Err(input_err(path, format!("line {}: bad timestamp", i + 2)));
+        };
+        let Some(score) = rec.get(c_score).and_then(|s| s.trim().parse::<f64>().ok()) else {
+            return Err(input_err(path, format!("line {}: bad score", i + 2)));
+        };
+        if !score.is_finite() {
+            continue;
+        }
+        let ip = |c: Option<usize>| {
+            c.and_then(|c| rec.get(c))
+                .and_then(|s| s.trim().parse().ok())
+        };
+        out.push(ScoreRow {
+            ts,
+            score,
+            src: ip(c_src),
+            dst: ip(c_dst),
+        });
+    }
+    Ok(out)
+}
+
+/// Read EVE NDJSON; lines that are not events are an error naming the line.
+pub fn read_events(path: &Path) -> Result<Vec<Event>, EvalError> {
+    let text = std::fs::read_to_string(path).map_err(|e| input_err(path, e.to_string()))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l).map_err(|e| input_err(path, format!("line {}: {e}", i + 1)))
+        })
+        .collect()
+}
+
+/// How generous matching is.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Matching {
+    /// Seconds an alert may precede the labelled start (clock skew between the
+    /// labeller and the capture).
+    pub before_s: f64,
+    /// Seconds after the labelled end an alert still counts (aggregation delay).
+    pub after_s: f64,
+}
+
+impl Default for Matching {
+    fn default() -> Self {
+        Matching {
+            before_s: 2.0,
+            after_s: 30.0,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct AttackResult {
+    pub label: String,
+    pub category: String,
+    pub detected: bool,
+    pub right_category: bool,
+    pub right_attacker: bool,
+    pub right_victim: bool,
+    /// Seconds from the labelled start to the first matching alert's emission.
+    pub time_to_detect_s: Option<f64>,
+    pub signatures: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CategoryScore {
+    pub labels: usize,
+    pub detected: usize,
+    pub alerts: usize,
+    pub alerts_matching: usize,
+    pub recall: Option<f64>,
+    pub precision: Option<f64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct UnmatchedAlert {
+    pub timestamp: Timestamp,
+    pub category: String,
+    pub signature: String,
+    pub summary: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ScoreResult {
+    pub label: String,
+    pub positives: usize,
+    pub negatives: usize,
+    pub roc_auc: Option<f64>,
+    pub tpr_at_fpr_0_1pct: Option<f64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct DeviceResult {
+    pub mac: String,
+    pub name: String,
+    pub truth_category: String,
+    pub truth_model: String,
+    pub category: Option<String>,
+    pub model: Option<String>,
+    /// Seconds from the device's first packet to the first `device` event
+    /// carrying the right category.
+    pub time_to_identify_s: Option<f64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct IdentificationReport {
+    pub devices: Vec<DeviceResult>,
+    pub seen: usize,
+    pub category_accuracy: Option<f64>,
+    pub model_accuracy: Option<f64>,
+    /// truth category → predicted category → count.
+    pub confusion: BTreeMap<String, BTreeMap<String, usize>>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CredentialResult {
+    pub device: String,
+    pub protocol: String,
+    pub username: String,
+    pub found: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub matching: Matching,
+    pub span_s: f64,
+    pub benign_hours: f64,
+    pub attacks: Vec<AttackResult>,
+    pub categories: BTreeMap<String, CategoryScore>,
+    pub alerts: usize,
+    pub false_alarms: usize,
+    pub false_alarms_per_benign_hour: Option<f64>,
+    pub unmatched: Vec<UnmatchedAlert>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scores: Option<Vec<ScoreResult>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identification: Option<IdentificationReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<Vec<CredentialResult>>,
+}
+
+fn secs(us: i64) -> f64 {
+    us as f64 / 1e6
+}
+
+/// Everything known about one alert for matching.
+struct AlertView<'a> {
+    event: &'a Event,
+    category: AlertCategory,
+    signature: &'a str,
+    first: Timestamp,
+    last: Timestamp,
+    attackers: Vec<IpAddr>,
+    victims: Vec<IpAddr>,
+}
+
+/// Score `events` against `labels` (and optionally devices and scores).
+pub fn evaluate(
+    events: &[Event],
+    labels: &[Label],
+    devices: Option<&[TruthDevice]>,
+    scores: Option<&[ScoreRow]>,
+    m: Matching,
+) -> Report {
+    let before = (m.before_s * 1e6) as i64;
+    let after = (m.after_s * 1e6) as i64;
+    // MAC → addresses, from device events, so alerts naming devices can match.
+    let mut mac_ips: HashMap<String, BTreeSet<IpAddr>> = HashMap::new();
+    for e in events {
+        if let Some(d) = &e.device {
+            if let Some(mac) = d.mac {
+                mac_ips
+                    .entry(mac.to_string())
+                    .or_default()
+                    .extend(d.ips.iter().copied());
+            }
+        }
+    }
+    let alerts: Vec<AlertView> = events
+        .iter()
+        .filter_map(|e| {
+            let a = e.alert.as_ref()?;
+            let mut attackers: Vec<IpAddr> = a.attacker.into_iter().chain(e.src_ip).collect();
+            let mut victims: Vec<IpAddr> = a.victims.iter().copied().chain(e.dest_ip).collect();
+            for d in &a.devices {
+                if let Some(ips) = mac_ips.get(d) {
+                    attackers.extend(ips.iter().copied());
+                    victims.extend(ips.iter().copied());
+                } else if let Ok(ip) = d.parse::<IpAddr>() {
+                    attackers.push(ip);
+                    victims.push(ip);
+                }
+            }
+            Some(AlertView {
+                event: e,
+                category: a.category,
+                signature: &a.signature,
+                first: a.first_seen.min(e.timestamp),
+                last: a.last_seen.max(a.first_seen),
+                attackers,
+                victims,
+            })
+        })
+        .collect();
+
+    let overlaps =
+        |a: &AlertView, l: &Label| a.first.0 <= l.end.0 + after && a.last.0 >= l.start.0 - before;
+    let names_attacker =
+        |a: &AlertView, l: &Label| l.attacker.is_some_and(|x| a.attackers.contains(&x));
+    let names_victim = |a: &AlertView, l: &Label| {
+        a.victims
+            .iter()
+            .chain(a.attackers.iter())
+            .any(|ip| l.victims.iter().any(|n| n.contains(*ip)))
+    };
+
+    let mut matched = vec![false; alerts.len()];
+    let mut matched_cat = vec![false; alerts.len()];
+    let mut results = Vec::new();
+    for l in labels {
+        let mut r = AttackResult {
+            label: l.label.clone(),
+            category: l.category.as_str().to_string(),
+            detected: false,
+            right_category: false,
+            right_attacker: false,
+            right_victim: false,
+            time_to_detect_s: None,
+            signatures: Vec::new(),
+        };
+        let mut best: Option<(bool, i64)> = None;
+        for (i, a) in alerts.iter().enumerate() {
+            if !overlaps(a, l) {
+                continue;
+            }
+            let (att, vic) = (names_attacker(a, l), names_victim(a, l));
+            if !(att || vic) {
+                continue;
+            }
+            matched[i] = true;
+            let cat_ok = a.category == l.category;
+            if cat_ok {
+                matched_cat[i] = true;
+            }
+            r.detected = true;
+            r.right_category |= cat_ok;
+            r.right_attacker |= att;
+            r.right_victim |= vic;
+            if !r.signatures.iter().any(|s| s == a.signature) {
+                r.signatures.push(a.signature.to_string());
+            }
+            let ttd = a.event.timestamp.since(l.start);
+            best = match best {
+                None => Some((cat_ok, ttd)),
+                Some((bc, bt)) if (cat_ok && !bc) || (cat_ok == bc && ttd < bt) => {
+                    Some((cat_ok, ttd))
+                }
+                keep => keep,
+            };
+        }
+        r.time_to_detect_s = best.map(|(_, t)| secs(t.max(0)));
+        results.push(r);
+    }
+
+    let mut categories: BTreeMap<String, CategoryScore> = BTreeMap::new();
+    for (l, r) in labels.iter().zip(&results) {
+        let c = categories
+            .entry(l.category.as_str().to_string())
+            .or_default();
+        c.labels += 1;
+        if r.right_category {
+            c.detected += 1;
+        }
+    }
+    for (i, a) in alerts.iter().enumerate() {
+        let c = categories
+            .entry(a.category.as_str().to_string())
+            .or_default();
+        c.alerts += 1;
+        if matched_cat[i] {
+            c.alerts_matching += 1;
+        }
+    }
+    for c in categories.values_mut() {
+        c.recall = (c.labels > 0).then(|| c.detected as f64 / c.labels as f64);
+        c.precision = (c.alerts > 0).then(|| c.alerts_matching as f64 / c.alerts as f64);
+    }
+
+    // Span from stats, else from every event's time.
+    let (lo, hi) = events
+        .iter()
+        .filter_map(|e| {
+            e.stats
+                .as_ref()
+                .and_then(|s| Some((s.first_packet?, s.last_packet?)))
+        })
+        .next_back()
+        .unwrap_or_else(|| {
+            let lo = events.iter().map(|e| e.timestamp).min().unwrap_or_default();
+            let hi = events.iter().map(|e| e.timestamp).max().unwrap_or_default();
+            (lo, hi)
+        });
+    let span = hi.since(lo).max(0);
+    let mut windows: Vec<(i64, i64)> = labels
+        .iter()
+        .map(|l| ((l.start.0 - before).max(lo.0), (l.end.0 + after).min(hi.0)))
+        .filter(|(a, b)| b > a)
+        .collect();
+    windows.sort();
+    let mut attack_us = 0i64;
+    let mut cur: Option<(i64, i64)> = None;
+    for (a, b) in windows {
+        cur = match cur {
+            Some((ca, cb)) if a <= cb => Some((ca, cb.max(b))),
+            Some((ca, cb)) => {
+                attack_us += cb - ca;
+                Some((a, b))
+            }
+            None => Some((a, b)),
+        };
+    }
+    if let Some((ca, cb)) = cur {
+        attack_us += cb - ca;
+    }
+    let benign_hours = secs(span - attack_us) / 3600.0;
+
+    let unmatched: Vec<UnmatchedAlert> = alerts
+        .iter()
+        .zip(&matched)
+        .filter(|(_, m)| !**m)
+        .map(|(a, _)| UnmatchedAlert {
+            timestamp: a.event.timestamp,
+            category: a.category.as_str().to_string(),
+            signature: a.signature.to_string(),
+            summary: a
+                .event
+                .alert
+                .as_ref()
+                .map(|x| x.summary.clone())
+                .unwrap_or_default(),
+        })
+        .collect();
+    let false_alarms = unmatched.len();
+
+    let scores = scores.map(|rows| score_results(rows, labels, before, after));
+    let identification = devices.map(|d| identification(events, d));
+    let credentials = devices.map(|d| credential_results(events, d));
+
+    Report {
+        matching: m,
+        span_s: secs(span),
+        benign_hours,
+        attacks: results,
+        categories,
+        alerts: alerts.len(),
+        false_alarms,
+        false_alarms_per_benign_hour: (benign_hours > 0.0)
+            .then(|| false_alarms as f64 / benign_hours),
+        unmatched,
+        scores,
+        identification,
+        credentials,
+    }
+}
+
+fn score_results(rows: &[ScoreRow], labels: &[Label], before: i64, after: i64) -> Vec<ScoreResult> {
+    let in_any_window = |t: Timestamp| {
+        labels
+            .iter()
+            .any(|l| t.0 >= l.start.0 - before && t.0 <= l.end.0 + after)
+    };
+    let negatives: Vec<f64> = rows
+        .iter()
+        .filter(|r| !in_any_window(r.ts))
+        .map(|r| r.score)
+        .collect();
+    labels
+        .iter()
+        .map(|l| {
+            let involved = |ip: Option<IpAddr>| {
+                ip.is_some_and(|ip| {
+                    l.attacker == Some(ip) || l.victims.iter().any(|n| n.contains(ip))
+                })
+            };
+            let positives: Vec<f64> = rows
+                .iter()
+                .filter(|r| {
+                    r.ts >= l.start && r.ts <= l.end && (involved(r.src) || involved(r.dst))
+                })
+                .map(|r| r.score)
+                .collect();
+            ScoreResult {
+                label: l.label.clone(),
+                positives: positives.len(),
+                negatives: negatives.len(),
+                roc_auc: roc_auc(&positives, &negatives),
+                tpr_at_fpr_0_1pct: tpr_at_fpr(&positives, &negatives, 0.001),
+            }
+        })
+        .collect()
+}
+
+fn norm(s: &str) -> String {
+    s.trim().to_ascii_lowercase()
+}
+
+fn identification(events: &[Event], truth: &[TruthDevice]) -> IdentificationReport {
+    let mut out = Vec::new();
+    let mut confusion: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+    let (mut seen, mut cat_ok, mut model_n, mut model_ok) = (0, 0, 0, 0);
+    for t in truth {
+        let evs: Vec<&ward_core::event::DeviceRecord> = events
+            .iter()
+            .filter_map(|e| e.device.as_ref())
+            .filter(|d| d.mac == Some(t.mac))
+            .collect();
+        let last = evs
+            .iter()
+            .rev()
+            .find(|d| d.reason == "final")
+            .or(evs.last())
+            .copied();
+        let first_seen = evs.first().map(|d| d.first_seen);
+        let tti = evs
+            .iter()
+            .zip(
+                events
+                    .iter()
+                    .filter(|e| e.device.as_ref().is_some_and(|d| d.mac == Some(t.mac))),
+            )
+            .find(|(d, _)| d.category.as_deref().map(norm) == Some(norm(&t.category)))
+            .and_then(|(_, e)| first_seen.map(|f| secs(e.timestamp.since(f).max(0))));
+        let r = DeviceResult {
+            mac: t.mac.to_string(),
+            name: t.name.clone(),
+            truth_category: t.category.clone(),
+            truth_model: t.model.clone(),
+            category: last.and_then(|d| d.category.clone()),
+            model: last.and_then(|d| d.model.clone()),
+            time_to_identify_s: tti,
+        };
+        if last.is_some() {
+            seen += 1;
+            let pred = r.category.clone().unwrap_or_else(|| "unknown".into());
+            *confusion
+                .entry(t.category.clone())
+                .or_default()
+                .entry(pred.clone())
+                .or_insert(0) += 1;
+            if norm(&pred) == norm(&t.category) {
+                cat_ok += 1;
+            }
+            if !t.model.is_empty() {
+                model_n += 1;
+                if r.model.as_deref().map(norm) == Some(norm(&t.model)) {
+                    model_ok += 1;
+                }
+            }
+        }
+        out.push(r);
+    }
+    IdentificationReport {
+        devices: out,
+        seen,
+        category_accuracy: (seen > 0).then(|| cat_ok as f64 / seen as f64),
+        model_accuracy: (model_n > 0).then(|| model_ok as f64 / model_n as f64),
+        confusion,
+    }
+}
+
+fn credential_results(events: &[Event], truth: &[TruthDevice]) -> Vec<CredentialResult> {
+    let findings: Vec<(&Event, &ward_core::Finding)> = events
+        .iter()
+        .filter(|e| e.event_type == EventType::Finding)
+        .filter_map(|e| e.finding.as_ref().map(|f| (e, f)))
+        .filter(|(_, f)| f.kind == FindingKind::DefaultCredentials)
+        .collect();
+    let mut out = Vec::new();
+    for t in truth {
+        for (proto, user, _) in &t.default_credentials {
+            let found = findings.iter().any(|(e, f)| {
+                let same_device = f.device.as_deref() == Some(&t.mac.to_string())
+                    || (t.ip.is_some() && e.dest_ip == t.ip);
+                same_device
+                    && norm(&f.protocol) == norm(proto)
+                    && f.username.as_deref().map(norm) == Some(norm(user))
+            });
+            out.push(CredentialResult {
+                device: t.name.clone(),
+                protocol: proto.clone(),
+                username: user.clone(),
+                found,
+            });
+        }
+    }
+    out
+}
+
+fn pct(x: Option<f64>) -> String {
+    x.map(|v| format!("{:.1}%", v * 100.0))
+        .unwrap_or_else(|| "—".into())
+}
+
+impl Report {
+    /// The readable table.
+    pub fn render(&self) -> String {
+        let mut o = String::new();
+        let detected = self.attacks.iter().filter(|a| a.right_category).count();
+        let _ = writeln!(
+            o,
+            "Attacks: {} labelled, {} detected with the right category, {} detected at all",
+            self.attacks.len(),
+            detected,
+            self.attacks.iter().filter(|a| a.detected).count()
+        );
+        if !self.attacks.is_empty() {
+            let _ = writeln!(
+                o,
+                "  {:<26} {:<11} {:<9} {:<9} {:<8} {:<7} {:>8}  signatures",
+                "label", "category", "detected", "category", "attacker", "victim", "ttd (s)"
+            );
+            let yn = |b: bool| if b { "yes" } else { "NO" };
+            for a in &self.attacks {
+                let _ = writeln!(
+                    o,
+                    "  {:<26} {:<11} {:<9} {:<9} {:<8} {:<7} {:>8}  {}",
+                    a.label,
+                    a.category,
+                    yn(a.detected),
+                    yn(a.right_category),
+                    yn(a.right_attacker),
+                    yn(a.right_victim),
+                    a.time_to_detect_s
+                        .map(|t| format!("{t:.1}"))
+                        .unwrap_or_else(|| "—".into()),
+                    a.signatures.join(",")
+                );
+            }
+        }
+        let _ = writeln!(o, "\nPer category");
+        let _ = writeln!(
+            o,
+            "  {:<11} {:>6} {:>9} {:>7} {:>9} {:>9}",
+            "category", "labels", "recall", "alerts", "precision", "matching"
+        );
+        for (c, s) in &self.categories {
+            let _ = writeln!(
+                o,
+                "  {:<11} {:>6} {:>9} {:>7} {:>9} {:>9}",
+                c,
+                s.labels,
+                pct(s.recall),
+                s.alerts,
+                pct(s.precision),
+                s.alerts_matching
+            );
+        }
+        let _ = writeln!(
+            o,
+            "\nFalse alarms: {} of {} alerts over {:.2} benign hours ({} per hour)",
+            self.false_alarms,
+            self.alerts,
+            self.benign_hours,
+            self.false_alarms_per_benign_hour
+                .map(|v| format!("{v:.2}"))
+                .unwrap_or_else(|| "—".into())
+        );
+        for u in self.unmatched.iter().take(40) {
+            let _ = writeln!(
+                o,
+                "  {} {:<10} {:<28} {}",
+                u.timestamp, u.category, u.signature, u.summary
+            );
+        }
+        if self.unmatched.len() > 40 {
+            let _ = writeln!(o, "  … {} more (see --json)", self.unmatched.len() - 40);
+        }
+        if let Some(scores) = &self.scores {
+            let _ = writeln!(o, "\nAnomaly scores (per packet)");
+            let _ = writeln!(
+                o,
+                "  {:<26} {:>9} {:>9} {:>8} {:>15}",
+                "label", "attack", "benign", "ROC AUC", "TPR@FPR 0.1%"
+            );
+            for s in scores {
+                let _ = writeln!(
+                    o,
+                    "  {:<26} {:>9} {:>9} {:>8} {:>15}",
+                    s.label,
+                    s.positives,
+                    s.negatives,
+                    s.roc_auc
+                        .map(|v| format!("{v:.4}"))
+                        .unwrap_or_else(|| "—".into()),
+                    pct(s.tpr_at_fpr_0_1pct)
+                );
+            }
+        }
+        if let Some(id) = &self.identification {
+            let _ = writeln!(
+                o,
+                "\nIdentification: {} of {} devices seen; category accuracy {}, model accuracy {}",
+                id.seen,
+                id.devices.len(),
+                pct(id.category_accuracy),
+                pct(id.model_accuracy)
+            );
+            for d in &id.devices {
+                let _ = writeln!(
+                    o,
+                    "  {} {:<16} truth {}/{} → {}/{} {}",
+                    d.mac,
+                    d.name,
+                    d.truth_category,
+                    d.truth_model,
+                    d.category.as_deref().unwrap_or("?"),
+                    d.model.as_deref().unwrap_or("?"),
+                    d.time_to_identify_s
+                        .map(|t| format!("(identified after {t:.1} s)"))
+                        .unwrap_or_default()
+                );
+            }
+        }
+        if let Some(creds) = &self.credentials {
+            if !creds.is_empty() {
+                let found = creds.iter().filter(|c| c.found).count();
+                let _ = writeln!(o, "\nDefault credentials: {found} of {} found", creds.len());
+                for c in creds {
+                    let _ = writeln!(
+                        o,
+                        "  {:<16} {:<8} {:<12} {}",
+                        c.device,
+                        c.protocol,
+                        c.username,
+                        if c.found { "found" } else { "MISSED" }
+                    );
+                }
+            }
+        }
+        o
+    }
+}
