@@ -9,7 +9,7 @@
 //!   responder (each distinct value once per flow);
 //! - `Authorization`/`Proxy-Authorization` Basic (user and password) and
 //!   Digest (user only) as [`AppEvent::Credential`], one per request, with the
-//!   outcome taken from the matching response: 401/403 → failure, 2xx/3xx →
+//!   outcome taken from the matching response: 401/403/407 → failure, 2xx/3xx →
 //!   success, anything else or no response → unknown;
 //! - UPnP device-description fields (`friendlyName`, `manufacturer`,
 //!   `modelName`, `modelNumber`, `modelDescription`) found in the first
@@ -368,7 +368,7 @@ impl HttpParser {
                 head_request = p.head_request;
                 if let Some(mut c) = p.credential {
                     c.outcome = match status {
-                        401 | 403 => LoginOutcome::Failure,
+                        401 | 403 | 407 => LoginOutcome::Failure,
                         200..=399 => LoginOutcome::Success,
                         _ => LoginOutcome::Unknown,
                     };

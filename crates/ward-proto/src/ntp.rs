@@ -2,12 +2,13 @@
 //!
 //! The parser reads the first byte (leap, version, mode) and, for server
 //! replies, the stratum and reference id. It reports:
-//! - for the first client request (mode 3) of a flow, a
+//! - for the first client request (mode 3, or symmetric active 1) of a flow, a
 //!   [`HintKind::NtpServer`] hint about the initiator whose value is
 //!   [`RESPONDER_ADDRESS`]: the parser sees no addresses, so the engine
 //!   replaces that marker with the flow's responder address (the server the
 //!   device is configured to use);
-//! - for the first server reply (mode 4) or broadcast (mode 5) a
+//! - for the first server reply (mode 4), symmetric passive reply (2) or
+//!   broadcast (mode 5) a
 //!   [`HintKind::Banner`] about the sender, `ntp v4 stratum 2 refid 192.0.2.1`
 //!   (stratum 1 reference ids are clock names such as `GPS`);
 //! - [`AppEvent::Malformed`] for datagrams that are too short or carry mode 0;
@@ -75,7 +76,8 @@ impl AppParser for NtpParser {
         };
         self.malformed_streak = 0;
         match mode {
-            3 if dir == Direction::ToServer && !self.client_seen => {
+            // Client, or symmetric-active peer: the responder serves it time.
+            1 | 3 if dir == Direction::ToServer && !self.client_seen => {
                 self.client_seen = true;
                 out.push(AppEvent::Hint(Hint {
                     about: dir.sender(),
@@ -83,7 +85,7 @@ impl AppParser for NtpParser {
                     value: RESPONDER_ADDRESS.to_string(),
                 }));
             }
-            4 | 5 if !self.server_seen => {
+            2 | 4 | 5 if !self.server_seen => {
                 self.server_seen = true;
                 // version_mode guaranteed 48 bytes for these modes.
                 let stratum = data[1];

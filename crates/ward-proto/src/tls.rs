@@ -74,6 +74,9 @@ impl TlsParser {
 enum Progress {
     NeedMore,
     Message(Vec<u8>),
+    /// An SSLv2-compatible ClientHello (RFC 6101 appendix E.2): no extensions,
+    /// so no JA3/JA4, but its version and cipher list still identify old stacks.
+    Sslv2(TlsHello),
     /// The stream is not (or no longer) a TLS handshake we can follow.
     Stop(Option<&'static str>),
 }
@@ -83,6 +86,20 @@ impl Side {
         let room = (RECORD_MAX + 5).saturating_sub(self.records.len());
         self.records
             .extend_from_slice(&data[..data.len().min(room)]);
+        if self.handshake.is_empty() {
+            if let [b0, b1, 1, ..] = self.records[..] {
+                if b0 & 0x80 != 0 {
+                    let len = (usize::from(b0 & 0x7f) << 8) | usize::from(b1);
+                    return match self.records.get(2..2 + len) {
+                        Some(body) => match sslv2_client_hello(body) {
+                            Some(h) => Progress::Sslv2(h),
+                            None => Progress::Stop(Some("bad-sslv2-hello")),
+                        },
+                        None => Progress::NeedMore,
+                    };
+                }
+            }
+        }
         loop {
             // A complete handshake message already?
             if self.handshake.len() >= 4 {
@@ -156,6 +173,11 @@ impl AppParser for TlsParser {
                     });
                     return false;
                 }
+            }
+            Progress::Sslv2(hello) => {
+                side.done = true;
+                side.records = Vec::new();
+                out.push(AppEvent::Tls(hello));
             }
             Progress::Message(msg) => {
                 side.done = true;
@@ -386,6 +408,34 @@ fn server_hello(version: u16, cipher: u16, exts: &[(u16, &[u8])]) -> TlsHello {
     }
 }
 
+/// An SSLv2 CLIENT-HELLO body (after the two-byte record header):
+/// type 1, version, cipher-spec/session-id/challenge lengths, then 3-byte
+/// cipher specs. Specs whose first byte is 0 are TLS cipher suites.
+fn sslv2_client_hello(b: &[u8]) -> Option<TlsHello> {
+    if b.len() < 9 || b[0] != 1 {
+        return None;
+    }
+    let version = u16::from_be_bytes([b[1], b[2]]);
+    let specs_len = usize::from(u16::from_be_bytes([b[3], b[4]]));
+    let specs = b.get(9..9 + specs_len)?;
+    if specs_len % 3 != 0 {
+        return None;
+    }
+    let ciphers = specs
+        .chunks_exact(3)
+        .filter(|c| c[0] == 0)
+        .map(|c| u16::from_be_bytes([c[1], c[2]]))
+        .filter(|c| !is_grease(*c))
+        .collect();
+    Some(TlsHello {
+        client: true,
+        legacy_version: version,
+        max_version: version,
+        ciphers,
+        ..TlsHello::default()
+    })
+}
+
 /// The JA3 full string (before hashing); all lists GREASE-free, wire order.
 pub fn ja3_string(
     version: u16,
@@ -487,7 +537,11 @@ fn hex(b: &[u8]) -> String {
 
 /// True when `first` starts like a TLS handshake record (for detection on odd ports).
 pub fn looks_like_tls(first: &[u8]) -> bool {
-    matches!(first, [0x16, 0x03, 0x00..=0x04, ..])
+    // A TLS handshake record, or an SSLv2-compatible ClientHello offering SSL 3.0 / TLS.
+    matches!(
+        first,
+        [0x16, 0x03, 0x00..=0x04, ..] | [0x80..=0xff, _, 0x01, 0x03, 0x00..=0x04, ..]
+    )
 }
 
 #[cfg(test)]
@@ -674,6 +728,28 @@ pub(crate) mod tests {
         assert_eq!(base(None), "t12i000000_000000000000_000000000000");
         assert!(base(Some(b"h")).starts_with("t12i0000hh_"));
         assert!(base(Some(&[0xab, 0x20, 0xcd])).starts_with("t12i0000ad_"));
+    }
+
+    /// An SSLv2-compatible ClientHello as old OpenSSL sends it, built from
+    /// RFC 6101 appendix E.2: TLS 1.0, two TLS suites and one SSLv2 spec.
+    #[test]
+    fn sslv2_compatible_hello() {
+        let mut body = vec![1, 0x03, 0x01, 0, 9, 0, 0, 0, 16];
+        body.extend_from_slice(&[0x00, 0x00, 0x39, 0x07, 0x00, 0xc0, 0x00, 0x00, 0x2f]);
+        body.extend_from_slice(&[0x5a; 16]);
+        let mut rec = vec![0x80 | (body.len() >> 8) as u8, body.len() as u8];
+        rec.extend_from_slice(&body);
+        assert!(looks_like_tls(&rec));
+        let mut p = TlsParser::new();
+        let mut ev = Vec::new();
+        assert!(p.feed(Direction::ToServer, &rec[..10], &mut ev));
+        assert!(p.feed(Direction::ToServer, &rec[10..], &mut ev));
+        let [AppEvent::Tls(h)] = &ev[..] else {
+            panic!("{ev:?}")
+        };
+        assert_eq!(h.legacy_version, 0x0301);
+        assert_eq!(h.ciphers, vec![0x0039, 0x002f]);
+        assert!(h.ja3.is_none());
     }
 
     #[test]
