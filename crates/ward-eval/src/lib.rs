@@ -11,7 +11,8 @@
 //!
 //! An alert *matches* a labelled attack when its time span overlaps the
 //! attack's (widened by [`Matching`]'s slack) and it names the attacker or a
-//! victim (by address, or by a device whose addresses include one).
+//! victim (by address, or by a device whose addresses include one); a label
+//! that names neither matches on time alone.
 //! Alerts that match no label are false alarms; benign time is the capture
 //! span minus every widened attack window.
 #![forbid(unsafe_code)]
@@ -502,8 +503,10 @@ pub fn evaluate(
             if !overlaps(a, l) {
                 continue;
             }
+            // A label naming nobody (a flood from 0.0.0.0) matches on time alone.
+            let anyone = l.attacker.is_none() && l.victims.is_empty();
             let (att, vic) = (names_attacker(a, l), names_victim(a, l));
-            if !(att || vic) {
+            if !(att || vic || anyone) {
                 continue;
             }
             matched[i] = true;
