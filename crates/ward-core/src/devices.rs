@@ -101,6 +101,8 @@ pub struct Device {
     pub changed: bool,
     /// A `device` event has been written for it.
     pub announced: bool,
+    /// TCP SYN signatures taken so far (a few are enough).
+    pub syn_signatures: u8,
 }
 
 impl Device {
@@ -129,6 +131,7 @@ impl Device {
             identity_evidence: Vec::new(),
             changed: true,
             announced: false,
+            syn_signatures: 0,
         }
     }
 

@@ -274,7 +274,14 @@ impl Engine {
         if let Some(h) = handle {
             self.run_parser(h, pkt);
         }
-        // LLDP/CDP hook: added once ward_proto::lldp lands.
+        match pkt.net {
+            Net::Lldp(b) => self.app_buf.extend(ward_proto::lldp::parse_lldp(b)),
+            Net::Cdp(b) => self.app_buf.extend(ward_proto::lldp::parse_cdp(b)),
+            _ => {}
+        }
+        if let Some(id) = src_dev {
+            self.fingerprint_syn(id, pkt);
+        }
         if !self.app_buf.is_empty() {
             let app = std::mem::take(&mut self.app_buf);
             let dir = handle.map(|h| h.dir);
@@ -300,6 +307,46 @@ impl Engine {
         }
         self.finish_ended_flows();
         self.flush(sink);
+    }
+
+    /// p0f-style signature of a device's first SYNs (a few per device: a
+    /// SYN flood must not cost a string per packet).
+    fn fingerprint_syn(&mut self, id: DeviceId, pkt: &Packet<'_>) {
+        let (Some(tcp), Some(ip)) = (pkt.tcp(), pkt.ip()) else {
+            return;
+        };
+        if tcp.flags & 0x12 != 0x02 {
+            return;
+        }
+        let Some(dev) = self.devices.get_mut(id) else {
+            return;
+        };
+        if dev.syn_signatures >= 2 {
+            return;
+        }
+        dev.syn_signatures += 1;
+        let sig = ward_proto::tcpfp::syn_signature(&ward_proto::tcpfp::SynPacket {
+            ip_version: if ip.is_v6() { 6 } else { 4 },
+            ttl: ip.ttl,
+            ip_opts_len: if ip.is_v6() {
+                0
+            } else {
+                ip.options_len as usize
+            },
+            df: ip.dont_fragment,
+            ip_id: ip.ident as u16,
+            ip_reserved_bit: false,
+            ip_ecn: ip.tos & 0x03,
+            flow_label: ip.flow_label,
+            seq: tcp.seq,
+            ack: tcp.ack,
+            tcp_flags: tcp.flags,
+            window: tcp.window,
+            urgent_ptr: tcp.urgent,
+            options: tcp.options,
+            payload_len: pkt.payload.len(),
+        });
+        self.devices.add_hint(id, HintKind::TcpSyn, &sig);
     }
 
     fn count_talker(&mut self, ip: IpAddr, len: u32) {
