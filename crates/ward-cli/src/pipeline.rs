@@ -15,8 +15,15 @@ use ward_core::{Config, Detector, Engine, EventSink, Timestamp};
 /// Every detector ward runs, configured from the config file's
 /// `[detectors.*]` tables. New detector crates register here.
 pub fn build_detectors(config: &Config) -> anyhow::Result<Vec<Box<dyn Detector>>> {
-    let _ = config;
-    let detectors: Vec<Box<dyn Detector>> = Vec::new();
+    let mut detectors: Vec<Box<dyn Detector>> = Vec::new();
+    let hygiene: ward_hygiene::HygieneConfig = match config.detectors.get("hygiene") {
+        Some(v) => serde_json::from_value(v.clone())
+            .map_err(|e| anyhow::anyhow!("[detectors.hygiene]: {e}"))?,
+        None => Default::default(),
+    };
+    if hygiene.enabled {
+        detectors.push(Box::new(ward_hygiene::HygieneDetector::new(hygiene)));
+    }
     Ok(detectors)
 }
 

@@ -1,4 +1,12 @@
-//! Credential hygiene: is a login seen on the wire a known default, or weak?
+//! IoT hygiene: what is weak about the devices on a network.
+//!
+//! - [`detector`]: the passive [`HygieneDetector`] (findings from traffic);
+//! - [`audit`]: the opt-in active audit behind `ward audit` (the only
+//!   module here that touches the network);
+//! - [`risk`] and [`report`]: per-device risk scores and the HTML/JSON report;
+//! - this module: credential classification, below.
+//!
+//! # Credentials: is a login seen on the wire a known default, or weak?
 //!
 //! Two tables are compiled in (see `data/SOURCES.md` for where they come
 //! from and the scripts that regenerate them):
@@ -23,6 +31,12 @@
 //!   [`MIN_LENGTH`] characters; only one character class (lower, upper,
 //!   digit, other) and shorter than [`SINGLE_CLASS_MIN_LENGTH`].
 #![forbid(unsafe_code)]
+
+pub mod detector;
+pub mod tls;
+pub mod vulnerable;
+
+pub use detector::{HygieneConfig, HygieneDetector};
 
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;

@@ -1,0 +1,922 @@
+//! The passive hygiene detector: weaknesses read off the traffic.
+//!
+//! [`HygieneDetector`] implements [`ward_core::Detector`]. From the
+//! application events of each packet (and those a parser reports when its
+//! flow ends) it writes `finding` events:
+//!
+//! | kind | when | once per |
+//! |---|---|---|
+//! | `cleartext-credentials` | a password, token or community string crossed the network readable | server, protocol (the logins are counted in `evidence`) |
+//! | `default-credentials` | a successful (or undecided) login used a pair from the bundled list | server, protocol, username |
+//! | `weak-credentials` | a successful (or undecided) login used an empty, common, short or one-class password (and not a known default) | server, protocol, username |
+//! | `insecure-protocol` | Telnet, FTP, HTTP Basic, MQTT, POP3/IMAP/SMTP logins in the clear; SNMP v1/v2c; RTSP without auth; VNC's DES challenge | server, protocol |
+//! | `risky-service` | Telnet (23, 2323) or ADB (5555) answering; SSDP answering a remote address; open MQTT broker; VNC or Telnet without auth; an admin page served to a remote client; anonymous FTP | server, service |
+//! | `weak-tls` | SSLv3/TLS ≤ 1.1 offered as the maximum or chosen; RC4, 3DES, DES, EXPORT or NULL suites chosen or the only ones offered | device, reason |
+//! | `vulnerable-software` | a banner matches [`crate::vulnerable`] | device, product, version |
+//!
+//! Failed logins are not the device's weakness (a brute-force attack's
+//! 400 wrong guesses say nothing about the real password), so default and
+//! weak credentials are judged only on logins that succeeded or whose
+//! outcome never showed. They still count as cleartext logins.
+//!
+//! The `cleartext-credentials` finding for a (server, protocol) is written
+//! when logins to it pause for [`HygieneConfig::cleartext_window_secs`] of
+//! packet time, at the latest [`HygieneConfig::cleartext_max_delay_secs`]
+//! after the first one, or when the input ends — so that its
+//! `evidence.logins` counts the whole burst instead of saying "1". Logins
+//! after that are counted in [`HygieneDetector::logins_after_report`] only.
+//!
+//! Everything kept is bounded: the set of reported keys and the pending
+//! cleartext aggregations by [`HygieneConfig::max_keys`] (past it, further
+//! findings are dropped and counted in [`HygieneDetector::suppressed`], so a
+//! flood of spoofed servers cannot grow memory), request URIs waiting for
+//! their response by [`MAX_URI_FLOWS`] × [`MAX_URIS_PER_FLOW`].
+//!
+//! Secrets are written only when the engine runs with `reveal_secrets`;
+//! otherwise `secret_redacted` is set.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use ward_core::devices::{is_local_scope, DeviceId, DeviceTable};
+use ward_core::flow::Flow;
+use ward_core::{Detector, Event, Finding, FindingKind, FlowEndContext, PacketContext, Timestamp};
+use ward_proto::{About, AppEvent, AppProto, Credential, LoginOutcome, TlsHello};
+
+use crate::{classify, tls, vulnerable};
+
+/// Request URIs are remembered for at most this many flows at once.
+pub const MAX_URI_FLOWS: usize = 4096;
+/// … and this many pipelined requests per flow.
+pub const MAX_URIS_PER_FLOW: usize = 8;
+/// Usernames listed in one `cleartext-credentials` finding.
+pub const MAX_USERNAMES_LISTED: usize = 16;
+
+/// `[detectors.hygiene]` settings.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct HygieneConfig {
+    /// Run the detector.
+    pub enabled: bool,
+    /// Findings remembered for de-duplication (and pending aggregations).
+    pub max_keys: usize,
+    /// The `cleartext-credentials` finding for a (server, protocol) is
+    /// written once logins to it have paused for this many seconds of
+    /// packet time …
+    pub cleartext_window_secs: u64,
+    /// … or this long after the first login, whichever comes first.
+    pub cleartext_max_delay_secs: u64,
+}
+
+impl Default for HygieneConfig {
+    fn default() -> Self {
+        HygieneConfig {
+            enabled: true,
+            max_keys: 65_536,
+            cleartext_window_secs: 30,
+            cleartext_max_delay_secs: 300,
+        }
+    }
+}
+
+/// De-duplication key: kind, whose weakness (server IP or device label),
+/// and what (protocol, username, reason …).
+type Key = (FindingKind, String, String);
+
+/// Cleartext logins to one server over one protocol, not yet reported.
+struct Pending {
+    first: Timestamp,
+    last: Timestamp,
+    logins: u64,
+    usernames: Vec<String>,
+    outcomes: BTreeMap<&'static str, u64>,
+    methods: Vec<&'static str>,
+    finding: Finding,
+    endpoints: Endpoints,
+}
+
+#[derive(Clone, Copy)]
+struct Endpoints {
+    client: Option<(IpAddr, u16)>,
+    server: Option<(IpAddr, u16)>,
+    proto: u8,
+}
+
+/// Where a finding belongs: the flow's endpoints and the devices.
+struct Site<'a> {
+    ts: Timestamp,
+    flow: &'a Flow,
+    client_dev: Option<DeviceId>,
+    server_dev: Option<DeviceId>,
+    devices: &'a DeviceTable,
+    reveal: bool,
+}
+
+impl Site<'_> {
+    fn endpoints(&self) -> Endpoints {
+        Endpoints {
+            client: self.flow.src_ip.map(|ip| (ip, self.flow.src_port)),
+            server: self.flow.dst_ip.map(|ip| (ip, self.flow.dst_port)),
+            proto: self.flow.proto,
+        }
+    }
+
+    fn dev(&self, about: About) -> Option<DeviceId> {
+        match about {
+            About::Initiator => self.client_dev,
+            About::Responder => self.server_dev,
+            About::Mac(_) => None,
+        }
+    }
+
+    fn ip(&self, about: About) -> Option<IpAddr> {
+        match about {
+            About::Initiator => self.flow.src_ip,
+            About::Responder => self.flow.dst_ip,
+            About::Mac(_) => None,
+        }
+    }
+
+    /// The stable id of a side: its IP (what a person recognises), else
+    /// its device label.
+    fn who(&self, about: About) -> String {
+        self.ip(about)
+            .map(|ip| ip.to_string())
+            .or_else(|| {
+                self.dev(about)
+                    .and_then(|id| self.devices.get(id))
+                    .map(|d| d.label())
+            })
+            .unwrap_or_else(|| "unknown".into())
+    }
+
+    /// The device label written in `finding.device`.
+    fn label(&self, about: About) -> Option<String> {
+        self.dev(about)
+            .and_then(|id| self.devices.get(id))
+            .map(|d| d.label())
+            .or_else(|| self.ip(about).map(|ip| ip.to_string()))
+    }
+
+    /// How a person would name the device: "the camera (Hikvision DS-2CD) at 192.168.1.64".
+    fn name(&self, about: About) -> String {
+        let ip = self.ip(about).map(|i| i.to_string());
+        let dev = self.dev(about).and_then(|id| self.devices.get(id));
+        let what = dev.and_then(|d| {
+            d.model
+                .clone()
+                .or_else(|| d.hostname().map(str::to_string))
+                .or_else(|| d.vendor.map(|v| format!("{v} device")))
+        });
+        match (what, ip) {
+            (Some(w), Some(ip)) => format!("{w} at {ip}"),
+            (Some(w), None) => w,
+            (None, Some(ip)) => format!("the device at {ip}"),
+            (None, None) => "a device".into(),
+        }
+    }
+}
+
+/// The detector. See the module docs.
+pub struct HygieneDetector {
+    cfg: HygieneConfig,
+    reported: HashSet<Key>,
+    pending: BTreeMap<(String, &'static str), Pending>,
+    uris: HashMap<u64, VecDeque<String>>,
+    suppressed: u64,
+    logins_after_report: u64,
+}
+
+impl Default for HygieneDetector {
+    fn default() -> Self {
+        Self::new(HygieneConfig::default())
+    }
+}
+
+impl HygieneDetector {
+    pub fn new(cfg: HygieneConfig) -> Self {
+        HygieneDetector {
+            cfg,
+            reported: HashSet::new(),
+            pending: BTreeMap::new(),
+            uris: HashMap::new(),
+            suppressed: 0,
+            logins_after_report: 0,
+        }
+    }
+
+    /// Findings dropped because the de-duplication set was full.
+    pub fn suppressed(&self) -> u64 {
+        self.suppressed
+    }
+
+    /// Cleartext logins seen after their (server, protocol) was reported.
+    pub fn logins_after_report(&self) -> u64 {
+        self.logins_after_report
+    }
+
+    /// True the first time `key` is seen (and there is room to remember it).
+    fn first_time(&mut self, key: Key) -> bool {
+        if self.reported.contains(&key) {
+            return false;
+        }
+        if self.reported.len() >= self.cfg.max_keys {
+            self.suppressed += 1;
+            return false;
+        }
+        self.reported.insert(key);
+        true
+    }
+
+    fn emit(site: &Site<'_>, f: Finding, out: &mut Vec<Event>) {
+        let e = site.endpoints();
+        out.push(Event::finding(site.ts, f).with_endpoints(e.client, e.server, Some(e.proto)));
+    }
+
+    fn handle(&mut self, site: &Site<'_>, app: &[AppEvent], out: &mut Vec<Event>) {
+        for ev in app {
+            match ev {
+                AppEvent::Credential(c) => self.on_credential(site, c, out),
+                AppEvent::NoAuth { protocol } => self.on_noauth(site, protocol, out),
+                AppEvent::Snmp { version } if *version <= 1 => {
+                    let v = if *version == 0 { "v1" } else { "v2c" };
+                    self.insecure(
+                        site,
+                        "snmp",
+                        format!(
+                            "{} is managed with SNMP {v}, which sends its community string (a password) readable by anyone on the network and cannot encrypt.",
+                            site.name(About::Responder)
+                        ),
+                        "Turn SNMP off if nothing uses it, or switch to SNMPv3 with authentication and privacy (authPriv).",
+                        json!({"snmp_version": v}),
+                        out,
+                    );
+                }
+                AppEvent::Tls(h) => self.on_tls(site, h, out),
+                AppEvent::Software {
+                    about,
+                    product,
+                    version,
+                    raw,
+                } => self.on_software(site, *about, product, version.as_deref(), raw, out),
+                AppEvent::HttpRequest(r)
+                    if self.uris.len() < MAX_URI_FLOWS || self.uris.contains_key(&site.flow.id) =>
+                {
+                    let q = self.uris.entry(site.flow.id).or_default();
+                    if q.len() < MAX_URIS_PER_FLOW {
+                        q.push_back(r.uri.clone());
+                    }
+                }
+                AppEvent::HttpResponse { status } => {
+                    let uri = self.uris.get_mut(&site.flow.id).and_then(|q| q.pop_front());
+                    if let (200, Some(uri)) = (*status, uri) {
+                        self.on_http_ok(site, &uri, out);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn on_credential(&mut self, site: &Site<'_>, c: &Credential, out: &mut Vec<Event>) {
+        let server = site.who(About::Responder);
+        let proto = c.protocol;
+        if c.method == "anonymous" {
+            if c.outcome == LoginOutcome::Success
+                && self.first_time((FindingKind::RiskyService, server, "ftp-anonymous".into()))
+            {
+                let f = finding(
+                    site,
+                    FindingKind::RiskyService,
+                    "ftp",
+                    3,
+                    format!(
+                        "{} lets anyone log in to its FTP server without a password (anonymous FTP).",
+                        site.name(About::Responder)
+                    ),
+                    "Turn anonymous FTP off unless you mean to publish those files to everyone on the network.",
+                    json!({"service": "ftp-anonymous", "username": c.username}),
+                );
+                Self::emit(site, f, out);
+            }
+            return;
+        }
+        if proto == "vnc" {
+            // The password never crosses the wire, but the DES challenge
+            // can be brute-forced offline and the session is unencrypted.
+            self.insecure(
+                site,
+                "vnc",
+                format!(
+                    "{} offers VNC remote desktop whose password check (DES challenge, 8 characters at most) can be cracked from a recording and whose screen contents travel unencrypted.",
+                    site.name(About::Responder)
+                ),
+                "Reach VNC only through a VPN or an SSH tunnel, or use a remote-desktop product with TLS.",
+                json!({"method": c.method, "outcome": c.outcome.as_str()}),
+                out,
+            );
+            return;
+        }
+        let Some(secret) = &c.secret else {
+            return; // Digest, SNMPv3 USM: nothing readable crossed the wire.
+        };
+
+        self.cleartext(site, c, secret.expose(), out);
+        self.insecure(
+            site,
+            proto,
+            format!(
+                "{} accepts {} logins without encryption, so anyone on the network can read the password.",
+                site.name(About::Responder),
+                proto_name(proto)
+            ),
+            insecure_remedy(proto),
+            json!({"method": c.method}),
+            out,
+        );
+
+        if c.outcome == LoginOutcome::Failure {
+            return;
+        }
+        let user = c.username.as_deref();
+        let verdict = classify(proto, user, secret.expose());
+        let who = user.unwrap_or("");
+        if let Some(source) = verdict.default_source {
+            if self.first_time((
+                FindingKind::DefaultCredentials,
+                server.clone(),
+                format!("{proto}/{who}"),
+            )) {
+                let mut f = finding(
+                    site,
+                    FindingKind::DefaultCredentials,
+                    proto,
+                    1,
+                    format!(
+                        "{} uses a factory-default {} password{} that botnets like Mirai try first.",
+                        site.name(About::Responder),
+                        proto_name(proto),
+                        user.map(|u| format!(" for user \"{u}\"")).unwrap_or_default()
+                    ),
+                    &format!(
+                        "Change the password of {}'s {} login to a long unique one, or better, turn {} off.",
+                        site.name(About::Responder),
+                        proto_name(proto),
+                        proto_name(proto)
+                    ),
+                    json!({"list": source, "method": c.method}),
+                );
+                set_login(&mut f, c, secret.expose(), site.reveal);
+                Self::emit(site, f, out);
+            }
+        } else if let Some(reason) = verdict.weak_reason {
+            if self.first_time((
+                FindingKind::WeakCredentials,
+                server,
+                format!("{proto}/{who}"),
+            )) {
+                let mut f = finding(
+                    site,
+                    FindingKind::WeakCredentials,
+                    proto,
+                    2,
+                    format!(
+                        "{} has a {} login with a weak password ({}), easy to guess.",
+                        site.name(About::Responder),
+                        proto_name(proto),
+                        reason.replace('-', " ")
+                    ),
+                    "Set a long, unique password (a passphrase of four or more random words).",
+                    json!({"reason": reason, "method": c.method}),
+                );
+                set_login(&mut f, c, secret.expose(), site.reveal);
+                Self::emit(site, f, out);
+            }
+        }
+    }
+
+    fn cleartext(&mut self, site: &Site<'_>, c: &Credential, secret: &str, out: &mut Vec<Event>) {
+        let server = site.who(About::Responder);
+        let key = (server.clone(), c.protocol);
+        if let Some(p) = self.pending.get_mut(&key) {
+            p.logins += 1;
+            p.last = site.ts;
+            if let Some(u) = &c.username {
+                if p.usernames.len() < MAX_USERNAMES_LISTED && !p.usernames.contains(u) {
+                    p.usernames.push(u.clone());
+                }
+            }
+            if !p.methods.contains(&c.method) {
+                p.methods.push(c.method);
+            }
+            *p.outcomes.entry(c.outcome.as_str()).or_insert(0) += 1;
+            return;
+        }
+        let rkey = (
+            FindingKind::CleartextCredentials,
+            server,
+            c.protocol.to_string(),
+        );
+        if self.reported.contains(&rkey) {
+            self.logins_after_report += 1;
+            return;
+        }
+        if !self.first_time(rkey) {
+            return;
+        }
+        let mut f = finding(
+            site,
+            FindingKind::CleartextCredentials,
+            c.protocol,
+            2,
+            format!(
+                "Passwords for {}'s {} service cross the network unencrypted, readable by anyone who can see the traffic.",
+                site.name(About::Responder),
+                proto_name(c.protocol)
+            ),
+            insecure_remedy(c.protocol),
+            json!({}),
+        );
+        set_login(&mut f, c, secret, site.reveal);
+        let mut outcomes = BTreeMap::new();
+        outcomes.insert(c.outcome.as_str(), 1);
+        self.pending.insert(
+            key,
+            Pending {
+                first: site.ts,
+                last: site.ts,
+                logins: 1,
+                usernames: c.username.iter().cloned().collect(),
+                outcomes,
+                methods: vec![c.method],
+                finding: f,
+                endpoints: site.endpoints(),
+            },
+        );
+        let _ = out;
+    }
+
+    /// Write the cleartext findings whose window closed (all with `now` = None).
+    fn flush_pending(&mut self, now: Option<Timestamp>, out: &mut Vec<Event>) {
+        let window = self.cfg.cleartext_window_secs;
+        let due: Vec<(String, &'static str)> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| {
+                now.is_none_or(|n| {
+                    p.last.plus_secs(window) <= n
+                        || p.first.plus_secs(self.cfg.cleartext_max_delay_secs) <= n
+                })
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in due {
+            let Some(p) = self.pending.remove(&k) else {
+                continue;
+            };
+            let mut f = p.finding;
+            f.evidence.insert("logins".into(), json!(p.logins));
+            f.evidence.insert("usernames".into(), json!(p.usernames));
+            f.evidence.insert("outcomes".into(), json!(p.outcomes));
+            f.evidence.insert("methods".into(), json!(p.methods));
+            f.evidence.insert("first_login".into(), json!(p.first));
+            f.evidence.insert("last_login".into(), json!(p.last));
+            if p.outcomes.keys().all(|o| *o == "failure") {
+                // Only failed guesses: the password itself is still unknown.
+                f.severity = 3;
+            }
+            let e = p.endpoints;
+            out.push(Event::finding(p.first, f).with_endpoints(e.client, e.server, Some(e.proto)));
+        }
+    }
+
+    fn insecure(
+        &mut self,
+        site: &Site<'_>,
+        proto: &str,
+        summary: String,
+        remedy: &str,
+        evidence: Value,
+        out: &mut Vec<Event>,
+    ) {
+        if !self.first_time((
+            FindingKind::InsecureProtocol,
+            site.who(About::Responder),
+            proto.to_string(),
+        )) {
+            return;
+        }
+        let f = finding(
+            site,
+            FindingKind::InsecureProtocol,
+            proto,
+            3,
+            summary,
+            remedy,
+            evidence,
+        );
+        Self::emit(site, f, out);
+    }
+
+    fn risky(
+        &mut self,
+        site: &Site<'_>,
+        (service, proto, severity): (&str, &str, u8),
+        summary: String,
+        remedy: &str,
+        mut evidence: Value,
+        out: &mut Vec<Event>,
+    ) {
+        if !self.first_time((
+            FindingKind::RiskyService,
+            site.who(About::Responder),
+            service.to_string(),
+        )) {
+            return;
+        }
+        if let Value::Object(m) = &mut evidence {
+            m.insert("service".into(), json!(service));
+        }
+        let f = finding(
+            site,
+            FindingKind::RiskyService,
+            proto,
+            severity,
+            summary,
+            remedy,
+            evidence,
+        );
+        Self::emit(site, f, out);
+    }
+
+    fn on_noauth(&mut self, site: &Site<'_>, protocol: &str, out: &mut Vec<Event>) {
+        let name = site.name(About::Responder);
+        match protocol {
+            "mqtt" => self.risky(
+ site,
+ ("mqtt-open", "mqtt", 2),
+                format!("{name} runs an MQTT broker that accepts anyone without a password: any device on the network can read and send its smart-home messages."),
+                "Require a username and password on the broker (mosquitto: allow_anonymous false and a password_file), and use TLS on port 8883.",
+                json!({}),
+                out,
+            ),
+            "vnc" => self.risky(
+ site,
+ ("vnc-noauth", "vnc", 1),
+                format!("{name} shares its screen over VNC without any password: anyone on the network can watch and control it."),
+                "Set a VNC password now, and reach VNC only through a VPN or SSH tunnel.",
+                json!({}),
+                out,
+            ),
+            "telnet" => self.risky(
+ site,
+ ("telnet-noauth", "telnet", 1),
+                format!("{name} gives a Telnet shell without asking for any password: anyone on the network can take control of it."),
+                "Turn Telnet off on this device (check its settings or update its firmware); if it cannot be turned off, isolate the device on its own network.",
+                json!({}),
+                out,
+            ),
+            "rtsp" => self.insecure(
+                site,
+                "rtsp",
+                format!("{name} streams video over RTSP without asking for a password: anyone on the network can watch the camera."),
+                "Turn on RTSP authentication in the camera's settings (and change its password), or turn RTSP off if you only use the app.",
+                json!({"auth": "none"}),
+                out,
+            ),
+            _ => {}
+        }
+    }
+
+    fn on_tls(&mut self, site: &Site<'_>, h: &TlsHello, out: &mut Vec<Event>) {
+        let about = if h.client {
+            About::Initiator
+        } else {
+            About::Responder
+        };
+        let mut reasons: Vec<(String, String)> = Vec::new();
+        let v = h.max_version;
+        if v != 0 && v < 0x0303 {
+            let name = tls::version_name(v);
+            if h.client {
+                reasons.push((format!("max-{name}"), format!("offers at most {name}")));
+            } else {
+                reasons.push((format!("chose-{name}"), format!("agreed to {name}")));
+            }
+        }
+        if h.client {
+            if !h.ciphers.is_empty() && h.ciphers.iter().all(|c| tls::weak_suite(*c).is_some()) {
+                reasons.push((
+                    "only-weak-suites".into(),
+                    "offers only weak cipher suites".into(),
+                ));
+            }
+        } else if let Some(w) = h.ciphers.first().and_then(|c| tls::weak_suite(*c)) {
+            reasons.push((format!("chose-{w}"), format!("chose a {w} cipher suite")));
+        }
+        for (reason, text) in reasons {
+            let who = site.who(about);
+            if !self.first_time((FindingKind::WeakTls, who, reason.clone())) {
+                continue;
+            }
+            let mut f = finding(
+                site,
+                FindingKind::WeakTls,
+                "tls",
+                3,
+                format!(
+                    "{} {} when encrypting, which attackers can break or downgrade.",
+                    site.name(about),
+                    text
+                ),
+                "Update the device's firmware (old TLS usually means old software); if none is available, keep the device off untrusted networks.",
+                json!({
+                    "reason": reason,
+                    "side": if h.client { "client" } else { "server" },
+                    "version": format!("0x{:04x}", h.max_version),
+                    "sni": h.sni,
+                }),
+            );
+            f.device = site.label(about);
+            Self::emit(site, f, out);
+        }
+    }
+
+    fn on_software(
+        &mut self,
+        site: &Site<'_>,
+        about: About,
+        product: &str,
+        version: Option<&str>,
+        raw: &str,
+        out: &mut Vec<Event>,
+    ) {
+        let Some(version) = version else {
+            return;
+        };
+        let Some(entry) = vulnerable::lookup(product, version) else {
+            return;
+        };
+        if !self.first_time((
+            FindingKind::VulnerableSoftware,
+            site.who(about),
+            format!("{}/{version}", entry.product),
+        )) {
+            return;
+        }
+        let mut f = finding(
+            site,
+            FindingKind::VulnerableSoftware,
+            site.flow
+                .app_proto
+                .map(AppProto::as_str)
+                .unwrap_or("unknown"),
+            entry.severity,
+            format!(
+                "{} runs {} {}, {}",
+                site.name(about),
+                entry.product,
+                version,
+                entry.summary
+            ),
+            &entry.advice,
+            json!({
+                "product": product,
+                "version": version,
+                "banner": raw,
+                "cve": entry.cve,
+                "reference": entry.source,
+                "affected": entry.affected(),
+            }),
+        );
+        f.device = site.label(about);
+        Self::emit(site, f, out);
+    }
+
+    fn on_http_ok(&mut self, site: &Site<'_>, uri: &str, out: &mut Vec<Event>) {
+        let (Some(client), Some(server)) = (site.flow.src_ip, site.flow.dst_ip) else {
+            return;
+        };
+        if is_local_scope(client) || !is_local_scope(server) || !is_admin_path(uri) {
+            return;
+        }
+        let name = site.name(About::Responder);
+        self.risky(
+ site,
+ ("admin-page-exposed", "http", 2),
+            format!("{name} served its administration page to {client}, an address outside your network: its settings are reachable from the internet."),
+            "Turn off remote administration (often called \"remote management\" or \"WAN access\") on the device and the router's port forwarding to it.",
+            json!({"uri": truncate(uri, 256), "remote_client": client.to_string()}),
+            out,
+        );
+    }
+
+    fn on_ended_flow(&mut self, site: &Site<'_>, out: &mut Vec<Event>) {
+        let flow = site.flow;
+        let name = site.name(About::Responder);
+        match flow.proto {
+            6 if flow.tcp_flags[1] & 0x12 == 0x12 => {
+                let telnet =
+                    matches!(flow.dst_port, 23 | 2323) || flow.app_proto == Some(AppProto::Telnet);
+                if telnet {
+                    self.risky(
+ site,
+ ("telnet", "telnet", 2),
+                        format!("{name} has Telnet open (port {}), the service Mirai-style botnets break into first.", flow.dst_port),
+                        "Turn Telnet off on this device; if its settings cannot, update the firmware or keep the device on an isolated network.",
+                        json!({"port": flow.dst_port}),
+                        out,
+                    );
+                } else if flow.dst_port == 5555 {
+                    self.risky(
+ site,
+ ("adb", "adb", 1),
+                        format!("{name} answers on port 5555, Android Debug Bridge: anyone who can reach it can install software and take over the device."),
+                        "Turn off \"ADB over network\" / developer options on the device (a TV box or phone), or update its firmware.",
+                        json!({"port": 5555}),
+                        out,
+                    );
+                }
+            }
+            17 if flow.dst_port == 1900 && flow.pkts[1] > 0 => {
+                let (Some(client), Some(server)) = (flow.src_ip, flow.dst_ip) else {
+                    return;
+                };
+                if !is_local_scope(client) && is_local_scope(server) && !client.is_multicast() {
+                    self.risky(
+ site,
+ ("upnp-wan", "ssdp", 2),
+                        format!("{name} answers UPnP discovery (SSDP) from {client}, an address outside your network: it can be abused for DDoS reflection and exposes device details."),
+                        "Turn UPnP off on the router's internet side (and on the device if it is the router); make sure no port forwarding sends UDP 1900 to it.",
+                        json!({"remote_client": client.to_string(), "port": 1900}),
+                        out,
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Detector for HygieneDetector {
+    fn name(&self) -> &'static str {
+        "hygiene"
+    }
+
+    fn on_packet(&mut self, ctx: &PacketContext<'_, '_>, out: &mut Vec<Event>) {
+        if ctx.app.is_empty() {
+            return;
+        }
+        let Some(flow) = ctx.flow else {
+            return;
+        };
+        let site = Site {
+            ts: ctx.pkt.ts,
+            flow,
+            client_dev: ctx.device_about(About::Initiator),
+            server_dev: ctx.device_about(About::Responder),
+            devices: ctx.devices,
+            reveal: ctx.reveal_secrets,
+        };
+        self.handle(&site, ctx.app, out);
+    }
+
+    fn on_flow_end(&mut self, ctx: &FlowEndContext<'_>, out: &mut Vec<Event>) {
+        let site = Site {
+            ts: ctx.flow.last,
+            flow: ctx.flow,
+            client_dev: ctx.client_device,
+            server_dev: ctx.server_device,
+            devices: ctx.devices,
+            reveal: ctx.reveal_secrets,
+        };
+        self.handle(&site, ctx.app, out);
+        self.on_ended_flow(&site, out);
+        self.uris.remove(&ctx.flow.id);
+    }
+
+    fn on_tick(&mut self, now: Timestamp, _devices: &DeviceTable, out: &mut Vec<Event>) {
+        if !self.pending.is_empty() {
+            self.flush_pending(Some(now), out);
+        }
+    }
+
+    fn finish(&mut self, _now: Timestamp, _devices: &DeviceTable, out: &mut Vec<Event>) {
+        self.flush_pending(None, out);
+    }
+}
+
+fn finding(
+    site: &Site<'_>,
+    kind: FindingKind,
+    proto: &str,
+    severity: u8,
+    summary: String,
+    remedy: &str,
+    evidence: Value,
+) -> Finding {
+    let evidence = match evidence {
+        Value::Object(m) => m
+            .into_iter()
+            .filter(|(_, v)| !v.is_null())
+            .collect::<BTreeMap<String, Value>>(),
+        _ => BTreeMap::new(),
+    };
+    Finding {
+        kind,
+        protocol: proto.to_string(),
+        severity,
+        summary,
+        username: None,
+        secret: None,
+        secret_redacted: false,
+        outcome: None,
+        device: site.label(About::Responder),
+        evidence,
+        remedy: Some(remedy.to_string()),
+    }
+}
+
+fn set_login(f: &mut Finding, c: &Credential, secret: &str, reveal: bool) {
+    f.username = c.username.clone();
+    f.outcome = Some(c.outcome.as_str().to_string());
+    if reveal {
+        f.secret = Some(secret.to_string());
+    } else {
+        f.secret_redacted = true;
+    }
+}
+
+/// The protocol as a person calls it.
+pub fn proto_name(p: &str) -> &str {
+    match p {
+        "telnet" => "Telnet",
+        "ftp" => "FTP",
+        "http" => "web (HTTP)",
+        "mqtt" => "MQTT",
+        "snmp" => "SNMP",
+        "pop3" => "POP3 mail",
+        "imap" => "IMAP mail",
+        "smtp" => "SMTP mail",
+        "rtsp" => "RTSP video",
+        "vnc" => "VNC",
+        other => other,
+    }
+}
+
+fn insecure_remedy(p: &str) -> &'static str {
+    match p {
+        "telnet" => "Turn Telnet off and use SSH (or the vendor app) instead; change the password, since it has been exposed.",
+        "ftp" => "Use SFTP or FTPS instead of FTP, and change the password, since it has been exposed.",
+        "http" => "Use the device's HTTPS page (or turn on HTTPS), and change the password, since it has been exposed.",
+        "mqtt" => "Turn on TLS on the MQTT broker (port 8883) and change the password, since it has been exposed.",
+        "pop3" | "imap" | "smtp" => "Turn on TLS (STARTTLS or the secure port) in the mail client, and change the password, since it has been exposed.",
+        "snmp" => "Switch to SNMPv3 with authPriv, or turn SNMP off; change the community string.",
+        "rtsp" => "Use RTSP over TLS or the vendor app, and change the camera password, since it has been exposed.",
+        _ => "Use the encrypted version of this protocol and change the password, since it has been exposed.",
+    }
+}
+
+/// Request paths that are a device's administration interface.
+pub fn is_admin_path(uri: &str) -> bool {
+    let path = uri
+        .split(['?', '#'])
+        .next()
+        .unwrap_or(uri)
+        .to_ascii_lowercase();
+    const MARKERS: [&str; 12] = [
+        "/admin",
+        "/cgi-bin/",
+        "login.htm",
+        "login.asp",
+        "login.cgi",
+        "login.php",
+        "/goform/",
+        "/setup.cgi",
+        "/webadmin",
+        "/manager/html",
+        "/userrpm/",
+        "/management",
+    ];
+    MARKERS.iter().any(|m| path.contains(m))
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admin_paths() {
+        assert!(is_admin_path("/cgi-bin/luci"));
+        assert!(is_admin_path("/Login.htm?x=1"));
+        assert!(is_admin_path("/admin/"));
+        assert!(!is_admin_path("/index.html"));
+        assert!(!is_admin_path("/static/app.js?admin=1"));
+    }
+}
