@@ -26,7 +26,7 @@ labelled() {
     local start end rc
     echo "[lab] $(date -u +%T) attack $label ($tool) $atk -> $vic" >&2
     start=$(now)
-    nsx "$node" timeout -k 3 "$limit" "$@" >>"$W/logs/attack-$label.log" 2>&1
+    nsx "$node" timeout -k "${KILL_AFTER:-3}" "$limit" "$@" >>"$W/logs/attack-$label.log" 2>&1
     rc=$?
     end=$(now)
     # timeout's 124 is expected for tools stopped on purpose (arpspoof).
@@ -121,7 +121,9 @@ attack_jaws_exploit() {
 
 attack_arp_poisoning() {
     nsq atk sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.eth0.send_redirects=0
-    labelled arp-poisoning spoofing "${IP[atk]}" "${IP[phone]};${IP[gw]}" "" arpspoof \
+    # arpspoof re-ARPs the true addresses for a few seconds after SIGTERM;
+    # that is part of the attack's footprint, so let it finish.
+    KILL_AFTER=20 labelled arp-poisoning spoofing "${IP[atk]}" "${IP[phone]};${IP[gw]}" "" arpspoof \
         "arpspoof -r: tells the phone the gateway is at the attacker's MAC and the gateway the phone is; forwarding on" \
         atk "$ARPSPOOF_SECS" -- arpspoof -i eth0 -r -t "${IP[phone]}" "${IP[gw]}"
     nsq atk sysctl -qw net.ipv4.ip_forward=0

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Install what lab/run needs (Debian/Ubuntu, as root). Idempotent: installs
+# only missing packages, then checks the few facts the lab depends on.
+set -euo pipefail
+((EUID == 0)) || { echo "run as root" >&2; exit 1; }
+
+# package:command-it-provides
+NEED=(
+    iproute2:ip ethtool:ethtool util-linux:unshare python3:python3 curl:curl
+    tcpdump:tcpdump tshark:tshark wireshark-common:reordercap
+    nmap:nmap hydra:hydra hping3:hping3 dsniff:arpspoof
+    mosquitto:mosquitto mosquitto-clients:mosquitto_pub
+    busybox-static:busybox dropbear-bin:dropbear dnsmasq-base:dnsmasq
+    ntpsec-ntpdig:ntpdig
+)
+missing=()
+for item in "${NEED[@]}"; do
+    command -v "${item#*:}" >/dev/null 2>&1 || missing+=("${item%%:*}")
+done
+# Debian's dynamic busybox has no telnetd applet; busybox-static has.
+busybox --list 2>/dev/null | grep -qx telnetd || missing+=(busybox-static)
+if ((${#missing[@]})); then
+    echo "installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+for applet in telnetd httpd udhcpc mkpasswd; do
+    busybox --list | grep -qx "$applet" || { echo "busybox lacks $applet" >&2; exit 1; }
+done
+echo "lab tools ready"
