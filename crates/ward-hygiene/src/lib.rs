@@ -32,6 +32,7 @@
 //!   digit, other) and shorter than [`SINGLE_CLASS_MIN_LENGTH`].
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod detector;
 pub mod tls;
 pub mod vulnerable;
