@@ -74,7 +74,14 @@ impl Summary {
             .iter()
             .map(|(_, d)| DeviceRow {
                 id: d.label(),
-                ips: d.ips.iter().map(|ip| ip.to_string()).collect(),
+                // IPv4 first: it is what people recognise.
+                ips: d
+                    .ips
+                    .iter()
+                    .filter(|ip| ip.is_ipv4())
+                    .chain(d.ips.iter().filter(|ip| ip.is_ipv6()))
+                    .map(|ip| ip.to_string())
+                    .collect(),
                 vendor: d.vendor.map(str::to_string),
                 hostname: d.hostname().map(str::to_string),
                 category: d.category.clone(),
