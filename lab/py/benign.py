@@ -81,7 +81,8 @@ class Device:
                     # RFC 6762 s6.7: a query from a port other than 5353 is a
                     # legacy resolver and gets a unicast answer.
                     dest = peer if peer[1] != d.MDNS_PORT else (d.MDNS_GROUP, d.MDNS_PORT)
-                    time.sleep(self.rng(f"mdns-delay{time.time()}").uniform(0.02, 0.12))
+                    # RFC 6762 s6: shared records wait 20-120 ms.
+                    time.sleep(random.uniform(0.02, 0.12))
                     self.mdns_sock.sendto(svc.response(), dest)
 
     def ssdp_notify(self):
