@@ -1,0 +1,149 @@
+//! The alert a sub-detector proposes, before incident suppression and
+//! device labelling turn it into an [`Event`].
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use ward_core::devices::DeviceTable;
+use ward_core::{Alert, AlertCategory, Event, Timestamp};
+
+/// Most victims listed in one alert.
+pub const MAX_VICTIMS: usize = 16;
+
+/// A proposed alert. See [`crate::Attacks`] for what happens to it.
+#[derive(Clone, Debug)]
+pub struct Draft {
+    pub category: AlertCategory,
+    pub signature: &'static str,
+    pub detector: &'static str,
+    pub severity: u8,
+    pub confidence: f32,
+    pub summary: String,
+    pub evidence: BTreeMap<String, serde_json::Value>,
+    pub attacker: Option<IpAddr>,
+    pub attacker_port: u16,
+    pub victims: Vec<IpAddr>,
+    pub victim_port: u16,
+    pub proto: Option<u8>,
+    /// The attacker's MAC where its IP address cannot be trusted (spoofed
+    /// floods, ARP and DHCP attacks); [`crate::Attacks`] names its address.
+    pub attacker_mac: Option<ward_core::MacAddr>,
+    /// Extra device labels (MAC-only actors, such as a DHCP starvation tool).
+    pub devices: Vec<String>,
+    /// Key the incident on the first victim (false: on the attacker alone,
+    /// for sweeps and floods whose victims vary).
+    pub per_victim: bool,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    pub count: u64,
+}
+
+impl Draft {
+    pub fn new(
+        category: AlertCategory,
+        signature: &'static str,
+        detector: &'static str,
+        now: Timestamp,
+    ) -> Self {
+        Draft {
+            category,
+            signature,
+            detector,
+            severity: 3,
+            confidence: 0.5,
+            summary: String::new(),
+            evidence: BTreeMap::new(),
+            attacker: None,
+            attacker_port: 0,
+            victims: Vec::new(),
+            victim_port: 0,
+            proto: None,
+            attacker_mac: None,
+            devices: Vec::new(),
+            per_victim: true,
+            first_seen: now,
+            last_seen: now,
+            count: 1,
+        }
+    }
+
+    pub fn ev(mut self, k: &str, v: impl Into<serde_json::Value>) -> Self {
+        self.evidence.insert(k.to_string(), v.into());
+        self
+    }
+
+    pub fn victim(&self) -> Option<IpAddr> {
+        self.victims.first().copied()
+    }
+
+    /// The event, with device labels looked up now.
+    pub fn into_event(self, devices: &DeviceTable) -> Event {
+        let mut labels: Vec<String> = Vec::new();
+        let mut add = |l: String| {
+            if !labels.contains(&l) && labels.len() < MAX_VICTIMS + 2 {
+                labels.push(l);
+            }
+        };
+        for ip in self.attacker.iter().chain(self.victims.iter()) {
+            if let Some(d) = devices.find_ip(*ip).and_then(|id| devices.get(id)) {
+                add(d.label());
+            }
+        }
+        for l in self.devices {
+            add(l);
+        }
+        let victims: Vec<IpAddr> = self.victims.into_iter().take(MAX_VICTIMS).collect();
+        let src = self.attacker.map(|ip| (ip, self.attacker_port));
+        let dst = victims.first().map(|ip| (*ip, self.victim_port));
+        let alert = Alert {
+            category: self.category,
+            signature: self.signature.to_string(),
+            severity: self.severity.clamp(1, 4),
+            confidence: if self.confidence.is_finite() {
+                self.confidence.clamp(0.0, 1.0)
+            } else {
+                0.5
+            },
+            summary: self.summary,
+            evidence: self.evidence,
+            devices: labels,
+            attacker: self.attacker,
+            victims,
+            first_seen: self.first_seen,
+            last_seen: self.last_seen,
+            count: self.count,
+            detector: self.detector.to_string(),
+        };
+        Event::alert(self.last_seen, alert).with_endpoints(src, dst, self.proto)
+    }
+}
+
+/// How an address is named in a summary: `192.168.1.20`, or
+/// `192.168.1.20 (dvr-01)` when the inventory knows a host name.
+pub fn who(devices: &DeviceTable, ip: IpAddr) -> String {
+    match devices
+        .find_ip(ip)
+        .and_then(|id| devices.get(id))
+        .and_then(|d| d.hostname())
+    {
+        Some(h) => format!("{ip} ({h})"),
+        None => ip.to_string(),
+    }
+}
+
+/// A duration in words for summaries.
+pub fn span(first: Timestamp, last: Timestamp) -> String {
+    let s = last.since(first).max(0) / 1_000_000;
+    match s {
+        0 => "under a second".into(),
+        1 => "1 second".into(),
+        2..=119 => format!("{s} seconds"),
+        120..=7199 => format!("{} minutes", s / 60),
+        _ => format!("{} hours", s / 3600),
+    }
+}
+
+/// Seconds between two times, for evidence.
+pub fn secs(first: Timestamp, last: Timestamp) -> f64 {
+    (last.since(first).max(0) as f64 / 1e6 * 1000.0).round() / 1000.0
+}

@@ -1,0 +1,271 @@
+//! Password guessing: many failed logins from one client to one service.
+//!
+//! Clear-text protocols report each login with its outcome
+//! ([`ward_proto::Credential`], from the Telnet, FTP, HTTP Basic, MQTT,
+//! RTSP … parsers). A guesser tries *different* credentials, so the count
+//! that matters is failed attempts with distinct username/password pairs: a
+//! device retrying one wrong password is a misconfiguration, not an attack,
+//! and stays quiet. A success after the threshold is a likely compromise
+//! and gets its own, higher-severity alert.
+//!
+//! SSH is encrypted: there each short connection from a client to an SSH
+//! server counts as an attempt (at flow end), the way Zeek's SSH
+//! password-guessing heuristic works.
+//!
+//! State: one record per (client, server, protocol), capped.
+
+use std::net::IpAddr;
+
+use ward_core::devices::DeviceTable;
+use ward_core::flow::{Flow, FlowState};
+use ward_core::{AlertCategory, FlowEndContext, PacketContext, Timestamp};
+use ward_proto::{AppEvent, AppProto, Credential, LoginOutcome};
+
+use crate::alert::{secs, span, who, Draft};
+use crate::config::BruteforceConfig;
+use crate::table::{hash_of, CappedMap, Distinct};
+
+const NAME: &str = "bruteforce";
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct Key {
+    client: IpAddr,
+    server: IpAddr,
+    protocol: &'static str,
+}
+
+#[derive(Clone, Copy)]
+struct Attempts {
+    start: Timestamp,
+    last: Timestamp,
+    failed: u32,
+    succeeded: u32,
+    pairs: Distinct,
+    port: u16,
+    alerted: bool,
+    success_alerted: bool,
+}
+
+impl Attempts {
+    fn new(now: Timestamp, port: u16) -> Self {
+        Attempts {
+            start: now,
+            last: now,
+            failed: 0,
+            succeeded: 0,
+            pairs: Distinct::default(),
+            port,
+            alerted: false,
+            success_alerted: false,
+        }
+    }
+}
+
+pub struct Bruteforce {
+    cfg: BruteforceConfig,
+    window_us: i64,
+    table: CappedMap<Key, Attempts>,
+}
+
+/// (signature, success signature, human name) per protocol.
+fn names(protocol: &str) -> (&'static str, &'static str, &'static str) {
+    match protocol {
+        "telnet" => ("telnet-bruteforce", "telnet-bruteforce-success", "telnet"),
+        "ssh" => ("ssh-bruteforce", "ssh-bruteforce-success", "SSH"),
+        "ftp" => ("ftp-bruteforce", "ftp-bruteforce-success", "FTP"),
+        "http" => ("http-bruteforce", "http-bruteforce-success", "web"),
+        "mqtt" => ("mqtt-bruteforce", "mqtt-bruteforce-success", "MQTT"),
+        "rtsp" => (
+            "rtsp-bruteforce",
+            "rtsp-bruteforce-success",
+            "video-stream (RTSP)",
+        ),
+        "vnc" => ("vnc-bruteforce", "vnc-bruteforce-success", "VNC"),
+        "pop3" | "imap" | "smtp" => ("mail-bruteforce", "mail-bruteforce-success", "mail"),
+        "snmp" => (
+            "snmp-community-guessing",
+            "snmp-community-guessing-success",
+            "SNMP",
+        ),
+        _ => ("login-bruteforce", "login-bruteforce-success", "login"),
+    }
+}
+
+impl Bruteforce {
+    pub fn new(cfg: BruteforceConfig, cap: usize) -> Self {
+        Bruteforce {
+            window_us: (cfg.window_secs.max(1) as i64).saturating_mul(1_000_000),
+            cfg,
+            table: CappedMap::new(cap),
+        }
+    }
+
+    pub fn on_packet(&mut self, ctx: &PacketContext<'_, '_>, out: &mut Vec<Draft>) {
+        if ctx.app.is_empty() {
+            return;
+        }
+        let Some(flow) = ctx.flow else { return };
+        for ev in ctx.app {
+            if let AppEvent::Credential(c) = ev {
+                self.credential(flow, c, ctx.pkt.ts, ctx.devices, out);
+            }
+        }
+    }
+
+    pub fn on_flow_end(&mut self, ctx: &FlowEndContext<'_>, out: &mut Vec<Draft>) {
+        let flow = ctx.flow;
+        for ev in ctx.app {
+            if let AppEvent::Credential(c) = ev {
+                self.credential(flow, c, flow.last, ctx.devices, out);
+            }
+        }
+        if self.is_ssh_attempt(flow) {
+            let (Some(client), Some(server)) = (flow.src_ip, flow.dst_ip) else {
+                return;
+            };
+            let key = Key {
+                client,
+                server,
+                protocol: "ssh",
+            };
+            let now = flow.last;
+            let a = self.attempts(key, now, flow.dst_port);
+            a.failed += 1;
+            // Each connection is a fresh try; count it as a distinct pair.
+            a.pairs.insert(&(flow.start, flow.src_port));
+            self.check(key, now, ctx.devices, out);
+        }
+    }
+
+    /// A completed-handshake SSH connection that was short and small: the
+    /// shape of one password attempt (or a few) by a guessing tool.
+    fn is_ssh_attempt(&self, flow: &Flow) -> bool {
+        let ssh = flow.app_proto == Some(AppProto::Ssh) || matches!(flow.dst_port, 22 | 2222);
+        ssh && flow.proto == 6
+            && flow.pkts[1] > 2
+            && flow.payload_bytes[1] > 0
+            && !matches!(flow.state, FlowState::SynSent | FlowState::SynReceived)
+            && flow.last.since(flow.start) <= (self.cfg.ssh_max_secs as i64) * 1_000_000
+            && flow.payload_bytes[0] <= self.cfg.ssh_max_client_bytes
+    }
+
+    fn attempts(&mut self, key: Key, now: Timestamp, port: u16) -> &mut Attempts {
+        let window = self.window_us;
+        let a = self.table.entry(key, || Attempts::new(now, port));
+        if now.since(a.last) > window {
+            *a = Attempts::new(now, port);
+        }
+        a.last = now.max(a.last);
+        a
+    }
+
+    fn credential(
+        &mut self,
+        flow: &Flow,
+        c: &Credential,
+        now: Timestamp,
+        devices: &DeviceTable,
+        out: &mut Vec<Draft>,
+    ) {
+        let (Some(client), Some(server)) = (flow.src_ip, flow.dst_ip) else {
+            return;
+        };
+        let key = Key {
+            client,
+            server,
+            protocol: c.protocol,
+        };
+        let a = self.attempts(key, now, flow.dst_port);
+        match c.outcome {
+            LoginOutcome::Success => a.succeeded += 1,
+            LoginOutcome::Failure | LoginOutcome::Unknown => {
+                a.failed += 1;
+                let pair = hash_of(&(c.username.as_deref(), c.secret.as_ref().map(|s| s.expose())));
+                a.pairs.insert_hash(pair);
+            }
+        }
+        self.check(key, now, devices, out);
+    }
+
+    fn check(&mut self, key: Key, now: Timestamp, devices: &DeviceTable, out: &mut Vec<Draft>) {
+        let need = self.cfg.failures.max(2);
+        let ssh_need = self.cfg.ssh_connections.max(2);
+        let Some(a) = self.table.get_mut(&key) else {
+            return;
+        };
+        let (sig, success_sig, human) = names(key.protocol);
+        let ssh = key.protocol == "ssh";
+        let distinct = a.pairs.estimate();
+        // A login that worked right after a burst of wrong guesses at
+        // machine speed (under 2 s per guess) is a compromise even below
+        // the usual threshold: some parsers see one login per connection
+        // while tools retry several on it.
+        let machine_speed =
+            a.failed >= 3 && distinct >= 3 && now.since(a.start) <= i64::from(a.failed) * 2_000_000;
+        let guessing = if ssh {
+            a.failed >= ssh_need
+        } else {
+            (a.failed >= need && distinct >= need.div_ceil(2).max(2))
+                || (a.succeeded > 0 && machine_speed)
+        };
+        let mk = |sig: &'static str, a: &Attempts| {
+            let mut d = Draft::new(AlertCategory::Bruteforce, sig, NAME, now);
+            d.attacker = Some(key.client);
+            d.victims = vec![key.server];
+            d.victim_port = a.port;
+            d.proto = Some(if matches!(key.protocol, "snmp") {
+                17
+            } else {
+                6
+            });
+            d.first_seen = a.start;
+            d.last_seen = now;
+            d.count = u64::from(a.failed + a.succeeded);
+            d.evidence.insert("protocol".into(), key.protocol.into());
+            d.evidence.insert("failed".into(), a.failed.into());
+            d.evidence.insert("succeeded".into(), a.succeeded.into());
+            d.evidence
+                .insert("distinct_credentials".into(), distinct.into());
+            d.evidence
+                .insert("duration_s".into(), secs(a.start, now).into());
+            d.evidence.insert("port".into(), a.port.into());
+            d
+        };
+        let tries = if ssh { "connections" } else { "passwords" };
+        if guessing && !a.alerted {
+            a.alerted = true;
+            let worked = a.succeeded > 0;
+            if worked {
+                a.success_alerted = true;
+            }
+            let mut d = mk(if worked { success_sig } else { sig }, a);
+            d.severity = if worked { 1 } else { 2 };
+            d.confidence = if ssh { 0.75 } else { 0.9 };
+            d.summary = format!(
+                "{} tried {} {tries} on the {human} login of {} in {}{}",
+                who(devices, key.client),
+                a.failed + a.succeeded,
+                who(devices, key.server),
+                span(a.start, now),
+                if worked {
+                    "; one of them worked, so the device is probably compromised."
+                } else {
+                    "."
+                }
+            );
+            out.push(d);
+        } else if a.alerted && a.succeeded > 0 && !a.success_alerted {
+            a.success_alerted = true;
+            let mut d = mk(success_sig, a);
+            d.severity = 1;
+            d.confidence = 0.9;
+            d.summary = format!(
+                "After {} failed guesses, {} logged in to the {human} service of {}: the device is probably compromised.",
+                a.failed,
+                who(devices, key.client),
+                who(devices, key.server)
+            );
+            out.push(d);
+        }
+    }
+}

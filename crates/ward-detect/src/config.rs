@@ -1,0 +1,238 @@
+//! Detector settings: `[detectors.attacks]` in ward's TOML config.
+//!
+//! Every field is optional and documented with its default; unknown fields
+//! are an error so a typo never silently falls back to a default. The
+//! defaults are meant for a home network: they stay quiet on mDNS/SSDP
+//! chatter, DNS and NTP, web browsing, a DHCP server serving clients and
+//! MQTT keep-alives, and fire on the tools attackers actually run.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// After an alert, the same (signature, attacker, victim) stays one
+    /// incident until it has been quiet this many seconds. Default 300.
+    pub incident_quiet_secs: u64,
+    /// Most entries in each per-source / per-victim table. Default 8192.
+    pub max_tracked: usize,
+    pub recon: ReconConfig,
+    pub bruteforce: BruteforceConfig,
+    pub dos: DosConfig,
+    pub botnet: BotnetConfig,
+    pub spoofing: SpoofingConfig,
+    pub exploit: ExploitConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            incident_quiet_secs: 300,
+            max_tracked: 8192,
+            recon: ReconConfig::default(),
+            bruteforce: BruteforceConfig::default(),
+            dos: DosConfig::default(),
+            botnet: BotnetConfig::default(),
+            spoofing: SpoofingConfig::default(),
+            exploit: ExploitConfig::default(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReconConfig {
+    /// Per-source counting window, seconds. Default 60.
+    pub window_secs: u64,
+    /// Vertical scan: distinct ports probed on one host. Default 20.
+    pub vertical_ports: u32,
+    /// Horizontal sweep: distinct hosts probed (TCP/UDP). Default 12.
+    pub horizontal_hosts: u32,
+    /// Share of probes that must have gone unanswered or been refused
+    /// (scans mostly fail; browsing mostly succeeds). Default 0.6.
+    pub min_failed_ratio: f32,
+    /// Ping sweep: distinct hosts sent ICMP echo/timestamp requests. Default 12.
+    pub ping_hosts: u32,
+    /// ARP sweep: distinct addresses asked for by broadcast ARP. Default 32.
+    pub arp_hosts: u32,
+    /// Null/FIN/Xmas probes (to distinct ports) before a stealth-scan alert. Default 6.
+    pub stealth_probes: u32,
+    /// Distinct nmap OS-detection probe types before an alert. Default 3.
+    pub os_probe_kinds: u32,
+    /// Telnet SYNs carrying the destination address as sequence number
+    /// (Mirai's scanner) before an alert. Default 3.
+    pub mirai_syns: u32,
+}
+
+impl Default for ReconConfig {
+    fn default() -> Self {
+        ReconConfig {
+            window_secs: 60,
+            vertical_ports: 20,
+            horizontal_hosts: 12,
+            min_failed_ratio: 0.6,
+            ping_hosts: 12,
+            arp_hosts: 32,
+            stealth_probes: 6,
+            os_probe_kinds: 3,
+            mirai_syns: 3,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct BruteforceConfig {
+    /// Window for counting attempts per client → server → protocol, seconds. Default 600.
+    pub window_secs: u64,
+    /// Failed (or unanswered) logins before an alert. Default 6.
+    pub failures: u32,
+    /// Short SSH connections from one client to one server before an alert. Default 8.
+    pub ssh_connections: u32,
+    /// An SSH connection counts as a password attempt when it lasted at most
+    /// this many seconds. Default 30.
+    pub ssh_max_secs: u64,
+    /// … and the client sent at most this many bytes. Default 8192.
+    pub ssh_max_client_bytes: u64,
+}
+
+impl Default for BruteforceConfig {
+    fn default() -> Self {
+        BruteforceConfig {
+            window_secs: 600,
+            failures: 6,
+            ssh_connections: 8,
+            ssh_max_secs: 30,
+            ssh_max_client_bytes: 8192,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct DosConfig {
+    /// TCP SYNs per second to one address. Default 300.
+    pub syn_pps: u32,
+    /// Bare ACK or RST packets per second that open no real connection. Default 300.
+    pub ack_rst_pps: u32,
+    /// UDP packets per second to one address, with at least
+    /// `udp_new_flows` new flows in that second. Default 1000.
+    pub udp_pps: u32,
+    /// Default 50.
+    pub udp_new_flows: u32,
+    /// UDP packets per second to one address, however many flows. Default 20000.
+    pub udp_pps_any: u32,
+    /// ICMP echo requests per second to one address. Default 200.
+    pub icmp_pps: u32,
+    /// HTTP requests per second to one server. Default 150.
+    pub http_rps: u32,
+    /// Distinct sources in one second for a flood to count as spoofed or
+    /// distributed. Default 32.
+    pub spoofed_sources: u32,
+    /// Reflection: UDP packets per second from reflector service ports to one address. Default 100.
+    pub reflection_pps: u32,
+    /// … carrying at least this many bytes per second. Default 100000.
+    pub reflection_bytes: u64,
+    /// … at least this many times the bytes the victim sent to those ports. Default 10.
+    pub reflection_ratio: f64,
+    /// UDP source ports of services abused for reflection/amplification.
+    /// Default: DNS 53, NTP 123, SSDP 1900, SNMP 161, CLDAP 389, chargen 19,
+    /// QOTD 17, memcached 11211, WS-Discovery 3702, Dahua 37810, ARMS 3283,
+    /// CoAP 5683, NetBIOS 137, Portmap 111, OpenVPN 1194, TFTP 69, Ubiquiti 10001, SLP 427.
+    pub reflector_ports: Vec<u16>,
+}
+
+impl Default for DosConfig {
+    fn default() -> Self {
+        DosConfig {
+            syn_pps: 300,
+            ack_rst_pps: 300,
+            udp_pps: 1000,
+            udp_new_flows: 50,
+            udp_pps_any: 20_000,
+            icmp_pps: 200,
+            http_rps: 150,
+            spoofed_sources: 32,
+            reflection_pps: 100,
+            reflection_bytes: 100_000,
+            reflection_ratio: 10.0,
+            reflector_ports: vec![
+                53, 123, 1900, 161, 389, 19, 17, 11211, 3702, 37810, 3283, 5683, 137, 111, 1194,
+                69, 10001, 427,
+            ],
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct BotnetConfig {
+    /// Regular keep-alives on one unparsed TCP/UDP flow before a heartbeat
+    /// alert. Default 8.
+    pub heartbeat_beats: u32,
+    /// Heartbeat period range, seconds. Default 2 … 900.
+    pub heartbeat_min_secs: f64,
+    pub heartbeat_max_secs: f64,
+    /// Largest payload counted as a keep-alive, bytes. Default 16.
+    pub heartbeat_max_payload: usize,
+    /// Largest coefficient of variation of the intervals. Default 0.15.
+    pub heartbeat_max_cv: f64,
+}
+
+impl Default for BotnetConfig {
+    fn default() -> Self {
+        BotnetConfig {
+            heartbeat_beats: 8,
+            heartbeat_min_secs: 2.0,
+            heartbeat_max_secs: 900.0,
+            heartbeat_max_payload: 16,
+            heartbeat_max_cv: 0.15,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SpoofingConfig {
+    /// An IP → MAC binding seen within this many seconds is "current": a
+    /// different MAC claiming the address then is a conflict. Default 600.
+    pub arp_binding_secs: u64,
+    /// Conflicts for one address (flip-flops) before an alert when the
+    /// claimant has no other tell. Default 2.
+    pub arp_conflicts: u32,
+    /// Gratuitous ARPs from one MAC within 10 seconds. Default 30.
+    pub garp_per_10s: u32,
+    /// DHCP starvation: distinct client MACs in DISCOVER/REQUEST within
+    /// `dhcp_window_secs`. Default 40 in 60 s.
+    pub dhcp_clients: u32,
+    pub dhcp_window_secs: u64,
+    /// DHCP flood: client messages (any kind) within `dhcp_window_secs`. Default 100.
+    pub dhcp_messages: u32,
+    /// Two DNS answers for the same client, id and name that share no
+    /// address within this many seconds are a spoofing race. Default 5.
+    pub dns_race_secs: u64,
+}
+
+impl Default for SpoofingConfig {
+    fn default() -> Self {
+        SpoofingConfig {
+            arp_binding_secs: 600,
+            arp_conflicts: 2,
+            garp_per_10s: 30,
+            dhcp_clients: 40,
+            dhcp_window_secs: 60,
+            dhcp_messages: 100,
+            dns_race_secs: 5,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExploitConfig {
+    /// An extra rules file (same format as `data/exploits.toml`), loaded
+    /// after the built-in rules.
+    pub rules_file: Option<std::path::PathBuf>,
+    /// Leave out the built-in rules.
+    pub no_builtin_rules: bool,
+}

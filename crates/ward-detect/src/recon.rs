@@ -1,0 +1,613 @@
+//! Reconnaissance: port scans, host sweeps (TCP, UDP, ICMP, ARP), stealth
+//! and OS-fingerprint probes, and Mirai's telnet scanner.
+//!
+//! State is one small record per probing source (capped, see
+//! [`CappedMap`]), reset when its window runs out. A *probe* is a packet that
+//! opens a flow (a SYN, a null/FIN/Xmas packet, a first UDP datagram) or an
+//! ICMP echo/timestamp request; an *answer* is a SYN-ACK or the first UDP
+//! reply, a *refusal* a RST or ICMP unreachable. Scans are probes that
+//! mostly fail, which is what separates them from a browser opening
+//! connections to many hosts. Per packet: one or two map lookups, no
+//! allocation.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use ward_core::decode::{tcpflag, Net, Transport};
+use ward_core::devices::DeviceTable;
+use ward_core::flow::Dir;
+use ward_core::{AlertCategory, PacketContext, Timestamp};
+
+use crate::alert::{secs, span, who, Draft};
+use crate::config::ReconConfig;
+use crate::table::{CappedMap, Distinct};
+
+const NAME: &str = "scan";
+const VICTIM_SLOTS: usize = 8;
+
+/// nmap OS-detection probe kinds (nmap book, "TCP/IP fingerprinting methods").
+mod os_probe {
+    pub const SEQ: u16 = 1; // SYN with TSval 0xFFFFFFFF
+    pub const ECN: u16 = 1 << 1; // SYN|ECE|CWR, urgent 0xF7F5
+    pub const T2: u16 = 1 << 2; // no flags, window 128
+    pub const T3: u16 = 1 << 3; // SYN|FIN|PSH|URG, window 256
+    pub const T4: u16 = 1 << 4; // ACK, window 1024
+    pub const T5: u16 = 1 << 5; // SYN, window 31337
+    pub const T6: u16 = 1 << 6; // ACK, window 32768
+    pub const T7: u16 = 1 << 7; // FIN|PSH|URG, window 65535
+}
+
+// Signatures already reported in the current window (bit per kind).
+const R_VERT: u8 = 1;
+const R_HORIZ: u8 = 1 << 1;
+const R_PING: u8 = 1 << 2;
+const R_ARP: u8 = 1 << 3;
+const R_STEALTH: u8 = 1 << 4;
+const R_OS: u8 = 1 << 5;
+const R_MIRAI: u8 = 1 << 6;
+const R_TOOL: u8 = 1 << 7;
+
+#[derive(Clone, Copy)]
+struct Source {
+    start: Timestamp,
+    last: Timestamp,
+    tcp_probes: u32,
+    udp_probes: u32,
+    answered: u32,
+    refused: u32,
+    /// (host, proto, port) probed.
+    services: Distinct,
+    hosts: Distinct,
+    ports: Distinct,
+    /// First targets of TCP/UDP probes, and of ICMP/ARP discovery.
+    victims: [IpAddr; VICTIM_SLOTS],
+    n_victims: u8,
+    swept: [IpAddr; VICTIM_SLOTS],
+    n_swept: u8,
+    first_port: u16,
+    one_port: bool,
+    icmp_probes: u32,
+    icmp_hosts: Distinct,
+    arp_requests: u32,
+    arp_hosts: Distinct,
+    stealth: u32,
+    stealth_ports: Distinct,
+    os_kinds: u16,
+    mirai: u32,
+    mirai_hosts: Distinct,
+    reported: u8,
+}
+
+impl Source {
+    fn new(now: Timestamp) -> Self {
+        Source {
+            start: now,
+            last: now,
+            tcp_probes: 0,
+            udp_probes: 0,
+            answered: 0,
+            refused: 0,
+            services: Distinct::default(),
+            hosts: Distinct::default(),
+            ports: Distinct::default(),
+            victims: [IpAddr::V4(Ipv4Addr::UNSPECIFIED); VICTIM_SLOTS],
+            n_victims: 0,
+            swept: [IpAddr::V4(Ipv4Addr::UNSPECIFIED); VICTIM_SLOTS],
+            n_swept: 0,
+            first_port: 0,
+            one_port: true,
+            icmp_probes: 0,
+            icmp_hosts: Distinct::default(),
+            arp_requests: 0,
+            arp_hosts: Distinct::default(),
+            stealth: 0,
+            stealth_ports: Distinct::default(),
+            os_kinds: 0,
+            mirai: 0,
+            mirai_hosts: Distinct::default(),
+            reported: 0,
+        }
+    }
+
+    fn note_victim(&mut self, ip: IpAddr) {
+        let n = self.n_victims as usize;
+        if n < VICTIM_SLOTS && !self.victims[..n].contains(&ip) {
+            self.victims[n] = ip;
+            self.n_victims += 1;
+        }
+    }
+
+    fn note_swept(&mut self, ip: IpAddr) {
+        let n = self.n_swept as usize;
+        if n < VICTIM_SLOTS && !self.swept[..n].contains(&ip) {
+            self.swept[n] = ip;
+            self.n_swept += 1;
+        }
+    }
+
+    fn victims(&self) -> Vec<IpAddr> {
+        self.victims[..self.n_victims as usize].to_vec()
+    }
+
+    fn swept(&self) -> Vec<IpAddr> {
+        self.swept[..self.n_swept as usize].to_vec()
+    }
+
+    fn note_port(&mut self, port: u16) {
+        if self.tcp_probes + self.udp_probes == 0 {
+            self.first_port = port;
+        } else if port != self.first_port {
+            self.one_port = false;
+        }
+    }
+
+    fn failed_ratio(&self) -> f32 {
+        let probes = self.tcp_probes + self.udp_probes;
+        if probes == 0 {
+            return 0.0;
+        }
+        1.0 - (self.answered.min(probes) as f32 / probes as f32)
+    }
+}
+
+pub struct Recon {
+    cfg: ReconConfig,
+    window_us: i64,
+    sources: CappedMap<IpAddr, Source>,
+}
+
+fn is_target(ip: IpAddr) -> bool {
+    !(ip.is_multicast() || ip.is_unspecified() || ip.is_loopback())
+        && match ip {
+            IpAddr::V4(v4) => !v4.is_broadcast() && v4.octets()[3] != 255,
+            IpAddr::V6(_) => true,
+        }
+}
+
+impl Recon {
+    pub fn new(cfg: ReconConfig, cap: usize) -> Self {
+        Recon {
+            window_us: (cfg.window_secs.max(1) as i64).saturating_mul(1_000_000),
+            cfg,
+            sources: CappedMap::new(cap),
+        }
+    }
+
+    fn source(&mut self, ip: IpAddr, now: Timestamp) -> &mut Source {
+        let window = self.window_us;
+        let s = self.sources.entry(ip, || Source::new(now));
+        if now.since(s.start) > window {
+            *s = Source::new(now);
+        }
+        s.last = now.max(s.last);
+        s
+    }
+
+    pub fn on_packet(&mut self, ctx: &PacketContext<'_, '_>, out: &mut Vec<Draft>) {
+        if !ctx.app.is_empty() {
+            self.tool_requests(ctx, out);
+        }
+        let pkt = ctx.pkt;
+        let now = pkt.ts;
+        let ip = match &pkt.net {
+            Net::Ip(ip) => ip,
+            Net::Arp(arp) => {
+                // Broadcast who-has from a configured address: host discovery.
+                if arp.op == 1
+                    && pkt.link.dst.is_none_or(|m| m.is_group())
+                    && !arp.sender_ip.is_unspecified()
+                    && arp.sender_ip != arp.target_ip
+                {
+                    let src = IpAddr::V4(arp.sender_ip);
+                    let target = IpAddr::V4(arp.target_ip);
+                    let s = self.source(src, now);
+                    s.arp_requests += 1;
+                    s.arp_hosts.insert(&target);
+                    s.note_swept(target);
+                    self.check(src, ctx.devices, now, out);
+                }
+                return;
+            }
+            _ => return,
+        };
+        let (src, dst) = (ip.src, ip.dst);
+        match pkt.transport {
+            Transport::Tcp(t) => {
+                let f = t.flags;
+                let from_client = ctx.dir != Some(Dir::ToClient);
+                if !from_client {
+                    // Replies to a prober: account them to it, never create.
+                    let Some(flow) = ctx.flow else { return };
+                    let Some(client) = flow.src_ip else { return };
+                    if let Some(s) = self.sources.get_mut(&client) {
+                        if f & (tcpflag::SYN | tcpflag::ACK) == tcpflag::SYN | tcpflag::ACK {
+                            s.answered += 1;
+                        } else if f & tcpflag::RST != 0 && flow.pkts[1] == 1 {
+                            s.refused += 1;
+                        }
+                    }
+                    return;
+                }
+                let syn = f & tcpflag::SYN != 0;
+                let ack = f & tcpflag::ACK != 0;
+                let kind = os_probe_kind(&t);
+                let stealth = !syn && !ack && f & tcpflag::RST == 0; // null, FIN, Xmas …
+                let mirai = syn
+                    && !ack
+                    && matches!(t.dst_port, 23 | 2323)
+                    && matches!(dst, IpAddr::V4(v4) if u32::from(v4) == t.seq);
+                let probe = (ctx.new_flow && syn && !ack) || stealth;
+                if !(probe || kind != 0 || mirai) || !is_target(dst) {
+                    return;
+                }
+                let s = self.source(src, now);
+                if probe {
+                    s.note_port(t.dst_port);
+                    s.tcp_probes += 1;
+                    s.services.insert(&(dst, 6u8, t.dst_port));
+                    s.hosts.insert(&dst);
+                    s.ports.insert(&t.dst_port);
+                    s.note_victim(dst);
+                }
+                if stealth {
+                    s.stealth += 1;
+                    s.stealth_ports.insert(&(dst, t.dst_port));
+                }
+                s.os_kinds |= kind;
+                if mirai {
+                    s.mirai += 1;
+                    s.mirai_hosts.insert(&dst);
+                    s.note_victim(dst);
+                }
+                self.check(src, ctx.devices, now, out);
+            }
+            Transport::Udp(u) => {
+                let Some(flow) = ctx.flow else { return };
+                if ctx.dir == Some(Dir::ToClient) {
+                    if flow.pkts[1] == 1 {
+                        if let Some(s) = flow.src_ip.and_then(|c| self.sources.get_mut(&c)) {
+                            s.answered += 1;
+                        }
+                    }
+                    return;
+                }
+                if !ctx.new_flow || !is_target(dst) || is_chatter_port(u.dst_port) {
+                    return;
+                }
+                let s = self.source(src, now);
+                s.note_port(u.dst_port);
+                s.udp_probes += 1;
+                s.services.insert(&(dst, 17u8, u.dst_port));
+                s.hosts.insert(&dst);
+                s.ports.insert(&u.dst_port);
+                s.note_victim(dst);
+                self.check(src, ctx.devices, now, out);
+            }
+            Transport::Icmp(icmp) => {
+                let request = icmp.is_echo_request() || (!icmp.v6 && matches!(icmp.kind, 13 | 17)); // timestamp, address mask
+                if request && is_target(dst) {
+                    let s = self.source(src, now);
+                    s.icmp_probes += 1;
+                    s.icmp_hosts.insert(&dst);
+                    s.note_swept(dst);
+                    self.check(src, ctx.devices, now, out);
+                } else if icmp.is_error() && matches!(icmp.kind, 3 | 1) {
+                    // Unreachable back to a prober (ICMPv4 3 / ICMPv6 1).
+                    if let Some(s) = self.sources.get_mut(&dst) {
+                        s.refused += 1;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Threshold checks for one source after an update (integer compares
+    /// unless something fires).
+    fn check(&mut self, src: IpAddr, devices: &DeviceTable, now: Timestamp, out: &mut Vec<Draft>) {
+        let cfg = &self.cfg;
+        let Some(s) = self.sources.get_mut(&src) else {
+            return;
+        };
+        let probes = s.tcp_probes + s.udp_probes;
+        let proto = if s.udp_probes > s.tcp_probes { 17 } else { 6 };
+        let pname = if proto == 17 { "UDP" } else { "TCP" };
+        let base = |sig: &'static str, s: &Source| {
+            let mut d = Draft::new(AlertCategory::Recon, sig, NAME, now);
+            d.attacker = Some(src);
+            d.first_seen = s.start;
+            d.last_seen = now;
+            d.victims = s.victims();
+            d
+        };
+
+        if s.reported & R_MIRAI == 0 && s.mirai >= cfg.mirai_syns {
+            s.reported |= R_MIRAI;
+            let hosts = s.mirai_hosts.estimate();
+            let mut d = base("mirai-telnet-scan", s)
+                .ev("syns", s.mirai)
+                .ev("hosts", hosts)
+                .ev("duration_s", secs(s.start, now));
+            d.per_victim = false;
+            d.severity = 1;
+            d.confidence = 0.95;
+            d.proto = Some(6);
+            d.count = u64::from(s.mirai);
+            d.summary = format!(
+                "{} is scanning for telnet logins the way the Mirai botnet does ({} probes to {} addresses with Mirai's tell-tale sequence numbers).",
+                who(devices, src),
+                s.mirai,
+                hosts
+            );
+            out.push(d);
+        }
+
+        let hosts = s.hosts.estimate();
+        let services = s.services.estimate();
+        let failed = s.failed_ratio();
+        let mostly_failed = failed >= cfg.min_failed_ratio;
+        if s.reported & R_VERT == 0
+            && hosts <= 2
+            && services >= cfg.vertical_ports
+            && probes >= cfg.vertical_ports
+            && mostly_failed
+        {
+            s.reported |= R_VERT;
+            let sig = if proto == 17 {
+                "udp-port-scan"
+            } else {
+                "tcp-port-scan"
+            };
+            let mut d = base(sig, s)
+                .ev("ports", s.ports.estimate())
+                .ev("probes", probes)
+                .ev("answered", s.answered)
+                .ev("refused", s.refused)
+                .ev("failed_ratio", (failed * 100.0).round() / 100.0)
+                .ev("duration_s", secs(s.start, now));
+            d.severity = 2;
+            d.confidence = 0.9;
+            d.proto = Some(proto);
+            d.count = u64::from(probes);
+            let victim = d.victim().map(|v| who(devices, v)).unwrap_or_default();
+            d.summary = format!(
+                "{} scanned {} {pname} ports of {victim} in {}, looking for services to attack.",
+                who(devices, src),
+                s.ports.estimate(),
+                span(s.start, now)
+            );
+            out.push(d);
+        }
+        if s.reported & R_HORIZ == 0
+            && hosts >= cfg.horizontal_hosts
+            && probes >= cfg.horizontal_hosts
+            && mostly_failed
+        {
+            s.reported |= R_HORIZ;
+            let sig = if proto == 17 {
+                "udp-host-sweep"
+            } else {
+                "tcp-host-sweep"
+            };
+            let mut d = base(sig, s)
+                .ev("hosts", hosts)
+                .ev("ports", s.ports.estimate())
+                .ev("probes", probes)
+                .ev("answered", s.answered)
+                .ev("failed_ratio", (failed * 100.0).round() / 100.0)
+                .ev("duration_s", secs(s.start, now));
+            if s.one_port {
+                d = d.ev("port", s.first_port);
+                d.victim_port = s.first_port;
+            }
+            d.per_victim = false;
+            d.severity = 2;
+            d.confidence = 0.85;
+            d.proto = Some(proto);
+            d.count = u64::from(probes);
+            let port = if s.one_port {
+                format!(" on {pname} port {}", s.first_port)
+            } else {
+                format!(" on {} {pname} ports", s.ports.estimate())
+            };
+            d.summary = format!(
+                "{} probed {hosts} addresses of your network{port} in {}, looking for devices to attack.",
+                who(devices, src),
+                span(s.start, now)
+            );
+            out.push(d);
+        }
+        let ih = s.icmp_hosts.estimate();
+        if s.reported & R_PING == 0 && ih >= cfg.ping_hosts {
+            s.reported |= R_PING;
+            let mut d = base("icmp-ping-sweep", s)
+                .ev("hosts", ih)
+                .ev("requests", s.icmp_probes)
+                .ev("duration_s", secs(s.start, now));
+            d.victims = s.swept();
+            d.per_victim = false;
+            d.severity = 3;
+            d.confidence = 0.85;
+            d.proto = Some(1);
+            d.count = u64::from(s.icmp_probes);
+            d.summary = format!(
+                "{} pinged {ih} addresses in {} to find which devices are on your network.",
+                who(devices, src),
+                span(s.start, now)
+            );
+            out.push(d);
+        }
+        let ah = s.arp_hosts.estimate();
+        if s.reported & R_ARP == 0 && ah >= cfg.arp_hosts {
+            s.reported |= R_ARP;
+            let mut d = base("arp-sweep", s)
+                .ev("hosts", ah)
+                .ev("requests", s.arp_requests)
+                .ev("duration_s", secs(s.start, now));
+            d.victims = s.swept();
+            d.per_victim = false;
+            d.severity = 3;
+            d.confidence = 0.8;
+            d.count = u64::from(s.arp_requests);
+            d.summary = format!(
+                "{} asked for {ah} addresses by ARP in {} to list the devices on your network.",
+                who(devices, src),
+                span(s.start, now)
+            );
+            out.push(d);
+        }
+        let sp = s.stealth_ports.estimate();
+        if s.reported & R_STEALTH == 0 && sp >= cfg.stealth_probes {
+            s.reported |= R_STEALTH;
+            let mut d = base("tcp-stealth-scan", s)
+                .ev("probes", s.stealth)
+                .ev("ports", sp)
+                .ev("duration_s", secs(s.start, now));
+            d.severity = 2;
+            d.confidence = 0.9;
+            d.proto = Some(6);
+            d.count = u64::from(s.stealth);
+            let victim = d.victim().map(|v| who(devices, v)).unwrap_or_default();
+            d.summary = format!(
+                "{} sent {} malformed TCP probes (null/FIN/Xmas) to {victim}, a stealth port scan.",
+                who(devices, src),
+                s.stealth
+            );
+            out.push(d);
+        }
+        let kinds = s.os_kinds.count_ones();
+        if s.reported & R_OS == 0 && kinds >= cfg.os_probe_kinds {
+            s.reported |= R_OS;
+            let mut d = base("nmap-os-fingerprint", s)
+                .ev("probe_kinds", kinds)
+                .ev("probe_mask", format!("{:#06x}", s.os_kinds));
+            d.severity = 2;
+            d.confidence = 0.9;
+            d.proto = Some(6);
+            let victim = d.victim().map(|v| who(devices, v)).unwrap_or_default();
+            d.summary = format!(
+                "{} sent nmap's operating-system detection probes to {victim}, to learn what kind of device it is.",
+                who(devices, src)
+            );
+            out.push(d);
+        }
+    }
+}
+
+impl Recon {
+    /// HTTP requests that name the scanning tool that sent them.
+    fn tool_requests(&mut self, ctx: &PacketContext<'_, '_>, out: &mut Vec<Draft>) {
+        let Some(flow) = ctx.flow else { return };
+        let (Some(client), Some(server)) = (flow.src_ip, flow.dst_ip) else {
+            return;
+        };
+        for ev in ctx.app {
+            let ward_proto::AppEvent::HttpRequest(req) = ev else {
+                continue;
+            };
+            let Some(tool) = scan_tool(req) else { continue };
+            let now = ctx.pkt.ts;
+            let s = self.source(client, now);
+            if s.reported & R_TOOL != 0 {
+                continue;
+            }
+            s.reported |= R_TOOL;
+            let mut d = Draft::new(AlertCategory::Recon, "scan-tool-http-probe", NAME, now);
+            d.attacker = Some(client);
+            d.attacker_port = flow.src_port;
+            d.victims = vec![server];
+            d.victim_port = flow.dst_port;
+            d.proto = Some(6);
+            d.severity = 2;
+            d.confidence = 0.9;
+            let uri: String = req.uri.chars().take(200).collect();
+            d = d.ev("tool", tool).ev("uri", uri).ev("port", flow.dst_port);
+            if let Some(ua) = &req.user_agent {
+                d = d.ev("user_agent", ua.chars().take(128).collect::<String>());
+            }
+            d.summary = format!(
+                "{} is probing the web service of {} with the {tool} scanner to find weaknesses.",
+                who(ctx.devices, client),
+                who(ctx.devices, server)
+            );
+            out.push(d);
+        }
+    }
+}
+
+/// The scanner that sent an HTTP request, when it says so (User-Agent) or
+/// uses a request only it sends.
+fn scan_tool(req: &ward_proto::HttpRequest) -> Option<&'static str> {
+    let ua = req.user_agent.as_deref().unwrap_or("").to_ascii_lowercase();
+    let uri = req.uri.to_ascii_lowercase();
+    if ua.contains("nmap scripting engine")
+        || uri.contains("/nmaplowercheck")
+        || uri.contains("/nice%20ports%2c/tri%6eity.txt%2ebak")
+    {
+        return Some("nmap");
+    }
+    for (needle, tool) in [
+        ("nikto", "Nikto"),
+        ("masscan", "masscan"),
+        ("zgrab", "ZGrab"),
+        ("sqlmap", "sqlmap"),
+        ("nuclei", "Nuclei"),
+        ("wpscan", "WPScan"),
+        ("dirbuster", "DirBuster"),
+        ("gobuster", "gobuster"),
+    ] {
+        if ua.contains(needle) {
+            return Some(tool);
+        }
+    }
+    None
+}
+
+/// UDP destination ports of everyday discovery and infrastructure chatter,
+/// left out of UDP scan counting.
+fn is_chatter_port(p: u16) -> bool {
+    matches!(
+        p,
+        53 | 67 | 68 | 123 | 137 | 138 | 1900 | 3702 | 5353 | 5355
+    )
+}
+
+/// Which nmap OS-detection probe this TCP packet is, if any.
+fn os_probe_kind(t: &ward_core::decode::Tcp<'_>) -> u16 {
+    use os_probe::*;
+    use tcpflag::*;
+    let f = t.flags;
+    match (f, t.window) {
+        (0, 128) => T2,
+        (x, 256) if x == SYN | FIN | PSH | URG => T3,
+        (ACK, 1024) => T4,
+        (SYN, 31337) => T5,
+        (ACK, 32768) => T6,
+        (x, 65535) if x == FIN | PSH | URG => T7,
+        (x, 3) if x == SYN | ECE | CWR && t.urgent == 0xF7F5 => ECN,
+        (SYN, _) if tsval(t.options) == Some(0xFFFF_FFFF) => SEQ,
+        _ => 0,
+    }
+}
+
+/// The TSval of a TCP timestamp option, walking the option list safely.
+fn tsval(opts: &[u8]) -> Option<u32> {
+    let mut i = 0;
+    while i < opts.len() {
+        match opts[i] {
+            0 => return None,
+            1 => i += 1,
+            kind => {
+                let len = *opts.get(i + 1)? as usize;
+                if len < 2 {
+                    return None;
+                }
+                if kind == 8 && len == 10 {
+                    let b = opts.get(i + 2..i + 6)?;
+                    return Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+                }
+                i += len;
+            }
+        }
+    }
+    None
+}

@@ -1,0 +1,492 @@
+//! Spoofing on the LAN: ARP poisoning and gratuitous-ARP storms, rogue
+//! DHCP servers, DHCP starvation, and DNS answers that contradict each other.
+//!
+//! - **ARP.** The IP → MAC binding each address announced is remembered
+//!   (capped). A *different* MAC claiming an address whose binding is still
+//!   current is a conflict; DHCP handing an old address to a new device is
+//!   not (the old binding has gone stale). A conflict is an alert when the
+//!   address was the gateway's, when one MAC has taken over addresses of two
+//!   or more others (the two-way man-in-the-middle of `arpspoof -r`,
+//!   ettercap, bettercap), or when the address flip-flops.
+//! - **Rogue DHCP.** The first DHCP server seen is taken as the network's;
+//!   OFFER/ACKs from another server id *and* MAC are a rogue server.
+//! - **Starvation.** DISCOVER/REQUESTs with many distinct client MACs in a
+//!   short window.
+//! - **DNS race.** Two answers to the same client, query id and name that
+//!   share no address, from different senders, within seconds.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use ward_core::decode::Net;
+use ward_core::devices::{is_local_scope, DeviceKey};
+use ward_core::{AlertCategory, MacAddr, PacketContext, Timestamp};
+use ward_proto::{AppEvent, DhcpSummary, DnsSummary};
+
+use crate::alert::{secs, span, who, Draft};
+use crate::config::SpoofingConfig;
+use crate::table::{hash_of, CappedMap, Distinct};
+
+const NAME: &str = "spoofing";
+const MAX_DHCP_SERVERS: usize = 8;
+
+#[derive(Clone, Copy)]
+struct Binding {
+    mac: MacAddr,
+    /// The MAC that held the address before any conflict (its owner).
+    owner: MacAddr,
+    last: Timestamp,
+    conflicts: u32,
+    first_conflict: Timestamp,
+}
+
+#[derive(Clone, Copy)]
+struct Claimant {
+    stolen: Distinct,
+    first: Timestamp,
+    garp_window: Timestamp,
+    garps: u32,
+}
+
+#[derive(Clone, Copy)]
+struct DhcpServer {
+    id: Ipv4Addr,
+    mac: Option<MacAddr>,
+    first: Timestamp,
+    last: Timestamp,
+    answers: u32,
+}
+
+#[derive(Clone, Copy)]
+struct DnsAnswer {
+    at: Timestamp,
+    src: IpAddr,
+    mac: Option<MacAddr>,
+    addrs: [u32; 4],
+    n: u8,
+}
+
+pub struct Spoofing {
+    cfg: SpoofingConfig,
+    bindings: CappedMap<Ipv4Addr, Binding>,
+    claimants: CappedMap<MacAddr, Claimant>,
+    /// Next hop for off-LAN traffic: the MAC local devices send it to.
+    gateway_mac: Option<MacAddr>,
+    gateway_ips: [Option<Ipv4Addr>; 4],
+    servers: Vec<DhcpServer>,
+    dhcp_start: Timestamp,
+    dhcp_clients: Distinct,
+    dhcp_senders: Distinct,
+    dhcp_msgs: u32,
+    dhcp_one_sender: Option<MacAddr>,
+    dhcp_many_senders: bool,
+    dhcp_reported: bool,
+    dhcp_flood_reported: bool,
+    dns: CappedMap<(IpAddr, u16, u64), DnsAnswer>,
+}
+
+impl Spoofing {
+    pub fn new(cfg: SpoofingConfig, cap: usize) -> Self {
+        Spoofing {
+            cfg,
+            bindings: CappedMap::new(cap),
+            claimants: CappedMap::new(cap / 4),
+            gateway_mac: None,
+            gateway_ips: [None; 4],
+            servers: Vec::new(),
+            dhcp_start: Timestamp(i64::MIN),
+            dhcp_clients: Distinct::default(),
+            dhcp_senders: Distinct::default(),
+            dhcp_msgs: 0,
+            dhcp_one_sender: None,
+            dhcp_many_senders: false,
+            dhcp_reported: false,
+            dhcp_flood_reported: false,
+            dns: CappedMap::new(cap),
+        }
+    }
+
+    fn is_gateway(&self, ip: Ipv4Addr, old_mac: MacAddr) -> bool {
+        self.gateway_ips.contains(&Some(ip)) || self.gateway_mac == Some(old_mac)
+    }
+
+    pub fn on_packet(&mut self, ctx: &PacketContext<'_, '_>, out: &mut Vec<Draft>) {
+        let pkt = ctx.pkt;
+        match &pkt.net {
+            Net::Arp(arp) => self.arp(ctx, arp, out),
+            Net::Ip(ip) => {
+                // Learn the gateway's MAC from traffic leaving the LAN.
+                if !is_local_scope(ip.dst) && !ip.dst.is_multicast() && !is_local_scope(ip.src) {
+                    // Both ends remote: a transit packet, says nothing.
+                } else if !is_local_scope(ip.dst) && !ip.dst.is_multicast() {
+                    if let Some(m) = pkt.link.dst.filter(|m| m.is_station()) {
+                        if self.gateway_mac.is_none() {
+                            self.gateway_mac = Some(m);
+                        }
+                    }
+                }
+                for ev in ctx.app {
+                    match ev {
+                        AppEvent::Dhcp(d) => self.dhcp(ctx, d, out),
+                        AppEvent::Dns(d) => self.dns(ctx, d, out),
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn arp(
+        &mut self,
+        ctx: &PacketContext<'_, '_>,
+        arp: &ward_core::decode::Arp,
+        out: &mut Vec<Draft>,
+    ) {
+        let now = ctx.pkt.ts;
+        let mac = arp.sender_mac;
+        if arp.sender_ip.is_unspecified() || !mac.is_station() || !matches!(arp.op, 1 | 2) {
+            return;
+        }
+        let ip = arp.sender_ip;
+        let ttl = (self.cfg.arp_binding_secs as i64).saturating_mul(1_000_000);
+
+        // Gratuitous ARP (sender = target address) storm per MAC.
+        if arp.sender_ip == arp.target_ip {
+            let c = self.claimants.entry(mac, || Claimant {
+                stolen: Distinct::default(),
+                first: now,
+                garp_window: now,
+                garps: 0,
+            });
+            if now.since(c.garp_window) > 10_000_000 {
+                c.garp_window = now;
+                c.garps = 0;
+            }
+            c.garps += 1;
+            if c.garps == self.cfg.garp_per_10s.max(2) {
+                let mut d = Draft::new(AlertCategory::Spoofing, "gratuitous-arp-storm", NAME, now);
+                d.attacker_mac = Some(mac);
+                d.devices.push(mac.to_string());
+                d.victims = vec![IpAddr::V4(ip)];
+                d.first_seen = c.garp_window;
+                d.count = u64::from(c.garps);
+                d.severity = 3;
+                d.confidence = 0.7;
+                d = d.ev("gratuitous_arps", c.garps).ev("mac", mac.to_string());
+                d.summary = format!(
+                    "The device {mac} sent {} unsolicited ARP announcements for {ip} in 10 seconds, a sign of ARP cache poisoning.",
+                    c.garps
+                );
+                out.push(d);
+            }
+        }
+
+        let b = self.bindings.entry(ip, || Binding {
+            mac,
+            owner: mac,
+            last: now,
+            conflicts: 0,
+            first_conflict: now,
+        });
+        if b.mac == mac {
+            b.last = now;
+            return;
+        }
+        let old = b.owner;
+        let current = now.since(b.last) <= ttl;
+        b.mac = mac;
+        b.last = now;
+        if !current {
+            b.conflicts = 0;
+            b.owner = mac;
+            return; // the address moved on after the old owner left
+        }
+        if mac == b.owner {
+            return; // the owner taking its address back (a poisoner's clean-up)
+        }
+        if b.conflicts == 0 {
+            b.first_conflict = now;
+        }
+        b.conflicts += 1;
+        let conflicts = b.conflicts;
+        let first_conflict = b.first_conflict;
+        let gateway = self.is_gateway(ip, old);
+        let c = self.claimants.entry(mac, || Claimant {
+            stolen: Distinct::default(),
+            first: now,
+            garp_window: now,
+            garps: 0,
+        });
+        c.stolen.insert(&ip);
+        let stolen = c.stolen.estimate();
+        let claim_first = c.first;
+        if !(gateway || stolen >= 2 || conflicts >= self.cfg.arp_conflicts.max(1)) {
+            return;
+        }
+        let mut d = Draft::new(AlertCategory::Spoofing, "arp-spoofing", NAME, now);
+        d.attacker_mac = Some(mac);
+        d.devices.push(mac.to_string());
+        d.per_victim = false;
+        d.victims = vec![IpAddr::V4(ip)];
+        let target = IpAddr::V4(arp.target_ip);
+        if !arp.target_ip.is_unspecified() && arp.target_ip != ip {
+            d.victims.push(target);
+        }
+        d.first_seen = first_conflict.min(claim_first);
+        d.count = u64::from(conflicts);
+        d.severity = if gateway { 1 } else { 2 };
+        d.confidence = if gateway || stolen >= 2 { 0.9 } else { 0.7 };
+        d = d
+            .ev("claimed_ip", ip.to_string())
+            .ev("new_mac", mac.to_string())
+            .ev("previous_mac", old.to_string())
+            .ev("conflicts", conflicts)
+            .ev("addresses_taken_over", stolen)
+            .ev("gateway", gateway);
+        let what = if gateway {
+            format!("your router's address {ip}")
+        } else {
+            format!("the address {ip} of {}", who(ctx.devices, IpAddr::V4(ip)))
+        };
+        d.summary = format!(
+            "The device {mac} is claiming {what}, which belongs to {old}: an ARP-poisoning attack to intercept traffic.",
+        );
+        out.push(d);
+    }
+
+    fn dhcp(&mut self, ctx: &PacketContext<'_, '_>, m: &DhcpSummary, out: &mut Vec<Draft>) {
+        let now = ctx.pkt.ts;
+        let src_mac = ctx.pkt.link.src;
+        let src_ip = ctx.pkt.ip().map(|i| i.src);
+        for r in &m.routers {
+            if !self.gateway_ips.contains(&Some(*r)) {
+                if let Some(slot) = self.gateway_ips.iter_mut().find(|s| s.is_none()) {
+                    *slot = Some(*r);
+                }
+            }
+        }
+        match m.msg_type {
+            2 | 5 | 6 => {
+                let id = m.server_id.or(match src_ip {
+                    Some(IpAddr::V4(v4)) => Some(v4),
+                    _ => None,
+                });
+                let Some(id) = id else { return };
+                if let Some(s) = self
+                    .servers
+                    .iter_mut()
+                    .find(|s| s.id == id || (src_mac.is_some() && s.mac == src_mac))
+                {
+                    s.last = now;
+                    s.answers += 1;
+                    return;
+                }
+                let first = self.servers.first().copied();
+                if self.servers.len() < MAX_DHCP_SERVERS {
+                    self.servers.push(DhcpServer {
+                        id,
+                        mac: src_mac,
+                        first: now,
+                        last: now,
+                        answers: 1,
+                    });
+                }
+                let Some(legit) = first else { return };
+                let mut d = Draft::new(AlertCategory::Spoofing, "rogue-dhcp-server", NAME, now);
+                d.attacker = Some(IpAddr::V4(id));
+                d.attacker_port = 67;
+                d.attacker_mac = src_mac;
+                d.proto = Some(17);
+                d.per_victim = false;
+                if let Some(client) = ctx
+                    .devices
+                    .find(DeviceKey::Mac(MacAddr(m.client_mac)))
+                    .and_then(|i| ctx.devices.get(i))
+                {
+                    if let Some(ip) = client.ips.iter().find(|ip| is_local_scope(**ip)) {
+                        d.victims.push(*ip);
+                    }
+                    d.devices.push(client.label());
+                }
+                if let Some(mac) = src_mac {
+                    d.devices.push(mac.to_string());
+                }
+                d.severity = 1;
+                d.confidence = 0.85;
+                let routers: Vec<String> = m.routers.iter().map(|r| r.to_string()).collect();
+                let dns: Vec<String> = m.dns_servers.iter().map(|r| r.to_string()).collect();
+                d = d
+                    .ev("server_id", id.to_string())
+                    .ev("known_server", legit.id.to_string())
+                    .ev("known_server_since", legit.first.to_string())
+                    .ev("offered_ip", m.your_ip.to_string())
+                    .ev("offered_router", routers)
+                    .ev("offered_dns", dns)
+                    .ev("client_mac", MacAddr(m.client_mac).to_string());
+                d.summary = format!(
+                    "A second DHCP server at {} is handing out network settings (address {}, router {}) next to your network's server {}: clients that take them can be redirected through the attacker.",
+                    who(ctx.devices, IpAddr::V4(id)),
+                    m.your_ip,
+                    m.routers.first().map(|r| r.to_string()).unwrap_or_else(|| "none".into()),
+                    legit.id
+                );
+                out.push(d);
+            }
+            // Client messages: DISCOVER, REQUEST, DECLINE, RELEASE, INFORM.
+            1 | 3 | 4 | 7 | 8 => {
+                let window = (self.cfg.dhcp_window_secs.max(1) as i64).saturating_mul(1_000_000);
+                if now.since(self.dhcp_start) > window {
+                    self.dhcp_start = now;
+                    self.dhcp_clients.clear();
+                    self.dhcp_senders.clear();
+                    self.dhcp_msgs = 0;
+                    self.dhcp_one_sender = src_mac;
+                    self.dhcp_many_senders = false;
+                    self.dhcp_reported = false;
+                    self.dhcp_flood_reported = false;
+                }
+                self.dhcp_msgs += 1;
+                if matches!(m.msg_type, 1 | 3) {
+                    self.dhcp_clients.insert(&m.client_mac);
+                }
+                if let Some(mac) = src_mac {
+                    self.dhcp_senders.insert(&mac);
+                    if self.dhcp_one_sender != Some(mac) {
+                        self.dhcp_many_senders = true;
+                    }
+                }
+                let clients = self.dhcp_clients.estimate();
+                let starving = clients >= self.cfg.dhcp_clients && !self.dhcp_reported;
+                let flooding =
+                    self.dhcp_msgs >= self.cfg.dhcp_messages && !self.dhcp_flood_reported;
+                if !(starving || flooding) {
+                    return;
+                }
+                let start = self.dhcp_start;
+                let (sig, cat) = if starving {
+                    self.dhcp_reported = true;
+                    self.dhcp_flood_reported = true;
+                    ("dhcp-starvation", AlertCategory::Spoofing)
+                } else {
+                    self.dhcp_flood_reported = true;
+                    ("dhcp-flood", AlertCategory::Dos)
+                };
+                let mut d = Draft::new(cat, sig, NAME, now);
+                d.per_victim = false;
+                d.proto = Some(17);
+                if !self.dhcp_many_senders {
+                    d.attacker_mac = self.dhcp_one_sender;
+                    if let Some(m) = self.dhcp_one_sender {
+                        d.devices.push(m.to_string());
+                    }
+                }
+                if let Some(s) = self.servers.first() {
+                    d.victims.push(IpAddr::V4(s.id));
+                }
+                d.first_seen = start;
+                d.count = u64::from(self.dhcp_msgs);
+                d.severity = 2;
+                d.confidence = 0.85;
+                d = d
+                    .ev("distinct_client_macs", clients)
+                    .ev("messages", self.dhcp_msgs)
+                    .ev("sender_macs", self.dhcp_senders.estimate())
+                    .ev("duration_s", secs(start, now));
+                d.summary = if starving {
+                    format!(
+                        "{} different devices asked for an address by DHCP in {}: someone is trying to use up all addresses so real devices cannot join (DHCP starvation).",
+                        clients,
+                        span(start, now)
+                    )
+                } else {
+                    format!(
+                        "{} DHCP requests in {}, far more than devices need: a flood aimed at the DHCP server.",
+                        self.dhcp_msgs,
+                        span(start, now)
+                    )
+                };
+                out.push(d);
+            }
+            _ => {}
+        }
+    }
+
+    fn dns(&mut self, ctx: &PacketContext<'_, '_>, m: &DnsSummary, out: &mut Vec<Draft>) {
+        if !m.response || m.mdns || m.answers.is_empty() {
+            return;
+        }
+        let Some(ip) = ctx.pkt.ip() else { return };
+        let Some(name) = m.queries.first() else {
+            return;
+        };
+        let now = ctx.pkt.ts;
+        let mut addrs = [0u32; 4];
+        let mut n = 0u8;
+        for (_, a) in m.answers.iter().take(4) {
+            addrs[n as usize] = hash_of(a) as u32;
+            n += 1;
+        }
+        let key = (ip.dst, m.id, hash_of(&name.to_ascii_lowercase()));
+        let fresh = DnsAnswer {
+            at: now,
+            src: ip.src,
+            mac: ctx.pkt.link.src,
+            addrs,
+            n,
+        };
+        let race = (self.cfg.dns_race_secs as i64).saturating_mul(1_000_000);
+        let mut inserted = false;
+        let prev = self.dns.entry(key, || {
+            inserted = true;
+            fresh
+        });
+        let p = *prev;
+        *prev = fresh;
+        if inserted {
+            return;
+        }
+        if now.since(p.at) > race {
+            return;
+        }
+        let other_sender = p.src != ip.src || p.mac != ctx.pkt.link.src;
+        let disjoint = !p.addrs[..p.n as usize]
+            .iter()
+            .any(|a| addrs[..n as usize].contains(a));
+        if !(other_sender && disjoint) {
+            return;
+        }
+        // The answer not from the gateway's MAC is the odd one out.
+        let odd = if p.mac.is_some() && p.mac == self.gateway_mac {
+            fresh
+        } else {
+            p
+        };
+        let mut d = Draft::new(AlertCategory::Spoofing, "dns-spoofing", NAME, now);
+        d.attacker = if odd.mac.is_some() {
+            None
+        } else {
+            Some(odd.src)
+        };
+        d.attacker_mac = odd.mac;
+        if let Some(m) = odd.mac {
+            d.devices.push(m.to_string());
+        }
+        d.victims = vec![ip.dst];
+        d.proto = Some(17);
+        d.severity = 2;
+        d.confidence = 0.75;
+        d.first_seen = p.at;
+        d.count = 2;
+        d = d
+            .ev("query", name.clone())
+            .ev("dns_id", m.id)
+            .ev("first_sender", p.src.to_string())
+            .ev("second_sender", ip.src.to_string());
+        d.summary = format!(
+            "{} got two different answers for {name} within {}: someone is forging DNS replies to send it to the wrong server.",
+            who(ctx.devices, ip.dst),
+            span(p.at, now)
+        );
+        out.push(d);
+    }
+}

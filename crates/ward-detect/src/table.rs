@@ -1,0 +1,223 @@
+//! Bounded state shared by the detectors.
+//!
+//! - [`CappedMap`]: a map that never holds more than `cap` entries. It keeps
+//!   two generations; when the young one is half full the old one is dropped
+//!   and the young one becomes old. A key touched in the old generation moves
+//!   back to the young one, so active keys survive and a flood of spoofed keys
+//!   only ever churns through the table: O(1) per operation, no scan.
+//! - [`Distinct`]: an approximate distinct counter in 64 bytes (linear
+//!   counting over a 512-bit bitmap), exact enough for thresholds of a few
+//!   dozen and never growing.
+//! - [`Incidents`]: the "one alert per attack" rule: a (signature, attacker,
+//!   victim) key is reported once and then suppressed until it has been quiet
+//!   for a while.
+
+use std::hash::{BuildHasher, Hash};
+use std::net::IpAddr;
+
+use foldhash::fast::FixedState;
+use hashbrown::HashMap;
+use ward_core::Timestamp;
+
+/// Hash seed for detector tables. Fixed so that iteration order (and thus
+/// event order) is the same on every run; the tables are capped, so a
+/// collision flood can cost time but never memory.
+const SEED: u64 = 0x7761_7264_6465_7463;
+
+pub(crate) fn hasher() -> FixedState {
+    FixedState::with_seed(SEED)
+}
+
+pub(crate) fn hash_of<T: Hash>(v: &T) -> u64 {
+    hasher().hash_one(v)
+}
+
+/// A two-generation map holding at most `cap` entries. See the module docs.
+pub struct CappedMap<K, V> {
+    young: HashMap<K, V, FixedState>,
+    old: HashMap<K, V, FixedState>,
+    half: usize,
+}
+
+impl<K: Hash + Eq + Copy, V> CappedMap<K, V> {
+    pub fn new(cap: usize) -> Self {
+        CappedMap {
+            young: HashMap::with_hasher(hasher()),
+            old: HashMap::with_hasher(hasher()),
+            half: (cap / 2).max(1),
+        }
+    }
+
+    /// The entry for `k`, created with `make` when absent.
+    pub fn entry(&mut self, k: K, make: impl FnOnce() -> V) -> &mut V {
+        let mut moved = None;
+        if !self.young.contains_key(&k) {
+            if self.young.len() >= self.half {
+                self.old = std::mem::replace(&mut self.young, HashMap::with_hasher(hasher()));
+            }
+            moved = self.old.remove(&k);
+        }
+        self.young
+            .entry(k)
+            .or_insert_with(|| moved.unwrap_or_else(make))
+    }
+
+    pub fn get(&self, k: &K) -> Option<&V> {
+        self.young.get(k).or_else(|| self.old.get(k))
+    }
+
+    pub fn get_mut(&mut self, k: &K) -> Option<&mut V> {
+        if self.young.contains_key(k) {
+            return self.young.get_mut(k);
+        }
+        self.old.get_mut(k)
+    }
+
+    pub fn remove(&mut self, k: &K) -> Option<V> {
+        self.young.remove(k).or_else(|| self.old.remove(k))
+    }
+
+    pub fn len(&self) -> usize {
+        self.young.len() + self.old.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.young.is_empty() && self.old.is_empty()
+    }
+
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&K, &mut V)> {
+        self.young.iter_mut().chain(self.old.iter_mut())
+    }
+
+    /// Drop entries for which `keep` says no.
+    pub fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
+        self.young.retain(|k, v| keep(k, v));
+        self.old.retain(|k, v| keep(k, v));
+    }
+}
+
+/// Approximate count of distinct values (linear counting, 512 bits).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Distinct {
+    bits: [u64; 8],
+}
+
+impl Distinct {
+    /// Add a value by its hash; true if it set a new bit (probably new).
+    pub fn insert_hash(&mut self, h: u64) -> bool {
+        let i = (h >> 55) as usize; // top 9 bits: 0..512
+        let (w, b) = (i / 64, i % 64);
+        let new = self.bits[w] & (1 << b) == 0;
+        self.bits[w] |= 1 << b;
+        new
+    }
+
+    pub fn insert<T: Hash>(&mut self, v: &T) -> bool {
+        self.insert_hash(hash_of(v))
+    }
+
+    /// Estimated number of distinct values added.
+    pub fn estimate(&self) -> u32 {
+        const M: f64 = 512.0;
+        let set: u32 = self.bits.iter().map(|w| w.count_ones()).sum();
+        let zero = 512 - set;
+        if zero == 0 {
+            // Saturated: at least this many.
+            return 3_200;
+        }
+        let e = -M * (f64::from(zero) / M).ln();
+        e.round() as u32
+    }
+
+    pub fn clear(&mut self) {
+        self.bits = [0; 8];
+    }
+}
+
+/// Identity of an incident.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct IncidentKey {
+    pub signature: &'static str,
+    pub attacker: Option<IpAddr>,
+    pub victim: Option<IpAddr>,
+}
+
+/// The repeat-suppression table. See the module docs.
+pub struct Incidents {
+    last: CappedMap<IncidentKey, Timestamp>,
+    quiet_us: i64,
+}
+
+impl Incidents {
+    pub fn new(cap: usize, quiet_secs: u64) -> Self {
+        Incidents {
+            last: CappedMap::new(cap),
+            quiet_us: (quiet_secs as i64).saturating_mul(1_000_000),
+        }
+    }
+
+    /// True when this is a new incident (report it); false while the same
+    /// incident goes on. Either way the incident's last activity becomes `now`.
+    pub fn is_new(&mut self, key: IncidentKey, now: Timestamp) -> bool {
+        let mut fresh = false;
+        let last = self.last.entry(key, || {
+            fresh = true;
+            now
+        });
+        let new = fresh || now.since(*last) > self.quiet_us;
+        *last = now.max(*last);
+        new
+    }
+
+    /// Has this incident been reported and is it still going on?
+    pub fn active(&self, key: &IncidentKey, now: Timestamp) -> bool {
+        self.last
+            .get(key)
+            .is_some_and(|t| now.since(*t) <= self.quiet_us)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capped_map_never_exceeds_cap_and_keeps_active_keys() {
+        let mut m: CappedMap<u32, u32> = CappedMap::new(100);
+        for i in 0..10_000u32 {
+            *m.entry(i, || 0) += 1;
+            // Key 0 stays active throughout.
+            *m.entry(0, || 0) += 1;
+            assert!(m.len() <= 100);
+        }
+        assert!(m.get(&0).copied().unwrap_or(0) > 9_000);
+    }
+
+    #[test]
+    fn distinct_estimates_small_counts_closely() {
+        let mut d = Distinct::default();
+        for i in 0..30u32 {
+            d.insert(&i);
+        }
+        let e = d.estimate();
+        assert!((27..=33).contains(&e), "estimate {e}");
+        for i in 0..30u32 {
+            d.insert(&i);
+        }
+        assert_eq!(d.estimate(), e);
+    }
+
+    #[test]
+    fn incidents_suppress_until_quiet() {
+        let mut inc = Incidents::new(16, 60);
+        let k = IncidentKey {
+            signature: "x",
+            attacker: None,
+            victim: None,
+        };
+        assert!(inc.is_new(k, Timestamp::from_secs(0)));
+        assert!(!inc.is_new(k, Timestamp::from_secs(50)));
+        assert!(!inc.is_new(k, Timestamp::from_secs(100)));
+        assert!(inc.is_new(k, Timestamp::from_secs(200)));
+    }
+}
