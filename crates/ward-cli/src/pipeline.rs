@@ -24,6 +24,10 @@ pub fn build_detectors(config: &Config) -> anyhow::Result<Vec<Box<dyn Detector>>
     if hygiene.enabled {
         detectors.push(Box::new(ward_hygiene::HygieneDetector::new(hygiene)));
     }
+    detectors.extend(
+        ward_detect::detectors(config.detectors.get("attacks"))
+            .map_err(|e| anyhow::anyhow!("[detectors.attacks]: {e}"))?,
+    );
     Ok(detectors)
 }
 
