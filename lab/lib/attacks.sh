@@ -29,7 +29,12 @@ labelled() {
     nsx "$node" timeout -k "${KILL_AFTER:-3}" "$limit" "$@" >>"$W/logs/attack-$label.log" 2>&1
     rc=$?
     end=$(now)
-    # timeout's 124 is expected for tools stopped on purpose (arpspoof).
+    # timeout's 124 is expected for tools stopped on purpose (arpspoof);
+    # hping3 exits 1 when nothing answered (UDP to an open port, spoofed
+    # sources), which is the expected outcome of those floods.
+    if [[ $tool == hping3 && $rc == 1 ]] && grep -q "packets transmitted" "$W/logs/attack-$label.log"; then
+        rc=0
+    fi
     if ((rc != 0 && rc != 124)); then
         echo "[lab] warning: $label exited with $rc (see logs/attack-$label.log)" >&2
         notes+=" (tool exit status $rc)"
