@@ -60,7 +60,7 @@ impl Window {
     fn add(&mut self, now_us: i64, bucket_us: i64, anomalous: bool) {
         let b = now_us.div_euclid(bucket_us.max(1));
         if b > self.head {
-            let steps = (b - self.head).min(BUCKETS as i64);
+            let steps = b.saturating_sub(self.head).min(BUCKETS as i64);
             for k in 1..=steps {
                 let i = (self.head + k).rem_euclid(BUCKETS as i64) as usize;
                 self.total[i] = 0;

@@ -48,14 +48,20 @@ impl Default for KitnetParams {
 pub struct LearningConfig {
     /// Packets for feature mapping (KitNET) or feature ranges (HST). Default 1,000.
     pub mapping_packets: u64,
+    /// Minimum packet time of the mapping stage, seconds. Default 300: three
+    /// half-lives of the slowest window, so the features the model first
+    /// sees are close to their steady state (a model trained on still-rising
+    /// 100 s counters finds the settled ones abnormal).
+    pub min_mapping_secs: f64,
     /// Packets the model trains on. Default 10,000.
     pub training_packets: u64,
     /// Packets scored (model frozen) to calibrate the threshold. Default 5,000.
     pub calibration_packets: u64,
-    /// Minimum packet time from the first packet to the end of training,
-    /// seconds. Default 0.
+    /// Minimum packet time of the training stage, seconds. Default 600, so
+    /// the model sees ten minutes of the network's rhythm.
     pub min_training_secs: f64,
-    /// Minimum packet time of calibration, seconds. Default 0.
+    /// Minimum packet time of calibration, seconds. Default 600, so the
+    /// threshold sees more than a few minutes of the network's rhythm.
     pub min_calibration_secs: f64,
     /// A device first seen after the learning period is only scored (for
     /// alerts) once it has been seen for this long. Default 3600 s.
@@ -68,10 +74,11 @@ impl Default for LearningConfig {
     fn default() -> Self {
         Self {
             mapping_packets: 1_000,
+            min_mapping_secs: 300.0,
             training_packets: 10_000,
             calibration_packets: 5_000,
-            min_training_secs: 0.0,
-            min_calibration_secs: 0.0,
+            min_training_secs: 600.0,
+            min_calibration_secs: 600.0,
             device_learning_secs: 3600.0,
             device_learning_packets: 100,
         }
@@ -186,6 +193,7 @@ impl AnomalyConfig {
             );
         }
         for (v, name) in [
+            (l.min_mapping_secs, "learning.min_mapping_secs"),
             (l.min_training_secs, "learning.min_training_secs"),
             (l.min_calibration_secs, "learning.min_calibration_secs"),
             (l.device_learning_secs, "learning.device_learning_secs"),

@@ -428,7 +428,7 @@ impl AnomalyEngine {
     pub fn process(&mut self, obs: &PacketObs) -> PacketScore {
         let now = obs.ts_micros;
         self.packets += 1;
-        let first = *self.first_us.get_or_insert(now);
+        self.first_us.get_or_insert(now);
         let mut x = std::mem::take(&mut self.x);
         if x.len() != N_FEATURES {
             x = vec![0.0; N_FEATURES];
@@ -443,13 +443,13 @@ impl AnomalyEngine {
                 *v = 0.0;
             }
         }
-        let result = self.step(obs, &x, now, first);
+        let result = self.step(obs, &x, now);
         self.x = x;
         self.sweep_one(now);
         result
     }
 
-    fn step(&mut self, obs: &PacketObs, x: &[f32], now: i64, first: i64) -> PacketScore {
+    fn step(&mut self, obs: &PacketObs, x: &[f32], now: i64) -> PacketScore {
         let l = self.cfg.learning;
         let phase_start = *self.phase_start_us.get_or_insert(now);
         let elapsed_phase = now.saturating_sub(phase_start);
@@ -473,7 +473,12 @@ impl AnomalyEngine {
                     _ => {}
                 }
                 self.phase_packets += 1;
-                if self.phase_packets >= l.mapping_packets {
+                if reached(
+                    self.phase_packets,
+                    l.mapping_packets,
+                    elapsed_phase,
+                    l.min_mapping_secs,
+                ) {
                     self.model = match &self.model {
                         Model::KitnetMapping(m) => {
                             let groups = m.clusters(self.cfg.kitnet.max_group);
@@ -505,7 +510,7 @@ impl AnomalyEngine {
                 if reached(
                     self.phase_packets,
                     l.training_packets,
-                    now.saturating_sub(first),
+                    elapsed_phase,
                     l.min_training_secs,
                 ) {
                     self.enter(Phase::Calibrating, now);

@@ -159,6 +159,15 @@ impl FeatureMapper {
     }
 }
 
+/// `sign(x)·ln(1 + |x|)`: packet rates, sizes and covariances are heavy-tailed;
+/// on a log scale a benign burst slightly beyond the training range stays
+/// close to it, while a flood (orders of magnitude more) still lands far
+/// outside. Without it the longest benign bursts of a week dominate the tail.
+#[inline]
+pub(crate) fn compress(x: f32) -> f32 {
+    x.signum() * x.abs().ln_1p()
+}
+
 /// One autoencoder with tied weights.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Autoencoder {
@@ -210,6 +219,13 @@ impl Autoencoder {
             && self.norm_max.len() == self.n
     }
 
+    /// Min-max scaling with the ranges seen in training. Kitsune divides by
+    /// `max − min + 1e-16`; a feature that was constant in training then turns
+    /// any later change into a value near 1e16 that swamps every other
+    /// autoencoder (we measured thresholds of 1e11). The range is therefore
+    /// floored at 1 % of the feature's magnitude (and 1e-3), and the scaled
+    /// value clamped to ±1000: still far outside the unit interval the
+    /// sigmoid outputs live in, so outliers keep scoring high.
     fn normalise(&self, x: &[f32], out: &mut Vec<f32>) {
         out.clear();
         out.extend(
@@ -218,7 +234,8 @@ impl Autoencoder {
                 .zip(&self.norm_max)
                 .map(|((&v, &lo), &hi)| {
                     if hi >= lo {
-                        (v - lo) / (hi - lo + 1e-16)
+                        let range = (hi - lo).max(0.01 * lo.abs().max(hi.abs())).max(1e-3);
+                        ((v - lo) / range).clamp(-1000.0, 1000.0)
                     } else {
                         0.0
                     }
@@ -365,7 +382,7 @@ impl KitNet {
             self.gathered.clear();
             self.gathered.extend(
                 g.iter()
-                    .map(|&i| x.get(usize::from(i)).copied().unwrap_or(0.0)),
+                    .map(|&i| compress(x.get(usize::from(i)).copied().unwrap_or(0.0))),
             );
             let e = if train {
                 ae.train(&self.gathered, self.learning_rate, &mut self.scratch)

@@ -180,7 +180,7 @@ where
             .as_mut()
             .expect("slot was found or filled just above");
         let dt_secs = if now_us > slot.last_us {
-            (now_us - slot.last_us) as f64 * 1e-6
+            now_us.saturating_sub(slot.last_us) as f64 * 1e-6
         } else {
             0.0
         };
@@ -220,7 +220,7 @@ mod tests {
 
     impl Activity for Count {
         fn activity(&self, last_us: i64, now_us: i64) -> f64 {
-            self.0 * crate::damped::decay_factor(0.01, (now_us - last_us) as f64 * 1e-6)
+            self.0 * crate::damped::decay_factor(0.01, now_us.saturating_sub(last_us) as f64 * 1e-6)
         }
     }
 
