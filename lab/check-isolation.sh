@@ -16,7 +16,7 @@ prefix=${1:?usage: check-isolation.sh PREFIX | --none-left PREFIX}
 rc=0 n=0
 for ns in $(ip netns list | awk '{print $1}' | grep "^$prefix"); do
     n=$((n + 1))
-    if ip -n "$ns" route show default | grep -q . || ip -n "$ns" -6 route show default | grep -q .; then
+    if [[ -n $(ip -n "$ns" route show default) || -n $(ip -n "$ns" -6 route show default) ]]; then
         echo "$ns: default route present" >&2; rc=1
     fi
     extra=$(ip -n "$ns" -4 route show | grep -vE '^(192\.168\.50\.0/24|224\.0\.0\.0/4) ' || true)

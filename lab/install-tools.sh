@@ -18,14 +18,18 @@ for item in "${NEED[@]}"; do
     command -v "${item#*:}" >/dev/null 2>&1 || missing+=("${item%%:*}")
 done
 # Debian's dynamic busybox has no telnetd applet; busybox-static has.
-busybox --list 2>/dev/null | grep -qx telnetd || missing+=(busybox-static)
+# (The applet list goes through a variable: grep -q exiting early would
+# SIGPIPE busybox and fail the pipeline under pipefail.)
+applets=$(busybox --list 2>/dev/null || true)
+grep -qx telnetd <<<"$applets" || missing+=(busybox-static)
 if ((${#missing[@]})); then
     echo "installing: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+applets=$(busybox --list)
 for applet in telnetd httpd udhcpc mkpasswd; do
-    busybox --list | grep -qx "$applet" || { echo "busybox lacks $applet" >&2; exit 1; }
+    grep -qx "$applet" <<<"$applets" || { echo "busybox lacks $applet" >&2; exit 1; }
 done
 echo "lab tools ready"

@@ -61,8 +61,10 @@ check_isolation() {
         routes=$(nsq "$node" ip -4 route show table all 2>/dev/null |
             grep -vE "^(local|broadcast|multicast) " |
             grep -vE "^($LAB_NET_RE|224\.0\.0\.0/4) " || true)
-        if nsq "$node" ip -4 route show default | grep -q . ||
-            nsq "$node" ip -6 route show default 2>/dev/null | grep -q . || [[ -n $routes ]]; then
+        # $(...) rather than "| grep -q": under pipefail an early grep exit
+        # could SIGPIPE ip and turn a found route into "no route".
+        if [[ -n $(nsq "$node" ip -4 route show default) ||
+            -n $(nsq "$node" ip -6 route show default 2>/dev/null) || -n $routes ]]; then
             echo "isolation: $(ns "$node") has a route out: $(nsq "$node" ip route show default) $routes" >&2
             bad=1
         fi
