@@ -1,0 +1,486 @@
+//! The fixed-length, versioned feature vector of a device.
+//!
+//! A device's identity evidence (DHCP options, host name, mDNS, SSDP, HTTP,
+//! TLS, DNS, TCP SYN signature, OUI vendor, services, protocols) becomes a
+//! vector of [`DIM`] numbers:
+//!
+//! * [`HASH_BUCKETS`] binary slots: each piece of evidence is cut into
+//!   tokens (the whole value with digit runs generalised, plus its parts:
+//!   DHCP option codes, words of a User-Agent, the registered domain of a
+//!   DNS query …), every token is prefixed with its source and hashed
+//!   (FNV-1a, fixed, so the same evidence maps to the same slot on every
+//!   machine and in every version of Rust) into one slot;
+//! * one count per evidence kind, then counts of services, client
+//!   protocols and host names and whether the MAC is locally administered.
+//!
+//! Guarantees: the length is always [`DIM`], the mapping depends only on the
+//! evidence (never on arrival order beyond which items the inventory kept),
+//! and it changes only together with [`FEATURE_VERSION`] — a model records the
+//! version it was trained on and refuses a different one.
+//! Every slot set is also returned with the evidence source behind it, so a
+//! prediction can say which sources decided it.
+
+use ward_core::devices::Device;
+use ward_proto::HintKind;
+
+use crate::ports::{PortRole, PortSet};
+
+/// Bumped whenever tokenisation, hashing or layout changes.
+pub const FEATURE_VERSION: u32 = 1;
+/// Hashed token slots.
+pub const HASH_BUCKETS: usize = 2048;
+/// Evidence kinds counted (one slot each).
+const KINDS: [HintKind; 25] = [
+    HintKind::Hostname,
+    HintKind::DhcpParamList,
+    HintKind::DhcpVendorClass,
+    HintKind::DhcpClientId,
+    HintKind::DhcpMaxMsgSize,
+    HintKind::DhcpFqdn,
+    HintKind::DhcpOptions,
+    HintKind::Dhcpv6,
+    HintKind::MdnsService,
+    HintKind::MdnsTxt,
+    HintKind::SsdpServer,
+    HintKind::SsdpUsn,
+    HintKind::SsdpNt,
+    HintKind::UpnpDescription,
+    HintKind::Lldp,
+    HintKind::DnsQuery,
+    HintKind::HttpUserAgent,
+    HintKind::HttpServer,
+    HintKind::TlsJa3,
+    HintKind::TlsJa4,
+    HintKind::TlsSni,
+    HintKind::TcpSyn,
+    HintKind::NtpServer,
+    HintKind::Banner,
+    HintKind::Os,
+];
+/// Dense slots after the hashed ones: one count per kind, then services,
+/// protocols, host names, local MAC, then traffic shape: mean size of sent
+/// and received frames, log2 of frames sent, IPv4 and IPv6 addresses.
+const DENSE: usize = KINDS.len() + 9;
+/// Length of every feature vector.
+pub const DIM: usize = HASH_BUCKETS + DENSE;
+
+const COUNT_CAP: f32 = 16.0;
+
+/// A device's features and, for each set hashed slot, the source behind it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Features {
+    pub x: Vec<f32>,
+    /// (slot, evidence source) for every token hashed, deduplicated.
+    pub origin: Vec<(u32, &'static str)>,
+    /// A 32-bit id of every token (another part of the same hash), sorted
+    /// and deduplicated: exact token identity for the novelty check, which
+    /// the slots cannot give (different tokens share slots).
+    pub tokens: Vec<u32>,
+}
+
+impl Features {
+    /// The evidence sources that set `slot`, if it is a hashed slot.
+    pub fn sources_of(&self, slot: u32) -> impl Iterator<Item = &'static str> + '_ {
+        self.origin
+            .iter()
+            .filter(move |(s, _)| *s == slot)
+            .map(|(_, src)| *src)
+    }
+
+    /// Name of a dense slot (for explanations), `None` for hashed slots.
+    pub fn dense_name(slot: u32) -> Option<&'static str> {
+        let i = (slot as usize).checked_sub(HASH_BUCKETS)?;
+        if let Some(k) = KINDS.get(i) {
+            return Some(k.as_str());
+        }
+        match i - KINDS.len() {
+            0 => Some("services"),
+            1 => Some("protocols"),
+            2 => Some("hostname"),
+            3 => Some("random_mac"),
+            4 => Some("traffic.mean_sent_size"),
+            5 => Some("traffic.mean_received_size"),
+            6 => Some("traffic.log2_frames_sent"),
+            7 => Some("ipv4_addresses"),
+            8 => Some("ipv6_addresses"),
+            _ => None,
+        }
+    }
+}
+
+/// The evidence of one device, as the extractor reads it. Kept separate
+/// from [`Device`] so the training code and tests can build it directly.
+#[derive(Clone, Debug, Default)]
+pub struct EvidenceView<'a> {
+    pub vendor: Option<&'a str>,
+    pub evidence: Vec<(HintKind, &'a str)>,
+    pub services: Vec<(u8, u16)>,
+    pub protocols: Vec<&'a str>,
+    pub hostnames: usize,
+    pub local_mac: bool,
+    /// (frames, bytes) sent and received.
+    pub sent: (u64, u64),
+    pub received: (u64, u64),
+    pub ipv4: usize,
+    pub ipv6: usize,
+    /// Client ports (see [`crate::ports`]).
+    pub ports: Vec<(PortRole, u8, u16)>,
+}
+
+impl<'a> EvidenceView<'a> {
+    pub fn of(d: &'a Device) -> Self {
+        EvidenceView {
+            vendor: d.vendor,
+            evidence: d.evidence.iter().map(|(k, v)| (*k, v.as_str())).collect(),
+            services: d.services.iter().copied().collect(),
+            protocols: d.protocols.iter().map(|p| p.as_str()).collect(),
+            hostnames: d.hostnames.len(),
+            local_mac: d.mac().is_some_and(|m| m.is_local()),
+            sent: (d.pkts_sent, d.bytes_sent),
+            received: (d.pkts_received, d.bytes_received),
+            ipv4: d.ips.iter().filter(|ip| ip.is_ipv4()).count(),
+            ipv6: d.ips.iter().filter(|ip| ip.is_ipv6()).count(),
+            ports: Vec::new(),
+        }
+    }
+}
+
+/// Extract the feature vector of a device (without port evidence).
+pub fn extract(d: &Device) -> Features {
+    extract_view(&EvidenceView::of(d))
+}
+
+/// Extract the feature vector of a device with its port evidence.
+pub fn extract_with_ports(d: &Device, ports: &PortSet) -> Features {
+    let mut v = EvidenceView::of(d);
+    v.ports = ports.iter().copied().collect();
+    extract_view(&v)
+}
+
+/// Extract the feature vector from an evidence view.
+pub fn extract_view(v: &EvidenceView<'_>) -> Features {
+    let mut f = Builder {
+        x: vec![0.0; DIM],
+        origin: Vec::new(),
+        tokens: Vec::new(),
+    };
+    if let Some(vendor) = v.vendor {
+        f.token("oui", "oui", &vendor.to_ascii_lowercase());
+    }
+    let mut counts = [0u32; KINDS.len()];
+    for &(kind, value) in &v.evidence {
+        if let Some(i) = KINDS.iter().position(|k| *k == kind) {
+            counts[i] += 1;
+        }
+        tokens_of(kind, value, &mut f);
+    }
+    for (proto, port) in &v.services {
+        f.token("services", "svc", &format!("{proto}/{port}"));
+    }
+    for p in &v.protocols {
+        f.token("protocols", "proto", p);
+    }
+    for (role, proto, port) in &v.ports {
+        f.token(
+            "ports",
+            "port",
+            &format!("{}:{proto}/{port}", role.as_str()),
+        );
+    }
+    for (i, c) in counts.iter().enumerate() {
+        f.x[HASH_BUCKETS + i] = (*c as f32).min(COUNT_CAP);
+    }
+    let base = HASH_BUCKETS + KINDS.len();
+    f.x[base] = (v.services.len() as f32).min(COUNT_CAP);
+    f.x[base + 1] = (v.protocols.len() as f32).min(COUNT_CAP);
+    f.x[base + 2] = (v.hostnames as f32).min(COUNT_CAP);
+    f.x[base + 3] = if v.local_mac { 1.0 } else { 0.0 };
+    let mean = |(n, b): (u64, u64)| b.checked_div(n).unwrap_or(0) as f32;
+    f.x[base + 4] = mean(v.sent);
+    f.x[base + 5] = mean(v.received);
+    f.x[base + 6] = (v.sent.0 as f32 + 1.0).log2().floor();
+    f.x[base + 7] = (v.ipv4 as f32).min(COUNT_CAP);
+    f.x[base + 8] = (v.ipv6 as f32).min(COUNT_CAP);
+    f.origin.sort_unstable();
+    f.origin.dedup();
+    f.tokens.sort_unstable();
+    f.tokens.dedup();
+    Features {
+        x: f.x,
+        origin: f.origin,
+        tokens: f.tokens,
+    }
+}
+
+struct Builder {
+    x: Vec<f32>,
+    origin: Vec<(u32, &'static str)>,
+    tokens: Vec<u32>,
+}
+
+impl Builder {
+    fn token(&mut self, source: &'static str, prefix: &str, token: &str) {
+        if token.is_empty() {
+            return;
+        }
+        let mut h = Fnv::new();
+        h.write(prefix.as_bytes());
+        h.write(b"\x1f");
+        h.write(token.as_bytes());
+        let slot = (h.0 % HASH_BUCKETS as u64) as u32;
+        self.x[slot as usize] = 1.0;
+        self.origin.push((slot, source));
+        self.tokens.push((h.0 >> 32) as u32);
+    }
+}
+
+/// 64-bit FNV-1a: fixed and tiny; the keys are our own tokens, and a
+/// collision only merges two features.
+struct Fnv(u64);
+
+impl Fnv {
+    fn new() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+}
+
+fn tokens_of(kind: HintKind, value: &str, f: &mut Builder) {
+    let src = kind.as_str();
+    let lower = value.to_ascii_lowercase();
+    match kind {
+        HintKind::DhcpParamList | HintKind::DhcpOptions => {
+            f.token(src, src, &lower);
+            for code in lower.split(',') {
+                f.token(src, &format!("{src}.code"), code.trim());
+            }
+        }
+        HintKind::DhcpClientId => {
+            // The identifier usually embeds the MAC; only its type byte
+            // (01 = Ethernet MAC, ff = RFC 4361 …) says something about the stack.
+            f.token(src, src, lower.get(..2).unwrap_or(""));
+        }
+        HintKind::Hostname | HintKind::DhcpFqdn => {
+            f.token(src, "hostname", &shape(&lower));
+            f.token(src, "hostname.prefix", alpha_prefix(&lower));
+        }
+        HintKind::DnsQuery | HintKind::TlsSni | HintKind::NtpServer => {
+            let name = lower.trim_end_matches('.');
+            if name.parse::<std::net::IpAddr>().is_ok() {
+                f.token(src, src, "<ip>");
+            } else {
+                // The registered domain generalises across firmware
+                // versions and regional endpoints; the whole name (with
+                // digits generalised) keeps the specific host.
+                f.token(src, "domain", registered_domain(name));
+                f.token(src, &format!("{src}.name"), &shape(name));
+            }
+        }
+        HintKind::HttpUserAgent
+        | HintKind::HttpServer
+        | HintKind::SsdpServer
+        | HintKind::Banner
+        | HintKind::Os
+        | HintKind::DhcpVendorClass
+        | HintKind::Dhcpv6 => {
+            f.token(src, src, &shape(&lower));
+            for w in words(&lower) {
+                f.token(src, &format!("{src}.word"), &w);
+            }
+        }
+        HintKind::SsdpUsn => {
+            // uuid:<random>::urn:… — the part after the uuid names the type.
+            let tail = lower.split("::").nth(1).unwrap_or("");
+            f.token(src, src, &shape(tail));
+        }
+        HintKind::MdnsService
+        | HintKind::MdnsTxt
+        | HintKind::SsdpNt
+        | HintKind::UpnpDescription
+        | HintKind::Lldp
+        | HintKind::TlsJa3
+        | HintKind::TlsJa4
+        | HintKind::TcpSyn
+        | HintKind::DhcpMaxMsgSize => {
+            f.token(src, src, &lower);
+            if matches!(kind, HintKind::MdnsTxt | HintKind::UpnpDescription) {
+                if let Some((k, _)) = lower.split_once('=') {
+                    f.token(src, &format!("{src}.key"), k);
+                }
+            }
+        }
+    }
+}
+
+/// Generalise a value: digit runs become `#`, long hex runs (serials,
+/// MAC fragments) become `%`, so `ESP_07AEFB` and `ESP_1C2D3E` share a shape.
+pub fn shape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len().min(128));
+    for run in split_keep(s) {
+        let alnum = run.chars().all(|c| c.is_ascii_alphanumeric());
+        if alnum && run.chars().all(|c| c.is_ascii_digit()) {
+            out.push('#');
+        } else if alnum
+            && run.len() >= 4
+            && run.chars().all(|c| c.is_ascii_hexdigit())
+            && run.chars().any(|c| c.is_ascii_digit())
+        {
+            out.push('%');
+        } else if alnum && run.chars().any(|c| c.is_ascii_digit()) && run.len() >= 8 {
+            // Long mixed alphanumerics are serials or random ids.
+            out.push('%');
+        } else {
+            out.push_str(run);
+        }
+        if out.len() >= 128 {
+            break;
+        }
+    }
+    out
+}
+
+/// Split into maximal alphanumeric runs and the single characters between them.
+fn split_keep(s: &str) -> Vec<&str> {
+    let mut v = Vec::new();
+    let mut start = None;
+    for (i, c) in s.char_indices() {
+        if c.is_ascii_alphanumeric() {
+            start.get_or_insert(i);
+        } else {
+            if let Some(st) = start.take() {
+                v.push(&s[st..i]);
+            }
+            v.push(&s[i..i + c.len_utf8()]);
+        }
+    }
+    if let Some(st) = start {
+        v.push(&s[st..]);
+    }
+    v
+}
+
+/// Words of a product string: alphabetic runs of 2+ letters (versions dropped).
+fn words(s: &str) -> Vec<String> {
+    let mut v: Vec<String> = s
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .filter(|w| w.len() >= 2)
+        .take(24)
+        .map(str::to_string)
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+fn alpha_prefix(s: &str) -> &str {
+    let end = s
+        .find(|c: char| !c.is_ascii_alphabetic())
+        .unwrap_or(s.len());
+    &s[..end]
+}
+
+/// The registered domain of a DNS name, by a small public-suffix rule:
+/// two labels, or three under a two-letter country code whose second level
+/// is generic (`co.uk`, `com.cn`). Good enough to group cloud endpoints.
+pub fn registered_domain(name: &str) -> &str {
+    let name = name.trim_end_matches('.');
+    let labels: Vec<(usize, &str)> = {
+        let mut v = Vec::new();
+        let mut start = 0;
+        for (i, c) in name.char_indices() {
+            if c == '.' {
+                v.push((start, &name[start..i]));
+                start = i + 1;
+            }
+        }
+        v.push((start, &name[start..]));
+        v
+    };
+    let n = labels.len();
+    if n <= 2 {
+        return name;
+    }
+    let tld = labels[n - 1].1;
+    let sld = labels[n - 2].1;
+    let generic = [
+        "co", "com", "net", "org", "ac", "gov", "edu", "ne", "or", "go",
+    ];
+    let keep = if tld.len() == 2 && generic.contains(&sld) {
+        3
+    } else {
+        2
+    };
+    &name[labels[n - keep].0..]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registered_domains() {
+        assert_eq!(registered_domain("devs.tplinkcloud.com"), "tplinkcloud.com");
+        assert_eq!(registered_domain("a.b.example.co.uk."), "example.co.uk");
+        assert_eq!(registered_domain("local"), "local");
+        assert_eq!(registered_domain("x.y"), "x.y");
+    }
+
+    #[test]
+    fn shapes_generalise_serials_and_versions() {
+        assert_eq!(shape("esp_07aefb"), shape("esp_1c2d3e"));
+        assert_eq!(shape("udhcp 1.19.4"), "udhcp #.#.#");
+        assert_ne!(shape("hs100"), shape("hs110x"));
+    }
+
+    #[test]
+    fn vector_has_fixed_length_and_records_sources() {
+        let v = EvidenceView {
+            vendor: Some("TP-LINK TECHNOLOGIES CO.,LTD."),
+            evidence: vec![
+                (HintKind::DhcpParamList, "1,3,6,12,15,28,42"),
+                (HintKind::DnsQuery, "devs.tplinkcloud.com"),
+            ],
+            services: vec![(6, 9999)],
+            protocols: vec!["dhcp", "dns"],
+            hostnames: 1,
+            local_mac: false,
+            ..Default::default()
+        };
+        let f = extract_view(&v);
+        assert_eq!(f.x.len(), DIM);
+        let sources: Vec<&str> = f.origin.iter().map(|(_, s)| *s).collect();
+        for s in [
+            "oui",
+            "dhcp.param_list",
+            "dns.query",
+            "services",
+            "protocols",
+        ] {
+            assert!(sources.contains(&s), "{s} missing from {sources:?}");
+        }
+        // 7 option codes + the whole list + oui + 2 DNS tokens + 1 service + 2 protocols.
+        let set = f.x[..HASH_BUCKETS].iter().filter(|x| **x > 0.0).count();
+        assert!(set >= 10, "{set} slots set");
+        assert_eq!(f.x[HASH_BUCKETS + 1], 1.0, "one param list counted");
+        assert_eq!(f.x[HASH_BUCKETS + KINDS.len()], 1.0, "one service");
+    }
+
+    #[test]
+    fn same_evidence_same_vector_regardless_of_order() {
+        let a = EvidenceView {
+            evidence: vec![
+                (HintKind::HttpUserAgent, "Mozilla/5.0"),
+                (HintKind::Hostname, "cam-01"),
+            ],
+            ..Default::default()
+        };
+        let mut b = a.clone();
+        b.evidence.reverse();
+        assert_eq!(extract_view(&a), extract_view(&b));
+    }
+}

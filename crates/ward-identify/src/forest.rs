@@ -1,0 +1,370 @@
+//! A small deterministic random forest (CART trees, Gini impurity,
+//! bootstrap samples, a random subset of features per split).
+//!
+//! Written here rather than taken from a library because the model must be
+//! bit-for-bit reproducible from a seed, serialise to a few hundred KiB of
+//! JSON, and explain each prediction (which features its paths used); the
+//! data sets are a few thousand rows, so simplicity beats speed.
+//!
+//! Guarantees: training with the same rows, labels, parameters and seed
+//! gives the same forest on every machine (own PRNG, no hash-map iteration,
+//! ties broken by index). Prediction never panics on any input vector: a
+//! feature index beyond the vector reads as 0, and a malformed node (child
+//! index out of range, as a corrupted model file could hold) ends the walk.
+
+use serde::{Deserialize, Serialize};
+
+/// Training parameters.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ForestParams {
+    pub trees: usize,
+    pub max_depth: usize,
+    pub min_samples_split: usize,
+    /// Features tried per split; 0 means √(number of features).
+    pub features_per_split: usize,
+    pub seed: u64,
+}
+
+impl Default for ForestParams {
+    fn default() -> Self {
+        ForestParams {
+            trees: 60,
+            max_depth: 24,
+            min_samples_split: 2,
+            features_per_split: 0,
+            seed: 0x5741_5244,
+        }
+    }
+}
+
+/// One tree node. A leaf has `feature == LEAF` and a class distribution.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Node {
+    #[serde(rename = "f")]
+    pub feature: u32,
+    #[serde(rename = "t", default)]
+    pub threshold: f32,
+    #[serde(rename = "l", default)]
+    pub left: u32,
+    #[serde(rename = "r", default)]
+    pub right: u32,
+    /// Leaf only: (class, fraction of the leaf's training rows).
+    #[serde(rename = "p", default, skip_serializing_if = "Vec::is_empty")]
+    pub dist: Vec<(u32, f32)>,
+}
+
+const LEAF: u32 = u32::MAX;
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Tree {
+    pub nodes: Vec<Node>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Forest {
+    pub classes: usize,
+    pub trees: Vec<Tree>,
+}
+
+/// SplitMix64: tiny, well-distributed, and ours (stable across versions).
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    /// Uniform in `0..n` (n > 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n.max(1) as u64) as usize
+    }
+}
+
+impl Forest {
+    /// Train on `rows` (each of the same length) with labels `0..classes`.
+    pub fn train(rows: &[Vec<f32>], labels: &[u32], classes: usize, p: &ForestParams) -> Forest {
+        let dim = rows.first().map_or(0, |r| r.len());
+        let mtry = if p.features_per_split == 0 {
+            ((dim as f64).sqrt().ceil() as usize).max(1)
+        } else {
+            p.features_per_split
+        };
+        let mut rng = Rng::new(p.seed);
+        let n = rows.len().min(labels.len());
+        let mut trees = Vec::with_capacity(p.trees);
+        for _ in 0..p.trees {
+            let sample: Vec<usize> = (0..n).map(|_| rng.below(n)).collect();
+            let mut b = TreeBuilder {
+                rows,
+                labels,
+                classes,
+                dim,
+                mtry,
+                params: p,
+                rng: Rng::new(rng.next_u64()),
+                nodes: Vec::new(),
+            };
+            if n > 0 {
+                b.grow(sample, 0);
+            } else {
+                b.nodes.push(Node {
+                    feature: LEAF,
+                    threshold: 0.0,
+                    left: 0,
+                    right: 0,
+                    dist: Vec::new(),
+                });
+            }
+            trees.push(Tree { nodes: b.nodes });
+        }
+        Forest { classes, trees }
+    }
+
+    /// Class probabilities (mean of the trees' leaf distributions).
+    pub fn predict_proba(&self, x: &[f32]) -> Vec<f32> {
+        self.predict_explained(x, &mut Vec::new())
+    }
+
+    /// Class probabilities, and the features each tree's path tested, as
+    /// `(tree, feature)` pairs appended to `used`.
+    pub fn predict_explained(&self, x: &[f32], used: &mut Vec<(u32, u32)>) -> Vec<f32> {
+        let mut p = vec![0.0f32; self.classes];
+        if self.trees.is_empty() {
+            return p;
+        }
+        for (ti, t) in self.trees.iter().enumerate() {
+            let mut i = 0usize;
+            // A path is never longer than the tree; the bound stops a
+            // corrupted file's cycle.
+            for _ in 0..=t.nodes.len() {
+                let Some(node) = t.nodes.get(i) else { break };
+                if node.feature == LEAF {
+                    for &(c, w) in &node.dist {
+                        if let Some(slot) = p.get_mut(c as usize) {
+                            *slot += w;
+                        }
+                    }
+                    break;
+                }
+                used.push((ti as u32, node.feature));
+                let v = x.get(node.feature as usize).copied().unwrap_or(0.0);
+                i = if v <= node.threshold {
+                    node.left as usize
+                } else {
+                    node.right as usize
+                };
+            }
+        }
+        let n = self.trees.len() as f32;
+        for v in &mut p {
+            *v /= n;
+        }
+        p
+    }
+
+    pub fn node_count(&self) -> usize {
+        self.trees.iter().map(|t| t.nodes.len()).sum()
+    }
+}
+
+struct TreeBuilder<'a> {
+    rows: &'a [Vec<f32>],
+    labels: &'a [u32],
+    classes: usize,
+    dim: usize,
+    mtry: usize,
+    params: &'a ForestParams,
+    rng: Rng,
+    nodes: Vec<Node>,
+}
+
+impl TreeBuilder<'_> {
+    fn value(&self, row: usize, f: usize) -> f32 {
+        self.rows[row].get(f).copied().unwrap_or(0.0)
+    }
+
+    fn counts(&self, idx: &[usize]) -> Vec<u32> {
+        let mut c = vec![0u32; self.classes];
+        for &i in idx {
+            if let Some(s) = c.get_mut(self.labels[i] as usize) {
+                *s += 1;
+            }
+        }
+        c
+    }
+
+    fn leaf(&mut self, counts: &[u32]) -> u32 {
+        let total: u32 = counts.iter().sum();
+        let dist = counts
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c > 0)
+            .map(|(k, c)| (k as u32, *c as f32 / total.max(1) as f32))
+            .collect();
+        self.nodes.push(Node {
+            feature: LEAF,
+            threshold: 0.0,
+            left: 0,
+            right: 0,
+            dist,
+        });
+        (self.nodes.len() - 1) as u32
+    }
+
+    fn grow(&mut self, idx: Vec<usize>, depth: usize) -> u32 {
+        let counts = self.counts(&idx);
+        let pure = counts.iter().filter(|c| **c > 0).count() <= 1;
+        if pure || depth >= self.params.max_depth || idx.len() < self.params.min_samples_split {
+            return self.leaf(&counts);
+        }
+        let Some((f, t)) = self.best_split(&idx, &counts) else {
+            return self.leaf(&counts);
+        };
+        let (l, r): (Vec<usize>, Vec<usize>) = idx.iter().partition(|&&i| self.value(i, f) <= t);
+        let me = self.nodes.len();
+        self.nodes.push(Node {
+            feature: f as u32,
+            threshold: t,
+            left: 0,
+            right: 0,
+            dist: Vec::new(),
+        });
+        let li = self.grow(l, depth + 1);
+        let ri = self.grow(r, depth + 1);
+        self.nodes[me].left = li;
+        self.nodes[me].right = ri;
+        me as u32
+    }
+
+    /// The best (feature, threshold) among `mtry` randomly drawn features
+    /// that are not constant in this node (drawing on until that many are
+    /// found or all are tried: most hashed slots are 0 in most nodes).
+    fn best_split(&mut self, idx: &[usize], counts: &[u32]) -> Option<(usize, f32)> {
+        let n = idx.len() as f64;
+        let parent = gini(counts, n);
+        let mut order: Vec<usize> = (0..self.dim).collect();
+        let mut best: Option<(f64, usize, f32)> = None;
+        let mut tried = 0;
+        let mut k = 0;
+        while tried < self.mtry && k < order.len() {
+            // Partial Fisher–Yates: draw the next feature.
+            let j = k + self.rng.below(order.len() - k);
+            order.swap(k, j);
+            let f = order[k];
+            k += 1;
+            let mut vals: Vec<(f32, u32)> = idx
+                .iter()
+                .map(|&i| (self.value(i, f), self.labels[i]))
+                .collect();
+            let first = vals[0].0;
+            if vals.iter().all(|(v, _)| *v == first) {
+                continue;
+            }
+            tried += 1;
+            vals.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            let mut left = vec![0u32; self.classes];
+            let mut right = counts.to_vec();
+            for w in 0..vals.len() - 1 {
+                let c = vals[w].1 as usize;
+                if let (Some(l), Some(r)) = (left.get_mut(c), right.get_mut(c)) {
+                    *l += 1;
+                    *r -= 1;
+                }
+                if vals[w].0 == vals[w + 1].0 {
+                    continue;
+                }
+                let nl = (w + 1) as f64;
+                let nr = n - nl;
+                let impurity = (nl * gini(&left, nl) + nr * gini(&right, nr)) / n;
+                let gain = parent - impurity;
+                if gain > 1e-12 && best.is_none_or(|(g, _, _)| gain > g) {
+                    let t = vals[w].0 + (vals[w + 1].0 - vals[w].0) / 2.0;
+                    best = Some((gain, f, t));
+                }
+            }
+        }
+        best.map(|(_, f, t)| (f, t))
+    }
+}
+
+fn gini(counts: &[u32], n: f64) -> f64 {
+    if n <= 0.0 {
+        return 0.0;
+    }
+    1.0 - counts
+        .iter()
+        .map(|&c| {
+            let p = c as f64 / n;
+            p * p
+        })
+        .sum::<f64>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn toy() -> (Vec<Vec<f32>>, Vec<u32>) {
+        // Class = which of three "tokens" is set; feature 3 is noise.
+        let mut rng = Rng::new(7);
+        let mut rows = Vec::new();
+        let mut labels = Vec::new();
+        for i in 0..90 {
+            let c = (i % 3) as u32;
+            let mut r = vec![0.0; 4];
+            r[c as usize] = 1.0;
+            r[3] = (rng.below(10)) as f32;
+            rows.push(r);
+            labels.push(c);
+        }
+        (rows, labels)
+    }
+
+    #[test]
+    fn learns_a_separable_problem() {
+        let (rows, labels) = toy();
+        let f = Forest::train(&rows, &labels, 3, &ForestParams::default());
+        for c in 0..3 {
+            let mut x = vec![0.0; 4];
+            x[c] = 1.0;
+            let p = f.predict_proba(&x);
+            let best = (0..3).max_by(|a, b| p[*a].total_cmp(&p[*b])).unwrap();
+            assert_eq!(best, c, "{p:?}");
+            assert!(p[c] > 0.8, "{p:?}");
+        }
+    }
+
+    #[test]
+    fn same_seed_same_forest() {
+        let (rows, labels) = toy();
+        let p = ForestParams::default();
+        assert_eq!(
+            Forest::train(&rows, &labels, 3, &p),
+            Forest::train(&rows, &labels, 3, &p)
+        );
+    }
+
+    #[test]
+    fn corrupted_model_never_panics() {
+        let f = Forest {
+            classes: 2,
+            trees: vec![Tree {
+                nodes: vec![Node {
+                    feature: 9,
+                    threshold: 0.5,
+                    left: 0,
+                    right: 77,
+                    dist: vec![(5, 1.0)],
+                }],
+            }],
+        };
+        let p = f.predict_proba(&[0.0]);
+        assert_eq!(p.len(), 2);
+    }
+}

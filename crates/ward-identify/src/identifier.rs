@@ -1,0 +1,600 @@
+//! The identifier the engine runs once per second of packet time.
+//!
+//! For every device whose evidence changed since it last looked (a cheap
+//! generation made of the lengths of the device's append-only evidence,
+//! service, protocol and name lists), it extracts the features, asks the
+//! model, falls back to explicit rules, and writes category, model,
+//! confidence and the reasons to the inventory
+//! ([`DeviceTable::set_identity`]), so the engine emits a `device` event
+//! with reason `changed`. Devices whose evidence did not change cost one
+//! table lookup per second.
+//!
+//! It also keeps the persistent [`Inventory`] up to date and raises:
+//! * `new-device` (category `new-device`) for a device first seen after the
+//!   learning period, unless it is a known device under a new randomised
+//!   MAC — those are merged into the old entry (evidence `same-as`);
+//! * `device-identity-changed` (category `policy`) when a device whose
+//!   category had settled starts to look like something else.
+//!
+//! Bounded: one small record per device of the engine's (bounded) table,
+//! swept when devices are evicted; the inventory is capped.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+use ward_core::devices::{Device, DeviceId, DeviceKey, DeviceTable};
+use ward_core::event::Evidence;
+use ward_core::{Alert, AlertCategory, Engine, Event, Identifier, Timestamp};
+use ward_proto::HintKind;
+
+use crate::features;
+use crate::inventory::{Inventory, InventoryEntry, Signature};
+use crate::model::{Model, ModelError};
+use crate::ports::{PortEvidence, PortObserver};
+use crate::rules;
+
+/// `[identify]` settings.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct IdentifyConfig {
+    /// Seconds of packet time after the first packet (or the state file's
+    /// start) during which new devices are learnt, not alerted on.
+    pub learning_period_s: u64,
+    /// A category must have held this long before a change is alerted
+    /// (early packets refine the guess; that is not a change of identity).
+    pub settle_s: u64,
+    /// Least vote share for the model's answer to be accepted.
+    pub min_probability: f32,
+    /// Least share of the device's evidence the model must have seen in
+    /// training for that answer (novelty check).
+    pub min_coverage: f32,
+    /// Least number of the device's evidence tokens the model must know
+    /// (a device with fewer tokens must have all of them known).
+    pub min_matched_tokens: usize,
+    /// How long to wait for DHCP/host-name evidence before deciding a
+    /// device with a locally administered MAC is new (not a known device
+    /// under a new random MAC).
+    pub random_mac_wait_s: u64,
+}
+
+impl Default for IdentifyConfig {
+    fn default() -> Self {
+        IdentifyConfig {
+            learning_period_s: 3600,
+            settle_s: 300,
+            min_probability: 0.5,
+            min_coverage: 0.6,
+            min_matched_tokens: 4,
+            random_mac_wait_s: 30,
+        }
+    }
+}
+
+/// Counters for the run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct IdentifyCounters {
+    /// Devices (re-)classified.
+    pub classified: u64,
+    pub new_device_alerts: u64,
+    pub identity_changed_alerts: u64,
+    /// Devices recognised under a new MAC.
+    pub merged: u64,
+}
+
+struct Track {
+    id: DeviceId,
+    key: String,
+    generation: (usize, usize, usize, usize),
+    new_pending: bool,
+    same_as: Option<String>,
+    category: Option<String>,
+    category_since: Timestamp,
+    /// The category came from a previous run's state (already settled).
+    settled: bool,
+    synced_last_seen: Timestamp,
+}
+
+/// See the module docs.
+pub struct DeviceIdentifier {
+    model: Model,
+    cfg: IdentifyConfig,
+    inventory: Inventory,
+    tracks: HashMap<DeviceKey, Track>,
+    counters: IdentifyCounters,
+    ports: PortEvidence,
+}
+
+impl DeviceIdentifier {
+    pub fn new(model: Model, cfg: IdentifyConfig, inventory: Inventory) -> Self {
+        DeviceIdentifier {
+            model,
+            cfg,
+            inventory,
+            tracks: HashMap::new(),
+            counters: IdentifyCounters::default(),
+            ports: PortEvidence::default(),
+        }
+    }
+
+    /// The detector that gathers client-port evidence for this identifier.
+    /// Pass it to [`Engine::new`] with the other detectors; without it,
+    /// identification works on the inventory's evidence alone (and the
+    /// shipped model, trained with ports, is a little less sure of
+    /// same-vendor siblings).
+    pub fn port_observer(&self) -> Box<dyn ward_core::Detector> {
+        Box::new(PortObserver::new(self.ports.clone()))
+    }
+
+    /// With the model compiled into the binary.
+    pub fn with_default_model(
+        cfg: IdentifyConfig,
+        inventory: Inventory,
+    ) -> Result<Self, ModelError> {
+        Ok(DeviceIdentifier::new(
+            Model::default_model()?,
+            cfg,
+            inventory,
+        ))
+    }
+
+    /// The identifier an engine runs, if it is this type.
+    pub fn of_engine(engine: &Engine) -> Option<&DeviceIdentifier> {
+        let any: &dyn std::any::Any = engine.identifier()?;
+        any.downcast_ref()
+    }
+
+    pub fn inventory(&self) -> &Inventory {
+        &self.inventory
+    }
+
+    pub fn into_inventory(self) -> Inventory {
+        self.inventory
+    }
+
+    pub fn counters(&self) -> IdentifyCounters {
+        self.counters
+    }
+
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    fn classify(&self, d: &Device) -> Option<Identity> {
+        let f = features::extract_with_ports(d, &self.ports.of(d.key));
+        let p = self.model.predict(&f);
+        let min_p = self.cfg.min_probability;
+        let min_c = self.cfg.min_coverage;
+        let top: Vec<&str> = p.sources.iter().take(3).copied().collect();
+        let why = |prob: f32| format!("classifier: {prob:.2} ({})", top.join(", "));
+        // Few tokens are enough only if every one of them is known.
+        let enough = p.matched >= self.cfg.min_matched_tokens.min(f.tokens.len().max(1));
+        if p.model.probability >= min_p && p.coverage >= min_c && enough {
+            let category = self
+                .model
+                .models
+                .iter()
+                .position(|m| *m == p.model.name)
+                .and_then(|i| self.model.model_category.get(i))
+                .cloned()
+                .unwrap_or_else(|| p.category.name.clone());
+            return Some(Identity {
+                category: Some(category.clone()),
+                model: Some(p.model.name.clone()),
+                confidence: p.model.probability,
+                evidence: vec![
+                    ev("model", why(p.model.probability)),
+                    ev(
+                        "category",
+                        format!("model {} is a {category}", p.model.name),
+                    ),
+                ],
+            });
+        }
+        if p.category.probability >= min_p && p.category_coverage >= min_c && enough {
+            return Some(Identity {
+                category: Some(p.category.name.clone()),
+                model: None,
+                confidence: p.category.probability,
+                evidence: vec![ev("category", why(p.category.probability))],
+            });
+        }
+        let stated = rules::stated_model(d);
+        if let Some(r) = rules::classify(d) {
+            let mut evidence = vec![ev("category", format!("rule: {}", r.reason))];
+            if let Some((_, src)) = &stated {
+                evidence.push(ev("model", format!("stated by the device ({src})")));
+            }
+            return Some(Identity {
+                category: Some(r.category.to_string()),
+                model: stated.map(|(m, _)| m),
+                confidence: r.confidence,
+                evidence,
+            });
+        }
+        stated.map(|(m, src)| Identity {
+            category: None,
+            model: Some(m),
+            confidence: 0.5,
+            evidence: vec![ev("model", format!("stated by the device ({src})"))],
+        })
+    }
+
+    fn alert(&mut self, now: Timestamp, d: &Device, alert: Alert, out: &mut Vec<Event>) {
+        let mut e = Event::alert(now, alert);
+        e.src_mac = d.mac();
+        e.src_ip = d
+            .ips
+            .iter()
+            .find(|ip| ip.is_ipv4())
+            .or(d.ips.first())
+            .copied();
+        out.push(e);
+    }
+}
+
+struct Identity {
+    category: Option<String>,
+    model: Option<String>,
+    confidence: f32,
+    evidence: Vec<Evidence>,
+}
+
+fn ev(source: &str, value: String) -> Evidence {
+    Evidence {
+        source: source.to_string(),
+        value,
+    }
+}
+
+/// Grows whenever the device's evidence does (every list is append-only
+/// until its cap).
+pub fn generation(d: &Device, ports: usize) -> (usize, usize, usize, usize) {
+    (
+        d.evidence.len(),
+        d.services.len(),
+        d.protocols.len() + (ports << 8),
+        d.hostnames.len(),
+    )
+}
+
+/// The fingerprint that recognises a device under another MAC.
+pub fn signature(d: &Device) -> Signature {
+    let mac_hex: String = d
+        .mac()
+        .map(|m| m.0.iter().map(|b| format!("{b:02x}")).collect())
+        .unwrap_or_default();
+    let client_id = d.hint(HintKind::DhcpClientId).and_then(|c| {
+        let hex: String = c
+            .chars()
+            .filter(|c| c.is_ascii_hexdigit())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        // `01` + MAC (or the bare MAC) changes with the MAC: useless here.
+        (!mac_hex.is_empty() && !hex.ends_with(&mac_hex) && hex.len() >= 4).then_some(hex)
+    });
+    Signature {
+        client_id,
+        hostnames: d.hostnames.clone(),
+        param_list: d.hint(HintKind::DhcpParamList).map(str::to_string),
+        vendor_class: d.hint(HintKind::DhcpVendorClass).map(str::to_string),
+    }
+}
+
+fn has_identity_evidence(d: &Device) -> bool {
+    !d.hostnames.is_empty()
+        || d.evidence
+            .iter()
+            .any(|(k, _)| matches!(k, HintKind::DhcpClientId | HintKind::DhcpParamList))
+}
+
+impl Identifier for DeviceIdentifier {
+    fn identify(&mut self, now: Timestamp, devices: &mut DeviceTable, out: &mut Vec<Event>) {
+        let started = *self.inventory.learning_started.get_or_insert(now);
+        let learning_us = (self.cfg.learning_period_s as i64).saturating_mul(1_000_000);
+        let learning = now.since(started) < learning_us;
+        let settle_us = (self.cfg.settle_s as i64).saturating_mul(1_000_000);
+        let wait_us = (self.cfg.random_mac_wait_s as i64).saturating_mul(1_000_000);
+
+        let ids: Vec<DeviceId> = devices.ids_unordered().collect();
+        for id in ids {
+            let Some(d) = devices.get(id) else { continue };
+            let key = d.key;
+            let fresh = self.tracks.get(&key).is_none_or(|t| t.id != id);
+            if fresh {
+                let key_str = key.to_string();
+                let known = self.inventory.devices.get(&key_str);
+                self.tracks.insert(
+                    key,
+                    Track {
+                        id,
+                        generation: (usize::MAX, 0, 0, 0),
+                        new_pending: known.is_none(),
+                        same_as: None,
+                        category: known.and_then(|e| e.category.clone()),
+                        category_since: now,
+                        settled: known.is_some_and(|e| e.category.is_some()),
+                        synced_last_seen: Timestamp(i64::MIN),
+                        key: key_str,
+                    },
+                );
+            }
+            let Some(t) = self.tracks.get(&key) else {
+                continue;
+            };
+            let gen = generation(d, self.ports.count(key));
+            let changed = t.generation != gen;
+            if !changed && !t.new_pending {
+                if d.last_seen > t.synced_last_seen {
+                    let (last, ips) = (d.last_seen, d.ips.clone());
+                    let key_str = t.key.clone();
+                    if let Some(e) = self.inventory.devices.get_mut(&key_str) {
+                        e.last_seen = last;
+                        e.ips = ips;
+                    }
+                    if let Some(t) = self.tracks.get_mut(&key) {
+                        t.synced_last_seen = last;
+                    }
+                }
+                continue;
+            }
+            let key_str = t.key.clone();
+
+            // New device, or a known one under a new MAC?
+            let mut new_alert = false;
+            if t.new_pending {
+                let local = d.mac().is_some_and(|m| m.is_local());
+                let waited = now.since(d.first_seen) >= wait_us;
+                if !local || has_identity_evidence(d) || waited {
+                    let sig = signature(d);
+                    if let Some(old) = self.inventory.find_same(&key_str, &sig).map(str::to_string)
+                    {
+                        self.inventory.rekey(&old, &key_str);
+                        self.counters.merged += 1;
+                        let prev = self.inventory.devices.get(&key_str);
+                        let cat = prev.and_then(|e| e.category.clone());
+                        if let Some(t) = self.tracks.get_mut(&key) {
+                            t.same_as = Some(old);
+                            t.settled = cat.is_some();
+                            t.category = cat;
+                        }
+                    } else {
+                        new_alert = !learning;
+                    }
+                    if let Some(t) = self.tracks.get_mut(&key) {
+                        t.new_pending = false;
+                    }
+                }
+            }
+
+            let Some(d) = devices.get(id) else { continue };
+            let identity = if changed {
+                self.counters.classified += 1;
+                self.classify(d)
+            } else {
+                None
+            };
+            let t = self.tracks.get(&key);
+            let same_as = t.and_then(|t| t.same_as.clone());
+            let prev_cat = t.and_then(|t| t.category.clone());
+            let prev_since = t.map_or(now, |t| t.category_since);
+            let settled = t.is_some_and(|t| t.settled);
+
+            let mut identity_changed = None;
+            let mut identified_at = None;
+            if let Some(idn) = identity {
+                let mut evidence = idn.evidence;
+                if let Some(old) = &same_as {
+                    evidence.push(ev("same-as", old.clone()));
+                }
+                if let (Some(old), Some(new)) = (&prev_cat, &idn.category) {
+                    if old != new && (settled || now.since(prev_since) >= settle_us) {
+                        identity_changed = Some((old.clone(), new.clone()));
+                    }
+                }
+                let differs = d.category != idn.category || d.model != idn.model;
+                devices.set_identity(
+                    id,
+                    idn.category.clone(),
+                    idn.model.clone(),
+                    Some(idn.confidence.clamp(0.0, 1.0)),
+                    evidence,
+                );
+                if let Some(t) = self.tracks.get_mut(&key) {
+                    if idn.category.is_some() && t.category != idn.category {
+                        t.category = idn.category.clone();
+                        t.category_since = now;
+                        t.settled = false;
+                    }
+                }
+                if differs {
+                    identified_at = Some(now);
+                }
+            } else if changed && same_as.is_some() {
+                let d = devices.get(id);
+                if let Some(d) = d {
+                    if !d.identity_evidence.iter().any(|e| e.source == "same-as") {
+                        let mut evidence = d.identity_evidence.clone();
+                        evidence.push(ev("same-as", same_as.clone().unwrap_or_default()));
+                        let (c, m, conf) = (d.category.clone(), d.model.clone(), d.confidence);
+                        devices.set_identity(id, c, m, conf, evidence);
+                    }
+                }
+            }
+
+            let Some(d) = devices.get(id) else { continue };
+            self.sync_entry(&key_str, d, identified_at);
+            if let Some(t) = self.tracks.get_mut(&key) {
+                t.generation = gen;
+                t.synced_last_seen = d.last_seen;
+            }
+            if new_alert {
+                self.counters.new_device_alerts += 1;
+                let alert = new_device_alert(now, d);
+                self.alert(now, d, alert, out);
+            }
+            if let Some((old, new)) = identity_changed {
+                self.counters.identity_changed_alerts += 1;
+                let alert = identity_changed_alert(now, d, &old, &new);
+                self.alert(now, d, alert, out);
+            }
+        }
+
+        if self.tracks.len() > 2 * devices.len() + 1024 {
+            self.tracks.retain(|k, t| devices.find(*k) == Some(t.id));
+            self.ports.retain(|k| devices.find(k).is_some());
+        }
+        self.inventory.enforce_bound();
+    }
+}
+
+impl DeviceIdentifier {
+    /// Copy what the engine knows about `d` into its inventory entry.
+    fn sync_entry(&mut self, key: &str, d: &Device, identified_at: Option<Timestamp>) {
+        let e = self
+            .inventory
+            .devices
+            .entry(key.to_string())
+            .or_insert_with(|| InventoryEntry {
+                key: key.to_string(),
+                aliases: Vec::new(),
+                ips: Vec::new(),
+                vendor: None,
+                hostnames: Vec::new(),
+                category: None,
+                model: None,
+                confidence: None,
+                identity_evidence: Vec::new(),
+                evidence: Vec::new(),
+                services: Vec::new(),
+                protocols: Vec::new(),
+                first_seen: d.first_seen,
+                last_seen: d.last_seen,
+                identified_at: None,
+                random_mac: false,
+                signature: Signature::default(),
+            });
+        let rec = d.record("state");
+        e.ips = rec.ips;
+        e.vendor = rec.vendor;
+        for h in &d.hostnames {
+            if !e.hostnames.contains(h) && e.hostnames.len() < 8 {
+                e.hostnames.push(h.clone());
+            }
+        }
+        if d.category.is_some() || d.model.is_some() {
+            e.category = d.category.clone();
+            e.model = d.model.clone();
+            e.confidence = d.confidence;
+            e.identity_evidence = d.identity_evidence.clone();
+        }
+        if identified_at.is_some() {
+            e.identified_at = identified_at;
+        }
+        e.evidence = d
+            .evidence
+            .iter()
+            .map(|(k, v)| ev(k.as_str(), v.clone()))
+            .collect();
+        e.services = rec.services;
+        e.protocols = rec.protocols;
+        e.first_seen = e.first_seen.min(d.first_seen);
+        e.last_seen = e.last_seen.max(d.last_seen);
+        e.random_mac = rec.random_mac;
+        let sig = signature(d);
+        let s = &mut e.signature;
+        if sig.client_id.is_some() {
+            s.client_id = sig.client_id;
+        }
+        for h in sig.hostnames {
+            if !s.hostnames.contains(&h) && s.hostnames.len() < 8 {
+                s.hostnames.push(h);
+            }
+        }
+        if sig.param_list.is_some() {
+            s.param_list = sig.param_list;
+        }
+        if sig.vendor_class.is_some() {
+            s.vendor_class = sig.vendor_class;
+        }
+    }
+}
+
+fn describe(d: &Device) -> String {
+    let mut s = d.label();
+    let what: Vec<&str> = [
+        d.model.as_deref(),
+        d.category.as_deref(),
+        d.vendor,
+        d.hostname(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !what.is_empty() {
+        s.push_str(&format!(" ({})", what.join(", ")));
+    }
+    s
+}
+
+fn device_facts(d: &Device) -> BTreeMap<String, serde_json::Value> {
+    let mut m = BTreeMap::new();
+    let mut put = |k: &str, v: Option<String>| {
+        if let Some(v) = v {
+            m.insert(k.to_string(), serde_json::Value::String(v));
+        }
+    };
+    put("vendor", d.vendor.map(str::to_string));
+    put("hostname", d.hostname().map(str::to_string));
+    put("category", d.category.clone());
+    put("model", d.model.clone());
+    put("first_seen", Some(d.first_seen.to_string()));
+    m
+}
+
+fn new_device_alert(now: Timestamp, d: &Device) -> Alert {
+    Alert {
+        category: AlertCategory::NewDevice,
+        signature: "new-device".into(),
+        severity: 3,
+        confidence: 1.0,
+        summary: format!("A new device joined the network: {}.", describe(d)),
+        evidence: device_facts(d),
+        devices: vec![d.label()],
+        attacker: None,
+        victims: Vec::new(),
+        first_seen: d.first_seen,
+        last_seen: now.max(d.first_seen),
+        count: 1,
+        detector: "identify".into(),
+    }
+}
+
+fn identity_changed_alert(now: Timestamp, d: &Device, old: &str, new: &str) -> Alert {
+    let mut evidence = device_facts(d);
+    evidence.insert("previous_category".into(), old.into());
+    evidence.insert("new_category".into(), new.into());
+    if let Some(why) = d.identity_evidence.first() {
+        evidence.insert(
+            "reason".into(),
+            format!("{}: {}", why.source, why.value).into(),
+        );
+    }
+    Alert {
+        category: AlertCategory::Policy,
+        signature: "device-identity-changed".into(),
+        severity: 2,
+        confidence: d.confidence.unwrap_or(0.5).clamp(0.0, 1.0),
+        summary: format!(
+            "Device {} used to look like a {old} and now looks like a {new}.",
+            d.label()
+        ),
+        evidence,
+        devices: vec![d.label()],
+        attacker: None,
+        victims: Vec::new(),
+        first_seen: d.first_seen,
+        last_seen: now.max(d.first_seen),
+        count: 1,
+        detector: "identify".into(),
+    }
+}

@@ -1,0 +1,271 @@
+//! The identification model: two random forests (model label, category)
+//! over [`crate::features`], the label names, a novelty check, and the
+//! provenance of the training run.
+//!
+//! A model file is JSON. It records the feature version it was trained on;
+//! loading a model made for another feature version is an error, never a
+//! silent mis-prediction. The default model is compiled into the binary
+//! from `models/default.json` (see `models/README.md` for the command that
+//! reproduces it).
+//!
+//! The forests always vote for *some* training label, so a device unlike
+//! anything in the training data would still get a label. The novelty check
+//! guards that: the model keeps, per label, the hashed feature slots its
+//! training rows used, and a prediction is only accepted when most of the
+//! device's own slots are among them ([`Prediction::coverage`]).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::features::{Features, FEATURE_VERSION};
+use crate::forest::{Forest, ForestParams};
+
+/// Categories a device can be given (the `device.category` values).
+pub const CATEGORIES: [&str; 17] = [
+    "camera",
+    "doorbell",
+    "plug/switch",
+    "light",
+    "hub/bridge",
+    "sensor",
+    "lock",
+    "speaker/assistant",
+    "TV/media",
+    "printer",
+    "thermostat",
+    "appliance",
+    "health/wearable",
+    "network equipment",
+    "phone/computer",
+    "server",
+    "unknown",
+];
+
+pub const MODEL_FORMAT: &str = "ward-identify-model";
+
+/// Where a model came from and how good it measured.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Provenance {
+    /// Data sets / label files / captures it was trained on.
+    pub data: Vec<String>,
+    /// How the scores were measured (the split).
+    pub split: String,
+    /// The command that made it.
+    pub command: String,
+    /// Training date (UTC, as given by the trainer).
+    pub trained: String,
+    pub params: ForestParams,
+    /// Training rows (feature snapshots) and captures.
+    pub rows: usize,
+    pub captures: usize,
+    /// Measured scores (`model_accuracy`, `category_accuracy`, …).
+    pub scores: BTreeMap<String, f64>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Model {
+    pub format: String,
+    pub feature_version: u32,
+    pub provenance: Provenance,
+    /// Model labels, indexed by the model forest's classes.
+    pub models: Vec<String>,
+    /// Category of each model label.
+    pub model_category: Vec<String>,
+    /// Category labels, indexed by the category forest's classes.
+    pub categories: Vec<String>,
+    pub model_forest: Forest,
+    pub category_forest: Forest,
+    /// Per model label: the token ids its training rows had (sorted).
+    pub support: Vec<Vec<u32>>,
+}
+
+/// Why a model file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("cannot read model file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot write model file {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("model file is not valid: {0}")]
+    Parse(#[from] serde_json::Error),
+    #[error("not a ward identification model (format {0:?})")]
+    Format(String),
+    #[error("model was built for feature version {found}, this build uses {expected}")]
+    FeatureVersion { found: u32, expected: u32 },
+    #[error("model is inconsistent: {0}")]
+    Inconsistent(&'static str),
+}
+
+/// One accepted or rejected conclusion.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Label {
+    pub name: String,
+    pub probability: f32,
+}
+
+/// What the model makes of one device.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prediction {
+    /// Best model label and its vote share.
+    pub model: Label,
+    /// Best category and its vote share.
+    pub category: Label,
+    /// Share of the device's evidence tokens the predicted model's
+    /// training rows also had (1 = nothing unfamiliar).
+    pub coverage: f32,
+    /// How many of the device's tokens the predicted model knows (a
+    /// coverage of 1 from a single token proves little).
+    pub matched: usize,
+    /// The same for the predicted category (all its models' slots).
+    pub category_coverage: f32,
+    /// Evidence sources the deciding trees tested, most used first.
+    pub sources: Vec<&'static str>,
+}
+
+static DEFAULT_MODEL: &[u8] = include_bytes!("../models/default.json");
+
+impl Model {
+    /// The model compiled into the binary.
+    pub fn default_model() -> Result<Model, ModelError> {
+        Model::from_json(DEFAULT_MODEL)
+    }
+
+    pub fn from_json(bytes: &[u8]) -> Result<Model, ModelError> {
+        let m: Model = serde_json::from_slice(bytes)?;
+        m.validate()?;
+        Ok(m)
+    }
+
+    pub fn load(path: &Path) -> Result<Model, ModelError> {
+        let bytes = std::fs::read(path).map_err(|source| ModelError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Model::from_json(&bytes)
+    }
+
+    pub fn save(&self, path: &Path) -> Result<(), ModelError> {
+        let mut s = serde_json::to_string(self)?;
+        s.push('\n');
+        std::fs::write(path, s).map_err(|source| ModelError::Write {
+            path: path.display().to_string(),
+            source,
+        })
+    }
+
+    fn validate(&self) -> Result<(), ModelError> {
+        if self.format != MODEL_FORMAT {
+            return Err(ModelError::Format(self.format.clone()));
+        }
+        if self.feature_version != FEATURE_VERSION {
+            return Err(ModelError::FeatureVersion {
+                found: self.feature_version,
+                expected: FEATURE_VERSION,
+            });
+        }
+        if self.models.len() != self.model_category.len()
+            || self.models.len() != self.support.len()
+            || self.model_forest.classes != self.models.len()
+            || self.category_forest.classes != self.categories.len()
+        {
+            return Err(ModelError::Inconsistent("label and class counts differ"));
+        }
+        if self.models.is_empty() || self.categories.is_empty() {
+            return Err(ModelError::Inconsistent("no labels"));
+        }
+        Ok(())
+    }
+
+    /// Predict model and category for one device's features.
+    pub fn predict(&self, f: &Features) -> Prediction {
+        let mut used = Vec::new();
+        let pm = self.model_forest.predict_explained(&f.x, &mut used);
+        let pc = self.category_forest.predict_proba(&f.x);
+        let (mi, mp) = argmax(&pm);
+        let (ci, cp) = argmax(&pc);
+
+        let set = &f.tokens;
+        let matched = self.support.get(mi).map_or(0, |sup| {
+            set.iter().filter(|t| sup.binary_search(t).is_ok()).count()
+        });
+        let coverage = if set.is_empty() {
+            0.0
+        } else {
+            matched as f32 / set.len() as f32
+        };
+        let cat_name = self.categories.get(ci);
+        let category_coverage = if set.is_empty() {
+            0.0
+        } else {
+            let known = set
+                .iter()
+                .filter(|t| {
+                    self.support
+                        .iter()
+                        .zip(&self.model_category)
+                        .any(|(sup, c)| Some(c) == cat_name && sup.binary_search(t).is_ok())
+                })
+                .count();
+            known as f32 / set.len() as f32
+        };
+
+        // Which evidence sources the model forest's paths tested, counting
+        // only slots the device actually has (a path that went "slot absent"
+        // says little about the device's own evidence).
+        let mut by_source: BTreeMap<&'static str, u32> = BTreeMap::new();
+        for (_, feat) in &used {
+            let v = f.x.get(*feat as usize).copied().unwrap_or(0.0);
+            if v <= 0.0 {
+                continue;
+            }
+            if let Some(name) = Features::dense_name(*feat) {
+                *by_source.entry(name).or_insert(0) += 1;
+            } else {
+                for s in f.sources_of(*feat) {
+                    *by_source.entry(s).or_insert(0) += 1;
+                }
+            }
+        }
+        let mut sources: Vec<(&'static str, u32)> = by_source.into_iter().collect();
+        sources.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+
+        Prediction {
+            model: Label {
+                name: self.models.get(mi).cloned().unwrap_or_default(),
+                probability: mp,
+            },
+            category: Label {
+                name: self.categories.get(ci).cloned().unwrap_or_default(),
+                probability: cp,
+            },
+            coverage,
+            matched,
+            category_coverage,
+            sources: sources.into_iter().map(|(s, _)| s).collect(),
+        }
+    }
+
+    /// Model size in forest nodes (for reports).
+    pub fn node_count(&self) -> usize {
+        self.model_forest.node_count() + self.category_forest.node_count()
+    }
+}
+
+fn argmax(p: &[f32]) -> (usize, f32) {
+    let mut best = (0usize, 0.0f32);
+    for (i, v) in p.iter().enumerate() {
+        // Ties go to the lower index, so equal votes are deterministic.
+        if *v > best.1 {
+            best = (i, *v);
+        }
+    }
+    (best.0, best.1.clamp(0.0, 1.0))
+}

@@ -1,0 +1,129 @@
+//! Port evidence: which well-known ports a device talks to as a client,
+//! and which fixed (non-ephemeral) source ports it talks from.
+//!
+//! The engine's inventory keeps the services a device *answers* on; many
+//! IoT devices instead call out to a vendor protocol on a fixed port (an
+//! Edimax plug's UDP 8765 reports, a fixed UDP 20560 source), which tells
+//! sibling models apart where every DHCP/DNS detail is identical. A
+//! [`Detector`] sees each flow when it ends; [`PortObserver`] records the
+//! ports there and shares them with the [`crate::DeviceIdentifier`] through
+//! a [`PortEvidence`] handle. Flow ends are far rarer than packets, so the
+//! cost per packet is nil.
+//!
+//! Bounded: at most [`MAX_DEVICES`] devices and [`MAX_PORTS`] entries per
+//! device; the identifier drops devices the inventory has evicted.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use ward_core::devices::DeviceKey;
+use ward_core::{Detector, Event, FlowEndContext, PacketContext};
+
+pub const MAX_DEVICES: usize = 65_536;
+pub const MAX_PORTS: usize = 32;
+/// Ports at or above this are treated as ephemeral (IANA dynamic range
+/// starts at 49152; Linux picks from 32768).
+const EPHEMERAL: u16 = 32_768;
+
+/// How a device used a port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PortRole {
+    /// It connected to this port.
+    ClientTo,
+    /// It connected from this fixed port.
+    ClientFrom,
+}
+
+impl PortRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PortRole::ClientTo => "to",
+            PortRole::ClientFrom => "from",
+        }
+    }
+}
+
+pub type PortSet = BTreeSet<(PortRole, u8, u16)>;
+
+/// Shared handle to the port evidence (cheap to clone).
+#[derive(Clone, Default)]
+pub struct PortEvidence(Arc<Mutex<HashMap<DeviceKey, PortSet>>>);
+
+impl PortEvidence {
+    /// The ports recorded for a device (empty if none).
+    pub fn of(&self, key: DeviceKey) -> PortSet {
+        let map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        map.get(&key).cloned().unwrap_or_default()
+    }
+
+    /// Number of entries for a device (its evidence generation).
+    pub fn count(&self, key: DeviceKey) -> usize {
+        let map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        map.get(&key).map_or(0, |s| s.len())
+    }
+
+    fn record(&self, key: DeviceKey, entry: (PortRole, u8, u16)) {
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let full = map.len() >= MAX_DEVICES;
+        if let Some(set) = map.get_mut(&key) {
+            if set.len() < MAX_PORTS {
+                set.insert(entry);
+            }
+        } else if !full {
+            map.insert(key, PortSet::from([entry]));
+        }
+    }
+
+    /// Keep only the devices `keep` says still exist.
+    pub fn retain(&self, mut keep: impl FnMut(DeviceKey) -> bool) {
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        map.retain(|k, _| keep(*k));
+    }
+}
+
+/// The detector half: records client ports when flows end.
+pub struct PortObserver {
+    evidence: PortEvidence,
+}
+
+impl PortObserver {
+    pub fn new(evidence: PortEvidence) -> Self {
+        PortObserver { evidence }
+    }
+}
+
+impl Detector for PortObserver {
+    fn name(&self) -> &'static str {
+        "identify-ports"
+    }
+
+    fn on_packet(&mut self, _ctx: &PacketContext<'_, '_>, _out: &mut Vec<Event>) {}
+
+    fn on_flow_end(&mut self, ctx: &FlowEndContext<'_>, _out: &mut Vec<Event>) {
+        let f = ctx.flow;
+        if !matches!(f.proto, 6 | 17) {
+            return;
+        }
+        let Some(key) = ctx
+            .client_device
+            .and_then(|id| ctx.devices.get(id))
+            .map(|d| d.key)
+        else {
+            return;
+        };
+        // A TCP flow counts only once its handshake was answered, so a
+        // scan's thousand refused ports do not fill the set.
+        let answered = match f.proto {
+            6 => f.tcp_flags[1] & 0x12 == 0x12,
+            _ => true,
+        };
+        if answered && f.dst_port != 0 && f.dst_port < EPHEMERAL {
+            self.evidence
+                .record(key, (PortRole::ClientTo, f.proto, f.dst_port));
+        }
+        if f.src_port != 0 && f.src_port < EPHEMERAL && f.src_port >= 1024 {
+            self.evidence
+                .record(key, (PortRole::ClientFrom, f.proto, f.src_port));
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! Explicit evidence that names a device's kind or model outright.
+//!
+//! The learned model only knows the devices it was trained on; these rules
+//! cover common kinds it has never seen (computers and phones, printers,
+//! media players, routers) from evidence that is unambiguous by protocol
+//! design — a DNS-SD service type, an LLDP announcement, a browser
+//! User-Agent, a model name in mDNS TXT or UPnP. They are used when the
+//! model's answer is not accepted, and their reason is written as evidence.
+
+use ward_core::devices::Device;
+use ward_proto::HintKind;
+
+/// A rule's conclusion.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RuleMatch {
+    pub category: &'static str,
+    pub confidence: f32,
+    /// `source: value` that fired.
+    pub reason: String,
+}
+
+/// mDNS service types that name what a device is.
+const MDNS: &[(&str, &str)] = &[
+    ("_ipp._tcp", "printer"),
+    ("_ipps._tcp", "printer"),
+    ("_printer._tcp", "printer"),
+    ("_pdl-datastream._tcp", "printer"),
+    ("_scanner._tcp", "printer"),
+    ("_googlecast._tcp", "TV/media"),
+    ("_airplay._tcp", "TV/media"),
+    ("_raop._tcp", "speaker/assistant"),
+    ("_spotify-connect._tcp", "speaker/assistant"),
+    ("_sonos._tcp", "speaker/assistant"),
+    ("_amzn-wplay._tcp", "TV/media"),
+    ("_hue._tcp", "hub/bridge"),
+    ("_companion-link._tcp", "phone/computer"),
+    ("_apple-mobdev2._tcp", "phone/computer"),
+    ("_smb._tcp", "phone/computer"),
+    ("_workstation._tcp", "server"),
+    ("_ssh._tcp", "server"),
+    ("_nvstream._tcp", "phone/computer"),
+];
+
+/// Words in a User-Agent that only general-purpose computers and phones send.
+const UA_COMPUTER: &[&str] = &[
+    "windows nt",
+    "macintosh",
+    "iphone",
+    "ipad",
+    "android",
+    "x11; linux",
+    "cros",
+];
+
+/// Registered domains whose clients are one kind of device.
+const DOMAINS: &[(&str, &str)] = &[
+    ("immedia-semi.com", "camera"),
+    ("arlo.com", "camera"),
+    ("wyzecam.com", "camera"),
+    ("ring.com", "doorbell"),
+    ("nest.com", "thermostat"),
+    ("ecobee.com", "thermostat"),
+    ("lockly.com", "lock"),
+    ("nuki.io", "lock"),
+    ("sonos.com", "speaker/assistant"),
+    ("roku.com", "TV/media"),
+    ("lgtvsdp.com", "TV/media"),
+    ("samsungcloudsolution.com", "TV/media"),
+];
+
+/// Apply the rules; the first (most specific) match wins.
+pub fn classify(d: &Device) -> Option<RuleMatch> {
+    let hit = |category, confidence, kind: HintKind, value: &str| {
+        Some(RuleMatch {
+            category,
+            confidence,
+            reason: format!("{}: {}", kind.as_str(), value),
+        })
+    };
+    for (kind, value) in &d.evidence {
+        if *kind == HintKind::Lldp {
+            return hit("network equipment", 0.9, *kind, value);
+        }
+    }
+    for (kind, value) in &d.evidence {
+        let l = value.to_ascii_lowercase();
+        match kind {
+            HintKind::MdnsService => {
+                if let Some((_, c)) = MDNS.iter().find(|(s, _)| l.starts_with(s)) {
+                    return hit(c, 0.8, *kind, value);
+                }
+            }
+            HintKind::HttpUserAgent if UA_COMPUTER.iter().any(|w| l.contains(w)) => {
+                return hit("phone/computer", 0.7, *kind, value);
+            }
+            HintKind::DhcpVendorClass if l.starts_with("msft") || l.starts_with("android-dhcp") => {
+                return hit("phone/computer", 0.8, *kind, value);
+            }
+            HintKind::SsdpNt | HintKind::SsdpUsn
+                if l.contains("internetgatewaydevice") || l.contains("wanipconnection") =>
+            {
+                return hit("network equipment", 0.8, *kind, value);
+            }
+            HintKind::SsdpNt | HintKind::SsdpUsn if l.contains("mediarenderer") => {
+                return hit("TV/media", 0.6, *kind, value);
+            }
+            HintKind::DnsQuery | HintKind::TlsSni => {
+                let dom = crate::features::registered_domain(&l);
+                if let Some((_, c)) = DOMAINS.iter().find(|(s, _)| *s == dom) {
+                    return hit(c, 0.6, *kind, value);
+                }
+            }
+            _ => {}
+        }
+    }
+    // Answering DHCP or DNS for others is what routers do.
+    if d.services.contains(&(17, 67)) || d.services.contains(&(17, 53)) {
+        return Some(RuleMatch {
+            category: "network equipment",
+            confidence: 0.6,
+            reason: "services: answers DHCP/DNS".into(),
+        });
+    }
+    if d.services.contains(&(6, 631)) || d.services.contains(&(6, 9100)) {
+        return Some(RuleMatch {
+            category: "printer",
+            confidence: 0.6,
+            reason: "services: IPP/JetDirect".into(),
+        });
+    }
+    if d.services.contains(&(6, 554)) {
+        return Some(RuleMatch {
+            category: "camera",
+            confidence: 0.5,
+            reason: "services: RTSP".into(),
+        });
+    }
+    None
+}
+
+/// A model name the device states itself (mDNS TXT `md=`/`model=`,
+/// UPnP `modelName`, LLDP system description), with its source.
+pub fn stated_model(d: &Device) -> Option<(String, &'static str)> {
+    for (kind, value) in &d.evidence {
+        let (k, v) = match value.split_once('=') {
+            Some(kv) => kv,
+            None => continue,
+        };
+        let k = k.to_ascii_lowercase();
+        let ok = match kind {
+            HintKind::MdnsTxt => matches!(k.as_str(), "md" | "model" | "mdl" | "ty" | "usb_mdl"),
+            HintKind::UpnpDescription => matches!(k.as_str(), "modelname" | "modeldescription"),
+            _ => false,
+        };
+        if ok && !v.trim().is_empty() {
+            return Some((v.trim().to_string(), kind.as_str()));
+        }
+    }
+    None
+}
