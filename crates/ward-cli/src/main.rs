@@ -9,7 +9,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod analyze;
+mod cmd_audit;
 mod cmd_eval;
+mod cmd_report;
 mod eve;
 mod pipeline;
 mod summary;
@@ -30,6 +32,10 @@ enum Command {
     Analyze(analyze::AnalyzeArgs),
     /// Score ward's alerts, identification and anomaly scores against labelled traffic.
     Eval(cmd_eval::EvalArgs),
+    /// Actively check devices you own: open IoT ports, banners, factory-default logins.
+    Audit(cmd_audit::AuditArgs),
+    /// Turn EVE events into a security report (report.html, report.json) with risk scores.
+    Report(cmd_report::ReportArgs),
 }
 
 /// Exit codes: 0 success; 1 nothing could be done (bad arguments, unreadable
@@ -39,6 +45,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Analyze(args) => analyze::run(args),
         Command::Eval(args) => cmd_eval::run(args),
+        Command::Audit(args) => cmd_audit::run(args),
+        Command::Report(args) => cmd_report::run(args),
     };
     match result {
         Ok(code) => code,

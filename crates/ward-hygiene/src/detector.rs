@@ -123,7 +123,12 @@ impl Site<'_> {
         }
     }
 
+    /// The inventory device of a side. A remote address has none: its
+    /// frames carry the router's MAC, and the router is not the server.
     fn dev(&self, about: About) -> Option<DeviceId> {
+        if self.ip(about).is_some_and(|ip| !is_local_scope(ip)) {
+            return None;
+        }
         match about {
             About::Initiator => self.client_dev,
             About::Responder => self.server_dev,
@@ -355,10 +360,15 @@ impl HygieneDetector {
                     proto,
                     1,
                     format!(
-                        "{} uses a factory-default {} password{} that botnets like Mirai try first.",
+                        "{} uses a factory-default {} password{} that {}.",
                         site.name(About::Responder),
                         proto_name(proto),
-                        user.map(|u| format!(" for user \"{u}\"")).unwrap_or_default()
+                        user.map(|u| format!(" for user \"{u}\"")).unwrap_or_default(),
+                        if source == "mirai" {
+                            "the Mirai botnet tries first"
+                        } else {
+                            "is published in vendor manuals and tried by attackers"
+                        }
                     ),
                     &format!(
                         "Change the password of {}'s {} login to a long unique one, or better, turn {} off.",
@@ -591,17 +601,33 @@ impl HygieneDetector {
     }
 
     fn on_tls(&mut self, site: &Site<'_>, h: &TlsHello, out: &mut Vec<Event>) {
-        let about = if h.client {
+        // A weak choice by a remote (cloud) server is reported on the LAN
+        // client whose connection it weakens: that is the device the user
+        // owns, and the cloud server is not in the inventory.
+        let remote_server = !h.client
+            && site.flow.dst_ip.is_some_and(|ip| !is_local_scope(ip))
+            && site.flow.src_ip.is_some_and(is_local_scope);
+        let about = if h.client || remote_server {
             About::Initiator
         } else {
             About::Responder
         };
+        let server = site
+            .flow
+            .dst_ip
+            .map(|ip| ip.to_string())
+            .unwrap_or_default();
         let mut reasons: Vec<(String, String)> = Vec::new();
         let v = h.max_version;
         if v != 0 && v < 0x0303 {
             let name = tls::version_name(v);
             if h.client {
                 reasons.push((format!("max-{name}"), format!("offers at most {name}")));
+            } else if remote_server {
+                reasons.push((
+                    format!("server-chose-{name}"),
+                    format!("talks to the server {server} with {name} (the server's choice)"),
+                ));
             } else {
                 reasons.push((format!("chose-{name}"), format!("agreed to {name}")));
             }
@@ -614,7 +640,14 @@ impl HygieneDetector {
                 ));
             }
         } else if let Some(w) = h.ciphers.first().and_then(|c| tls::weak_suite(*c)) {
-            reasons.push((format!("chose-{w}"), format!("chose a {w} cipher suite")));
+            if remote_server {
+                reasons.push((
+                    format!("server-chose-{w}"),
+                    format!("talks to the server {server} with a {w} cipher suite (the server's choice)"),
+                ));
+            } else {
+                reasons.push((format!("chose-{w}"), format!("chose a {w} cipher suite")));
+            }
         }
         for (reason, text) in reasons {
             let who = site.who(about);
@@ -627,7 +660,7 @@ impl HygieneDetector {
                 "tls",
                 3,
                 format!(
-                    "{} {} when encrypting, which attackers can break or downgrade.",
+                    "{} {}: encryption that attackers can break or downgrade.",
                     site.name(about),
                     text
                 ),
@@ -635,6 +668,7 @@ impl HygieneDetector {
                 json!({
                     "reason": reason,
                     "side": if h.client { "client" } else { "server" },
+                    "server": server,
                     "version": format!("0x{:04x}", h.max_version),
                     "sni": h.sni,
                 }),

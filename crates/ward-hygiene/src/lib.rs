@@ -34,6 +34,8 @@
 
 pub mod audit;
 pub mod detector;
+pub mod report;
+pub mod risk;
 pub mod tls;
 pub mod vulnerable;
 

@@ -1,0 +1,215 @@
+//! `ward audit`: the opt-in active check of devices you own (open IoT
+//! ports, banners, factory-default logins). The logic and its safety
+//! bounds live in `ward_hygiene::audit`; this file parses arguments,
+//! collects targets, prints the table and writes EVE findings.
+
+use std::collections::BTreeSet;
+use std::io::BufRead;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use ward_core::{Event, EventSink, EventType};
+use ward_hygiene::audit::{self, AuditConfig};
+
+use crate::eve::EveWriter;
+
+#[derive(Args, Debug)]
+#[command(after_help = "Only audit devices you own or are allowed to test.\n\n\
+Examples:\n  \
+    ward audit 192.168.1.64\n  \
+    ward audit --eve audit.json 192.168.1.0/24\n  \
+    ward audit --inventory events.json --credentials mine.txt\n\n\
+Exit status: 0 audit done (whatever it found); 1 bad targets or arguments, or output not writable.")]
+pub struct AuditArgs {
+    /// Addresses or CIDRs to audit (IPv4 up to /22, IPv6 up to /118 without --allow-large).
+    #[arg(value_name = "TARGET")]
+    pub targets: Vec<String>,
+    /// Also audit every device address in an EVE file written by `ward analyze --eve`
+    /// (skipped with a note when the file does not exist yet).
+    #[arg(long, value_name = "EVE_FILE")]
+    pub inventory: Option<PathBuf>,
+    /// Allow addresses outside private, link-local, CGNAT and ULA ranges.
+    #[arg(long)]
+    pub allow_public: bool,
+    /// Allow CIDRs larger than /22 (never more than 65536 hosts).
+    #[arg(long)]
+    pub allow_large: bool,
+    /// TCP ports to check, comma-separated (default: common IoT ports).
+    #[arg(long, value_delimiter = ',', value_name = "PORTS")]
+    pub ports: Vec<u16>,
+    /// Connection attempts per second, over all threads.
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub rate: u32,
+    /// Connections in flight at most.
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub concurrency: usize,
+    /// Connect timeout, milliseconds.
+    #[arg(long, default_value_t = 1500, value_name = "MS")]
+    pub connect_timeout_ms: u64,
+    /// Timeout of each read or write, milliseconds.
+    #[arg(long, default_value_t = 3000, value_name = "MS")]
+    pub io_timeout_ms: u64,
+    /// Time budget per host, seconds.
+    #[arg(long, default_value_t = 120, value_name = "S")]
+    pub host_timeout: u64,
+    /// Credential pairs tried per service at most.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub max_pairs: usize,
+    /// Extra `username:password` lines to try first.
+    #[arg(long, value_name = "FILE")]
+    pub credentials: Option<PathBuf>,
+    /// Grab banners only; try no logins.
+    #[arg(long)]
+    pub no_credentials: bool,
+    /// Write findings as EVE NDJSON to FILE (`-` for standard output).
+    #[arg(long, value_name = "FILE")]
+    pub eve: Option<PathBuf>,
+}
+
+/// Device addresses from the `device` events of an EVE file.
+fn inventory_addresses(path: &std::path::Path) -> anyhow::Result<Vec<String>> {
+    let file = std::fs::File::open(path)
+        .with_context(|| format!("cannot read inventory {}", path.display()))?;
+    let mut ips: BTreeSet<IpAddr> = BTreeSet::new();
+    for line in std::io::BufReader::new(file).lines() {
+        let line = line.with_context(|| format!("reading {}", path.display()))?;
+        let Ok(e) = serde_json::from_str::<Event>(&line) else {
+            continue;
+        };
+        if e.event_type == EventType::Device {
+            if let Some(d) = e.device {
+                ips.extend(d.ips.iter().copied());
+            }
+        }
+    }
+    Ok(ips.into_iter().map(|ip| ip.to_string()).collect())
+}
+
+pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
+    let mut specs = args.targets.clone();
+    if let Some(inv) = &args.inventory {
+        if inv.exists() {
+            let found = inventory_addresses(inv)?;
+            eprintln!(
+                "ward: {} device addresses from inventory {}",
+                found.len(),
+                inv.display()
+            );
+            specs.extend(found);
+        } else {
+            eprintln!(
+                "ward: no inventory at {} yet (run `ward analyze --eve {}` first): skipped",
+                inv.display(),
+                inv.display()
+            );
+        }
+    }
+    if specs.is_empty() {
+        anyhow::bail!("no targets: name addresses or CIDRs, or --inventory EVE_FILE");
+    }
+    let targets = audit::parse_targets(&specs, args.allow_public, args.allow_large)?;
+    let mut cfg = AuditConfig {
+        rate_per_sec: args.rate.max(1),
+        concurrency: args.concurrency.max(1),
+        connect_timeout: Duration::from_millis(args.connect_timeout_ms.max(1)),
+        io_timeout: Duration::from_millis(args.io_timeout_ms.max(1)),
+        host_timeout: Duration::from_secs(args.host_timeout.max(1)),
+        max_pairs: args.max_pairs,
+        try_credentials: !args.no_credentials,
+        ..AuditConfig::default()
+    };
+    if !args.ports.is_empty() {
+        cfg.ports = args.ports.clone();
+    }
+    if let Some(p) = &args.credentials {
+        let text = std::fs::read_to_string(p)
+            .with_context(|| format!("cannot read credentials {}", p.display()))?;
+        cfg.extra_credentials = audit::parse_credentials(&text)
+            .with_context(|| format!("in {}", p.display()))?;
+    }
+    let mut eve = match &args.eve {
+        Some(p) => Some(EveWriter::create(p)?),
+        None => None,
+    };
+
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = Arc::clone(&stop);
+        let _ = ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed));
+    }
+    eprintln!(
+        "ward: auditing {} host(s) × {} port(s) at ≤ {}/s …",
+        targets.len(),
+        cfg.ports.len(),
+        cfg.rate_per_sec
+    );
+    let out = audit::run(&targets, cfg, stop);
+
+    if let Some(w) = eve.as_mut() {
+        for e in &out.findings {
+            w.emit(e);
+        }
+    }
+    if let Some(w) = eve {
+        w.finish().context("writing EVE output")?;
+    }
+
+    let to_stderr = args.eve.as_deref() == Some(std::path::Path::new("-"));
+    let mut text = String::new();
+    text.push_str(&format!(
+        "\nOpen services ({})\n  {:<40} {:<8} {:<12} {:>5}  banner\n",
+        out.services.len(),
+        "address",
+        "service",
+        "credentials",
+        "tried"
+    ));
+    for s in &out.services {
+        text.push_str(&format!(
+            "  {:<40} {:<8} {:<12} {:>5}  {}\n",
+            std::net::SocketAddr::new(s.ip, s.port).to_string(),
+            s.service,
+            s.credentials,
+            s.tried,
+            s.banner.chars().take(80).collect::<String>()
+        ));
+    }
+    text.push_str(&format!("\nFindings ({})\n", out.findings.len()));
+    for e in &out.findings {
+        if let Some(f) = &e.finding {
+            text.push_str(&format!(
+                "  [{}] {:<20} {:<7} {}\n      → {}\n",
+                f.severity,
+                f.kind.as_str(),
+                f.protocol,
+                f.summary,
+                f.remedy.as_deref().unwrap_or("")
+            ));
+        }
+    }
+    text.push_str(&format!(
+        "\n{} connections; secrets are never written by the audit.\n",
+        out.connections
+    ));
+    if !out.hosts_timed_out.is_empty() {
+        text.push_str(&format!(
+            "Time budget ran out for: {:?}\n",
+            out.hosts_timed_out
+        ));
+    }
+    if out.interrupted {
+        text.push_str("Interrupted: results cover what was checked so far.\n");
+    }
+    if to_stderr {
+        eprint!("{text}");
+    } else {
+        print!("{text}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
