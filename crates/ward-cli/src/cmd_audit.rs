@@ -30,9 +30,9 @@ pub struct AuditArgs {
     /// Addresses or CIDRs to audit (IPv4 up to /22, IPv6 up to /118 without --allow-large).
     #[arg(value_name = "TARGET")]
     pub targets: Vec<String>,
-    /// Also audit every device address in an EVE file written by `ward analyze --eve`
-    /// (skipped with a note when the file does not exist yet).
-    #[arg(long, value_name = "EVE_FILE")]
+    /// Also audit every device address of an inventory: ward's state file, or an EVE file
+    /// written by `ward analyze --eve` (skipped with a note when it does not exist yet).
+    #[arg(long, value_name = "STATE")]
     pub inventory: Option<PathBuf>,
     /// Allow addresses outside private, link-local, CGNAT and ULA ranges.
     #[arg(long)]
@@ -72,12 +72,27 @@ pub struct AuditArgs {
     pub eve: Option<PathBuf>,
 }
 
-/// Device addresses from the `device` events of an EVE file.
+/// Device addresses from an inventory: the state file ward keeps between
+/// runs (a JSON object whose `devices` map holds entries with `ips`), or
+/// the `device` events of an EVE file.
 fn inventory_addresses(path: &std::path::Path) -> anyhow::Result<Vec<String>> {
-    let file = std::fs::File::open(path)
-        .with_context(|| format!("cannot read inventory {}", path.display()))?;
     let mut ips: BTreeSet<IpAddr> = BTreeSet::new();
-    for line in std::io::BufReader::new(file).lines() {
+    let text = std::fs::read(path)
+        .with_context(|| format!("cannot read inventory {}", path.display()))?;
+    if let Ok(serde_json::Value::Object(state)) = serde_json::from_slice(&text) {
+        if let Some(serde_json::Value::Object(devices)) = state.get("devices") {
+            for entry in devices.values() {
+                let list = entry.get("ips").and_then(|v| v.as_array());
+                for ip in list.into_iter().flatten() {
+                    if let Some(ip) = ip.as_str().and_then(|s| s.parse().ok()) {
+                        ips.insert(ip);
+                    }
+                }
+            }
+            return Ok(ips.into_iter().map(|ip| ip.to_string()).collect());
+        }
+    }
+    for line in text.lines() {
         let line = line.with_context(|| format!("reading {}", path.display()))?;
         let Ok(e) = serde_json::from_str::<Event>(&line) else {
             continue;

@@ -429,7 +429,7 @@ impl Report {
                 esc(&anchor(&d.label)),
                 esc(d.hostname.as_deref().unwrap_or(&d.label)),
                 esc(&vendor_model(d)),
-                esc(&d.ips.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")),
+                esc(&short_ips(&d.ips)),
                 esc(d.risk.reasons.first().map(|r| r.summary.as_str()).unwrap_or("nothing found")),
             );
         }
@@ -549,6 +549,17 @@ fn vendor_model(d: &ReportDevice) -> String {
     .flatten()
     .collect::<Vec<_>>()
     .join(" / ")
+}
+
+/// IPv4 first, at most four addresses, then how many more.
+fn short_ips(ips: &[IpAddr]) -> String {
+    let mut v: Vec<&IpAddr> = ips.iter().collect();
+    v.sort_by_key(|ip| (!ip.is_ipv4(), **ip));
+    let mut s: Vec<String> = v.iter().take(4).map(|i| i.to_string()).collect();
+    if v.len() > 4 {
+        s.push(format!("+{} more", v.len() - 4));
+    }
+    s.join(", ")
 }
 
 fn anchor(label: &str) -> String {
