@@ -297,28 +297,38 @@ impl AppParser for DnsParser {
             return self.message(dir, data, out);
         }
         let i = usize::from(dir == Direction::ToClient);
-        let room = (TCP_MSG_MAX + 2).saturating_sub(self.buf[i].len());
-        self.buf[i].extend_from_slice(&data[..data.len().min(room)]);
+        let mut rest = data;
+        // Append in pieces that fit the buffer, decoding between pieces, so a
+        // chunk carrying many messages never overflows it.
         loop {
-            let b = &self.buf[i];
-            if b.len() < 2 {
+            let room = (TCP_MSG_MAX + 2).saturating_sub(self.buf[i].len());
+            let take = rest.len().min(room);
+            self.buf[i].extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+            loop {
+                let b = &self.buf[i];
+                if b.len() < 2 {
+                    break;
+                }
+                let len = u16::from_be_bytes([b[0], b[1]]) as usize;
+                if len > TCP_MSG_MAX {
+                    // Zone transfers and the like: not worth reassembling.
+                    out.push(AppEvent::Malformed {
+                        protocol: self.proto_name(),
+                        what: "message-too-long",
+                    });
+                    return false;
+                }
+                if b.len() < 2 + len {
+                    break;
+                }
+                let msg: Vec<u8> = self.buf[i].drain(..2 + len).skip(2).collect();
+                if !self.message(dir, &msg, out) {
+                    return false;
+                }
+            }
+            if rest.is_empty() {
                 return true;
-            }
-            let len = u16::from_be_bytes([b[0], b[1]]) as usize;
-            if len > TCP_MSG_MAX {
-                // Zone transfers and the like: not worth reassembling.
-                out.push(AppEvent::Malformed {
-                    protocol: self.proto_name(),
-                    what: "message-too-long",
-                });
-                return false;
-            }
-            if b.len() < 2 + len {
-                return true;
-            }
-            let msg: Vec<u8> = self.buf[i].drain(..2 + len).skip(2).collect();
-            if !self.message(dir, &msg, out) {
-                return false;
             }
         }
     }
@@ -389,6 +399,29 @@ mod tests {
         }
         let n = ev.iter().filter(|e| matches!(e, AppEvent::Dns(_))).count();
         assert_eq!(n, 2);
+    }
+
+    #[test]
+    fn many_tcp_messages_in_one_large_chunk() {
+        let mut pkt = Packet::new_query(9);
+        pkt.questions.push(Question::new(
+            Name::new_unchecked("a-rather-long-label-to-fill-space.example.net"),
+            QTYPE::TYPE(TYPE::A),
+            QCLASS::CLASS(CLASS::IN),
+            false,
+        ));
+        let msg = pkt.build_bytes_vec().unwrap();
+        let mut framed = Vec::new();
+        let n = 2 * TCP_MSG_MAX / msg.len() + 3;
+        for _ in 0..n {
+            framed.extend_from_slice(&(msg.len() as u16).to_be_bytes());
+            framed.extend_from_slice(&msg);
+        }
+        let mut p = DnsParser::new(Flavor::Dns, true);
+        let mut ev = Vec::new();
+        assert!(p.feed(Direction::ToServer, &framed, &mut ev));
+        let got = ev.iter().filter(|e| matches!(e, AppEvent::Dns(_))).count();
+        assert_eq!(got, n);
     }
 
     #[test]

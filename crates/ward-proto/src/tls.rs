@@ -82,10 +82,27 @@ enum Progress {
 }
 
 impl Side {
-    fn push(&mut self, data: &[u8]) -> Progress {
-        let room = (RECORD_MAX + 5).saturating_sub(self.records.len());
-        self.records
-            .extend_from_slice(&data[..data.len().min(room)]);
+    /// Append `data` in pieces that fit the record buffer, decoding between
+    /// pieces, so a large chunk (several records) never overflows it.
+    fn push(&mut self, mut data: &[u8]) -> Progress {
+        loop {
+            let room = (RECORD_MAX + 5).saturating_sub(self.records.len());
+            let take = data.len().min(room);
+            self.records.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            match self.decode() {
+                Progress::NeedMore if !data.is_empty() => {
+                    if take == 0 {
+                        // Cannot happen (records are length-checked), but never spin.
+                        return Progress::Stop(Some("record-too-long"));
+                    }
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn decode(&mut self) -> Progress {
         if self.handshake.is_empty() {
             if let [b0, b1, 1, ..] = self.records[..] {
                 if b0 & 0x80 != 0 {
@@ -136,10 +153,6 @@ impl Side {
                 return Progress::Stop(Some("record-too-long"));
             }
             if self.records.len() < 5 + len {
-                if data.len() > room {
-                    // We dropped bytes we needed: the record cannot complete.
-                    return Progress::Stop(Some("record-too-long"));
-                }
                 return Progress::NeedMore;
             }
             let take = len.min(HANDSHAKE_MAX.saturating_sub(self.handshake.len()));
@@ -750,6 +763,36 @@ pub(crate) mod tests {
         assert_eq!(h.legacy_version, 0x0301);
         assert_eq!(h.ciphers, vec![0x0039, 0x002f]);
         assert!(h.ja3.is_none());
+    }
+
+    /// A server flight larger than one record buffer in a single chunk: the
+    /// ServerHello comes first and must still be found.
+    #[test]
+    fn server_hello_in_a_large_chunk() {
+        let mut sh = vec![0x03, 0x03];
+        sh.extend_from_slice(&[9u8; 32]);
+        sh.push(0);
+        sh.extend_from_slice(&[0x13, 0x01, 0]);
+        sh.extend_from_slice(&[0, 6, 0, 0x2b, 0, 2, 0x03, 0x04]);
+        let mut hs = vec![2];
+        hs.extend_from_slice(&(sh.len() as u32).to_be_bytes()[1..]);
+        hs.extend_from_slice(&sh);
+        let mut flight = vec![0x16, 0x03, 0x03];
+        flight.extend_from_slice(&(hs.len() as u16).to_be_bytes());
+        flight.extend_from_slice(&hs);
+        for _ in 0..3 {
+            flight.extend_from_slice(&[0x17, 0x03, 0x03, 0x40, 0x00]);
+            flight.extend_from_slice(&[0u8; 0x4000]);
+        }
+        let mut p = TlsParser::new();
+        let mut ev = Vec::new();
+        p.feed(Direction::ToClient, &flight, &mut ev);
+        let [AppEvent::Tls(h)] = &ev[..] else {
+            panic!("{ev:?}")
+        };
+        assert!(!h.client);
+        assert_eq!(h.max_version, 0x0304);
+        assert_eq!(h.ciphers, vec![0x1301]);
     }
 
     #[test]
