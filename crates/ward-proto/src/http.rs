@@ -541,15 +541,35 @@ fn trim_ascii(v: &[u8]) -> &[u8] {
     &v[start..end.max(start)]
 }
 
-/// Split a `Server`/`User-Agent`-style product token list into the first
-/// product and its version: `lighttpd/1.4.59` → (`lighttpd`, `1.4.59`),
-/// `Apache/2.4.41 (Ubuntu)` → (`Apache`, `2.4.41`), `nginx` → (`nginx`, None).
+/// Split a `Server`/`User-Agent`-style product token list into the product
+/// that names the software and its version: `lighttpd/1.4.59` → (`lighttpd`,
+/// `1.4.59`), `Apache/2.4.41 (Ubuntu)` → (`Apache`, `2.4.41`), `nginx` →
+/// (`nginx`, None). UPnP servers say `OS/ver UPnP/1.0 product/ver` (UDA 1.0
+/// §1.1.2), so there the token after `UPnP/…` (and `DLNADOC/…`) is the
+/// product: `Linux/3.14.0 UPnP/1.0 IpBridge/1.9.0` → (`IpBridge`, `1.9.0`).
 pub(crate) fn split_product_version(raw: &str) -> (String, Option<String>) {
-    let first = raw.split_whitespace().next().unwrap_or("");
-    match first.split_once('/') {
+    let tokens: Vec<&str> = raw
+        .split_whitespace()
+        .filter(|t| !t.starts_with('(') && !t.ends_with(')'))
+        .map(|t| t.trim_end_matches(','))
+        .collect();
+    let generic = |t: &str| {
+        let name = t.split('/').next().unwrap_or(t);
+        name.eq_ignore_ascii_case("upnp") || name.eq_ignore_ascii_case("dlnadoc")
+    };
+    let upnp = tokens
+        .iter()
+        .position(|t| t.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("upnp/")));
+    let chosen = upnp
+        .and_then(|i| tokens[i + 1..].iter().find(|t| !generic(t)))
+        .or_else(|| tokens.iter().find(|t| !generic(t)))
+        .or(tokens.first())
+        .copied()
+        .unwrap_or("");
+    match chosen.split_once('/') {
         Some((p, v)) if !v.is_empty() => (p.to_string(), Some(v.to_string())),
         Some((p, _)) => (p.to_string(), None),
-        None => (first.to_string(), None),
+        None => (chosen.to_string(), None),
     }
 }
 
@@ -1016,8 +1036,21 @@ mod tests {
         );
         assert_eq!(split_product_version("nginx"), ("nginx".into(), None));
         assert_eq!(
-            split_product_version("Linux/3.10 UPnP/1.0 IpBridge/1.26.0"),
-            ("Linux".into(), Some("3.10".into()))
+            split_product_version("Linux/3.14.0 UPnP/1.0 IpBridge/1.9.0"),
+            ("IpBridge".into(), Some("1.9.0".into()))
+        );
+        // MiniDLNA 1.3.0 on Debian, as served on loopback in the lab.
+        assert_eq!(
+            split_product_version("Debian DLNADOC/1.50 UPnP/1.0 MiniDLNA/1.3.0"),
+            ("MiniDLNA".into(), Some("1.3.0".into()))
+        );
+        assert_eq!(
+            split_product_version("Unspecified, UPnP/1.0, Unspecified"),
+            ("Unspecified".into(), None)
+        );
+        assert_eq!(
+            split_product_version("SimpleHTTP/0.6 Python/3.10.6"),
+            ("SimpleHTTP".into(), Some("0.6".into()))
         );
     }
 }
