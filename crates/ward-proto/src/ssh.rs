@@ -46,12 +46,14 @@ pub fn split_banner(line: &str) -> Option<(String, Option<String>)> {
     if software.is_empty() {
         return None;
     }
-    let (p, v) = match software.split_once('_') {
-        Some((p, v)) => (p, Some(v)),
-        None => match software.rsplit_once('-') {
-            Some((p, v)) if v.starts_with(|c: char| c.is_ascii_digit()) => (p, Some(v)),
-            _ => (software, None),
-        },
+    // The version starts at the first `_` or `-` followed by a digit:
+    // `OpenSSH_8.9p1`, `OpenSSH_for_Windows_7.7`, `PuTTY_Release_0.78`, `Cisco-1.25`.
+    let bytes = software.as_bytes();
+    let cut = (0..bytes.len().saturating_sub(1))
+        .find(|&i| matches!(bytes[i], b'_' | b'-') && bytes[i + 1].is_ascii_digit());
+    let (p, v) = match cut {
+        Some(i) => (&software[..i], Some(&software[i + 1..])),
+        None => (software, None),
     };
     Some((
         p.to_string(),
@@ -178,6 +180,14 @@ mod tests {
             Some(("ROSSSH".into(), None))
         );
         assert_eq!(split_banner("SSH-1.99-"), None);
+        assert_eq!(
+            split_banner("SSH-2.0-OpenSSH_for_Windows_7.7"),
+            Some(("OpenSSH_for_Windows".into(), Some("7.7".into())))
+        );
+        assert_eq!(
+            split_banner("SSH-2.0-libssh2_1.10.0"),
+            Some(("libssh2".into(), Some("1.10.0".into())))
+        );
     }
 
     #[test]

@@ -359,3 +359,30 @@ fn ethernet_frames(path: &Path) -> Vec<Vec<u8>> {
     }
     out
 }
+
+/// suricata-verify/ssh-hassh: client "SSH-2.0-OpenSSH_for_Windows_7.7", server "SSH-2.0-OpenSSH_7.4".
+#[test]
+fn ssh_windows_client_product() {
+    let Some(p) = common::dataset("suricata-verify/ssh-hassh/input.pcap") else {
+        return;
+    };
+    let ev = common::run_capture(&p);
+    let sw: Vec<(ward_proto::About, &str, Option<&str>)> = ev
+        .iter()
+        .filter_map(|e| match e {
+            AppEvent::Software {
+                about,
+                product,
+                version,
+                ..
+            } => Some((*about, product.as_str(), version.as_deref())),
+            _ => None,
+        })
+        .collect();
+    assert!(sw.contains(&(
+        ward_proto::About::Initiator,
+        "OpenSSH_for_Windows",
+        Some("7.7")
+    )));
+    assert!(sw.contains(&(ward_proto::About::Responder, "OpenSSH", Some("7.4"))));
+}
