@@ -624,6 +624,15 @@ impl HygieneDetector {
             if h.client {
                 reasons.push((format!("max-{name}"), format!("offers at most {name}")));
             } else if remote_server {
+                // Nothing to add when the client itself offered no more.
+                let offered = (
+                    FindingKind::WeakTls,
+                    site.who(About::Initiator),
+                    format!("max-{name}"),
+                );
+                if self.reported.contains(&offered) {
+                    return;
+                }
                 reasons.push((
                     format!("server-chose-{name}"),
                     format!("talks to the server {server} with {name} (the server's choice)"),

@@ -374,3 +374,86 @@ fn brute_force_is_one_cleartext_finding_with_the_count_and_no_verdict() {
         FindingKind::DefaultCredentials | FindingKind::WeakCredentials
     )));
 }
+
+/// (kind, protocol, username, evidence key, evidence value) a capture must yield.
+type Expect = (
+    FindingKind,
+    &'static str,
+    Option<&'static str>,
+    &'static str,
+    &'static str,
+);
+
+#[test]
+fn iot_sentinel_devices_show_their_real_weaknesses() {
+    if dataset("iot-sentinel").is_none() {
+        return;
+    }
+    use FindingKind::*;
+    let cases: [(&str, &[Expect]); 3] = [
+        // The Edimax plug is configured with HTTP Basic admin:1234 (its factory
+        // login, in Mirai's list) and answers with lighttpd/1.4.31.
+        (
+            "iot-sentinel/EdimaxPlug1101W/Setup-C-2-STA.pcap",
+            &[
+                (DefaultCredentials, "http", Some("admin"), "list", "mirai"),
+                (
+                    CleartextCredentials,
+                    "http",
+                    Some("admin"),
+                    "methods",
+                    "basic",
+                ),
+                (InsecureProtocol, "http", None, "method", "basic"),
+                (
+                    VulnerableSoftware,
+                    "http",
+                    None,
+                    "banner",
+                    "lighttpd/1.4.31",
+                ),
+            ],
+        ),
+        // D-Link's hub: lighttpd/1.4.34, and a TLS client whose best is TLS 1.0.
+        (
+            "iot-sentinel/D-LinkHomeHub/Setup-C-1-STA.pcap",
+            &[
+                (
+                    VulnerableSoftware,
+                    "http",
+                    None,
+                    "banner",
+                    "lighttpd/1.4.34",
+                ),
+                (WeakTls, "tls", None, "reason", "max-TLS 1.0"),
+            ],
+        ),
+        (
+            "iot-sentinel/D-LinkCam/Setup-C-1-STA.pcap",
+            &[(WeakTls, "tls", None, "reason", "max-TLS 1.0")],
+        ),
+    ];
+    for (capture, expects) in cases {
+        let events = run(&dataset(capture).unwrap(), false);
+        let findings: Vec<_> = events.iter().filter_map(|e| e.finding.as_ref()).collect();
+        for (kind, proto, user, key, value) in expects {
+            let hit = findings.iter().any(|f| {
+                f.kind == *kind
+                    && f.protocol == *proto
+                    && f.username.as_deref() == *user
+                    && match &f.evidence.get(*key) {
+                        Some(serde_json::Value::String(s)) => s == value,
+                        Some(serde_json::Value::Array(a)) => a.iter().any(|x| x == value),
+                        _ => false,
+                    }
+            });
+            assert!(
+                hit,
+                "{capture}: no {kind:?} {proto} {user:?} {key}={value} in {findings:#?}"
+            );
+        }
+        // The client's own TLS 1.0 offer explains the server's choice: one finding, not two.
+        assert!(!findings.iter().any(|f| f.evidence.get("reason")
+            == Some(&serde_json::Value::String("server-chose-TLS 1.0".into()))));
+    }
+}

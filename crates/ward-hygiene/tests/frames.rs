@@ -1,0 +1,217 @@
+//! Service findings over conversations built in code (etherparse frames,
+//! payloads written from the protocol specs): ADB and Telnet answering,
+//! SSDP answering a remote address, an admin page served to a remote
+//! client — and their local-only counterparts, which must stay quiet.
+
+use ward_core::{Config, Engine, Event, FindingKind, Timestamp, VecSink};
+use ward_hygiene::HygieneDetector;
+
+const ROUTER: [u8; 6] = [0x02, 0, 0, 0, 0, 1];
+const DEV: [u8; 6] = [0xb0, 0xc5, 0x54, 0x25, 0x5b, 0x0e];
+const PHONE: [u8; 6] = [0x3c, 0x28, 0x6d, 0x01, 0x02, 0x03];
+
+/// One TCP conversation with correct sequence numbers.
+struct Tcp {
+    cmac: [u8; 6],
+    smac: [u8; 6],
+    cip: [u8; 4],
+    sip: [u8; 4],
+    cport: u16,
+    sport: u16,
+    cseq: u32,
+    sseq: u32,
+    frames: Vec<Vec<u8>>,
+}
+
+impl Tcp {
+    fn new(cmac: [u8; 6], cip: [u8; 4], smac: [u8; 6], sip: [u8; 4], sport: u16) -> Self {
+        Tcp {
+            cmac,
+            smac,
+            cip,
+            sip,
+            cport: 40000,
+            sport,
+            cseq: 1000,
+            sseq: 5000,
+            frames: Vec::new(),
+        }
+    }
+    fn send(&mut self, from_client: bool, syn: bool, payload: &[u8]) {
+        let (src, dst, sip, dip, sp, dp, seq, ack) = if from_client {
+            (
+                self.cmac, self.smac, self.cip, self.sip, self.cport, self.sport, self.cseq,
+                self.sseq,
+            )
+        } else {
+            (
+                self.smac, self.cmac, self.sip, self.cip, self.sport, self.cport, self.sseq,
+                self.cseq,
+            )
+        };
+        let mut b = etherparse::PacketBuilder::ethernet2(src, dst)
+            .ipv4(sip, dip, 64)
+            .tcp(sp, dp, seq, 65535);
+        if syn {
+            b = b.syn();
+        }
+        if !(syn && from_client) {
+            b = b.ack(ack);
+        }
+        let mut out = Vec::new();
+        b.write(&mut out, payload).unwrap();
+        self.frames.push(out);
+        let adv = payload.len() as u32 + u32::from(syn);
+        if from_client {
+            self.cseq += adv;
+        } else {
+            self.sseq += adv;
+        }
+    }
+    fn handshake(mut self) -> Self {
+        self.send(true, true, b"");
+        self.send(false, true, b"");
+        self.send(true, false, b"");
+        self
+    }
+}
+
+fn udp(
+    smac: [u8; 6],
+    dmac: [u8; 6],
+    sip: [u8; 4],
+    dip: [u8; 4],
+    sp: u16,
+    dp: u16,
+    payload: &[u8],
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    etherparse::PacketBuilder::ethernet2(smac, dmac)
+        .ipv4(sip, dip, 64)
+        .udp(sp, dp)
+        .write(&mut out, payload)
+        .unwrap();
+    out
+}
+
+fn run(frames: &[Vec<u8>]) -> Vec<Event> {
+    let mut engine = Engine::new(
+        Config::default().engine,
+        1,
+        vec![Box::new(HygieneDetector::default())],
+    );
+    let mut sink = VecSink::default();
+    for (i, f) in frames.iter().enumerate() {
+        engine.process(
+            Timestamp::from_secs(1_700_000_000 + i as i64),
+            1,
+            f,
+            f.len() as u32,
+            &mut sink,
+        );
+    }
+    engine.finish(&mut sink);
+    sink.0
+}
+
+fn services(events: &[Event]) -> Vec<String> {
+    let mut v: Vec<String> = events
+        .iter()
+        .filter_map(|e| e.finding.as_ref())
+        .filter(|f| f.kind == FindingKind::RiskyService)
+        .filter_map(|f| {
+            f.evidence
+                .get("service")
+                .and_then(|s| s.as_str())
+                .map(str::to_string)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn adb_and_telnet_answering_are_risky_services_once() {
+    let mut frames = Vec::new();
+    for _ in 0..3 {
+        frames.extend(
+            Tcp::new(PHONE, [192, 168, 1, 5], DEV, [192, 168, 1, 30], 5555)
+                .handshake()
+                .frames,
+        );
+    }
+    frames.extend(
+        Tcp::new(PHONE, [192, 168, 1, 5], DEV, [192, 168, 1, 30], 2323)
+            .handshake()
+            .frames,
+    );
+    let events = run(&frames);
+    assert_eq!(services(&events), ["adb", "telnet"]);
+    let adb = events
+        .iter()
+        .find(|e| e.finding.as_ref().is_some_and(|f| f.protocol == "adb"))
+        .unwrap();
+    assert_eq!(adb.dest_port, Some(5555));
+    assert_eq!(
+        adb.finding.as_ref().unwrap().device.as_deref(),
+        Some("b0:c5:54:25:5b:0e")
+    );
+}
+
+#[test]
+fn a_port_that_only_resets_is_not_a_service() {
+    let mut t = Tcp::new(PHONE, [192, 168, 1, 5], DEV, [192, 168, 1, 30], 5555);
+    t.send(true, true, b"");
+    let mut out = Vec::new();
+    etherparse::PacketBuilder::ethernet2(DEV, PHONE)
+        .ipv4([192, 168, 1, 30], [192, 168, 1, 5], 64)
+        .tcp(5555, 40000, 0, 0)
+        .rst()
+        .ack(1001)
+        .write(&mut out, b"")
+        .unwrap();
+    t.frames.push(out);
+    assert!(services(&run(&t.frames)).is_empty());
+}
+
+#[test]
+fn ssdp_answering_a_remote_address_is_risky_but_not_a_local_one() {
+    let search = b"M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: \"ssdp:discover\"\r\nMX: 1\r\nST: ssdp:all\r\n\r\n";
+    let reply = b"HTTP/1.1 200 OK\r\nCACHE-CONTROL: max-age=1800\r\nST: upnp:rootdevice\r\nUSN: uuid:1::upnp:rootdevice\r\nSERVER: Linux/3.4 UPnP/1.0 miniupnpd/1.9\r\nLOCATION: http://192.168.1.1:5000/rootDesc.xml\r\n\r\n";
+    let remote = [203, 0, 113, 9];
+    let lan = [192, 168, 1, 1];
+    let wan = vec![
+        udp(ROUTER, DEV, remote, lan, 5353, 1900, search),
+        udp(DEV, ROUTER, lan, remote, 1900, 5353, reply),
+    ];
+    let events = run(&wan);
+    assert_eq!(services(&events), ["upnp-wan"]);
+    let local = vec![
+        udp(PHONE, DEV, [192, 168, 1, 5], lan, 5353, 1900, search),
+        udp(DEV, PHONE, lan, [192, 168, 1, 5], 1900, 5353, reply),
+    ];
+    assert!(services(&run(&local)).is_empty());
+}
+
+#[test]
+fn admin_page_served_to_a_remote_client_is_risky_but_not_to_a_local_one() {
+    let conv = |client: [u8; 4], mac: [u8; 6]| {
+        let mut t = Tcp::new(mac, client, DEV, [192, 168, 1, 30], 80).handshake();
+        t.send(
+            true,
+            false,
+            b"GET /cgi-bin/luci HTTP/1.1\r\nHost: cam\r\nUser-Agent: curl/8\r\n\r\n",
+        );
+        t.send(
+            false,
+            false,
+            b"HTTP/1.1 200 OK\r\nServer: uhttpd\r\nContent-Length: 5\r\n\r\nhello",
+        );
+        t.frames
+    };
+    let events = run(&conv([198, 51, 100, 7], ROUTER));
+    assert_eq!(services(&events), ["admin-page-exposed"]);
+    let f = events.iter().find_map(|e| e.finding.as_ref()).unwrap();
+    assert_eq!(f.evidence["uri"], "/cgi-bin/luci");
+    assert!(services(&run(&conv([192, 168, 1, 5], PHONE))).is_empty());
+}
