@@ -751,7 +751,19 @@ pub fn looks_like_request(first: &[u8]) -> bool {
     let line = &first[..line_end];
     // RTSP shares methods (OPTIONS, …) with HTTP; its request line ends in RTSP/1.0.
     let rtsp = line.windows(5).any(|w| w == b"RTSP/");
-    !rtsp && METHODS.iter().any(|m| first.starts_with(m))
+    if rtsp {
+        return false;
+    }
+    // A known method, or any upper-case token (WebDAV, GENA, …) on a request
+    // line that names HTTP/1.x.
+    let token_len = line
+        .iter()
+        .take_while(|b| b.is_ascii_uppercase() || **b == b'-')
+        .count();
+    METHODS.iter().any(|m| first.starts_with(m))
+        || (token_len >= 3
+            && line.get(token_len) == Some(&b' ')
+            && line.windows(7).any(|w| w == b"HTTP/1."))
 }
 
 /// True when `first` starts like an HTTP/1.x status line.
@@ -1026,6 +1038,16 @@ mod tests {
             })
             .collect();
         assert_eq!(statuses, vec![200, 404]);
+    }
+
+    #[test]
+    fn request_line_detection() {
+        assert!(looks_like_request(b"GET "));
+        assert!(looks_like_request(b"MKCOL /dav/x HTTP/1.1\r\n"));
+        assert!(looks_like_request(b"UNSUBSCRIBE /evt HTTP/1.1\r\n"));
+        assert!(!looks_like_request(b"OPTIONS rtsp://cam/ RTSP/1.0\r\n"));
+        assert!(!looks_like_request(b"HELLO world\r\n"));
+        assert!(!looks_like_request(b"\x16\x03\x01"));
     }
 
     #[test]

@@ -118,28 +118,37 @@ fn identity_by_port(
                 22 | 2222 => Some(Box::new(ssh::SshParser::new())),
                 // HTTP: web UIs, TR-069 (7547), UPnP description servers (49152+), Chromecast (8008).
                 80 | 81 | 591 | 5000 | 7547 | 8000 | 8008 | 8080 | 8081 | 8088 | 8888 | 49152
-                | 49153 | 49154 => Some(web_parser(first, dir, false)),
+                | 49153 | 49154 => web_parser(first, dir, false),
                 // TLS: HTTPS, MQTT (8883), IMAPS/POP3S/SMTPS, LDAPS, DoT, SIP-TLS, XMPP, AMQPS.
                 443 | 8443 | 8883 | 993 | 995 | 465 | 636 | 853 | 5061 | 5223 | 5671 | 4433
-                | 9443 | 10443 => Some(web_parser(first, dir, true)),
+                | 9443 | 10443 => web_parser(first, dir, true),
                 _ => None,
             }
         }),
     }
 }
 
-/// HTTP or TLS on a web port: the first client bytes decide, the port breaks ties.
-fn web_parser(first: &[u8], dir: Direction, tls_port: bool) -> Box<dyn AppParser> {
+/// HTTP or TLS on a web port: the first bytes decide; bytes that are
+/// neither (another protocol on a web port) are left to the other arms.
+fn web_parser(first: &[u8], dir: Direction, tls_port: bool) -> Option<Box<dyn AppParser>> {
     use crate::{http, tls};
     let from_client = dir == Direction::ToServer;
-    if from_client && tls::looks_like_tls(first) {
-        Box::new(tls::TlsParser::new())
-    } else if from_client && http::looks_like_request(first) {
-        Box::new(http::HttpParser::new())
-    } else if tls_port {
-        Box::new(tls::TlsParser::new())
+    if from_client {
+        if tls::looks_like_tls(first) {
+            return Some(Box::new(tls::TlsParser::new()));
+        }
+        if http::looks_like_request(first) {
+            return Some(Box::new(http::HttpParser::new()));
+        }
+        return None;
+    }
+    // The capture started mid-connection and the server spoke first.
+    if http::looks_like_response(first) {
+        Some(Box::new(http::HttpParser::new()))
+    } else if tls_port && first.first().is_some_and(|b| (20..=23).contains(b)) {
+        Some(Box::new(tls::TlsParser::new()))
     } else {
-        Box::new(http::HttpParser::new())
+        None
     }
 }
 
