@@ -536,8 +536,10 @@ impl Probe<'_> {
             21 => self.ftp(&mut st, &mut report),
             22 => {
                 let b = self.read_until(&mut st, &["\n"], false);
+                // The identification line only: KEXINIT may follow in the same read.
+                let line = b.split(|c| *c == b'\n').next().unwrap_or(&[]);
                 report.service = "ssh".into();
-                report.banner = printable(&b, 200);
+                report.banner = printable(line, 200);
                 report.credentials = "not-checked".into();
                 if let Some((p, Some(v))) = ward_proto::ssh::split_banner(report.banner.trim()) {
                     let banner = report.banner.clone();

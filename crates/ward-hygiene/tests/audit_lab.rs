@@ -5,7 +5,8 @@
 //! namespace with one veth pair (both ends inside), starts busybox telnetd (a `-l`
 //! login program that accepts only root/vizxv, the 2nd pair of Mirai's
 //! list), busybox httpd with Basic auth admin:admin (4th pair), and
-//! mosquitto with a password file (support/support, 11th pair), then
+//! mosquitto with a password file (support/support, 11th pair) and
+//! dropbear (banner only: SSH logins are not tried), then
 //! re-runs this test binary *inside* the namespace for the inner test,
 //! which audits 10.231.0.1 and checks each finding.
 
@@ -77,7 +78,14 @@ fn audit_finds_factory_logins_of_real_daemons_in_a_namespace() {
         eprintln!("skipping: needs root to create a network namespace");
         return;
     }
-    for tool in ["ip", "busybox", "mosquitto", "mosquitto_passwd"] {
+    for tool in [
+        "ip",
+        "busybox",
+        "mosquitto",
+        "mosquitto_passwd",
+        "dropbear",
+        "dropbearkey",
+    ] {
         if !have(tool) {
             eprintln!("skipping: {tool} is not installed");
             return;
@@ -178,6 +186,23 @@ fn audit_finds_factory_logins_of_real_daemons_in_a_namespace() {
         "camera",
     ]));
     lab.children.push(spawn(&["mosquitto", "-c", &mconf]));
+    let key = dir.join("dropbear_ed25519").to_str().unwrap().to_string();
+    assert!(Command::new("dropbearkey")
+        .args(["-t", "ed25519", "-f", &key])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success()));
+    lab.children.push(spawn(&[
+        "dropbear",
+        "-F",
+        "-E",
+        "-s",
+        "-r",
+        &key,
+        "-p",
+        &format!("{ADDR}:22"),
+    ]));
     std::thread::sleep(Duration::from_millis(700));
 
     let exe = std::env::current_exe().unwrap();
@@ -234,7 +259,19 @@ fn inner_audit_in_namespace() {
         println!("{:?} {} {:?} {}", f.kind, f.protocol, f.username, f.summary);
     }
     let open: Vec<u16> = out.services.iter().map(|s| s.port).collect();
-    assert_eq!(open, [23, 80, 1883], "only the three daemons answer");
+    assert_eq!(open, [22, 23, 80, 1883], "only the four daemons answer");
+    let ssh = out.services.iter().find(|s| s.port == 22).unwrap();
+    assert!(
+        ssh.banner.starts_with("SSH-2.0-dropbear_"),
+        "{}",
+        ssh.banner
+    );
+    assert!(
+        !ssh.banner.contains("curve25519"),
+        "identification line only: {}",
+        ssh.banner
+    );
+    assert_eq!(ssh.credentials, "not-checked");
     let defaults: Vec<(String, Option<String>)> = out
         .findings
         .iter()
