@@ -488,11 +488,7 @@ impl Probe<'_> {
                 "The device at {ip} accepts a factory-default {} login (user \"{user}\"): anyone on the network — or a botnet — can log in.",
                 crate::detector::proto_name(proto)
             ),
-            &format!(
-                "Change the password of the device's {} login now, or better, turn {} off.",
-                crate::detector::proto_name(proto),
-                crate::detector::proto_name(proto)
-            ),
+            &crate::detector::default_remedy(&format!("the device at {ip}"), proto),
             json!({"port": self.addr.port()}),
         );
         f.username = Some(user.into());

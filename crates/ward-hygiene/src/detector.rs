@@ -363,19 +363,15 @@ impl HygieneDetector {
                         "{} uses a factory-default {} password{} that {}.",
                         site.name(About::Responder),
                         proto_name(proto),
-                        user.map(|u| format!(" for user \"{u}\"")).unwrap_or_default(),
+                        user.map(|u| format!(" for user \"{u}\""))
+                            .unwrap_or_default(),
                         if source == "mirai" {
                             "the Mirai botnet tries first"
                         } else {
                             "is published in vendor manuals and tried by attackers"
                         }
                     ),
-                    &format!(
-                        "Change the password of {}'s {} login to a long unique one, or better, turn {} off.",
-                        site.name(About::Responder),
-                        proto_name(proto),
-                        proto_name(proto)
-                    ),
+                    &default_remedy(&site.name(About::Responder), proto),
                     json!({"list": source, "method": c.method}),
                 );
                 set_login(&mut f, c, secret.expose(), site.reveal);
@@ -889,6 +885,19 @@ fn set_login(f: &mut Finding, c: &Credential, secret: &str, reveal: bool) {
         f.secret = Some(secret.to_string());
     } else {
         f.secret_redacted = true;
+    }
+}
+
+/// What to do about a factory-default login: change it; for services a
+/// device rarely needs (Telnet, FTP …), better turn them off.
+pub fn default_remedy(device: &str, proto: &str) -> String {
+    let change = format!(
+        "Change the password of {device}'s {} login to a long, unique one",
+        proto_name(proto)
+    );
+    match proto {
+        "http" | "rtsp" | "snmp" | "vnc" => format!("{change} (in its settings page or app)."),
+        _ => format!("{change}, or better, turn {} off.", proto_name(proto)),
     }
 }
 
