@@ -1184,6 +1184,25 @@ mod tests {
         assert_eq!(title(resp).as_deref(), Some("Cam"));
     }
 
+    proptest::proptest! {
+        /// Device replies are hostile bytes: no parser of them may panic.
+        #[test]
+        fn reply_parsers_never_panic(data in proptest::collection::vec(proptest::num::u8::ANY, 0..600)) {
+            let (text, reply) = strip_telnet(&data);
+            proptest::prop_assert!(text.len() <= data.len() && reply.len() <= data.len() * 3);
+            let _ = http_status(&data);
+            let _ = header(&data, "server");
+            let _ = title(&data);
+            let _ = xml_field(&data, "modelName");
+            let _ = shell_prompt(&data);
+            let _ = login_refused(&data);
+            let s = String::from_utf8_lossy(&data);
+            let _ = product_version(&s);
+            let _ = ward_proto::ssh::split_banner(&s);
+            proptest::prop_assert!(printable(&data, 100).chars().count() <= 100);
+        }
+    }
+
     #[test]
     fn pacer_spaces_attempts() {
         let p = Pacer::new(100);
