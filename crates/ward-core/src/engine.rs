@@ -285,7 +285,8 @@ impl Engine {
         if !self.app_buf.is_empty() {
             let app = std::mem::take(&mut self.app_buf);
             let dir = handle.map(|h| h.dir);
-            self.apply_app_events(&app, dir, src_dev, dst_dev);
+            let responder = handle.and_then(|h| self.flows.get(h.slot).dst_ip);
+            self.apply_app_events(&app, dir, src_dev, dst_dev, responder);
             self.app_buf = app;
         }
 
@@ -457,6 +458,7 @@ impl Engine {
         dir: Option<Dir>,
         src_dev: Option<DeviceId>,
         dst_dev: Option<DeviceId>,
+        responder_ip: Option<IpAddr>,
     ) {
         let sender_is_initiator = dir != Some(Dir::ToClient);
         let about = |devices: &DeviceTable, a: About| match a {
@@ -470,7 +472,14 @@ impl Engine {
             match ev {
                 AppEvent::Hint(h) => {
                     if let Some(id) = about(&self.devices, h.about) {
-                        self.devices.add_hint(id, h.kind, &h.value);
+                        // Parsers see no addresses; "the server of this flow" is ours to fill in.
+                        if h.value == ward_proto::ntp::RESPONDER_ADDRESS {
+                            if let Some(ip) = responder_ip {
+                                self.devices.add_hint(id, h.kind, &ip.to_string());
+                            }
+                        } else {
+                            self.devices.add_hint(id, h.kind, &h.value);
+                        }
                     }
                 }
                 AppEvent::Dhcp(d) if matches!(d.msg_type, 5) && !d.your_ip.is_unspecified() => {
@@ -516,7 +525,7 @@ impl Engine {
             );
             if !self.app_buf.is_empty() {
                 let app = std::mem::take(&mut self.app_buf);
-                self.apply_app_events(&app, Some(Dir::ToServer), client, server);
+                self.apply_app_events(&app, Some(Dir::ToServer), client, server, flow.dst_ip);
                 self.app_buf = app;
             }
             // The server answered: it offers this service.
