@@ -39,6 +39,10 @@ pub struct AnalyzeArgs {
     /// Print the summary as JSON instead of tables.
     #[arg(long)]
     pub summary_json: bool,
+    /// Also store the events in ward's database FILE (created if missing), for `ward serve`.
+    /// `ward serve` uses $XDG_DATA_HOME/ward/ward.db when given no --db.
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
 }
 
 pub fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
@@ -53,6 +57,7 @@ pub fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
 /// Tees events into the EVE writer and the summary's collection.
 struct Tee<'a> {
     eve: Option<&'a mut EveWriter>,
+    store: Option<&'a mut ward_store::StoreSink>,
     collected: &'a mut Collected,
 }
 
@@ -61,6 +66,9 @@ impl EventSink for Tee<'_> {
         self.collected.add(event);
         if let Some(w) = self.eve.as_deref_mut() {
             w.emit(event);
+        }
+        if let Some(s) = self.store.as_deref_mut() {
+            s.emit(event);
         }
     }
 }
@@ -79,11 +87,19 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let eve_on_stdout = args.eve.as_deref() == Some(Path::new("-"));
+    let mut store = match &args.db {
+        Some(p) => Some(ward_store::StoreSink::new(
+            ward_store::Store::open(p)
+                .with_context(|| format!("cannot open store {}", p.display()))?,
+        )),
+        None => None,
+    };
 
     let mut collected = Collected::default();
     let (engine, outcome) = {
         let mut tee = Tee {
             eve: eve.as_mut(),
+            store: store.as_mut(),
             collected: &mut collected,
         };
         pipeline::run_paths(&args.captures, &config, &mut tee)?
@@ -97,6 +113,21 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         })?),
         None => None,
     };
+    if let (Some(sink), Some(path)) = (store, &args.db) {
+        let (_, stored) = sink
+            .finish()
+            .with_context(|| format!("writing store {}", path.display()))?;
+        if !args.quiet {
+            eprintln!(
+                "ward: stored {} events in {} ({} devices, {} alerts, {} findings)",
+                stored.events,
+                path.display(),
+                stored.devices,
+                stored.alerts_new + stored.alerts_updated + stored.alerts_suppressed,
+                stored.findings
+            );
+        }
+    }
 
     for e in &outcome.errors {
         eprintln!("ward: warning: {e} (the rest of this file was skipped)");

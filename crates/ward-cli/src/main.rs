@@ -12,6 +12,7 @@ mod analyze;
 mod cmd_audit;
 mod cmd_eval;
 mod cmd_report;
+mod cmd_serve;
 mod eve;
 mod pipeline;
 mod summary;
@@ -36,6 +37,8 @@ enum Command {
     Audit(cmd_audit::AuditArgs),
     /// Turn EVE events into a security report (report.html, report.json) with risk scores.
     Report(cmd_report::ReportArgs),
+    /// Serve the web dashboard and JSON API over a store (see `ward analyze --db`).
+    Serve(cmd_serve::ServeArgs),
 }
 
 /// Exit codes: 0 success; 1 nothing could be done (bad arguments, unreadable
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => cmd_eval::run(args),
         Command::Audit(args) => cmd_audit::run(args),
         Command::Report(args) => cmd_report::run(args),
+        Command::Serve(args) => cmd_serve::run(args),
     };
     match result {
         Ok(code) => code,

@@ -333,10 +333,7 @@ fn find_suppression(
     })?;
     for rule in rules {
         let (id, subject) = rule?;
-        if subject.is_empty()
-            || attacker == Some(subject.as_str())
-            || devices.contains(&subject)
-        {
+        if subject.is_empty() || attacker == Some(subject.as_str()) || devices.contains(&subject) {
             return Ok(Some(id));
         }
     }

@@ -539,6 +539,36 @@ impl Store {
         })
     }
 
+    /// Active (open or acknowledged) alerts counted by category and
+    /// severity, for metrics.
+    pub fn active_alert_counts(&self) -> Result<Vec<(String, u8, u64)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT category, MIN(MAX(severity, 1), 4), COUNT(*) FROM alerts
+             WHERE status IN ('open', 'acknowledged') GROUP BY 1, 2 ORDER BY 1, 2",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get::<_, i64>(1)?.clamp(1, 4) as u8,
+                    u64_col(r, 2)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Findings counted by kind, for metrics.
+    pub fn finding_counts(&self) -> Result<Vec<(String, u64)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT kind, COUNT(*) FROM findings GROUP BY 1 ORDER BY 1")?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, u64_col(r, 1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
     /// A cheap marker that changes whenever something is stored or an
     /// alert's status changes (live updates poll it).
     pub fn change_marker(&self) -> Result<ChangeMarker> {
