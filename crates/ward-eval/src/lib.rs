@@ -12,7 +12,9 @@
 //! An alert *matches* a labelled attack when its time span overlaps the
 //! attack's (widened by [`Matching`]'s slack) and it names the attacker or a
 //! victim (by address, or by a device whose addresses include one); a label
-//! that names neither matches on time alone.
+//! that names neither matches on time alone. Each alert is credited to one
+//! label: its own category first, then one whose attacker and victim it both
+//! names, then one under way when the alert was raised, then the nearest start.
 //! Alerts that match no label are false alarms; benign time is the capture
 //! span minus every widened attack window.
 #![forbid(unsafe_code)]
@@ -484,10 +486,44 @@ pub fn evaluate(
             .any(|ip| l.victims.iter().any(|n| n.contains(*ip)))
     };
 
-    let mut matched = vec![false; alerts.len()];
-    let mut matched_cat = vec![false; alerts.len()];
+    // Each alert is credited to one label: among the labels it could match
+    // (time overlap, and it names the attacker or a victim), one of its own
+    // category if any, then one it names both attacker and victim of, then
+    // one under way when the alert was raised, then the nearest start. Back-to-back attacks from one attacker then do not all
+    // claim every alert.
+    let anyone = |l: &Label| l.attacker.is_none() && l.victims.is_empty();
+    let assigned: Vec<Option<usize>> = alerts
+        .iter()
+        .map(|a| {
+            labels
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| {
+                    overlaps(a, l) && (anyone(l) || names_attacker(a, l) || names_victim(a, l))
+                })
+                .min_by_key(|(_, l)| {
+                    // When the alert was raised says most about which attack raised it.
+                    let t = a.event.timestamp;
+                    let inside = t >= l.start && t.0 <= l.end.0 + before;
+                    let names = names_attacker(a, l) as u8 + names_victim(a, l) as u8;
+                    (
+                        l.category != a.category,
+                        2 - names,
+                        !inside,
+                        t.since(l.start).abs(),
+                    )
+                })
+                .map(|(j, _)| j)
+        })
+        .collect();
+    let matched: Vec<bool> = assigned.iter().map(Option::is_some).collect();
+    let matched_cat: Vec<bool> = assigned
+        .iter()
+        .zip(&alerts)
+        .map(|(j, a)| j.is_some_and(|j| labels[j].category == a.category))
+        .collect();
     let mut results = Vec::new();
-    for l in labels {
+    for (j, l) in labels.iter().enumerate() {
         let mut r = AttackResult {
             label: l.label.clone(),
             category: l.category.as_str().to_string(),
@@ -499,25 +535,12 @@ pub fn evaluate(
             signatures: Vec::new(),
         };
         let mut best: Option<(bool, i64)> = None;
-        for (i, a) in alerts.iter().enumerate() {
-            if !overlaps(a, l) {
-                continue;
-            }
-            // A label naming nobody (a flood from 0.0.0.0) matches on time alone.
-            let anyone = l.attacker.is_none() && l.victims.is_empty();
-            let (att, vic) = (names_attacker(a, l), names_victim(a, l));
-            if !(att || vic || anyone) {
-                continue;
-            }
-            matched[i] = true;
+        for (a, _) in alerts.iter().zip(&assigned).filter(|(_, x)| **x == Some(j)) {
             let cat_ok = a.category == l.category;
-            if cat_ok {
-                matched_cat[i] = true;
-            }
             r.detected = true;
             r.right_category |= cat_ok;
-            r.right_attacker |= att;
-            r.right_victim |= vic;
+            r.right_attacker |= names_attacker(a, l);
+            r.right_victim |= names_victim(a, l);
             if !r.signatures.iter().any(|s| s == a.signature) {
                 r.signatures.push(a.signature.to_string());
             }

@@ -217,3 +217,42 @@ fn bad_label_files_name_the_line() {
     let e = read_labels(&p).unwrap_err().to_string();
     assert!(e.contains("line 2") && e.contains("teleport"), "{e}");
 }
+
+#[test]
+fn back_to_back_attacks_from_one_attacker_each_keep_their_own_alert() {
+    // A subnet sweep, then 12 s later a port scan of one host in it, both
+    // recon from the same attacker: each alert belongs to the attack under
+    // way when it was raised.
+    let labels = write(
+        "b2b.csv",
+        &format!(
+            "label,category,start,end,attacker,victims,ports,tool,notes\n\
+             sweep,recon,{},{},192.168.50.127,192.168.50.0/24,,nmap,\n\
+             scan,recon,{},{},192.168.50.127,192.168.50.175,1-1024,nmap,\n",
+            Timestamp(T0),
+            Timestamp(T0 + 2 * S),
+            Timestamp(T0 + 14 * S),
+            Timestamp(T0 + 15 * S),
+        ),
+    );
+    let labels = read_labels(&labels).unwrap();
+    let events = vec![
+        alert(
+            T0,
+            AlertCategory::Recon,
+            "arp-sweep",
+            "192.168.50.127",
+            "192.168.50.9",
+        ),
+        alert(
+            T0 + 14 * S,
+            AlertCategory::Recon,
+            "tcp-port-scan",
+            "192.168.50.127",
+            "192.168.50.175",
+        ),
+    ];
+    let r = evaluate(&events, &labels, None, None, Matching::default());
+    assert_eq!(r.attacks[0].signatures, vec!["arp-sweep".to_string()]);
+    assert_eq!(r.attacks[1].signatures, vec!["tcp-port-scan".to_string()]);
+}
