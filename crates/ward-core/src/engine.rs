@@ -532,7 +532,9 @@ impl Engine {
             if let Some(id) = server {
                 let answered = match flow.proto {
                     6 => flow.tcp_flags[1] & 0x12 == 0x12,
-                    17 => flow.pkts[1] > 0,
+                    // Both sides spoke: a one-way flood whose source port
+                    // happens to be a service port is not a service.
+                    17 => flow.pkts[0] > 0 && flow.pkts[1] > 0,
                     _ => false,
                 };
                 if answered && flow.dst_port != 0 {

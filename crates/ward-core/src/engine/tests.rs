@@ -179,3 +179,19 @@ fn detectors_see_packets_flows_and_ticks_on_packet_time() {
     assert_eq!(alert.summary, "saw 7 packets, 2 flows, 2 ticks");
     assert_eq!(engine.stats().alerts, 1);
 }
+
+#[test]
+fn one_way_udp_from_a_service_port_is_not_a_service() {
+    // A flood whose source ports sweep through 1900 must not make the
+    // flooding device look like an SSDP server.
+    let bot = (MAC_A, IP_A, 1900);
+    let victim = (MAC_B, IP_B, 8009);
+    let frames: Vec<(i64, Vec<u8>)> = (0..20).map(|i| (T0 + i, udp(bot, victim, b"x"))).collect();
+    let events = run(&frames);
+    let d = events
+        .iter()
+        .rev()
+        .find_map(|e| e.device.as_ref().filter(|d| d.mac == Some(MacAddr(MAC_A))))
+        .unwrap();
+    assert!(d.services.is_empty(), "{:?}", d.services);
+}
