@@ -76,6 +76,9 @@ pub struct Features {
     /// and deduplicated: exact token identity for the novelty check, which
     /// the slots cannot give (different tokens share slots).
     pub tokens: Vec<u32>,
+    /// The token id of the OUI vendor, which alone never identifies a
+    /// model (one vendor makes routers, plugs and phones).
+    pub oui_token: Option<u32>,
 }
 
 impl Features {
@@ -164,8 +167,10 @@ pub fn extract_view(v: &EvidenceView<'_>) -> Features {
         origin: Vec::new(),
         tokens: Vec::new(),
     };
+    let mut oui_token = None;
     if let Some(vendor) = v.vendor {
         f.token("oui", "oui", &vendor.to_ascii_lowercase());
+        oui_token = f.tokens.last().copied();
     }
     let mut counts = [0u32; KINDS.len()];
     for &(kind, value) in &v.evidence {
@@ -209,6 +214,7 @@ pub fn extract_view(v: &EvidenceView<'_>) -> Features {
         x: f.x,
         origin: f.origin,
         tokens: f.tokens,
+        oui_token,
     }
 }
 

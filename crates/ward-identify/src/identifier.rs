@@ -45,6 +45,9 @@ pub struct IdentifyConfig {
     pub settle_s: u64,
     /// Least vote share for the model's answer to be accepted.
     pub min_probability: f32,
+    /// Least vote share for a category without a model (the category
+    /// forest generalises further, so it must be surer).
+    pub min_category_probability: f32,
     /// Least share of the device's evidence the model must have seen in
     /// training for that answer (novelty check).
     pub min_coverage: f32,
@@ -63,6 +66,7 @@ impl Default for IdentifyConfig {
             learning_period_s: 3600,
             settle_s: 300,
             min_probability: 0.5,
+            min_category_probability: 0.9,
             min_coverage: 0.6,
             min_matched_tokens: 4,
             random_mac_wait_s: 30,
@@ -166,8 +170,7 @@ impl DeviceIdentifier {
         let min_c = self.cfg.min_coverage;
         let top: Vec<&str> = p.sources.iter().take(3).copied().collect();
         let why = |prob: f32| format!("classifier: {prob:.2} ({})", top.join(", "));
-        // Few tokens are enough only if every one of them is known.
-        let enough = p.matched >= self.cfg.min_matched_tokens.min(f.tokens.len().max(1));
+        let enough = p.enough_evidence(self.cfg.min_matched_tokens);
         if p.model.probability >= min_p && p.coverage >= min_c && enough {
             let category = self
                 .model
@@ -190,14 +193,6 @@ impl DeviceIdentifier {
                 ],
             });
         }
-        if p.category.probability >= min_p && p.category_coverage >= min_c && enough {
-            return Some(Identity {
-                category: Some(p.category.name.clone()),
-                model: None,
-                confidence: p.category.probability,
-                evidence: vec![ev("category", why(p.category.probability))],
-            });
-        }
         let stated = rules::stated_model(d);
         if let Some(r) = rules::classify(d) {
             let mut evidence = vec![ev("category", format!("rule: {}", r.reason))];
@@ -209,6 +204,17 @@ impl DeviceIdentifier {
                 model: stated.map(|(m, _)| m),
                 confidence: r.confidence,
                 evidence,
+            });
+        }
+        // Explicit evidence (rules) beats the category forest, which only
+        // generalises from the training devices' categories.
+        let min_cp = self.cfg.min_category_probability;
+        if p.category.probability >= min_cp && p.category_coverage >= min_c && enough {
+            return Some(Identity {
+                category: Some(p.category.name.clone()),
+                model: None,
+                confidence: p.category.probability,
+                evidence: vec![ev("category", why(p.category.probability))],
             });
         }
         stated.map(|(m, src)| Identity {

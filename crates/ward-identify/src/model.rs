@@ -121,9 +121,10 @@ pub struct Prediction {
     /// Share of the device's evidence tokens the predicted model's
     /// training rows also had (1 = nothing unfamiliar).
     pub coverage: f32,
-    /// How many of the device's tokens the predicted model knows (a
-    /// coverage of 1 from a single token proves little).
+    /// How many of the device's tokens other than its OUI vendor the
+    /// predicted model knows, and how many such tokens it has.
     pub matched: usize,
+    pub evidence_tokens: usize,
     /// The same for the predicted category (all its models' slots).
     pub category_coverage: f32,
     /// Evidence sources the deciding trees tested, most used first.
@@ -131,6 +132,15 @@ pub struct Prediction {
 }
 
 static DEFAULT_MODEL: &[u8] = include_bytes!("../models/default.json");
+
+impl Prediction {
+    /// Enough of the device's own evidence (beyond its vendor) is known to
+    /// the predicted model: at least `min_matched` tokens, or all of them
+    /// when it has fewer — and at least one.
+    pub fn enough_evidence(&self, min_matched: usize) -> bool {
+        self.matched >= 1 && self.matched >= min_matched.min(self.evidence_tokens)
+    }
+}
 
 impl Model {
     /// The model compiled into the binary.
@@ -193,13 +203,20 @@ impl Model {
         let (ci, cp) = argmax(&pc);
 
         let set = &f.tokens;
+        let not_oui = |t: &&u32| Some(**t) != f.oui_token;
+        let evidence_tokens = set.iter().filter(not_oui).count();
         let matched = self.support.get(mi).map_or(0, |sup| {
-            set.iter().filter(|t| sup.binary_search(t).is_ok()).count()
+            set.iter()
+                .filter(not_oui)
+                .filter(|t| sup.binary_search(t).is_ok())
+                .count()
         });
-        let coverage = if set.is_empty() {
-            0.0
-        } else {
-            matched as f32 / set.len() as f32
+        let coverage = match self.support.get(mi) {
+            Some(sup) if !set.is_empty() => {
+                set.iter().filter(|t| sup.binary_search(t).is_ok()).count() as f32
+                    / set.len() as f32
+            }
+            _ => 0.0,
         };
         let cat_name = self.categories.get(ci);
         let category_coverage = if set.is_empty() {
@@ -248,6 +265,7 @@ impl Model {
             },
             coverage,
             matched,
+            evidence_tokens,
             category_coverage,
             sources: sources.into_iter().map(|(s, _)| s).collect(),
         }

@@ -104,26 +104,31 @@ impl Detector for PortObserver {
         if !matches!(f.proto, 6 | 17) {
             return;
         }
-        let Some(key) = ctx
-            .client_device
-            .and_then(|id| ctx.devices.get(id))
-            .map(|d| d.key)
-        else {
+        // A flow picked up mid-stream may have its initiator wrong; the
+        // side on the ephemeral port is the client.
+        let reversed = f.dst_port >= EPHEMERAL && f.src_port != 0 && f.src_port < EPHEMERAL;
+        let (client, client_port, server_port) = if reversed {
+            (ctx.server_device, f.dst_port, f.src_port)
+        } else {
+            (ctx.client_device, f.src_port, f.dst_port)
+        };
+        let Some(key) = client.and_then(|id| ctx.devices.get(id)).map(|d| d.key) else {
             return;
         };
-        // A TCP flow counts only once its handshake was answered, so a
-        // scan's thousand refused ports do not fill the set.
+        // A TCP flow counts only if the server answered with something
+        // other than a reset, so a scan's thousand refused ports do not
+        // fill the set (a flow picked up mid-stream has no SYN-ACK).
         let answered = match f.proto {
-            6 => f.tcp_flags[1] & 0x12 == 0x12,
+            6 => f.tcp_flags[1] & 0x12 == 0x12 || (f.pkts[1] > 0 && f.tcp_flags[1] & 0x04 == 0),
             _ => true,
         };
-        if answered && f.dst_port != 0 && f.dst_port < EPHEMERAL {
+        if answered && server_port != 0 && server_port < EPHEMERAL {
             self.evidence
-                .record(key, (PortRole::ClientTo, f.proto, f.dst_port));
+                .record(key, (PortRole::ClientTo, f.proto, server_port));
         }
-        if f.src_port != 0 && f.src_port < EPHEMERAL && f.src_port >= 1024 {
+        if (1024..EPHEMERAL).contains(&client_port) {
             self.evidence
-                .record(key, (PortRole::ClientFrom, f.proto, f.src_port));
+                .record(key, (PortRole::ClientFrom, f.proto, client_port));
         }
     }
 }

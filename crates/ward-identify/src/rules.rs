@@ -68,6 +68,29 @@ const DOMAINS: &[(&str, &str)] = &[
     ("samsungcloudsolution.com", "TV/media"),
 ];
 
+/// Words in host names that say what a device is (matched on word
+/// boundaries of the lower-cased name: `-`, `_`, `.`, digits).
+const HOSTNAME_WORDS: &[(&str, &str)] = &[
+    ("camera", "camera"),
+    ("ipcam", "camera"),
+    ("ipc", "camera"),
+    ("doorbell", "doorbell"),
+    ("printer", "printer"),
+    ("iphone", "phone/computer"),
+    ("ipad", "phone/computer"),
+    ("android", "phone/computer"),
+    ("galaxy", "phone/computer"),
+    ("pixel", "phone/computer"),
+    ("macbook", "phone/computer"),
+    ("imac", "phone/computer"),
+    ("desktop", "phone/computer"),
+    ("laptop", "phone/computer"),
+    ("chromecast", "TV/media"),
+    ("roku", "TV/media"),
+    ("firetv", "TV/media"),
+    ("thermostat", "thermostat"),
+];
+
 /// Apply the rules; the first (most specific) match wins.
 pub fn classify(d: &Device) -> Option<RuleMatch> {
     let hit = |category, confidence, kind: HintKind, value: &str| {
@@ -113,6 +136,19 @@ pub fn classify(d: &Device) -> Option<RuleMatch> {
             _ => {}
         }
     }
+    for h in &d.hostnames {
+        let l = h.to_ascii_lowercase();
+        let words = l.split(|c: char| !c.is_ascii_alphabetic());
+        for w in words {
+            if let Some((_, c)) = HOSTNAME_WORDS.iter().find(|(k, _)| *k == w) {
+                return Some(RuleMatch {
+                    category: c,
+                    confidence: 0.6,
+                    reason: format!("hostname: {h}"),
+                });
+            }
+        }
+    }
     // Answering DHCP or DNS for others is what routers do.
     if d.services.contains(&(17, 67)) || d.services.contains(&(17, 53)) {
         return Some(RuleMatch {
@@ -126,6 +162,14 @@ pub fn classify(d: &Device) -> Option<RuleMatch> {
             category: "printer",
             confidence: 0.6,
             reason: "services: IPP/JetDirect".into(),
+        });
+    }
+    if d.services.contains(&(6, 9999)) {
+        // TP-Link's Kasa smart-home protocol (HS1xx plugs, KP strips).
+        return Some(RuleMatch {
+            category: "plug/switch",
+            confidence: 0.5,
+            reason: "services: TCP/9999 (TP-Link smart-home protocol)".into(),
         });
     }
     if d.services.contains(&(6, 554)) {

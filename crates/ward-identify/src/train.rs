@@ -559,7 +559,7 @@ pub fn cross_validate(
                 truth_category: t.label.category.clone(),
                 accepted: p.model.probability >= min_probability
                     && p.coverage >= min_coverage
-                    && p.matched >= min_matched.min(last.tokens.len().max(1)),
+                    && p.enough_evidence(min_matched),
                 model: p.model.name,
                 category: p.category.name,
                 time_to_identify: tti,

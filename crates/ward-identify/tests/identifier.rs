@@ -1,0 +1,229 @@
+//! The identifier against an inventory driven by frames built in code:
+//! new-device alerts after the learning period, randomised-MAC merging,
+//! identity-change alerts, and the state file across runs.
+
+use ward_core::devices::{DeviceConfig, DeviceKey, DeviceTable};
+use ward_core::{decode, Event, Identifier, MacAddr, Timestamp};
+use ward_identify::{DeviceIdentifier, IdentifyConfig, Inventory};
+use ward_proto::HintKind;
+
+fn frame(mac: [u8; 6], ip: [u8; 4]) -> Vec<u8> {
+    let b = etherparse::PacketBuilder::ethernet2(mac, [0xff; 6])
+        .ipv4(ip, [255, 255, 255, 255], 64)
+        .udp(5353, 5353);
+    let mut out = Vec::new();
+    b.write(&mut out, b"hello").unwrap();
+    out
+}
+
+/// Let `mac` send one frame at `t` seconds; returns its device id.
+fn see(table: &mut DeviceTable, mac: [u8; 6], ip: [u8; 4], t: i64) -> u32 {
+    let data = frame(mac, ip);
+    let pkt = decode(Timestamp::from_secs(t), 1, &data, data.len() as u32);
+    table.observe(&pkt).0.expect("device created")
+}
+
+fn identifier(learning_s: u64, inv: Inventory) -> DeviceIdentifier {
+    let cfg = IdentifyConfig {
+        learning_period_s: learning_s,
+        settle_s: 60,
+        ..Default::default()
+    };
+    DeviceIdentifier::with_default_model(cfg, inv).expect("shipped model loads")
+}
+
+fn alerts<'a>(out: &'a [Event], sig: &str) -> Vec<&'a Event> {
+    out.iter()
+        .filter(|e| e.alert.as_ref().is_some_and(|a| a.signature == sig))
+        .collect()
+}
+
+const A: [u8; 6] = [0x00, 0x1a, 0x11, 0, 0, 1];
+const B: [u8; 6] = [0x00, 0x1a, 0x11, 0, 0, 2];
+
+#[test]
+fn new_device_alert_only_after_learning() {
+    let mut t = DeviceTable::new(DeviceConfig::default(), 1);
+    let mut id = identifier(60, Inventory::default());
+    let mut out = Vec::new();
+    see(&mut t, A, [192, 168, 1, 10], 0);
+    id.identify(Timestamp::from_secs(1), &mut t, &mut out);
+    assert!(alerts(&out, "new-device").is_empty(), "learning period");
+    see(&mut t, B, [192, 168, 1, 11], 100);
+    id.identify(Timestamp::from_secs(101), &mut t, &mut out);
+    let a = alerts(&out, "new-device");
+    assert_eq!(a.len(), 1);
+    let alert = a[0].alert.as_ref().unwrap();
+    assert_eq!(alert.devices, vec!["00:1a:11:00:00:02".to_string()]);
+    assert_eq!(alert.category.as_str(), "new-device");
+    // Reported once, not every second.
+    out.clear();
+    id.identify(Timestamp::from_secs(102), &mut t, &mut out);
+    assert!(alerts(&out, "new-device").is_empty());
+    assert_eq!(id.inventory().devices.len(), 2);
+}
+
+#[test]
+fn randomised_mac_is_merged_not_new() {
+    let r1 = [0x02, 0x11, 0x22, 0x33, 0x44, 0x01];
+    let r2 = [0x06, 0x55, 0x66, 0x77, 0x88, 0x02];
+    let mut t = DeviceTable::new(DeviceConfig::default(), 1);
+    let mut id = identifier(60, Inventory::default());
+    let mut out = Vec::new();
+    let d1 = see(&mut t, r1, [192, 168, 1, 20], 0);
+    t.add_hint(d1, HintKind::Hostname, "kitchen-tablet");
+    t.add_hint(d1, HintKind::DhcpParamList, "1,3,6,15,26,28,51,58,59,43");
+    id.identify(Timestamp::from_secs(1), &mut t, &mut out);
+
+    // Hours later, the same tablet under a new random MAC.
+    let d2 = see(&mut t, r2, [192, 168, 1, 21], 4000);
+    id.identify(Timestamp::from_secs(4001), &mut t, &mut out);
+    assert!(
+        alerts(&out, "new-device").is_empty(),
+        "waits for DHCP evidence"
+    );
+    t.add_hint(d2, HintKind::Hostname, "kitchen-tablet");
+    t.add_hint(d2, HintKind::DhcpParamList, "1,3,6,15,26,28,51,58,59,43");
+    id.identify(Timestamp::from_secs(4002), &mut t, &mut out);
+    assert!(alerts(&out, "new-device").is_empty(), "{out:?}");
+    let inv = id.inventory();
+    assert_eq!(inv.devices.len(), 1, "one inventory entry");
+    let e = &inv.devices["06:55:66:77:88:02"];
+    assert_eq!(e.aliases, vec!["02:11:22:33:44:01".to_string()]);
+    let dev = t.get(d2).unwrap();
+    assert!(dev
+        .identity_evidence
+        .iter()
+        .any(|e| e.source == "same-as" && e.value == "02:11:22:33:44:01"));
+    assert_eq!(id.counters().merged, 1);
+
+    // A different device with another name is new.
+    let r3 = [0x0a, 1, 2, 3, 4, 5];
+    let d3 = see(&mut t, r3, [192, 168, 1, 22], 4010);
+    t.add_hint(d3, HintKind::Hostname, "office-laptop");
+    id.identify(Timestamp::from_secs(4011), &mut t, &mut out);
+    assert_eq!(alerts(&out, "new-device").len(), 1);
+}
+
+#[test]
+fn identity_change_is_alerted_once_settled() {
+    let mut t = DeviceTable::new(DeviceConfig::default(), 1);
+    let mut id = identifier(0, Inventory::default());
+    let mut out = Vec::new();
+    let d = see(&mut t, A, [192, 168, 1, 30], 0);
+    t.add_hint(d, HintKind::MdnsService, "_ipp._tcp.local");
+    id.identify(Timestamp::from_secs(1), &mut t, &mut out);
+    assert_eq!(t.get(d).unwrap().category.as_deref(), Some("printer"));
+    let why = &t.get(d).unwrap().identity_evidence[0];
+    assert_eq!(why.source, "category");
+    assert!(why.value.contains("_ipp._tcp"), "{why:?}");
+
+    // Long after, it announces itself over LLDP like a switch.
+    see(&mut t, A, [192, 168, 1, 30], 500);
+    t.add_hint(d, HintKind::Lldp, "system_name=core-sw1");
+    out.clear();
+    id.identify(Timestamp::from_secs(501), &mut t, &mut out);
+    let a = alerts(&out, "device-identity-changed");
+    assert_eq!(a.len(), 1, "{out:?}");
+    let alert = a[0].alert.as_ref().unwrap();
+    assert_eq!(alert.category.as_str(), "policy");
+    assert_eq!(alert.evidence["previous_category"], "printer");
+    assert_eq!(alert.evidence["new_category"], "network equipment");
+    assert!(t.take_changed().contains(&d), "device event follows");
+}
+
+#[test]
+fn early_refinement_is_not_an_identity_change() {
+    let mut t = DeviceTable::new(DeviceConfig::default(), 1);
+    let mut id = identifier(0, Inventory::default());
+    let mut out = Vec::new();
+    let d = see(&mut t, A, [192, 168, 1, 30], 0);
+    t.add_hint(d, HintKind::MdnsService, "_ipp._tcp.local");
+    id.identify(Timestamp::from_secs(1), &mut t, &mut out);
+    t.add_hint(d, HintKind::Lldp, "system_name=core-sw1");
+    id.identify(Timestamp::from_secs(5), &mut t, &mut out);
+    assert!(alerts(&out, "device-identity-changed").is_empty());
+}
+
+#[test]
+fn state_file_carries_knowledge_across_runs() {
+    let dir = std::env::temp_dir().join(format!("ward-identify-it-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("state.json");
+
+    let mut t = DeviceTable::new(DeviceConfig::default(), 1);
+    let mut id = identifier(60, Inventory::default());
+    let mut out = Vec::new();
+    see(&mut t, A, [192, 168, 1, 10], 0);
+    id.identify(Timestamp::from_secs(1), &mut t, &mut out);
+    id.into_inventory().save(&path).unwrap();
+
+    // Next run, well after learning: A is known, B is new.
+    let inv = Inventory::load_or_default(&path).unwrap();
+    assert!(inv.learning_started.is_some());
+    let mut t = DeviceTable::new(DeviceConfig::default(), 1);
+    let mut id = identifier(60, inv);
+    see(&mut t, A, [192, 168, 1, 10], 10_000);
+    see(&mut t, B, [192, 168, 1, 11], 10_000);
+    id.identify(Timestamp::from_secs(10_001), &mut t, &mut out);
+    let a = alerts(&out, "new-device");
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0].alert.as_ref().unwrap().devices[0], "00:1a:11:00:00:02");
+    assert!(
+        t.find(DeviceKey::Mac(MacAddr(A))).is_some(),
+        "device still tracked"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    const KINDS: [HintKind; 12] = [
+        HintKind::Hostname,
+        HintKind::DhcpParamList,
+        HintKind::DhcpVendorClass,
+        HintKind::DhcpClientId,
+        HintKind::MdnsService,
+        HintKind::MdnsTxt,
+        HintKind::SsdpServer,
+        HintKind::SsdpUsn,
+        HintKind::UpnpDescription,
+        HintKind::DnsQuery,
+        HintKind::HttpUserAgent,
+        HintKind::Lldp,
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Identification never panics, whatever the evidence.
+        #[test]
+        fn identify_never_panics(
+            hints in proptest::collection::vec((0usize..KINDS.len(), "\\PC{0,40}"), 0..24),
+            macs in proptest::collection::vec(any::<[u8; 6]>(), 1..6),
+            services in proptest::collection::vec((any::<u8>(), any::<u16>()), 0..8),
+            t0 in 0i64..100_000,
+        ) {
+            let mut t = DeviceTable::new(DeviceConfig::default(), 1);
+            let mut id = identifier(10, Inventory::default());
+            let mut out = Vec::new();
+            for (i, m) in macs.iter().enumerate() {
+                let mut m = *m;
+                m[0] &= 0xfe; // a station, not a group address
+                let data = frame(m, [10, 0, 0, i as u8]);
+                let pkt = decode(Timestamp::from_secs(t0 + i as i64 * 50), 1, &data, data.len() as u32);
+                if let Some(d) = t.observe(&pkt).0 {
+                    for (k, v) in &hints {
+                        t.add_hint(d, KINDS[*k], v);
+                    }
+                    for (p, port) in &services {
+                        t.add_service(d, *p, *port);
+                    }
+                }
+                id.identify(Timestamp::from_secs(t0 + i as i64 * 50 + 1), &mut t, &mut out);
+            }
+            let _ = id.inventory().table();
+        }
+    }
+}
