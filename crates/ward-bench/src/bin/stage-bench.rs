@@ -1,0 +1,157 @@
+//! Time one stage of ward's pipeline over a capture file, on the calling
+//! thread, excluding file reading: packets are read in batches of 65 536
+//! into memory, and only the stage's work on each batch is timed.
+//!
+//! Stages: `decode` (decode only), `flow` (decode + `FlowTable::update`,
+//! the "decode + flow tracking" target), `engine` (`Engine::process`
+//! without detectors: decode, inventory, flows, application parsers,
+//! events to a counting sink).
+//!
+//! Two clocks are reported: wall time of the stage, and the CPU time the
+//! thread actually got during it (Linux `/proc/thread-self/schedstat`). On a
+//! machine shared with other work the second is the honest one-core figure.
+//!
+//! `cargo run --release -p ward-bench --bin stage-bench -- --stage flow FILE`
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::{Parser, ValueEnum};
+use ward_capture::{CaptureReader, RawPacket};
+use ward_core::engine::EngineConfig;
+use ward_core::event::Event;
+use ward_core::flow::{FlowConfig, FlowTable};
+use ward_core::{decode, Engine, EventSink, Timestamp};
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+enum Stage {
+    Decode,
+    Flow,
+    Engine,
+}
+
+#[derive(Parser)]
+struct Args {
+    #[arg(long, value_enum, default_value_t = Stage::Flow)]
+    stage: Stage,
+    /// Flow table capacity (ward's default is 1 000 000).
+    #[arg(long, default_value_t = 1_000_000)]
+    max_flows: usize,
+    capture: PathBuf,
+}
+
+struct CountSink(u64);
+
+impl EventSink for CountSink {
+    fn emit(&mut self, _event: &Event) {
+        self.0 += 1;
+    }
+}
+
+const BATCH: usize = 65_536;
+
+/// Nanoseconds this thread has spent on a CPU (0 where unavailable).
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+fn main() -> anyhow::Result<()> {
+    let a = Args::parse();
+    let mut reader =
+        CaptureReader::open(&a.capture, 0).with_context(|| format!("{}", a.capture.display()))?;
+    let mut batch: Vec<RawPacket> = (0..BATCH).map(|_| RawPacket::default()).collect();
+    let flow_cfg = FlowConfig {
+        max_flows: a.max_flows,
+        ..FlowConfig::default()
+    };
+    let mut table = FlowTable::new(flow_cfg.clone(), 1);
+    let mut ended = Vec::new();
+    let mut engine = Engine::new(
+        EngineConfig {
+            flow: flow_cfg,
+            ..EngineConfig::default()
+        },
+        1,
+        Vec::new(),
+    );
+    let mut sink = CountSink(0);
+    let (mut packets, mut bytes, mut peak_flows, mut anomalies) = (0u64, 0u64, 0usize, 0u64);
+    let mut busy = Duration::ZERO;
+    let mut cpu_ns = 0u64;
+    let wall = Instant::now();
+    loop {
+        let mut n = 0;
+        while n < BATCH && reader.next_packet(&mut batch[n])? {
+            n += 1;
+        }
+        if n == 0 {
+            break;
+        }
+        let t = Instant::now();
+        let c = thread_cpu_ns();
+        for p in &batch[..n] {
+            let ts = Timestamp(p.ts_nanos.div_euclid(1000));
+            match a.stage {
+                Stage::Decode => {
+                    let pkt = decode(ts, p.linktype, &p.data, p.orig_len);
+                    anomalies += u64::from(pkt.anomaly.is_some());
+                    std::hint::black_box(&pkt);
+                }
+                Stage::Flow => {
+                    let pkt = decode(ts, p.linktype, &p.data, p.orig_len);
+                    std::hint::black_box(table.update(&pkt, &mut ended));
+                    ended.clear();
+                    peak_flows = peak_flows.max(table.len());
+                }
+                Stage::Engine => {
+                    engine.process(ts, p.linktype, &p.data, p.orig_len, &mut sink);
+                    peak_flows = peak_flows.max(engine.flows().len());
+                }
+            }
+        }
+        busy += t.elapsed();
+        cpu_ns += thread_cpu_ns() - c;
+        packets += n as u64;
+        bytes += batch[..n]
+            .iter()
+            .map(|p| u64::from(p.orig_len))
+            .sum::<u64>();
+    }
+    if a.stage == Stage::Engine {
+        let t = Instant::now();
+        let c = thread_cpu_ns();
+        engine.finish(&mut sink);
+        busy += t.elapsed();
+        cpu_ns += thread_cpu_ns() - c;
+    }
+    let s = busy.as_secs_f64();
+    let cpu = cpu_ns as f64 / 1e9;
+    println!(
+        "stage={:?} packets={} bytes={} stage_wall_s={:.3} stage_cpu_s={:.3} \
+         packets_per_cpu_s={:.0} mbit_per_cpu_s={:.0} packets_per_wall_s={:.0} \
+         peak_flows={} decode_anomalies={} events={} total_wall_s={:.3}",
+        a.stage,
+        packets,
+        bytes,
+        s,
+        cpu,
+        packets as f64 / cpu,
+        bytes as f64 * 8.0 / cpu / 1e6,
+        packets as f64 / s,
+        peak_flows,
+        anomalies,
+        sink.0,
+        wall.elapsed().as_secs_f64()
+    );
+    if a.stage == Stage::Flow {
+        println!("flow_counters={:?}", table.counters);
+    }
+    if a.stage == Stage::Engine {
+        println!("flow_counters={:?}", engine.flows().counters);
+    }
+    Ok(())
+}
