@@ -67,6 +67,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             r.traffic, r.stats, r.alerts, r.findings, r.history
         );
     }
+    if store.last_batch_id()? == 0 {
+        eprintln!(
+            "ward: the store is empty; fill it with `ward analyze --db {} CAPTURE`",
+            path.display()
+        );
+    }
     let tls = match (args.tls_cert, args.tls_key) {
         (Some(c), Some(k)) => Some((c, k)),
         _ => None,

@@ -36,7 +36,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension};
 
-pub use query::{AlertQuery, DeviceQuery, DeviceSort, FindingQuery};
+pub use query::{AlertQuery, DeviceQuery, DeviceSort, FindingQuery, MAX_LIMIT};
 pub use sink::StoreSink;
 pub use types::*;
 

@@ -262,12 +262,28 @@ impl Store {
         Ok(rows)
     }
 
-    /// One device, if known.
+    /// One device by id or, failing that, the most recently seen device
+    /// with that IP (alerts and findings may name a device by IP).
     pub fn device(&self, id: &str) -> Result<Option<DeviceRow>> {
-        Ok(self
+        let by_id = self
             .conn
             .query_row(
                 &format!("SELECT {DEVICE_COLS} FROM devices WHERE id = ?1"),
+                [id],
+                device_row,
+            )
+            .optional()?;
+        if by_id.is_some() {
+            return Ok(by_id);
+        }
+        Ok(self
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT {DEVICE_COLS} FROM devices
+                     WHERE EXISTS (SELECT 1 FROM json_each(devices.ips) WHERE value = ?1)
+                     ORDER BY last_seen DESC LIMIT 1"
+                ),
                 [id],
                 device_row,
             )
@@ -291,7 +307,7 @@ impl Store {
              WHERE device_id = ?1 ORDER BY ts DESC, id DESC LIMIT 200",
         )?;
         let history = stmt
-            .query_map([id], |r| {
+            .query_map([&device.id], |r| {
                 Ok(HistoryRow {
                     ts: Timestamp(r.get(0)?),
                     field: r.get(1)?,
@@ -316,7 +332,7 @@ impl Store {
         let alerts = stmt
             .query_map([&keys], alert_row)?
             .collect::<rusqlite::Result<_>>()?;
-        let traffic = self.traffic_series(Some(id))?;
+        let traffic = self.traffic_series(Some(&device.id))?;
         Ok(Some(DeviceDetail {
             device,
             history,

@@ -73,6 +73,15 @@ impl StoreSink {
         self.buf.clear();
     }
 
+    /// Commit if the batch interval has passed. A live runner calls this on
+    /// a timer, so a quiet network does not leave events waiting for the
+    /// next one to arrive.
+    pub fn flush_if_due(&mut self) {
+        if self.last_commit.elapsed() >= Self::BATCH_INTERVAL {
+            self.flush();
+        }
+    }
+
     /// Commit the rest and hand back the store and the totals, or the first
     /// error (events from then on were dropped).
     pub fn finish(mut self) -> Result<(Store, IngestReport)> {

@@ -70,6 +70,11 @@ fn device_identity_moves_forward_and_history_records_changes() {
     assert_eq!(d.device.category.as_deref(), Some("hub"));
     assert_eq!(d.device.ips, vec!["192.168.1.21", "192.168.1.20"]);
     assert_eq!(d.device.last_seen, ts(9));
+    // Alerts and findings may name it by IP: the lookup resolves that too.
+    let by_ip = s.device_detail("192.168.1.20").unwrap().unwrap();
+    assert_eq!(by_ip.device.id, id);
+    assert_eq!(by_ip.history.len(), d.history.len());
+    assert!(s.device("192.168.1.99").unwrap().is_none());
     let fields: Vec<&str> = d.history.iter().map(|h| h.field.as_str()).collect();
     assert!(fields.contains(&"hostname"), "{fields:?}");
     assert!(fields.contains(&"category"), "{fields:?}");

@@ -419,7 +419,7 @@ pub async fn devices(
 fn device_row(b: &mut String, d: &DeviceRow) {
     let _ = write!(
         b,
-        r#"<tr><td><a href="/devices/{href}">{name}</a></td><td>{cat}</td><td>{vendor}</td><td><code>{ips}</code>{mac}</td><td>{risk}</td><td>{alerts}</td><td>{findings}</td><td>{traffic}</td><td>{seen}</td></tr>"#,
+        r#"<tr><td><a href="/devices/{href}">{name}</a></td><td>{cat}</td><td>{vendor}</td><td><code>{ips}</code>{mac}</td><td>{risk}</td><td>{alerts}</td><td>{findings}</td><td class="nowrap">{traffic}</td><td class="nowrap">{seen}</td></tr>"#,
         href = url_enc(&d.id),
         name = esc(&d.display_name()),
         cat = esc(d.category.as_deref().unwrap_or("unknown")),
@@ -556,7 +556,15 @@ pub async fn device(
         }
     }
     for a in detail.alerts.iter().filter(|a| a.status.is_active()) {
-        let adv = advice(&a.category);
+        let attacker = a
+            .attacker
+            .as_ref()
+            .is_some_and(|ip| *ip == d.id || d.ips.contains(ip));
+        let adv = if attacker {
+            "This device attacks others. If you do not recognise it, block it on your router or take it off the network; if it is yours, check it for malware, reset it to factory settings and change its passwords."
+        } else {
+            advice(&a.category)
+        };
         if seen.insert(adv.to_string()) {
             todo.push(esc(adv));
         }
@@ -578,7 +586,7 @@ pub async fn device(
         html::traffic_chart(&detail.traffic, "traffic of this device per minute")
     );
     b.push_str("<section><h2>Findings</h2>");
-    findings_table(&mut b, &detail.findings, false);
+    findings_table(&mut b, &detail.findings, None);
     b.push_str("</section><section><h2>Alerts</h2>");
     if detail.alerts.is_empty() {
         b.push_str(r#"<p class="muted">No alerts involve this device.</p>"#);
@@ -696,7 +704,7 @@ fn alert_card(b: &mut String, a: &AlertRow, csrf: &str, back: &str) {
         b,
         r#"<article class="alert st-{status}" id="alert-{id}">
 <div class="head">{sev} <span class="cat">{cat}</span> <strong class="summary">{summary}</strong> <span class="badge st">{status}</span></div>
-<p class="meta">{first} – {last} · {count} events · <code>{sig}</code> by {det} · confidence {conf:.0} %</p>
+<p class="meta">{first} – {last} · {count} event{plural} · <code>{sig}</code> by {det} · confidence {conf:.0} %</p>
 <p class="meta">{who}</p>{note}
 <details><summary>Evidence</summary><table class="kv"><tbody>{ev}</tbody></table></details>
 <form method="post" action="/alerts/{id}/action" class="actions">
@@ -715,6 +723,7 @@ fn alert_card(b: &mut String, a: &AlertRow, csrf: &str, back: &str) {
         first = when(a.first_seen),
         last = when(a.last_seen),
         count = a.count,
+        plural = if a.count == 1 { "" } else { "s" },
         sig = esc(&a.signature),
         det = esc(&a.detector),
         conf = a.confidence * 100.0,
@@ -817,7 +826,12 @@ pub async fn alert_action(
 
 // ---------------------------------------------------------------- findings
 
-fn findings_table(b: &mut String, rows: &[FindingRow], with_device: bool) {
+fn findings_table(
+    b: &mut String,
+    rows: &[FindingRow],
+    names: Option<&std::collections::BTreeMap<String, String>>,
+) {
+    let with_device = names.is_some();
     if rows.is_empty() {
         b.push_str(r#"<p class="muted">No findings.</p>"#);
         return;
@@ -833,7 +847,10 @@ fn findings_table(b: &mut String, rows: &[FindingRow], with_device: bool) {
                 "<td>{}</td>",
                 f.device
                     .as_deref()
-                    .map(|d| format!(r#"<a href="/devices/{}">{}</a>"#, url_enc(d), esc(d)))
+                    .map(|d| {
+                        let name = names.and_then(|n| n.get(d)).map_or(d, |n| n.as_str());
+                        format!(r#"<a href="/devices/{}">{}</a>"#, url_enc(d), esc(name))
+                    })
                     .unwrap_or_else(|| "—".into())
             )
         } else {
@@ -841,7 +858,7 @@ fn findings_table(b: &mut String, rows: &[FindingRow], with_device: bool) {
         };
         let _ = write!(
             b,
-            r#"<tr><td>{sev}</td><td><strong>{kind}</strong><br>{summary}{outcome}</td>{dev}<td>{proto}</td><td>{user}</td><td>{count}× · {last}</td><td>{remedy}</td></tr>"#,
+            r#"<tr><td>{sev}</td><td><strong>{kind}</strong><br>{summary}{outcome}</td>{dev}<td>{proto}</td><td>{user}</td><td class="nowrap">{count}× · {last}</td><td>{remedy}</td></tr>"#,
             sev = html::severity_badge(f.severity),
             kind = esc(&f.kind),
             summary = esc(&f.summary),
@@ -867,11 +884,25 @@ pub async fn findings(
 ) -> PageResult {
     let c = ctx(&st, &auth).await?;
     let q = p.to_query();
-    let rows = st.db(move |s| s.findings(&q)).await?;
+    let (rows, names) = st
+        .db(move |s| {
+            let rows = s.findings(&q)?;
+            // Names for the device column (ids are MACs or IPs).
+            let names: std::collections::BTreeMap<String, String> = s
+                .devices(&ward_store::DeviceQuery {
+                    limit: ward_store::MAX_LIMIT,
+                    ..Default::default()
+                })?
+                .into_iter()
+                .map(|d| (d.id.clone(), d.display_name()))
+                .collect();
+            Ok((rows, names))
+        })
+        .await?;
     let mut b = String::from(
         "<h1>Findings</h1><p class=\"muted\">Weaknesses seen in the traffic: passwords sent in clear, default or weak credentials, insecure protocols and services.</p>",
     );
-    findings_table(&mut b, &rows, true);
+    findings_table(&mut b, &rows, Some(&names));
     Ok(Html(layout("Findings", Nav::Findings, Some(&c), &b)))
 }
 

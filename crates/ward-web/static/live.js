@@ -10,6 +10,10 @@
   var reload = document.getElementById("live-reload");
   reload.addEventListener("click", function (e) { e.preventDefault(); window.location.reload(); });
   var es = new EventSource("/events/stream");
+  // Close the stream when leaving the page: browsers allow only a few
+  // connections per server, and a page kept in the back/forward cache
+  // would otherwise hold one open.
+  window.addEventListener("pagehide", function () { es.close(); });
   es.addEventListener("change", function (ev) {
     var m;
     try { m = JSON.parse(ev.data); } catch (_) { return; }
