@@ -10,7 +10,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use ward_store::{
     AlertQuery, AlertRow, AlertStatus, DeviceDetail, DeviceQuery, DeviceRow, DeviceSort,
-    FindingQuery, FindingRow, Overview,
+    FindingQuery, FindingRow, Overview, Suppression,
 };
 
 use crate::{AppError, AppState, Authed};
@@ -271,4 +271,35 @@ pub async fn set_alert_status(
     auth.check_csrf(headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()))?;
     let status = AlertStatus::parse(&body.status).map_err(|e| bad(e.to_string()))?;
     Ok(Json(change_alert_status(&st, id, status, body.note).await?))
+}
+
+#[derive(Serialize)]
+pub struct SuppressionList {
+    pub count: usize,
+    pub suppressions: Vec<Suppression>,
+}
+
+pub async fn suppressions(
+    _auth: Authed,
+    State(st): State<AppState>,
+) -> Result<Json<SuppressionList>, AppError> {
+    let suppressions = st.db(|s| s.suppressions()).await?;
+    Ok(Json(SuppressionList {
+        count: suppressions.len(),
+        suppressions,
+    }))
+}
+
+pub async fn delete_suppression(
+    auth: Authed,
+    State(st): State<AppState>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+) -> Result<StatusCode, AppError> {
+    auth.check_csrf(headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()))?;
+    if st.db(move |s| s.remove_suppression(id)).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(AppError::not_found("rule"))
+    }
 }

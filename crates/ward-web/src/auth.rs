@@ -20,7 +20,7 @@ use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::Argon2;
 use base64::Engine as _;
 use ward_store::Store;
@@ -56,21 +56,18 @@ pub fn random_token(n: usize) -> Result<String, WebError> {
 pub fn hash_secret(secret: &str) -> Result<String, WebError> {
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt).map_err(|e| WebError::Random(e.to_string()))?;
-    let salt = SaltString::encode_b64(&salt).map_err(|e| WebError::Hash(e.to_string()))?;
     Ok(Argon2::default()
-        .hash_password(secret.as_bytes(), &salt)
+        .hash_password_with_salt(secret.as_bytes(), &salt)
         .map_err(|e| WebError::Hash(e.to_string()))?
         .to_string())
 }
 
 /// Whether `secret` matches the stored `hash` (a malformed hash never matches).
 pub fn verify_secret(secret: &str, hash: &str) -> bool {
-    match PasswordHash::new(hash) {
-        Ok(parsed) => Argon2::default()
-            .verify_password(secret.as_bytes(), &parsed)
-            .is_ok(),
-        Err(_) => false,
-    }
+    // The parameters (memory, passes, salt) come from the stored hash.
+    Argon2::default()
+        .verify_password(secret.as_bytes(), hash)
+        .is_ok()
 }
 
 fn unix_now() -> i64 {

@@ -393,6 +393,7 @@ pub fn router(state: AppState) -> Router {
         .route("/alerts", get(pages::alerts))
         .route("/alerts/{id}/action", post(pages::alert_action))
         .route("/findings", get(pages::findings))
+        .route("/suppressions/{id}/delete", post(pages::delete_suppression))
         .route(
             "/static/style.css",
             get(|| async { static_file("text/css; charset=utf-8", STYLE_CSS) }),
@@ -412,6 +413,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/alerts", get(api::alerts))
         .route("/api/alerts/{id}/status", post(api::set_alert_status))
         .route("/api/findings", get(api::findings))
+        .route("/api/suppressions", get(api::suppressions))
+        .route(
+            "/api/suppressions/{id}",
+            axum::routing::delete(api::delete_suppression),
+        )
         .route("/api/stats", get(api::stats))
         .route("/metrics", get(metrics::metrics))
         .layer(middleware::from_fn(security_headers))

@@ -777,15 +777,17 @@ pub async fn alerts(
         alert_card(&mut b, a, &c.csrf, &back);
     }
     if !rules.is_empty() {
-        b.push_str("<section><h2>“This is normal” rules</h2><table class=\"list\"><thead><tr><th>Signature</th><th>Source</th><th>Note</th><th>Since</th></tr></thead><tbody>");
+        b.push_str("<section><h2>“This is normal” rules</h2><p class=\"muted\">New alerts matching a rule arrive already marked normal.</p><table class=\"list\"><thead><tr><th>Signature</th><th>Source</th><th>Note</th><th>Since</th><th></th></tr></thead><tbody>");
         for r in &rules {
             let _ = write!(
                 b,
-                "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                r#"<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td class="nowrap">{}</td><td><form method="post" action="/suppressions/{}/delete"><input type="hidden" name="csrf" value="{}"><button type="submit" class="secondary">Remove</button></form></td></tr>"#,
                 esc(&r.signature),
                 esc(r.subject.as_deref().unwrap_or("anyone")),
                 esc(r.note.as_deref().unwrap_or("")),
-                html::when_unix(r.created_unix)
+                html::when_unix(r.created_unix),
+                r.id,
+                esc(&c.csrf),
             );
         }
         b.push_str("</tbody></table></section>");
@@ -822,6 +824,19 @@ pub async fn alert_action(
     change_alert_status(&st, id, status, f.note).await?;
     let back = safe_next(f.back.as_deref().unwrap_or("/alerts"));
     Ok(Redirect::to(&format!("{back}#alert-{id}")).into_response())
+}
+
+pub async fn delete_suppression(
+    auth: Authed,
+    State(st): State<AppState>,
+    Path(id): Path<i64>,
+    Form(f): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    auth.check_csrf(Some(&f.csrf))?;
+    if !st.db(move |s| s.remove_suppression(id)).await? {
+        return Err(AppError::not_found("rule").into());
+    }
+    Ok(Redirect::to("/alerts").into_response())
 }
 
 // ---------------------------------------------------------------- findings
