@@ -16,6 +16,10 @@ pub struct Config {
     /// Detector settings, one table per detector, passed to them as they are
     /// (each detector validates its own table).
     pub detectors: toml_table::Table,
+    /// Alert delivery (`[[sinks]]`), kept as JSON values and validated by
+    /// ward-sinks, so ward-core stays free of sink client libraries.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sinks: Vec<serde_json::Value>,
 }
 
 /// A loosely typed TOML table (kept as JSON values so ward-core does not
