@@ -106,75 +106,117 @@ pub struct Label {
 
 /// Read a labels file.
 pub fn read_labels(path: &Path) -> Result<Vec<Label>, EvalError> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .comment(Some(b'#'))
-        .flexible(true)
-        .from_path(path)
-        .map_err(|e| input_err(path, e.to_string()))?;
-    let headers = rdr
-        .headers()
-        .map_err(|e| input_err(path, e.to_string()))?
-        .clone();
-    let col = |name: &str| headers.iter().position(|h| h.trim() == name);
-    let need = |name: &str| col(name).ok_or_else(|| input_err(path, format!("no `{name}` column")));
-    let (c_label, c_cat, c_start, c_end) = (
-        need("label")?,
-        need("category")?,
-        need("start")?,
-        need("end")?,
-    );
-    let (c_att, c_vic) = (col("attacker"), col("victims"));
-    let (c_ports, c_tool, c_notes) = (col("ports"), col("tool"), col("notes"));
+    let t = CsvTable::read(path, true)?;
+    let (c_label, c_cat) = (t.need("label")?, t.need("category")?);
+    let (c_start, c_end) = (t.need("start")?, t.need("end")?);
+    let (c_att, c_vic) = (t.col("attacker"), t.col("victims"));
+    let (c_ports, c_tool, c_notes) = (t.col("ports"), t.col("tool"), t.col("notes"));
     let mut out = Vec::new();
-    for (i, rec) in rdr.records().enumerate() {
-        let line = i + 2;
-        let rec = rec.map_err(|e| input_err(path, format!("line {line}: {e}")))?;
-        let get = |c: Option<usize>| c.and_then(|c| rec.get(c)).unwrap_or("").trim().to_string();
-        let category = AlertCategory::parse(&get(Some(c_cat))).ok_or_else(|| {
-            input_err(
-                path,
-                format!("line {line}: unknown category {:?}", get(Some(c_cat))),
-            )
-        })?;
-        let ts = |c: usize| {
-            Timestamp::parse_rfc3339(&get(Some(c)))
-                .ok_or_else(|| input_err(path, format!("line {line}: bad time {:?}", get(Some(c)))))
+    for row in t.rows() {
+        let category = AlertCategory::parse(row.get(c_cat))
+            .ok_or_else(|| row.err(format!("unknown category {:?}", row.get(c_cat))))?;
+        let ts = |c: Option<usize>| {
+            Timestamp::parse_rfc3339(row.get(c))
+                .ok_or_else(|| row.err(format!("bad time {:?}", row.get(c))))
         };
-        let attacker = get(c_att);
-        let attacker = if attacker.is_empty() {
-            None
-        } else {
-            Some(attacker.parse().map_err(|_| {
-                input_err(
-                    path,
-                    format!("line {line}: bad attacker address {attacker:?}"),
-                )
-            })?)
+        let attacker = match row.get(c_att) {
+            "" => None,
+            a => Some(
+                a.parse()
+                    .map_err(|_| row.err(format!("bad attacker address {a:?}")))?,
+            ),
         };
         let mut victims = Vec::new();
-        for v in get(c_vic)
+        for v in row
+            .get(c_vic)
             .split(';')
             .map(str::trim)
             .filter(|v| !v.is_empty())
         {
-            victims.push(
-                Net::parse(v)
-                    .ok_or_else(|| input_err(path, format!("line {line}: bad victim {v:?}")))?,
-            );
+            victims.push(Net::parse(v).ok_or_else(|| row.err(format!("bad victim {v:?}")))?);
         }
         out.push(Label {
-            label: get(Some(c_label)),
+            label: row.get(c_label).to_string(),
             category,
             start: ts(c_start)?,
             end: ts(c_end)?,
             attacker,
             victims,
-            ports: get(c_ports),
-            tool: get(c_tool),
-            notes: get(c_notes),
+            ports: row.get(c_ports).to_string(),
+            tool: row.get(c_tool).to_string(),
+            notes: row.get(c_notes).to_string(),
         });
     }
     Ok(out)
+}
+
+/// A CSV file read whole, with columns found by header name (so extra
+/// columns and any column order are fine) and errors naming file and line.
+struct CsvTable<'p> {
+    path: &'p Path,
+    headers: Vec<String>,
+    records: Vec<csv::StringRecord>,
+}
+
+/// One data row of a [`CsvTable`].
+struct CsvRow<'t> {
+    path: &'t Path,
+    line: usize,
+    rec: &'t csv::StringRecord,
+}
+
+impl<'p> CsvTable<'p> {
+    fn read(path: &'p Path, comments: bool) -> Result<Self, EvalError> {
+        let mut rdr = csv::ReaderBuilder::new()
+            .comment(comments.then_some(b'#'))
+            .flexible(true)
+            .from_path(path)
+            .map_err(|e| input_err(path, e.to_string()))?;
+        let headers = rdr
+            .headers()
+            .map_err(|e| input_err(path, e.to_string()))?
+            .iter()
+            .map(|h| h.trim().to_string())
+            .collect();
+        let mut records = Vec::new();
+        for (i, rec) in rdr.records().enumerate() {
+            records.push(rec.map_err(|e| input_err(path, format!("line {}: {e}", i + 2)))?);
+        }
+        Ok(CsvTable {
+            path,
+            headers,
+            records,
+        })
+    }
+
+    fn col(&self, name: &str) -> Option<usize> {
+        self.headers.iter().position(|h| h == name)
+    }
+
+    fn need(&self, name: &str) -> Result<Option<usize>, EvalError> {
+        self.col(name)
+            .map(Some)
+            .ok_or_else(|| input_err(self.path, format!("no `{name}` column")))
+    }
+
+    fn rows(&self) -> impl Iterator<Item = CsvRow<'_>> {
+        self.records.iter().enumerate().map(|(i, rec)| CsvRow {
+            path: self.path,
+            line: rec.position().map(|p| p.line() as usize).unwrap_or(i + 2),
+            rec,
+        })
+    }
+}
+
+impl CsvRow<'_> {
+    /// The trimmed cell of column `c`, empty when the column or cell is missing.
+    fn get(&self, c: Option<usize>) -> &str {
+        c.and_then(|c| self.rec.get(c)).unwrap_or("").trim()
+    }
+
+    fn err(&self, msg: String) -> EvalError {
+        input_err(self.path, format!("line {}: {msg}", self.line))
+    }
 }
 
 /// One device with known identity.
@@ -191,26 +233,21 @@ pub struct TruthDevice {
 
 /// Read a devices file.
 pub fn read_devices(path: &Path) -> Result<Vec<TruthDevice>, EvalError> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .comment(Some(b'#'))
-        .flexible(true)
-        .from_path(path)
-        .map_err(|e| input_err(path, e.to_string()))?;
-    let headers = rdr
-        .headers()
-        .map_err(|e| input_err(path, e.to_string()))?
-        .clone();
-    let col = |name: &str| headers.iter().position(|h| h.trim() == name);
-    let c_mac = col("mac").ok_or_else(|| input_err(path, "no `mac` column"))?;
+    let t = CsvTable::read(path, true)?;
+    let c_mac = t.need("mac")?;
+    let (c_ip, c_name, c_cat, c_model) = (
+        t.col("ip"),
+        t.col("name"),
+        t.col("category"),
+        t.col("model"),
+    );
+    let c_creds = t.col("default_credentials");
     let mut out = Vec::new();
-    for (i, rec) in rdr.records().enumerate() {
-        let line = i + 2;
-        let rec = rec.map_err(|e| input_err(path, format!("line {line}: {e}")))?;
-        let get = |c: Option<usize>| c.and_then(|c| rec.get(c)).unwrap_or("").trim().to_string();
-        let mac = MacAddr::parse(&get(Some(c_mac))).ok_or_else(|| {
-            input_err(path, format!("line {line}: bad MAC {:?}", get(Some(c_mac))))
-        })?;
-        let creds = get(col("default_credentials"))
+    for row in t.rows() {
+        let mac = MacAddr::parse(row.get(c_mac))
+            .ok_or_else(|| row.err(format!("bad MAC {:?}", row.get(c_mac))))?;
+        let creds = row
+            .get(c_creds)
             .split(';')
             .filter_map(|c| {
                 let mut it = c.trim().splitn(3, ':');
@@ -223,10 +260,10 @@ pub fn read_devices(path: &Path) -> Result<Vec<TruthDevice>, EvalError> {
             .collect();
         out.push(TruthDevice {
             mac,
-            ip: get(col("ip")).parse().ok(),
-            name: get(col("name")),
-            category: get(col("category")),
-            model: get(col("model")),
+            ip: row.get(c_ip).parse().ok(),
+            name: row.get(c_name).to_string(),
+            category: row.get(c_cat).to_string(),
+            model: row.get(c_model).to_string(),
             default_credentials: creds,
         });
     }
@@ -245,46 +282,28 @@ pub struct ScoreRow {
 /// Read a scores file (`timestamp,score,src,dst,device[,phase]`). Rows whose
 /// `phase` is present and not `score` (the model was still learning) are skipped.
 pub fn read_scores(path: &Path) -> Result<Vec<ScoreRow>, EvalError> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_path(path)
-        .map_err(|e| input_err(path, e.to_string()))?;
-    let headers = rdr
-        .headers()
-        .map_err(|e| input_err(path, e.to_string()))?
-        .clone();
-    let col = |name: &str| headers.iter().position(|h| h.trim() == name);
-    let (c_ts, c_score) = (
-        col("timestamp").ok_or_else(|| input_err(path, "no `timestamp` column"))?,
-        col("score").ok_or_else(|| input_err(path, "no `score` column"))?,
-    );
-    let (c_src, c_dst, c_phase) = (col("src"), col("dst"), col("phase"));
+    let t = CsvTable::read(path, false)?;
+    let (c_ts, c_score) = (t.need("timestamp")?, t.need("score")?);
+    let (c_src, c_dst, c_phase) = (t.col("src"), t.col("dst"), t.col("phase"));
     let mut out = Vec::new();
-    for (i, rec) in rdr.records().enumerate() {
-        let rec = rec.map_err(|e| input_err(path, format!("line {}: {e}", i + 2)))?;
-        if let Some(p) = c_phase.and_then(|c| rec.get(c)) {
-            if p.trim() != "score" {
-                continue;
-            }
+    for row in t.rows() {
+        if c_phase.is_some() && row.get(c_phase) != "score" {
+            continue;
         }
-        let Some(ts) = rec.get(c_ts).and_then(Timestamp::parse_rfc3339) else {
-            return Err(input_err(path, format!("line {}: bad timestamp", i + 2)));
-        };
-        let Some(score) = rec.get(c_score).and_then(|s| s.trim().parse::<f64>().ok()) else {
-            return Err(input_err(path, format!("line {}: bad score", i + 2)));
-        };
+        let ts = Timestamp::parse_rfc3339(row.get(c_ts))
+            .ok_or_else(|| row.err("bad timestamp".into()))?;
+        let score: f64 = row
+            .get(c_score)
+            .parse()
+            .map_err(|_| row.err("bad score".into()))?;
         if !score.is_finite() {
             continue;
         }
-        let ip = |c: Option<usize>| {
-            c.and_then(|c| rec.get(c))
-                .and_then(|s| s.trim().parse().ok())
-        };
         out.push(ScoreRow {
             ts,
             score,
-            src: ip(c_src),
-            dst: ip(c_dst),
+            src: row.get(c_src).parse().ok(),
+            dst: row.get(c_dst).parse().ok(),
         });
     }
     Ok(out)

@@ -256,3 +256,48 @@ fn back_to_back_attacks_from_one_attacker_each_keep_their_own_alert() {
     assert_eq!(r.attacks[0].signatures, vec!["arp-sweep".to_string()]);
     assert_eq!(r.attacks[1].signatures, vec!["tcp-port-scan".to_string()]);
 }
+
+#[test]
+fn per_packet_scores_give_roc_auc_per_attack_and_skip_the_learning_phase() {
+    let labels = write(
+        "roc-labels.csv",
+        &format!(
+            "label,category,start,end,attacker,victims,ports,tool,notes\n\
+             flood,dos,{},{},10.0.0.66,10.0.0.5,80,hping3,\n",
+            Timestamp(T0 + 100 * S),
+            Timestamp(T0 + 110 * S)
+        ),
+    );
+    let mut csv = String::from("timestamp,score,src,dst,device,phase\n");
+    // Learning-phase rows would ruin the benign tail if they counted.
+    for i in 0..10 {
+        csv += &format!("{},99.0,10.0.0.7,10.0.0.1,7,train\n", Timestamp(T0 + i * S));
+    }
+    for i in 0..1000 {
+        csv += &format!(
+            "{},{}.0,10.0.0.7,10.0.0.1,7,score\n",
+            Timestamp(T0 + 200 * S + i),
+            i % 10
+        );
+    }
+    for i in 0..100 {
+        csv += &format!(
+            "{},{}.5,10.0.0.66,10.0.0.5,,score\n",
+            Timestamp(T0 + 101 * S + i),
+            20 + i % 3
+        );
+    }
+    let scores = ward_eval::read_scores(&write("scores.csv", &csv)).unwrap();
+    assert_eq!(scores.len(), 1100);
+    let r = evaluate(
+        &[],
+        &read_labels(&labels).unwrap(),
+        None,
+        Some(&scores),
+        Matching::default(),
+    );
+    let s = &r.scores.unwrap()[0];
+    assert_eq!((s.positives, s.negatives), (100, 1000));
+    assert_eq!(s.roc_auc, Some(1.0));
+    assert_eq!(s.tpr_at_fpr_0_1pct, Some(1.0));
+}
