@@ -28,12 +28,12 @@ pub mod tls;
 
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use axum::extract::connect_info::Connected;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Request, State};
 use axum::http::header::{self, HeaderValue};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
@@ -98,6 +98,8 @@ pub struct Inner {
     changes: watch::Sender<ChangeMarker>,
     shutdown: watch::Sender<bool>,
     streams: AtomicUsize,
+    /// Accept only loopback `Host` headers (see [`AppState::set_loopback_only`]).
+    loopback_only: AtomicBool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -116,7 +118,16 @@ impl AppState {
             changes: watch::channel(marker).0,
             shutdown: watch::channel(false).0,
             streams: AtomicUsize::new(0),
+            loopback_only: AtomicBool::new(false),
         }))
+    }
+
+    /// Answer only requests whose `Host` is a loopback name or address.
+    /// `ward serve` turns this on when it listens on loopback: a web page
+    /// elsewhere cannot then reach the dashboard through DNS rebinding
+    /// (its requests carry the attacker's host name).
+    pub fn set_loopback_only(&self, on: bool) {
+        self.0.loopback_only.store(on, Ordering::Relaxed);
     }
 
     /// Run `f` on the store on the blocking pool.
@@ -341,6 +352,38 @@ impl Authed {
     }
 }
 
+/// `localhost`, `127.0.0.1`, `[::1]` (any port).
+fn is_loopback_host(host: &str) -> bool {
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        match rest.split_once(']') {
+            Some((name, _)) => name,
+            None => return false,
+        }
+    } else {
+        host.rsplit_once(':').map_or(host, |(h, _)| h)
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+async fn check_host(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    if st.0.loopback_only.load(Ordering::Relaxed) {
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("");
+        if !is_loopback_host(host) {
+            return AppError::new(
+                StatusCode::MISDIRECTED_REQUEST,
+                "this dashboard answers only to localhost",
+            )
+            .into_response();
+        }
+    }
+    next.run(req).await
+}
+
 async fn security_headers(req: Request, next: Next) -> Response {
     let static_file = req.uri().path().starts_with("/static/");
     let mut res = next.run(req).await;
@@ -420,6 +463,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/stats", get(api::stats))
         .route("/metrics", get(metrics::metrics))
+        .layer(middleware::from_fn_with_state(state.clone(), check_host))
         .layer(middleware::from_fn(security_headers))
         .layer(DefaultBodyLimit::max(64 * 1024))
         .with_state(state)
@@ -494,6 +538,7 @@ pub fn run(
             Some((cert, key)) => {
                 let config = tls::server_config(&cert, &key)?;
                 let state = AppState::new(store, true);
+                state.set_loopback_only(!is_exposed(&local));
                 on_listening(local, true);
                 tls::serve_tls(state, listener, config, shutdown_signal()).await
             }
@@ -503,6 +548,7 @@ pub fn run(
             )),
             None => {
                 let state = AppState::new(store, false);
+                state.set_loopback_only(!is_exposed(&local));
                 on_listening(local, false);
                 serve_plain(state, listener, shutdown_signal()).await
             }
@@ -534,3 +580,30 @@ async fn shutdown_signal() {
 
 /// `Infallible` helper for streams.
 pub(crate) type NoError = Infallible;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn loopback_hosts() {
+        for h in [
+            "localhost",
+            "localhost:8470",
+            "127.0.0.1:8470",
+            "[::1]:8470",
+            "127.0.0.1",
+            "LOCALHOST",
+        ] {
+            assert!(super::is_loopback_host(h), "{h}");
+        }
+        for h in [
+            "evil.example",
+            "evil.example:8470",
+            "192.168.1.2:8470",
+            "",
+            "[::1",
+            "localhost.evil.example",
+        ] {
+            assert!(!super::is_loopback_host(h), "{h}");
+        }
+    }
+}

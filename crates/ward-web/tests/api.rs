@@ -699,3 +699,30 @@ async fn live_stream_sends_the_change_marker() {
     state.begin_shutdown();
     assert!(body.next().await.is_none(), "stream ends at shutdown");
 }
+
+#[tokio::test]
+async fn loopback_only_refuses_foreign_host_names() {
+    let (_d, state, app) = app();
+    state.set_loopback_only(true);
+    let with_host = |host: &str| {
+        Request::get("/login")
+            .header(header::HOST, host)
+            .body(Body::empty())
+            .unwrap()
+    };
+    assert_eq!(
+        send(&app, with_host("127.0.0.1:8470")).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(&app, with_host("localhost:8470")).await.status(),
+        StatusCode::OK
+    );
+    // A DNS-rebinding page sends its own host name.
+    assert_eq!(
+        send(&app, with_host("rebind.evil.example:8470"))
+            .await
+            .status(),
+        StatusCode::MISDIRECTED_REQUEST
+    );
+}
