@@ -254,6 +254,8 @@ pub struct DeviceTable {
     /// Devices whose identity changed since the last call to `take_changed`.
     changed: Vec<u32>,
     pub counters: DeviceCounters,
+    /// Bumped whenever any device gains evidence, a service or a protocol.
+    evidence_version: u64,
 }
 
 impl DeviceTable {
@@ -268,6 +270,7 @@ impl DeviceTable {
             lru: LruLists::new(),
             changed: Vec::new(),
             counters: DeviceCounters::default(),
+            evidence_version: 0,
         }
     }
 
@@ -503,9 +506,14 @@ impl DeviceTable {
             changed = dev.hostnames.is_empty();
             dev.hostnames.push(value.clone());
         }
+        let mut grew = changed;
         if dev.evidence.len() < max && !dev.evidence.iter().any(|(k, v)| *k == kind && *v == value)
         {
             dev.evidence.push((kind, value));
+            grew = true;
+        }
+        if grew {
+            self.evidence_version += 1;
         }
         if changed {
             self.mark_changed(id);
@@ -514,18 +522,24 @@ impl DeviceTable {
 
     pub fn add_service(&mut self, id: DeviceId, proto: u8, port: u16) {
         if let Some(d) = self.get_mut(id) {
-            if d.services.len() < MAX_SERVICES {
-                d.services.insert((proto, port));
+            if d.services.len() < MAX_SERVICES && d.services.insert((proto, port)) {
+                self.evidence_version += 1;
             }
         }
     }
 
     pub fn add_protocol(&mut self, id: DeviceId, p: AppProto) {
         if let Some(d) = self.get_mut(id) {
-            if d.protocols.len() < MAX_PROTOCOLS {
-                d.protocols.insert(p);
+            if d.protocols.len() < MAX_PROTOCOLS && d.protocols.insert(p) {
+                self.evidence_version += 1;
             }
         }
+    }
+
+    /// A number that changes whenever any device gains evidence, a service
+    /// or a protocol (identification skips its pass when it has not).
+    pub fn evidence_version(&self) -> u64 {
+        self.evidence_version
     }
 
     /// Set category/model (identification). Marks the device changed when they differ.

@@ -105,6 +105,10 @@ pub trait Detector: Send {
 /// devices whose evidence changed since it last looked.
 pub trait Identifier: Send + std::any::Any {
     fn identify(&mut self, now: Timestamp, devices: &mut DeviceTable, out: &mut Vec<Event>);
+    /// The input ended: conclude on all evidence (by default, one more pass).
+    fn finish(&mut self, now: Timestamp, devices: &mut DeviceTable, out: &mut Vec<Event>) {
+        self.identify(now, devices, out);
+    }
 }
 
 /// Where events go. The engine knows nothing about files, sockets or formats.
@@ -592,7 +596,7 @@ impl Engine {
             d.finish(now, &self.devices, &mut self.out);
         }
         if let Some(i) = self.identifier.as_mut() {
-            i.identify(now, &mut self.devices, &mut self.out);
+            i.finish(now, &mut self.devices, &mut self.out);
         }
         self.flush(sink);
         let finals: Vec<Event> = self

@@ -21,6 +21,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use foldhash::fast::FixedState;
 use serde::{Deserialize, Serialize};
 use ward_core::devices::{Device, DeviceId, DeviceKey, DeviceTable};
 use ward_core::event::Evidence;
@@ -96,16 +97,36 @@ struct Track {
     /// The category came from a previous run's state (already settled).
     settled: bool,
     synced_last_seen: Timestamp,
+    synced_at: Timestamp,
+    /// Port entries last read for this device.
+    ports: usize,
+    /// Earliest time of the next classification, and how many so far.
+    next_classify: Timestamp,
+    classified: u32,
 }
+
+/// How often (packet time) an unchanged device's last-seen time and
+/// addresses are copied to the inventory.
+const REFRESH_US: i64 = 10_000_000;
 
 /// See the module docs.
 pub struct DeviceIdentifier {
     model: Model,
     cfg: IdentifyConfig,
     inventory: Inventory,
-    tracks: HashMap<DeviceKey, Track>,
+    tracks: HashMap<DeviceKey, Track, FixedState>,
     counters: IdentifyCounters,
     ports: PortEvidence,
+    ports_seen: u64,
+    /// Reused id buffer (no allocation per second).
+    ids: Vec<DeviceId>,
+    /// The input ended: classify regardless of the back-off.
+    concluding: bool,
+    /// (evidence, ports, devices created) at the last pass.
+    versions_seen: (u64, u64, u64),
+    /// Some device waits (back-off, new-device decision): pass again.
+    work_left: bool,
+    next_refresh: Timestamp,
 }
 
 impl DeviceIdentifier {
@@ -114,9 +135,17 @@ impl DeviceIdentifier {
             model,
             cfg,
             inventory,
-            tracks: HashMap::new(),
+            // Lookups only (never iterated into output), so a fixed seed
+            // cannot change results; it is fast on the per-second pass.
+            tracks: HashMap::with_hasher(FixedState::with_seed(0x6964_656e)),
             counters: IdentifyCounters::default(),
             ports: PortEvidence::default(),
+            ports_seen: u64::MAX,
+            ids: Vec::new(),
+            concluding: false,
+            versions_seen: (u64::MAX, 0, 0),
+            work_left: false,
+            next_refresh: Timestamp(i64::MIN),
         }
     }
 
@@ -294,6 +323,12 @@ fn has_identity_evidence(d: &Device) -> bool {
 }
 
 impl Identifier for DeviceIdentifier {
+    fn finish(&mut self, now: Timestamp, devices: &mut DeviceTable, out: &mut Vec<Event>) {
+        self.concluding = true;
+        self.identify(now, devices, out);
+        self.concluding = false;
+    }
+
     fn identify(&mut self, now: Timestamp, devices: &mut DeviceTable, out: &mut Vec<Event>) {
         let started = *self.inventory.learning_started.get_or_insert(now);
         let learning_us = (self.cfg.learning_period_s as i64).saturating_mul(1_000_000);
@@ -301,8 +336,32 @@ impl Identifier for DeviceIdentifier {
         let settle_us = (self.cfg.settle_s as i64).saturating_mul(1_000_000);
         let wait_us = (self.cfg.random_mac_wait_s as i64).saturating_mul(1_000_000);
 
-        let ids: Vec<DeviceId> = devices.ids_unordered().collect();
-        for id in ids {
+        // Nothing new since the last pass (no evidence, no ports, no new
+        // device, nothing waiting)? Then only the periodic refresh runs.
+        let versions = (
+            devices.evidence_version(),
+            self.ports.version(),
+            devices.counters.created,
+        );
+        if versions == self.versions_seen
+            && !self.work_left
+            && !self.concluding
+            && now < self.next_refresh
+        {
+            return;
+        }
+        self.versions_seen = versions;
+        self.work_left = false;
+        if now >= self.next_refresh {
+            self.next_refresh = now.plus_micros(REFRESH_US);
+        }
+        let ports_version = self.ports.version();
+        let ports_moved = ports_version != self.ports_seen;
+        self.ports_seen = ports_version;
+        let mut ids = std::mem::take(&mut self.ids);
+        ids.clear();
+        ids.extend(devices.ids_unordered());
+        for &id in &ids {
             let Some(d) = devices.get(id) else { continue };
             let key = d.key;
             let fresh = self.tracks.get(&key).is_none_or(|t| t.id != id);
@@ -320,25 +379,42 @@ impl Identifier for DeviceIdentifier {
                         category_since: now,
                         settled: known.is_some_and(|e| e.category.is_some()),
                         synced_last_seen: Timestamp(i64::MIN),
+                        synced_at: Timestamp(i64::MIN),
+                        ports: 0,
+                        next_classify: Timestamp(i64::MIN),
+                        classified: 0,
                         key: key_str,
                     },
                 );
             }
-            let Some(t) = self.tracks.get(&key) else {
+            let Some(t) = self.tracks.get_mut(&key) else {
                 continue;
             };
-            let gen = generation(d, self.ports.count(key));
-            let changed = t.generation != gen;
+            // Port evidence is behind a lock: look only when some device's
+            // ports grew since the last pass.
+            if ports_moved || fresh {
+                t.ports = self.ports.count(key);
+            }
+            let gen = generation(d, t.ports);
+            // Evidence arrives in bursts (a device's set-up); re-classify
+            // at most every 1, 2, 4 … 32 s so a burst costs a few
+            // classifications, not one per second.
+            let changed = t.generation != gen && (self.concluding || now >= t.next_classify);
+            if t.generation != gen && !changed {
+                self.work_left = true;
+            }
             if !changed && !t.new_pending {
-                if d.last_seen > t.synced_last_seen {
-                    let (last, ips) = (d.last_seen, d.ips.clone());
-                    let key_str = t.key.clone();
-                    if let Some(e) = self.inventory.devices.get_mut(&key_str) {
-                        e.last_seen = last;
-                        e.ips = ips;
-                    }
-                    if let Some(t) = self.tracks.get_mut(&key) {
-                        t.synced_last_seen = last;
+                // Refresh last-seen and addresses now and then, not every
+                // second: the state file is allowed to lag by that much.
+                if d.last_seen > t.synced_last_seen && now.since(t.synced_at) >= REFRESH_US {
+                    t.synced_last_seen = d.last_seen;
+                    t.synced_at = now;
+                    t.synced_at = now;
+                    if let Some(e) = self.inventory.devices.get_mut(&t.key) {
+                        e.last_seen = d.last_seen;
+                        if e.ips != d.ips {
+                            e.ips.clone_from(&d.ips);
+                        }
                     }
                 }
                 continue;
@@ -369,12 +445,18 @@ impl Identifier for DeviceIdentifier {
                     if let Some(t) = self.tracks.get_mut(&key) {
                         t.new_pending = false;
                     }
+                } else {
+                    self.work_left = true;
                 }
             }
 
             let Some(d) = devices.get(id) else { continue };
             let identity = if changed {
                 self.counters.classified += 1;
+                if let Some(t) = self.tracks.get_mut(&key) {
+                    t.next_classify = now.plus_secs(1u64 << t.classified.min(5));
+                    t.classified += 1;
+                }
                 self.classify(d)
             } else {
                 None
@@ -430,8 +512,11 @@ impl Identifier for DeviceIdentifier {
             let Some(d) = devices.get(id) else { continue };
             self.sync_entry(&key_str, d, identified_at);
             if let Some(t) = self.tracks.get_mut(&key) {
-                t.generation = gen;
+                if changed {
+                    t.generation = gen;
+                }
                 t.synced_last_seen = d.last_seen;
+                t.synced_at = now;
             }
             if new_alert {
                 self.counters.new_device_alerts += 1;
@@ -445,6 +530,7 @@ impl Identifier for DeviceIdentifier {
             }
         }
 
+        self.ids = ids;
         if self.tracks.len() > 2 * devices.len() + 1024 {
             self.tracks.retain(|k, t| devices.find(*k) == Some(t.id));
             self.ports.retain(|k| devices.find(k).is_some());

@@ -14,6 +14,7 @@
 //! device; the identifier drops devices the inventory has evicted.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use ward_core::devices::DeviceKey;
@@ -47,36 +48,49 @@ pub type PortSet = BTreeSet<(PortRole, u8, u16)>;
 
 /// Shared handle to the port evidence (cheap to clone).
 #[derive(Clone, Default)]
-pub struct PortEvidence(Arc<Mutex<HashMap<DeviceKey, PortSet>>>);
+pub struct PortEvidence {
+    map: Arc<Mutex<HashMap<DeviceKey, PortSet>>>,
+    /// Bumped whenever any set grows, so readers can skip the lock.
+    version: Arc<AtomicU64>,
+}
 
 impl PortEvidence {
     /// The ports recorded for a device (empty if none).
     pub fn of(&self, key: DeviceKey) -> PortSet {
-        let map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
         map.get(&key).cloned().unwrap_or_default()
     }
 
     /// Number of entries for a device (its evidence generation).
     pub fn count(&self, key: DeviceKey) -> usize {
-        let map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
         map.get(&key).map_or(0, |s| s.len())
     }
 
+    /// Changes whenever some device's ports grew.
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Relaxed)
+    }
+
     fn record(&self, key: DeviceKey, entry: (PortRole, u8, u16)) {
-        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
         let full = map.len() >= MAX_DEVICES;
-        if let Some(set) = map.get_mut(&key) {
-            if set.len() < MAX_PORTS {
-                set.insert(entry);
-            }
+        let grew = if let Some(set) = map.get_mut(&key) {
+            set.len() < MAX_PORTS && set.insert(entry)
         } else if !full {
             map.insert(key, PortSet::from([entry]));
+            true
+        } else {
+            false
+        };
+        if grew {
+            self.version.fetch_add(1, Ordering::Relaxed);
         }
     }
 
     /// Keep only the devices `keep` says still exist.
     pub fn retain(&self, mut keep: impl FnMut(DeviceKey) -> bool) {
-        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
         map.retain(|k, _| keep(*k));
     }
 }
