@@ -33,6 +33,10 @@ fn trained(model: ModelKind) -> AnomalyEngine {
         engine.process(&o);
     }
     assert_eq!(engine.phase(), Phase::Scoring);
+    if let Some(groups) = engine.feature_groups() {
+        let sizes: Vec<usize> = groups.iter().map(Vec::len).collect();
+        eprintln!("KitNET: {} groups, sizes {sizes:?}", groups.len());
+    }
     engine
 }
 

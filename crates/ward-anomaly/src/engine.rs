@@ -183,7 +183,7 @@ pub struct EngineStats {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 enum Model {
     KitnetMapping(FeatureMapper),
-    Kitnet(KitNet),
+    Kitnet(Box<KitNet>),
     HstWarmup { min: Vec<f32>, max: Vec<f32> },
     Hst(HalfSpaceTrees),
 }
@@ -365,7 +365,7 @@ impl AnomalyEngine {
             spread: Spread::new(),
             spread_std: vec![0.0; N_FEATURES],
             devices: BoundedTable::new(cfg.max_devices, cfg.seed ^ 0x6465_7669_6365),
-            rng: Rng::new(cfg.seed ^ 0x726e_67),
+            rng: Rng::new(cfg.seed ^ 0x0072_6e67),
             adapt_counter: 0,
             sweep_cursor: 0,
             pending: Vec::new(),
@@ -416,6 +416,15 @@ impl AnomalyEngine {
             alerts_dropped: self.alerts_dropped,
             device_evictions: self.devices.evictions(),
             tables: self.features.table_stats(),
+        }
+    }
+
+    /// KitNET's learned feature groups (indices into the feature vector), once
+    /// mapping is over.
+    pub fn feature_groups(&self) -> Option<&[Vec<u16>]> {
+        match &self.model {
+            Model::Kitnet(k) => Some(k.groups()),
+            _ => None,
         }
     }
 
@@ -482,18 +491,18 @@ impl AnomalyEngine {
                     self.model = match &self.model {
                         Model::KitnetMapping(m) => {
                             let groups = m.clusters(self.cfg.kitnet.max_group);
-                            Model::Kitnet(KitNet::new(
+                            Model::Kitnet(Box::new(KitNet::new(
                                 &groups,
                                 self.cfg.kitnet.hidden_ratio,
                                 self.cfg.kitnet.learning_rate,
                                 self.cfg.seed ^ 0x6b69_746e_6574,
-                            ))
+                            )))
                         }
                         Model::HstWarmup { min, max } => Model::Hst(HalfSpaceTrees::new(
                             self.cfg.hst,
                             min,
                             max,
-                            self.cfg.seed ^ 0x6873_74,
+                            self.cfg.seed ^ 0x0068_7374,
                         )),
                         other => other.clone(),
                     };
@@ -562,7 +571,9 @@ impl AnomalyEngine {
                     if s < self.adapt_below {
                         self.adapt_counter += 1;
                         if cal.adapt_every > 0
-                            && self.adapt_counter % u64::from(cal.adapt_every) == 0
+                            && self
+                                .adapt_counter
+                                .is_multiple_of(u64::from(cal.adapt_every))
                         {
                             self.model.learn(x);
                             self.adapted += 1;
@@ -587,7 +598,11 @@ impl AnomalyEngine {
                 let calm = !dev.agg.recently_anomalous();
                 if calm && s < self.adapt_below {
                     self.adapt_counter += 1;
-                    if cal.adapt_every > 0 && self.adapt_counter % u64::from(cal.adapt_every) == 0 {
+                    if cal.adapt_every > 0
+                        && self
+                            .adapt_counter
+                            .is_multiple_of(u64::from(cal.adapt_every))
+                    {
                         self.model.learn(x);
                         dev.adapt_baseline(x, cal.baseline_rate);
                         self.adapted += 1;

@@ -83,15 +83,27 @@ struct SockKey {
 }
 
 /// Decay factors of the five windows for one elapsed time.
+///
+/// One `exp2` instead of five: with λ = 0.01·{1, 10, 100, 300, 500},
+/// `2^(−0.1·dt) = (2^(−0.01·dt))^10` and so on, by exact integer powers
+/// (a few ulps of rounding, far below the statistics' noise). A test pins
+/// [`LAMBDAS`] to the values this relies on.
 #[inline]
 fn factors(dt_secs: f64) -> [f64; L] {
-    let mut d = [1.0; L];
-    if dt_secs > 0.0 {
-        for (di, lambda) in d.iter_mut().zip(LAMBDAS) {
-            *di = decay_factor(lambda, dt_secs);
-        }
+    if dt_secs <= 0.0 || dt_secs.is_nan() {
+        return [1.0; L];
     }
-    d
+    let a = decay_factor(LAMBDAS[4], dt_secs);
+    let pow10 = |v: f64| {
+        let v2 = v * v;
+        let v5 = v2 * v2 * v;
+        v5 * v5
+    };
+    let b = pow10(a);
+    let c = pow10(b);
+    let c2 = c * c;
+    let c3 = c2 * c;
+    [c3 * c2, c3, c, b, a]
 }
 
 #[inline]
@@ -599,6 +611,26 @@ mod tests {
             tcp_flags: flags,
             device: 0,
         }
+    }
+
+    #[test]
+    fn decay_factors_match_the_windows() {
+        assert_eq!(
+            LAMBDAS,
+            [5.0, 3.0, 1.0, 0.1, 0.01],
+            "factors() relies on these ratios"
+        );
+        for dt in [0.0, 1e-6, 0.013, 0.5, 1.0, 7.3, 100.0, 3600.0] {
+            let got = factors(dt);
+            for (g, lambda) in got.iter().zip(LAMBDAS) {
+                let exact = decay_factor(lambda, dt);
+                assert!(
+                    (g - exact).abs() <= 1e-12 + 1e-12 * exact,
+                    "dt={dt} λ={lambda}: {g} vs {exact}"
+                );
+            }
+        }
+        assert_eq!(factors(-1.0), [1.0; L]);
     }
 
     #[test]

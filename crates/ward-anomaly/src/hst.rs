@@ -99,7 +99,7 @@ pub struct HalfSpaceTrees {
 
 #[inline]
 fn compress(x: f32) -> f32 {
-    x.signum() * x.abs().ln_1p()
+    crate::mathx::log_compress(x)
 }
 
 impl HalfSpaceTrees {

@@ -165,23 +165,62 @@ impl FeatureMapper {
 /// outside. Without it the longest benign bursts of a week dominate the tail.
 #[inline]
 pub(crate) fn compress(x: f32) -> f32 {
-    x.signum() * x.abs().ln_1p()
+    crate::mathx::log_compress(x)
 }
 
-/// One autoencoder with tied weights.
+/// Lanes per block: every row is padded to a multiple of this so the inner
+/// loops run over fixed-size blocks the compiler turns into SIMD. Padding
+/// weights are zero, so padded lanes add exact zeros and scores are the same
+/// bits as an unpadded evaluation in the same order.
+const LANES: usize = 8;
+
+#[inline]
+fn padded(n: usize) -> usize {
+    n.div_ceil(LANES) * LANES
+}
+
+/// `acc += a · row`, both of a length that is a multiple of [`LANES`].
+#[inline(always)]
+fn axpy(acc: &mut [f32], a: f32, row: &[f32]) {
+    for (acc, row) in acc.chunks_exact_mut(LANES).zip(row.chunks_exact(LANES)) {
+        for i in 0..LANES {
+            acc[i] += a * row[i];
+        }
+    }
+}
+
+#[inline(always)]
+fn sigmoid_all(v: &mut [f32]) {
+    for block in v.chunks_exact_mut(LANES) {
+        for x in block.iter_mut() {
+            *x = sigmoid(*x);
+        }
+    }
+}
+
+/// One autoencoder with tied weights, stored twice (row-major `W` for the
+/// encoder, `Wᵀ` for the decoder) so both passes are SIMD-friendly `axpy`s.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Autoencoder {
     n: usize,
     h: usize,
-    /// `n × h`, row-major.
+    /// `n × padded(h)`.
     w: Vec<f32>,
+    /// `h × padded(n)`, always equal to the transpose of `w`.
+    wt: Vec<f32>,
+    /// `padded(h)`.
     hbias: Vec<f32>,
+    /// `padded(n)`.
     vbias: Vec<f32>,
     norm_min: Vec<f32>,
     norm_max: Vec<f32>,
+    /// Scaling derived from the ranges (see [`Autoencoder::refresh_scale`]):
+    /// `x' = (x − lo)·inv`.
+    lo: Vec<f32>,
+    inv: Vec<f32>,
 }
 
-/// Reusable buffers so scoring allocates nothing.
+/// Reusable buffers so scoring allocates nothing after the first packet.
 #[derive(Debug, Default, Clone)]
 struct Scratch {
     x: Vec<f32>,
@@ -191,32 +230,61 @@ struct Scratch {
     gh: Vec<f32>,
 }
 
+impl Scratch {
+    fn ensure(&mut self, np: usize, hp: usize) {
+        if self.x.len() < np {
+            self.x.resize(np, 0.0);
+            self.z.resize(np, 0.0);
+            self.err.resize(np, 0.0);
+        }
+        if self.y.len() < hp {
+            self.y.resize(hp, 0.0);
+            self.gh.resize(hp, 0.0);
+        }
+    }
+}
+
 impl Autoencoder {
     fn new(n: usize, hidden_ratio: f32, rng: &mut Rng) -> Self {
+        let n = n.max(1);
         let h = ((n as f32 * hidden_ratio).ceil() as usize).max(1);
-        let a = 1.0 / n.max(1) as f64;
-        let w = (0..n * h)
-            .map(|_| ((rng.next_f64() * 2.0 - 1.0) * a) as f32)
-            .collect();
+        let (np, hp) = (padded(n), padded(h));
+        let a = 1.0 / n as f64;
+        let mut w = vec![0.0; n * hp];
+        let mut wt = vec![0.0; h * np];
+        for j in 0..n {
+            for k in 0..h {
+                let v = ((rng.next_f64() * 2.0 - 1.0) * a) as f32;
+                w[j * hp + k] = v;
+                wt[k * np + j] = v;
+            }
+        }
         Self {
             n,
             h,
             w,
-            hbias: vec![0.0; h],
-            vbias: vec![0.0; n],
+            wt,
+            hbias: vec![0.0; hp],
+            vbias: vec![0.0; np],
             norm_min: vec![f32::INFINITY; n],
             norm_max: vec![f32::NEG_INFINITY; n],
+            lo: vec![0.0; n],
+            inv: vec![0.0; n],
         }
     }
 
     fn is_well_formed(&self) -> bool {
+        let (np, hp) = (padded(self.n), padded(self.h));
         self.n > 0
             && self.h > 0
-            && self.w.len() == self.n * self.h
-            && self.hbias.len() == self.h
-            && self.vbias.len() == self.n
+            && self.w.len() == self.n * hp
+            && self.wt.len() == self.h * np
+            && self.hbias.len() == hp
+            && self.vbias.len() == np
             && self.norm_min.len() == self.n
             && self.norm_max.len() == self.n
+            && self.lo.len() == self.n
+            && self.inv.len() == self.n
     }
 
     /// Min-max scaling with the ranges seen in training. Kitsune divides by
@@ -224,58 +292,58 @@ impl Autoencoder {
     /// any later change into a value near 1e16 that swamps every other
     /// autoencoder (we measured thresholds of 1e11). The range is therefore
     /// floored at 1 % of the feature's magnitude (and 1e-3), and the scaled
-    /// value clamped to ±1000: still far outside the unit interval the
-    /// sigmoid outputs live in, so outliers keep scoring high.
-    fn normalise(&self, x: &[f32], out: &mut Vec<f32>) {
-        out.clear();
-        out.extend(
-            x.iter()
-                .zip(&self.norm_min)
-                .zip(&self.norm_max)
-                .map(|((&v, &lo), &hi)| {
-                    if hi >= lo {
-                        let range = (hi - lo).max(0.01 * lo.abs().max(hi.abs())).max(1e-3);
-                        ((v - lo) / range).clamp(-1000.0, 1000.0)
-                    } else {
-                        0.0
-                    }
-                }),
-        );
+    /// value clamped to ±1000 (in [`Autoencoder::score`]): still far outside
+    /// the unit interval the sigmoid outputs live in, so outliers keep
+    /// scoring high.
+    fn refresh_scale(&mut self) {
+        for j in 0..self.n {
+            let (lo, hi) = (self.norm_min[j], self.norm_max[j]);
+            if hi >= lo {
+                let range = (hi - lo).max(0.01 * lo.abs().max(hi.abs())).max(1e-3);
+                self.lo[j] = lo;
+                self.inv[j] = 1.0 / range;
+            } else {
+                self.lo[j] = 0.0;
+                self.inv[j] = 0.0;
+            }
+        }
     }
 
-    /// Forward pass on the normalised input in `s.x`; leaves hidden and
-    /// reconstruction in `s.y` and `s.z` and returns the RMSE.
+    /// Forward pass on the normalised input in `s.x[..padded(n)]`; leaves
+    /// hidden and reconstruction in `s.y` and `s.z`; returns the RMSE.
     fn forward(&self, s: &mut Scratch) -> f32 {
-        s.y.clear();
-        s.y.extend_from_slice(&self.hbias);
-        for (j, &xj) in s.x.iter().enumerate() {
-            let row = &self.w[j * self.h..(j + 1) * self.h];
-            for (y, &wjk) in s.y.iter_mut().zip(row) {
-                *y += xj * wjk;
-            }
+        let (np, hp) = (padded(self.n), padded(self.h));
+        let x = &s.x[..np];
+        let y = &mut s.y[..hp];
+        let z = &mut s.z[..np];
+        y.copy_from_slice(&self.hbias);
+        for (&xj, row) in x[..self.n].iter().zip(self.w.chunks_exact(hp)) {
+            axpy(y, xj, row);
         }
-        for y in &mut s.y {
-            *y = sigmoid(*y);
+        sigmoid_all(y);
+        z.copy_from_slice(&self.vbias);
+        for (&yk, row) in y[..self.h].iter().zip(self.wt.chunks_exact(np)) {
+            axpy(z, yk, row);
         }
-        s.z.clear();
+        sigmoid_all(z);
         let mut sq = 0.0f32;
-        for (j, &xj) in s.x.iter().enumerate() {
-            let row = &self.w[j * self.h..(j + 1) * self.h];
-            let mut acc = self.vbias[j];
-            for (&y, &wjk) in s.y.iter().zip(row) {
-                acc += y * wjk;
-            }
-            let zj = sigmoid(acc);
-            s.z.push(zj);
+        for (&xj, &zj) in x[..self.n].iter().zip(&z[..self.n]) {
             sq += (xj - zj) * (xj - zj);
         }
         (sq / self.n as f32).sqrt()
     }
 
+    /// Scores raw input `x` (`x.len() >= n`; missing values count as 0).
     fn score(&self, x: &[f32], s: &mut Scratch) -> f32 {
-        let mut buf = std::mem::take(&mut s.x);
-        self.normalise(x, &mut buf);
-        s.x = buf;
+        let (np, hp) = (padded(self.n), padded(self.h));
+        s.ensure(np, hp);
+        let out = &mut s.x[..np];
+        for (j, o) in out.iter_mut().enumerate() {
+            *o = match (x.get(j), self.lo.get(j), self.inv.get(j)) {
+                (Some(&v), Some(&lo), Some(&inv)) => ((v - lo) * inv).clamp(-1000.0, 1000.0),
+                _ => 0.0,
+            };
+        }
         self.forward(s)
     }
 
@@ -287,33 +355,40 @@ impl Autoencoder {
                 *hi = hi.max(v);
             }
         }
+        self.refresh_scale();
         let rmse = self.score(x, s);
-        // Output error and the hidden-layer gradient.
-        s.err.clear();
-        s.err.extend(s.x.iter().zip(&s.z).map(|(x, z)| x - z));
-        s.gh.clear();
-        s.gh.resize(self.h, 0.0);
-        for (j, &e) in s.err.iter().enumerate() {
-            let row = &self.w[j * self.h..(j + 1) * self.h];
-            for (g, &wjk) in s.gh.iter_mut().zip(row) {
-                *g += e * wjk;
+        let (np, hp) = (padded(self.n), padded(self.h));
+        let (n, h) = (self.n, self.h);
+        // Output error (zero in padded lanes) and the hidden-layer gradient.
+        let err = &mut s.err[..np];
+        for j in 0..np {
+            err[j] = if j < n { s.x[j] - s.z[j] } else { 0.0 };
+        }
+        let gh = &mut s.gh[..hp];
+        gh.fill(0.0);
+        for (&e, row) in err[..n].iter().zip(self.w.chunks_exact(hp)) {
+            axpy(gh, e, row);
+        }
+        for k in 0..hp {
+            gh[k] = if k < h {
+                gh[k] * s.y[k] * (1.0 - s.y[k])
+            } else {
+                0.0
+            };
+        }
+        // W += lr·(x ⊗ gh + err ⊗ y), mirrored into Wᵀ; padded lanes stay 0.
+        for j in 0..n {
+            let (xj, ej) = (s.x[j], err[j]);
+            for k in 0..h {
+                let v = self.w[j * hp + k] + lr * (xj * gh[k] + ej * s.y[k]);
+                self.w[j * hp + k] = v;
+                self.wt[k * np + j] = v;
             }
         }
-        for (g, &y) in s.gh.iter_mut().zip(&s.y) {
-            *g *= y * (1.0 - y);
-        }
-        // W += lr·(x ⊗ gh + err ⊗ y); biases follow their gradients.
-        for j in 0..self.n {
-            let (xj, ej) = (s.x[j], s.err[j]);
-            let row = &mut self.w[j * self.h..(j + 1) * self.h];
-            for ((w, &g), &y) in row.iter_mut().zip(&s.gh).zip(&s.y) {
-                *w += lr * (xj * g + ej * y);
-            }
-        }
-        for (b, &g) in self.hbias.iter_mut().zip(&s.gh) {
+        for (b, &g) in self.hbias.iter_mut().zip(gh.iter()).take(h) {
             *b += lr * g;
         }
-        for (b, &e) in self.vbias.iter_mut().zip(&s.err) {
+        for (b, &e) in self.vbias.iter_mut().zip(err.iter()).take(n) {
             *b += lr * e;
         }
         rmse
@@ -377,23 +452,35 @@ impl KitNet {
     }
 
     fn ensemble_errors(&mut self, x: &[f32], train: bool) {
+        // Compress every feature once (several groups never share one, but
+        // this keeps the loop branch-free and vectorisable).
+        self.gathered.clear();
+        self.gathered.extend(x.iter().map(|&v| compress(v)));
+        let cx = std::mem::take(&mut self.gathered);
         self.errors.clear();
+        let mut buf = [0f32; 64];
         for (g, ae) in self.groups.iter().zip(self.ensemble.iter_mut()) {
-            self.gathered.clear();
-            self.gathered.extend(
-                g.iter()
-                    .map(|&i| compress(x.get(usize::from(i)).copied().unwrap_or(0.0))),
-            );
-            let e = if train {
-                ae.train(&self.gathered, self.learning_rate, &mut self.scratch)
+            let mut heap;
+            let input: &mut [f32] = if g.len() <= buf.len() {
+                &mut buf[..g.len()]
             } else {
-                ae.score(&self.gathered, &mut self.scratch)
+                heap = vec![0.0; g.len()];
+                &mut heap
+            };
+            for (slot, &i) in input.iter_mut().zip(g) {
+                *slot = cx.get(usize::from(i)).copied().unwrap_or(0.0);
+            }
+            let e = if train {
+                ae.train(input, self.learning_rate, &mut self.scratch)
+            } else {
+                ae.score(input, &mut self.scratch)
             };
             self.errors.push(e);
         }
         if self.errors.is_empty() {
             self.errors.push(0.0);
         }
+        self.gathered = cx;
     }
 
     /// Trains on `x` and returns its score before the update.

@@ -211,7 +211,7 @@ fn arb_ip() -> impl Strategy<Value = IpAddr> {
     prop_oneof![
         any::<[u8; 4]>().prop_map(|b| IpAddr::V4(Ipv4Addr::from(b))),
         any::<[u8; 16]>().prop_map(|b| IpAddr::V6(Ipv6Addr::from(b))),
-        (0u8..4).prop_map(|h| lan_ip(h)),
+        (0u8..4).prop_map(lan_ip),
     ]
 }
 
