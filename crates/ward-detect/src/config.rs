@@ -207,7 +207,8 @@ pub struct SpoofingConfig {
     /// `dhcp_window_secs`. Default 40 in 60 s.
     pub dhcp_clients: u32,
     pub dhcp_window_secs: u64,
-    /// DHCP flood: client messages (any kind) within `dhcp_window_secs`. Default 100.
+    /// DHCP flood: client messages (any kind) within 10 seconds. Default 150
+    /// (a whole house re-joining after a power cut sends a few per second).
     pub dhcp_messages: u32,
     /// Two DNS answers for the same client, id and name that share no
     /// address within this many seconds are a spoofing race. Default 5.
@@ -222,7 +223,7 @@ impl Default for SpoofingConfig {
             garp_per_10s: 30,
             dhcp_clients: 40,
             dhcp_window_secs: 60,
-            dhcp_messages: 100,
+            dhcp_messages: 150,
             dns_race_secs: 5,
         }
     }

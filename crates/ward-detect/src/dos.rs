@@ -85,8 +85,12 @@ struct Victim {
     ports: Distinct,
     last_src: IpAddr,
     one_src: bool,
-    mac: Option<MacAddr>,
-    one_mac: bool,
+    /// Boyer–Moore majority vote over this second's sources and sender
+    /// MACs: the flooder dominates even when others talk to the victim too.
+    top_src: IpAddr,
+    top_src_votes: u32,
+    top_mac: Option<MacAddr>,
+    top_mac_votes: u32,
     port: u16,
     one_port: bool,
     /// Bytes the victim itself sent to reflector ports (its own requests), decayed per second.
@@ -108,8 +112,10 @@ impl Victim {
             ports: Distinct::default(),
             last_src: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             one_src: true,
-            mac: None,
-            one_mac: true,
+            top_src: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            top_src_votes: 0,
+            top_mac: None,
+            top_mac_votes: 0,
             port: 0,
             one_port: true,
             req_bytes: 0,
@@ -133,8 +139,9 @@ impl Victim {
             self.sources.clear();
             self.ports.clear();
             self.one_src = true;
-            self.one_mac = true;
-            self.mac = None;
+            self.top_src_votes = 0;
+            self.top_mac_votes = 0;
+            self.top_mac = None;
             self.one_port = true;
             self.port = 0;
         }
@@ -146,6 +153,18 @@ pub struct Dos {
     quiet_secs: i64,
     reflector: Vec<bool>,
     victims: CappedMap<IpAddr, Victim>,
+}
+
+/// One step of the Boyer–Moore majority vote.
+fn vote<T: PartialEq + Copy>(top: &mut T, votes: &mut u32, x: T) {
+    if *votes == 0 {
+        *top = x;
+        *votes = 1;
+    } else if *top == x {
+        *votes += 1;
+    } else {
+        *votes -= 1;
+    }
 }
 
 fn is_victim(ip: IpAddr) -> bool {
@@ -251,10 +270,11 @@ impl Dos {
             v.one_src &= v.last_src == src;
             v.one_port &= v.port == port;
         }
-        match (v.mac, pkt.link.src) {
-            (None, m) => v.mac = m,
-            (Some(a), Some(b)) if a != b => v.one_mac = false,
-            _ => {}
+        vote(&mut v.top_src, &mut v.top_src_votes, src);
+        if let Some(m) = pkt.link.src {
+            let mut top = v.top_mac.unwrap_or(m);
+            vote(&mut top, &mut v.top_mac_votes, m);
+            v.top_mac = Some(top);
         }
 
         let c = v.counts[k];
@@ -315,7 +335,11 @@ impl Dos {
         let attacker = if v.one_src { Some(v.last_src) } else { None };
         let mut d = Draft::new(AlertCategory::Dos, kind.signature(spoofed), NAME, now);
         d.attacker = attacker;
-        d.attacker_mac = v.mac.filter(|_| v.one_mac && !v.one_src);
+        d.attacker_mac = if attacker.is_none() {
+            v.top_mac.filter(|_| v.top_mac_votes > 0)
+        } else {
+            None
+        };
         d.victims = vec![victim];
         d.proto = Some(kind.proto());
         d.per_victim = true;
@@ -335,7 +359,7 @@ impl Dos {
             .ev("bytes_per_second", v.bytes[k])
             .ev("distinct_sources", sources)
             .ev("spoofed", spoofed);
-        if let Some(m) = v.mac.filter(|_| v.one_mac) {
+        if let Some(m) = v.top_mac.filter(|_| v.top_mac_votes > 0) {
             d = d.ev("sender_mac", m.to_string());
             d.devices.push(m.to_string());
         }

@@ -37,34 +37,38 @@ mod os_probe {
 }
 
 // Signatures already reported in the current window (bit per kind).
-const R_VERT: u8 = 1;
-const R_HORIZ: u8 = 1 << 1;
-const R_PING: u8 = 1 << 2;
-const R_ARP: u8 = 1 << 3;
-const R_STEALTH: u8 = 1 << 4;
-const R_OS: u8 = 1 << 5;
-const R_MIRAI: u8 = 1 << 6;
-const R_TOOL: u8 = 1 << 7;
+const R_VERT: u16 = 1;
+const R_HORIZ: u16 = 1 << 1;
+const R_PING: u16 = 1 << 2;
+const R_ARP: u16 = 1 << 3;
+const R_STEALTH: u16 = 1 << 4;
+const R_OS: u16 = 1 << 5;
+const R_MIRAI: u16 = 1 << 6;
+const R_TOOL: u16 = 1 << 7;
+const R_VERT_UDP: u16 = 1 << 8;
+const R_HORIZ_UDP: u16 = 1 << 9;
 
 #[derive(Clone, Copy)]
 struct Source {
     start: Timestamp,
     last: Timestamp,
-    tcp_probes: u32,
-    udp_probes: u32,
+    /// Per transport (0 TCP, 1 UDP): probes, (host, port) pairs, hosts,
+    /// ports, and whether they all went to one port.
+    probes: [u32; 2],
     answered: u32,
     refused: u32,
     /// (host, proto, port) probed.
-    services: Distinct,
-    hosts: Distinct,
-    ports: Distinct,
+    services: [Distinct; 2],
+    hosts: [Distinct; 2],
+    ports: [Distinct; 2],
+    first_victim: [Option<IpAddr>; 2],
     /// First targets of TCP/UDP probes, and of ICMP/ARP discovery.
     victims: [IpAddr; VICTIM_SLOTS],
     n_victims: u8,
     swept: [IpAddr; VICTIM_SLOTS],
     n_swept: u8,
-    first_port: u16,
-    one_port: bool,
+    first_port: [u16; 2],
+    one_port: [bool; 2],
     icmp_probes: u32,
     icmp_hosts: Distinct,
     arp_requests: u32,
@@ -75,7 +79,7 @@ struct Source {
     os_target: IpAddr,
     mirai: u32,
     mirai_hosts: Distinct,
-    reported: u8,
+    reported: u16,
 }
 
 impl Source {
@@ -83,19 +87,19 @@ impl Source {
         Source {
             start: now,
             last: now,
-            tcp_probes: 0,
-            udp_probes: 0,
+            probes: [0; 2],
             answered: 0,
             refused: 0,
-            services: Distinct::default(),
-            hosts: Distinct::default(),
-            ports: Distinct::default(),
+            services: [Distinct::default(); 2],
+            hosts: [Distinct::default(); 2],
+            ports: [Distinct::default(); 2],
+            first_victim: [None; 2],
             victims: [IpAddr::V4(Ipv4Addr::UNSPECIFIED); VICTIM_SLOTS],
             n_victims: 0,
             swept: [IpAddr::V4(Ipv4Addr::UNSPECIFIED); VICTIM_SLOTS],
             n_swept: 0,
-            first_port: 0,
-            one_port: true,
+            first_port: [0; 2],
+            one_port: [true; 2],
             icmp_probes: 0,
             icmp_hosts: Distinct::default(),
             arp_requests: 0,
@@ -134,16 +138,23 @@ impl Source {
         self.swept[..self.n_swept as usize].to_vec()
     }
 
-    fn note_port(&mut self, port: u16) {
-        if self.tcp_probes + self.udp_probes == 0 {
-            self.first_port = port;
-        } else if port != self.first_port {
-            self.one_port = false;
+    /// Count one TCP (`t` = 0) or UDP (1) probe.
+    fn probe(&mut self, t: usize, dst: IpAddr, port: u16) {
+        if self.probes[t] == 0 {
+            self.first_port[t] = port;
+            self.first_victim[t] = Some(dst);
+        } else if port != self.first_port[t] {
+            self.one_port[t] = false;
         }
+        self.probes[t] += 1;
+        self.services[t].insert(&(dst, port));
+        self.hosts[t].insert(&dst);
+        self.ports[t].insert(&port);
+        self.note_victim(dst);
     }
 
     fn failed_ratio(&self) -> f32 {
-        let probes = self.tcp_probes + self.udp_probes;
+        let probes = self.probes[0] + self.probes[1];
         if probes == 0 {
             return 0.0;
         }
@@ -243,12 +254,7 @@ impl Recon {
                 }
                 let s = self.source(src, now);
                 if probe {
-                    s.note_port(t.dst_port);
-                    s.tcp_probes += 1;
-                    s.services.insert(&(dst, 6u8, t.dst_port));
-                    s.hosts.insert(&dst);
-                    s.ports.insert(&t.dst_port);
-                    s.note_victim(dst);
+                    s.probe(0, dst, t.dst_port);
                 }
                 if stealth {
                     s.stealth += 1;
@@ -279,12 +285,7 @@ impl Recon {
                     return;
                 }
                 let s = self.source(src, now);
-                s.note_port(u.dst_port);
-                s.udp_probes += 1;
-                s.services.insert(&(dst, 17u8, u.dst_port));
-                s.hosts.insert(&dst);
-                s.ports.insert(&u.dst_port);
-                s.note_victim(dst);
+                s.probe(1, dst, u.dst_port);
                 self.check(src, ctx.devices, now, out);
             }
             Transport::Icmp(icmp) => {
@@ -313,9 +314,6 @@ impl Recon {
         let Some(s) = self.sources.get_mut(&src) else {
             return;
         };
-        let probes = s.tcp_probes + s.udp_probes;
-        let proto = if s.udp_probes > s.tcp_probes { 17 } else { 6 };
-        let pname = if proto == 17 { "UDP" } else { "TCP" };
         let base = |sig: &'static str, s: &Source| {
             let mut d = Draft::new(AlertCategory::Recon, sig, NAME, now);
             d.attacker = Some(src);
@@ -346,80 +344,90 @@ impl Recon {
             out.push(d);
         }
 
-        let hosts = s.hosts.estimate();
-        let services = s.services.estimate();
         let failed = s.failed_ratio();
         let mostly_failed = failed >= cfg.min_failed_ratio;
-        if s.reported & R_VERT == 0
-            && hosts <= 2
-            && services >= cfg.vertical_ports
-            && probes >= cfg.vertical_ports
-            && mostly_failed
-        {
-            s.reported |= R_VERT;
-            let sig = if proto == 17 {
-                "udp-port-scan"
+        for t in 0..2 {
+            let (proto, pname, vert_bit, horiz_bit) = if t == 0 {
+                (6u8, "TCP", R_VERT, R_HORIZ)
             } else {
-                "tcp-port-scan"
+                (17u8, "UDP", R_VERT_UDP, R_HORIZ_UDP)
             };
-            let mut d = base(sig, s)
-                .ev("ports", s.ports.estimate())
-                .ev("probes", probes)
-                .ev("answered", s.answered)
-                .ev("refused", s.refused)
-                .ev("failed_ratio", (failed * 100.0).round() / 100.0)
-                .ev("duration_s", secs(s.start, now));
-            d.severity = 2;
-            d.confidence = 0.9;
-            d.proto = Some(proto);
-            d.count = u64::from(probes);
-            let victim = d.victim().map(|v| who(devices, v)).unwrap_or_default();
-            d.summary = format!(
-                "{} scanned {} {pname} ports of {victim} in {}, looking for services to attack.",
-                who(devices, src),
-                s.ports.estimate(),
-                span(s.start, now)
-            );
-            out.push(d);
-        }
-        if s.reported & R_HORIZ == 0
-            && hosts >= cfg.horizontal_hosts
-            && probes >= cfg.horizontal_hosts
-            && mostly_failed
-        {
-            s.reported |= R_HORIZ;
-            let sig = if proto == 17 {
-                "udp-host-sweep"
-            } else {
-                "tcp-host-sweep"
-            };
-            let mut d = base(sig, s)
-                .ev("hosts", hosts)
-                .ev("ports", s.ports.estimate())
-                .ev("probes", probes)
-                .ev("answered", s.answered)
-                .ev("failed_ratio", (failed * 100.0).round() / 100.0)
-                .ev("duration_s", secs(s.start, now));
-            if s.one_port {
-                d = d.ev("port", s.first_port);
-                d.victim_port = s.first_port;
+            let probes = s.probes[t];
+            let hosts = s.hosts[t].estimate();
+            let services = s.services[t].estimate();
+            let ports = s.ports[t].estimate();
+            if s.reported & vert_bit == 0
+                && hosts <= 2
+                && services >= cfg.vertical_ports
+                && probes >= cfg.vertical_ports
+                && mostly_failed
+            {
+                s.reported |= vert_bit;
+                let sig = if t == 1 {
+                    "udp-port-scan"
+                } else {
+                    "tcp-port-scan"
+                };
+                let mut d = base(sig, s)
+                    .ev("ports", ports)
+                    .ev("probes", probes)
+                    .ev("answered", s.answered)
+                    .ev("refused", s.refused)
+                    .ev("failed_ratio", (failed * 100.0).round() / 100.0)
+                    .ev("duration_s", secs(s.start, now));
+                d.victims = s.first_victim[t].into_iter().collect();
+                d.severity = 2;
+                d.confidence = 0.9;
+                d.proto = Some(proto);
+                d.count = u64::from(probes);
+                let victim = d.victim().map(|v| who(devices, v)).unwrap_or_default();
+                d.summary = format!(
+                    "{} scanned {ports} {pname} ports of {victim} in {}, looking for services to attack.",
+                    who(devices, src),
+                    span(s.start, now)
+                );
+                out.push(d);
             }
-            d.per_victim = false;
-            d.severity = 2;
-            d.confidence = 0.85;
-            d.proto = Some(proto);
-            d.count = u64::from(probes);
-            let port = if s.one_port {
-                format!(" on {pname} port {}", s.first_port)
-            } else {
-                format!(" on {} {pname} ports", s.ports.estimate())
-            };
-            d.summary = format!(
-                "{} probed {hosts} addresses of your network{port} in {}, looking for devices to attack.",
-                who(devices, src),
-                span(s.start, now)
-            );
-            out.push(d);
+            if s.reported & horiz_bit == 0
+                && hosts >= cfg.horizontal_hosts
+                && probes >= cfg.horizontal_hosts
+                && mostly_failed
+            {
+                s.reported |= horiz_bit;
+                let sig = if t == 1 {
+                    "udp-host-sweep"
+                } else {
+                    "tcp-host-sweep"
+                };
+                let mut d = base(sig, s)
+                    .ev("hosts", hosts)
+                    .ev("ports", ports)
+                    .ev("probes", probes)
+                    .ev("answered", s.answered)
+                    .ev("failed_ratio", (failed * 100.0).round() / 100.0)
+                    .ev("duration_s", secs(s.start, now));
+                let one_port = s.one_port[t];
+                if one_port {
+                    d = d.ev("port", s.first_port[t]);
+                    d.victim_port = s.first_port[t];
+                }
+                d.per_victim = false;
+                d.severity = 2;
+                d.confidence = 0.85;
+                d.proto = Some(proto);
+                d.count = u64::from(probes);
+                let port = if one_port {
+                    format!(" on {pname} port {}", s.first_port[t])
+                } else {
+                    format!(" on {ports} {pname} ports")
+                };
+                d.summary = format!(
+                    "{} probed {hosts} addresses of your network{port} in {}, looking for devices to attack.",
+                    who(devices, src),
+                    span(s.start, now)
+                );
+                out.push(d);
+            }
         }
         let ih = s.icmp_hosts.estimate();
         if s.reported & R_PING == 0 && ih >= cfg.ping_hosts {

@@ -77,6 +77,9 @@ pub struct Spoofing {
     dhcp_clients: Distinct,
     dhcp_senders: Distinct,
     dhcp_msgs: u32,
+    /// Client messages in the current 10-second flood window.
+    flood_start: Timestamp,
+    flood_msgs: u32,
     dhcp_one_sender: Option<MacAddr>,
     dhcp_many_senders: bool,
     dhcp_reported: bool,
@@ -97,6 +100,8 @@ impl Spoofing {
             dhcp_clients: Distinct::default(),
             dhcp_senders: Distinct::default(),
             dhcp_msgs: 0,
+            flood_start: Timestamp(i64::MIN),
+            flood_msgs: 0,
             dhcp_one_sender: None,
             dhcp_many_senders: false,
             dhcp_reported: false,
@@ -317,8 +322,12 @@ impl Spoofing {
                 if let Some(mac) = src_mac {
                     d.devices.push(mac.to_string());
                 }
-                d.severity = 1;
-                d.confidence = 0.85;
+                // A rogue server competing for the same clients hands out
+                // addresses of the same network; one on another subnet is
+                // as often a device's own set-up network seen by the tap.
+                let same_net = m.your_ip.octets()[..2] == legit.id.octets()[..2];
+                d.severity = if same_net { 1 } else { 2 };
+                d.confidence = if same_net { 0.85 } else { 0.6 };
                 let routers: Vec<String> = m.routers.iter().map(|r| r.to_string()).collect();
                 let dns: Vec<String> = m.dns_servers.iter().map(|r| r.to_string()).collect();
                 d = d
@@ -328,7 +337,8 @@ impl Spoofing {
                     .ev("offered_ip", m.your_ip.to_string())
                     .ev("offered_router", routers)
                     .ev("offered_dns", dns)
-                    .ev("client_mac", MacAddr(m.client_mac).to_string());
+                    .ev("client_mac", MacAddr(m.client_mac).to_string())
+                    .ev("same_network", same_net);
                 d.summary = format!(
                     "A second DHCP server at {} is handing out network settings (address {}, router {}) next to your network's server {}: clients that take them can be redirected through the attacker.",
                     who(ctx.devices, IpAddr::V4(id)),
@@ -352,6 +362,11 @@ impl Spoofing {
                     self.dhcp_flood_reported = false;
                 }
                 self.dhcp_msgs += 1;
+                if now.since(self.flood_start) > 10_000_000 {
+                    self.flood_start = now;
+                    self.flood_msgs = 0;
+                }
+                self.flood_msgs += 1;
                 if matches!(m.msg_type, 1 | 3) {
                     self.dhcp_clients.insert(&m.client_mac);
                 }
@@ -364,11 +379,20 @@ impl Spoofing {
                 let clients = self.dhcp_clients.estimate();
                 let starving = clients >= self.cfg.dhcp_clients && !self.dhcp_reported;
                 let flooding =
-                    self.dhcp_msgs >= self.cfg.dhcp_messages && !self.dhcp_flood_reported;
+                    self.flood_msgs >= self.cfg.dhcp_messages && !self.dhcp_flood_reported;
                 if !(starving || flooding) {
                     return;
                 }
-                let start = self.dhcp_start;
+                let start = if starving {
+                    self.dhcp_start
+                } else {
+                    self.flood_start
+                };
+                let msgs = if starving {
+                    self.dhcp_msgs
+                } else {
+                    self.flood_msgs
+                };
                 let (sig, cat) = if starving {
                     self.dhcp_reported = true;
                     self.dhcp_flood_reported = true;
@@ -390,12 +414,12 @@ impl Spoofing {
                     d.victims.push(IpAddr::V4(s.id));
                 }
                 d.first_seen = start;
-                d.count = u64::from(self.dhcp_msgs);
+                d.count = u64::from(msgs);
                 d.severity = 2;
                 d.confidence = 0.85;
                 d = d
                     .ev("distinct_client_macs", clients)
-                    .ev("messages", self.dhcp_msgs)
+                    .ev("messages", msgs)
                     .ev("sender_macs", self.dhcp_senders.estimate())
                     .ev("duration_s", secs(start, now));
                 d.summary = if starving {
@@ -407,7 +431,7 @@ impl Spoofing {
                 } else {
                     format!(
                         "{} DHCP requests in {}, far more than devices need: a flood aimed at the DHCP server.",
-                        self.dhcp_msgs,
+                        msgs,
                         span(start, now)
                     )
                 };

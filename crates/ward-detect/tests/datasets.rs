@@ -163,3 +163,22 @@ fn jaws_exploit_inside_erspan_is_an_exploit() {
         assert!(has(&a, "jaws-dvr-shell-injection"), "{f}: {a:?}");
     }
 }
+
+#[test]
+fn a_week_of_benign_iot_traffic_is_quiet() {
+    for f in [
+        "iot-cset2021/pcaps/blink-cam-01.pcap",
+        "iot-cset2021/pcaps/lockly-hub-01.pcap",
+    ] {
+        let Some(a) = run(f) else { return };
+        assert!(a.is_empty(), "{f}: {a:?}");
+    }
+}
+
+#[test]
+fn irc_session_is_flagged_as_possible_c2() {
+    let Some(a) = run("zeek-traces/irc-basic.pcap") else {
+        return;
+    };
+    assert!(has(&a, "irc-c2"), "{a:?}");
+}
