@@ -58,6 +58,8 @@ pub fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
 struct Tee<'a> {
     eve: Option<&'a mut EveWriter>,
     store: Option<&'a mut ward_store::StoreSink>,
+    /// The config's `[[sinks]]` (alert delivery).
+    sinks: &'a mut ward_sinks::SinkSet,
     collected: &'a mut Collected,
 }
 
@@ -70,6 +72,7 @@ impl EventSink for Tee<'_> {
         if let Some(s) = self.store.as_deref_mut() {
             s.emit(event);
         }
+        self.sinks.emit(event);
     }
 }
 
@@ -95,11 +98,15 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
 
+    let mut sinks = ward_sinks::SinkSet::from_config(&config.sinks)
+        .context("starting [[sinks]] from the config")?;
+
     let mut collected = Collected::default();
     let (engine, outcome) = {
         let mut tee = Tee {
             eve: eve.as_mut(),
             store: store.as_mut(),
+            sinks: &mut sinks,
             collected: &mut collected,
         };
         pipeline::run_paths(&args.captures, &config, &mut tee)?
@@ -125,6 +132,23 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
                 stored.devices,
                 stored.alerts_new + stored.alerts_updated + stored.alerts_suppressed,
                 stored.findings
+            );
+        }
+    }
+
+    for r in sinks.finish(std::time::Duration::from_secs(10)) {
+        if !args.quiet || r.failed + r.dropped > 0 {
+            eprintln!(
+                "ward: sink {} ({}): {} sent, {} failed, {} retried, {} dropped{}",
+                r.name,
+                r.kind,
+                r.sent,
+                r.failed,
+                r.retried,
+                r.dropped,
+                r.last_error
+                    .map(|e| format!(" (last error: {e})"))
+                    .unwrap_or_default()
             );
         }
     }

@@ -13,6 +13,7 @@ mod cmd_audit;
 mod cmd_eval;
 mod cmd_report;
 mod cmd_serve;
+mod cmd_watch;
 mod eve;
 mod pipeline;
 mod summary;
@@ -39,6 +40,8 @@ enum Command {
     Report(cmd_report::ReportArgs),
     /// Serve the web dashboard and JSON API over a store (see `ward analyze --db`).
     Serve(cmd_serve::ServeArgs),
+    /// Watch a network interface live: events to EVE, the store and configured sinks.
+    Watch(cmd_watch::WatchArgs),
 }
 
 /// Exit codes: 0 success; 1 nothing could be done (bad arguments, unreadable
@@ -51,6 +54,7 @@ fn main() -> ExitCode {
         Command::Audit(args) => cmd_audit::run(args),
         Command::Report(args) => cmd_report::run(args),
         Command::Serve(args) => cmd_serve::run(args),
+        Command::Watch(args) => cmd_watch::run(args),
     };
     match result {
         Ok(code) => code,
