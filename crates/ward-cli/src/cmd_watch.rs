@@ -11,7 +11,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -83,6 +83,10 @@ pub struct WatchArgs {
     /// Write passwords and community strings in clear in findings.
     #[arg(long)]
     pub reveal_secrets: bool,
+    /// Serve Prometheus metrics (capture and sink counters) at http://ADDR/metrics,
+    /// e.g. `127.0.0.1:9617`.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
@@ -92,6 +96,78 @@ pub struct WatchArgs {
 const SINK_GRACE: Duration = Duration::from_secs(10);
 /// Longest wait for a frame before looking at signals and the stats clock.
 const POLL: Duration = Duration::from_millis(250);
+/// How often the kernel's drop counter is read for `/metrics`.
+const COUNTERS_EVERY: Duration = Duration::from_secs(1);
+
+/// Capture totals for `/metrics`, updated by the capture loop.
+#[derive(Debug, Default)]
+struct LiveCounters {
+    packets: AtomicU64,
+    kernel_dropped: AtomicU64,
+    alerts: AtomicU64,
+}
+
+impl prometheus_client::collector::Collector for LiveCounters {
+    fn encode(
+        &self,
+        mut encoder: prometheus_client::encoding::DescriptorEncoder,
+    ) -> Result<(), std::fmt::Error> {
+        use prometheus_client::encoding::EncodeMetric;
+        use prometheus_client::metrics::counter::ConstCounter;
+        for (name, help, v) in [
+            (
+                "ward_capture_packets",
+                "Frames read from the interface",
+                &self.packets,
+            ),
+            (
+                "ward_capture_kernel_dropped",
+                "Frames the kernel dropped because ward did not read fast enough",
+                &self.kernel_dropped,
+            ),
+            ("ward_alerts", "Alerts raised", &self.alerts),
+        ] {
+            let c = ConstCounter::new(v.load(Ordering::Relaxed));
+            c.encode(encoder.encode_descriptor(name, help, None, c.metric_type())?)?;
+        }
+        Ok(())
+    }
+}
+
+/// A minimal HTTP responder: `GET /metrics` gets the Prometheus text
+/// format, anything else 404. One connection at a time, with timeouts, so
+/// a stuck client cannot hold more than one thread.
+fn serve_metrics(listener: &std::net::TcpListener, reg: &prometheus_client::registry::Registry) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    for conn in listener.incoming() {
+        let Ok(mut conn) = conn else { continue };
+        let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
+        let _ = conn.set_write_timeout(Some(Duration::from_secs(2)));
+        let mut first = String::new();
+        let Ok(read) = conn.try_clone() else { continue };
+        // A capped reader: a client cannot make us buffer more than 16 KiB.
+        let mut r = BufReader::new(read.take(16 * 1024));
+        if r.read_line(&mut first).is_err() {
+            continue;
+        }
+        // Drain the header so the client sees a clean close.
+        let mut line = String::new();
+        while r.read_line(&mut line).is_ok_and(|n| n > 2) {
+            line.clear();
+        }
+        let resp = if first.starts_with("GET /metrics ") || first.starts_with("GET /metrics?") {
+            let mut body = String::new();
+            let _ = prometheus_client::encoding::text::encode(&mut body, reg);
+            format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: text/plain; version=0.0.4; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            )
+        } else {
+            "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_string()
+        };
+        let _ = conn.write_all(resp.as_bytes());
+    }
+}
 
 fn wall_now() -> Timestamp {
     let us = SystemTime::now()
@@ -250,6 +326,19 @@ pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
         alerts: 0,
     };
 
+    let live = Arc::new(LiveCounters::default());
+    if let Some(addr) = args.metrics_listen {
+        let mut reg = prometheus_client::registry::Registry::default();
+        reg.register_collector(Box::new(out.sinks.metrics()));
+        reg.register_collector(Box::new(live.clone()));
+        let listener = std::net::TcpListener::bind(addr)
+            .with_context(|| format!("cannot listen for metrics on {addr}"))?;
+        std::thread::Builder::new()
+            .name("metrics".into())
+            .spawn(move || serve_metrics(&listener, &reg))
+            .context("starting the metrics thread")?;
+    }
+
     let detectors = pipeline::build_detectors(&config)?;
     let mut engine = Engine::new(config.engine.clone(), pipeline::random_seed(), detectors);
     if !args.quiet {
@@ -272,9 +361,13 @@ pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
     let interval = (args.stats_interval > 0).then(|| Duration::from_secs(args.stats_interval));
     let mut next_stats = interval.map(|i| started + i);
     let mut failure: Option<anyhow::Error> = None;
+    let mut next_counters = started + COUNTERS_EVERY;
     while !stop.load(Ordering::Relaxed) {
         match source.next_frame(POLL) {
-            Ok(Some(f)) => engine.process(f.ts, f.linktype, f.data, f.wire_len, &mut out),
+            Ok(Some(f)) => {
+                engine.process(f.ts, f.linktype, f.data, f.wire_len, &mut out);
+                live.packets.fetch_add(1, Ordering::Relaxed);
+            }
             Ok(None) => {}
             Err(e) => {
                 failure = Some(
@@ -282,6 +375,15 @@ pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
                 );
                 break;
             }
+        }
+        if Instant::now() >= next_counters {
+            if let Ok(c) = source.counters() {
+                out.capture_dropped = c.dropped + c.if_dropped;
+                live.kernel_dropped
+                    .store(out.capture_dropped, Ordering::Relaxed);
+            }
+            live.alerts.store(out.alerts, Ordering::Relaxed);
+            next_counters = Instant::now() + COUNTERS_EVERY;
         }
         if let (Some(at), Some(i)) = (next_stats, interval) {
             if Instant::now() >= at {

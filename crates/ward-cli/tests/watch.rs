@@ -93,6 +93,7 @@ impl Lab {
             ] {
                 ip(&["-n", ns, "addr", "add", addr, "dev", dev])?;
                 ip(&["-n", ns, "link", "set", dev, "up"])?;
+                ip(&["-n", ns, "link", "set", "lo", "up"])?;
             }
             Ok(())
         };
@@ -165,6 +166,8 @@ fn watch_captures_live_traffic_drops_privileges_and_stops_cleanly_on_sigterm() {
             "1",
             "--user",
             "nobody",
+            "--metrics-listen",
+            "127.0.0.1:9617",
             "--config",
         ])
         .arg(&config)
@@ -210,6 +213,28 @@ fn watch_captures_live_traffic_drops_privileges_and_stops_cleanly_on_sigterm() {
     assert!(st.success());
     // At least one periodic stats event after the pings.
     std::thread::sleep(Duration::from_millis(1500));
+
+    // /metrics, from inside the namespace (bash's /dev/tcp: no HTTP client needed).
+    let metrics = Command::new("ip")
+        .args(["netns", "exec", &lab.b, "bash", "-c"])
+        .arg("exec 3<>/dev/tcp/127.0.0.1/9617; printf 'GET /metrics HTTP/1.0\\r\\n\\r\\n' >&3; cat <&3")
+        .output()
+        .unwrap();
+    let metrics = String::from_utf8_lossy(&metrics.stdout);
+    assert!(metrics.starts_with("HTTP/1.1 200 OK"), "{metrics}");
+    let value = |name: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {metrics}"))
+    };
+    assert!(value("ward_capture_packets_total ") >= 10, "{metrics}");
+    assert_eq!(value("ward_capture_kernel_dropped_total "), 0);
+    assert!(value(r#"ward_sink_events_total{sink="eve",type="eve",outcome="sent"} "#) > 0);
+    assert_eq!(
+        value(r#"ward_sink_events_total{sink="stats-file",type="eve",outcome="dropped"} "#),
+        0
+    );
 
     let status = proc_status(pid);
     assert_eq!(
@@ -432,5 +457,93 @@ fn analyze_delivers_alerts_and_findings_to_a_webhook() {
         )),
         "{err}"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_ordinary_user_can_watch_with_file_capabilities() {
+    for (tool, arg) in [("setcap", "-v"), ("setpriv", "--version")] {
+        if Command::new(tool).arg(arg).output().is_err() {
+            eprintln!("skipping: `{tool}` is not installed (libcap2-bin, util-linux)");
+            return;
+        }
+    }
+    let Some(lab) = Lab::new("setcap") else {
+        return;
+    };
+    let dir = tmpdir("setcap");
+    let copy = dir.join("ward");
+    std::fs::copy(env!("CARGO_BIN_EXE_ward"), &copy).unwrap();
+    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let as_nobody = |bin: &Path| {
+        let mut c = Command::new("ip");
+        c.args([
+            "netns",
+            "exec",
+            &lab.b,
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+        ])
+        .arg(bin)
+        .args(["watch", "-i", "wb0", "--stats-interval", "0", "--eve", "-"]);
+        c
+    };
+    // Without capabilities: refused, with the remedy named.
+    let out = as_nobody(&copy).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("CAP_NET_RAW") && err.contains("setcap"),
+        "{err}"
+    );
+    // With `setcap cap_net_raw,cap_net_admin=eip`: runs, and holds nothing once started.
+    let st = Command::new("setcap")
+        .arg("cap_net_raw,cap_net_admin=eip")
+        .arg(&copy)
+        .status()
+        .unwrap();
+    if !st.success() {
+        eprintln!("skipping: setcap failed here (file system without extended attributes?)");
+        return;
+    }
+    let child = as_nobody(&copy)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = KillOnDrop(Some(child));
+    let pid = child.0.as_ref().unwrap().id();
+    let stderr = child.0.as_mut().unwrap().stderr.take().unwrap();
+    // Keep reading stderr: ward writes its closing lines there.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let first = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("ward starts");
+    assert!(first.contains("(uid 65534, capabilities: none)"), "{first}");
+    // `setpriv` execs ward, and so does `ip netns exec`: `pid` is ward.
+    let status = proc_status(pid);
+    assert_eq!(
+        status.get("CapEff").map(String::as_str),
+        Some("0000000000000000"),
+        "{status:?}"
+    );
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let out = child.0.take().unwrap().wait_with_output().unwrap();
+    assert!(out.status.success(), "{:?}", out.status);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let last: Value = serde_json::from_str(text.lines().last().expect("final stats")).unwrap();
+    assert_eq!(last["event_type"], "stats");
+    assert_eq!(last["stats"]["capture_dropped"], 0);
     let _ = std::fs::remove_dir_all(&dir);
 }
