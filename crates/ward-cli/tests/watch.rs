@@ -247,6 +247,12 @@ fn watch_captures_live_traffic_drops_privileges_and_stops_cleanly_on_sigterm() {
         Some("0000000000000000"),
         "{status:?}"
     );
+    // Started as root: the bounding set is emptied too.
+    assert_eq!(
+        status.get("CapBnd").map(String::as_str),
+        Some("0000000000000000"),
+        "{status:?}"
+    );
     assert_eq!(
         status.get("NoNewPrivs").map(String::as_str),
         Some("1"),
