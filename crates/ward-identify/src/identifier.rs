@@ -468,7 +468,6 @@ impl Identifier for DeviceIdentifier {
             let settled = t.is_some_and(|t| t.settled);
 
             let mut identity_changed = None;
-            let mut identified_at = None;
             if let Some(idn) = identity {
                 let mut evidence = idn.evidence;
                 if let Some(old) = &same_as {
@@ -479,7 +478,6 @@ impl Identifier for DeviceIdentifier {
                         identity_changed = Some((old.clone(), new.clone()));
                     }
                 }
-                let differs = d.category != idn.category || d.model != idn.model;
                 devices.set_identity(
                     id,
                     idn.category.clone(),
@@ -494,9 +492,6 @@ impl Identifier for DeviceIdentifier {
                         t.settled = false;
                     }
                 }
-                if differs {
-                    identified_at = Some(now);
-                }
             } else if changed && same_as.is_some() {
                 let d = devices.get(id);
                 if let Some(d) = d {
@@ -510,7 +505,7 @@ impl Identifier for DeviceIdentifier {
             }
 
             let Some(d) = devices.get(id) else { continue };
-            self.sync_entry(&key_str, d, identified_at);
+            self.sync_entry(&key_str, d, now);
             if let Some(t) = self.tracks.get_mut(&key) {
                 if changed {
                     t.generation = gen;
@@ -541,7 +536,7 @@ impl Identifier for DeviceIdentifier {
 
 impl DeviceIdentifier {
     /// Copy what the engine knows about `d` into its inventory entry.
-    fn sync_entry(&mut self, key: &str, d: &Device, identified_at: Option<Timestamp>) {
+    fn sync_entry(&mut self, key: &str, d: &Device, now: Timestamp) {
         let e = self
             .inventory
             .devices
@@ -574,13 +569,15 @@ impl DeviceIdentifier {
             }
         }
         if d.category.is_some() || d.model.is_some() {
+            // Identified now, unless it already was as this (a device seen
+            // again in a later run keeps its original time).
+            if e.category != d.category || e.model != d.model || e.identified_at.is_none() {
+                e.identified_at = Some(now);
+            }
             e.category = d.category.clone();
             e.model = d.model.clone();
             e.confidence = d.confidence;
             e.identity_evidence = d.identity_evidence.clone();
-        }
-        if identified_at.is_some() {
-            e.identified_at = identified_at;
         }
         e.evidence = d
             .evidence
