@@ -120,14 +120,13 @@ impl Spoofing {
             Net::Arp(arp) => self.arp(ctx, arp, out),
             Net::Ip(ip) => {
                 // Learn the gateway's MAC from traffic leaving the LAN.
-                if !is_local_scope(ip.dst) && !ip.dst.is_multicast() && !is_local_scope(ip.src) {
-                    // Both ends remote: a transit packet, says nothing.
-                } else if !is_local_scope(ip.dst) && !ip.dst.is_multicast() {
-                    if let Some(m) = pkt.link.dst.filter(|m| m.is_station()) {
-                        if self.gateway_mac.is_none() {
-                            self.gateway_mac = Some(m);
-                        }
-                    }
+                // (A packet between two remote hosts is transit and says nothing.)
+                if self.gateway_mac.is_none()
+                    && is_local_scope(ip.src)
+                    && !is_local_scope(ip.dst)
+                    && !ip.dst.is_multicast()
+                {
+                    self.gateway_mac = pkt.link.dst.filter(|m| m.is_station());
                 }
                 for ev in ctx.app {
                     match ev {

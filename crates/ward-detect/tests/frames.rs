@@ -485,3 +485,62 @@ fn config_is_strict_and_thresholds_apply() {
     }
     assert!(r.alerts().is_empty());
 }
+
+#[test]
+fn clockwork_keepalives_on_an_unknown_protocol_are_a_heartbeat_but_jittery_ones_are_not() {
+    let run = |jitter: bool| {
+        let mut r = Run::new();
+        let dev = (CAM_MAC, CAM, 40100);
+        let remote = (GW_MAC, [198, 51, 100, 7], 9999);
+        r.at(0, &tcp(dev, remote, 1, "S", b""));
+        r.at(100, &tcp(remote, dev, 1, "SA", b""));
+        r.at(200, &tcp(dev, remote, 2, "A", b""));
+        r.at(300, &tcp(dev, remote, 2, "PA", b"HELLO-0123456789-abcdef"));
+        let mut seq = 25;
+        for k in 1..=12i64 {
+            // 30 s period; with jitter the gaps swing between 10 and 50 s.
+            let gap = if jitter && k % 2 == 0 {
+                10
+            } else if jitter {
+                50
+            } else {
+                30
+            };
+            let t = (k * 30 + if jitter { gap - 30 } else { 0 }) * 1_000_000;
+            r.at(t, &tcp(dev, remote, seq, "PA", b"PING"));
+            r.at(t + 50, &tcp(remote, dev, 1, "A", b""));
+            seq += 4;
+        }
+        r.alerts()
+    };
+    let a = run(false);
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert_eq!(a[0].1.signature, "c2-heartbeat");
+    assert_eq!(a[0].1.attacker, Some(ip(CAM)));
+    assert!(run(true).is_empty());
+}
+
+#[test]
+fn irc_registration_on_any_port_is_possible_c2() {
+    let mut r = Run::new();
+    let bot = (CAM_MAC, CAM, 40200);
+    let srv = (GW_MAC, [198, 51, 100, 8], 8080);
+    r.at(0, &tcp(bot, srv, 1, "S", b""));
+    r.at(100, &tcp(srv, bot, 1, "SA", b""));
+    r.at(200, &tcp(bot, srv, 2, "A", b""));
+    r.at(
+        300,
+        &tcp(
+            bot,
+            srv,
+            2,
+            "PA",
+            b"NICK x86|a1b2\r\nUSER a1b2 0 * :a1b2\r\n",
+        ),
+    );
+    r.at(400, &tcp(bot, srv, 40, "PA", b"JOIN #bots key\r\n"));
+    let a = r.alerts();
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert_eq!(a[0].1.signature, "irc-c2");
+    assert_eq!(a[0].1.category, AlertCategory::Botnet);
+}
