@@ -1,6 +1,6 @@
 //! The engine: features → model → per-device threshold → incidents → alerts.
 //!
-//! Life cycle (global, in packets and packet time, see [`LearningConfig`]):
+//! Life cycle (global, in packets and packet time, see [`LearningConfig`](crate::config::LearningConfig)):
 //!
 //! 1. **Mapping** — the feature extractor warms up; KitNET learns its feature
 //!    groups, HST the feature ranges. Score 0.

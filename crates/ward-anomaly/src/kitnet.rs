@@ -13,7 +13,7 @@
 //!    autoencoder learns the vector of the ensemble's RMSEs the same way.
 //! 3. **Scoring.** The score is the output autoencoder's RMSE.
 //!
-//! Everything is `f32` with [`crate::mathx::sigmoid`]; a packet costs about
+//! Everything is `f32` with `mathx::sigmoid`; a packet costs about
 //! 2·Σ nᵢ·hᵢ multiply-adds plus a few hundred sigmoids. Weights start uniform
 //! in ±1/n from a seeded generator, so the same seed and input give the same
 //! scores bit for bit.
