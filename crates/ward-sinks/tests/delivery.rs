@@ -329,6 +329,11 @@ struct Broker {
 
 impl Broker {
     fn start() -> Option<Broker> {
+        Broker::start_with(|_| String::new())
+    }
+
+    /// `extra` gets the broker's directory and returns more listener lines.
+    fn start_with(extra: impl Fn(&std::path::Path) -> String) -> Option<Broker> {
         if Command::new("mosquitto")
             .arg("-h")
             .stdout(Stdio::null())
@@ -360,9 +365,10 @@ impl Broker {
             std::env::temp_dir().join(format!("ward-sinks-mqtt-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let conf = dir.join("mosquitto.conf");
+        let more = extra(&dir);
         std::fs::write(
             &conf,
-            format!("listener {port} 127.0.0.1\nallow_anonymous true\n"),
+            format!("listener {port} 127.0.0.1\nallow_anonymous true\n{more}"),
         )
         .unwrap();
         let child = Command::new("mosquitto")
@@ -472,4 +478,117 @@ fn mqtt_without_a_broker_counts_failures_and_does_not_hang() {
         "{:?}",
         r[0]
     );
+}
+
+/// A throw-away CA and a server certificate for 127.0.0.1, made with openssl.
+fn make_certs(dir: &std::path::Path) -> bool {
+    let run = |args: &[&str]| {
+        Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    std::fs::write(
+        dir.join("srv.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    let ca = |key: &str, pem: &str, cn: &str| {
+        let subj = format!("/CN={cn}");
+        run(&[
+            &["req", "-x509"][..],
+            &ec,
+            &["-keyout", key, "-out", pem, "-days", "2", "-subj", &subj],
+        ]
+        .concat())
+    };
+    ca("ca.key", "ca.pem", "ward test CA")
+        && run(&[
+            &["req"][..],
+            &ec,
+            &["-keyout", "srv.key", "-out", "srv.csr", "-subj", "/CN=127.0.0.1"],
+        ]
+        .concat())
+        && run(&[
+            "x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", "srv.pem", "-days", "2", "-extfile", "srv.ext",
+        ])
+        // Another CA, which did not sign the broker's certificate.
+        && ca("other.key", "other.pem", "someone else")
+}
+
+#[test]
+fn mqtt_over_tls_verifies_the_broker() {
+    if Command::new("openssl").arg("version").output().is_err() {
+        eprintln!("skipping: openssl is not installed (needed to make test certificates)");
+        return;
+    }
+    let made = std::sync::atomic::AtomicBool::new(true);
+    let Some(broker) = Broker::start_with(|dir| {
+        if !make_certs(dir) {
+            made.store(false, std::sync::atomic::Ordering::SeqCst);
+            return String::new();
+        }
+        // mosquitto may drop to its own user: let it read the files.
+        for f in ["ca.pem", "srv.pem", "srv.key"] {
+            let _ = std::fs::set_permissions(
+                dir.join(f),
+                std::os::unix::fs::PermissionsExt::from_mode(0o644),
+            );
+        }
+        format!(
+            "cafile {0}/ca.pem\ncertfile {0}/srv.pem\nkeyfile {0}/srv.key\n",
+            dir.display()
+        )
+    }) else {
+        return;
+    };
+    assert!(
+        made.load(std::sync::atomic::Ordering::SeqCst),
+        "openssl could not make certificates"
+    );
+    let sub = Command::new("mosquitto_sub")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &broker.port.to_string(),
+            "--cafile",
+        ])
+        .arg(broker.dir.join("ca.pem"))
+        .args(["-t", "ward/#", "-v", "-C", "1", "-W", "15"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let cfg = |ca: &str, attempts: u32| {
+        format!(
+            "[[sinks]]\ntype = \"mqtt\"\nhost = \"127.0.0.1\"\nport = {}\ntls = true\nca_file = \"{}\"\nclient_id = \"ward-tls-{attempts}\"\nmax_attempts = {attempts}\nbackoff_ms = 50\n",
+            broker.port,
+            broker.dir.join(ca).display()
+        )
+    };
+    // The right CA: delivered and acknowledged over TLS.
+    let mut set = sinks(&cfg("ca.pem", 5));
+    set.emit(&alert(1, AlertCategory::Exploit, "cve-probe"));
+    let r = set.finish(Duration::from_secs(10));
+    assert_eq!((r[0].sent, r[0].failed), (1, 0), "{:?}", r[0]);
+    let out = sub.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("ward/alerts/exploit {"), "{text}");
+    // A CA that did not sign the broker's certificate: never connected.
+    let mut set = sinks(&cfg("other.pem", 2));
+    set.emit(&alert(1, AlertCategory::Exploit, "cve-probe"));
+    let r = set.finish(Duration::from_secs(8));
+    assert_eq!((r[0].sent, r[0].failed), (0, 1), "{:?}", r[0]);
 }
