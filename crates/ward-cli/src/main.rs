@@ -10,9 +10,11 @@ use clap::{Parser, Subcommand};
 
 mod analyze;
 mod cmd_audit;
+mod cmd_devices;
 mod cmd_eval;
 mod cmd_report;
 mod cmd_serve;
+mod cmd_train;
 mod cmd_watch;
 mod eve;
 mod pipeline;
@@ -32,6 +34,10 @@ struct Cli {
 enum Command {
     /// Analyse capture files (pcap or pcapng): devices, alerts, findings, flows.
     Analyze(analyze::AnalyzeArgs),
+    /// The device inventory (identified devices) as a table or JSON.
+    Devices(cmd_devices::DevicesArgs),
+    /// Train models (`ward train identify`).
+    Train(cmd_train::TrainArgs),
     /// Score ward's alerts, identification and anomaly scores against labelled traffic.
     Eval(cmd_eval::EvalArgs),
     /// Actively check devices you own: open IoT ports, banners, factory-default logins.
@@ -50,6 +56,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Analyze(args) => analyze::run(args),
+        Command::Devices(args) => cmd_devices::run(args),
+        Command::Train(args) => cmd_train::run(args),
         Command::Eval(args) => cmd_eval::run(args),
         Command::Audit(args) => cmd_audit::run(args),
         Command::Report(args) => cmd_report::run(args),
