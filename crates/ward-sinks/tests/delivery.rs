@@ -592,3 +592,106 @@ fn mqtt_over_tls_verifies_the_broker() {
     let r = set.finish(Duration::from_secs(8));
     assert_eq!((r[0].sent, r[0].failed), (0, 1), "{:?}", r[0]);
 }
+
+/// Read one HTTP request (head and body) from `s`; `None` at end of stream.
+fn read_request(s: &mut impl Read) -> Option<Request> {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if s.read(&mut byte).ok()? == 0 {
+            return None;
+        }
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).to_string();
+    let len: usize = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())?
+        })
+        .unwrap_or(0);
+    let mut body = vec![0; len];
+    s.read_exact(&mut body).ok()?;
+    Some(Request {
+        head,
+        body: String::from_utf8_lossy(&body).into(),
+    })
+}
+
+#[test]
+fn webhook_over_https_verifies_the_server() {
+    if Command::new("openssl").arg("version").output().is_err() {
+        eprintln!("skipping: openssl is not installed (needed to make test certificates)");
+        return;
+    }
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let dir = std::env::temp_dir().join(format!("ward-sinks-https-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    assert!(make_certs(&dir), "openssl could not make certificates");
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(dir.join("srv.pem"))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_file(dir.join("srv.key")).unwrap();
+    let server = Arc::new(
+        rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap(),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let got = Arc::new(Mutex::new(Vec::<Request>::new()));
+    let g = got.clone();
+    std::thread::spawn(move || {
+        for tcp in listener.incoming().map_while(Result::ok) {
+            let conn = rustls::ServerConnection::new(server.clone()).unwrap();
+            let mut tls = rustls::StreamOwned::new(conn, tcp);
+            // A client that rejects our certificate ends the handshake here.
+            while let Some(req) = read_request(&mut tls) {
+                g.lock().unwrap().push(req);
+                if tls
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        }
+    });
+    let cfg = |ca: &str| {
+        format!(
+            "[[sinks]]\ntype = \"webhook\"\nurl = \"https://127.0.0.1:{port}/hook\"\nca_file = \"{}\"\nmax_attempts = 2\nbackoff_ms = 20\n",
+            dir.join(ca).display()
+        )
+    };
+    let mut set = sinks(&cfg("ca.pem"));
+    set.emit(&alert(1, AlertCategory::Spoofing, "arp-spoof"));
+    let r = set.finish(Duration::from_secs(10));
+    assert_eq!((r[0].sent, r[0].failed), (1, 0), "{:?}", r[0]);
+    let reqs = got.lock().unwrap().clone();
+    assert_eq!(reqs.len(), 1);
+    let ev: Event = serde_json::from_str(&reqs[0].body).unwrap();
+    assert_eq!(ev.alert.unwrap().signature, "arp-spoof");
+    // The wrong CA: the TLS handshake fails, nothing is delivered.
+    let mut set = sinks(&cfg("other.pem"));
+    set.emit(&alert(1, AlertCategory::Spoofing, "arp-spoof"));
+    let r = set.finish(Duration::from_secs(10));
+    assert_eq!(
+        (r[0].sent, r[0].failed, r[0].retried),
+        (0, 1, 1),
+        "{:?}",
+        r[0]
+    );
+    let why = r[0].last_error.clone().unwrap_or_default().to_lowercase();
+    assert!(why.contains("certificate"), "{why}");
+    assert_eq!(got.lock().unwrap().len(), 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
