@@ -52,11 +52,16 @@ fn packets_per_cpu_second() {
         fx.extract(o, &mut out);
         std::hint::black_box(&out);
     });
-    for model in [ModelKind::Kitnet, ModelKind::HalfSpaceTrees] {
+    for (model, adapt_every) in [
+        (ModelKind::Kitnet, 8),
+        (ModelKind::Kitnet, 0),
+        (ModelKind::HalfSpaceTrees, 8),
+    ] {
         let mut cfg = AnomalyConfig {
             model,
             ..AnomalyConfig::default()
         };
+        cfg.calibration.adapt_every = adapt_every;
         cfg.learning.min_mapping_secs = 0.0;
         cfg.learning.min_training_secs = 0.0;
         cfg.learning.min_calibration_secs = 0.0;
@@ -66,8 +71,13 @@ fn packets_per_cpu_second() {
             engine.process(&o);
         }
         assert_eq!(engine.phase(), Phase::Scoring);
-        measure(&format!("{model:?}"), &packets, 5, |o| {
-            std::hint::black_box(engine.process(o));
-        });
+        measure(
+            &format!("{model:?} adapt={adapt_every}"),
+            &packets,
+            5,
+            |o| {
+                std::hint::black_box(engine.process(o));
+            },
+        );
     }
 }
