@@ -67,6 +67,19 @@ pub struct Bruteforce {
     table: CappedMap<Key, Attempts>,
 }
 
+/// A request that submits a login form (POST to a login-looking path with a body).
+fn is_login_form(r: &ward_proto::HttpRequest) -> bool {
+    if !r.method.eq_ignore_ascii_case("POST") || r.body_prefix.is_empty() {
+        return false;
+    }
+    let uri = r.uri.to_ascii_lowercase();
+    [
+        "login", "logon", "signin", "sign-in", "auth", "session", "password", "passwd",
+    ]
+    .iter()
+    .any(|k| uri.contains(k))
+}
+
 /// (signature, success signature, human name) per protocol.
 fn names(protocol: &str) -> (&'static str, &'static str, &'static str) {
     match protocol {
@@ -74,6 +87,11 @@ fn names(protocol: &str) -> (&'static str, &'static str, &'static str) {
         "ssh" => ("ssh-bruteforce", "ssh-bruteforce-success", "SSH"),
         "ftp" => ("ftp-bruteforce", "ftp-bruteforce-success", "FTP"),
         "http" => ("http-bruteforce", "http-bruteforce-success", "web"),
+        "http-form" => (
+            "http-form-bruteforce",
+            "http-form-bruteforce-success",
+            "web page",
+        ),
         "mqtt" => ("mqtt-bruteforce", "mqtt-bruteforce-success", "MQTT"),
         "rtsp" => (
             "rtsp-bruteforce",
@@ -106,10 +124,38 @@ impl Bruteforce {
         }
         let Some(flow) = ctx.flow else { return };
         for ev in ctx.app {
-            if let AppEvent::Credential(c) = ev {
-                self.credential(flow, c, ctx.pkt.ts, ctx.devices, out);
+            match ev {
+                AppEvent::Credential(c) => self.credential(flow, c, ctx.pkt.ts, ctx.devices, out),
+                AppEvent::HttpRequest(r) if is_login_form(r) => {
+                    self.login_form(flow, r, ctx.pkt.ts, ctx.devices, out)
+                }
+                _ => {}
             }
         }
+    }
+
+    /// A POST to a login page: an attempt whose outcome HTTP does not say
+    /// in a standard way. Distinct bodies mean distinct guesses.
+    fn login_form(
+        &mut self,
+        flow: &Flow,
+        r: &ward_proto::HttpRequest,
+        now: Timestamp,
+        devices: &DeviceTable,
+        out: &mut Vec<Draft>,
+    ) {
+        let (Some(client), Some(server)) = (flow.src_ip, flow.dst_ip) else {
+            return;
+        };
+        let key = Key {
+            client,
+            server,
+            protocol: "http-form",
+        };
+        let a = self.attempts(key, now, flow.dst_port);
+        a.failed += 1;
+        a.pairs.insert(&r.body_prefix);
+        self.check(key, now, devices, out);
     }
 
     pub fn on_flow_end(&mut self, ctx: &FlowEndContext<'_>, out: &mut Vec<Draft>) {

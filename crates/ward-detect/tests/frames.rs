@@ -544,3 +544,33 @@ fn irc_registration_on_any_port_is_possible_c2() {
     assert_eq!(a[0].1.signature, "irc-c2");
     assert_eq!(a[0].1.category, AlertCategory::Botnet);
 }
+
+#[test]
+fn login_form_guessing_is_bruteforce_and_a_repeated_post_is_not() {
+    let run = |distinct: bool| {
+        let mut r = Run::new();
+        for i in 0..10u16 {
+            let c = (ATK_MAC, ATK, 52000 + i);
+            let s = (CAM_MAC, CAM, 80);
+            let t = i64::from(i) * 300_000;
+            r.at(t, &tcp(c, s, 100, "S", b""));
+            r.at(t + 10, &tcp(s, c, 500, "SA", b""));
+            r.at(t + 20, &tcp(c, s, 101, "A", b""));
+            let body = if distinct {
+                format!("user=admin&pass=guess{i}")
+            } else {
+                "user=admin&pass=same".to_string()
+            };
+            let req = format!(
+                "POST /cgi-bin/login.cgi HTTP/1.1\r\nHost: cam\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            r.at(t + 30, &tcp(c, s, 101, "PA", req.as_bytes()));
+        }
+        r.alerts()
+    };
+    let a = run(true);
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert_eq!(a[0].1.signature, "http-form-bruteforce");
+    assert!(run(false).is_empty());
+}
