@@ -692,6 +692,26 @@ mod tests {
     }
 
     #[test]
+    fn devices_csv_is_checked() {
+        let dir = std::env::temp_dir().join(format!("ward-identify-csv-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("good.csv");
+        std::fs::write(
+            &good,
+            "name,mac,category,model\ncam,AA:BB:CC:00:11:22,camera,Acme Cam 2\n",
+        )
+        .unwrap();
+        let labels = read_devices_csv(&good).unwrap();
+        assert_eq!(labels[0].model, "Acme Cam 2");
+        assert_eq!(labels[0].mac, MacAddr([0xaa, 0xbb, 0xcc, 0, 0x11, 0x22]));
+        let bad = dir.join("bad.csv");
+        std::fs::write(&bad, "mac,model,category\naa:bb:cc:00:11:22,X,toaster\n").unwrap();
+        let err = read_devices_csv(&bad).unwrap_err().to_string();
+        assert!(err.contains("line 2") && err.contains("toaster"), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
     fn folds_never_split_a_group() {
         for g in ["1", "7", "12", "a.pcap"] {
             assert_eq!(fold_of(g, 5), fold_of(g, 5));
