@@ -574,3 +574,61 @@ fn login_form_guessing_is_bruteforce_and_a_repeated_post_is_not() {
     assert_eq!(a[0].1.signature, "http-form-bruteforce");
     assert!(run(false).is_empty());
 }
+
+/// Hostile input never panics: valid frames with random bytes flipped, and
+/// random garbage, through the whole engine with the detectors.
+#[test]
+fn mangled_frames_never_panic() {
+    let seeds: Vec<Vec<u8>> = vec![
+        tcp(
+            (ATK_MAC, ATK, 1),
+            (CAM_MAC, CAM, 80),
+            1,
+            "PA",
+            b"GET /shell?x HTTP/1.1\r\nUser-Agent: a\r\n\r\nbody",
+        ),
+        tcp(
+            (CAM_MAC, CAM, 2),
+            (GW_MAC, GW, 6667),
+            1,
+            "PA",
+            b"NICK a\r\nUSER b 0 * :c\r\nJOIN #d\r\n",
+        ),
+        tcp(
+            (CAM_MAC, CAM, 3),
+            (GW_MAC, GW, 23),
+            1,
+            "PA",
+            &[0, 0, 0, 1, 3, b'a', b'b', b'c'],
+        ),
+        udp(
+            (GW_MAC, GW, 67),
+            ([0xff; 6], [255; 4], 68),
+            &dhcp(2, 1, PHONE_MAC, PHONE, Some(GW), Some(GW)),
+        ),
+        arp(ArpOperation::REPLY, ATK_MAC, GW, PHONE_MAC, PHONE),
+    ];
+    let mut r = Run::new();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for i in 0..20_000i64 {
+        let mut f = seeds[(next() % seeds.len() as u64) as usize].clone();
+        if i % 3 == 0 {
+            let len = (next() % 200) as usize;
+            f = (0..len).map(|_| next() as u8).collect();
+        } else {
+            for _ in 0..(next() % 6) {
+                let at = (next() % f.len() as u64) as usize;
+                f[at] = next() as u8;
+            }
+            f.truncate((next() % (f.len() as u64 + 1)) as usize);
+        }
+        r.at(i * 100, &f);
+    }
+    let _ = r.alerts();
+}
