@@ -326,6 +326,10 @@ pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
         alerts: 0,
     };
 
+    if privs.uid == 0 && !args.quiet {
+        // No capabilities left, but uid 0 still owns root's files.
+        eprintln!("ward: note: still user root (without capabilities); --user ward runs as an ordinary user");
+    }
     let live = Arc::new(LiveCounters::default());
     if let Some(addr) = args.metrics_listen {
         let mut reg = prometheus_client::registry::Registry::default();
