@@ -71,6 +71,14 @@ pub struct WatchArgs {
     /// Also store events in ward's database FILE (for `ward serve`).
     #[arg(long, value_name = "FILE")]
     pub db: Option<PathBuf>,
+    /// Identify devices and keep the inventory in FILE (loaded at start, saved every
+    /// few minutes and at stop; the `ward devices --state` format). New devices then
+    /// raise `new-device` alerts after the learning period.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Identification model file (default: the model built into ward); with --state.
+    #[arg(long, value_name = "FILE", requires = "state")]
+    pub model: Option<PathBuf>,
     /// Seconds of wall time between `stats` events (0: only the final one).
     #[arg(long, default_value_t = 60, value_name = "SECS")]
     pub stats_interval: u64,
@@ -96,6 +104,21 @@ pub struct WatchArgs {
 const SINK_GRACE: Duration = Duration::from_secs(10);
 /// Longest wait for a frame before looking at signals and the stats clock.
 const POLL: Duration = Duration::from_millis(250);
+/// How often the device inventory is written to `--state` while running
+/// (atomically: a crash loses at most this much learning).
+const SAVE_STATE_EVERY: Duration = Duration::from_secs(300);
+
+/// Write the identifier's inventory to `path`; a failure is reported and
+/// the watch goes on (the next save may succeed).
+fn save_state(engine: &Engine, path: Option<&Path>) {
+    let Some(path) = path else { return };
+    if let Some(ident) = ward_identify::DeviceIdentifier::of_engine(engine) {
+        if let Err(e) = ident.inventory().save(path) {
+            eprintln!("ward: warning: saving device state {}: {e}", path.display());
+        }
+    }
+}
+
 /// How often the kernel's drop counter is read for `/metrics`.
 const COUNTERS_EVERY: Duration = Duration::from_secs(1);
 
@@ -343,8 +366,30 @@ pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
             .context("starting the metrics thread")?;
     }
 
-    let detectors = pipeline::build_detectors(&config)?;
+    let mut detectors = pipeline::build_detectors(&config)?;
+    let identifier = match &args.state {
+        Some(path) => {
+            let inventory = ward_identify::Inventory::load_or_default(path)
+                .with_context(|| format!("device state {}", path.display()))?;
+            let model = match &args.model {
+                Some(p) => ward_identify::Model::load(p)?,
+                None => ward_identify::Model::default_model()
+                    .context("the built-in identification model")?,
+            };
+            let ident = ward_identify::DeviceIdentifier::new(
+                model,
+                ward_identify::IdentifyConfig::default(),
+                inventory,
+            );
+            detectors.push(ident.port_observer());
+            Some(ident)
+        }
+        None => None,
+    };
     let mut engine = Engine::new(config.engine.clone(), pipeline::random_seed(), detectors);
+    if let Some(ident) = identifier {
+        engine = engine.with_identifier(Box::new(ident));
+    }
     if !args.quiet {
         eprintln!(
             "ward: watching {} (uid {}, capabilities: {}); {} sink(s); stop with Ctrl-C or SIGTERM",
@@ -366,6 +411,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
     let mut next_stats = interval.map(|i| started + i);
     let mut failure: Option<anyhow::Error> = None;
     let mut next_counters = started + COUNTERS_EVERY;
+    let mut next_save = started + SAVE_STATE_EVERY;
     while !stop.load(Ordering::Relaxed) {
         match source.next_frame(POLL) {
             Ok(Some(f)) => {
@@ -389,6 +435,10 @@ pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
             live.alerts.store(out.alerts, Ordering::Relaxed);
             next_counters = Instant::now() + COUNTERS_EVERY;
         }
+        if Instant::now() >= next_save {
+            save_state(&engine, args.state.as_deref());
+            next_save = Instant::now() + SAVE_STATE_EVERY;
+        }
         if let (Some(at), Some(i)) = (next_stats, interval) {
             if Instant::now() >= at {
                 if let Ok(c) = source.counters() {
@@ -408,6 +458,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
     drop(source);
     engine.set_wall_time(started.elapsed().as_secs_f64());
     engine.finish(&mut out);
+    save_state(&engine, args.state.as_deref());
 
     let Outputs {
         eve_stdout,
