@@ -563,3 +563,74 @@ fn an_ordinary_user_can_watch_with_file_capabilities() {
     assert_eq!(last["stats"]["capture_dropped"], 0);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_second_signal_ends_a_slow_shutdown_at_once() {
+    let Some(lab) = Lab::new("twice") else { return };
+    let dir = tmpdir("twice");
+    let config = dir.join("ward.toml");
+    // A receiver that refuses every connection (nothing listens on port 9
+    // of the namespace's loopback) and long retry waits: the clean
+    // shutdown would wait the full 10 s grace for this sink.
+    std::fs::write(
+        &config,
+        "[[sinks]]\ntype = \"webhook\"\nurl = \"http://127.0.0.1:9/\"\nevent_types = [\"stats\"]\nbackoff_ms = 5000\n",
+    )
+    .unwrap();
+    let child = Command::new("ip")
+        .args(["netns", "exec", &lab.b])
+        .arg(env!("CARGO_BIN_EXE_ward"))
+        .args(["watch", "-i", "wb0", "--stats-interval", "0", "--config"])
+        .arg(&config)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut child = KillOnDrop(Some(child));
+    let pid = child.0.as_ref().unwrap().id().to_string();
+    let stderr = child.0.as_mut().unwrap().stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    // Started as root without --user: a note comes first, then the start line.
+    loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("ward starts");
+        if line.contains("watching") {
+            break;
+        }
+        assert!(line.contains("note:"), "{line}");
+    }
+    let term = || {
+        assert!(Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success())
+    };
+    term();
+    std::thread::sleep(Duration::from_millis(1000));
+    assert!(
+        child.0.as_mut().unwrap().try_wait().unwrap().is_none(),
+        "still delivering within the grace period"
+    );
+    let t0 = Instant::now();
+    term();
+    let exit = loop {
+        if let Some(s) = child.0.as_mut().unwrap().try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(3),
+            "second SIGTERM ignored"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    child.0 = None;
+    assert_eq!(exit.code(), Some(130));
+    let _ = std::fs::remove_dir_all(&dir);
+}
