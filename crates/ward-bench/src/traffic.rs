@@ -652,7 +652,10 @@ impl Generator {
             }
             (Proto::Mqtt, 0) => {
                 let id = format!("{}-{:02x}{:02x}", kind.name, d.mac[4], d.mac[5]);
-                let login = c.salt.is_multiple_of(4).then_some(("homeassistant", "hunter22"));
+                let login = c
+                    .salt
+                    .is_multiple_of(4)
+                    .then_some(("homeassistant", "hunter22"));
                 payload::mqtt_connect(buf, &id, login);
                 true
             }

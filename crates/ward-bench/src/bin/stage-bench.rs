@@ -147,6 +147,10 @@ fn main() -> anyhow::Result<()> {
         sink.0,
         wall.elapsed().as_secs_f64()
     );
+    println!(
+        "size_of_flow_bytes={}",
+        std::mem::size_of::<ward_core::flow::Flow>()
+    );
     if a.stage == Stage::Flow {
         println!("flow_counters={:?}", table.counters);
     }
