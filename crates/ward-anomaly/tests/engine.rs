@@ -56,6 +56,7 @@ fn save_and_load_continue_with_identical_scores_and_alerts() {
         }
         assert_eq!(a.phase(), Phase::Scoring);
         let bytes = a.save().expect("save");
+        eprintln!("{model:?}: saved state {} bytes", bytes.len());
         let mut b = AnomalyEngine::load(&bytes).expect("load");
         assert_eq!(a.model_info(), b.model_info());
         // Continue both with benign traffic and a flood that makes an alert.
