@@ -498,14 +498,27 @@ impl FlowTable {
 
     /// End every flow (the input is over), oldest activity first.
     pub fn drain(&mut self, ended: &mut Vec<Flow>) {
+        for i in self.drain_order() {
+            ended.push(self.remove(i, EndReason::Shutdown));
+        }
+    }
+
+    /// The slots of every flow in the order [`FlowTable::drain`] ends them.
+    /// With [`FlowTable::end_at_shutdown`] the engine ends them a batch at a
+    /// time, so a full table's flows are never all out of it at once.
+    pub(crate) fn drain_order(&self) -> Vec<u32> {
         let mut all: Vec<u32> = Vec::with_capacity(self.index.len());
         for c in 0..CLASSES {
             all.extend(self.lru.iter_oldest_first(c));
         }
         all.sort_by_key(|&i| (self.slab[i as usize].last, self.slab[i as usize].id));
-        for i in all {
-            ended.push(self.remove(i, EndReason::Shutdown));
-        }
+        all
+    }
+
+    /// End the flow in `slot`, one of [`FlowTable::drain_order`]'s, taken
+    /// before any other call changed the table.
+    pub(crate) fn end_at_shutdown(&mut self, slot: u32) -> Flow {
+        self.remove(slot, EndReason::Shutdown)
     }
 
     fn remove(&mut self, slot: u32, reason: EndReason) -> Flow {

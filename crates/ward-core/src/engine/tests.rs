@@ -195,3 +195,25 @@ fn one_way_udp_from_a_service_port_is_not_a_service() {
         .unwrap();
     assert!(d.services.is_empty(), "{:?}", d.services);
 }
+
+/// `finish` ends the table a batch at a time (so a full table's events are
+/// never all in memory); every flow must still come out, oldest activity first.
+#[test]
+fn finish_ends_more_flows_than_one_batch_in_activity_order() {
+    let n = FINISH_BATCH + 1_000;
+    let frames: Vec<(i64, Vec<u8>)> = (0..n)
+        .map(|i| {
+            let c = (MAC_A, IP_A, 10_000 + i as u16);
+            let s = (MAC_B, IP_B, 9_999);
+            (T0 + i as i64 * 1_000, udp(c, s, b"x"))
+        })
+        .collect();
+    let events = run(&frames);
+    let flows: Vec<Timestamp> = events
+        .iter()
+        .filter(|e| e.event_type == EventType::Flow)
+        .map(|e| e.timestamp)
+        .collect();
+    assert_eq!(flows.len(), n);
+    assert!(flows.windows(2).all(|w| w[0] <= w[1]), "not oldest first");
+}
