@@ -139,6 +139,90 @@ fn main() {
         pct(0.99) as f64 / 1000.0,
         *commit_us.last().unwrap() as f64 / 1000.0,
     );
+    // Inventory-scale queries: 2 000 devices, 20 000 alerts, 4 000 findings.
+    let mut store = store;
+    let mut big = Vec::new();
+    for d in 0..2000usize {
+        let m = MacAddr([0x02, 1, 0, 0, (d >> 8) as u8, d as u8]);
+        let mut e = Event::new(t0, EventType::Device);
+        e.device = Some(DeviceRecord {
+            mac: Some(m),
+            ips: vec![format!("10.1.{}.{}", d / 250, d % 250 + 1).parse().unwrap()],
+            vendor: Some("Vendor".into()),
+            hostname: None,
+            category: None,
+            model: None,
+            confidence: None,
+            evidence: vec![],
+            first_seen: t0,
+            last_seen: t0,
+            reason: "new".into(),
+            random_mac: false,
+            pkts_sent: 0,
+            bytes_sent: 0,
+            pkts_received: 0,
+            bytes_received: 0,
+            services: vec![],
+            protocols: vec![],
+        });
+        big.push(e);
+    }
+    for k in 0..20_000usize {
+        let d = k % 2000;
+        let ts = t0.plus_micros(k as i64);
+        big.push(Event::alert(
+            ts,
+            Alert {
+                category: AlertCategory::Recon,
+                signature: "tcp-port-scan".into(),
+                severity: 3,
+                confidence: 0.9,
+                summary: "scan".into(),
+                evidence: Default::default(),
+                devices: vec![MacAddr([0x02, 1, 0, 0, (d >> 8) as u8, d as u8]).to_string()],
+                attacker: Some(format!("10.1.{}.{}", d / 250, d % 250 + 1).parse().unwrap()),
+                victims: vec![],
+                first_seen: ts,
+                last_seen: ts,
+                count: 1,
+                detector: "recon".into(),
+            },
+        ));
+    }
+    let t = Instant::now();
+    for chunk in big.chunks(500) {
+        store.ingest(chunk).unwrap();
+    }
+    println!(
+        "scale: 2 000 devices + 20 000 alerts ingested in {:.2} s",
+        t.elapsed().as_secs_f64()
+    );
+    let t = Instant::now();
+    let rows = store
+        .devices(&ward_store::DeviceQuery {
+            descending: true,
+            ..Default::default()
+        })
+        .unwrap();
+    println!(
+        "scale: inventory query ({} rows) {:.1} ms",
+        rows.len(),
+        t.elapsed().as_secs_f64() * 1000.0
+    );
+    let t = Instant::now();
+    let detail = store.device_detail(&rows[0].id).unwrap().unwrap();
+    println!(
+        "scale: device detail ({} alerts) {:.1} ms",
+        detail.alerts.len(),
+        t.elapsed().as_secs_f64() * 1000.0
+    );
+    let t = Instant::now();
+    store.overview().unwrap();
+    println!(
+        "scale: overview {:.1} ms",
+        t.elapsed().as_secs_f64() * 1000.0
+    );
+
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     let t = Instant::now();
     let o = store.overview().unwrap();

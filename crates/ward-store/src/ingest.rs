@@ -38,6 +38,12 @@ const MICROS_PER_DAY: i64 = 86_400 * 1_000_000;
 pub(crate) const WEIGHT_SQL: &str =
     "CASE WHEN severity <= 1 THEN 25 WHEN severity = 2 THEN 10 WHEN severity = 3 THEN 4 ELSE 1 END";
 
+/// The distinct alert ids naming `devices.id` by any of its addresses, as a
+/// subquery `x(id)`. Driving from the device's few addresses through the
+/// indexes keeps this independent of how many alerts are stored.
+pub(crate) const DEVICE_ALERTS: &str = "(SELECT DISTINCT ad.alert_id AS id FROM device_addrs da
+      JOIN alert_devices ad ON ad.device_id = da.addr WHERE da.device_id = devices.id) x";
+
 pub(crate) fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -451,6 +457,14 @@ fn ingest_device(
             to_i64(d.bytes_received),
         ],
     )?;
+    tx.prepare_cached("DELETE FROM device_addrs WHERE device_id = ?1")?
+        .execute([&id])?;
+    let mut addr =
+        tx.prepare_cached("INSERT OR IGNORE INTO device_addrs(addr, device_id) VALUES (?1, ?2)")?;
+    addr.execute([&id, &id])?;
+    for ip in &ips {
+        addr.execute([ip, &id])?;
+    }
     touched.insert(id);
     Ok(true)
 }
@@ -684,16 +698,15 @@ fn alert_device_ids(tx: &Transaction<'_>, alert_id: i64) -> Result<BTreeSet<Stri
 /// Recompute `devices.risk` for the devices whose id or one of whose IPs is
 /// in `keys` (every device when `None`).
 fn recompute_risk(tx: &Transaction<'_>, keys: Option<&BTreeSet<String>>) -> Result<()> {
+    // DISTINCT counts an alert once even when it names the device by both
+    // MAC and IP.
     let set_risk = format!(
         "UPDATE devices SET risk = MIN(100,
-           COALESCE((SELECT SUM({WEIGHT_SQL}) FROM alerts a
-                     WHERE a.status IN ('open', 'acknowledged')
-                       AND a.id IN (SELECT alert_id FROM alert_devices
-                                    WHERE device_id = devices.id
-                                       OR device_id IN (SELECT value FROM json_each(devices.ips)))), 0)
-         + COALESCE((SELECT SUM({WEIGHT_SQL}) FROM findings f
-                     WHERE f.device = devices.id
-                        OR f.device IN (SELECT value FROM json_each(devices.ips))), 0))"
+           COALESCE((SELECT SUM({WEIGHT_SQL}) FROM {DEVICE_ALERTS} JOIN alerts a ON a.id = x.id
+                     WHERE a.status IN ('open', 'acknowledged')), 0)
+         + COALESCE((SELECT SUM({WEIGHT_SQL}) FROM device_addrs da
+                     JOIN findings f ON f.device = da.addr
+                     WHERE da.device_id = devices.id), 0))"
     );
     match keys {
         None => {
@@ -701,7 +714,7 @@ fn recompute_risk(tx: &Transaction<'_>, keys: Option<&BTreeSet<String>>) -> Resu
         }
         Some(keys) => {
             let one = format!(
-                "{set_risk} WHERE id = ?1 OR EXISTS (SELECT 1 FROM json_each(devices.ips) WHERE value = ?1)"
+                "{set_risk} WHERE id IN (SELECT device_id FROM device_addrs WHERE addr = ?1)"
             );
             let mut stmt = tx.prepare_cached(&one)?;
             for k in keys {

@@ -123,11 +123,11 @@ fn u64_col(r: &Row<'_>, i: usize) -> rusqlite::Result<u64> {
 const DEVICE_COLS: &str = "id, mac, vendor, hostname, category, model, confidence, evidence, ips,
     services, protocols, random_mac, first_seen, last_seen, pkts_sent, bytes_sent,
     pkts_received, bytes_received, risk,
-    (SELECT COUNT(*) FROM alerts a WHERE a.status IN ('open', 'acknowledged') AND a.id IN
-        (SELECT alert_id FROM alert_devices WHERE device_id = devices.id
-            OR device_id IN (SELECT value FROM json_each(devices.ips)))),
-    (SELECT COUNT(*) FROM findings f WHERE f.device = devices.id
-            OR f.device IN (SELECT value FROM json_each(devices.ips)))";
+    (SELECT COUNT(*) FROM (SELECT DISTINCT ad.alert_id AS id FROM device_addrs da
+        JOIN alert_devices ad ON ad.device_id = da.addr WHERE da.device_id = devices.id) x
+        JOIN alerts a ON a.id = x.id WHERE a.status IN ('open', 'acknowledged')),
+    (SELECT COUNT(*) FROM device_addrs da JOIN findings f ON f.device = da.addr
+        WHERE da.device_id = devices.id)";
 
 fn device_row(r: &Row<'_>) -> rusqlite::Result<DeviceRow> {
     Ok(DeviceRow {
@@ -281,7 +281,7 @@ impl Store {
             .query_row(
                 &format!(
                     "SELECT {DEVICE_COLS} FROM devices
-                     WHERE EXISTS (SELECT 1 FROM json_each(devices.ips) WHERE value = ?1)
+                     WHERE id IN (SELECT device_id FROM device_addrs WHERE addr = ?1)
                      ORDER BY last_seen DESC LIMIT 1"
                 ),
                 [id],

@@ -152,6 +152,20 @@ CREATE TABLE ingest_log (
     last_ts   INTEGER                           -- newest packet time in the batch
 );
 "#,
+    // 2: every address a device is known by (its id and its IPs), so alerts
+    // and findings that name a device by IP are found through an index
+    // instead of parsing every device's IP list.
+    r#"
+CREATE TABLE device_addrs (
+    addr      TEXT NOT NULL,
+    device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+    PRIMARY KEY (addr, device_id)
+) WITHOUT ROWID;
+CREATE INDEX device_addrs_device ON device_addrs(device_id);
+INSERT OR IGNORE INTO device_addrs(addr, device_id) SELECT id, id FROM devices;
+INSERT OR IGNORE INTO device_addrs(addr, device_id)
+    SELECT j.value, d.id FROM devices d, json_each(d.ips) j;
+"#,
 ];
 
 /// The schema version this build writes.

@@ -44,6 +44,26 @@ fn newer_schema_is_refused() {
     }
 }
 
+#[test]
+fn upgrading_from_version_1_indexes_device_addresses() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ward.db");
+    {
+        let mut s = Store::open(&path).unwrap();
+        s.ingest(&[device(1, 1, "192.168.1.20", Some("cam"), None)])
+            .unwrap();
+    }
+    // Turn the file back into a version-1 database.
+    let conn = rusqlite_open(&path);
+    conn.execute_batch("DROP TABLE device_addrs; DELETE FROM schema_version WHERE version >= 2;")
+        .unwrap();
+    drop(conn);
+    let s = Store::open(&path).unwrap();
+    assert_eq!(s.schema_version().unwrap(), schema::latest_version());
+    let d = s.device("192.168.1.20").unwrap().unwrap();
+    assert_eq!(d.hostname.as_deref(), Some("cam"));
+}
+
 fn rusqlite_open(path: &std::path::Path) -> rusqlite::Connection {
     rusqlite::Connection::open(path).unwrap()
 }
