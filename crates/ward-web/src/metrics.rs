@@ -3,7 +3,7 @@
 //! Gauges are read from the store on each scrape, so several `ward serve`
 //! processes over one store agree. Label values come from closed sets:
 //! alert categories and severities, finding kinds, and device categories
-//! reduced to `[a-z0-9_-]{1,32}` and at most [`MAX_CATEGORIES`] distinct
+//! reduced to `[a-z0-9_]{1,32}` and at most [`MAX_CATEGORIES`] distinct
 //! values (the rest are summed under `other`). No address ever becomes a
 //! label, so the number of series stays bounded whatever the network does.
 
@@ -34,6 +34,28 @@ fn label_value(s: &str) -> String {
         s.to_string()
     } else {
         "other".into()
+    }
+}
+
+/// A device category as a label value: lower-case letters and digits,
+/// anything else as `_` (`TV/media` → `tv_media`), at most 32 characters.
+fn category_label(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if out.len() >= 32 {
+            break;
+        }
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    let out = out.trim_matches('_');
+    if out.is_empty() {
+        "other".into()
+    } else {
+        out.to_string()
     }
 }
 
@@ -78,7 +100,7 @@ pub async fn metrics(_auth: Authed, State(st): State<AppState>) -> Result<Respon
     let mut seen = 0usize;
     let mut by_cat: BTreeMap<String, u64> = BTreeMap::new();
     for (cat, n) in &snap.categories {
-        let v = label_value(cat);
+        let v = category_label(cat);
         if seen >= MAX_CATEGORIES || v == "other" {
             other += n;
         } else {
@@ -168,7 +190,7 @@ use std::sync::atomic::AtomicI64;
 
 #[cfg(test)]
 mod tests {
-    use super::label_value;
+    use super::{category_label, label_value};
 
     #[test]
     fn label_values_are_closed() {
@@ -177,5 +199,10 @@ mod tests {
         assert_eq!(label_value("192.168.1.1"), "other");
         assert_eq!(label_value("Camera"), "other");
         assert_eq!(label_value(&"a".repeat(40)), "other");
+        assert_eq!(category_label("TV/media"), "tv_media");
+        assert_eq!(category_label("network equipment"), "network_equipment");
+        assert_eq!(category_label("<script>"), "script");
+        assert_eq!(category_label("///"), "other");
+        assert!(category_label(&"x".repeat(100)).len() <= 32);
     }
 }

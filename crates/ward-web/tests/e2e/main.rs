@@ -38,15 +38,23 @@ fn find_capture() -> Option<PathBuf> {
     p.exists().then_some(p)
 }
 
-/// Run `capture` through the engine with every detector `ward analyze`
-/// uses, into the store at `db`. Returns the number of alerts stored.
+/// Run `capture` through the engine with the detectors and the device
+/// identifier `ward analyze` uses, into the store at `db`. Returns the
+/// number of alerts stored.
 fn analyze_into(capture: &Path, db: &Path) -> u64 {
     let mut detectors: Vec<Box<dyn Detector>> = vec![Box::new(ward_hygiene::HygieneDetector::new(
         Default::default(),
     ))];
     detectors.extend(ward_detect::detectors(None).unwrap());
+    let ident = ward_identify::DeviceIdentifier::new(
+        ward_identify::Model::default_model().unwrap(),
+        Default::default(),
+        Default::default(),
+    );
+    detectors.push(ident.port_observer());
     let config = Config::default();
-    let mut engine = Engine::new(config.engine.clone(), 7, detectors);
+    let mut engine =
+        Engine::new(config.engine.clone(), 7, detectors).with_identifier(Box::new(ident));
     let mut reader = MergedReader::open(&[capture]).unwrap();
     let mut sink = StoreSink::new(Store::open(db).unwrap());
     let mut pkt = RawPacket::default();
