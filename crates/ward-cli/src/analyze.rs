@@ -39,6 +39,15 @@ pub struct AnalyzeArgs {
     /// Print the summary as JSON instead of tables.
     #[arg(long)]
     pub summary_json: bool,
+    /// Write every packet's behavioural anomaly score to FILE (CSV: timestamp,score,threshold,src,dst,device,phase), for research and `ward eval --scores`.
+    #[arg(long, value_name = "FILE")]
+    pub scores: Option<PathBuf>,
+    /// Keep learned state in DIR (device inventory, behaviour model): loaded at the start if there, saved at the end, so the next run does not relearn from zero.
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<PathBuf>,
+    /// Identification model file (from `ward train identify`) instead of the one built into ward.
+    #[arg(long, value_name = "FILE")]
+    pub model: Option<PathBuf>,
     /// Also store the events in ward's database FILE (created if missing), for `ward serve`.
     /// `ward serve` uses $XDG_DATA_HOME/ward/ward.db when given no --db.
     #[arg(long, value_name = "FILE")]
@@ -109,7 +118,16 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             sinks: &mut sinks,
             collected: &mut collected,
         };
-        pipeline::run_paths(&args.captures, &config, &mut tee)?
+        pipeline::run_paths(
+            &args.captures,
+            &config,
+            &pipeline::RunOptions {
+                scores: args.scores.clone(),
+                state: args.state.clone(),
+                model: args.model.clone(),
+            },
+            &mut tee,
+        )?
     };
     let written = match eve {
         Some(w) => Some(w.finish().with_context(|| {

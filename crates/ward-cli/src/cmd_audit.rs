@@ -77,8 +77,8 @@ pub struct AuditArgs {
 /// the `device` events of an EVE file.
 fn inventory_addresses(path: &std::path::Path) -> anyhow::Result<Vec<String>> {
     let mut ips: BTreeSet<IpAddr> = BTreeSet::new();
-    let text = std::fs::read(path)
-        .with_context(|| format!("cannot read inventory {}", path.display()))?;
+    let text =
+        std::fs::read(path).with_context(|| format!("cannot read inventory {}", path.display()))?;
     if let Ok(serde_json::Value::Object(state)) = serde_json::from_slice(&text) {
         if let Some(serde_json::Value::Object(devices)) = state.get("devices") {
             for entry in devices.values() {
@@ -145,8 +145,8 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     if let Some(p) = &args.credentials {
         let text = std::fs::read_to_string(p)
             .with_context(|| format!("cannot read credentials {}", p.display()))?;
-        cfg.extra_credentials = audit::parse_credentials(&text)
-            .with_context(|| format!("in {}", p.display()))?;
+        cfg.extra_credentials =
+            audit::parse_credentials(&text).with_context(|| format!("in {}", p.display()))?;
     }
     let mut eve = match &args.eve {
         Some(p) => Some(EveWriter::create(p)?),

@@ -1,22 +1,28 @@
 //! `ward devices`: the device inventory, as a table or JSON.
 //!
-//! With captures, runs them through the engine with identification first
-//! (loading and saving `--state` when given); without, prints the inventory
-//! the state file holds.
+//! With captures, runs them through the pipeline first (loading and saving
+//! the `--state` folder when given); without, prints the inventory the state
+//! folder holds.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use ward_capture::{MergedReader, RawPacket};
-use ward_core::{Engine, EngineConfig, Event, EventSink, Timestamp};
-use ward_identify::{DeviceIdentifier, IdentifyConfig, Inventory, Model};
+use ward_core::{Event, EventSink};
+use ward_identify::{DeviceIdentifier, Inventory};
+
+use crate::analyze::load_config;
+use crate::pipeline::{run_paths, RunOptions};
 
 #[derive(Args, Debug)]
+#[command(after_help = "Examples:\n  \
+    ward devices demo/home-lab.pcap\n  \
+    ward devices --state ~/.local/share/ward/state capture.pcap   # learn and remember\n  \
+    ward devices --state ~/.local/share/ward/state --json         # show what is remembered")]
 pub struct DevicesArgs {
-    /// Inventory state file: read first (if it exists), written after the run.
-    #[arg(long, value_name = "FILE")]
+    /// State folder (as for `ward analyze --state`): its inventory is read first and written after the run.
+    #[arg(long, value_name = "DIR")]
     state: Option<PathBuf>,
     /// Print the inventory as JSON (the state file format) instead of a table.
     #[arg(long)]
@@ -24,21 +30,19 @@ pub struct DevicesArgs {
     /// Identification model file (default: the model built into ward).
     #[arg(long, value_name = "FILE")]
     model: Option<PathBuf>,
-    /// Seconds of packet time, from the first packet ever seen, before a
-    /// newly seen device raises a `new-device` alert.
-    #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
-    learning_period: u64,
+    /// Configuration file (TOML); `[detectors.identify]` sets the learning period and thresholds.
+    #[arg(long, short, value_name = "FILE", env = "WARD_CONFIG")]
+    config: Option<PathBuf>,
     /// Capture files (pcap or pcapng) to analyse first.
     captures: Vec<PathBuf>,
 }
 
 /// Alerts go to standard error as EVE lines; everything else is dropped.
-struct AlertsToStderr(u64);
+struct AlertsToStderr;
 
 impl EventSink for AlertsToStderr {
     fn emit(&mut self, event: &Event) {
         if event.alert.is_some() {
-            self.0 += 1;
             eprintln!("{}", event.to_json());
         }
     }
@@ -46,53 +50,30 @@ impl EventSink for AlertsToStderr {
 
 pub fn run(args: DevicesArgs) -> anyhow::Result<ExitCode> {
     if args.captures.is_empty() && args.state.is_none() {
-        anyhow::bail!("give capture files to analyse, or --state FILE to show a saved inventory");
+        anyhow::bail!("give capture files to analyse, or --state DIR to show a saved inventory");
     }
-    let inventory = match &args.state {
-        Some(p) => Inventory::load_or_default(p)?,
-        None => Inventory::default(),
+    let opts = RunOptions {
+        scores: None,
+        state: args.state.clone(),
+        model: args.model.clone(),
     };
     let inventory = if args.captures.is_empty() {
-        inventory
-    } else {
-        let model = match &args.model {
-            Some(p) => Model::load(p)?,
-            None => Model::default_model().context("the built-in identification model")?,
-        };
-        let cfg = IdentifyConfig {
-            learning_period_s: args.learning_period,
-            ..Default::default()
-        };
-        let ident = DeviceIdentifier::new(model, cfg, inventory);
-        let engine_cfg = EngineConfig {
-            emit_flows: Some(false),
-            ..Default::default()
-        };
-        let detectors = vec![ident.port_observer()];
-        let mut engine = Engine::new(engine_cfg, crate::pipeline::random_seed(), detectors)
-            .with_identifier(Box::new(ident));
-        let mut reader = MergedReader::open(&args.captures)?;
-        let mut pkt = RawPacket::default();
-        let mut sink = AlertsToStderr(0);
-        while reader.next_packet(&mut pkt) {
-            engine.process(
-                Timestamp::from_nanos(pkt.ts_nanos),
-                pkt.linktype,
-                &pkt.data,
-                pkt.orig_len,
-                &mut sink,
-            );
+        match opts.inventory_file() {
+            Some(f) => Inventory::load_or_default(&f)
+                .with_context(|| format!("device state {}", f.display()))?,
+            None => Inventory::default(),
         }
-        engine.finish(&mut sink);
+    } else {
+        let mut config = load_config(args.config.as_deref())?;
+        config.engine.emit_flows = Some(false);
+        let (engine, outcome) = run_paths(&args.captures, &config, &opts, &mut AlertsToStderr)?;
+        for e in &outcome.errors {
+            eprintln!("ward: warning: {e} (the rest of this file was skipped)");
+        }
         DeviceIdentifier::of_engine(&engine)
             .map(|i| i.inventory().clone())
             .context("identifier missing after the run")?
     };
-    if let Some(p) = &args.state {
-        if !args.captures.is_empty() {
-            inventory.save(p)?;
-        }
-    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&inventory)?);
     } else {

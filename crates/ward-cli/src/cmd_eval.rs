@@ -43,6 +43,16 @@ pub struct EvalArgs {
     /// Seconds after a labelled attack's end that an alert still counts.
     #[arg(long, default_value_t = 30.0)]
     pub slack: f64,
+    /// Identification model file (from `ward train identify`) instead of the built-in one.
+    #[arg(long, value_name = "FILE")]
+    pub model: Option<PathBuf>,
+    /// State folder to start from (as for `ward analyze --state`), e.g. a
+    /// behaviour model learned on benign traffic; it is updated at the end.
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<PathBuf>,
+    /// Also write per-packet anomaly scores here (and score them with the labels).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["events", "scores"])]
+    pub write_scores: Option<PathBuf>,
     /// Configuration file (TOML).
     #[arg(long, short, value_name = "FILE", env = "WARD_CONFIG")]
     pub config: Option<PathBuf>,
@@ -70,7 +80,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         None => Vec::new(),
     };
     let devices = args.devices.as_deref().map(read_devices).transpose()?;
-    let scores = args.scores.as_deref().map(read_scores).transpose()?;
+    let mut scores = args.scores.as_deref().map(read_scores).transpose()?;
     if args.labels.is_none() && devices.is_none() {
         anyhow::bail!("nothing to score against: give --labels and/or --devices");
     }
@@ -87,7 +97,13 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
                 events: Vec::new(),
                 eve: eve.as_mut(),
             };
-            let (_engine, outcome) = pipeline::run_paths(&args.captures, &config, &mut sink)?;
+            let opts = pipeline::RunOptions {
+                scores: args.write_scores.clone(),
+                state: args.state.clone(),
+                model: args.model.clone(),
+            };
+            let (_engine, outcome) =
+                pipeline::run_paths(&args.captures, &config, &opts, &mut sink)?;
             for e in &outcome.errors {
                 eprintln!("ward: warning: {e} (the rest of this file was skipped)");
             }
@@ -99,6 +115,9 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
             events
         }
     };
+    if let Some(p) = &args.write_scores {
+        scores = Some(read_scores(p)?);
+    }
     let matching = Matching {
         after_s: args.slack,
         ..Matching::default()

@@ -71,13 +71,14 @@ pub struct WatchArgs {
     /// Also store events in ward's database FILE (for `ward serve`).
     #[arg(long, value_name = "FILE")]
     pub db: Option<PathBuf>,
-    /// Identify devices and keep the inventory in FILE (loaded at start, saved every
-    /// few minutes and at stop; the `ward devices --state` format). New devices then
-    /// raise `new-device` alerts after the learning period.
-    #[arg(long, value_name = "FILE")]
+    /// Keep learned state in DIR (device inventory, behaviour model), as for
+    /// `ward analyze --state`: loaded at start, the inventory saved every few
+    /// minutes, everything saved at stop. New devices raise `new-device`
+    /// alerts after the learning period.
+    #[arg(long, value_name = "DIR")]
     pub state: Option<PathBuf>,
-    /// Identification model file (default: the model built into ward); with --state.
-    #[arg(long, value_name = "FILE", requires = "state")]
+    /// Identification model file (default: the model built into ward).
+    #[arg(long, value_name = "FILE")]
     pub model: Option<PathBuf>,
     /// Seconds of wall time between `stats` events (0: only the final one).
     #[arg(long, default_value_t = 60, value_name = "SECS")]
@@ -108,14 +109,11 @@ const POLL: Duration = Duration::from_millis(250);
 /// (atomically: a crash loses at most this much learning).
 const SAVE_STATE_EVERY: Duration = Duration::from_secs(300);
 
-/// Write the identifier's inventory to `path`; a failure is reported and
-/// the watch goes on (the next save may succeed).
-fn save_state(engine: &Engine, path: Option<&Path>) {
-    let Some(path) = path else { return };
-    if let Some(ident) = ward_identify::DeviceIdentifier::of_engine(engine) {
-        if let Err(e) = ident.inventory().save(path) {
-            eprintln!("ward: warning: saving device state {}: {e}", path.display());
-        }
+/// Write the identifier's inventory to the state folder; a failure is
+/// reported and the watch goes on (the next save may succeed).
+fn save_state(engine: &Engine, opts: &pipeline::RunOptions) {
+    if let Err(e) = pipeline::save_state(engine, opts) {
+        eprintln!("ward: warning: {e}");
     }
 }
 
@@ -366,30 +364,12 @@ pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
             .context("starting the metrics thread")?;
     }
 
-    let mut detectors = pipeline::build_detectors(&config)?;
-    let identifier = match &args.state {
-        Some(path) => {
-            let inventory = ward_identify::Inventory::load_or_default(path)
-                .with_context(|| format!("device state {}", path.display()))?;
-            let model = match &args.model {
-                Some(p) => ward_identify::Model::load(p)?,
-                None => ward_identify::Model::default_model()
-                    .context("the built-in identification model")?,
-            };
-            let ident = ward_identify::DeviceIdentifier::new(
-                model,
-                ward_identify::IdentifyConfig::default(),
-                inventory,
-            );
-            detectors.push(ident.port_observer());
-            Some(ident)
-        }
-        None => None,
+    let opts = pipeline::RunOptions {
+        scores: None,
+        state: args.state.clone(),
+        model: args.model.clone(),
     };
-    let mut engine = Engine::new(config.engine.clone(), pipeline::random_seed(), detectors);
-    if let Some(ident) = identifier {
-        engine = engine.with_identifier(Box::new(ident));
-    }
+    let mut engine = pipeline::build_engine(&config, &opts)?;
     if !args.quiet {
         eprintln!(
             "ward: watching {} (uid {}, capabilities: {}); {} sink(s); stop with Ctrl-C or SIGTERM",
@@ -436,7 +416,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
             next_counters = Instant::now() + COUNTERS_EVERY;
         }
         if Instant::now() >= next_save {
-            save_state(&engine, args.state.as_deref());
+            save_state(&engine, &opts);
             next_save = Instant::now() + SAVE_STATE_EVERY;
         }
         if let (Some(at), Some(i)) = (next_stats, interval) {
@@ -458,7 +438,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
     drop(source);
     engine.set_wall_time(started.elapsed().as_secs_f64());
     engine.finish(&mut out);
-    save_state(&engine, args.state.as_deref());
+    save_state(&engine, &opts);
 
     let Outputs {
         eve_stdout,

@@ -12,9 +12,71 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ward_capture::{CaptureError, MergedReader, RawPacket};
 use ward_core::{Config, Detector, Engine, EventSink, Timestamp};
 
+/// Run options that reach the detectors (files they read and write).
+#[derive(Debug, Default, Clone)]
+pub struct RunOptions {
+    /// Write every packet's anomaly score here (CSV).
+    pub scores: Option<PathBuf>,
+    /// Learned state lives in this folder (`inventory.json`,
+    /// `anomaly.state`): loaded at the start, saved at the end.
+    pub state: Option<PathBuf>,
+    /// Identification model file instead of the built-in one.
+    pub model: Option<PathBuf>,
+}
+
+impl RunOptions {
+    /// The device inventory's file in the state folder.
+    pub fn inventory_file(&self) -> Option<PathBuf> {
+        self.state.as_ref().map(|d| d.join("inventory.json"))
+    }
+}
+
+/// The engine with every detector and device identification, continuing
+/// from the inventory in `--state` when there is one.
+pub fn build_engine(config: &Config, opts: &RunOptions) -> anyhow::Result<Engine> {
+    let mut detectors = build_detectors(config, opts)?;
+    let inventory = match opts.inventory_file() {
+        Some(f) => ward_identify::Inventory::load_or_default(&f)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?,
+        None => ward_identify::Inventory::default(),
+    };
+    let ident_cfg: ward_identify::IdentifyConfig = match config.detectors.get("identify") {
+        Some(v) => serde_json::from_value(v.clone())
+            .map_err(|e| anyhow::anyhow!("[detectors.identify]: {e}"))?,
+        None => Default::default(),
+    };
+    let model = match &opts.model {
+        Some(p) => ward_identify::Model::load(p)?,
+        None => ward_identify::Model::default_model()
+            .map_err(|e| anyhow::anyhow!("the built-in identification model: {e}"))?,
+    };
+    let ident = ward_identify::DeviceIdentifier::new(model, ident_cfg, inventory);
+    detectors.push(ident.port_observer());
+    Ok(Engine::new(config.engine.clone(), random_seed(), detectors)
+        .with_identifier(Box::new(ident)))
+}
+
+/// Save what the run learned about devices into `--state` (the anomaly
+/// model saves itself when the engine finishes).
+pub fn save_state(engine: &Engine, opts: &RunOptions) -> anyhow::Result<()> {
+    let (Some(file), Some(ident)) = (
+        opts.inventory_file(),
+        ward_identify::DeviceIdentifier::of_engine(engine),
+    ) else {
+        return Ok(());
+    };
+    ident
+        .inventory()
+        .save(&file)
+        .map_err(|e| anyhow::anyhow!("saving {}: {e}", file.display()))
+}
+
 /// Every detector ward runs, configured from the config file's
 /// `[detectors.*]` tables. New detector crates register here.
-pub fn build_detectors(config: &Config) -> anyhow::Result<Vec<Box<dyn Detector>>> {
+pub fn build_detectors(
+    config: &Config,
+    opts: &RunOptions,
+) -> anyhow::Result<Vec<Box<dyn Detector>>> {
     let mut detectors: Vec<Box<dyn Detector>> = Vec::new();
     let hygiene: ward_hygiene::HygieneConfig = match config.detectors.get("hygiene") {
         Some(v) => serde_json::from_value(v.clone())
@@ -28,7 +90,105 @@ pub fn build_detectors(config: &Config) -> anyhow::Result<Vec<Box<dyn Detector>>
         ward_detect::detectors(config.detectors.get("attacks"))
             .map_err(|e| anyhow::anyhow!("[detectors.attacks]: {e}"))?,
     );
+    if let Some(d) = behaviour_detector(config, opts)? {
+        detectors.push(Box::new(d));
+    }
     Ok(detectors)
+}
+
+/// The behavioural anomaly detector (`[detectors.anomaly]`, on unless
+/// `enabled = false`), continuing from `--state` and writing `--scores`.
+fn behaviour_detector(
+    config: &Config,
+    opts: &RunOptions,
+) -> anyhow::Result<Option<ward_detect::behaviour::BehaviourDetector>> {
+    use std::io::Write;
+    use std::sync::Mutex;
+    use ward_detect::behaviour::{BehaviourDetector, ScoreRow};
+
+    let mut table = config
+        .detectors
+        .get("anomaly")
+        .cloned()
+        .unwrap_or_else(|| serde_json::json!({}));
+    let enabled = match table.as_object_mut() {
+        Some(t) => t
+            .remove("enabled")
+            .map(|v| v.as_bool() != Some(false))
+            .unwrap_or(true),
+        None => anyhow::bail!("[detectors.anomaly] must be a table"),
+    };
+    if !enabled {
+        return Ok(None);
+    }
+    let cfg: ward_anomaly::AnomalyConfig =
+        serde_json::from_value(table).map_err(|e| anyhow::anyhow!("[detectors.anomaly]: {e}"))?;
+    let state_file = opts.state.as_ref().map(|d| d.join("anomaly.state"));
+    let mut det = match &state_file {
+        Some(f) if f.exists() => {
+            let bytes = std::fs::read(f)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", f.display()))?;
+            let engine = ward_anomaly::AnomalyEngine::load(&bytes)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+            BehaviourDetector::from_engine(engine)
+        }
+        _ => {
+            BehaviourDetector::new(cfg).map_err(|e| anyhow::anyhow!("[detectors.anomaly]: {e}"))?
+        }
+    };
+    let scores = match &opts.scores {
+        Some(p) => {
+            let f = std::fs::File::create(p)
+                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", p.display()))?;
+            let mut w = std::io::BufWriter::with_capacity(1 << 16, f);
+            writeln!(w, "{}", ScoreRow::CSV_HEADER)?;
+            Some(std::sync::Arc::new(Mutex::new(w)))
+        }
+        None => None,
+    };
+    if let Some(w) = scores.clone() {
+        det = det.on_score(move |row| {
+            if let Ok(mut w) = w.lock() {
+                let _ = writeln!(w, "{row}");
+            }
+        });
+    }
+    let state_dir = opts.state.clone();
+    det = det.on_finish(move |engine| {
+        if let Some(w) = scores {
+            if let Ok(mut w) = w.lock() {
+                if let Err(e) = w.flush() {
+                    eprintln!("ward: warning: writing anomaly scores: {e}");
+                }
+            }
+        }
+        if let (Some(dir), Some(file)) = (state_dir, state_file) {
+            let saved = engine
+                .save()
+                .map_err(|e| e.to_string())
+                .and_then(|bytes| write_atomically(&dir, &file, &bytes).map_err(|e| e.to_string()));
+            if let Err(e) = saved {
+                eprintln!("ward: warning: could not save {}: {e}", file.display());
+            }
+        }
+    });
+    Ok(Some(det))
+}
+
+/// Write `bytes` to `file` (in `dir`) through a temporary file and a rename,
+/// so a crash leaves either the old state or the new one, never half of one.
+pub fn write_atomically(
+    dir: &std::path::Path,
+    file: &std::path::Path,
+    bytes: &[u8],
+) -> std::io::Result<()> {
+    use std::io::Write;
+    std::fs::create_dir_all(dir)?;
+    let tmp = file.with_extension("tmp");
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, file)
 }
 
 /// Open `captures`, build the engine with every detector, and run it into
@@ -37,6 +197,7 @@ pub fn build_detectors(config: &Config) -> anyhow::Result<Vec<Box<dyn Detector>>
 pub fn run_paths(
     captures: &[PathBuf],
     config: &Config,
+    opts: &RunOptions,
     sink: &mut dyn EventSink,
 ) -> anyhow::Result<(Engine, RunOutcome)> {
     let stdin_count = captures.iter().filter(|p| p.as_os_str() == "-").count();
@@ -52,8 +213,7 @@ pub fn run_paths(
     } else {
         None
     };
-    let detectors = build_detectors(config)?;
-    let mut engine = Engine::new(config.engine.clone(), random_seed(), detectors);
+    let mut engine = build_engine(config, opts)?;
     let stop = interrupt_flag();
     let outcome = run_captures(
         &mut reader,
@@ -63,6 +223,7 @@ pub fn run_paths(
         std::io::stderr().is_terminal(),
         &stop,
     );
+    save_state(&engine, opts)?;
     Ok((engine, outcome))
 }
 

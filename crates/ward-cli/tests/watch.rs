@@ -146,7 +146,7 @@ fn watch_captures_live_traffic_drops_privileges_and_stops_cleanly_on_sigterm() {
     std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
     let eve = dir.join("eve.json");
     let stats_only = dir.join("stats.json");
-    let state = dir.join("devices.json");
+    let state = dir.join("state");
     let config = dir.join("ward.toml");
     std::fs::write(
         &config,
@@ -334,7 +334,9 @@ fn watch_captures_live_traffic_drops_privileges_and_stops_cleanly_on_sigterm() {
         .sum();
     assert_eq!(pkts, 10, "{icmp:?}");
     // --state: the identifier's inventory was saved at stop, with both ends.
-    let inv: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    let inv: Value =
+        serde_json::from_str(&std::fs::read_to_string(state.join("inventory.json")).unwrap())
+            .unwrap();
     assert_eq!(
         inv["devices"].as_object().map(|d| d.len()),
         Some(2),

@@ -31,6 +31,7 @@
 #![forbid(unsafe_code)]
 
 pub mod alert;
+pub mod behaviour;
 pub mod botnet;
 pub mod bruteforce;
 pub mod config;

@@ -280,14 +280,18 @@ pub struct ScoreRow {
 }
 
 /// Read a scores file (`timestamp,score,src,dst,device[,phase]`). Rows whose
-/// `phase` is present and not `score` (the model was still learning) are skipped.
+/// `phase` says the model was still learning (`mapping`, `training`,
+/// `calibrating`) are skipped; `scoring` and `device-learning` rows (a
+/// calibrated model, a device still building its own baseline) count.
 pub fn read_scores(path: &Path) -> Result<Vec<ScoreRow>, EvalError> {
     let t = CsvTable::read(path, false)?;
     let (c_ts, c_score) = (t.need("timestamp")?, t.need("score")?);
     let (c_src, c_dst, c_phase) = (t.col("src"), t.col("dst"), t.col("phase"));
     let mut out = Vec::new();
     for row in t.rows() {
-        if c_phase.is_some() && row.get(c_phase) != "score" {
+        // Only packets scored by a trained, calibrated model count.
+        if c_phase.is_some() && !matches!(row.get(c_phase), "score" | "scoring" | "device-learning")
+        {
             continue;
         }
         let ts = Timestamp::parse_rfc3339(row.get(c_ts))
@@ -718,6 +722,17 @@ fn norm(s: &str) -> String {
     s.trim().to_ascii_lowercase()
 }
 
+/// A model name without trailing notes in parentheses (`Hikvision
+/// DS-2CD2042WD (busybox httpd …)` names the model `Hikvision DS-2CD2042WD`).
+fn model_name(s: &str) -> String {
+    let s = s.trim();
+    let base = match (s.ends_with(')'), s.find(" (")) {
+        (true, Some(i)) => &s[..i],
+        _ => s,
+    };
+    norm(base)
+}
+
 fn identification(events: &[Event], truth: &[TruthDevice]) -> IdentificationReport {
     let mut out = Vec::new();
     let mut confusion: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
@@ -766,7 +781,7 @@ fn identification(events: &[Event], truth: &[TruthDevice]) -> IdentificationRepo
             }
             if !t.model.is_empty() {
                 model_n += 1;
-                if r.model.as_deref().map(norm) == Some(norm(&t.model)) {
+                if r.model.as_deref().map(model_name) == Some(model_name(&t.model)) {
                     model_ok += 1;
                 }
             }

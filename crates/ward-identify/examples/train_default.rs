@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! cargo run --release -p ward-identify --example train_default -- \
-//!     --datasets "$WARD_DATASETS" [--devices demo/devices.csv --capture demo/lab.pcap ...] \
+//!     --datasets "$WARD_DATASETS" --devices crates/ward-identify/data/lab-devices.csv \
+//!     --capture demo/home-lab.pcap \
 //!     [--out crates/ward-identify/models/default.json]
 //! ```
 //!
@@ -47,7 +48,18 @@ fn main() {
         .map(|d| d.as_nanos() as i64)
         .unwrap_or(0);
     req.trained = Timestamp::from_nanos(now).to_string();
-    req.command = "cargo run --release -p ward-identify --example train_default -- --datasets $WARD_DATASETS --out crates/ward-identify/models/default.json".into();
+    // The shipped model's command, with the datasets folder as a variable.
+    req.command = format!(
+        "cargo run --release -p ward-identify --example train_default -- --datasets $WARD_DATASETS{}{} --out crates/ward-identify/models/default.json",
+        req.devices_csv
+            .as_ref()
+            .map(|p| format!(" --devices {}", p.display()))
+            .unwrap_or_default(),
+        req.captures
+            .iter()
+            .map(|p| format!(" --capture {}", p.display()))
+            .collect::<String>()
+    );
 
     let t0 = std::time::Instant::now();
     let (model, eval) = match run_training(&req, |m| eprintln!("{m}")) {

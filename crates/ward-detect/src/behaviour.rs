@@ -1,0 +1,223 @@
+//! Behavioural anomaly detection as an engine [`Detector`]: the glue between
+//! ward-core's packets and devices and ward-anomaly's online models.
+//!
+//! Every IP packet becomes a [`PacketObs`] for [`AnomalyEngine::process`];
+//! once per second of packet time the engine's closed incidents become
+//! `anomaly` alerts naming the device, with the plain-words explanation of
+//! the features that departed most from the device's normal. Per-packet
+//! scores (for research and `ward eval --scores`) and the model state (so a
+//! restart does not relearn) leave through callbacks the caller supplies:
+//! this module does no I/O.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use ward_anomaly::{AnomalyAlert, AnomalyConfig, AnomalyEngine, PacketObs, Phase};
+use ward_core::devices::DeviceTable;
+use ward_core::event::Alert;
+use ward_core::{AlertCategory, Detector, Event, PacketContext, Timestamp};
+
+/// One per-packet score, as written to a `--scores` file.
+#[derive(Debug, Clone, Copy)]
+pub struct ScoreRow {
+    pub ts: Timestamp,
+    pub score: f32,
+    pub threshold: f32,
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    /// The engine's device index, or `u32::MAX`.
+    pub device: u32,
+    pub phase: Phase,
+}
+
+impl ScoreRow {
+    /// Header of the CSV `Display` writes (the format `ward eval --scores` reads).
+    pub const CSV_HEADER: &'static str = "timestamp,score,threshold,src,dst,device,phase";
+}
+
+impl std::fmt::Display for ScoreRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let dev = if self.device == u32::MAX {
+            String::new()
+        } else {
+            self.device.to_string()
+        };
+        write!(
+            f,
+            "{},{},{},{},{},{},{}",
+            self.ts,
+            self.score,
+            self.threshold,
+            self.src,
+            self.dst,
+            dev,
+            self.phase.as_str()
+        )
+    }
+}
+
+type ScoreHook = Box<dyn FnMut(&ScoreRow) + Send>;
+type FinishHook = Box<dyn FnOnce(&AnomalyEngine) + Send>;
+
+/// The detector. See the module docs.
+pub struct BehaviourDetector {
+    engine: AnomalyEngine,
+    on_score: Option<ScoreHook>,
+    on_finish: Option<FinishHook>,
+}
+
+impl BehaviourDetector {
+    pub fn new(config: AnomalyConfig) -> Result<Self, ward_anomaly::AnomalyError> {
+        Ok(Self::from_engine(AnomalyEngine::new(config)?))
+    }
+
+    /// Continue from a saved engine (`ward analyze --state`).
+    pub fn from_engine(engine: AnomalyEngine) -> Self {
+        BehaviourDetector {
+            engine,
+            on_score: None,
+            on_finish: None,
+        }
+    }
+
+    /// Called with every packet's score.
+    pub fn on_score(mut self, hook: impl FnMut(&ScoreRow) + Send + 'static) -> Self {
+        self.on_score = Some(Box::new(hook));
+        self
+    }
+
+    /// Called once with the engine when the input ends (to save its state).
+    pub fn on_finish(mut self, hook: impl FnOnce(&AnomalyEngine) + Send + 'static) -> Self {
+        self.on_finish = Some(Box::new(hook));
+        self
+    }
+
+    fn emit(&mut self, devices: &DeviceTable, out: &mut Vec<Event>) {
+        for a in self.engine.drain_alerts() {
+            out.push(to_event(&a, devices));
+        }
+    }
+}
+
+/// The device's name for sentences: hostname, else its label.
+fn device_name(devices: &DeviceTable, id: u32) -> Option<(String, String)> {
+    let d = devices.get(id)?;
+    let label = d.label();
+    let name = match (d.hostname(), d.ips.iter().find(|ip| ip.is_ipv4())) {
+        (Some(h), Some(ip)) => format!("{h} ({ip})"),
+        (Some(h), None) => h.to_string(),
+        (None, Some(ip)) => ip.to_string(),
+        (None, None) => label.clone(),
+    };
+    Some((name, label))
+}
+
+fn to_event(a: &AnomalyAlert, devices: &DeviceTable) -> Event {
+    let (name, label) = device_name(devices, a.device)
+        .unwrap_or_else(|| ("Unattributed traffic".to_string(), String::new()));
+    // The engine says "Device N"; people know the device by name.
+    let explanation = match a.explanation.split_once(" behaved unlike its normal") {
+        Some((_, rest)) => format!("{name} behaved unlike its normal{rest}"),
+        None => a.explanation.clone(),
+    };
+    let most = explanation
+        .split_once(". Most unusual: ")
+        .map(|(_, r)| r.split(". Also:").next().unwrap_or(r).trim_end_matches('.'))
+        .unwrap_or("");
+    let summary = if most.is_empty() {
+        format!(
+            "{name} behaved unlike its normal, for {} packets.",
+            a.packets
+        )
+    } else {
+        format!("{name} behaved unlike its normal: {most}.")
+    };
+    let mut evidence: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+    evidence.insert("peak_score".into(), serde_json::json!(a.peak_score));
+    evidence.insert("threshold".into(), serde_json::json!(a.threshold));
+    evidence.insert("anomalous_packets".into(), serde_json::json!(a.packets));
+    evidence.insert("total_packets".into(), serde_json::json!(a.total_packets));
+    evidence.insert("explanation".into(), serde_json::json!(explanation));
+    evidence.insert(
+        "top_features".into(),
+        serde_json::json!(a
+            .top_features
+            .iter()
+            .map(|f| serde_json::json!({"name": f.name, "value": f.value, "normal": f.baseline}))
+            .collect::<Vec<_>>()),
+    );
+    let ratio = if a.threshold > 0.0 {
+        a.peak_score / a.threshold
+    } else {
+        1.0
+    };
+    let (first, last) = (Timestamp(a.start_micros), Timestamp(a.end_micros));
+    let alert = Alert {
+        category: AlertCategory::Anomaly,
+        signature: "behaviour-anomaly".into(),
+        severity: if ratio >= 10.0 { 2 } else { 3 },
+        confidence: (1.0 - 1.0 / ratio.max(1.0)).clamp(0.0, 0.99),
+        summary,
+        evidence,
+        devices: if label.is_empty() {
+            vec![]
+        } else {
+            vec![label]
+        },
+        attacker: Some(a.peak_src),
+        victims: vec![a.peak_dst],
+        first_seen: first,
+        last_seen: last,
+        count: a.packets,
+        detector: "behaviour".into(),
+    };
+    Event::alert(last, alert).with_endpoints(Some((a.peak_src, 0)), Some((a.peak_dst, 0)), None)
+}
+
+impl Detector for BehaviourDetector {
+    fn name(&self) -> &'static str {
+        "behaviour"
+    }
+
+    fn on_packet(&mut self, ctx: &PacketContext<'_, '_>, _out: &mut Vec<Event>) {
+        let Some(ip) = ctx.pkt.ip() else { return };
+        let (src_port, dst_port) = ctx.pkt.transport.ports();
+        let obs = PacketObs {
+            ts_micros: ctx.pkt.ts.0,
+            src_mac: ctx.pkt.link.src.map(|m| m.0).unwrap_or([0; 6]),
+            src_ip: ip.src,
+            dst_ip: ip.dst,
+            src_port,
+            dst_port,
+            proto: ip.proto,
+            len: ctx.pkt.wire_len,
+            tcp_flags: ctx.pkt.tcp().map(|t| t.flags).unwrap_or(0),
+            device: ctx.src_device.unwrap_or(u32::MAX),
+        };
+        let s = self.engine.process(&obs);
+        if let Some(hook) = self.on_score.as_mut() {
+            hook(&ScoreRow {
+                ts: ctx.pkt.ts,
+                score: s.score,
+                threshold: s.threshold,
+                src: ip.src,
+                dst: ip.dst,
+                device: obs.device,
+                phase: s.phase,
+            });
+        }
+    }
+
+    fn on_tick(&mut self, now: Timestamp, devices: &DeviceTable, out: &mut Vec<Event>) {
+        self.engine.poll(now.0);
+        self.emit(devices, out);
+    }
+
+    fn finish(&mut self, _now: Timestamp, devices: &DeviceTable, out: &mut Vec<Event>) {
+        self.engine.finish();
+        self.emit(devices, out);
+        if let Some(hook) = self.on_finish.take() {
+            hook(&self.engine);
+        }
+    }
+}
