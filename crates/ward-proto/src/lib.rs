@@ -34,8 +34,8 @@ pub mod ssh;
 pub mod tcpfp;
 pub mod tls;
 
-mod linebuf;
 pub mod ftp;
+mod linebuf;
 pub mod mail;
 pub mod mqtt;
 pub mod rtsp;
@@ -310,16 +310,22 @@ pub enum AppEvent {
     },
     /// The server accepted a session without authentication (open MQTT broker,
     /// VNC security type None, RTSP stream without auth, Telnet shell without login).
-    NoAuth { protocol: &'static str },
+    NoAuth {
+        protocol: &'static str,
+    },
     Tls(TlsHello),
     Dhcp(DhcpSummary),
     Dns(DnsSummary),
     HttpRequest(HttpRequest),
-    HttpResponse { status: u16 },
+    HttpResponse {
+        status: u16,
+    },
     /// A command line typed into a remote shell after login (Telnet), cut at 512 bytes.
     Command(String),
     /// SNMP PDU seen (version 0 = v1, 1 = v2c, 3 = v3).
-    Snmp { version: u8 },
+    Snmp {
+        version: u8,
+    },
     /// Input the parser could not make sense of; `what` is a stable kebab-case kind.
     Malformed {
         protocol: &'static str,
