@@ -361,6 +361,11 @@ impl HttpParser {
             }
         }
         let framing = body_framing(resp.headers);
+        // Device descriptions are XML: scanning every body (images, JSON,
+        // firmware) for UPnP tags cost a third of the engine's time on
+        // busy captures. No Content-Type: look, some devices omit it.
+        let xml = header_value(resp.headers, "content-type")
+            .is_none_or(|ct| ct.windows(3).any(|w| w.eq_ignore_ascii_case(b"xml")));
         let interim = (100..200).contains(&status);
         let mut head_request = false;
         if !interim {
@@ -390,7 +395,7 @@ impl HttpParser {
             }
         };
         let has_body = !matches!(body, Body::Length(0));
-        self.upnp_body = has_body.then(Vec::new);
+        self.upnp_body = (has_body && xml).then(Vec::new);
         self.to_client.body = body;
         Step::Progress
     }
@@ -693,6 +698,10 @@ fn upnp_fields(body: &[u8]) -> Vec<String> {
         "modelDescription",
     ];
     let mut found = Vec::new();
+    // One pass to rule out bodies without any device description.
+    if find(body, b"<modelName>").is_none() && find(body, b"<friendlyName>").is_none() {
+        return found;
+    }
     for tag in TAGS {
         let open = format!("<{tag}>");
         let close = format!("</{tag}>");
@@ -724,7 +733,7 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     if needle.is_empty() || hay.len() < needle.len() {
         return None;
     }
-    hay.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(hay, needle)
 }
 
 /// True when `first` starts like an HTTP/1.x request line (for detection on
