@@ -125,6 +125,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
                 scores: args.scores.clone(),
                 state: args.state.clone(),
                 model: args.model.clone(),
+                live: false,
             },
             &mut tee,
         )?

@@ -56,6 +56,7 @@ pub fn run(args: DevicesArgs) -> anyhow::Result<ExitCode> {
         scores: None,
         state: args.state.clone(),
         model: args.model.clone(),
+        live: false,
     };
     let inventory = if args.captures.is_empty() {
         match opts.inventory_file() {

@@ -101,6 +101,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
                 scores: args.write_scores.clone(),
                 state: args.state.clone(),
                 model: args.model.clone(),
+                live: false,
             };
             let (_engine, outcome) =
                 pipeline::run_paths(&args.captures, &config, &opts, &mut sink)?;

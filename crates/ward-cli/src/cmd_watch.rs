@@ -368,6 +368,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
         scores: None,
         state: args.state.clone(),
         model: args.model.clone(),
+        live: true,
     };
     let mut engine = pipeline::build_engine(&config, &opts)?;
     if !args.quiet {

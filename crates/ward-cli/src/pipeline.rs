@@ -22,6 +22,8 @@ pub struct RunOptions {
     pub state: Option<PathBuf>,
     /// Identification model file instead of the built-in one.
     pub model: Option<PathBuf>,
+    /// A live capture (`ward watch`), as opposed to capture files.
+    pub live: bool,
 }
 
 impl RunOptions {
@@ -96,8 +98,14 @@ pub fn build_detectors(
     Ok(detectors)
 }
 
-/// The behavioural anomaly detector (`[detectors.anomaly]`, on unless
-/// `enabled = false`), continuing from `--state` and writing `--scores`.
+/// The behavioural anomaly detector (`[detectors.anomaly]`), continuing from
+/// `--state` and writing `--scores`.
+///
+/// Unless `enabled` says otherwise it runs where learning pays off: live
+/// (`ward watch`), or when learned state is kept (`--state`) or scores are
+/// asked for (`--scores`). A one-off `ward analyze` of a capture skips it:
+/// the model learns for its first 25 minutes of packet time before it can
+/// say anything, and scoring costs about 4× the rest of the pipeline.
 fn behaviour_detector(
     config: &Config,
     opts: &RunOptions,
