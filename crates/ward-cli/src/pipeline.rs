@@ -119,11 +119,13 @@ fn behaviour_detector(
         .get("anomaly")
         .cloned()
         .unwrap_or_else(|| serde_json::json!({}));
+    let auto = opts.live || opts.state.is_some() || opts.scores.is_some();
     let enabled = match table.as_object_mut() {
-        Some(t) => t
-            .remove("enabled")
-            .map(|v| v.as_bool() != Some(false))
-            .unwrap_or(true),
+        Some(t) => match t.remove("enabled") {
+            Some(serde_json::Value::Bool(b)) => b,
+            Some(_) => anyhow::bail!("[detectors.anomaly] enabled must be true or false"),
+            None => auto,
+        },
         None => anyhow::bail!("[detectors.anomaly] must be a table"),
     };
     if !enabled {
