@@ -37,6 +37,11 @@ pub struct AuditArgs {
     /// Allow addresses outside private, link-local, CGNAT and ULA ranges.
     #[arg(long)]
     pub allow_public: bool,
+    /// Also audit inventory addresses that are not on a network this machine is
+    /// directly attached to (an inventory from a capture of another network names
+    /// addresses that, here, may belong to someone else).
+    #[arg(long)]
+    pub allow_remote_inventory: bool,
     /// Allow CIDRs larger than /22 (never more than 65536 hosts).
     #[arg(long)]
     pub allow_large: bool,
@@ -106,16 +111,67 @@ fn inventory_addresses(path: &std::path::Path) -> anyhow::Result<Vec<String>> {
     Ok(ips.into_iter().map(|ip| ip.to_string()).collect())
 }
 
+/// IPv4 networks this machine is directly attached to (`/proc/net/route`
+/// entries without a gateway), as (network, mask) in host byte order.
+fn attached_ipv4_networks() -> Vec<(u32, u32)> {
+    let Ok(text) = std::fs::read_to_string("/proc/net/route") else {
+        return Vec::new();
+    };
+    parse_proc_route(&text)
+}
+
+fn parse_proc_route(text: &str) -> Vec<(u32, u32)> {
+    // Iface Destination Gateway Flags RefCnt Use Metric Mask ...; addresses
+    // are little-endian hex.
+    let hex = |s: &str| u32::from_str_radix(s, 16).ok().map(u32::from_be);
+    text.lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let (dest, gw, mask) = (hex(f.get(1)?)?, hex(f.get(2)?)?, hex(f.get(7)?)?);
+            (gw == 0 && mask != 0).then_some((dest, mask))
+        })
+        .collect()
+}
+
+/// Keep the inventory addresses a scan from here may touch: IPv4 on an
+/// attached network, or IPv6 link-local (which can only be on-link).
+fn on_attached_networks(found: Vec<String>, nets: &[(u32, u32)]) -> (Vec<String>, usize) {
+    let before = found.len();
+    let kept: Vec<String> = found
+        .into_iter()
+        .filter(|a| match a.parse::<IpAddr>() {
+            Ok(IpAddr::V4(v4)) => {
+                let x = u32::from(v4);
+                nets.iter().any(|(net, mask)| x & mask == net & mask)
+            }
+            Ok(IpAddr::V6(v6)) => (v6.segments()[0] & 0xffc0) == 0xfe80,
+            Err(_) => false,
+        })
+        .collect();
+    let dropped = before - kept.len();
+    (kept, dropped)
+}
+
 pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     let mut specs = args.targets.clone();
     if let Some(inv) = &args.inventory {
         if inv.exists() {
-            let found = inventory_addresses(inv)?;
+            let mut found = inventory_addresses(inv)?;
             eprintln!(
                 "ward: {} device addresses from inventory {}",
                 found.len(),
                 inv.display()
             );
+            if !args.allow_remote_inventory {
+                let (kept, dropped) = on_attached_networks(found, &attached_ipv4_networks());
+                if dropped > 0 {
+                    eprintln!(
+                        "ward: skipped {dropped} inventory address(es) not on a network this machine is attached to (--allow-remote-inventory to include them)"
+                    );
+                }
+                found = kept;
+            }
             specs.extend(found);
         } else {
             eprintln!(
@@ -227,4 +283,33 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
         print!("{text}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inventory_addresses_off_the_attached_networks_are_skipped() {
+        // 192.168.50.0/24 on eth0 and a default route via 192.168.50.1.
+        let route =
+            "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n\
+eth0\t00000000\t0132A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n\
+eth0\t0032A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n";
+        let nets = parse_proc_route(route);
+        assert_eq!(nets, vec![(0xc0a8_3200, 0xffff_ff00)]);
+        let found = vec![
+            "192.168.50.9".to_string(),
+            "192.168.56.101".to_string(),
+            "10.10.3.4".to_string(),
+            "fe80::1".to_string(),
+            "fd00::1".to_string(),
+        ];
+        let (kept, dropped) = on_attached_networks(found, &nets);
+        assert_eq!(
+            kept,
+            vec!["192.168.50.9".to_string(), "fe80::1".to_string()]
+        );
+        assert_eq!(dropped, 3);
+    }
 }
