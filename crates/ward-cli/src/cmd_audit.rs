@@ -30,6 +30,10 @@ pub struct AuditArgs {
     /// Addresses or CIDRs to audit (IPv4 up to /22, IPv6 up to /118 without --allow-large).
     #[arg(value_name = "TARGET")]
     pub targets: Vec<String>,
+    /// Also store the findings in ward's database FILE (for `ward serve`), next to what
+    /// `ward analyze --db` and `ward watch --db` put there.
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
     /// Also audit every device address of an inventory: ward's state file, or an EVE file
     /// written by `ward analyze --eve` (skipped with a note when it does not exist yet).
     #[arg(long, value_name = "STATE")]
@@ -229,6 +233,16 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(w) = eve {
         w.finish().context("writing EVE output")?;
+    }
+    if let Some(path) = &args.db {
+        let store = ward_store::Store::open(path)
+            .with_context(|| format!("cannot open store {}", path.display()))?;
+        let mut sink = ward_store::StoreSink::new(store);
+        for e in &out.findings {
+            sink.emit(e);
+        }
+        sink.finish()
+            .with_context(|| format!("writing store {}", path.display()))?;
     }
 
     let to_stderr = args.eve.as_deref() == Some(std::path::Path::new("-"));
