@@ -242,12 +242,15 @@ impl Bruteforce {
         let (sig, success_sig, human) = names(key.protocol);
         let ssh = key.protocol == "ssh";
         let distinct = a.pairs.estimate();
-        // A login that worked right after a burst of wrong guesses at
-        // machine speed (under 2 s per guess) is a compromise even below
-        // the usual threshold: some parsers see one login per connection
-        // while tools retry several on it.
-        let machine_speed =
-            a.failed >= 3 && distinct >= 3 && now.since(a.start) <= i64::from(a.failed) * 2_000_000;
+        // A login that worked right after a run of different wrong guesses
+        // at tool speed is a compromise even below the usual threshold: some
+        // parsers see one login per connection while tools retry several on
+        // it. "Tool speed" is under 15 s per guess: hydra against a busy
+        // device manages about one per 8 s (seen in the lab), a person
+        // retyping a password rarely tries three different ones that fast.
+        let machine_speed = a.failed >= 3
+            && distinct >= 3
+            && now.since(a.start) <= i64::from(a.failed) * 15_000_000;
         let guessing = if ssh {
             a.failed >= ssh_need
         } else {
