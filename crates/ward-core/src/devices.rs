@@ -327,6 +327,15 @@ impl DeviceTable {
         self.by_ip.find(h, |(a, _)| *a == ip).map(|(_, id)| *id)
     }
 
+    /// The device at one end of a conversation: by its MAC where it has a
+    /// station MAC, else by its address.
+    pub fn find_endpoint(&self, mac: Option<MacAddr>, ip: Option<IpAddr>) -> Option<DeviceId> {
+        match mac.filter(|m| m.is_station()) {
+            Some(m) => self.find(DeviceKey::Mac(m)),
+            None => ip.and_then(|ip| self.find_ip(ip)),
+        }
+    }
+
     /// Devices whose identity changed (new, new name, new address, new
     /// category) since the last call, oldest change first.
     pub fn take_changed(&mut self) -> Vec<DeviceId> {

@@ -57,14 +57,32 @@ pub struct PacketContext<'p, 'a> {
 impl PacketContext<'_, '_> {
     /// The device an [`About`] of this packet's flow refers to.
     pub fn device_about(&self, about: About) -> Option<DeviceId> {
-        let sender_is_initiator = self.dir != Some(Dir::ToClient);
-        match about {
-            About::Initiator if sender_is_initiator => self.src_device,
-            About::Initiator => self.dst_device,
-            About::Responder if sender_is_initiator => self.dst_device,
-            About::Responder => self.src_device,
-            About::Mac(m) => self.devices.find(DeviceKey::Mac(MacAddr(m))),
-        }
+        device_about(
+            about,
+            self.dir,
+            self.src_device,
+            self.dst_device,
+            self.devices,
+        )
+    }
+}
+
+/// The device an [`About`] refers to, for a packet travelling in `dir` from
+/// `src` to `dst`.
+fn device_about(
+    about: About,
+    dir: Option<Dir>,
+    src: Option<DeviceId>,
+    dst: Option<DeviceId>,
+    devices: &DeviceTable,
+) -> Option<DeviceId> {
+    let sender_is_initiator = dir != Some(Dir::ToClient);
+    match about {
+        About::Initiator if sender_is_initiator => src,
+        About::Initiator => dst,
+        About::Responder if sender_is_initiator => dst,
+        About::Responder => src,
+        About::Mac(m) => devices.find(DeviceKey::Mac(MacAddr(m))),
     }
 }
 
@@ -467,14 +485,8 @@ impl Engine {
         dst_dev: Option<DeviceId>,
         responder_ip: Option<IpAddr>,
     ) {
-        let sender_is_initiator = dir != Some(Dir::ToClient);
-        let about = |devices: &DeviceTable, a: About| match a {
-            About::Initiator if sender_is_initiator => src_dev,
-            About::Initiator => dst_dev,
-            About::Responder if sender_is_initiator => dst_dev,
-            About::Responder => src_dev,
-            About::Mac(m) => devices.find(DeviceKey::Mac(MacAddr(m))),
-        };
+        let about =
+            |devices: &DeviceTable, a: About| device_about(a, dir, src_dev, dst_dev, devices);
         for ev in app {
             match ev {
                 AppEvent::Hint(h) => {
@@ -522,14 +534,8 @@ impl Engine {
             if let Some(mut p) = flow.parser.take() {
                 p.finish(&mut self.app_buf);
             }
-            let client = flow.src_mac.filter(|m| m.is_station()).map_or_else(
-                || flow.src_ip.and_then(|ip| self.devices.find_ip(ip)),
-                |m| self.devices.find(DeviceKey::Mac(m)),
-            );
-            let server = flow.dst_mac.filter(|m| m.is_station()).map_or_else(
-                || flow.dst_ip.and_then(|ip| self.devices.find_ip(ip)),
-                |m| self.devices.find(DeviceKey::Mac(m)),
-            );
+            let client = self.devices.find_endpoint(flow.src_mac, flow.src_ip);
+            let server = self.devices.find_endpoint(flow.dst_mac, flow.dst_ip);
             if !self.app_buf.is_empty() {
                 let app = std::mem::take(&mut self.app_buf);
                 self.apply_app_events(&app, Some(Dir::ToServer), client, server, flow.dst_ip);
