@@ -228,17 +228,12 @@ impl AppParser for FtpParser {
     }
 
     fn feed(&mut self, dir: Direction, data: &[u8], out: &mut Vec<AppEvent>) -> bool {
-        let mut lines: Vec<Vec<u8>> = Vec::new();
+        let protocol = "ftp";
         let buf = match dir {
             Direction::ToServer => &mut self.client,
             Direction::ToClient => &mut self.server,
         };
-        if buf.push(data, |l| lines.push(l.to_vec())) > 0 {
-            out.push(AppEvent::Malformed {
-                protocol: "ftp",
-                what: "line-too-long",
-            });
-        }
+        let lines = crate::linebuf::take_lines(buf, data, protocol, out);
         for line in lines {
             if self.done {
                 break;

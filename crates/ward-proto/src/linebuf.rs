@@ -18,6 +18,24 @@ pub(crate) struct LineBuffer {
     skipping: bool,
 }
 
+/// The complete lines `data` finishes in `buf`, copied out; an over-long
+/// line is dropped and reported as `Malformed` for `protocol`.
+pub(crate) fn take_lines(
+    buf: &mut LineBuffer,
+    data: &[u8],
+    protocol: &'static str,
+    out: &mut Vec<crate::AppEvent>,
+) -> Vec<Vec<u8>> {
+    let mut lines = Vec::new();
+    if buf.push(data, |l| lines.push(l.to_vec())) > 0 {
+        out.push(crate::AppEvent::Malformed {
+            protocol,
+            what: "line-too-long",
+        });
+    }
+    lines
+}
+
 impl LineBuffer {
     pub(crate) fn new(cap: usize) -> Self {
         LineBuffer {
