@@ -18,7 +18,8 @@
 #![forbid(unsafe_code)]
 
 pub mod features;
-pub mod forest;
+/// The random forest lives in `ward-ml` (shared with attack recognition).
+pub use ward_ml::forest;
 pub mod identifier;
 pub mod inventory;
 pub mod model;
