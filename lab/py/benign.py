@@ -111,6 +111,32 @@ class Device:
                 out.sendto(d.ssdp_search_reply(s["location"], nt, s["uuid"] + "::" + nt, s["server"]), peer)
                 out.close()
 
+    def ssdp_unicast_responder(self):
+        # UPnP 1.1 s1.3.3: a unicast M-SEARCH (sent to the device's address,
+        # no MX) is answered at once, from port 1900, like miniupnpd and most
+        # embedded stacks do; that is what makes SSDP usable for reflection.
+        # Bound to the device's own address, this socket gets the unicast
+        # datagrams; multicast still goes to the group socket above.
+        s = self.cfg["ssdp"]
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.cfg["ip"], d.SSDP_PORT))
+        while True:
+            data, peer = sock.recvfrom(4096)
+            text = data.decode("latin-1", "replace")
+            if not text.startswith("M-SEARCH"):
+                continue
+            st = ""
+            for line in text.split("\r\n"):
+                if line.lower().startswith("st:"):
+                    st = line[3:].strip()
+            targets = s["nt"] if st == "ssdp:all" else [st] if st in s["nt"] else []
+            for nt in targets:
+                try:
+                    sock.sendto(d.ssdp_search_reply(s["location"], nt, s["uuid"] + "::" + nt, s["server"]), peer)
+                except OSError:
+                    pass
+
     # --- periodic tasks --------------------------------------------------
     def task(self, idx, t):
         rng = self.rng(f"task{idx}")
@@ -178,6 +204,7 @@ class Device:
             threads.append(self.drain_mdns)
         if self.cfg["ssdp"]:
             threads.append(self.ssdp_responder)
+            threads.append(self.ssdp_unicast_responder)
             threads.append(self.ssdp_loop)
         for th in threads:
             threading.Thread(target=th, daemon=True).start()
