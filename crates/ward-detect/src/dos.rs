@@ -21,7 +21,7 @@ use ward_proto::AppEvent;
 
 use crate::alert::{who, Draft};
 use crate::config::DosConfig;
-use crate::table::{CappedMap, Distinct};
+use crate::table::{hash_of, CappedMap, Distinct};
 
 const NAME: &str = "dos";
 
@@ -91,13 +91,29 @@ struct Victim {
     top_src_votes: u32,
     top_mac: Option<MacAddr>,
     top_mac_votes: u32,
+    /// Packets counted this second (all kinds): the denominator of the votes.
+    pkts: u32,
     port: u16,
     one_port: bool,
+    /// The MAC frames to this address are delivered to: its owner on the
+    /// LAN. A packet *from* the address sent by another MAC forged it.
+    own_mac: Option<MacAddr>,
+    /// Majority vote over the MACs that sent reflector requests with this
+    /// address forged as their source (the reflection attacker), decayed
+    /// like `req_bytes`.
+    spoofer: Option<MacAddr>,
+    spoofer_votes: u32,
     /// Bytes the victim itself sent to reflector ports (its own requests), decayed per second.
     req_bytes: u64,
     /// Per kind: second the flood was first reported, last second over threshold, packets since.
     first_over: [i64; KINDS],
     last_over: [i64; KINDS],
+    /// Per kind: who the reported flood came from (hash of its majority
+    /// source address or sender MAC): another sender is another incident.
+    over_by: [u64; KINDS],
+    /// The reflector service port of this second's reflected packets.
+    refl_port: u16,
+    one_refl_port: bool,
     total: [u64; KINDS],
 }
 
@@ -116,11 +132,18 @@ impl Victim {
             top_src_votes: 0,
             top_mac: None,
             top_mac_votes: 0,
+            pkts: 0,
             port: 0,
             one_port: true,
+            own_mac: None,
+            spoofer: None,
+            spoofer_votes: 0,
             req_bytes: 0,
             first_over: [i64::MIN; KINDS],
             last_over: [i64::MIN; KINDS],
+            over_by: [0; KINDS],
+            refl_port: 0,
+            one_refl_port: true,
             total: [0; KINDS],
         }
     }
@@ -132,7 +155,12 @@ impl Victim {
             } else {
                 0
             };
+            if sec - self.sec >= 30 {
+                self.spoofer = None;
+                self.spoofer_votes = 0;
+            }
             self.sec = sec;
+            self.pkts = 0;
             self.counts = [0; KINDS];
             self.udp_new = 0;
             self.bytes = [0; KINDS];
@@ -144,6 +172,8 @@ impl Victim {
             self.top_mac = None;
             self.one_port = true;
             self.port = 0;
+            self.refl_port = 0;
+            self.one_refl_port = true;
         }
     }
 }
@@ -153,6 +183,15 @@ pub struct Dos {
     quiet_secs: i64,
     reflector: Vec<bool>,
     victims: CappedMap<IpAddr, Victim>,
+}
+
+/// Whether a Boyer–Moore candidate with `votes` left after `n` items is a
+/// strict majority. The candidate's last run began at a reset and gained
+/// `votes` net of the others, so it occurred at least (run + votes) / 2
+/// times; with votes ≥ n/2 that is at least half of all items — and a
+/// source sending 90 % of the packets keeps ≥ 80 % of them as votes.
+fn majority(votes: u32, n: u32) -> bool {
+    n > 0 && votes.saturating_mul(2) >= n
 }
 
 /// One step of the Boyer–Moore majority vote.
@@ -217,10 +256,20 @@ impl Dos {
             }
             Transport::Udp(u) => {
                 if self.reflector[u.dst_port as usize] && is_victim(src) {
-                    // The (possible) victim asking a reflector service itself.
+                    // The (possible) victim asking a reflector service itself,
+                    // or someone else asking in its name: a request sent by
+                    // a MAC other than the one the address receives at.
                     let v = self.victims.entry(src, || Victim::new(sec));
                     v.roll(sec);
-                    v.req_bytes = v.req_bytes.saturating_add(len);
+                    let sender = pkt.link.src.filter(|m| m.is_station());
+                    match (v.own_mac, sender) {
+                        (Some(own), Some(m)) if own != m => {
+                            let mut top = v.spoofer.unwrap_or(m);
+                            vote(&mut top, &mut v.spoofer_votes, m);
+                            v.spoofer = Some(top);
+                        }
+                        _ => v.req_bytes = v.req_bytes.saturating_add(len),
+                    }
                 }
                 if self.reflector[u.src_port as usize] && u.src_port != u.dst_port {
                     (Kind::Reflection, u.src_port)
@@ -244,6 +293,10 @@ impl Dos {
         }
         let v = self.victims.entry(dst, || Victim::new(sec));
         v.roll(sec);
+        if let Some(m) = pkt.link.dst.filter(|m| m.is_station()) {
+            v.own_mac = Some(m);
+        }
+        v.pkts = v.pkts.saturating_add(1);
         let k = kind as usize;
         let inc = if kind == Kind::Http { http } else { 1 };
         v.counts[k] = v.counts[k].saturating_add(inc);
@@ -260,7 +313,12 @@ impl Dos {
             }
         }
         v.sources.insert(&src);
-        if kind != Kind::Reflection {
+        if kind == Kind::Reflection {
+            if v.refl_port == 0 {
+                v.refl_port = port;
+            }
+            v.one_refl_port &= v.refl_port == port;
+        } else {
             v.ports.insert(&port);
         }
         if v.counts.iter().sum::<u32>() == inc {
@@ -287,14 +345,21 @@ impl Dos {
             }
             Kind::Icmp => c >= cfg.icmp_pps,
             Kind::Http => c >= cfg.http_rps,
+            // Volume in bytes, or (reflectors that do not amplify) in
+            // packets at the plain UDP flood rate; unasked for either way.
             Kind::Reflection => {
                 c >= cfg.reflection_pps
-                    && v.bytes[k] >= cfg.reflection_bytes
+                    && (v.bytes[k] >= cfg.reflection_bytes || c >= cfg.udp_pps)
                     && (v.bytes[k] as f64) >= cfg.reflection_ratio * (v.req_bytes.max(1) as f64)
             }
         };
         // A reflection flood is also a UDP flood; report it as the former.
-        let udp_too = kind == Kind::Reflection && {
+        // Replies nobody on the victim's side asked for are left to the
+        // reflection check (the plain UDP count crosses first and would
+        // name a reflector as the attacker).
+        let unrequested = kind == Kind::Reflection
+            && (v.bytes[k] as f64) >= cfg.reflection_ratio * (v.req_bytes.max(1) as f64);
+        let udp_too = kind == Kind::Reflection && !unrequested && {
             let u = Kind::Udp as usize;
             v.counts[u] >= cfg.udp_pps && v.udp_new >= cfg.udp_new_flows
         };
@@ -309,14 +374,29 @@ impl Dos {
         if v.ports.estimate() > MAX_FLOOD_PORTS && kind != Kind::Reflection {
             return; // many ports at once: a fast scan, not a flood
         }
-        let ongoing = sec.saturating_sub(v.last_over[k]) <= self.quiet_secs;
+        let by = if majority(v.top_src_votes, v.pkts) {
+            hash_of(&v.top_src)
+        } else {
+            v.top_mac
+                .filter(|_| majority(v.top_mac_votes, v.pkts))
+                .map_or(0, |m| hash_of(&m))
+        };
+        let ongoing = sec.saturating_sub(v.last_over[k]) <= self.quiet_secs && v.over_by[k] == by;
         v.last_over[k] = sec;
         if ongoing {
             return;
         }
+        v.over_by[k] = by;
         v.first_over[k] = sec;
         let v = *v;
-        out.push(self.draft(kind, dst, &v, pkt.ts, ctx.devices));
+        // Is the flood's (majority) source address forged? Its owner's MAC
+        // is known from frames delivered to it; another MAC sent the flood.
+        let forged = majority(v.top_src_votes, v.pkts)
+            .then(|| self.victims.get(&v.top_src).and_then(|o| o.own_mac))
+            .flatten()
+            .zip(v.top_mac.filter(|_| majority(v.top_mac_votes, v.pkts)))
+            .is_some_and(|(own, sender)| own != sender);
+        out.push(self.draft(kind, dst, &v, forged, pkt.ts, ctx.devices));
     }
 
     fn draft(
@@ -324,27 +404,35 @@ impl Dos {
         kind: Kind,
         victim: IpAddr,
         v: &Victim,
+        forged: bool,
         now: Timestamp,
         devices: &DeviceTable,
     ) -> Draft {
         let k = kind as usize;
         let sources = v.sources.estimate();
-        let spoofed = !v.one_src && sources >= self.cfg.spoofed_sources;
-        // With spoofed sources the addresses lie; on a LAN the sender's MAC
-        // does not, so name the device that owns it.
-        let attacker = if v.one_src { Some(v.last_src) } else { None };
+        let spoofed = forged || (!v.one_src && sources >= self.cfg.spoofed_sources);
+        // The attacker is the source that sent most of this second's packets
+        // (a strict majority, so background traffic to the same victim does
+        // not hide it), unless that address is forged. With spoofed sources
+        // the addresses lie; on a LAN the sender's MAC does not, so name the
+        // device that owns it. A reflection's senders are the reflectors: its
+        // attacker is whoever forged the victim's address in the requests.
+        let attacker = (kind != Kind::Reflection
+            && !forged
+            && (v.one_src || majority(v.top_src_votes, v.pkts)))
+        .then_some(v.top_src);
         let mut d = Draft::new(AlertCategory::Dos, kind.signature(spoofed), NAME, now);
         d.attacker = attacker;
-        d.attacker_mac = if attacker.is_none() {
-            v.top_mac.filter(|_| v.top_mac_votes > 0)
-        } else {
-            None
+        d.attacker_mac = match (attacker, kind) {
+            (Some(_), _) => None,
+            (None, Kind::Reflection) => v.spoofer.filter(|_| v.spoofer_votes > 0),
+            (None, _) => v.top_mac.filter(|_| majority(v.top_mac_votes, v.pkts)),
         };
         d.victims = vec![victim];
         d.proto = Some(kind.proto());
         d.per_victim = true;
-        if v.one_port && v.port != 0 {
-            d.victim_port = if kind == Kind::Reflection { 0 } else { v.port };
+        if v.one_port && v.port != 0 && kind != Kind::Reflection {
+            d.victim_port = v.port;
         }
         d.first_seen = Timestamp::from_secs(v.first_over[k]).max(Timestamp::from_secs(v.sec));
         d.count = v.total[k];
@@ -363,15 +451,12 @@ impl Dos {
             d = d.ev("sender_mac", m.to_string());
             d.devices.push(m.to_string());
         }
-        if v.one_port && v.port != 0 {
-            d = d.ev(
-                if kind == Kind::Reflection {
-                    "reflector_port"
-                } else {
-                    "port"
-                },
-                v.port,
-            );
+        if kind == Kind::Reflection {
+            if v.one_refl_port && v.refl_port != 0 {
+                d = d.ev("reflector_port", v.refl_port);
+            }
+        } else if v.one_port && v.port != 0 {
+            d = d.ev("port", v.port);
         }
         if kind == Kind::Reflection {
             let ratio = v.bytes[k] as f64 / (v.req_bytes.max(1) as f64);
@@ -382,6 +467,10 @@ impl Dos {
                 "{} (hiding behind {sources} forged addresses)",
                 who(devices, a)
             ),
+            (None, _) if forged => format!("a device forging {}'s address", v.top_src),
+            (None, true) if d.attacker_mac.is_some() => {
+                format!("a device hiding behind {sources} forged addresses")
+            }
             (None, _) => format!("{sources} addresses"),
             (Some(a), false) => who(devices, a),
         };
@@ -392,11 +481,19 @@ impl Dos {
         };
         d.summary = match kind {
             Kind::Reflection => format!(
-                "{} is being flooded with {} per second ({} bytes/s) bounced off UDP port {} services, a reflection/amplification attack.",
+                "{} is being flooded with {} unrequested replies per second ({} bytes/s) from {}, a reflection/amplification attack{}.",
                 who(devices, victim),
                 v.counts[k],
                 v.bytes[k],
-                v.port
+                if v.one_refl_port && v.refl_port != 0 {
+                    format!("UDP port {} services", v.refl_port)
+                } else {
+                    "several UDP services".to_string()
+                },
+                match d.attacker_mac {
+                    Some(m) => format!(" by {m}, which sent requests in the victim's name"),
+                    None => String::new(),
+                }
             ),
             _ => format!(
                 "{from} is flooding {}{port} with about {} {} per second, a denial-of-service attack.",

@@ -110,6 +110,21 @@ impl Spoofing {
         }
     }
 
+    /// Whether a DNS answer came from the MAC that owns its source address:
+    /// `None` when that cannot be told.
+    fn genuine(&self, a: &DnsAnswer) -> Option<bool> {
+        let mac = a.mac?;
+        if let IpAddr::V4(v4) = a.src {
+            if let Some(b) = self.bindings.get(&v4) {
+                return Some(b.owner == mac);
+            }
+        }
+        if !is_local_scope(a.src) {
+            return self.gateway_mac.map(|g| g == mac);
+        }
+        None
+    }
+
     fn is_gateway(&self, ip: Ipv4Addr, old_mac: MacAddr) -> bool {
         self.gateway_ips.contains(&Some(ip)) || self.gateway_mac == Some(old_mac)
     }
@@ -484,11 +499,14 @@ impl Spoofing {
         if !(other_sender && disjoint) {
             return;
         }
-        // The answer not from the gateway's MAC is the odd one out.
-        let odd = if p.mac.is_some() && p.mac == self.gateway_mac {
-            fresh
-        } else {
-            p
+        // The forged answer is the one whose sender MAC does not own its
+        // source address: a LAN resolver's address is bound to its MAC by
+        // ARP, a remote one's answers come through the gateway's MAC.
+        // With nothing to tell, the first: a forger wins the race to be useful.
+        let odd = match (self.genuine(&p), self.genuine(&fresh)) {
+            (Some(false), _) => p,
+            (_, Some(false)) | (Some(true), _) => fresh,
+            _ => p,
         };
         let mut d = Draft::new(AlertCategory::Spoofing, "dns-spoofing", NAME, now);
         d.attacker = if odd.mac.is_some() {
