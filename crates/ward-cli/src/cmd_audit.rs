@@ -76,6 +76,10 @@ pub struct AuditArgs {
     /// Grab banners only; try no logins.
     #[arg(long)]
     pub no_credentials: bool,
+    /// Write the password of a factory login that worked into the findings
+    /// (redacted by default: `secret_redacted: true`).
+    #[arg(long)]
+    pub reveal_secrets: bool,
     /// Write findings as EVE NDJSON to FILE (`-` for standard output).
     #[arg(long, value_name = "FILE")]
     pub eve: Option<PathBuf>,
@@ -197,6 +201,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
         host_timeout: Duration::from_secs(args.host_timeout.max(1)),
         max_pairs: args.max_pairs,
         try_credentials: !args.no_credentials,
+        reveal_secrets: args.reveal_secrets,
         ..AuditConfig::default()
     };
     if !args.ports.is_empty() {
@@ -279,8 +284,13 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
         }
     }
     text.push_str(&format!(
-        "\n{} connections; secrets are never written by the audit.\n",
-        out.connections
+        "\n{} connections; {}.\n",
+        out.connections,
+        if args.reveal_secrets {
+            "passwords that worked are written (--reveal-secrets)"
+        } else {
+            "passwords are redacted (--reveal-secrets to write them)"
+        }
     ));
     if !out.hosts_timed_out.is_empty() {
         text.push_str(&format!(

@@ -18,9 +18,9 @@
 //!   ([`AuditConfig::max_pairs`]), one pair per connection (as Mirai does,
 //!   and so a lock-out counter sees the fewest failures).
 //!
-//! What is checked, by port: FTP (banner, `USER`/`PASS`), SSH (banner only:
-//! no pure-Rust SSH client is bundled, so SSH logins are reported as not
-//! checked), Telnet (prompt-driven login, options refused), HTTP (status,
+//! What is checked, by port: FTP (banner, `USER`/`PASS`), SSH (banner, then
+//! password logins through [`crate::ssh`], the host key fingerprint kept as
+//! evidence), Telnet (prompt-driven login, options refused), HTTP (status,
 //! `Server`, `<title>`, UPnP `/description.xml` and `/rootDesc.xml`, Basic
 //! auth), RTSP (`OPTIONS`, `DESCRIBE`, Basic auth), MQTT (`CONNECT` without
 //! and with credentials), and plain reachability of ADB (5555), TR-069
@@ -41,7 +41,7 @@ use serde_json::{json, Value};
 use ward_core::devices::is_local_scope;
 use ward_core::{Event, Finding, FindingKind, Timestamp};
 
-use crate::{default_credentials, vulnerable};
+use crate::{default_credentials, ssh, vulnerable};
 
 /// Never more hosts than this in one audit, whatever the flags.
 pub const MAX_TARGETS: usize = 65_536;
@@ -72,6 +72,9 @@ pub struct AuditConfig {
     pub extra_credentials: Vec<(String, String)>,
     /// Try credentials at all (off: banners only).
     pub try_credentials: bool,
+    /// Write the password of a default login that worked into the finding
+    /// (`--reveal-secrets`); off, it is redacted (`secret_redacted: true`).
+    pub reveal_secrets: bool,
 }
 
 impl Default for AuditConfig {
@@ -86,6 +89,7 @@ impl Default for AuditConfig {
             max_pairs: 20,
             extra_credentials: Vec::new(),
             try_credentials: true,
+            reveal_secrets: false,
         }
     }
 }
@@ -209,7 +213,8 @@ pub struct ServiceReport {
     pub service: String,
     /// Banner, `Server` header, title … (printable, cut).
     pub banner: String,
-    /// `found`, `none-worked`, `not-checked`, `no-auth`, `n/a`.
+    /// `found`, `none-worked`, `not-checked`, `no-auth`, `keys-only` (SSH
+    /// offering no password method), `n/a`.
     pub credentials: String,
     /// Credential pairs tried.
     pub tried: usize,
@@ -356,6 +361,16 @@ fn worker(s: &Shared) {
     }
 }
 
+/// How one FTP login went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FtpLogin {
+    /// `230` right after `USER`: no password asked.
+    NoPassword,
+    /// `230` after `PASS`.
+    LoggedIn,
+    Refused,
+}
+
 /// Probing one port of one host.
 struct Probe<'a> {
     s: &'a Shared,
@@ -478,7 +493,12 @@ impl Probe<'_> {
         self.findings.push(e);
     }
 
-    fn report_default(&mut self, proto: &str, user: &str, pass: &str, reveal: bool) {
+    fn report_default(&mut self, proto: &str, user: &str, pass: &str) {
+        self.report_default_with(proto, user, pass, json!({"port": self.addr.port()}));
+    }
+
+    /// A `default-credentials` finding; `evidence` must hold `port`.
+    fn report_default_with(&mut self, proto: &str, user: &str, pass: &str, evidence: Value) {
         let ip = self.addr.ip();
         let mut f = self.finding(
             FindingKind::DefaultCredentials,
@@ -489,11 +509,11 @@ impl Probe<'_> {
                 crate::detector::proto_name(proto)
             ),
             &crate::detector::default_remedy(&format!("the device at {ip}"), proto),
-            json!({"port": self.addr.port()}),
+            evidence,
         );
         f.username = Some(user.into());
         f.outcome = Some("success".into());
-        if reveal {
+        if self.s.cfg.reveal_secrets {
             f.secret = Some(pass.into());
         } else {
             f.secret_redacted = true;
@@ -532,6 +552,7 @@ impl Probe<'_> {
             21 => self.ftp(&mut st, &mut report),
             22 => {
                 let b = self.read_until(&mut st, &["\n"], false);
+                drop(st);
                 // The identification line only: KEXINIT may follow in the same read.
                 let line = b.split(|c| *c == b'\n').next().unwrap_or(&[]);
                 report.service = "ssh".into();
@@ -540,6 +561,9 @@ impl Probe<'_> {
                 if let Some((p, Some(v))) = ward_proto::ssh::split_banner(report.banner.trim()) {
                     let banner = report.banner.clone();
                     self.vulnerable("ssh", &p, &v, &banner);
+                }
+                if report.banner.starts_with("SSH-") && self.s.cfg.try_credentials {
+                    self.ssh(&mut report);
                 }
             }
             23 | 2323 => {
@@ -593,6 +617,68 @@ impl Probe<'_> {
         Some(report)
     }
 
+    /// SSH password logins, one pair per connection (see [`crate::ssh`]).
+    /// The host key fingerprint goes into the service banner and the
+    /// finding's evidence: it says which server accepted the login.
+    fn ssh(&mut self, report: &mut ServiceReport) {
+        let Ok(mut client) = ssh::Client::new(self.s.cfg.io_timeout) else {
+            return;
+        };
+        report.credentials = "none-worked".into();
+        // Key exchange, authentication and disconnect: a few round trips.
+        let budget = self.s.cfg.io_timeout * 3;
+        let mut failures = 0;
+        let pairs = self.s.pairs.clone();
+        for (u, p) in pairs {
+            let Some(st) = self.connect() else { break };
+            let left = self.deadline.saturating_duration_since(Instant::now());
+            report.tried += 1;
+            match client.try_password(st, &u, &p, budget.min(left)) {
+                ssh::Attempt::Accepted => {
+                    report.credentials = "found".into();
+                    let key = client.host_key.clone().unwrap_or_default();
+                    self.report_default_with(
+                        "ssh",
+                        &u,
+                        &p,
+                        json!({"port": self.addr.port(), "host_key": key.algorithm, "host_key_sha256": key.fingerprint}),
+                    );
+                    break;
+                }
+                ssh::Attempt::Refused { .. } => {}
+                ssh::Attempt::NoPasswordMethod { methods } => {
+                    // Keys only: nothing to guess, and that is the good case.
+                    report.tried -= 1;
+                    report.credentials = "keys-only".into();
+                    report
+                        .banner
+                        .push_str(&format!("; auth: {}", methods.join(",")));
+                    break;
+                }
+                ssh::Attempt::Failed(why) => {
+                    // A server that cannot finish a key exchange with us (or
+                    // drops us) twice in a row will not start to.
+                    report.tried -= 1;
+                    failures += 1;
+                    if failures >= 2 {
+                        report.credentials = "not-checked".into();
+                        report
+                            .banner
+                            .push_str(&format!("; ssh failed: {}", printable(why.as_bytes(), 80)));
+                        break;
+                    }
+                    continue;
+                }
+            }
+            failures = 0;
+        }
+        if let Some(k) = &client.host_key {
+            report
+                .banner
+                .push_str(&format!("; host key {} {}", k.algorithm, k.fingerprint));
+        }
+    }
+
     fn ftp(&mut self, st: &mut TcpStream, report: &mut ServiceReport) {
         let b = self.read_until(st, &["\n"], false);
         report.service = "ftp".into();
@@ -612,32 +698,57 @@ impl Probe<'_> {
             return;
         }
         report.credentials = "none-worked".into();
+        // Anonymous FTP first (RFC 1635: user `anonymous`, an e-mail
+        // address as password): not a default password, but the same
+        // open door, reported as the passive detector does.
+        if self.ftp_login("anonymous", "ward-audit@example.invalid") == Some(FtpLogin::LoggedIn) {
+            let f = self.finding(FindingKind::RiskyService, "ftp", 3,
+                format!("The device at {ip} lets anyone log in to its FTP server without a password (anonymous FTP)."),
+                "Turn anonymous FTP off unless you mean to publish those files to everyone on the network.",
+                json!({"port": self.addr.port(), "service": "ftp-anonymous", "username": "anonymous"}));
+            self.push(f);
+            report.banner.push_str("; anonymous login accepted");
+        }
         let pairs = self.s.pairs.clone();
         for (u, p) in pairs {
-            let Some(mut c) = self.connect() else { break };
+            let Some(r) = self.ftp_login(&u, &p) else {
+                break;
+            };
             report.tried += 1;
-            let _ = self.read_until(&mut c, &["220 "], false);
-            if c.write_all(format!("USER {u}\r\n").as_bytes()).is_err() {
-                continue;
-            }
-            let r = self.read_until(&mut c, &["\n"], false);
-            if r.starts_with(b"230") {
-                // Logged in without a password.
-                report.credentials = "found".into();
-                self.report_default("ftp", &u, "", false);
-                break;
-            }
-            if c.write_all(format!("PASS {p}\r\n").as_bytes()).is_err() {
-                continue;
-            }
-            let r = self.read_until(&mut c, &["\n"], false);
-            let _ = c.write_all(b"QUIT\r\n");
-            if r.starts_with(b"230") {
-                report.credentials = "found".into();
-                self.report_default("ftp", &u, &p, false);
-                break;
-            }
+            let pass = match r {
+                FtpLogin::Refused => continue,
+                FtpLogin::NoPassword => "",
+                FtpLogin::LoggedIn => p.as_str(),
+            };
+            report.credentials = "found".into();
+            self.report_default("ftp", &u, pass);
+            break;
         }
+    }
+
+    /// One FTP login on a new connection; None when no connection could
+    /// be made (stopped, out of time, or refused).
+    fn ftp_login(&mut self, user: &str, pass: &str) -> Option<FtpLogin> {
+        let mut c = self.connect()?;
+        let _ = self.read_until(&mut c, &["220 "], false);
+        if c.write_all(format!("USER {user}\r\n").as_bytes()).is_err() {
+            return Some(FtpLogin::Refused);
+        }
+        let r = self.read_until(&mut c, &["\n"], false);
+        if r.starts_with(b"230") {
+            let _ = c.write_all(b"QUIT\r\n");
+            return Some(FtpLogin::NoPassword);
+        }
+        if c.write_all(format!("PASS {pass}\r\n").as_bytes()).is_err() {
+            return Some(FtpLogin::Refused);
+        }
+        let r = self.read_until(&mut c, &["\n"], false);
+        let _ = c.write_all(b"QUIT\r\n");
+        Some(if r.starts_with(b"230") {
+            FtpLogin::LoggedIn
+        } else {
+            FtpLogin::Refused
+        })
     }
 
     fn telnet(&mut self, report: &mut ServiceReport) {
@@ -714,7 +825,7 @@ impl Probe<'_> {
             );
             if shell_prompt(&after) && !login_refused(&after) {
                 report.credentials = "found".into();
-                self.report_default("telnet", &u, &p, false);
+                self.report_default("telnet", &u, &p);
                 break;
             }
         }
@@ -804,7 +915,7 @@ impl Probe<'_> {
             let st = http_status(&r);
             if (200..400).contains(&st) {
                 report.credentials = "found".into();
-                self.report_default("http", &u, &p, false);
+                self.report_default("http", &u, &p);
                 break;
             }
         }
@@ -864,7 +975,7 @@ impl Probe<'_> {
             };
             if http_status(&r) == 200 {
                 report.credentials = "found".into();
-                self.report_default("rtsp", &u, &p, false);
+                self.report_default("rtsp", &u, &p);
                 break;
             }
         }
@@ -903,7 +1014,7 @@ impl Probe<'_> {
             match self.mqtt_connect(Some((&u, &p))) {
                 Some(0) => {
                     report.credentials = "found".into();
-                    self.report_default("mqtt", &u, &p, false);
+                    self.report_default("mqtt", &u, &p);
                     break;
                 }
                 Some(_) => {}

@@ -897,6 +897,7 @@ pub fn default_remedy(device: &str, proto: &str) -> String {
     );
     match proto {
         "http" | "rtsp" | "snmp" | "vnc" => format!("{change} (in its settings page or app)."),
+        "ssh" => format!("{change}, or better, allow SSH logins with keys only (or turn SSH off if nothing needs it)."),
         _ => format!("{change}, or better, turn {} off.", proto_name(proto)),
     }
 }
@@ -905,6 +906,7 @@ pub fn default_remedy(device: &str, proto: &str) -> String {
 pub fn proto_name(p: &str) -> &str {
     match p {
         "telnet" => "Telnet",
+        "ssh" => "SSH",
         "ftp" => "FTP",
         "http" => "web (HTTP)",
         "mqtt" => "MQTT",

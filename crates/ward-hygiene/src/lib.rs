@@ -36,6 +36,7 @@ pub mod audit;
 pub mod detector;
 pub mod report;
 pub mod risk;
+pub mod ssh;
 pub mod tls;
 pub mod vulnerable;
 

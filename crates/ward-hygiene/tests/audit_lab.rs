@@ -2,13 +2,25 @@
 //! namespace this test creates (no route out: traffic cannot leave it).
 //!
 //! The outer test (root only; skipped with a reason otherwise) builds the
-//! namespace with one veth pair (both ends inside), starts busybox telnetd (a `-l`
-//! login program that accepts only root/vizxv, the 2nd pair of Mirai's
-//! list), busybox httpd with Basic auth admin:admin (4th pair), and
-//! mosquitto with a password file (support/support, 11th pair) and
-//! dropbear (banner only: SSH logins are not tried), then
-//! re-runs this test binary *inside* the namespace for the inner test,
-//! which audits 10.231.0.1 and checks each finding.
+//! namespace with one veth pair (both ends inside) and starts:
+//! - busybox telnetd with a `-l` login program that accepts only
+//!   root/vizxv (the 2nd pair of Mirai's list);
+//! - busybox httpd on port 80 with Basic auth admin:admin (4th pair);
+//! - mosquitto with a password file (support/support, 11th pair);
+//! - dropbear with password logins, whose accounts come from a passwd and
+//!   shadow file of this test bind-mounted over /etc/passwd and /etc/shadow
+//!   in a private mount namespace of its own (root's password is `admin`,
+//!   the 3rd pair);
+//! - vsftpd (when installed) with the same accounts through its own PAM
+//!   file (root refused by an ftpusers list, admin/admin the 4th pair) and
+//!   anonymous login on;
+//! - lighttpd (when installed) on port 8080 with mod_auth Basic from a
+//!   plain user file, admin:password (13th pair);
+//!
+//! then re-runs this test binary *inside* the namespace for the inner
+//! test, which audits 10.231.0.1 and checks each finding. Every daemon is
+//! killed by PID, whatever else is left in the namespace too, and the
+//! namespace deleted, on every exit path (the `Lab` guard's `Drop`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -20,6 +32,8 @@ use ward_core::FindingKind;
 use ward_hygiene::audit::{self, AuditConfig};
 
 const TARGET_ENV: &str = "WARD_AUDIT_LAB_TARGET";
+const DAEMONS_ENV: &str = "WARD_AUDIT_LAB_DAEMONS";
+const FINGERPRINT_ENV: &str = "WARD_AUDIT_LAB_SSH_FP";
 const ADDR: &str = "10.231.0.1";
 
 fn have(tool: &str) -> bool {
@@ -68,6 +82,46 @@ fn write(path: &Path, text: &str) {
     std::fs::write(path, text).expect("write lab file");
 }
 
+/// A daemon started inside the lab namespace, in a private mount
+/// namespace where `binds` (file, target) are bind-mounted first: the
+/// accounts and PAM file the daemon sees are this test's, and nothing
+/// outside that one process tree sees the mounts.
+fn spawn_in(ns: &str, binds: &[(&Path, &str)], cmd: &[&str]) -> Child {
+    let mut script = String::from("set -e; ");
+    for (src, dst) in binds {
+        script.push_str(&format!("mount --bind '{}' '{dst}'; ", src.display()));
+    }
+    script.push_str("exec \"$@\"");
+    let mut args = vec![
+        "netns",
+        "exec",
+        ns,
+        "unshare",
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        &script,
+        "sh",
+    ];
+    args.extend_from_slice(cmd);
+    Command::new("ip")
+        .args(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("daemon starts")
+}
+
+fn hash(password: &str) -> String {
+    let o = Command::new("busybox")
+        .args(["mkpasswd", "-m", "sha512", password])
+        .output()
+        .expect("busybox mkpasswd");
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
+
 #[test]
 fn audit_finds_factory_logins_of_real_daemons_in_a_namespace() {
     let root = Command::new("id")
@@ -80,6 +134,8 @@ fn audit_finds_factory_logins_of_real_daemons_in_a_namespace() {
     }
     for tool in [
         "ip",
+        "unshare",
+        "mount",
         "busybox",
         "mosquitto",
         "mosquitto_passwd",
@@ -91,9 +147,21 @@ fn audit_finds_factory_logins_of_real_daemons_in_a_namespace() {
             return;
         }
     }
+    // vsftpd and lighttpd are optional (lab/install-tools.sh installs
+    // them): without one, its part is left out and said so.
+    let with_ftp = have("vsftpd") && Path::new("/etc/pam.d").is_dir();
+    let with_lighttpd = have("lighttpd");
+    for (name, ok) in [("vsftpd", with_ftp), ("lighttpd", with_lighttpd)] {
+        if !ok {
+            eprintln!("not testing {name}: not installed (lab/install-tools.sh installs it)");
+        }
+    }
     let ns = format!("ward-audit-{}", std::process::id());
     let dir = std::env::temp_dir().join(&ns);
-    std::fs::create_dir_all(dir.join("www")).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    for sub in ["www", "www8080", "home", "empty", "anon"] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+    }
     let mut lab = Lab {
         ns: ns.clone(),
         dir: dir.clone(),
@@ -120,6 +188,7 @@ fn audit_finds_factory_logins_of_real_daemons_in_a_namespace() {
         routes.stdout.is_empty(),
         "the lab namespace must have no default route"
     );
+    let d = |p: &str| dir.join(p).to_str().unwrap().to_string();
 
     let login = dir.join("login.sh");
     write(
@@ -136,6 +205,10 @@ fn audit_finds_factory_logins_of_real_daemons_in_a_namespace() {
     write(
         &dir.join("www/index.html"),
         "<html><head><title>IP Camera</title></head><body>live</body></html>\n",
+    );
+    write(
+        &dir.join("www8080/index.html"),
+        "<html><head><title>NVR</title></head><body>recordings</body></html>\n",
     );
     write(&dir.join("httpd.conf"), "/:admin:admin\n");
     let passwd = dir.join("mqtt.passwd");
@@ -154,21 +227,30 @@ fn audit_finds_factory_logins_of_real_daemons_in_a_namespace() {
             passwd.display()
         ),
     );
+    // The accounts dropbear and vsftpd see (bind-mounted over /etc).
+    write(
+        &dir.join("passwd"),
+        &format!(
+            "root:x:0:0:root:/root:/bin/sh\n\
+             nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n\
+             ftp:x:1001:65534:ftp:{}:/usr/sbin/nologin\n\
+             admin:x:1000:1000:admin:{}:/bin/sh\n",
+            d("anon"),
+            d("home")
+        ),
+    );
+    write(
+        &dir.join("shadow"),
+        &format!(
+            "root:{}:19000:0:99999:7:::\nnobody:*:19000:0:99999:7:::\nftp:*:19000:0:99999:7:::\nadmin:{}:19000:0:99999:7:::\n",
+            hash("admin"),
+            hash("admin")
+        ),
+    );
+    sh(&["chmod", "600", &d("shadow")]);
 
-    let spawn = |args: &[&str]| {
-        let mut full = vec!["netns", "exec", &ns];
-        full.extend_from_slice(args);
-        Command::new("ip")
-            .args(&full)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("daemon starts")
-    };
+    let spawn = |args: &[&str]| spawn_in(&ns, &[], args);
     let login_s = login.to_str().unwrap().to_string();
-    let www = dir.join("www").to_str().unwrap().to_string();
-    let conf = dir.join("httpd.conf").to_str().unwrap().to_string();
-    let mconf = dir.join("mosquitto.conf").to_str().unwrap().to_string();
     lab.children.push(spawn(&[
         "busybox", "telnetd", "-F", "-p", "23", "-b", ADDR, "-l", &login_s,
     ]));
@@ -179,31 +261,112 @@ fn audit_finds_factory_logins_of_real_daemons_in_a_namespace() {
         "-p",
         &format!("{ADDR}:80"),
         "-h",
-        &www,
+        &d("www"),
         "-c",
-        &conf,
+        &d("httpd.conf"),
         "-r",
         "camera",
     ]));
-    lab.children.push(spawn(&["mosquitto", "-c", &mconf]));
-    let key = dir.join("dropbear_ed25519").to_str().unwrap().to_string();
+    lab.children
+        .push(spawn(&["mosquitto", "-c", &d("mosquitto.conf")]));
+    let key = d("dropbear_ed25519");
     assert!(Command::new("dropbearkey")
         .args(["-t", "ed25519", "-f", &key])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success()));
-    lab.children.push(spawn(&[
-        "dropbear",
-        "-F",
-        "-E",
-        "-s",
-        "-r",
-        &key,
-        "-p",
-        &format!("{ADDR}:22"),
-    ]));
-    std::thread::sleep(Duration::from_millis(700));
+    let fp = Command::new("dropbearkey")
+        .args(["-y", "-f", &key])
+        .output()
+        .unwrap();
+    let fingerprint = String::from_utf8_lossy(&fp.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("Fingerprint: ").map(str::to_string))
+        .expect("dropbearkey prints the fingerprint");
+    let accounts = [
+        (dir.join("passwd"), "/etc/passwd"),
+        (dir.join("shadow"), "/etc/shadow"),
+    ];
+    let binds: Vec<(&Path, &str)> = accounts.iter().map(|(p, t)| (p.as_path(), *t)).collect();
+    lab.children.push(spawn_in(
+        &ns,
+        &binds,
+        &[
+            "dropbear",
+            "-F",
+            "-E",
+            "-r",
+            &key,
+            "-p",
+            &format!("{ADDR}:22"),
+        ],
+    ));
+    let mut daemons = Vec::new();
+    if with_ftp {
+        write(&dir.join("ftpusers"), "root\n");
+        write(
+            &dir.join("pam.vsftpd"),
+            &format!(
+                "auth required pam_listfile.so item=user sense=deny file={} onerr=fail\n\
+                 auth required pam_unix.so nodelay\n\
+                 account required pam_unix.so\n\
+                 session required pam_permit.so\n",
+                d("ftpusers")
+            ),
+        );
+        write(
+            &dir.join("vsftpd.conf"),
+            &format!(
+                "listen=YES\nlisten_ipv6=NO\nlisten_address={ADDR}\nlisten_port=21\nbackground=NO\n\
+                 anonymous_enable=YES\nanon_root={}\nlocal_enable=YES\nwrite_enable=NO\n\
+                 pam_service_name=ward-audit-lab\nsecure_chroot_dir={}\nseccomp_sandbox=NO\n\
+                 isolate=NO\nisolate_network=NO\nxferlog_enable=NO\nconnect_from_port_20=NO\n\
+                 ftp_username=ftp\nnopriv_user=nobody\nuserlist_enable=NO\n\
+                 ftpd_banner=vsFTPd 3.0.3 ready\n",
+                d("anon"),
+                d("empty")
+            ),
+        );
+        // vsftpd's PAM service: a directory holding only this test's
+        // service file, bind-mounted over /etc/pam.d in the daemon's own
+        // mount namespace (a bind needs an existing target, and the host's
+        // /etc/pam.d is not to be written).
+        let pam_dir = dir.join("pam.d");
+        std::fs::create_dir_all(&pam_dir).unwrap();
+        std::fs::copy(dir.join("pam.vsftpd"), pam_dir.join("ward-audit-lab")).unwrap();
+        let conf = d("vsftpd.conf");
+        let mut ftp_binds = binds.clone();
+        ftp_binds.push((pam_dir.as_path(), "/etc/pam.d"));
+        lab.children
+            .push(spawn_in(&ns, &ftp_binds, &["vsftpd", &conf]));
+        daemons.push("ftp");
+    }
+    if with_lighttpd {
+        write(&dir.join("lighttpd.users"), "admin:password\n");
+        write(
+            &dir.join("lighttpd.conf"),
+            &format!(
+                "server.modules = (\"mod_auth\", \"mod_authn_file\")\n\
+                 server.document-root = \"{}\"\n\
+                 server.bind = \"{ADDR}\"\n\
+                 server.port = 8080\n\
+                 server.errorlog = \"{}\"\n\
+                 index-file.names = (\"index.html\")\n\
+                 mimetype.assign = (\".html\" => \"text/html\")\n\
+                 auth.backend = \"plain\"\n\
+                 auth.backend.plain.userfile = \"{}\"\n\
+                 auth.require = (\"\" => (\"method\" => \"basic\", \"realm\" => \"nvr\", \"require\" => \"valid-user\"))\n",
+                d("www8080"),
+                d("lighttpd.err"),
+                d("lighttpd.users")
+            ),
+        );
+        lab.children
+            .push(spawn(&["lighttpd", "-D", "-f", &d("lighttpd.conf")]));
+        daemons.push("lighttpd");
+    }
+    std::thread::sleep(Duration::from_millis(900));
 
     let exe = std::env::current_exe().unwrap();
     let out = Command::new("ip")
@@ -216,10 +379,19 @@ fn audit_finds_factory_logins_of_real_daemons_in_a_namespace() {
             "--nocapture",
         ])
         .env(TARGET_ENV, ADDR)
+        .env(DAEMONS_ENV, daemons.join(","))
+        .env(FINGERPRINT_ENV, &fingerprint)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     println!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    if !out.status.success() {
+        for log in ["lighttpd.err"] {
+            if let Ok(t) = std::fs::read_to_string(dir.join(log)) {
+                println!("--- {log}\n{t}");
+            }
+        }
+    }
     assert!(out.status.success(), "inner audit failed");
     assert!(stdout.contains("1 passed"), "inner test did not run");
     drop(lab);
@@ -232,17 +404,21 @@ fn inner_audit_in_namespace() {
     let Ok(target) = std::env::var(TARGET_ENV) else {
         return;
     };
+    let daemons = std::env::var(DAEMONS_ENV).unwrap_or_default();
+    let with_ftp = daemons.split(',').any(|d| d == "ftp");
+    let with_lighttpd = daemons.split(',').any(|d| d == "lighttpd");
+    let fingerprint = std::env::var(FINGERPRINT_ENV).unwrap_or_default();
     let targets = audit::parse_targets(&[target], false, false).unwrap();
     let cfg = AuditConfig {
-        ports: vec![21, 22, 23, 80, 554, 1883, 5555],
+        ports: vec![21, 22, 23, 80, 554, 1883, 5555, 8080],
         rate_per_sec: 200,
         concurrency: 4,
         connect_timeout: Duration::from_millis(500),
-        io_timeout: Duration::from_millis(1500),
+        io_timeout: Duration::from_millis(2500),
         ..AuditConfig::default()
     };
     let started = std::time::Instant::now();
-    let out = audit::run(&targets, cfg, Arc::new(AtomicBool::new(false)));
+    let out = audit::run(&targets, cfg.clone(), Arc::new(AtomicBool::new(false)));
     println!(
         "audit took {:?}, {} connections",
         started.elapsed(),
@@ -256,11 +432,25 @@ fn inner_audit_in_namespace() {
     }
     for e in &out.findings {
         let f = e.finding.as_ref().unwrap();
-        println!("{:?} {} {:?} {}", f.kind, f.protocol, f.username, f.summary);
+        println!(
+            "{:?} {} {:?} {} {:?}",
+            f.kind, f.protocol, f.username, f.summary, f.evidence
+        );
     }
+    let mut expect_open = vec![22, 23, 80, 1883];
+    if with_ftp {
+        expect_open.push(21);
+    }
+    if with_lighttpd {
+        expect_open.push(8080);
+    }
+    expect_open.sort();
     let open: Vec<u16> = out.services.iter().map(|s| s.port).collect();
-    assert_eq!(open, [22, 23, 80, 1883], "only the four daemons answer");
-    let ssh = out.services.iter().find(|s| s.port == 22).unwrap();
+    assert_eq!(open, expect_open, "only the lab's daemons answer");
+    let service = |port: u16| out.services.iter().find(|s| s.port == port).unwrap();
+
+    // SSH: banner, then root/admin (3rd pair) over a real key exchange.
+    let ssh = service(22);
     assert!(
         ssh.banner.starts_with("SSH-2.0-dropbear_"),
         "{}",
@@ -271,36 +461,66 @@ fn inner_audit_in_namespace() {
         "identification line only: {}",
         ssh.banner
     );
-    assert_eq!(ssh.credentials, "not-checked");
-    let defaults: Vec<(String, Option<String>)> = out
+    assert_eq!(ssh.credentials, "found", "{}", ssh.banner);
+    assert_eq!(ssh.tried, 3, "root/xc3511 and root/vizxv refused first");
+    assert!(
+        ssh.banner
+            .contains(&format!("host key ssh-ed25519 {fingerprint}")),
+        "{} vs {fingerprint}",
+        ssh.banner
+    );
+
+    let defaults: Vec<(String, u16, Option<String>)> = out
         .findings
         .iter()
-        .filter_map(|e| e.finding.as_ref())
-        .filter(|f| f.kind == FindingKind::DefaultCredentials)
-        .map(|f| (f.protocol.clone(), f.username.clone()))
+        .filter(|e| {
+            e.finding
+                .as_ref()
+                .is_some_and(|f| f.kind == FindingKind::DefaultCredentials)
+        })
+        .map(|e| {
+            let f = e.finding.as_ref().unwrap();
+            (
+                f.protocol.clone(),
+                e.dest_port.unwrap_or(0),
+                f.username.clone(),
+            )
+        })
         .collect();
+    let mut expect: Vec<(String, u16, Option<String>)> = vec![
+        ("http".into(), 80, Some("admin".into())),
+        ("mqtt".into(), 1883, Some("support".into())),
+        ("ssh".into(), 22, Some("root".into())),
+        ("telnet".into(), 23, Some("root".into())),
+    ];
+    if with_ftp {
+        expect.push(("ftp".into(), 21, Some("admin".into())));
+    }
+    if with_lighttpd {
+        expect.push(("http".into(), 8080, Some("admin".into())));
+    }
     let mut sorted = defaults.clone();
     sorted.sort();
-    assert_eq!(
-        sorted,
-        [
-            ("http".to_string(), Some("admin".to_string())),
-            ("mqtt".to_string(), Some("support".to_string())),
-            ("telnet".to_string(), Some("root".to_string())),
-        ]
-    );
+    expect.sort();
+    assert_eq!(sorted, expect);
     for e in &out.findings {
         let f = e.finding.as_ref().unwrap();
-        assert!(f.secret.is_none(), "secrets are never written by the audit");
+        assert!(f.secret.is_none(), "secrets are redacted by default");
         assert_eq!(e.dest_ip.map(|i| i.to_string()).as_deref(), Some(ADDR));
         if f.kind == FindingKind::DefaultCredentials {
             assert_eq!(f.outcome.as_deref(), Some("success"));
             assert!(f.secret_redacted);
         }
+        if f.kind == FindingKind::DefaultCredentials && f.protocol == "ssh" {
+            assert_eq!(
+                f.evidence.get("host_key_sha256").and_then(|v| v.as_str()),
+                Some(fingerprint.as_str())
+            );
+        }
     }
-    let telnet = out.services.iter().find(|s| s.port == 23).unwrap();
+    let telnet = service(23);
     assert_eq!(telnet.tried, 2, "root/xc3511 refused, root/vizxv accepted");
-    let http = out.services.iter().find(|s| s.port == 80).unwrap();
+    let http = service(80);
     assert!(http.banner.contains("401"), "{}", http.banner);
     assert_eq!(http.tried, 4);
     let kinds: Vec<FindingKind> = out
@@ -313,4 +533,47 @@ fn inner_audit_in_namespace() {
         kinds.contains(&FindingKind::InsecureProtocol),
         "http basic, mqtt"
     );
+    if with_ftp {
+        let ftp = service(21);
+        assert!(ftp.banner.contains("vsFTPd 3.0.3"), "{}", ftp.banner);
+        assert!(
+            ftp.banner.contains("anonymous login accepted"),
+            "{}",
+            ftp.banner
+        );
+        // root/* refused by the ftpusers list, admin/admin the 4th pair.
+        assert_eq!((ftp.credentials.as_str(), ftp.tried), ("found", 4));
+        assert!(out
+            .findings
+            .iter()
+            .any(|e| e.finding.as_ref().is_some_and(|f| {
+                f.kind == FindingKind::RiskyService
+                    && f.evidence.get("service").and_then(|v| v.as_str()) == Some("ftp-anonymous")
+            })));
+        // vsftpd 3.0.3 is not in the vulnerable table (2.3.4 is).
+        assert!(!out.findings.iter().any(|e| e.dest_port == Some(21)
+            && e.finding
+                .as_ref()
+                .is_some_and(|f| f.kind == FindingKind::VulnerableSoftware)));
+    }
+    if with_lighttpd {
+        let l = service(8080);
+        assert!(l.banner.contains("Server: lighttpd/1.4."), "{}", l.banner);
+        assert_eq!((l.credentials.as_str(), l.tried), ("found", 13));
+        // With --reveal-secrets the password that worked is written.
+        let reveal = AuditConfig {
+            ports: vec![8080],
+            reveal_secrets: true,
+            ..cfg
+        };
+        let again = audit::run(&targets, reveal, Arc::new(AtomicBool::new(false)));
+        let f = again
+            .findings
+            .iter()
+            .filter_map(|e| e.finding.as_ref())
+            .find(|f| f.kind == FindingKind::DefaultCredentials)
+            .expect("found again");
+        assert_eq!(f.secret.as_deref(), Some("password"));
+        assert!(!f.secret_redacted);
+    }
 }
