@@ -12,6 +12,7 @@ NEED=(
     mosquitto:mosquitto mosquitto-clients:mosquitto_pub
     busybox-static:busybox dropbear-bin:dropbear dnsmasq-base:dnsmasq
     ntpsec-ntpdig:ntpdig
+    vsftpd:vsftpd lighttpd:lighttpd
 )
 missing=()
 for item in "${NEED[@]}"; do
