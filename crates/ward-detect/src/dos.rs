@@ -14,7 +14,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use ward_core::decode::{tcpflag, Net, Transport};
-use ward_core::devices::DeviceTable;
+use ward_core::devices::{is_local_scope, DeviceTable};
 use ward_core::flow::Dir;
 use ward_core::{AlertCategory, MacAddr, PacketContext, Timestamp};
 use ward_proto::AppEvent;
@@ -183,6 +183,10 @@ pub struct Dos {
     quiet_secs: i64,
     reflector: Vec<bool>,
     victims: CappedMap<IpAddr, Victim>,
+    /// MACs that frames to off-LAN addresses are sent to: routers. Traffic
+    /// from the internet arrives with a router's MAC, so a router's MAC
+    /// never names a flooder (the last few seen, most recent first).
+    routers: [Option<MacAddr>; 4],
 }
 
 /// Whether a Boyer–Moore candidate with `votes` left after `n` items is a
@@ -225,6 +229,7 @@ impl Dos {
             quiet_secs: quiet_secs as i64,
             reflector,
             victims: CappedMap::new(cap),
+            routers: [None; 4],
         }
     }
 
@@ -232,6 +237,14 @@ impl Dos {
         let pkt = ctx.pkt;
         let Net::Ip(ip) = &pkt.net else { return };
         let (src, dst) = (ip.src, ip.dst);
+        if is_local_scope(src) && !is_local_scope(dst) && is_victim(dst) {
+            if let Some(m) = pkt.link.dst.filter(|m| m.is_station()) {
+                if !self.routers.contains(&Some(m)) {
+                    self.routers.rotate_right(1);
+                    self.routers[0] = Some(m);
+                }
+            }
+        }
         let sec = pkt.ts.0.div_euclid(1_000_000);
         let len = u64::from(pkt.wire_len);
         let (kind, port) = match pkt.transport {
@@ -426,7 +439,9 @@ impl Dos {
         d.attacker_mac = match (attacker, kind) {
             (Some(_), _) => None,
             (None, Kind::Reflection) => v.spoofer.filter(|_| v.spoofer_votes > 0),
-            (None, _) => v.top_mac.filter(|_| majority(v.top_mac_votes, v.pkts)),
+            (None, _) => v
+                .top_mac
+                .filter(|m| majority(v.top_mac_votes, v.pkts) && !self.routers.contains(&Some(*m))),
         };
         d.victims = vec![victim];
         d.proto = Some(kind.proto());

@@ -632,3 +632,460 @@ fn mangled_frames_never_panic() {
     }
     let _ = r.alerts();
 }
+
+// --- floods, reflection and LAN spoofing (the lab's `full2` attacks) -----------
+
+const SPK_MAC: Mac = [0xf4, 0xf5, 0xd8, 0x00, 0x00, 0x40];
+const SPK: V4 = [192, 168, 1, 40];
+
+/// A DNS message (RFC 1035 s4.1): one question `name` type A; with `answer`,
+/// a response carrying one A record (name compressed to the question).
+fn dns(id: u16, name: &str, answer: Option<V4>) -> Vec<u8> {
+    let flags: u16 = if answer.is_some() { 0x8180 } else { 0x0100 };
+    let mut p = Vec::new();
+    p.extend_from_slice(&id.to_be_bytes());
+    p.extend_from_slice(&flags.to_be_bytes());
+    p.extend_from_slice(&1u16.to_be_bytes());
+    p.extend_from_slice(&u16::from(answer.is_some()).to_be_bytes());
+    p.extend_from_slice(&[0, 0, 0, 0]);
+    for label in name.split('.') {
+        p.push(label.len() as u8);
+        p.extend_from_slice(label.as_bytes());
+    }
+    p.extend_from_slice(&[0, 0, 1, 0, 1]);
+    if let Some(a) = answer {
+        p.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0x0e, 0x10, 0, 4]);
+        p.extend_from_slice(&a);
+    }
+    p
+}
+
+/// A gratuitous ARP reply: sender and target address both `claim`, broadcast.
+fn garp(smac: Mac, claim: V4) -> Vec<u8> {
+    let mut f = arp(ArpOperation::REPLY, smac, claim, [0xff; 6], claim);
+    f[..6].copy_from_slice(&[0xff; 6]);
+    f
+}
+
+fn dos_alerts(a: &[(Timestamp, Alert)]) -> Vec<&(Timestamp, Alert)> {
+    a.iter()
+        .filter(|(_, a)| a.category == AlertCategory::Dos)
+        .collect()
+}
+
+/// DNS reflection: the attacker sends queries carrying the speaker's address
+/// to the gateway's resolver, whose answers flood the speaker. The speaker
+/// asked for none of them, and the MAC that sent them is the attacker's.
+#[test]
+fn reflection_is_traced_to_the_mac_that_forged_the_requests() {
+    let mut r = Run::new();
+    introduce(&mut r, 0, &[(ATK_MAC, ATK), (SPK_MAC, SPK), (GW_MAC, GW)]);
+    // The speaker's own lookups, answered: the gateway delivers to its MAC.
+    for i in 0..5i64 {
+        let q = (SPK_MAC, SPK, 40000 + i as u16);
+        r.at(
+            100_000 + i * 1000,
+            &udp(
+                q,
+                (GW_MAC, GW, 53),
+                &dns(i as u16, "mtalk.google.com", None),
+            ),
+        );
+        r.at(
+            100_500 + i * 1000,
+            &udp(
+                (GW_MAC, GW, 53),
+                q,
+                &dns(i as u16, "mtalk.google.com", Some([203, 0, 113, 21])),
+            ),
+        );
+    }
+    // 2 s at 1000 forged queries per second, source port incrementing (hping3).
+    let start = 1_000_000;
+    for i in 0..2000i64 {
+        let forged = (ATK_MAC, SPK, 1500 + i as u16);
+        let q = dns(0x1d2b, "gateway.home.lan", None);
+        r.at(start + i * 1000, &udp(forged, (GW_MAC, GW, 53), &q));
+        let victim = (SPK_MAC, SPK, 1500 + i as u16);
+        r.at(
+            start + i * 1000 + 100,
+            &udp(
+                (GW_MAC, GW, 53),
+                victim,
+                &dns(0x1d2b, "gateway.home.lan", Some(GW)),
+            ),
+        );
+    }
+    let a = r.alerts();
+    let refl = a
+        .iter()
+        .find(|(_, a)| a.signature == "udp-reflection-amplification")
+        .expect("reflection alert");
+    assert_eq!(refl.1.victims, vec![ip(SPK)]);
+    assert_eq!(refl.1.attacker, Some(ip(ATK)), "{:?}", refl.1);
+    assert!(
+        refl.0.since(Timestamp(T0 + start)) < 2_000_000,
+        "within 2 s"
+    );
+    // The resolver is flooded too, by the attacker, not by the speaker
+    // whose address the queries carry.
+    let on_gw = a
+        .iter()
+        .find(|(_, a)| a.victims == vec![ip(GW)])
+        .expect("flood of the resolver");
+    assert_eq!(on_gw.1.signature, "udp-flood-spoofed");
+    assert_eq!(on_gw.1.attacker, Some(ip(ATK)));
+    assert!(
+        a.iter()
+            .all(|(_, a)| a.attacker != Some(ip(SPK)) && a.attacker != Some(ip(GW))),
+        "neither the victim nor the reflector is the attacker"
+    );
+}
+
+/// Replies a device asked for itself are not a reflection attack, however
+/// many (a busy client and its resolver).
+#[test]
+fn answers_to_a_devices_own_queries_are_not_reflection() {
+    let mut r = Run::new();
+    introduce(&mut r, 0, &[(SPK_MAC, SPK), (GW_MAC, GW)]);
+    for i in 0..800i64 {
+        let q = (SPK_MAC, SPK, 30000 + i as u16);
+        r.at(
+            1_000_000 + i * 2500,
+            &udp(q, (GW_MAC, GW, 53), &dns(i as u16, "a.example.com", None)),
+        );
+        r.at(
+            1_000_000 + i * 2500 + 300,
+            &udp(
+                (GW_MAC, GW, 53),
+                q,
+                &dns(i as u16, "a.example.com", Some([203, 0, 113, 9])),
+            ),
+        );
+    }
+    let a = r.alerts();
+    assert!(dos_alerts(&a).is_empty(), "{a:?}");
+}
+
+/// hping3 -A and -R: bare ACKs / RSTs that belong to no connection.
+#[test]
+fn ack_and_rst_floods_are_stray_segment_floods() {
+    let mut r = Run::new();
+    introduce(
+        &mut r,
+        0,
+        &[(ATK_MAC, ATK), (CAM_MAC, CAM), (PHONE_MAC, PHONE)],
+    );
+    let start = 1_000_000;
+    for i in 0..1500i64 {
+        let src = (ATK_MAC, ATK, 2000 + i as u16);
+        r.at(
+            start + i * 1000,
+            &tcp(src, (CAM_MAC, CAM, 80), i as u32, "A", b""),
+        );
+        // The camera answers each stray ACK with a RST.
+        r.at(
+            start + i * 1000 + 50,
+            &tcp((CAM_MAC, CAM, 80), src, 1, "R", b""),
+        );
+    }
+    let start2 = 10_000_000;
+    for i in 0..1500i64 {
+        let src = (ATK_MAC, ATK, 3000 + i as u16);
+        r.at(
+            start2 + i * 1000,
+            &tcp(src, (PHONE_MAC, PHONE, 1883), i as u32, "R", b""),
+        );
+    }
+    let a = r.alerts();
+    let d = dos_alerts(&a);
+    assert_eq!(d.len(), 2, "{a:?}");
+    for ((t, al), (victim, port, s)) in d
+        .iter()
+        .map(|x| (x.0, &x.1))
+        .zip([(CAM, 80, start), (PHONE, 1883, start2)])
+    {
+        assert_eq!(al.signature, "tcp-ack-rst-flood");
+        assert_eq!(al.attacker, Some(ip(ATK)));
+        assert_eq!(al.victims, vec![ip(victim)]);
+        assert_eq!(al.evidence.get("port").and_then(|p| p.as_u64()), Some(port));
+        assert!(t.since(Timestamp(T0 + s)) < 2_000_000, "within 2 s");
+    }
+}
+
+/// Complete HTTP requests on fresh connections, 250 a second, are an HTTP
+/// flood; a browser's handful a second is not.
+#[test]
+fn http_request_flood_is_dos_and_browsing_is_not() {
+    let run = |per_sec: i64, secs: i64| {
+        let mut r = Run::new();
+        introduce(&mut r, 0, &[(ATK_MAC, ATK), (CAM_MAC, CAM)]);
+        let gap = 1_000_000 / per_sec;
+        for i in 0..per_sec * secs {
+            let c = (ATK_MAC, ATK, 10000 + i as u16);
+            let s = (CAM_MAC, CAM, 80);
+            let t = 1_000_000 + i * gap;
+            r.at(t, &tcp(c, s, 100, "S", b""));
+            r.at(t + 10, &tcp(s, c, 500, "SA", b""));
+            r.at(t + 20, &tcp(c, s, 101, "A", b""));
+            let req = b"GET / HTTP/1.1\r\nHost: cam\r\nUser-Agent: Mozilla/5.0\r\nConnection: close\r\n\r\n";
+            r.at(t + 30, &tcp(c, s, 101, "PA", req));
+        }
+        r.alerts()
+    };
+    let a = run(250, 3);
+    let f = a
+        .iter()
+        .find(|(_, a)| a.signature == "http-flood")
+        .expect("http flood");
+    assert_eq!(f.1.attacker, Some(ip(ATK)));
+    assert_eq!(f.1.victims, vec![ip(CAM)]);
+    assert!(
+        f.0.since(Timestamp(T0 + 1_000_000)) < 2_000_000,
+        "within 2 s"
+    );
+    assert!(run(5, 20).is_empty());
+}
+
+/// A storm of gratuitous ARPs claiming the gateway's address.
+#[test]
+fn gratuitous_arp_storm_claiming_the_gateway_names_the_sender() {
+    let mut r = Run::new();
+    introduce(
+        &mut r,
+        0,
+        &[(ATK_MAC, ATK), (GW_MAC, GW), (PHONE_MAC, PHONE)],
+    );
+    for i in 0..200i64 {
+        r.at(1_000_000 + i * 20_000, &garp(ATK_MAC, GW));
+    }
+    let a = r.alerts();
+    let storm = a
+        .iter()
+        .find(|(_, a)| a.signature == "gratuitous-arp-storm")
+        .expect("storm alert");
+    assert_eq!(storm.1.category, AlertCategory::Spoofing);
+    assert_eq!(storm.1.attacker, Some(ip(ATK)));
+    assert_eq!(storm.1.victims, vec![ip(GW)]);
+    assert!(a.iter().all(|(_, a)| a.category == AlertCategory::Spoofing));
+}
+
+/// A device re-announcing its own address now and then is not a storm.
+#[test]
+fn occasional_gratuitous_arps_are_quiet() {
+    let mut r = Run::new();
+    introduce(&mut r, 0, &[(PHONE_MAC, PHONE), (GW_MAC, GW)]);
+    for i in 0..60i64 {
+        r.at(1_000_000 + i * 1_000_000, &garp(PHONE_MAC, PHONE));
+    }
+    assert!(r.alerts().is_empty());
+}
+
+/// DHCP starvation: DISCOVERs with ever new client hardware addresses, all
+/// sent from one NIC.
+#[test]
+fn dhcp_starvation_is_spoofing_by_the_sending_nic() {
+    let mut r = Run::new();
+    introduce(&mut r, 0, &[(ATK_MAC, ATK), (GW_MAC, GW)]);
+    let bcast = ([0xffu8; 6], [255u8, 255, 255, 255]);
+    let mut x: u32 = 7;
+    for i in 0..80i64 {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        let chaddr = [
+            0x02,
+            (x >> 24) as u8,
+            (x >> 16) as u8,
+            (x >> 8) as u8,
+            x as u8,
+            i as u8,
+        ];
+        r.at(
+            1_000_000 + i * 50_000,
+            &udp(
+                (ATK_MAC, [0, 0, 0, 0], 68),
+                (bcast.0, bcast.1, 67),
+                &dhcp(1, x, chaddr, [0; 4], None, None),
+            ),
+        );
+    }
+    let a = r.alerts();
+    let s = a
+        .iter()
+        .find(|(_, a)| a.signature == "dhcp-starvation")
+        .expect("starvation alert");
+    assert_eq!(s.1.category, AlertCategory::Spoofing);
+    assert_eq!(s.1.attacker, Some(ip(ATK)));
+}
+
+/// A forged DNS answer racing the resolver's: whichever arrives first, the
+/// forger is the MAC that does not own the resolver's address.
+#[test]
+fn dns_answer_race_blames_the_forger_in_either_order() {
+    for forged_first in [true, false] {
+        let mut r = Run::new();
+        introduce(
+            &mut r,
+            0,
+            &[(ATK_MAC, ATK), (GW_MAC, GW), (PHONE_MAC, PHONE)],
+        );
+        let c = (PHONE_MAC, PHONE, 45000);
+        r.at(
+            1_000_000,
+            &udp(c, (GW_MAC, GW, 53), &dns(77, "www.apple.com", None)),
+        );
+        let real = udp(
+            (GW_MAC, GW, 53),
+            c,
+            &dns(77, "www.apple.com", Some([203, 0, 113, 22])),
+        );
+        let forged = udp((ATK_MAC, GW, 53), c, &dns(77, "www.apple.com", Some(ATK)));
+        let (first, second) = if forged_first {
+            (&forged, &real)
+        } else {
+            (&real, &forged)
+        };
+        r.at(1_000_300, first);
+        r.at(1_000_600, second);
+        let a = r.alerts();
+        assert_eq!(a.len(), 1, "{a:?}");
+        assert_eq!(a[0].1.signature, "dns-spoofing");
+        assert_eq!(
+            a[0].1.attacker,
+            Some(ip(ATK)),
+            "forged first: {forged_first}"
+        );
+        assert_eq!(a[0].1.victims, vec![ip(PHONE)]);
+    }
+}
+
+/// Two answers for the same query that agree are a retransmission, not spoofing.
+#[test]
+fn duplicate_dns_answers_that_agree_are_quiet() {
+    let mut r = Run::new();
+    introduce(&mut r, 0, &[(GW_MAC, GW), (PHONE_MAC, PHONE)]);
+    let c = (PHONE_MAC, PHONE, 45000);
+    r.at(
+        1_000_000,
+        &udp(c, (GW_MAC, GW, 53), &dns(9, "www.apple.com", None)),
+    );
+    let real = udp(
+        (GW_MAC, GW, 53),
+        c,
+        &dns(9, "www.apple.com", Some([203, 0, 113, 22])),
+    );
+    r.at(1_000_300, &real);
+    r.at(1_900_000, &real);
+    assert!(r.alerts().is_empty());
+}
+
+/// A UDP flood is credited to the address sending most of it even while
+/// others talk to the same server in the same second (lab run full-22 said
+/// "3 addresses"). Here everything arrives through the router, so the
+/// sender MAC is the router's for all of them and only the address vote
+/// can name the flooder.
+#[test]
+fn flood_attacker_is_the_majority_source_among_background_traffic() {
+    let mut r = Run::new();
+    introduce(&mut r, 0, &[(GW_MAC, GW), (CAM_MAC, CAM)]);
+    let flooder: V4 = [198, 51, 100, 7];
+    let others: [V4; 3] = [[203, 0, 113, 5], [203, 0, 113, 6], [198, 51, 100, 99]];
+    for i in 0..3000i64 {
+        let t = 1_000_000 + i * 500;
+        r.at(
+            t,
+            &udp(
+                (GW_MAC, flooder, 1024 + i as u16),
+                (CAM_MAC, CAM, 53),
+                &[0x55; 64],
+            ),
+        );
+        if i % 50 == 0 {
+            let a = others[(i / 50) as usize % 3];
+            r.at(
+                t + 1,
+                &udp(
+                    (GW_MAC, a, 33000 + i as u16),
+                    (CAM_MAC, CAM, 53),
+                    &dns(i as u16, "a.b.c", None),
+                ),
+            );
+        }
+    }
+    let a = r.alerts();
+    let d = dos_alerts(&a);
+    assert_eq!(d.len(), 1, "{a:?}");
+    assert_eq!(d[0].1.signature, "udp-flood");
+    assert_eq!(d[0].1.attacker, Some(ip(flooder)), "{:?}", d[0].1);
+    assert!(!d[0].1.summary.contains("addresses"), "{}", d[0].1.summary);
+}
+
+/// A flood from a LAN device with random spoofed sources: the sender's MAC
+/// names it, and the same victim flooded later by another sender is a new
+/// incident, not the old one going on.
+#[test]
+fn a_second_flooder_of_the_same_victim_is_a_new_incident() {
+    let mut r = Run::new();
+    introduce(&mut r, 0, &[(ATK_MAC, ATK), (CAM_MAC, CAM), (SPK_MAC, SPK)]);
+    for i in 0..1000i64 {
+        let src = (ATK_MAC, ATK, 2000 + i as u16);
+        r.at(
+            1_000_000 + i * 1000,
+            &tcp(src, (CAM_MAC, CAM, 80), 1, "S", b""),
+        );
+    }
+    let mut x: u32 = 99;
+    for i in 0..1000i64 {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        let forged = [
+            (x >> 24) as u8 | 1,
+            (x >> 16) as u8,
+            (x >> 8) as u8,
+            x as u8,
+        ];
+        r.at(
+            20_000_000 + i * 1000,
+            &tcp((SPK_MAC, forged, 3000), (CAM_MAC, CAM, 554), 1, "S", b""),
+        );
+    }
+    let a = r.alerts();
+    let d = dos_alerts(&a);
+    assert_eq!(d.len(), 2, "{a:?}");
+    assert_eq!(d[0].1.attacker, Some(ip(ATK)));
+    assert_eq!(d[1].1.signature, "tcp-syn-flood-spoofed");
+    assert_eq!(d[1].1.attacker, Some(ip(SPK)));
+    assert!(d[1].0.since(Timestamp(T0 + 20_000_000)) < 2_000_000);
+}
+
+/// A spoofed flood from the internet arrives with the router's MAC: the
+/// router is not the attacker (no one on the LAN is named).
+#[test]
+fn a_spoofed_flood_through_the_router_does_not_blame_the_router() {
+    let mut r = Run::new();
+    introduce(&mut r, 0, &[(GW_MAC, GW), (CAM_MAC, CAM)]);
+    // The camera talks to the cloud: its frames go to the router's MAC.
+    let cloud: V4 = [203, 0, 113, 80];
+    r.at(
+        500_000,
+        &tcp((CAM_MAC, CAM, 40000), (GW_MAC, cloud, 443), 1, "S", b""),
+    );
+    let mut x: u32 = 5;
+    for i in 0..1500i64 {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        let forged = [
+            (x >> 24) as u8 | 1,
+            (x >> 16) as u8,
+            (x >> 8) as u8,
+            x as u8,
+        ];
+        r.at(
+            1_000_000 + i * 1000,
+            &tcp((GW_MAC, forged, 4000), (CAM_MAC, CAM, 80), 1, "S", b""),
+        );
+    }
+    let a = r.alerts();
+    let d = dos_alerts(&a);
+    assert_eq!(d.len(), 1, "{a:?}");
+    assert_eq!(d[0].1.signature, "tcp-syn-flood-spoofed");
+    assert_eq!(d[0].1.attacker, None, "{:?}", d[0].1);
+    assert_eq!(d[0].1.victims, vec![ip(CAM)]);
+}
