@@ -41,6 +41,13 @@ evidence() {
         arp-poisoning) echo "arp.opcode == 2" ;;
         rogue-dhcp) echo "dhcp.option.dhcp == 2" ;;
         arp-sweep) echo "arp.opcode == 1" ;;
+        *-reflection) echo "udp.srcport == ${2:-0}" ;;
+        hping3-ack-flood) echo "tcp.flags == 0x010" ;;
+        hping3-rst-flood) echo "tcp.flags.reset == 1" ;;
+        http-flood) echo "http.request.method == \"GET\"" ;;
+        garp-storm) echo "arp.isgratuitous == 1" ;;
+        dns-spoofing) echo "dns.flags.response == 1 && dns.a == $3" ;;
+        dhcp-starvation) echo "dhcp.option.dhcp == 1 && dhcp.hw.mac_addr != eth.src" ;;
         *) echo "" ;;
     esac
 }
@@ -53,9 +60,12 @@ while IFS=, read -r label category start end attacker victims ports rest; do
     for v in "${vs[@]}"; do vf+="${vf:+ || }ip.addr == $v || arp.dst.proto_ipv4 == $v || arp.src.proto_ipv4 == $v"; done
     af="ip.src == $attacker || ip.dst == $attacker || eth.src == $(awk -F, -v ip="$attacker" '$2 == ip {print $1}' "$DIR/devices.csv")"
     [[ $label == *spoofed* ]] && af="eth.src == $(awk -F, -v ip="$attacker" '$2 == ip {print $1}' "$DIR/devices.csv")"
-    [[ $label == rogue-dhcp ]] && vf="dhcp"
+    [[ $label == rogue-dhcp || $label == dhcp-starvation ]] && vf="dhcp"
+    # Reflection: the attacker's forged requests (its MAC, the victim's
+    # address) and the reflector's answers to the victim.
+    [[ $label == *-reflection ]] && af="eth.src == $(awk -F, -v ip="$attacker" '$2 == ip {print $1}' "$DIR/devices.csv") || udp.srcport == $ports"
     n=$(count "$win && ($af) && ($vf)")
-    ev=$(evidence "$label")
+    ev=$(evidence "$label" "$ports" "$attacker")
     if [[ -n $ev ]]; then e=$(count "$win && ($ev)"); else e=$n; fi
     if ((n > 0 && e > 0)); then ok "$label ($category): $n frames attacker<->victims, $e evidence frames"
     else bad "$label ($category): $n frames attacker<->victims, ${e:-0} evidence frames in [$start, $end]"; fi
