@@ -1089,3 +1089,34 @@ fn a_spoofed_flood_through_the_router_does_not_blame_the_router() {
     assert_eq!(d[0].1.attacker, None, "{:?}", d[0].1);
     assert_eq!(d[0].1.victims, vec![ip(CAM)]);
 }
+
+/// SNMP reflection from the internet: large GetBulk responses from port 161
+/// of many reflectors, arriving through the router, that the camera never
+/// asked for. Victim named; no LAN attacker (the router is not one).
+#[test]
+fn snmp_reflection_from_the_internet_names_the_victim_only() {
+    let mut r = Run::new();
+    introduce(&mut r, 0, &[(GW_MAC, GW), (CAM_MAC, CAM)]);
+    let response = [0x30u8; 400];
+    for i in 0..1500i64 {
+        let reflector = [198, 51, 100, (i % 40) as u8 + 1];
+        r.at(
+            1_000_000 + i * 1000,
+            &udp((GW_MAC, reflector, 161), (CAM_MAC, CAM, 8080), &response),
+        );
+    }
+    let a = r.alerts();
+    let d = dos_alerts(&a);
+    assert_eq!(d.len(), 1, "{a:?}");
+    assert_eq!(d[0].1.signature, "udp-reflection-amplification");
+    assert_eq!(d[0].1.victims, vec![ip(CAM)]);
+    assert_eq!(d[0].1.attacker, None);
+    assert_eq!(
+        d[0].1
+            .evidence
+            .get("reflector_port")
+            .and_then(|p| p.as_u64()),
+        Some(161)
+    );
+    assert!(d[0].0.since(Timestamp(T0 + 1_000_000)) < 2_000_000);
+}
