@@ -132,7 +132,8 @@ pub struct DosConfig {
     pub spoofed_sources: u32,
     /// Reflection: UDP packets per second from reflector service ports to one address. Default 100.
     pub reflection_pps: u32,
-    /// … carrying at least this many bytes per second. Default 100000.
+    /// … carrying at least this many bytes per second (or at least
+    /// `udp_pps` packets: reflectors that do not amplify). Default 100000.
     pub reflection_bytes: u64,
     /// … at least this many times the bytes the victim sent to those ports. Default 10.
     pub reflection_ratio: f64,

@@ -9,7 +9,19 @@
 //! lookups, a hash for the distinct-source estimate, no allocation. Once a
 //! flood kind is reported for a victim it stays silent while the flood goes
 //! on (any second over the threshold within `incident_quiet_secs` keeps it
-//! the same incident).
+//! the same incident) — unless another sender floods it: that is a new
+//! incident.
+//!
+//! Who floods: the source address that sent a strict majority of the
+//! second's packets to the victim; if none did (spoofed or distributed
+//! sources), or the majority address is forged (sent by a MAC other than the
+//! one frames to that address are delivered to), the majority sender MAC,
+//! never a router's (MACs frames to off-LAN addresses go to). A reflection's
+//! attacker is the MAC that sent reflector requests in the victim's name;
+//! such forged requests do not count as the victim's own. (A MAC that
+//! poisons the gateway's ARP entry collects off-LAN frames and counts as a
+//! router from then on: the ARP detector reports it, its floods then name
+//! no sender.)
 
 use std::net::{IpAddr, Ipv4Addr};
 
