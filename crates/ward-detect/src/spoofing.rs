@@ -13,7 +13,11 @@
 //! - **Starvation.** DISCOVER/REQUESTs with many distinct client MACs in a
 //!   short window.
 //! - **DNS race.** Two answers to the same client, query id and name that
-//!   share no address, from different senders, within seconds.
+//!   share no address, from different senders, within seconds. The forger
+//!   is the sender whose MAC does not own the answer's source address (its
+//!   ARP binding, or the router's MAC for an off-LAN resolver), whichever
+//!   answer came first; with nothing to tell, the first (a forger must win
+//!   the race to be of use).
 
 use std::net::{IpAddr, Ipv4Addr};
 
