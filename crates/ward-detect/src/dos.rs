@@ -532,3 +532,41 @@ impl Dos {
         d
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{majority, vote};
+
+    /// The vote's `majority` answer is never wrong: whenever it says yes,
+    /// the candidate really sent at least half of the items. Streams mix a
+    /// dominant sender at several shares with background senders, in
+    /// shuffled orders.
+    #[test]
+    fn majority_is_sound_and_finds_a_dominant_sender() {
+        let mut x: u64 = 42;
+        let mut next = || {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (x >> 33) as u32
+        };
+        for share in [10u32, 40, 50, 60, 90, 99] {
+            for _ in 0..200 {
+                let n = 1 + next() % 600;
+                let (mut top, mut votes) = (u32::MAX, 0u32);
+                let mut counts = std::collections::HashMap::new();
+                for _ in 0..n {
+                    let src = if next() % 100 < share { 7 } else { next() % 5 };
+                    *counts.entry(src).or_insert(0u32) += 1;
+                    vote(&mut top, &mut votes, src);
+                }
+                if majority(votes, n) {
+                    assert!(counts[&top] * 2 >= n, "share {share}: {top} is no majority");
+                }
+                if share >= 90 && n >= 50 {
+                    assert!(majority(votes, n) && top == 7, "share {share}, n {n}");
+                }
+            }
+        }
+    }
+}
