@@ -521,8 +521,12 @@ impl Probe<'_> {
         self.push(f);
     }
 
-    fn vulnerable(&mut self, proto: &str, product: &str, version: &str, banner: &str) {
-        let Some(e) = vulnerable::lookup(product, version) else {
+    /// A `vulnerable-software` finding when the banner (or the product and
+    /// version a parser split from it) is in the table.
+    fn vulnerable(&mut self, proto: &str, product: &str, version: Option<&str>, banner: &str) {
+        let Some(vulnerable::BannerMatch { entry: e, version }) =
+            vulnerable::check(product, version, banner)
+        else {
             return;
         };
         let f = self.finding(
@@ -531,7 +535,7 @@ impl Probe<'_> {
             e.severity,
             format!("The device at {} runs {} {version}, {}", self.addr.ip(), e.product, e.summary),
             &e.advice.clone(),
-            json!({"product": product, "version": version, "banner": banner, "cve": e.cve, "reference": e.source, "affected": e.affected()}),
+            json!({"product": e.product, "version": version, "banner": banner, "cve": e.cve, "reference": e.source, "affected": e.affected()}),
         );
         self.push(f);
     }
@@ -558,10 +562,9 @@ impl Probe<'_> {
                 report.service = "ssh".into();
                 report.banner = printable(line, 200);
                 report.credentials = "not-checked".into();
-                if let Some((p, Some(v))) = ward_proto::ssh::split_banner(report.banner.trim()) {
-                    let banner = report.banner.clone();
-                    self.vulnerable("ssh", &p, &v, &banner);
-                }
+                let banner = report.banner.clone();
+                let (p, v) = ward_proto::ssh::split_banner(banner.trim()).unwrap_or_default();
+                self.vulnerable("ssh", &p, v.as_deref(), &banner);
                 if report.banner.starts_with("SSH-") && self.s.cfg.try_credentials {
                     self.ssh(&mut report);
                 }
@@ -684,9 +687,8 @@ impl Probe<'_> {
         report.service = "ftp".into();
         report.banner = printable(&b, 200);
         let banner = report.banner.clone();
-        if let Some((p, v)) = product_version(&banner) {
-            self.vulnerable("ftp", &p, &v, &banner);
-        }
+        let (p, v) = product_version(&banner).unzip();
+        self.vulnerable("ftp", p.as_deref().unwrap_or(""), v.as_deref(), &banner);
         let ip = self.addr.ip();
         let f = self.finding(FindingKind::InsecureProtocol, "ftp", 3,
             format!("The device at {ip} runs an FTP server: its logins and files cross the network unencrypted."),
@@ -769,9 +771,8 @@ impl Probe<'_> {
             json!({"port": port, "service": "telnet"}));
         self.push(f);
         let banner = report.banner.clone();
-        if let Some((p, v)) = product_version(&banner) {
-            self.vulnerable("telnet", &p, &v, &banner);
-        }
+        let (p, v) = product_version(&banner).unzip();
+        self.vulnerable("telnet", p.as_deref().unwrap_or(""), v.as_deref(), &banner);
         let asks_login = ["login:", "username:", "user:"]
             .iter()
             .any(|n| contains_ci(&first, n));
@@ -864,10 +865,11 @@ impl Probe<'_> {
         .collect::<Vec<_>>()
         .join("; ");
         if let Some(s) = &server {
+            // Every `product/version` of the header is looked at
+            // (`Linux/2.6 UPnP/1.0 MiniUPnPd/1.0`), by the banner scan.
             let first = s.split_whitespace().next().unwrap_or("");
-            if let Some((p, v)) = first.split_once('/') {
-                self.vulnerable("http", p, v, s);
-            }
+            let (p, v) = first.split_once('/').unzip();
+            self.vulnerable("http", p.unwrap_or(""), v, s);
         }
         // UPnP device description (model and firmware, often).
         for path in ["/description.xml", "/rootDesc.xml"] {
@@ -942,6 +944,10 @@ impl Probe<'_> {
             return;
         };
         report.banner = header(&o, "server").unwrap_or_default();
+        if !report.banner.is_empty() {
+            let banner = report.banner.clone();
+            self.vulnerable("rtsp", "", None, &banner);
+        }
         let Some(d) = self.exchange(req("DESCRIBE", 2, None).as_bytes(), &["\r\n\r\n"]) else {
             return;
         };

@@ -692,10 +692,9 @@ impl HygieneDetector {
         raw: &str,
         out: &mut Vec<Event>,
     ) {
-        let Some(version) = version else {
-            return;
-        };
-        let Some(entry) = vulnerable::lookup(product, version) else {
+        let Some(vulnerable::BannerMatch { entry, version }) =
+            vulnerable::check(product, version, raw)
+        else {
             return;
         };
         if !self.first_time((
@@ -722,7 +721,7 @@ impl HygieneDetector {
             ),
             &entry.advice,
             json!({
-                "product": product,
+                "product": entry.product,
                 "version": version,
                 "banner": raw,
                 "cve": entry.cve,

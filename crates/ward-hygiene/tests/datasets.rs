@@ -457,3 +457,73 @@ fn iot_sentinel_devices_show_their_real_weaknesses() {
             == Some(&serde_json::Value::String("server-chose-TLS 1.0".into()))));
     }
 }
+
+/// Every capture file under `dir` (sorted, so the output is stable).
+fn captures(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            captures(&p, out);
+        } else if p
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.starts_with("pcap"))
+        {
+            out.push(p);
+        }
+    }
+}
+
+/// The benign device captures (IoT Sentinel set-ups, a week of a Blink camera
+/// and a Lockly hub, TP-Link/Xiaomi traces) hold many `Server:`, SSDP, SSH
+/// and FTP banners. The vulnerable-software table may match only the
+/// versions that really are in its ranges: the two lighttpd builds below
+/// (checked by hand with tshark: `lighttpd/1.4.31` on the Edimax plugs,
+/// `lighttpd/1.4.34` on the D-Link hub, both < 1.4.50) and nothing else —
+/// not the `Linux/… UPnP/1.0 …` SSDP servers, not current OpenSSH/Dropbear.
+#[test]
+fn benign_captures_match_only_banners_that_are_really_in_range() {
+    let Some(root) = dataset("iot-sentinel") else {
+        return;
+    };
+    let root = root.parent().unwrap().to_path_buf();
+    let mut files = Vec::new();
+    for dir in ["iot-sentinel", "iot-cset2021", "smarthome-fdekeers"] {
+        captures(&root.join(dir), &mut files);
+    }
+    assert!(files.len() > 300, "{} captures", files.len());
+    let mut found: BTreeSet<(String, String, String)> = BTreeSet::new();
+    for f in &files {
+        for e in run(f, false) {
+            let Some(fi) = e.finding else { continue };
+            if fi.kind != FindingKind::VulnerableSoftware {
+                continue;
+            }
+            let s = |k: &str| {
+                fi.evidence
+                    .get(k)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("")
+                    .to_string()
+            };
+            found.insert((s("product"), s("version"), s("banner")));
+        }
+    }
+    println!("{} captures; vulnerable-software matches:", files.len());
+    for m in &found {
+        println!("  {m:?}");
+    }
+    let versions: BTreeSet<(String, String)> = found
+        .iter()
+        .map(|(p, v, _)| (p.clone(), v.clone()))
+        .collect();
+    let expected: BTreeSet<(String, String)> = [("lighttpd", "1.4.31"), ("lighttpd", "1.4.34")]
+        .iter()
+        .map(|(p, v)| (p.to_string(), v.to_string()))
+        .collect();
+    assert_eq!(versions, expected);
+}
