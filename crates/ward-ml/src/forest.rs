@@ -171,6 +171,139 @@ impl Forest {
     pub fn node_count(&self) -> usize {
         self.trees.iter().map(|t| t.nodes.len()).sum()
     }
+
+    /// The same forest laid out for fast prediction (see
+    /// [`CompiledForest`]); predictions are bit-for-bit those of
+    /// [`Forest::predict_explained`].
+    pub fn compile(&self) -> CompiledForest {
+        let mut nodes = Vec::with_capacity(self.node_count());
+        let mut leaves = Vec::new();
+        let mut roots = Vec::with_capacity(self.trees.len());
+        for t in &self.trees {
+            let base = nodes.len() as u32;
+            let len = t.nodes.len() as u32;
+            roots.push((base, len));
+            for n in &t.nodes {
+                if n.feature == LEAF {
+                    let start = leaves.len() as u32;
+                    leaves.extend(n.dist.iter().copied());
+                    nodes.push(FlatNode {
+                        feature: LEAF,
+                        threshold: 0.0,
+                        a: start,
+                        b: n.dist.len() as u32,
+                    });
+                } else {
+                    // Children stay tree-relative so a child index out of
+                    // range (a corrupted file) is caught exactly as in
+                    // `predict_explained`: it ends the walk.
+                    nodes.push(FlatNode {
+                        feature: n.feature,
+                        threshold: n.threshold,
+                        a: n.left,
+                        b: n.right,
+                    });
+                }
+            }
+            debug_assert_eq!(nodes.len() as u32, base + len);
+        }
+        CompiledForest {
+            classes: self.classes,
+            nodes,
+            leaves,
+            roots,
+        }
+    }
+}
+
+/// A node of a [`CompiledForest`]: 16 bytes, no pointer to chase. For a
+/// split, `a`/`b` are the left/right child (tree-relative); for a leaf,
+/// `a`/`b` are the start and length of its distribution in `leaves`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct FlatNode {
+    feature: u32,
+    threshold: f32,
+    a: u32,
+    b: u32,
+}
+
+/// A [`Forest`] flattened for prediction: every tree's nodes in one array
+/// of 16-byte nodes (instead of 40-byte nodes that each own their leaf
+/// distribution), all leaf distributions in another. A tree walk touches
+/// 2.5x less memory, which is what prediction is bound by (a 60-tree
+/// forest of 10 000 nodes does not fit in L1/L2 cache otherwise).
+///
+/// Same guarantees as [`Forest`]'s prediction: never panics, whatever the
+/// forest it was compiled from, and the same probabilities to the bit.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CompiledForest {
+    classes: usize,
+    nodes: Vec<FlatNode>,
+    leaves: Vec<(u32, f32)>,
+    /// Per tree: (first node, node count).
+    roots: Vec<(u32, u32)>,
+}
+
+impl CompiledForest {
+    pub fn classes(&self) -> usize {
+        self.classes
+    }
+
+    /// Class probabilities (mean of the trees' leaf distributions).
+    pub fn predict_proba(&self, x: &[f32]) -> Vec<f32> {
+        let mut p = vec![0.0f32; self.classes];
+        self.walk(x, &mut p, None);
+        p
+    }
+
+    /// As [`Forest::predict_explained`].
+    pub fn predict_explained(&self, x: &[f32], used: &mut Vec<(u32, u32)>) -> Vec<f32> {
+        let mut p = vec![0.0f32; self.classes];
+        self.walk(x, &mut p, Some(used));
+        p
+    }
+
+    fn walk(&self, x: &[f32], p: &mut [f32], mut used: Option<&mut Vec<(u32, u32)>>) {
+        if self.roots.is_empty() {
+            return;
+        }
+        for (ti, &(base, len)) in self.roots.iter().enumerate() {
+            let tree = self
+                .nodes
+                .get(base as usize..(base as usize).saturating_add(len as usize))
+                .unwrap_or(&[]);
+            let mut i = 0usize;
+            for _ in 0..=tree.len() {
+                let Some(node) = tree.get(i) else { break };
+                if node.feature == LEAF {
+                    let start = node.a as usize;
+                    let dist = self
+                        .leaves
+                        .get(start..start.saturating_add(node.b as usize))
+                        .unwrap_or(&[]);
+                    for &(c, w) in dist {
+                        if let Some(slot) = p.get_mut(c as usize) {
+                            *slot += w;
+                        }
+                    }
+                    break;
+                }
+                if let Some(u) = used.as_deref_mut() {
+                    u.push((ti as u32, node.feature));
+                }
+                let v = x.get(node.feature as usize).copied().unwrap_or(0.0);
+                i = if v <= node.threshold {
+                    node.a as usize
+                } else {
+                    node.b as usize
+                };
+            }
+        }
+        let n = self.roots.len() as f32;
+        for v in p.iter_mut() {
+            *v /= n;
+        }
+    }
 }
 
 struct TreeBuilder<'a> {
@@ -351,6 +484,33 @@ mod tests {
     }
 
     #[test]
+    fn compiled_forest_predicts_the_same_bits() {
+        let (rows, labels) = toy();
+        let f = Forest::train(&rows, &labels, 3, &ForestParams::default());
+        let c = f.compile();
+        let mut rng = Rng::new(11);
+        for _ in 0..200 {
+            let x: Vec<f32> = (0..4).map(|_| rng.below(12) as f32 / 3.0).collect();
+            let (mut u1, mut u2) = (Vec::new(), Vec::new());
+            let a = f.predict_explained(&x, &mut u1);
+            let b = c.predict_explained(&x, &mut u2);
+            assert_eq!(
+                a.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                b.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+            );
+            assert_eq!(u1, u2);
+            assert_eq!(c.predict_proba(&x), a);
+        }
+        // An empty forest and a short input vector.
+        let empty = Forest {
+            classes: 2,
+            trees: Vec::new(),
+        };
+        assert_eq!(empty.compile().predict_proba(&[]), vec![0.0, 0.0]);
+        assert_eq!(c.predict_proba(&[]), f.predict_proba(&[]));
+    }
+
+    #[test]
     fn corrupted_model_never_panics() {
         let f = Forest {
             classes: 2,
@@ -366,5 +526,21 @@ mod tests {
         };
         let p = f.predict_proba(&[0.0]);
         assert_eq!(p.len(), 2);
+        assert_eq!(f.compile().predict_proba(&[0.0]), p);
+        // A cycle (a child pointing back at its parent) ends too.
+        let cyclic = Forest {
+            classes: 2,
+            trees: vec![Tree {
+                nodes: vec![Node {
+                    feature: 0,
+                    threshold: 0.5,
+                    left: 0,
+                    right: 0,
+                    dist: Vec::new(),
+                }],
+            }],
+        };
+        assert_eq!(cyclic.compile().predict_proba(&[0.0]), vec![0.0, 0.0]);
+        assert_eq!(cyclic.predict_proba(&[0.0]), vec![0.0, 0.0]);
     }
 }
