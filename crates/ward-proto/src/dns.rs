@@ -41,7 +41,11 @@ const HINTS_PER_MESSAGE_MAX: usize = 64;
 /// vendor or product: AirPlay/HomeKit `md`/`am`/`model`, IPP/printers `ty`,
 /// `usb_MFG`/`usb_MDL`/`product`, Google Cast `md`/`fn`, Sonos/others
 /// `manufacturer`/`mfg`/`vendor` …
-const TXT_KEYS: [&str; 16] = [
+const TXT_KEYS: [&str; 18] = [
+    // Google Cast `ca` (capability bits: video out, audio out …) and
+    // HomeKit `ci` (accessory category) say what kind of device it is.
+    "ca",
+    "ci",
     "md",
     "model",
     "mdl",
