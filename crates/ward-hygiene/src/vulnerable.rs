@@ -534,7 +534,10 @@ mod tests {
             assert_eq!(find(b), None, "{b}");
         }
         for b in ["lighttpd/1.4.31", "lighttpd/1.4.34"] {
-            assert_eq!(find(b).map(|m| m.entry.cve[0].as_str()), Some("CVE-2018-19052"));
+            assert_eq!(
+                find(b).map(|m| m.entry.cve[0].as_str()),
+                Some("CVE-2018-19052")
+            );
         }
     }
 

@@ -10,7 +10,8 @@
 //! - dropbear with password logins, whose accounts come from a passwd and
 //!   shadow file of this test bind-mounted over /etc/passwd and /etc/shadow
 //!   in a private mount namespace of its own (root's password is `admin`,
-//!   the 3rd pair);
+//!   the 3rd pair), and a second dropbear on 10.231.0.2 with password
+//!   logins off (`-s`), which must be reported as keys-only;
 //! - vsftpd (when installed) with the same accounts through its own PAM
 //!   file (root refused by an ftpusers list, admin/admin the 4th pair) and
 //!   anonymous login on;
@@ -32,6 +33,7 @@ use ward_core::FindingKind;
 use ward_hygiene::audit::{self, AuditConfig};
 
 const TARGET_ENV: &str = "WARD_AUDIT_LAB_TARGET";
+const KEYS_ONLY_ADDR: &str = "10.231.0.2/24";
 const DAEMONS_ENV: &str = "WARD_AUDIT_LAB_DAEMONS";
 const FINGERPRINT_ENV: &str = "WARD_AUDIT_LAB_SSH_FP";
 const ADDR: &str = "10.231.0.1";
@@ -176,6 +178,8 @@ fn audit_finds_factory_logins_of_real_daemons_in_a_namespace() {
         ],
         vec!["ip", "-n", &ns, "addr", "add", "10.231.0.1/24", "dev", "d0"],
         vec!["ip", "-n", &ns, "link", "set", "d0", "up"],
+        // A second address for a keys-only SSH server.
+        vec!["ip", "-n", &ns, "addr", "add", KEYS_ONLY_ADDR, "dev", "d1"],
         vec!["ip", "-n", &ns, "link", "set", "d1", "up"],
     ] {
         assert!(sh(&cmd), "{cmd:?}");
@@ -300,6 +304,22 @@ fn audit_finds_factory_logins_of_real_daemons_in_a_namespace() {
             &key,
             "-p",
             &format!("{ADDR}:22"),
+        ],
+    ));
+    // The same dropbear with password logins off (-s): nothing to guess.
+    let keys_only = KEYS_ONLY_ADDR.split('/').next().unwrap();
+    lab.children.push(spawn_in(
+        &ns,
+        &binds,
+        &[
+            "dropbear",
+            "-F",
+            "-E",
+            "-s",
+            "-r",
+            &key,
+            "-p",
+            &format!("{keys_only}:22"),
         ],
     ));
     let mut daemons = Vec::new();
@@ -556,24 +576,74 @@ fn inner_audit_in_namespace() {
                 .as_ref()
                 .is_some_and(|f| f.kind == FindingKind::VulnerableSoftware)));
     }
+    // With --reveal-secrets the password that worked is written (busybox
+    // httpd again: lighttpd answers each wrong password after a 1 s pause).
+    let reveal = AuditConfig {
+        ports: vec![80],
+        reveal_secrets: true,
+        ..cfg.clone()
+    };
+    let again = audit::run(&targets, reveal, Arc::new(AtomicBool::new(false)));
+    let f = again
+        .findings
+        .iter()
+        .filter_map(|e| e.finding.as_ref())
+        .find(|f| f.kind == FindingKind::DefaultCredentials)
+        .expect("found again");
+    assert_eq!(f.secret.as_deref(), Some("admin"));
+    assert!(!f.secret_redacted);
+
+    // A server that takes keys only: reported so, with no pair spent.
+    let keys = AuditConfig {
+        ports: vec![22],
+        ..cfg.clone()
+    };
+    let ko = audit::parse_targets(
+        &[KEYS_ONLY_ADDR.split('/').next().unwrap().to_string()],
+        false,
+        false,
+    )
+    .unwrap();
+    let k = audit::run(&ko, keys, Arc::new(AtomicBool::new(false)));
+    let s = &k.services[0];
+    println!(
+        "keys-only: {} creds={} tried={}",
+        s.banner, s.credentials, s.tried
+    );
+    assert_eq!((s.credentials.as_str(), s.tried), ("keys-only", 0));
+    assert!(s.banner.contains("auth: publickey"), "{}", s.banner);
+    assert!(!k.findings.iter().any(|e| e
+        .finding
+        .as_ref()
+        .is_some_and(|f| f.kind == FindingKind::DefaultCredentials)));
+
+    // The report: one device, critical, whose to-do list says what to do
+    // about each factory login (SSH's included).
+    let mut b = ward_hygiene::report::ReportBuilder::new();
+    for e in &out.findings {
+        b.add(e);
+    }
+    let r = b.build();
+    assert_eq!(r.devices.len(), 1);
+    let dev = &r.devices[0];
+    println!(
+        "report: risk {} ({}), to do: {:#?}",
+        dev.risk.score, dev.risk.grade, dev.todo
+    );
+    assert_eq!(dev.risk.grade, "critical");
+    assert!(dev.risk.score >= 99, "{:?}", dev.risk);
+    assert!(
+        dev.todo
+            .iter()
+            .any(|t| t.contains("SSH logins with keys only")),
+        "{:?}",
+        dev.todo
+    );
+    assert!(r.to_html().contains("factory-default SSH login"));
+
     if with_lighttpd {
         let l = service(8080);
         assert!(l.banner.contains("Server: lighttpd/1.4."), "{}", l.banner);
         assert_eq!((l.credentials.as_str(), l.tried), ("found", 13));
-        // With --reveal-secrets the password that worked is written.
-        let reveal = AuditConfig {
-            ports: vec![8080],
-            reveal_secrets: true,
-            ..cfg
-        };
-        let again = audit::run(&targets, reveal, Arc::new(AtomicBool::new(false)));
-        let f = again
-            .findings
-            .iter()
-            .filter_map(|e| e.finding.as_ref())
-            .find(|f| f.kind == FindingKind::DefaultCredentials)
-            .expect("found again");
-        assert_eq!(f.secret.as_deref(), Some("password"));
-        assert!(!f.secret_redacted);
     }
 }
