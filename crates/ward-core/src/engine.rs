@@ -433,7 +433,7 @@ impl Engine {
         if let Some(seq) = seq {
             let syn = syn_or_fin & 0x02 != 0;
             let start = if syn { seq.wrapping_add(1) } else { seq };
-            match flow.next_seq[d] {
+            match flow.next_seq(d) {
                 Some(next) => {
                     let behind = next.wrapping_sub(start) as i32;
                     if behind > 0 {
@@ -443,13 +443,13 @@ impl Engine {
                             return;
                         }
                         data = &data[skip..];
-                        flow.next_seq[d] = Some(next.wrapping_add(data.len() as u32));
+                        flow.set_next_seq(d, next.wrapping_add(data.len() as u32));
                     } else {
                         // In order, or after a gap we cannot fill: go on from here.
-                        flow.next_seq[d] = Some(start.wrapping_add(data.len() as u32));
+                        flow.set_next_seq(d, start.wrapping_add(data.len() as u32));
                     }
                 }
-                None => flow.next_seq[d] = Some(start.wrapping_add(data.len() as u32)),
+                None => flow.set_next_seq(d, start.wrapping_add(data.len() as u32)),
             }
         }
         if data.is_empty() {
@@ -696,8 +696,8 @@ pub fn flow_event(flow: &Flow) -> Event {
     e.dest_mac = flow.dst_mac;
     let tcp = flow.proto == 6;
     e.flow = Some(FlowRecord {
-        pkts_toserver: flow.pkts[0],
-        pkts_toclient: flow.pkts[1],
+        pkts_toserver: flow.pkts[0].into(),
+        pkts_toclient: flow.pkts[1].into(),
         bytes_toserver: flow.bytes[0],
         bytes_toclient: flow.bytes[1],
         start: flow.start,

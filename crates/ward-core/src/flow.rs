@@ -7,7 +7,8 @@
 //!   evicted (handshakes that never completed first, established TCP last),
 //!   so a flood of spoofed SYNs churns through half-open flows without
 //!   pushing out real conversations. Every eviction is counted.
-//! - **O(1) per packet.** A `hashbrown::HashTable` of slab indices, keyed by
+//! - **O(1) per packet.** An open-addressing index of slab slots (see
+//!   `index.rs`: one cache line per lookup before the flow itself), keyed by
 //!   a seeded `foldhash` (the seed comes from the caller: attackers who
 //!   cannot know it cannot aim collisions), plus one least-recently-used list
 //!   per timeout class, so idle expiry and eviction only ever look at list tails.
@@ -20,7 +21,6 @@ use std::hash::{BuildHasher, Hash};
 use std::net::IpAddr;
 
 use foldhash::fast::FixedState;
-use hashbrown::HashTable;
 use serde::{Deserialize, Serialize};
 use ward_proto::{AppParser, AppProto};
 
@@ -157,6 +157,22 @@ struct Key {
     vlan: u16,
 }
 
+impl Key {
+    /// Both orders of the endpoints give the same key.
+    fn new(a: ([u8; 16], u16), b: ([u8; 16], u16), proto: u8, v6: bool, vlan: u16) -> Key {
+        let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+        Key {
+            lo_ip: lo.0,
+            hi_ip: hi.0,
+            lo_port: lo.1,
+            hi_port: hi.1,
+            proto,
+            v6,
+            vlan,
+        }
+    }
+}
+
 fn ip_bytes(ip: IpAddr) -> [u8; 16] {
     match ip {
         IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
@@ -165,39 +181,92 @@ fn ip_bytes(ip: IpAddr) -> [u8; 16] {
 }
 
 /// One tracked conversation.
+///
+/// Kept small because a full table holds a million of them (152 bytes each,
+/// checked by a test): the 5-tuple lives only here (the index stores slab
+/// slots and recomputes a flow's key from these fields when it needs it),
+/// packet counters are `u32` (a flow would need 4 G packets to saturate),
+/// the retransmission tracker is two `u32` and a bit mask, and the parser is
+/// allocated only once the flow carries application payload. `repr(C)` puts
+/// what every packet reads or writes (addresses, ports, state, counters) in
+/// the first two cache lines.
 #[derive(Default)]
+#[repr(C)]
 pub struct Flow {
-    key: Key,
-    pub id: u64,
     /// Initiator (client) and responder (server) endpoints.
     pub src_ip: Option<IpAddr>,
     pub dst_ip: Option<IpAddr>,
-    pub src_port: u16,
-    pub dst_port: u16,
     pub proto: u8,
-    pub vlan: Option<u16>,
-    pub src_mac: Option<MacAddr>,
-    pub dst_mac: Option<MacAddr>,
-    pub start: Timestamp,
-    pub last: Timestamp,
-    /// Index 0: initiator → responder; 1: responder → initiator.
-    pub pkts: [u64; 2],
-    pub bytes: [u64; 2],
-    pub payload_bytes: [u64; 2],
+    pub state: FlowState,
     /// OR of TCP flags seen per direction.
     pub tcp_flags: [u8; 2],
-    pub state: FlowState,
+    pub src_port: u16,
+    pub dst_port: u16,
+    pub vlan: Option<u16>,
     /// Application protocol, once a parser recognised the flow.
     pub app_proto: Option<AppProto>,
-    /// The flow's parser; `None` before the first payload or after it gave up.
-    pub parser: Option<Box<dyn AppParser>>,
     /// A parser was looked for already.
     pub app_probed: bool,
-    /// Next expected TCP sequence number per direction (for dropping retransmissions).
-    pub next_seq: [Option<u32>; 2],
+    /// Index 0: initiator → responder; 1: responder → initiator. Saturating.
+    pub pkts: [u32; 2],
+    /// Next expected TCP sequence number per direction (for dropping
+    /// retransmissions), valid where [`Flow::seq_known`]'s bit is set.
+    pub(crate) next_seq: [u32; 2],
+    pub last: Timestamp,
+    pub bytes: [u64; 2],
+    pub payload_bytes: [u64; 2],
+    /// The flow's parser; `None` before the first payload or after it gave up.
+    pub parser: Option<Box<dyn AppParser>>,
+    pub id: u64,
+    pub start: Timestamp,
+    pub src_mac: Option<MacAddr>,
+    pub dst_mac: Option<MacAddr>,
     /// Set when the flow leaves the table.
     pub end_reason: Option<EndReason>,
-    hash: u64,
+    /// Bit `d` set: `next_seq[d]` holds a sequence number.
+    pub(crate) seq_known: u8,
+}
+
+impl Flow {
+    /// Next expected TCP sequence number in direction `d` (0 or 1), if known.
+    pub fn next_seq(&self, d: usize) -> Option<u32> {
+        (self.seq_known & (1 << d) != 0).then(|| self.next_seq[d & 1])
+    }
+
+    pub(crate) fn set_next_seq(&mut self, d: usize, seq: u32) {
+        self.next_seq[d & 1] = seq;
+        self.seq_known |= 1 << (d & 1);
+    }
+
+    /// The normalised key of this flow, as [`FlowTable::update`] computes it
+    /// from any of its packets.
+    fn key(&self) -> Key {
+        let unspec = IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
+        let (a, b) = (self.src_ip.unwrap_or(unspec), self.dst_ip.unwrap_or(unspec));
+        Key::new(
+            (ip_bytes(a), self.src_port),
+            (ip_bytes(b), self.dst_port),
+            self.proto,
+            a.is_ipv6(),
+            self.vlan.unwrap_or(0),
+        )
+    }
+
+    /// This flow is the packet's: same endpoints (either way round),
+    /// protocol and VLAN. Equivalent to comparing normalised keys.
+    #[inline]
+    fn is(&self, src: (IpAddr, u16), dst: (IpAddr, u16), proto: u8, vlan: u16) -> bool {
+        self.proto == proto
+            && self.vlan.unwrap_or(0) == vlan
+            && ((self.src_port == src.1
+                && self.dst_port == dst.1
+                && self.src_ip == Some(src.0)
+                && self.dst_ip == Some(dst.0))
+                || (self.src_port == dst.1
+                    && self.dst_port == src.1
+                    && self.src_ip == Some(dst.0)
+                    && self.dst_ip == Some(src.0)))
+    }
 }
 
 impl std::fmt::Debug for Flow {
@@ -236,8 +305,8 @@ pub struct FlowCounters {
 pub struct FlowTable {
     cfg: FlowConfig,
     hasher: FixedState,
-    index: HashTable<u32>,
-    slab: Vec<Flow>,
+    index: Index,
+    slab: Slab,
     free: Vec<u32>,
     lru: LruLists<CLASSES>,
     timeouts_us: [i64; CLASSES],
@@ -258,8 +327,8 @@ impl FlowTable {
         ];
         FlowTable {
             hasher: FixedState::with_seed(seed),
-            index: HashTable::new(),
-            slab: Vec::new(),
+            index: Index::new(),
+            slab: Slab::default(),
             free: Vec::new(),
             lru: LruLists::new(),
             timeouts_us,
@@ -274,7 +343,7 @@ impl FlowTable {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.index.is_empty()
+        self.index.len() == 0
     }
 
     pub fn config(&self) -> &FlowConfig {
@@ -282,11 +351,11 @@ impl FlowTable {
     }
 
     pub fn get(&self, slot: u32) -> &Flow {
-        &self.slab[slot as usize]
+        self.slab.get(slot)
     }
 
     pub fn get_mut(&mut self, slot: u32) -> &mut Flow {
-        &mut self.slab[slot as usize]
+        self.slab.get_mut(slot)
     }
 
     /// Account `pkt` to its flow, creating it if needed. Flows ended on the
@@ -300,41 +369,26 @@ impl FlowTable {
             self.next_expiry_check = now.plus_micros(100_000);
         }
         let (sport, dport) = pkt.transport.ports();
-        let (src, dst) = (ip_bytes(ip.src), ip_bytes(ip.dst));
-        let fwd = (src, sport) <= (dst, dport);
-        let key = if fwd {
-            Key {
-                lo_ip: src,
-                hi_ip: dst,
-                lo_port: sport,
-                hi_port: dport,
-                proto: ip.proto,
-                v6: ip.is_v6(),
-                vlan: pkt.link.vlan.unwrap_or(0),
-            }
-        } else {
-            Key {
-                lo_ip: dst,
-                hi_ip: src,
-                lo_port: dport,
-                hi_port: sport,
-                proto: ip.proto,
-                v6: ip.is_v6(),
-                vlan: pkt.link.vlan.unwrap_or(0),
-            }
-        };
+        let vlan = pkt.link.vlan.unwrap_or(0);
+        let key = Key::new(
+            (ip_bytes(ip.src), sport),
+            (ip_bytes(ip.dst), dport),
+            ip.proto,
+            ip.is_v6(),
+            vlan,
+        );
         let hash = self.hasher.hash_one(key);
         let flags = pkt.tcp().map(|t| t.flags).unwrap_or(0);
         let pure_syn = flags & (tcpflag::SYN | tcpflag::ACK) == tcpflag::SYN;
 
         let found = {
             let slab = &self.slab;
+            let (src, dst) = ((ip.src, sport), (ip.dst, dport));
             self.index
-                .find(hash, |&i| slab[i as usize].key == key)
-                .copied()
+                .find(hash, |i| slab.get(i).is(src, dst, ip.proto, vlan))
         };
         if let Some(slot) = found {
-            let f = &self.slab[slot as usize];
+            let f = self.slab.get(slot);
             // A fresh SYN on a finished connection starts a new one.
             let reused = pure_syn
                 && matches!(f.state, FlowState::Closed | FlowState::Reset)
@@ -373,7 +427,6 @@ impl FlowTable {
         };
         let id = flow_id(&key, now);
         let flow = Flow {
-            key,
             id,
             src_ip: Some(cip),
             dst_ip: Some(sip),
@@ -390,22 +443,16 @@ impl FlowTable {
             } else {
                 FlowState::New
             },
-            hash,
             ..Flow::default()
         };
         let slot = match self.free.pop() {
             Some(s) => {
-                self.slab[s as usize] = flow;
+                *self.slab.get_mut(s) = flow;
                 s
             }
-            None => {
-                self.slab.push(flow);
-                (self.slab.len() - 1) as u32
-            }
+            None => self.slab.push(flow),
         };
-        let slab = &self.slab;
-        self.index
-            .insert_unique(hash, slot, |&i| slab[i as usize].hash);
+        self.index.insert(hash, slot);
         self.counters.created += 1;
         let dir = if sender_is_server {
             Dir::ToClient
@@ -421,9 +468,9 @@ impl FlowTable {
     }
 
     fn account(&mut self, slot: u32, pkt: &Packet<'_>, dir: Dir) {
-        let f = &mut self.slab[slot as usize];
+        let f = self.slab.get_mut(slot);
         let d = dir.index();
-        f.pkts[d] += 1;
+        f.pkts[d] = f.pkts[d].saturating_add(1);
         f.bytes[d] += pkt.wire_len as u64;
         f.payload_bytes[d] += pkt.payload.len() as u64;
         if pkt.ts > f.last {
@@ -477,7 +524,7 @@ impl FlowTable {
     pub fn expire_idle(&mut self, now: Timestamp, ended: &mut Vec<Flow>) {
         for c in 0..CLASSES {
             while let Some(tail) = self.lru.oldest(c) {
-                if now.since(self.slab[tail as usize].last) <= self.timeouts_us[c] {
+                if now.since(self.slab.get(tail).last) <= self.timeouts_us[c] {
                     break;
                 }
                 self.counters.timed_out += 1;
@@ -511,7 +558,7 @@ impl FlowTable {
         for c in 0..CLASSES {
             all.extend(self.lru.iter_oldest_first(c));
         }
-        all.sort_by_key(|&i| (self.slab[i as usize].last, self.slab[i as usize].id));
+        all.sort_by_key(|&i| (self.slab.get(i).last, self.slab.get(i).id));
         all
     }
 
@@ -523,14 +570,53 @@ impl FlowTable {
 
     fn remove(&mut self, slot: u32, reason: EndReason) -> Flow {
         self.lru.remove(slot);
-        let hash = self.slab[slot as usize].hash;
-        if let Ok(entry) = self.index.find_entry(hash, |&i| i == slot) {
-            entry.remove();
-        }
+        let hash = self.hasher.hash_one(self.slab.get(slot).key());
+        self.index.remove(hash, slot);
         self.free.push(slot);
-        let mut f = std::mem::take(&mut self.slab[slot as usize]);
+        let mut f = std::mem::take(self.slab.get_mut(slot));
         f.end_reason = Some(reason);
         f
+    }
+}
+
+/// Slots per slab chunk.
+const CHUNK: usize = 4096;
+
+/// The flows, in fixed chunks of [`CHUNK`]: growing never moves (or
+/// briefly doubles) what is already there, so a table filling up to a
+/// million flows costs a million flows of memory, not 1.5 million while a
+/// doubled `Vec` copies itself.
+#[derive(Default)]
+struct Slab {
+    chunks: Vec<Box<[Flow]>>,
+    /// Slots handed out so far (`0..len`).
+    len: usize,
+}
+
+impl Slab {
+    #[inline]
+    fn get(&self, slot: u32) -> &Flow {
+        let i = slot as usize;
+        &self.chunks[i / CHUNK][i % CHUNK]
+    }
+
+    #[inline]
+    fn get_mut(&mut self, slot: u32) -> &mut Flow {
+        let i = slot as usize;
+        &mut self.chunks[i / CHUNK][i % CHUNK]
+    }
+
+    /// Store `flow` in a new slot and return it.
+    fn push(&mut self, flow: Flow) -> u32 {
+        let i = self.len;
+        if i / CHUNK == self.chunks.len() {
+            self.chunks
+                .push(std::iter::repeat_with(Flow::default).take(CHUNK).collect());
+        }
+        self.len += 1;
+        let slot = i as u32;
+        *self.get_mut(slot) = flow;
+        slot
     }
 }
 
@@ -550,6 +636,9 @@ fn flow_id(key: &Key, start: Timestamp) -> u64 {
     let h = FixedState::with_seed(0x5741_5244_464c_4f57).hash_one((key, start.0));
     h & ((1 << 53) - 1)
 }
+
+mod index;
+use index::Index;
 
 #[cfg(test)]
 mod tests;

@@ -37,6 +37,11 @@ impl<const N: usize> LruLists<N> {
 
     /// Make `slot` the most recent of `class` (moving it from any list it is in).
     pub fn touch(&mut self, slot: u32, class: usize) {
+        // Already the most recent of its class (a burst of one flow's
+        // packets): nothing moves, and the neighbours' links stay untouched.
+        if self.heads[class] == slot {
+            return;
+        }
         let i = slot as usize;
         if i >= self.links.len() {
             self.links.resize(i + 1, UNLINKED);

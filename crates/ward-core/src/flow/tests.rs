@@ -190,3 +190,42 @@ proptest! {
         prop_assert!(h.table.is_empty());
     }
 }
+
+/// A million flows must fit the memory target with room for the rest.
+#[test]
+fn flow_stays_small() {
+    assert!(
+        std::mem::size_of::<Flow>() <= 152,
+        "size_of::<Flow>() = {}",
+        std::mem::size_of::<Flow>()
+    );
+}
+
+#[test]
+fn slab_grows_across_chunks_and_reuses_slots() {
+    let mut h = Harness::new(FlowConfig::default(), 7);
+    let n = CHUNK as u16 * 2 + 10;
+    let mut slots = Vec::new();
+    for p in 0..n {
+        let frame = udp((MAC_A, IP_A, 1000 + p), (MAC_B, IP_B, 53), b"q");
+        slots.push(h.feed(T0, &frame).unwrap().slot);
+    }
+    assert_eq!(h.table.len(), n as usize);
+    for (p, &s) in slots.iter().enumerate() {
+        assert_eq!(h.table.get(s).src_port, 1000 + p as u16);
+        // The same packet again finds the same flow.
+        let frame = udp((MAC_A, IP_A, 1000 + p as u16), (MAC_B, IP_B, 53), b"q");
+        let again = h.feed(T0 + 1, &frame).unwrap();
+        assert_eq!((again.slot, again.new), (s, false));
+    }
+    h.table.expire_idle(Timestamp(T0 + 120 * S), &mut h.ended);
+    assert!(h.table.is_empty());
+    assert_eq!(h.ended.len(), n as usize);
+    // Freed slots are used again: no new chunk for the next flows.
+    let chunks = h.table.slab.chunks.len();
+    for p in 0..n {
+        let frame = udp((MAC_A, IP_A, 1000 + p), (MAC_B, IP_B, 5353), b"q");
+        h.feed(T0 + 121 * S, &frame).unwrap();
+    }
+    assert_eq!(h.table.slab.chunks.len(), chunks);
+}
