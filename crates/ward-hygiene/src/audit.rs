@@ -557,17 +557,7 @@ impl Probe<'_> {
             22 => {
                 let b = self.read_until(&mut st, &["\n"], false);
                 drop(st);
-                // The identification line only: KEXINIT may follow in the same read.
-                let line = b.split(|c| *c == b'\n').next().unwrap_or(&[]);
-                report.service = "ssh".into();
-                report.banner = printable(line, 200);
-                report.credentials = "not-checked".into();
-                let banner = report.banner.clone();
-                let (p, v) = ward_proto::ssh::split_banner(banner.trim()).unwrap_or_default();
-                self.vulnerable("ssh", &p, v.as_deref(), &banner);
-                if report.banner.starts_with("SSH-") && self.s.cfg.try_credentials {
-                    self.ssh(&mut report);
-                }
+                self.ssh_service(&mut report, &b);
             }
             23 | 2323 => {
                 drop(st);
@@ -615,9 +605,31 @@ impl Probe<'_> {
             _ => {
                 drop(st);
                 self.http(&mut report);
+                // An SSH server on another port (2222 …) answers a GET
+                // with its identification line.
+                if report.service == "tcp" && report.banner.starts_with("SSH-") {
+                    let b = report.banner.clone().into_bytes();
+                    self.ssh_service(&mut report, &b);
+                }
             }
         }
         Some(report)
+    }
+
+    /// An SSH server whose first bytes were `first`: banner, vulnerable
+    /// version, then password logins.
+    fn ssh_service(&mut self, report: &mut ServiceReport, first: &[u8]) {
+        // The identification line only: KEXINIT may follow in the same read.
+        let line = first.split(|c| *c == b'\n').next().unwrap_or(&[]);
+        report.service = "ssh".into();
+        report.banner = printable(line, 200);
+        report.credentials = "not-checked".into();
+        let banner = report.banner.clone();
+        let (p, v) = ward_proto::ssh::split_banner(banner.trim()).unwrap_or_default();
+        self.vulnerable("ssh", &p, v.as_deref(), &banner);
+        if banner.starts_with("SSH-") && self.s.cfg.try_credentials {
+            self.ssh(report);
+        }
     }
 
     /// SSH password logins, one pair per connection (see [`crate::ssh`]).
@@ -846,7 +858,9 @@ impl Probe<'_> {
             return;
         };
         if !resp.starts_with(b"HTTP/") {
-            report.banner = printable(&resp, 120);
+            // Not a web server: its first line says what it is.
+            let line = resp.split(|c| *c == b'\n').next().unwrap_or(&[]);
+            report.banner = printable(line, 120);
             return;
         }
         if report.service == "tcp" {

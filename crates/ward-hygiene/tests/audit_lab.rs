@@ -11,7 +11,8 @@
 //!   shadow file of this test bind-mounted over /etc/passwd and /etc/shadow
 //!   in a private mount namespace of its own (root's password is `admin`,
 //!   the 3rd pair), and a second dropbear on 10.231.0.2 with password
-//!   logins off (`-s`), which must be reported as keys-only;
+//!   logins off (`-s`) on port 2222, which must be recognised as SSH by its
+//!   banner and reported as keys-only;
 //! - vsftpd (when installed) with the same accounts through its own PAM
 //!   file (root refused by an ftpusers list, admin/admin the 4th pair) and
 //!   anonymous login on;
@@ -319,7 +320,7 @@ fn audit_finds_factory_logins_of_real_daemons_in_a_namespace() {
             "-r",
             &key,
             "-p",
-            &format!("{keys_only}:22"),
+            &format!("{keys_only}:2222"),
         ],
     ));
     let mut daemons = Vec::new();
@@ -593,9 +594,10 @@ fn inner_audit_in_namespace() {
     assert_eq!(f.secret.as_deref(), Some("admin"));
     assert!(!f.secret_redacted);
 
-    // A server that takes keys only: reported so, with no pair spent.
+    // A server that takes keys only (on 2222: found by its banner, not its
+    // port): reported so, with no pair spent.
     let keys = AuditConfig {
-        ports: vec![22],
+        ports: vec![2222],
         ..cfg.clone()
     };
     let ko = audit::parse_targets(
@@ -610,7 +612,13 @@ fn inner_audit_in_namespace() {
         "keys-only: {} creds={} tried={}",
         s.banner, s.credentials, s.tried
     );
+    assert_eq!(s.service, "ssh");
     assert_eq!((s.credentials.as_str(), s.tried), ("keys-only", 0));
+    assert!(
+        s.banner.starts_with("SSH-2.0-dropbear_") && !s.banner.contains("Protocol mismatch"),
+        "{}",
+        s.banner
+    );
     assert!(s.banner.contains("auth: publickey"), "{}", s.banner);
     assert!(!k.findings.iter().any(|e| e
         .finding
