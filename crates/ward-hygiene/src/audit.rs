@@ -929,9 +929,25 @@ impl Probe<'_> {
                 break;
             };
             let st = http_status(&r);
-            if (200..400).contains(&st) {
+            // 2xx/3xx: in. Another answer than 401 (403/404 for a page
+            // that is missing or forbidden once logged in, as lighttpd
+            // gives for a directory without index) counts only if a wrong
+            // password for the same user is still refused with 401 — a
+            // device that locks out answers 403 to everything.
+            let accepted = (200..400).contains(&st)
+                || (st != 401 && st != 0 && {
+                    let wrong = base64(format!("{u}:ward-audit-wrong-{p}-x").as_bytes());
+                    self.exchange(get("/", Some(&wrong)).as_bytes(), &["\r\n\r\n"])
+                        .is_some_and(|w| http_status(&w) == 401)
+                });
+            if accepted {
                 report.credentials = "found".into();
-                self.report_default("http", &u, &p);
+                self.report_default_with(
+                    "http",
+                    &u,
+                    &p,
+                    json!({"port": self.addr.port(), "status": st}),
+                );
                 break;
             }
         }

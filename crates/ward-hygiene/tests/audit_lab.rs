@@ -17,7 +17,8 @@
 //!   file (root refused by an ftpusers list, admin/admin the 4th pair) and
 //!   anonymous login on;
 //! - lighttpd (when installed) on port 8080 with mod_auth Basic from a
-//!   plain user file, admin:password (13th pair);
+//!   plain user file, admin:password (13th pair), and no index file, so a
+//!   login that works gets 403, not 200;
 //!
 //! then re-runs this test binary *inside* the namespace for the inner
 //! test, which audits 10.231.0.1 and checks each finding. Every daemon is
@@ -373,7 +374,6 @@ fn audit_finds_factory_logins_of_real_daemons_in_a_namespace() {
                  server.bind = \"{ADDR}\"\n\
                  server.port = 8080\n\
                  server.errorlog = \"{}\"\n\
-                 index-file.names = (\"index.html\")\n\
                  mimetype.assign = (\".html\" => \"text/html\")\n\
                  auth.backend = \"plain\"\n\
                  auth.backend.plain.userfile = \"{}\"\n\
@@ -653,5 +653,12 @@ fn inner_audit_in_namespace() {
         let l = service(8080);
         assert!(l.banner.contains("Server: lighttpd/1.4."), "{}", l.banner);
         assert_eq!((l.credentials.as_str(), l.tried), ("found", 13));
+        // No index file: lighttpd answers 403 once the login is accepted;
+        // a wrong password still getting 401 confirms it.
+        assert!(out.findings.iter().any(|e| e.dest_port == Some(8080)
+            && e.finding
+                .as_ref()
+                .is_some_and(|f| f.kind == FindingKind::DefaultCredentials
+                    && f.evidence.get("status").and_then(|v| v.as_u64()) == Some(403))));
     }
 }
