@@ -158,8 +158,43 @@ fn method_names(m: &[MethodKind]) -> Vec<String> {
     m.iter().map(|k| <&str>::from(k).to_string()).collect()
 }
 
+/// What pre-2016 firmware offers at best (Dropbear 2014, OpenSSH 6):
+/// SHA-1 Diffie-Hellman, `ssh-rsa` signatures, CTR/CBC and `hmac-sha1`.
+const LEGACY_KEX: &[kex::Name] = &[kex::DH_G14_SHA1, kex::DH_GEX_SHA1, kex::DH_G1_SHA1];
+const LEGACY_KEYS: &[Algorithm] = &[Algorithm::Rsa { hash: None }];
+const LEGACY_CIPHERS: &[cipher::Name] = &[
+    cipher::AES_128_CTR,
+    cipher::AES_128_CBC,
+    cipher::AES_256_CBC,
+];
+const LEGACY_MACS: &[mac::Name] = &[mac::HMAC_SHA1];
+
 impl Client {
+    /// The audit's client: modern algorithms first, then the legacy ones.
     pub fn new(io_timeout: Duration) -> Result<Self, RuntimeError> {
+        Self::with(io_timeout, KEX, KEYS, CIPHERS, MACS)
+    }
+
+    /// A client that offers *only* the legacy algorithms, so a test against
+    /// a current server can prove that those code paths (SHA-1 DH, RSA/SHA-1
+    /// host-key signatures, `hmac-sha1`) really complete a login.
+    pub fn legacy_only(io_timeout: Duration) -> Result<Self, RuntimeError> {
+        Self::with(
+            io_timeout,
+            LEGACY_KEX,
+            LEGACY_KEYS,
+            LEGACY_CIPHERS,
+            LEGACY_MACS,
+        )
+    }
+
+    fn with(
+        io_timeout: Duration,
+        kex: &'static [kex::Name],
+        keys: &'static [Algorithm],
+        ciphers: &'static [cipher::Name],
+        macs: &'static [mac::Name],
+    ) -> Result<Self, RuntimeError> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .enable_time()
@@ -168,10 +203,10 @@ impl Client {
             client_id: russh::SshId::Standard(Cow::Borrowed("SSH-2.0-ward_audit")),
             inactivity_timeout: Some(io_timeout),
             preferred: Preferred {
-                kex: Cow::Borrowed(KEX),
-                key: Cow::Borrowed(KEYS),
-                cipher: Cow::Borrowed(CIPHERS),
-                mac: Cow::Borrowed(MACS),
+                kex: Cow::Borrowed(kex),
+                key: Cow::Borrowed(keys),
+                cipher: Cow::Borrowed(ciphers),
+                mac: Cow::Borrowed(macs),
                 ..Preferred::DEFAULT
             },
             nodelay: true,

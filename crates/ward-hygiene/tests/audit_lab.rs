@@ -12,7 +12,9 @@
 //!   in a private mount namespace of its own (root's password is `admin`,
 //!   the 3rd pair), and a second dropbear on 10.231.0.2 with password
 //!   logins off (`-s`) on port 2222, which must be recognised as SSH by its
-//!   banner and reported as keys-only;
+//!   banner and reported as keys-only; and a third with an RSA host key
+//!   only on 10.231.0.2:22, which a client offering nothing but the legacy
+//!   algorithms (SHA-1 DH, `ssh-rsa`, `hmac-sha1`) must log in to;
 //! - vsftpd (when installed) with the same accounts through its own PAM
 //!   file (root refused by an ftpusers list, admin/admin the 4th pair) and
 //!   anonymous login on;
@@ -36,6 +38,7 @@ use ward_hygiene::audit::{self, AuditConfig};
 
 const TARGET_ENV: &str = "WARD_AUDIT_LAB_TARGET";
 const KEYS_ONLY_ADDR: &str = "10.231.0.2/24";
+const RSA_FINGERPRINT_ENV: &str = "WARD_AUDIT_LAB_SSH_RSA_FP";
 const DAEMONS_ENV: &str = "WARD_AUDIT_LAB_DAEMONS";
 const FINGERPRINT_ENV: &str = "WARD_AUDIT_LAB_SSH_FP";
 const ADDR: &str = "10.231.0.1";
@@ -324,6 +327,35 @@ fn audit_finds_factory_logins_of_real_daemons_in_a_namespace() {
             &format!("{keys_only}:2222"),
         ],
     ));
+    // And one with an RSA host key only, for the legacy-algorithm client.
+    let rsa_key = d("dropbear_rsa");
+    assert!(Command::new("dropbearkey")
+        .args(["-t", "rsa", "-s", "2048", "-f", &rsa_key])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success()));
+    let rsa_fp = Command::new("dropbearkey")
+        .args(["-y", "-f", &rsa_key])
+        .output()
+        .unwrap();
+    let rsa_fingerprint = String::from_utf8_lossy(&rsa_fp.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("Fingerprint: ").map(str::to_string))
+        .expect("dropbearkey prints the fingerprint");
+    lab.children.push(spawn_in(
+        &ns,
+        &binds,
+        &[
+            "dropbear",
+            "-F",
+            "-E",
+            "-r",
+            &rsa_key,
+            "-p",
+            &format!("{keys_only}:22"),
+        ],
+    ));
     let mut daemons = Vec::new();
     if with_ftp {
         write(&dir.join("ftpusers"), "root\n");
@@ -402,6 +434,7 @@ fn audit_finds_factory_logins_of_real_daemons_in_a_namespace() {
         .env(TARGET_ENV, ADDR)
         .env(DAEMONS_ENV, daemons.join(","))
         .env(FINGERPRINT_ENV, &fingerprint)
+        .env(RSA_FINGERPRINT_ENV, &rsa_fingerprint)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -624,6 +657,31 @@ fn inner_audit_in_namespace() {
         .finding
         .as_ref()
         .is_some_and(|f| f.kind == FindingKind::DefaultCredentials)));
+
+    // The legacy algorithms (SHA-1 DH group 14, ssh-rsa, hmac-sha1) that
+    // old firmware needs complete a real login too, and a wrong password
+    // is refused on the same path.
+    let rsa_fingerprint = std::env::var(RSA_FINGERPRINT_ENV).unwrap_or_default();
+    let legacy_addr: std::net::SocketAddr =
+        format!("{}:22", KEYS_ONLY_ADDR.split('/').next().unwrap())
+            .parse()
+            .unwrap();
+    let mut legacy = ward_hygiene::ssh::Client::legacy_only(Duration::from_secs(3)).unwrap();
+    let st = std::net::TcpStream::connect(legacy_addr).unwrap();
+    let wrong = legacy.try_password(st, "root", "not-the-password", Duration::from_secs(10));
+    assert!(
+        matches!(wrong, ward_hygiene::ssh::Attempt::Refused { .. }),
+        "{wrong:?}"
+    );
+    let st = std::net::TcpStream::connect(legacy_addr).unwrap();
+    let right = legacy.try_password(st, "root", "admin", Duration::from_secs(10));
+    assert_eq!(right, ward_hygiene::ssh::Attempt::Accepted);
+    let hk = legacy.host_key.clone().unwrap();
+    println!("legacy: {} {}", hk.algorithm, hk.fingerprint);
+    assert_eq!(
+        (hk.algorithm.as_str(), hk.fingerprint.as_str()),
+        ("ssh-rsa", rsa_fingerprint.as_str())
+    );
 
     // The report: one device, critical, whose to-do list says what to do
     // about each factory login (SSH's included).
