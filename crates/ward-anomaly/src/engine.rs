@@ -30,6 +30,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::{Aggregator, Incident, PacketView};
+use crate::binding::{BindingTracker, N_BINDING};
 use crate::calibrate::{quantile, threshold, Reservoir};
 use crate::config::{AnomalyConfig, ModelKind};
 use crate::damped::decay_factor;
@@ -42,7 +43,12 @@ use crate::table::{Activity, BoundedTable};
 use crate::{AnomalyError, PacketObs};
 
 const MAGIC: &[u8; 8] = b"WARDANOM";
-const FORMAT_VERSION: u32 = 1;
+/// 2: the model's input grew by the MAC–IP binding features.
+const FORMAT_VERSION: u32 = 2;
+
+/// Length of the model's input: the AfterImage features followed by the
+/// MAC–IP binding features ([`crate::binding`]).
+pub const N_INPUTS: usize = N_FEATURES + N_BINDING;
 
 /// Where a packet's device (or the engine) is in its life cycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -191,10 +197,10 @@ enum Model {
 impl Model {
     fn is_well_formed(&self) -> bool {
         match self {
-            Model::KitnetMapping(m) => m.is_well_formed(N_FEATURES),
-            Model::Kitnet(k) => k.is_well_formed(N_FEATURES),
-            Model::HstWarmup { min, max } => min.len() == N_FEATURES && max.len() == N_FEATURES,
-            Model::Hst(h) => h.is_well_formed(N_FEATURES),
+            Model::KitnetMapping(m) => m.is_well_formed(N_INPUTS),
+            Model::Kitnet(k) => k.is_well_formed(N_INPUTS),
+            Model::HstWarmup { min, max } => min.len() == N_INPUTS && max.len() == N_INPUTS,
+            Model::Hst(h) => h.is_well_formed(N_INPUTS),
         }
     }
 
@@ -276,8 +282,8 @@ impl Spread {
     fn new() -> Self {
         Self {
             n: 0.0,
-            mean: vec![0.0; N_FEATURES],
-            m2: vec![0.0; N_FEATURES],
+            mean: vec![0.0; N_INPUTS],
+            m2: vec![0.0; N_INPUTS],
         }
     }
 
@@ -310,6 +316,7 @@ impl Spread {
 pub struct AnomalyEngine {
     cfg: AnomalyConfig,
     features: FeatureExtractor,
+    binding: BindingTracker,
     model: Model,
     phase: Phase,
     phase_packets: u64,
@@ -345,14 +352,15 @@ impl AnomalyEngine {
     pub fn new(cfg: AnomalyConfig) -> Result<Self, AnomalyError> {
         cfg.validate()?;
         let model = match cfg.model {
-            ModelKind::Kitnet => Model::KitnetMapping(FeatureMapper::new(N_FEATURES)),
+            ModelKind::Kitnet => Model::KitnetMapping(FeatureMapper::new(N_INPUTS)),
             ModelKind::HalfSpaceTrees => Model::HstWarmup {
-                min: vec![f32::INFINITY; N_FEATURES],
-                max: vec![f32::NEG_INFINITY; N_FEATURES],
+                min: vec![f32::INFINITY; N_INPUTS],
+                max: vec![f32::NEG_INFINITY; N_INPUTS],
             },
         };
         Ok(Self {
             features: FeatureExtractor::new(cfg.tables, cfg.seed),
+            binding: BindingTracker::new(cfg.tables, cfg.seed),
             model,
             phase: Phase::Mapping,
             phase_packets: 0,
@@ -363,7 +371,7 @@ impl AnomalyEngine {
             threshold: f32::INFINITY,
             adapt_below: f32::NEG_INFINITY,
             spread: Spread::new(),
-            spread_std: vec![0.0; N_FEATURES],
+            spread_std: vec![0.0; N_INPUTS],
             devices: BoundedTable::new(cfg.max_devices, cfg.seed ^ 0x6465_7669_6365),
             rng: Rng::new(cfg.seed ^ 0x0072_6e67),
             adapt_counter: 0,
@@ -375,7 +383,7 @@ impl AnomalyEngine {
             alerts_dropped: 0,
             training_packets: 0,
             calibration_packets: 0,
-            x: vec![0.0; N_FEATURES],
+            x: vec![0.0; N_INPUTS],
             cfg,
         })
     }
@@ -439,14 +447,13 @@ impl AnomalyEngine {
         self.packets += 1;
         self.first_us.get_or_insert(now);
         let mut x = std::mem::take(&mut self.x);
-        if x.len() != N_FEATURES {
-            x = vec![0.0; N_FEATURES];
+        if x.len() != N_INPUTS {
+            x = vec![0.0; N_INPUTS];
         }
-        let xa: &mut [f32; N_FEATURES] = x
-            .as_mut_slice()
-            .try_into()
-            .expect("length checked just above");
+        let (head, tail) = x.split_at_mut(N_FEATURES);
+        let xa: &mut [f32; N_FEATURES] = head.try_into().expect("length checked just above");
         self.features.extract(obs, xa);
+        self.binding.extract(obs, tail);
         for v in x.iter_mut() {
             if !v.is_finite() {
                 *v = 0.0;
@@ -753,18 +760,19 @@ impl AnomalyEngine {
             postcard::from_bytes(&bytes[16..]).map_err(|e| AnomalyError::Decode(e.to_string()))?;
         engine.cfg.validate()?;
         let ok = engine.features.is_well_formed()
+            && engine.binding.is_well_formed()
             && engine.model.is_well_formed()
             && engine.devices.is_well_formed()
             && engine.calib.is_well_formed()
-            && engine.spread.mean.len() == N_FEATURES
-            && engine.spread.m2.len() == N_FEATURES
-            && engine.spread_std.len() == N_FEATURES;
+            && engine.spread.mean.len() == N_INPUTS
+            && engine.spread.m2.len() == N_INPUTS
+            && engine.spread_std.len() == N_INPUTS;
         if !ok {
             return Err(AnomalyError::Corrupt(
                 "inconsistent sizes in the saved state",
             ));
         }
-        engine.x = vec![0.0; N_FEATURES];
+        engine.x = vec![0.0; N_INPUTS];
         Ok(engine)
     }
 }

@@ -15,7 +15,28 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::features::{display_value, feature_info, feature_name, window_words, FeatureInfo, Unit};
+use crate::binding;
+use crate::features::{
+    display_value, feature_info, window_words, FeatureInfo, Unit, N_FEATURES, WINDOW_LABELS,
+};
+
+/// Description of model input `index`: an AfterImage feature, then the
+/// MAC–IP binding features (`None` past the end).
+pub fn input_info(index: usize) -> Option<FeatureInfo> {
+    match index.checked_sub(N_FEATURES) {
+        None => feature_info(index),
+        Some(i) => binding::info(i),
+    }
+}
+
+/// Stable machine name of model input `index`, e.g. `"host.syn_rate@1s"`
+/// or `"ip.mac_conflict_rate@10s"`.
+pub fn input_name(index: usize) -> String {
+    match input_info(index) {
+        Some(f) => format!("{}@{}", f.stat, WINDOW_LABELS[f.window]),
+        None => format!("feature{index}"),
+    }
+}
 
 /// One feature that made an incident stand out.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -103,12 +124,12 @@ pub fn top_features(x: &[f32], baseline: &[f32], spread: &[f32], k: usize) -> Ve
         if !dev.is_finite() || dev < 0.5 {
             continue;
         }
-        let Some(info) = feature_info(i) else {
+        let Some(info) = input_info(i) else {
             continue;
         };
         match best
             .iter_mut()
-            .find(|(j, _)| feature_info(*j).map(|f| f.stat) == Some(info.stat))
+            .find(|(j, _)| input_info(*j).map(|f| f.stat) == Some(info.stat))
         {
             Some(entry) if entry.1 < dev => *entry = (i, dev),
             Some(_) => {}
@@ -145,7 +166,7 @@ pub fn explain(
         fmt_num(f64::from(threshold))
     );
     for (rank, &(i, dev)) in top.iter().enumerate() {
-        let Some(info) = feature_info(i) else {
+        let Some(info) = input_info(i) else {
             continue;
         };
         let value = display_value(&info, x.get(i).copied().unwrap_or(0.0));
@@ -164,7 +185,7 @@ pub fn explain(
             let _ = write!(text, "; {sentence}");
         }
         contributions.push(FeatureContribution {
-            name: feature_name(i),
+            name: input_name(i),
             value,
             baseline: base,
             deviation: dev,
@@ -177,7 +198,7 @@ pub fn explain(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::features::{N_FEATURES, PER_WINDOW};
+    use crate::features::PER_WINDOW;
     use std::net::Ipv4Addr;
 
     #[test]
@@ -206,6 +227,16 @@ mod tests {
             text.starts_with("Device 4 behaved unlike its normal"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn binding_inputs_have_names_and_words() {
+        use crate::engine::N_INPUTS;
+        let names: std::collections::HashSet<String> = (0..N_INPUTS).map(input_name).collect();
+        assert_eq!(names.len(), N_INPUTS);
+        assert_eq!(input_name(N_FEATURES), "mac.new_ip_rate@1s");
+        assert_eq!(input_name(N_INPUTS - 1), "ip.mac_conflict_rate@10s");
+        assert!(input_info(N_INPUTS).is_none());
     }
 
     #[test]

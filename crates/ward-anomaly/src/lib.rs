@@ -63,6 +63,7 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod aggregate;
+pub mod binding;
 pub mod calibrate;
 pub mod config;
 pub mod damped;
@@ -78,9 +79,9 @@ use std::net::IpAddr;
 
 pub use config::{AnomalyConfig, CalibrationConfig, KitnetParams, LearningConfig, ModelKind};
 pub use engine::{
-    AnomalyAlert, AnomalyEngine, EngineStats, ModelInfo, PacketScore, Phase, ScoreRecord,
+    AnomalyAlert, AnomalyEngine, EngineStats, ModelInfo, PacketScore, Phase, ScoreRecord, N_INPUTS,
 };
-pub use explain::FeatureContribution;
+pub use explain::{input_name, FeatureContribution};
 pub use features::{feature_name, N_FEATURES};
 
 /// What the engine needs to know about one packet. The caller decodes frames
@@ -92,10 +93,12 @@ pub struct PacketObs {
     pub src_mac: [u8; 6],
     pub src_ip: IpAddr,
     pub dst_ip: IpAddr,
-    /// 0 when the protocol has no ports.
+    /// 0 when the protocol has no ports (and for ARP).
     pub src_port: u16,
     pub dst_port: u16,
-    /// IP protocol number (6 TCP, 17 UDP, 1 ICMP, ...).
+    /// IP protocol number (6 TCP, 17 UDP, 1 ICMP, ...), or [`PROTO_ARP`] for
+    /// an ARP message (sender and target protocol addresses as `src_ip` and
+    /// `dst_ip`, as Kitsune reads ARP).
     pub proto: u8,
     /// Frame length on the wire, bytes.
     pub len: u32,
@@ -105,6 +108,11 @@ pub struct PacketObs {
     /// when the packet belongs to no known device.
     pub device: u32,
 }
+
+/// `PacketObs::proto` of an ARP message. IP protocol 0 (IPv6 hop-by-hop
+/// options) never reaches the engine as an upper-layer protocol: decoders
+/// walk past extension headers.
+pub const PROTO_ARP: u8 = 0;
 
 /// Errors of configuration and state persistence.
 #[derive(Debug, thiserror::Error)]

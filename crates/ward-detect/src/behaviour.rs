@@ -1,7 +1,10 @@
 //! Behavioural anomaly detection as an engine [`Detector`]: the glue between
 //! ward-core's packets and devices and ward-anomaly's online models.
 //!
-//! Every IP packet becomes a [`PacketObs`] for [`AnomalyEngine::process`];
+//! Every IP packet and every ARP message (sender and target protocol
+//! addresses as source and destination, as Kitsune reads ARP: ARP sweeps
+//! and ARP poisoning are ARP traffic) becomes a [`PacketObs`] for
+//! [`AnomalyEngine::process`];
 //! once per second of packet time the engine's closed incidents become
 //! `anomaly` alerts naming the device, with the plain-words explanation of
 //! the features that departed most from the device's normal. Per-packet
@@ -12,7 +15,8 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use ward_anomaly::{AnomalyAlert, AnomalyConfig, AnomalyEngine, PacketObs, Phase};
+use ward_anomaly::{AnomalyAlert, AnomalyConfig, AnomalyEngine, PacketObs, Phase, PROTO_ARP};
+use ward_core::decode::Net;
 use ward_core::devices::DeviceTable;
 use ward_core::event::Alert;
 use ward_core::{AlertCategory, Detector, Event, PacketContext, Timestamp};
@@ -28,11 +32,14 @@ pub struct ScoreRow {
     /// The engine's device index, or `u32::MAX`.
     pub device: u32,
     pub phase: Phase,
+    /// Source MAC of the frame (all zero when the link has none); lets the
+    /// evaluation find an attacker's spoofed and forwarded packets.
+    pub src_mac: [u8; 6],
 }
 
 impl ScoreRow {
     /// Header of the CSV `Display` writes (the format `ward eval --scores` reads).
-    pub const CSV_HEADER: &'static str = "timestamp,score,threshold,src,dst,device,phase";
+    pub const CSV_HEADER: &'static str = "timestamp,score,threshold,src,dst,device,phase,src_mac";
 }
 
 impl std::fmt::Display for ScoreRow {
@@ -42,16 +49,23 @@ impl std::fmt::Display for ScoreRow {
         } else {
             self.device.to_string()
         };
+        let m = self.src_mac;
         write!(
             f,
-            "{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
             self.ts,
             self.score,
             self.threshold,
             self.src,
             self.dst,
             dev,
-            self.phase.as_str()
+            self.phase.as_str(),
+            m[0],
+            m[1],
+            m[2],
+            m[3],
+            m[4],
+            m[5]
         )
     }
 }
@@ -180,19 +194,37 @@ impl Detector for BehaviourDetector {
     }
 
     fn on_packet(&mut self, ctx: &PacketContext<'_, '_>, _out: &mut Vec<Event>) {
-        let Some(ip) = ctx.pkt.ip() else { return };
-        let (src_port, dst_port) = ctx.pkt.transport.ports();
-        let obs = PacketObs {
-            ts_micros: ctx.pkt.ts.0,
-            src_mac: ctx.pkt.link.src.map(|m| m.0).unwrap_or([0; 6]),
-            src_ip: ip.src,
-            dst_ip: ip.dst,
-            src_port,
-            dst_port,
-            proto: ip.proto,
-            len: ctx.pkt.wire_len,
-            tcp_flags: ctx.pkt.tcp().map(|t| t.flags).unwrap_or(0),
-            device: ctx.src_device.unwrap_or(u32::MAX),
+        let src_mac = ctx.pkt.link.src.map(|m| m.0).unwrap_or([0; 6]);
+        let device = ctx.src_device.unwrap_or(u32::MAX);
+        let obs = if let Some(ip) = ctx.pkt.ip() {
+            let (src_port, dst_port) = ctx.pkt.transport.ports();
+            PacketObs {
+                ts_micros: ctx.pkt.ts.0,
+                src_mac,
+                src_ip: ip.src,
+                dst_ip: ip.dst,
+                src_port,
+                dst_port,
+                proto: ip.proto,
+                len: ctx.pkt.wire_len,
+                tcp_flags: ctx.pkt.tcp().map(|t| t.flags).unwrap_or(0),
+                device,
+            }
+        } else if let Net::Arp(arp) = &ctx.pkt.net {
+            PacketObs {
+                ts_micros: ctx.pkt.ts.0,
+                src_mac,
+                src_ip: IpAddr::V4(arp.sender_ip),
+                dst_ip: IpAddr::V4(arp.target_ip),
+                src_port: 0,
+                dst_port: 0,
+                proto: PROTO_ARP,
+                len: ctx.pkt.wire_len,
+                tcp_flags: 0,
+                device,
+            }
+        } else {
+            return;
         };
         let s = self.engine.process(&obs);
         if let Some(hook) = self.on_score.as_mut() {
@@ -200,10 +232,11 @@ impl Detector for BehaviourDetector {
                 ts: ctx.pkt.ts,
                 score: s.score,
                 threshold: s.threshold,
-                src: ip.src,
-                dst: ip.dst,
+                src: obs.src_ip,
+                dst: obs.dst_ip,
                 device: obs.device,
                 phase: s.phase,
+                src_mac,
             });
         }
     }

@@ -7,7 +7,7 @@
 //!   (times RFC 3339; victims `;`-separated addresses or CIDRs);
 //! - `devices.csv`: `mac,ip,name,category,model,default_credentials`
 //!   (`proto:user:pass` separated by `;`), extra columns ignored;
-//! - per-packet anomaly scores: `timestamp,score,src,dst,device[,phase]`.
+//! - per-packet anomaly scores: `timestamp,score,src,dst,device[,phase][,src_mac]`.
 //!
 //! An alert *matches* a labelled attack when its time span overlaps the
 //! attack's (widened by [`Matching`]'s slack) and it names the attacker or a
@@ -17,6 +17,20 @@
 //! names, then one under way when the alert was raised, then the nearest start.
 //! Alerts that match no label are false alarms; benign time is the capture
 //! span minus every widened attack window.
+//!
+//! Per-packet scores are measured per label. An attack's *positives* are its
+//! own packets: rows inside the labelled window (widened by `before_s` on
+//! both sides, for clock skew) that come from or go to the attacker's
+//! address, or that were sent from the attacker's MAC (spoofed floods and
+//! ARP poisoning use other addresses; the attacker's MAC is the one most
+//! often seen with its address in the same scores file). Background traffic
+//! of other devices that merely overlaps the window is not a positive, even
+//! when the label's victims are a whole subnet. A label without an attacker
+//! falls back to rows naming a victim. The *negatives* are every row outside
+//! all attack windows widened by `before_s` before and `residue_s` (default
+//! 300 s, three half-lives of the model's slowest window) after: packets
+//! right after an attack score the attack's residue in the features, which
+//! is neither the attack nor benign behaviour.
 #![forbid(unsafe_code)]
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -277,9 +291,11 @@ pub struct ScoreRow {
     pub score: f64,
     pub src: Option<IpAddr>,
     pub dst: Option<IpAddr>,
+    /// Source MAC of the frame, when the file has a `src_mac` column.
+    pub src_mac: Option<MacAddr>,
 }
 
-/// Read a scores file (`timestamp,score,src,dst,device[,phase]`). Rows whose
+/// Read a scores file (`timestamp,score,src,dst,device[,phase][,src_mac]`). Rows whose
 /// `phase` says the model was still learning (`mapping`, `training`,
 /// `calibrating`) are skipped; `scoring` and `device-learning` rows (a
 /// calibrated model, a device still building its own baseline) count.
@@ -287,6 +303,7 @@ pub fn read_scores(path: &Path) -> Result<Vec<ScoreRow>, EvalError> {
     let t = CsvTable::read(path, false)?;
     let (c_ts, c_score) = (t.need("timestamp")?, t.need("score")?);
     let (c_src, c_dst, c_phase) = (t.col("src"), t.col("dst"), t.col("phase"));
+    let c_mac = t.col("src_mac");
     let mut out = Vec::new();
     for row in t.rows() {
         // Only packets scored by a trained, calibrated model count.
@@ -308,6 +325,7 @@ pub fn read_scores(path: &Path) -> Result<Vec<ScoreRow>, EvalError> {
             score,
             src: row.get(c_src).parse().ok(),
             dst: row.get(c_dst).parse().ok(),
+            src_mac: MacAddr::parse(row.get(c_mac)),
         });
     }
     Ok(out)
@@ -333,6 +351,11 @@ pub struct Matching {
     pub before_s: f64,
     /// Seconds after the labelled end an alert still counts (aggregation delay).
     pub after_s: f64,
+    /// Seconds after the labelled end whose per-packet scores are neither
+    /// positives nor negatives: the behaviour model's slowest feature window
+    /// (100 s half-life) still remembers the attack, so the victims' and the
+    /// attacker's next packets score its residue, not benign behaviour.
+    pub residue_s: f64,
 }
 
 impl Default for Matching {
@@ -340,6 +363,7 @@ impl Default for Matching {
         Matching {
             before_s: 2.0,
             after_s: 30.0,
+            residue_s: 300.0,
         }
     }
 }
@@ -660,7 +684,8 @@ pub fn evaluate(
         .collect();
     let false_alarms = unmatched.len();
 
-    let scores = scores.map(|rows| score_results(rows, labels, before, after));
+    let residue = (m.residue_s.max(m.after_s) * 1e6) as i64;
+    let scores = scores.map(|rows| score_results(rows, labels, before, residue));
     let identification = devices.map(|d| identification(events, d));
     let credentials = devices.map(|d| credential_results(events, d));
 
@@ -692,18 +717,42 @@ fn score_results(rows: &[ScoreRow], labels: &[Label], before: i64, after: i64) -
         .filter(|r| !in_any_window(r.ts))
         .map(|r| r.score)
         .collect();
+    // The MAC each address is most often sent from: the attacker's own MAC,
+    // which its spoofed and forwarded frames carry too.
+    let mut seen: HashMap<(IpAddr, MacAddr), usize> = HashMap::new();
+    for r in rows {
+        if let (Some(ip), Some(mac)) = (r.src, r.src_mac) {
+            *seen.entry((ip, mac)).or_insert(0) += 1;
+        }
+    }
+    let mut mac_of: HashMap<IpAddr, (usize, MacAddr)> = HashMap::new();
+    for (&(ip, mac), &n) in &seen {
+        let e = mac_of.entry(ip).or_insert((n, mac));
+        if (n, mac.0) > (e.0, e.1 .0) {
+            *e = (n, mac);
+        }
+    }
     labels
         .iter()
         .map(|l| {
-            let involved = |ip: Option<IpAddr>| {
-                ip.is_some_and(|ip| {
-                    l.attacker == Some(ip) || l.victims.iter().any(|n| n.contains(ip))
-                })
+            let attacker_mac = l.attacker.and_then(|a| mac_of.get(&a)).map(|e| e.1);
+            let is_attack_packet = |r: &ScoreRow| match l.attacker {
+                Some(a) => {
+                    r.src == Some(a)
+                        || r.dst == Some(a)
+                        || (attacker_mac.is_some() && r.src_mac == attacker_mac)
+                }
+                None => [r.src, r.dst]
+                    .iter()
+                    .flatten()
+                    .any(|&ip| l.victims.iter().any(|n| n.contains(ip))),
             };
             let positives: Vec<f64> = rows
                 .iter()
                 .filter(|r| {
-                    r.ts >= l.start && r.ts <= l.end && (involved(r.src) || involved(r.dst))
+                    r.ts.0 >= l.start.0 - before
+                        && r.ts.0 <= l.end.0 + before
+                        && is_attack_packet(r)
                 })
                 .map(|r| r.score)
                 .collect();

@@ -276,7 +276,7 @@ fn per_packet_scores_give_roc_auc_per_attack_and_skip_the_learning_phase() {
     for i in 0..1000 {
         csv += &format!(
             "{},{}.0,10.0.0.7,10.0.0.1,7,score\n",
-            Timestamp(T0 + 200 * S + i),
+            Timestamp(T0 + 500 * S + i),
             i % 10
         );
     }
@@ -300,4 +300,78 @@ fn per_packet_scores_give_roc_auc_per_attack_and_skip_the_learning_phase() {
     assert_eq!((s.positives, s.negatives), (100, 1000));
     assert_eq!(s.roc_auc, Some(1.0));
     assert_eq!(s.tpr_at_fpr_0_1pct, Some(1.0));
+}
+
+#[test]
+fn attack_positives_are_the_attackers_packets_and_residue_is_left_out() {
+    // A sweep of the whole subnet: the victims are a /24, so every device's
+    // background traffic overlaps the window; only the attacker's own packets
+    // (by address, or by its MAC when it spoofs) are the attack's.
+    let labels = write(
+        "pos-labels.csv",
+        &format!(
+            "label,category,start,end,attacker,victims,ports,tool,notes\n\
+             sweep,recon,{},{},192.168.50.66,192.168.50.0/24,,nmap,\n",
+            Timestamp(T0 + 100 * S),
+            Timestamp(T0 + 110 * S)
+        ),
+    );
+    let atk = "02:00:00:00:00:66";
+    let mut csv = String::from("timestamp,score,threshold,src,dst,device,phase,src_mac\n");
+    let mut row = |t: i64, score: f64, src: &str, dst: &str, mac: &str| {
+        csv += &format!("{},{score},1,{src},{dst},1,scoring,{mac}\n", Timestamp(t));
+    };
+    // The attacker's ordinary traffic before the attack teaches its MAC.
+    for i in 0..20 {
+        row(T0 + i * S, 0.1, "192.168.50.66", "192.168.50.1", atk);
+    }
+    for i in 0..10 {
+        let t = T0 + 100 * S + i * S;
+        row(t, 9.0, "192.168.50.66", "192.168.50.7", atk); // probe
+        row(
+            t + 1,
+            8.0,
+            "192.168.50.7",
+            "192.168.50.66",
+            "02:00:00:00:00:07",
+        ); // answer
+        row(t + 2, 7.0, "10.9.9.9", "192.168.50.7", atk); // spoofed source
+        row(
+            t + 3,
+            0.2,
+            "192.168.50.8",
+            "192.168.50.1",
+            "02:00:00:00:00:08",
+        ); // background
+    }
+    // Residue two minutes later: neither positive nor negative.
+    for i in 0..10 {
+        row(
+            T0 + 230 * S + i,
+            50.0,
+            "192.168.50.7",
+            "192.168.50.1",
+            "02:00:00:00:00:07",
+        );
+    }
+    for i in 0..30 {
+        row(
+            T0 + 500 * S + i * S,
+            0.3,
+            "192.168.50.8",
+            "192.168.50.1",
+            "02:00:00:00:00:08",
+        );
+    }
+    let scores = ward_eval::read_scores(&write("pos-scores.csv", &csv)).unwrap();
+    let r = evaluate(
+        &[],
+        &read_labels(&labels).unwrap(),
+        None,
+        Some(&scores),
+        Matching::default(),
+    );
+    let s = &r.scores.unwrap()[0];
+    assert_eq!((s.positives, s.negatives), (30, 50));
+    assert_eq!(s.roc_auc, Some(1.0));
 }

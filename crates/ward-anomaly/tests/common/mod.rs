@@ -334,6 +334,9 @@ fn observe(
     device_of: &dyn Fn(&[u8; 6], &[u8; 6]) -> u32,
 ) -> Option<PacketObs> {
     use etherparse::{LaxNetSlice, LaxSlicedPacket, TransportSlice};
+    if let Some(o) = observe_arp(ts, frame, origlen, device_of) {
+        return Some(o);
+    }
     let p = LaxSlicedPacket::from_ethernet(frame).ok()?;
     let eth = match &p.link {
         Some(etherparse::LinkSlice::Ethernet2(e)) => e,
@@ -376,6 +379,43 @@ fn observe(
         proto,
         len: origlen,
         tcp_flags,
+        device: device_of(&src_mac, &dst_mac),
+    })
+}
+
+/// An Ethernet/IPv4 ARP message as ward-detect feeds it: sender and target
+/// protocol addresses as source and destination.
+fn observe_arp(
+    ts: i64,
+    frame: &[u8],
+    origlen: u32,
+    device_of: &dyn Fn(&[u8; 6], &[u8; 6]) -> u32,
+) -> Option<PacketObs> {
+    if frame.get(12..14)? != [0x08, 0x06] {
+        return None;
+    }
+    let arp = frame.get(14..42)?;
+    // Ethernet (1) / IPv4 (0x0800), 6-byte and 4-byte addresses.
+    if arp.get(0..6)? != [0, 1, 8, 0, 6, 4] {
+        return None;
+    }
+    let mac = |b: &[u8]| -> Option<[u8; 6]> { b.try_into().ok() };
+    let ip = |b: &[u8]| -> Option<IpAddr> {
+        let a: [u8; 4] = b.try_into().ok()?;
+        Some(IpAddr::V4(Ipv4Addr::from(a)))
+    };
+    let src_mac = mac(frame.get(6..12)?)?;
+    let dst_mac = mac(frame.get(0..6)?)?;
+    Some(PacketObs {
+        ts_micros: ts,
+        src_mac,
+        src_ip: ip(arp.get(14..18)?)?,
+        dst_ip: ip(arp.get(24..28)?)?,
+        src_port: 0,
+        dst_port: 0,
+        proto: ward_anomaly::PROTO_ARP,
+        len: origlen,
+        tcp_flags: 0,
         device: device_of(&src_mac, &dst_mac),
     })
 }

@@ -1,0 +1,285 @@
+//! MAC–IP binding features: who claims which address.
+//!
+//! The AfterImage features describe traffic per address, so an attacker who
+//! sends under *other* addresses hides in them: every packet of a flood with
+//! random spoofed sources is the first packet of a new host, and ARP
+//! poisoning (the attacker's MAC answering for the gateway's address and
+//! forwarding the victim's packets) is a handful of ordinary-looking
+//! packets. Kitsune catches ARP poisoning through its MAC–IP channel; these
+//! four features make that relation explicit and cheap:
+//!
+//! | feature | per | meaning |
+//! |---|---|---|
+//! | `mac.new_ip_rate@1s`, `@10s` | source MAC | addresses per second this MAC started to send from, beyond its first one of each family (IPv4, IPv6) |
+//! | `ip.mac_conflict_rate@1s`, `@10s` | source address | packets per second sent from this address by a MAC other than the one that owns it |
+//!
+//! A MAC's first IPv4 and first IPv6 address are not new bindings: a device
+//! that joins the network (or a lab run whose devices all have new MACs) is
+//! the device tracker's news, not an anomaly of the MAC–IP relation. A pair
+//! stays known until its table slot is reused for a busier pair, so a
+//! device that is silent for a while and returns on its address binds
+//! nothing new.
+//!
+//! An address is *owned* by the MAC that first used it; ownership passes to
+//! another MAC only after the owner has been silent for
+//! [`OWNER_TIMEOUT_SECS`] (a DHCP lease handed to a new device), so a MAC
+//! that claims an address while its owner is still talking is a conflict
+//! on every packet. The unspecified address (DHCP discovery, ARP probes)
+//! and group or all-zero MACs bind nothing.
+//!
+//! Known benign sources of non-zero values, which the model learns from the
+//! learning period rather than being told: a router forwarding traffic from
+//! remote hosts (new addresses behind the router's MAC), a device renewing to
+//! a new address, a repeater that rewrites source MACs.
+//!
+//! Memory is fixed: three [`BoundedTable`]s whose capacities follow the
+//! feature tables'; cost per packet is three lookups and a dozen flops.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::damped::decay_factor;
+use crate::features::{FeatureInfo, TableCapacities, Unit, LAMBDAS};
+use crate::table::{Activity, BoundedTable};
+use crate::PacketObs;
+
+/// Number of binding features.
+pub const N_BINDING: usize = 4;
+/// An owner silent for this long gives its address up.
+pub const OWNER_TIMEOUT_SECS: f64 = 300.0;
+
+/// The two windows, as indices into [`LAMBDAS`] (1 s and 10 s half-lives):
+/// fast enough that a single rebinding fades within a minute.
+const WINDOWS: [usize; 2] = [2, 3];
+const LN2: f64 = std::f64::consts::LN_2;
+
+type Ip = [u8; 16];
+
+fn ip_key(ip: &IpAddr) -> Ip {
+    match ip {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
+        IpAddr::V6(v6) => v6.octets(),
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct MacStats {
+    new_ip: [f64; 2],
+    /// Bit 0: the MAC has sent from an IPv4 address; bit 1: from IPv6.
+    families: u8,
+    /// Packets, for eviction (decayed at 100 s).
+    pkts: f64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct IpOwner {
+    owner: [u8; 6],
+    owner_last_us: i64,
+    conflict: [f64; 2],
+    pkts: f64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct PairSeen {
+    pkts: f64,
+}
+
+fn slow(w: f64, last_us: i64, now_us: i64) -> f64 {
+    w * decay_factor(
+        LAMBDAS[LAMBDAS.len() - 1],
+        now_us.saturating_sub(last_us) as f64 * 1e-6,
+    )
+}
+
+impl Activity for MacStats {
+    fn activity(&self, last_us: i64, now_us: i64) -> f64 {
+        slow(self.pkts, last_us, now_us)
+    }
+}
+impl Activity for IpOwner {
+    fn activity(&self, last_us: i64, now_us: i64) -> f64 {
+        slow(self.pkts, last_us, now_us)
+    }
+}
+impl Activity for PairSeen {
+    fn activity(&self, last_us: i64, now_us: i64) -> f64 {
+        slow(self.pkts, last_us, now_us)
+    }
+}
+
+/// Decays of the two windows and of the slow eviction count for `dt` seconds.
+fn decays(dt: f64) -> ([f64; 2], f64) {
+    (
+        [
+            decay_factor(LAMBDAS[WINDOWS[0]], dt),
+            decay_factor(LAMBDAS[WINDOWS[1]], dt),
+        ],
+        decay_factor(LAMBDAS[LAMBDAS.len() - 1], dt),
+    )
+}
+
+/// The binding tracker. See the module docs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BindingTracker {
+    by_mac: BoundedTable<[u8; 6], MacStats>,
+    by_ip: BoundedTable<Ip, IpOwner>,
+    pairs: BoundedTable<([u8; 6], Ip), PairSeen>,
+}
+
+impl BindingTracker {
+    pub fn new(cap: TableCapacities, seed: u64) -> Self {
+        Self {
+            by_mac: BoundedTable::new(cap.mac_ip, seed ^ 0x006d_6163),
+            by_ip: BoundedTable::new(cap.host, seed ^ 0x6970),
+            pairs: BoundedTable::new(cap.mac_ip, seed ^ 0x7061_6972),
+        }
+    }
+
+    pub(crate) fn is_well_formed(&self) -> bool {
+        self.by_mac.is_well_formed() && self.by_ip.is_well_formed() && self.pairs.is_well_formed()
+    }
+
+    /// Updates the tables with `obs` and writes the [`N_BINDING`] features.
+    pub fn extract(&mut self, obs: &PacketObs, out: &mut [f32]) {
+        let mac = obs.src_mac;
+        let group_or_zero = mac[0] & 1 == 1 || mac == [0; 6];
+        if group_or_zero || obs.src_ip.is_unspecified() {
+            out.iter_mut().take(N_BINDING).for_each(|v| *v = 0.0);
+            return;
+        }
+        let now = obs.ts_micros;
+        let ip = ip_key(&obs.src_ip);
+
+        let t = self.pairs.touch((mac, ip), now);
+        let new_pair = t.fresh;
+        let (_, slow_d) = decays(t.dt_secs);
+        t.value.pkts = t.value.pkts * slow_d + 1.0;
+
+        let t = self.by_mac.touch(mac, now);
+        let (d, slow_d) = decays(t.dt_secs);
+        let m = t.value;
+        m.pkts = m.pkts * slow_d + 1.0;
+        let family = if obs.src_ip.is_ipv4() { 1 } else { 2 };
+        let new_binding = new_pair && m.families & family != 0;
+        m.families |= family;
+        for k in 0..2 {
+            m.new_ip[k] = m.new_ip[k] * d[k] + f64::from(u8::from(new_binding));
+        }
+
+        let t = self.by_ip.touch(ip, now);
+        let fresh = t.fresh;
+        let (d, slow_d) = decays(t.dt_secs);
+        let o = t.value;
+        o.pkts = o.pkts * slow_d + 1.0;
+        let conflict = if fresh || o.owner == mac {
+            o.owner = mac;
+            o.owner_last_us = o.owner_last_us.max(now);
+            false
+        } else if now.saturating_sub(o.owner_last_us) as f64 * 1e-6 >= OWNER_TIMEOUT_SECS {
+            o.owner = mac;
+            o.owner_last_us = now;
+            false
+        } else {
+            true
+        };
+        for k in 0..2 {
+            o.conflict[k] = o.conflict[k] * d[k] + f64::from(u8::from(conflict));
+        }
+
+        let vals = [
+            m.new_ip[0] * LAMBDAS[WINDOWS[0]] * LN2,
+            m.new_ip[1] * LAMBDAS[WINDOWS[1]] * LN2,
+            o.conflict[0] * LAMBDAS[WINDOWS[0]] * LN2,
+            o.conflict[1] * LAMBDAS[WINDOWS[1]] * LN2,
+        ];
+        for (slot, v) in out.iter_mut().zip(vals) {
+            *slot = v as f32;
+        }
+    }
+}
+
+/// Description of binding feature `i` (0..[`N_BINDING`]).
+pub fn info(i: usize) -> Option<FeatureInfo> {
+    let (stat, what) = match i / 2 {
+        0 => (
+            "mac.new_ip_rate",
+            "addresses per second newly sent from this MAC",
+        ),
+        1 => (
+            "ip.mac_conflict_rate",
+            "packets per second sent from this address by a MAC that does not own it",
+        ),
+        _ => return None,
+    };
+    Some(FeatureInfo {
+        stat,
+        what,
+        unit: Unit::PerSecond,
+        window: WINDOWS[i % 2],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    fn obs(ts_s: f64, mac: u8, ip: [u8; 4]) -> PacketObs {
+        PacketObs {
+            ts_micros: (ts_s * 1e6) as i64,
+            src_mac: [2, 0, 0, 0, 0, mac],
+            src_ip: IpAddr::V4(Ipv4Addr::from(ip)),
+            dst_ip: IpAddr::V4(Ipv4Addr::new(192, 168, 1, 1)),
+            src_port: 0,
+            dst_port: 0,
+            proto: 17,
+            len: 60,
+            tcp_flags: 0,
+            device: 0,
+        }
+    }
+
+    #[test]
+    fn steady_bindings_stay_at_zero_and_a_claimed_address_conflicts() {
+        let mut b = BindingTracker::new(TableCapacities::default(), 1);
+        let mut out = [0f32; N_BINDING];
+        // Two devices, each with its own address, for ten minutes.
+        for s in 0..600 {
+            b.extract(&obs(f64::from(s), 1, [192, 168, 1, 1]), &mut out);
+            b.extract(&obs(f64::from(s) + 0.5, 2, [192, 168, 1, 2]), &mut out);
+        }
+        assert!(out.iter().all(|&v| v < 1e-3), "{out:?}");
+        // A silent device returning on its address binds nothing new.
+        b.extract(&obs(2000.0, 1, [192, 168, 1, 1]), &mut out);
+        assert_eq!(out, [0.0; N_BINDING]);
+        // Device 2's MAC answers for device 1's address while 1 still talks.
+        b.extract(&obs(2000.2, 2, [192, 168, 1, 1]), &mut out);
+        assert!(out[0] > 0.5, "new address for MAC 2: {out:?}");
+        assert!(out[2] > 0.5, "conflict on 192.168.1.1: {out:?}");
+        // The owner itself is never in conflict.
+        b.extract(&obs(2000.4, 1, [192, 168, 1, 1]), &mut out);
+        assert!(out[0] < 0.5 && out[3] > 0.0, "{out:?}");
+    }
+
+    #[test]
+    fn spoofed_sources_raise_the_new_address_rate_and_a_silent_owner_hands_over() {
+        let mut b = BindingTracker::new(TableCapacities::default(), 1);
+        let mut out = [0f32; N_BINDING];
+        for i in 0..1000u32 {
+            let ip = [10, (i >> 16) as u8, (i >> 8) as u8, i as u8];
+            b.extract(&obs(f64::from(i) * 1e-3, 9, ip), &mut out);
+        }
+        assert!(out[0] > 300.0, "{out:?}");
+        // A new device's first address is not a new binding.
+        b.extract(&obs(1.5, 5, [10, 9, 9, 9]), &mut out);
+        assert_eq!(out[0], 0.0, "{out:?}");
+        assert_eq!(out[2], 0.0);
+        // A lease handed to a new device after the owner left is no conflict.
+        b.extract(&obs(1000.0, 3, [10, 0, 0, 5]), &mut out);
+        assert_eq!(out[2], 0.0, "{out:?}");
+        // Unspecified sources bind nothing.
+        b.extract(&obs(1001.0, 4, [0, 0, 0, 0]), &mut out);
+        assert_eq!(out, [0.0; N_BINDING]);
+    }
+}
