@@ -86,6 +86,13 @@ pub struct Spoofing {
     flood_msgs: u32,
     dhcp_one_sender: Option<MacAddr>,
     dhcp_many_senders: bool,
+    /// Client messages from 0.0.0.0 whose client hardware address is not
+    /// the frame's sender (a NIC asking in others' names: starvation tools;
+    /// relay agents send from their own address), and a majority vote over
+    /// their sender MACs.
+    dhcp_foreign: u32,
+    dhcp_foreign_top: Option<MacAddr>,
+    dhcp_foreign_votes: u32,
     dhcp_reported: bool,
     dhcp_flood_reported: bool,
     dns: CappedMap<(IpAddr, u16, u64), DnsAnswer>,
@@ -108,6 +115,9 @@ impl Spoofing {
             flood_msgs: 0,
             dhcp_one_sender: None,
             dhcp_many_senders: false,
+            dhcp_foreign: 0,
+            dhcp_foreign_top: None,
+            dhcp_foreign_votes: 0,
             dhcp_reported: false,
             dhcp_flood_reported: false,
             dns: CappedMap::new(cap),
@@ -376,6 +386,9 @@ impl Spoofing {
                     self.dhcp_msgs = 0;
                     self.dhcp_one_sender = src_mac;
                     self.dhcp_many_senders = false;
+                    self.dhcp_foreign = 0;
+                    self.dhcp_foreign_top = None;
+                    self.dhcp_foreign_votes = 0;
                     self.dhcp_reported = false;
                     self.dhcp_flood_reported = false;
                 }
@@ -392,6 +405,18 @@ impl Spoofing {
                     self.dhcp_senders.insert(&mac);
                     if self.dhcp_one_sender != Some(mac) {
                         self.dhcp_many_senders = true;
+                    }
+                    let unaddressed = ctx.pkt.ip().is_some_and(|ip| ip.src.is_unspecified());
+                    if unaddressed && m.client_mac != mac.0 {
+                        self.dhcp_foreign += 1;
+                        if self.dhcp_foreign_votes == 0 {
+                            self.dhcp_foreign_top = Some(mac);
+                        }
+                        if self.dhcp_foreign_top == Some(mac) {
+                            self.dhcp_foreign_votes += 1;
+                        } else {
+                            self.dhcp_foreign_votes -= 1;
+                        }
                     }
                 }
                 let clients = self.dhcp_clients.estimate();
@@ -422,11 +447,20 @@ impl Spoofing {
                 let mut d = Draft::new(cat, sig, NAME, now);
                 d.per_victim = false;
                 d.proto = Some(17);
-                if !self.dhcp_many_senders {
-                    d.attacker_mac = self.dhcp_one_sender;
-                    if let Some(m) = self.dhcp_one_sender {
-                        d.devices.push(m.to_string());
-                    }
+                // One NIC sent everything, or (devices renewing meanwhile)
+                // one NIC sent most of the messages made in others' names.
+                let sender = if !self.dhcp_many_senders {
+                    self.dhcp_one_sender
+                } else if self.dhcp_foreign_votes.saturating_mul(2) >= self.dhcp_foreign
+                    && self.dhcp_foreign.saturating_mul(2) >= clients
+                {
+                    self.dhcp_foreign_top
+                } else {
+                    None
+                };
+                if let Some(m) = sender {
+                    d.attacker_mac = Some(m);
+                    d.devices.push(m.to_string());
                 }
                 if let Some(s) = self.servers.first() {
                     d.victims.push(IpAddr::V4(s.id));

@@ -882,12 +882,35 @@ fn occasional_gratuitous_arps_are_quiet() {
 }
 
 /// DHCP starvation: DISCOVERs with ever new client hardware addresses, all
-/// sent from one NIC.
+/// sent from one NIC, while the household's devices renew their leases and
+/// one joins afresh (lab run full2-33 had 11 senders in the window).
 #[test]
 fn dhcp_starvation_is_spoofing_by_the_sending_nic() {
     let mut r = Run::new();
     introduce(&mut r, 0, &[(ATK_MAC, ATK), (GW_MAC, GW)]);
     let bcast = ([0xffu8; 6], [255u8, 255, 255, 255]);
+    for (k, (m, a)) in [(CAM_MAC, CAM), (PHONE_MAC, PHONE), (SPK_MAC, SPK)]
+        .iter()
+        .enumerate()
+    {
+        let t = 500_000 + k as i64 * 700_000;
+        r.at(
+            t,
+            &udp(
+                (*m, *a, 68),
+                (GW_MAC, GW, 67),
+                &dhcp(3, 900 + k as u32, *m, [0; 4], None, None),
+            ),
+        );
+        r.at(
+            t + 1,
+            &udp(
+                (*m, [0, 0, 0, 0], 68),
+                (bcast.0, bcast.1, 67),
+                &dhcp(1, 950 + k as u32, *m, [0; 4], None, None),
+            ),
+        );
+    }
     let mut x: u32 = 7;
     for i in 0..80i64 {
         x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
