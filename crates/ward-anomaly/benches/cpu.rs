@@ -1,0 +1,113 @@
+//! Packets per CPU-second of each stage of the behaviour model, on the same
+//! synthetic home-LAN stream as `throughput.rs`.
+//!
+//! criterion measures wall time, which on a shared machine mostly measures the
+//! neighbours; this harness reads the thread's own CPU time
+//! (`/proc/thread-self/schedstat`, nanoseconds on CPU) around each stage, so a
+//! loaded machine slows the run down but does not change the result much.
+//!
+//! Run: `cargo bench -p ward-anomaly --bench cpu` (optionally `-- STAGE...`
+//! with stages `features`, `mapping`, `training`, `kitnet`, `hst`).
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use ward_anomaly::features::{FeatureExtractor, TableCapacities, N_FEATURES};
+use ward_anomaly::{AnomalyConfig, AnomalyEngine, ModelKind, PacketObs, Phase};
+
+const BATCH: usize = 100_000;
+/// Passes over the batch per stage; the best pass is reported (the others
+/// lost the core to a neighbour or to page faults).
+const PASSES: usize = 5;
+
+/// CPU time of this thread in seconds, or wall time where the kernel does not
+/// say.
+fn cpu_secs(wall: &Instant) -> f64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .map_or_else(|| wall.elapsed().as_secs_f64(), |ns| ns as f64 * 1e-9)
+}
+
+fn config(model: ModelKind) -> AnomalyConfig {
+    let mut cfg = AnomalyConfig {
+        model,
+        ..AnomalyConfig::default()
+    };
+    cfg.learning.device_learning_secs = 0.0;
+    cfg.learning.min_mapping_secs = 0.0;
+    cfg.learning.min_training_secs = 0.0;
+    cfg.learning.min_calibration_secs = 0.0;
+    cfg
+}
+
+/// An engine in `phase`, having learnt from a different stream than the one measured.
+fn engine_in(model: ModelKind, phase: Phase) -> AnomalyEngine {
+    let mut cfg = config(model);
+    if phase == Phase::Mapping {
+        cfg.learning.mapping_packets = u64::MAX;
+    }
+    if phase == Phase::Training {
+        cfg.learning.training_packets = u64::MAX;
+    }
+    let mut engine = AnomalyEngine::new(cfg).expect("valid config");
+    for o in common::SyntheticLan::new(7, 40, 300, 5_000.0).take(30_000) {
+        engine.process(&o);
+    }
+    assert_eq!(engine.phase(), phase);
+    engine
+}
+
+fn measure(name: &str, packets: &[PacketObs], mut f: impl FnMut(&PacketObs)) {
+    let wall = Instant::now();
+    let mut best = f64::INFINITY;
+    for _ in 0..PASSES {
+        let t0 = cpu_secs(&wall);
+        for o in packets {
+            f(o);
+        }
+        best = best.min(cpu_secs(&wall) - t0);
+    }
+    println!(
+        "{name:<10} {:>8.3} M packets per CPU-second (best of {PASSES} passes of {} packets: {:.1} ms)",
+        packets.len() as f64 / best * 1e-6,
+        packets.len(),
+        best * 1e3
+    );
+}
+
+fn main() {
+    let stages: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let wanted = |s: &str| stages.is_empty() || stages.iter().any(|a| a == s);
+    let packets: Vec<PacketObs> = common::SyntheticLan::new(42, 40, 300, 5_000.0)
+        .take(BATCH)
+        .collect();
+
+    if wanted("features") {
+        let mut fx = FeatureExtractor::new(TableCapacities::default(), 1);
+        let mut out = [0f32; N_FEATURES];
+        measure("features", &packets, |o| {
+            fx.extract(o, &mut out);
+            black_box(&out);
+        });
+    }
+    for (stage, model, phase) in [
+        ("mapping", ModelKind::Kitnet, Phase::Mapping),
+        ("training", ModelKind::Kitnet, Phase::Training),
+        ("kitnet", ModelKind::Kitnet, Phase::Scoring),
+        ("hst", ModelKind::HalfSpaceTrees, Phase::Scoring),
+    ] {
+        if wanted(stage) {
+            let mut engine = engine_in(model, phase);
+            measure(stage, &packets, |o| {
+                black_box(engine.process(o));
+            });
+        }
+    }
+}
