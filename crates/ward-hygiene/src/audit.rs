@@ -22,7 +22,8 @@
 //! password logins through [`crate::ssh`], the host key fingerprint kept as
 //! evidence), Telnet (prompt-driven login, options refused), HTTP (status,
 //! `Server`, `<title>`, UPnP `/description.xml` and `/rootDesc.xml`, Basic
-//! auth), RTSP (`OPTIONS`, `DESCRIBE`, Basic auth), MQTT (`CONNECT` without
+//! auth), DNS (the CHAOS `version.bind` answer, on TCP 53), RTSP
+//! (`OPTIONS`, `DESCRIBE`, Basic auth), MQTT (`CONNECT` without
 //! and with credentials), and plain reachability of ADB (5555), TR-069
 //! (7547) and Huawei's UPnP port 37215. TLS ports are reported open only.
 //!
@@ -50,7 +51,7 @@ const MAX_READ: usize = 16 * 1024;
 
 /// The IoT ports scanned by default.
 pub const DEFAULT_PORTS: &[u16] = &[
-    21, 22, 23, 80, 81, 443, 554, 1883, 2323, 5555, 7547, 8000, 8080, 8081, 8443, 8554, 37215,
+    21, 22, 23, 53, 80, 81, 443, 554, 1883, 2323, 5555, 7547, 8000, 8080, 8081, 8443, 8554, 37215,
 ];
 
 /// Audit settings.
@@ -563,6 +564,13 @@ impl Probe<'_> {
                 drop(st);
                 self.telnet(&mut report);
             }
+            53 => {
+                report.service = "dns".into();
+                if let Some(v) = self.dns_version(&mut st) {
+                    report.banner = v.clone();
+                    self.vulnerable("dns", "", None, &v);
+                }
+            }
             554 | 8554 => {
                 drop(st);
                 self.rtsp(&mut report);
@@ -614,6 +622,28 @@ impl Probe<'_> {
             }
         }
         Some(report)
+    }
+
+    /// The resolver's own name for its software: a CHAOS-class TXT query
+    /// for `version.bind` over TCP (dnsmasq answers `dnsmasq-2.90`, BIND
+    /// its version, unless configured not to). One query on the open
+    /// connection; nothing else is asked.
+    fn dns_version(&self, st: &mut TcpStream) -> Option<String> {
+        let mut q = vec![0x57, 0x41, 0x00, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+        for label in ["version", "bind"] {
+            q.push(label.len() as u8);
+            q.extend_from_slice(label.as_bytes());
+        }
+        q.extend_from_slice(&[0, 0, 16, 0, 3]); // end of name, TXT, CHAOS
+        let mut msg = (q.len() as u16).to_be_bytes().to_vec();
+        msg.extend_from_slice(&q);
+        st.write_all(&msg).ok()?;
+        let mut len = [0u8; 2];
+        st.read_exact(&mut len).ok()?;
+        let len = usize::from(u16::from_be_bytes(len)).min(MAX_READ);
+        let mut resp = vec![0u8; len];
+        st.read_exact(&mut resp).ok()?;
+        chaos_txt(&resp)
     }
 
     /// An SSH server whose first bytes were `first`: banner, vulnerable
@@ -1145,6 +1175,48 @@ fn strip_telnet(data: &[u8]) -> (Vec<u8>, Vec<u8>) {
     (text, reply)
 }
 
+/// The first TXT string of the first answer of a DNS response to our
+/// `version.bind` query (ID 0x5741), printable and cut; None for anything
+/// else (an error code, no answer, a malformed message).
+fn chaos_txt(resp: &[u8]) -> Option<String> {
+    if resp.get(..2)? != [0x57, 0x41] || resp.get(3)? & 0x0f != 0 {
+        return None;
+    }
+    let qd = u16::from_be_bytes([*resp.get(4)?, *resp.get(5)?]);
+    let an = u16::from_be_bytes([*resp.get(6)?, *resp.get(7)?]);
+    if an == 0 {
+        return None;
+    }
+    // Skip a name: labels up to a zero byte, or a compression pointer.
+    let skip_name = |mut i: usize| -> Option<usize> {
+        for _ in 0..128 {
+            let l = *resp.get(i)?;
+            if l == 0 {
+                return Some(i + 1);
+            }
+            if l & 0xc0 == 0xc0 {
+                return Some(i + 2);
+            }
+            i += 1 + usize::from(l);
+        }
+        None
+    };
+    let mut i = 12;
+    for _ in 0..qd {
+        i = skip_name(i)? + 4;
+    }
+    i = skip_name(i)?;
+    let rtype = u16::from_be_bytes([*resp.get(i)?, *resp.get(i + 1)?]);
+    if rtype != 16 {
+        return None;
+    }
+    let rdlen = usize::from(u16::from_be_bytes([*resp.get(i + 8)?, *resp.get(i + 9)?]));
+    let rdata = resp.get(i + 10..i + 10 + rdlen)?;
+    let n = usize::from(*rdata.first()?);
+    let txt = printable(rdata.get(1..1 + n)?, 120);
+    (!txt.is_empty()).then_some(txt)
+}
+
 fn shell_prompt(b: &[u8]) -> bool {
     let t = String::from_utf8_lossy(b);
     let t = t.trim_end();
@@ -1306,6 +1378,21 @@ mod tests {
     }
 
     #[test]
+    fn chaos_version_answer() {
+        // Shaped like dnsmasq's answer (the lab test gets a real one): one
+        // question, one TXT answer naming it through a pointer.
+        let mut r = vec![0x57, 0x41, 0x84, 0x00, 0, 1, 0, 1, 0, 0, 0, 0];
+        r.extend_from_slice(b"\x07version\x04bind\x00\x00\x10\x00\x03");
+        r.extend_from_slice(&[0xc0, 0x0c, 0, 16, 0, 3, 0, 0, 0, 0, 0, 13, 12]);
+        r.extend_from_slice(b"dnsmasq-2.76");
+        assert_eq!(chaos_txt(&r).as_deref(), Some("dnsmasq-2.76"));
+        let mut refused = r.clone();
+        refused[3] = 0x05; // REFUSED
+        assert_eq!(chaos_txt(&refused), None);
+        assert_eq!(chaos_txt(&r[..r.len() - 3]), None, "cut short");
+    }
+
+    #[test]
     fn telnet_options_are_refused() {
         let (text, reply) =
             strip_telnet(&[255, 253, 1, 255, 251, 3, b'l', b'o', b'g', b'i', b'n', b':']);
@@ -1342,6 +1429,7 @@ mod tests {
             let _ = title(&data);
             let _ = xml_field(&data, "modelName");
             let _ = shell_prompt(&data);
+            let _ = chaos_txt(&data);
             let _ = login_refused(&data);
             let s = String::from_utf8_lossy(&data);
             let _ = product_version(&s);

@@ -542,6 +542,16 @@ mod tests {
     }
 
     #[test]
+    fn dnsmasq_from_its_chaos_answer() {
+        let cve = |b: &str| find(b).map(|m| m.entry.cve[0].clone());
+        assert_eq!(cve("dnsmasq-2.77").as_deref(), Some("CVE-2017-14491"));
+        assert_eq!(cve("dnsmasq-2.78").as_deref(), Some("CVE-2020-25681"));
+        assert_eq!(cve("dnsmasq-2.82").as_deref(), Some("CVE-2020-25681"));
+        assert_eq!(cve("dnsmasq-2.83"), None);
+        assert_eq!(cve("dnsmasq-2.90"), None);
+    }
+
+    #[test]
     fn names_must_stand_alone() {
         assert_eq!(find("Boat/0.90"), None);
         assert_eq!(find("xlighttpd/1.4.20"), None);

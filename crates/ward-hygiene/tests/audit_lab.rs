@@ -21,6 +21,7 @@
 //! - lighttpd (when installed) on port 8080 with mod_auth Basic from a
 //!   plain user file, admin:password (13th pair), and no index file, so a
 //!   login that works gets 403, not 200;
+//! - dnsmasq (when installed), whose CHAOS `version.bind` answer names it;
 //!
 //! then re-runs this test binary *inside* the namespace for the inner
 //! test, which audits 10.231.0.1 and checks each finding. Every daemon is
@@ -158,7 +159,12 @@ fn audit_finds_factory_logins_of_real_daemons_in_a_namespace() {
     // them): without one, its part is left out and said so.
     let with_ftp = have("vsftpd") && Path::new("/etc/pam.d").is_dir();
     let with_lighttpd = have("lighttpd");
-    for (name, ok) in [("vsftpd", with_ftp), ("lighttpd", with_lighttpd)] {
+    let with_dnsmasq = have("dnsmasq");
+    for (name, ok) in [
+        ("vsftpd", with_ftp),
+        ("lighttpd", with_lighttpd),
+        ("dnsmasq", with_dnsmasq),
+    ] {
         if !ok {
             eprintln!("not testing {name}: not installed (lab/install-tools.sh installs it)");
         }
@@ -419,6 +425,21 @@ fn audit_finds_factory_logins_of_real_daemons_in_a_namespace() {
             .push(spawn(&["lighttpd", "-D", "-f", &d("lighttpd.conf")]));
         daemons.push("lighttpd");
     }
+    if with_dnsmasq {
+        lab.children.push(spawn(&[
+            "dnsmasq",
+            "-k",
+            "-u",
+            "root",
+            "--conf-file=/dev/null",
+            "--no-resolv",
+            "--no-hosts",
+            "--bind-interfaces",
+            &format!("--listen-address={ADDR}"),
+            &format!("--pid-file={}", d("dnsmasq.pid")),
+        ]));
+        daemons.push("dnsmasq");
+    }
     std::thread::sleep(Duration::from_millis(900));
 
     let exe = std::env::current_exe().unwrap();
@@ -461,10 +482,11 @@ fn inner_audit_in_namespace() {
     let daemons = std::env::var(DAEMONS_ENV).unwrap_or_default();
     let with_ftp = daemons.split(',').any(|d| d == "ftp");
     let with_lighttpd = daemons.split(',').any(|d| d == "lighttpd");
+    let with_dnsmasq = daemons.split(',').any(|d| d == "dnsmasq");
     let fingerprint = std::env::var(FINGERPRINT_ENV).unwrap_or_default();
     let targets = audit::parse_targets(&[target], false, false).unwrap();
     let cfg = AuditConfig {
-        ports: vec![21, 22, 23, 80, 554, 1883, 5555, 8080],
+        ports: vec![21, 22, 23, 53, 80, 554, 1883, 5555, 8080],
         rate_per_sec: 200,
         concurrency: 4,
         connect_timeout: Duration::from_millis(500),
@@ -497,6 +519,9 @@ fn inner_audit_in_namespace() {
     }
     if with_lighttpd {
         expect_open.push(8080);
+    }
+    if with_dnsmasq {
+        expect_open.push(53);
     }
     expect_open.sort();
     let open: Vec<u16> = out.services.iter().map(|s| s.port).collect();
@@ -707,6 +732,23 @@ fn inner_audit_in_namespace() {
     );
     assert!(r.to_html().contains("factory-default SSH login"));
 
+    if with_dnsmasq {
+        // The version from its CHAOS answer, judged by the table like any
+        // banner (dnsmasq 2.90 here: not vulnerable).
+        let dns = service(53);
+        assert_eq!(dns.service, "dns");
+        assert!(dns.banner.starts_with("dnsmasq-2."), "{}", dns.banner);
+        let flagged = out.findings.iter().any(|e| {
+            e.dest_port == Some(53)
+                && e.finding
+                    .as_ref()
+                    .is_some_and(|f| f.kind == FindingKind::VulnerableSoftware)
+        });
+        assert_eq!(
+            flagged,
+            ward_hygiene::vulnerable::find(&dns.banner).is_some()
+        );
+    }
     if with_lighttpd {
         let l = service(8080);
         assert!(l.banner.contains("Server: lighttpd/1.4."), "{}", l.banner);
