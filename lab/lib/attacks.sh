@@ -219,6 +219,7 @@ reflect() {
 
 attack_dns_reflection() { reflect dns-reflection dns gw spk 53 "DNS reflection off the gateway's dnsmasq (ANY gateway.home.lan)"; }
 attack_ntp_reflection() { reflect ntp-reflection ntp gw hub 123 "NTP reflection off the gateway's SNTP server (mode-3 requests)"; }
+attack_snmp_reflection() { reflect snmp-reflection snmp cam phone 161 "SNMP reflection off the camera's agent (v2c GetBulk, community public, ~37 -> ~650 bytes)"; }
 attack_ssdp_reflection() { reflect ssdp-reflection ssdp hub srv 1900 "SSDP reflection off the Hue hub (unicast M-SEARCH ssdp:all, two answers each)"; }
 
 attack_hping3_ack_flood() {

