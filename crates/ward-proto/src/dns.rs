@@ -183,6 +183,11 @@ impl DnsParser {
             if self.seen.len() >= SEEN_MAX {
                 self.seen.remove(0);
             }
+            if self.seen.len() == self.seen.capacity() {
+                // Grow from one slot: most flows remember one or two hints,
+                // and a first push would reserve four for each of them.
+                self.seen.reserve_exact(self.seen.len().max(1));
+            }
             self.seen.push(key.clone());
             out.push(AppEvent::Hint(Hint {
                 about: key.0,

@@ -80,7 +80,8 @@ enum Chunked {
 #[derive(Debug)]
 struct Pending {
     head_request: bool,
-    credential: Option<Credential>,
+    /// Boxed: most requests carry none, and the queue's slots stay small.
+    credential: Option<Box<Credential>>,
 }
 
 #[derive(Debug)]
@@ -162,6 +163,13 @@ impl HttpParser {
                 Step::Progress => {}
                 Step::NeedMore => {
                     if rest.is_empty() {
+                        let side = self.side(dir);
+                        if side.buf.is_empty() {
+                            // Between messages a flow keeps no buffer: a
+                            // million idle connections would each hold the
+                            // capacity of their last head.
+                            side.buf = Vec::new();
+                        }
                         return true;
                     }
                     let side = self.side(dir);
@@ -175,7 +183,7 @@ impl HttpParser {
                 }
                 Step::ToEnd => {
                     let side = self.side(dir);
-                    side.buf.clear();
+                    side.buf = Vec::new();
                     if dir == Direction::ToClient && !rest.is_empty() {
                         let r = rest.to_vec();
                         self.collect_upnp(&r, out);
@@ -212,15 +220,19 @@ impl HttpParser {
                 let take = (*n).min(side.buf.len() as u64) as usize;
                 *n -= take as u64;
                 let done = *n == 0;
-                let consumed: Vec<u8> = side.buf.drain(..take).collect();
                 if done {
                     side.body = Body::Head;
                 }
-                if dir == Direction::ToClient {
+                if dir == Direction::ToClient && self.upnp_body.is_some() {
+                    let side = self.side(dir);
+                    let consumed: Vec<u8> = side.buf.drain(..take).collect();
                     self.collect_upnp(&consumed, out);
-                    if done {
-                        self.end_upnp(out);
-                    }
+                } else {
+                    // Not collected: no copy of the body bytes.
+                    self.side(dir).buf.drain(..take);
+                }
+                if dir == Direction::ToClient && done {
+                    self.end_upnp(out);
                 }
                 Step::Progress
             }
@@ -314,13 +326,18 @@ impl HttpParser {
             // Responses never came for the oldest: report it undecided.
             if let Some(old) = self.pending.pop_front() {
                 if let Some(c) = old.credential {
-                    out.push(AppEvent::Credential(c));
+                    out.push(AppEvent::Credential(*c));
                 }
             }
         }
+        if self.pending.capacity() == 0 {
+            // One request in flight is the common case: a first push would
+            // reserve four slots, for each of a million idle flows.
+            self.pending.reserve_exact(1);
+        }
         self.pending.push_back(Pending {
             head_request,
-            credential,
+            credential: credential.map(Box::new),
         });
         self.to_server.buf.drain(..head_len);
         // After CONNECT the stream is a tunnel; nothing HTTP follows from the client.
@@ -377,7 +394,7 @@ impl HttpParser {
                         200..=399 => LoginOutcome::Success,
                         _ => LoginOutcome::Unknown,
                     };
-                    out.push(AppEvent::Credential(c));
+                    out.push(AppEvent::Credential(*c));
                 }
             }
         }
@@ -498,6 +515,10 @@ fn remember(seen: &mut Vec<String>, value: &str) -> bool {
     }
     if seen.len() >= SEEN_MAX {
         seen.remove(0);
+    }
+    if seen.len() == seen.capacity() {
+        // Most flows remember one or two values: grow from one slot, not four.
+        seen.reserve_exact(seen.len().max(1));
     }
     seen.push(value.to_string());
     true
@@ -796,7 +817,7 @@ impl AppParser for HttpParser {
         self.end_upnp(out);
         for p in self.pending.drain(..) {
             if let Some(c) = p.credential {
-                out.push(AppEvent::Credential(c));
+                out.push(AppEvent::Credential(*c));
             }
         }
     }
