@@ -1,8 +1,9 @@
 //! IoT hygiene: what is weak about the devices on a network.
 //!
 //! - [`detector`]: the passive [`HygieneDetector`] (findings from traffic);
-//! - [`audit`]: the opt-in active audit behind `ward audit` (the only
-//!   module here that touches the network);
+//! - [`audit`]: the opt-in active audit behind `ward audit` (with [`ssh`],
+//!   its SSH password logins, the only code here that touches the network);
+//! - [`vulnerable`]: known-vulnerable versions matched against banners;
 //! - [`risk`] and [`report`]: per-device risk scores and the HTML/JSON report;
 //! - this module: credential classification, below.
 //!
