@@ -37,6 +37,7 @@ pub mod bruteforce;
 pub mod config;
 pub mod dos;
 pub mod exploit;
+pub mod ml;
 pub mod recon;
 pub mod spoofing;
 pub mod table;

@@ -1,0 +1,402 @@
+//! Supervised attack recognition: a random forest ([`ward_ml::forest`])
+//! over one-second windows of each host's traffic ([`features`]), trained on
+//! labelled lab runs ([`train`]) and shipped inside the binary ([`model`]).
+//!
+//! The detector ([`MlDetector`], name `ml`, config `[detectors.ml]`) keeps
+//! one window per host for the current second, classifies each finished
+//! window, and turns the windows it believes into *incidents*:
+//!
+//! - A window counts as evidence only when the forest gives an attack class
+//!   at least `min_confidence` of its votes.
+//! - One incident per (attacker, victim, class): the victim is the host's
+//!   main destination when it got at least half of the window's packets,
+//!   none for sweeps.
+//! - An incident becomes an `alert` (category = the class, signature
+//!   `ml-<class>`) once it has `min_windows` windows and `min_packets`
+//!   packets of evidence and its mean confidence is at least
+//!   `min_confidence`; it is then silent until it has been quiet for
+//!   `quiet_secs`. So a single odd second never raises an alarm.
+//! - Alerts explain themselves: the features the forest's decision paths
+//!   tested most, with their values in the most confident window.
+//!
+//! Bounded: at most `max_tracked` host windows and incidents
+//! ([`crate::table::CappedMap`]); fixed-size state per window. Packet time
+//! only; the same capture gives the same alerts. No I/O: the CLI reads model
+//! files and hands over their bytes.
+
+pub mod features;
+pub mod model;
+pub mod train;
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use serde::Deserialize;
+use ward_core::decode::Net;
+use ward_core::devices::{DeviceId, DeviceKey, DeviceTable};
+use ward_core::{Detector, Event, PacketContext, Timestamp};
+
+use crate::alert::{secs, span, who, Draft};
+use crate::table::CappedMap;
+pub use features::{HostWindow, WindowRecord, FEATURE_NAMES, FEATURE_VERSION};
+pub use model::{AttackModel, ModelError};
+
+/// `[detectors.ml]` settings.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct MlConfig {
+    /// Run the detector (default: yes).
+    pub enabled: bool,
+    /// A model file to use instead of the built-in one (read by the CLI).
+    pub model: Option<std::path::PathBuf>,
+    /// Share of the forest's votes a window needs to count as evidence,
+    /// and the mean an incident needs to be reported.
+    pub min_confidence: f32,
+    /// Windows (seconds) of evidence before an incident is reported.
+    pub min_windows: u32,
+    /// Packets the attacker sent in those windows, at least.
+    pub min_packets: u64,
+    /// An incident ends after this long without evidence.
+    pub quiet_secs: u64,
+    /// Most hosts and incidents tracked at once.
+    pub max_tracked: usize,
+}
+
+impl Default for MlConfig {
+    fn default() -> Self {
+        MlConfig {
+            enabled: true,
+            model: None,
+            min_confidence: 0.8,
+            min_windows: 2,
+            min_packets: 40,
+            quiet_secs: 120,
+            max_tracked: 4096,
+        }
+    }
+}
+
+/// Called with every finished window (training records them).
+pub type WindowObserver = Box<dyn FnMut(&WindowRecord) + Send>;
+
+/// The supervised attack detector. See the module docs.
+pub struct MlDetector {
+    model: Option<AttackModel>,
+    cfg: MlConfig,
+    min_window_packets: u32,
+    windows: CappedMap<DeviceId, HostWindow>,
+    /// The address each MAC first announced by ARP (first wins: a poisoner
+    /// claims others' addresses later), to name hosts that forge sources.
+    announced: CappedMap<ward_core::MacAddr, IpAddr>,
+    incidents: CappedMap<IncidentKey, Incident>,
+    observer: Option<WindowObserver>,
+    closed: Vec<(DeviceId, WindowRecord)>,
+    used: Vec<(u32, u32)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct IncidentKey {
+    attacker: DeviceKey,
+    class: u8,
+    victim: Option<IpAddr>,
+}
+
+#[derive(Clone, Debug)]
+struct Incident {
+    first: Timestamp,
+    last: Timestamp,
+    windows: u32,
+    packets: u64,
+    confidence_sum: f32,
+    reported: bool,
+    /// The most confident window: its probability, features and the
+    /// features the forest tested on it.
+    best: f32,
+    best_x: Vec<f32>,
+    best_used: Vec<(usize, u32)>,
+    victims: Vec<IpAddr>,
+}
+
+impl MlDetector {
+    pub fn new(model: AttackModel, cfg: MlConfig) -> Self {
+        let min = model.min_window_packets;
+        Self::build(Some(model), cfg, min, None)
+    }
+
+    /// A detector that classifies nothing and hands every finished window
+    /// of at least `min_window_packets` packets to `observer` (training).
+    pub fn recorder(min_window_packets: u32, observer: WindowObserver) -> Self {
+        Self::build(
+            None,
+            MlConfig::default(),
+            min_window_packets,
+            Some(observer),
+        )
+    }
+
+    fn build(
+        model: Option<AttackModel>,
+        cfg: MlConfig,
+        min_window_packets: u32,
+        observer: Option<WindowObserver>,
+    ) -> Self {
+        let cap = cfg.max_tracked.max(64);
+        MlDetector {
+            model,
+            min_window_packets: min_window_packets.max(1),
+            windows: CappedMap::new(cap),
+            announced: CappedMap::new(cap),
+            incidents: CappedMap::new(cap),
+            cfg,
+            observer,
+            closed: Vec::new(),
+            used: Vec::new(),
+        }
+    }
+
+    /// Finish every window older than `second` (all of them when `None`).
+    fn close_windows(&mut self, second: Option<i64>, devices: &DeviceTable, out: &mut Vec<Event>) {
+        let min = self.min_window_packets;
+        let due = |w: &HostWindow| second.is_none_or(|s| w.second < s);
+        let mut closed = std::mem::take(&mut self.closed);
+        for (id, w) in self.windows.iter_mut() {
+            if due(w) && w.pkts_out() >= min {
+                let ips = devices.get(*id).map_or(&[][..], |d| &d.ips[..]);
+                let announced = match w.key {
+                    DeviceKey::Mac(m) => self.announced.get(&m).copied(),
+                    DeviceKey::Ip(ip) => Some(ip),
+                };
+                closed.push((*id, w.record(ips, announced)));
+            }
+        }
+        self.windows.retain(|_, w| !due(w));
+        // Map order is deterministic but arbitrary; events go out by host.
+        closed.sort_by_key(|(id, _)| *id);
+        for (_, rec) in closed.drain(..) {
+            if let Some(obs) = &mut self.observer {
+                obs(&rec);
+            }
+            self.classify(&rec, devices, out);
+        }
+        self.closed = closed;
+    }
+
+    fn classify(&mut self, rec: &WindowRecord, devices: &DeviceTable, out: &mut Vec<Event>) {
+        let Some(model) = &self.model else { return };
+        self.used.clear();
+        let p = model.forest.predict_explained(&rec.x, &mut self.used);
+        let benign = model.benign_index();
+        let (ci, conf) = p.iter().enumerate().filter(|(i, _)| *i != benign).fold(
+            (benign, 0.0f32),
+            |b, (i, v)| if *v > b.1 { (i, *v) } else { b },
+        );
+        if ci == benign || conf < self.cfg.min_confidence || !conf.is_finite() {
+            return;
+        }
+        let top = rec.top_destinations.first().copied();
+        let victim = top
+            .filter(|(_, n)| u64::from(*n) * 2 >= u64::from(rec.pkts_out))
+            .map(|(ip, _)| ip);
+        let key = IncidentKey {
+            attacker: rec.host,
+            class: ci as u8,
+            victim,
+        };
+        let quiet_us = (self.cfg.quiet_secs as i64).saturating_mul(1_000_000);
+        let now = rec.last;
+        let inc = self.incidents.entry(key, || Incident {
+            first: rec.start,
+            last: now,
+            windows: 0,
+            packets: 0,
+            confidence_sum: 0.0,
+            reported: false,
+            best: 0.0,
+            best_x: Vec::new(),
+            best_used: Vec::new(),
+            victims: Vec::new(),
+        });
+        if now.since(inc.last) > quiet_us {
+            // A new episode of the same incident.
+            *inc = Incident {
+                first: rec.start,
+                last: now,
+                windows: 0,
+                packets: 0,
+                confidence_sum: 0.0,
+                reported: false,
+                best: 0.0,
+                best_x: Vec::new(),
+                best_used: Vec::new(),
+                victims: Vec::new(),
+            };
+        }
+        inc.last = inc.last.max(now);
+        inc.windows += 1;
+        inc.packets += u64::from(rec.pkts_out);
+        inc.confidence_sum += conf;
+        for (ip, _) in rec.top_destinations.iter().take(4) {
+            if inc.victims.len() < crate::alert::MAX_VICTIMS
+                && !inc.victims.contains(ip)
+                && !rec.ips.contains(ip)
+            {
+                inc.victims.push(*ip);
+            }
+        }
+        if conf > inc.best {
+            inc.best = conf;
+            inc.best_x.clone_from(&rec.x);
+            let mut by_feature: BTreeMap<usize, u32> = BTreeMap::new();
+            for (_, f) in &self.used {
+                *by_feature.entry(*f as usize).or_insert(0) += 1;
+            }
+            let mut v: Vec<(usize, u32)> = by_feature.into_iter().collect();
+            v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            v.truncate(5);
+            inc.best_used = v;
+        }
+        let mean = inc.confidence_sum / inc.windows as f32;
+        if inc.reported
+            || inc.windows < self.cfg.min_windows
+            || inc.packets < self.cfg.min_packets
+            || mean < self.cfg.min_confidence
+        {
+            return;
+        }
+        inc.reported = true;
+        let inc = inc.clone();
+        let class = model.classes.get(ci).cloned().unwrap_or_default();
+        out.push(alert_event(&class, key, &inc, rec, mean, devices));
+    }
+}
+
+fn alert_event(
+    class: &str,
+    key: IncidentKey,
+    inc: &Incident,
+    rec: &WindowRecord,
+    mean: f32,
+    devices: &DeviceTable,
+) -> Event {
+    let category = model::category_of(class).unwrap_or(ward_core::AlertCategory::Anomaly);
+    let mut d = Draft::new(category, format!("ml-{class}"), "ml", inc.last);
+    d.first_seen = inc.first;
+    d.count = inc.packets;
+    d.confidence = mean;
+    d.severity = 3;
+    d.attacker = rec.ips.first().copied();
+    d.victims = match key.victim {
+        Some(v) => vec![v],
+        None => inc.victims.clone(),
+    };
+    if d.attacker.is_none() {
+        d.devices.push(key.attacker.to_string());
+    }
+    let drivers: Vec<serde_json::Value> = inc
+        .best_used
+        .iter()
+        .map(|(f, n)| {
+            serde_json::json!({
+                "feature": FEATURE_NAMES.get(*f).copied().unwrap_or("?"),
+                "value": inc.best_x.get(*f).copied().unwrap_or(0.0),
+                "tests": n,
+            })
+        })
+        .collect();
+    let names: Vec<&str> = inc
+        .best_used
+        .iter()
+        .take(3)
+        .filter_map(|(f, _)| FEATURE_NAMES.get(*f).copied())
+        .collect();
+    let attacker = match d.attacker {
+        Some(ip) => who(devices, ip),
+        None => key.attacker.to_string(),
+    };
+    let target = match key.victim {
+        Some(v) => format!(" {}", who(devices, v)),
+        None if inc.victims.len() > 1 => format!(" {} hosts", inc.victims.len()),
+        None => inc
+            .victims
+            .first()
+            .map(|v| format!(" {}", who(devices, *v)))
+            .unwrap_or_default(),
+    };
+    let doing = match class {
+        "recon" => format!("probed{target} the way scanners do"),
+        "dos" => format!("flooded{target}"),
+        "bruteforce" => format!("guessed passwords against{target}"),
+        "botnet" => format!("behaved like a bot-infected device towards{target}"),
+        "spoofing" => format!("sent forged address announcements to{target}"),
+        "exploit" => format!("sent exploit-like requests to{target}"),
+        other => format!("showed {other} traffic towards{target}"),
+    };
+    d.summary = format!(
+        "{attacker} {doing} for {} ({} packets): the machine-learned traffic model recognised it, mostly from {}.",
+        span(inc.first, inc.last),
+        inc.packets,
+        names.join(", ")
+    );
+    d.evidence.insert("class".into(), class.into());
+    d.evidence.insert("windows".into(), inc.windows.into());
+    d.evidence.insert("packets".into(), inc.packets.into());
+    d.evidence
+        .insert("duration_s".into(), secs(inc.first, inc.last).into());
+    d.evidence.insert(
+        "mean_probability".into(),
+        ((mean * 1000.0).round() / 1000.0).into(),
+    );
+    d.evidence.insert("drivers".into(), drivers.into());
+    d.evidence.insert(
+        "model".into(),
+        format!("random forest, feature version {FEATURE_VERSION}").into(),
+    );
+    d.into_event(devices)
+}
+
+impl Detector for MlDetector {
+    fn name(&self) -> &'static str {
+        "ml"
+    }
+
+    fn on_packet(&mut self, ctx: &PacketContext<'_, '_>, out: &mut Vec<Event>) {
+        let ts = ctx.pkt.ts;
+        if let Net::Arp(arp) = &ctx.pkt.net {
+            if arp.sender_mac.is_station() && !arp.sender_ip.is_unspecified() {
+                self.announced
+                    .entry(arp.sender_mac, || IpAddr::V4(arp.sender_ip));
+            }
+        }
+        let second = ts.micros().div_euclid(1_000_000);
+        if let Some(id) = ctx.src_device {
+            if let Some(key) = ctx.devices.get(id).map(|d| d.key) {
+                let w = self.windows.entry(id, || HostWindow::new(key, second, ts));
+                if w.key != key || w.second != second {
+                    // Ticks close windows before the next second's first
+                    // packet; this covers a reused device slot (and time
+                    // that went backwards, which starts a fresh window).
+                    *w = HostWindow::new(key, second, ts);
+                }
+                w.sent(ctx);
+            }
+        }
+        if let Some(id) = ctx.dst_device.filter(|d| Some(*d) != ctx.src_device) {
+            if let Some(key) = ctx.devices.get(id).map(|d| d.key) {
+                let w = self.windows.entry(id, || HostWindow::new(key, second, ts));
+                if w.key != key || w.second != second {
+                    *w = HostWindow::new(key, second, ts);
+                }
+                w.received(ctx);
+            }
+        }
+        let _ = out;
+    }
+
+    fn on_tick(&mut self, now: Timestamp, devices: &DeviceTable, out: &mut Vec<Event>) {
+        self.close_windows(Some(now.micros().div_euclid(1_000_000)), devices, out);
+    }
+
+    fn finish(&mut self, _now: Timestamp, devices: &DeviceTable, out: &mut Vec<Event>) {
+        self.close_windows(None, devices, out);
+    }
+}
