@@ -1,7 +1,9 @@
 //! `ward train identify`: train a device-identification model.
+//! `ward train attacks`: train the supervised attack-recognition model.
 //!
 //! ```text
 //! ward train identify --devices devices.csv CAPTURE... [--datasets DIR] --out model.json
+//! ward train attacks --run DIR... [--labels labels.csv CAPTURE...] [--test-run DIR...] --out attacks.json
 //! ```
 //!
 //! `devices.csv` has columns `mac`, `model`, `category` (others ignored).
@@ -29,6 +31,8 @@ pub struct TrainArgs {
 enum TrainWhat {
     /// Train the device model/category classifier.
     Identify(IdentifyArgs),
+    /// Train the attack classifier over time-window features.
+    Attacks(attacks::AttacksArgs),
 }
 
 #[derive(Args, Debug)]
@@ -56,7 +60,10 @@ struct IdentifyArgs {
 }
 
 pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
-    let TrainWhat::Identify(a) = args.what;
+    let a = match args.what {
+        TrainWhat::Identify(a) => a,
+        TrainWhat::Attacks(a) => return attacks::run(a),
+    };
     if a.devices.is_none() && a.datasets.is_none() {
         anyhow::bail!("nothing to train on: give --devices CSV with captures, or --datasets DIR");
     }
@@ -104,4 +111,192 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         model.node_count()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// `ward train attacks`.
+mod attacks {
+    use std::path::{Path, PathBuf};
+    use std::process::ExitCode;
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    use anyhow::Context;
+    use clap::Args;
+    use ward_capture::{CaptureReader, RawPacket};
+    use ward_core::Timestamp;
+    use ward_detect::ml::train::{self, parse_labels, Run, TrainRequest, WindowCollector};
+    use ward_identify::forest::ForestParams;
+
+    #[derive(Args, Debug)]
+    pub struct AttacksArgs {
+        /// A lab run folder (capture.pcap + labels.csv) to train on; repeatable.
+        #[arg(long = "run", value_name = "DIR")]
+        runs: Vec<PathBuf>,
+        /// A labels.csv for the CAPTUREs given as arguments (trained on too).
+        #[arg(long, value_name = "CSV", requires = "captures")]
+        labels: Option<PathBuf>,
+        /// A run folder held out for scoring (never trained on); repeatable.
+        #[arg(long = "test-run", value_name = "DIR")]
+        test_runs: Vec<PathBuf>,
+        /// Where to write the model (JSON).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Trees in the forest.
+        #[arg(long, default_value_t = 30)]
+        trees: usize,
+        /// Deepest tree level.
+        #[arg(long, default_value_t = 14)]
+        max_depth: usize,
+        /// Fewest windows a node needs to be split.
+        #[arg(long, default_value_t = 4)]
+        min_samples_split: usize,
+        /// Random seed (the model is a function of data, parameters and seed).
+        #[arg(long, default_value_t = ForestParams::default().seed)]
+        seed: u64,
+        /// Vote share that makes a window an attack when scoring (the
+        /// detector's `min_confidence`).
+        #[arg(long, default_value_t = 0.8)]
+        min_confidence: f32,
+        /// Captures the --labels file labels.
+        captures: Vec<PathBuf>,
+    }
+
+    /// Replay `captures` and keep their windows, labelled by `labels`.
+    fn load(name: String, captures: &[PathBuf], labels: &Path) -> anyhow::Result<Run> {
+        let text = std::fs::read_to_string(labels)
+            .with_context(|| format!("cannot read {}", labels.display()))?;
+        let labels = parse_labels(&text, &labels.display().to_string())?;
+        let mut collector = WindowCollector::new();
+        for path in captures {
+            let mut reader = CaptureReader::open(path, 0)
+                .with_context(|| format!("cannot open {}", path.display()))?;
+            let mut pkt = RawPacket::default();
+            loop {
+                match reader.next_packet(&mut pkt) {
+                    Ok(true) => collector.process(
+                        Timestamp::from_nanos(pkt.ts_nanos),
+                        pkt.linktype,
+                        &pkt.data,
+                        pkt.orig_len,
+                    ),
+                    Ok(false) => break,
+                    // A damaged tail ends the capture; what came before counts.
+                    Err(e) => {
+                        eprintln!("ward: warning: {}: {e}", path.display());
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(Run {
+            name,
+            windows: collector.finish(),
+            labels,
+        })
+    }
+
+    fn load_run(dir: &Path) -> anyhow::Result<Run> {
+        load(
+            dir.display().to_string(),
+            &[dir.join("capture.pcap")],
+            &dir.join("labels.csv"),
+        )
+    }
+
+    fn describe(run: &Run) -> String {
+        let mut per: std::collections::BTreeMap<String, usize> = Default::default();
+        for (_, c) in run.labelled() {
+            *per.entry(c).or_insert(0) += 1;
+        }
+        let parts: Vec<String> = per.iter().map(|(c, n)| format!("{c} {n}")).collect();
+        format!(
+            "{}: {} windows ({})",
+            run.name,
+            run.windows.len(),
+            parts.join(", ")
+        )
+    }
+
+    pub fn run(a: AttacksArgs) -> anyhow::Result<ExitCode> {
+        if a.runs.is_empty() && a.labels.is_none() {
+            anyhow::bail!("nothing to train on: give --run DIR, or --labels CSV with captures");
+        }
+        let mut train_runs = Vec::new();
+        for dir in &a.runs {
+            let r = load_run(dir)?;
+            eprintln!("train {}", describe(&r));
+            train_runs.push(r);
+        }
+        if let Some(labels) = &a.labels {
+            let name = a
+                .captures
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" + ");
+            let r = load(name, &a.captures, labels)?;
+            eprintln!("train {}", describe(&r));
+            train_runs.push(r);
+        }
+        let mut test_runs = Vec::new();
+        for dir in &a.test_runs {
+            let r = load_run(dir)?;
+            eprintln!("test  {}", describe(&r));
+            test_runs.push(r);
+        }
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as i64)
+            .unwrap_or(0);
+        let req = TrainRequest {
+            params: ForestParams {
+                trees: a.trees,
+                max_depth: a.max_depth,
+                min_samples_split: a.min_samples_split,
+                features_per_split: 0,
+                seed: a.seed,
+            },
+            min_confidence: a.min_confidence,
+            command: std::env::args().collect::<Vec<_>>().join(" "),
+            trained: Timestamp::from_nanos(now).to_string(),
+        };
+        let (model, eval) = train::train(&train_runs, &test_runs, &req)?;
+        if !test_runs.is_empty() {
+            println!("{}", model.provenance.split);
+            println!("| class | precision | recall | F1 | held-out windows |");
+            println!("|---|---|---|---|---|");
+            for (c, s) in &model.provenance.scores {
+                println!(
+                    "| {c} | {:.3} | {:.3} | {:.3} | {} |",
+                    s.precision, s.recall, s.f1, s.support
+                );
+            }
+            match model.provenance.macro_f1 {
+                Some(f) => println!("macro-F1 over the attack classes: {f:.3}"),
+                None => println!("macro-F1: no attack windows held out"),
+            }
+            let (fp, benign) = eval.benign_false_positives();
+            println!("benign windows called an attack: {fp} of {benign}");
+            for (c, n) in &eval.unknown {
+                println!("held-out {c} windows the model has no class for: {n}");
+            }
+            println!(
+                "confusion (rows: truth, columns: predicted {:?}):",
+                eval.classes
+            );
+            for (c, row) in eval.classes.iter().zip(&eval.confusion) {
+                println!("  {c:>10} {row:?}");
+            }
+        }
+        let json = model.to_json()?;
+        std::fs::write(&a.out, &json)
+            .with_context(|| format!("cannot write {}", a.out.display()))?;
+        println!(
+            "wrote {} ({} classes, {} nodes, {} KiB)",
+            a.out.display(),
+            model.classes.len(),
+            model.node_count(),
+            json.len() / 1024
+        );
+        Ok(ExitCode::SUCCESS)
+    }
 }

@@ -92,10 +92,38 @@ pub fn build_detectors(
         ward_detect::detectors(config.detectors.get("attacks"))
             .map_err(|e| anyhow::anyhow!("[detectors.attacks]: {e}"))?,
     );
+    if let Some(d) = ml_detector(config)? {
+        detectors.push(Box::new(d));
+    }
     if let Some(d) = behaviour_detector(config, opts)? {
         detectors.push(Box::new(d));
     }
     Ok(detectors)
+}
+
+/// The supervised attack model (`[detectors.ml]`): the built-in model, or
+/// the one `model = FILE` names (`ward train attacks` makes them).
+fn ml_detector(config: &Config) -> anyhow::Result<Option<ward_detect::ml::MlDetector>> {
+    use ward_detect::ml::{AttackModel, MlConfig, MlDetector};
+    let cfg: MlConfig = match config.detectors.get("ml") {
+        Some(v) => {
+            serde_json::from_value(v.clone()).map_err(|e| anyhow::anyhow!("[detectors.ml]: {e}"))?
+        }
+        None => MlConfig::default(),
+    };
+    if !cfg.enabled {
+        return Ok(None);
+    }
+    let model = match &cfg.model {
+        Some(p) => {
+            let bytes = std::fs::read(p)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", p.display()))?;
+            AttackModel::from_json(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?
+        }
+        None => AttackModel::default_model()
+            .map_err(|e| anyhow::anyhow!("the built-in attack model: {e}"))?,
+    };
+    Ok(Some(MlDetector::new(model, cfg)))
 }
 
 /// The behavioural anomaly detector (`[detectors.anomaly]`), continuing from
