@@ -683,6 +683,16 @@ fn inner_audit_in_namespace() {
         .as_ref()
         .is_some_and(|f| f.kind == FindingKind::DefaultCredentials)));
 
+    // `--credentials FILE`: the user's own pairs go first.
+    let own = AuditConfig {
+        ports: vec![22],
+        extra_credentials: audit::parse_credentials("# mine\nroot:admin\n").unwrap(),
+        ..cfg.clone()
+    };
+    let mine = audit::run(&targets, own, Arc::new(AtomicBool::new(false)));
+    let s22 = &mine.services[0];
+    assert_eq!((s22.credentials.as_str(), s22.tried), ("found", 1));
+
     // The legacy algorithms (SHA-1 DH group 14, ssh-rsa, hmac-sha1) that
     // old firmware needs complete a real login too, and a wrong password
     // is refused on the same path.
