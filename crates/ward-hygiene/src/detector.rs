@@ -266,6 +266,11 @@ impl HygieneDetector {
                     version,
                     raw,
                 } => self.on_software(site, *about, product, version.as_deref(), raw, out),
+                // The SSDP `SERVER` header names the UPnP stack (libupnp,
+                // MiniUPnPd), and SSDP is where CVE-2012-5958 is exploited.
+                AppEvent::Hint(h) if h.kind == ward_proto::HintKind::SsdpServer => {
+                    self.on_software(site, h.about, "", None, &h.value, out)
+                }
                 AppEvent::HttpRequest(r)
                     if self.uris.len() < MAX_URI_FLOWS || self.uris.contains_key(&site.flow.id) =>
                 {

@@ -215,3 +215,45 @@ fn admin_page_served_to_a_remote_client_is_risky_but_not_to_a_local_one() {
     assert_eq!(f.evidence["uri"], "/cgi-bin/luci");
     assert!(services(&run(&conv([192, 168, 1, 5], PHONE))).is_empty());
 }
+
+/// A device announcing an old UPnP stack in its SSDP `SERVER` header is
+/// `vulnerable-software` (libupnp 1.6.6, CVE-2012-5958); the fixed 1.6.18 is not.
+#[test]
+fn an_old_upnp_stack_announced_over_ssdp_is_vulnerable_software() {
+    let notify = |server: &str| {
+        format!(
+            "NOTIFY * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nCACHE-CONTROL: max-age=1800\r\nLOCATION: http://192.168.1.20:49152/description.xml\r\nNT: upnp:rootdevice\r\nNTS: ssdp:alive\r\nSERVER: {server}\r\nUSN: uuid:Socket-1_0-221239K1100001::upnp:rootdevice\r\n\r\n"
+        )
+    };
+    let mcast_mac = [0x01, 0x00, 0x5e, 0x7f, 0xff, 0xfa];
+    let frame = |server: &str| {
+        udp(
+            DEV,
+            mcast_mac,
+            [192, 168, 1, 20],
+            [239, 255, 255, 250],
+            1900,
+            1900,
+            notify(server).as_bytes(),
+        )
+    };
+    let events = run(&[frame(
+        "Linux/2.6.21, UPnP/1.0, Portable SDK for UPnP devices/1.6.6",
+    )]);
+    let vulns: Vec<_> = events
+        .iter()
+        .filter_map(|e| e.finding.as_ref())
+        .filter(|f| f.kind == FindingKind::VulnerableSoftware)
+        .collect();
+    assert_eq!(vulns.len(), 1, "{events:#?}");
+    assert_eq!(vulns[0].protocol, "ssdp");
+    assert_eq!(vulns[0].evidence["cve"][0], "CVE-2012-5958");
+    assert_eq!(vulns[0].evidence["version"], "1.6.6");
+    let fixed = run(&[frame(
+        "Linux/2.6.21, UPnP/1.0, Portable SDK for UPnP devices/1.6.18",
+    )]);
+    assert!(!fixed
+        .iter()
+        .filter_map(|e| e.finding.as_ref())
+        .any(|f| f.kind == FindingKind::VulnerableSoftware));
+}
