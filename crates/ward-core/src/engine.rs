@@ -295,6 +295,9 @@ impl Engine {
         let (src_dev, dst_dev) = self.devices.observe(pkt);
         let handle = self.flows.update(pkt, &mut self.ended);
 
+        if let Some(h) = handle {
+            self.learn_service(h, pkt);
+        }
         self.app_buf.clear();
         if let Some(h) = handle {
             self.run_parser(h, pkt);
@@ -333,6 +336,30 @@ impl Engine {
         }
         self.finish_ended_flows();
         self.flush(sink);
+    }
+
+    /// The server's first answer (a SYN-ACK, or a UDP reply to a request)
+    /// shows it offers the service: record it now, as flow end does, so
+    /// identification can use it seconds after it shows rather than when
+    /// the flow times out (a DHCP or DNS server's flows idle out only after
+    /// minutes).
+    fn learn_service(&mut self, h: FlowHandle, pkt: &Packet<'_>) {
+        if h.dir != Dir::ToClient {
+            return;
+        }
+        let flow = self.flows.get(h.slot);
+        let answered = match pkt.transport {
+            Transport::Tcp(t) => t.flags & 0x12 == 0x12,
+            Transport::Udp(_) => flow.pkts[1] == 1 && flow.pkts[0] > 0,
+            _ => false,
+        };
+        if !answered || flow.dst_port == 0 {
+            return;
+        }
+        let (proto, port) = (flow.proto, flow.dst_port);
+        if let Some(id) = self.devices.find_endpoint(flow.dst_mac, flow.dst_ip) {
+            self.devices.add_service(id, proto, port);
+        }
     }
 
     /// p0f-style signature of a device's first SYNs (a few per device: a

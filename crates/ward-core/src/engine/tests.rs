@@ -217,3 +217,37 @@ fn finish_ends_more_flows_than_one_batch_in_activity_order() {
     assert_eq!(flows.len(), n);
     assert!(flows.windows(2).all(|w| w[0] <= w[1]), "not oldest first");
 }
+
+#[test]
+fn a_service_is_learnt_at_its_first_answer_not_at_flow_end() {
+    // Identification needs "answers DNS" while the flow is still open (a
+    // resolver's flows idle out only after minutes); a request alone, or
+    // the client's side, teaches nothing.
+    let client = (MAC_A, IP_A, 40000);
+    let server = (MAC_B, IP_B, 53);
+    let mut engine = Engine::new(EngineConfig::default(), 7, Vec::new());
+    let mut sink = VecSink::default();
+    let services = |engine: &Engine, mac: [u8; 6]| {
+        let t = engine.devices();
+        t.find(DeviceKey::Mac(MacAddr(mac)))
+            .and_then(|id| t.get(id))
+            .map(|d| d.services.clone())
+            .unwrap_or_default()
+    };
+    let f = udp(client, server, b"q");
+    engine.process(Timestamp(T0), 1, &f, f.len() as u32, &mut sink);
+    assert!(services(&engine, MAC_B).is_empty());
+    let f = udp(server, client, b"a");
+    engine.process(Timestamp(T0 + 1000), 1, &f, f.len() as u32, &mut sink);
+    assert!(services(&engine, MAC_B).contains(&(17, 53)));
+    assert!(services(&engine, MAC_A).is_empty());
+
+    // TCP: the SYN-ACK is the answer.
+    let (c, s) = ((MAC_A, IP_A, 40001), (MAC_B, IP_B, 8080));
+    let f = tcp(c, s, 1, "S", b"");
+    engine.process(Timestamp(T0 + 2000), 1, &f, f.len() as u32, &mut sink);
+    assert!(!services(&engine, MAC_B).contains(&(6, 8080)));
+    let f = tcp(s, c, 9, "SA", b"");
+    engine.process(Timestamp(T0 + 3000), 1, &f, f.len() as u32, &mut sink);
+    assert!(services(&engine, MAC_B).contains(&(6, 8080)));
+}
