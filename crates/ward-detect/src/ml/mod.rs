@@ -82,6 +82,9 @@ pub type WindowObserver = Box<dyn FnMut(&WindowRecord) + Send>;
 /// The supervised attack detector. See the module docs.
 pub struct MlDetector {
     model: Option<AttackModel>,
+    /// The model's forest laid out for fast prediction (most windows are
+    /// benign and need no explanation; see [`MlDetector::classify`]).
+    compiled: ward_ml::forest::CompiledForest,
     cfg: MlConfig,
     min_window_packets: u32,
     windows: CappedMap<DeviceId, HostWindow>,
@@ -142,6 +145,10 @@ impl MlDetector {
     ) -> Self {
         let cap = cfg.max_tracked.max(64);
         MlDetector {
+            compiled: model
+                .as_ref()
+                .map(|m| m.forest.compile())
+                .unwrap_or_default(),
             model,
             min_window_packets: min_window_packets.max(1),
             windows: CappedMap::new(cap),
@@ -183,8 +190,7 @@ impl MlDetector {
 
     fn classify(&mut self, rec: &WindowRecord, devices: &DeviceTable, out: &mut Vec<Event>) {
         let Some(model) = &self.model else { return };
-        self.used.clear();
-        let p = model.forest.predict_explained(&rec.x, &mut self.used);
+        let p = self.compiled.predict_proba(&rec.x);
         let benign = model.benign_index();
         let (ci, conf) = p.iter().enumerate().filter(|(i, _)| *i != benign).fold(
             (benign, 0.0f32),
@@ -193,6 +199,10 @@ impl MlDetector {
         if ci == benign || conf < self.cfg.min_confidence || !conf.is_finite() {
             return;
         }
+        // Evidence: now the paths are worth recording (same walk, same
+        // probabilities, plus the features each tree tested).
+        self.used.clear();
+        self.compiled.predict_explained(&rec.x, &mut self.used);
         let top = rec.top_destinations.first().copied();
         let victim = top
             .filter(|(_, n)| u64::from(*n) * 2 >= u64::from(rec.pkts_out))
