@@ -47,6 +47,9 @@ pub fn build_engine(config: &Config, opts: &RunOptions) -> anyhow::Result<Engine
             .map_err(|e| anyhow::anyhow!("[detectors.identify]: {e}"))?,
         None => Default::default(),
     };
+    if !ident_cfg.enabled {
+        return Ok(Engine::new(config.engine.clone(), random_seed(), detectors));
+    }
     let model = match &opts.model {
         Some(p) => ward_identify::Model::load(p)?,
         None => ward_identify::Model::default_model()

@@ -38,6 +38,11 @@ use crate::rules;
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct IdentifyConfig {
+    /// Run identification at all. Off, the engine keeps collecting
+    /// evidence (addresses, host names, hints) but nothing is classified,
+    /// no inventory is kept and no `new-device` alerts are raised; this is
+    /// how its cost is measured (docs/benchmarks.md).
+    pub enabled: bool,
     /// Seconds of packet time after the first packet (or the state file's
     /// start) during which new devices are learnt, not alerted on.
     pub learning_period_s: u64,
@@ -64,6 +69,7 @@ pub struct IdentifyConfig {
 impl Default for IdentifyConfig {
     fn default() -> Self {
         IdentifyConfig {
+            enabled: true,
             learning_period_s: 3600,
             settle_s: 300,
             min_probability: 0.5,
@@ -100,9 +106,40 @@ struct Track {
     synced_at: Timestamp,
     /// Port entries last read for this device.
     ports: usize,
-    /// Earliest time of the next classification, and how many so far.
+    /// Earliest time of the next classification.
     next_classify: Timestamp,
-    classified: u32,
+    /// Wait after the last classification (see [`next_wait_s`]).
+    wait_s: u32,
+    /// What the last classification concluded: (category, model), `None`
+    /// when it concluded nothing.
+    answer: Option<(Option<String>, Option<String>)>,
+}
+
+/// Longest wait between two classifications of a device whose
+/// conclusion holds (packet time).
+const MAX_SETTLED_WAIT_S: u32 = 300;
+/// Longest wait between two classifications of a device that has no
+/// conclusion yet, or whose conclusion just changed.
+const MAX_UNSETTLED_WAIT_S: u32 = 60;
+
+/// How long to wait before the next classification of a device whose
+/// evidence changed, given the wait before this one, whether this
+/// classification concluded what the previous one did, and the device's
+/// age in seconds.
+///
+/// Why: evidence arrives in bursts (a device's set-up), and classifying
+/// on every change costs a forest walk each. A device whose conclusion
+/// holds is asked again at 2, 4, 8 … 300 s. A device without one (or
+/// whose conclusion moved) is asked every quarter of its age (1 s while
+/// it is under 4 s old, 60 s at most), so evidence arriving at 20 s is
+/// looked at by 25 s rather than after a back-off that grew while the
+/// device was silent.
+pub fn next_wait_s(prev_wait_s: u32, same_answer: bool, age_s: i64) -> u32 {
+    if same_answer {
+        prev_wait_s.saturating_mul(2).clamp(2, MAX_SETTLED_WAIT_S)
+    } else {
+        (age_s / 4).clamp(1, MAX_UNSETTLED_WAIT_S as i64) as u32
+    }
 }
 
 /// How often (packet time) an unchanged device's last-seen time and
@@ -223,6 +260,22 @@ impl DeviceIdentifier {
             });
         }
         let stated = rules::stated_model(d);
+        // A model the device names itself that the model knows: its
+        // category is known too (a Cast device saying "Google Home Mini"
+        // is a speaker, whatever the service type suggests).
+        if let Some((name, src)) = &stated {
+            if let Some((label, category)) = self.known_model(name) {
+                return Some(Identity {
+                    category: Some(category.to_string()),
+                    model: Some(label.to_string()),
+                    confidence: 0.8,
+                    evidence: vec![
+                        ev("model", format!("stated by the device ({src})")),
+                        ev("category", format!("model {label} is a {category}")),
+                    ],
+                });
+            }
+        }
         if let Some(r) = rules::classify(d) {
             let mut evidence = vec![ev("category", format!("rule: {}", r.reason))];
             if let Some((_, src)) = &stated {
@@ -252,6 +305,18 @@ impl DeviceIdentifier {
             confidence: 0.5,
             evidence: vec![ev("model", format!("stated by the device ({src})"))],
         })
+    }
+
+    /// The model's label (and its category) for a model name a device
+    /// states, compared without case.
+    fn known_model(&self, name: &str) -> Option<(&str, &str)> {
+        let name = name.trim();
+        self.model
+            .models
+            .iter()
+            .zip(&self.model.model_category)
+            .find(|(m, c)| m.eq_ignore_ascii_case(name) && !c.is_empty())
+            .map(|(m, c)| (m.as_str(), c.as_str()))
     }
 
     fn alert(&mut self, now: Timestamp, d: &Device, alert: Alert, out: &mut Vec<Event>) {
@@ -382,7 +447,8 @@ impl Identifier for DeviceIdentifier {
                         synced_at: Timestamp(i64::MIN),
                         ports: 0,
                         next_classify: Timestamp(i64::MIN),
-                        classified: 0,
+                        wait_s: 0,
+                        answer: None,
                         key: key_str,
                     },
                 );
@@ -396,9 +462,8 @@ impl Identifier for DeviceIdentifier {
                 t.ports = self.ports.count(key);
             }
             let gen = generation(d, t.ports);
-            // Evidence arrives in bursts (a device's set-up); re-classify
-            // at most every 1, 2, 4 … 32 s so a burst costs a few
-            // classifications, not one per second.
+            // Evidence arrives in bursts: re-classify no sooner than the
+            // device's wait allows (see `next_wait_s`).
             let changed = t.generation != gen && (self.concluding || now >= t.next_classify);
             if t.generation != gen && !changed {
                 self.work_left = true;
@@ -453,11 +518,19 @@ impl Identifier for DeviceIdentifier {
             let Some(d) = devices.get(id) else { continue };
             let identity = if changed {
                 self.counters.classified += 1;
+                let identity = self.classify(d);
+                let answer = identity
+                    .as_ref()
+                    .map(|i| (i.category.clone(), i.model.clone()));
+                let age_s = now.since(d.first_seen) / 1_000_000;
                 if let Some(t) = self.tracks.get_mut(&key) {
-                    t.next_classify = now.plus_secs(1u64 << t.classified.min(5));
-                    t.classified += 1;
+                    // "No conclusion" twice is not a settled answer.
+                    let same = answer.is_some() && t.answer == answer;
+                    t.wait_s = next_wait_s(t.wait_s, same, age_s);
+                    t.next_classify = now.plus_secs(u64::from(t.wait_s));
+                    t.answer = answer;
                 }
-                self.classify(d)
+                identity
             } else {
                 None
             };

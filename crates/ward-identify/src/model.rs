@@ -20,7 +20,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::features::{Features, FEATURE_VERSION};
-use crate::forest::{Forest, ForestParams};
+use crate::forest::{CompiledForest, Forest, ForestParams};
 
 /// Categories a device can be given (the `device.category` values).
 pub const CATEGORIES: [&str; 17] = [
@@ -79,6 +79,44 @@ pub struct Model {
     pub category_forest: Forest,
     /// Per model label: the token ids its training rows had (sorted).
     pub support: Vec<Vec<u32>>,
+    /// What prediction reads, derived from the fields above on first use
+    /// (never serialised): change no field of a model after predicting
+    /// with it.
+    #[serde(skip)]
+    pub compiled: Compiled,
+}
+
+/// The forests in their flat layout and, per category label, the union
+/// of its models' token ids, built once per model so each prediction
+/// is two forest walks and a few binary searches (not one search in every
+/// model's support per token).
+#[derive(Clone, Default)]
+pub struct Compiled(std::sync::OnceLock<CompiledParts>);
+
+#[derive(Clone)]
+struct CompiledParts {
+    model_forest: CompiledForest,
+    category_forest: CompiledForest,
+    /// Indexed like `Model::categories`.
+    category_support: Vec<Vec<u32>>,
+}
+
+impl std::fmt::Debug for Compiled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.get().is_some() {
+            "Compiled(ready)"
+        } else {
+            "Compiled(not yet)"
+        })
+    }
+}
+
+/// A cache of the model's own fields: two models are equal when their
+/// fields are, whether or not either has been used yet.
+impl PartialEq for Compiled {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// Why a model file could not be used.
@@ -194,11 +232,38 @@ impl Model {
         Ok(())
     }
 
+    fn compiled(&self) -> &CompiledParts {
+        self.compiled.0.get_or_init(|| {
+            let category_support = self
+                .categories
+                .iter()
+                .map(|cat| {
+                    let mut all: Vec<u32> = self
+                        .support
+                        .iter()
+                        .zip(&self.model_category)
+                        .filter(|(_, c)| *c == cat)
+                        .flat_map(|(sup, _)| sup.iter().copied())
+                        .collect();
+                    all.sort_unstable();
+                    all.dedup();
+                    all
+                })
+                .collect();
+            CompiledParts {
+                model_forest: self.model_forest.compile(),
+                category_forest: self.category_forest.compile(),
+                category_support,
+            }
+        })
+    }
+
     /// Predict model and category for one device's features.
     pub fn predict(&self, f: &Features) -> Prediction {
+        let c = self.compiled();
         let mut used = Vec::new();
-        let pm = self.model_forest.predict_explained(&f.x, &mut used);
-        let pc = self.category_forest.predict_proba(&f.x);
+        let pm = c.model_forest.predict_explained(&f.x, &mut used);
+        let pc = c.category_forest.predict_proba(&f.x);
         let (mi, mp) = argmax(&pm);
         let (ci, cp) = argmax(&pc);
 
@@ -218,20 +283,12 @@ impl Model {
             }
             _ => 0.0,
         };
-        let cat_name = self.categories.get(ci);
-        let category_coverage = if set.is_empty() {
-            0.0
-        } else {
-            let known = set
-                .iter()
-                .filter(|t| {
-                    self.support
-                        .iter()
-                        .zip(&self.model_category)
-                        .any(|(sup, c)| Some(c) == cat_name && sup.binary_search(t).is_ok())
-                })
-                .count();
-            known as f32 / set.len() as f32
+        let category_coverage = match c.category_support.get(ci) {
+            Some(sup) if !set.is_empty() => {
+                set.iter().filter(|t| sup.binary_search(t).is_ok()).count() as f32
+                    / set.len() as f32
+            }
+            _ => 0.0,
         };
 
         // Which evidence sources the model forest's paths tested, counting

@@ -14,6 +14,8 @@
 //! device; the identifier drops devices the inventory has evicted.
 
 use std::collections::{BTreeSet, HashMap};
+
+use foldhash::fast::RandomState;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -49,7 +51,9 @@ pub type PortSet = BTreeSet<(PortRole, u8, u16)>;
 /// Shared handle to the port evidence (cheap to clone).
 #[derive(Clone, Default)]
 pub struct PortEvidence {
-    map: Arc<Mutex<HashMap<DeviceKey, PortSet>>>,
+    /// Keyed by MAC (attacker-chosen): a per-process random seed, and
+    /// only looked up, never iterated into output.
+    map: Arc<Mutex<HashMap<DeviceKey, PortSet, RandomState>>>,
     /// Bumped whenever any set grows, so readers can skip the lock.
     version: Arc<AtomicU64>,
 }

@@ -26,6 +26,7 @@ const MDNS: &[(&str, &str)] = &[
     ("_printer._tcp", "printer"),
     ("_pdl-datastream._tcp", "printer"),
     ("_scanner._tcp", "printer"),
+    // Refined by the Cast capability bits (see `cast_category`).
     ("_googlecast._tcp", "TV/media"),
     ("_airplay._tcp", "TV/media"),
     ("_raop._tcp", "speaker/assistant"),
@@ -66,6 +67,30 @@ const DOMAINS: &[(&str, &str)] = &[
     ("roku.com", "TV/media"),
     ("lgtvsdp.com", "TV/media"),
     ("samsungcloudsolution.com", "TV/media"),
+    // Surveillance vendors' cloud and P2P relays (cameras, DVRs, NVRs).
+    ("easy4ipcloud.com", "camera"),
+    ("dahuap2p.com", "camera"),
+    ("imoulife.com", "camera"),
+    ("hik-connect.com", "camera"),
+    ("hik-connectru.com", "camera"),
+    ("ezvizlife.com", "camera"),
+    ("ezviz7.com", "camera"),
+    ("reolink.com", "camera"),
+    ("amcrestcloud.com", "camera"),
+];
+
+/// OUI vendors that make nothing but surveillance equipment (cameras,
+/// DVRs, NVRs), matched on the start of the registry's name. Weaker than
+/// anything the device says itself.
+const CAMERA_VENDORS: &[&str] = &[
+    "hangzhou hikvision",
+    "zhejiang dahua",
+    "axis communications",
+    "zhejiang uniview",
+    "hangzhou ezviz",
+    "reolink innovation",
+    "vivotek",
+    "mobotix",
 ];
 
 /// Words in host names that say what a device is (matched on word
@@ -74,6 +99,9 @@ const HOSTNAME_WORDS: &[(&str, &str)] = &[
     ("camera", "camera"),
     ("ipcam", "camera"),
     ("ipc", "camera"),
+    ("dvr", "camera"),
+    ("nvr", "camera"),
+    ("webcam", "camera"),
     ("doorbell", "doorbell"),
     ("printer", "printer"),
     ("iphone", "phone/computer"),
@@ -89,7 +117,70 @@ const HOSTNAME_WORDS: &[(&str, &str)] = &[
     ("roku", "TV/media"),
     ("firetv", "TV/media"),
     ("thermostat", "thermostat"),
+    // Default host names of desktop Linux installs.
+    ("kali", "phone/computer"),
+    ("ubuntu", "phone/computer"),
+    ("fedora", "phone/computer"),
+    ("manjaro", "phone/computer"),
+    ("archlinux", "phone/computer"),
+    ("linuxmint", "phone/computer"),
 ];
+
+/// HomeKit accessory categories (the `ci` TXT key of `_hap._tcp`, HAP
+/// specification's category table) in ward's categories.
+const HOMEKIT: &[(u32, &str)] = &[
+    (2, "hub/bridge"),
+    (3, "appliance"),
+    (5, "light"),
+    (6, "lock"),
+    (7, "plug/switch"),
+    (8, "plug/switch"),
+    (9, "thermostat"),
+    (10, "sensor"),
+    (15, "plug/switch"),
+    (16, "network equipment"),
+    (17, "camera"),
+    (18, "doorbell"),
+    (19, "appliance"),
+    (20, "appliance"),
+    (21, "appliance"),
+    (22, "appliance"),
+    (23, "appliance"),
+    (24, "TV/media"),
+    (25, "speaker/assistant"),
+    (26, "speaker/assistant"),
+    (27, "network equipment"),
+    (28, "appliance"),
+    (31, "TV/media"),
+    (33, "network equipment"),
+    (34, "speaker/assistant"),
+    (35, "TV/media"),
+    (36, "TV/media"),
+];
+
+/// The value of TXT key `key` (`key=value` evidence), parsed as a number.
+fn txt_number(d: &Device, key: &str) -> Option<u32> {
+    d.evidence.iter().find_map(|(k, v)| {
+        let (name, value) = v.split_once('=')?;
+        (*k == HintKind::MdnsTxt && name.eq_ignore_ascii_case(key))
+            .then(|| value.trim().parse().ok())
+            .flatten()
+    })
+}
+
+/// A Google Cast device's kind from its capability bits (`ca`; Chromium's
+/// `CastDeviceCapability`: bit 0 video out, bit 2 audio out, bit 5
+/// multizone group): a screen is TV/media, sound without a screen a
+/// speaker.
+fn cast_category(ca: u32) -> Option<&'static str> {
+    if ca & 1 != 0 {
+        Some("TV/media")
+    } else if ca & (1 << 2) != 0 || ca & (1 << 5) != 0 {
+        Some("speaker/assistant")
+    } else {
+        None
+    }
+}
 
 /// Apply the rules; the first (most specific) match wins.
 pub fn classify(d: &Device) -> Option<RuleMatch> {
@@ -109,6 +200,32 @@ pub fn classify(d: &Device) -> Option<RuleMatch> {
         let l = value.to_ascii_lowercase();
         match kind {
             HintKind::MdnsService => {
+                if l.starts_with("_googlecast._tcp") {
+                    if let Some(ca) = txt_number(d, "ca") {
+                        if let Some(c) = cast_category(ca) {
+                            return Some(RuleMatch {
+                                category: c,
+                                confidence: 0.8,
+                                reason: format!("{}: {value} with ca={ca}", kind.as_str()),
+                            });
+                        }
+                    }
+                }
+                if l.starts_with("_hap._tcp") {
+                    let ci = txt_number(d, "ci");
+                    if let Some((ci, c)) = ci.and_then(|ci| {
+                        HOMEKIT
+                            .iter()
+                            .find(|(n, _)| *n == ci)
+                            .map(|(_, c)| (ci, *c))
+                    }) {
+                        return Some(RuleMatch {
+                            category: c,
+                            confidence: 0.8,
+                            reason: format!("{}: {value} with ci={ci}", kind.as_str()),
+                        });
+                    }
+                }
                 if let Some((_, c)) = MDNS.iter().find(|(s, _)| l.starts_with(s)) {
                     return hit(c, 0.8, *kind, value);
                 }
@@ -178,6 +295,25 @@ pub fn classify(d: &Device) -> Option<RuleMatch> {
             confidence: 0.5,
             reason: "services: RTSP".into(),
         });
+    }
+    if let Some(v) = d.vendor {
+        let l = v.to_ascii_lowercase();
+        if CAMERA_VENDORS.iter().any(|c| l.starts_with(c)) {
+            return Some(RuleMatch {
+                category: "camera",
+                confidence: 0.5,
+                reason: format!("oui: {v} makes surveillance equipment only"),
+            });
+        }
+        // Intel's network chips are in PCs and laptops, hardly ever in
+        // consumer IoT devices: the weakest rule, after everything else.
+        if l.starts_with("intel corporate") {
+            return Some(RuleMatch {
+                category: "phone/computer",
+                confidence: 0.4,
+                reason: format!("oui: {v} (PC network chips)"),
+            });
+        }
     }
     None
 }

@@ -410,6 +410,7 @@ pub fn train(traces: &[Trace], params: &ForestParams, provenance: Provenance) ->
             .into_iter()
             .map(|s| s.into_iter().collect())
             .collect(),
+        compiled: Default::default(),
     }
 }
 

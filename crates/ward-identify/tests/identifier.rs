@@ -227,3 +227,142 @@ mod fuzz {
         }
     }
 }
+
+/// Classify a fresh device that sent `hints` (run each second from 1 to
+/// `until` s); returns its (category, model) and the first second at which
+/// it had a category.
+fn classify_hints(
+    mac: [u8; 6],
+    hints: &[(HintKind, &str)],
+    until: i64,
+) -> (Option<String>, Option<String>, Option<i64>) {
+    let mut t = DeviceTable::new(DeviceConfig::default(), 1);
+    let mut id = identifier(0, Inventory::default());
+    let mut out = Vec::new();
+    let d = see(&mut t, mac, [192, 168, 1, 40], 0);
+    for (k, v) in hints {
+        t.add_hint(d, *k, v);
+    }
+    let mut first = None;
+    for s in 1..=until {
+        id.identify(Timestamp::from_secs(s), &mut t, &mut out);
+        if first.is_none() && t.get(d).unwrap().category.is_some() {
+            first = Some(s);
+        }
+    }
+    let dev = t.get(d).unwrap();
+    (dev.category.clone(), dev.model.clone(), first)
+}
+
+// Locally administered, so no OUI vendor speaks for the device.
+const LOCAL: [u8; 6] = [0x02, 0x11, 0x22, 0x33, 0x44, 0x55];
+
+#[test]
+fn a_cast_device_is_placed_by_its_capability_bits() {
+    let cast = (HintKind::MdnsService, "_googlecast._tcp.local");
+    // Audio out, no video out: a speaker (a Nest Audio the model never saw).
+    let (c, _, _) = classify_hints(LOCAL, &[cast, (HintKind::MdnsTxt, "ca=199172")], 2);
+    assert_eq!(c.as_deref(), Some("speaker/assistant"));
+    // Video out: a screen.
+    let (c, _, _) = classify_hints(LOCAL, &[cast, (HintKind::MdnsTxt, "ca=4101")], 2);
+    assert_eq!(c.as_deref(), Some("TV/media"));
+    // No capability bits: the service type alone.
+    let (c, _, _) = classify_hints(LOCAL, &[cast], 2);
+    assert_eq!(c.as_deref(), Some("TV/media"));
+}
+
+#[test]
+fn a_model_the_device_names_and_the_model_knows_brings_its_category() {
+    let (c, m, _) = classify_hints(
+        LOCAL,
+        &[
+            (HintKind::MdnsService, "_googlecast._tcp.local"),
+            (HintKind::MdnsTxt, "md=Google Home Mini"),
+        ],
+        2,
+    );
+    assert_eq!(c.as_deref(), Some("speaker/assistant"));
+    assert_eq!(m.as_deref(), Some("Google Home Mini"));
+}
+
+#[test]
+fn homekit_accessory_category() {
+    let hap = (HintKind::MdnsService, "_hap._tcp.local");
+    let (c, _, _) = classify_hints(LOCAL, &[hap, (HintKind::MdnsTxt, "ci=7")], 2);
+    assert_eq!(c.as_deref(), Some("plug/switch"));
+    let (c, _, _) = classify_hints(LOCAL, &[hap, (HintKind::MdnsTxt, "ci=17")], 2);
+    assert_eq!(c.as_deref(), Some("camera"));
+}
+
+#[test]
+fn surveillance_vendors_and_their_clouds_are_cameras() {
+    // A Dahua OUI (BC:32:5F) and nothing else.
+    let (c, _, _) = classify_hints([0xbc, 0x32, 0x5f, 1, 2, 3], &[], 2);
+    assert_eq!(c.as_deref(), Some("camera"));
+    // Any vendor, calling a surveillance P2P cloud.
+    let (c, _, _) = classify_hints(LOCAL, &[(HintKind::DnsQuery, "www.easy4ipcloud.com")], 2);
+    assert_eq!(c.as_deref(), Some("camera"));
+    let (c, _, _) = classify_hints(LOCAL, &[(HintKind::Hostname, "front-nvr-2")], 2);
+    assert_eq!(c.as_deref(), Some("camera"));
+}
+
+#[test]
+fn a_desktop_linux_default_host_name_is_a_computer() {
+    let (c, _, _) = classify_hints(LOCAL, &[(HintKind::Hostname, "kali")], 2);
+    assert_eq!(c.as_deref(), Some("phone/computer"));
+    // A word inside another word is not a match.
+    let (c, _, _) = classify_hints(LOCAL, &[(HintKind::Hostname, "kalimba")], 2);
+    assert_eq!(c, None);
+}
+
+#[test]
+fn evidence_after_a_quiet_spell_is_looked_at_within_a_quarter_of_the_age() {
+    // Regression: the back-off grew 1, 2, 4 … 32 s whatever happened, so
+    // evidence arriving at 17 s waited until 48 s (a Google Home took 54 s).
+    let mut t = DeviceTable::new(DeviceConfig::default(), 1);
+    let mut id = identifier(0, Inventory::default());
+    let mut out = Vec::new();
+    let d = see(&mut t, LOCAL, [192, 168, 1, 41], 0);
+    for (s, h) in [
+        (1, "a1"),
+        (2, "b2"),
+        (3, "c3"),
+        (5, "d4"),
+        (9, "e5"),
+        (16, "f6"),
+    ] {
+        t.add_hint(d, HintKind::DhcpVendorClass, h);
+        id.identify(Timestamp::from_secs(s), &mut t, &mut out);
+    }
+    for s in 17..=20 {
+        id.identify(Timestamp::from_secs(s), &mut t, &mut out);
+    }
+    assert_eq!(t.get(d).unwrap().category, None);
+    t.add_hint(d, HintKind::MdnsService, "_ipp._tcp.local");
+    let mut when = None;
+    for s in 21..=60 {
+        id.identify(Timestamp::from_secs(s), &mut t, &mut out);
+        if t.get(d).unwrap().category.is_some() {
+            when = Some(s);
+            break;
+        }
+    }
+    let when = when.expect("classified");
+    assert!(when <= 26, "looked at only at {when} s");
+}
+
+#[test]
+fn a_settled_answer_is_asked_again_ever_more_rarely() {
+    use ward_identify::identifier::next_wait_s;
+    // Unsettled: a quarter of the age, 1..60 s.
+    assert_eq!(next_wait_s(0, false, 0), 1);
+    assert_eq!(next_wait_s(32, false, 20), 5);
+    assert_eq!(next_wait_s(32, false, 10_000), 60);
+    // Settled: doubling to 300 s.
+    let mut w = next_wait_s(1, true, 5);
+    assert_eq!(w, 2);
+    for _ in 0..20 {
+        w = next_wait_s(w, true, 5);
+    }
+    assert_eq!(w, 300);
+}
