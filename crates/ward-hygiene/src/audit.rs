@@ -666,9 +666,7 @@ impl Probe<'_> {
     /// The host key fingerprint goes into the service banner and the
     /// finding's evidence: it says which server accepted the login.
     fn ssh(&mut self, report: &mut ServiceReport) {
-        let Ok(mut client) = ssh::Client::new(self.s.cfg.io_timeout) else {
-            return;
-        };
+        let mut client = ssh::Client::new(self.s.cfg.io_timeout);
         report.credentials = "none-worked".into();
         // Key exchange, authentication and disconnect: a few round trips.
         let budget = self.s.cfg.io_timeout * 3;

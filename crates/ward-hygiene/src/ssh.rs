@@ -140,16 +140,17 @@ const MACS: &[mac::Name] = &[
     mac::HMAC_SHA1,
 ];
 
-/// One SSH service being audited: a single-threaded runtime reused for
-/// every attempt on it (the audit's worker threads stay blocking).
+/// One SSH service being audited. Each attempt runs on a runtime of its
+/// own, dropped when the attempt returns: the connection's tasks and
+/// socket end with it, whatever state the server left them in (the audit's
+/// worker threads stay blocking).
 pub struct Client {
-    rt: tokio::runtime::Runtime,
     config: Arc<client::Config>,
     /// The host key of the latest attempt that got that far.
     pub host_key: Option<HostKey>,
 }
 
-/// The runtime could not be built (out of threads or file descriptors).
+/// An attempt's runtime could not be built (out of file descriptors).
 #[derive(Debug, thiserror::Error)]
 #[error("cannot start the SSH client runtime: {0}")]
 pub struct RuntimeError(#[from] std::io::Error);
@@ -171,14 +172,14 @@ const LEGACY_MACS: &[mac::Name] = &[mac::HMAC_SHA1];
 
 impl Client {
     /// The audit's client: modern algorithms first, then the legacy ones.
-    pub fn new(io_timeout: Duration) -> Result<Self, RuntimeError> {
+    pub fn new(io_timeout: Duration) -> Self {
         Self::with(io_timeout, KEX, KEYS, CIPHERS, MACS)
     }
 
     /// A client that offers *only* the legacy algorithms, so a test against
     /// a current server can prove that those code paths (SHA-1 DH, RSA/SHA-1
     /// host-key signatures, `hmac-sha1`) really complete a login.
-    pub fn legacy_only(io_timeout: Duration) -> Result<Self, RuntimeError> {
+    pub fn legacy_only(io_timeout: Duration) -> Self {
         Self::with(
             io_timeout,
             LEGACY_KEX,
@@ -194,11 +195,7 @@ impl Client {
         keys: &'static [Algorithm],
         ciphers: &'static [cipher::Name],
         macs: &'static [mac::Name],
-    ) -> Result<Self, RuntimeError> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_io()
-            .enable_time()
-            .build()?;
+    ) -> Self {
         let config = client::Config {
             client_id: russh::SshId::Standard(Cow::Borrowed("SSH-2.0-ward_audit")),
             inactivity_timeout: Some(io_timeout),
@@ -212,11 +209,10 @@ impl Client {
             nodelay: true,
             ..client::Config::default()
         };
-        Ok(Client {
-            rt,
+        Client {
             config: Arc::new(config),
             host_key: None,
-        })
+        }
     }
 
     /// Try `user`/`password` over `stream` (connected, not yet spoken to),
@@ -233,7 +229,15 @@ impl Client {
             seen: Arc::clone(&seen),
         };
         let config = Arc::clone(&self.config);
-        let attempt = self.rt.block_on(async move {
+        let rt = match tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => return Attempt::Failed(RuntimeError(e).to_string()),
+        };
+        let attempt = rt.block_on(async move {
             let work = async {
                 stream.set_nonblocking(true).map_err(russh::Error::from)?;
                 let tcp = tokio::net::TcpStream::from_std(stream)?;
@@ -309,6 +313,94 @@ async fn login(
 mod tests {
     use super::*;
 
+    /// A server that offers only `keyboard-interactive` and asks one
+    /// non-echoed "Password:" question, as OpenSSH with PAM does (russh's
+    /// own server side: no OpenSSH server is in the lab).
+    struct KiServer;
+
+    impl russh::server::Handler for KiServer {
+        type Error = russh::Error;
+
+        async fn auth_keyboard_interactive<'a>(
+            &'a mut self,
+            user: &str,
+            _submethods: &str,
+            response: Option<russh::server::Response<'a>>,
+        ) -> Result<russh::server::Auth, Self::Error> {
+            use russh::server::Auth;
+            Ok(match response {
+                None => Auth::Partial {
+                    name: Cow::Borrowed(""),
+                    instructions: Cow::Borrowed(""),
+                    prompts: Cow::Owned(vec![(Cow::Borrowed("Password: "), false)]),
+                },
+                Some(mut r) => {
+                    let answer = r.next();
+                    if user == "pi" && answer.as_deref() == Some(b"raspberry".as_slice()) {
+                        Auth::Accept
+                    } else {
+                        Auth::reject()
+                    }
+                }
+            })
+        }
+    }
+
+    /// Serve `n` connections of `KiServer` on a loopback listener.
+    fn ki_server(n: usize) -> (std::net::SocketAddr, std::thread::JoinHandle<()>) {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let seed = [7u8; 32];
+        let key = russh::keys::ssh_key::private::Ed25519Keypair::from_seed(&seed);
+        let config = Arc::new(russh::server::Config {
+            methods: russh::MethodSet::from(&[MethodKind::KeyboardInteractive][..]),
+            keys: vec![russh::keys::PrivateKey::from(key)],
+            auth_rejection_time: Duration::from_millis(10),
+            auth_rejection_time_initial: Some(Duration::ZERO),
+            ..Default::default()
+        });
+        let t = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            for _ in 0..n {
+                let (s, _) = l.accept().unwrap();
+                s.set_nonblocking(true).unwrap();
+                let cfg = Arc::clone(&config);
+                rt.block_on(async move {
+                    let s = tokio::net::TcpStream::from_std(s).unwrap();
+                    if let Ok(session) = russh::server::run_stream(cfg, s, KiServer).await {
+                        let _ = session.await;
+                    }
+                });
+            }
+        });
+        (addr, t)
+    }
+
+    #[test]
+    fn keyboard_interactive_answers_the_password_prompt() {
+        let (addr, t) = ki_server(2);
+        let mut c = Client::new(Duration::from_secs(2));
+        let wrong = c.try_password(
+            TcpStream::connect(addr).unwrap(),
+            "pi",
+            "raspberry1",
+            Duration::from_secs(5),
+        );
+        assert!(matches!(wrong, Attempt::Refused { .. }), "{wrong:?}");
+        let right = c.try_password(
+            TcpStream::connect(addr).unwrap(),
+            "pi",
+            "raspberry",
+            Duration::from_secs(5),
+        );
+        assert_eq!(right, Attempt::Accepted);
+        assert_eq!(c.host_key.as_ref().unwrap().algorithm, "ssh-ed25519");
+        t.join().unwrap();
+    }
+
     #[test]
     fn a_silent_server_fails_within_the_budget() {
         // A listener that never speaks SSH: the attempt must end by the
@@ -316,7 +408,7 @@ mod tests {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = l.local_addr().unwrap();
         let s = TcpStream::connect(addr).unwrap();
-        let mut c = Client::new(Duration::from_millis(300)).unwrap();
+        let mut c = Client::new(Duration::from_millis(300));
         let t = std::time::Instant::now();
         let a = c.try_password(s, "root", "x", Duration::from_millis(400));
         assert!(matches!(a, Attempt::Failed(_)), "{a:?}");
@@ -337,7 +429,7 @@ mod tests {
             }
         });
         let s = TcpStream::connect(addr).unwrap();
-        let mut c = Client::new(Duration::from_millis(500)).unwrap();
+        let mut c = Client::new(Duration::from_millis(500));
         let a = c.try_password(s, "root", "x", Duration::from_secs(2));
         assert!(matches!(a, Attempt::Failed(_)), "{a:?}");
         let _ = t.join();

@@ -701,7 +701,7 @@ fn inner_audit_in_namespace() {
         format!("{}:22", KEYS_ONLY_ADDR.split('/').next().unwrap())
             .parse()
             .unwrap();
-    let mut legacy = ward_hygiene::ssh::Client::legacy_only(Duration::from_secs(3)).unwrap();
+    let mut legacy = ward_hygiene::ssh::Client::legacy_only(Duration::from_secs(3));
     let st = std::net::TcpStream::connect(legacy_addr).unwrap();
     let wrong = legacy.try_password(st, "root", "not-the-password", Duration::from_secs(10));
     assert!(
