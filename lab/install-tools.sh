@@ -26,6 +26,15 @@ grep -qx telnetd <<<"$applets" || missing+=(busybox-static)
 if ((${#missing[@]})); then
     echo "installing: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
+    # Daemon packages (mosquitto, vsftpd, lighttpd) start their services on
+    # install where an init system runs; the lab and the tests start their
+    # own copies inside namespaces, so forbid that (policy-rc.d exit 101)
+    # unless the machine already has its own policy.
+    policy=/usr/sbin/policy-rc.d
+    if [[ ! -e $policy ]]; then
+        printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy"
+        trap 'rm -f "$policy"' EXIT
+    fi
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
