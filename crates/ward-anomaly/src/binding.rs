@@ -1,4 +1,5 @@
-//! MAC–IP binding features: who claims which address.
+//! MAC–IP binding and fan-in features: who claims which address, and who
+//! is being hammered.
 //!
 //! The AfterImage features describe traffic per address, so an attacker who
 //! sends under *other* addresses hides in them: every packet of a flood with
@@ -6,12 +7,18 @@
 //! poisoning (the attacker's MAC answering for the gateway's address and
 //! forwarding the victim's packets) is a handful of ordinary-looking
 //! packets. Kitsune catches ARP poisoning through its MAC–IP channel; these
-//! four features make that relation explicit and cheap:
+//! features make that relation explicit and cheap. The AfterImage features
+//! are also all about what a host *sends*: a brute-forced or scanned
+//! device's answers look like a server at work. The fan-in features give
+//! every packet the connection attempts its source and its destination are
+//! *receiving*:
 //!
 //! | feature | per | meaning |
 //! |---|---|---|
 //! | `mac.new_ip_rate@1s`, `@10s` | source MAC | addresses per second this MAC started to send from, beyond its first one of each family (IPv4, IPv6) |
 //! | `ip.mac_conflict_rate@1s`, `@10s` | source address | packets per second sent from this address by a MAC other than the one that owns it |
+//! | `src.syn_in_rate@1s`, `@10s` | source address | TCP connection attempts (SYN without ACK) per second this address receives |
+//! | `dst.syn_in_rate@1s`, `@10s` | destination address | the same for the destination |
 //!
 //! A MAC's first IPv4 and first IPv6 address are not new bindings: a device
 //! that joins the network (or a lab run whose devices all have new MACs) is
@@ -32,8 +39,9 @@
 //! remote hosts (new addresses behind the router's MAC), a device renewing to
 //! a new address, a repeater that rewrites source MACs.
 //!
-//! Memory is fixed: three [`BoundedTable`]s whose capacities follow the
-//! feature tables'; cost per packet is three lookups and a dozen flops.
+//! Memory is fixed: four [`BoundedTable`]s whose capacities follow the
+//! feature tables'; cost per packet is at most six lookups and a few dozen
+//! flops.
 
 use std::net::IpAddr;
 
@@ -44,8 +52,8 @@ use crate::features::{FeatureInfo, TableCapacities, Unit, LAMBDAS};
 use crate::table::{Activity, BoundedTable};
 use crate::PacketObs;
 
-/// Number of binding features.
-pub const N_BINDING: usize = 4;
+/// Number of binding and fan-in features.
+pub const N_BINDING: usize = 8;
 /// An owner silent for this long gives its address up.
 pub const OWNER_TIMEOUT_SECS: f64 = 300.0;
 
@@ -78,6 +86,20 @@ struct IpOwner {
     owner_last_us: i64,
     conflict: [f64; 2],
     pkts: f64,
+}
+
+/// Connection attempts an address receives.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct FanIn {
+    syn: [f64; 2],
+    /// Packet time of the last update (for reading without touching).
+    last_us: i64,
+}
+
+impl Activity for FanIn {
+    fn activity(&self, last_us: i64, now_us: i64) -> f64 {
+        slow(self.syn[1], last_us, now_us)
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -125,6 +147,7 @@ pub struct BindingTracker {
     by_mac: BoundedTable<[u8; 6], MacStats>,
     by_ip: BoundedTable<Ip, IpOwner>,
     pairs: BoundedTable<([u8; 6], Ip), PairSeen>,
+    fan_in: BoundedTable<Ip, FanIn>,
 }
 
 impl BindingTracker {
@@ -133,19 +156,61 @@ impl BindingTracker {
             by_mac: BoundedTable::new(cap.mac_ip, seed ^ 0x006d_6163),
             by_ip: BoundedTable::new(cap.host, seed ^ 0x6970),
             pairs: BoundedTable::new(cap.mac_ip, seed ^ 0x7061_6972),
+            fan_in: BoundedTable::new(cap.host, seed ^ 0x6661_6e69),
         }
     }
 
     pub(crate) fn is_well_formed(&self) -> bool {
-        self.by_mac.is_well_formed() && self.by_ip.is_well_formed() && self.pairs.is_well_formed()
+        self.by_mac.is_well_formed()
+            && self.by_ip.is_well_formed()
+            && self.pairs.is_well_formed()
+            && self.fan_in.is_well_formed()
     }
 
     /// Updates the tables with `obs` and writes the [`N_BINDING`] features.
     pub fn extract(&mut self, obs: &PacketObs, out: &mut [f32]) {
+        let (bind, fan) = out.split_at_mut(4.min(out.len()));
+        self.fan_in(obs, fan);
+        self.binding(obs, bind);
+    }
+
+    /// Fan-in: the destination's received-SYN counters take this packet,
+    /// then the source's and the destination's are read (the source's only
+    /// if it has an entry: a spoofed source must not fill the table).
+    fn fan_in(&mut self, obs: &PacketObs, out: &mut [f32]) {
+        let now = obs.ts_micros;
+        let is_syn = obs.proto == 6 && obs.tcp_flags & 0x02 != 0 && obs.tcp_flags & 0x10 == 0;
+        let rate = |c: &[f64; 2], d: [f64; 2]| {
+            [
+                c[0] * d[0] * LAMBDAS[WINDOWS[0]] * LN2,
+                c[1] * d[1] * LAMBDAS[WINDOWS[1]] * LN2,
+            ]
+        };
+        let dst = self.fan_in.touch(ip_key(&obs.dst_ip), now);
+        let (d, _) = decays(dst.dt_secs);
+        let f = dst.value;
+        for k in 0..2 {
+            f.syn[k] = f.syn[k] * d[k] + f64::from(u8::from(is_syn));
+        }
+        f.last_us = f.last_us.max(now);
+        let dst_rate = rate(&f.syn, [1.0, 1.0]);
+        let src_rate = self.fan_in.get(&ip_key(&obs.src_ip)).map_or([0.0; 2], |f| {
+            let dt = now.saturating_sub(f.last_us).max(0) as f64 * 1e-6;
+            rate(&f.syn, decays(dt).0)
+        });
+        for (slot, v) in out
+            .iter_mut()
+            .zip([src_rate[0], src_rate[1], dst_rate[0], dst_rate[1]])
+        {
+            *slot = v as f32;
+        }
+    }
+
+    fn binding(&mut self, obs: &PacketObs, out: &mut [f32]) {
         let mac = obs.src_mac;
         let group_or_zero = mac[0] & 1 == 1 || mac == [0; 6];
         if group_or_zero || obs.src_ip.is_unspecified() {
-            out.iter_mut().take(N_BINDING).for_each(|v| *v = 0.0);
+            out.iter_mut().for_each(|v| *v = 0.0);
             return;
         }
         let now = obs.ts_micros;
@@ -199,9 +264,17 @@ impl BindingTracker {
     }
 }
 
-/// Description of binding feature `i` (0..[`N_BINDING`]).
+/// Description of binding or fan-in feature `i` (0..[`N_BINDING`]).
 pub fn info(i: usize) -> Option<FeatureInfo> {
     let (stat, what) = match i / 2 {
+        2 => (
+            "src.syn_in_rate",
+            "TCP connection attempts per second received by this host",
+        ),
+        3 => (
+            "dst.syn_in_rate",
+            "TCP connection attempts per second received by its peer",
+        ),
         0 => (
             "mac.new_ip_rate",
             "addresses per second newly sent from this MAC",
@@ -249,10 +322,10 @@ mod tests {
             b.extract(&obs(f64::from(s), 1, [192, 168, 1, 1]), &mut out);
             b.extract(&obs(f64::from(s) + 0.5, 2, [192, 168, 1, 2]), &mut out);
         }
-        assert!(out.iter().all(|&v| v < 1e-3), "{out:?}");
+        assert!(out[..4].iter().all(|&v| v < 1e-3), "{out:?}");
         // A silent device returning on its address binds nothing new.
         b.extract(&obs(2000.0, 1, [192, 168, 1, 1]), &mut out);
-        assert_eq!(out, [0.0; N_BINDING]);
+        assert_eq!(out[..4], [0.0; 4]);
         // Device 2's MAC answers for device 1's address while 1 still talks.
         b.extract(&obs(2000.2, 2, [192, 168, 1, 1]), &mut out);
         assert!(out[0] > 0.5, "new address for MAC 2: {out:?}");
@@ -280,6 +353,31 @@ mod tests {
         assert_eq!(out[2], 0.0, "{out:?}");
         // Unspecified sources bind nothing.
         b.extract(&obs(1001.0, 4, [0, 0, 0, 0]), &mut out);
-        assert_eq!(out, [0.0; N_BINDING]);
+        assert_eq!(out[..4], [0.0; 4]);
+    }
+
+    #[test]
+    fn a_brute_forced_host_answers_with_its_fan_in_visible() {
+        let mut b = BindingTracker::new(TableCapacities::default(), 1);
+        let mut out = [0f32; N_BINDING];
+        let victim = [192, 168, 1, 7];
+        // Ten connection attempts per second for five seconds.
+        for i in 0..50 {
+            let t = f64::from(i) * 0.1;
+            let mut syn = obs(t, 9, [192, 168, 1, 66]);
+            syn.dst_ip = IpAddr::V4(Ipv4Addr::from(victim));
+            syn.proto = 6;
+            syn.tcp_flags = 0x02;
+            b.extract(&syn, &mut out);
+            assert!(out[6] > 0.0, "dst fan-in {out:?}");
+        }
+        // The victim's answer carries its own fan-in.
+        let mut reply = obs(5.0, 7, victim);
+        reply.dst_ip = IpAddr::V4(Ipv4Addr::new(192, 168, 1, 66));
+        b.extract(&reply, &mut out);
+        assert!(out[4] > 5.0 && out[5] > 1.0, "{out:?}");
+        // An address that never received anything reads zero.
+        b.extract(&obs(5.0, 8, [192, 168, 1, 8]), &mut out);
+        assert_eq!((out[4], out[5]), (0.0, 0.0));
     }
 }

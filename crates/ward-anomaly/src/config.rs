@@ -147,6 +147,13 @@ pub struct AnomalyConfig {
     /// Alerts buffered until [`crate::AnomalyEngine::drain_alerts`]; more are
     /// counted and dropped. Default 10,000.
     pub max_pending_alerts: usize,
+    /// Half-life, seconds, of a conversation's anomaly: a packet's score is
+    /// the larger of the model's score and the highest recent score between
+    /// the same two addresses (either direction), halved every this many
+    /// seconds. An attack's answers (a brute-forced device's replies, a
+    /// scanned port's RST) are part of the attack although the answering
+    /// device behaves normally. Default 1; 0 scores every packet alone.
+    pub conversation_half_life_secs: f64,
 }
 
 impl Default for AnomalyConfig {
@@ -162,6 +169,7 @@ impl Default for AnomalyConfig {
             calibration: CalibrationConfig::default(),
             aggregation: AggregationConfig::default(),
             max_pending_alerts: 10_000,
+            conversation_half_life_secs: 1.0,
         }
     }
 }
@@ -203,6 +211,10 @@ impl AnomalyConfig {
                 "aggregation.min_duration_secs",
             ),
             (self.aggregation.cooldown_secs, "aggregation.cooldown_secs"),
+            (
+                self.conversation_half_life_secs,
+                "conversation_half_life_secs",
+            ),
             (
                 self.aggregation.max_incident_secs,
                 "aggregation.max_incident_secs",

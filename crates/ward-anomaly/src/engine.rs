@@ -12,6 +12,16 @@
 //!    (per-device calibration: its threshold is the higher of the global one
 //!    and its own tail), then its packets are aggregated into incidents.
 //!
+//! **Conversations.** From calibration on, a packet's score is the larger of
+//! the model's score and the recent peak score between the same two
+//! addresses, in either direction, halved every
+//! `conversation_half_life_secs` (one bounded table of IP pairs). The
+//! answers to an attack — a brute-forced device's replies, the RSTs of a
+//! scanned port, an exploited web server's response — come from a device
+//! behaving normally, yet they are the attack's packets. Thresholds are
+//! calibrated on these scores, so benign conversations that carry one odd
+//! packet cost their false positives in calibration, not later.
+//!
 //! **Drift without learning attacks.** In the scoring phase the model and the
 //! device baseline learn only from packets that score below the
 //! `adapt_below_quantile` of the calibration scores, that come from a device
@@ -43,8 +53,9 @@ use crate::table::{Activity, BoundedTable};
 use crate::{AnomalyError, PacketObs};
 
 const MAGIC: &[u8; 8] = b"WARDANOM";
-/// 2: the model's input grew by the MAC–IP binding features.
-const FORMAT_VERSION: u32 = 2;
+/// 2: the model's input grew by the MAC–IP binding and fan-in features.
+/// 3: conversation memory (scores shared by both directions of a pair).
+const FORMAT_VERSION: u32 = 3;
 
 /// Length of the model's input: the AfterImage features followed by the
 /// MAC–IP binding features ([`crate::binding`]).
@@ -225,6 +236,34 @@ impl Model {
     }
 }
 
+/// Recent peak score of one conversation (unordered address pair).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Conversation {
+    peak: f32,
+    peak_us: i64,
+    /// Packets, for eviction.
+    pkts: f64,
+}
+
+impl Activity for Conversation {
+    fn activity(&self, last_us: i64, now_us: i64) -> f64 {
+        self.pkts * decay_factor(0.01, now_us.saturating_sub(last_us) as f64 * 1e-6)
+    }
+}
+
+fn pair_key(a: &IpAddr, b: &IpAddr) -> ([u8; 16], [u8; 16]) {
+    let k = |ip: &IpAddr| match ip {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
+        IpAddr::V6(v6) => v6.octets(),
+    };
+    let (a, b) = (k(a), k(b));
+    if a <= b {
+        (a, b)
+    } else {
+        (b, a)
+    }
+}
+
 /// Per-device state: baseline, calibration, incidents.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct DeviceState {
@@ -329,6 +368,7 @@ pub struct AnomalyEngine {
     spread: Spread,
     spread_std: Vec<f32>,
     devices: BoundedTable<u32, DeviceState>,
+    conversations: BoundedTable<([u8; 16], [u8; 16]), Conversation>,
     rng: Rng,
     adapt_counter: u64,
     sweep_cursor: usize,
@@ -373,6 +413,7 @@ impl AnomalyEngine {
             spread: Spread::new(),
             spread_std: vec![0.0; N_INPUTS],
             devices: BoundedTable::new(cfg.max_devices, cfg.seed ^ 0x6465_7669_6365),
+            conversations: BoundedTable::new(cfg.tables.ip_pair, cfg.seed ^ 0x636f_6e76),
             rng: Rng::new(cfg.seed ^ 0x0072_6e67),
             adapt_counter: 0,
             sweep_cursor: 0,
@@ -535,6 +576,13 @@ impl AnomalyEngine {
             }
             Phase::Calibrating => {
                 let s = self.model.score(x);
+                let s = converse(
+                    &mut self.conversations,
+                    self.cfg.conversation_half_life_secs,
+                    obs,
+                    s,
+                    now,
+                );
                 self.calib.push(s, &mut self.rng);
                 if dev.calib.is_empty() {
                     dev.calib = Reservoir::new(self.cfg.calibration.device_reservoir);
@@ -556,6 +604,13 @@ impl AnomalyEngine {
             }
             Phase::DeviceLearning | Phase::Scoring => {
                 let s = self.model.score(x);
+                let s = converse(
+                    &mut self.conversations,
+                    self.cfg.conversation_half_life_secs,
+                    obs,
+                    s,
+                    now,
+                );
                 let cal = self.cfg.calibration;
                 let Some(thr) = dev.threshold else {
                     // The device's own learning period.
@@ -761,6 +816,7 @@ impl AnomalyEngine {
         engine.cfg.validate()?;
         let ok = engine.features.is_well_formed()
             && engine.binding.is_well_formed()
+            && engine.conversations.is_well_formed()
             && engine.model.is_well_formed()
             && engine.devices.is_well_formed()
             && engine.calib.is_well_formed()
@@ -775,6 +831,30 @@ impl AnomalyEngine {
         engine.x = vec![0.0; N_INPUTS];
         Ok(engine)
     }
+}
+
+/// The packet's score in its conversation (see the module docs): the
+/// larger of `s` and the pair's decayed peak, which `s` then updates.
+fn converse(
+    table: &mut BoundedTable<([u8; 16], [u8; 16]), Conversation>,
+    half_life: f64,
+    obs: &PacketObs,
+    s: f32,
+    now: i64,
+) -> f32 {
+    if half_life <= 0.0 || !s.is_finite() {
+        return s;
+    }
+    let t = table.touch(pair_key(&obs.src_ip, &obs.dst_ip), now);
+    let c = t.value;
+    c.pkts = c.pkts * decay_factor(0.01, t.dt_secs) + 1.0;
+    let since_peak = now.saturating_sub(c.peak_us).max(0) as f64 * 1e-6;
+    let carried = (f64::from(c.peak) * decay_factor(1.0 / half_life, since_peak)) as f32;
+    if s >= carried {
+        c.peak = s;
+        c.peak_us = now;
+    }
+    s.max(carried)
 }
 
 fn build_alert(device: u32, inc: Incident, baseline: &[f32], spread: &[f32]) -> AnomalyAlert {

@@ -235,7 +235,8 @@ mod tests {
         let names: std::collections::HashSet<String> = (0..N_INPUTS).map(input_name).collect();
         assert_eq!(names.len(), N_INPUTS);
         assert_eq!(input_name(N_FEATURES), "mac.new_ip_rate@1s");
-        assert_eq!(input_name(N_INPUTS - 1), "ip.mac_conflict_rate@10s");
+        assert_eq!(input_name(N_FEATURES + 3), "ip.mac_conflict_rate@10s");
+        assert_eq!(input_name(N_INPUTS - 1), "dst.syn_in_rate@10s");
         assert!(input_info(N_INPUTS).is_none());
     }
 

@@ -10,6 +10,14 @@
 //!   (Kitsune's 115 plus SYN, new-destination and new-connection rates per
 //!   source), O(1) per packet, in fixed-capacity tables that a spoofed-source
 //!   flood cannot grow.
+//! * [`binding`] — 8 more model inputs: which MAC sends from which address
+//!   (new addresses per MAC, an address used by a MAC that does not own it:
+//!   spoofed floods, ARP poisoning) and the connection attempts a packet's
+//!   source and destination receive (the answers of a brute-forced or
+//!   scanned device). The model sees [`N_INPUTS`] = 138 values per packet.
+//! * Conversations — from calibration on, a packet scores at least the
+//!   recent peak of its address pair (either direction, 1 s half-life), so
+//!   an attack's answers count as the attack's (see [`engine`]).
 //! * [`kitnet`] (default) and [`hst`] — two online models, deterministic with
 //!   a seed, serialisable.
 //! * [`calibrate`] — threshold from the tail of training scores for a target
