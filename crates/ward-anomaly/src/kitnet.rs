@@ -537,7 +537,11 @@ impl Ensemble {
             x.fill(0.0);
         }
         for (((o, &v), &lo), &inv) in x.iter_mut().zip(raw).zip(&self.lo).zip(&self.inv) {
-            *o = ((v - lo) * inv).clamp(-1000.0, 1000.0);
+            // Clamp to ±1000 in the form SSE's maxps/minps implement (see
+            // `mathx::exp2_fast`); inputs are finite here.
+            let s = (v - lo) * inv;
+            let s = if s > -1000.0 { s } else { -1000.0 };
+            *o = if s < 1000.0 { s } else { 1000.0 };
         }
     }
 
@@ -632,6 +636,8 @@ impl Ensemble {
 /// Reusable buffers so scoring allocates nothing after the first packet.
 #[derive(Debug, Default, Clone)]
 struct Scratch {
+    /// Feature indices in member order (the groups, concatenated).
+    order: Vec<u16>,
     /// Compressed features in member order.
     raw: Vec<f32>,
     ens: Buffers,
@@ -695,14 +701,15 @@ impl KitNet {
     /// the members' RMSEs in `scratch.errors`.
     fn ensemble_errors(&mut self, x: &[f32], train: bool) {
         let s = &mut self.scratch;
-        // Gather, then compress in one vectorisable loop.
-        s.raw.clear();
-        s.raw.extend(
-            self.groups
-                .iter()
-                .flatten()
-                .map(|&i| x.get(usize::from(i)).copied().unwrap_or(0.0)),
-        );
+        // Gather in member order, then compress in one vectorisable loop.
+        let n_in = self.ensemble.inputs();
+        if s.order.len() != n_in {
+            s.order = self.groups.iter().flatten().copied().collect();
+            s.raw = vec![0.0; n_in];
+        }
+        for (r, &i) in s.raw.iter_mut().zip(&s.order) {
+            *r = x.get(usize::from(i)).copied().unwrap_or(0.0);
+        }
         for v in s.raw.iter_mut() {
             *v = compress(*v);
         }
