@@ -144,7 +144,9 @@ pub fn next_wait_s(prev_wait_s: u32, same_answer: bool, age_s: i64) -> u32 {
 
 /// How often (packet time) an unchanged device's last-seen time and
 /// addresses are copied to the inventory.
-const REFRESH_US: i64 = 10_000_000;
+/// (Every pass walks all devices, so on a sparse capture spanning days,
+/// where nearly every packet starts a new second, this sets the cost.)
+const REFRESH_US: i64 = 60_000_000;
 
 /// See the module docs.
 pub struct DeviceIdentifier {
@@ -161,8 +163,10 @@ pub struct DeviceIdentifier {
     concluding: bool,
     /// (evidence, ports, devices created) at the last pass.
     versions_seen: (u64, u64, u64),
-    /// Some device waits (back-off, new-device decision): pass again.
-    work_left: bool,
+    /// Earliest time a device that waits (for its next classification or
+    /// the new-device decision) may be looked at again: no pass before it
+    /// unless something new arrives.
+    next_due: Timestamp,
     next_refresh: Timestamp,
 }
 
@@ -181,7 +185,7 @@ impl DeviceIdentifier {
             ids: Vec::new(),
             concluding: false,
             versions_seen: (u64::MAX, 0, 0),
-            work_left: false,
+            next_due: Timestamp(i64::MAX),
             next_refresh: Timestamp(i64::MIN),
         }
     }
@@ -409,14 +413,14 @@ impl Identifier for DeviceIdentifier {
             devices.counters.created,
         );
         if versions == self.versions_seen
-            && !self.work_left
+            && now < self.next_due
             && !self.concluding
             && now < self.next_refresh
         {
             return;
         }
         self.versions_seen = versions;
-        self.work_left = false;
+        self.next_due = Timestamp(i64::MAX);
         if now >= self.next_refresh {
             self.next_refresh = now.plus_micros(REFRESH_US);
         }
@@ -466,7 +470,7 @@ impl Identifier for DeviceIdentifier {
             // device's wait allows (see `next_wait_s`).
             let changed = t.generation != gen && (self.concluding || now >= t.next_classify);
             if t.generation != gen && !changed {
-                self.work_left = true;
+                self.next_due = self.next_due.min(t.next_classify);
             }
             if !changed && !t.new_pending {
                 // Refresh last-seen and addresses now and then, not every
@@ -511,7 +515,7 @@ impl Identifier for DeviceIdentifier {
                         t.new_pending = false;
                     }
                 } else {
-                    self.work_left = true;
+                    self.next_due = self.next_due.min(d.first_seen.plus_micros(wait_us));
                 }
             }
 
