@@ -882,3 +882,49 @@ fn build_alert(device: u32, inc: Incident, baseline: &[f32], spread: &[f32]) -> 
         top_features,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    fn obs(ts_s: f64, src: u8, dst: u8) -> PacketObs {
+        PacketObs {
+            ts_micros: (ts_s * 1e6) as i64,
+            src_mac: [2, 0, 0, 0, 0, src],
+            src_ip: IpAddr::V4(Ipv4Addr::new(192, 168, 1, src)),
+            dst_ip: IpAddr::V4(Ipv4Addr::new(192, 168, 1, dst)),
+            src_port: 0,
+            dst_port: 0,
+            proto: 6,
+            len: 60,
+            tcp_flags: 0,
+            device: 0,
+        }
+    }
+
+    #[test]
+    fn an_answer_carries_its_conversations_recent_peak_and_it_fades() {
+        let mut t = BoundedTable::new(64, 1);
+        // An attack packet 66 -> 7 scores 10.
+        assert_eq!(
+            converse(&mut t, 1.0, &obs(100.0, 66, 7), 10.0, 100_000_000),
+            10.0
+        );
+        // The answer 7 -> 66 a millisecond later scores 0.1 alone.
+        let s = converse(&mut t, 1.0, &obs(100.001, 7, 66), 0.1, 100_001_000);
+        assert!(s > 9.9, "{s}");
+        // Another conversation of the victim is not touched.
+        assert_eq!(
+            converse(&mut t, 1.0, &obs(100.002, 7, 1), 0.1, 100_002_000),
+            0.1
+        );
+        // Ten half-lives later the peak is gone.
+        let s = converse(&mut t, 1.0, &obs(110.0, 7, 66), 0.1, 110_000_000);
+        assert!(s < 0.11, "{s}");
+        // Half-life 0: every packet alone.
+        let mut t = BoundedTable::new(64, 1);
+        converse(&mut t, 0.0, &obs(1.0, 66, 7), 10.0, 1_000_000);
+        assert_eq!(converse(&mut t, 0.0, &obs(1.0, 7, 66), 0.1, 1_000_100), 0.1);
+    }
+}

@@ -2,8 +2,10 @@
 //! them: ARP poisoning (the attacker's MAC answering for another device's
 //! address and forwarding its packets) and a SYN flood with random spoofed
 //! sources. Per address they look like ordinary traffic; what gives them
-//! away is the MAC–IP relation (`ward_anomaly::binding`). These tests fail if
-//! the engine stops seeing it.
+//! away is the MAC–IP relation (`ward_anomaly::binding`). And the answers
+//! of a brute-forced device, which behaves like any server, are part of the
+//! attack (fan-in inputs, conversation scores). These tests fail if the
+//! engine stops seeing any of it.
 
 mod common;
 
@@ -17,7 +19,10 @@ const ATTACKER_DEVICE: u32 = 5;
 
 /// An engine that has learned 15 minutes of a 20-device LAN at 100 packets/s.
 fn learned() -> (AnomalyEngine, SyntheticLan) {
-    let mut cfg = AnomalyConfig::default();
+    learned_with(AnomalyConfig::default())
+}
+
+fn learned_with(mut cfg: AnomalyConfig) -> (AnomalyEngine, SyntheticLan) {
     cfg.learning.mapping_packets = 500;
     cfg.learning.min_mapping_secs = 300.0;
     cfg.learning.training_packets = 30_000;
@@ -162,4 +167,82 @@ fn spoofed_source_flood_scores_above_threshold() {
         a.len()
     );
     assert!(alerts.iter().any(|al| al.device == ATTACKER_DEVICE));
+}
+
+/// Telnet password guessing against a LAN device, one attempt per
+/// connection as hydra does it, with the device's answers.
+fn brute_force(start: i64) -> (Vec<PacketObs>, Vec<PacketObs>) {
+    let (victim, victim_device) = (lan_ip(12), 2u32);
+    let attacker = lan_ip(ATTACKER_HOST);
+    let (mut from, mut answers) = (Vec::new(), Vec::new());
+    let mut rng = Rng::new(9);
+    for c in 0..60i64 {
+        let t0 = start + c * 200_000 + rng.below(50_000) as i64;
+        let sport = 40_000 + c as u16;
+        // (from the attacker?, flags, length, µs after the connection start)
+        let exchange = [
+            (true, 0x02u8, 74u32, 0i64),
+            (false, 0x12, 74, 300),
+            (true, 0x10, 66, 600),
+            (false, 0x18, 90, 2_000),
+            (true, 0x18, 80, 4_000),
+            (false, 0x18, 85, 6_000),
+            (true, 0x18, 78, 8_000),
+            (false, 0x18, 95, 30_000),
+            (true, 0x11, 66, 31_000),
+            (false, 0x11, 66, 31_300),
+        ];
+        for (out, flags, len, dt) in exchange {
+            let o = PacketObs {
+                ts_micros: t0 + dt,
+                src_mac: if out {
+                    lan_mac(ATTACKER_HOST)
+                } else {
+                    lan_mac(12)
+                },
+                src_ip: if out { attacker } else { victim },
+                dst_ip: if out { victim } else { attacker },
+                src_port: if out { sport } else { 23 },
+                dst_port: if out { 23 } else { sport },
+                proto: 6,
+                len,
+                tcp_flags: flags,
+                device: if out { ATTACKER_DEVICE } else { victim_device },
+            };
+            if out {
+                from.push(o);
+            } else {
+                answers.push(o);
+            }
+        }
+    }
+    (from, answers)
+}
+
+/// Share of the victim's answers over the threshold.
+fn answers_over_threshold(mut engine: AnomalyEngine, lan: &mut SyntheticLan) -> f64 {
+    let benign: Vec<PacketObs> = lan.by_ref().take(30_000).collect();
+    let (from, answers) = brute_force(benign[10_000].ts_micros);
+    let mut attack: Vec<PacketObs> = from.iter().chain(&answers).copied().collect();
+    attack.sort_by_key(|o| o.ts_micros);
+    let (mut over, mut n) = (0usize, 0usize);
+    for (o, is_attack) in merge_labelled(&benign, &attack) {
+        let s = engine.process(&o);
+        if is_attack && o.src_ip == lan_ip(12) {
+            n += 1;
+            over += usize::from(s.score > engine.threshold());
+        }
+    }
+    over as f64 / n.max(1) as f64
+}
+
+#[test]
+fn a_brute_forced_devices_answers_score_with_the_attack() {
+    let (engine, mut lan) = learned();
+    let share = answers_over_threshold(engine, &mut lan);
+    eprintln!(
+        "brute force: {:.1} % of the victim's answers over the threshold",
+        share * 100.0
+    );
+    assert!(share >= 0.95, "{share}");
 }
