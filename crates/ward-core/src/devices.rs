@@ -7,6 +7,14 @@
 //! are never bound to the router's MAC (only ARP and DHCP may bind a public
 //! address to a device).
 //!
+//! An address stays with the device that uses it. A packet from another MAC
+//! with the same source address (a forged source, ARP poisoning, a spoofed
+//! flood) does not take it over while the owner has used it within
+//! [`ADDRESS_HOLD_SECS`] of packet time; a DHCPACK hands it over at once, and
+//! an address its owner stopped using moves to the next device that uses it.
+//! So alert text names an address after its real owner even while an
+//! attacker forges it; detectors judge the forgery from the packets.
+//!
 //! Bounded: at most `max_devices` devices (least recently seen evicted and
 //! counted — a flood of spoofed MACs churns the oldest entries instead of
 //! growing memory) and a fixed number of IPs, names, services, protocols and
@@ -234,6 +242,22 @@ fn is_bindable(ip: IpAddr) -> bool {
         }
 }
 
+/// How long (seconds of packet time) an address stays with a device that
+/// stopped using it before another device's packets may claim it. A typical
+/// short DHCP lease; reassignment seen as a DHCPACK moves it at once.
+pub const ADDRESS_HOLD_SECS: i64 = 300;
+
+/// Who may move an address binding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// The device sent from the address (IP source, ARP sender): moves the
+    /// binding only when the current owner has not used it for
+    /// [`ADDRESS_HOLD_SECS`].
+    Used,
+    /// A DHCP server assigned the address to the device: moves at once.
+    Assigned,
+}
+
 /// Counters the inventory keeps.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DeviceCounters {
@@ -246,8 +270,9 @@ pub struct DeviceTable {
     cfg: DeviceConfig,
     hasher: FixedState,
     by_key: HashTable<u32>,
-    /// IP → device, for attributing traffic to a destination device.
-    by_ip: HashTable<(IpAddr, u32)>,
+    /// IP → (device, when the device last used it), for attributing
+    /// traffic to a destination device and naming addresses.
+    by_ip: HashTable<(IpAddr, u32, Timestamp)>,
     slab: Vec<Option<Device>>,
     free: Vec<u32>,
     lru: LruLists<1>,
@@ -324,7 +349,9 @@ impl DeviceTable {
     /// The device an address belongs to.
     pub fn find_ip(&self, ip: IpAddr) -> Option<DeviceId> {
         let h = self.hasher.hash_one(ip);
-        self.by_ip.find(h, |(a, _)| *a == ip).map(|(_, id)| *id)
+        self.by_ip
+            .find(h, |(a, _, _)| *a == ip)
+            .map(|(_, id, _)| *id)
     }
 
     /// The device at one end of a conversation: by its MAC where it has a
@@ -402,7 +429,7 @@ impl DeviceTable {
         }
         for ip in dev.ips {
             let h = self.hasher.hash_one(ip);
-            if let Ok(e) = self.by_ip.find_entry(h, |(a, i)| *a == ip && *i == id) {
+            if let Ok(e) = self.by_ip.find_entry(h, |(a, i, _)| *a == ip && *i == id) {
                 e.remove();
             }
         }
@@ -411,23 +438,36 @@ impl DeviceTable {
         self.free.push(id);
     }
 
-    /// Remember that `ip` belongs to device `id` (most recent address last).
-    pub fn bind_ip(&mut self, id: DeviceId, ip: IpAddr) {
+    /// Remember that `ip` belongs to device `id` (most recent address last),
+    /// used or assigned at `now`. A used address already owned by another
+    /// device that used it within [`ADDRESS_HOLD_SECS`] stays where it is.
+    pub fn bind_ip(&mut self, id: DeviceId, ip: IpAddr, now: Timestamp, claim: Claim) {
         if !is_bindable(ip) {
             return;
         }
         let h = self.hasher.hash_one(ip);
-        let prev = self.by_ip.find(h, |(a, _)| *a == ip).map(|(_, i)| *i);
-        if prev == Some(id) {
-            return;
-        }
+        let prev = match self.by_ip.find_mut(h, |(a, _, _)| *a == ip) {
+            Some((_, owner, last)) if *owner == id => {
+                if now > *last {
+                    *last = now;
+                }
+                return;
+            }
+            Some((_, owner, last)) => {
+                if claim == Claim::Used && now.since(*last) < ADDRESS_HOLD_SECS * 1_000_000 {
+                    return;
+                }
+                Some(*owner)
+            }
+            None => None,
+        };
         if let Some(other) = prev {
-            // The address moved (DHCP reassignment, or spoofing — detectors
-            // judge which); the old owner forgets it.
+            // The address moved (DHCP reassignment, or an owner gone quiet);
+            // the old owner forgets it.
             if let Some(d) = self.get_mut(other) {
                 d.ips.retain(|a| *a != ip);
             }
-            if let Ok(e) = self.by_ip.find_entry(h, |(a, _)| *a == ip) {
+            if let Ok(e) = self.by_ip.find_entry(h, |(a, _, _)| *a == ip) {
                 e.remove();
             }
         }
@@ -441,13 +481,13 @@ impl DeviceTable {
         let v4 = ip.is_ipv4();
         if let Some(old) = dropped {
             let h = self.hasher.hash_one(old);
-            if let Ok(e) = self.by_ip.find_entry(h, |(a, i)| *a == old && *i == id) {
+            if let Ok(e) = self.by_ip.find_entry(h, |(a, i, _)| *a == old && *i == id) {
                 e.remove();
             }
         }
         let hasher = &self.hasher;
         self.by_ip
-            .insert_unique(h, (ip, id), |(a, _)| hasher.hash_one(*a));
+            .insert_unique(h, (ip, id, now), |(a, _, _)| hasher.hash_one(*a));
         if v4 {
             self.mark_changed(id);
         }
@@ -465,15 +505,17 @@ impl DeviceTable {
             src = Some(id);
             match (&pkt.net, ip) {
                 (Net::Arp(arp), _) if arp.sender_mac == mac => {
-                    self.bind_ip(id, IpAddr::V4(arp.sender_ip));
+                    self.bind_ip(id, IpAddr::V4(arp.sender_ip), now, Claim::Used);
                 }
-                (_, Some(ip)) if is_local_scope(ip.src) => self.bind_ip(id, ip.src),
+                (_, Some(ip)) if is_local_scope(ip.src) => {
+                    self.bind_ip(id, ip.src, now, Claim::Used)
+                }
                 _ => {}
             }
         } else if let Some(ip) = ip {
             if pkt.link.src.is_none() && is_local_scope(ip.src) && is_bindable(ip.src) {
                 let id = self.get_or_create(DeviceKey::Ip(ip.src), now);
-                self.bind_ip(id, ip.src);
+                self.bind_ip(id, ip.src, now, Claim::Used);
                 src = Some(id);
             }
         }

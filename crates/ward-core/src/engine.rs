@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use ward_proto::{About, AppEvent, HintKind, Transport as AppTransport};
 
 use crate::decode::{self, Anomaly, MacAddr, Net, Packet, Transport};
-use crate::devices::{DeviceConfig, DeviceId, DeviceKey, DeviceTable};
+use crate::devices::{Claim, DeviceConfig, DeviceId, DeviceKey, DeviceTable};
 use crate::event::{Event, EventType, FlowRecord, Stats};
 use crate::flow::{Dir, Flow, FlowConfig, FlowHandle, FlowState, FlowTable};
 use crate::time::Timestamp;
@@ -531,7 +531,9 @@ impl Engine {
                 AppEvent::Dhcp(d) if matches!(d.msg_type, 5) && !d.your_ip.is_unspecified() => {
                     // DHCPACK: the address now belongs to the client.
                     if let Some(id) = self.devices.find(DeviceKey::Mac(MacAddr(d.client_mac))) {
-                        self.devices.bind_ip(id, IpAddr::V4(d.your_ip));
+                        let now = self.now;
+                        self.devices
+                            .bind_ip(id, IpAddr::V4(d.your_ip), now, Claim::Assigned);
                     }
                 }
                 AppEvent::Dns(d) if d.response => {

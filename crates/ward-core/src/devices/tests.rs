@@ -72,12 +72,58 @@ fn spoofed_mac_flood_keeps_the_inventory_bounded() {
     assert!(t.iter().count() <= 50);
 }
 
+fn observe_at(
+    t: &mut DeviceTable,
+    secs: i64,
+    frame: &[u8],
+) -> (Option<DeviceId>, Option<DeviceId>) {
+    let p = decode(
+        Timestamp(T0 + secs * 1_000_000),
+        linktype::ETHERNET,
+        frame,
+        frame.len() as u32,
+    );
+    t.observe(&p)
+}
+
 #[test]
-fn an_address_that_moves_is_forgotten_by_its_old_owner() {
+fn a_forged_source_does_not_take_an_address_its_owner_uses() {
     let mut t = DeviceTable::new(DeviceConfig::default(), 1);
-    let (a, _) = observe(&mut t, &udp((MAC_A, IP_A, 1), (MAC_B, IP_B, 2), b""), 1);
-    let (b, _) = observe(&mut t, &udp((MAC_B, IP_A, 1), (MAC_A, IP_B, 2), b""), 1);
     let ip = IpAddr::V4(Ipv4Addr::from(IP_A));
+    let (a, _) = observe_at(&mut t, 0, &udp((MAC_A, IP_A, 1), (MAC_B, IP_B, 2), b""));
+    // Another NIC sends with A's address (ARP poisoning, a spoofed flood):
+    // the address keeps naming A while A keeps using it.
+    for s in 1..=600 {
+        let (b, _) = observe_at(&mut t, s, &udp((MAC_B, IP_A, 1), (MAC_A, IP_B, 2), b""));
+        assert!(b.is_some() && b != a);
+        if s % 100 == 0 {
+            observe_at(&mut t, s, &udp((MAC_A, IP_A, 1), (MAC_B, IP_B, 2), b""));
+        }
+        assert_eq!(t.find_ip(ip), a, "at {s} s");
+    }
+    assert_eq!(t.get(a.unwrap()).unwrap().ips, vec![ip]);
+}
+
+#[test]
+fn an_address_its_owner_stopped_using_moves_and_is_forgotten() {
+    let mut t = DeviceTable::new(DeviceConfig::default(), 1);
+    let ip = IpAddr::V4(Ipv4Addr::from(IP_A));
+    let (a, _) = observe_at(&mut t, 0, &udp((MAC_A, IP_A, 1), (MAC_B, IP_B, 2), b""));
+    let new = udp((MAC_B, IP_A, 1), (MAC_A, IP_B, 2), b"");
+    let (b, _) = observe_at(&mut t, ADDRESS_HOLD_SECS - 1, &new);
+    assert_eq!(t.find_ip(ip), a, "still held");
+    observe_at(&mut t, ADDRESS_HOLD_SECS, &new);
+    assert_eq!(t.find_ip(ip), b);
+    assert!(t.get(a.unwrap()).unwrap().ips.is_empty());
+}
+
+#[test]
+fn a_dhcp_assignment_moves_an_address_at_once() {
+    let mut t = DeviceTable::new(DeviceConfig::default(), 1);
+    let ip = IpAddr::V4(Ipv4Addr::from(IP_A));
+    let (a, _) = observe_at(&mut t, 0, &udp((MAC_A, IP_A, 1), (MAC_B, IP_B, 2), b""));
+    let (b, _) = observe_at(&mut t, 1, &udp((MAC_B, IP_B, 1), (MAC_A, IP_A, 2), b""));
+    t.bind_ip(b.unwrap(), ip, Timestamp(T0 + 2_000_000), Claim::Assigned);
     assert_eq!(t.find_ip(ip), b);
     assert!(t.get(a.unwrap()).unwrap().ips.is_empty());
 }
