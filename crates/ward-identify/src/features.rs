@@ -20,6 +20,8 @@
 //! Every slot set is also returned with the evidence source behind it, so a
 //! prediction can say which sources decided it.
 
+use std::fmt::Write as _;
+
 use ward_core::devices::Device;
 use ward_proto::HintKind;
 
@@ -70,7 +72,8 @@ const COUNT_CAP: f32 = 16.0;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Features {
     pub x: Vec<f32>,
-    /// (slot, evidence source) for every token hashed, deduplicated.
+    /// (slot, evidence source) for every token hashed, sorted and
+    /// deduplicated.
     pub origin: Vec<(u32, &'static str)>,
     /// A 32-bit id of every token (another part of the same hash), sorted
     /// and deduplicated: exact token identity for the novelty check, which
@@ -84,9 +87,12 @@ pub struct Features {
 impl Features {
     /// The evidence sources that set `slot`, if it is a hashed slot.
     pub fn sources_of(&self, slot: u32) -> impl Iterator<Item = &'static str> + '_ {
-        self.origin
+        // `origin` is sorted by slot: a binary search, not a scan (this
+        // runs for every node of every tree a prediction walks).
+        let start = self.origin.partition_point(|(s, _)| *s < slot);
+        self.origin[start..]
             .iter()
-            .filter(move |(s, _)| *s == slot)
+            .take_while(move |(s, _)| *s == slot)
             .map(|(_, src)| *src)
     }
 
@@ -179,18 +185,20 @@ pub fn extract_view(v: &EvidenceView<'_>) -> Features {
         }
         tokens_of(kind, value, &mut f);
     }
+    // One buffer for the formatted tokens (no allocation per token).
+    let mut buf = String::new();
     for (proto, port) in &v.services {
-        f.token("services", "svc", &format!("{proto}/{port}"));
+        buf.clear();
+        let _ = write!(buf, "{proto}/{port}");
+        f.token("services", "svc", &buf);
     }
     for p in &v.protocols {
         f.token("protocols", "proto", p);
     }
     for (role, proto, port) in &v.ports {
-        f.token(
-            "ports",
-            "port",
-            &format!("{}:{proto}/{port}", role.as_str()),
-        );
+        buf.clear();
+        let _ = write!(buf, "{}:{proto}/{port}", role.as_str());
+        f.token("ports", "port", &buf);
     }
     for (i, c) in counts.iter().enumerate() {
         f.x[HASH_BUCKETS + i] = (*c as f32).min(COUNT_CAP);
@@ -226,11 +234,24 @@ struct Builder {
 
 impl Builder {
     fn token(&mut self, source: &'static str, prefix: &str, token: &str) {
+        self.token_parts(source, prefix, "", token);
+    }
+
+    /// A token whose prefix is `source` + `suffix` (`dhcp.options` +
+    /// `.code`), hashed as the concatenation without building it.
+    fn token_sub(&mut self, source: &'static str, suffix: &str, token: &str) {
+        self.token_parts(source, source, suffix, token);
+    }
+
+    fn token_parts(&mut self, source: &'static str, prefix: &str, suffix: &str, token: &str) {
         if token.is_empty() {
             return;
         }
+        // FNV-1a over `prefix suffix \x1f token`, byte for byte what one
+        // write of the formatted string gave (feature version 1).
         let mut h = Fnv::new();
         h.write(prefix.as_bytes());
+        h.write(suffix.as_bytes());
         h.write(b"\x1f");
         h.write(token.as_bytes());
         let slot = (h.0 % HASH_BUCKETS as u64) as u32;
@@ -263,7 +284,7 @@ fn tokens_of(kind: HintKind, value: &str, f: &mut Builder) {
         HintKind::DhcpParamList | HintKind::DhcpOptions => {
             f.token(src, src, &lower);
             for code in lower.split(',') {
-                f.token(src, &format!("{src}.code"), code.trim());
+                f.token_sub(src, ".code", code.trim());
             }
         }
         HintKind::DhcpClientId => {
@@ -284,7 +305,7 @@ fn tokens_of(kind: HintKind, value: &str, f: &mut Builder) {
                 // versions and regional endpoints; the whole name (with
                 // digits generalised) keeps the specific host.
                 f.token(src, "domain", registered_domain(name));
-                f.token(src, &format!("{src}.name"), &shape(name));
+                f.token_sub(src, ".name", &shape(name));
             }
         }
         HintKind::HttpUserAgent
@@ -296,7 +317,7 @@ fn tokens_of(kind: HintKind, value: &str, f: &mut Builder) {
         | HintKind::Dhcpv6 => {
             f.token(src, src, &shape(&lower));
             for w in words(&lower) {
-                f.token(src, &format!("{src}.word"), &w);
+                f.token_sub(src, ".word", &w);
             }
         }
         HintKind::SsdpUsn => {
@@ -316,7 +337,7 @@ fn tokens_of(kind: HintKind, value: &str, f: &mut Builder) {
             f.token(src, src, &lower);
             if matches!(kind, HintKind::MdnsTxt | HintKind::UpnpDescription) {
                 if let Some((k, _)) = lower.split_once('=') {
-                    f.token(src, &format!("{src}.key"), k);
+                    f.token_sub(src, ".key", k);
                 }
             }
         }
@@ -427,6 +448,32 @@ pub fn registered_domain(name: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn builder() -> Builder {
+        Builder {
+            x: vec![0.0; DIM],
+            origin: Vec::new(),
+            tokens: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_split_prefix_hashes_like_the_formatted_one() {
+        // Feature version 1 hashed `format!("{src}.code")`; the parts must
+        // give the same slots and ids, or every shipped model is wrong.
+        for (src, suffix, tok) in [
+            ("dhcp.options", ".code", "55"),
+            ("dns.query", ".name", "a#.example.com"),
+            ("http.user_agent", ".word", "linux"),
+            ("mdns.txt", ".key", "md"),
+        ] {
+            let (mut a, mut b) = (builder(), builder());
+            a.token(src, &format!("{src}{suffix}"), tok);
+            b.token_sub(src, suffix, tok);
+            assert_eq!(a.origin, b.origin);
+            assert_eq!(a.tokens, b.tokens);
+        }
+    }
 
     #[test]
     fn registered_domains() {

@@ -656,11 +656,21 @@ impl DeviceIdentifier {
             e.confidence = d.confidence;
             e.identity_evidence = d.identity_evidence.clone();
         }
-        e.evidence = d
-            .evidence
-            .iter()
-            .map(|(k, v)| ev(k.as_str(), v.clone()))
-            .collect();
+        // The device's evidence only grows (until its cap): when the copy
+        // has as many items and ends the same, it is the same list.
+        let same = e.evidence.len() == d.evidence.len()
+            && match (e.evidence.last(), d.evidence.last()) {
+                (Some(a), Some((k, v))) => a.source == k.as_str() && a.value == *v,
+                (None, None) => true,
+                _ => false,
+            };
+        if !same {
+            e.evidence = d
+                .evidence
+                .iter()
+                .map(|(k, v)| ev(k.as_str(), v.clone()))
+                .collect();
+        }
         e.services = rec.services;
         e.protocols = rec.protocols;
         e.first_seen = e.first_seen.min(d.first_seen);

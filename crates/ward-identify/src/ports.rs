@@ -13,7 +13,7 @@
 //! Bounded: at most [`MAX_DEVICES`] devices and [`MAX_PORTS`] entries per
 //! device; the identifier drops devices the inventory has evicted.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use foldhash::fast::RandomState;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,6 +24,8 @@ use ward_core::{Detector, Event, FlowEndContext, PacketContext};
 
 pub const MAX_DEVICES: usize = 65_536;
 pub const MAX_PORTS: usize = 32;
+/// Entries the observer remembers having recorded (cleared when full).
+const MAX_SEEN: usize = 65_536;
 /// Ports at or above this are treated as ephemeral (IANA dynamic range
 /// starts at 49152; Linux picks from 32768).
 const EPHEMERAL: u16 = 32_768;
@@ -56,6 +58,9 @@ pub struct PortEvidence {
     map: Arc<Mutex<HashMap<DeviceKey, PortSet, RandomState>>>,
     /// Bumped whenever any set grows, so readers can skip the lock.
     version: Arc<AtomicU64>,
+    /// Bumped whenever devices are dropped, so the observer forgets what
+    /// it recorded for them.
+    epoch: Arc<AtomicU64>,
 }
 
 impl PortEvidence {
@@ -96,17 +101,37 @@ impl PortEvidence {
     pub fn retain(&self, mut keep: impl FnMut(DeviceKey) -> bool) {
         let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
         map.retain(|k, _| keep(*k));
+        self.epoch.fetch_add(1, Ordering::Relaxed);
     }
 }
 
 /// The detector half: records client ports when flows end.
 pub struct PortObserver {
     evidence: PortEvidence,
+    /// Entries already recorded: most flows repeat one (a device's
+    /// hundredth DNS query), and this skips the shared lock for them.
+    seen: HashSet<(DeviceKey, PortRole, u8, u16), RandomState>,
+    epoch: u64,
 }
 
 impl PortObserver {
     pub fn new(evidence: PortEvidence) -> Self {
-        PortObserver { evidence }
+        PortObserver {
+            evidence,
+            seen: HashSet::default(),
+            epoch: 0,
+        }
+    }
+
+    fn record(&mut self, key: DeviceKey, entry: (PortRole, u8, u16)) {
+        let epoch = self.evidence.epoch.load(Ordering::Relaxed);
+        if epoch != self.epoch || self.seen.len() >= MAX_SEEN {
+            self.seen.clear();
+            self.epoch = epoch;
+        }
+        if self.seen.insert((key, entry.0, entry.1, entry.2)) {
+            self.evidence.record(key, entry);
+        }
     }
 }
 
@@ -141,12 +166,10 @@ impl Detector for PortObserver {
             _ => true,
         };
         if answered && server_port != 0 && server_port < EPHEMERAL {
-            self.evidence
-                .record(key, (PortRole::ClientTo, f.proto, server_port));
+            self.record(key, (PortRole::ClientTo, f.proto, server_port));
         }
         if (1024..EPHEMERAL).contains(&client_port) {
-            self.evidence
-                .record(key, (PortRole::ClientFrom, f.proto, client_port));
+            self.record(key, (PortRole::ClientFrom, f.proto, client_port));
         }
     }
 }
