@@ -17,15 +17,16 @@
 //! |---|---|---|
 //! | `mac.new_ip_rate@1s`, `@10s` | source MAC | addresses per second this MAC started to send from, beyond its first one of each family (IPv4, IPv6) |
 //! | `ip.mac_conflict_rate@1s`, `@10s` | source address | packets per second sent from this address by a MAC other than the one that owns it |
-//! | `src.syn_in_rate@1s`, `@10s` | source address | TCP connection attempts (SYN without ACK) per second this address receives |
+//! | `src.syn_in_rate@1s`, `@10s` | source address | TCP connection attempts (SYN without ACK) per second this (local) address receives |
 //! | `dst.syn_in_rate@1s`, `@10s` | destination address | the same for the destination |
 //!
-//! A MAC's first IPv4 and first IPv6 address are not new bindings: a device
-//! that joins the network (or a lab run whose devices all have new MACs) is
-//! the device tracker's news, not an anomaly of the MAC–IP relation. A pair
-//! stays known until its table slot is reused for a busier pair, so a
-//! device that is silent for a while and returns on its address binds
-//! nothing new.
+//! A new address counts only while the MAC is still using another address
+//! of the same family (it sent from one within [`OWNER_TIMEOUT_SECS`]): a
+//! device that joins the network (or a lab run whose devices all have new
+//! MACs) is the device tracker's news, and a device that comes back after a
+//! while on a new DHCP lease has moved, not multiplied. A pair stays known
+//! until its table slot is reused for a busier pair, so a device that is
+//! silent for a while and returns on its address binds nothing new.
 //!
 //! An address is *owned* by the MAC that first used it; ownership passes to
 //! another MAC only after the owner has been silent for
@@ -74,8 +75,8 @@ fn ip_key(ip: &IpAddr) -> Ip {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct MacStats {
     new_ip: [f64; 2],
-    /// Bit 0: the MAC has sent from an IPv4 address; bit 1: from IPv6.
-    families: u8,
+    /// Packet time the MAC last sent from an IPv4 / IPv6 address.
+    last_family_us: [Option<i64>; 2],
     /// Packets, for eviction (decayed at 100 s).
     pkts: f64,
 }
@@ -176,9 +177,16 @@ impl BindingTracker {
 
     /// Fan-in: the destination's received-SYN counters take this packet,
     /// then the source's and the destination's are read (the source's only
-    /// if it has an entry: a spoofed source must not fill the table).
+    /// if it has an entry: a spoofed source must not fill the table). Only
+    /// local addresses (private, link-local, unique-local) are tracked: a
+    /// cloud server's fan-in seen from one home is just that home's own
+    /// connection rate, which the host features already have.
     fn fan_in(&mut self, obs: &PacketObs, out: &mut [f32]) {
         let now = obs.ts_micros;
+        if !is_local(&obs.dst_ip) && !is_local(&obs.src_ip) {
+            out.iter_mut().for_each(|v| *v = 0.0);
+            return;
+        }
         let is_syn = obs.proto == 6 && obs.tcp_flags & 0x02 != 0 && obs.tcp_flags & 0x10 == 0;
         let rate = |c: &[f64; 2], d: [f64; 2]| {
             [
@@ -186,14 +194,18 @@ impl BindingTracker {
                 c[1] * d[1] * LAMBDAS[WINDOWS[1]] * LN2,
             ]
         };
-        let dst = self.fan_in.touch(ip_key(&obs.dst_ip), now);
-        let (d, _) = decays(dst.dt_secs);
-        let f = dst.value;
-        for k in 0..2 {
-            f.syn[k] = f.syn[k] * d[k] + f64::from(u8::from(is_syn));
-        }
-        f.last_us = f.last_us.max(now);
-        let dst_rate = rate(&f.syn, [1.0, 1.0]);
+        let dst_rate = if is_local(&obs.dst_ip) {
+            let dst = self.fan_in.touch(ip_key(&obs.dst_ip), now);
+            let (d, _) = decays(dst.dt_secs);
+            let f = dst.value;
+            for k in 0..2 {
+                f.syn[k] = f.syn[k] * d[k] + f64::from(u8::from(is_syn));
+            }
+            f.last_us = f.last_us.max(now);
+            rate(&f.syn, [1.0, 1.0])
+        } else {
+            [0.0; 2]
+        };
         let src_rate = self.fan_in.get(&ip_key(&obs.src_ip)).map_or([0.0; 2], |f| {
             let dt = now.saturating_sub(f.last_us).max(0) as f64 * 1e-6;
             rate(&f.syn, decays(dt).0)
@@ -225,9 +237,11 @@ impl BindingTracker {
         let (d, slow_d) = decays(t.dt_secs);
         let m = t.value;
         m.pkts = m.pkts * slow_d + 1.0;
-        let family = if obs.src_ip.is_ipv4() { 1 } else { 2 };
-        let new_binding = new_pair && m.families & family != 0;
-        m.families |= family;
+        let family = usize::from(!obs.src_ip.is_ipv4());
+        let busy = m.last_family_us[family]
+            .is_some_and(|last| now.saturating_sub(last) as f64 * 1e-6 < OWNER_TIMEOUT_SECS);
+        let new_binding = new_pair && busy;
+        m.last_family_us[family] = Some(m.last_family_us[family].map_or(now, |l| l.max(now)));
         for k in 0..2 {
             m.new_ip[k] = m.new_ip[k] * d[k] + f64::from(u8::from(new_binding));
         }
@@ -260,6 +274,17 @@ impl BindingTracker {
         ];
         for (slot, v) in out.iter_mut().zip(vals) {
             *slot = v as f32;
+        }
+    }
+}
+
+/// Private, link-local or unique-local (the addresses of a home network).
+fn is_local(ip: &IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_private() || v4.is_link_local(),
+        IpAddr::V6(v6) => {
+            let first = v6.segments()[0];
+            first & 0xffc0 == 0xfe80 || first & 0xfe00 == 0xfc00
         }
     }
 }
@@ -326,7 +351,9 @@ mod tests {
         // A silent device returning on its address binds nothing new.
         b.extract(&obs(2000.0, 1, [192, 168, 1, 1]), &mut out);
         assert_eq!(out[..4], [0.0; 4]);
-        // Device 2's MAC answers for device 1's address while 1 still talks.
+        b.extract(&obs(2000.1, 2, [192, 168, 1, 2]), &mut out);
+        // Device 2's MAC answers for device 1's address while 1 still talks
+        // (and while using its own).
         b.extract(&obs(2000.2, 2, [192, 168, 1, 1]), &mut out);
         assert!(out[0] > 0.5, "new address for MAC 2: {out:?}");
         assert!(out[2] > 0.5, "conflict on 192.168.1.1: {out:?}");
@@ -351,6 +378,10 @@ mod tests {
         // A lease handed to a new device after the owner left is no conflict.
         b.extract(&obs(1000.0, 3, [10, 0, 0, 5]), &mut out);
         assert_eq!(out[2], 0.0, "{out:?}");
+        // The flooder back ten minutes later on a new lease has moved: no
+        // new binding.
+        b.extract(&obs(1600.0, 9, [192, 168, 1, 77]), &mut out);
+        assert_eq!(out[0], 0.0, "{out:?}");
         // Unspecified sources bind nothing.
         b.extract(&obs(1001.0, 4, [0, 0, 0, 0]), &mut out);
         assert_eq!(out[..4], [0.0; 4]);
