@@ -92,6 +92,10 @@ pub struct HostWindow {
     pub key: DeviceKey,
     /// Second of packet time the window covers.
     pub second: i64,
+    /// Not yet finished. A finished window stays in its table (reset by
+    /// the host's next packet), so a busy host's entry is not removed and
+    /// re-inserted every second.
+    pub open: bool,
     first_ts: Timestamp,
     last_ts: Timestamp,
     pkts_out: u32,
@@ -159,6 +163,7 @@ impl HostWindow {
         HostWindow {
             key,
             second,
+            open: true,
             first_ts: now,
             last_ts: now,
             pkts_out: 0,

@@ -164,10 +164,14 @@ impl MlDetector {
     /// Finish every window older than `second` (all of them when `None`).
     fn close_windows(&mut self, second: Option<i64>, devices: &DeviceTable, out: &mut Vec<Event>) {
         let min = self.min_window_packets;
-        let due = |w: &HostWindow| second.is_none_or(|s| w.second < s);
+        let due = |w: &HostWindow| w.open && second.is_none_or(|s| w.second < s);
         let mut closed = std::mem::take(&mut self.closed);
         for (id, w) in self.windows.iter_mut() {
-            if due(w) && w.pkts_out() >= min {
+            if !due(w) {
+                continue;
+            }
+            w.open = false;
+            if w.pkts_out() >= min {
                 let ips = devices.get(*id).map_or(&[][..], |d| &d.ips[..]);
                 let announced = match w.key {
                     DeviceKey::Mac(m) => self.announced.get(&m).copied(),
@@ -176,7 +180,6 @@ impl MlDetector {
                 closed.push((*id, w.record(ips, announced)));
             }
         }
-        self.windows.retain(|_, w| !due(w));
         // Map order is deterministic but arbitrary; events go out by host.
         closed.sort_by_key(|(id, _)| *id);
         for (_, rec) in closed.drain(..) {
@@ -325,7 +328,12 @@ fn alert_event(
     };
     let target = match key.victim {
         Some(v) => format!(" {}", who(devices, v)),
-        None if inc.victims.len() > 1 => format!(" {} hosts", inc.victims.len()),
+        None if inc.victims.len() > 1 => {
+            // The victims list keeps a few; the window counted them all.
+            let i = FEATURE_NAMES.iter().position(|n| *n == "distinct_dst_ips");
+            let dsts = i.and_then(|i| inc.best_x.get(i)).copied().unwrap_or(0.0) as u64;
+            format!(" {} addresses", dsts.max(inc.victims.len() as u64))
+        }
         None => inc
             .victims
             .first()
