@@ -329,10 +329,11 @@ fn alert_event(
     let target = match key.victim {
         Some(v) => format!(" {}", who(devices, v)),
         None if inc.victims.len() > 1 => {
-            // The victims list keeps a few; the window counted them all.
+            // The victims list keeps a few; the window counted them all
+            // (approximately: `Distinct` is a 256-bit linear counter).
             let i = FEATURE_NAMES.iter().position(|n| *n == "distinct_dst_ips");
             let dsts = i.and_then(|i| inc.best_x.get(i)).copied().unwrap_or(0.0) as u64;
-            format!(" {} addresses", dsts.max(inc.victims.len() as u64))
+            format!(" about {} addresses", dsts.max(inc.victims.len() as u64))
         }
         None => inc
             .victims
