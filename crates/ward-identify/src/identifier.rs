@@ -129,16 +129,16 @@ const MAX_UNSETTLED_WAIT_S: u32 = 60;
 ///
 /// Why: evidence arrives in bursts (a device's set-up), and classifying
 /// on every change costs a forest walk each. A device whose conclusion
-/// holds is asked again at 2, 4, 8 … 300 s. A device without one (or
-/// whose conclusion moved) is asked every quarter of its age (1 s while
-/// it is under 4 s old, 60 s at most), so evidence arriving at 20 s is
+/// holds is asked again at 4, 8, 16 … 300 s. A device without one (or
+/// whose conclusion moved) is asked every quarter of its age (2 s while
+/// it is under 8 s old, 60 s at most), so evidence arriving at 20 s is
 /// looked at by 25 s rather than after a back-off that grew while the
 /// device was silent.
 pub fn next_wait_s(prev_wait_s: u32, same_answer: bool, age_s: i64) -> u32 {
     if same_answer {
-        prev_wait_s.saturating_mul(2).clamp(2, MAX_SETTLED_WAIT_S)
+        prev_wait_s.saturating_mul(2).clamp(4, MAX_SETTLED_WAIT_S)
     } else {
-        (age_s / 4).clamp(1, MAX_UNSETTLED_WAIT_S as i64) as u32
+        (age_s / 4).clamp(2, MAX_UNSETTLED_WAIT_S as i64) as u32
     }
 }
 
@@ -468,7 +468,7 @@ impl Identifier for DeviceIdentifier {
             let gen = generation(d, t.ports);
             // Evidence arrives in bursts: re-classify no sooner than the
             // device's wait allows (see `next_wait_s`).
-            let changed = t.generation != gen && (self.concluding || now >= t.next_classify);
+            let mut changed = t.generation != gen && (self.concluding || now >= t.next_classify);
             if t.generation != gen && !changed {
                 self.next_due = self.next_due.min(t.next_classify);
             }
@@ -501,6 +501,9 @@ impl Identifier for DeviceIdentifier {
                     {
                         self.inventory.rekey(&old, &key_str);
                         self.counters.merged += 1;
+                        // A known device under a new MAC: classify now,
+                        // whatever the wait, so `same-as` shows at once.
+                        changed = true;
                         let prev = self.inventory.devices.get(&key_str);
                         let cat = prev.and_then(|e| e.category.clone());
                         if let Some(t) = self.tracks.get_mut(&key) {

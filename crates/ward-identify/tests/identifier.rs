@@ -354,13 +354,13 @@ fn evidence_after_a_quiet_spell_is_looked_at_within_a_quarter_of_the_age() {
 #[test]
 fn a_settled_answer_is_asked_again_ever_more_rarely() {
     use ward_identify::identifier::next_wait_s;
-    // Unsettled: a quarter of the age, 1..60 s.
-    assert_eq!(next_wait_s(0, false, 0), 1);
+    // Unsettled: a quarter of the age, 2..60 s.
+    assert_eq!(next_wait_s(0, false, 0), 2);
     assert_eq!(next_wait_s(32, false, 20), 5);
     assert_eq!(next_wait_s(32, false, 10_000), 60);
-    // Settled: doubling to 300 s.
+    // Settled: doubling from 4 s to 300 s.
     let mut w = next_wait_s(1, true, 5);
-    assert_eq!(w, 2);
+    assert_eq!(w, 4);
     for _ in 0..20 {
         w = next_wait_s(w, true, 5);
     }
