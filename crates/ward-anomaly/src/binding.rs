@@ -120,15 +120,26 @@ impl Activity for MacStats {
         slow(self.pkts, last_us, now_us)
     }
 }
+// Owners and known pairs fade over a day, not 100 s: a spoofed-source
+// flood fills these tables with one-packet entries, and a real binding that
+// is used once every few minutes must outrank them, or it would be evicted
+// and its next packet would read as a new binding long after the flood.
 impl Activity for IpOwner {
     fn activity(&self, last_us: i64, now_us: i64) -> f64 {
-        slow(self.pkts, last_us, now_us)
+        daily(self.pkts, last_us, now_us)
     }
 }
 impl Activity for PairSeen {
     fn activity(&self, last_us: i64, now_us: i64) -> f64 {
-        slow(self.pkts, last_us, now_us)
+        daily(self.pkts, last_us, now_us)
     }
+}
+
+/// Half-life of owner and pair activity, seconds.
+const DAY_SECS: f64 = 86_400.0;
+
+fn daily(w: f64, last_us: i64, now_us: i64) -> f64 {
+    w * decay_factor(1.0 / DAY_SECS, now_us.saturating_sub(last_us) as f64 * 1e-6)
 }
 
 /// Decays of the two windows and of the slow eviction count for `dt` seconds.
@@ -230,8 +241,7 @@ impl BindingTracker {
 
         let t = self.pairs.touch((mac, ip), now);
         let new_pair = t.fresh;
-        let (_, slow_d) = decays(t.dt_secs);
-        t.value.pkts = t.value.pkts * slow_d + 1.0;
+        t.value.pkts = t.value.pkts * decay_factor(1.0 / DAY_SECS, t.dt_secs) + 1.0;
 
         let t = self.by_mac.touch(mac, now);
         let (d, slow_d) = decays(t.dt_secs);
@@ -248,9 +258,9 @@ impl BindingTracker {
 
         let t = self.by_ip.touch(ip, now);
         let fresh = t.fresh;
-        let (d, slow_d) = decays(t.dt_secs);
+        let (d, _) = decays(t.dt_secs);
         let o = t.value;
-        o.pkts = o.pkts * slow_d + 1.0;
+        o.pkts = o.pkts * decay_factor(1.0 / DAY_SECS, t.dt_secs) + 1.0;
         let conflict = if fresh || o.owner == mac {
             o.owner = mac;
             o.owner_last_us = o.owner_last_us.max(now);
@@ -385,6 +395,33 @@ mod tests {
         // Unspecified sources bind nothing.
         b.extract(&obs(1001.0, 4, [0, 0, 0, 0]), &mut out);
         assert_eq!(out[..4], [0.0; 4]);
+    }
+
+    #[test]
+    fn a_spoofed_flood_does_not_evict_a_quiet_devices_binding() {
+        let cap = TableCapacities {
+            mac_ip: 64,
+            host: 64,
+            ..TableCapacities::default()
+        };
+        let mut b = BindingTracker::new(cap, 1);
+        let mut out = [0f32; N_BINDING];
+        // A device that speaks from two addresses every four minutes.
+        for m in 0..60 {
+            let t = f64::from(m) * 240.0;
+            b.extract(&obs(t, 1, [192, 168, 1, 1]), &mut out);
+            b.extract(&obs(t + 1.0, 1, [192, 168, 1, 201]), &mut out);
+        }
+        // A flood of 5,000 spoofed sources from another MAC in between.
+        let t0 = 59.0 * 240.0 + 200.0;
+        for i in 0..5000u32 {
+            let ip = [10, (i >> 16) as u8, (i >> 8) as u8, i as u8];
+            b.extract(&obs(t0 + f64::from(i) * 1e-3, 9, ip), &mut out);
+        }
+        // At its next turn the device's addresses are still known.
+        b.extract(&obs(60.0 * 240.0, 1, [192, 168, 1, 1]), &mut out);
+        b.extract(&obs(60.0 * 240.0 + 1.0, 1, [192, 168, 1, 201]), &mut out);
+        assert_eq!(out[..2], [0.0; 2], "{out:?}");
     }
 
     #[test]
