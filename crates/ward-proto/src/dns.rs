@@ -18,7 +18,9 @@
 //! [`AppEvent::Malformed`]; after [`MALFORMED_STREAK_MAX`] of them in a row
 //! the parser gives up on the flow.
 
+use std::hash::{Hash as _, Hasher as _};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::num::NonZeroU64;
 
 use simple_dns::{rdata::RData, Packet, ResourceRecord};
 
@@ -73,25 +75,84 @@ pub enum Flavor {
 }
 
 /// DNS/mDNS/LLMNR parser for one flow.
+///
+/// A UDP flow lives for its whole idle timeout and most report one or two
+/// hints, so the state is kept small: the first seen-hint is an inline hash,
+/// and the rest of the seen-list and the TCP reassembly buffers are boxed
+/// only once a flow needs them (a second distinct hint, a TCP message split
+/// across segments). An idle parser is 24 bytes.
 #[derive(Debug)]
 pub struct DnsParser {
+    /// Hash of the first hint reported (see [`hint_hash`]), oldest first with `more.seen`.
+    seen_first: Option<NonZeroU64>,
+    more: Option<Box<More>>,
     flavor: Flavor,
     tcp: bool,
+    /// At most [`MALFORMED_STREAK_MAX`].
+    malformed_streak: u8,
+}
+
+/// Per-flow state most flows never need.
+#[derive(Debug, Default)]
+struct More {
+    /// Hashes of the hints after `seen_first`, oldest first.
+    seen: Vec<u64>,
     /// TCP reassembly, per direction.
     buf: [Vec<u8>; 2],
-    seen: Vec<(About, HintKind, String)>,
-    malformed_streak: u32,
+}
+
+impl More {
+    fn is_empty(&self) -> bool {
+        self.seen.is_empty() && self.buf.iter().all(Vec::is_empty)
+    }
+}
+
+/// De-duplication key of a hint. The seen-list keeps 64-bit hashes instead
+/// of the hints themselves (32 bytes and a `String` each); a collision can
+/// only hide a repeat-looking hint of the same flow, whose sender could as
+/// well not have sent it.
+fn hint_hash(about: About, kind: HintKind, value: &str) -> NonZeroU64 {
+    let mut h = std::hash::DefaultHasher::new();
+    (about, kind, value).hash(&mut h);
+    NonZeroU64::new(h.finish()).unwrap_or(NonZeroU64::MIN)
 }
 
 impl DnsParser {
     pub fn new(flavor: Flavor, tcp: bool) -> Self {
         DnsParser {
+            seen_first: None,
+            more: None,
             flavor,
             tcp,
-            buf: [Vec::new(), Vec::new()],
-            seen: Vec::new(),
             malformed_streak: 0,
         }
+    }
+
+    /// Remember a hint; false if it was reported on this flow already.
+    /// Keeps at most [`SEEN_MAX`], forgetting the oldest first.
+    fn remember(&mut self, key: NonZeroU64) -> bool {
+        let Some(first) = self.seen_first else {
+            self.seen_first = Some(key);
+            return true;
+        };
+        if first == key {
+            return false;
+        }
+        let more = self.more.get_or_insert_with(Box::default);
+        if more.seen.contains(&key.get()) {
+            return false;
+        }
+        if 1 + more.seen.len() >= SEEN_MAX {
+            // Forget the oldest: the inline one, which the next takes over.
+            self.seen_first = NonZeroU64::new(more.seen.remove(0));
+        }
+        if more.seen.len() == more.seen.capacity() {
+            // Grow from one slot: most flows that get here remember one or
+            // two more hints, and a first push would reserve four.
+            more.seen.reserve_exact(more.seen.len().max(1));
+        }
+        more.seen.push(key.get());
+        true
     }
 
     fn proto_name(&self) -> &'static str {
@@ -111,8 +172,8 @@ impl DnsParser {
                     protocol: self.proto_name(),
                     what: "bad-message",
                 });
-                self.malformed_streak += 1;
-                return self.malformed_streak < MALFORMED_STREAK_MAX;
+                self.malformed_streak = self.malformed_streak.saturating_add(1);
+                return u32::from(self.malformed_streak) < MALFORMED_STREAK_MAX;
             }
         };
         self.malformed_streak = 0;
@@ -176,24 +237,10 @@ impl DnsParser {
             if value.is_empty() {
                 continue;
             }
-            let key = (about, kind, value);
-            if self.seen.contains(&key) {
+            if !self.remember(hint_hash(about, kind, &value)) {
                 continue;
             }
-            if self.seen.len() >= SEEN_MAX {
-                self.seen.remove(0);
-            }
-            if self.seen.len() == self.seen.capacity() {
-                // Grow from one slot: most flows remember one or two hints,
-                // and a first push would reserve four for each of them.
-                self.seen.reserve_exact(self.seen.len().max(1));
-            }
-            self.seen.push(key.clone());
-            out.push(AppEvent::Hint(Hint {
-                about: key.0,
-                kind: key.1,
-                value: key.2,
-            }));
+            out.push(AppEvent::Hint(Hint { about, kind, value }));
         }
         out.push(AppEvent::Dns(summary));
         true
@@ -306,20 +353,31 @@ impl AppParser for DnsParser {
             return self.message(dir, data, out);
         }
         let i = usize::from(dir == Direction::ToClient);
+        let go_on = self.feed_tcp(i, dir, data, out);
+        if self.more.as_ref().is_some_and(|m| m.is_empty()) {
+            self.more = None;
+        }
+        go_on
+    }
+}
+
+impl DnsParser {
+    /// DNS over TCP: length-prefixed messages reassembled in `more.buf[i]`.
+    fn feed_tcp(&mut self, i: usize, dir: Direction, data: &[u8], out: &mut Vec<AppEvent>) -> bool {
         let mut rest = data;
         // Append in pieces that fit the buffer, decoding between pieces, so a
         // chunk carrying many messages never overflows it.
         loop {
-            let room = (TCP_MSG_MAX + 2).saturating_sub(self.buf[i].len());
+            let buf = &mut self.more.get_or_insert_with(Box::default).buf[i];
+            let room = (TCP_MSG_MAX + 2).saturating_sub(buf.len());
             let take = rest.len().min(room);
-            self.buf[i].extend_from_slice(&rest[..take]);
+            buf.extend_from_slice(&rest[..take]);
             rest = &rest[take..];
-            loop {
-                let b = &self.buf[i];
-                if b.len() < 2 {
+            while let Some(buf) = self.more.as_mut().map(|m| &mut m.buf[i]) {
+                let [b0, b1, ..] = buf[..] else {
                     break;
-                }
-                let len = u16::from_be_bytes([b[0], b[1]]) as usize;
+                };
+                let len = u16::from_be_bytes([b0, b1]) as usize;
                 if len > TCP_MSG_MAX {
                     // Zone transfers and the like: not worth reassembling.
                     out.push(AppEvent::Malformed {
@@ -328,10 +386,10 @@ impl AppParser for DnsParser {
                     });
                     return false;
                 }
-                if b.len() < 2 + len {
+                if buf.len() < 2 + len {
                     break;
                 }
-                let msg: Vec<u8> = self.buf[i].drain(..2 + len).skip(2).collect();
+                let msg: Vec<u8> = buf.drain(..2 + len).skip(2).collect();
                 if !self.message(dir, &msg, out) {
                     return false;
                 }
@@ -386,6 +444,56 @@ mod tests {
         assert_eq!(s.id, 0x1234);
         assert_eq!(s.queries.len(), 3);
         assert!(!s.response);
+    }
+
+    fn query(id: u16, name: &str) -> Vec<u8> {
+        let mut pkt = Packet::new_query(id);
+        pkt.questions.push(Question::new(
+            Name::new_unchecked(name),
+            QTYPE::TYPE(TYPE::A),
+            QCLASS::CLASS(CLASS::IN),
+            false,
+        ));
+        pkt.build_bytes_vec().unwrap()
+    }
+
+    #[test]
+    fn idle_parser_is_small() {
+        assert!(std::mem::size_of::<DnsParser>() <= 24);
+        // One hint: nothing boxed.
+        let mut p = DnsParser::new(Flavor::Dns, false);
+        let mut ev = Vec::new();
+        assert!(p.feed(Direction::ToServer, &query(1, "time.apple.com"), &mut ev));
+        assert!(p.feed(Direction::ToServer, &query(2, "time.apple.com"), &mut ev));
+        assert!(p.more.is_none());
+        assert_eq!(hints(&ev, HintKind::DnsQuery), vec!["time.apple.com"]);
+    }
+
+    #[test]
+    fn seen_list_forgets_oldest_first() {
+        let mut p = DnsParser::new(Flavor::Dns, false);
+        let mut ev = Vec::new();
+        // SEEN_MAX distinct names fill the list; one more forgets name 0 only.
+        for i in 0..=SEEN_MAX {
+            assert!(p.feed(
+                Direction::ToServer,
+                &query(1, &format!("h{i}.example")),
+                &mut ev
+            ));
+        }
+        assert_eq!(hints(&ev, HintKind::DnsQuery).len(), SEEN_MAX + 1);
+        ev.clear();
+        assert!(p.feed(Direction::ToServer, &query(1, "h1.example"), &mut ev));
+        assert!(
+            hints(&ev, HintKind::DnsQuery).is_empty(),
+            "h1 still remembered"
+        );
+        assert!(p.feed(Direction::ToServer, &query(1, "h0.example"), &mut ev));
+        assert_eq!(hints(&ev, HintKind::DnsQuery), vec!["h0.example"]);
+        // Remembering h0 again forgot h1, the oldest then.
+        ev.clear();
+        assert!(p.feed(Direction::ToServer, &query(1, "h1.example"), &mut ev));
+        assert_eq!(hints(&ev, HintKind::DnsQuery), vec!["h1.example"]);
     }
 
     #[test]

@@ -28,13 +28,20 @@ const CONNACK: u8 = 2;
 const AUTH: u8 = 15;
 
 /// Splits one direction into MQTT control packets.
+///
+/// The fixed state is inline (16 bytes); the body being collected lives in
+/// a buffer the caller passes in, which [`MqttParser`] allocates only while a
+/// CONNECT, CONNACK or AUTH is split across segments.
 #[derive(Debug, Default)]
 struct Framer {
-    header: Vec<u8>,
-    body: Vec<u8>,
-    want: usize,
+    /// Fixed header so far: type byte and up to four remaining-length bytes.
+    header: [u8; 5],
+    header_len: u8,
     collecting: bool,
-    skip: usize,
+    /// Body length wanted while collecting (at most [`MAX_PACKET`]).
+    want: u32,
+    /// Bytes still to skip (a remaining length is below 2^28).
+    skip: u32,
 }
 
 #[derive(Debug)]
@@ -45,34 +52,44 @@ enum Frame {
 }
 
 impl Framer {
-    fn push(&mut self, mut data: &[u8], interesting: impl Fn(u8) -> bool, frames: &mut Vec<Frame>) {
+    fn push(
+        &mut self,
+        mut data: &[u8],
+        body: &mut Vec<u8>,
+        interesting: impl Fn(u8) -> bool,
+        frames: &mut Vec<Frame>,
+    ) {
         while !data.is_empty() {
             if self.skip > 0 {
-                let n = self.skip.min(data.len());
-                self.skip -= n;
+                let n = (self.skip as usize).min(data.len());
+                self.skip -= n as u32;
                 data = &data[n..];
                 continue;
             }
             if self.collecting {
-                let n = (self.want - self.body.len()).min(data.len());
-                self.body.extend_from_slice(&data[..n]);
+                let want = self.want as usize;
+                let n = want.saturating_sub(body.len()).min(data.len());
+                body.extend_from_slice(&data[..n]);
                 data = &data[n..];
-                if self.body.len() == self.want {
+                if body.len() == want {
                     self.collecting = false;
-                    let kind = self.header.first().map_or(0, |b| b >> 4);
-                    frames.push(Frame::Packet(kind, std::mem::take(&mut self.body)));
-                    self.header.clear();
+                    let kind = self.header[0] >> 4;
+                    frames.push(Frame::Packet(kind, std::mem::take(body)));
+                    self.header_len = 0;
                 }
                 continue;
             }
             let b = data[0];
             data = &data[1..];
-            self.header.push(b);
-            if self.header.len() == 1 {
+            // header_len < 5 here: a fifth byte either ends the length or
+            // returns BadLength below.
+            self.header[usize::from(self.header_len)] = b;
+            self.header_len += 1;
+            if self.header_len == 1 {
                 continue;
             }
             if b & 0x80 != 0 {
-                if self.header.len() == 5 {
+                if self.header_len == 5 {
                     // A remaining length takes at most four bytes.
                     frames.push(Frame::BadLength);
                     return;
@@ -80,25 +97,30 @@ impl Framer {
                 continue;
             }
             let mut len = 0usize;
-            for (i, &lb) in self.header[1..].iter().enumerate() {
+            for (i, &lb) in self.header[1..usize::from(self.header_len)]
+                .iter()
+                .enumerate()
+            {
                 len |= ((lb & 0x7f) as usize) << (7 * i);
             }
+            // Four 7-bit groups: below 2^28, so it fits a u32.
+            let len32 = len as u32;
             let kind = self.header[0] >> 4;
             if interesting(kind) {
                 if len > MAX_PACKET {
                     frames.push(Frame::TooLarge);
-                    self.skip = len;
-                    self.header.clear();
+                    self.skip = len32;
+                    self.header_len = 0;
                 } else if len == 0 {
                     frames.push(Frame::Packet(kind, Vec::new()));
-                    self.header.clear();
+                    self.header_len = 0;
                 } else {
-                    self.want = len;
+                    self.want = len32;
                     self.collecting = true;
                 }
             } else {
-                self.skip = len;
-                self.header.clear();
+                self.skip = len32;
+                self.header_len = 0;
             }
         }
     }
@@ -234,10 +256,16 @@ fn connack_outcome(level: u8, code: u8) -> Option<LoginOutcome> {
 }
 
 /// MQTT parser; one per flow.
+///
+/// Kept small for flows that wait long between packets: the framers are
+/// inline, while packet bodies being collected and the CONNECT waiting for
+/// its CONNACK are boxed only while they exist (an idle parser is 56 bytes).
 #[derive(Debug, Default)]
 pub struct MqttParser {
     framers: [Framer; 2],
-    connect: Option<Connect>,
+    /// Bodies being collected, to server (0) and to client (1); `None` when both are empty.
+    bodies: Option<Box<[Vec<u8>; 2]>>,
+    connect: Option<Box<Connect>>,
     done: bool,
 }
 
@@ -296,13 +324,23 @@ impl AppParser for MqttParser {
             return false;
         }
         let mut frames = Vec::new();
+        let bodies = self.bodies.get_or_insert_with(Box::default);
         match dir {
-            Direction::ToServer => {
-                self.framers[0].push(data, |k| k == CONNECT || k == AUTH, &mut frames)
-            }
-            Direction::ToClient => {
-                self.framers[1].push(data, |k| k == CONNACK || k == AUTH, &mut frames)
-            }
+            Direction::ToServer => self.framers[0].push(
+                data,
+                &mut bodies[0],
+                |k| k == CONNECT || k == AUTH,
+                &mut frames,
+            ),
+            Direction::ToClient => self.framers[1].push(
+                data,
+                &mut bodies[1],
+                |k| k == CONNACK || k == AUTH,
+                &mut frames,
+            ),
+        }
+        if bodies.iter().all(Vec::is_empty) {
+            self.bodies = None;
         }
         for f in frames {
             match f {
@@ -320,7 +358,7 @@ impl AppParser for MqttParser {
                 Frame::Packet(CONNECT, body) => match parse_connect(&body) {
                     Ok(c) => {
                         self.conclude(LoginOutcome::Unknown, out);
-                        self.connect = Some(c);
+                        self.connect = Some(Box::new(c));
                     }
                     Err(what) => out.push(AppEvent::Malformed {
                         protocol: "mqtt",
@@ -358,6 +396,22 @@ impl AppParser for MqttParser {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn connect_body_is_boxed_only_while_split() {
+        assert!(std::mem::size_of::<MqttParser>() <= 56);
+        let c = encode_connect(4, "id", Some("u"), Some(b"p"), &[], None);
+        let mut p = MqttParser::new();
+        let mut ev = Vec::new();
+        let (a, b) = c.split_at(c.len() - 3);
+        assert!(p.feed(Direction::ToServer, a, &mut ev));
+        assert!(p.bodies.is_some());
+        assert!(p.feed(Direction::ToServer, b, &mut ev));
+        assert!(p.bodies.is_none());
+        assert!(p.connect.is_some());
+        assert!(!p.feed(Direction::ToClient, &[0x20, 2, 0, 0], &mut ev));
+        assert!(matches!(&ev[..], [AppEvent::Credential(c)] if c.outcome == LoginOutcome::Success));
+    }
 
     /// MQTT CONNECT encoder written from the specifications (3.1 §3.1,
     /// 3.1.1 §3.1, 5.0 §3.1), for tests.

@@ -48,20 +48,33 @@ pub fn is_grease(v: u16) -> bool {
     v & 0x0f0f == 0x0a0a && (v >> 8) == (v & 0xff)
 }
 
+/// Reassembly buffers of one direction.
 #[derive(Debug, Default)]
 struct Side {
     /// Undecoded record bytes.
     records: Vec<u8>,
     /// Handshake-layer bytes (record payloads of content type 22).
     handshake: Vec<u8>,
-    done: bool,
+}
+
+impl Side {
+    fn is_empty(&self) -> bool {
+        self.records.is_empty() && self.handshake.is_empty()
+    }
 }
 
 /// TLS hello parser for one TCP flow.
+///
+/// Most flows carry each hello whole in one segment and wait a long time for
+/// the other side's, so the reassembly buffers are boxed and kept only while
+/// a direction has bytes pending (a record or handshake message split across
+/// segments): an idle parser is 16 bytes.
 #[derive(Debug, Default)]
 pub struct TlsParser {
-    client: Side,
-    server: Side,
+    /// Client (index 0) and server (index 1) buffers; `None` when both are empty.
+    sides: Option<Box<[Side; 2]>>,
+    /// Per direction: the hello was seen or the direction was given up.
+    done: [bool; 2],
 }
 
 impl TlsParser {
@@ -168,17 +181,23 @@ impl AppParser for TlsParser {
     }
 
     fn feed(&mut self, dir: Direction, data: &[u8], out: &mut Vec<AppEvent>) -> bool {
-        let side = match dir {
-            Direction::ToServer => &mut self.client,
-            Direction::ToClient => &mut self.server,
-        };
-        if side.done {
-            return !(self.client.done && self.server.done);
+        let i = usize::from(dir == Direction::ToClient);
+        if self.done[i] {
+            return !(self.done[0] && self.done[1]);
         }
-        match side.push(data) {
+        let sides = self.sides.get_or_insert_with(Box::default);
+        let progress = sides[i].push(data);
+        if !matches!(progress, Progress::NeedMore) {
+            // This direction is finished: its buffers are never read again.
+            self.done[i] = true;
+            sides[i] = Side::default();
+        }
+        if sides.iter().all(Side::is_empty) {
+            self.sides = None;
+        }
+        match progress {
             Progress::NeedMore => return true,
             Progress::Stop(what) => {
-                side.done = true;
                 if let Some(what) = what {
                     out.push(AppEvent::Malformed {
                         protocol: PROTO,
@@ -187,29 +206,20 @@ impl AppParser for TlsParser {
                     return false;
                 }
             }
-            Progress::Sslv2(hello) => {
-                side.done = true;
-                side.records = Vec::new();
-                out.push(AppEvent::Tls(hello));
-            }
-            Progress::Message(msg) => {
-                side.done = true;
-                side.records = Vec::new();
-                side.handshake = Vec::new();
-                match parse_hello(&msg) {
-                    Ok(Some(hello)) => emit(hello, out),
-                    Ok(None) => {}
-                    Err(what) => {
-                        out.push(AppEvent::Malformed {
-                            protocol: PROTO,
-                            what,
-                        });
-                        return false;
-                    }
+            Progress::Sslv2(hello) => out.push(AppEvent::Tls(hello)),
+            Progress::Message(msg) => match parse_hello(&msg) {
+                Ok(Some(hello)) => emit(hello, out),
+                Ok(None) => {}
+                Err(what) => {
+                    out.push(AppEvent::Malformed {
+                        protocol: PROTO,
+                        what,
+                    });
+                    return false;
                 }
-            }
+            },
         }
-        !(self.client.done && self.server.done)
+        !(self.done[0] && self.done[1])
     }
 }
 
@@ -560,6 +570,27 @@ pub fn looks_like_tls(first: &[u8]) -> bool {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn buffers_live_only_while_a_hello_is_split() {
+        assert!(std::mem::size_of::<TlsParser>() <= 16);
+        let hello = sample_hello();
+        let mut p = TlsParser::new();
+        let mut ev = Vec::new();
+        let (a, b) = hello.split_at(hello.len() / 2);
+        assert!(p.feed(Direction::ToServer, a, &mut ev));
+        assert!(p.sides.is_some(), "half a record is kept");
+        assert!(p.feed(Direction::ToServer, b, &mut ev));
+        assert!(
+            p.sides.is_none(),
+            "nothing pending once the hello is parsed"
+        );
+        assert!(ev.iter().any(|e| matches!(e, AppEvent::Tls(h) if h.client)));
+        // A whole hello in one chunk leaves nothing boxed either.
+        let mut p = TlsParser::new();
+        assert!(p.feed(Direction::ToServer, &hello, &mut Vec::new()));
+        assert!(p.sides.is_none());
+    }
 
     /// A ClientHello built from the RFC 8446 §4.1.2 structure.
     pub(crate) fn build_client_hello(ciphers: &[u16], exts: &[(u16, Vec<u8>)]) -> Vec<u8> {
