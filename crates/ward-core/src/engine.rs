@@ -19,6 +19,7 @@ use hashbrown::HashTable;
 use serde::{Deserialize, Serialize};
 use ward_proto::{About, AppEvent, HintKind, Transport as AppTransport};
 
+use crate::correlate::Correlator;
 use crate::decode::{self, Anomaly, MacAddr, Net, Packet, Transport};
 use crate::devices::{Claim, DeviceConfig, DeviceId, DeviceKey, DeviceTable};
 use crate::event::{Event, EventType, FlowRecord, Stats};
@@ -111,6 +112,12 @@ pub trait Detector: Send {
     fn on_tick(&mut self, _now: Timestamp, _devices: &DeviceTable, _out: &mut Vec<Event>) {}
     /// The input ended: report what is pending.
     fn finish(&mut self, _now: Timestamp, _devices: &DeviceTable, _out: &mut Vec<Event>) {}
+    /// A secondary detector only corroborates: its alert about an attacker
+    /// (and victim) a primary detector already alerted about is folded
+    /// into that incident (see [`crate::correlate`]).
+    fn secondary(&self) -> bool {
+        false
+    }
 }
 
 /// Device identification: names the category and model of inventory devices.
@@ -173,6 +180,7 @@ pub struct Engine {
     ended: Vec<Flow>,
     app_buf: Vec<AppEvent>,
     out: Vec<Event>,
+    correlator: Correlator,
     emit_flows: bool,
     /// Wall-clock seconds the runner spent, for the final `stats` (an input,
     /// like packet time: the engine never reads a clock).
@@ -183,7 +191,13 @@ impl Engine {
     /// `seed` keys the hash tables; pass a secret random value in
     /// production (it does not change any output).
     pub fn new(cfg: EngineConfig, seed: u64, detectors: Vec<Box<dyn Detector>>) -> Self {
+        let secondary = detectors
+            .iter()
+            .filter(|d| d.secondary())
+            .map(|d| d.name())
+            .collect();
         Engine {
+            correlator: Correlator::new(secondary),
             flows: FlowTable::new(cfg.flow.clone(), seed),
             devices: DeviceTable::new(cfg.devices.clone(), seed),
             detectors,
@@ -615,6 +629,9 @@ impl Engine {
             }
         }
         for ev in self.out.drain(..) {
+            if !self.correlator.keep(&ev) {
+                continue;
+            }
             match ev.event_type {
                 EventType::Alert => self.stats.alerts += 1,
                 EventType::Finding => self.stats.findings += 1,
@@ -674,6 +691,7 @@ impl Engine {
         s.flows_timed_out = self.flows.counters.timed_out;
         s.devices = self.devices.len() as u64;
         s.devices_evicted = self.devices.counters.evicted;
+        s.alerts_corroborated = self.correlator.corroborated;
         s.wall_time_s = self.wall_time_s;
         s.packets_per_second = if self.wall_time_s > 0.0 {
             (s.packets as f64 / self.wall_time_s).round()

@@ -364,6 +364,11 @@ pub struct Stats {
     pub devices: u64,
     pub devices_evicted: u64,
     pub alerts: u64,
+    /// Alerts of a secondary detector (the machine-learned attack model)
+    /// folded into an incident another detector had already alerted
+    /// about, so one attack is one alert (not counted in `alerts`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub alerts_corroborated: u64,
     pub findings: u64,
     /// Capture span (packet time).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -379,4 +384,8 @@ pub struct Stats {
     /// Kernel/capture drops (live capture only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capture_dropped: Option<u64>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

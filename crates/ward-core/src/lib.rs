@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod correlate;
 pub mod decode;
 pub mod devices;
 pub mod engine;

@@ -378,6 +378,12 @@ impl Detector for MlDetector {
         "ml"
     }
 
+    /// Its alerts corroborate the signature detectors': one attack they
+    /// already reported is not reported twice.
+    fn secondary(&self) -> bool {
+        true
+    }
+
     fn on_packet(&mut self, ctx: &PacketContext<'_, '_>, out: &mut Vec<Event>) {
         let ts = ctx.pkt.ts;
         if let Net::Arp(arp) = &ctx.pkt.net {
