@@ -39,7 +39,7 @@ pub struct AnalyzeArgs {
     /// Print the summary as JSON instead of tables.
     #[arg(long)]
     pub summary_json: bool,
-    /// Write every packet's behavioural anomaly score to FILE (CSV: timestamp,score,threshold,src,dst,device,phase), for research and `ward eval --scores`.
+    /// Write every packet's behavioural anomaly score to FILE (CSV: timestamp,score,threshold,src,dst,device,phase,src_mac), for research and `ward eval --scores`.
     #[arg(long, value_name = "FILE")]
     pub scores: Option<PathBuf>,
     /// Keep learned state in DIR (device inventory, behaviour model): loaded at the start if there, saved at the end, so the next run does not relearn from zero.
