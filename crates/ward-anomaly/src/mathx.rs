@@ -17,8 +17,11 @@ use serde::{Deserialize, Serialize};
 /// mantissa bits, read back as an integer.
 #[inline(always)]
 fn exp2_fast(x: f32) -> f32 {
-    // A NaN stays NaN through every step below.
-    let x = x.clamp(-126.0, 126.0);
+    // `if` rather than `clamp`: this form is exactly SSE's maxps/minps (one
+    // instruction each), where `clamp`'s NaN rule costs a compare and three
+    // logic operations per bound. A NaN becomes -126.
+    let x = if x > -126.0 { x } else { -126.0 };
+    let x = if x < 126.0 { x } else { 126.0 };
     const MAGIC: f32 = 12_582_912.0; // 1.5·2^23: its ulp is 1
     let t = x + MAGIC;
     // round(x) (ties to even), exactly, as a float and as an integer.
