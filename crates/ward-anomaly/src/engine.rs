@@ -55,7 +55,9 @@ use crate::{AnomalyError, PacketObs};
 const MAGIC: &[u8; 8] = b"WARDANOM";
 /// 2: the model's input grew by the MAC–IP binding and fan-in features.
 /// 3: conversation memory (scores shared by both directions of a pair).
-const FORMAT_VERSION: u32 = 3;
+/// 4: bounded tables keep hash tags (`table.rs`); KitNET is one packed
+///    ensemble and the mapper a sample (`kitnet.rs`).
+const FORMAT_VERSION: u32 = 4;
 
 /// Length of the model's input: the AfterImage features followed by the
 /// MAC–IP binding features ([`crate::binding`]).
