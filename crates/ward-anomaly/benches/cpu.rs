@@ -8,8 +8,9 @@
 //!
 //! Run: `cargo bench -p ward-anomaly --bench cpu` (optionally `-- STAGE...`
 //! with stages `features`, `features-wide`, `mapping`, `training`, `kitnet`,
-//! `hst`). `features-wide` is 250 devices talking to 60 000 servers, so the
-//! tables are full and evict: entries come from memory, not from cache.
+//! `hst`). `features-wide` is 250 devices with eight connections each: 2 000
+//! sockets and pairs, entries from L2 rather than L1 (the tables do not fill,
+//! so nothing is evicted).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
