@@ -258,14 +258,19 @@ fn connack_outcome(level: u8, code: u8) -> Option<LoginOutcome> {
 /// MQTT parser; one per flow.
 ///
 /// Kept small for flows that wait long between packets: the framers are
-/// inline, while packet bodies being collected and the CONNECT waiting for
-/// its CONNACK are boxed only while they exist (an idle parser is 56 bytes).
+/// inline, packet bodies being collected are boxed only while they exist,
+/// and a CONNECT waiting for its CONNACK is its protocol level inline plus,
+/// only if it carried credentials, a box (an idle parser is 56 bytes).
 #[derive(Debug, Default)]
 pub struct MqttParser {
     framers: [Framer; 2],
     /// Bodies being collected, to server (0) and to client (1); `None` when both are empty.
     bodies: Option<Box<[Vec<u8>; 2]>>,
-    connect: Option<Box<Connect>>,
+    /// Protocol level of the CONNECT waiting for its CONNACK.
+    connect_level: Option<u8>,
+    /// That CONNECT, kept only if it carried a username, password or
+    /// authentication method (most devices log in without).
+    connect_creds: Option<Box<Connect>>,
     done: bool,
 }
 
@@ -275,9 +280,10 @@ impl MqttParser {
     }
 
     fn conclude(&mut self, outcome: LoginOutcome, out: &mut Vec<AppEvent>) {
-        let Some(c) = self.connect.take() else {
+        if self.connect_level.take().is_none() {
             return;
-        };
+        }
+        let c = *self.connect_creds.take().unwrap_or_default();
         if c.username.is_some() || c.password.is_some() {
             out.push(AppEvent::Credential(Credential {
                 protocol: "mqtt",
@@ -358,7 +364,10 @@ impl AppParser for MqttParser {
                 Frame::Packet(CONNECT, body) => match parse_connect(&body) {
                     Ok(c) => {
                         self.conclude(LoginOutcome::Unknown, out);
-                        self.connect = Some(Box::new(c));
+                        self.connect_level = Some(c.level);
+                        let creds =
+                            c.username.is_some() || c.password.is_some() || c.auth_method.is_some();
+                        self.connect_creds = creds.then(|| Box::new(c));
                     }
                     Err(what) => out.push(AppEvent::Malformed {
                         protocol: "mqtt",
@@ -366,7 +375,7 @@ impl AppParser for MqttParser {
                     }),
                 },
                 Frame::Packet(CONNACK, body) => {
-                    let level = self.connect.as_ref().map_or(4, |c| c.level);
+                    let level = self.connect_level.unwrap_or(4);
                     let Some(&code) = body.get(1) else {
                         out.push(AppEvent::Malformed {
                             protocol: "mqtt",
@@ -408,9 +417,20 @@ pub(crate) mod tests {
         assert!(p.bodies.is_some());
         assert!(p.feed(Direction::ToServer, b, &mut ev));
         assert!(p.bodies.is_none());
-        assert!(p.connect.is_some());
+        assert_eq!(p.connect_level, Some(4));
+        assert!(p.connect_creds.is_some());
         assert!(!p.feed(Direction::ToClient, &[0x20, 2, 0, 0], &mut ev));
         assert!(matches!(&ev[..], [AppEvent::Credential(c)] if c.outcome == LoginOutcome::Success));
+        // Without credentials only the level is kept, and the broker's
+        // acceptance still makes it an open broker.
+        let mut p = MqttParser::new();
+        let mut ev = Vec::new();
+        let c = encode_connect(4, "id", None, None, &[], None);
+        assert!(p.feed(Direction::ToServer, &c, &mut ev));
+        assert_eq!(p.connect_level, Some(4));
+        assert!(p.connect_creds.is_none());
+        assert!(!p.feed(Direction::ToClient, &[0x20, 2, 0, 0], &mut ev));
+        assert!(matches!(&ev[..], [AppEvent::NoAuth { protocol: "mqtt" }]));
     }
 
     /// MQTT CONNECT encoder written from the specifications (3.1 §3.1,
