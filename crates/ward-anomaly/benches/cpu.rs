@@ -7,10 +7,11 @@
 //! loaded machine slows the run down but does not change the result much.
 //!
 //! Run: `cargo bench -p ward-anomaly --bench cpu` (optionally `-- STAGE...`
-//! with stages `features`, `features-wide`, `mapping`, `training`, `kitnet`,
-//! `hst`). `features-wide` is 250 devices with eight connections each: 2 000
-//! sockets and pairs, entries from L2 rather than L1 (the tables do not fill,
-//! so nothing is evicted).
+//! with stages `features`, `features-wide`, `features-spoofed`, `mapping`,
+//! `training`, `kitnet`, `hst`). `features-wide` is 250 devices with eight
+//! connections each: 2 000 sockets and pairs, entries from L2 rather than L1
+//! (the tables do not fill, so nothing is evicted). `features-spoofed` gives
+//! every packet a new random source: full tables, every packet evicts.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -75,7 +76,7 @@ fn measure(name: &str, packets: &[PacketObs], mut f: impl FnMut(&PacketObs)) {
         best = best.min(cpu_secs(&wall) - t0);
     }
     println!(
-        "{name:<13} {:>8.3} M packets per CPU-second (best of {PASSES} passes of {} packets: {:.1} ms)",
+        "{name:<16} {:>8.3} M packets per CPU-second (best of {PASSES} passes of {} packets: {:.1} ms)",
         packets.len() as f64 / best * 1e-6,
         packets.len(),
         best * 1e3
@@ -107,6 +108,29 @@ fn main() {
         let mut fx = FeatureExtractor::new(TableCapacities::default(), 1);
         let mut out = [0f32; N_FEATURES];
         measure("features-wide", &wide, |o| {
+            fx.extract(o, &mut out);
+            black_box(&out);
+        });
+    }
+    if wanted("features-spoofed") {
+        // Every packet from a new random source address: the tables fill and
+        // every packet evicts (MI, H, HH and HpHp entries alike).
+        let mut r = common::Rng::new(9);
+        let spoofed: Vec<PacketObs> = packets
+            .iter()
+            .map(|o| PacketObs {
+                src_ip: std::net::IpAddr::V4(std::net::Ipv4Addr::from(r.u64() as u32)),
+                src_port: r.u64() as u16,
+                ..*o
+            })
+            .collect();
+        let mut fx = FeatureExtractor::new(TableCapacities::default(), 1);
+        let mut out = [0f32; N_FEATURES];
+        // Fill the tables first: the measured passes all evict.
+        for o in &spoofed {
+            fx.extract(o, &mut out);
+        }
+        measure("features-spoofed", &spoofed, |o| {
             fx.extract(o, &mut out);
             black_box(&out);
         });

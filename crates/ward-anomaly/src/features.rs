@@ -123,6 +123,8 @@ impl Activity for MiStats {
     fn activity(&self, last_us: i64, now_us: i64) -> f64 {
         slow_activity(self.size[SLOWEST].w, last_us, now_us)
     }
+    // The slowest window's count grows by one per packet and decays at its rate.
+    const DAMPED_TOUCHES: Option<f64> = Some(LAMBDAS[SLOWEST]);
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -137,6 +139,8 @@ impl Activity for HostStats {
     fn activity(&self, last_us: i64, now_us: i64) -> f64 {
         slow_activity(self.size[SLOWEST].w, last_us, now_us)
     }
+    // The slowest window's count grows by one per packet and decays at its rate.
+    const DAMPED_TOUCHES: Option<f64> = Some(LAMBDAS[SLOWEST]);
 }
 
 /// Both directions of a channel (pair of IPs or of sockets).
@@ -183,6 +187,8 @@ impl Activity for PairStats {
         let w = self.channel.size[0][SLOWEST].w + self.channel.size[1][SLOWEST].w;
         slow_activity(w, last_us, now_us)
     }
+    // The slowest window's count grows by one per packet and decays at its rate.
+    const DAMPED_TOUCHES: Option<f64> = Some(LAMBDAS[SLOWEST]);
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -195,6 +201,8 @@ impl Activity for SockStats {
         let w = self.channel.size[0][SLOWEST].w + self.channel.size[1][SLOWEST].w;
         slow_activity(w, last_us, now_us)
     }
+    // The slowest window's count grows by one per packet and decays at its rate.
+    const DAMPED_TOUCHES: Option<f64> = Some(LAMBDAS[SLOWEST]);
 }
 
 /// Table capacities of the extractor (entries; rounded up to a power of two).

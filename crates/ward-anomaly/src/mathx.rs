@@ -40,6 +40,12 @@ fn exp2_fast(x: f32) -> f32 {
     p * f32::from_bits(bits)
 }
 
+/// [`exp2_fast`] for callers outside this module.
+#[inline]
+pub(crate) fn exp2_approx(x: f32) -> f32 {
+    exp2_fast(x)
+}
+
 /// `sign(x)·ln(1 + |x|)` without libm: exponent bits plus the atanh series
 /// of the mantissa (error < 2e-6 relative + 1e-7 absolute, the rounding of `1 + |x|`). 130 of these per packet through
 /// libm's `log1pf` cost more than the whole autoencoder ensemble. Non-finite
