@@ -120,7 +120,15 @@ pub struct Label {
 
 /// Read a labels file.
 pub fn read_labels(path: &Path) -> Result<Vec<Label>, EvalError> {
-    let t = CsvTable::read(path, true)?;
+    labels_from(CsvTable::read(path, true)?)
+}
+
+/// Parse the text of a labels file; errors name `origin` and the line.
+pub fn parse_labels(text: &str, origin: &str) -> Result<Vec<Label>, EvalError> {
+    labels_from(CsvTable::parse(text, origin, true)?)
+}
+
+fn labels_from(t: CsvTable) -> Result<Vec<Label>, EvalError> {
     let (c_label, c_cat) = (t.need("label")?, t.need("category")?);
     let (c_start, c_end) = (t.need("start")?, t.need("end")?);
     let (c_att, c_vic) = (t.col("attacker"), t.col("victims"));
@@ -166,41 +174,70 @@ pub fn read_labels(path: &Path) -> Result<Vec<Label>, EvalError> {
 
 /// A CSV file read whole, with columns found by header name (so extra
 /// columns and any column order are fine) and errors naming file and line.
-struct CsvTable<'p> {
-    path: &'p Path,
+struct CsvTable {
+    origin: String,
     headers: Vec<String>,
     records: Vec<csv::StringRecord>,
 }
 
 /// One data row of a [`CsvTable`].
 struct CsvRow<'t> {
-    path: &'t Path,
+    origin: &'t str,
     line: usize,
     rec: &'t csv::StringRecord,
 }
 
-impl<'p> CsvTable<'p> {
-    fn read(path: &'p Path, comments: bool) -> Result<Self, EvalError> {
-        let mut rdr = csv::ReaderBuilder::new()
-            .comment(comments.then_some(b'#'))
-            .flexible(true)
+impl CsvTable {
+    fn builder(comments: bool) -> csv::ReaderBuilder {
+        let mut b = csv::ReaderBuilder::new();
+        b.comment(comments.then_some(b'#')).flexible(true);
+        b
+    }
+
+    fn read(path: &Path, comments: bool) -> Result<Self, EvalError> {
+        let rdr = Self::builder(comments)
             .from_path(path)
             .map_err(|e| input_err(path, e.to_string()))?;
+        Self::from_reader(rdr, path.display().to_string())
+    }
+
+    fn parse(text: &str, origin: &str, comments: bool) -> Result<Self, EvalError> {
+        Self::from_reader(
+            Self::builder(comments).from_reader(text.as_bytes()),
+            origin.to_string(),
+        )
+    }
+
+    fn from_reader<R: std::io::Read>(
+        mut rdr: csv::Reader<R>,
+        origin: String,
+    ) -> Result<Self, EvalError> {
+        let err = |msg: String| EvalError::Input {
+            path: origin.clone(),
+            msg,
+        };
         let headers = rdr
             .headers()
-            .map_err(|e| input_err(path, e.to_string()))?
+            .map_err(|e| err(e.to_string()))?
             .iter()
             .map(|h| h.trim().to_string())
             .collect();
         let mut records = Vec::new();
         for (i, rec) in rdr.records().enumerate() {
-            records.push(rec.map_err(|e| input_err(path, format!("line {}: {e}", i + 2)))?);
+            records.push(rec.map_err(|e| err(format!("line {}: {e}", i + 2)))?);
         }
         Ok(CsvTable {
-            path,
+            origin,
             headers,
             records,
         })
+    }
+
+    fn err(&self, msg: String) -> EvalError {
+        EvalError::Input {
+            path: self.origin.clone(),
+            msg,
+        }
     }
 
     fn col(&self, name: &str) -> Option<usize> {
@@ -210,12 +247,12 @@ impl<'p> CsvTable<'p> {
     fn need(&self, name: &str) -> Result<Option<usize>, EvalError> {
         self.col(name)
             .map(Some)
-            .ok_or_else(|| input_err(self.path, format!("no `{name}` column")))
+            .ok_or_else(|| self.err(format!("no `{name}` column")))
     }
 
     fn rows(&self) -> impl Iterator<Item = CsvRow<'_>> {
         self.records.iter().enumerate().map(|(i, rec)| CsvRow {
-            path: self.path,
+            origin: &self.origin,
             line: rec.position().map(|p| p.line() as usize).unwrap_or(i + 2),
             rec,
         })
@@ -229,7 +266,10 @@ impl CsvRow<'_> {
     }
 
     fn err(&self, msg: String) -> EvalError {
-        input_err(self.path, format!("line {}: {msg}", self.line))
+        EvalError::Input {
+            path: self.origin.to_string(),
+            msg: format!("line {}: {msg}", self.line),
+        }
     }
 }
 

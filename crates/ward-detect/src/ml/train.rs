@@ -19,14 +19,13 @@
 //! No I/O here: callers read files and feed packets.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use ward_core::{Engine, EngineConfig, Event, EventSink, Timestamp};
 use ward_ml::forest::{Forest, ForestParams};
 
 use super::features::{WindowRecord, FEATURE_NAMES, FEATURE_VERSION};
-use super::model::{category_of, AttackModel, ClassScore, Provenance, BENIGN, MODEL_FORMAT};
+use super::model::{AttackModel, ClassScore, Provenance, BENIGN, MODEL_FORMAT};
 use super::MlDetector;
 
 /// Windows with fewer packets sent are neither learnt nor classified.
@@ -34,147 +33,15 @@ pub const MIN_WINDOW_PACKETS: u32 = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
-    #[error("{origin} line {line}: {message}")]
-    Labels {
-        origin: String,
-        line: usize,
-        message: String,
-    },
+    #[error(transparent)]
+    Labels(#[from] ward_eval::EvalError),
     #[error("no training windows")]
     NoData,
 }
 
-/// An address or a network (`192.168.50.0/24`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Net {
-    pub addr: IpAddr,
-    pub prefix: u8,
-}
-
-impl Net {
-    pub fn parse(s: &str) -> Option<Net> {
-        let s = s.trim();
-        let (a, p) = match s.split_once('/') {
-            Some((a, p)) => (a, Some(p)),
-            None => (s, None),
-        };
-        let addr: IpAddr = a.trim().parse().ok()?;
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = match p {
-            Some(p) => p.trim().parse::<u8>().ok().filter(|p| *p <= max)?,
-            None => max,
-        };
-        Some(Net { addr, prefix })
-    }
-
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        match (self.addr, ip) {
-            (IpAddr::V4(n), IpAddr::V4(a)) => {
-                let mask = u32::MAX
-                    .checked_shl(32 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u32::from(n) & mask == u32::from(a) & mask
-            }
-            (IpAddr::V6(n), IpAddr::V6(a)) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u128::from(n) & mask == u128::from(a) & mask
-            }
-            _ => false,
-        }
-    }
-}
-
-/// One labelled attack.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Label {
-    pub label: String,
-    pub category: String,
-    pub start: Timestamp,
-    pub end: Timestamp,
-    pub attacker: Option<IpAddr>,
-    pub victims: Vec<Net>,
-}
-
-/// Parse a `labels.csv` (header line first; quoted fields with `""`).
-pub fn parse_labels(text: &str, origin: &str) -> Result<Vec<Label>, TrainError> {
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
-    let Some((_, head)) = lines.next() else {
-        return Ok(Vec::new());
-    };
-    let header: Vec<String> = split_csv_line(head)
-        .into_iter()
-        .map(|h| h.trim().to_ascii_lowercase())
-        .collect();
-    let col = |name: &str| header.iter().position(|h| h == name);
-    let err = |line: usize, message: String| TrainError::Labels {
-        origin: origin.to_string(),
-        line,
-        message,
-    };
-    let (Some(ci), Some(si), Some(ei)) = (col("category"), col("start"), col("end")) else {
-        return Err(err(1, "needs columns category, start, end".into()));
-    };
-    let (li, ai, vi) = (col("label"), col("attacker"), col("victims"));
-    let mut out = Vec::new();
-    for (i, line) in lines {
-        let cells = split_csv_line(line);
-        let get = |c: Option<usize>| c.and_then(|c| cells.get(c)).map_or("", |s| s.trim());
-        let category = get(Some(ci)).to_string();
-        if category_of(&category).is_none() {
-            return Err(err(i + 1, format!("unknown category {category:?}")));
-        }
-        let time = |c: usize| {
-            Timestamp::parse_rfc3339(get(Some(c)))
-                .ok_or_else(|| err(i + 1, format!("bad time {:?}", get(Some(c)))))
-        };
-        let (start, end) = (time(si)?, time(ei)?);
-        let attacker = match get(ai) {
-            "" => None,
-            a => Some(
-                a.parse()
-                    .map_err(|_| err(i + 1, format!("bad attacker {a:?}")))?,
-            ),
-        };
-        let mut victims = Vec::new();
-        for v in get(vi).split(';').filter(|v| !v.trim().is_empty()) {
-            victims.push(Net::parse(v).ok_or_else(|| err(i + 1, format!("bad victim {v:?}")))?);
-        }
-        out.push(Label {
-            label: get(li).to_string(),
-            category,
-            start,
-            end: end.max(start),
-            attacker,
-            victims,
-        });
-    }
-    Ok(out)
-}
-
-fn split_csv_line(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            '"' => quoted = !quoted,
-            ',' if !quoted => out.push(std::mem::take(&mut cur)),
-            c => cur.push(c),
-        }
-    }
-    out.push(cur);
-    out
-}
+// Labels are the lab's `labels.csv`, read by the same code `ward eval`
+// scores against, so training and evaluation agree on what an attack is.
+pub use ward_eval::{parse_labels, Label, Net};
 
 /// What a window is, for training: a class, or left out.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -211,7 +78,7 @@ pub fn label_window(w: &WindowRecord, labels: &[Label]) -> WindowLabel {
         }
     }
     match best {
-        Some(l) => WindowLabel::Attack(l.category.clone()),
+        Some(l) => WindowLabel::Attack(l.category.as_str().to_string()),
         None if ambiguous => WindowLabel::Ambiguous,
         None => WindowLabel::Benign,
     }
