@@ -57,7 +57,8 @@ const MAGIC: &[u8; 8] = b"WARDANOM";
 /// 3: conversation memory (scores shared by both directions of a pair).
 /// 4: bounded tables keep hash tags (`table.rs`); KitNET is one packed
 ///    ensemble and the mapper a sample (`kitnet.rs`).
-const FORMAT_VERSION: u32 = 4;
+/// 5: bounded tables keep damped touch counts for eviction (`table.rs`).
+const FORMAT_VERSION: u32 = 5;
 
 /// Length of the model's input: the AfterImage features followed by the
 /// MAC–IP binding features ([`crate::binding`]).

@@ -86,11 +86,9 @@ pub struct BoundedTable<K, V> {
     tags: Vec<u32>,
     slots: Vec<Option<Slot<K, V>>>,
     /// With [`Activity::DAMPED_TOUCHES`]: per slot, the damped touch count
-    /// as of `count_us`. Derived from the entries, so not saved: rebuilt from
-    /// them on the first touch after loading.
-    #[serde(skip)]
+    /// as of `count_us` (empty until the first touch). Saved with the table,
+    /// so that a restored engine evicts exactly as the one that stopped.
     counts: Vec<f32>,
-    #[serde(skip)]
     count_us: Vec<i64>,
     len: usize,
     evictions: u64,
@@ -141,6 +139,8 @@ where
         cap >= PROBE_WINDOW
             && cap.is_power_of_two()
             && self.tags.len() == cap
+            && self.counts.len() == self.count_us.len()
+            && (self.counts.is_empty() || self.counts.len() == cap)
             && self.slots.iter().filter(|s| s.is_some()).count() == self.len
             && self.slots.iter().zip(&self.tags).all(|(s, &t)| match s {
                 Some(s) => t == tag_of(self.hash(&s.key)),
@@ -182,8 +182,8 @@ where
             .map(|s| &s.value)
     }
 
-    /// (Re)builds the dense touch counts from the entries when they are
-    /// missing (a fresh or just-loaded table).
+    /// Builds the dense touch counts from the entries when they are missing
+    /// (a fresh table).
     fn ensure_counts(&mut self) {
         if V::DAMPED_TOUCHES.is_none() || self.counts.len() == self.slots.len() {
             return;
