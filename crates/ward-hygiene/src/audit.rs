@@ -638,12 +638,34 @@ impl Probe<'_> {
         let mut msg = (q.len() as u16).to_be_bytes().to_vec();
         msg.extend_from_slice(&q);
         st.write_all(&msg).ok()?;
+        // One deadline for the whole answer: `read_exact` alone would let a
+        // server that drips a byte per read timeout hold this probe far past
+        // the host's budget (up to MAX_READ timeouts).
+        let until = Instant::now() + self.s.cfg.io_timeout;
         let mut len = [0u8; 2];
-        st.read_exact(&mut len).ok()?;
+        self.read_exact_by(st, &mut len, until)?;
         let len = usize::from(u16::from_be_bytes(len)).min(MAX_READ);
         let mut resp = vec![0u8; len];
-        st.read_exact(&mut resp).ok()?;
+        self.read_exact_by(st, &mut resp, until)?;
         chaos_txt(&resp)
+    }
+
+    /// Fill `buf`, giving up (None) at `until`, when stopped, at the end of
+    /// the stream or on a read error.
+    fn read_exact_by(&self, st: &mut TcpStream, buf: &mut [u8], until: Instant) -> Option<()> {
+        let mut got = 0;
+        while got < buf.len() {
+            if Instant::now() >= until || self.stopped() {
+                return None;
+            }
+            match st.read(buf.get_mut(got..)?) {
+                Ok(0) => return None,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return None,
+            }
+        }
+        Some(())
     }
 
     /// An SSH server whose first bytes were `first`: banner, vulnerable
@@ -1434,6 +1456,52 @@ mod tests {
             let _ = ward_proto::ssh::split_banner(&s);
             proptest::prop_assert!(printable(&data, 100).chars().count() <= 100);
         }
+    }
+
+    #[test]
+    fn dns_answer_dripped_byte_by_byte_stops_at_the_io_timeout() {
+        use std::io::Write;
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let done = Arc::new(AtomicBool::new(false));
+        let d = Arc::clone(&done);
+        let t = std::thread::spawn(move || {
+            let (mut c, _) = l.accept().unwrap();
+            // Announce a 512-byte answer, then one byte every 10 ms: each
+            // read finishes within the read timeout, the whole takes 5 s.
+            let _ = c.write_all(&[0x02, 0x00]);
+            while !d.load(Ordering::Relaxed) && c.write_all(&[0]).is_ok() {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        });
+        let cfg = AuditConfig {
+            io_timeout: Duration::from_millis(300),
+            ..AuditConfig::default()
+        };
+        let shared = Shared {
+            pacer: Pacer::new(cfg.rate_per_sec),
+            cfg,
+            pairs: Vec::new(),
+            stop: Arc::new(AtomicBool::new(false)),
+            jobs: Mutex::new(VecDeque::new()),
+            host_start: Mutex::new(HashMap::new()),
+            out: Mutex::new(AuditOutcome::default()),
+        };
+        let mut probe = Probe {
+            s: &shared,
+            addr,
+            deadline: Instant::now() + Duration::from_secs(60),
+            connections: 0,
+            findings: Vec::new(),
+        };
+        let mut st = probe.connect().unwrap();
+        let started = Instant::now();
+        assert_eq!(probe.dns_version(&mut st), None);
+        let took = started.elapsed();
+        done.store(true, Ordering::Relaxed);
+        drop(st);
+        let _ = t.join();
+        assert!(took < Duration::from_secs(2), "{took:?}");
     }
 
     #[test]
