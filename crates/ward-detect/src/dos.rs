@@ -111,8 +111,9 @@ struct Victim {
     /// LAN. A packet *from* the address sent by another MAC forged it.
     own_mac: Option<MacAddr>,
     /// Majority vote over the MACs that sent reflector requests with this
-    /// address forged as their source (the reflection attacker), decayed
-    /// like `req_bytes`.
+    /// address forged as their source (the reflection attacker); forgotten
+    /// after 30 s without traffic to the address (it is not halved per
+    /// second like `req_bytes`: one forged request can start a long flood).
     spoofer: Option<MacAddr>,
     spoofer_votes: u32,
     /// Bytes the victim itself sent to reflector ports (its own requests), decayed per second.
@@ -216,7 +217,8 @@ fn vote<T: PartialEq + Copy>(top: &mut T, votes: &mut u32, x: T) {
         *top = x;
         *votes = 1;
     } else if *top == x {
-        *votes += 1;
+        // Saturating: the reflection spoofer's tally runs across seconds.
+        *votes = votes.saturating_add(1);
     } else {
         *votes -= 1;
     }
@@ -536,6 +538,15 @@ impl Dos {
 #[cfg(test)]
 mod tests {
     use super::{majority, vote};
+
+    /// The spoofer's tally is not reset each second, so a long forged
+    /// request stream reaches `u32::MAX` votes; one more must not overflow.
+    #[test]
+    fn vote_saturates_instead_of_overflowing() {
+        let (mut top, mut votes) = (7u32, u32::MAX);
+        vote(&mut top, &mut votes, 7);
+        assert_eq!((top, votes), (7, u32::MAX));
+    }
 
     /// The vote's `majority` answer is never wrong: whenever it says yes,
     /// the candidate really sent at least half of the items. Streams mix a
