@@ -313,3 +313,36 @@ fn a_held_out_full_run_scan_and_flood_are_recognised() {
         );
     }
 }
+
+/// A packet a capture delivers late, stamped in the previous second, used
+/// to restart the host's window at that second: the open window's packets
+/// were thrown away unclassified (and the late one's with them).
+#[test]
+fn a_late_packet_does_not_discard_the_open_window() {
+    let mut frames = Vec::new();
+    let mut push = |t: i64| {
+        frames.push((
+            t,
+            udp((CAM_MAC, CAM, 5000), (GW_MAC, GW, 9999), &[7u8; 120]),
+        ))
+    };
+    push(9_500_000);
+    for i in 0..10 {
+        push(10_000_000 + i * 90_000);
+    }
+    push(9_999_900); // late
+    push(10_950_000);
+    let run = collect(
+        "late",
+        &frames,
+        "label,category,start,end,attacker,victims,ports,tool,notes\n",
+    );
+    let cam: IpAddr = IpAddr::from(CAM);
+    let w: Vec<_> = run
+        .windows
+        .iter()
+        .filter(|w| w.ips.contains(&cam) && w.start == Timestamp::from_secs(10))
+        .collect();
+    assert_eq!(w.len(), 1, "{:?}", run.windows);
+    assert_eq!(w[0].pkts_out, 12);
+}

@@ -396,10 +396,12 @@ impl Detector for MlDetector {
         if let Some(id) = ctx.src_device {
             if let Some(key) = ctx.devices.get(id).map(|d| d.key) {
                 let w = self.windows.entry(id, || HostWindow::new(key, second, ts));
-                if w.key != key || w.second != second {
+                if w.key != key || w.second < second {
                     // Ticks close windows before the next second's first
-                    // packet; this covers a reused device slot (and time
-                    // that went backwards, which starts a fresh window).
+                    // packet; this covers a reused device slot. A packet
+                    // from an earlier second (capture reordering) counts in
+                    // the current window: restarting at its second would
+                    // throw away the open window's evidence unclassified.
                     *w = HostWindow::new(key, second, ts);
                 }
                 w.sent(ctx);
@@ -408,7 +410,7 @@ impl Detector for MlDetector {
         if let Some(id) = ctx.dst_device.filter(|d| Some(*d) != ctx.src_device) {
             if let Some(key) = ctx.devices.get(id).map(|d| d.key) {
                 let w = self.windows.entry(id, || HostWindow::new(key, second, ts));
-                if w.key != key || w.second != second {
+                if w.key != key || w.second < second {
                     *w = HostWindow::new(key, second, ts);
                 }
                 w.received(ctx);
