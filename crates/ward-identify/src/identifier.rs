@@ -659,14 +659,14 @@ impl DeviceIdentifier {
             e.confidence = d.confidence;
             e.identity_evidence = d.identity_evidence.clone();
         }
-        // The device's evidence only grows (until its cap): when the copy
-        // has as many items and ends the same, it is the same list.
+        // Rebuild the copy only when it differs (no allocation when it is
+        // unchanged). Compared item by item: the entry may hold another
+        // run's (or a merged device's) list of the same length and end.
         let same = e.evidence.len() == d.evidence.len()
-            && match (e.evidence.last(), d.evidence.last()) {
-                (Some(a), Some((k, v))) => a.source == k.as_str() && a.value == *v,
-                (None, None) => true,
-                _ => false,
-            };
+            && e.evidence
+                .iter()
+                .zip(&d.evidence)
+                .all(|(a, (k, v))| a.source == k.as_str() && a.value == *v);
         if !same {
             e.evidence = d
                 .evidence

@@ -366,3 +366,23 @@ fn a_settled_answer_is_asked_again_ever_more_rarely() {
     }
     assert_eq!(w, 300);
 }
+
+#[test]
+fn a_known_devices_evidence_from_an_earlier_run_is_replaced_not_kept() {
+    // Run 1 and run 2 each hold two items ending with the same host name:
+    // the inventory must show run 2's list, not keep run 1's because the
+    // lengths and last items agree.
+    let mut inv = Inventory::default();
+    for (query, t0) in [("old.example.com", 0), ("new.example.com", 10_000)] {
+        let mut t = DeviceTable::new(DeviceConfig::default(), 1);
+        let mut id = identifier(60, inv);
+        let dev = see(&mut t, A, [192, 168, 1, 10], t0);
+        t.add_hint(dev, HintKind::DnsQuery, query);
+        t.add_hint(dev, HintKind::Hostname, "cam");
+        id.identify(Timestamp::from_secs(t0 + 1), &mut t, &mut Vec::new());
+        inv = id.into_inventory();
+    }
+    let e = inv.devices.values().next().expect("A is in the inventory");
+    let values: Vec<&str> = e.evidence.iter().map(|v| v.value.as_str()).collect();
+    assert_eq!(values, ["new.example.com", "cam"]);
+}
