@@ -373,6 +373,15 @@ fn alert_event(
     d.into_event(devices)
 }
 
+/// Whether a packet of `second` goes into a window of `window`: its own
+/// second, or the one before (capture reordering: restarting the window at
+/// the late packet's second would throw the open window's evidence away
+/// unclassified). Farther back is a jump in time and starts afresh, so a
+/// replay of older traffic never piles into one window.
+fn same_window(window: i64, second: i64) -> bool {
+    second == window || second.checked_add(1) == Some(window)
+}
+
 impl Detector for MlDetector {
     fn name(&self) -> &'static str {
         "ml"
@@ -396,12 +405,10 @@ impl Detector for MlDetector {
         if let Some(id) = ctx.src_device {
             if let Some(key) = ctx.devices.get(id).map(|d| d.key) {
                 let w = self.windows.entry(id, || HostWindow::new(key, second, ts));
-                if w.key != key || w.second < second {
+                if w.key != key || !same_window(w.second, second) {
                     // Ticks close windows before the next second's first
-                    // packet; this covers a reused device slot. A packet
-                    // from an earlier second (capture reordering) counts in
-                    // the current window: restarting at its second would
-                    // throw away the open window's evidence unclassified.
+                    // packet; this covers a reused device slot and time
+                    // that jumped back (a fresh window).
                     *w = HostWindow::new(key, second, ts);
                 }
                 w.sent(ctx);
@@ -410,7 +417,7 @@ impl Detector for MlDetector {
         if let Some(id) = ctx.dst_device.filter(|d| Some(*d) != ctx.src_device) {
             if let Some(key) = ctx.devices.get(id).map(|d| d.key) {
                 let w = self.windows.entry(id, || HostWindow::new(key, second, ts));
-                if w.key != key || w.second < second {
+                if w.key != key || !same_window(w.second, second) {
                     *w = HostWindow::new(key, second, ts);
                 }
                 w.received(ctx);
@@ -425,5 +432,19 @@ impl Detector for MlDetector {
 
     fn finish(&mut self, _now: Timestamp, devices: &DeviceTable, out: &mut Vec<Event>) {
         self.close_windows(None, devices, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_window;
+
+    #[test]
+    fn only_the_previous_second_joins_the_open_window() {
+        assert!(same_window(10, 10));
+        assert!(same_window(10, 9)); // late by a little
+        assert!(!same_window(10, 11)); // the next second
+        assert!(!same_window(10, 5)); // a jump back: afresh
+        assert!(!same_window(i64::MIN, i64::MAX));
     }
 }
