@@ -230,7 +230,8 @@ pub struct Flow {
 impl Flow {
     /// Next expected TCP sequence number in direction `d` (0 or 1), if known.
     pub fn next_seq(&self, d: usize) -> Option<u32> {
-        (self.seq_known & (1 << d) != 0).then(|| self.next_seq[d & 1])
+        // Masked like `set_next_seq`: a `u8` shifted by 8 or more overflows.
+        (self.seq_known & (1 << (d & 1)) != 0).then(|| self.next_seq[d & 1])
     }
 
     pub(crate) fn set_next_seq(&mut self, d: usize, seq: u32) {

@@ -229,3 +229,13 @@ fn slab_grows_across_chunks_and_reuses_slots() {
     }
     assert_eq!(h.table.slab.chunks.len(), chunks);
 }
+
+#[test]
+fn next_seq_reads_the_direction_set_next_seq_wrote() {
+    let mut f = Flow::default();
+    assert_eq!(f.next_seq(9), None); // shifted a u8 by 9: overflow
+    f.set_next_seq(3, 77);
+    assert_eq!(f.next_seq(3), Some(77));
+    assert_eq!(f.next_seq(1), Some(77));
+    assert_eq!(f.next_seq(0), None);
+}
