@@ -121,9 +121,12 @@ struct Victim {
     /// Per kind: second the flood was first reported, last second over threshold, packets since.
     first_over: [i64; KINDS],
     last_over: [i64; KINDS],
-    /// Per kind: who the reported flood came from (hash of its majority
-    /// source address or sender MAC): another sender is another incident.
-    over_by: [u64; KINDS],
+    /// Per kind: who the reported flood came from, as far as known: the
+    /// hash of its majority source address and of its majority sender MAC
+    /// (0: no majority). Another sender is another incident; a vote that
+    /// merely lost its majority for a while is not another sender.
+    over_src: [u64; KINDS],
+    over_mac: [u64; KINDS],
     /// The reflector service port of this second's reflected packets.
     refl_port: u16,
     one_refl_port: bool,
@@ -154,7 +157,8 @@ impl Victim {
             req_bytes: 0,
             first_over: [i64::MIN; KINDS],
             last_over: [i64::MIN; KINDS],
-            over_by: [0; KINDS],
+            over_src: [0; KINDS],
+            over_mac: [0; KINDS],
             refl_port: 0,
             one_refl_port: true,
             total: [0; KINDS],
@@ -401,19 +405,34 @@ impl Dos {
         if v.ports.estimate() > MAX_FLOOD_PORTS && kind != Kind::Reflection {
             return; // many ports at once: a fast scan, not a flood
         }
-        let by = if majority(v.top_src_votes, v.pkts) {
+        // Who floods, per packet's tally: the vote can win and lose its
+        // majority from one packet to the next, so only a *different* known
+        // sender (address or MAC) makes another incident, not an unknown one.
+        let src_by = if majority(v.top_src_votes, v.pkts) {
             hash_of(&v.top_src)
         } else {
-            v.top_mac
-                .filter(|_| majority(v.top_mac_votes, v.pkts))
-                .map_or(0, |m| hash_of(&m))
+            0
         };
-        let ongoing = sec.saturating_sub(v.last_over[k]) <= self.quiet_secs && v.over_by[k] == by;
+        let mac_by = v
+            .top_mac
+            .filter(|_| majority(v.top_mac_votes, v.pkts))
+            .map_or(0, |m| hash_of(&m));
+        let differs = |old: u64, new: u64| old != 0 && new != 0 && old != new;
+        let ongoing = sec.saturating_sub(v.last_over[k]) <= self.quiet_secs
+            && !differs(v.over_src[k], src_by)
+            && !differs(v.over_mac[k], mac_by);
         v.last_over[k] = sec;
         if ongoing {
+            if v.over_src[k] == 0 {
+                v.over_src[k] = src_by;
+            }
+            if v.over_mac[k] == 0 {
+                v.over_mac[k] = mac_by;
+            }
             return;
         }
-        v.over_by[k] = by;
+        v.over_src[k] = src_by;
+        v.over_mac[k] = mac_by;
         v.first_over[k] = sec;
         let v = *v;
         // Is the flood's (majority) source address forged? Its owner's MAC

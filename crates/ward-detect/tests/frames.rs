@@ -1143,3 +1143,36 @@ fn snmp_reflection_from_the_internet_names_the_victim_only() {
     );
     assert!(d[0].0.since(Timestamp(T0 + 1_000_000)) < 2_000_000);
 }
+
+/// A flood whose sender has about three quarters of the victim's packets:
+/// the majority vote is won in some packets' tally and lost in others', so
+/// "who floods" flickers between the sender's address and no one. The
+/// flicker is not another sender: the flood is one incident, one alert.
+#[test]
+fn a_flood_whose_majority_flickers_is_one_incident() {
+    let mut r = Run::new();
+    introduce(&mut r, 0, &[(GW_MAC, GW), (CAM_MAC, CAM)]);
+    let flooder: V4 = [198, 51, 100, 7];
+    let mut x: u32 = 7;
+    for i in 0..5000i64 {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        let src = if (x >> 16) % 100 < 75 {
+            flooder
+        } else {
+            [203, 0, (x >> 8) as u8, x as u8 | 1]
+        };
+        r.at(
+            1_000_000 + i * 1000,
+            &tcp(
+                (GW_MAC, src, 1024 + i as u16),
+                (CAM_MAC, CAM, 80),
+                1,
+                "S",
+                b"",
+            ),
+        );
+    }
+    let a = r.alerts();
+    let d = dos_alerts(&a);
+    assert_eq!(d.len(), 1, "{a:?}");
+}
