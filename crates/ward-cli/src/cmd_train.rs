@@ -156,7 +156,9 @@ mod attacks {
         /// detector's `min_confidence`).
         #[arg(long, default_value_t = 0.8)]
         min_confidence: f32,
-        /// Captures the --labels file labels.
+        /// Captures the --labels file labels (never silently ignored:
+        /// without --labels they are an error).
+        #[arg(requires = "labels")]
         captures: Vec<PathBuf>,
     }
 
