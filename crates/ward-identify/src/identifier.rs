@@ -399,6 +399,11 @@ impl Identifier for DeviceIdentifier {
     }
 
     fn identify(&mut self, now: Timestamp, devices: &mut DeviceTable, out: &mut Vec<Event>) {
+        // The pipeline does not build an identifier when this is off; an
+        // embedder that does still gets what the setting promises.
+        if !self.cfg.enabled {
+            return;
+        }
         let started = *self.inventory.learning_started.get_or_insert(now);
         let learning_us = (self.cfg.learning_period_s as i64).saturating_mul(1_000_000);
         let learning = now.since(started) < learning_us;

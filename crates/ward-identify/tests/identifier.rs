@@ -386,3 +386,22 @@ fn a_known_devices_evidence_from_an_earlier_run_is_replaced_not_kept() {
     let values: Vec<&str> = e.evidence.iter().map(|v| v.value.as_str()).collect();
     assert_eq!(values, ["new.example.com", "cam"]);
 }
+
+#[test]
+fn disabled_identification_classifies_and_alerts_nothing() {
+    let cfg = IdentifyConfig {
+        enabled: false,
+        learning_period_s: 0,
+        ..Default::default()
+    };
+    let mut id = DeviceIdentifier::with_default_model(cfg, Inventory::default()).unwrap();
+    let mut t = DeviceTable::new(DeviceConfig::default(), 1);
+    let mut out = Vec::new();
+    let dev = see(&mut t, A, [192, 168, 1, 10], 0);
+    t.add_hint(dev, HintKind::MdnsService, "_googlecast._tcp.local");
+    see(&mut t, B, [192, 168, 1, 11], 1000);
+    id.identify(Timestamp::from_secs(1001), &mut t, &mut out);
+    assert!(out.is_empty(), "{out:?}");
+    assert!(t.get(dev).is_some_and(|d| d.category.is_none()));
+    assert!(id.into_inventory().devices.is_empty());
+}
