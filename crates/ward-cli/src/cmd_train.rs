@@ -121,7 +121,7 @@ mod attacks {
 
     use anyhow::Context;
     use clap::Args;
-    use ward_capture::{CaptureReader, RawPacket};
+    use ward_capture::{MergedReader, RawPacket};
     use ward_core::Timestamp;
     use ward_detect::ml::train::{self, parse_labels, Run, TrainRequest, WindowCollector};
     use ward_identify::forest::ForestParams;
@@ -167,27 +167,24 @@ mod attacks {
         let text = std::fs::read_to_string(labels)
             .with_context(|| format!("cannot read {}", labels.display()))?;
         let labels = parse_labels(&text, &labels.display().to_string())?;
+        // In timestamp order across files, as `ward analyze` reads them, so
+        // the model learns the windows the detector will see (captures read
+        // one after another would go back in time, and windows of a second
+        // already past are never closed).
+        let mut reader = MergedReader::open(captures)?;
         let mut collector = WindowCollector::new();
-        for path in captures {
-            let mut reader = CaptureReader::open(path, 0)
-                .with_context(|| format!("cannot open {}", path.display()))?;
-            let mut pkt = RawPacket::default();
-            loop {
-                match reader.next_packet(&mut pkt) {
-                    Ok(true) => collector.process(
-                        Timestamp::from_nanos(pkt.ts_nanos),
-                        pkt.linktype,
-                        &pkt.data,
-                        pkt.orig_len,
-                    ),
-                    Ok(false) => break,
-                    // A damaged tail ends the capture; what came before counts.
-                    Err(e) => {
-                        eprintln!("ward: warning: {}: {e}", path.display());
-                        break;
-                    }
-                }
-            }
+        let mut pkt = RawPacket::default();
+        while reader.next_packet(&mut pkt) {
+            collector.process(
+                Timestamp::from_nanos(pkt.ts_nanos),
+                pkt.linktype,
+                &pkt.data,
+                pkt.orig_len,
+            );
+        }
+        // A damaged tail ends that capture; what came before counts.
+        for e in &reader.errors {
+            eprintln!("ward: warning: {e}");
         }
         Ok(Run {
             name,
