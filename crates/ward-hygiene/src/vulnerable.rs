@@ -98,7 +98,11 @@ pub struct TableError(String);
 fn parse(text: &str) -> Result<Vec<VulnerableSoftware>, TableError> {
     let f: File = toml::from_str(text).map_err(|e| TableError(e.to_string()))?;
     for e in &f.software {
-        if e.cve.is_empty() || e.source.is_empty() || e.names.is_empty() {
+        if e.cve.is_empty()
+            || e.source.is_empty()
+            || e.names.is_empty()
+            || e.names.iter().any(|n| n.trim().is_empty())
+        {
             return Err(TableError(format!(
                 "{}: needs names, cve and source",
                 e.product
@@ -590,5 +594,9 @@ mod tests {
         assert!(parse("[[software]]\nproduct='x'\n").is_err());
         let open = "[[software]]\nproduct='x'\nnames=['x']\ncve=['CVE-1']\nseverity=1\nsummary=''\nadvice=''\nsource='http://x'\n";
         assert!(parse(open).is_err(), "no upper bound");
+        // An empty name would match at every offset of every banner.
+        let blank = "[[software]]\nproduct='x'\nnames=['x', ' ']\ncve=['CVE-1']\nseverity=1\nsummary=''\nadvice=''\nsource='http://x'\nbefore='2'\n";
+        assert!(parse(blank).is_err(), "blank name");
+        assert!(parse(&blank.replace("' '", "'y'")).is_ok());
     }
 }
