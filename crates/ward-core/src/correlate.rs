@@ -6,8 +6,9 @@
 //! declares itself *secondary* ([`crate::engine::Detector::secondary`])
 //! corroborates the others: its alert is dropped (and counted in
 //! `stats.alerts_corroborated`) when a primary detector alerted about the
-//! same attacker, and the same victim where the secondary alert names one,
-//! within [`CORROBORATION_WINDOW_SECS`] of packet time. What a secondary
+//! same attacker within [`CORROBORATION_WINDOW_SECS`] of packet time, in the
+//! same category (a sweep's victims differ from alert to alert) or about the
+//! same victim where the secondary alert names one. What a secondary
 //! detector finds on its own still reaches the user.
 //!
 //! Bounded: the most recent [`MAX_RECENT`] primary incidents are kept; the
@@ -16,7 +17,7 @@
 use std::collections::VecDeque;
 use std::net::IpAddr;
 
-use crate::event::{Event, EventType};
+use crate::event::{AlertCategory, Event, EventType};
 use crate::time::Timestamp;
 
 /// How far apart (packet time) a primary and a secondary alert may be and
@@ -27,6 +28,7 @@ pub const MAX_RECENT: usize = 512;
 
 struct Recent {
     attacker: IpAddr,
+    category: AlertCategory,
     victims: Vec<IpAddr>,
     last_seen: Timestamp,
 }
@@ -64,7 +66,8 @@ impl Correlator {
             let victim = alert.victims.first();
             let known = self.recent.iter().any(|r| {
                 r.attacker == attacker
-                    && victim.is_none_or(|v| r.victims.is_empty() || r.victims.contains(v))
+                    && (r.category == alert.category
+                        || victim.is_none_or(|v| r.victims.is_empty() || r.victims.contains(v)))
                     && alert.first_seen.since(r.last_seen) <= window
                     && r.last_seen.since(alert.last_seen) <= window
             });
@@ -78,6 +81,7 @@ impl Correlator {
         }
         self.recent.push_back(Recent {
             attacker,
+            category: alert.category,
             victims: alert.victims.clone(),
             last_seen: alert.last_seen,
         });
@@ -122,13 +126,33 @@ mod tests {
     fn a_secondary_alert_of_its_own_goes_out() {
         let mut c = Correlator::new(vec!["ml"]);
         assert!(c.keep(&alert("dos", [10, 0, 0, 9], Some([10, 0, 0, 2]), 100)));
-        // Another victim, another attacker, much later: all new.
-        assert!(c.keep(&alert("ml", [10, 0, 0, 9], Some([10, 0, 0, 3]), 101)));
+        // Another victim in another category, another attacker, much
+        // later: all new.
+        let mut other = alert("ml", [10, 0, 0, 9], Some([10, 0, 0, 3]), 101);
+        if let Some(a) = other.alert.as_mut() {
+            a.category = AlertCategory::Recon;
+        }
+        assert!(c.keep(&other));
         assert!(c.keep(&alert("ml", [10, 0, 0, 8], Some([10, 0, 0, 2]), 101)));
         assert!(c.keep(&alert("ml", [10, 0, 0, 9], Some([10, 0, 0, 2]), 1000)));
         // Primary alerts are never dropped, whatever came before.
         assert!(c.keep(&alert("dos", [10, 0, 0, 9], Some([10, 0, 0, 2]), 1000)));
         assert_eq!(c.corroborated, 0);
+    }
+
+    #[test]
+    fn a_secondary_alert_in_the_same_category_is_folded_in_whatever_its_victim() {
+        let mut c = Correlator::new(vec!["ml"]);
+        assert!(c.keep(&alert("recon", [10, 0, 0, 9], Some([10, 0, 0, 2]), 100)));
+        // The same sweep, another address of it first: still one incident.
+        assert!(!c.keep(&alert("ml", [10, 0, 0, 9], Some([10, 0, 0, 77]), 101)));
+        // Another category about another victim is news.
+        let mut other = alert("ml", [10, 0, 0, 9], Some([10, 0, 0, 78]), 102);
+        if let Some(a) = other.alert.as_mut() {
+            a.category = AlertCategory::Bruteforce;
+        }
+        assert!(c.keep(&other));
+        assert_eq!(c.corroborated, 1);
     }
 
     #[test]
