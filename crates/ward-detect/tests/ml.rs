@@ -164,6 +164,15 @@ fn training_on_a_code_built_dataset_is_deterministic_and_learns_the_flood() {
 }
 
 #[test]
+fn a_label_outside_the_attack_categories_is_a_training_error() {
+    let (frames, labels) = synthetic_run(1_700_000_000_000_000, 20, 1);
+    let odd = labels.replace(",dos,", ",anomaly,");
+    let run = collect("odd", &frames, &odd);
+    let err = train::train(&[run], &[], &request()).expect_err("anomaly is no attack class");
+    assert!(err.to_string().contains("anomaly"), "{err}");
+}
+
+#[test]
 fn a_model_for_another_feature_version_is_refused() {
     let m = AttackModel::default_model().expect("built-in model");
     let mut v: serde_json::Value = serde_json::from_str(&m.to_json().expect("json")).expect("v");

@@ -120,6 +120,24 @@ struct Incident {
     victims: Vec<IpAddr>,
 }
 
+impl Incident {
+    /// An episode that starts with a window from `first` to `last`.
+    fn new(first: Timestamp, last: Timestamp) -> Self {
+        Incident {
+            first,
+            last,
+            windows: 0,
+            packets: 0,
+            confidence_sum: 0.0,
+            reported: false,
+            best: 0.0,
+            best_x: Vec::new(),
+            best_used: Vec::new(),
+            victims: Vec::new(),
+        }
+    }
+}
+
 impl MlDetector {
     pub fn new(model: AttackModel, cfg: MlConfig) -> Self {
         let min = model.min_window_packets;
@@ -217,32 +235,10 @@ impl MlDetector {
         };
         let quiet_us = (self.cfg.quiet_secs as i64).saturating_mul(1_000_000);
         let now = rec.last;
-        let inc = self.incidents.entry(key, || Incident {
-            first: rec.start,
-            last: now,
-            windows: 0,
-            packets: 0,
-            confidence_sum: 0.0,
-            reported: false,
-            best: 0.0,
-            best_x: Vec::new(),
-            best_used: Vec::new(),
-            victims: Vec::new(),
-        });
+        let inc = self.incidents.entry(key, || Incident::new(rec.start, now));
         if now.since(inc.last) > quiet_us {
             // A new episode of the same incident.
-            *inc = Incident {
-                first: rec.start,
-                last: now,
-                windows: 0,
-                packets: 0,
-                confidence_sum: 0.0,
-                reported: false,
-                best: 0.0,
-                best_x: Vec::new(),
-                best_used: Vec::new(),
-                victims: Vec::new(),
-            };
+            *inc = Incident::new(rec.start, now);
         }
         inc.last = inc.last.max(now);
         inc.windows += 1;

@@ -86,16 +86,17 @@ pub enum ModelError {
 static DEFAULT_MODEL: &str = include_str!("../../models/attacks.json");
 
 /// The alert category a class name stands for.
+/// Only attack categories: a model never learns `anomaly`, `policy` or
+/// `new-device`.
 pub fn category_of(class: &str) -> Option<AlertCategory> {
-    Some(match class {
-        "recon" => AlertCategory::Recon,
-        "bruteforce" => AlertCategory::Bruteforce,
-        "dos" => AlertCategory::Dos,
-        "botnet" => AlertCategory::Botnet,
-        "spoofing" => AlertCategory::Spoofing,
-        "exploit" => AlertCategory::Exploit,
-        _ => return None,
-    })
+    AlertCategory::parse(class)
+        .filter(|c| class == c.as_str())
+        .filter(|c| {
+            !matches!(
+                c,
+                AlertCategory::Anomaly | AlertCategory::Policy | AlertCategory::NewDevice
+            )
+        })
 }
 
 impl AttackModel {

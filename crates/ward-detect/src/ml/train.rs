@@ -25,7 +25,7 @@ use ward_core::{Engine, EngineConfig, Event, EventSink, Timestamp};
 use ward_ml::forest::{Forest, ForestParams};
 
 use super::features::{WindowRecord, FEATURE_NAMES, FEATURE_VERSION};
-use super::model::{AttackModel, ClassScore, Provenance, BENIGN, MODEL_FORMAT};
+use super::model::{category_of, AttackModel, ClassScore, Provenance, BENIGN, MODEL_FORMAT};
 use super::MlDetector;
 
 /// Windows with fewer packets sent are neither learnt nor classified.
@@ -37,6 +37,8 @@ pub enum TrainError {
     Labels(#[from] ward_eval::EvalError),
     #[error("no training windows")]
     NoData,
+    #[error("label {label:?}: {category:?} is not an attack category a model can learn")]
+    Category { label: String, category: String },
 }
 
 // Labels are the lab's `labels.csv`, read by the same code `ward eval`
@@ -174,6 +176,14 @@ pub fn train(
     test: &[Run],
     req: &TrainRequest,
 ) -> Result<(AttackModel, Evaluation), TrainError> {
+    for l in train.iter().chain(test).flat_map(|r| &r.labels) {
+        if category_of(l.category.as_str()).is_none() {
+            return Err(TrainError::Category {
+                label: l.label.clone(),
+                category: l.category.as_str().to_string(),
+            });
+        }
+    }
     let mut classes: BTreeSet<String> = BTreeSet::new();
     classes.insert(BENIGN.to_string());
     let mut pairs: Vec<(Vec<f32>, String)> = Vec::new();
