@@ -7,6 +7,8 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+// The engine's wiring is in the library target, shared with `stage-bench`.
+use ward_cli::pipeline;
 
 mod analyze;
 mod cmd_audit;
@@ -17,7 +19,6 @@ mod cmd_serve;
 mod cmd_train;
 mod cmd_watch;
 mod eve;
-mod pipeline;
 mod summary;
 
 /// ward watches an IoT network's traffic and tells you which devices are on

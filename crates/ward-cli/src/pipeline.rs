@@ -36,7 +36,20 @@ impl RunOptions {
 /// The engine with every detector and device identification, continuing
 /// from the inventory in `--state` when there is one.
 pub fn build_engine(config: &Config, opts: &RunOptions) -> anyhow::Result<Engine> {
-    let mut detectors = build_detectors(config, opts)?;
+    let detectors = build_detectors(config, opts)?;
+    build_engine_with(config, opts, detectors, random_seed())
+}
+
+/// The engine around `detectors` (normally [`build_detectors`]'s), with
+/// device identification as `config` says and hash seed `seed`.
+/// `stage-bench --stage pipeline` builds ward's engine through here, so
+/// the benchmark times exactly what `ward analyze` runs.
+pub fn build_engine_with(
+    config: &Config,
+    opts: &RunOptions,
+    mut detectors: Vec<Box<dyn Detector>>,
+    seed: u64,
+) -> anyhow::Result<Engine> {
     let inventory = match opts.inventory_file() {
         Some(f) => ward_identify::Inventory::load_or_default(&f)
             .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?,
@@ -48,7 +61,7 @@ pub fn build_engine(config: &Config, opts: &RunOptions) -> anyhow::Result<Engine
         None => Default::default(),
     };
     if !ident_cfg.enabled {
-        return Ok(Engine::new(config.engine.clone(), random_seed(), detectors));
+        return Ok(Engine::new(config.engine.clone(), seed, detectors));
     }
     let model = match &opts.model {
         Some(p) => ward_identify::Model::load(p)?,
@@ -57,8 +70,7 @@ pub fn build_engine(config: &Config, opts: &RunOptions) -> anyhow::Result<Engine
     };
     let ident = ward_identify::DeviceIdentifier::new(model, ident_cfg, inventory);
     detectors.push(ident.port_observer());
-    Ok(Engine::new(config.engine.clone(), random_seed(), detectors)
-        .with_identifier(Box::new(ident)))
+    Ok(Engine::new(config.engine.clone(), seed, detectors).with_identifier(Box::new(ident)))
 }
 
 /// Save what the run learned about devices into `--state` (the anomaly

@@ -5,7 +5,12 @@
 //! Stages: `decode` (decode only), `flow` (decode + `FlowTable::update`,
 //! the "decode + flow tracking" target), `engine` (`Engine::process`
 //! without detectors: decode, inventory, flows, application parsers,
-//! events to a counting sink).
+//! events to a counting sink), `pipeline` (`Engine::process` with the
+//! detectors and the identifier `ward analyze` runs, built by the same code,
+//! `ward_cli::pipeline`, from `--config` or the defaults; `--skip NAME`
+//! leaves one detector out and `--no-identify` identification, to see what
+//! each costs). `--no-flow-events` makes the engine build no `flow` events,
+//! as `ward analyze` does when nothing it writes to wants them.
 //!
 //! Two clocks are reported: wall time of the stage, and the CPU time the
 //! thread actually got during it (Linux `/proc/thread-self/schedstat`). On a
@@ -29,6 +34,8 @@ enum Stage {
     Decode,
     Flow,
     Engine,
+    /// The engine with `ward analyze`'s detectors and identifier.
+    Pipeline,
 }
 
 #[derive(Parser)]
@@ -38,6 +45,18 @@ struct Args {
     /// Flow table capacity (ward's default is 1 000 000).
     #[arg(long, default_value_t = 1_000_000)]
     max_flows: usize,
+    /// `engine`, `pipeline`: build no `flow` events (`emit_flows = false`).
+    #[arg(long)]
+    no_flow_events: bool,
+    /// `pipeline`: ward's configuration file (TOML), as `ward analyze --config`.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// `pipeline`: leave out the detector of this name (repeatable).
+    #[arg(long, value_name = "NAME")]
+    skip: Vec<String>,
+    /// `pipeline`: no device identification (as `[detectors.identify] enabled = false`).
+    #[arg(long)]
+    no_identify: bool,
     capture: PathBuf,
 }
 
@@ -70,14 +89,16 @@ fn main() -> anyhow::Result<()> {
     };
     let mut table = FlowTable::new(flow_cfg.clone(), 1);
     let mut ended = Vec::new();
-    let mut engine = Engine::new(
-        EngineConfig {
-            flow: flow_cfg,
-            ..EngineConfig::default()
-        },
-        1,
-        Vec::new(),
-    );
+    let engine_cfg = EngineConfig {
+        flow: flow_cfg,
+        emit_flows: a.no_flow_events.then_some(false),
+        ..EngineConfig::default()
+    };
+    let mut engine = if a.stage == Stage::Pipeline {
+        pipeline_engine(&a, engine_cfg)?
+    } else {
+        Engine::new(engine_cfg, 1, Vec::new())
+    };
     let mut sink = CountSink(0);
     let (mut packets, mut bytes, mut peak_flows, mut anomalies) = (0u64, 0u64, 0usize, 0u64);
     let mut busy = Duration::ZERO;
@@ -107,7 +128,7 @@ fn main() -> anyhow::Result<()> {
                     ended.clear();
                     peak_flows = peak_flows.max(table.len());
                 }
-                Stage::Engine => {
+                Stage::Engine | Stage::Pipeline => {
                     engine.process(ts, p.linktype, &p.data, p.orig_len, &mut sink);
                     peak_flows = peak_flows.max(engine.flows().len());
                 }
@@ -121,7 +142,7 @@ fn main() -> anyhow::Result<()> {
             .map(|p| u64::from(p.orig_len))
             .sum::<u64>();
     }
-    if a.stage == Stage::Engine {
+    if matches!(a.stage, Stage::Engine | Stage::Pipeline) {
         let t = Instant::now();
         let c = thread_cpu_ns();
         engine.finish(&mut sink);
@@ -154,8 +175,60 @@ fn main() -> anyhow::Result<()> {
     if a.stage == Stage::Flow {
         println!("flow_counters={:?}", table.counters);
     }
-    if a.stage == Stage::Engine {
+    if matches!(a.stage, Stage::Engine | Stage::Pipeline) {
         println!("flow_counters={:?}", engine.flows().counters);
     }
     Ok(())
+}
+
+/// The engine `ward analyze` builds (same code), with `--config`, `--skip`
+/// and `--no-identify` applied; the flow settings come from `engine_cfg`
+/// unless the config file sets its own `[engine]`.
+#[cfg(feature = "pipeline")]
+fn pipeline_engine(a: &Args, engine_cfg: EngineConfig) -> anyhow::Result<Engine> {
+    use ward_cli::pipeline::{build_detectors, build_engine_with, RunOptions};
+    let mut config = match &a.config {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("{}", p.display()))?;
+            toml::from_str(&text).with_context(|| format!("{}", p.display()))?
+        }
+        None => ward_core::Config {
+            engine: engine_cfg.clone(),
+            ..Default::default()
+        },
+    };
+    if a.no_flow_events {
+        config.engine.emit_flows = Some(false);
+    }
+    if a.no_identify {
+        let table = config
+            .detectors
+            .entry("identify".into())
+            .or_insert_with(|| serde_json::json!({}));
+        match table.as_object_mut() {
+            Some(t) => {
+                t.insert("enabled".into(), false.into());
+            }
+            None => anyhow::bail!("[detectors.identify] must be a table"),
+        }
+    }
+    let opts = RunOptions::default();
+    let mut detectors = build_detectors(&config, &opts)?;
+    for name in &a.skip {
+        let before = detectors.len();
+        detectors.retain(|d| d.name() != name);
+        if detectors.len() == before {
+            anyhow::bail!("--skip {name}: no such detector");
+        }
+    }
+    let names: Vec<&str> = detectors.iter().map(|d| d.name()).collect();
+    println!("detectors={}", names.join(","));
+    let engine = build_engine_with(&config, &opts, detectors, 1)?;
+    println!("identifier={}", engine.identifier().is_some());
+    Ok(engine)
+}
+
+#[cfg(not(feature = "pipeline"))]
+fn pipeline_engine(_: &Args, _: EngineConfig) -> anyhow::Result<Engine> {
+    anyhow::bail!("stage-bench was built without the `pipeline` feature")
 }
