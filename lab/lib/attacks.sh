@@ -32,7 +32,7 @@ labelled() {
     # timeout's 124 is expected for tools stopped on purpose (arpspoof);
     # hping3 exits 1 when nothing answered (UDP to an open port, spoofed
     # sources), which is the expected outcome of those floods.
-    if [[ $tool == hping3 && $rc == 1 ]] && grep -q "packets transmitted" "$W/logs/attack-$label.log"; then
+    if [[ $tool == *hping3* && $rc == 1 ]] && grep -q "packets transmitted" "$W/logs/attack-$label.log"; then
         rc=0
     fi
     if ((rc != 0 && rc != 124)); then
