@@ -144,6 +144,11 @@ fn header<'a>(head: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
 }
 
 fn authorization(value: &[u8]) -> Option<Login> {
+    // hydra's RTSP module sends `Authorization: : Basic …`; camera servers
+    // that skip the stray colon accept it, so read past it too.
+    let value = value
+        .strip_prefix(b":")
+        .map_or(value, |v| v.trim_ascii_start());
     let (scheme, rest) = match value.iter().position(|&b| b == b' ') {
         Some(i) => (&value[..i], value[i + 1..].trim_ascii()),
         None => (value, &[][..]),
@@ -420,6 +425,22 @@ mod tests {
                 outcome: LoginOutcome::Failure,
             })]
         );
+    }
+
+    /// hydra 9.4 (lab scenario `variants`) writes a stray colon before the
+    /// scheme; its guesses must still be read.
+    #[test]
+    fn hydra_stray_colon_before_the_scheme_is_read() {
+        let ev = run(&[
+            (C, b"DESCRIBE rtsp://h:554 RTSP/1.0\r\nCSeq: 2\r\nAuthorization: : Basic cm9vdDp4YzM1MTE=\r\n\r\n"),
+            (S, b"RTSP/1.0 401 Unauthorized\r\nCSeq: 2\r\nWWW-Authenticate: Basic realm=\"IP Camera\"\r\n\r\n"),
+        ]);
+        let [AppEvent::Credential(c)] = ev.as_slice() else {
+            panic!("one credential expected: {ev:?}");
+        };
+        assert_eq!(c.username.as_deref(), Some("root"));
+        assert_eq!(c.secret.as_ref().map(|s| s.expose()), Some("xc3511"));
+        assert_eq!(c.outcome, LoginOutcome::Failure);
     }
 
     #[test]
