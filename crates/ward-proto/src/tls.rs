@@ -185,29 +185,67 @@ impl AppParser for TlsParser {
         if self.done[i] {
             return !(self.done[0] && self.done[1]);
         }
-        let sides = self.sides.get_or_insert_with(Box::default);
-        let progress = sides[i].push(data);
-        if !matches!(progress, Progress::NeedMore) {
-            // This direction is finished: its buffers are never read again.
-            self.done[i] = true;
-            sides[i] = Side::default();
-        }
-        if sides.iter().all(Side::is_empty) {
-            self.sides = None;
-        }
-        match progress {
-            Progress::NeedMore => return true,
-            Progress::Stop(what) => {
-                if let Some(what) = what {
-                    out.push(AppEvent::Malformed {
-                        protocol: PROTO,
-                        what,
-                    });
-                    return false;
+        // The common case: nothing of this direction is buffered and the
+        // chunk starts with a whole record holding a whole hello. Parse it
+        // where it lies instead of copying it through the record and
+        // handshake buffers (which would yield the same message bytes).
+        let pending = self.sides.as_ref().is_some_and(|s| !s[i].is_empty());
+        let progress = match (pending, whole_first_message(data)) {
+            (false, Some(msg)) => {
+                self.done[i] = true;
+                if let Some(sides) = &mut self.sides {
+                    sides[i] = Side::default();
+                    if sides.iter().all(Side::is_empty) {
+                        self.sides = None;
+                    }
                 }
+                return self.report(InPlace::Message(msg), out);
             }
-            Progress::Sslv2(hello) => out.push(AppEvent::Tls(hello)),
-            Progress::Message(msg) => match parse_hello(&msg) {
+            _ => {
+                let sides = self.sides.get_or_insert_with(Box::default);
+                let progress = sides[i].push(data);
+                if !matches!(progress, Progress::NeedMore) {
+                    // This direction is finished: its buffers are never read again.
+                    self.done[i] = true;
+                    sides[i] = Side::default();
+                }
+                if sides.iter().all(Side::is_empty) {
+                    self.sides = None;
+                }
+                progress
+            }
+        };
+        match progress {
+            Progress::NeedMore => true,
+            Progress::Stop(what) => self.report(InPlace::Stop(what), out),
+            Progress::Sslv2(hello) => {
+                out.push(AppEvent::Tls(hello));
+                !(self.done[0] && self.done[1])
+            }
+            Progress::Message(msg) => self.report(InPlace::Message(&msg), out),
+        }
+    }
+}
+
+/// What one direction ended with, borrowed.
+enum InPlace<'a> {
+    Message(&'a [u8]),
+    Stop(Option<&'static str>),
+}
+
+impl TlsParser {
+    /// Report a finished direction; false when the flow needs no more data.
+    fn report(&self, end: InPlace<'_>, out: &mut Vec<AppEvent>) -> bool {
+        match end {
+            InPlace::Stop(Some(what)) => {
+                out.push(AppEvent::Malformed {
+                    protocol: PROTO,
+                    what,
+                });
+                return false;
+            }
+            InPlace::Stop(None) => {}
+            InPlace::Message(msg) => match parse_hello(msg) {
                 Ok(Some(hello)) => emit(hello, out),
                 Ok(None) => {}
                 Err(what) => {
@@ -221,6 +259,30 @@ impl AppParser for TlsParser {
         }
         !(self.done[0] && self.done[1])
     }
+}
+
+/// The first handshake message of a stream, if `data` starts with one
+/// handshake record that holds all of it: exactly the bytes [`Side::push`]
+/// would reassemble from the same chunk, without copying them. Anything
+/// else (another record type, SSLv2, a message split over records or
+/// segments, a record or message over the limits) is left to `push`.
+fn whole_first_message(data: &[u8]) -> Option<&[u8]> {
+    let [22, 3, _, l0, l1, payload @ ..] = data else {
+        return None;
+    };
+    let len = usize::from(u16::from_be_bytes([*l0, *l1]));
+    if len > RECORD_MAX {
+        return None;
+    }
+    let record = payload.get(..len)?;
+    let [_, m0, m1, m2, ..] = *record else {
+        return None;
+    };
+    let msg_len = u32::from_be_bytes([0, m0, m1, m2]) as usize + 4;
+    if msg_len > HANDSHAKE_MAX {
+        return None;
+    }
+    record.get(..msg_len)
 }
 
 fn emit(hello: TlsHello, out: &mut Vec<AppEvent>) {
@@ -294,7 +356,8 @@ fn walk_extensions(mut b: &[u8]) -> Result<Vec<(u16, &[u8])>, &'static str> {
     Ok(out)
 }
 
-/// A list of u16 behind a length prefix of `prefix` bytes (1 or 2).
+/// A list of u16 behind a length prefix of `prefix` bytes (1 or 2), GREASE
+/// values removed.
 fn u16_list(data: &[u8], prefix: usize) -> Vec<u16> {
     let len = match prefix {
         1 => data.first().map(|l| *l as usize),
@@ -306,11 +369,12 @@ fn u16_list(data: &[u8], prefix: usize) -> Vec<u16> {
     let body = data.get(prefix..prefix + len).unwrap_or(&[]);
     body.chunks_exact(2)
         .map(|c| u16::from_be_bytes([c[0], c[1]]))
+        .filter(|v| !is_grease(*v))
         .collect()
 }
 
 /// ALPN protocol names (RFC 7301 §3.1).
-fn alpn_list(data: &[u8]) -> Vec<Vec<u8>> {
+fn alpn_list(data: &[u8]) -> Vec<&[u8]> {
     let mut out = Vec::new();
     let Some(len) = data
         .get(..2)
@@ -323,7 +387,7 @@ fn alpn_list(data: &[u8]) -> Vec<Vec<u8>> {
         let Some(name) = rest.get(..n as usize) else {
             break;
         };
-        out.push(name.to_vec());
+        out.push(name);
         b = &rest[n as usize..];
     }
     out
@@ -357,42 +421,30 @@ fn client_hello(version: u16, ciphers_raw: &[u16], exts: &[(u16, &[u8])]) -> Tls
         .filter(|t| !is_grease(*t))
         .collect();
     let find = |t: u16| exts.iter().find(|(et, _)| *et == t).map(|(_, d)| *d);
-    let groups: Vec<u16> = find(EXT_GROUPS)
-        .map(|d| u16_list(d, 2))
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|g| !is_grease(*g))
-        .collect();
-    let point_formats: Vec<u8> = find(EXT_POINT_FORMATS)
+    let groups = find(EXT_GROUPS).map(|d| u16_list(d, 2)).unwrap_or_default();
+    let point_formats: &[u8] = find(EXT_POINT_FORMATS)
         .and_then(|d| {
             let n = *d.first()? as usize;
-            d.get(1..1 + n).map(<[u8]>::to_vec)
+            d.get(1..1 + n)
         })
         .unwrap_or_default();
-    let sig_algs: Vec<u16> = find(EXT_SIG_ALGS)
+    let sig_algs = find(EXT_SIG_ALGS)
         .map(|d| u16_list(d, 2))
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|s| !is_grease(*s))
-        .collect();
-    let versions: Vec<u16> = find(EXT_SUPPORTED_VERSIONS)
-        .map(|d| u16_list(d, 1))
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|v| !is_grease(*v))
-        .collect();
+        .unwrap_or_default();
+    let max_version = find(EXT_SUPPORTED_VERSIONS)
+        .and_then(|d| u16_list(d, 1).into_iter().max())
+        .unwrap_or(version);
     let alpn_raw = find(EXT_ALPN).map(alpn_list).unwrap_or_default();
     let sni = find(EXT_SNI).and_then(sni);
-    let max_version = versions.iter().copied().max().unwrap_or(version);
 
-    let ja3 = ja3_string(version, &ciphers, &ext_types, &groups, &point_formats);
+    let ja3 = ja3_string(version, &ciphers, &ext_types, &groups, point_formats);
     let ja3 = hex(&Md5::digest(ja3.as_bytes()));
     let ja4 = ja4(&Ja4Input {
         version: max_version,
         has_sni: exts.iter().any(|(t, _)| *t == EXT_SNI),
         ciphers: &ciphers,
         extensions: &ext_types,
-        first_alpn: alpn_raw.first().map(Vec::as_slice),
+        first_alpn: alpn_raw.first().copied(),
         sig_algs: &sig_algs,
     });
     TlsHello {
@@ -467,16 +519,46 @@ pub fn ja3_string(
     groups: &[u16],
     point_formats: &[u8],
 ) -> String {
-    fn join<T: ToString>(v: &[T]) -> String {
-        v.iter().map(T::to_string).collect::<Vec<_>>().join("-")
+    // Written straight into one string: this runs for every ClientHello,
+    // and a string per number (then a join) was most of the hello's cost.
+    let mut s = String::with_capacity(
+        8 + 6 * (ciphers.len() + extensions.len() + groups.len()) + 4 * point_formats.len(),
+    );
+    push_decimal(&mut s, u32::from(version));
+    for list in [ciphers, extensions, groups] {
+        s.push(',');
+        for (n, v) in list.iter().enumerate() {
+            if n > 0 {
+                s.push('-');
+            }
+            push_decimal(&mut s, u32::from(*v));
+        }
     }
-    format!(
-        "{version},{},{},{},{}",
-        join(ciphers),
-        join(extensions),
-        join(groups),
-        join(point_formats)
-    )
+    s.push(',');
+    for (n, v) in point_formats.iter().enumerate() {
+        if n > 0 {
+            s.push('-');
+        }
+        push_decimal(&mut s, u32::from(*v));
+    }
+    s
+}
+
+/// Append `v` in decimal (what `to_string` writes), without the formatter.
+fn push_decimal(s: &mut String, mut v: u32) {
+    let mut digits = [0u8; 10];
+    let mut n = digits.len();
+    loop {
+        n -= 1;
+        digits[n] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for d in &digits[n..] {
+        s.push(char::from(*d));
+    }
 }
 
 /// What JA4 (TLS client) needs from a ClientHello; all lists GREASE-free,
@@ -505,57 +587,92 @@ pub fn ja4(i: &Ja4Input<'_>) -> String {
         0xfefc => "d3",
         _ => "00",
     };
-    let alpn = match i.first_alpn {
-        Some(a) if !a.is_empty() => {
-            let (f, l) = (a[0], a[a.len() - 1]);
-            if f.is_ascii_alphanumeric() && l.is_ascii_alphanumeric() {
-                format!("{}{}", f as char, l as char)
-            } else {
-                // Non-alphanumeric: first hex digit of the first byte, last of the last.
-                let fh = format!("{f:02x}");
-                let lh = format!("{l:02x}");
-                format!("{}{}", &fh[..1], &lh[1..])
-            }
-        }
-        _ => "00".to_string(),
+    let ends = i.first_alpn.and_then(|a| Some((*a.first()?, *a.last()?)));
+    let alpn: [u8; 2] = match ends {
+        Some((f, l)) if f.is_ascii_alphanumeric() && l.is_ascii_alphanumeric() => [f, l],
+        // Non-alphanumeric: first hex digit of the first byte, last of the last.
+        Some((f, l)) => [HEX[usize::from(f >> 4)], HEX[usize::from(l & 0x0f)]],
+        None => *b"00",
     };
-    let a = format!(
-        "t{version}{}{:02}{:02}{alpn}",
-        if i.has_sni { 'd' } else { 'i' },
-        i.ciphers.len().min(99),
-        i.extensions.len().min(99),
+    let mut out = String::with_capacity(36);
+    out.push('t');
+    out.push_str(version);
+    out.push(if i.has_sni { 'd' } else { 'i' });
+    push_two_digits(&mut out, i.ciphers.len().min(99));
+    push_two_digits(&mut out, i.extensions.len().min(99));
+    out.push(char::from(alpn[0]));
+    out.push(char::from(alpn[1]));
+
+    // The lists are hashed as comma-separated 4-digit lower-case hex, sorted
+    // as strings; fixed-width lower-case hex sorts as the numbers do, so the
+    // numbers are sorted instead of the strings.
+    let mut sorted: Vec<u16> = i.ciphers.to_vec();
+    sorted.sort_unstable();
+    let mut text =
+        String::with_capacity(5 * (i.extensions.len() + i.sig_algs.len()).max(sorted.len()));
+    push_hex_list(&mut text, &sorted);
+    out.push('_');
+    push_hash12(&mut out, &text, sorted.is_empty());
+
+    sorted.clear();
+    sorted.extend(
+        i.extensions
+            .iter()
+            .copied()
+            .filter(|e| *e != EXT_SNI && *e != EXT_ALPN),
     );
-    let mut ciphers: Vec<String> = i.ciphers.iter().map(|c| format!("{c:04x}")).collect();
-    ciphers.sort();
-    let b = hash12(&ciphers.join(","), ciphers.is_empty());
-    let mut exts: Vec<String> = i
-        .extensions
-        .iter()
-        .filter(|e| **e != EXT_SNI && **e != EXT_ALPN)
-        .map(|e| format!("{e:04x}"))
-        .collect();
-    exts.sort();
-    let mut c_raw = exts.join(",");
+    sorted.sort_unstable();
+    text.clear();
+    push_hex_list(&mut text, &sorted);
     if !i.sig_algs.is_empty() {
-        let sigs: Vec<String> = i.sig_algs.iter().map(|s| format!("{s:04x}")).collect();
-        c_raw.push('_');
-        c_raw.push_str(&sigs.join(","));
+        text.push('_');
+        push_hex_list(&mut text, i.sig_algs);
     }
-    let c = hash12(&c_raw, exts.is_empty());
-    format!("{a}_{b}_{c}")
+    out.push('_');
+    push_hash12(&mut out, &text, sorted.is_empty());
+    out
 }
 
-fn hash12(s: &str, empty: bool) -> String {
-    if empty {
-        return "000000000000".to_string();
+fn push_two_digits(s: &mut String, n: usize) {
+    s.push(char::from(b'0' + (n / 10) as u8));
+    s.push(char::from(b'0' + (n % 10) as u8));
+}
+
+/// `a,b,c` with each value as 4-digit lower-case hex.
+fn push_hex_list(s: &mut String, v: &[u16]) {
+    for (n, x) in v.iter().enumerate() {
+        if n > 0 {
+            s.push(',');
+        }
+        push_hex(s, &x.to_be_bytes());
     }
-    let mut h = hex(&Sha256::digest(s.as_bytes()));
-    h.truncate(12);
-    h
+}
+
+/// The first 12 hex digits of SHA-256 over `text`, or twelve zeros for an
+/// empty list.
+fn push_hash12(out: &mut String, text: &str, empty: bool) {
+    if empty {
+        out.push_str("000000000000");
+        return;
+    }
+    let digest = Sha256::digest(text.as_bytes());
+    push_hex(out, &digest[..6]);
+}
+
+const HEX: [u8; 16] = *b"0123456789abcdef";
+
+/// Append `b` as lower-case hex, two digits a byte.
+fn push_hex(s: &mut String, b: &[u8]) {
+    for x in b {
+        s.push(char::from(HEX[usize::from(x >> 4)]));
+        s.push(char::from(HEX[usize::from(x & 0x0f)]));
+    }
 }
 
 fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    let mut s = String::with_capacity(2 * b.len());
+    push_hex(&mut s, b);
+    s
 }
 
 /// True when `first` starts like a TLS handshake record (for detection on odd ports).
@@ -659,6 +776,26 @@ pub(crate) mod tests {
                 (EXT_SUPPORTED_VERSIONS, u16s(1, &[0x4a4a, 0x0304, 0x0303])),
             ],
         )
+    }
+
+    /// A hello parsed where it lies (whole in one chunk, followed by more
+    /// records) says exactly what the same bytes say when reassembled from
+    /// one-byte segments.
+    #[test]
+    fn in_place_hello_equals_reassembled_hello() {
+        let mut flight = sample_hello();
+        flight.extend_from_slice(&[0x14, 0x03, 0x03, 0x00, 0x01, 0x01]);
+        let mut whole = Vec::new();
+        let mut p = TlsParser::new();
+        assert!(p.feed(Direction::ToServer, &flight, &mut whole));
+        assert!(p.sides.is_none());
+        let mut bytewise = Vec::new();
+        let mut q = TlsParser::new();
+        for b in flight.chunks(1) {
+            q.feed(Direction::ToServer, b, &mut bytewise);
+        }
+        assert_eq!(whole, bytewise);
+        assert_eq!(whole.len(), 4, "three hints and the hello: {whole:?}");
     }
 
     #[test]
