@@ -10,7 +10,12 @@
 //!
 //! SSH is encrypted: there each short connection from a client to an SSH
 //! server counts as an attempt (at flow end), the way Zeek's SSH
-//! password-guessing heuristic works.
+//! password-guessing heuristic works. Challenge-response logins whose
+//! secret never crosses the wire (VNC's DES challenge, RTSP/HTTP Digest)
+//! cannot be told apart by content: each connection carrying one counts as
+//! a distinct guess, but only at tool speed (on average one every
+//! [`BLIND_GUESS_SECS`] or faster), so a device retrying a stale password on
+//! its own schedule stays quiet.
 //!
 //! State: one record per (client, server, protocol), capped.
 
@@ -26,6 +31,10 @@ use crate::config::BruteforceConfig;
 use crate::table::{hash_of, CappedMap, Distinct};
 
 const NAME: &str = "bruteforce";
+/// Average seconds per failed attempt below which attempts with an unseen
+/// secret are a guessing tool (hydra: 10+ per second against VNC/RTSP; a
+/// client's reconnect back-off or a person retyping: several seconds each).
+const BLIND_GUESS_SECS: i64 = 5;
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 struct Key {
@@ -40,6 +49,8 @@ struct Attempts {
     last: Timestamp,
     failed: u32,
     succeeded: u32,
+    /// Failed attempts whose secret was not visible (told apart by connection).
+    blind: u32,
     pairs: Distinct,
     port: u16,
     alerted: bool,
@@ -53,6 +64,7 @@ impl Attempts {
             last: now,
             failed: 0,
             succeeded: 0,
+            blind: 0,
             pairs: Distinct::default(),
             port,
             alerted: false,
@@ -226,7 +238,14 @@ impl Bruteforce {
             LoginOutcome::Success => a.succeeded += 1,
             LoginOutcome::Failure | LoginOutcome::Unknown => {
                 a.failed += 1;
-                let pair = hash_of(&(c.username.as_deref(), c.secret.as_ref().map(|s| s.expose())));
+                let pair = match &c.secret {
+                    Some(secret) => hash_of(&(c.username.as_deref(), secret.expose())),
+                    // Challenge-response: only the connection tells guesses apart.
+                    None => {
+                        a.blind += 1;
+                        hash_of(&(c.username.as_deref(), flow.start, flow.src_port))
+                    }
+                };
                 a.pairs.insert_hash(pair);
             }
         }
@@ -251,10 +270,13 @@ impl Bruteforce {
         let machine_speed = a.failed >= 3
             && distinct >= 3
             && now.since(a.start) <= i64::from(a.failed) * 15_000_000;
+        // Guesses told apart only by their connections count at tool speed.
+        let blind_ok = a.blind == 0
+            || now.since(a.start) <= i64::from(a.failed) * BLIND_GUESS_SECS * 1_000_000;
         let guessing = if ssh {
             a.failed >= ssh_need
         } else {
-            (a.failed >= need && distinct >= need.div_ceil(2).max(2))
+            (a.failed >= need && distinct >= need.div_ceil(2).max(2) && blind_ok)
                 || (a.succeeded > 0 && machine_speed)
         };
         let mk = |sig: &'static str, a: &Attempts| {

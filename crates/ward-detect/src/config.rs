@@ -142,6 +142,10 @@ pub struct DosConfig {
     /// QOTD 17, memcached 11211, WS-Discovery 3702, Dahua 37810, ARMS 3283,
     /// CoAP 5683, NetBIOS 137, Portmap 111, OpenVPN 1194, TFTP 69, Ubiquiti 10001, SLP 427.
     pub reflector_ports: Vec<u16>,
+    /// Slow DoS (slowloris, slow POST): connections from one client to one
+    /// server port held open within a minute, each still sending seconds
+    /// after it opened while the server has sent nothing. Default 40.
+    pub held_connections: u32,
 }
 
 impl Default for DosConfig {
@@ -162,6 +166,7 @@ impl Default for DosConfig {
                 53, 123, 1900, 161, 389, 19, 17, 11211, 3702, 37810, 3283, 5683, 137, 111, 1194,
                 69, 10001, 427,
             ],
+            held_connections: 40,
         }
     }
 }

@@ -18,7 +18,18 @@
 //! one frames to that address are delivered to), the majority sender MAC,
 //! never a router's (MACs frames to off-LAN addresses go to). A reflection's
 //! attacker is the MAC that sent reflector requests in the victim's name;
-//! such forged requests do not count as the victim's own. (A MAC that
+//! such forged requests do not count as the victim's own.
+//!
+//! Slow attacks (slowloris, slow POST) send too little to be a flood: they
+//! hold many connections open, dribbling a request the server waits for.
+//! A connection is *held* when its client sends data at least
+//! [`HOLD_SECS`] after the connection opened while the server has not sent
+//! a byte of payload; `held_connections` distinct held connections from one
+//! client to one server port within a minute are `slow-http-dos` (port 80,
+//! 8080, 443 or an HTTP flow) or `tcp-connection-exhaustion`. Browsers keep
+//! a handful of connections per server, and servers answer them.
+//!
+//! (A MAC that
 //! poisons the gateway's ARP entry collects off-LAN frames and counts as a
 //! router from then on: the ARP detector reports it, its floods then name
 //! no sender.)
@@ -50,6 +61,20 @@ enum Kind {
 const KINDS: usize = 6;
 /// More distinct destination ports than this in one second is a scan.
 const MAX_FLOOD_PORTS: u32 = 16;
+/// Seconds after which a connection whose server has sent no payload while
+/// its client still sends is held open (slowloris sends a header line every
+/// 5-15 s; a normal request is answered in well under a second).
+pub const HOLD_SECS: i64 = 4;
+const HOLD_WINDOW_US: i64 = 60_000_000;
+
+/// Held connections from one client to one server port (slow DoS).
+#[derive(Clone, Copy)]
+struct Hold {
+    start: Timestamp,
+    conns: Distinct,
+    packets: u32,
+    reported: bool,
+}
 
 impl Kind {
     fn signature(self, spoofed: bool) -> &'static str {
@@ -200,6 +225,8 @@ pub struct Dos {
     quiet_secs: i64,
     reflector: Vec<bool>,
     victims: CappedMap<IpAddr, Victim>,
+    /// (client, server, server port) → connections held open.
+    holds: CappedMap<(IpAddr, IpAddr, u16), Hold>,
     /// MACs that frames to off-LAN addresses are sent to: routers. Traffic
     /// from the internet arrives with a router's MAC, so a router's MAC
     /// never names a flooder (the last few seen, most recent first).
@@ -247,6 +274,7 @@ impl Dos {
             quiet_secs: quiet_secs as i64,
             reflector,
             victims: CappedMap::new(cap),
+            holds: CappedMap::new(cap),
             routers: [None; 4],
         }
     }
@@ -277,6 +305,9 @@ impl Dos {
                     && ctx
                         .flow
                         .is_some_and(|fl| fl.tcp_flags[0] & tcpflag::SYN == 0 && fl.pkts[1] == 0);
+                if !pkt.payload.is_empty() && ctx.dir != Some(Dir::ToClient) {
+                    self.held_connection(ctx, out);
+                }
                 if syn && !ack {
                     (Kind::Syn, t.dst_port)
                 } else if stray {
@@ -443,6 +474,72 @@ impl Dos {
             .zip(v.top_mac.filter(|_| majority(v.top_mac_votes, v.pkts)))
             .is_some_and(|(own, sender)| own != sender);
         out.push(self.draft(kind, dst, &v, forged, pkt.ts, ctx.devices));
+    }
+
+    /// A client packet with data on a connection the server has answered
+    /// with nothing for [`HOLD_SECS`]: count the connection as held.
+    fn held_connection(&mut self, ctx: &PacketContext<'_, '_>, out: &mut Vec<Draft>) {
+        let Some(flow) = ctx.flow else { return };
+        let now = ctx.pkt.ts;
+        if flow.payload_bytes[1] != 0
+            || flow.pkts[1] == 0
+            || now.since(flow.start) < HOLD_SECS * 1_000_000
+        {
+            return;
+        }
+        let (Some(client), Some(server)) = (flow.src_ip, flow.dst_ip) else {
+            return;
+        };
+        let port = flow.dst_port;
+        let h = self.holds.entry((client, server, port), || Hold {
+            start: now,
+            conns: Distinct::default(),
+            packets: 0,
+            reported: false,
+        });
+        if now.since(h.start) > HOLD_WINDOW_US {
+            *h = Hold {
+                start: now,
+                conns: Distinct::default(),
+                packets: 0,
+                reported: false,
+            };
+        }
+        h.conns.insert(&(flow.src_port, flow.start));
+        h.packets = h.packets.saturating_add(1);
+        let held = h.conns.estimate();
+        if h.reported || held < self.cfg.held_connections {
+            return;
+        }
+        h.reported = true;
+        let web = matches!(port, 80 | 443 | 8000 | 8080 | 8443)
+            || flow.app_proto == Some(ward_proto::AppProto::Http);
+        let sig = if web {
+            "slow-http-dos"
+        } else {
+            "tcp-connection-exhaustion"
+        };
+        let mut d = Draft::new(AlertCategory::Dos, sig, NAME, now);
+        d.attacker = Some(client);
+        d.victims = vec![server];
+        d.victim_port = port;
+        d.proto = Some(6);
+        d.first_seen = h.start;
+        d.count = u64::from(held);
+        d.severity = 2;
+        d.confidence = 0.85;
+        d = d
+            .ev("held_connections", held)
+            .ev("packets", h.packets)
+            .ev("port", port)
+            .ev("min_hold_s", HOLD_SECS);
+        d.summary = format!(
+            "{} is holding {held} connections to port {port} of {} open with requests it never finishes, a slow {}denial-of-service attack that ties up the service.",
+            who(ctx.devices, client),
+            who(ctx.devices, server),
+            if web { "(slowloris-style) " } else { "" }
+        );
+        out.push(d);
     }
 
     fn draft(

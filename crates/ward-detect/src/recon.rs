@@ -62,6 +62,11 @@ struct Source {
     hosts: [Distinct; 2],
     ports: [Distinct; 2],
     first_victim: [Option<IpAddr>; 2],
+    /// Boyer–Moore vote over the probed hosts per transport: the host a
+    /// vertical scan hammers, whatever the source touched first in the
+    /// window (a connection made just before a scan is not its victim).
+    top_host: [IpAddr; 2],
+    top_host_votes: [u32; 2],
     /// First targets of TCP/UDP probes, and of ICMP/ARP discovery.
     victims: [IpAddr; VICTIM_SLOTS],
     n_victims: u8,
@@ -94,6 +99,8 @@ impl Source {
             hosts: [Distinct::default(); 2],
             ports: [Distinct::default(); 2],
             first_victim: [None; 2],
+            top_host: [IpAddr::V4(Ipv4Addr::UNSPECIFIED); 2],
+            top_host_votes: [0; 2],
             victims: [IpAddr::V4(Ipv4Addr::UNSPECIFIED); VICTIM_SLOTS],
             n_victims: 0,
             swept: [IpAddr::V4(Ipv4Addr::UNSPECIFIED); VICTIM_SLOTS],
@@ -147,6 +154,14 @@ impl Source {
             self.one_port[t] = false;
         }
         self.probes[t] += 1;
+        if self.top_host_votes[t] == 0 {
+            self.top_host[t] = dst;
+            self.top_host_votes[t] = 1;
+        } else if self.top_host[t] == dst {
+            self.top_host_votes[t] = self.top_host_votes[t].saturating_add(1);
+        } else {
+            self.top_host_votes[t] -= 1;
+        }
         self.services[t].insert(&(dst, port));
         self.hosts[t].insert(&dst);
         self.ports[t].insert(&port);
@@ -375,7 +390,11 @@ impl Recon {
                     .ev("refused", s.refused)
                     .ev("failed_ratio", (failed * 100.0).round() / 100.0)
                     .ev("duration_s", secs(s.start, now));
-                d.victims = s.first_victim[t].into_iter().collect();
+                d.victims = if s.top_host_votes[t] > 0 {
+                    vec![s.top_host[t]]
+                } else {
+                    s.first_victim[t].into_iter().collect()
+                };
                 d.severity = 2;
                 d.confidence = 0.9;
                 d.proto = Some(proto);
