@@ -20,6 +20,11 @@
 //! attacker is the MAC that sent reflector requests in the victim's name;
 //! such forged requests do not count as the victim's own.
 //!
+//! Low-rate floods: a quarter of a flood kind's per-second threshold kept up
+//! for [`SUSTAINED_SECS`] seconds in a row (75 SYNs a second for 10 s by
+//! default) is the same flood, only slower: hping3 at 100 packets a second
+//! exhausts a camera's connection table as surely, just later.
+//!
 //! Slow attacks (slowloris, slow POST) send too little to be a flood: they
 //! hold many connections open, dribbling a request the server waits for.
 //! A connection is *held* when its client sends data at least
@@ -61,6 +66,10 @@ enum Kind {
 const KINDS: usize = 6;
 /// More distinct destination ports than this in one second is a scan.
 const MAX_FLOOD_PORTS: u32 = 16;
+/// Consecutive seconds at a quarter of a flood threshold that make a
+/// low-rate flood. No lab device or benign capture comes near: their busiest
+/// second to one address holds a few dozen connection requests.
+pub const SUSTAINED_SECS: u32 = 10;
 /// Seconds after which a connection whose server has sent no payload while
 /// its client still sends is held open (slowloris sends a header line every
 /// 5-15 s; a normal request is answered in well under a second).
@@ -143,6 +152,9 @@ struct Victim {
     spoofer_votes: u32,
     /// Bytes the victim itself sent to reflector ports (its own requests), decayed per second.
     req_bytes: u64,
+    /// Per kind: consecutive seconds, up to the last one, at a quarter of
+    /// the kind's threshold or more (a low-rate flood when long enough).
+    low_run: [u32; KINDS],
     /// Per kind: second the flood was first reported, last second over threshold, packets since.
     first_over: [i64; KINDS],
     last_over: [i64; KINDS],
@@ -180,6 +192,7 @@ impl Victim {
             spoofer: None,
             spoofer_votes: 0,
             req_bytes: 0,
+            low_run: [0; KINDS],
             first_over: [i64::MIN; KINDS],
             last_over: [i64::MIN; KINDS],
             over_src: [0; KINDS],
@@ -190,8 +203,20 @@ impl Victim {
         }
     }
 
-    fn roll(&mut self, sec: i64) {
+    /// Start second `sec`; `low` is each kind's low-rate threshold (and, for
+    /// UDP, the new flows that go with it).
+    fn roll(&mut self, sec: i64, low: &[u32; KINDS], low_udp_new: u32) {
         if sec != self.sec {
+            let next = sec == self.sec.saturating_add(1);
+            for (k, (run, &low)) in self.low_run.iter_mut().zip(low).enumerate() {
+                let busy = self.counts[k] >= low
+                    && (k != Kind::Udp as usize || self.udp_new >= low_udp_new);
+                *run = if next && busy {
+                    run.saturating_add(1)
+                } else {
+                    0
+                };
+            }
             self.req_bytes = if sec - self.sec < 30 {
                 self.req_bytes / 2
             } else {
@@ -224,6 +249,10 @@ pub struct Dos {
     cfg: DosConfig,
     quiet_secs: i64,
     reflector: Vec<bool>,
+    /// Per kind: a quarter of its per-second threshold (never for HTTP
+    /// and reflection, whose thresholds are already low), see [`SUSTAINED_SECS`].
+    low: [u32; KINDS],
+    low_udp_new: u32,
     victims: CappedMap<IpAddr, Victim>,
     /// (client, server, server port) → connections held open.
     holds: CappedMap<(IpAddr, IpAddr, u16), Hold>,
@@ -269,7 +298,15 @@ impl Dos {
         for p in &cfg.reflector_ports {
             reflector[*p as usize] = true;
         }
+        let quarter = |x: u32| (x / 4).max(1);
+        let mut low = [u32::MAX; KINDS];
+        low[Kind::Syn as usize] = quarter(cfg.syn_pps);
+        low[Kind::AckRst as usize] = quarter(cfg.ack_rst_pps);
+        low[Kind::Udp as usize] = quarter(cfg.udp_pps);
+        low[Kind::Icmp as usize] = quarter(cfg.icmp_pps);
         Dos {
+            low,
+            low_udp_new: quarter(cfg.udp_new_flows),
             cfg,
             quiet_secs: quiet_secs as i64,
             reflector,
@@ -322,7 +359,7 @@ impl Dos {
                     // or someone else asking in its name: a request sent by
                     // a MAC other than the one the address receives at.
                     let v = self.victims.entry(src, || Victim::new(sec));
-                    v.roll(sec);
+                    v.roll(sec, &self.low, self.low_udp_new);
                     let sender = pkt.link.src.filter(|m| m.is_station());
                     match (v.own_mac, sender) {
                         (Some(own), Some(m)) if own != m => {
@@ -354,7 +391,7 @@ impl Dos {
             return;
         }
         let v = self.victims.entry(dst, || Victim::new(sec));
-        v.roll(sec);
+        v.roll(sec, &self.low, self.low_udp_new);
         if let Some(m) = pkt.link.dst.filter(|m| m.is_station()) {
             v.own_mac = Some(m);
         }
@@ -399,13 +436,19 @@ impl Dos {
 
         let c = v.counts[k];
         let cfg = &self.cfg;
+        // Kept up for SUSTAINED_SECS and reached again this second.
+        let sustained = v.low_run[k] >= SUSTAINED_SECS
+            && c >= self.low[k]
+            && (kind != Kind::Udp || v.udp_new >= self.low_udp_new);
         let over = match kind {
-            Kind::Syn => c >= cfg.syn_pps,
-            Kind::AckRst => c >= cfg.ack_rst_pps,
+            Kind::Syn => c >= cfg.syn_pps || sustained,
+            Kind::AckRst => c >= cfg.ack_rst_pps || sustained,
             Kind::Udp => {
-                (c >= cfg.udp_pps && v.udp_new >= cfg.udp_new_flows) || c >= cfg.udp_pps_any
+                (c >= cfg.udp_pps && v.udp_new >= cfg.udp_new_flows)
+                    || c >= cfg.udp_pps_any
+                    || sustained
             }
-            Kind::Icmp => c >= cfg.icmp_pps,
+            Kind::Icmp => c >= cfg.icmp_pps || sustained,
             Kind::Http => c >= cfg.http_rps,
             // Volume in bytes, or (reflectors that do not amplify) in
             // packets at the plain UDP flood rate; unasked for either way.

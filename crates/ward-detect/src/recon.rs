@@ -3,9 +3,11 @@
 //!
 //! State is one small record per probing source (capped, see
 //! [`CappedMap`]), reset when its window runs out. A *probe* is a packet that
-//! opens a flow (a SYN, a null/FIN/Xmas packet, a first UDP datagram) or an
-//! ICMP echo/timestamp request; an *answer* is a SYN-ACK or the first UDP
-//! reply, a *refusal* a RST or ICMP unreachable. Scans are probes that
+//! opens a flow (a SYN, a null/FIN/Xmas packet, a bare ACK of no connection
+//! as nmap's `-sA` sends, a first UDP datagram) or an ICMP echo/timestamp
+//! request; an *answer* is a SYN-ACK, the first UDP reply, or any reply but
+//! a RST to a flow that began mid-stream (a conversation picked up late,
+//! not a probe); a *refusal* a RST or ICMP unreachable. Scans are probes that
 //! mostly fail, which is what separates them from a browser opening
 //! connections to many hosts. Per packet: one or two map lookups, no
 //! allocation.
@@ -251,6 +253,8 @@ impl Recon {
                             s.answered += 1;
                         } else if f & tcpflag::RST != 0 && flow.pkts[1] == 1 {
                             s.refused += 1;
+                        } else if flow.pkts[1] == 1 && flow.tcp_flags[0] & tcpflag::SYN == 0 {
+                            s.answered += 1; // a connection seen mid-stream goes on
                         }
                     }
                     return;
@@ -259,11 +263,20 @@ impl Recon {
                 let ack = f & tcpflag::ACK != 0;
                 let kind = os_probe_kind(&t);
                 let stealth = !syn && !ack && f & tcpflag::RST == 0; // null, FIN, Xmas …
+                                                                     // A bare ACK opening a flow: nmap -sA maps firewalls with
+                                                                     // these (a RST answers from every unfiltered port). A
+                                                                     // conversation picked up mid-stream starts the same way but
+                                                                     // is answered normally, which counts as an answer above.
+                let ack_probe = ctx.new_flow
+                    && ack
+                    && !syn
+                    && f & (tcpflag::RST | tcpflag::FIN) == 0
+                    && pkt.payload.is_empty();
                 let mirai = syn
                     && !ack
                     && matches!(t.dst_port, 23 | 2323)
                     && matches!(dst, IpAddr::V4(v4) if u32::from(v4) == t.seq);
-                let probe = (ctx.new_flow && syn && !ack) || stealth;
+                let probe = (ctx.new_flow && syn && !ack) || stealth || ack_probe;
                 if !(probe || kind != 0 || mirai) || !is_target(dst) {
                     return;
                 }

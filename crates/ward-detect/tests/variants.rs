@@ -299,3 +299,121 @@ fn answered_connections_are_not_held() {
     let a = r.alerts();
     assert!(a.iter().all(|a| a.category != AlertCategory::Dos), "{a:?}");
 }
+
+/// nmap -sA: bare ACKs of no connection to 1 024 ports, each answered by a
+/// RST. It opens nothing and sets no odd flags, so it was counted nowhere.
+#[test]
+fn an_ack_scan_is_a_port_scan() {
+    let mut r = Run::new();
+    for p in 1..=200u16 {
+        let t = 1_000_000 + i64::from(p) * 1_000;
+        r.at(
+            t,
+            &tcp((ATK_MAC, ATK, 53211), (CAM_MAC, CAM, p), 0, "A", b""),
+        );
+        r.at(
+            t + 100,
+            &tcp((CAM_MAC, CAM, p), (ATK_MAC, ATK, 53211), 1, "R", b""),
+        );
+    }
+    let a = r.alerts();
+    let scan = a
+        .iter()
+        .find(|a| a.signature == "tcp-port-scan")
+        .expect("ACK scan");
+    assert_eq!(scan.attacker, Some(ip(ATK)));
+    assert_eq!(scan.victims, vec![ip(CAM)]);
+    assert!(
+        a.iter().all(|a| a.category == AlertCategory::Recon),
+        "{a:?}"
+    );
+}
+
+/// A capture that starts while a phone has 40 connections open (or flows
+/// that come back after their idle expiry): their first packets are bare
+/// ACKs to many hosts and ports, but the servers answer them. Not a scan.
+#[test]
+fn connections_picked_up_mid_stream_are_not_an_ack_scan() {
+    let mut r = Run::new();
+    for h in 0..40u8 {
+        let t = 1_000_000 + i64::from(h) * 5_000;
+        let remote = [151, 101, h, 7];
+        let port = 443 + u16::from(h % 3) * 1000;
+        let gw_mac = [0x04, 0x18, 0xd6, 0, 0, 1];
+        let c = (PHONE_MAC, PHONE, 50000 + u16::from(h));
+        let s = (gw_mac, remote, port);
+        r.at(t, &tcp(c, s, 100, "A", b""));
+        r.at(
+            t + 2_000,
+            &tcp(s, c, 900, "PA", b"\x17\x03\x03\x00\x05hello"),
+        );
+    }
+    let a = r.alerts();
+    assert!(a.is_empty(), "{a:?}");
+}
+
+/// hping3 -S at 100 packets a second for 30 s (`syn-flood-slow`): a third
+/// of the per-second threshold, kept up. It is one flood alert, raised once
+/// it has lasted `SUSTAINED_SECS`, naming the sender.
+#[test]
+fn a_low_rate_syn_flood_kept_up_is_a_flood() {
+    let mut r = Run::new();
+    for i in 0..3000i64 {
+        let sport = 1024 + (i % 60000) as u16;
+        r.at(
+            1_000_000 + i * 10_000,
+            &tcp(
+                (ATK_MAC, ATK, sport),
+                (CAM_MAC, CAM, 80),
+                i as u32,
+                "S",
+                b"",
+            ),
+        );
+    }
+    let mut r2 = r;
+    r2.engine.finish(&mut r2.sink);
+    let alerts: Vec<_> = r2
+        .sink
+        .0
+        .iter()
+        .filter_map(|e| e.alert.as_ref().map(|a| (e.timestamp, a)))
+        .filter(|(_, a)| a.category == AlertCategory::Dos)
+        .collect();
+    assert_eq!(alerts.len(), 1, "one incident: {alerts:?}");
+    let (t, a) = alerts[0];
+    assert_eq!(a.signature, "tcp-syn-flood");
+    assert_eq!(a.attacker, Some(ip(ATK)));
+    assert_eq!(a.victims, vec![ip(CAM)]);
+    let after = t.since(Timestamp(T0 + 1_000_000));
+    let sustained = i64::from(ward_detect::dos::SUSTAINED_SECS) * 1_000_000;
+    assert!(
+        (sustained..sustained + 2_000_000).contains(&after),
+        "raised after {after} µs"
+    );
+}
+
+/// The same rate in short bursts (a guessing tool's connections, a page
+/// with many images): never ten seconds in a row, never a flood.
+#[test]
+fn bursts_at_a_low_rate_are_not_a_flood() {
+    let mut r = Run::new();
+    for burst in 0..6i64 {
+        for i in 0..500i64 {
+            let t = 1_000_000 + burst * 12_000_000 + i * 10_000; // 5 s at 100/s, 7 s pause
+            let sport = 1024 + ((burst * 500 + i) % 60000) as u16;
+            r.at(
+                t,
+                &tcp(
+                    (ATK_MAC, ATK, sport),
+                    (CAM_MAC, CAM, 80),
+                    i as u32,
+                    "S",
+                    b"",
+                ),
+            );
+        }
+    }
+    let a = r.alerts();
+    assert!(a.iter().all(|a| a.category != AlertCategory::Dos), "{a:?}");
+}
