@@ -542,25 +542,28 @@ impl DeviceTable {
     }
 
     /// Add a piece of identity evidence. Host names also become the device's name.
+    ///
+    /// Most hints repeat evidence the device already has (every DNS query,
+    /// every TLS hello), so the value is copied only when it is kept.
     pub fn add_hint(&mut self, id: DeviceId, kind: HintKind, value: &str) {
         let max = self.cfg.max_evidence;
         let value = clean(value);
         if value.is_empty() {
             return;
         }
+        let value: &str = &value;
         let Some(dev) = self.get_mut(id) else { return };
         let mut changed = false;
         if kind == HintKind::Hostname
             && dev.hostnames.len() < MAX_NAMES
-            && !dev.hostnames.iter().any(|h| h == &value)
+            && !dev.hostnames.iter().any(|h| h == value)
         {
             changed = dev.hostnames.is_empty();
-            dev.hostnames.push(value.clone());
+            dev.hostnames.push(value.to_string());
         }
         let mut grew = changed;
-        if dev.evidence.len() < max && !dev.evidence.iter().any(|(k, v)| *k == kind && *v == value)
-        {
-            dev.evidence.push((kind, value));
+        if dev.evidence.len() < max && !dev.evidence.iter().any(|(k, v)| *k == kind && v == value) {
+            dev.evidence.push((kind, value.to_string()));
             grew = true;
         }
         if grew {
@@ -614,16 +617,21 @@ impl DeviceTable {
     }
 }
 
-/// Printable, bounded value for evidence.
-fn clean(v: &str) -> String {
+/// Printable, bounded value for evidence: borrowed when `v` needs only
+/// trimming (the usual case), copied when characters must be dropped.
+fn clean(v: &str) -> std::borrow::Cow<'_, str> {
     let v = v.trim().trim_end_matches('.');
+    // At most MAX_VALUE bytes is at most MAX_VALUE characters: nothing to cut.
+    if v.len() <= MAX_VALUE && !v.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(v.trim_end());
+    }
     let mut out: String = v
         .chars()
         .filter(|c| !c.is_control())
         .take(MAX_VALUE)
         .collect();
     out.truncate(out.trim_end().len());
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 #[cfg(test)]

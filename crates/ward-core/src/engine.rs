@@ -172,7 +172,13 @@ pub struct Engine {
     identifier: Option<Box<dyn Identifier>>,
     stats: Stats,
     anomalies: [u64; 32],
-    protocols: BTreeMap<&'static str, u64>,
+    /// Packets per [`PROTOCOL_LABELS`] entry (an array, not a map keyed by
+    /// string: it is counted for every packet).
+    protocols: [u64; PROTOCOL_LABELS.len()],
+    /// Flows per application protocol (few: a short list, no `String` per flow).
+    app_protos: Vec<(ward_proto::AppProto, u64)>,
+    /// Traffic per address of the flows that have ended; flows still in the
+    /// table are added when the table is read (see [`Engine::top_talkers`]).
     talkers: HashTable<(IpAddr, Talker)>,
     talker_hasher: FixedState,
     now: Timestamp,
@@ -204,7 +210,8 @@ impl Engine {
             identifier: None,
             stats: Stats::default(),
             anomalies: [0; 32],
-            protocols: BTreeMap::new(),
+            protocols: [0; PROTOCOL_LABELS.len()],
+            app_protos: Vec::new(),
             talkers: HashTable::new(),
             talker_hasher: FixedState::with_seed(seed ^ 0x7461_6c6b),
             now: Timestamp(i64::MIN),
@@ -256,16 +263,33 @@ impl Engine {
     }
 
     /// Addresses by bytes sent + received, largest first.
+    ///
+    /// Traffic is credited to addresses per flow, when the flow ends (every
+    /// IP packet belongs to a flow, and every packet of a flow is between
+    /// its two endpoints), instead of two hash lookups per packet; flows
+    /// still open are added here, so the table is complete at any time.
+    /// When more than `MAX_TALKERS` addresses are seen, those of the flows
+    /// that ended first are kept.
     pub fn top_talkers(&self, n: usize) -> Vec<(IpAddr, Talker)> {
-        let mut v: Vec<(IpAddr, Talker)> = self.talkers.iter().copied().collect();
+        let mut all = self.talkers.clone();
+        for flow in self.flows.iter() {
+            credit_flow(&mut all, &self.talker_hasher, flow);
+        }
+        let mut v: Vec<(IpAddr, Talker)> = all.iter().copied().collect();
         v.sort_by(|a, b| b.1.bytes.cmp(&a.1.bytes).then(a.0.cmp(&b.0)));
         v.truncate(n);
         v
     }
 
-    /// Packets per protocol (`TCP`, `UDP`, `ICMP`, `ARP`, `LLDP` …).
-    pub fn protocols(&self) -> &BTreeMap<&'static str, u64> {
-        &self.protocols
+    /// Packets per protocol (`TCP`, `UDP`, `ICMP`, `ARP`, `LLDP` …), for
+    /// the protocols seen.
+    pub fn protocols(&self) -> BTreeMap<&'static str, u64> {
+        PROTOCOL_LABELS
+            .iter()
+            .zip(self.protocols)
+            .filter(|(_, n)| *n > 0)
+            .map(|(l, n)| (*l, n))
+            .collect()
     }
 
     /// Process one captured frame.
@@ -300,11 +324,7 @@ impl Engine {
         if let Some(a) = pkt.anomaly {
             self.anomalies[a as usize] += 1;
         }
-        *self.protocols.entry(protocol_label(pkt)).or_insert(0) += 1;
-        if let Some(ip) = pkt.ip() {
-            self.count_talker(ip.src, pkt.wire_len);
-            self.count_talker(ip.dst, pkt.wire_len);
-        }
+        self.protocols[protocol_index(pkt)] += 1;
 
         let (src_dev, dst_dev) = self.devices.observe(pkt);
         let handle = self.flows.update(pkt, &mut self.ended);
@@ -416,27 +436,6 @@ impl Engine {
         self.devices.add_hint(id, HintKind::TcpSyn, &sig);
     }
 
-    fn count_talker(&mut self, ip: IpAddr, len: u32) {
-        let h = self.talker_hasher.hash_one(ip);
-        if let Some((_, t)) = self.talkers.find_mut(h, |(a, _)| *a == ip) {
-            t.pkts += 1;
-            t.bytes += len as u64;
-        } else if self.talkers.len() < MAX_TALKERS {
-            let hasher = &self.talker_hasher;
-            self.talkers.insert_unique(
-                h,
-                (
-                    ip,
-                    Talker {
-                        pkts: 1,
-                        bytes: len as u64,
-                    },
-                ),
-                |(a, _)| hasher.hash_one(*a),
-            );
-        }
-    }
-
     fn run_ticks(&mut self, sink: &mut dyn EventSink) {
         let now = self.now;
         let next = *self
@@ -503,11 +502,10 @@ impl Engine {
             if let Some(p) = &flow.parser {
                 let proto = p.protocol();
                 flow.app_proto = Some(proto);
-                *self
-                    .stats
-                    .app_protos
-                    .entry(proto.as_str().to_string())
-                    .or_insert(0) += 1;
+                match self.app_protos.iter_mut().find(|(p, _)| *p == proto) {
+                    Some((_, n)) => *n += 1,
+                    None => self.app_protos.push((proto, 1)),
+                }
             }
         }
         if let Some(p) = flow.parser.as_mut() {
@@ -535,7 +533,11 @@ impl Engine {
                         // Parsers see no addresses; "the server of this flow" is ours to fill in.
                         if h.value == ward_proto::ntp::RESPONDER_ADDRESS {
                             if let Some(ip) = responder_ip {
-                                self.devices.add_hint(id, h.kind, &ip.to_string());
+                                // Written on the stack: most such hints repeat.
+                                let mut buf = [0u8; 48];
+                                if let Some(text) = ip_text(ip, &mut buf) {
+                                    self.devices.add_hint(id, h.kind, text);
+                                }
                             }
                         } else {
                             self.devices.add_hint(id, h.kind, &h.value);
@@ -573,6 +575,7 @@ impl Engine {
         let mut ended = std::mem::take(&mut self.ended);
         let now = self.now;
         for mut flow in ended.drain(..) {
+            credit_flow(&mut self.talkers, &self.talker_hasher, &flow);
             self.app_buf.clear();
             if let Some(mut p) = flow.parser.take() {
                 p.finish(&mut self.app_buf);
@@ -679,6 +682,9 @@ impl Engine {
     /// Counters so far.
     pub fn stats(&self) -> Stats {
         let mut s = self.stats.clone();
+        for &(p, n) in &self.app_protos {
+            s.app_protos.insert(p.as_str().to_string(), n);
+        }
         for a in Anomaly::ALL {
             let n = self.anomalies[*a as usize];
             if n > 0 {
@@ -709,21 +715,69 @@ impl Engine {
     }
 }
 
-fn protocol_label(pkt: &Packet<'_>) -> &'static str {
+/// `ip` as text in `buf` (no allocation); `None` cannot happen for the
+/// longest address (45 bytes) but is not worth a panic.
+fn ip_text(ip: IpAddr, buf: &mut [u8; 48]) -> Option<&str> {
+    use std::io::Write;
+    let mut w: &mut [u8] = &mut buf[..];
+    write!(w, "{ip}").ok()?;
+    let n = 48 - w.len();
+    std::str::from_utf8(&buf[..n]).ok()
+}
+
+/// The names [`Engine::protocols`] counts packets under, indexed by
+/// [`protocol_index`].
+const PROTOCOL_LABELS: [&str; 13] = [
+    "ARP",
+    "LLDP",
+    "CDP",
+    "EAPOL",
+    "other-L2",
+    "undecoded",
+    "TCP",
+    "UDP",
+    "ICMPv6",
+    "ICMP",
+    "IP-fragment",
+    "IGMP",
+    "other-IP",
+];
+
+/// The packet's entry in [`PROTOCOL_LABELS`].
+fn protocol_index(pkt: &Packet<'_>) -> usize {
     match (&pkt.net, &pkt.transport) {
-        (Net::Arp(_), _) => "ARP",
-        (Net::Lldp(_), _) => "LLDP",
-        (Net::Cdp(_), _) => "CDP",
-        (Net::Other(0x888e), _) => "EAPOL",
-        (Net::Other(_), _) => "other-L2",
-        (Net::None, _) => "undecoded",
-        (Net::Ip(_), Transport::Tcp(_)) => "TCP",
-        (Net::Ip(_), Transport::Udp(_)) => "UDP",
-        (Net::Ip(ip), Transport::Icmp(_)) if ip.is_v6() => "ICMPv6",
-        (Net::Ip(_), Transport::Icmp(_)) => "ICMP",
-        (Net::Ip(ip), _) if ip.later_fragment => "IP-fragment",
-        (Net::Ip(ip), _) if ip.proto == 2 => "IGMP",
-        (Net::Ip(_), _) => "other-IP",
+        (Net::Arp(_), _) => 0,
+        (Net::Lldp(_), _) => 1,
+        (Net::Cdp(_), _) => 2,
+        (Net::Other(0x888e), _) => 3,
+        (Net::Other(_), _) => 4,
+        (Net::None, _) => 5,
+        (Net::Ip(_), Transport::Tcp(_)) => 6,
+        (Net::Ip(_), Transport::Udp(_)) => 7,
+        (Net::Ip(ip), Transport::Icmp(_)) if ip.is_v6() => 8,
+        (Net::Ip(_), Transport::Icmp(_)) => 9,
+        (Net::Ip(ip), _) if ip.later_fragment => 10,
+        (Net::Ip(ip), _) if ip.proto == 2 => 11,
+        (Net::Ip(_), _) => 12,
+    }
+}
+
+/// Credit a flow's packets and bytes (both directions) to both its
+/// endpoints in `talkers`, as counting each packet for its source and its
+/// destination would. A full table (`MAX_TALKERS` addresses) takes no new one.
+fn credit_flow(talkers: &mut HashTable<(IpAddr, Talker)>, hasher: &FixedState, flow: &Flow) {
+    let pkts = u64::from(flow.pkts[0]) + u64::from(flow.pkts[1]);
+    let bytes = flow.bytes[0] + flow.bytes[1];
+    for ip in [flow.src_ip, flow.dst_ip].into_iter().flatten() {
+        let h = hasher.hash_one(ip);
+        if let Some((_, t)) = talkers.find_mut(h, |(a, _)| *a == ip) {
+            t.pkts += pkts;
+            t.bytes += bytes;
+        } else if talkers.len() < MAX_TALKERS {
+            talkers.insert_unique(h, (ip, Talker { pkts, bytes }), |(a, _)| {
+                hasher.hash_one(*a)
+            });
+        }
     }
 }
 

@@ -351,6 +351,14 @@ impl FlowTable {
         &self.cfg
     }
 
+    /// Every flow in the table, in an order that depends only on the
+    /// packets (timeout class, then least recently active first).
+    pub fn iter(&self) -> impl Iterator<Item = &Flow> + '_ {
+        (0..CLASSES)
+            .flat_map(move |c| self.lru.iter_oldest_first(c))
+            .map(move |slot| self.slab.get(slot))
+    }
+
     pub fn get(&self, slot: u32) -> &Flow {
         self.slab.get(slot)
     }

@@ -147,3 +147,23 @@ fn hostnames_come_first_seen_first_and_values_are_bounded() {
         "a first name is an identity change"
     );
 }
+
+#[test]
+fn evidence_values_are_cleaned_whether_borrowed_or_copied() {
+    assert_eq!(clean("  cam.local. "), "cam.local");
+    assert_eq!(clean("name . "), "name");
+    assert_eq!(clean("a\u{7}b\nc"), "abc");
+    assert!(matches!(
+        clean("plain"),
+        std::borrow::Cow::Borrowed("plain")
+    ));
+    let long = "x".repeat(MAX_VALUE + 10);
+    assert_eq!(clean(&long).chars().count(), MAX_VALUE);
+    let wide = "é".repeat(MAX_VALUE);
+    assert_eq!(
+        clean(&wide).chars().count(),
+        MAX_VALUE,
+        "cut by characters, not bytes"
+    );
+    assert_eq!(clean(" \u{1}. "), "");
+}

@@ -251,3 +251,73 @@ fn a_service_is_learnt_at_its_first_answer_not_at_flow_end() {
     engine.process(Timestamp(T0 + 3000), 1, &f, f.len() as u32, &mut sink);
     assert!(services(&engine, MAC_B).contains(&(6, 8080)));
 }
+
+/// Top talkers are credited per flow (when it ends, or when the table is
+/// read) instead of per packet; the result must be what counting every
+/// packet for its source and destination gives, while flows are open,
+/// after some timed out, and after `finish`.
+#[test]
+fn top_talkers_equal_per_packet_counting_at_any_time() {
+    let ip_c: [u8; 4] = [192, 168, 1, 30];
+    let mut frames = conversation();
+    // A UDP exchange that times out (60 s) before the last packets, and
+    // one more flow still open when the table is first read.
+    frames.push((
+        T0 + 4 * S,
+        udp((MAC_A, IP_A, 5000), (MAC_B, IP_B, 53), b"q"),
+    ));
+    frames.push((
+        T0 + 4 * S + 5,
+        udp((MAC_B, IP_B, 53), (MAC_A, IP_A, 5000), b"answer"),
+    ));
+    frames.push((
+        T0 + 200 * S,
+        udp((MAC_B, IP_B, 7), (MAC_A, ip_c, 9000), b"xyz"),
+    ));
+    frames.push((
+        T0 + 201 * S,
+        udp((MAC_A, ip_c, 9000), (MAC_B, IP_B, 7), b""),
+    ));
+    let mut engine = Engine::new(EngineConfig::default(), 3, Vec::new());
+    let mut sink = VecSink::default();
+    let mut expected: std::collections::BTreeMap<IpAddr, Talker> = Default::default();
+    let check = |engine: &Engine, expected: &std::collections::BTreeMap<IpAddr, Talker>| {
+        let mut want: Vec<(IpAddr, Talker)> = expected.iter().map(|(a, t)| (*a, *t)).collect();
+        want.sort_by(|a, b| b.1.bytes.cmp(&a.1.bytes).then(a.0.cmp(&b.0)));
+        assert_eq!(engine.top_talkers(100), want);
+    };
+    for (t, f) in &frames {
+        engine.process(Timestamp(*t), 1, f, f.len() as u32, &mut sink);
+        let pkt = decode::decode(Timestamp(*t), 1, f, f.len() as u32);
+        if let Some(ip) = pkt.ip() {
+            for a in [ip.src, ip.dst] {
+                let e = expected.entry(a).or_default();
+                e.pkts += 1;
+                e.bytes += f.len() as u64;
+            }
+        }
+        check(&engine, &expected);
+    }
+    assert!(engine.flows().counters.timed_out > 0, "a flow timed out");
+    engine.finish(&mut sink);
+    check(&engine, &expected);
+    assert_eq!(engine.top_talkers(1).len(), 1);
+}
+
+#[test]
+fn protocols_and_application_protocols_are_counted() {
+    let mut frames = conversation();
+    frames.push((T0 + 4 * S, udp((MAC_A, IP_A, 5000), (MAC_B, IP_B, 53), b"")));
+    let mut engine = Engine::new(EngineConfig::default(), 3, Vec::new());
+    let mut sink = VecSink::default();
+    for (t, f) in &frames {
+        engine.process(Timestamp(*t), 1, f, f.len() as u32, &mut sink);
+    }
+    let p = engine.protocols();
+    assert_eq!(p.get("TCP"), Some(&6));
+    assert_eq!(p.get("UDP"), Some(&2));
+    assert_eq!(p.len(), 2, "only protocols seen: {p:?}");
+    // The HTTP request picked a parser for the TCP flow.
+    assert_eq!(engine.stats().app_protos.get("http"), Some(&1));
+    assert_eq!(engine.stats().app_protos.len(), 1);
+}
