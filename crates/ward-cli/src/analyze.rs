@@ -90,6 +90,17 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     if args.reveal_secrets {
         config.engine.reveal_secrets = true;
     }
+    if config.engine.emit_flows.is_none() {
+        // Build `flow` events only when an output keeps them: the summary
+        // counts flows from the flow table, not from events, and building
+        // one event per flow is a noticeable part of the pipeline's time.
+        let sinks_want_flows = ward_sinks::parse_sinks(&config.sinks)
+            .context("[[sinks]] in the config")?
+            .iter()
+            .any(|s| s.filter.event_types.contains(&ward_core::EventType::Flow));
+        let eve_wants_flows = args.eve.is_some() && !args.no_flows;
+        config.engine.emit_flows = Some(eve_wants_flows || args.db.is_some() || sinks_want_flows);
+    }
     let mut eve = match &args.eve {
         Some(p) => {
             let mut w = EveWriter::create(p)?;
