@@ -6,7 +6,8 @@
 //!   response status as [`AppEvent::HttpResponse`];
 //! - `User-Agent` as [`HintKind::HttpUserAgent`] about the initiator and
 //!   `Server` as [`HintKind::HttpServer`] plus [`AppEvent::Software`] about the
-//!   responder (each distinct value once per flow);
+//!   responder (each distinct value once per flow, de-duplicated by a 64-bit
+//!   hash of the value, as in `dns.rs`);
 //! - `Authorization`/`Proxy-Authorization` Basic (user and password) and
 //!   Digest (user only) as [`AppEvent::Credential`], one per request, with the
 //!   outcome taken from the matching response: 401/403/407 → failure, 2xx/3xx →
@@ -28,6 +29,9 @@
 //! SSDP) reuse them.
 
 use std::collections::VecDeque;
+use std::hash::{Hash as _, Hasher as _};
+use std::mem::MaybeUninit;
+use std::num::NonZeroU64;
 
 use crate::{
     printable, About, AppEvent, AppParser, AppProto, Credential, Direction, Hint, HintKind,
@@ -54,62 +58,91 @@ const VALUE_MAX: usize = 512;
 const PROTO: &str = "http";
 
 /// Where one direction's byte stream is.
-#[derive(Debug)]
-enum Body {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Framing {
     /// Expecting a head.
     Head,
-    /// Skipping this many body bytes.
-    Length(u64),
-    /// Inside a chunked body.
-    Chunked(Chunked),
+    /// Skipping `left` body bytes.
+    Length,
+    /// Inside a chunked body, expecting a chunk-size line.
+    ChunkSize,
+    /// Inside a chunked body, skipping `left` bytes of chunk data and its CRLF.
+    ChunkData,
+    /// Inside a chunked body, skipping trailer lines until an empty line.
+    ChunkTrailer,
     /// Body runs until the connection closes (response without length, or
     /// after an upgrade): nothing more to parse in this direction.
     ToEnd,
 }
 
-#[derive(Debug)]
-enum Chunked {
-    /// Expecting a chunk-size line.
-    Size,
-    /// Skipping chunk data, then its CRLF.
-    Data(u64),
-    /// Skipping trailer lines until an empty line.
-    Trailer,
-}
-
-#[derive(Debug)]
-struct Pending {
-    head_request: bool,
-    /// Boxed: most requests carry none, and the queue's slots stay small.
-    credential: Option<Box<Credential>>,
-}
-
-#[derive(Debug)]
-struct Side {
-    buf: Vec<u8>,
-    body: Body,
-}
-
-impl Side {
-    fn new() -> Self {
-        Side {
-            buf: Vec::new(),
-            body: Body::Head,
-        }
-    }
+/// Body framing a head announced.
+enum Body {
+    Length(u64),
+    Chunked,
+    ToEnd,
 }
 
 /// HTTP/1.x parser for one TCP flow.
+///
+/// Most HTTP flows hold one request waiting for its response, or sit idle
+/// between requests, for the rest of their timeout; what they need then is
+/// kept inline in 56 bytes: each direction's framing, the queue of pending
+/// requests as bit masks, and the hashes of the first User-Agent and Server
+/// reported. Head bytes split across segments, the credentials of pending
+/// requests, further de-duplication hashes and a UPnP body being collected
+/// live in a box made only while a flow needs one of them.
+///
+/// Heads and bodies are parsed where they lie in the chunk the engine
+/// passes; only a head (or chunk-size or trailer line) that ends beyond the
+/// chunk is copied, to be completed by the next.
 #[derive(Debug)]
 pub struct HttpParser {
-    to_server: Side,
-    to_client: Side,
-    pending: VecDeque<Pending>,
-    user_agents: Vec<String>,
-    servers: Vec<String>,
-    upnp_seen: Vec<String>,
+    /// Bytes left of a `Length` body or of `ChunkData`, per direction
+    /// (index 0 to the server, 1 to the client).
+    left: [u64; 2],
+    /// Hashes (see [`seen_hash`]) of the first User-Agent and the first
+    /// Server reported; the rest of each list is in `cold`.
+    ua_first: Option<NonZeroU64>,
+    server_first: Option<NonZeroU64>,
+    cold: Option<Box<Cold>>,
+    /// Requests waiting for their response, oldest in bit 0: a HEAD request.
+    pending_head: u32,
+    /// Same order: the request carried a credential (the next one in
+    /// `cold.credentials`).
+    pending_cred: u32,
+    /// Number of pending requests, at most [`PENDING_MAX`].
+    pending_len: u8,
+    framing: [Framing; 2],
+    /// The current response body is being collected for the UPnP scan (its
+    /// bytes so far are `cold.upnp_body`).
+    upnp_collecting: bool,
+}
+
+/// Per-flow state most flows never need.
+#[derive(Debug, Default)]
+struct Cold {
+    /// Start of a head (or chunk line) that did not end in its segment, per direction.
+    buf: [Vec<u8>; 2],
+    /// Credentials of pending requests, oldest first.
+    credentials: VecDeque<Credential>,
+    /// De-duplication hashes after `ua_first` / `server_first`, oldest first.
+    ua_more: Vec<u64>,
+    server_more: Vec<u64>,
+    /// UPnP `key=value` hashes reported, oldest first.
+    upnp_seen: Vec<u64>,
     /// Body of the current response being collected for the UPnP scan.
-    upnp_body: Option<Vec<u8>>,
+    upnp_body: Vec<u8>,
+}
+
+impl Cold {
+    fn is_empty(&self) -> bool {
+        self.buf.iter().all(Vec::is_empty)
+            && self.credentials.is_empty()
+            && self.ua_more.is_empty()
+            && self.server_more.is_empty()
+            && self.upnp_seen.is_empty()
+            && self.upnp_body.is_empty()
+    }
 }
 
 impl Default for HttpParser {
@@ -118,17 +151,35 @@ impl Default for HttpParser {
     }
 }
 
+/// What one step over a window of one direction's bytes did.
+enum Step {
+    /// This many bytes consumed; step again.
+    Progress(usize),
+    /// This many bytes consumed (stray CRLFs), and what follows is not
+    /// complete within the window.
+    NeedMore(usize),
+    /// The rest of the direction is body to the end of the connection.
+    ToEnd,
+    Fail(&'static str),
+}
+
 impl HttpParser {
     pub fn new() -> Self {
         HttpParser {
-            to_server: Side::new(),
-            to_client: Side::new(),
-            pending: VecDeque::new(),
-            user_agents: Vec::new(),
-            servers: Vec::new(),
-            upnp_seen: Vec::new(),
-            upnp_body: None,
+            left: [0; 2],
+            ua_first: None,
+            server_first: None,
+            cold: None,
+            pending_head: 0,
+            pending_cred: 0,
+            pending_len: 0,
+            framing: [Framing::Head; 2],
+            upnp_collecting: false,
         }
+    }
+
+    fn cold(&mut self) -> &mut Cold {
+        self.cold.get_or_insert_with(Box::default)
     }
 
     /// Give up: report pending credentials and malformation.
@@ -141,52 +192,99 @@ impl HttpParser {
         false
     }
 
-    fn feed_side(&mut self, dir: Direction, data: &[u8], out: &mut Vec<AppEvent>) -> bool {
-        let side = match dir {
-            Direction::ToServer => &mut self.to_server,
-            Direction::ToClient => &mut self.to_client,
-        };
-        if matches!(side.body, Body::ToEnd) {
-            if dir == Direction::ToClient {
+    /// Feed one direction (`d`: 0 to the server, 1 to the client).
+    ///
+    /// The steps see the bytes through a window that is exactly the buffer
+    /// an earlier version of this parser kept (at most [`HEAD_MAX`] bytes from
+    /// where it stands, filled from the chunk only when a step needs more), so
+    /// what it reports does not depend on whether the bytes were copied: a
+    /// head that does not end within [`HEAD_MAX`] bytes is too long, and a
+    /// request's body prefix is what the window holds after its head.
+    fn feed_side(&mut self, d: usize, data: &[u8], out: &mut Vec<AppEvent>) -> bool {
+        if self.framing[d] == Framing::ToEnd {
+            if d == 1 {
                 self.collect_upnp(data, out);
             }
             return true;
         }
-        // Append, bounded: a head can never need more than HEAD_MAX, and body
-        // bytes are consumed as soon as they arrive.
-        let room = HEAD_MAX.saturating_sub(side.buf.len());
-        let take = data.len().min(room);
-        side.buf.extend_from_slice(&data[..take]);
-        let mut rest = &data[take..];
-        loop {
-            match self.step(dir, out) {
-                Step::Progress => {}
-                Step::NeedMore => {
-                    if rest.is_empty() {
-                        let side = self.side(dir);
-                        if side.buf.is_empty() {
-                            // Between messages a flow keeps no buffer: a
-                            // million idle connections would each hold the
-                            // capacity of their last head.
-                            side.buf = Vec::new();
+        let mut pos = 0;
+        let mut buf = match &mut self.cold {
+            Some(c) => std::mem::take(&mut c.buf[d]),
+            None => Vec::new(),
+        };
+        if !buf.is_empty() {
+            // A head began in an earlier segment: complete it in the buffer,
+            // then go on in place once the buffer is used up.
+            let take = data.len().min(HEAD_MAX.saturating_sub(buf.len()));
+            buf.extend_from_slice(&data[..take]);
+            pos = take;
+            let mut p = 0;
+            loop {
+                match self.step(d, &buf[p..], out) {
+                    Step::Progress(n) => p += n,
+                    Step::NeedMore(n) => {
+                        p += n;
+                        if p == buf.len() {
+                            break;
+                        }
+                        if pos == data.len() {
+                            buf.drain(..p);
+                            self.cold().buf[d] = buf;
+                            return true;
+                        }
+                        let room = HEAD_MAX.saturating_sub(buf.len() - p);
+                        if room == 0 {
+                            return self.abandon("head-too-long", out);
+                        }
+                        buf.drain(..p);
+                        p = 0;
+                        let take = (data.len() - pos).min(room);
+                        buf.extend_from_slice(&data[pos..pos + take]);
+                        pos += take;
+                    }
+                    Step::ToEnd => {
+                        if d == 1 {
+                            self.collect_upnp(&buf[p..], out);
+                            self.collect_upnp(&data[pos..], out);
                         }
                         return true;
                     }
-                    let side = self.side(dir);
-                    let room = HEAD_MAX.saturating_sub(side.buf.len());
-                    if room == 0 {
+                    Step::Fail(what) => return self.abandon(what, out),
+                }
+            }
+        }
+        let mut p = pos;
+        let mut end = data.len().min(p.saturating_add(HEAD_MAX));
+        loop {
+            if p == end {
+                if p == data.len() {
+                    return true;
+                }
+                end = data.len().min(p.saturating_add(HEAD_MAX));
+                continue;
+            }
+            match self.step(d, &data[p..end], out) {
+                Step::Progress(n) => p += n,
+                Step::NeedMore(n) => {
+                    p += n;
+                    if end == data.len() {
+                        if p < end {
+                            // Rare: the head goes on in the next segment.
+                            let rest = &data[p..end];
+                            let cold = self.cold();
+                            cold.buf[d].clear();
+                            cold.buf[d].extend_from_slice(rest);
+                        }
+                        return true;
+                    }
+                    if end - p >= HEAD_MAX {
                         return self.abandon("head-too-long", out);
                     }
-                    let take = rest.len().min(room);
-                    side.buf.extend_from_slice(&rest[..take]);
-                    rest = &rest[take..];
+                    end = data.len().min(p.saturating_add(HEAD_MAX));
                 }
                 Step::ToEnd => {
-                    let side = self.side(dir);
-                    side.buf = Vec::new();
-                    if dir == Direction::ToClient && !rest.is_empty() {
-                        let r = rest.to_vec();
-                        self.collect_upnp(&r, out);
+                    if d == 1 {
+                        self.collect_upnp(&data[p..], out);
                     }
                     return true;
                 }
@@ -195,84 +293,108 @@ impl HttpParser {
         }
     }
 
-    fn side(&mut self, dir: Direction) -> &mut Side {
-        match dir {
-            Direction::ToServer => &mut self.to_server,
-            Direction::ToClient => &mut self.to_client,
+    /// Consume what the window `w` of direction `d` allows: one head or
+    /// some body bytes.
+    fn step(&mut self, d: usize, w: &[u8], out: &mut Vec<AppEvent>) -> Step {
+        if w.is_empty() {
+            return Step::NeedMore(0);
         }
-    }
-
-    /// Consume what the buffer of `dir` allows: one head or some body bytes.
-    fn step(&mut self, dir: Direction, out: &mut Vec<AppEvent>) -> Step {
-        let side = self.side(dir);
-        if side.buf.is_empty() {
-            return Step::NeedMore;
-        }
-        match &mut side.body {
-            Body::ToEnd => {
-                let b = std::mem::take(&mut side.buf);
-                if dir == Direction::ToClient {
-                    self.collect_upnp(&b, out);
-                }
-                Step::ToEnd
-            }
-            Body::Length(n) => {
-                let take = (*n).min(side.buf.len() as u64) as usize;
-                *n -= take as u64;
-                let done = *n == 0;
+        match self.framing[d] {
+            Framing::ToEnd => Step::ToEnd,
+            Framing::Length => {
+                let take = self.left[d].min(w.len() as u64) as usize;
+                self.left[d] -= take as u64;
+                let done = self.left[d] == 0;
                 if done {
-                    side.body = Body::Head;
+                    self.framing[d] = Framing::Head;
                 }
-                if dir == Direction::ToClient && self.upnp_body.is_some() {
-                    let side = self.side(dir);
-                    let consumed: Vec<u8> = side.buf.drain(..take).collect();
-                    self.collect_upnp(&consumed, out);
-                } else {
-                    // Not collected: no copy of the body bytes.
-                    self.side(dir).buf.drain(..take);
-                }
-                if dir == Direction::ToClient && done {
-                    self.end_upnp(out);
-                }
-                Step::Progress
-            }
-            Body::Chunked(state) => match skip_chunked(state, &mut side.buf) {
-                ChunkStep::Data(bytes) => {
-                    if dir == Direction::ToClient {
-                        self.collect_upnp(&bytes, out);
-                    }
-                    Step::Progress
-                }
-                ChunkStep::Progress => Step::Progress,
-                ChunkStep::Done => {
-                    side.body = Body::Head;
-                    if dir == Direction::ToClient {
+                if d == 1 {
+                    self.collect_upnp(&w[..take], out);
+                    if done {
                         self.end_upnp(out);
                     }
-                    Step::Progress
                 }
-                ChunkStep::NeedMore => Step::NeedMore,
-                ChunkStep::Bad => Step::Fail("bad-chunked-body"),
+                Step::Progress(take)
+            }
+            Framing::ChunkSize => match httparse::parse_chunk_size(w) {
+                Ok(httparse::Status::Complete((n, size))) => {
+                    if size == 0 {
+                        self.framing[d] = Framing::ChunkTrailer;
+                    } else {
+                        // The chunk's own CRLF is skipped along with its data.
+                        self.framing[d] = Framing::ChunkData;
+                        self.left[d] = size.saturating_add(2);
+                    }
+                    Step::Progress(n)
+                }
+                Ok(httparse::Status::Partial) => Step::NeedMore(0),
+                Err(_) => Step::Fail("bad-chunked-body"),
             },
-            Body::Head => match dir {
-                Direction::ToServer => self.request_head(out),
-                Direction::ToClient => self.response_head(out),
-            },
+            Framing::ChunkData => {
+                let take = self.left[d].min(w.len() as u64) as usize;
+                self.left[d] -= take as u64;
+                if self.left[d] == 0 {
+                    self.framing[d] = Framing::ChunkSize;
+                }
+                // The trailing CRLF of a chunk is fed to the UPnP scan too; harmless.
+                if d == 1 {
+                    self.collect_upnp(&w[..take], out);
+                }
+                Step::Progress(take)
+            }
+            Framing::ChunkTrailer => {
+                let Some(pos) = memchr::memmem::find(w, b"\r\n") else {
+                    return Step::NeedMore(0);
+                };
+                if pos == 0 {
+                    self.framing[d] = Framing::Head;
+                    if d == 1 {
+                        self.end_upnp(out);
+                    }
+                }
+                Step::Progress(pos + 2)
+            }
+            Framing::Head => {
+                // Tolerate stray CRLFs between messages (RFC 9112 §2.2).
+                let crlf = w
+                    .iter()
+                    .take_while(|b| **b == b'\r' || **b == b'\n')
+                    .count();
+                let head = &w[crlf..];
+                if head.is_empty() {
+                    return Step::NeedMore(crlf);
+                }
+                let step = if d == 0 {
+                    self.request_head(head, out)
+                } else {
+                    self.response_head(head, out)
+                };
+                match step {
+                    Step::Progress(n) => Step::Progress(crlf + n),
+                    Step::NeedMore(n) => Step::NeedMore(crlf + n),
+                    other => other,
+                }
+            }
         }
     }
 
-    fn request_head(&mut self, out: &mut Vec<AppEvent>) -> Step {
-        // Tolerate stray CRLFs between messages (RFC 9112 §2.2).
-        strip_leading_crlf(&mut self.to_server.buf);
-        if self.to_server.buf.is_empty() {
-            return Step::NeedMore;
-        }
-        let mut headers = [httparse::EMPTY_HEADER; HEADERS_MAX];
-        let mut req = httparse::Request::new(&mut headers);
-        let buf = &self.to_server.buf;
-        let head_len = match req.parse(buf) {
+    /// Start a direction's next body.
+    fn set_body(&mut self, d: usize, body: Body) {
+        let (framing, left) = match body {
+            Body::Length(n) => (Framing::Length, n),
+            Body::Chunked => (Framing::ChunkSize, 0),
+            Body::ToEnd => (Framing::ToEnd, 0),
+        };
+        self.framing[d] = framing;
+        self.left[d] = left;
+    }
+
+    fn request_head(&mut self, buf: &[u8], out: &mut Vec<AppEvent>) -> Step {
+        let mut headers = [MaybeUninit::uninit(); HEADERS_MAX];
+        let mut req = httparse::Request::new(&mut []);
+        let head_len = match req.parse_with_uninit_headers(buf, &mut headers) {
             Ok(httparse::Status::Complete(n)) => n,
-            Ok(httparse::Status::Partial) => return Step::NeedMore,
+            Ok(httparse::Status::Partial) => return Step::NeedMore(0),
             Err(httparse::Error::TooManyHeaders) => return Step::Fail("too-many-headers"),
             Err(_) => return Step::Fail("bad-request-head"),
         };
@@ -300,14 +422,18 @@ impl HttpParser {
         let head_request = method.eq_ignore_ascii_case("HEAD");
         let body_len_now = match &body {
             Body::Length(n) => (*n).min(BODY_PREFIX_MAX as u64) as usize,
-            Body::Chunked(_) => 0,
             _ => 0,
         };
         let avail = buf.len() - head_len;
         let body_prefix = buf[head_len..head_len + body_len_now.min(avail)].to_vec();
 
         if let Some(ua) = &user_agent {
-            if remember(&mut self.user_agents, ua) {
+            let key = seen_hash(ua);
+            let cold = &mut self.cold;
+            let fresh = remember(&mut self.ua_first, key, move || {
+                &mut cold.get_or_insert_with(Box::default).ua_more
+            });
+            if fresh {
                 out.push(AppEvent::Hint(Hint {
                     about: About::Initiator,
                     kind: HintKind::HttpUserAgent,
@@ -322,39 +448,59 @@ impl HttpParser {
             user_agent,
             body_prefix,
         }));
-        if self.pending.len() >= PENDING_MAX {
+        if usize::from(self.pending_len) >= PENDING_MAX {
             // Responses never came for the oldest: report it undecided.
-            if let Some(old) = self.pending.pop_front() {
-                if let Some(c) = old.credential {
-                    out.push(AppEvent::Credential(*c));
-                }
+            if let Some((_, Some(c))) = self.pop_pending() {
+                out.push(AppEvent::Credential(c));
             }
         }
-        if self.pending.capacity() == 0 {
-            // One request in flight is the common case: a first push would
-            // reserve four slots, for each of a million idle flows.
-            self.pending.reserve_exact(1);
-        }
-        self.pending.push_back(Pending {
-            head_request,
-            credential: credential.map(Box::new),
-        });
-        self.to_server.buf.drain(..head_len);
+        self.push_pending(head_request, credential);
         // After CONNECT the stream is a tunnel; nothing HTTP follows from the client.
-        self.to_server.body = if is_connect { Body::ToEnd } else { body };
-        Step::Progress
+        self.set_body(0, if is_connect { Body::ToEnd } else { body });
+        Step::Progress(head_len)
     }
 
-    fn response_head(&mut self, out: &mut Vec<AppEvent>) -> Step {
-        strip_leading_crlf(&mut self.to_client.buf);
-        if self.to_client.buf.is_empty() {
-            return Step::NeedMore;
+    fn push_pending(&mut self, head_request: bool, credential: Option<Credential>) {
+        let bit = 1u32 << self.pending_len;
+        if head_request {
+            self.pending_head |= bit;
         }
-        let mut headers = [httparse::EMPTY_HEADER; HEADERS_MAX];
-        let mut resp = httparse::Response::new(&mut headers);
-        let head_len = match resp.parse(&self.to_client.buf) {
+        if let Some(c) = credential {
+            self.pending_cred |= bit;
+            self.cold().credentials.push_back(c);
+        }
+        self.pending_len += 1;
+    }
+
+    /// The oldest pending request: whether it was a HEAD, and its credential.
+    fn pop_pending(&mut self) -> Option<(bool, Option<Credential>)> {
+        if self.pending_len == 0 {
+            return None;
+        }
+        let head_request = self.pending_head & 1 != 0;
+        let has_credential = self.pending_cred & 1 != 0;
+        self.pending_head >>= 1;
+        self.pending_cred >>= 1;
+        self.pending_len -= 1;
+        let credential = if has_credential {
+            self.cold.as_mut().and_then(|c| c.credentials.pop_front())
+        } else {
+            None
+        };
+        Some((head_request, credential))
+    }
+
+    fn response_head(&mut self, buf: &[u8], out: &mut Vec<AppEvent>) -> Step {
+        let mut headers = [MaybeUninit::uninit(); HEADERS_MAX];
+        let mut resp = httparse::Response::new(&mut []);
+        let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
+            &mut resp,
+            buf,
+            &mut headers,
+        );
+        let head_len = match parsed {
             Ok(httparse::Status::Complete(n)) => n,
-            Ok(httparse::Status::Partial) => return Step::NeedMore,
+            Ok(httparse::Status::Partial) => return Step::NeedMore(0),
             Err(httparse::Error::TooManyHeaders) => return Step::Fail("too-many-headers"),
             Err(_) => return Step::Fail("bad-response-head"),
         };
@@ -362,19 +508,26 @@ impl HttpParser {
         out.push(AppEvent::HttpResponse { status });
         if let Some(server) = header_value(resp.headers, "server") {
             let raw = printable(server, VALUE_MAX);
-            if !raw.trim().is_empty() && remember(&mut self.servers, &raw) {
-                out.push(AppEvent::Hint(Hint {
-                    about: About::Responder,
-                    kind: HintKind::HttpServer,
-                    value: raw.clone(),
-                }));
-                let (product, version) = split_product_version(&raw);
-                out.push(AppEvent::Software {
-                    about: About::Responder,
-                    product,
-                    version,
-                    raw,
+            if !raw.trim().is_empty() {
+                let key = seen_hash(&raw);
+                let cold = &mut self.cold;
+                let fresh = remember(&mut self.server_first, key, move || {
+                    &mut cold.get_or_insert_with(Box::default).server_more
                 });
+                if fresh {
+                    out.push(AppEvent::Hint(Hint {
+                        about: About::Responder,
+                        kind: HintKind::HttpServer,
+                        value: raw.clone(),
+                    }));
+                    let (product, version) = split_product_version(&raw);
+                    out.push(AppEvent::Software {
+                        about: About::Responder,
+                        product,
+                        version,
+                        raw,
+                    });
+                }
             }
         }
         let framing = body_framing(resp.headers);
@@ -386,19 +539,18 @@ impl HttpParser {
         let interim = (100..200).contains(&status);
         let mut head_request = false;
         if !interim {
-            if let Some(p) = self.pending.pop_front() {
-                head_request = p.head_request;
-                if let Some(mut c) = p.credential {
+            if let Some((head, credential)) = self.pop_pending() {
+                head_request = head;
+                if let Some(mut c) = credential {
                     c.outcome = match status {
                         401 | 403 | 407 => LoginOutcome::Failure,
                         200..=399 => LoginOutcome::Success,
                         _ => LoginOutcome::Unknown,
                     };
-                    out.push(AppEvent::Credential(*c));
+                    out.push(AppEvent::Credential(c));
                 }
             }
         }
-        self.to_client.buf.drain(..head_len);
         // RFC 9112 §6.3: HEAD responses, 1xx, 204 and 304 carry no body.
         let body = if status == 101 {
             Body::ToEnd
@@ -412,27 +564,36 @@ impl HttpParser {
             }
         };
         let has_body = !matches!(body, Body::Length(0));
-        self.upnp_body = (has_body && xml).then(Vec::new);
-        self.to_client.body = body;
-        Step::Progress
+        self.upnp_collecting = has_body && xml;
+        if let Some(c) = &mut self.cold {
+            c.upnp_body = Vec::new();
+        }
+        self.set_body(1, body);
+        Step::Progress(head_len)
     }
 
     fn collect_upnp(&mut self, bytes: &[u8], out: &mut Vec<AppEvent>) {
-        if let Some(b) = &mut self.upnp_body {
-            let room = UPNP_SCAN_MAX.saturating_sub(b.len());
-            b.extend_from_slice(&bytes[..bytes.len().min(room)]);
-            if b.len() >= UPNP_SCAN_MAX {
-                self.end_upnp(out);
-            }
+        if !self.upnp_collecting || bytes.is_empty() {
+            return;
+        }
+        let b = &mut self.cold().upnp_body;
+        let room = UPNP_SCAN_MAX.saturating_sub(b.len());
+        b.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        if b.len() >= UPNP_SCAN_MAX {
+            self.end_upnp(out);
         }
     }
 
     fn end_upnp(&mut self, out: &mut Vec<AppEvent>) {
-        let Some(body) = self.upnp_body.take() else {
+        if !std::mem::take(&mut self.upnp_collecting) {
+            return;
+        }
+        let Some(cold) = &mut self.cold else {
             return;
         };
+        let body = std::mem::take(&mut cold.upnp_body);
         for kv in upnp_fields(&body) {
-            if remember(&mut self.upnp_seen, &kv) {
+            if remember_list(&mut cold.upnp_seen, seen_hash(&kv)) {
                 out.push(AppEvent::Hint(Hint {
                     about: About::Responder,
                     kind: HintKind::UpnpDescription,
@@ -441,87 +602,69 @@ impl HttpParser {
             }
         }
     }
-}
 
-enum Step {
-    Progress,
-    NeedMore,
-    ToEnd,
-    Fail(&'static str),
-}
-
-enum ChunkStep {
-    Data(Vec<u8>),
-    Progress,
-    Done,
-    NeedMore,
-    Bad,
-}
-
-fn skip_chunked(state: &mut Chunked, buf: &mut Vec<u8>) -> ChunkStep {
-    match state {
-        Chunked::Size => match httparse::parse_chunk_size(buf) {
-            Ok(httparse::Status::Complete((n, size))) => {
-                buf.drain(..n);
-                *state = if size == 0 {
-                    Chunked::Trailer
-                } else {
-                    // The chunk's own CRLF is skipped along with its data.
-                    Chunked::Data(size.saturating_add(2))
-                };
-                ChunkStep::Progress
-            }
-            Ok(httparse::Status::Partial) => ChunkStep::NeedMore,
-            Err(_) => ChunkStep::Bad,
-        },
-        Chunked::Data(left) => {
-            let take = (*left).min(buf.len() as u64) as usize;
-            *left -= take as u64;
-            let data: Vec<u8> = buf.drain(..take).collect();
-            if *left == 0 {
-                *state = Chunked::Size;
-            }
-            // The trailing CRLF of a chunk is fed to the UPnP scan too; harmless.
-            ChunkStep::Data(data)
-        }
-        Chunked::Trailer => {
-            let Some(pos) = buf.windows(2).position(|w| w == b"\r\n") else {
-                return ChunkStep::NeedMore;
-            };
-            buf.drain(..pos + 2);
-            if pos == 0 {
-                ChunkStep::Done
-            } else {
-                ChunkStep::Progress
-            }
+    /// Free the box once nothing in it is needed.
+    fn trim(&mut self) {
+        if self.cold.as_ref().is_some_and(|c| c.is_empty()) {
+            self.cold = None;
         }
     }
 }
 
-fn strip_leading_crlf(buf: &mut Vec<u8>) {
-    let n = buf
-        .iter()
-        .take_while(|b| **b == b'\r' || **b == b'\n')
-        .count();
-    if n > 0 {
-        buf.drain(..n);
-    }
+/// De-duplication key of a reported value. The seen-lists keep 64-bit
+/// hashes instead of the values (a `String` each); a collision can only hide
+/// a repeat-looking value of the same flow, as in `dns.rs`.
+fn seen_hash(value: &str) -> NonZeroU64 {
+    let mut h = std::hash::DefaultHasher::new();
+    value.hash(&mut h);
+    NonZeroU64::new(h.finish()).unwrap_or(NonZeroU64::MIN)
 }
 
-/// Remember `value` in a bounded list; true when it was new.
-fn remember(seen: &mut Vec<String>, value: &str) -> bool {
-    if seen.iter().any(|s| s == value) {
+/// Remember `key` in a bounded list whose first (oldest) entry is inline
+/// and the rest is `more()`; true when it was new. At most [`SEEN_MAX`],
+/// forgetting the oldest first.
+fn remember<'a>(
+    first: &mut Option<NonZeroU64>,
+    key: NonZeroU64,
+    more: impl FnOnce() -> &'a mut Vec<u64>,
+) -> bool {
+    let Some(f) = *first else {
+        *first = Some(key);
+        return true;
+    };
+    if f == key {
+        return false;
+    }
+    let more = more();
+    if more.contains(&key.get()) {
+        return false;
+    }
+    if 1 + more.len() >= SEEN_MAX {
+        // Forget the oldest: the inline one, which the next takes over.
+        *first = NonZeroU64::new(more.remove(0));
+    }
+    push_one(more, key.get());
+    true
+}
+
+/// [`remember`] for a list kept wholly in the box.
+fn remember_list(seen: &mut Vec<u64>, key: NonZeroU64) -> bool {
+    if seen.contains(&key.get()) {
         return false;
     }
     if seen.len() >= SEEN_MAX {
         seen.remove(0);
     }
-    if seen.len() == seen.capacity() {
-        // Most flows remember one or two values: grow from one slot, not four.
-        seen.reserve_exact(seen.len().max(1));
-    }
-    seen.push(value.to_string());
+    push_one(seen, key.get());
     true
+}
+
+fn push_one(v: &mut Vec<u64>, x: u64) {
+    if v.len() == v.capacity() {
+        // Most flows remember one or two values: grow from one slot, not four.
+        v.reserve_exact(v.len().max(1));
+    }
+    v.push(x);
 }
 
 /// Message body framing from the headers (RFC 9112 §6.3): `Ok(None)` when
@@ -530,7 +673,7 @@ fn body_framing(headers: &[httparse::Header<'_>]) -> Result<Option<Body>, &'stat
     if let Some(te) = header_value(headers, "transfer-encoding") {
         let te = String::from_utf8_lossy(te).to_ascii_lowercase();
         if te.rsplit(',').next().map(str::trim) == Some("chunked") {
-            return Ok(Some(Body::Chunked(Chunked::Size)));
+            return Ok(Some(Body::Chunked));
         }
         // Another coding last: the body runs to the end of the connection.
         return Ok(None);
@@ -810,14 +953,17 @@ impl AppParser for HttpParser {
         if data.is_empty() {
             return true;
         }
-        self.feed_side(dir, data, out)
+        let d = usize::from(dir == Direction::ToClient);
+        let more = self.feed_side(d, data, out);
+        self.trim();
+        more
     }
 
     fn finish(&mut self, out: &mut Vec<AppEvent>) {
         self.end_upnp(out);
-        for p in self.pending.drain(..) {
-            if let Some(c) = p.credential {
-                out.push(AppEvent::Credential(*c));
+        while let Some((_, credential)) = self.pop_pending() {
+            if let Some(c) = credential {
+                out.push(AppEvent::Credential(c));
             }
         }
     }
@@ -871,6 +1017,96 @@ mod tests {
         assert!(base64_decode(b"a").is_none());
         assert!(base64_decode(b"ab=c").is_none());
         assert!(base64_decode(b"a*==").is_none());
+    }
+
+    /// A flow waiting for its response, or idle between requests, keeps
+    /// nothing but the inline state; the box exists only while something
+    /// in it is needed.
+    #[test]
+    fn idle_and_waiting_flows_keep_no_box() {
+        assert!(std::mem::size_of::<HttpParser>() <= 56);
+        let mut p = HttpParser::new();
+        let mut ev = Vec::new();
+        let req = b"GET /index.html HTTP/1.1\r\nHost: cam\r\nUser-Agent: curl/8.0\r\n\r\n";
+        assert!(p.feed(Direction::ToServer, req, &mut ev));
+        assert!(p.cold.is_none(), "one request waiting, one UA remembered");
+        assert_eq!(p.pending_len, 1);
+        // A head split across segments is kept only until it is complete.
+        let resp = b"HTTP/1.1 200 OK\r\nServer: lighttpd/1.4.59\r\nContent-Length: 4\r\n\r\nbody";
+        assert!(p.feed(Direction::ToClient, &resp[..25], &mut ev));
+        assert!(p.cold.as_ref().is_some_and(|c| c.buf[1].len() == 25));
+        assert!(p.feed(Direction::ToClient, &resp[25..], &mut ev));
+        assert!(p.cold.is_none());
+        assert_eq!(p.pending_len, 0);
+        assert_eq!(p.framing[1], Framing::Head);
+        // The same UA and Server again: not reported twice, still no box.
+        let n = ev.len();
+        assert!(p.feed(Direction::ToServer, req, &mut ev));
+        assert!(p.feed(Direction::ToClient, resp, &mut ev));
+        assert!(p.cold.is_none());
+        assert!(ev[n..]
+            .iter()
+            .all(|e| !matches!(e, AppEvent::Hint(_) | AppEvent::Software { .. })));
+    }
+
+    /// The pending queue is bit masks plus the credentials in the box: 40
+    /// pipelined requests, every third with a login, keep their order; the
+    /// oldest are reported undecided when the queue is full.
+    #[test]
+    fn pipelined_requests_keep_their_credentials_in_order() {
+        let mut p = HttpParser::new();
+        let mut ev = Vec::new();
+        let mut stream = Vec::new();
+        for i in 0..40 {
+            let method = if i % 5 == 0 { "HEAD" } else { "GET" };
+            stream.extend_from_slice(format!("{method} /{i} HTTP/1.1\r\n").as_bytes());
+            if i % 3 == 0 {
+                let auth = b64(format!("u{i}:p").as_bytes());
+                stream.extend_from_slice(format!("Authorization: Basic {auth}\r\n").as_bytes());
+            }
+            stream.extend_from_slice(b"\r\n");
+        }
+        assert!(p.feed(Direction::ToServer, &stream, &mut ev));
+        assert_eq!(usize::from(p.pending_len), PENDING_MAX);
+        // Requests 0..8 fell out of the queue: their logins (0, 3, 6) undecided.
+        let early: Vec<_> = creds(&ev).iter().map(|c| c.username.clone()).collect();
+        assert_eq!(early, ["u0", "u3", "u6"].map(|u| Some(u.to_string())));
+        // Request 8 is the oldest now; 401 to it, 200 to 9 (login u9).
+        ev.clear();
+        assert!(p.feed(
+            Direction::ToClient,
+            b"HTTP/1.1 401 No\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+            &mut ev
+        ));
+        let c = creds(&ev);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].username.as_deref(), Some("u9"));
+        assert_eq!(c[0].outcome, LoginOutcome::Success);
+        // Request 10 was a HEAD: its 200 has no body, so the next head parses.
+        ev.clear();
+        assert!(p.feed(
+            Direction::ToClient,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\nHTTP/1.1 403 F\r\nContent-Length: 0\r\n\r\n",
+            &mut ev
+        ));
+        assert_eq!(
+            ev.iter()
+                .filter(|e| matches!(e, AppEvent::HttpResponse { .. }))
+                .count(),
+            2
+        );
+        // Request 11 has no login; 12 (u12) is left for finish, with 15 … 39.
+        p.finish(&mut ev);
+        let rest: Vec<_> = creds(&ev)
+            .iter()
+            .map(|c| c.username.clone().unwrap())
+            .collect();
+        let want: Vec<String> = (12..40)
+            .filter(|i| i % 3 == 0)
+            .map(|i| format!("u{i}"))
+            .collect();
+        assert_eq!(rest, want);
+        assert_eq!(p.pending_len, 0);
     }
 
     #[test]
