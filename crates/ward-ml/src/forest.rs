@@ -209,11 +209,44 @@ impl Forest {
         }
         CompiledForest {
             classes: self.classes,
+            remaining: remaining_votes(&self.trees, self.classes),
             nodes,
             leaves,
             roots,
         }
     }
+}
+
+/// For [`CompiledForest::predict_proba_if_any_reaches`]: the most each
+/// class can still gain from the trees after the first `t`, at
+/// `t * classes + class` (`trees + 1` rows; the last is all zeros). Empty
+/// when a leaf holds a weight outside 0..=1 or names a class twice (no
+/// trained forest does; a hand-edited file might), so that the bound below
+/// never has to reason about such a forest: it is then always walked whole.
+fn remaining_votes(trees: &[Tree], classes: usize) -> Vec<f64> {
+    let mut most = vec![0.0f64; trees.len() * classes];
+    for (t, tree) in trees.iter().enumerate() {
+        for n in tree.nodes.iter().filter(|n| n.feature == LEAF) {
+            for (i, &(c, w)) in n.dist.iter().enumerate() {
+                let twice = n.dist[..i].iter().any(|(c2, _)| *c2 == c);
+                if !(0.0..=1.0).contains(&w) || twice {
+                    return Vec::new();
+                }
+                // A class beyond `classes` is ignored by prediction too.
+                if (c as usize) < classes {
+                    let m = &mut most[t * classes + c as usize];
+                    *m = m.max(f64::from(w));
+                }
+            }
+        }
+    }
+    let mut suffix = vec![0.0f64; (trees.len() + 1) * classes];
+    for t in (0..trees.len()).rev() {
+        for c in 0..classes {
+            suffix[t * classes + c] = suffix[(t + 1) * classes + c] + most[t * classes + c];
+        }
+    }
+    suffix
 }
 
 /// A node of a [`CompiledForest`]: 16 bytes, no pointer to chase. For a
@@ -238,6 +271,8 @@ struct FlatNode {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CompiledForest {
     classes: usize,
+    /// See [`remaining_votes`].
+    remaining: Vec<f64>,
     nodes: Vec<FlatNode>,
     leaves: Vec<(u32, f32)>,
     /// Per tree: (first node, node count).
@@ -263,9 +298,64 @@ impl CompiledForest {
         p
     }
 
-    fn walk(&self, x: &[f32], p: &mut [f32], mut used: Option<&mut Vec<(u32, u32)>>) {
+    /// The class probabilities of [`CompiledForest::predict_proba`] (the
+    /// same bits) if some class other than `except` may get at least `min`
+    /// of them; `None` as soon as the trees walked so far prove that none
+    /// can, whatever the rest vote.
+    ///
+    /// A detector that acts only on a confident attack class (`except` =
+    /// benign) mostly sees benign inputs, and those are settled after a
+    /// fraction of the trees: with 30 trees and `min` = 0.8, after 7 trees
+    /// that gave an attack class nothing. The bound is exact arithmetic
+    /// plus a margin far above `f32` rounding (n² · 2⁻²⁰ votes for n
+    /// trees), so `None` never hides a probability that would have reached
+    /// `min`. Forests with leaf weights outside 0..=1 are always walked
+    /// whole.
+    pub fn predict_proba_if_any_reaches(
+        &self,
+        x: &[f32],
+        except: usize,
+        min: f32,
+    ) -> Option<Vec<f32>> {
+        let mut p = vec![0.0f32; self.classes];
+        let n = self.roots.len() as f64;
+        let need = f64::from(min) * n;
+        let margin = n * n * 2f64.powi(-20);
+        let bounded = !self.remaining.is_empty() && need.is_finite();
+        let mut done = 0usize;
+        let settled = |p: &[f32], done: usize| {
+            let rest = self
+                .remaining
+                .get(done * self.classes..(done + 1) * self.classes)
+                .unwrap_or(&[]);
+            rest.len() == p.len()
+                && p.iter().zip(rest).enumerate().all(|(c, (v, r))| {
+                    c == except || (f64::from(*v) + r + margin) * (1.0 + 2f64.powi(-20)) < need
+                })
+        };
+        let complete = self.walk_until(x, &mut p, None, |p| {
+            done += 1;
+            bounded && settled(p, done)
+        });
+        complete.then_some(p)
+    }
+
+    fn walk(&self, x: &[f32], p: &mut [f32], used: Option<&mut Vec<(u32, u32)>>) {
+        self.walk_until(x, p, used, |_| false);
+    }
+
+    /// Walk the trees in order, adding each one's leaf to `p`; after each
+    /// tree `stop(p)` may end the walk (false is returned: `p` is partial).
+    /// Otherwise `p` ends as the mean of the trees' leaves.
+    fn walk_until(
+        &self,
+        x: &[f32],
+        p: &mut [f32],
+        mut used: Option<&mut Vec<(u32, u32)>>,
+        mut stop: impl FnMut(&[f32]) -> bool,
+    ) -> bool {
         if self.roots.is_empty() {
-            return;
+            return true;
         }
         for (ti, &(base, len)) in self.roots.iter().enumerate() {
             let tree = self
@@ -298,11 +388,15 @@ impl CompiledForest {
                     node.b as usize
                 };
             }
+            if stop(p) {
+                return false;
+            }
         }
         let n = self.roots.len() as f32;
         for v in p.iter_mut() {
             *v /= n;
         }
+        true
     }
 }
 
@@ -508,6 +602,82 @@ mod tests {
         };
         assert_eq!(empty.compile().predict_proba(&[]), vec![0.0, 0.0]);
         assert_eq!(c.predict_proba(&[]), f.predict_proba(&[]));
+    }
+
+    #[test]
+    fn early_exit_never_hides_a_class_that_reaches_the_threshold() {
+        let (rows, labels) = toy();
+        let f = Forest::train(&rows, &labels, 3, &ForestParams::default()).compile();
+        let mut rng = Rng::new(5);
+        let (mut settled, mut walked) = (0, 0);
+        for i in 0..3000 {
+            // Inputs between and around the three classes' corners, so
+            // that probabilities land everywhere, thresholds included.
+            let x: Vec<f32> = (0..4).map(|_| rng.below(9) as f32 / 8.0).collect();
+            let full = f.predict_proba(&x);
+            let except = i % 3;
+            for min in [0.0f32, 0.3, 0.5, 0.8, 0.95, 1.0, full[(except + 1) % 3]] {
+                match f.predict_proba_if_any_reaches(&x, except, min) {
+                    Some(p) => {
+                        walked += 1;
+                        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                        assert_eq!(bits(&p), bits(&full));
+                    }
+                    None => {
+                        settled += 1;
+                        for (c, v) in full.iter().enumerate() {
+                            assert!(c == except || *v < min, "{x:?} {full:?} {min}");
+                        }
+                    }
+                }
+            }
+        }
+        // Both outcomes occur: the test exercises the early exit.
+        assert!(settled > 1000 && walked > 1000, "{settled} {walked}");
+    }
+
+    #[test]
+    fn early_exit_walks_odd_forests_whole() {
+        // A leaf weight above 1 (a hand-edited file): no bound is trusted.
+        let odd = Forest {
+            classes: 2,
+            trees: vec![
+                Tree {
+                    nodes: vec![Node {
+                        feature: LEAF,
+                        threshold: 0.0,
+                        left: 0,
+                        right: 0,
+                        dist: vec![(0, 1.0)],
+                    }],
+                };
+                9
+            ]
+            .into_iter()
+            .chain([Tree {
+                nodes: vec![Node {
+                    feature: LEAF,
+                    threshold: 0.0,
+                    left: 0,
+                    right: 0,
+                    dist: vec![(1, 9.0)],
+                }],
+            }])
+            .collect(),
+        }
+        .compile();
+        // Class 1 gets 9 / 10 = 0.9 from the last tree alone.
+        let p = odd.predict_proba_if_any_reaches(&[0.0], 0, 0.8);
+        assert_eq!(p, Some(vec![0.9, 0.9]));
+        assert_eq!(
+            Forest {
+                classes: 2,
+                trees: Vec::new()
+            }
+            .compile()
+            .predict_proba_if_any_reaches(&[], 0, 0.5),
+            Some(vec![0.0, 0.0])
+        );
     }
 
     #[test]
