@@ -392,7 +392,10 @@ impl Dos {
         }
         let v = self.victims.entry(dst, || Victim::new(sec));
         v.roll(sec, &self.low, self.low_udp_new);
-        if let Some(m) = pkt.link.dst.filter(|m| m.is_station()) {
+        // A packet to its own sender's address (masscan sweeping the subnet
+        // it sits in, through its router's MAC; a LAND packet) says nothing
+        // about where that address lives.
+        if let Some(m) = pkt.link.dst.filter(|m| m.is_station() && src != dst) {
             v.own_mac = Some(m);
         }
         v.pkts = v.pkts.saturating_add(1);

@@ -58,6 +58,11 @@ struct Source {
     /// ports, and whether they all went to one port.
     probes: [u32; 2],
     answered: u32,
+    /// Per transport: the hosts and (host, port) services that answered.
+    /// Failure is judged on these, so a flood against an open port in the
+    /// same window (thousands of answers) cannot hide a sweep of other hosts.
+    answered_hosts: [Distinct; 2],
+    answered_services: [Distinct; 2],
     refused: u32,
     /// (host, proto, port) probed.
     services: [Distinct; 2],
@@ -96,6 +101,8 @@ impl Source {
             last: now,
             probes: [0; 2],
             answered: 0,
+            answered_hosts: [Distinct::default(); 2],
+            answered_services: [Distinct::default(); 2],
             refused: 0,
             services: [Distinct::default(); 2],
             hosts: [Distinct::default(); 2],
@@ -170,12 +177,29 @@ impl Source {
         self.note_victim(dst);
     }
 
-    fn failed_ratio(&self) -> f32 {
-        let probes = self.probes[0] + self.probes[1];
-        if probes == 0 {
+    /// A probed host or service answered (SYN-ACK, first UDP reply, a
+    /// mid-stream conversation going on).
+    fn answer(&mut self, t: usize, host: IpAddr, port: u16) {
+        self.answered = self.answered.saturating_add(1);
+        self.answered_hosts[t].insert(&host);
+        self.answered_services[t].insert(&(host, port));
+    }
+
+    /// Share of the probed hosts (`by_host`) or services of transport `t`
+    /// that never answered.
+    fn failed_ratio(&self, t: usize, by_host: bool) -> f32 {
+        let (probed, answered) = if by_host {
+            (self.hosts[t].estimate(), self.answered_hosts[t].estimate())
+        } else {
+            (
+                self.services[t].estimate(),
+                self.answered_services[t].estimate(),
+            )
+        };
+        if probed == 0 {
             return 0.0;
         }
-        1.0 - (self.answered.min(probes) as f32 / probes as f32)
+        1.0 - (answered.min(probed) as f32 / probed as f32)
     }
 }
 
@@ -250,11 +274,12 @@ impl Recon {
                     let Some(client) = flow.src_ip else { return };
                     if let Some(s) = self.sources.get_mut(&client) {
                         if f & (tcpflag::SYN | tcpflag::ACK) == tcpflag::SYN | tcpflag::ACK {
-                            s.answered += 1;
+                            s.answer(0, src, t.src_port);
                         } else if f & tcpflag::RST != 0 && flow.pkts[1] == 1 {
                             s.refused += 1;
                         } else if flow.pkts[1] == 1 && flow.tcp_flags[0] & tcpflag::SYN == 0 {
-                            s.answered += 1; // a connection seen mid-stream goes on
+                            // A connection seen mid-stream goes on.
+                            s.answer(0, src, t.src_port);
                         }
                     }
                     return;
@@ -262,11 +287,12 @@ impl Recon {
                 let syn = f & tcpflag::SYN != 0;
                 let ack = f & tcpflag::ACK != 0;
                 let kind = os_probe_kind(&t);
-                let stealth = !syn && !ack && f & tcpflag::RST == 0; // null, FIN, Xmas …
-                                                                     // A bare ACK opening a flow: nmap -sA maps firewalls with
-                                                                     // these (a RST answers from every unfiltered port). A
-                                                                     // conversation picked up mid-stream starts the same way but
-                                                                     // is answered normally, which counts as an answer above.
+                // Null, FIN, Xmas …
+                let stealth = !syn && !ack && f & tcpflag::RST == 0;
+                // A bare ACK opening a flow: nmap -sA maps firewalls with
+                // these (a RST answers from every unfiltered port). A
+                // conversation picked up mid-stream starts the same way but
+                // is answered normally, which counts as an answer above.
                 let ack_probe = ctx.new_flow
                     && ack
                     && !syn
@@ -304,7 +330,7 @@ impl Recon {
                 if ctx.dir == Some(Dir::ToClient) {
                     if flow.pkts[1] == 1 {
                         if let Some(s) = flow.src_ip.and_then(|c| self.sources.get_mut(&c)) {
-                            s.answered += 1;
+                            s.answer(1, src, u.src_port);
                         }
                     }
                     return;
@@ -372,8 +398,6 @@ impl Recon {
             out.push(d);
         }
 
-        let failed = s.failed_ratio();
-        let mostly_failed = failed >= cfg.min_failed_ratio;
         for t in 0..2 {
             let (proto, pname, vert_bit, horiz_bit) = if t == 0 {
                 (6u8, "TCP", R_VERT, R_HORIZ)
@@ -384,6 +408,8 @@ impl Recon {
             let hosts = s.hosts[t].estimate();
             let services = s.services[t].estimate();
             let ports = s.ports[t].estimate();
+            let failed = s.failed_ratio(t, false);
+            let mostly_failed = failed >= cfg.min_failed_ratio;
             if s.reported & vert_bit == 0
                 && hosts <= 2
                 && services >= cfg.vertical_ports
@@ -420,10 +446,11 @@ impl Recon {
                 );
                 out.push(d);
             }
+            let failed = s.failed_ratio(t, true);
             if s.reported & horiz_bit == 0
                 && hosts >= cfg.horizontal_hosts
                 && probes >= cfg.horizontal_hosts
-                && mostly_failed
+                && failed >= cfg.min_failed_ratio
             {
                 s.reported |= horiz_bit;
                 let sig = if t == 1 {
