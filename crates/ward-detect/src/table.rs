@@ -52,7 +52,13 @@ impl<K: Hash + Eq + Copy, V> CappedMap<K, V> {
     /// when the key is young; a second (in the old generation) when not.
     pub fn entry(&mut self, k: K, make: impl FnOnce() -> V) -> &mut V {
         if self.young.len() >= self.half && !self.young.contains_key(&k) {
-            self.old = std::mem::replace(&mut self.young, HashMap::with_hasher(hasher()));
+            // The old generation's buckets become the new young one: a
+            // fresh map would grow again by doubling, rehashing (moving)
+            // every entry each time, once per generation: on a busy table
+            // that churn was most of a detector's cost. (Iteration order
+            // is arbitrary either way; callers that emit in order sort.)
+            self.old.clear();
+            std::mem::swap(&mut self.old, &mut self.young);
         }
         match self.young.entry(k) {
             hashbrown::hash_map::Entry::Occupied(o) => o.into_mut(),
@@ -218,6 +224,26 @@ mod tests {
             assert!(m.len() <= 100);
         }
         assert!(m.get(&0).copied().unwrap_or(0) > 9_000);
+    }
+
+    #[test]
+    fn capped_map_generations_reuse_their_buckets() {
+        let mut m: CappedMap<u32, [u8; 64]> = CappedMap::new(2048);
+        // Two generations: both maps have grown to hold a generation.
+        for i in 0..2048u32 {
+            m.entry(i, || [0; 64]);
+        }
+        let grown = m.young.capacity().max(m.old.capacity());
+        assert!(grown >= 1024);
+        // Every later generation starts with the buckets of the one it
+        // replaces instead of growing (and rehashing) from empty again.
+        for i in 2048..10_000u32 {
+            m.entry(i, || [0; 64]);
+            assert!(m.young.capacity() >= 1024, "regrew at {i}");
+            assert!(m.len() <= 2048);
+        }
+        assert_eq!(m.young.capacity(), grown);
+        assert_eq!(m.old.capacity(), grown);
     }
 
     #[test]
