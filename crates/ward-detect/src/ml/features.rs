@@ -381,6 +381,11 @@ impl HostWindow {
 
     /// The feature vector (see [`FEATURE_NAMES`]).
     pub fn features(&self) -> Vec<f32> {
+        self.feature_array().to_vec()
+    }
+
+    /// The feature vector, without allocating.
+    pub fn feature_array(&self) -> [f32; DIM] {
         let out = f64::from(self.pkts_out.max(1));
         let frac = |n: u32| (f64::from(n) / out) as f32;
         let tcp = f64::from(self.tcp.max(1));
@@ -400,7 +405,7 @@ impl HostWindow {
         };
         let dst_ips = self.dst_ips.estimate();
         let top = self.top.iter().map(|t| t.1).max().unwrap_or(0);
-        let x = [
+        [
             self.pkts_out as f32,
             self.bytes_out as f32,
             self.pkts_in as f32,
@@ -448,8 +453,7 @@ impl HostWindow {
             frac(self.echo_requests),
             self.credentials as f32,
             self.app_requests as f32,
-        ];
-        x.to_vec()
+        ]
     }
 
     /// The finished window, with the host's inventory addresses.

@@ -93,7 +93,7 @@ pub struct MlDetector {
     announced: CappedMap<ward_core::MacAddr, IpAddr>,
     incidents: CappedMap<IncidentKey, Incident>,
     observer: Option<WindowObserver>,
-    closed: Vec<(DeviceId, WindowRecord)>,
+    closed: Vec<(DeviceId, WindowRecord, Option<Vec<f32>>)>,
     used: Vec<(u32, u32)>,
 }
 
@@ -180,38 +180,65 @@ impl MlDetector {
     }
 
     /// Finish every window older than `second` (all of them when `None`).
+    ///
+    /// Most windows are benign, and the forest settles that after a few of
+    /// its trees ([`ward_ml::forest::CompiledForest::predict_proba_if_any_reaches`]):
+    /// such a window ends there, without its record (addresses, heaviest
+    /// destinations) being built. Only a window the model may call an
+    /// attack, or one an observer wants, becomes a [`WindowRecord`].
     fn close_windows(&mut self, second: Option<i64>, devices: &DeviceTable, out: &mut Vec<Event>) {
         let min = self.min_window_packets;
         let due = |w: &HostWindow| w.open && second.is_none_or(|s| w.second < s);
+        let benign = self.model.as_ref().map(AttackModel::benign_index);
         let mut closed = std::mem::take(&mut self.closed);
         for (id, w) in self.windows.iter_mut() {
             if !due(w) {
                 continue;
             }
             w.open = false;
-            if w.pkts_out() >= min {
-                let ips = devices.get(*id).map_or(&[][..], |d| &d.ips[..]);
-                let announced = match w.key {
-                    DeviceKey::Mac(m) => self.announced.get(&m).copied(),
-                    DeviceKey::Ip(ip) => Some(ip),
-                };
-                closed.push((*id, w.record(ips, announced)));
+            if w.pkts_out() < min {
+                continue;
             }
+            let p = benign.and_then(|b| {
+                self.compiled.predict_proba_if_any_reaches(
+                    &w.feature_array(),
+                    b,
+                    self.cfg.min_confidence,
+                )
+            });
+            if p.is_none() && self.observer.is_none() {
+                continue;
+            }
+            let ips = devices.get(*id).map_or(&[][..], |d| &d.ips[..]);
+            let announced = match w.key {
+                DeviceKey::Mac(m) => self.announced.get(&m).copied(),
+                DeviceKey::Ip(ip) => Some(ip),
+            };
+            closed.push((*id, w.record(ips, announced), p));
         }
         // Map order is deterministic but arbitrary; events go out by host.
-        closed.sort_by_key(|(id, _)| *id);
-        for (_, rec) in closed.drain(..) {
+        closed.sort_by_key(|(id, _, _)| *id);
+        for (_, rec, p) in closed.drain(..) {
             if let Some(obs) = &mut self.observer {
                 obs(&rec);
             }
-            self.classify(&rec, devices, out);
+            if let Some(p) = p {
+                self.classify(&rec, &p, devices, out);
+            }
         }
         self.closed = closed;
     }
 
-    fn classify(&mut self, rec: &WindowRecord, devices: &DeviceTable, out: &mut Vec<Event>) {
+    /// Turn a window's class probabilities `p` (every tree's) into
+    /// incident evidence and, once an incident has enough, an alert.
+    fn classify(
+        &mut self,
+        rec: &WindowRecord,
+        p: &[f32],
+        devices: &DeviceTable,
+        out: &mut Vec<Event>,
+    ) {
         let Some(model) = &self.model else { return };
-        let p = self.compiled.predict_proba(&rec.x);
         let benign = model.benign_index();
         let (ci, conf) = p.iter().enumerate().filter(|(i, _)| *i != benign).fold(
             (benign, 0.0f32),
@@ -220,10 +247,6 @@ impl MlDetector {
         if ci == benign || conf < self.cfg.min_confidence || !conf.is_finite() {
             return;
         }
-        // Evidence: now the paths are worth recording (same walk, same
-        // probabilities, plus the features each tree tested).
-        self.used.clear();
-        self.compiled.predict_explained(&rec.x, &mut self.used);
         let top = rec.top_destinations.first().copied();
         let victim = top
             .filter(|(_, n)| u64::from(*n) * 2 >= u64::from(rec.pkts_out))
@@ -253,6 +276,10 @@ impl MlDetector {
             }
         }
         if conf > inc.best {
+            // Evidence: now the paths are worth recording (same walk, same
+            // probabilities, plus the features each tree tested).
+            self.used.clear();
+            self.compiled.predict_explained(&rec.x, &mut self.used);
             inc.best = conf;
             inc.best_x.clone_from(&rec.x);
             let mut by_feature: BTreeMap<usize, u32> = BTreeMap::new();
