@@ -69,9 +69,10 @@ struct Source {
     hosts: [Distinct; 2],
     ports: [Distinct; 2],
     first_victim: [Option<IpAddr>; 2],
-    /// Boyer–Moore vote over the probed hosts per transport: the host a
-    /// vertical scan hammers, whatever the source touched first in the
-    /// window (a connection made just before a scan is not its victim).
+    /// Boyer–Moore vote over the probed hosts per transport, one vote per
+    /// new (host, port): the host a vertical scan walks the ports of,
+    /// whatever the source touched first or most in the window (a login
+    /// guesser's connections just before a scan are not its victim).
     top_host: [IpAddr; 2],
     top_host_votes: [u32; 2],
     /// First targets of TCP/UDP probes, and of ICMP/ARP discovery.
@@ -163,15 +164,18 @@ impl Source {
             self.one_port[t] = false;
         }
         self.probes[t] += 1;
-        if self.top_host_votes[t] == 0 {
-            self.top_host[t] = dst;
-            self.top_host_votes[t] = 1;
-        } else if self.top_host[t] == dst {
-            self.top_host_votes[t] = self.top_host_votes[t].saturating_add(1);
-        } else {
-            self.top_host_votes[t] -= 1;
+        // Only a service not probed before votes: a port scan touches many,
+        // while 43 logins to one broker port are one service.
+        if self.services[t].insert(&(dst, port)) {
+            if self.top_host_votes[t] == 0 {
+                self.top_host[t] = dst;
+                self.top_host_votes[t] = 1;
+            } else if self.top_host[t] == dst {
+                self.top_host_votes[t] = self.top_host_votes[t].saturating_add(1);
+            } else {
+                self.top_host_votes[t] -= 1;
+            }
         }
-        self.services[t].insert(&(dst, port));
         self.hosts[t].insert(&dst);
         self.ports[t].insert(&port);
         self.note_victim(dst);

@@ -486,3 +486,33 @@ fn a_packet_to_its_senders_own_address_does_not_move_that_address() {
     assert_eq!(f.signature, "tcp-syn-flood", "{f:?}");
     assert_eq!(f.attacker, Some(ip(ATK)));
 }
+
+/// `nmap-ack-scan` 25 s after `mqtt-guess`: 43 connections to the broker's
+/// one port outvoted the first 20 ports of the scanned camera, and the scan
+/// was blamed on the broker. One vote per new service.
+#[test]
+fn many_connections_to_one_port_do_not_outvote_a_scan_of_many() {
+    let mut r = Run::new();
+    for i in 0..43i64 {
+        let c = (ATK_MAC, ATK, 40000 + i as u16);
+        let s = (SRV_MAC, SRV, 1883);
+        r.conn(1_000_000 + i * 10_000, c, s, &[], Some(5_000));
+    }
+    for p in 1..=200u16 {
+        let t = 26_000_000 + i64::from(p) * 200;
+        r.at(
+            t,
+            &tcp((ATK_MAC, ATK, 53211), (CAM_MAC, CAM, p), 0, "A", b""),
+        );
+        r.at(
+            t + 100,
+            &tcp((CAM_MAC, CAM, p), (ATK_MAC, ATK, 53211), 1, "R", b""),
+        );
+    }
+    let a = r.alerts();
+    let scan = a
+        .iter()
+        .find(|a| a.signature == "tcp-port-scan")
+        .expect("scan");
+    assert_eq!(scan.victims, vec![ip(CAM)]);
+}
