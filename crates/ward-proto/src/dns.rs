@@ -22,7 +22,7 @@ use std::hash::{Hash as _, Hasher as _};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::num::NonZeroU64;
 
-use simple_dns::{rdata::RData, Packet, ResourceRecord};
+use simple_dns::{rdata::RData, Name, Packet, ResourceRecord};
 
 use crate::{
     printable, About, AppEvent, AppParser, AppProto, Direction, DnsSummary, Hint, HintKind,
@@ -189,7 +189,7 @@ impl DnsParser {
                 .questions
                 .iter()
                 .take(NAMES_MAX)
-                .map(|q| printable(q.qname.to_string().as_bytes(), 255))
+                .map(|q| name_text(&q.qname, 255))
                 .collect(),
             answers: packet
                 .answers
@@ -198,49 +198,50 @@ impl DnsParser {
                 .take(NAMES_MAX)
                 .collect(),
         };
-        let mut hints = Vec::new();
-        match self.flavor {
+        // Hints go out before the summary, at most HINTS_PER_MESSAGE_MAX
+        // considered per message (empty and repeated ones count too).
+        let flavor = self.flavor;
+        let mut budget = HINTS_PER_MESSAGE_MAX;
+        let mut hint = |about: About, kind: HintKind, value: String| {
+            if budget == 0 {
+                return;
+            }
+            budget -= 1;
+            if value.is_empty() || !self.remember(hint_hash(about, kind, &value)) {
+                return;
+            }
+            out.push(AppEvent::Hint(Hint { about, kind, value }));
+        };
+        match flavor {
             Flavor::Dns => {
                 if !response && dir == Direction::ToServer {
                     for q in &summary.queries {
                         if interesting_query(q) {
-                            hints.push((About::Initiator, HintKind::DnsQuery, q.clone()));
+                            hint(About::Initiator, HintKind::DnsQuery, q.clone());
                         }
                     }
                 }
             }
             Flavor::Mdns => {
                 let sender = dir.sender();
-                let records: Vec<&ResourceRecord<'_>> = if response {
-                    packet
-                        .answers
-                        .iter()
-                        .chain(&packet.additional_records)
-                        .collect()
+                if response {
+                    for rr in packet.answers.iter().chain(&packet.additional_records) {
+                        mdns_record_hints(rr, sender, &mut hint);
+                    }
                 } else {
                     // Probes carry the records the sender is about to claim.
-                    packet.name_servers.iter().collect()
-                };
-                for rr in records {
-                    mdns_record_hints(rr, sender, &mut hints);
+                    for rr in &packet.name_servers {
+                        mdns_record_hints(rr, sender, &mut hint);
+                    }
                 }
             }
             Flavor::Llmnr => {
                 if response {
                     for (name, _) in &summary.answers {
-                        hints.push((dir.sender(), HintKind::Hostname, name.clone()));
+                        hint(dir.sender(), HintKind::Hostname, name.clone());
                     }
                 }
             }
-        }
-        for (about, kind, value) in hints.into_iter().take(HINTS_PER_MESSAGE_MAX) {
-            if value.is_empty() {
-                continue;
-            }
-            if !self.remember(hint_hash(about, kind, &value)) {
-                continue;
-            }
-            out.push(AppEvent::Hint(Hint { about, kind, value }));
         }
         out.push(AppEvent::Dns(summary));
         true
@@ -253,15 +254,67 @@ fn address_record(rr: &ResourceRecord<'_>) -> Option<(String, IpAddr)> {
         RData::AAAA(a) => IpAddr::V6(Ipv6Addr::from(a.address)),
         _ => return None,
     };
-    Some((printable(rr.name.to_string().as_bytes(), 255), ip))
+    Some((name_text(&rr.name, 255), ip))
 }
 
 fn interesting_query(q: &str) -> bool {
-    let l = q.to_ascii_lowercase();
-    !(l.is_empty()
-        || l.ends_with(".arpa")
-        || l.ends_with(".local")
-        || l.split('.').any(|label| label.starts_with('_')))
+    !(q.is_empty()
+        || ends_with_ignore_case(q, ".arpa")
+        || ends_with_ignore_case(q, ".local")
+        || q.split('.').any(|label| label.starts_with('_')))
+}
+
+fn ends_with_ignore_case(s: &str, suffix: &str) -> bool {
+    s.len() >= suffix.len()
+        && s.as_bytes()[s.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
+}
+
+/// A name as `Name`'s `Display` writes it (labels joined by dots, a dot or
+/// backslash inside a label escaped, invalid UTF-8 replaced).
+fn name_string(name: &Name<'_>) -> String {
+    if !is_plain(name) {
+        return name.to_string();
+    }
+    let mut s = String::with_capacity(name.as_bytes().map(|l| l.len() + 1).sum());
+    push_plain_labels(&mut s, name, usize::MAX);
+    s
+}
+
+/// `printable(name_string(name), max)`, without the formatter and the
+/// second copy for the names nearly all traffic carries.
+fn name_text(name: &Name<'_>, max: usize) -> String {
+    if !is_plain(name) {
+        return printable(name.to_string().as_bytes(), max);
+    }
+    let mut s = String::with_capacity(max.min(name.as_bytes().map(|l| l.len() + 1).sum()));
+    push_plain_labels(&mut s, name, max);
+    s
+}
+
+/// Every label is printable ASCII without a dot or backslash: `Display`
+/// then writes the bytes as they are, and `printable` keeps them.
+fn is_plain(name: &Name<'_>) -> bool {
+    name.as_bytes().all(|l| {
+        l.iter()
+            .all(|b| (0x20..0x7f).contains(b) && *b != b'.' && *b != b'\\')
+    })
+}
+
+/// The labels of a plain name joined by dots, cut at `max` bytes.
+fn push_plain_labels(s: &mut String, name: &Name<'_>, max: usize) {
+    for (n, label) in name.as_bytes().enumerate() {
+        if n > 0 {
+            s.push('.');
+        }
+        // Plain labels are ASCII, so this never fails.
+        if let Ok(text) = std::str::from_utf8(label) {
+            s.push_str(text);
+        }
+        if s.len() >= max {
+            s.truncate(max);
+            return;
+        }
+    }
 }
 
 /// `_svc._tcp.local` (or `_udp`) from a name that ends in one, else None.
@@ -291,28 +344,28 @@ fn strip_local(name: &str) -> Option<String> {
 fn mdns_record_hints(
     rr: &ResourceRecord<'_>,
     sender: About,
-    hints: &mut Vec<(About, HintKind, String)>,
+    hint: &mut impl FnMut(About, HintKind, String),
 ) {
-    let owner = rr.name.to_string();
+    let owner = name_string(&rr.name);
     match &rr.rdata {
         RData::PTR(target) => {
-            let target = target.0.to_string();
+            let target = name_string(&target.0);
             if owner.eq_ignore_ascii_case("_services._dns-sd._udp.local") {
                 if let Some(s) = service_type(&target) {
-                    hints.push((sender, HintKind::MdnsService, s));
+                    hint(sender, HintKind::MdnsService, s);
                 }
             } else if let Some(s) = service_type(&owner) {
                 // Skip sub-type browsing names (`_printer._sub._http._tcp.local`):
                 // service_type already returns the base type for those.
-                hints.push((sender, HintKind::MdnsService, s));
+                hint(sender, HintKind::MdnsService, s);
             }
         }
         RData::SRV(srv) => {
             if let Some(s) = service_type(&owner) {
-                hints.push((sender, HintKind::MdnsService, s));
+                hint(sender, HintKind::MdnsService, s);
             }
-            if let Some(h) = strip_local(&srv.target.to_string()) {
-                hints.push((sender, HintKind::Hostname, printable(h.as_bytes(), 255)));
+            if let Some(h) = strip_local(&name_string(&srv.target)) {
+                hint(sender, HintKind::Hostname, printable(h.as_bytes(), 255));
             }
         }
         RData::TXT(txt) => {
@@ -321,18 +374,18 @@ fn mdns_record_hints(
                 if TXT_KEYS.iter().any(|t| t.eq_ignore_ascii_case(&key)) {
                     let value = printable(v.unwrap_or(&[]), 128);
                     if !value.trim().is_empty() {
-                        hints.push((
+                        hint(
                             sender,
                             HintKind::MdnsTxt,
                             format!("{}={}", printable(k, 32), value.trim()),
-                        ));
+                        );
                     }
                 }
             }
         }
         RData::A(_) | RData::AAAA(_) => {
             if let Some(h) = strip_local(&owner) {
-                hints.push((sender, HintKind::Hostname, printable(h.as_bytes(), 255)));
+                hint(sender, HintKind::Hostname, printable(h.as_bytes(), 255));
             }
         }
         _ => {}
@@ -408,6 +461,34 @@ mod tests {
         rdata::{A, PTR, SRV, TXT},
         Name, PacketFlag, Question, CLASS, QCLASS, QTYPE, TYPE,
     };
+
+    proptest::proptest! {
+        /// The shortcut for plain names writes exactly what `Display` and
+        /// `printable` write, wherever the cut falls.
+        #[test]
+        fn name_text_is_printable_display(
+            labels in proptest::collection::vec(
+                proptest::collection::vec(proptest::prop_oneof![
+                    8 => 0x61u8..0x7b,
+                    1 => proptest::prelude::any::<u8>(),
+                    1 => proptest::sample::select(vec![b'.', b'\\', b' ', 0x7f, 0xc3, 0xa9]),
+                ], 0..20),
+                0..8,
+            ),
+            max in 0usize..80,
+        ) {
+            let labels: Vec<_> = labels
+                .iter()
+                .map(|l| simple_dns::Label::new_unchecked(l.as_slice()))
+                .collect();
+            let name = Name::new_with_labels(&labels);
+            proptest::prop_assert_eq!(name_string(&name), name.to_string());
+            proptest::prop_assert_eq!(
+                name_text(&name, max),
+                printable(name.to_string().as_bytes(), max)
+            );
+        }
+    }
 
     fn hints(ev: &[AppEvent], kind: HintKind) -> Vec<String> {
         ev.iter()
