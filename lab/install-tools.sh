@@ -13,6 +13,8 @@ NEED=(
     busybox-static:busybox dropbear-bin:dropbear dnsmasq-base:dnsmasq
     ntpsec-ntpdig:ntpdig
     vsftpd:vsftpd lighttpd:lighttpd
+    # scenario variants
+    masscan:masscan memcached:memcached slowhttptest:slowhttptest
 )
 missing=()
 for item in "${NEED[@]}"; do
@@ -26,7 +28,7 @@ grep -qx telnetd <<<"$applets" || missing+=(busybox-static)
 if ((${#missing[@]})); then
     echo "installing: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    # Daemon packages (mosquitto, vsftpd, lighttpd) start their services on
+    # Daemon packages (mosquitto, vsftpd, lighttpd, memcached) start their services on
     # install where an init system runs; the lab and the tests start their
     # own copies inside namespaces, so forbid that (policy-rc.d exit 101)
     # unless the machine already has its own policy.
