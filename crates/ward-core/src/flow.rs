@@ -188,8 +188,9 @@ fn ip_bytes(ip: IpAddr) -> [u8; 16] {
 /// packet counters are `u32` (a flow would need 4 G packets to saturate),
 /// the retransmission tracker is two `u32` and a bit mask, and the parser is
 /// allocated only once the flow carries application payload. `repr(C)` puts
-/// what every packet reads or writes (addresses, ports, state, counters) in
-/// the first two cache lines.
+/// what every packet reads or writes (addresses, ports, state, counters,
+/// sequence tracking, parser) in the first 128 bytes, and what only flow
+/// start and end use (`start`, `id`, `dst_mac`, `end_reason`) after them.
 #[derive(Default)]
 #[repr(C)]
 pub struct Flow {
@@ -217,14 +218,17 @@ pub struct Flow {
     pub payload_bytes: [u64; 2],
     /// The flow's parser; `None` before the first payload or after it gave up.
     pub parser: Option<Box<dyn AppParser>>,
-    pub id: u64,
-    pub start: Timestamp,
     pub src_mac: Option<MacAddr>,
+    /// Bit `d` set: `next_seq[d]` holds a sequence number. Read with
+    /// `next_seq` for every TCP packet: kept in the first 128 bytes with
+    /// the other per-packet fields (at the end it cost one more cache line
+    /// per packet), in the byte `src_mac` leaves before the next 8-byte field.
+    pub(crate) seq_known: u8,
+    pub start: Timestamp,
+    pub id: u64,
     pub dst_mac: Option<MacAddr>,
     /// Set when the flow leaves the table.
     pub end_reason: Option<EndReason>,
-    /// Bit `d` set: `next_seq[d]` holds a sequence number.
-    pub(crate) seq_known: u8,
 }
 
 impl Flow {

@@ -239,3 +239,24 @@ fn next_seq_reads_the_direction_set_next_seq_wrote() {
     assert_eq!(f.next_seq(1), Some(77));
     assert_eq!(f.next_seq(0), None);
 }
+
+/// Every packet reads or writes these; they must stay in the first 128
+/// bytes of a `Flow` so that a packet touches as few cache lines as it can.
+#[test]
+fn per_packet_fields_are_in_the_first_128_bytes() {
+    use std::mem::offset_of;
+    for (name, end) in [
+        ("src_ip", offset_of!(Flow, src_ip) + 17),
+        ("dst_ip", offset_of!(Flow, dst_ip) + 17),
+        ("vlan", offset_of!(Flow, vlan) + 4),
+        ("pkts", offset_of!(Flow, pkts) + 8),
+        ("next_seq", offset_of!(Flow, next_seq) + 8),
+        ("seq_known", offset_of!(Flow, seq_known) + 1),
+        ("last", offset_of!(Flow, last) + 8),
+        ("bytes", offset_of!(Flow, bytes) + 16),
+        ("payload_bytes", offset_of!(Flow, payload_bytes) + 16),
+        ("parser", offset_of!(Flow, parser) + 16),
+    ] {
+        assert!(end <= 128, "{name} ends at byte {end}");
+    }
+}
