@@ -5,6 +5,8 @@
 //!   and the young one becomes old. A key touched in the old generation moves
 //!   back to the young one, so active keys survive and a flood of spoofed keys
 //!   only ever churns through the table: O(1) per operation, no scan.
+//! - [`IdMap`]: the same for small integer keys (device slots), by
+//!   indexing instead of hashing.
 //! - [`Distinct`]: an approximate distinct counter in 40 bytes (linear
 //!   counting over a 256-bit bitmap), exact enough for thresholds of a few
 //!   dozen and never growing.
@@ -100,6 +102,135 @@ impl<K: Hash + Eq + Copy, V> CappedMap<K, V> {
     pub fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
         self.young.retain(|k, v| keep(k, v));
         self.old.retain(|k, v| keep(k, v));
+    }
+}
+
+/// A [`CappedMap`] for small integer keys handed out by a table with its
+/// own cap (the engine's `DeviceId`s are slot indices below
+/// `max_devices`): the same two-generation rule and the same cap, so the
+/// same keys are kept and dropped, but an entry is found by indexing
+/// instead of hashing, and a key coming back from the old generation is
+/// re-stamped in place instead of moved between maps.
+///
+/// Memory: at most `cap` values, plus 4 bytes per key value up to the
+/// largest key seen.
+pub struct IdMap<V> {
+    /// Per key: its slot + 1 (0: absent).
+    index: Vec<u32>,
+    slots: Vec<IdSlot<V>>,
+    free: Vec<u32>,
+    /// Generation of the young entries; the old ones have `young_gen - 1`.
+    young_gen: u64,
+    young: usize,
+    old: usize,
+    half: usize,
+}
+
+struct IdSlot<V> {
+    key: u32,
+    /// 0: free.
+    gen: u64,
+    value: V,
+}
+
+impl<V> IdMap<V> {
+    pub fn new(cap: usize) -> Self {
+        IdMap {
+            index: Vec::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            young_gen: 2,
+            young: 0,
+            old: 0,
+            half: (cap / 2).max(1),
+        }
+    }
+
+    fn slot_of(&self, k: u32) -> Option<usize> {
+        match self.index.get(k as usize) {
+            Some(&at) if at > 0 => Some(at as usize - 1),
+            _ => None,
+        }
+    }
+
+    /// The entry for `k`, created with `make` when absent.
+    pub fn entry(&mut self, k: u32, make: impl FnOnce() -> V) -> &mut V {
+        let mut at = self.slot_of(k);
+        let young = at.is_some_and(|i| self.slots[i].gen == self.young_gen);
+        if self.young >= self.half && !young {
+            self.drop_old_generation();
+            at = self.slot_of(k);
+        }
+        match at {
+            Some(i) => {
+                let s = &mut self.slots[i];
+                if s.gen != self.young_gen {
+                    s.gen = self.young_gen;
+                    self.old -= 1;
+                    self.young += 1;
+                }
+                &mut s.value
+            }
+            None => {
+                let slot = IdSlot {
+                    key: k,
+                    gen: self.young_gen,
+                    value: make(),
+                };
+                let i = match self.free.pop() {
+                    Some(i) => {
+                        self.slots[i as usize] = slot;
+                        i as usize
+                    }
+                    None => {
+                        self.slots.push(slot);
+                        self.slots.len() - 1
+                    }
+                };
+                if self.index.len() <= k as usize {
+                    self.index.resize(k as usize + 1, 0);
+                }
+                self.index[k as usize] = i as u32 + 1;
+                self.young += 1;
+                &mut self.slots[i].value
+            }
+        }
+    }
+
+    /// The young generation becomes the old one; the old one is dropped.
+    /// A scan of at most `cap` slots once per `cap / 2` new keys.
+    fn drop_old_generation(&mut self) {
+        let old_gen = self.young_gen - 1;
+        for (i, s) in self.slots.iter_mut().enumerate() {
+            if s.gen == old_gen {
+                s.gen = 0;
+                self.index[s.key as usize] = 0;
+                self.free.push(i as u32);
+            }
+        }
+        self.young_gen += 1;
+        self.old = self.young;
+        self.young = 0;
+    }
+
+    pub fn get(&self, k: u32) -> Option<&V> {
+        self.slot_of(k).map(|i| &self.slots[i].value)
+    }
+
+    pub fn len(&self) -> usize {
+        self.young + self.old
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every entry, in slot order (deterministic, arbitrary).
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (u32, &mut V)> {
+        self.slots
+            .iter_mut()
+            .filter(|s| s.gen != 0)
+            .map(|s| (s.key, &mut s.value))
     }
 }
 
@@ -244,6 +375,40 @@ mod tests {
         }
         assert_eq!(m.young.capacity(), grown);
         assert_eq!(m.old.capacity(), grown);
+    }
+
+    #[test]
+    fn id_map_keeps_and_drops_exactly_what_capped_map_does() {
+        // The same operations on both: the same entries, values and sizes.
+        let mut a: CappedMap<u32, u64> = CappedMap::new(64);
+        let mut b: IdMap<u64> = IdMap::new(64);
+        let mut rng = 0x1234_5678u64;
+        for step in 0..50_000u64 {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            // A few hot keys among many cold ones, so that keys come back
+            // from the old generation as well as being dropped with it.
+            let k = if rng.is_multiple_of(3) {
+                (rng >> 8) as u32 % 8
+            } else {
+                (rng >> 8) as u32 % 500
+            };
+            *a.entry(k, || step) += 1;
+            *b.entry(k, || step) += 1;
+            assert_eq!(a.len(), b.len());
+            assert!(b.len() <= 64);
+            if step.is_multiple_of(97) {
+                for q in 0..500u32 {
+                    assert_eq!(a.get(&q), b.get(q), "key {q} at step {step}");
+                }
+            }
+        }
+        let mut all: Vec<(u32, u64)> = b.iter_mut().map(|(k, v)| (k, *v)).collect();
+        all.sort_unstable();
+        let mut want: Vec<(u32, u64)> = a.iter_mut().map(|(k, v)| (*k, *v)).collect();
+        want.sort_unstable();
+        assert_eq!(all, want);
     }
 
     #[test]

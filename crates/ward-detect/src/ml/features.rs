@@ -140,6 +140,8 @@ pub struct HostWindow {
     /// host sends from many; the engine's inventory knows its real one).
     src_ip: Option<(IpAddr, u32)>,
     top: [(Option<IpAddr>, u32); TOP_DESTINATIONS],
+    /// Where the last destination was counted in `top`.
+    last_top: usize,
 }
 
 /// A finished window: features and the facts around them.
@@ -206,6 +208,7 @@ impl HostWindow {
             app_requests: 0,
             src_ip: None,
             top: [(None, 0); TOP_DESTINATIONS],
+            last_top: 0,
         }
     }
 
@@ -357,15 +360,25 @@ impl HostWindow {
 
     /// Space-saving heavy hitters: a full table replaces its lightest entry.
     fn count_destination(&mut self, ip: IpAddr) {
+        // A host's packets mostly go where its last one went; an address is
+        // in the table at most once, so this is the entry the scan finds.
+        if let Some(e) = self.top.get_mut(self.last_top) {
+            if e.0 == Some(ip) {
+                e.1 += 1;
+                return;
+            }
+        }
         let mut lightest = 0;
         for i in 0..TOP_DESTINATIONS {
             match self.top[i].0 {
                 Some(a) if a == ip => {
                     self.top[i].1 += 1;
+                    self.last_top = i;
                     return;
                 }
                 None => {
                     self.top[i] = (Some(ip), 1);
+                    self.last_top = i;
                     return;
                 }
                 Some(_) => {
@@ -377,6 +390,7 @@ impl HostWindow {
         }
         let n = self.top[lightest].1;
         self.top[lightest] = (Some(ip), n + 1);
+        self.last_top = lightest;
     }
 
     /// The feature vector (see [`FEATURE_NAMES`]).
@@ -514,6 +528,47 @@ mod tests {
             Timestamp::from_secs(0),
         );
         assert_eq!(w.features().len(), DIM);
+    }
+
+    #[test]
+    fn heavy_hitters_match_the_plain_space_saving_count() {
+        // The table as the scan alone builds it (no last-entry shortcut).
+        fn plain(top: &mut [(Option<IpAddr>, u32); TOP_DESTINATIONS], ip: IpAddr) {
+            let mut lightest = 0;
+            for i in 0..TOP_DESTINATIONS {
+                match top[i].0 {
+                    Some(a) if a == ip => {
+                        top[i].1 += 1;
+                        return;
+                    }
+                    None => {
+                        top[i] = (Some(ip), 1);
+                        return;
+                    }
+                    Some(_) if top[i].1 < top[lightest].1 => lightest = i,
+                    Some(_) => {}
+                }
+            }
+            let n = top[lightest].1;
+            top[lightest] = (Some(ip), n + 1);
+        }
+        let mut w = HostWindow::new(
+            DeviceKey::Ip(IpAddr::from([10, 0, 0, 1])),
+            0,
+            Timestamp::from_secs(0),
+        );
+        let mut want = [(None, 0); TOP_DESTINATIONS];
+        let mut r = 7u32;
+        for _ in 0..20_000 {
+            r = r.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            // Runs to one address, and a spread over 20 (more than fit).
+            let ip = IpAddr::from([10, 0, 1, ((r >> 16) % 20) as u8]);
+            for _ in 0..(r >> 28) % 3 + 1 {
+                w.count_destination(ip);
+                plain(&mut want, ip);
+            }
+        }
+        assert_eq!(w.top, want);
     }
 
     #[test]

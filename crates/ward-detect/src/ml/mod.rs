@@ -37,7 +37,7 @@ use ward_core::devices::{DeviceId, DeviceKey, DeviceTable};
 use ward_core::{Detector, Event, PacketContext, Timestamp};
 
 use crate::alert::{secs, span, who, Draft};
-use crate::table::CappedMap;
+use crate::table::{CappedMap, IdMap};
 pub use features::{HostWindow, WindowRecord, FEATURE_NAMES, FEATURE_VERSION};
 pub use model::{AttackModel, ModelError};
 
@@ -87,7 +87,8 @@ pub struct MlDetector {
     compiled: ward_ml::forest::CompiledForest,
     cfg: MlConfig,
     min_window_packets: u32,
-    windows: CappedMap<DeviceId, HostWindow>,
+    /// By device slot: indexed, not hashed (two lookups per packet).
+    windows: IdMap<HostWindow>,
     /// The address each MAC first announced by ARP (first wins: a poisoner
     /// claims others' addresses later), to name hosts that forge sources.
     announced: CappedMap<ward_core::MacAddr, IpAddr>,
@@ -169,7 +170,7 @@ impl MlDetector {
                 .unwrap_or_default(),
             model,
             min_window_packets: min_window_packets.max(1),
-            windows: CappedMap::new(cap),
+            windows: IdMap::new(cap),
             announced: CappedMap::new(cap),
             incidents: CappedMap::new(cap),
             cfg,
@@ -209,12 +210,12 @@ impl MlDetector {
             if p.is_none() && self.observer.is_none() {
                 continue;
             }
-            let ips = devices.get(*id).map_or(&[][..], |d| &d.ips[..]);
+            let ips = devices.get(id).map_or(&[][..], |d| &d.ips[..]);
             let announced = match w.key {
                 DeviceKey::Mac(m) => self.announced.get(&m).copied(),
                 DeviceKey::Ip(ip) => Some(ip),
             };
-            closed.push((*id, w.record(ips, announced), p));
+            closed.push((id, w.record(ips, announced), p));
         }
         // Map order is deterministic but arbitrary; events go out by host.
         closed.sort_by_key(|(id, _, _)| *id);
