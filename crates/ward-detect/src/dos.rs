@@ -335,9 +335,10 @@ impl Dos {
                 let f = t.flags;
                 let syn = f & tcpflag::SYN != 0;
                 let ack = f & tcpflag::ACK != 0;
+                // With or without data: a PSH+ACK flood carries some, and is
+                // as much a flood of segments no connection asked for.
                 let stray = !syn
                     && (ack || f & tcpflag::RST != 0)
-                    && pkt.payload.is_empty()
                     && ctx.dir != Some(Dir::ToClient)
                     && ctx
                         .flow

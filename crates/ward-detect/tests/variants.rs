@@ -516,3 +516,36 @@ fn many_connections_to_one_port_do_not_outvote_a_scan_of_many() {
         .expect("scan");
     assert_eq!(scan.victims, vec![ip(CAM)]);
 }
+
+/// hping3 -P -A -d 100 (`psh-ack-flood`): segments with data and no
+/// connection. Only bare ACKs counted as stray segments, so it was missed.
+#[test]
+fn a_psh_ack_flood_with_data_is_a_stray_segment_flood() {
+    let mut r = Run::new();
+    for i in 0..2000i64 {
+        let sport = 1024 + i as u16;
+        let t = 1_000_000 + i * 500;
+        r.at(
+            t,
+            &tcp(
+                (ATK_MAC, ATK, sport),
+                (CAM_MAC, CAM, 80),
+                9,
+                "PA",
+                &[0u8; 100],
+            ),
+        );
+        r.at(
+            t + 50,
+            &tcp((CAM_MAC, CAM, 80), (ATK_MAC, ATK, sport), 0, "R", b""),
+        );
+    }
+    let a = r.alerts();
+    let f = a
+        .iter()
+        .find(|a| a.category == AlertCategory::Dos)
+        .expect("flood");
+    assert_eq!(f.signature, "tcp-ack-rst-flood");
+    assert_eq!(f.attacker, Some(ip(ATK)));
+    assert_eq!(f.victims, vec![ip(CAM)]);
+}
