@@ -82,6 +82,11 @@ struct Source {
     n_swept: u8,
     first_port: [u16; 2],
     one_port: [bool; 2],
+    /// UDP probes of discovery/infrastructure ports ([`is_chatter_port`]),
+    /// the hosts they went to and the first port.
+    chatter_probes: u32,
+    chatter_hosts: Distinct,
+    chatter_port: u16,
     icmp_probes: u32,
     icmp_hosts: Distinct,
     arp_requests: u32,
@@ -117,6 +122,9 @@ impl Source {
             n_swept: 0,
             first_port: [0; 2],
             one_port: [true; 2],
+            chatter_probes: 0,
+            chatter_hosts: Distinct::default(),
+            chatter_port: 0,
             icmp_probes: 0,
             icmp_hosts: Distinct::default(),
             arp_requests: 0,
@@ -339,11 +347,23 @@ impl Recon {
                     }
                     return;
                 }
-                if !ctx.new_flow || !is_target(dst) || is_chatter_port(u.dst_port) {
+                if !ctx.new_flow || !is_target(dst) {
                     return;
                 }
                 let s = self.source(src, now);
-                s.probe(1, dst, u.dst_port);
+                if is_chatter_port(u.dst_port) {
+                    // Everyday discovery and infrastructure ports are kept
+                    // apart: only a wide, unanswered sweep of them counts
+                    // (reflector hunting: who answers DNS, NTP, SSDP …).
+                    s.chatter_hosts.insert(&dst);
+                    s.chatter_probes = s.chatter_probes.saturating_add(1);
+                    if s.chatter_probes == 1 {
+                        s.chatter_port = u.dst_port;
+                    }
+                    s.note_swept(dst);
+                } else {
+                    s.probe(1, dst, u.dst_port);
+                }
                 self.check(src, ctx.devices, now, out);
             }
             Transport::Icmp(icmp) => {
@@ -491,6 +511,36 @@ impl Recon {
                 );
                 out.push(d);
             }
+        }
+        // A sweep of discovery ports needs twice the hosts of other sweeps:
+        // devices do send unicast mDNS/SSDP/NetBIOS to a few neighbours.
+        let ch = s.chatter_hosts.estimate();
+        let ch_failed = 1.0 - (s.answered_hosts[1].estimate().min(ch) as f32 / ch.max(1) as f32);
+        if s.reported & R_HORIZ_UDP == 0
+            && ch >= cfg.horizontal_hosts.saturating_mul(2)
+            && ch_failed >= cfg.min_failed_ratio
+        {
+            s.reported |= R_HORIZ_UDP;
+            let port = s.chatter_port;
+            let mut d = base("udp-host-sweep", s)
+                .ev("hosts", ch)
+                .ev("probes", s.chatter_probes)
+                .ev("port", port)
+                .ev("failed_ratio", (ch_failed * 100.0).round() / 100.0)
+                .ev("duration_s", secs(s.start, now));
+            d.victims = s.swept();
+            d.victim_port = port;
+            d.per_victim = false;
+            d.severity = 2;
+            d.confidence = 0.8;
+            d.proto = Some(17);
+            d.count = u64::from(s.chatter_probes);
+            d.summary = format!(
+                "{} probed {ch} addresses of your network on UDP port {port} in {}, looking for services it can abuse.",
+                who(devices, src),
+                span(s.start, now)
+            );
+            out.push(d);
         }
         let ih = s.icmp_hosts.estimate();
         if s.reported & R_PING == 0 && ih >= cfg.ping_hosts {

@@ -41,6 +41,15 @@ fn tcp(src: End, dst: End, seq: u32, flags: &str, payload: &[u8]) -> Vec<u8> {
     out
 }
 
+fn udp(src: End, dst: End, payload: &[u8]) -> Vec<u8> {
+    let b = PacketBuilder::ethernet2(src.0, dst.0)
+        .ipv4(src.1, dst.1, 64)
+        .udp(src.2, dst.2);
+    let mut out = Vec::new();
+    b.write(&mut out, payload).unwrap();
+    out
+}
+
 fn arp_request(smac: Mac, sip: V4) -> Vec<u8> {
     let pkt = ArpPacket::new(
         ArpHardwareId::ETHERNET,
@@ -548,4 +557,72 @@ fn a_psh_ack_flood_with_data_is_a_stray_segment_flood() {
     assert_eq!(f.signature, "tcp-ack-rst-flood");
     assert_eq!(f.attacker, Some(ip(ATK)));
     assert_eq!(f.victims, vec![ip(CAM)]);
+}
+
+/// nmap -sU -p 53 of a /24 (`udp-dns-sweep`), reflector hunting through a
+/// router: DNS is an everyday port, left out of UDP scan counting, so the
+/// sweep went unseen (in the lab only nmap's ARP discovery gave it away).
+#[test]
+fn a_wide_sweep_of_a_discovery_port_is_a_udp_host_sweep() {
+    let mut r = Run::new();
+    let gw_mac = [0x04, 0x18, 0xd6, 0, 0, 1];
+    for h in 1..=254u8 {
+        let t = 1_000_000 + i64::from(h) * 2_000;
+        r.at(
+            t,
+            &udp(
+                (gw_mac, [203, 0, 113, 9], 61000),
+                (CAM_MAC, [192, 168, 50, h], 53),
+                b"\x12\x34\x01\x00\x00\x00",
+            ),
+        );
+    }
+    let a = r.alerts();
+    let sweep = a
+        .iter()
+        .find(|a| a.signature == "udp-host-sweep")
+        .expect("sweep");
+    assert_eq!(sweep.attacker, Some(ip([203, 0, 113, 9])));
+    assert_eq!(sweep.category, AlertCategory::Recon);
+}
+
+/// A phone's everyday discovery: DNS to the gateway, NTP to four servers,
+/// unicast mDNS and SSDP to the ten devices it knows, most of which do not
+/// answer. Quiet.
+#[test]
+fn everyday_discovery_to_a_few_neighbours_is_quiet() {
+    let mut r = Run::new();
+    let gw_mac = [0x04, 0x18, 0xd6, 0, 0, 1];
+    let phone = |p: u16| (PHONE_MAC, PHONE, p);
+    for i in 0..20i64 {
+        let t = 1_000_000 + i * 1_000_000;
+        r.at(
+            t,
+            &udp(
+                phone(50000 + i as u16),
+                (gw_mac, GW, 53),
+                b"\x12\x34\x01\x00\x00\x01",
+            ),
+        );
+    }
+    for h in 0..4u8 {
+        r.at(
+            2_000_000 + i64::from(h),
+            &udp(phone(123), (gw_mac, [162, 159, 200, h], 123), &[0x23; 48]),
+        );
+    }
+    for h in 100..110u8 {
+        let dev = (CAM_MAC, [192, 168, 50, h], 5353);
+        r.at(
+            3_000_000 + i64::from(h) * 1_000,
+            &udp(phone(5353), dev, b"\x00\x00\x00\x00\x00\x01"),
+        );
+        let ssdp = (CAM_MAC, [192, 168, 50, h], 1900);
+        r.at(
+            4_000_000 + i64::from(h) * 1_000,
+            &udp(phone(50123), ssdp, b"M-SEARCH * HTTP/1.1\r\n\r\n"),
+        );
+    }
+    let a = r.alerts();
+    assert!(a.is_empty(), "{a:?}");
 }
