@@ -111,7 +111,7 @@ impl More {
 /// of the hints themselves (32 bytes and a `String` each); a collision can
 /// only hide a repeat-looking hint of the same flow, whose sender could as
 /// well not have sent it.
-fn hint_hash(about: About, kind: HintKind, value: &str) -> NonZeroU64 {
+pub(crate) fn hint_hash(about: About, kind: HintKind, value: &str) -> NonZeroU64 {
     let mut h = std::hash::DefaultHasher::new();
     (about, kind, value).hash(&mut h);
     NonZeroU64::new(h.finish()).unwrap_or(NonZeroU64::MIN)

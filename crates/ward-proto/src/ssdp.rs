@@ -8,11 +8,14 @@
 //! control points send one in the same `OS/ver UPnP/1.1 product/ver` form as
 //! `SERVER`). `ssdp:all` and `upnp:rootdevice` search targets say nothing about
 //! the searcher and are skipped. Values are de-duplicated per flow in a bounded
-//! list; unparseable datagrams are [`AppEvent::Malformed`], and after
+//! list of hashes; unparseable datagrams are [`AppEvent::Malformed`], and after
 //! [`MALFORMED_STREAK_MAX`] in a row the parser gives up.
 
+use std::mem::MaybeUninit;
+
+use crate::dns::hint_hash;
 use crate::http::header_value;
-use crate::{printable, About, AppEvent, AppParser, AppProto, Direction, Hint, HintKind};
+use crate::{printable, AppEvent, AppParser, AppProto, Direction, Hint, HintKind};
 
 pub const MALFORMED_STREAK_MAX: u32 = 8;
 const PROTO: &str = "ssdp";
@@ -21,9 +24,14 @@ const SEEN_MAX: usize = 64;
 const VALUE_MAX: usize = 256;
 
 /// SSDP parser for one UDP flow.
+///
+/// A device announces itself on one flow every few minutes for as long as
+/// it runs, so the de-duplication list keeps 64-bit hashes of the hints
+/// (as `dns.rs` does), not the hints and their strings.
 #[derive(Debug, Default)]
 pub struct SsdpParser {
-    seen: Vec<(About, HintKind, String)>,
+    /// Hashes of the hints reported, oldest first.
+    seen: Vec<u64>,
     malformed_streak: u32,
 }
 
@@ -44,7 +52,7 @@ pub fn looks_like_ssdp(first: &[u8]) -> bool {
 
 /// Hints (kind, value) from one SSDP datagram, or None when it does not parse.
 pub fn datagram_hints(data: &[u8]) -> Option<Vec<(HintKind, String)>> {
-    let mut headers = [httparse::EMPTY_HEADER; HEADERS_MAX];
+    let mut headers = [MaybeUninit::uninit(); HEADERS_MAX];
     let mut out = Vec::new();
     let get = |hs: &[httparse::Header<'_>], n: &str| {
         header_value(hs, n)
@@ -52,8 +60,13 @@ pub fn datagram_hints(data: &[u8]) -> Option<Vec<(HintKind, String)>> {
             .filter(|v| !v.trim().is_empty())
     };
     if data.starts_with(b"HTTP/") {
-        let mut resp = httparse::Response::new(&mut headers);
-        match resp.parse(data) {
+        let mut resp = httparse::Response::new(&mut []);
+        let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
+            &mut resp,
+            data,
+            &mut headers,
+        );
+        match parsed {
             Ok(httparse::Status::Complete(_)) => {}
             _ => return None,
         }
@@ -68,8 +81,8 @@ pub fn datagram_hints(data: &[u8]) -> Option<Vec<(HintKind, String)>> {
             out.push((HintKind::SsdpNt, v));
         }
     } else {
-        let mut req = httparse::Request::new(&mut headers);
-        match req.parse(data) {
+        let mut req = httparse::Request::new(&mut []);
+        match req.parse_with_uninit_headers(data, &mut headers) {
             Ok(httparse::Status::Complete(_)) => {}
             _ => return None,
         }
@@ -116,20 +129,21 @@ impl AppParser for SsdpParser {
             return self.malformed_streak < MALFORMED_STREAK_MAX;
         };
         self.malformed_streak = 0;
+        let about = dir.sender();
         for (kind, value) in hints {
-            let key = (dir.sender(), kind, value);
+            let key = hint_hash(about, kind, &value).get();
             if self.seen.contains(&key) {
                 continue;
             }
             if self.seen.len() >= SEEN_MAX {
                 self.seen.remove(0);
             }
-            self.seen.push(key.clone());
-            out.push(AppEvent::Hint(Hint {
-                about: key.0,
-                kind: key.1,
-                value: key.2,
-            }));
+            if self.seen.len() == self.seen.capacity() {
+                // Most flows announce three values: grow from one slot, not four.
+                self.seen.reserve_exact(self.seen.len().max(1));
+            }
+            self.seen.push(key);
+            out.push(AppEvent::Hint(Hint { about, kind, value }));
         }
         true
     }
