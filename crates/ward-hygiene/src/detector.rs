@@ -613,11 +613,13 @@ impl HygieneDetector {
         } else {
             About::Responder
         };
-        let server = site
-            .flow
-            .dst_ip
-            .map(|ip| ip.to_string())
-            .unwrap_or_default();
+        // Written only into a finding: most hellos give none.
+        let server = || {
+            site.flow
+                .dst_ip
+                .map(|ip| ip.to_string())
+                .unwrap_or_default()
+        };
         let mut reasons: Vec<(String, String)> = Vec::new();
         let v = h.max_version;
         if v != 0 && v < 0x0303 {
@@ -636,7 +638,10 @@ impl HygieneDetector {
                 }
                 reasons.push((
                     format!("server-chose-{name}"),
-                    format!("talks to the server {server} with {name} (the server's choice)"),
+                    format!(
+                        "talks to the server {} with {name} (the server's choice)",
+                        server()
+                    ),
                 ));
             } else {
                 reasons.push((format!("chose-{name}"), format!("agreed to {name}")));
@@ -653,7 +658,10 @@ impl HygieneDetector {
             if remote_server {
                 reasons.push((
                     format!("server-chose-{w}"),
-                    format!("talks to the server {server} with a {w} cipher suite (the server's choice)"),
+                    format!(
+                        "talks to the server {} with a {w} cipher suite (the server's choice)",
+                        server()
+                    ),
                 ));
             } else {
                 reasons.push((format!("chose-{w}"), format!("chose a {w} cipher suite")));
@@ -678,7 +686,7 @@ impl HygieneDetector {
                 json!({
                     "reason": reason,
                     "side": if h.client { "client" } else { "server" },
-                    "server": server,
+                    "server": server(),
                     "version": format!("0x{:04x}", h.max_version),
                     "sni": h.sni,
                 }),
@@ -758,7 +766,8 @@ impl HygieneDetector {
 
     fn on_ended_flow(&mut self, site: &Site<'_>, out: &mut Vec<Event>) {
         let flow = site.flow;
-        let name = site.name(About::Responder);
+        // Named only for a finding: most flows end without one.
+        let name = || site.name(About::Responder);
         match flow.proto {
             6 if flow.tcp_flags[1] & 0x12 == 0x12 => {
                 let telnet =
@@ -767,7 +776,7 @@ impl HygieneDetector {
                     self.risky(
  site,
  ("telnet", "telnet", 2),
-                        format!("{name} has Telnet open (port {}), the service Mirai-style botnets break into first.", flow.dst_port),
+                        format!("{} has Telnet open (port {}), the service Mirai-style botnets break into first.", name(), flow.dst_port),
                         "Turn Telnet off on this device; if its settings cannot, update the firmware or keep the device on an isolated network.",
                         json!({"port": flow.dst_port}),
                         out,
@@ -776,7 +785,7 @@ impl HygieneDetector {
                     self.risky(
  site,
  ("adb", "adb", 1),
-                        format!("{name} answers on port 5555, Android Debug Bridge: anyone who can reach it can install software and take over the device."),
+                        format!("{} answers on port 5555, Android Debug Bridge: anyone who can reach it can install software and take over the device.", name()),
                         "Turn off \"ADB over network\" / developer options on the device (a TV box or phone), or update its firmware.",
                         json!({"port": 5555}),
                         out,
@@ -791,7 +800,7 @@ impl HygieneDetector {
                     self.risky(
  site,
  ("upnp-wan", "ssdp", 2),
-                        format!("{name} answers UPnP discovery (SSDP) from {client}, an address outside your network: it can be abused for DDoS reflection and exposes device details."),
+                        format!("{} answers UPnP discovery (SSDP) from {client}, an address outside your network: it can be abused for DDoS reflection and exposes device details.", name()),
                         "Turn UPnP off on the router's internet side (and on the device if it is the router); make sure no port forwarding sends UDP 1900 to it.",
                         json!({"remote_client": client.to_string(), "port": 1900}),
                         out,
@@ -837,7 +846,9 @@ impl Detector for HygieneDetector {
         };
         self.handle(&site, ctx.app, out);
         self.on_ended_flow(&site, out);
-        self.uris.remove(&ctx.flow.id);
+        if !self.uris.is_empty() {
+            self.uris.remove(&ctx.flow.id);
+        }
     }
 
     fn on_tick(&mut self, now: Timestamp, _devices: &DeviceTable, out: &mut Vec<Event>) {

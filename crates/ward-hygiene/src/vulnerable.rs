@@ -121,6 +121,19 @@ pub fn table() -> &'static [VulnerableSoftware] {
     T.get_or_init(|| parse(TABLE).expect("compiled-in vulnerable-software.toml parses (tested)"))
 }
 
+/// Every entry's `names` in lower case, in table order ([`find`] compares
+/// them with a lower-cased banner; lower-casing them per banner cost an
+/// allocation per name per banner).
+fn lower_names() -> &'static [Vec<String>] {
+    static T: OnceLock<Vec<Vec<String>>> = OnceLock::new();
+    T.get_or_init(|| {
+        table()
+            .iter()
+            .map(|e| e.names.iter().map(|n| n.to_ascii_lowercase()).collect())
+            .collect()
+    })
+}
+
 /// The first entry matching this product and version.
 pub fn lookup(product: &str, version: &str) -> Option<&'static VulnerableSoftware> {
     let product = product.trim();
@@ -172,14 +185,14 @@ pub fn find(banner: &str) -> Option<BannerMatch> {
         .nth(MAX_BANNER)
         .map_or(banner, |(i, _)| &banner[..i]);
     let lower = cut.to_ascii_lowercase();
-    for entry in table() {
+    for (entry, names) in table().iter().zip(lower_names()) {
         if entry.not_if.iter().any(|m| lower.contains(m.as_str())) {
             continue;
         }
-        for name in &entry.names {
-            let name = name.to_ascii_lowercase();
+        for name in names {
+            let name = name.as_str();
             let mut from = 0;
-            while let Some(pos) = lower.get(from..).and_then(|t| t.find(&name)) {
+            while let Some(pos) = lower.get(from..).and_then(|t| t.find(name)) {
                 let start = from + pos;
                 let end = start + name.len();
                 from = end;
