@@ -9,9 +9,9 @@
 //! calling thread's CPU time (Linux `/proc/thread-self/schedstat`), not
 //! wall time. Reading the capture is not timed.
 //!
-//! Each run also prints a digest of its alert events (their JSON, in
-//! order), so a change that makes a detector cheaper can be checked not to
-//! have changed what it reports.
+//! Each run also prints the number and a digest of its alert and finding
+//! events (their JSON, in order), so a change that makes a detector cheaper
+//! can be checked not to have changed what it reports.
 //!
 //! ```sh
 //! cargo run --release -p ward-detect --example detector-cost -- \
@@ -156,7 +156,7 @@ fn detectors(config: &str) -> Vec<Box<dyn Detector>> {
     }
 }
 
-/// Counts events and digests the alerts.
+/// Counts events and digests the alerts and findings.
 struct Digest {
     events: u64,
     alerts: u64,
@@ -166,7 +166,7 @@ struct Digest {
 impl EventSink for Digest {
     fn emit(&mut self, e: &Event) {
         self.events += 1;
-        if e.event_type == EventType::Alert {
+        if matches!(e.event_type, EventType::Alert | EventType::Finding) {
             self.alerts += 1;
             e.to_json().hash(&mut self.hash);
         }
@@ -244,7 +244,7 @@ fn main() {
     for round in 0..rounds {
         for (i, c) in configs.iter().enumerate() {
             let (cpu, alerts, hash) = run(&packets, c);
-            eprintln!("round {round} {c:<10} cpu_s={cpu:.3} alerts={alerts} digest={hash:016x}");
+            eprintln!("round {round} {c:<10} cpu_s={cpu:.3} reports={alerts} digest={hash:016x}");
             times[i].push(cpu);
             digests[i] = (alerts, hash);
         }
@@ -258,12 +258,12 @@ fn main() {
         .position(|c| *c == "none")
         .map(|i| median(&mut times[i].clone()));
     let per_m = 1e6 / packets.len().max(1) as f64;
-    println!("config      median_cpu_s  cost_cpu_s_per_1M_pkts  alerts  digest");
+    println!("config      median_cpu_s  cost_cpu_s_per_1M_pkts  reports  digest");
     for (i, c) in configs.iter().enumerate() {
         let m = median(&mut times[i]);
         let cost = base.map_or(String::from("-"), |b| format!("{:.3}", (m - b) * per_m));
         println!(
-            "{c:<10}  {m:>12.3}  {cost:>23}  {:>6}  {:016x}",
+            "{c:<10}  {m:>12.3}  {cost:>23}  {:>7}  {:016x}",
             digests[i].0, digests[i].1
         );
     }
