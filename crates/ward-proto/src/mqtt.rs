@@ -330,22 +330,29 @@ impl AppParser for MqttParser {
             return false;
         }
         let mut frames = Vec::new();
-        let bodies = self.bodies.get_or_insert_with(Box::default);
+        let i = usize::from(dir == Direction::ToClient);
+        // The body being collected, if any; the box is made only when a
+        // body stays split after this chunk (PUBLISH traffic, most of an
+        // MQTT flow, is skipped without one).
+        let mut body = match &mut self.bodies {
+            Some(b) => std::mem::take(&mut b[i]),
+            None => Vec::new(),
+        };
         match dir {
-            Direction::ToServer => self.framers[0].push(
-                data,
-                &mut bodies[0],
-                |k| k == CONNECT || k == AUTH,
-                &mut frames,
-            ),
-            Direction::ToClient => self.framers[1].push(
-                data,
-                &mut bodies[1],
-                |k| k == CONNACK || k == AUTH,
-                &mut frames,
-            ),
+            Direction::ToServer => {
+                self.framers[0].push(data, &mut body, |k| k == CONNECT || k == AUTH, &mut frames)
+            }
+            Direction::ToClient => {
+                self.framers[1].push(data, &mut body, |k| k == CONNACK || k == AUTH, &mut frames)
+            }
         }
-        if bodies.iter().all(Vec::is_empty) {
+        if !body.is_empty() {
+            self.bodies.get_or_insert_with(Box::default)[i] = body;
+        } else if self
+            .bodies
+            .as_ref()
+            .is_some_and(|b| b.iter().all(Vec::is_empty))
+        {
             self.bodies = None;
         }
         for f in frames {
