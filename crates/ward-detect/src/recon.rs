@@ -284,8 +284,14 @@ impl Recon {
                     // Replies to a prober: account them to it, never create.
                     let Some(flow) = ctx.flow else { return };
                     let Some(client) = flow.src_ip else { return };
+                    let synack = f & (tcpflag::SYN | tcpflag::ACK) == tcpflag::SYN | tcpflag::ACK;
+                    if !synack && flow.pkts[1] != 1 {
+                        // Nothing below counts it: skip the lookup (most
+                        // packets are servers' later ones).
+                        return;
+                    }
                     if let Some(s) = self.sources.get_mut(&client) {
-                        if f & (tcpflag::SYN | tcpflag::ACK) == tcpflag::SYN | tcpflag::ACK {
+                        if synack {
                             s.answer(0, src, t.src_port);
                         } else if f & tcpflag::RST != 0 && flow.pkts[1] == 1 {
                             s.refused += 1;
