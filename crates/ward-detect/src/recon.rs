@@ -356,6 +356,11 @@ impl Recon {
                 if !ctx.new_flow || !is_target(dst) {
                     return;
                 }
+                // A DHCP server unicasts its offers to every client it
+                // serves: never a sweep.
+                if matches!(u.dst_port, 67 | 68) {
+                    return;
+                }
                 let s = self.source(src, now);
                 if is_chatter_port(u.dst_port) {
                     // Everyday discovery and infrastructure ports are kept

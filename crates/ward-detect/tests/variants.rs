@@ -626,3 +626,21 @@ fn everyday_discovery_to_a_few_neighbours_is_quiet() {
     let a = r.alerts();
     assert!(a.is_empty(), "{a:?}");
 }
+
+/// After a power cut 40 devices ask for leases at once and the DHCP server
+/// unicasts an offer and an ack to each new address: not a sweep.
+#[test]
+fn a_dhcp_server_answering_many_clients_is_not_a_sweep() {
+    let mut r = Run::new();
+    let gw_mac = [0x04, 0x18, 0xd6, 0, 0, 1];
+    for h in 100..140u8 {
+        let t = 1_000_000 + i64::from(h) * 20_000;
+        let client = ([0x24, 0x0a, 0xc4, 0, 0, h], [192, 168, 50, h], 68);
+        r.at(t, &udp((gw_mac, GW, 67), client, &[2u8; 300]));
+    }
+    let a = r.alerts();
+    assert!(
+        a.iter().all(|a| a.category != AlertCategory::Recon),
+        "{a:?}"
+    );
+}
