@@ -34,12 +34,12 @@ use ward_detect::{botnet, bruteforce, dos, exploit, recon, spoofing, Config};
 /// `Attacks` would hand it, and its proposed alerts are dropped (they are
 /// rare; publishing is measured with `attacks`).
 enum Family {
-    Recon(recon::Recon),
-    Dos(dos::Dos),
-    Spoofing(spoofing::Spoofing),
-    Botnet(botnet::Botnet),
-    Bruteforce(bruteforce::Bruteforce),
-    Exploit(exploit::Exploit),
+    Recon(Box<recon::Recon>),
+    Dos(Box<dos::Dos>),
+    Spoofing(Box<spoofing::Spoofing>),
+    Botnet(Box<botnet::Botnet>),
+    Bruteforce(Box<bruteforce::Bruteforce>),
+    Exploit(Box<exploit::Exploit>),
 }
 
 struct One {
@@ -78,14 +78,20 @@ fn family(name: &'static str) -> Box<dyn Detector> {
     let cfg = Config::default();
     let cap = cfg.max_tracked.max(64);
     let family = match name {
-        "recon" => Family::Recon(recon::Recon::new(cfg.recon, cap)),
-        "dos" => Family::Dos(dos::Dos::new(cfg.dos, cap, cfg.incident_quiet_secs)),
-        "spoofing" => Family::Spoofing(spoofing::Spoofing::new(cfg.spoofing, cap)),
-        "botnet" => Family::Botnet(botnet::Botnet::new(cfg.botnet, cap)),
-        "bruteforce" => Family::Bruteforce(bruteforce::Bruteforce::new(cfg.bruteforce, cap)),
-        "exploit" => Family::Exploit(exploit::Exploit::new(
+        "recon" => Family::Recon(Box::new(recon::Recon::new(cfg.recon, cap))),
+        "dos" => Family::Dos(Box::new(dos::Dos::new(
+            cfg.dos,
+            cap,
+            cfg.incident_quiet_secs,
+        ))),
+        "spoofing" => Family::Spoofing(Box::new(spoofing::Spoofing::new(cfg.spoofing, cap))),
+        "botnet" => Family::Botnet(Box::new(botnet::Botnet::new(cfg.botnet, cap))),
+        "bruteforce" => {
+            Family::Bruteforce(Box::new(bruteforce::Bruteforce::new(cfg.bruteforce, cap)))
+        }
+        "exploit" => Family::Exploit(Box::new(exploit::Exploit::new(
             exploit::load_rules(true, None).expect("built-in rules"),
-        )),
+        ))),
         other => panic!("unknown family {other}"),
     };
     Box::new(One {

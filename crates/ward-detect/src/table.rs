@@ -4,7 +4,8 @@
 //!   two generations; when the young one is half full the old one is dropped
 //!   and the young one becomes old. A key touched in the old generation moves
 //!   back to the young one, so active keys survive and a flood of spoofed keys
-//!   only ever churns through the table: O(1) per operation, no scan.
+//!   only ever churns through the table: O(1) per operation (amortised: the
+//!   dropped generation's slots are freed by one scan per `cap / 2` keys).
 //! - [`IdMap`]: the same for small integer keys (device slots), by
 //!   indexing instead of hashing.
 //! - [`Distinct`]: an approximate distinct counter in 40 bytes (linear
@@ -35,73 +36,160 @@ pub(crate) fn hash_of<T: Hash>(v: &T) -> u64 {
 }
 
 /// A two-generation map holding at most `cap` entries. See the module docs.
+///
+/// Entries live in slots; a hash index maps keys to slots and a slot's
+/// stamp says its generation. So a key that comes back from the old
+/// generation is re-stamped in place (the two-map layout this replaced
+/// moved the value between maps: DoS victims are ~500 bytes), and the index
+/// probes small entries. Dropping the old generation scans the slots once
+/// per `cap / 2` new keys. Which keys are kept and dropped is exactly the
+/// two-map rule (tested against it).
 pub struct CappedMap<K, V> {
-    young: HashMap<K, V, FixedState>,
-    old: HashMap<K, V, FixedState>,
+    index: HashMap<K, u32, FixedState>,
+    slots: Vec<Slot<K, V>>,
+    free: Vec<u32>,
+    /// Stamp of the young generation; the old one's is one less; 0 is free.
+    young_gen: u64,
+    young: usize,
+    old: usize,
     half: usize,
+}
+
+struct Slot<K, V> {
+    key: K,
+    gen: u64,
+    value: V,
 }
 
 impl<K: Hash + Eq + Copy, V> CappedMap<K, V> {
     pub fn new(cap: usize) -> Self {
         CappedMap {
-            young: HashMap::with_hasher(hasher()),
-            old: HashMap::with_hasher(hasher()),
+            index: HashMap::with_hasher(hasher()),
+            slots: Vec::new(),
+            free: Vec::new(),
+            young_gen: 2,
+            young: 0,
+            old: 0,
             half: (cap / 2).max(1),
         }
     }
 
-    /// The entry for `k`, created with `make` when absent. One hash lookup
-    /// when the key is young; a second (in the old generation) when not.
+    /// The entry for `k`, created with `make` when absent: one hash lookup
+    /// (a second to insert a new key).
     pub fn entry(&mut self, k: K, make: impl FnOnce() -> V) -> &mut V {
-        if self.young.len() >= self.half && !self.young.contains_key(&k) {
-            // The old generation's buckets become the new young one: a
-            // fresh map would grow again by doubling, rehashing (moving)
-            // every entry each time, once per generation: on a busy table
-            // that churn was most of a detector's cost. (Iteration order
-            // is arbitrary either way; callers that emit in order sort.)
-            self.old.clear();
-            std::mem::swap(&mut self.old, &mut self.young);
+        let mut at = self.index.get(&k).map(|&i| i as usize);
+        let young = at.is_some_and(|i| self.slots[i].gen == self.young_gen);
+        if self.young >= self.half && !young {
+            self.drop_old_generation();
+            // A key that was not young was old, and has just been dropped.
+            at = None;
         }
-        match self.young.entry(k) {
-            hashbrown::hash_map::Entry::Occupied(o) => o.into_mut(),
-            hashbrown::hash_map::Entry::Vacant(v) => {
-                let val = self.old.remove(&k).unwrap_or_else(make);
-                v.insert(val)
+        match at {
+            Some(i) => {
+                let s = &mut self.slots[i];
+                if s.gen != self.young_gen {
+                    s.gen = self.young_gen;
+                    self.old -= 1;
+                    self.young += 1;
+                }
+                &mut s.value
+            }
+            None => {
+                let slot = Slot {
+                    key: k,
+                    gen: self.young_gen,
+                    value: make(),
+                };
+                let i = match self.free.pop() {
+                    Some(i) => {
+                        self.slots[i as usize] = slot;
+                        i as usize
+                    }
+                    None => {
+                        self.slots.push(slot);
+                        self.slots.len() - 1
+                    }
+                };
+                self.index.insert(k, i as u32);
+                self.young += 1;
+                &mut self.slots[i].value
             }
         }
     }
 
+    /// The young generation becomes the old one; the old one is dropped.
+    fn drop_old_generation(&mut self) {
+        let old_gen = self.young_gen - 1;
+        if self.old > 0 {
+            for (i, s) in self.slots.iter_mut().enumerate() {
+                if s.gen == old_gen {
+                    s.gen = 0;
+                    self.index.remove(&s.key);
+                    self.free.push(i as u32);
+                }
+            }
+        }
+        self.young_gen += 1;
+        self.old = self.young;
+        self.young = 0;
+    }
+
     pub fn get(&self, k: &K) -> Option<&V> {
-        self.young.get(k).or_else(|| self.old.get(k))
+        self.index.get(k).map(|&i| &self.slots[i as usize].value)
     }
 
     pub fn get_mut(&mut self, k: &K) -> Option<&mut V> {
-        if self.young.contains_key(k) {
-            return self.young.get_mut(k);
-        }
-        self.old.get_mut(k)
+        self.index
+            .get(k)
+            .map(|&i| &mut self.slots[i as usize].value)
     }
 
-    pub fn remove(&mut self, k: &K) -> Option<V> {
-        self.young.remove(k).or_else(|| self.old.remove(k))
+    /// Forget `k`; true if it was there.
+    pub fn remove(&mut self, k: &K) -> bool {
+        let Some(i) = self.index.remove(k) else {
+            return false;
+        };
+        self.release(i as usize);
+        true
+    }
+
+    fn release(&mut self, i: usize) {
+        let s = &mut self.slots[i];
+        if s.gen == self.young_gen {
+            self.young -= 1;
+        } else {
+            self.old -= 1;
+        }
+        s.gen = 0;
+        self.free.push(i as u32);
     }
 
     pub fn len(&self) -> usize {
-        self.young.len() + self.old.len()
+        self.young + self.old
     }
 
     pub fn is_empty(&self) -> bool {
-        self.young.is_empty() && self.old.is_empty()
+        self.len() == 0
     }
 
+    /// Every entry, in slot order (deterministic, arbitrary).
     pub fn iter_mut(&mut self) -> impl Iterator<Item = (&K, &mut V)> {
-        self.young.iter_mut().chain(self.old.iter_mut())
+        self.slots
+            .iter_mut()
+            .filter(|s| s.gen != 0)
+            .map(|s| (&s.key, &mut s.value))
     }
 
     /// Drop entries for which `keep` says no.
     pub fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
-        self.young.retain(|k, v| keep(k, v));
-        self.old.retain(|k, v| keep(k, v));
+        for i in 0..self.slots.len() {
+            let s = &mut self.slots[i];
+            if s.gen != 0 && !keep(&s.key, &mut s.value) {
+                let k = s.key;
+                self.index.remove(&k);
+                self.release(i);
+            }
+        }
     }
 }
 
@@ -357,43 +445,107 @@ mod tests {
         assert!(m.get(&0).copied().unwrap_or(0) > 9_000);
     }
 
-    #[test]
-    fn capped_map_generations_reuse_their_buckets() {
-        let mut m: CappedMap<u32, [u8; 64]> = CappedMap::new(2048);
-        // Two generations: both maps have grown to hold a generation.
-        for i in 0..2048u32 {
-            m.entry(i, || [0; 64]);
-        }
-        let grown = m.young.capacity().max(m.old.capacity());
-        assert!(grown >= 1024);
-        // Every later generation starts with the buckets of the one it
-        // replaces instead of growing (and rehashing) from empty again.
-        for i in 2048..10_000u32 {
-            m.entry(i, || [0; 64]);
-            assert!(m.young.capacity() >= 1024, "regrew at {i}");
-            assert!(m.len() <= 2048);
-        }
-        assert_eq!(m.young.capacity(), grown);
-        assert_eq!(m.old.capacity(), grown);
+    /// The two-map layout `CappedMap` replaced, as the reference for
+    /// which keys a capped table keeps and drops.
+    struct TwoMaps<K, V> {
+        young: HashMap<K, V, FixedState>,
+        old: HashMap<K, V, FixedState>,
+        half: usize,
     }
 
-    #[test]
-    fn id_map_keeps_and_drops_exactly_what_capped_map_does() {
-        // The same operations on both: the same entries, values and sizes.
-        let mut a: CappedMap<u32, u64> = CappedMap::new(64);
-        let mut b: IdMap<u64> = IdMap::new(64);
+    impl<K: Hash + Eq + Copy, V> TwoMaps<K, V> {
+        fn new(cap: usize) -> Self {
+            TwoMaps {
+                young: HashMap::with_hasher(hasher()),
+                old: HashMap::with_hasher(hasher()),
+                half: (cap / 2).max(1),
+            }
+        }
+        fn entry(&mut self, k: K, make: impl FnOnce() -> V) -> &mut V {
+            if self.young.len() >= self.half && !self.young.contains_key(&k) {
+                self.old = std::mem::replace(&mut self.young, HashMap::with_hasher(hasher()));
+            }
+            match self.young.entry(k) {
+                hashbrown::hash_map::Entry::Occupied(o) => o.into_mut(),
+                hashbrown::hash_map::Entry::Vacant(v) => {
+                    let val = self.old.remove(&k).unwrap_or_else(make);
+                    v.insert(val)
+                }
+            }
+        }
+        fn get(&self, k: &K) -> Option<&V> {
+            self.young.get(k).or_else(|| self.old.get(k))
+        }
+        fn remove(&mut self, k: &K) -> bool {
+            self.young
+                .remove(k)
+                .or_else(|| self.old.remove(k))
+                .is_some()
+        }
+        fn len(&self) -> usize {
+            self.young.len() + self.old.len()
+        }
+    }
+
+    /// A xorshift stream: a few hot keys among many cold ones, so that
+    /// keys come back from the old generation as well as being dropped.
+    fn keys(n: usize) -> impl Iterator<Item = (u64, u32)> {
         let mut rng = 0x1234_5678u64;
-        for step in 0..50_000u64 {
+        (0..n as u64).map(move |step| {
             rng ^= rng << 13;
             rng ^= rng >> 7;
             rng ^= rng << 17;
-            // A few hot keys among many cold ones, so that keys come back
-            // from the old generation as well as being dropped with it.
             let k = if rng.is_multiple_of(3) {
                 (rng >> 8) as u32 % 8
             } else {
                 (rng >> 8) as u32 % 500
             };
+            (step, k)
+        })
+    }
+
+    #[test]
+    fn capped_map_keeps_and_drops_exactly_what_two_maps_do() {
+        let mut a: TwoMaps<u32, u64> = TwoMaps::new(64);
+        let mut b: CappedMap<u32, u64> = CappedMap::new(64);
+        for (step, k) in keys(50_000) {
+            if step.is_multiple_of(11) {
+                assert_eq!(a.remove(&k), b.remove(&k));
+            } else if step.is_multiple_of(7) {
+                if let (Some(x), Some(y)) = (a.young.get_mut(&k), b.get_mut(&k)) {
+                    *x += 5;
+                    *y += 5;
+                } else if let (Some(x), Some(y)) = (a.old.get_mut(&k), b.get_mut(&k)) {
+                    *x += 5;
+                    *y += 5;
+                } else {
+                    assert!(a.get(&k).is_none() && b.get(&k).is_none());
+                }
+            } else {
+                *a.entry(k, || step) += 1;
+                *b.entry(k, || step) += 1;
+            }
+            assert_eq!(a.len(), b.len());
+            assert!(b.len() <= 64);
+            if step.is_multiple_of(97) {
+                for q in 0..500u32 {
+                    assert_eq!(a.get(&q), b.get(&q), "key {q} at step {step}");
+                }
+            }
+        }
+        // Slots are reused: never more than the cap (plus the half that
+        // fills before a generation is dropped).
+        assert!(b.slots.len() <= 64 + 32, "{}", b.slots.len());
+        b.retain(|k, _| k % 2 == 0);
+        assert!(b.iter_mut().all(|(k, _)| k % 2 == 0));
+        assert_eq!(b.len(), b.iter_mut().count());
+    }
+
+    #[test]
+    fn id_map_keeps_and_drops_exactly_what_two_maps_do() {
+        let mut a: TwoMaps<u32, u64> = TwoMaps::new(64);
+        let mut b: IdMap<u64> = IdMap::new(64);
+        for (step, k) in keys(50_000) {
             *a.entry(k, || step) += 1;
             *b.entry(k, || step) += 1;
             assert_eq!(a.len(), b.len());
@@ -406,7 +558,12 @@ mod tests {
         }
         let mut all: Vec<(u32, u64)> = b.iter_mut().map(|(k, v)| (k, *v)).collect();
         all.sort_unstable();
-        let mut want: Vec<(u32, u64)> = a.iter_mut().map(|(k, v)| (*k, *v)).collect();
+        let mut want: Vec<(u32, u64)> = a
+            .young
+            .iter()
+            .chain(a.old.iter())
+            .map(|(k, v)| (*k, *v))
+            .collect();
         want.sort_unstable();
         assert_eq!(all, want);
     }
