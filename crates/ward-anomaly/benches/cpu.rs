@@ -22,10 +22,24 @@ use std::time::Instant;
 use ward_anomaly::features::{FeatureExtractor, TableCapacities, N_FEATURES};
 use ward_anomaly::{AnomalyConfig, AnomalyEngine, ModelKind, PacketObs, Phase};
 
-const BATCH: usize = 100_000;
+/// Packets per pass (`CPU_BENCH_PACKETS` overrides, e.g. for a short run
+/// under callgrind).
+fn batch() -> usize {
+    std::env::var("CPU_BENCH_PACKETS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000)
+}
+
 /// Passes over the batch per stage; the best pass is reported (the others
-/// lost the core to a neighbour or to page faults).
-const PASSES: usize = 5;
+/// lost the core to a neighbour or to page faults). `CPU_BENCH_PASSES`
+/// overrides.
+fn passes() -> usize {
+    std::env::var("CPU_BENCH_PASSES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5)
+}
 
 /// CPU time of this thread in seconds, or wall time where the kernel does not
 /// say.
@@ -68,7 +82,7 @@ fn engine_in(model: ModelKind, phase: Phase) -> AnomalyEngine {
 fn measure(name: &str, packets: &[PacketObs], mut f: impl FnMut(&PacketObs)) {
     let wall = Instant::now();
     let mut best = f64::INFINITY;
-    for _ in 0..PASSES {
+    for _ in 0..passes() {
         let t0 = cpu_secs(&wall);
         for o in packets {
             f(o);
@@ -76,11 +90,29 @@ fn measure(name: &str, packets: &[PacketObs], mut f: impl FnMut(&PacketObs)) {
         best = best.min(cpu_secs(&wall) - t0);
     }
     println!(
-        "{name:<16} {:>8.3} M packets per CPU-second (best of {PASSES} passes of {} packets: {:.1} ms)",
+        "{name:<16} {:>8.3} M packets per CPU-second (best of {} passes of {} packets: {:.1} ms)",
         packets.len() as f64 / best * 1e-6,
+        passes(),
         packets.len(),
         best * 1e3
     );
+}
+
+/// FNV-1a over 32-bit words.
+struct Digest(u64);
+
+impl Default for Digest {
+    fn default() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Digest {
+    fn add(&mut self, word: u32) {
+        for b in word.to_le_bytes() {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
 }
 
 fn main() {
@@ -90,7 +122,7 @@ fn main() {
         .collect();
     let wanted = |s: &str| stages.is_empty() || stages.iter().any(|a| a == s);
     let packets: Vec<PacketObs> = common::SyntheticLan::new(42, 40, 300, 5_000.0)
-        .take(BATCH)
+        .take(batch())
         .collect();
 
     if wanted("features") {
@@ -103,7 +135,7 @@ fn main() {
     }
     if wanted("features-wide") {
         let wide: Vec<PacketObs> = common::SyntheticLan::new(42, 250, 60_000, 5_000.0)
-            .take(BATCH)
+            .take(batch())
             .collect();
         let mut fx = FeatureExtractor::new(TableCapacities::default(), 1);
         let mut out = [0f32; N_FEATURES];
@@ -143,9 +175,29 @@ fn main() {
     ] {
         if wanted(stage) {
             let mut engine = engine_in(model, phase);
+            if let Some(groups) = engine.feature_groups() {
+                let sizes: Vec<usize> = groups.iter().map(Vec::len).collect();
+                println!("{stage:<16} KitNET members' inputs: {sizes:?}");
+            }
             measure(stage, &packets, |o| {
                 black_box(engine.process(o));
             });
+            // A digest of every score and model input of one pass (outside
+            // the measurement): an optimisation that claims to compute the
+            // same function shows the same digest. `CPU_BENCH_DIGEST=0`
+            // skips it (instruction counts of the measured stage alone).
+            if std::env::var("CPU_BENCH_DIGEST").is_ok_and(|v| v == "0") {
+                continue;
+            }
+            let mut engine = engine_in(model, phase);
+            let mut digest = Digest::default();
+            for o in &packets {
+                digest.add(engine.process(o).score.to_bits());
+                for v in engine.last_features() {
+                    digest.add(v.to_bits());
+                }
+            }
+            println!("{stage:<16} digest of scores and inputs: {:016x}", digest.0);
         }
     }
 }

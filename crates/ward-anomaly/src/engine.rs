@@ -58,7 +58,9 @@ const MAGIC: &[u8; 8] = b"WARDANOM";
 /// 4: bounded tables keep hash tags (`table.rs`); KitNET is one packed
 ///    ensemble and the mapper a sample (`kitnet.rs`).
 /// 5: bounded tables keep damped touch counts for eviction (`table.rs`).
-const FORMAT_VERSION: u32 = 5;
+/// 6: KitNET's members side by side, four to a bundle (`kitnet.rs`);
+///    damped statistics as arrays over the windows (`damped.rs`).
+const FORMAT_VERSION: u32 = 6;
 
 /// Length of the model's input: the AfterImage features followed by the
 /// MAC–IP binding features ([`crate::binding`]).

@@ -33,7 +33,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::damped::{decay_factor, two_d, Damped, DampedCov};
+use crate::damped::{decay_factor, two_d, Damped, DampedCov, PerWindow, WINDOWS};
 use crate::table::{Activity, BoundedTable};
 use crate::PacketObs;
 
@@ -51,6 +51,27 @@ pub const FEATURE_VERSION: u32 = 1;
 
 const SLOWEST: usize = L - 1;
 const LN2: f64 = std::f64::consts::LN_2;
+const _: () = assert!(WINDOWS == L, "damped statistics keep one value per window");
+
+/// Factor turning a damped count into a per-second rate, per window: a
+/// damped count settles at rate / (λ ln 2).
+const PER_SEC: PerWindow = [
+    LAMBDAS[0] * LN2,
+    LAMBDAS[1] * LN2,
+    LAMBDAS[2] * LN2,
+    LAMBDAS[3] * LN2,
+    LAMBDAS[4] * LN2,
+];
+
+/// Writes window `i`'s value of `vals` to feature `i·PER_WINDOW + at`.
+#[inline(always)]
+fn put(out: &mut [f32; N_FEATURES], at: usize, vals: &PerWindow) {
+    for (i, &v) in vals.iter().enumerate() {
+        if let Some(o) = out.get_mut(i * PER_WINDOW + at) {
+            *o = v as f32;
+        }
+    }
+}
 
 type Ip = [u8; 16];
 
@@ -116,12 +137,12 @@ fn slow_activity(w: f64, last_us: i64, now_us: i64) -> f64 {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct MiStats {
-    size: [Damped; L],
+    size: Damped,
 }
 
 impl Activity for MiStats {
     fn activity(&self, last_us: i64, now_us: i64) -> f64 {
-        slow_activity(self.size[SLOWEST].w, last_us, now_us)
+        slow_activity(self.size.w[SLOWEST], last_us, now_us)
     }
     // The slowest window's count grows by one per packet and decays at its rate.
     const DAMPED_TOUCHES: Option<f64> = Some(LAMBDAS[SLOWEST]);
@@ -129,15 +150,15 @@ impl Activity for MiStats {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct HostStats {
-    size: [Damped; L],
-    syn: [f64; L],
-    new_dst: [f64; L],
-    new_conn: [f64; L],
+    size: Damped,
+    syn: PerWindow,
+    new_dst: PerWindow,
+    new_conn: PerWindow,
 }
 
 impl Activity for HostStats {
     fn activity(&self, last_us: i64, now_us: i64) -> f64 {
-        slow_activity(self.size[SLOWEST].w, last_us, now_us)
+        slow_activity(self.size.w[SLOWEST], last_us, now_us)
     }
     // The slowest window's count grows by one per packet and decays at its rate.
     const DAMPED_TOUCHES: Option<f64> = Some(LAMBDAS[SLOWEST]);
@@ -146,45 +167,48 @@ impl Activity for HostStats {
 /// Both directions of a channel (pair of IPs or of sockets).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct ChannelStats {
-    size: [[Damped; L]; 2],
-    cov: [DampedCov; L],
+    size: [Damped; 2],
+    cov: DampedCov,
 }
 
 impl ChannelStats {
-    fn update(&mut self, d: &[f64; L], dir: usize, size: f64) {
+    #[inline(always)]
+    fn update(&mut self, d: &PerWindow, dir: usize, size: f64) {
         let dir = dir & 1;
-        for i in 0..L {
-            self.size[0][i].decay(d[i]);
-            self.size[1][i].decay(d[i]);
-            self.cov[i].decay(d[i]);
-            let r = self.size[dir][i].insert(size);
-            self.cov[i].insert(dir, r);
-        }
+        self.size[0].decay(d);
+        self.size[1].decay(d);
+        self.cov.decay(d);
+        let r = self.size[dir].insert(size);
+        self.cov.insert(dir, &r);
     }
 
     /// Writes w, mean, std, magnitude, radius, cov, pcc for direction `dir`
-    /// of window `i` into `out[0..7]`.
-    fn write(&self, i: usize, dir: usize, out: &mut [f32]) {
+    /// to features `at..at + 7` of every window.
+    #[inline(always)]
+    fn write(&self, dir: usize, out: &mut [f32; N_FEATURES], at: usize) {
         let dir = dir & 1;
-        let s = &self.size[dir][i];
-        let [mag, radius, cov, pcc] = two_d(s, &self.size[dir ^ 1][i], &self.cov[i]);
-        let vals = [s.w, s.mean, s.std(), mag, radius, cov, pcc];
-        for (o, v) in out.iter_mut().zip(vals) {
-            *o = v as f32;
-        }
+        let s = &self.size[dir];
+        let [mag, radius, cov, pcc] = two_d(s, &self.size[dir ^ 1], &self.cov);
+        put(out, at, &s.w);
+        put(out, at + 1, &s.mean);
+        put(out, at + 2, &s.std());
+        put(out, at + 3, &mag);
+        put(out, at + 4, &radius);
+        put(out, at + 5, &cov);
+        put(out, at + 6, &pcc);
     }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct PairStats {
     channel: ChannelStats,
-    jitter: [[Damped; L]; 2],
+    jitter: [Damped; 2],
     last_dir_us: [Option<i64>; 2],
 }
 
 impl Activity for PairStats {
     fn activity(&self, last_us: i64, now_us: i64) -> f64 {
-        let w = self.channel.size[0][SLOWEST].w + self.channel.size[1][SLOWEST].w;
+        let w = self.channel.size[0].w[SLOWEST] + self.channel.size[1].w[SLOWEST];
         slow_activity(w, last_us, now_us)
     }
     // The slowest window's count grows by one per packet and decays at its rate.
@@ -198,7 +222,7 @@ struct SockStats {
 
 impl Activity for SockStats {
     fn activity(&self, last_us: i64, now_us: i64) -> f64 {
-        let w = self.channel.size[0][SLOWEST].w + self.channel.size[1][SLOWEST].w;
+        let w = self.channel.size[0].w[SLOWEST] + self.channel.size[1].w[SLOWEST];
         slow_activity(w, last_us, now_us)
     }
     // The slowest window's count grows by one per packet and decays at its rate.
@@ -300,19 +324,16 @@ impl FeatureExtractor {
         // Jitter: inter-arrival time in this direction, decayed with the channel.
         let gap = p.last_dir_us[dir].map(|last| now.saturating_sub(last).max(0) as f64 * 1e-6);
         p.last_dir_us[dir] = Some(p.last_dir_us[dir].map_or(now, |last| last.max(now)));
-        for i in 0..L {
-            p.jitter[0][i].decay(d[i]);
-            p.jitter[1][i].decay(d[i]);
-            if let Some(g) = gap {
-                p.jitter[dir][i].insert(g);
-            }
-            let o = i * PER_WINDOW;
-            p.channel.write(i, dir, &mut out[o + 9..o + 16]);
-            let j = &p.jitter[dir][i];
-            out[o + 16] = j.w as f32;
-            out[o + 17] = j.mean as f32;
-            out[o + 18] = j.std() as f32;
+        p.jitter[0].decay(&d);
+        p.jitter[1].decay(&d);
+        if let Some(g) = gap {
+            p.jitter[dir].insert(g);
         }
+        p.channel.write(dir, out, 9);
+        let j = &p.jitter[dir];
+        put(out, 16, &j.w);
+        put(out, 17, &j.mean);
+        put(out, 18, &j.std());
 
         // Connection (socket pair + protocol).
         let (sock_key, sdir) = if (src, obs.src_port) <= (dst, obs.dst_port) {
@@ -343,10 +364,7 @@ impl FeatureExtractor {
         let d = factors(t.dt_secs);
         let s = t.value;
         s.channel.update(&d, sdir, size);
-        for i in 0..L {
-            let o = i * PER_WINDOW;
-            s.channel.write(i, sdir, &mut out[o + 19..o + 26]);
-        }
+        s.channel.write(sdir, out, 19);
 
         // Source MAC + IP.
         let t = self.mi.touch(
@@ -357,40 +375,40 @@ impl FeatureExtractor {
             now,
         );
         let d = factors(t.dt_secs);
-        let m = t.value;
-        for i in 0..L {
-            let st = &mut m.size[i];
-            st.decay(d[i]);
-            st.insert(size);
-            let o = i * PER_WINDOW;
-            out[o] = st.w as f32;
-            out[o + 1] = st.mean as f32;
-            out[o + 2] = st.std() as f32;
-        }
+        let m = &mut t.value.size;
+        m.decay(&d);
+        m.insert(size);
+        put(out, 0, &m.w);
+        put(out, 1, &m.mean);
+        put(out, 2, &m.std());
 
         // Source host, with the cheap IoT features.
         let is_syn = obs.proto == 6 && obs.tcp_flags & 0x02 != 0 && obs.tcp_flags & 0x10 == 0;
         let t = self.host.touch(src, now);
         let d = factors(t.dt_secs);
         let h = t.value;
+        h.size.decay(&d);
+        h.size.insert(size);
+        let (syn, new_dst, new_conn) = (
+            f64::from(u8::from(is_syn)),
+            f64::from(u8::from(new_dst)),
+            f64::from(u8::from(new_conn)),
+        );
+        let mut rates = [[0.0; L]; 3];
         for i in 0..L {
-            let st = &mut h.size[i];
-            st.decay(d[i]);
-            st.insert(size);
-            h.syn[i] = h.syn[i] * d[i] + f64::from(u8::from(is_syn));
-            h.new_dst[i] = h.new_dst[i] * d[i] + f64::from(u8::from(new_dst));
-            h.new_conn[i] = h.new_conn[i] * d[i] + f64::from(u8::from(new_conn));
-            // Counts become per-second rates: a damped count settles at
-            // rate / (λ ln 2).
-            let per_sec = LAMBDAS[i] * LN2;
-            let o = i * PER_WINDOW;
-            out[o + 3] = st.w as f32;
-            out[o + 4] = st.mean as f32;
-            out[o + 5] = st.std() as f32;
-            out[o + 6] = (h.syn[i] * per_sec) as f32;
-            out[o + 7] = (h.new_dst[i] * per_sec) as f32;
-            out[o + 8] = (h.new_conn[i] * per_sec) as f32;
+            h.syn[i] = h.syn[i] * d[i] + syn;
+            h.new_dst[i] = h.new_dst[i] * d[i] + new_dst;
+            h.new_conn[i] = h.new_conn[i] * d[i] + new_conn;
+            rates[0][i] = h.syn[i] * PER_SEC[i];
+            rates[1][i] = h.new_dst[i] * PER_SEC[i];
+            rates[2][i] = h.new_conn[i] * PER_SEC[i];
         }
+        put(out, 3, &h.size.w);
+        put(out, 4, &h.size.mean);
+        put(out, 5, &h.size.std());
+        put(out, 6, &rates[0]);
+        put(out, 7, &rates[1]);
+        put(out, 8, &rates[2]);
     }
 }
 

@@ -21,7 +21,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::mathx::{sigmoid, Rng};
+use wide::f32x4;
+
+use crate::mathx::{sigmoid, sigmoid4, Rng};
 
 /// Feature vectors kept for the mapper: a uniform sample of the mapping
 /// period. The correlation of two features estimated from 8192 packets is
@@ -222,168 +224,366 @@ pub(crate) fn compress(x: f32) -> f32 {
     crate::mathx::log_compress(x)
 }
 
-/// Lanes per block of hidden units: SSE2, the x86-64 baseline every build
-/// may assume, holds four `f32`. Each member's hidden layer is padded to a
-/// multiple of this with zero weights and biases, and the padded units are
-/// set to 0 after the sigmoid, so they add exact zeros when decoding and
-/// never learn.
+/// Lanes of one SSE2 register (the x86-64 baseline every build may assume):
+/// four `f32`. The ensemble puts four members side by side in these lanes;
+/// the output autoencoder puts four hidden units side by side.
 const LANES: usize = 4;
+type Lanes = [f32; LANES];
 
-#[inline]
-fn padded(n: usize) -> usize {
-    n.div_ceil(LANES) * LANES
-}
+/// A register of four lanes. Explicit vectors rather than `[f32; 4]`
+/// arithmetic left to the optimiser: over arrays, LLVM's loop vectoriser
+/// tends to vectorise the loop *around* a lane-wise body (interleaving rows
+/// and shuffling lanes back), which made the bundled layout slower than the
+/// layout it replaced. `wide` maps these to SSE on x86-64 and NEON on
+/// aarch64, with scalar code elsewhere; every operation used here is a
+/// plain IEEE add, multiply or divide per lane, so every build gives the
+/// same bits.
+type V4 = f32x4;
 
 #[inline(always)]
-fn sigmoid_all(v: &mut [f32]) {
-    for block in v.chunks_exact_mut(LANES) {
-        for x in block.iter_mut() {
-            *x = sigmoid(*x);
+fn v4(a: &Lanes) -> V4 {
+    V4::new(*a)
+}
+
+/// `a + x·w` per lane (a multiply, then an add: no fused multiply-add).
+#[inline(always)]
+fn mul_add(a: V4, x: V4, w: V4) -> V4 {
+    a + x * w
+}
+
+/// `(s0 + s2) + (s1 + s3)`: how the decoder combines its partial sums.
+#[inline(always)]
+fn combine(s: &[V4; 4]) -> V4 {
+    (s[0] + s[2]) + (s[1] + s[3])
+}
+
+/// The decoder's dot product of a weight row with the hidden units, summed
+/// in KitNET's reference order: four partial sums (hidden unit `k` into sum
+/// `k mod 4`, in order), combined by [`combine`], then the bias added. For
+/// any number of hidden units; [`forward_bundle`] does the same for a known
+/// number.
+#[inline(always)]
+fn dot4(row: &[Lanes], y: &[Lanes], bias: Lanes) -> Lanes {
+    let mut s = [V4::ZERO; 4];
+    let (rows, r) = row.as_chunks::<4>();
+    let (ys, yy) = y.as_chunks::<4>();
+    for (rc, yc) in rows.iter().zip(ys) {
+        for i in 0..4 {
+            s[i] = mul_add(s[i], v4(&rc[i]), v4(&yc[i]));
         }
     }
+    for (i, (r, y)) in r.iter().zip(yy).enumerate() {
+        let i = i & 3;
+        s[i] = mul_add(s[i], v4(r), v4(y));
+    }
+    (v4(&bias) + combine(&s)).to_array()
 }
 
-/// Encoder of one member whose hidden layer is `B` blocks: `out = bias +
-/// Σ_j x_j·W[j]`, summed in input order, each block of four hidden units
-/// accumulated in a register. `w` holds `x.len()` rows of `B·LANES`.
+/// Forward pass of one bundle with `H` hidden rows, everything in
+/// registers: `y = sigmoid(bias + Σ_j x_j·W[j])` masked to each member's
+/// hidden units, then per input row `z_j = sigmoid(bias_j + W[j]·y)` (see
+/// [`dot4`]) and `err_j = (x_j − z_j)` masked to each member's inputs.
+/// Writes `y` and `err` (the SGD step reads them) and returns each lane's
+/// sum of squared errors, in row order.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn encode<const B: usize>(x: &[f32], w: &[f32], bias: &[f32], out: &mut [f32]) {
-    let mut acc = [[0f32; LANES]; B];
-    for (a, b) in acc.iter_mut().zip(bias.chunks_exact(LANES)) {
-        a.copy_from_slice(b);
+fn forward_bundle<const H: usize>(
+    x: &[Lanes],
+    w: &[Lanes],
+    hbias: &[Lanes],
+    hmask: &[Lanes],
+    vbias: &[Lanes],
+    imask: &[Lanes],
+    y: &mut [Lanes],
+    err: &mut [Lanes],
+) -> V4 {
+    let (Ok(hb), Ok(hm), Ok(y)) = (
+        <&[Lanes; H]>::try_from(hbias),
+        <&[Lanes; H]>::try_from(hmask),
+        <&mut [Lanes; H]>::try_from(y),
+    ) else {
+        return V4::ZERO;
+    };
+    let rows = w.as_chunks::<H>().0;
+    let mut acc = hb.map(V4::new);
+    for (xj, row) in x.iter().zip(rows) {
+        let xj = v4(xj);
+        for k in 0..H {
+            acc[k] = mul_add(acc[k], xj, v4(&row[k]));
+        }
     }
-    for (&xj, row) in x.iter().zip(w.chunks_exact(B * LANES)) {
-        for (a, r) in acc.iter_mut().zip(row.chunks_exact(LANES)) {
-            for l in 0..LANES {
-                a[l] += xj * r[l];
+    for k in 0..H {
+        acc[k] = sigmoid4(acc[k]) * v4(&hm[k]);
+        y[k] = acc[k].to_array();
+    }
+    let mut sq = V4::ZERO;
+    for ((((xj, row), b), m), e) in x.iter().zip(rows).zip(vbias).zip(imask).zip(err) {
+        let mut s = [V4::ZERO; 4];
+        for k in 0..H {
+            s[k % 4] = mul_add(s[k % 4], v4(&row[k]), acc[k]);
+        }
+        let z = sigmoid4(v4(b) + combine(&s));
+        let ev = (v4(xj) - z) * v4(m);
+        *e = ev.to_array();
+        sq = mul_add(sq, ev, ev);
+    }
+    sq
+}
+
+/// Hidden rows per kernel call: the bundle kernels below take `H` rows at
+/// once with `H` a constant, so the compiler keeps `H` accumulators in
+/// registers and emits straight vector code; a bundle with more hidden
+/// rows is done in chunks of [`CHUNK`] (each hidden unit's sums are its
+/// own, so chunking changes no result).
+const CHUNK: usize = 8;
+
+/// Calls `$kernel::<H>(k0, args...)` over hidden rows `k0..k0 + H` of a
+/// bundle with `$h` hidden rows, `H ≤ CHUNK`.
+macro_rules! by_chunks {
+    ($h:expr, $kernel:ident, $($arg:expr),*) => {{
+        let h: usize = $h;
+        let mut k0 = 0;
+        while k0 < h {
+            match h - k0 {
+                1 => $kernel::<1>(k0, $($arg),*),
+                2 => $kernel::<2>(k0, $($arg),*),
+                3 => $kernel::<3>(k0, $($arg),*),
+                4 => $kernel::<4>(k0, $($arg),*),
+                5 => $kernel::<5>(k0, $($arg),*),
+                6 => $kernel::<6>(k0, $($arg),*),
+                7 => $kernel::<7>(k0, $($arg),*),
+                _ => $kernel::<CHUNK>(k0, $($arg),*),
             }
+            k0 += CHUNK;
         }
-    }
-    for (o, a) in out.chunks_exact_mut(LANES).zip(&acc) {
-        o.copy_from_slice(a);
-    }
+    }};
 }
 
-/// [`encode`] for any number of blocks, with the same order of operations.
-fn encode_any(x: &[f32], w: &[f32], bias: &[f32], out: &mut [f32]) {
-    let hp = out.len();
-    for (blk, (o, b)) in out
-        .chunks_exact_mut(LANES)
-        .zip(bias.chunks_exact(LANES))
-        .enumerate()
-    {
-        let mut a = [0f32; LANES];
-        a.copy_from_slice(b);
-        for (j, &xj) in x.iter().enumerate() {
-            let start = j * hp + blk * LANES;
-            let Some(r) = w.get(start..start + LANES) else {
-                break;
-            };
-            for l in 0..LANES {
-                a[l] += xj * r[l];
-            }
-        }
-        o.copy_from_slice(&a);
-    }
-}
-
-/// Decoder of one member whose hidden layer is `B` blocks: `z_j = bias_j +
-/// W[j]·y`, the dot product accumulated lane-wise over the blocks and the
-/// four lanes summed as `(l0 + l2) + (l1 + l3)`.
+/// Row `j`'s weights to hidden units `k0..k0 + H` of a bundle whose rows
+/// are `h` long.
 #[inline(always)]
-fn decode<const B: usize>(w: &[f32], y: &[f32], bias: &[f32], z: &mut [f32]) {
-    let Some(y) = y.get(..B * LANES) else {
+fn weights<const H: usize>(w: &[Lanes], h: usize, j: usize, k0: usize) -> Option<&[Lanes; H]> {
+    w.get(j * h + k0..j * h + k0 + H)?.try_into().ok()
+}
+
+/// Encoder: `y_k = bias_k + Σ_j x_j·W[j][k]` (input order) for `k` in
+/// `k0..k0 + H`.
+#[inline(always)]
+fn encode<const H: usize>(
+    k0: usize,
+    x: &[Lanes],
+    w: &[Lanes],
+    h: usize,
+    bias: &[Lanes],
+    y: &mut [Lanes],
+) {
+    let Some(b) = bias.get(k0..k0 + H) else {
         return;
     };
-    for ((zj, &bj), row) in z.iter_mut().zip(bias).zip(w.chunks_exact(B * LANES)) {
-        let mut a = [0f32; LANES];
-        for (r, yy) in row.chunks_exact(LANES).zip(y.chunks_exact(LANES)) {
-            for l in 0..LANES {
-                a[l] += r[l] * yy[l];
-            }
-        }
-        *zj = bj + ((a[0] + a[2]) + (a[1] + a[3]));
+    let mut acc = [V4::ZERO; H];
+    for (a, b) in acc.iter_mut().zip(b) {
+        *a = v4(b);
     }
-}
-
-/// [`decode`] for any number of blocks, with the same order of operations.
-fn decode_any(w: &[f32], y: &[f32], bias: &[f32], z: &mut [f32]) {
-    let hp = y.len();
-    for (j, (zj, &bj)) in z.iter_mut().zip(bias).enumerate() {
-        let Some(row) = w.get(j * hp..j * hp + hp) else {
+    for (j, xj) in x.iter().enumerate() {
+        let Some(row) = weights::<H>(w, h, j, k0) else {
             break;
         };
-        let mut a = [0f32; LANES];
-        for (r, yy) in row.chunks_exact(LANES).zip(y.chunks_exact(LANES)) {
-            for l in 0..LANES {
-                a[l] += r[l] * yy[l];
-            }
+        let xj = v4(xj);
+        for k in 0..H {
+            acc[k] = mul_add(acc[k], xj, v4(&row[k]));
         }
-        *zj = bj + ((a[0] + a[2]) + (a[1] + a[3]));
+    }
+    if let Some(out) = y.get_mut(k0..k0 + H) {
+        for (o, a) in out.iter_mut().zip(acc) {
+            *o = a.to_array();
+        }
     }
 }
 
-/// One autoencoder of an [`Ensemble`] and where its parts live in the
-/// ensemble's shared arrays.
+/// Hidden-layer gradient `g_k = (Σ_j err_j·W[j][k])·y_k·(1 − y_k)` for `k`
+/// in `k0..k0 + H`.
+#[inline(always)]
+fn gradient<const H: usize>(
+    k0: usize,
+    err: &[Lanes],
+    w: &[Lanes],
+    h: usize,
+    y: &[Lanes],
+    g: &mut [Lanes],
+) {
+    let Some(y) = y.get(k0..k0 + H) else {
+        return;
+    };
+    let mut acc = [V4::ZERO; H];
+    for (j, e) in err.iter().enumerate() {
+        let Some(row) = weights::<H>(w, h, j, k0) else {
+            break;
+        };
+        let e = v4(e);
+        for k in 0..H {
+            acc[k] = mul_add(acc[k], e, v4(&row[k]));
+        }
+    }
+    if let Some(out) = g.get_mut(k0..k0 + H) {
+        for ((o, a), y) in out.iter_mut().zip(acc).zip(y) {
+            let y = v4(y);
+            *o = (a * y * (V4::ONE - y)).to_array();
+        }
+    }
+}
+
+/// SGD step of the weights: `W[j][k] += lr·(x_j·g_k + err_j·y_k)` for `k`
+/// in `k0..k0 + H`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn update<const H: usize>(
+    k0: usize,
+    x: &[Lanes],
+    err: &[Lanes],
+    g: &[Lanes],
+    y: &[Lanes],
+    w: &mut [Lanes],
+    h: usize,
+    lr: f32,
+) {
+    let (Some(g), Some(y)) = (g.get(k0..k0 + H), y.get(k0..k0 + H)) else {
+        return;
+    };
+    let lr = V4::splat(lr);
+    for (j, (xj, ej)) in x.iter().zip(err).enumerate() {
+        let Some(row) = w.get_mut(j * h + k0..j * h + k0 + H) else {
+            break;
+        };
+        let (xj, ej) = (v4(xj), v4(ej));
+        for k in 0..H {
+            row[k] = (v4(&row[k]) + lr * (xj * v4(&g[k]) + ej * v4(&y[k]))).to_array();
+        }
+    }
+}
+
+/// Where one member of an [`Ensemble`] lives: a lane of a bundle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 struct Member {
     /// Inputs (= outputs).
     n: usize,
     /// Hidden units.
     h: usize,
-    /// First input (and reconstruction) in the ensemble's input vector.
+    bundle: usize,
+    lane: usize,
+}
+
+/// Up to [`LANES`] members computed side by side, one per lane, with the
+/// shape of the largest (the others padded with zero weights that never
+/// learn).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Bundle {
+    /// Input rows (the largest member's inputs).
+    n: usize,
+    /// Hidden rows (the largest member's hidden units).
+    h: usize,
+    /// First row in the input-sized arrays.
     input: usize,
-    /// First hidden unit in the ensemble's hidden vector (a multiple of [`LANES`]).
+    /// First row in the hidden-sized arrays.
     hidden: usize,
-    /// First weight: the member's tied weights are `n` rows of `padded(h)`.
+    /// First row of weights: `n·h` rows, input-major (row `j·h + k` joins
+    /// input `j` and hidden unit `k`).
     weight: usize,
 }
 
-/// Autoencoders with tied weights side by side, each over its own slice of
-/// one input vector, with all their weights, biases and activations in shared
-/// contiguous arrays.
+/// KitNET's ensemble: many small autoencoders with tied weights, each over
+/// its own slice of the feature vector.
 ///
-/// Why one structure for many small networks: KitNET's members have at most
-/// ten inputs, so per-network overhead (calls, buffer set-up, short loops over
-/// padding) would cost more than the arithmetic. Here the encoders write one
-/// hidden vector, one sigmoid loop covers every member's hidden units, the
-/// decoders write one reconstruction vector, one sigmoid loop covers it, and
-/// the input scaling is one loop over all inputs — long, branch-free loops
-/// the compiler vectorises. Encoding accumulates each block of four hidden
-/// units in registers over the member's inputs; decoding is a dot product of
-/// a weight row with the hidden vector, so `W` is stored once (row `j` holds
-/// input `j`'s weights to every hidden unit) and serves the encoder, the
-/// decoder and the update.
+/// **Layout: members side by side.** KitNET's members have at most a few
+/// dozen weights, and per-member loops over their few inputs and hidden
+/// units are too short to fill a vector register: the previous layout
+/// (one member at a time, four hidden units per register) spent its time on
+/// broadcasts, the decoder's horizontal sums and padding. Here members are
+/// sorted by shape and packed four to a *bundle*; every value of a bundle
+/// (an input, a hidden unit, a weight) is a row of four lanes, one per
+/// member, and every operation is the same on the four lanes. The encoder,
+/// decoder, errors and SGD step are then plain vertical arithmetic with no
+/// shuffle, which vectorises on any SIMD width and computes, for each
+/// member, exactly the sums of the textbook per-member network in the same
+/// order (a test checks bit equality against one). A member smaller than
+/// its bundle's shape has zero weights in the extra rows; masks keep its
+/// padded inputs, errors and hidden units at exactly zero, so they neither
+/// change its sums nor learn.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Ensemble {
+    /// In the caller's order (its feature groups).
     members: Vec<Member>,
-    w: Vec<f32>,
-    /// One per (padded) hidden unit.
-    hbias: Vec<f32>,
-    /// One per input.
-    vbias: Vec<f32>,
-    /// Per input: range seen in training, and the scaling derived from it
-    /// (see [`Ensemble::refresh_scale`]): `x' = (x − lo)·inv`.
-    norm_min: Vec<f32>,
-    norm_max: Vec<f32>,
-    lo: Vec<f32>,
-    inv: Vec<f32>,
+    bundles: Vec<Bundle>,
+    w: Vec<Lanes>,
+    /// One per hidden row.
+    hbias: Vec<Lanes>,
+    /// 1 where the row is a hidden unit of the lane's member, else 0.
+    hmask: Vec<Lanes>,
+    /// One per input row.
+    vbias: Vec<Lanes>,
+    /// 1 where the row is an input of the lane's member, else 0.
+    imask: Vec<Lanes>,
+    /// Per bundle: the lane's member's input count (1 for an empty lane).
+    count: Vec<Lanes>,
+    /// Per input row: range seen in training, and the scaling derived from
+    /// it (see [`Ensemble::refresh_scale`]): `x' = (x − lo)·inv`, 0 in
+    /// padding.
+    norm_min: Vec<Lanes>,
+    norm_max: Vec<Lanes>,
+    lo: Vec<Lanes>,
+    inv: Vec<Lanes>,
 }
 
-/// Activations of one pass through an [`Ensemble`], kept between packets so
-/// scoring allocates nothing. Vectors over inputs are padded to [`LANES`].
+/// Activations of one pass through an [`Ensemble`], kept between packets
+/// so scoring allocates nothing.
 #[derive(Debug, Default, Clone)]
 struct Buffers {
     /// Scaled input.
-    x: Vec<f32>,
+    x: Vec<Lanes>,
     /// Hidden units.
-    y: Vec<f32>,
+    y: Vec<Lanes>,
     /// Reconstruction.
-    z: Vec<f32>,
-    /// `x − z`.
-    err: Vec<f32>,
+    z: Vec<Lanes>,
+    /// `x − z` (0 in padding).
+    err: Vec<Lanes>,
     /// Hidden-layer gradient.
-    gh: Vec<f32>,
+    gh: Vec<Lanes>,
+    /// Per bundle: each lane's RMSE.
+    rmse: Vec<Lanes>,
+}
+
+/// Hidden units of a member with `n` inputs.
+fn hidden_units(n: usize, ratio: f32) -> usize {
+    ((n as f32 * ratio).ceil() as usize).max(1)
+}
+
+/// Bundles for members of the given `(inputs, hidden)` sizes: sorted by
+/// shape (largest first, then by position), [`LANES`] to a bundle. Returns
+/// the bundles and each member's (bundle, lane). A pure function of the
+/// sizes, so a loaded state can be checked against it.
+fn layout(sizes: &[(usize, usize)]) -> (Vec<Bundle>, Vec<(usize, usize)>) {
+    let mut order: Vec<usize> = (0..sizes.len()).collect();
+    order.sort_by_key(|&i| (std::cmp::Reverse(sizes[i]), i));
+    let mut bundles = Vec::new();
+    let mut place = vec![(0, 0); sizes.len()];
+    let (mut input, mut hidden, mut weight) = (0usize, 0usize, 0usize);
+    for (b, chunk) in order.chunks(LANES).enumerate() {
+        let n = chunk.iter().map(|&i| sizes[i].0).max().unwrap_or(1);
+        let h = chunk.iter().map(|&i| sizes[i].1).max().unwrap_or(1);
+        bundles.push(Bundle {
+            n,
+            h,
+            input,
+            hidden,
+            weight,
+        });
+        for (lane, &i) in chunk.iter().enumerate() {
+            place[i] = (b, lane);
+        }
+        input += n;
+        hidden += h;
+        weight += n * h;
+    }
+    (bundles, place)
 }
 
 impl Ensemble {
@@ -391,75 +591,109 @@ impl Ensemble {
     /// `⌈ratio·n⌉` hidden units and weights uniform in ±1/n drawn in member,
     /// input, hidden-unit order.
     fn new(sizes: impl IntoIterator<Item = usize>, hidden_ratio: f32, rng: &mut Rng) -> Self {
-        let mut members = Vec::new();
-        let (mut input, mut hidden, mut weight) = (0, 0, 0);
-        for n in sizes {
-            let n = n.max(1);
-            let h = ((n as f32 * hidden_ratio).ceil() as usize).max(1);
-            members.push(Member {
-                n,
-                h,
-                input,
-                hidden,
-                weight,
-            });
-            input += n;
-            hidden += padded(h);
-            weight += n * padded(h);
-        }
-        let mut w = vec![0.0; weight];
+        let shapes: Vec<(usize, usize)> = sizes
+            .into_iter()
+            .map(|n| {
+                let n = n.max(1);
+                (n, hidden_units(n, hidden_ratio))
+            })
+            .collect();
+        let (bundles, place) = layout(&shapes);
+        let members: Vec<Member> = shapes
+            .iter()
+            .zip(&place)
+            .map(|(&(n, h), &(bundle, lane))| Member { n, h, bundle, lane })
+            .collect();
+        let (rows_in, rows_h, rows_w) = bundles.last().map_or((0, 0, 0), |b| {
+            (b.input + b.n, b.hidden + b.h, b.weight + b.n * b.h)
+        });
+        let mut w = vec![[0.0; LANES]; rows_w];
         for m in &members {
+            let b = bundles[m.bundle];
             let a = 1.0 / m.n as f64;
-            let hp = padded(m.h);
             for j in 0..m.n {
                 for k in 0..m.h {
-                    w[m.weight + j * hp + k] = ((rng.next_f64() * 2.0 - 1.0) * a) as f32;
+                    w[b.weight + j * b.h + k][m.lane] = ((rng.next_f64() * 2.0 - 1.0) * a) as f32;
                 }
             }
         }
-        Self {
+        let mut e = Self {
             members,
+            bundles,
             w,
-            hbias: vec![0.0; hidden],
-            vbias: vec![0.0; input],
-            norm_min: vec![f32::INFINITY; input],
-            norm_max: vec![f32::NEG_INFINITY; input],
-            lo: vec![0.0; input],
-            inv: vec![0.0; input],
-        }
+            hbias: vec![[0.0; LANES]; rows_h],
+            hmask: Vec::new(),
+            vbias: vec![[0.0; LANES]; rows_in],
+            imask: Vec::new(),
+            count: Vec::new(),
+            norm_min: vec![[f32::INFINITY; LANES]; rows_in],
+            norm_max: vec![[f32::NEG_INFINITY; LANES]; rows_in],
+            lo: vec![[0.0; LANES]; rows_in],
+            inv: vec![[0.0; LANES]; rows_in],
+        };
+        (e.imask, e.hmask, e.count) = e.masks();
+        e
     }
 
-    /// Total inputs of all members.
-    fn inputs(&self) -> usize {
+    /// Input and hidden masks and per-lane input counts of the layout.
+    fn masks(&self) -> (Vec<Lanes>, Vec<Lanes>, Vec<Lanes>) {
+        let rows_in = self.bundles.last().map_or(0, |b| b.input + b.n);
+        let rows_h = self.bundles.last().map_or(0, |b| b.hidden + b.h);
+        let mut imask = vec![[0.0; LANES]; rows_in];
+        let mut hmask = vec![[0.0; LANES]; rows_h];
+        let mut count = vec![[1.0; LANES]; self.bundles.len()];
+        for m in &self.members {
+            let b = self.bundles[m.bundle];
+            for row in &mut imask[b.input..b.input + m.n] {
+                row[m.lane] = 1.0;
+            }
+            for row in &mut hmask[b.hidden..b.hidden + m.h] {
+                row[m.lane] = 1.0;
+            }
+            count[m.bundle][m.lane] = m.n as f32;
+        }
+        (imask, hmask, count)
+    }
+
+    /// Rows of the input-sized arrays.
+    fn rows(&self) -> usize {
         self.vbias.len()
     }
 
-    /// Checks that the members tile the arrays exactly as [`Ensemble::new`]
-    /// lays them out, so that no slice taken later can be out of range.
-    fn is_well_formed(&self) -> bool {
-        let (mut input, mut hidden, mut weight) = (0usize, 0usize, 0usize);
-        for m in &self.members {
-            // Bounds far above any configuration keep the arithmetic below
-            // from overflowing on a corrupt file.
-            if m.n == 0 || m.h == 0 || m.n > 1 << 16 || m.h > 1 << 18 {
-                return false;
-            }
-            if (m.input, m.hidden, m.weight) != (input, hidden, weight) {
-                return false;
-            }
-            input += m.n;
-            hidden += padded(m.h);
-            weight = match m
-                .n
-                .checked_mul(padded(m.h))
-                .and_then(|x| x.checked_add(weight))
-            {
-                Some(w) => w,
-                None => return false,
-            };
+    /// Checks that the layout is the one [`Ensemble::new`] gives for the
+    /// members' sizes, that every array has its length and that padding
+    /// holds zero weights, so no slice taken later is out of range and no
+    /// padded unit contributes.
+    fn is_well_formed(&self, hidden_ratio: Option<f32>) -> bool {
+        // Bounds far above any configuration keep the arithmetic below
+        // from overflowing on a corrupt file.
+        if self
+            .members
+            .iter()
+            .any(|m| m.n == 0 || m.h == 0 || m.n > 1 << 16 || m.h > 1 << 18)
+        {
+            return false;
         }
-        self.w.len() == weight
-            && self.hbias.len() == hidden
+        if hidden_ratio.is_some_and(|r| self.members.iter().any(|m| m.h != hidden_units(m.n, r))) {
+            return false;
+        }
+        let sizes: Vec<(usize, usize)> = self.members.iter().map(|m| (m.n, m.h)).collect();
+        let (bundles, place) = layout(&sizes);
+        if bundles != self.bundles
+            || self
+                .members
+                .iter()
+                .zip(&place)
+                .any(|(m, &p)| (m.bundle, m.lane) != p)
+        {
+            return false;
+        }
+        let (rows_in, rows_h, rows_w) = bundles.last().map_or((0, 0, 0), |b| {
+            (b.input + b.n, b.hidden + b.h, b.weight + b.n * b.h)
+        });
+        // Lengths first: the masks below are as large as the layout says.
+        let lengths_ok = self.w.len() == rows_w
+            && self.hbias.len() == rows_h
             && [
                 &self.vbias,
                 &self.norm_min,
@@ -468,18 +702,395 @@ impl Ensemble {
                 &self.inv,
             ]
             .iter()
-            .all(|v| v.len() == input)
+            .all(|v| v.len() == rows_in);
+        if !lengths_ok {
+            return false;
+        }
+        let (imask, hmask, count) = self.masks();
+        if imask != self.imask || hmask != self.hmask || count != self.count {
+            return false;
+        }
+        // Padding must be inert: zero weights, biases and scaling.
+        self.bundles.iter().all(|b| {
+            (0..b.n).all(|j| {
+                let im = &self.imask[b.input + j];
+                (0..LANES).all(|l| {
+                    im[l] != 0.0
+                        || (self.vbias[b.input + j][l] == 0.0 && self.inv[b.input + j][l] == 0.0)
+                }) && (0..b.h).all(|k| {
+                    let hm = &self.hmask[b.hidden + k];
+                    let r = &self.w[b.weight + j * b.h + k];
+                    (0..LANES).all(|l| (im[l] != 0.0 && hm[l] != 0.0) || r[l] == 0.0)
+                })
+            }) && (0..b.h).all(|k| {
+                let hm = &self.hmask[b.hidden + k];
+                (0..LANES).all(|l| hm[l] != 0.0 || self.hbias[b.hidden + k][l] == 0.0)
+            })
+        })
     }
 
     fn buffers_fit(&self, b: &mut Buffers) {
-        let (np, hp) = (padded(self.inputs()), self.hbias.len());
-        if b.x.len() != np || b.y.len() != hp {
+        let (ni, nh, nb) = (self.rows(), self.hbias.len(), self.bundles.len());
+        if b.x.len() != ni || b.y.len() != nh || b.rmse.len() != nb {
             *b = Buffers {
-                x: vec![0.0; np],
-                y: vec![0.0; hp],
-                z: vec![0.0; np],
-                err: vec![0.0; np],
-                gh: vec![0.0; hp],
+                x: vec![[0.0; LANES]; ni],
+                y: vec![[0.0; LANES]; nh],
+                z: vec![[0.0; LANES]; ni],
+                err: vec![[0.0; LANES]; ni],
+                gh: vec![[0.0; LANES]; nh],
+                rmse: vec![[0.0; LANES]; nb],
+            };
+        }
+    }
+
+    /// Widens the training ranges by `raw` (input rows; non-finite values
+    /// and padding ignored).
+    fn observe(&mut self, raw: &[Lanes]) {
+        let mut changed = false;
+        for (((lo, hi), v), m) in self
+            .norm_min
+            .iter_mut()
+            .zip(&mut self.norm_max)
+            .zip(raw)
+            .zip(&self.imask)
+        {
+            for l in 0..LANES {
+                let v = v[l];
+                if m[l] != 0.0 && v.is_finite() {
+                    if v < lo[l] {
+                        lo[l] = v;
+                        changed = true;
+                    }
+                    if v > hi[l] {
+                        hi[l] = v;
+                        changed = true;
+                    }
+                }
+            }
+        }
+        // The scaling is a function of the ranges alone; after the first
+        // packets they rarely move.
+        if changed {
+            self.refresh_scale();
+        }
+    }
+
+    /// Min-max scaling with the ranges seen in training; see
+    /// [`Autoencoder::refresh_scale`], of which this is the lane-wise copy.
+    /// Padding keeps `lo = inv = 0`, so its scaled input is 0.
+    fn refresh_scale(&mut self) {
+        for r in 0..self.rows() {
+            for l in 0..LANES {
+                let (lo, inv) = scale_of(self.norm_min[r][l], self.norm_max[r][l]);
+                let on = self.imask[r][l] != 0.0;
+                self.lo[r][l] = if on { lo } else { 0.0 };
+                self.inv[r][l] = if on { inv } else { 0.0 };
+            }
+        }
+    }
+
+    /// Scales `raw` (input rows, 0 in padding) into `b.x`.
+    fn scale(&self, raw: &[Lanes], b: &mut Buffers) {
+        self.buffers_fit(b);
+        for (((o, &v), &lo), &inv) in
+            b.x.as_flattened_mut()
+                .iter_mut()
+                .zip(raw.as_flattened())
+                .zip(self.lo.as_flattened())
+                .zip(self.inv.as_flattened())
+        {
+            *o = clamp_scaled((v - lo) * inv);
+        }
+    }
+
+    /// Forward pass of every member over `b.x`; leaves hidden units in
+    /// `b.y`, reconstructions in `b.z`, `x − z` in `b.err`, and writes each
+    /// member's RMSE to `rmse` in member order.
+    fn forward(&self, b: &mut Buffers, rmse: &mut Vec<f32>) {
+        let Buffers {
+            x,
+            y,
+            z,
+            err,
+            rmse: out,
+            ..
+        } = b;
+        for ((bd, out), count) in self.bundles.iter().zip(out.iter_mut()).zip(&self.count) {
+            let xs = &x[bd.input..bd.input + bd.n];
+            let w = &self.w[bd.weight..bd.weight + bd.n * bd.h];
+            let hb = &self.hbias[bd.hidden..bd.hidden + bd.h];
+            let hm = &self.hmask[bd.hidden..bd.hidden + bd.h];
+            let vb = &self.vbias[bd.input..bd.input + bd.n];
+            let im = &self.imask[bd.input..bd.input + bd.n];
+            let ys = &mut y[bd.hidden..bd.hidden + bd.h];
+            let es = &mut err[bd.input..bd.input + bd.n];
+            let sq = match bd.h {
+                1 => forward_bundle::<1>(xs, w, hb, hm, vb, im, ys, es),
+                2 => forward_bundle::<2>(xs, w, hb, hm, vb, im, ys, es),
+                3 => forward_bundle::<3>(xs, w, hb, hm, vb, im, ys, es),
+                4 => forward_bundle::<4>(xs, w, hb, hm, vb, im, ys, es),
+                5 => forward_bundle::<5>(xs, w, hb, hm, vb, im, ys, es),
+                6 => forward_bundle::<6>(xs, w, hb, hm, vb, im, ys, es),
+                7 => forward_bundle::<7>(xs, w, hb, hm, vb, im, ys, es),
+                8 => forward_bundle::<8>(xs, w, hb, hm, vb, im, ys, es),
+                h => {
+                    // More hidden units than registers: encode in chunks,
+                    // then decode row by row through memory.
+                    by_chunks!(h, encode, xs, w, h, hb, ys);
+                    for (v, m) in ys.iter_mut().zip(hm) {
+                        *v = (sigmoid4(v4(v)) * v4(m)).to_array();
+                    }
+                    let zs = &mut z[bd.input..bd.input + bd.n];
+                    let mut sq = V4::ZERO;
+                    for ((((zj, row), &bias), (xj, m)), e) in zs
+                        .iter_mut()
+                        .zip(w.chunks_exact(h))
+                        .zip(vb)
+                        .zip(xs.iter().zip(im))
+                        .zip(es.iter_mut())
+                    {
+                        *zj = sigmoid4(v4(&dot4(row, ys, bias))).to_array();
+                        let ev = (v4(xj) - v4(zj)) * v4(m);
+                        *e = ev.to_array();
+                        sq = mul_add(sq, ev, ev);
+                    }
+                    sq
+                }
+            };
+            *out = (sq / v4(count)).sqrt().to_array();
+        }
+        rmse.extend(self.members.iter().map(|m| {
+            b.rmse
+                .get(m.bundle)
+                .and_then(|r| r.get(m.lane))
+                .copied()
+                .unwrap_or(0.0)
+        }));
+    }
+
+    /// One SGD step (Kitsune's `dA.train`) of every member, from the pass
+    /// [`Ensemble::forward`] left in `b`. Padding stays 0: `x = err = 0` in
+    /// padded inputs, `g = y = 0` in padded hidden units.
+    fn learn(&mut self, b: &mut Buffers, lr: f32) {
+        for bd in &self.bundles {
+            let (n, h) = (bd.n, bd.h);
+            let w = &mut self.w[bd.weight..bd.weight + n * h];
+            let xs = &b.x[bd.input..bd.input + n];
+            let err = &b.err[bd.input..bd.input + n];
+            let ys = &b.y[bd.hidden..bd.hidden + h];
+            let gh = &mut b.gh[bd.hidden..bd.hidden + h];
+            by_chunks!(h, gradient, err, w, h, ys, gh);
+            by_chunks!(h, update, xs, err, gh, ys, w, h, lr);
+        }
+        for (bias, &g) in self
+            .hbias
+            .as_flattened_mut()
+            .iter_mut()
+            .zip(b.gh.as_flattened())
+        {
+            *bias += lr * g;
+        }
+        for (bias, &e) in self
+            .vbias
+            .as_flattened_mut()
+            .iter_mut()
+            .zip(b.err.as_flattened())
+        {
+            *bias += lr * e;
+        }
+    }
+}
+
+/// `lo` and `1/range` of min-max scaling for a training range (0 and 0
+/// before any value was seen). Kitsune divides by `max − min + 1e-16`; a
+/// feature that was constant in training then turns any later change into a
+/// value near 1e16 that swamps every other autoencoder (we measured
+/// thresholds of 1e11). The range is therefore floored at 1 % of the
+/// feature's magnitude (and 1e-3), and the scaled value clamped to ±1000
+/// (by [`clamp_scaled`]): still far outside the unit interval the sigmoid
+/// outputs live in, so outliers keep scoring high.
+#[inline]
+fn scale_of(lo: f32, hi: f32) -> (f32, f32) {
+    if hi >= lo {
+        let range = (hi - lo).max(0.01 * lo.abs().max(hi.abs())).max(1e-3);
+        (lo, 1.0 / range)
+    } else {
+        (0.0, 0.0)
+    }
+}
+
+/// Clamp to ±1000 in the form SSE's maxps/minps implement (see
+/// `mathx::exp2_fast`); inputs are finite here.
+#[inline(always)]
+fn clamp_scaled(s: f32) -> f32 {
+    let s = if s > -1000.0 { s } else { -1000.0 };
+    if s < 1000.0 {
+        s
+    } else {
+        1000.0
+    }
+}
+
+/// One autoencoder with tied weights whose hidden units are computed four
+/// to a register: KitNET's output layer, a single network over the
+/// ensemble's RMSEs (as many inputs as there are members, so its loops are
+/// long enough for that layout).
+///
+/// `W` is stored once: row `j` holds input `j`'s weights to every hidden
+/// unit, in blocks of [`LANES`] units (the last block padded with zeros),
+/// and serves the encoder, the decoder and the update. Padded hidden units
+/// are set to 0 after the sigmoid, so they add exact zeros when decoding
+/// and never learn.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Autoencoder {
+    n: usize,
+    h: usize,
+    /// `n` rows of `blocks()` blocks.
+    w: Vec<Lanes>,
+    /// One per (padded) hidden unit.
+    hbias: Vec<Lanes>,
+    /// One per input.
+    vbias: Vec<f32>,
+    norm_min: Vec<f32>,
+    norm_max: Vec<f32>,
+    lo: Vec<f32>,
+    inv: Vec<f32>,
+}
+
+/// Activations of one pass through an [`Autoencoder`].
+#[derive(Debug, Default, Clone)]
+struct Activations {
+    x: Vec<f32>,
+    y: Vec<Lanes>,
+    z: Vec<f32>,
+    err: Vec<f32>,
+    gh: Vec<Lanes>,
+}
+
+/// Output-layer encoder for `B` blocks of hidden units: `y = bias + Σ_j
+/// x_j·W[j]`, in input order, the blocks' sums in registers.
+#[inline(always)]
+fn encode_blocks<const B: usize>(x: &[f32], w: &[Lanes], bias: &[Lanes], y: &mut [Lanes]) {
+    let mut acc = [V4::ZERO; B];
+    for (a, b) in acc.iter_mut().zip(bias) {
+        *a = v4(b);
+    }
+    for (&xj, row) in x.iter().zip(w.as_chunks::<B>().0) {
+        let xb = V4::splat(xj);
+        for b in 0..B {
+            acc[b] = mul_add(acc[b], xb, v4(&row[b]));
+        }
+    }
+    for (o, a) in y.iter_mut().zip(acc) {
+        *o = a.to_array();
+    }
+}
+
+/// Output-layer decoder for `B` blocks: `z_j = bias_j + W[j]·y`, the lanes'
+/// partial sums (in block order) combined as `(l0 + l2) + (l1 + l3)`.
+#[inline(always)]
+fn decode_blocks<const B: usize>(w: &[Lanes], y: &[Lanes], bias: &[f32], z: &mut [f32]) {
+    let Ok(y) = <&[Lanes; B]>::try_from(y) else {
+        return;
+    };
+    let y = y.map(V4::new);
+    for ((zj, &bj), row) in z.iter_mut().zip(bias).zip(w.as_chunks::<B>().0) {
+        let mut a = V4::ZERO;
+        for b in 0..B {
+            a = mul_add(a, v4(&row[b]), y[b]);
+        }
+        let a = a.to_array();
+        *zj = bj + ((a[0] + a[2]) + (a[1] + a[3]));
+    }
+}
+
+/// [`encode_blocks`] for any number of blocks (same order of operations).
+fn encode_any(x: &[f32], w: &[Lanes], bias: &[Lanes], y: &mut [Lanes]) {
+    let blocks = y.len();
+    y.copy_from_slice(bias);
+    for (&xj, row) in x.iter().zip(w.chunks_exact(blocks)) {
+        let xb = V4::splat(xj);
+        for (a, r) in y.iter_mut().zip(row) {
+            *a = mul_add(v4(a), xb, v4(r)).to_array();
+        }
+    }
+}
+
+/// [`decode_blocks`] for any number of blocks (same order of operations).
+fn decode_any(w: &[Lanes], y: &[Lanes], bias: &[f32], z: &mut [f32]) {
+    for ((zj, &bj), row) in z.iter_mut().zip(bias).zip(w.chunks_exact(y.len())) {
+        let mut a = V4::ZERO;
+        for (r, yy) in row.iter().zip(y) {
+            a = mul_add(a, v4(r), v4(yy));
+        }
+        let a = a.to_array();
+        *zj = bj + ((a[0] + a[2]) + (a[1] + a[3]));
+    }
+}
+
+impl Autoencoder {
+    /// `n` inputs (at least 1), `⌈ratio·n⌉` hidden units, weights uniform
+    /// in ±1/n drawn in input, hidden-unit order.
+    fn new(n: usize, hidden_ratio: f32, rng: &mut Rng) -> Self {
+        let n = n.max(1);
+        let h = hidden_units(n, hidden_ratio);
+        let blocks = h.div_ceil(LANES);
+        let mut w = vec![[0.0; LANES]; n * blocks];
+        let a = 1.0 / n as f64;
+        for j in 0..n {
+            for k in 0..h {
+                w[j * blocks + k / LANES][k % LANES] = ((rng.next_f64() * 2.0 - 1.0) * a) as f32;
+            }
+        }
+        Self {
+            n,
+            h,
+            w,
+            hbias: vec![[0.0; LANES]; blocks],
+            vbias: vec![0.0; n],
+            norm_min: vec![f32::INFINITY; n],
+            norm_max: vec![f32::NEG_INFINITY; n],
+            lo: vec![0.0; n],
+            inv: vec![0.0; n],
+        }
+    }
+
+    fn blocks(&self) -> usize {
+        self.hbias.len()
+    }
+
+    fn is_well_formed(&self) -> bool {
+        let (n, h) = (self.n, self.h);
+        if n == 0 || h == 0 || n > 1 << 16 || h > 1 << 18 {
+            return false;
+        }
+        let blocks = h.div_ceil(LANES);
+        // Padded hidden units (flat index ≥ h) hold zero weights and bias.
+        let padding_inert = |v: &[Lanes]| v.as_flattened()[h..].iter().all(|&x| x == 0.0);
+        self.w.len() == n * blocks
+            && self.hbias.len() == blocks
+            && [
+                &self.vbias,
+                &self.norm_min,
+                &self.norm_max,
+                &self.lo,
+                &self.inv,
+            ]
+            .iter()
+            .all(|v| v.len() == n)
+            && padding_inert(&self.hbias)
+            && self.w.chunks_exact(blocks).all(padding_inert)
+    }
+
+    fn fit(&self, b: &mut Activations) {
+        let (n, blocks) = (self.n, self.blocks());
+        if b.x.len() != n || b.y.len() != blocks {
+            *b = Activations {
+                x: vec![0.0; n],
+                y: vec![[0.0; LANES]; blocks],
+                z: vec![0.0; n],
+                err: vec![0.0; n],
+                gh: vec![[0.0; LANES]; blocks],
             };
         }
     }
@@ -499,152 +1110,140 @@ impl Ensemble {
                 }
             }
         }
-        // The scaling is a function of the ranges alone; after the first
-        // packets they rarely move.
         if changed {
             self.refresh_scale();
         }
     }
 
-    /// Min-max scaling with the ranges seen in training. Kitsune divides by
-    /// `max − min + 1e-16`; a feature that was constant in training then turns
-    /// any later change into a value near 1e16 that swamps every other
-    /// autoencoder (we measured thresholds of 1e11). The range is therefore
-    /// floored at 1 % of the feature's magnitude (and 1e-3), and the scaled
-    /// value clamped to ±1000 (in [`Ensemble::scale`]): still far outside
-    /// the unit interval the sigmoid outputs live in, so outliers keep
-    /// scoring high.
+    /// Min-max scaling with the ranges seen in training, see [`scale_of`].
     fn refresh_scale(&mut self) {
-        for j in 0..self.inputs() {
-            let (lo, hi) = (self.norm_min[j], self.norm_max[j]);
-            if hi >= lo {
-                let range = (hi - lo).max(0.01 * lo.abs().max(hi.abs())).max(1e-3);
-                self.lo[j] = lo;
-                self.inv[j] = 1.0 / range;
-            } else {
-                self.lo[j] = 0.0;
-                self.inv[j] = 0.0;
-            }
+        for j in 0..self.n {
+            (self.lo[j], self.inv[j]) = scale_of(self.norm_min[j], self.norm_max[j]);
         }
     }
 
     /// Scales `raw` (one value per input; missing values count as 0) into `b.x`.
-    fn scale(&self, raw: &[f32], b: &mut Buffers) {
-        self.buffers_fit(b);
-        let n = self.inputs();
-        let x = &mut b.x[..n];
-        if raw.len() < n {
-            x.fill(0.0);
+    fn scale(&self, raw: &[f32], b: &mut Activations) {
+        self.fit(b);
+        if raw.len() < self.n {
+            b.x.fill(0.0);
         }
-        for (((o, &v), &lo), &inv) in x.iter_mut().zip(raw).zip(&self.lo).zip(&self.inv) {
-            // Clamp to ±1000 in the form SSE's maxps/minps implement (see
-            // `mathx::exp2_fast`); inputs are finite here.
-            let s = (v - lo) * inv;
-            let s = if s > -1000.0 { s } else { -1000.0 };
-            *o = if s < 1000.0 { s } else { 1000.0 };
+        for (((o, &v), &lo), &inv) in b.x.iter_mut().zip(raw).zip(&self.lo).zip(&self.inv) {
+            *o = clamp_scaled((v - lo) * inv);
         }
     }
 
-    /// Forward pass of every member over `b.x`; leaves hidden units in `b.y`,
-    /// reconstructions in `b.z`, `x − z` in `b.err`, and pushes each member's
-    /// RMSE to `rmse`.
-    fn forward(&self, b: &mut Buffers, rmse: &mut Vec<f32>) {
-        let n_in = self.inputs();
-        let (x, y, z) = (&b.x[..n_in], &mut b.y[..], &mut b.z[..]);
-        for m in &self.members {
-            let hp = padded(m.h);
-            let xin = &x[m.input..m.input + m.n];
-            let w = &self.w[m.weight..m.weight + m.n * hp];
-            let out = &mut y[m.hidden..m.hidden + hp];
-            let bias = &self.hbias[m.hidden..m.hidden + hp];
-            match hp / LANES {
-                1 => encode::<1>(xin, w, bias, out),
-                2 => encode::<2>(xin, w, bias, out),
-                3 => encode::<3>(xin, w, bias, out),
-                4 => encode::<4>(xin, w, bias, out),
-                _ => encode_any(xin, w, bias, out),
-            }
+    /// Forward pass over `b.x`; returns the RMSE of the reconstruction.
+    fn forward(&self, b: &mut Activations) -> f32 {
+        let (x, y, z) = (&b.x[..], &mut b.y[..], &mut b.z[..]);
+        match self.blocks() {
+            1 => encode_blocks::<1>(x, &self.w, &self.hbias, y),
+            2 => encode_blocks::<2>(x, &self.w, &self.hbias, y),
+            3 => encode_blocks::<3>(x, &self.w, &self.hbias, y),
+            4 => encode_blocks::<4>(x, &self.w, &self.hbias, y),
+            5 => encode_blocks::<5>(x, &self.w, &self.hbias, y),
+            6 => encode_blocks::<6>(x, &self.w, &self.hbias, y),
+            _ => encode_any(x, &self.w, &self.hbias, y),
         }
-        sigmoid_all(y);
-        for m in &self.members {
-            y[m.hidden + m.h..m.hidden + padded(m.h)].fill(0.0);
+        for v in y.iter_mut() {
+            *v = sigmoid4(v4(v)).to_array();
         }
-        for m in &self.members {
-            let hp = padded(m.h);
-            let yh = &y[m.hidden..m.hidden + hp];
-            let w = &self.w[m.weight..m.weight + m.n * hp];
-            let zo = &mut z[m.input..m.input + m.n];
-            let vb = &self.vbias[m.input..m.input + m.n];
-            match hp / LANES {
-                1 => decode::<1>(w, yh, vb, zo),
-                2 => decode::<2>(w, yh, vb, zo),
-                3 => decode::<3>(w, yh, vb, zo),
-                4 => decode::<4>(w, yh, vb, zo),
-                _ => decode_any(w, yh, vb, zo),
-            }
+        y.as_flattened_mut()[self.h..].fill(0.0);
+        match self.blocks() {
+            1 => decode_blocks::<1>(&self.w, y, &self.vbias, z),
+            2 => decode_blocks::<2>(&self.w, y, &self.vbias, z),
+            3 => decode_blocks::<3>(&self.w, y, &self.vbias, z),
+            4 => decode_blocks::<4>(&self.w, y, &self.vbias, z),
+            5 => decode_blocks::<5>(&self.w, y, &self.vbias, z),
+            6 => decode_blocks::<6>(&self.w, y, &self.vbias, z),
+            _ => decode_any(&self.w, y, &self.vbias, z),
         }
-        sigmoid_all(z);
-        let err = &mut b.err[..n_in];
-        for ((e, &xj), &zj) in err.iter_mut().zip(x).zip(&z[..n_in]) {
+        let (blocks, rest) = z.as_chunks_mut::<LANES>();
+        for v in blocks {
+            *v = sigmoid4(v4(v)).to_array();
+        }
+        for v in rest {
+            *v = sigmoid(*v);
+        }
+        let err = &mut b.err[..];
+        for ((e, &xj), &zj) in err.iter_mut().zip(x).zip(&z[..]) {
             *e = xj - zj;
         }
-        for m in &self.members {
-            let sq: f32 = err[m.input..m.input + m.n].iter().map(|e| e * e).sum();
-            rmse.push((sq / m.n as f32).sqrt());
-        }
+        let sq: f32 = err.iter().map(|e| e * e).sum();
+        (sq / self.n as f32).sqrt()
     }
 
-    /// One SGD step (Kitsune's `dA.train`) of every member, from the pass
-    /// [`Ensemble::forward`] left in `b`.
-    fn learn(&mut self, b: &mut Buffers, lr: f32) {
-        for m in &self.members {
-            let hp = padded(m.h);
-            let w = &mut self.w[m.weight..m.weight + m.n * hp];
-            let xin = &b.x[m.input..m.input + m.n];
-            let err = &b.err[m.input..m.input + m.n];
-            let yh = &b.y[m.hidden..m.hidden + hp];
-            let gh = &mut b.gh[m.hidden..m.hidden + hp];
-            // Hidden-layer gradient (zero in padded units, where y = 0).
-            gh.fill(0.0);
-            for (&e, row) in err.iter().zip(w.chunks_exact(hp)) {
-                for (g, &r) in gh.iter_mut().zip(row) {
-                    *g += e * r;
-                }
+    /// One SGD step (Kitsune's `dA.train`) from the pass
+    /// [`Autoencoder::forward`] left in `b`.
+    fn learn(&mut self, b: &mut Activations, lr: f32) {
+        let blocks = self.blocks();
+        let (xin, err, yh, gh) = (&b.x[..], &b.err[..], &b.y[..], &mut b.gh[..]);
+        // Hidden-layer gradient (zero in padded units, where y = 0).
+        gh.fill([0.0; LANES]);
+        for (&e, row) in err.iter().zip(self.w.chunks_exact(blocks)) {
+            let eb = V4::splat(e);
+            for (g, r) in gh.iter_mut().zip(row) {
+                *g = mul_add(v4(g), eb, v4(r)).to_array();
             }
-            for (g, &yk) in gh.iter_mut().zip(yh) {
-                *g = *g * yk * (1.0 - yk);
-            }
-            // W += lr·(x ⊗ gh + err ⊗ y); padded columns stay 0.
-            for ((&xj, &ej), row) in xin.iter().zip(err).zip(w.chunks_exact_mut(hp)) {
-                for ((r, &g), &yk) in row.iter_mut().zip(gh.iter()).zip(yh) {
-                    *r += lr * (xj * g + ej * yk);
-                }
-            }
-            for (bias, &g) in self.hbias[m.hidden..m.hidden + hp]
+        }
+        for (g, &yk) in gh.as_flattened_mut().iter_mut().zip(yh.as_flattened()) {
+            *g = *g * yk * (1.0 - yk);
+        }
+        // W += lr·(x ⊗ gh + err ⊗ y); padded columns stay 0.
+        for ((&xj, &ej), row) in xin.iter().zip(err).zip(self.w.chunks_exact_mut(blocks)) {
+            for ((r, &g), &yk) in row
+                .as_flattened_mut()
                 .iter_mut()
-                .zip(gh.iter())
+                .zip(gh.as_flattened())
+                .zip(yh.as_flattened())
             {
-                *bias += lr * g;
+                *r += lr * (xj * g + ej * yk);
             }
-            for (bias, &e) in self.vbias[m.input..m.input + m.n].iter_mut().zip(err) {
-                *bias += lr * e;
-            }
+        }
+        for (bias, &g) in self
+            .hbias
+            .as_flattened_mut()
+            .iter_mut()
+            .zip(gh.as_flattened())
+        {
+            *bias += lr * g;
+        }
+        for (bias, &e) in self.vbias.iter_mut().zip(err) {
+            *bias += lr * e;
         }
     }
 }
 
+/// Features up to which the gather reads a fixed-size buffer.
+const GATHER_SPAN: usize = 256;
+
 /// Reusable buffers so scoring allocates nothing after the first packet.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 struct Scratch {
-    /// Feature indices in member order (the groups, concatenated).
-    order: Vec<u16>,
-    /// Compressed features in member order.
-    raw: Vec<f32>,
+    /// Per input row and lane of the ensemble: the feature it reads
+    /// (`u16::MAX` in padding, which reads 0).
+    gather: Vec<u16>,
+    /// Compressed features in the ensemble's input rows.
+    raw: Vec<Lanes>,
+    /// Compressed features in feature order, zero past the last.
+    compressed: Box<[f32; GATHER_SPAN]>,
     ens: Buffers,
     /// The ensemble's RMSEs: the output autoencoder's input.
     errors: Vec<f32>,
-    out: Buffers,
-    score: Vec<f32>,
+    out: Activations,
+}
+
+impl Default for Scratch {
+    fn default() -> Self {
+        Self {
+            gather: Vec::new(),
+            raw: Vec::new(),
+            compressed: Box::new([0.0; GATHER_SPAN]),
+            ens: Buffers::default(),
+            errors: Vec::new(),
+            out: Activations::default(),
+        }
+    }
 }
 
 /// The trained-or-training ensemble.
@@ -652,8 +1251,9 @@ struct Scratch {
 pub struct KitNet {
     groups: Vec<Vec<u16>>,
     ensemble: Ensemble,
-    /// One member over the ensemble's RMSEs.
-    output: Ensemble,
+    /// The network over the ensemble's RMSEs.
+    output: Autoencoder,
+    hidden_ratio: f32,
     learning_rate: f32,
     #[serde(skip)]
     scratch: Scratch,
@@ -669,11 +1269,12 @@ impl KitNet {
             .map(|g| g.iter().map(|&i| i as u16).collect())
             .collect();
         let ensemble = Ensemble::new(groups.iter().map(Vec::len), hidden_ratio, &mut rng);
-        let output = Ensemble::new([groups.len().max(1)], hidden_ratio, &mut rng);
+        let output = Autoencoder::new(groups.len(), hidden_ratio, &mut rng);
         Self {
             groups,
             ensemble,
             output,
+            hidden_ratio,
             learning_rate,
             scratch: Scratch::default(),
         }
@@ -685,7 +1286,10 @@ impl KitNet {
     }
 
     pub(crate) fn is_well_formed(&self, n_features: usize) -> bool {
-        self.ensemble.is_well_formed()
+        let ratio =
+            (self.hidden_ratio > 0.0 && self.hidden_ratio <= 4.0).then_some(self.hidden_ratio);
+        ratio.is_some()
+            && self.ensemble.is_well_formed(ratio)
             && self.groups.len() == self.ensemble.members.len()
             && self
                 .groups
@@ -693,25 +1297,44 @@ impl KitNet {
                 .zip(&self.ensemble.members)
                 .all(|(g, m)| m.n == g.len() && g.iter().all(|&i| usize::from(i) < n_features))
             && self.output.is_well_formed()
-            && self.output.members.len() == 1
-            && self.output.inputs() == self.groups.len().max(1)
+            && self.output.n == self.groups.len().max(1)
     }
 
     /// Runs the ensemble over `x` (learning from it if `train`) and leaves
     /// the members' RMSEs in `scratch.errors`.
     fn ensemble_errors(&mut self, x: &[f32], train: bool) {
         let s = &mut self.scratch;
-        // Gather in member order, then compress in one vectorisable loop.
-        let n_in = self.ensemble.inputs();
-        if s.order.len() != n_in {
-            s.order = self.groups.iter().flatten().copied().collect();
-            s.raw = vec![0.0; n_in];
+        let rows = self.ensemble.rows();
+        if s.gather.len() != rows * LANES {
+            // Padding reads the last slot of the buffer, which no feature
+            // fills when there are fewer than `GATHER_SPAN` (and reads past
+            // the end, 0, otherwise).
+            s.gather = vec![u16::MAX; rows * LANES];
+            for (g, m) in self.groups.iter().zip(&self.ensemble.members) {
+                let first = self.ensemble.bundles[m.bundle].input;
+                for (j, &i) in g.iter().enumerate() {
+                    s.gather[(first + j) * LANES + m.lane] = i;
+                }
+            }
+            s.raw = vec![[0.0; LANES]; rows];
         }
-        for (r, &i) in s.raw.iter_mut().zip(&s.order) {
-            *r = x.get(usize::from(i)).copied().unwrap_or(0.0);
-        }
-        for v in s.raw.iter_mut() {
-            *v = compress(*v);
+        // Compress in feature order (one vectorisable loop), then gather
+        // into the bundles' rows; padding reads 0. With fewer than
+        // `GATHER_SPAN` features (138 here) the gather indexes a fixed-size
+        // buffer by a masked index: no bounds check, no branch per value.
+        if x.len() < GATHER_SPAN {
+            let buf = &mut s.compressed;
+            for (c, &v) in buf.iter_mut().zip(x) {
+                *c = compress(v);
+            }
+            buf[x.len()..].fill(0.0);
+            for (r, &i) in s.raw.as_flattened_mut().iter_mut().zip(&s.gather) {
+                *r = buf[usize::from(i) & (GATHER_SPAN - 1)];
+            }
+        } else {
+            for (r, &i) in s.raw.as_flattened_mut().iter_mut().zip(&s.gather) {
+                *r = compress(x.get(usize::from(i)).copied().unwrap_or(0.0));
+            }
         }
         if train {
             self.ensemble.observe(&s.raw);
@@ -733,12 +1356,11 @@ impl KitNet {
             self.output.observe(&s.errors);
         }
         self.output.scale(&s.errors, &mut s.out);
-        s.score.clear();
-        self.output.forward(&mut s.out, &mut s.score);
+        let score = self.output.forward(&mut s.out);
         if train {
             self.output.learn(&mut s.out, self.learning_rate);
         }
-        s.score.first().copied().unwrap_or(0.0)
+        score
     }
 
     /// Trains on `x` and returns its score before the update.
@@ -770,6 +1392,186 @@ mod tests {
             x.push(100.0 - b * (k + 2) as f32 + 0.01 * rng.next_f64() as f32);
         }
         x
+    }
+
+    /// The textbook autoencoder of one member (Kitsune's `dA`), written
+    /// plainly, one network at a time, with the sums in the documented
+    /// order.
+    struct Reference {
+        w: Vec<Vec<f32>>,
+        hb: Vec<f32>,
+        vb: Vec<f32>,
+        min: Vec<f32>,
+        max: Vec<f32>,
+    }
+
+    impl Reference {
+        fn new(n: usize, ratio: f32, rng: &mut Rng) -> Self {
+            let h = hidden_units(n, ratio);
+            let a = 1.0 / n as f64;
+            let w = (0..n)
+                .map(|_| {
+                    (0..h)
+                        .map(|_| ((rng.next_f64() * 2.0 - 1.0) * a) as f32)
+                        .collect()
+                })
+                .collect();
+            Self {
+                w,
+                hb: vec![0.0; h],
+                vb: vec![0.0; n],
+                min: vec![f32::INFINITY; n],
+                max: vec![f32::NEG_INFINITY; n],
+            }
+        }
+
+        /// Returns the RMSE of `raw`, learning from it first if `train`
+        /// (the score is the one before the update).
+        fn run(&mut self, raw: &[f32], train: bool, lr: f32) -> f32 {
+            let (n, h) = (self.vb.len(), self.hb.len());
+            if train {
+                for j in 0..n {
+                    if raw[j].is_finite() {
+                        self.min[j] = self.min[j].min(raw[j]);
+                        self.max[j] = self.max[j].max(raw[j]);
+                    }
+                }
+            }
+            let x: Vec<f32> = (0..n)
+                .map(|j| {
+                    let (lo, inv) = scale_of(self.min[j], self.max[j]);
+                    clamp_scaled((raw[j] - lo) * inv)
+                })
+                .collect();
+            let y: Vec<f32> = (0..h)
+                .map(|k| {
+                    let mut a = self.hb[k];
+                    for j in 0..n {
+                        a += x[j] * self.w[j][k];
+                    }
+                    sigmoid(a)
+                })
+                .collect();
+            let z: Vec<f32> = (0..n)
+                .map(|j| {
+                    let mut s = [0f32; 4];
+                    for k in 0..h {
+                        s[k % 4] += self.w[j][k] * y[k];
+                    }
+                    sigmoid(self.vb[j] + ((s[0] + s[2]) + (s[1] + s[3])))
+                })
+                .collect();
+            let e: Vec<f32> = (0..n).map(|j| x[j] - z[j]).collect();
+            let mut sq = 0f32;
+            for &v in &e {
+                sq += v * v;
+            }
+            if train {
+                let g: Vec<f32> = (0..h)
+                    .map(|k| {
+                        let mut a = 0f32;
+                        for j in 0..n {
+                            a += e[j] * self.w[j][k];
+                        }
+                        a * y[k] * (1.0 - y[k])
+                    })
+                    .collect();
+                for j in 0..n {
+                    for k in 0..h {
+                        self.w[j][k] += lr * (x[j] * g[k] + e[j] * y[k]);
+                    }
+                    self.vb[j] += lr * e[j];
+                }
+                for k in 0..h {
+                    self.hb[k] += lr * g[k];
+                }
+            }
+            (sq / n as f32).sqrt()
+        }
+    }
+
+    /// The packed ensemble (members side by side in bundles, padding,
+    /// hidden rows in chunks) computes exactly the textbook networks: the
+    /// same scores, bit for bit, while training and while scoring, for
+    /// groups of every size from 1 to 14 inputs (1 to 11 hidden units, so
+    /// a bundle is also done in two chunks).
+    #[test]
+    fn packed_ensemble_is_the_textbook_network_bit_for_bit() {
+        let (ratio, lr, seed) = (0.75, 0.1, 11);
+        let sizes = [
+            3usize, 10, 1, 14, 5, 10, 2, 7, 1, 9, 12, 4, 6, 8, 11, 13, 10,
+        ];
+        let mut next = 0usize;
+        let groups: Vec<Vec<usize>> = sizes
+            .iter()
+            .map(|&n| {
+                next += n;
+                (next - n..next).collect()
+            })
+            .collect();
+        let n_features = next;
+        let mut net = KitNet::new(&groups, ratio, lr, seed);
+        let mut rng = Rng::new(seed);
+        let mut members: Vec<Reference> = sizes
+            .iter()
+            .map(|&n| Reference::new(n, ratio, &mut rng))
+            .collect();
+        let mut output = Reference::new(sizes.len(), ratio, &mut rng);
+        let mut data = Rng::new(5);
+        for i in 0..3000 {
+            let train = i < 2000 || i % 8 == 0;
+            let x: Vec<f32> = (0..n_features)
+                .map(|f| {
+                    let v = data.next_f64() as f32 * (f as f32 + 1.0) * 10.0;
+                    // Now and then a value far out of the training range.
+                    if i > 2000 && i % 97 == f % 97 {
+                        v * 1e4
+                    } else {
+                        v
+                    }
+                })
+                .collect();
+            let errors: Vec<f32> = groups
+                .iter()
+                .zip(&mut members)
+                .map(|(g, m)| {
+                    let raw: Vec<f32> = g.iter().map(|&f| compress(x[f])).collect();
+                    m.run(&raw, train, lr)
+                })
+                .collect();
+            let want = output.run(&errors, train, lr);
+            let got = if train { net.train(&x) } else { net.score(&x) };
+            assert_eq!(got.to_bits(), want.to_bits(), "packet {i}: {got} vs {want}");
+        }
+        assert!(net.is_well_formed(n_features));
+        // Saved and loaded, the ensemble goes on with the same numbers.
+        let bytes = postcard::to_allocvec(&net).expect("serialises");
+        let mut loaded: KitNet = postcard::from_bytes(&bytes).expect("loads");
+        assert!(loaded.is_well_formed(n_features));
+        let x: Vec<f32> = (0..n_features).map(|f| f as f32).collect();
+        assert_eq!(loaded.score(&x).to_bits(), net.score(&x).to_bits());
+    }
+
+    #[test]
+    fn corrupt_padding_or_layout_is_refused() {
+        let groups = vec![vec![0, 1, 2], vec![3], vec![4, 5, 6, 7, 8]];
+        let net = KitNet::new(&groups, 0.75, 0.1, 1);
+        assert!(net.is_well_formed(9));
+        assert!(!net.is_well_formed(8), "a feature index out of range");
+        // A weight in a padded slot would make a padded unit contribute.
+        let mut bad = net.clone();
+        let m = bad.ensemble.members[1];
+        let b = bad.ensemble.bundles[m.bundle];
+        bad.ensemble.w[b.weight + 2 * b.h][m.lane] = 0.5;
+        assert!(!bad.is_well_formed(9));
+        // A member moved to another lane.
+        let mut bad = net.clone();
+        bad.ensemble.members.swap(0, 2);
+        assert!(!bad.is_well_formed(9));
+        // Arrays of the wrong length.
+        let mut bad = net;
+        bad.ensemble.vbias.pop();
+        assert!(!bad.is_well_formed(9));
     }
 
     #[test]

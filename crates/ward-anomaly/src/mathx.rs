@@ -6,7 +6,9 @@
 //! fused multiply-add and therefore gives the same bits on every x86-64 and
 //! aarch64 build — determinism is part of the contract.
 
+use bytemuck::cast;
 use serde::{Deserialize, Serialize};
+use wide::{f32x4, i32x4};
 
 /// `2^x` for `x` in roughly [-126, 126] (clamped).
 ///
@@ -38,6 +40,36 @@ fn exp2_fast(x: f32) -> f32 {
     // n + 127 is the biased exponent, in [1, 253].
     let bits = (n.wrapping_add(127) as u32) << 23;
     p * f32::from_bits(bits)
+}
+
+/// [`exp2_fast`] on four lanes, operation for operation (so the same bits:
+/// `fast_max`/`fast_min` are SSE's `maxps`/`minps`, the forms the scalar
+/// clamps are written in; the integer steps wrap as the scalar ones do).
+#[inline(always)]
+fn exp2_fast4(x: f32x4) -> f32x4 {
+    let x = x.fast_max(f32x4::splat(-126.0));
+    let x = x.fast_min(f32x4::splat(126.0));
+    const MAGIC: f32 = 12_582_912.0;
+    let t = x + f32x4::splat(MAGIC);
+    let r = t - f32x4::splat(MAGIC);
+    let n = cast::<f32x4, i32x4>(t) - i32x4::splat(MAGIC.to_bits() as i32);
+    let f = x - r;
+    let c = |v: f32| f32x4::splat(v);
+    let p = c(1.0)
+        + f * (c(std::f32::consts::LN_2)
+            + f * (c(0.240_226_5)
+                + f * (c(0.055_504_11)
+                    + f * (c(0.009_618_129) + f * (c(0.001_333_355_8) + f * c(0.000_154_035_3))))));
+    let bits = (n + i32x4::splat(127)) << 23;
+    p * cast::<i32x4, f32x4>(bits)
+}
+
+/// [`sigmoid`] on four lanes, with the same bits.
+#[inline(always)]
+pub(crate) fn sigmoid4(x: f32x4) -> f32x4 {
+    // `x·(−log2 e)` is `(−x)·log2 e` exactly: IEEE multiplication is
+    // symmetric in sign.
+    f32x4::ONE / (f32x4::ONE + exp2_fast4(x * f32x4::splat(-std::f32::consts::LOG2_E)))
 }
 
 /// [`exp2_fast`] for callers outside this module.
@@ -119,6 +151,23 @@ mod tests {
         }
         assert_eq!(sigmoid(-1e30), 0.0f32.max(sigmoid(-1e30)));
         assert!(sigmoid(f32::NAN).is_nan() || (0.0..=1.0).contains(&sigmoid(f32::NAN)));
+    }
+
+    #[test]
+    fn four_lane_sigmoid_is_the_scalar_one_bit_for_bit() {
+        let mut x = -200.0f32;
+        while x < 200.0 {
+            let lanes = [x, -x, x * 0.37, x * 1e-3];
+            let got = sigmoid4(f32x4::new(lanes)).to_array();
+            for (g, l) in got.iter().zip(lanes) {
+                assert_eq!(g.to_bits(), sigmoid(l).to_bits(), "x={l}");
+            }
+            x += 0.0173;
+        }
+        for l in [0.0, -0.0, 1e30, -1e30, f32::MIN_POSITIVE, 126.5, -126.5] {
+            let got = sigmoid4(f32x4::splat(l)).to_array()[0];
+            assert_eq!(got.to_bits(), sigmoid(l).to_bits(), "x={l}");
+        }
     }
 
     #[test]
