@@ -25,6 +25,13 @@
 //! default) is the same flood, only slower: hping3 at 100 packets a second
 //! exhausts a camera's connection table as surely, just later.
 //!
+//! A UDP flood on one flow (a fixed source port, as Mirai's `udpplain`
+//! sends from a connected socket) opens no new flows. It is counted as
+//! *one-way* UDP: datagrams on flows the receiver never answered whose
+//! payload is not RTP or MPEG-TS (a camera's video stream is one-way UDP
+//! too, at similar rates); `udp_pps` of those two seconds in a row is a
+//! flood.
+//!
 //! Slow attacks (slowloris, slow POST) send too little to be a flood: they
 //! hold many connections open, dribbling a request the server waits for.
 //! A connection is *held* when its client sends data at least
@@ -124,6 +131,9 @@ struct Victim {
     sec: i64,
     counts: [u32; KINDS],
     udp_new: u32,
+    /// One-way non-media UDP datagrams this second and the one before.
+    udp_oneway: u32,
+    prev_udp_oneway: u32,
     bytes: [u64; KINDS],
     sources: Distinct,
     /// Destination ports this second: a flood hammers a few, a fast port
@@ -176,6 +186,8 @@ impl Victim {
             sec,
             counts: [0; KINDS],
             udp_new: 0,
+            udp_oneway: 0,
+            prev_udp_oneway: 0,
             bytes: [0; KINDS],
             sources: Distinct::default(),
             ports: Distinct::default(),
@@ -230,6 +242,8 @@ impl Victim {
             self.pkts = 0;
             self.counts = [0; KINDS];
             self.udp_new = 0;
+            self.prev_udp_oneway = if next { self.udp_oneway } else { 0 };
+            self.udp_oneway = 0;
             self.bytes = [0; KINDS];
             self.sources.clear();
             self.ports.clear();
@@ -281,6 +295,16 @@ fn vote<T: PartialEq + Copy>(top: &mut T, votes: &mut u32, x: T) {
         *votes = votes.saturating_add(1);
     } else {
         *votes -= 1;
+    }
+}
+
+/// RTP (version 2, RFC 3550) or MPEG-TS (sync byte 0x47, 188-byte packets)
+/// payloads: media streams, one-way by design.
+fn looks_like_media(payload: &[u8]) -> bool {
+    match payload.first() {
+        Some(&b) if b & 0xC0 == 0x80 => payload.len() >= 12,
+        Some(&0x47) => payload.len().is_multiple_of(188),
+        _ => false,
     }
 }
 
@@ -405,6 +429,13 @@ impl Dos {
         v.counts[k] = v.counts[k].saturating_add(inc);
         v.bytes[k] = v.bytes[k].saturating_add(len);
         v.total[k] = v.total[k].saturating_add(u64::from(inc));
+        if kind == Kind::Udp
+            && ctx.dir != Some(Dir::ToClient)
+            && ctx.flow.is_some_and(|f| f.pkts[1] == 0)
+            && !looks_like_media(pkt.payload)
+        {
+            v.udp_oneway = v.udp_oneway.saturating_add(1);
+        }
         if kind == Kind::Udp && ctx.new_flow {
             v.udp_new += 1;
         }
@@ -451,6 +482,7 @@ impl Dos {
                 (c >= cfg.udp_pps && v.udp_new >= cfg.udp_new_flows)
                     || c >= cfg.udp_pps_any
                     || sustained
+                    || (v.udp_oneway >= cfg.udp_pps && v.prev_udp_oneway >= cfg.udp_pps)
             }
             Kind::Icmp => c >= cfg.icmp_pps || sustained,
             Kind::Http => c >= cfg.http_rps,

@@ -644,3 +644,41 @@ fn a_dhcp_server_answering_many_clients_is_not_a_sweep() {
         "{a:?}"
     );
 }
+
+/// hping3 --udp -s 40000 -k (`udp-flood-oneflow`, variants-63): 2 000
+/// datagrams a second on one flow, as Mirai's udpplain sends. No new flows,
+/// so the UDP check never fired.
+#[test]
+fn a_udp_flood_on_one_flow_is_a_flood() {
+    let mut r = Run::new();
+    for i in 0..6000i64 {
+        let f = udp((ATK_MAC, ATK, 40000), (CAM_MAC, CAM, 5683), &[0u8; 512]);
+        r.at(1_000_000 + i * 500, &f);
+    }
+    let a = r.alerts();
+    let f = a
+        .iter()
+        .find(|a| a.category == AlertCategory::Dos)
+        .expect("flood");
+    assert_eq!(f.signature, "udp-flood");
+    assert_eq!(f.attacker, Some(ip(ATK)));
+    assert_eq!(f.victims, vec![ip(CAM)]);
+}
+
+/// A camera's RTP video to the phone: one flow, one way, 2 000 packets a
+/// second for 10 s. Not a flood.
+#[test]
+fn a_one_way_rtp_video_stream_is_not_a_flood() {
+    let mut r = Run::new();
+    for i in 0..20_000i64 {
+        let mut rtp = vec![0x80, 96];
+        rtp.extend_from_slice(&(i as u16).to_be_bytes());
+        rtp.extend_from_slice(&((i * 45) as u32).to_be_bytes());
+        rtp.extend_from_slice(&0x1234_5678u32.to_be_bytes());
+        rtp.extend_from_slice(&[0x5c; 1000]);
+        let f = udp((CAM_MAC, CAM, 50000), (PHONE_MAC, PHONE, 40002), &rtp);
+        r.at(1_000_000 + i * 500, &f);
+    }
+    let a = r.alerts();
+    assert!(a.iter().all(|a| a.category != AlertCategory::Dos), "{a:?}");
+}
