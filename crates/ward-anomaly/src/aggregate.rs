@@ -13,6 +13,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::CategoryId;
+
 /// Aggregation settings.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -101,6 +103,9 @@ pub struct Incident {
     pub peak_dst: std::net::IpAddr,
     pub anomalous_packets: u64,
     pub total_packets: u64,
+    /// The category whose normal judged the peak packet (a device still in
+    /// its own learning period), `None` for the device's own normal.
+    pub peak_category: Option<CategoryId>,
 }
 
 /// What one packet did to the device's aggregation state.
@@ -130,6 +135,8 @@ pub struct PacketView<'a> {
     pub features: &'a [f32],
     pub src: std::net::IpAddr,
     pub dst: std::net::IpAddr,
+    /// Set when `threshold` is the category's (see [`Incident::peak_category`]).
+    pub category: Option<CategoryId>,
 }
 
 fn secs_to_us(s: f64) -> i64 {
@@ -193,6 +200,7 @@ impl Aggregator {
             peak_dst: p.dst,
             anomalous_packets: u64::from(anom),
             total_packets: u64::from(total),
+            peak_category: None,
         };
         set_peak(&mut inc, p);
         self.open = Some(inc);
@@ -226,6 +234,7 @@ fn set_peak(inc: &mut Incident, p: &PacketView<'_>) {
     inc.peak_features.extend_from_slice(p.features);
     inc.peak_src = p.src;
     inc.peak_dst = p.dst;
+    inc.peak_category = p.category;
 }
 
 #[cfg(test)]
@@ -241,6 +250,7 @@ mod tests {
             features: &[],
             src: IpAddr::V4(Ipv4Addr::LOCALHOST),
             dst: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            category: None,
         }
     }
 

@@ -19,6 +19,15 @@
 //! | `ip.mac_conflict_rate@1s`, `@10s` | source address | packets per second sent from this address by a MAC other than the one that owns it |
 //! | `src.syn_in_rate@1s`, `@10s` | source address | TCP connection attempts (SYN without ACK) per second this (local) address receives |
 //! | `dst.syn_in_rate@1s`, `@10s` | destination address | the same for the destination |
+//! | `mac.dhcp_new_client_rate@1s`, `@10s` | source MAC | DHCP client messages per second in the name of a hardware address (`chaddr`) other than the MAC's own, and new for this MAC |
+//!
+//! DHCP starvation asks for every address of the pool from one NIC in the
+//! names of made-up hardware: the forged addresses are inside the DHCP
+//! payload and the packets come from `0.0.0.0`, so no header feature sees
+//! them. The caller's DHCP parser hands the client address in
+//! ([`crate::PacketHints::dhcp_client_mac`]); a device asking for itself
+//! counts nothing, and a relay renewing the same clients counts each client
+//! once (per table slot).
 //!
 //! A new address counts only while the MAC is still using another address
 //! of the same family (it sent from one within [`OWNER_TIMEOUT_SECS`]): a
@@ -40,9 +49,9 @@
 //! remote hosts (new addresses behind the router's MAC), a device renewing to
 //! a new address, a repeater that rewrites source MACs.
 //!
-//! Memory is fixed: four [`BoundedTable`]s whose capacities follow the
+//! Memory is fixed: five [`BoundedTable`]s whose capacities follow the
 //! feature tables'; cost per packet is at most six lookups and a few dozen
-//! flops.
+//! flops (seven for a DHCP client message).
 
 use std::net::IpAddr;
 
@@ -54,7 +63,7 @@ use crate::table::{Activity, BoundedTable};
 use crate::PacketObs;
 
 /// Number of binding and fan-in features.
-pub const N_BINDING: usize = 8;
+pub const N_BINDING: usize = 10;
 /// An owner silent for this long gives its address up.
 pub const OWNER_TIMEOUT_SECS: f64 = 300.0;
 
@@ -75,6 +84,8 @@ fn ip_key(ip: &IpAddr) -> Ip {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct MacStats {
     new_ip: [f64; 2],
+    /// DHCP client messages for hardware new to this MAC.
+    dhcp_new_client: [f64; 2],
     /// Packet time the MAC last sent from an IPv4 / IPv6 address.
     last_family_us: [Option<i64>; 2],
     /// Packets, for eviction (decayed at 100 s).
@@ -160,6 +171,8 @@ pub struct BindingTracker {
     by_ip: BoundedTable<Ip, IpOwner>,
     pairs: BoundedTable<([u8; 6], Ip), PairSeen>,
     fan_in: BoundedTable<Ip, FanIn>,
+    /// (sender MAC, DHCP client hardware address) pairs seen.
+    dhcp_clients: BoundedTable<([u8; 6], [u8; 6]), PairSeen>,
 }
 
 impl BindingTracker {
@@ -169,6 +182,7 @@ impl BindingTracker {
             by_ip: BoundedTable::new(cap.host, seed ^ 0x6970),
             pairs: BoundedTable::new(cap.mac_ip, seed ^ 0x7061_6972),
             fan_in: BoundedTable::new(cap.host, seed ^ 0x6661_6e69),
+            dhcp_clients: BoundedTable::new(cap.mac_ip, seed ^ 0x6468_6370),
         }
     }
 
@@ -177,13 +191,22 @@ impl BindingTracker {
             && self.by_ip.is_well_formed()
             && self.pairs.is_well_formed()
             && self.fan_in.is_well_formed()
+            && self.dhcp_clients.is_well_formed()
     }
 
-    /// Updates the tables with `obs` and writes the [`N_BINDING`] features.
+    /// Updates the tables with `obs` and writes the [`N_BINDING`] features
+    /// (for a packet that carries no DHCP client message).
     pub fn extract(&mut self, obs: &PacketObs, out: &mut [f32]) {
-        let (bind, fan) = out.split_at_mut(4.min(out.len()));
+        self.extract_with(obs, None, out);
+    }
+
+    /// [`BindingTracker::extract`] for a packet that may carry a DHCP client
+    /// message naming `dhcp_client` as its hardware address.
+    pub fn extract_with(&mut self, obs: &PacketObs, dhcp_client: Option<[u8; 6]>, out: &mut [f32]) {
+        let (bind, rest) = out.split_at_mut(4.min(out.len()));
+        let (fan, dhcp) = rest.split_at_mut(4.min(rest.len()));
         self.fan_in(obs, fan);
-        self.binding(obs, bind);
+        self.binding(obs, dhcp_client, bind, dhcp);
     }
 
     /// Fan-in: the destination's received-SYN counters take this packet,
@@ -229,14 +252,55 @@ impl BindingTracker {
         }
     }
 
-    fn binding(&mut self, obs: &PacketObs, out: &mut [f32]) {
+    fn binding(
+        &mut self,
+        obs: &PacketObs,
+        dhcp_client: Option<[u8; 6]>,
+        out: &mut [f32],
+        dhcp_out: &mut [f32],
+    ) {
         let mac = obs.src_mac;
         let group_or_zero = mac[0] & 1 == 1 || mac == [0; 6];
-        if group_or_zero || obs.src_ip.is_unspecified() {
+        let unspecified = obs.src_ip.is_unspecified();
+        if group_or_zero || (unspecified && dhcp_client.is_none()) {
             out.iter_mut().for_each(|v| *v = 0.0);
+            dhcp_out.iter_mut().for_each(|v| *v = 0.0);
             return;
         }
         let now = obs.ts_micros;
+        // A client message in the name of other hardware, new for this MAC.
+        let new_client = match dhcp_client.filter(|c| *c != mac && *c != [0; 6]) {
+            Some(client) => {
+                let t = self.dhcp_clients.touch((mac, client), now);
+                t.value.pkts = t.value.pkts * decay_factor(1.0 / DAY_SECS, t.dt_secs) + 1.0;
+                t.fresh
+            }
+            None => false,
+        };
+        let dhcp_rate = |m: &MacStats| {
+            [
+                m.dhcp_new_client[0] * LAMBDAS[WINDOWS[0]] * LN2,
+                m.dhcp_new_client[1] * LAMBDAS[WINDOWS[1]] * LN2,
+            ]
+        };
+        if unspecified {
+            // DHCP discovery from 0.0.0.0: the MAC's DHCP rate only; the
+            // unspecified address binds nothing.
+            out.iter_mut().for_each(|v| *v = 0.0);
+            let t = self.by_mac.touch(mac, now);
+            let (d, slow_d) = decays(t.dt_secs);
+            let m = t.value;
+            m.pkts = m.pkts * slow_d + 1.0;
+            for k in 0..2 {
+                m.new_ip[k] *= d[k];
+                m.dhcp_new_client[k] =
+                    m.dhcp_new_client[k] * d[k] + f64::from(u8::from(new_client));
+            }
+            for (slot, v) in dhcp_out.iter_mut().zip(dhcp_rate(m)) {
+                *slot = v as f32;
+            }
+            return;
+        }
         let ip = ip_key(&obs.src_ip);
 
         let t = self.pairs.touch((mac, ip), now);
@@ -254,6 +318,10 @@ impl BindingTracker {
         m.last_family_us[family] = Some(m.last_family_us[family].map_or(now, |l| l.max(now)));
         for k in 0..2 {
             m.new_ip[k] = m.new_ip[k] * d[k] + f64::from(u8::from(new_binding));
+            m.dhcp_new_client[k] = m.dhcp_new_client[k] * d[k] + f64::from(u8::from(new_client));
+        }
+        for (slot, v) in dhcp_out.iter_mut().zip(dhcp_rate(m)) {
+            *slot = v as f32;
         }
 
         let t = self.by_ip.touch(ip, now);
@@ -317,6 +385,10 @@ pub fn info(i: usize) -> Option<FeatureInfo> {
         1 => (
             "ip.mac_conflict_rate",
             "packets per second sent from this address by a MAC that does not own it",
+        ),
+        4 => (
+            "mac.dhcp_new_client_rate",
+            "DHCP requests per second this MAC sent in the name of other, new hardware addresses",
         ),
         _ => return None,
     };
@@ -422,6 +494,51 @@ mod tests {
         b.extract(&obs(60.0 * 240.0, 1, [192, 168, 1, 1]), &mut out);
         b.extract(&obs(60.0 * 240.0 + 1.0, 1, [192, 168, 1, 201]), &mut out);
         assert_eq!(out[..2], [0.0; 2], "{out:?}");
+    }
+
+    #[test]
+    fn dhcp_requests_in_the_names_of_made_up_hardware_raise_the_senders_rate() {
+        let mut b = BindingTracker::new(TableCapacities::default(), 1);
+        let mut out = [0f32; N_BINDING];
+        let discover = |ts: f64, mac: u8| {
+            let mut o = obs(ts, mac, [0, 0, 0, 0]);
+            o.dst_ip = IpAddr::V4(Ipv4Addr::BROADCAST);
+            o
+        };
+        // A device booting asks for itself: nothing, however often.
+        for i in 0..20 {
+            let own = [2, 0, 0, 0, 0, 5];
+            b.extract_with(&discover(f64::from(i), 5), Some(own), &mut out);
+            assert_eq!(out[8..], [0.0; 2], "{out:?}");
+        }
+        // A NIC asking for 100 made-up clients in 10 s.
+        for i in 0..100u32 {
+            let client = [0x12, 0x34, 0, 0, (i >> 8) as u8, i as u8];
+            b.extract_with(
+                &discover(100.0 + f64::from(i) * 0.1, 9),
+                Some(client),
+                &mut out,
+            );
+        }
+        assert!(out[8] > 5.0 && out[9] > 3.0, "{out:?}");
+        // The unspecified source still binds nothing.
+        assert_eq!(out[..4], [0.0; 4]);
+        // The same NIC's ordinary packets carry its rate while it lasts...
+        b.extract(&obs(110.5, 9, [192, 168, 1, 9]), &mut out);
+        assert!(out[9] > 3.0, "{out:?}");
+        // ...and another device's do not.
+        b.extract(&obs(110.6, 5, [192, 168, 1, 5]), &mut out);
+        assert_eq!(out[8..], [0.0; 2], "{out:?}");
+        // A relay renewing the same client again counts it once.
+        let mut b = BindingTracker::new(TableCapacities::default(), 1);
+        for i in 0..50 {
+            b.extract_with(
+                &obs(f64::from(i) * 60.0, 7, [192, 168, 1, 7]),
+                Some([0x12; 6]),
+                &mut out,
+            );
+        }
+        assert!(out[8] < 1e-6 && out[9] < 1e-6, "{out:?}");
     }
 
     #[test]

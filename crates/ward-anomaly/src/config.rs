@@ -109,6 +109,26 @@ pub struct CalibrationConfig {
     pub adapt_every: u32,
     /// Weight of one adapted packet in the device baseline. Default 0.001.
     pub baseline_rate: f32,
+    /// Judge a device that is still in its own learning period against its
+    /// category's normal (the category the caller identified, see
+    /// [`crate::PacketHints::category`]): the category's threshold and
+    /// feature means, learned from the category's devices as each finishes
+    /// its own learning period. Default true; false restores "no alert until
+    /// the device's own learning period ends".
+    pub category_baselines: bool,
+    /// Scores a category's pooled sample needs before its own tail can
+    /// raise the category's threshold above the global one. Default 500.
+    pub category_min_scores: usize,
+    /// Scores kept per category (reservoir). Default 10,000.
+    pub category_reservoir: usize,
+    /// A device judged by its category is held to a threshold this many
+    /// times as far above the median score as the category's own (for
+    /// KitNET's positive scores: about this many times the threshold).
+    /// The model has never seen the device, and a new device's first hour
+    /// of benign traffic scores higher than the learned devices' (in the
+    /// lab up to 2.1 times the category threshold), while attacks score 10
+    /// to 1,000 times it (docs/evaluation.md). Default 4; must be >= 1.
+    pub category_margin: f64,
 }
 
 impl Default for CalibrationConfig {
@@ -122,6 +142,10 @@ impl Default for CalibrationConfig {
             adapt_below_quantile: 0.9,
             adapt_every: 8,
             baseline_rate: 0.001,
+            category_baselines: true,
+            category_min_scores: 500,
+            category_reservoir: 10_000,
+            category_margin: 4.0,
         }
     }
 }
@@ -185,13 +209,16 @@ impl AnomalyConfig {
         if !(c.margin >= 0.0 && c.margin.is_finite()) {
             return bad("calibration.margin must be >= 0");
         }
+        if !(c.category_margin >= 1.0 && c.category_margin.is_finite()) {
+            return bad("calibration.category_margin must be >= 1");
+        }
         if !(0.0..=1.0).contains(&c.adapt_below_quantile) {
             return bad("calibration.adapt_below_quantile must be in [0, 1]");
         }
         if !(0.0..=1.0).contains(&c.baseline_rate) {
             return bad("calibration.baseline_rate must be in [0, 1]");
         }
-        if c.reservoir == 0 || c.device_reservoir == 0 {
+        if c.reservoir == 0 || c.device_reservoir == 0 || c.category_reservoir == 0 {
             return bad("calibration reservoirs must hold at least one score");
         }
         let l = &self.learning;

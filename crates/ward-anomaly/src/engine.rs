@@ -42,15 +42,15 @@ use serde::{Deserialize, Serialize};
 use crate::aggregate::{Aggregator, Incident, PacketView};
 use crate::binding::{BindingTracker, N_BINDING};
 use crate::calibrate::{quantile, threshold, Reservoir};
-use crate::config::{AnomalyConfig, ModelKind};
+use crate::config::{AnomalyConfig, CalibrationConfig, LearningConfig, ModelKind};
 use crate::damped::decay_factor;
-use crate::explain::{explain, FeatureContribution};
+use crate::explain::{explain, FeatureContribution, Normal};
 use crate::features::{FeatureExtractor, TableStats, FEATURE_VERSION, N_FEATURES};
 use crate::hst::HalfSpaceTrees;
 use crate::kitnet::{FeatureMapper, KitNet};
 use crate::mathx::Rng;
 use crate::table::{Activity, BoundedTable};
-use crate::{AnomalyError, PacketObs};
+use crate::{AnomalyError, CategoryId, PacketHints, PacketObs};
 
 const MAGIC: &[u8; 8] = b"WARDANOM";
 /// 2: the model's input grew by the MAC–IP binding and fan-in features.
@@ -60,7 +60,16 @@ const MAGIC: &[u8; 8] = b"WARDANOM";
 /// 5: bounded tables keep damped touch counts for eviction (`table.rs`).
 /// 6: KitNET's members side by side, four to a bundle (`kitnet.rs`);
 ///    damped statistics as arrays over the windows (`damped.rs`).
-const FORMAT_VERSION: u32 = 6;
+/// 7: per-category baselines (devices carry their category, categories
+///    their pooled scores, threshold and feature means; incidents say which
+///    normal judged them) and the DHCP-client binding inputs.
+const FORMAT_VERSION: u32 = 7;
+
+/// Distinct device categories an engine keeps ([`AnomalyEngine::category_id`]):
+/// identification yields a dozen; the cap bounds what a caller can intern.
+pub const MAX_CATEGORIES: usize = 64;
+/// Longest category name kept, bytes (longer names are cut at a char boundary).
+const MAX_CATEGORY_NAME: usize = 64;
 
 /// Length of the model's input: the AfterImage features followed by the
 /// MAC–IP binding features ([`crate::binding`]).
@@ -170,6 +179,10 @@ pub struct AnomalyAlert {
     pub explanation: String,
     /// The features that stood out most (name, value, baseline).
     pub top_features: Vec<FeatureContribution>,
+    /// The category whose normal judged the peak packet, when the device
+    /// was still in its own learning period; `None` when it was judged
+    /// against its own normal.
+    pub judged_by_category: Option<String>,
 }
 
 /// Where a saved model came from (STYLE §8: models are artefacts with provenance).
@@ -281,6 +294,78 @@ struct DeviceState {
     /// Set when the device's learning period ended.
     threshold: Option<f32>,
     agg: Aggregator,
+    /// The category the caller last gave for the device.
+    category: Option<CategoryId>,
+    /// While judged by its category: the learning packets kept out of the
+    /// device's own sample (over the category threshold, or in an open
+    /// incident) — their scores, feature means and count, and the count
+    /// of those kept in.
+    unlike: Reservoir,
+    unlike_baseline: Vec<f32>,
+    unlike_packets: u64,
+    calm_packets: u64,
+}
+
+/// What the devices of one category look like, pooled from each device's
+/// own learning period as it ends: the tail of their scores (the threshold
+/// a new device of the category is held to while it learns) and their mean
+/// features (the normal its explanations compare with).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct CategoryState {
+    name: String,
+    /// Scores of the category's devices' calm learning packets.
+    calib: Reservoir,
+    /// Set once a device of the category finished its learning period: the
+    /// global threshold, raised to the pooled tail when the sample holds
+    /// `category_min_scores` scores, then widened by `category_margin` (the
+    /// threshold a new device of the category is held to).
+    threshold: Option<f32>,
+    /// Mean feature vector over the devices' baselines, packet-weighted.
+    baseline: Vec<f32>,
+    baseline_count: u64,
+    /// Devices whose learning period contributed.
+    devices: u32,
+}
+
+impl CategoryState {
+    fn is_well_formed(&self) -> bool {
+        self.calib.is_well_formed()
+            && (self.baseline.is_empty() || self.baseline.len() == N_INPUTS)
+            && self.name.len() <= MAX_CATEGORY_NAME
+    }
+
+    /// Pools a device's learning period into the category.
+    fn absorb(&mut self, dev: &DeviceState, scores: &[f32], rng: &mut Rng) {
+        for &v in scores {
+            self.calib.push(v, rng);
+        }
+        if dev.baseline.len() == N_INPUTS && dev.baseline_count > 0 {
+            if self.baseline.len() != N_INPUTS {
+                self.baseline = vec![0.0; N_INPUTS];
+                self.baseline_count = 0;
+            }
+            let total = self.baseline_count.saturating_add(dev.baseline_count);
+            let w = dev.baseline_count as f64 / total.max(1) as f64;
+            for (c, &d) in self.baseline.iter_mut().zip(&dev.baseline) {
+                *c += ((f64::from(d) - f64::from(*c)) * w) as f32;
+            }
+            self.baseline_count = total;
+        }
+        self.devices = self.devices.saturating_add(1);
+    }
+}
+
+/// A category as the engine knows it (for telemetry and tests).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CategoryInfo {
+    pub name: String,
+    /// Devices whose learning period was pooled into the category.
+    pub devices: u32,
+    /// Scores pooled.
+    pub scores: usize,
+    /// Threshold a new device of the category is held to (`None` until a
+    /// device of the category finished its learning period).
+    pub threshold: Option<f32>,
 }
 
 impl Activity for DeviceState {
@@ -291,17 +376,89 @@ impl Activity for DeviceState {
     }
 }
 
+/// Running mean of `x` into `mean` over `count` vectors.
+fn running_mean(mean: &mut Vec<f32>, count: u64, x: &[f32]) {
+    if mean.len() != x.len() {
+        *mean = vec![0.0; x.len()];
+    }
+    let k = 1.0 / count.max(1) as f32;
+    for (b, &v) in mean.iter_mut().zip(x) {
+        *b += (v - *b) * k;
+    }
+}
+
 impl DeviceState {
+    /// Whether the device's own learning period is over at `seen` seconds
+    /// after its first packet. A device that was kept out of its own sample
+    /// more than in it (an attack, and the minutes its slow windows carry
+    /// it) learns on, up to twice the period, until its calm sample can
+    /// give it a threshold of its own.
+    fn learning_over(&self, seen: f64, l: &LearningConfig, cal: &CalibrationConfig) -> bool {
+        if seen < l.device_learning_secs || self.packets < l.device_learning_packets {
+            return false;
+        }
+        self.calm_packets >= self.unlike_packets
+            || self.calib.len() >= cal.device_min_scores
+            || seen >= 2.0 * l.device_learning_secs
+    }
+
+    /// Ends the device's own learning period: its threshold and sample.
+    ///
+    /// Its own normal is its calm packets. Only a device whose calm sample
+    /// is too small for a threshold and that was unlike its category more
+    /// than like it is not having an episode: it is a device unlike its
+    /// category (an alert said so), and its own normal is learned from all
+    /// its packets, or it would be flagged for ever.
+    ///
+    /// Returns the calm sample when the device is typical of its category
+    /// (to be pooled into it), `None` when it is not.
+    fn end_learning(
+        &mut self,
+        cal: &CalibrationConfig,
+        global: f32,
+        rng: &mut Rng,
+    ) -> Option<Vec<f32>> {
+        let unlike =
+            self.unlike_packets > self.calm_packets && self.calib.len() < cal.device_min_scores;
+        let calm = self.calib.sorted();
+        let mine = if unlike {
+            for v in self.unlike.sorted() {
+                self.calib.push(v, rng);
+            }
+            let total = self.baseline_count + self.unlike_packets;
+            if self.unlike_baseline.len() == N_INPUTS {
+                let w = self.unlike_packets as f64 / total.max(1) as f64;
+                if self.baseline.len() != N_INPUTS {
+                    self.baseline = self.unlike_baseline.clone();
+                } else {
+                    for (b, &u) in self.baseline.iter_mut().zip(&self.unlike_baseline) {
+                        *b += ((f64::from(u) - f64::from(*b)) * w) as f32;
+                    }
+                }
+                self.baseline_count = total;
+            }
+            self.calib.sorted()
+        } else {
+            calm.clone()
+        };
+        let own = if mine.len() >= cal.device_min_scores {
+            threshold(&mine, cal.target_fpr, cal.margin)
+        } else {
+            None
+        };
+        self.threshold = Some(own.map_or(global, |t| t.max(global)));
+        self.calib.clear();
+        self.unlike.clear();
+        self.unlike_baseline = Vec::new();
+        (!unlike).then_some(calm)
+    }
+
     fn learn_baseline(&mut self, x: &[f32]) {
         if self.baseline.len() != x.len() {
-            self.baseline = vec![0.0; x.len()];
             self.baseline_count = 0;
         }
         self.baseline_count += 1;
-        let k = 1.0 / self.baseline_count as f32;
-        for (b, &v) in self.baseline.iter_mut().zip(x) {
-            *b += (v - *b) * k;
-        }
+        running_mean(&mut self.baseline, self.baseline_count, x);
     }
 
     fn adapt_baseline(&mut self, x: &[f32], rate: f32) {
@@ -369,10 +526,14 @@ pub struct AnomalyEngine {
     learned_until_us: Option<i64>,
     calib: Reservoir,
     threshold: f32,
+    /// Median of the calibration scores (the origin `category_margin`
+    /// widens from).
+    median: f32,
     adapt_below: f32,
     spread: Spread,
     spread_std: Vec<f32>,
     devices: BoundedTable<u32, DeviceState>,
+    categories: Vec<CategoryState>,
     conversations: BoundedTable<([u8; 16], [u8; 16]), Conversation>,
     rng: Rng,
     adapt_counter: u64,
@@ -414,10 +575,12 @@ impl AnomalyEngine {
             learned_until_us: None,
             calib: Reservoir::new(cfg.calibration.reservoir),
             threshold: f32::INFINITY,
+            median: 0.0,
             adapt_below: f32::NEG_INFINITY,
             spread: Spread::new(),
             spread_std: vec![0.0; N_INPUTS],
             devices: BoundedTable::new(cfg.max_devices, cfg.seed ^ 0x6465_7669_6365),
+            categories: Vec::new(),
             conversations: BoundedTable::new(cfg.tables.ip_pair, cfg.seed ^ 0x636f_6e76),
             rng: Rng::new(cfg.seed ^ 0x0072_6e67),
             adapt_counter: 0,
@@ -487,8 +650,54 @@ impl AnomalyEngine {
         &self.x
     }
 
+    /// The id of device category `name` (case-sensitive, as the caller's
+    /// identification names it), interned on first use; `None` when
+    /// [`MAX_CATEGORIES`] other categories exist or the name is blank.
+    pub fn category_id(&mut self, name: &str) -> Option<CategoryId> {
+        let mut end = name.len().min(MAX_CATEGORY_NAME);
+        while !name.is_char_boundary(end) {
+            end -= 1;
+        }
+        let name = name[..end].trim();
+        if name.is_empty() {
+            return None;
+        }
+        let i = match self.categories.iter().position(|c| c.name == name) {
+            Some(i) => i,
+            None if self.categories.len() < MAX_CATEGORIES => {
+                self.categories.push(CategoryState {
+                    name: name.to_string(),
+                    calib: Reservoir::new(self.cfg.calibration.category_reservoir),
+                    ..CategoryState::default()
+                });
+                self.categories.len() - 1
+            }
+            None => return None,
+        };
+        u16::try_from(i).ok().map(CategoryId)
+    }
+
+    /// The categories interned so far, with what has been pooled into each.
+    pub fn categories(&self) -> Vec<CategoryInfo> {
+        self.categories
+            .iter()
+            .map(|c| CategoryInfo {
+                name: c.name.clone(),
+                devices: c.devices,
+                scores: c.calib.len(),
+                threshold: c.threshold,
+            })
+            .collect()
+    }
+
     /// Processes one packet observation.
     pub fn process(&mut self, obs: &PacketObs) -> PacketScore {
+        self.process_with(obs, &PacketHints::default())
+    }
+
+    /// Processes one packet observation with what the caller knows beyond
+    /// its headers (the sender's category, a DHCP client address).
+    pub fn process_with(&mut self, obs: &PacketObs, hints: &PacketHints) -> PacketScore {
         let now = obs.ts_micros;
         self.packets += 1;
         self.first_us.get_or_insert(now);
@@ -499,19 +708,19 @@ impl AnomalyEngine {
         let (head, tail) = x.split_at_mut(N_FEATURES);
         let xa: &mut [f32; N_FEATURES] = head.try_into().expect("length checked just above");
         self.features.extract(obs, xa);
-        self.binding.extract(obs, tail);
+        self.binding.extract_with(obs, hints.dhcp_client_mac, tail);
         for v in x.iter_mut() {
             if !v.is_finite() {
                 *v = 0.0;
             }
         }
-        let result = self.step(obs, &x, now);
+        let result = self.step(obs, hints, &x, now);
         self.x = x;
         self.sweep_one(now);
         result
     }
 
-    fn step(&mut self, obs: &PacketObs, x: &[f32], now: i64) -> PacketScore {
+    fn step(&mut self, obs: &PacketObs, hints: &PacketHints, x: &[f32], now: i64) -> PacketScore {
         let l = self.cfg.learning;
         let phase_start = *self.phase_start_us.get_or_insert(now);
         let elapsed_phase = now.saturating_sub(phase_start);
@@ -522,6 +731,9 @@ impl AnomalyEngine {
             dev.first_seen_us = now;
         }
         dev.packets += 1;
+        if hints.category.is_some() {
+            dev.category = hints.category;
+        }
         match self.phase {
             Phase::Mapping => {
                 match &mut self.model {
@@ -618,24 +830,94 @@ impl AnomalyEngine {
                 );
                 let cal = self.cfg.calibration;
                 let Some(thr) = dev.threshold else {
-                    // The device's own learning period.
-                    if dev.calib.is_empty() {
-                        dev.calib = Reservoir::new(cal.device_reservoir);
-                    }
-                    dev.calib.push(s, &mut self.rng);
-                    dev.learn_baseline(x);
-                    let seen = now.saturating_sub(dev.first_seen_us) as f64 * 1e-6;
-                    if seen >= l.device_learning_secs && dev.packets >= l.device_learning_packets {
-                        let sorted = dev.calib.sorted();
-                        let own = if sorted.len() >= cal.device_min_scores {
-                            threshold(&sorted, cal.target_fpr, cal.margin)
-                        } else {
-                            None
+                    // The device's own learning period. With a category
+                    // whose devices have been learned, it is judged against
+                    // that category's normal meanwhile; only its calm
+                    // packets (under the category threshold, no open
+                    // incident) are learned, so a device that attacks from
+                    // its first day does not learn the attack as its own
+                    // normal.
+                    let judge = dev
+                        .category
+                        .filter(|_| cal.category_baselines)
+                        .and_then(|c| {
+                            let cat = self.categories.get(usize::from(c.0))?;
+                            Some((c, cat.threshold?))
+                        });
+                    let mut anomalous = false;
+                    let mut calm = true;
+                    let mut alert = None;
+                    if let Some((cat, cat_thr)) = judge {
+                        let view = PacketView {
+                            now_us: now,
+                            score: s,
+                            threshold: cat_thr,
+                            features: x,
+                            src: obs.src_ip,
+                            dst: obs.dst_ip,
+                            category: Some(cat),
                         };
-                        dev.threshold = Some(own.map_or(self.threshold, |t| t.max(self.threshold)));
-                        dev.calib.clear();
+                        let (_, closed) = dev.agg.observe(&self.cfg.aggregation, &view);
+                        anomalous = s > cat_thr;
+                        // A benign new device's odd packets stay under the
+                        // widened threshold and are part of its own normal.
+                        calm = !anomalous && !dev.agg.incident_open();
+                        alert = closed.map(|inc| {
+                            build_alert(
+                                obs.device,
+                                inc,
+                                &dev.baseline,
+                                &self.categories,
+                                &self.spread_std,
+                            )
+                        });
                     }
-                    if s < self.adapt_below {
+                    if calm {
+                        if dev.calib.is_empty() {
+                            dev.calib = Reservoir::new(cal.device_reservoir);
+                        }
+                        dev.calib.push(s, &mut self.rng);
+                        dev.learn_baseline(x);
+                        dev.calm_packets += 1;
+                    } else {
+                        if dev.unlike.is_empty() {
+                            dev.unlike = Reservoir::new(cal.device_reservoir);
+                        }
+                        dev.unlike.push(s, &mut self.rng);
+                        dev.unlike_packets += 1;
+                        running_mean(&mut dev.unlike_baseline, dev.unlike_packets, x);
+                    }
+                    let seen = now.saturating_sub(dev.first_seen_us) as f64 * 1e-6;
+                    if dev.learning_over(seen, &l, &cal) {
+                        // Only a typical device's calm sample speaks for
+                        // its category.
+                        let typical = dev.end_learning(&cal, self.threshold, &mut self.rng);
+                        if let Some((cat, sorted)) = dev
+                            .category
+                            .and_then(|c| self.categories.get_mut(usize::from(c.0)))
+                            .zip(typical)
+                        {
+                            cat.absorb(dev, &sorted, &mut self.rng);
+                            // The network's threshold, raised to the
+                            // category's own tail once its sample is big
+                            // enough to have one (a quiet category's few
+                            // hundred scores say little about its 0.1 %).
+                            let pooled = cat.calib.sorted();
+                            let own = if pooled.len() >= cal.category_min_scores {
+                                threshold(&pooled, cal.target_fpr, cal.margin)
+                                    .zip(quantile(&pooled, 0.5))
+                            } else {
+                                None
+                            };
+                            let (base, median) = match own {
+                                Some((t, m)) if t > self.threshold => (t, m),
+                                _ => (self.threshold, self.median),
+                            };
+                            let widen = (cal.category_margin - 1.0) as f32;
+                            cat.threshold = Some(base + widen * (base - median).max(0.0));
+                        }
+                    }
+                    if calm && s < self.adapt_below {
                         self.adapt_counter += 1;
                         if cal.adapt_every > 0
                             && self
@@ -646,11 +928,14 @@ impl AnomalyEngine {
                             self.adapted += 1;
                         }
                     }
+                    if let Some(alert) = alert {
+                        self.push_alert(alert);
+                    }
                     return PacketScore {
                         score: s,
-                        threshold: self.threshold,
+                        threshold: judge.map_or(f32::INFINITY, |(_, t)| t),
                         phase: Phase::DeviceLearning,
-                        anomalous: false,
+                        anomalous,
                     };
                 };
                 let view = PacketView {
@@ -660,6 +945,7 @@ impl AnomalyEngine {
                     features: x,
                     src: obs.src_ip,
                     dst: obs.dst_ip,
+                    category: None,
                 };
                 let (_, closed) = dev.agg.observe(&self.cfg.aggregation, &view);
                 let calm = !dev.agg.recently_anomalous();
@@ -676,7 +962,13 @@ impl AnomalyEngine {
                     }
                 }
                 if let Some(inc) = closed {
-                    let alert = build_alert(obs.device, inc, &dev.baseline, &self.spread_std);
+                    let alert = build_alert(
+                        obs.device,
+                        inc,
+                        &dev.baseline,
+                        &self.categories,
+                        &self.spread_std,
+                    );
                     self.push_alert(alert);
                 }
                 PacketScore {
@@ -709,6 +1001,7 @@ impl AnomalyEngine {
         let sorted = self.calib.sorted();
         self.threshold = threshold(&sorted, cal.target_fpr, cal.margin).unwrap_or(f32::INFINITY);
         self.adapt_below = quantile(&sorted, cal.adapt_below_quantile).unwrap_or(f32::NEG_INFINITY);
+        self.median = quantile(&sorted, 0.5).unwrap_or(0.0);
         self.spread_std = self.spread.std();
         self.calib.clear();
         self.learned_until_us = Some(now);
@@ -734,9 +1027,9 @@ impl AnomalyEngine {
             .devices
             .slot_mut(self.sweep_cursor)
             .and_then(|(device, d)| {
-                d.agg
-                    .close_if_due(&cfg, now)
-                    .map(|inc| build_alert(device, inc, &d.baseline, &self.spread_std))
+                d.agg.close_if_due(&cfg, now).map(|inc| {
+                    build_alert(device, inc, &d.baseline, &self.categories, &self.spread_std)
+                })
             });
         if let Some(alert) = closed {
             self.push_alert(alert);
@@ -750,7 +1043,13 @@ impl AnomalyEngine {
         let mut out = Vec::new();
         for (device, d) in self.devices.values_mut() {
             if let Some(inc) = d.agg.close_if_due(&cfg, now_micros) {
-                out.push(build_alert(device, inc, &d.baseline, &self.spread_std));
+                out.push(build_alert(
+                    device,
+                    inc,
+                    &d.baseline,
+                    &self.categories,
+                    &self.spread_std,
+                ));
             }
         }
         for a in out {
@@ -763,7 +1062,13 @@ impl AnomalyEngine {
         let mut out = Vec::new();
         for (device, d) in self.devices.values_mut() {
             if let Some(inc) = d.agg.close() {
-                out.push(build_alert(device, inc, &d.baseline, &self.spread_std));
+                out.push(build_alert(
+                    device,
+                    inc,
+                    &d.baseline,
+                    &self.categories,
+                    &self.spread_std,
+                ));
             }
         }
         out.sort_by_key(|a| (a.start_micros, a.device));
@@ -824,6 +1129,8 @@ impl AnomalyEngine {
             && engine.conversations.is_well_formed()
             && engine.model.is_well_formed()
             && engine.devices.is_well_formed()
+            && engine.categories.len() <= MAX_CATEGORIES
+            && engine.categories.iter().all(CategoryState::is_well_formed)
             && engine.calib.is_well_formed()
             && engine.spread.mean.len() == N_INPUTS
             && engine.spread.m2.len() == N_INPUTS
@@ -862,7 +1169,23 @@ fn converse(
     s.max(carried)
 }
 
-fn build_alert(device: u32, inc: Incident, baseline: &[f32], spread: &[f32]) -> AnomalyAlert {
+/// The alert for a closed incident, explained against the normal that
+/// judged its peak: the device's own, or its category's while it was new.
+fn build_alert(
+    device: u32,
+    inc: Incident,
+    own_baseline: &[f32],
+    categories: &[CategoryState],
+    spread: &[f32],
+) -> AnomalyAlert {
+    let category = inc
+        .peak_category
+        .and_then(|c| categories.get(usize::from(c.0)));
+    let (baseline, normal) = match category {
+        Some(c) if c.baseline.len() == N_INPUTS => (&c.baseline[..], Normal::Category(&c.name)),
+        Some(c) => (own_baseline, Normal::Category(&c.name)),
+        None => (own_baseline, Normal::Own),
+    };
     let (explanation, top_features) = explain(
         device,
         inc.peak_src,
@@ -872,6 +1195,7 @@ fn build_alert(device: u32, inc: Incident, baseline: &[f32], spread: &[f32]) -> 
         spread,
         inc.peak_score,
         inc.peak_threshold,
+        normal,
     );
     AnomalyAlert {
         device,
@@ -885,6 +1209,7 @@ fn build_alert(device: u32, inc: Incident, baseline: &[f32], spread: &[f32]) -> 
         peak_dst: inc.peak_dst,
         explanation,
         top_features,
+        judged_by_category: category.map(|c| c.name.clone()),
     }
 }
 

@@ -8,7 +8,10 @@
 //! so that a feature that happened to be constant in training does not
 //! dominate with a tiny absolute change. The most deviant feature of each
 //! kind (the same statistic over five windows counts once) is rendered as a
-//! sentence with the value, the normal value and their ratio.
+//! sentence with the value, the normal value and their ratio. A device
+//! still in its own learning period is compared with its category's normal
+//! instead ([`Normal::Category`]: the mean over the category's learned
+//! devices), and the sentence says so.
 
 use std::fmt::Write as _;
 use std::net::IpAddr;
@@ -94,21 +97,48 @@ fn with_unit(v: f64, unit: Unit) -> String {
     }
 }
 
-fn comparison(info: &FeatureInfo, value: f64, baseline: f64) -> String {
+/// Whose normal an incident is compared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Normal<'a> {
+    /// The device's own (its learning period, slowly adapted).
+    Own,
+    /// Its category's, pooled from the category's learned devices: the
+    /// device is still in its own learning period.
+    Category(&'a str),
+}
+
+impl Normal<'_> {
+    /// "its normal" / "the camera category's normal".
+    fn words(self) -> String {
+        match self {
+            Normal::Own => "its normal".to_string(),
+            Normal::Category(c) => format!("the {c} category's normal"),
+        }
+    }
+}
+
+fn comparison(info: &FeatureInfo, value: f64, baseline: f64, normal: Normal<'_>) -> String {
     let now = with_unit(value, info.unit);
     let base = with_unit(baseline, info.unit);
+    let whose = normal.words();
     if matches!(info.unit, Unit::Ratio | Unit::BytesSquared) || baseline.signum() != value.signum()
     {
-        return format!("{now} against a normal of {base}");
+        return match normal {
+            Normal::Own => format!("{now} against a normal of {base}"),
+            Normal::Category(_) => format!("{now} against {whose} of {base}"),
+        };
     }
     if baseline.abs() < 1e-9 || value.abs() > 1e6 * baseline.abs() {
-        return format!("{now} where it is normally about zero");
+        return match normal {
+            Normal::Own => format!("{now} where it is normally about zero"),
+            Normal::Category(c) => format!("{now} where a {c} normally has about zero"),
+        };
     }
     let r = value / baseline;
     if r >= 1.0 {
-        format!("{now}, {}x its normal of {base}", fmt_num(r))
+        format!("{now}, {}x {whose} of {base}", fmt_num(r))
     } else {
-        format!("{now}, {}x below its normal of {base}", fmt_num(1.0 / r))
+        format!("{now}, {}x below {whose} of {base}", fmt_num(1.0 / r))
     }
 }
 
@@ -152,6 +182,7 @@ pub fn explain(
     spread: &[f32],
     peak_score: f32,
     threshold: f32,
+    normal: Normal<'_>,
 ) -> (String, Vec<FeatureContribution>) {
     let who = if device == u32::MAX {
         "Unattributed traffic".to_string()
@@ -160,8 +191,16 @@ pub fn explain(
     };
     let top = top_features(x, baseline, spread, TOP_FEATURES);
     let mut contributions = Vec::with_capacity(top.len());
+    // The caller may replace everything before " behaved unlike " with the
+    // device's name.
+    let unlike = match normal {
+        Normal::Own => "its normal".to_string(),
+        Normal::Category(c) => {
+            format!("a normal {c} (it is new to the model and judged by its category)")
+        }
+    };
     let mut text = format!(
-        "{who} behaved unlike its normal (peak score {} vs threshold {}, peak packet {src} -> {dst})",
+        "{who} behaved unlike {unlike} (peak score {} vs threshold {}, peak packet {src} -> {dst})",
         fmt_num(f64::from(peak_score)),
         fmt_num(f64::from(threshold))
     );
@@ -175,7 +214,7 @@ pub fn explain(
             "{} {}: {}",
             info.what,
             window_words(&info),
-            comparison(&info, value, base)
+            comparison(&info, value, base, normal)
         );
         if rank == 0 {
             let _ = write!(text, ". Most unusual: {sentence}");
@@ -210,7 +249,7 @@ mod tests {
         x[2 * PER_WINDOW + 6] = 3000.0;
         x[2 * PER_WINDOW + 7] = 500.0;
         let ip = IpAddr::V4(Ipv4Addr::new(192, 168, 1, 9));
-        let (text, top) = explain(4, ip, ip, &x, &base, &spread, 3.5, 0.7);
+        let (text, top) = explain(4, ip, ip, &x, &base, &spread, 3.5, 0.7, Normal::Own);
         assert_eq!(top[0].name, "host.syn_rate@1s");
         assert_eq!(top[1].name, "host.new_dst_rate@1s");
         assert!(
@@ -236,7 +275,8 @@ mod tests {
         assert_eq!(names.len(), N_INPUTS);
         assert_eq!(input_name(N_FEATURES), "mac.new_ip_rate@1s");
         assert_eq!(input_name(N_FEATURES + 3), "ip.mac_conflict_rate@10s");
-        assert_eq!(input_name(N_INPUTS - 1), "dst.syn_in_rate@10s");
+        assert_eq!(input_name(N_FEATURES + 7), "dst.syn_in_rate@10s");
+        assert_eq!(input_name(N_INPUTS - 1), "mac.dhcp_new_client_rate@10s");
         assert!(input_info(N_INPUTS).is_none());
     }
 

@@ -10,11 +10,14 @@
 //!   (Kitsune's 115 plus SYN, new-destination and new-connection rates per
 //!   source), O(1) per packet, in fixed-capacity tables that a spoofed-source
 //!   flood cannot grow.
-//! * [`binding`] — 8 more model inputs: which MAC sends from which address
+//! * [`binding`] — 10 more model inputs: which MAC sends from which address
 //!   (new addresses per MAC, an address used by a MAC that does not own it:
-//!   spoofed floods, ARP poisoning) and the connection attempts a packet's
+//!   spoofed floods, ARP poisoning), the connection attempts a packet's
 //!   source and destination receive (the answers of a brute-forced or
-//!   scanned device). The model sees [`N_INPUTS`] = 138 values per packet.
+//!   scanned device), and DHCP requests a MAC sends in the names of other,
+//!   new hardware (starvation; the address comes from the caller's parser
+//!   in [`PacketHints`]). The model sees [`N_INPUTS`] = 140 values per
+//!   packet.
 //! * Conversations — from calibration on, a packet scores at least the
 //!   recent peak of its address pair (either direction, 1 s half-life), so
 //!   an attack's answers count as the attack's (see [`engine`]).
@@ -22,6 +25,13 @@
 //!   a seed, serialisable.
 //! * [`calibrate`] — threshold from the tail of training scores for a target
 //!   false-positive rate; per-device thresholds.
+//! * Per-category baselines — a device new to the model is, during its own
+//!   learning period, held to the threshold and compared with the feature
+//!   means of its category (camera, plug, ...: the caller's identification,
+//!   [`PacketHints::category`]), pooled from the category's devices as each
+//!   finishes its learning; a camera that floods on its first day is
+//!   flagged, and only its calm packets become its own baseline (see
+//!   [`engine`]).
 //! * [`aggregate`] — over-threshold packets become one incident per episode
 //!   only when they persist; one odd packet never pages.
 //! * [`explain`] — the features that deviated most from the device's normal,
@@ -87,11 +97,14 @@ pub mod table;
 
 use std::net::IpAddr;
 
+use serde::{Deserialize, Serialize};
+
 pub use config::{AnomalyConfig, CalibrationConfig, KitnetParams, LearningConfig, ModelKind};
 pub use engine::{
-    AnomalyAlert, AnomalyEngine, EngineStats, ModelInfo, PacketScore, Phase, ScoreRecord, N_INPUTS,
+    AnomalyAlert, AnomalyEngine, CategoryInfo, EngineStats, ModelInfo, PacketScore, Phase,
+    ScoreRecord, MAX_CATEGORIES, N_INPUTS,
 };
-pub use explain::{input_name, FeatureContribution};
+pub use explain::{input_name, FeatureContribution, Normal};
 pub use features::{feature_name, N_FEATURES};
 
 /// What the engine needs to know about one packet. The caller decodes frames
@@ -118,6 +131,28 @@ pub struct PacketObs {
     /// when the packet belongs to no known device.
     pub device: u32,
 }
+
+/// What the caller knows about a packet beyond its headers, for
+/// [`AnomalyEngine::process_with`]. The default knows nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PacketHints {
+    /// The sending device's category, from [`AnomalyEngine::category_id`]
+    /// (the caller's identification: camera, plug, ...). While the device is
+    /// in its own learning period it is judged against this category's
+    /// normal; a device whose category is never given raises no alert until
+    /// its own learning period ends.
+    pub category: Option<CategoryId>,
+    /// The client hardware address (`chaddr`) of a DHCP client message
+    /// (DISCOVER, REQUEST) in this packet. A sender asking for addresses in
+    /// the names of hardware it does not have is DHCP starvation: see
+    /// [`binding`].
+    pub dhcp_client_mac: Option<[u8; 6]>,
+}
+
+/// A device category interned by [`AnomalyEngine::category_id`]; at most
+/// [`engine::MAX_CATEGORIES`] exist per engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct CategoryId(pub u16);
 
 /// `PacketObs::proto` of an ARP message. IP protocol 0 (IPv6 hop-by-hop
 /// options) never reaches the engine as an upper-layer protocol: decoders
