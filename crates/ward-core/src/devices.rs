@@ -337,7 +337,7 @@ impl DeviceTable {
     }
 
     pub fn find(&self, key: DeviceKey) -> Option<DeviceId> {
-        let h = self.hasher.hash_one(key);
+        let h = key_hash(&self.hasher, key);
         let slab = &self.slab;
         self.by_key
             .find(h, |&i| {
@@ -348,7 +348,7 @@ impl DeviceTable {
 
     /// The device an address belongs to.
     pub fn find_ip(&self, ip: IpAddr) -> Option<DeviceId> {
-        let h = self.hasher.hash_one(ip);
+        let h = ip_hash(&self.hasher, ip);
         self.by_ip
             .find(h, |(a, _, _)| *a == ip)
             .map(|(_, id, _)| *id)
@@ -405,12 +405,12 @@ impl DeviceTable {
                 (self.slab.len() - 1) as u32
             }
         };
-        let h = self.hasher.hash_one(key);
+        let h = key_hash(&self.hasher, key);
         let (slab, hasher) = (&self.slab, &self.hasher);
         self.by_key.insert_unique(h, id, |&i| {
             slab[i as usize]
                 .as_ref()
-                .map(|d| hasher.hash_one(d.key))
+                .map(|d| key_hash(hasher, d.key))
                 .unwrap_or(0)
         });
         self.counters.created += 1;
@@ -423,12 +423,12 @@ impl DeviceTable {
         let Some(dev) = self.slab.get_mut(id as usize).and_then(|d| d.take()) else {
             return;
         };
-        let h = self.hasher.hash_one(dev.key);
+        let h = key_hash(&self.hasher, dev.key);
         if let Ok(e) = self.by_key.find_entry(h, |&i| i == id) {
             e.remove();
         }
         for ip in dev.ips {
-            let h = self.hasher.hash_one(ip);
+            let h = ip_hash(&self.hasher, ip);
             if let Ok(e) = self.by_ip.find_entry(h, |(a, i, _)| *a == ip && *i == id) {
                 e.remove();
             }
@@ -445,7 +445,7 @@ impl DeviceTable {
         if !is_bindable(ip) {
             return;
         }
-        let h = self.hasher.hash_one(ip);
+        let h = ip_hash(&self.hasher, ip);
         let prev = match self.by_ip.find_mut(h, |(a, _, _)| *a == ip) {
             Some((_, owner, last)) if *owner == id => {
                 if now > *last {
@@ -480,14 +480,14 @@ impl DeviceTable {
         dev.ips.push(ip);
         let v4 = ip.is_ipv4();
         if let Some(old) = dropped {
-            let h = self.hasher.hash_one(old);
+            let h = ip_hash(&self.hasher, old);
             if let Ok(e) = self.by_ip.find_entry(h, |(a, i, _)| *a == old && *i == id) {
                 e.remove();
             }
         }
         let hasher = &self.hasher;
         self.by_ip
-            .insert_unique(h, (ip, id, now), |(a, _, _)| hasher.hash_one(*a));
+            .insert_unique(h, (ip, id, now), |(a, _, _)| ip_hash(hasher, *a));
         if v4 {
             self.mark_changed(id);
         }
@@ -614,6 +614,31 @@ impl DeviceTable {
         if differs {
             self.mark_changed(id);
         }
+    }
+}
+
+/// The seeded hash of a device key as one integer. Hashed the derived way
+/// (enum tag, length prefix, bytes) a MAC cost several multiply rounds, and
+/// the inventory looks up two keys per packet.
+#[inline]
+fn key_hash(hasher: &FixedState, key: DeviceKey) -> u64 {
+    match key {
+        DeviceKey::Mac(m) => {
+            let b = m.0;
+            hasher.hash_one(u64::from_le_bytes([
+                b[0], b[1], b[2], b[3], b[4], b[5], 0, 0,
+            ]))
+        }
+        DeviceKey::Ip(ip) => ip_hash(hasher, ip),
+    }
+}
+
+/// The seeded hash of an address as one integer (IPv4) or one `u128` (IPv6).
+#[inline]
+fn ip_hash(hasher: &FixedState, ip: IpAddr) -> u64 {
+    match ip {
+        IpAddr::V4(v4) => hasher.hash_one(v4.to_bits()),
+        IpAddr::V6(v6) => hasher.hash_one(v6.to_bits()),
     }
 }
 

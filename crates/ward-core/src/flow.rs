@@ -173,6 +173,26 @@ impl Key {
     }
 }
 
+impl Key {
+    /// The key's seeded hash for the index, from three integers. The
+    /// derived `Hash` (kept for flow ids, which are written in events and
+    /// must not change) feeds each address as a length-prefixed byte
+    /// string, several multiply rounds more on every packet.
+    #[inline]
+    fn index_hash(&self, hasher: &FixedState) -> u64 {
+        let rest = u64::from(self.lo_port)
+            | u64::from(self.hi_port) << 16
+            | u64::from(self.vlan) << 32
+            | u64::from(self.proto) << 48
+            | u64::from(self.v6) << 56;
+        hasher.hash_one((
+            u128::from_le_bytes(self.lo_ip),
+            u128::from_le_bytes(self.hi_ip),
+            rest,
+        ))
+    }
+}
+
 fn ip_bytes(ip: IpAddr) -> [u8; 16] {
     match ip {
         IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
@@ -390,7 +410,7 @@ impl FlowTable {
             ip.is_v6(),
             vlan,
         );
-        let hash = self.hasher.hash_one(key);
+        let hash = key.index_hash(&self.hasher);
         let flags = pkt.tcp().map(|t| t.flags).unwrap_or(0);
         let pure_syn = flags & (tcpflag::SYN | tcpflag::ACK) == tcpflag::SYN;
 
@@ -583,7 +603,7 @@ impl FlowTable {
 
     fn remove(&mut self, slot: u32, reason: EndReason) -> Flow {
         self.lru.remove(slot);
-        let hash = self.hasher.hash_one(self.slab.get(slot).key());
+        let hash = self.slab.get(slot).key().index_hash(&self.hasher);
         self.index.remove(hash, slot);
         self.free.push(slot);
         let mut f = std::mem::take(self.slab.get_mut(slot));
