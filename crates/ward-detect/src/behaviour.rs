@@ -11,15 +11,26 @@
 //! scores (for research and `ward eval --scores`) and the model state (so a
 //! restart does not relearn) leave through callbacks the caller supplies:
 //! this module does no I/O.
+//!
+//! Two facts beyond the headers go with each packet
+//! ([`ward_anomaly::PacketHints`]): the sending device's category from the
+//! inventory (identification), so a device still in its own learning
+//! period is judged against its category's normal, and the client hardware
+//! address of a DHCP DISCOVER or REQUEST (from the DHCP parser), which is
+//! how DHCP starvation becomes visible to the model.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use ward_anomaly::{AnomalyAlert, AnomalyConfig, AnomalyEngine, PacketObs, Phase, PROTO_ARP};
+use ward_anomaly::{
+    AnomalyAlert, AnomalyConfig, AnomalyEngine, CategoryId, PacketHints, PacketObs, Phase,
+    PROTO_ARP,
+};
 use ward_core::decode::Net;
-use ward_core::devices::DeviceTable;
+use ward_core::devices::{DeviceId, DeviceTable};
 use ward_core::event::Alert;
 use ward_core::{AlertCategory, Detector, Event, PacketContext, Timestamp};
+use ward_proto::AppEvent;
 
 /// One per-packet score, as written to a `--scores` file.
 #[derive(Debug, Clone, Copy)]
@@ -76,6 +87,9 @@ type FinishHook = Box<dyn FnOnce(&AnomalyEngine) + Send>;
 /// The detector. See the module docs.
 pub struct BehaviourDetector {
     engine: AnomalyEngine,
+    /// Each device's category as last read from the inventory (indexed by
+    /// device id, so bounded by the device table), with its engine id.
+    categories: Vec<Option<(String, CategoryId)>>,
     on_score: Option<ScoreHook>,
     on_finish: Option<FinishHook>,
 }
@@ -89,6 +103,7 @@ impl BehaviourDetector {
     pub fn from_engine(engine: AnomalyEngine) -> Self {
         BehaviourDetector {
             engine,
+            categories: Vec::new(),
             on_score: None,
             on_finish: None,
         }
@@ -104,6 +119,32 @@ impl BehaviourDetector {
     pub fn on_finish(mut self, hook: impl FnOnce(&AnomalyEngine) + Send + 'static) -> Self {
         self.on_finish = Some(Box::new(hook));
         self
+    }
+
+    /// Reads identified categories from the inventory (once per second:
+    /// identification runs on the same tick).
+    fn refresh_categories(&mut self, devices: &DeviceTable) {
+        for (id, d) in devices.iter() {
+            let Some(cat) = d.category.as_deref() else {
+                continue;
+            };
+            let Ok(i) = usize::try_from(id) else { continue };
+            if self.categories.len() <= i {
+                self.categories.resize(i + 1, None);
+            }
+            let Some(slot) = self.categories.get_mut(i) else {
+                continue;
+            };
+            if slot.as_ref().is_some_and(|(name, _)| name == cat) {
+                continue;
+            }
+            *slot = self.engine.category_id(cat).map(|c| (cat.to_string(), c));
+        }
+    }
+
+    fn category_of(&self, device: Option<DeviceId>) -> Option<CategoryId> {
+        let i = usize::try_from(device?).ok()?;
+        self.categories.get(i)?.as_ref().map(|(_, c)| *c)
     }
 
     fn emit(&mut self, devices: &DeviceTable, out: &mut Vec<Event>) {
@@ -130,21 +171,22 @@ fn to_event(a: &AnomalyAlert, devices: &DeviceTable) -> Event {
     let (name, label) = device_name(devices, a.device)
         .unwrap_or_else(|| ("Unattributed traffic".to_string(), String::new()));
     // The engine says "Device N"; people know the device by name.
-    let explanation = match a.explanation.split_once(" behaved unlike its normal") {
-        Some((_, rest)) => format!("{name} behaved unlike its normal{rest}"),
+    let explanation = match a.explanation.split_once(" behaved unlike ") {
+        Some((_, rest)) => format!("{name} behaved unlike {rest}"),
         None => a.explanation.clone(),
+    };
+    let unlike = match &a.judged_by_category {
+        Some(c) => format!("a normal {c} (it is new, and judged by its category)"),
+        None => "its normal".to_string(),
     };
     let most = explanation
         .split_once(". Most unusual: ")
         .map(|(_, r)| r.split(". Also:").next().unwrap_or(r).trim_end_matches('.'))
         .unwrap_or("");
     let summary = if most.is_empty() {
-        format!(
-            "{name} behaved unlike its normal, for {} packets.",
-            a.packets
-        )
+        format!("{name} behaved unlike {unlike}, for {} packets.", a.packets)
     } else {
-        format!("{name} behaved unlike its normal: {most}.")
+        format!("{name} behaved unlike {unlike}: {most}.")
     };
     let mut evidence: BTreeMap<String, serde_json::Value> = BTreeMap::new();
     evidence.insert("peak_score".into(), serde_json::json!(a.peak_score));
@@ -152,6 +194,17 @@ fn to_event(a: &AnomalyAlert, devices: &DeviceTable) -> Event {
     evidence.insert("anomalous_packets".into(), serde_json::json!(a.packets));
     evidence.insert("total_packets".into(), serde_json::json!(a.total_packets));
     evidence.insert("explanation".into(), serde_json::json!(explanation));
+    // Which normal judged it: the device's own, or its category's while the
+    // device was still in its own learning period.
+    match &a.judged_by_category {
+        Some(c) => {
+            evidence.insert("baseline".into(), serde_json::json!("category"));
+            evidence.insert("category".into(), serde_json::json!(c));
+        }
+        None => {
+            evidence.insert("baseline".into(), serde_json::json!("device"));
+        }
+    }
     evidence.insert(
         "top_features".into(),
         serde_json::json!(a
@@ -226,7 +279,16 @@ impl Detector for BehaviourDetector {
         } else {
             return;
         };
-        let s = self.engine.process(&obs);
+        // A DHCP client message's hardware address (DISCOVER, REQUEST).
+        let dhcp_client_mac = ctx.app.iter().find_map(|e| match e {
+            AppEvent::Dhcp(d) if matches!(d.msg_type, 1 | 3) => Some(d.client_mac),
+            _ => None,
+        });
+        let hints = PacketHints {
+            category: self.category_of(ctx.src_device),
+            dhcp_client_mac,
+        };
+        let s = self.engine.process_with(&obs, &hints);
         if let Some(hook) = self.on_score.as_mut() {
             hook(&ScoreRow {
                 ts: ctx.pkt.ts,
@@ -242,6 +304,7 @@ impl Detector for BehaviourDetector {
     }
 
     fn on_tick(&mut self, now: Timestamp, devices: &DeviceTable, out: &mut Vec<Event>) {
+        self.refresh_categories(devices);
         self.engine.poll(now.0);
         self.emit(devices, out);
     }
