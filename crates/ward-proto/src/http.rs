@@ -1049,6 +1049,39 @@ mod tests {
             .all(|e| !matches!(e, AppEvent::Hint(_) | AppEvent::Software { .. })));
     }
 
+    /// Parsing in place keeps the old buffer's window: a head is read from
+    /// at most HEAD_MAX bytes filled when the previous step needed more, so
+    /// a body prefix that comes after a second, long head in the same chunk
+    /// is cut where that buffer ended (8 192 bytes into the chunk), not
+    /// HEAD_MAX bytes after the second head's start.
+    #[test]
+    fn body_prefix_is_cut_where_the_old_buffer_ended() {
+        let first = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
+        let mut second = b"POST /b HTTP/1.1\r\nX-Pad: ".to_vec();
+        second.resize(7_600 - 4 - 20, b'a');
+        second.extend_from_slice(b"\r\nContent-Length: 1000\r\n\r\n");
+        let head_len = second.len();
+        second.extend_from_slice(&[b'b'; 1000]);
+        let mut chunk = first.clone();
+        chunk.extend_from_slice(&second);
+        let mut ev = Vec::new();
+        assert!(HttpParser::new().feed(Direction::ToServer, &chunk, &mut ev));
+        let prefixes: Vec<usize> = ev
+            .iter()
+            .filter_map(|e| match e {
+                AppEvent::HttpRequest(r) => Some(r.body_prefix.len()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(prefixes, vec![0, HEAD_MAX - first.len() - head_len]);
+        // Fed on its own, the second request's window starts at its head.
+        let mut ev = Vec::new();
+        assert!(HttpParser::new().feed(Direction::ToServer, &second, &mut ev));
+        assert!(ev.iter().any(
+            |e| matches!(e, AppEvent::HttpRequest(r) if r.body_prefix.len() == HEAD_MAX - head_len)
+        ));
+    }
+
     /// The pending queue is bit masks plus the credentials in the box: 40
     /// pipelined requests, every third with a login, keep their order; the
     /// oldest are reported undecided when the queue is full.
