@@ -9,7 +9,11 @@
 # `ward eval`: the model learns on the benign part (eval/lab-anomaly.toml:
 # 20 minutes), scores the rest of it (clean negatives) and then the attacks.
 # With a benign run of the full run's seed the devices are the same (MACs and,
-# mostly, DHCP leases); with another seed every device of the full run is new.
+# mostly, DHCP leases); with another seed every device of the full run is new:
+# each is then judged by its identified category's normal while it learns
+# (per-category baselines); eval/anomaly-learning.py OUT_PREFIX scores the
+# alerts and the flagged packets of devices in their learning period over a
+# set of such output folders.
 set -euo pipefail
 [ $# -eq 3 ] || { echo "usage: $0 BENIGN_RUN FULL_RUN OUT_DIR" >&2; exit 2; }
 benign=$1 full=$2 out=$3
