@@ -65,7 +65,7 @@
 //! On the benign week alone KitNET raised one alert (the camera, a burst of
 //! connection attempts to its cloud; 47 of 52,397 scored packets over the
 //! threshold), Half-Space Trees eight. KitNET's score responds to
-//! *relations* between features, which randomly split trees over 138
+//! *relations* between features, which randomly split trees over 140
 //! dimensions see only when a tree happens to split on the right dimension
 //! near its root; HST fell from AUC 0.79–1.00 to 0.35–0.90 when the binding
 //! and fan-in inputs and the conversation scores were added (not
