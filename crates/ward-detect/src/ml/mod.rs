@@ -20,7 +20,10 @@
 //!   tested most, with their values in the most confident window.
 //!
 //! Bounded: at most `max_tracked` host windows and incidents
-//! ([`crate::table::CappedMap`]); fixed-size state per window. Packet time
+//! ([`crate::table::IdMap`], [`crate::table::CappedMap`]); fixed-size state
+//! per window. Cheap: a window is classified once, when its second is over,
+//! and the forest stops as soon as no attack class can reach
+//! `min_confidence` (most windows are benign). Packet time
 //! only; the same capture gives the same alerts. No I/O: the CLI reads model
 //! files and hands over their bytes.
 
