@@ -35,17 +35,60 @@ pub(crate) fn hash_of<T: Hash>(v: &T) -> u64 {
     hasher().hash_one(v)
 }
 
-/// A two-generation map holding at most `cap` entries. See the module docs.
+/// Where a [`Generations`] table finds a key's slot: a hash index
+/// ([`CappedMap`]) or a plain array for small integer keys ([`IdMap`]).
+trait SlotIndex<K> {
+    fn find(&self, k: &K) -> Option<usize>;
+    fn set(&mut self, k: K, slot: usize);
+    /// Forget `k`; its slot if it was there.
+    fn unset(&mut self, k: &K) -> Option<usize>;
+}
+
+impl<K: Hash + Eq> SlotIndex<K> for HashMap<K, u32, FixedState> {
+    fn find(&self, k: &K) -> Option<usize> {
+        self.get(k).map(|&i| i as usize)
+    }
+    fn set(&mut self, k: K, slot: usize) {
+        self.insert(k, slot as u32);
+    }
+    fn unset(&mut self, k: &K) -> Option<usize> {
+        self.remove(k).map(|i| i as usize)
+    }
+}
+
+/// Per key: its slot + 1 (0: absent).
+impl SlotIndex<u32> for Vec<u32> {
+    fn find(&self, &k: &u32) -> Option<usize> {
+        match self.get(k as usize) {
+            Some(&at) if at > 0 => Some(at as usize - 1),
+            _ => None,
+        }
+    }
+    fn set(&mut self, k: u32, slot: usize) {
+        if self.len() <= k as usize {
+            self.resize(k as usize + 1, 0);
+        }
+        self[k as usize] = slot as u32 + 1;
+    }
+    fn unset(&mut self, &k: &u32) -> Option<usize> {
+        let at = self.find(&k)?;
+        self[k as usize] = 0;
+        Some(at)
+    }
+}
+
+/// The two-generation rule of the module docs, over slots found through an
+/// index `I`.
 ///
-/// Entries live in slots; a hash index maps keys to slots and a slot's
-/// stamp says its generation. So a key that comes back from the old
-/// generation is re-stamped in place (the two-map layout this replaced
-/// moved the value between maps: DoS victims are ~500 bytes), and the index
-/// probes small entries. Dropping the old generation scans the slots once
-/// per `cap / 2` new keys. Which keys are kept and dropped is exactly the
-/// two-map rule (tested against it).
-pub struct CappedMap<K, V> {
-    index: HashMap<K, u32, FixedState>,
+/// Entries live in slots; the index maps keys to slots and a slot's stamp
+/// says its generation. So a key that comes back from the old generation is
+/// re-stamped in place (the two-map layout this replaced moved the value
+/// between maps: DoS victims are ~500 bytes), and the index probes small
+/// entries. Dropping the old generation scans the slots once per `cap / 2`
+/// new keys. Which keys are kept and dropped is exactly the two-map rule
+/// (tested against it).
+struct Generations<K, V, I> {
+    index: I,
     slots: Vec<Slot<K, V>>,
     free: Vec<u32>,
     /// Stamp of the young generation; the old one's is one less; 0 is free.
@@ -61,10 +104,10 @@ struct Slot<K, V> {
     value: V,
 }
 
-impl<K: Hash + Eq + Copy, V> CappedMap<K, V> {
-    pub fn new(cap: usize) -> Self {
-        CappedMap {
-            index: HashMap::with_hasher(hasher()),
+impl<K: Copy, V, I: SlotIndex<K>> Generations<K, V, I> {
+    fn new(cap: usize, index: I) -> Self {
+        Generations {
+            index,
             slots: Vec::new(),
             free: Vec::new(),
             young_gen: 2,
@@ -74,10 +117,10 @@ impl<K: Hash + Eq + Copy, V> CappedMap<K, V> {
         }
     }
 
-    /// The entry for `k`, created with `make` when absent: one hash lookup
+    /// The entry for `k`, created with `make` when absent: one index lookup
     /// (a second to insert a new key).
-    pub fn entry(&mut self, k: K, make: impl FnOnce() -> V) -> &mut V {
-        let mut at = self.index.get(&k).map(|&i| i as usize);
+    fn entry(&mut self, k: K, make: impl FnOnce() -> V) -> &mut V {
+        let mut at = self.index.find(&k);
         let young = at.is_some_and(|i| self.slots[i].gen == self.young_gen);
         if self.young >= self.half && !young {
             self.drop_old_generation();
@@ -110,7 +153,7 @@ impl<K: Hash + Eq + Copy, V> CappedMap<K, V> {
                         self.slots.len() - 1
                     }
                 };
-                self.index.insert(k, i as u32);
+                self.index.set(k, i);
                 self.young += 1;
                 &mut self.slots[i].value
             }
@@ -124,7 +167,7 @@ impl<K: Hash + Eq + Copy, V> CappedMap<K, V> {
             for (i, s) in self.slots.iter_mut().enumerate() {
                 if s.gen == old_gen {
                     s.gen = 0;
-                    self.index.remove(&s.key);
+                    self.index.unset(&s.key);
                     self.free.push(i as u32);
                 }
             }
@@ -134,22 +177,20 @@ impl<K: Hash + Eq + Copy, V> CappedMap<K, V> {
         self.young = 0;
     }
 
-    pub fn get(&self, k: &K) -> Option<&V> {
-        self.index.get(k).map(|&i| &self.slots[i as usize].value)
+    fn get(&self, k: &K) -> Option<&V> {
+        self.index.find(k).map(|i| &self.slots[i].value)
     }
 
-    pub fn get_mut(&mut self, k: &K) -> Option<&mut V> {
-        self.index
-            .get(k)
-            .map(|&i| &mut self.slots[i as usize].value)
+    fn get_mut(&mut self, k: &K) -> Option<&mut V> {
+        self.index.find(k).map(|i| &mut self.slots[i].value)
     }
 
     /// Forget `k`; true if it was there.
-    pub fn remove(&mut self, k: &K) -> bool {
-        let Some(i) = self.index.remove(k) else {
+    fn remove(&mut self, k: &K) -> bool {
+        let Some(i) = self.index.unset(k) else {
             return false;
         };
-        self.release(i as usize);
+        self.release(i);
         true
     }
 
@@ -164,8 +205,61 @@ impl<K: Hash + Eq + Copy, V> CappedMap<K, V> {
         self.free.push(i as u32);
     }
 
-    pub fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.young + self.old
+    }
+
+    /// Every entry, in slot order (deterministic, arbitrary).
+    fn iter_mut(&mut self) -> impl Iterator<Item = (&K, &mut V)> {
+        self.slots
+            .iter_mut()
+            .filter(|s| s.gen != 0)
+            .map(|s| (&s.key, &mut s.value))
+    }
+
+    /// Drop entries for which `keep` says no.
+    fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
+        for i in 0..self.slots.len() {
+            let s = &mut self.slots[i];
+            if s.gen != 0 && !keep(&s.key, &mut s.value) {
+                let k = s.key;
+                self.index.unset(&k);
+                self.release(i);
+            }
+        }
+    }
+}
+
+/// A two-generation map holding at most `cap` entries, found by hashing.
+/// See the module docs and [`Generations`].
+pub struct CappedMap<K, V>(Generations<K, V, HashMap<K, u32, FixedState>>);
+
+impl<K: Hash + Eq + Copy, V> CappedMap<K, V> {
+    pub fn new(cap: usize) -> Self {
+        CappedMap(Generations::new(cap, HashMap::with_hasher(hasher())))
+    }
+
+    /// The entry for `k`, created with `make` when absent: one hash lookup
+    /// (a second to insert a new key).
+    pub fn entry(&mut self, k: K, make: impl FnOnce() -> V) -> &mut V {
+        self.0.entry(k, make)
+    }
+
+    pub fn get(&self, k: &K) -> Option<&V> {
+        self.0.get(k)
+    }
+
+    pub fn get_mut(&mut self, k: &K) -> Option<&mut V> {
+        self.0.get_mut(k)
+    }
+
+    /// Forget `k`; true if it was there.
+    pub fn remove(&mut self, k: &K) -> bool {
+        self.0.remove(k)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -174,22 +268,12 @@ impl<K: Hash + Eq + Copy, V> CappedMap<K, V> {
 
     /// Every entry, in slot order (deterministic, arbitrary).
     pub fn iter_mut(&mut self) -> impl Iterator<Item = (&K, &mut V)> {
-        self.slots
-            .iter_mut()
-            .filter(|s| s.gen != 0)
-            .map(|s| (&s.key, &mut s.value))
+        self.0.iter_mut()
     }
 
     /// Drop entries for which `keep` says no.
-    pub fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
-        for i in 0..self.slots.len() {
-            let s = &mut self.slots[i];
-            if s.gen != 0 && !keep(&s.key, &mut s.value) {
-                let k = s.key;
-                self.index.remove(&k);
-                self.release(i);
-            }
-        }
+    pub fn retain(&mut self, keep: impl FnMut(&K, &mut V) -> bool) {
+        self.0.retain(keep)
     }
 }
 
@@ -197,116 +281,28 @@ impl<K: Hash + Eq + Copy, V> CappedMap<K, V> {
 /// own cap (the engine's `DeviceId`s are slot indices below
 /// `max_devices`): the same two-generation rule and the same cap, so the
 /// same keys are kept and dropped, but an entry is found by indexing
-/// instead of hashing, and a key coming back from the old generation is
-/// re-stamped in place instead of moved between maps.
+/// instead of hashing.
 ///
 /// Memory: at most `cap` values, plus 4 bytes per key value up to the
 /// largest key seen.
-pub struct IdMap<V> {
-    /// Per key: its slot + 1 (0: absent).
-    index: Vec<u32>,
-    slots: Vec<IdSlot<V>>,
-    free: Vec<u32>,
-    /// Generation of the young entries; the old ones have `young_gen - 1`.
-    young_gen: u64,
-    young: usize,
-    old: usize,
-    half: usize,
-}
-
-struct IdSlot<V> {
-    key: u32,
-    /// 0: free.
-    gen: u64,
-    value: V,
-}
+pub struct IdMap<V>(Generations<u32, V, Vec<u32>>);
 
 impl<V> IdMap<V> {
     pub fn new(cap: usize) -> Self {
-        IdMap {
-            index: Vec::new(),
-            slots: Vec::new(),
-            free: Vec::new(),
-            young_gen: 2,
-            young: 0,
-            old: 0,
-            half: (cap / 2).max(1),
-        }
-    }
-
-    fn slot_of(&self, k: u32) -> Option<usize> {
-        match self.index.get(k as usize) {
-            Some(&at) if at > 0 => Some(at as usize - 1),
-            _ => None,
-        }
+        IdMap(Generations::new(cap, Vec::new()))
     }
 
     /// The entry for `k`, created with `make` when absent.
     pub fn entry(&mut self, k: u32, make: impl FnOnce() -> V) -> &mut V {
-        let mut at = self.slot_of(k);
-        let young = at.is_some_and(|i| self.slots[i].gen == self.young_gen);
-        if self.young >= self.half && !young {
-            self.drop_old_generation();
-            at = self.slot_of(k);
-        }
-        match at {
-            Some(i) => {
-                let s = &mut self.slots[i];
-                if s.gen != self.young_gen {
-                    s.gen = self.young_gen;
-                    self.old -= 1;
-                    self.young += 1;
-                }
-                &mut s.value
-            }
-            None => {
-                let slot = IdSlot {
-                    key: k,
-                    gen: self.young_gen,
-                    value: make(),
-                };
-                let i = match self.free.pop() {
-                    Some(i) => {
-                        self.slots[i as usize] = slot;
-                        i as usize
-                    }
-                    None => {
-                        self.slots.push(slot);
-                        self.slots.len() - 1
-                    }
-                };
-                if self.index.len() <= k as usize {
-                    self.index.resize(k as usize + 1, 0);
-                }
-                self.index[k as usize] = i as u32 + 1;
-                self.young += 1;
-                &mut self.slots[i].value
-            }
-        }
-    }
-
-    /// The young generation becomes the old one; the old one is dropped.
-    /// A scan of at most `cap` slots once per `cap / 2` new keys.
-    fn drop_old_generation(&mut self) {
-        let old_gen = self.young_gen - 1;
-        for (i, s) in self.slots.iter_mut().enumerate() {
-            if s.gen == old_gen {
-                s.gen = 0;
-                self.index[s.key as usize] = 0;
-                self.free.push(i as u32);
-            }
-        }
-        self.young_gen += 1;
-        self.old = self.young;
-        self.young = 0;
+        self.0.entry(k, make)
     }
 
     pub fn get(&self, k: u32) -> Option<&V> {
-        self.slot_of(k).map(|i| &self.slots[i].value)
+        self.0.get(&k)
     }
 
     pub fn len(&self) -> usize {
-        self.young + self.old
+        self.0.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -315,10 +311,7 @@ impl<V> IdMap<V> {
 
     /// Every entry, in slot order (deterministic, arbitrary).
     pub fn iter_mut(&mut self) -> impl Iterator<Item = (u32, &mut V)> {
-        self.slots
-            .iter_mut()
-            .filter(|s| s.gen != 0)
-            .map(|s| (s.key, &mut s.value))
+        self.0.iter_mut().map(|(k, v)| (*k, v))
     }
 }
 
@@ -535,7 +528,7 @@ mod tests {
         }
         // Slots are reused: never more than the cap (plus the half that
         // fills before a generation is dropped).
-        assert!(b.slots.len() <= 64 + 32, "{}", b.slots.len());
+        assert!(b.0.slots.len() <= 64 + 32, "{}", b.0.slots.len());
         b.retain(|k, _| k % 2 == 0);
         assert!(b.iter_mut().all(|(k, _)| k % 2 == 0));
         assert_eq!(b.len(), b.iter_mut().count());
