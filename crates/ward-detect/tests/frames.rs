@@ -2,11 +2,11 @@
 //! (etherparse's `PacketBuilder`, DHCP per RFC 2131), so each test states
 //! exactly what went over the wire.
 
-use etherparse::{ArpHardwareId, ArpOperation, ArpPacket, EtherType, PacketBuilder};
+use etherparse::{ArpHardwareId, ArpOperation, ArpPacket, EtherType};
 use ward_core::{Alert, AlertCategory, Engine, EngineConfig, Timestamp, VecSink};
 
-type Mac = [u8; 6];
-type V4 = [u8; 4];
+mod common;
+use common::{tcp, udp, Mac, V4};
 
 const ATK_MAC: Mac = [0x02, 0x42, 0xac, 0x11, 0x00, 0x66];
 const CAM_MAC: Mac = [0xc0, 0x56, 0xe3, 0x00, 0x00, 0x20];
@@ -17,34 +17,6 @@ const CAM: V4 = [192, 168, 1, 20];
 const GW: V4 = [192, 168, 1, 1];
 const PHONE: V4 = [192, 168, 1, 30];
 const T0: i64 = 1_700_000_000_000_000; // µs
-
-fn tcp(src: (Mac, V4, u16), dst: (Mac, V4, u16), seq: u32, flags: &str, payload: &[u8]) -> Vec<u8> {
-    let mut b = PacketBuilder::ethernet2(src.0, dst.0)
-        .ipv4(src.1, dst.1, 64)
-        .tcp(src.2, dst.2, seq, 64240);
-    for f in flags.chars() {
-        b = match f {
-            'S' => b.syn(),
-            'A' => b.ack(1),
-            'F' => b.fin(),
-            'R' => b.rst(),
-            'P' => b.psh(),
-            _ => b,
-        };
-    }
-    let mut out = Vec::new();
-    b.write(&mut out, payload).unwrap();
-    out
-}
-
-fn udp(src: (Mac, V4, u16), dst: (Mac, V4, u16), payload: &[u8]) -> Vec<u8> {
-    let b = PacketBuilder::ethernet2(src.0, dst.0)
-        .ipv4(src.1, dst.1, 64)
-        .udp(src.2, dst.2);
-    let mut out = Vec::new();
-    b.write(&mut out, payload).unwrap();
-    out
-}
 
 fn arp(op: ArpOperation, smac: Mac, sip: V4, dmac: Mac, tip: V4) -> Vec<u8> {
     let eth_dst = if op == ArpOperation::REQUEST {

@@ -3,11 +3,11 @@
 //! shape of one real tool's traffic that a detector got wrong, and a benign
 //! look-alike that must stay quiet.
 
-use etherparse::{ArpHardwareId, ArpOperation, ArpPacket, EtherType, PacketBuilder};
+use etherparse::{ArpHardwareId, ArpOperation, ArpPacket, EtherType};
 use ward_core::{Alert, AlertCategory, Engine, EngineConfig, Timestamp, VecSink};
 
-type Mac = [u8; 6];
-type V4 = [u8; 4];
+mod common;
+use common::{tcp, udp, End, Mac, V4};
 
 const ATK_MAC: Mac = [0x3c, 0xa9, 0xf4, 0x00, 0x00, 0x66];
 const CAM_MAC: Mac = [0x28, 0x57, 0xbe, 0x00, 0x00, 0x20];
@@ -19,36 +19,6 @@ const SRV: V4 = [192, 168, 50, 181];
 const PHONE: V4 = [192, 168, 50, 117];
 const GW: V4 = [192, 168, 50, 1];
 const T0: i64 = 1_700_000_000_000_000; // µs
-
-type End = (Mac, V4, u16);
-
-fn tcp(src: End, dst: End, seq: u32, flags: &str, payload: &[u8]) -> Vec<u8> {
-    let mut b = PacketBuilder::ethernet2(src.0, dst.0)
-        .ipv4(src.1, dst.1, 64)
-        .tcp(src.2, dst.2, seq, 64240);
-    for f in flags.chars() {
-        b = match f {
-            'S' => b.syn(),
-            'A' => b.ack(1),
-            'F' => b.fin(),
-            'R' => b.rst(),
-            'P' => b.psh(),
-            _ => b,
-        };
-    }
-    let mut out = Vec::new();
-    b.write(&mut out, payload).unwrap();
-    out
-}
-
-fn udp(src: End, dst: End, payload: &[u8]) -> Vec<u8> {
-    let b = PacketBuilder::ethernet2(src.0, dst.0)
-        .ipv4(src.1, dst.1, 64)
-        .udp(src.2, dst.2);
-    let mut out = Vec::new();
-    b.write(&mut out, payload).unwrap();
-    out
-}
 
 fn arp_request(smac: Mac, sip: V4) -> Vec<u8> {
     let pkt = ArpPacket::new(
