@@ -63,7 +63,9 @@ const MAGIC: &[u8; 8] = b"WARDANOM";
 /// 7: per-category baselines (devices carry their category, categories
 ///    their pooled scores, threshold and feature means; incidents say which
 ///    normal judged them) and the DHCP-client binding inputs.
-const FORMAT_VERSION: u32 = 7;
+/// 8: Half-Space Trees scores are shifted to be ≥ 0 (`hst.rs`), so an HST
+///    state's calibrated thresholds from format 7 no longer apply.
+const FORMAT_VERSION: u32 = 8;
 
 /// Distinct device categories an engine keeps ([`AnomalyEngine::category_id`]):
 /// identification yields a dozen; the cap bounds what a caller can intern.

@@ -16,7 +16,12 @@
 //! * **Score.** Walk each tree to the first node whose reference mass is below
 //!   `size_limit` (or to a leaf); sum `r·2^depth` over trees. Few similar
 //!   packets ⇒ small sum ⇒ anomalous. We report
-//!   `ln(window) − ln(1 + sum / trees)`, so higher means more anomalous.
+//!   `ln(1 + window·2^depth) − ln(1 + sum / trees)`, so higher means more
+//!   anomalous, and never below 0: a node's mass is at most `window`, so the
+//!   mean is at most `window·2^depth`. The engine's conversation peaks and
+//!   thresholds assume scores ≥ 0; with `ln(window)` as the first term (as
+//!   until the third session) every packet of a dense region scored below 0,
+//!   the conversation peak (0) masked it, and every packet scored exactly 0.
 //!
 //! Deterministic with a seed; a packet costs at most `trees × (depth+1)` node
 //! visits.
@@ -220,7 +225,8 @@ impl HalfSpaceTrees {
             }
         }
         let mean = total / self.params.trees as f64;
-        (f64::from(self.params.window).ln() - mean.ln_1p()) as f32
+        let most = f64::from(self.params.window) * (1u64 << self.params.depth) as f64;
+        (most.ln_1p() - mean.ln_1p()).max(0.0) as f32
     }
 }
 
@@ -278,6 +284,16 @@ mod tests {
         assert!(
             outlier > worst + 1.0,
             "outlier {outlier} vs worst normal {worst}"
+        );
+        // The engine keeps conversation peaks that start at 0 and decay
+        // towards 0: scores must never be below 0, or every packet of a
+        // dense region scores 0 after them. Dense normal packets used to
+        // score ln(window) − ln(1 + r·2^depth) < 0 here.
+        let best = normal.iter().cloned().fold(f32::MAX, f32::min);
+        assert!(best >= 0.0, "a normal packet scored {best} < 0");
+        assert!(
+            best < worst,
+            "normal packets all score {best}: no spread to rank by"
         );
     }
 
