@@ -124,6 +124,18 @@ impl BehaviourDetector {
     /// Reads identified categories from the inventory (once per second:
     /// identification runs on the same tick).
     fn refresh_categories(&mut self, devices: &DeviceTable) {
+        // Device ids are slots the inventory reuses: a slot whose device is
+        // gone, or whose (new) device has no category, must not keep the
+        // category of the device that held it before.
+        for (i, slot) in self.categories.iter_mut().enumerate() {
+            let has_category = u32::try_from(i)
+                .ok()
+                .and_then(|id| devices.get(id))
+                .is_some_and(|d| d.category.is_some());
+            if !has_category {
+                *slot = None;
+            }
+        }
         for (id, d) in devices.iter() {
             let Some(cat) = d.category.as_deref() else {
                 continue;
@@ -315,5 +327,57 @@ impl Detector for BehaviourDetector {
         if let Some(hook) = self.on_finish.take() {
             hook(&self.engine);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ward_core::devices::DeviceConfig;
+
+    /// Ethernet + IPv4 + UDP from `mac` / 192.168.1.`host`.
+    fn frame(mac: [u8; 6], host: u8) -> Vec<u8> {
+        let mut f = vec![0x02, 0, 0, 0, 0, 0x01];
+        f.extend_from_slice(&mac);
+        f.extend_from_slice(&[0x08, 0x00]);
+        let ip = [
+            0x45, 0, 0, 29, 0, 0, 0x40, 0, 64, 17, 0, 0, 192, 168, 1, host, 192, 168, 1, 1,
+        ];
+        f.extend_from_slice(&ip);
+        f.extend_from_slice(&[0x30, 0x39, 0x00, 0x35, 0, 9, 0, 0, b'x']);
+        f
+    }
+
+    fn observe(t: &mut DeviceTable, mac: [u8; 6], host: u8, ts: i64) -> DeviceId {
+        let f = frame(mac, host);
+        let p = ward_core::decode::decode(
+            Timestamp(ts),
+            ward_core::decode::linktype::ETHERNET,
+            &f,
+            f.len() as u32,
+        );
+        t.observe(&p).0.expect("the sender is a device")
+    }
+
+    /// A device id the inventory reuses for a new, unidentified device does
+    /// not carry the category of the device that held it before.
+    #[test]
+    fn a_reused_device_id_does_not_keep_the_old_category() {
+        let cfg = DeviceConfig {
+            max_devices: 1,
+            ..DeviceConfig::default()
+        };
+        let mut t = DeviceTable::new(cfg, 1);
+        let mut det = BehaviourDetector::new(AnomalyConfig::default()).unwrap();
+        let a = observe(&mut t, [0x02, 0, 0, 0, 0, 0x0a], 10, 1_000_000);
+        t.get_mut(a).unwrap().category = Some("camera".to_string());
+        det.refresh_categories(&t);
+        assert!(det.category_of(Some(a)).is_some());
+        // A second device evicts the first and takes its slot.
+        let b = observe(&mut t, [0x02, 0, 0, 0, 0, 0x0b], 11, 2_000_000);
+        assert_eq!(a, b, "the slot is reused");
+        assert!(t.get(b).unwrap().category.is_none());
+        det.refresh_categories(&t);
+        assert_eq!(det.category_of(Some(b)), None);
     }
 }
