@@ -18,7 +18,10 @@
 //! one frames to that address are delivered to), the majority sender MAC,
 //! never a router's (MACs frames to off-LAN addresses go to). A reflection's
 //! attacker is the MAC that sent reflector requests in the victim's name;
-//! such forged requests do not count as the victim's own.
+//! such forged requests do not count as the victim's own. (A MAC that
+//! poisons the gateway's ARP entry collects off-LAN frames and counts as a
+//! router from then on: the ARP detector reports it, its floods then name
+//! no sender.)
 //!
 //! Low-rate floods: a quarter of a flood kind's per-second threshold kept up
 //! for [`SUSTAINED_SECS`] seconds in a row (75 SYNs a second for 10 s by
@@ -38,13 +41,9 @@
 //! [`HOLD_SECS`] after the connection opened while the server has not sent
 //! a byte of payload; `held_connections` distinct held connections from one
 //! client to one server port within a minute are `slow-http-dos` (port 80,
-//! 8080, 443 or an HTTP flow) or `tcp-connection-exhaustion`. Browsers keep
-//! a handful of connections per server, and servers answer them.
-//!
-//! (A MAC that
-//! poisons the gateway's ARP entry collects off-LAN frames and counts as a
-//! router from then on: the ARP detector reports it, its floods then name
-//! no sender.)
+//! 443, 8000, 8080, 8443 or an HTTP flow) or `tcp-connection-exhaustion`.
+//! Browsers keep a handful of connections per server, and servers answer
+//! them.
 
 use std::net::{IpAddr, Ipv4Addr};
 
