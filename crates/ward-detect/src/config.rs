@@ -144,7 +144,8 @@ pub struct DosConfig {
     pub reflector_ports: Vec<u16>,
     /// Slow DoS (slowloris, slow POST): connections from one client to one
     /// server port held open within a minute, each still sending seconds
-    /// after it opened while the server has sent nothing. Default 40.
+    /// after it opened while the server has sent nothing. Default 40; 0
+    /// turns the check off.
     pub held_connections: u32,
 }
 

@@ -559,7 +559,8 @@ impl Dos {
     fn held_connection(&mut self, ctx: &PacketContext<'_, '_>, out: &mut Vec<Draft>) {
         let Some(flow) = ctx.flow else { return };
         let now = ctx.pkt.ts;
-        if flow.payload_bytes[1] != 0
+        if self.cfg.held_connections == 0
+            || flow.payload_bytes[1] != 0
             || flow.pkts[1] == 0
             || now.since(flow.start) < HOLD_SECS * 1_000_000
         {

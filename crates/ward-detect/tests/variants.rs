@@ -46,7 +46,10 @@ struct Run {
 
 impl Run {
     fn new() -> Self {
-        let dets = ward_detect::detectors(None).unwrap();
+        Self::with_config(None)
+    }
+    fn with_config(config: Option<&serde_json::Value>) -> Self {
+        let dets = ward_detect::detectors(config).unwrap();
         let cfg = EngineConfig {
             emit_flows: Some(false),
             ..Default::default()
@@ -209,9 +212,7 @@ fn a_vnc_client_retrying_a_stale_password_is_quiet() {
 /// slowloris (slowhttptest -H): hundreds of connections, each sending an
 /// unfinished request head and another header line every few seconds; the
 /// server sends nothing back. Nothing here is a flood.
-#[test]
-fn slowloris_is_a_slow_http_dos() {
-    let mut r = Run::new();
+fn slowloris(mut r: Run) -> Vec<Alert> {
     for i in 0..60i64 {
         let t = 1_000_000 + i * 10_000; // 100 new connections a second
         r.conn(
@@ -230,7 +231,12 @@ fn slowloris_is_a_slow_http_dos() {
             None,
         );
     }
-    let a = r.alerts();
+    r.alerts()
+}
+
+#[test]
+fn slowloris_is_a_slow_http_dos() {
+    let a = slowloris(Run::new());
     let s = a
         .iter()
         .find(|a| a.signature == "slow-http-dos")
@@ -243,6 +249,19 @@ fn slowloris_is_a_slow_http_dos() {
             .filter(|a| a.category == AlertCategory::Dos)
             .count(),
         1
+    );
+}
+
+/// `held_connections = 0` turns the slow-DoS check off (it used to alert on
+/// the first held connection).
+#[test]
+fn held_connections_zero_turns_the_check_off() {
+    let cfg = serde_json::json!({ "dos": { "held_connections": 0 } });
+    let a = slowloris(Run::with_config(Some(&cfg)));
+    assert!(
+        a.iter()
+            .all(|a| a.signature != "slow-http-dos" && a.signature != "tcp-connection-exhaustion"),
+        "{a:?}"
     );
 }
 
