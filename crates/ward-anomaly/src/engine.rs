@@ -424,6 +424,11 @@ impl DeviceState {
             self.unlike_packets > self.calm_packets && self.calib.len() < cal.device_min_scores;
         let calm = self.calib.sorted();
         let mine = if unlike {
+            if self.calib.is_empty() {
+                // No calm packet made the sample (a default one holds
+                // nothing): the unlike scores need room.
+                self.calib = Reservoir::new(cal.device_reservoir);
+            }
             for v in self.unlike.sorted() {
                 self.calib.push(v, rng);
             }
@@ -1219,6 +1224,28 @@ fn build_alert(
 mod tests {
     use super::*;
     use std::net::Ipv4Addr;
+
+    /// A device none of whose learning packets was calm (every one over
+    /// its category's threshold) gets its own threshold from all of them,
+    /// not the global one its every packet exceeds.
+    #[test]
+    fn a_device_never_calm_while_learning_gets_its_own_threshold() {
+        let cal = CalibrationConfig::default();
+        let mut rng = Rng::new(7);
+        let mut dev = DeviceState {
+            unlike: Reservoir::new(cal.device_reservoir),
+            ..DeviceState::default()
+        };
+        for i in 0..2 * cal.device_min_scores {
+            dev.unlike.push(10.0 + (i % 7) as f32, &mut rng);
+            dev.unlike_packets += 1;
+        }
+        assert_eq!(dev.calm_packets, 0);
+        let typical = dev.end_learning(&cal, 1.0, &mut rng);
+        assert!(typical.is_none(), "unlike its category: not pooled");
+        let thr = dev.threshold.expect("learning ended");
+        assert!(thr > 16.0, "own tail, not the global 1.0: {thr}");
+    }
 
     fn obs(ts_s: f64, src: u8, dst: u8) -> PacketObs {
         PacketObs {
