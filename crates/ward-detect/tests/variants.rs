@@ -4,10 +4,10 @@
 //! look-alike that must stay quiet.
 
 use etherparse::{ArpHardwareId, ArpOperation, ArpPacket, EtherType};
-use ward_core::{Alert, AlertCategory, Engine, EngineConfig, Timestamp, VecSink};
+use ward_core::{Alert, AlertCategory, Timestamp};
 
 mod common;
-use common::{tcp, udp, End, Mac, V4};
+use common::{ip, tcp, udp, End, Mac, Run, T0, V4};
 
 const ATK_MAC: Mac = [0x3c, 0xa9, 0xf4, 0x00, 0x00, 0x66];
 const CAM_MAC: Mac = [0x28, 0x57, 0xbe, 0x00, 0x00, 0x20];
@@ -18,7 +18,6 @@ const CAM: V4 = [192, 168, 50, 175];
 const SRV: V4 = [192, 168, 50, 181];
 const PHONE: V4 = [192, 168, 50, 117];
 const GW: V4 = [192, 168, 50, 1];
-const T0: i64 = 1_700_000_000_000_000; // µs
 
 fn arp_request(smac: Mac, sip: V4) -> Vec<u8> {
     let pkt = ArpPacket::new(
@@ -39,47 +38,25 @@ fn arp_request(smac: Mac, sip: V4) -> Vec<u8> {
     out
 }
 
-struct Run {
-    engine: Engine,
-    sink: VecSink,
+/// The variants' LAN: attacker, camera, server and phone have introduced
+/// themselves by ARP.
+fn lan(config: Option<&serde_json::Value>) -> Run {
+    let mut r = Run::with(config);
+    for (i, (m, a)) in [
+        (ATK_MAC, ATK),
+        (CAM_MAC, CAM),
+        (SRV_MAC, SRV),
+        (PHONE_MAC, PHONE),
+    ]
+    .iter()
+    .enumerate()
+    {
+        r.at(i as i64, &arp_request(*m, *a));
+    }
+    r
 }
 
 impl Run {
-    fn new() -> Self {
-        Self::with_config(None)
-    }
-    fn with_config(config: Option<&serde_json::Value>) -> Self {
-        let dets = ward_detect::detectors(config).unwrap();
-        let cfg = EngineConfig {
-            emit_flows: Some(false),
-            ..Default::default()
-        };
-        let mut r = Run {
-            engine: Engine::new(cfg, 9, dets),
-            sink: VecSink::default(),
-        };
-        for (i, (m, a)) in [
-            (ATK_MAC, ATK),
-            (CAM_MAC, CAM),
-            (SRV_MAC, SRV),
-            (PHONE_MAC, PHONE),
-        ]
-        .iter()
-        .enumerate()
-        {
-            r.at(i as i64, &arp_request(*m, *a));
-        }
-        r
-    }
-    fn at(&mut self, us: i64, frame: &[u8]) {
-        self.engine.process(
-            Timestamp(T0 + us),
-            1,
-            frame,
-            frame.len() as u32,
-            &mut self.sink,
-        );
-    }
     /// A client's connection to a server: handshake at `t`, then the
     /// exchanges `(offset µs, from client?, payload)`, then (optionally) a
     /// close by the client. Returns nothing; frames go to the engine.
@@ -103,18 +80,6 @@ impl Run {
             self.at(t + off + 200, &tcp(c, s, cs + 1, "A", b""));
         }
     }
-    fn alerts(mut self) -> Vec<Alert> {
-        self.engine.finish(&mut self.sink);
-        let out: Vec<Alert> = self.sink.0.into_iter().filter_map(|e| e.alert).collect();
-        for a in &out {
-            eprintln!("{} {} {}", a.category.as_str(), a.signature, a.summary);
-        }
-        out
-    }
-}
-
-fn ip(v: V4) -> std::net::IpAddr {
-    std::net::IpAddr::from(v)
 }
 
 /// masscan right after the attacker used another host (memcached-reflection
@@ -122,7 +87,7 @@ fn ip(v: V4) -> std::net::IpAddr {
 /// victim is the host it hammers, not the first one touched in the window.
 #[test]
 fn a_port_scan_names_the_host_it_hammers_not_the_first_touched() {
-    let mut r = Run::new();
+    let mut r = lan(None);
     r.conn(
         1_000_000,
         (ATK_MAC, ATK, 40000),
@@ -180,7 +145,7 @@ fn vnc_attempt(r: &mut Run, t: i64, sport: u16) {
 /// same credential and hydra's 43 guesses in 5 s were never an attack.
 #[test]
 fn vnc_guessing_at_tool_speed_is_bruteforce() {
-    let mut r = Run::new();
+    let mut r = lan(None);
     for i in 0..20i64 {
         vnc_attempt(&mut r, 1_000_000 + i * 100_000, 50000 + i as u16);
     }
@@ -198,7 +163,7 @@ fn vnc_guessing_at_tool_speed_is_bruteforce() {
 /// stale saved password, every 30 s) are not guessing.
 #[test]
 fn a_vnc_client_retrying_a_stale_password_is_quiet() {
-    let mut r = Run::new();
+    let mut r = lan(None);
     for i in 0..12i64 {
         vnc_attempt(&mut r, 1_000_000 + i * 30_000_000, 50000 + i as u16);
     }
@@ -236,7 +201,7 @@ fn slowloris(mut r: Run) -> Vec<Alert> {
 
 #[test]
 fn slowloris_is_a_slow_http_dos() {
-    let a = slowloris(Run::new());
+    let a = slowloris(lan(None));
     let s = a
         .iter()
         .find(|a| a.signature == "slow-http-dos")
@@ -257,7 +222,7 @@ fn slowloris_is_a_slow_http_dos() {
 #[test]
 fn held_connections_zero_turns_the_check_off() {
     let cfg = serde_json::json!({ "dos": { "held_connections": 0 } });
-    let a = slowloris(Run::with_config(Some(&cfg)));
+    let a = slowloris(lan(Some(&cfg)));
     assert!(
         a.iter()
             .all(|a| a.signature != "slow-http-dos" && a.signature != "tcp-connection-exhaustion"),
@@ -270,7 +235,7 @@ fn held_connections_zero_turns_the_check_off() {
 /// are 60 short requests answered at once.
 #[test]
 fn answered_connections_are_not_held() {
-    let mut r = Run::new();
+    let mut r = lan(None);
     for i in 0..60i64 {
         let t = 1_000_000 + i * 10_000;
         r.conn(
@@ -302,7 +267,7 @@ fn answered_connections_are_not_held() {
 /// RST. It opens nothing and sets no odd flags, so it was counted nowhere.
 #[test]
 fn an_ack_scan_is_a_port_scan() {
-    let mut r = Run::new();
+    let mut r = lan(None);
     for p in 1..=200u16 {
         let t = 1_000_000 + i64::from(p) * 1_000;
         r.at(
@@ -332,7 +297,7 @@ fn an_ack_scan_is_a_port_scan() {
 /// ACKs to many hosts and ports, but the servers answer them. Not a scan.
 #[test]
 fn connections_picked_up_mid_stream_are_not_an_ack_scan() {
-    let mut r = Run::new();
+    let mut r = lan(None);
     for h in 0..40u8 {
         let t = 1_000_000 + i64::from(h) * 5_000;
         let remote = [151, 101, h, 7];
@@ -355,7 +320,7 @@ fn connections_picked_up_mid_stream_are_not_an_ack_scan() {
 /// it has lasted `SUSTAINED_SECS`, naming the sender.
 #[test]
 fn a_low_rate_syn_flood_kept_up_is_a_flood() {
-    let mut r = Run::new();
+    let mut r = lan(None);
     for i in 0..3000i64 {
         let sport = 1024 + (i % 60000) as u16;
         r.at(
@@ -395,7 +360,7 @@ fn a_low_rate_syn_flood_kept_up_is_a_flood() {
 /// with many images): never ten seconds in a row, never a flood.
 #[test]
 fn bursts_at_a_low_rate_are_not_a_flood() {
-    let mut r = Run::new();
+    let mut r = lan(None);
     for burst in 0..6i64 {
         for i in 0..500i64 {
             let t = 1_000_000 + burst * 12_000_000 + i * 10_000; // 5 s at 100/s, 7 s pause
@@ -421,7 +386,7 @@ fn bursts_at_a_low_rate_are_not_a_flood() {
 /// the sweep of the /24 was missed. Failure is judged per host now.
 #[test]
 fn a_sweep_after_a_flood_of_an_open_port_is_still_a_sweep() {
-    let mut r = Run::new();
+    let mut r = lan(None);
     for i in 0..3000i64 {
         let sport = 1024 + i as u16;
         let t = 1_000_000 + i * 100;
@@ -463,7 +428,7 @@ fn a_sweep_after_a_flood_of_an_open_port_is_still_a_sweep() {
 /// forged because of it.
 #[test]
 fn a_packet_to_its_senders_own_address_does_not_move_that_address() {
-    let mut r = Run::new();
+    let mut r = lan(None);
     let gw_mac = [0x04, 0x18, 0xd6, 0, 0, 1];
     r.at(
         1_000_000,
@@ -490,7 +455,7 @@ fn a_packet_to_its_senders_own_address_does_not_move_that_address() {
 /// was blamed on the broker. One vote per new service.
 #[test]
 fn many_connections_to_one_port_do_not_outvote_a_scan_of_many() {
-    let mut r = Run::new();
+    let mut r = lan(None);
     for i in 0..43i64 {
         let c = (ATK_MAC, ATK, 40000 + i as u16);
         let s = (SRV_MAC, SRV, 1883);
@@ -519,7 +484,7 @@ fn many_connections_to_one_port_do_not_outvote_a_scan_of_many() {
 /// connection. Only bare ACKs counted as stray segments, so it was missed.
 #[test]
 fn a_psh_ack_flood_with_data_is_a_stray_segment_flood() {
-    let mut r = Run::new();
+    let mut r = lan(None);
     for i in 0..2000i64 {
         let sport = 1024 + i as u16;
         let t = 1_000_000 + i * 500;
@@ -553,7 +518,7 @@ fn a_psh_ack_flood_with_data_is_a_stray_segment_flood() {
 /// sweep went unseen (in the lab only nmap's ARP discovery gave it away).
 #[test]
 fn a_wide_sweep_of_a_discovery_port_is_a_udp_host_sweep() {
-    let mut r = Run::new();
+    let mut r = lan(None);
     let gw_mac = [0x04, 0x18, 0xd6, 0, 0, 1];
     for h in 1..=254u8 {
         let t = 1_000_000 + i64::from(h) * 2_000;
@@ -580,7 +545,7 @@ fn a_wide_sweep_of_a_discovery_port_is_a_udp_host_sweep() {
 /// answer. Quiet.
 #[test]
 fn everyday_discovery_to_a_few_neighbours_is_quiet() {
-    let mut r = Run::new();
+    let mut r = lan(None);
     let gw_mac = [0x04, 0x18, 0xd6, 0, 0, 1];
     let phone = |p: u16| (PHONE_MAC, PHONE, p);
     for i in 0..20i64 {
@@ -620,7 +585,7 @@ fn everyday_discovery_to_a_few_neighbours_is_quiet() {
 /// unicasts an offer and an ack to each new address: not a sweep.
 #[test]
 fn a_dhcp_server_answering_many_clients_is_not_a_sweep() {
-    let mut r = Run::new();
+    let mut r = lan(None);
     let gw_mac = [0x04, 0x18, 0xd6, 0, 0, 1];
     for h in 100..140u8 {
         let t = 1_000_000 + i64::from(h) * 20_000;
@@ -639,7 +604,7 @@ fn a_dhcp_server_answering_many_clients_is_not_a_sweep() {
 /// so the UDP check never fired.
 #[test]
 fn a_udp_flood_on_one_flow_is_a_flood() {
-    let mut r = Run::new();
+    let mut r = lan(None);
     for i in 0..6000i64 {
         let f = udp((ATK_MAC, ATK, 40000), (CAM_MAC, CAM, 5683), &[0u8; 512]);
         r.at(1_000_000 + i * 500, &f);
@@ -658,7 +623,7 @@ fn a_udp_flood_on_one_flow_is_a_flood() {
 /// second for 10 s. Not a flood.
 #[test]
 fn a_one_way_rtp_video_stream_is_not_a_flood() {
-    let mut r = Run::new();
+    let mut r = lan(None);
     for i in 0..20_000i64 {
         let mut rtp = vec![0x80, 96];
         rtp.extend_from_slice(&(i as u16).to_be_bytes());

@@ -1,12 +1,79 @@
-//! Frame builders shared by the integration tests that feed the engine
-//! frames built in code (etherparse's `PacketBuilder`).
+//! Shared by the integration tests that feed the whole engine frames built
+//! in code (etherparse's `PacketBuilder`): the frame builders and [`Run`],
+//! an engine with ward-detect's detectors and a sink to read alerts from.
+// Each test file uses its own part of this module.
+#![allow(dead_code)]
 
 use etherparse::PacketBuilder;
+use ward_core::{Alert, Engine, EngineConfig, Timestamp, VecSink};
 
 pub type Mac = [u8; 6];
 pub type V4 = [u8; 4];
 /// One end of a conversation: MAC, IPv4 address, port.
 pub type End = (Mac, V4, u16);
+
+/// Packet time of offset 0, in µs.
+pub const T0: i64 = 1_700_000_000_000_000;
+
+pub fn ip(v: V4) -> std::net::IpAddr {
+    std::net::IpAddr::from(v)
+}
+
+/// The engine with ward-detect's detectors (no `flow` events), fed frames
+/// at offsets from [`T0`].
+pub struct Run {
+    pub engine: Engine,
+    pub sink: VecSink,
+}
+
+impl Run {
+    pub fn new() -> Self {
+        Self::with(None)
+    }
+
+    /// With the detectors' configuration `cfg` (JSON, as `[detectors]`).
+    pub fn with(cfg: Option<&serde_json::Value>) -> Self {
+        let dets = ward_detect::detectors(cfg).unwrap();
+        let cfg = EngineConfig {
+            emit_flows: Some(false),
+            ..Default::default()
+        };
+        Run {
+            engine: Engine::new(cfg, 9, dets),
+            sink: VecSink::default(),
+        }
+    }
+
+    pub fn at(&mut self, us: i64, frame: &[u8]) {
+        self.engine.process(
+            Timestamp(T0 + us),
+            1,
+            frame,
+            frame.len() as u32,
+            &mut self.sink,
+        );
+    }
+
+    /// Ends the input; every alert with its time (printed for failing tests).
+    pub fn timed_alerts(mut self) -> Vec<(Timestamp, Alert)> {
+        self.engine.finish(&mut self.sink);
+        let out: Vec<(Timestamp, Alert)> = self
+            .sink
+            .0
+            .into_iter()
+            .filter_map(|e| e.alert.map(|a| (e.timestamp, a)))
+            .collect();
+        for (t, a) in &out {
+            eprintln!("{t} {} {} {}", a.category.as_str(), a.signature, a.summary);
+        }
+        out
+    }
+
+    /// Ends the input; every alert.
+    pub fn alerts(self) -> Vec<Alert> {
+        self.timed_alerts().into_iter().map(|(_, a)| a).collect()
+    }
+}
 
 /// An Ethernet/IPv4/TCP frame; `flags` is any of `S`, `A` (ack 1), `F`,
 /// `R`, `P`.
