@@ -6,7 +6,9 @@
 
 mod common;
 
-use common::{lan_ip, lan_mac, Attack, SyntheticLan};
+use common::{
+    lan_ip, lan_mac, learning_lan, quarter_hour_learning, Attack, SyntheticLan, LEARNING_PACKETS,
+};
 use ward_anomaly::{AnomalyConfig, AnomalyEngine, PacketHints, PacketObs, Phase};
 
 const DEVICE_LEARNING_SECS: f64 = 600.0;
@@ -15,12 +17,7 @@ const DEVICE_LEARNING_SECS: f64 = 600.0;
 /// cameras, 10–19 plugs) and the LAN generator to continue it.
 fn learned(categories: bool) -> (AnomalyEngine, SyntheticLan, [PacketHints; 2]) {
     let mut cfg = AnomalyConfig::default();
-    cfg.learning.mapping_packets = 500;
-    cfg.learning.min_mapping_secs = 300.0;
-    cfg.learning.training_packets = 30_000;
-    cfg.learning.calibration_packets = 30_000;
-    cfg.learning.min_training_secs = 0.0;
-    cfg.learning.min_calibration_secs = 0.0;
+    quarter_hour_learning(&mut cfg);
     cfg.learning.device_learning_secs = DEVICE_LEARNING_SECS;
     cfg.calibration.category_baselines = categories;
     let mut engine = AnomalyEngine::new(cfg).expect("valid config");
@@ -34,8 +31,8 @@ fn learned(categories: bool) -> (AnomalyEngine, SyntheticLan, [PacketHints; 2]) 
             dhcp_client_mac: None,
         },
     ];
-    let mut lan = SyntheticLan::new(11, 20, 200, 100.0);
-    for o in lan.by_ref().take(91_000) {
+    let mut lan = learning_lan();
+    for o in lan.by_ref().take(LEARNING_PACKETS) {
         engine.process_with(&o, &hints[usize::from(o.device >= 10)]);
     }
     assert_eq!(engine.phase(), Phase::Scoring);

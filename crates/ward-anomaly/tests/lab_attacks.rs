@@ -11,7 +11,10 @@ mod common;
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use common::{auc, lan_ip, lan_mac, merge_labelled, Rng, SyntheticLan};
+use common::{
+    auc, lan_ip, lan_mac, learning_lan, merge_labelled, quarter_hour_learning, Rng, SyntheticLan,
+    LEARNING_PACKETS,
+};
 use ward_anomaly::{AnomalyConfig, AnomalyEngine, PacketObs, Phase, PROTO_ARP};
 
 const ATTACKER_HOST: u8 = 15;
@@ -23,17 +26,12 @@ fn learned() -> (AnomalyEngine, SyntheticLan) {
 }
 
 fn learned_with(mut cfg: AnomalyConfig) -> (AnomalyEngine, SyntheticLan) {
-    cfg.learning.mapping_packets = 500;
-    cfg.learning.min_mapping_secs = 300.0;
-    cfg.learning.training_packets = 30_000;
-    cfg.learning.calibration_packets = 30_000;
-    cfg.learning.min_training_secs = 0.0;
-    cfg.learning.min_calibration_secs = 0.0;
+    quarter_hour_learning(&mut cfg);
     cfg.learning.device_learning_secs = 0.0;
     cfg.learning.device_learning_packets = 10;
     let mut engine = AnomalyEngine::new(cfg).expect("valid config");
-    let mut lan = SyntheticLan::new(11, 20, 200, 100.0);
-    for o in lan.by_ref().take(91_000) {
+    let mut lan = learning_lan();
+    for o in lan.by_ref().take(LEARNING_PACKETS) {
         engine.process(&o);
     }
     assert_eq!(engine.phase(), Phase::Scoring);

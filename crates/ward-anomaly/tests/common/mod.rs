@@ -5,7 +5,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 
-use ward_anomaly::PacketObs;
+use ward_anomaly::{AnomalyConfig, PacketObs};
 
 pub const TCP: u8 = 6;
 pub const UDP: u8 = 17;
@@ -418,4 +418,24 @@ fn observe_arp(
         tcp_flags: 0,
         device: device_of(&src_mac, &dst_mac),
     })
+}
+
+/// The learning schedule of the tests that learn [`LEARNING_PACKETS`] of
+/// [`learning_lan`] (15 minutes): 500 mapping packets over at least 300 s,
+/// then 30 000 training and 30 000 calibration packets.
+pub fn quarter_hour_learning(cfg: &mut AnomalyConfig) {
+    cfg.learning.mapping_packets = 500;
+    cfg.learning.min_mapping_secs = 300.0;
+    cfg.learning.training_packets = 30_000;
+    cfg.learning.calibration_packets = 30_000;
+    cfg.learning.min_training_secs = 0.0;
+    cfg.learning.min_calibration_secs = 0.0;
+}
+
+/// Packets of [`learning_lan`] that [`quarter_hour_learning`] learns from.
+pub const LEARNING_PACKETS: usize = 91_000;
+
+/// A 20-device LAN with 200 servers at 100 packets/s.
+pub fn learning_lan() -> SyntheticLan {
+    SyntheticLan::new(11, 20, 200, 100.0)
 }
