@@ -1047,28 +1047,28 @@ impl AnomalyEngine {
     /// `now_micros` (O(max_devices); call it from a periodic tick).
     pub fn poll(&mut self, now_micros: i64) {
         let cfg = self.cfg.aggregation;
-        let mut out = Vec::new();
-        for (device, d) in self.devices.values_mut() {
-            if let Some(inc) = d.agg.close_if_due(&cfg, now_micros) {
-                out.push(build_alert(
-                    device,
-                    inc,
-                    &d.baseline,
-                    &self.categories,
-                    &self.spread_std,
-                ));
-            }
-        }
-        for a in out {
+        for a in self.close_incidents(|agg| agg.close_if_due(&cfg, now_micros)) {
             self.push_alert(a);
         }
     }
 
     /// Closes all open incidents (end of a capture) and queues their alerts.
     pub fn finish(&mut self) {
+        let mut out = self.close_incidents(Aggregator::close);
+        out.sort_by_key(|a| (a.start_micros, a.device));
+        for a in out {
+            self.push_alert(a);
+        }
+    }
+
+    /// The alerts of the incidents `close` ends, one device at a time.
+    fn close_incidents(
+        &mut self,
+        mut close: impl FnMut(&mut Aggregator) -> Option<Incident>,
+    ) -> Vec<AnomalyAlert> {
         let mut out = Vec::new();
         for (device, d) in self.devices.values_mut() {
-            if let Some(inc) = d.agg.close() {
+            if let Some(inc) = close(&mut d.agg) {
                 out.push(build_alert(
                     device,
                     inc,
@@ -1078,10 +1078,7 @@ impl AnomalyEngine {
                 ));
             }
         }
-        out.sort_by_key(|a| (a.start_micros, a.device));
-        for a in out {
-            self.push_alert(a);
-        }
+        out
     }
 
     /// Takes the queued alerts.
