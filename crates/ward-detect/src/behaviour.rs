@@ -136,8 +136,10 @@ impl BehaviourDetector {
                 *slot = None;
             }
         }
-        for (id, d) in devices.iter() {
-            let Some(cat) = d.category.as_deref() else {
+        // Once a second over every device: the unordered pass, which
+        // neither sorts nor allocates (`DeviceTable::iter` does both).
+        for id in devices.ids_unordered() {
+            let Some(cat) = devices.get(id).and_then(|d| d.category.as_deref()) else {
                 continue;
             };
             let Ok(i) = usize::try_from(id) else { continue };
