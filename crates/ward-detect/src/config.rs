@@ -114,6 +114,12 @@ impl Default for BruteforceConfig {
 pub struct DosConfig {
     /// TCP SYNs per second to one address. Default 300.
     pub syn_pps: u32,
+    /// Half-open SYN flood: SYNs to one address over two consecutive
+    /// seconds of which at most one in ten became a connection (the
+    /// client's ACK of the SYN-ACK). Default 120, 60 a second: a page load
+    /// or a camera reconnecting completes its handshakes, a flood at 100
+    /// SYNs a second is found in about 1.5 s. 0 turns the check off.
+    pub syn_half_open: u32,
     /// Bare ACK or RST packets per second that open no real connection. Default 300.
     pub ack_rst_pps: u32,
     /// UDP packets per second to one address, with at least
@@ -125,6 +131,14 @@ pub struct DosConfig {
     pub udp_pps_any: u32,
     /// ICMP echo requests per second to one address. Default 200.
     pub icmp_pps: u32,
+    /// Packets per second of another IP protocol (GRE, ESP, …) to one
+    /// address that sent under a tenth as many back over two seconds (a
+    /// tunnel's far end answers; Mirai's GRE floods are not). Default 500.
+    pub ip_pps: u32,
+    /// DNS water torture: queries per second to one resolver, at least
+    /// half of them for distinct names, most under one parent domain.
+    /// Default 200. 0 turns the check off.
+    pub dns_qps: u32,
     /// HTTP requests per second to one server. Default 150.
     pub http_rps: u32,
     /// Distinct sources in one second for a flood to count as spoofed or
@@ -153,11 +167,14 @@ impl Default for DosConfig {
     fn default() -> Self {
         DosConfig {
             syn_pps: 300,
+            syn_half_open: 120,
             ack_rst_pps: 300,
             udp_pps: 500,
             udp_new_flows: 100,
             udp_pps_any: 20_000,
             icmp_pps: 200,
+            ip_pps: 500,
+            dns_qps: 200,
             http_rps: 150,
             spoofed_sources: 32,
             reflection_pps: 100,
