@@ -63,6 +63,19 @@ pub struct ReconConfig {
     /// Telnet SYNs carrying the destination address as sequence number
     /// (Mirai's scanner) before an alert. Default 3.
     pub mirai_syns: u32,
+    /// Slow vertical TCP scans (nmap `-T1`/`-T0`): the vertical thresholds
+    /// also apply over this many seconds per source. Default 1800; 0 (or a
+    /// value not above `window_secs`) turns the slow tier off.
+    pub slow_window_secs: u64,
+    /// IP protocol scan (nmap `-sO`): distinct IP protocol numbers other than
+    /// TCP, UDP and ICMP sent to at most two hosts in the window. Default 8.
+    pub ip_protocols: u32,
+    /// First IP fragments too short to hold their TCP/UDP header (nmap `-f`)
+    /// from one source before an alert. Default 4.
+    pub tiny_fragments: u32,
+    /// Distinct kinds of nmap version-detection probe payloads from one
+    /// source before an alert. Default 3.
+    pub service_probe_kinds: u32,
 }
 
 impl Default for ReconConfig {
@@ -77,6 +90,10 @@ impl Default for ReconConfig {
             stealth_probes: 6,
             os_probe_kinds: 3,
             mirai_syns: 3,
+            slow_window_secs: 1800,
+            ip_protocols: 8,
+            tiny_fragments: 4,
+            service_probe_kinds: 3,
         }
     }
 }

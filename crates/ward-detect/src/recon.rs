@@ -11,6 +11,23 @@
 //! mostly fail, which is what separates them from a browser opening
 //! connections to many hosts. Per packet: one or two map lookups, no
 //! allocation.
+//!
+//! Beyond the 60-second window, and beyond TCP and UDP:
+//! - a *slow* vertical TCP scan (nmap `-T1`, one probe every 15 s) is
+//!   counted over `slow_window_secs` (30 min by default) with the same
+//!   thresholds, so spreading a scan out only delays its alert;
+//! - SCTP INIT probes (nmap `-sY`) are a third probe transport, answered by
+//!   INIT-ACK, refused by ABORT;
+//! - many IP protocol numbers other than TCP/UDP/ICMP sent to one host are
+//!   an IP protocol scan (nmap `-sO`): no device speaks eight of them to one
+//!   peer;
+//! - first fragments too short to hold the TCP or UDP header (RFC 1858's
+//!   tiny fragments: nmap `-f`, fragroute) are an evasion no ordinary stack
+//!   produces, whatever ports they hide;
+//! - the payloads nmap's version detection (`-sV`) sends to services that
+//!   do not talk first (its RPC, DNS `version.bind`, SSLv3, X11, LPD, SIP
+//!   `nm@nm` … probes, all constants of `nmap-service-probes`) name the
+//!   tool on any port, web server or not.
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -49,39 +66,79 @@ const R_MIRAI: u16 = 1 << 6;
 const R_TOOL: u16 = 1 << 7;
 const R_VERT_UDP: u16 = 1 << 8;
 const R_HORIZ_UDP: u16 = 1 << 9;
+const R_VERT_SCTP: u16 = 1 << 10;
+const R_HORIZ_SCTP: u16 = 1 << 11;
+const R_PROTO: u16 = 1 << 12;
+const R_FRAG: u16 = 1 << 13;
+const R_SERVICE: u16 = 1 << 14;
+
+/// Probe transports: TCP, UDP, SCTP.
+const TRANSPORTS: usize = 3;
+const SCTP: usize = 2;
+
+/// Vertical TCP scan counts kept over the slow window (nmap `-T1`/`-T0`):
+/// the fields of [`Source`] the vertical check reads, nothing else.
+#[derive(Clone, Copy)]
+struct Slow {
+    start: Timestamp,
+    probes: u32,
+    services: Distinct,
+    answered_services: Distinct,
+    hosts: Distinct,
+    ports: Distinct,
+    top_host: IpAddr,
+    top_host_votes: u32,
+    reported: bool,
+}
+
+impl Slow {
+    fn new(now: Timestamp) -> Self {
+        Slow {
+            start: now,
+            probes: 0,
+            services: Distinct::default(),
+            answered_services: Distinct::default(),
+            hosts: Distinct::default(),
+            ports: Distinct::default(),
+            top_host: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            top_host_votes: 0,
+            reported: false,
+        }
+    }
+}
 
 #[derive(Clone, Copy)]
 struct Source {
     start: Timestamp,
     last: Timestamp,
-    /// Per transport (0 TCP, 1 UDP): probes, (host, port) pairs, hosts,
-    /// ports, and whether they all went to one port.
-    probes: [u32; 2],
+    /// Per transport (0 TCP, 1 UDP, 2 SCTP): probes, (host, port) pairs,
+    /// hosts, ports, and whether they all went to one port.
+    probes: [u32; TRANSPORTS],
     answered: u32,
     /// Per transport: the hosts and (host, port) services that answered.
     /// Failure is judged on these, so a flood against an open port in the
     /// same window (thousands of answers) cannot hide a sweep of other hosts.
-    answered_hosts: [Distinct; 2],
-    answered_services: [Distinct; 2],
+    answered_hosts: [Distinct; TRANSPORTS],
+    answered_services: [Distinct; TRANSPORTS],
     refused: u32,
     /// (host, proto, port) probed.
-    services: [Distinct; 2],
-    hosts: [Distinct; 2],
-    ports: [Distinct; 2],
-    first_victim: [Option<IpAddr>; 2],
+    services: [Distinct; TRANSPORTS],
+    hosts: [Distinct; TRANSPORTS],
+    ports: [Distinct; TRANSPORTS],
+    first_victim: [Option<IpAddr>; TRANSPORTS],
     /// Boyer–Moore vote over the probed hosts per transport, one vote per
     /// new (host, port): the host a vertical scan walks the ports of,
     /// whatever the source touched first or most in the window (a login
     /// guesser's connections just before a scan are not its victim).
-    top_host: [IpAddr; 2],
-    top_host_votes: [u32; 2],
+    top_host: [IpAddr; TRANSPORTS],
+    top_host_votes: [u32; TRANSPORTS],
     /// First targets of TCP/UDP probes, and of ICMP/ARP discovery.
     victims: [IpAddr; VICTIM_SLOTS],
     n_victims: u8,
     swept: [IpAddr; VICTIM_SLOTS],
     n_swept: u8,
-    first_port: [u16; 2],
-    one_port: [bool; 2],
+    first_port: [u16; TRANSPORTS],
+    one_port: [bool; TRANSPORTS],
     /// UDP probes of discovery/infrastructure ports ([`is_chatter_port`]),
     /// the hosts they went to and the first port.
     chatter_probes: u32,
@@ -97,6 +154,18 @@ struct Source {
     os_target: IpAddr,
     mirai: u32,
     mirai_hosts: Distinct,
+    /// IP protocol numbers other than TCP/UDP/ICMP sent, and to whom.
+    protocols: Distinct,
+    proto_hosts: Distinct,
+    proto_target: IpAddr,
+    /// First fragments too short for their transport header.
+    tiny_frags: u32,
+    tiny_frag_target: IpAddr,
+    /// nmap service-probe kinds sent (bit per kind) and to whom.
+    service_kinds: u32,
+    service_target: IpAddr,
+    service_port: u16,
+    slow: Slow,
     reported: u16,
 }
 
@@ -105,23 +174,23 @@ impl Source {
         Source {
             start: now,
             last: now,
-            probes: [0; 2],
+            probes: [0; TRANSPORTS],
             answered: 0,
-            answered_hosts: [Distinct::default(); 2],
-            answered_services: [Distinct::default(); 2],
+            answered_hosts: [Distinct::default(); TRANSPORTS],
+            answered_services: [Distinct::default(); TRANSPORTS],
             refused: 0,
-            services: [Distinct::default(); 2],
-            hosts: [Distinct::default(); 2],
-            ports: [Distinct::default(); 2],
-            first_victim: [None; 2],
-            top_host: [IpAddr::V4(Ipv4Addr::UNSPECIFIED); 2],
-            top_host_votes: [0; 2],
+            services: [Distinct::default(); TRANSPORTS],
+            hosts: [Distinct::default(); TRANSPORTS],
+            ports: [Distinct::default(); TRANSPORTS],
+            first_victim: [None; TRANSPORTS],
+            top_host: [IpAddr::V4(Ipv4Addr::UNSPECIFIED); TRANSPORTS],
+            top_host_votes: [0; TRANSPORTS],
             victims: [IpAddr::V4(Ipv4Addr::UNSPECIFIED); VICTIM_SLOTS],
             n_victims: 0,
             swept: [IpAddr::V4(Ipv4Addr::UNSPECIFIED); VICTIM_SLOTS],
             n_swept: 0,
-            first_port: [0; 2],
-            one_port: [true; 2],
+            first_port: [0; TRANSPORTS],
+            one_port: [true; TRANSPORTS],
             chatter_probes: 0,
             chatter_hosts: Distinct::default(),
             chatter_port: 0,
@@ -135,6 +204,15 @@ impl Source {
             os_target: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             mirai: 0,
             mirai_hosts: Distinct::default(),
+            protocols: Distinct::default(),
+            proto_hosts: Distinct::default(),
+            proto_target: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            tiny_frags: 0,
+            tiny_frag_target: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            service_kinds: 0,
+            service_target: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            service_port: 0,
+            slow: Slow::new(now),
             reported: 0,
         }
     }
@@ -187,6 +265,22 @@ impl Source {
         self.hosts[t].insert(&dst);
         self.ports[t].insert(&port);
         self.note_victim(dst);
+        if t == 0 {
+            let w = &mut self.slow;
+            w.probes = w.probes.saturating_add(1);
+            w.hosts.insert(&dst);
+            w.ports.insert(&port);
+            if w.services.insert(&(dst, port)) {
+                if w.top_host_votes == 0 {
+                    w.top_host = dst;
+                    w.top_host_votes = 1;
+                } else if w.top_host == dst {
+                    w.top_host_votes = w.top_host_votes.saturating_add(1);
+                } else {
+                    w.top_host_votes -= 1;
+                }
+            }
+        }
     }
 
     /// A probed host or service answered (SYN-ACK, first UDP reply, a
@@ -195,6 +289,9 @@ impl Source {
         self.answered = self.answered.saturating_add(1);
         self.answered_hosts[t].insert(&host);
         self.answered_services[t].insert(&(host, port));
+        if t == 0 {
+            self.slow.answered_services.insert(&(host, port));
+        }
     }
 
     /// Share of the probed hosts (`by_host`) or services of transport `t`
@@ -218,6 +315,8 @@ impl Source {
 pub struct Recon {
     cfg: ReconConfig,
     window_us: i64,
+    /// 0: the slow tier is off.
+    slow_window_us: i64,
     sources: CappedMap<IpAddr, Source>,
 }
 
@@ -233,16 +332,23 @@ impl Recon {
     pub fn new(cfg: ReconConfig, cap: usize) -> Self {
         Recon {
             window_us: (cfg.window_secs.max(1) as i64).saturating_mul(1_000_000),
+            slow_window_us: (cfg.slow_window_secs.min(i64::MAX as u64 / 1_000_000) as i64)
+                .saturating_mul(1_000_000),
             cfg,
             sources: CappedMap::new(cap),
         }
     }
 
     fn source(&mut self, ip: IpAddr, now: Timestamp) -> &mut Source {
-        let window = self.window_us;
+        let (window, slow_window) = (self.window_us, self.slow_window_us);
         let s = self.sources.entry(ip, || Source::new(now));
         if now.since(s.start) > window {
+            // The slow tier outlives the short window (that is its point).
+            let slow = s.slow;
             *s = Source::new(now);
+            if now.since(slow.start) <= slow_window {
+                s.slow = slow;
+            }
         }
         s.last = now.max(s.last);
         s
@@ -276,6 +382,32 @@ impl Recon {
             _ => return,
         };
         let (src, dst) = (ip.src, ip.dst);
+        if let Transport::Other(proto) = pkt.transport {
+            if ip.later_fragment || !is_target(dst) {
+                return;
+            }
+            let tiny = ip.fragmented && matches!(proto, 6 | 17);
+            if tiny {
+                // The decoder leaves a first fragment shorter than its TCP
+                // (20) or UDP (8) header undecoded: RFC 1858's tiny fragment.
+                let s = self.source(src, now);
+                s.tiny_frags = s.tiny_frags.saturating_add(1);
+                s.tiny_frag_target = dst;
+                s.note_victim(dst);
+            } else if proto == 132 {
+                self.sctp(src, dst, pkt.payload, now);
+            } else if !matches!(proto, 6 | 17 | 1 | 58) {
+                let s = self.source(src, now);
+                s.protocols.insert(&proto);
+                if s.proto_hosts.insert(&dst) || s.proto_hosts.estimate() == 1 {
+                    s.proto_target = dst;
+                }
+            } else {
+                return;
+            }
+            self.check(src, ctx.devices, now, out);
+            return;
+        }
         match pkt.transport {
             Transport::Tcp(t) => {
                 let f = t.flags;
@@ -301,6 +433,21 @@ impl Recon {
                         }
                     }
                     return;
+                }
+                if !pkt.payload.is_empty() {
+                    let first_data = ctx.flow.is_some_and(|fl| {
+                        u64::from(fl.payload_bytes[0]) == pkt.payload.len() as u64
+                    });
+                    if first_data {
+                        if let Some(k) = nmap_service_probe(pkt.payload) {
+                            let s = self.source(src, now);
+                            s.service_kinds |= 1 << k;
+                            s.service_target = dst;
+                            s.service_port = t.dst_port;
+                            self.check(src, ctx.devices, now, out);
+                        }
+                    }
+                    // A SYN may carry data (nmap --data-length): go on.
                 }
                 let syn = f & tcpflag::SYN != 0;
                 let ack = f & tcpflag::ACK != 0;
@@ -433,12 +580,15 @@ impl Recon {
             out.push(d);
         }
 
-        for t in 0..2 {
-            let (proto, pname, vert_bit, horiz_bit) = if t == 0 {
-                (6u8, "TCP", R_VERT, R_HORIZ)
-            } else {
-                (17u8, "UDP", R_VERT_UDP, R_HORIZ_UDP)
+        for t in 0..TRANSPORTS {
+            let (proto, pname, vert_bit, horiz_bit) = match t {
+                0 => (6u8, "TCP", R_VERT, R_HORIZ),
+                1 => (17u8, "UDP", R_VERT_UDP, R_HORIZ_UDP),
+                _ => (132u8, "SCTP", R_VERT_SCTP, R_HORIZ_SCTP),
             };
+            if s.probes[t] == 0 {
+                continue;
+            }
             let probes = s.probes[t];
             let hosts = s.hosts[t].estimate();
             let services = s.services[t].estimate();
@@ -452,11 +602,11 @@ impl Recon {
                 && mostly_failed
             {
                 s.reported |= vert_bit;
-                let sig = if t == 1 {
-                    "udp-port-scan"
-                } else {
-                    "tcp-port-scan"
-                };
+                if t == 0 {
+                    // The slow tier would report the same scan again.
+                    s.slow.reported = true;
+                }
+                let sig = ["tcp-port-scan", "udp-port-scan", "sctp-port-scan"][t];
                 let mut d = base(sig, s)
                     .ev("ports", ports)
                     .ev("probes", probes)
@@ -488,11 +638,7 @@ impl Recon {
                 && failed >= cfg.min_failed_ratio
             {
                 s.reported |= horiz_bit;
-                let sig = if t == 1 {
-                    "udp-host-sweep"
-                } else {
-                    "tcp-host-sweep"
-                };
+                let sig = ["tcp-host-sweep", "udp-host-sweep", "sctp-host-sweep"][t];
                 let mut d = base(sig, s)
                     .ev("hosts", hosts)
                     .ev("ports", ports)
@@ -628,6 +774,121 @@ impl Recon {
             );
             out.push(d);
         }
+        let w = &s.slow;
+        let slow_on = self.slow_window_us > self.window_us;
+        if slow_on && !w.reported && now.since(w.start) > self.window_us {
+            let services = w.services.estimate();
+            let answered = w.answered_services.estimate().min(services);
+            let failed = 1.0 - answered as f32 / services.max(1) as f32;
+            if w.hosts.estimate() <= 2
+                && services >= cfg.vertical_ports
+                && w.probes >= cfg.vertical_ports
+                && failed >= cfg.min_failed_ratio
+            {
+                let (start, probes, ports, victim) =
+                    (w.start, w.probes, w.ports.estimate(), w.top_host);
+                s.slow.reported = true;
+                let mut d = base("tcp-port-scan", s)
+                    .ev("ports", ports)
+                    .ev("probes", probes)
+                    .ev("failed_ratio", (failed * 100.0).round() / 100.0)
+                    .ev("duration_s", secs(start, now))
+                    .ev("slow", true);
+                d.first_seen = start;
+                d.victims = vec![victim];
+                d.severity = 2;
+                d.confidence = 0.85;
+                d.proto = Some(6);
+                d.count = u64::from(probes);
+                d.summary = format!(
+                    "{} slowly scanned {ports} TCP ports of {} over {}, spacing its probes out to stay unnoticed.",
+                    who(devices, src),
+                    who(devices, victim),
+                    span(start, now)
+                );
+                out.push(d);
+            }
+        }
+        let np = s.protocols.estimate();
+        if s.reported & R_PROTO == 0 && np >= cfg.ip_protocols && s.proto_hosts.estimate() <= 2 {
+            s.reported |= R_PROTO;
+            let mut d = base("ip-protocol-scan", s)
+                .ev("protocols", np)
+                .ev("duration_s", secs(s.start, now));
+            d.victims = vec![s.proto_target];
+            d.severity = 3;
+            d.confidence = 0.85;
+            let victim = who(devices, s.proto_target);
+            d.summary = format!(
+                "{} sent packets of {np} different IP protocols to {victim} in {}, an IP protocol scan that maps what its network stack supports.",
+                who(devices, src),
+                span(s.start, now)
+            );
+            out.push(d);
+        }
+        if s.reported & R_FRAG == 0 && s.tiny_frags >= cfg.tiny_fragments {
+            s.reported |= R_FRAG;
+            let mut d = base("tiny-fragment-evasion", s)
+                .ev("fragments", s.tiny_frags)
+                .ev("duration_s", secs(s.start, now));
+            d.victims = vec![s.tiny_frag_target];
+            d.severity = 2;
+            d.confidence = 0.9;
+            d.proto = Some(6);
+            d.count = u64::from(s.tiny_frags);
+            d.summary = format!(
+                "{} sent {} IP fragments too small to hold a TCP or UDP header to {}: a scan or attack split up to slip past filters.",
+                who(devices, src),
+                s.tiny_frags,
+                who(devices, s.tiny_frag_target)
+            );
+            out.push(d);
+        }
+        let kinds = s.service_kinds.count_ones();
+        if s.reported & R_SERVICE == 0 && kinds >= cfg.service_probe_kinds {
+            s.reported |= R_SERVICE;
+            let mut d = base("scan-tool-service-probe", s)
+                .ev("tool", "nmap")
+                .ev("probe_kinds", kinds)
+                .ev("port", s.service_port);
+            d.victims = vec![s.service_target];
+            d.victim_port = s.service_port;
+            d.severity = 2;
+            d.confidence = 0.9;
+            d.proto = Some(6);
+            d.summary = format!(
+                "{} sent {kinds} kinds of nmap's service-detection probes to {}, to learn which software (and which version) its services run.",
+                who(devices, src),
+                who(devices, s.service_target)
+            );
+            out.push(d);
+        }
+    }
+
+    /// An SCTP packet: an INIT opens an association (a probe), INIT-ACK
+    /// answers it, ABORT refuses it (RFC 9260 s3.3).
+    fn sctp(&mut self, src: IpAddr, dst: IpAddr, b: &[u8], now: Timestamp) {
+        let (Some(sp), Some(dp), Some(&chunk)) = (b.get(0..2), b.get(2..4), b.get(12)) else {
+            return;
+        };
+        let (sport, dport) = (
+            u16::from_be_bytes([sp[0], sp[1]]),
+            u16::from_be_bytes([dp[0], dp[1]]),
+        );
+        match chunk {
+            1 => self.source(src, now).probe(SCTP, dst, dport),
+            2 => {
+                if let Some(s) = self.sources.get_mut(&dst) {
+                    s.answer(SCTP, src, sport);
+                }
+            }
+            6 => {
+                if let Some(s) = self.sources.get_mut(&dst) {
+                    s.refused += 1;
+                }
+            }
+            _ => {}
+        }
     }
 }
 
@@ -695,6 +956,55 @@ fn scan_tool(req: &ward_proto::HttpRequest) -> Option<&'static str> {
     ] {
         if ua.contains(needle) {
             return Some(tool);
+        }
+    }
+    None
+}
+
+/// Which of nmap's version-detection probes (`nmap-service-probes`) a
+/// client's first TCP payload is, as a bit index. Each is a constant nmap
+/// sends verbatim to a service that did not talk first; the generic ones
+/// (`GET / HTTP/1.0`, a bare `HELP`) are kinds too, but no client sends
+/// three different kinds to one host on its own.
+fn nmap_service_probe(p: &[u8]) -> Option<u32> {
+    const EXACT: &[&[u8]] = &[
+        b"\r\n\r\n",                                                 // GenericLines
+        b"GET / HTTP/1.0\r\n\r\n",                                   // GetRequest
+        b"OPTIONS / HTTP/1.0\r\n\r\n",                               // HTTPOptions
+        b"OPTIONS / RTSP/1.0\r\n\r\n",                               // RTSPRequest
+        b"HELP\r\n",                                                 // Help
+        b"\x00\x0c\x00\x00\x10\x00\x00\x00\x00\x00\x00\x00\x00\x00", // DNSStatusRequestTCP
+        b"l\x00\x0b\x00\x00\x00\x00\x00\x00\x00\x00\x00",            // X11Probe
+        b"\x01default\n",                                            // LPDString
+        b"\x03\x00\x00\x0b\x06\xe0\x00\x00\x00\x00\x00",             // TerminalServer
+    ];
+    const PREFIX: &[&[u8]] = &[
+        b"\x80\x00\x00\x28\x72\xfe\x1d\x13", // RPCCheck (its fixed xid)
+        b"\x00\x1e\x00\x06\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x07version\x04bind", // DNSVersionBindReqTCP
+        b"\x16\x03\x00\x00\x53\x01\x00\x00\x4f\x03\x00\x3f\x47\xd7\xf7", // SSLSessionReq (fixed random)
+        b"OPTIONS sip:nm SIP/2.0",                                       // SIPOptions
+        b"TNMP\x04\x00\x00\x00TNME",                                     // LANDesk-RC
+        b"DmdT\x00\x00\x00\x17",                                         // NCP
+        b"\x30\x84\x00\x00\x00\x2d\x02\x01\x07\x63",                     // LDAPSearchReq
+    ];
+    // Contained anywhere in the first segment.
+    const WITHIN: &[&[u8]] = &[
+        b"mstshash=nmap",                // TerminalServerCookie
+        b"random1random2random3random4", // TLSSessionReq
+    ];
+    if let Some(i) = EXACT.iter().position(|e| p == *e) {
+        return Some(i as u32);
+    }
+    let base = EXACT.len();
+    if let Some(i) = PREFIX.iter().position(|e| p.starts_with(e)) {
+        return Some((base + i) as u32);
+    }
+    let base = base + PREFIX.len();
+    if p.len() <= 512 {
+        for (i, needle) in WITHIN.iter().enumerate() {
+            if p.windows(needle.len()).any(|w| w == *needle) {
+                return Some((base + i) as u32);
+            }
         }
     }
     None

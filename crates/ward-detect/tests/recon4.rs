@@ -1,0 +1,416 @@
+//! Regression tests for the fourth session's recon shapes (issue #5
+//! "generalise", lab `lib/recon4.sh`): each rebuilds in code the shape of a
+//! real tool's traffic that no detector counted — nmap `-T1`, `-sO`, `-f`,
+//! `-sY`, `-sV` of services that do not talk first, `-g 53` and `-D` — and
+//! a benign look-alike that must stay quiet.
+
+use ward_core::{Alert, AlertCategory};
+
+mod common;
+use common::{ip, tcp, End, Mac, Run, V4};
+
+const ATK_MAC: Mac = [0x3c, 0xa9, 0xf4, 0x00, 0x00, 0x66];
+const HUB_MAC: Mac = [0x00, 0x17, 0x88, 0x00, 0x00, 0x40];
+const PHONE_MAC: Mac = [0xf0, 0x18, 0x98, 0x00, 0x00, 0x30];
+const ATK: V4 = [192, 168, 50, 127];
+const HUB: V4 = [192, 168, 50, 191];
+const PHONE: V4 = [192, 168, 50, 117];
+const S: i64 = 1_000_000;
+
+/// An Ethernet/IPv4 frame of protocol `proto` carrying `body` as is; `frag`
+/// is the flags + fragment offset field (0x2000 = more fragments).
+fn ipv4(src: (Mac, V4), dst: (Mac, V4), proto: u8, ident: u16, frag: u16, body: &[u8]) -> Vec<u8> {
+    let mut f = Vec::with_capacity(34 + body.len());
+    f.extend_from_slice(&dst.0);
+    f.extend_from_slice(&src.0);
+    f.extend_from_slice(&[0x08, 0x00]);
+    let total = (20 + body.len()) as u16;
+    let mut h = [0u8; 20];
+    h[0] = 0x45;
+    h[2..4].copy_from_slice(&total.to_be_bytes());
+    h[4..6].copy_from_slice(&ident.to_be_bytes());
+    h[6..8].copy_from_slice(&frag.to_be_bytes());
+    h[8] = 64;
+    h[9] = proto;
+    h[12..16].copy_from_slice(&src.1);
+    h[16..20].copy_from_slice(&dst.1);
+    let sum: u32 = h
+        .chunks(2)
+        .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
+        .sum();
+    let folded = (sum & 0xffff) + (sum >> 16);
+    let ck = !(((folded & 0xffff) + (folded >> 16)) as u16);
+    h[10..12].copy_from_slice(&ck.to_be_bytes());
+    f.extend_from_slice(&h);
+    f.extend_from_slice(body);
+    f
+}
+
+/// An SCTP packet with one chunk of `kind` (1 INIT, 2 INIT-ACK, 6 ABORT).
+fn sctp(sport: u16, dport: u16, kind: u8) -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend_from_slice(&sport.to_be_bytes());
+    b.extend_from_slice(&dport.to_be_bytes());
+    b.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0]); // verification tag, checksum
+    let len: u16 = if kind == 6 { 4 } else { 20 };
+    b.extend_from_slice(&[kind, 0]);
+    b.extend_from_slice(&len.to_be_bytes());
+    b.resize(12 + len as usize, 0);
+    b
+}
+
+fn atk(port: u16) -> End {
+    (ATK_MAC, ATK, port)
+}
+fn hub(port: u16) -> End {
+    (HUB_MAC, HUB, port)
+}
+
+fn find<'a>(a: &'a [Alert], sig: &str) -> &'a Alert {
+    a.iter()
+        .find(|a| a.signature == sig)
+        .unwrap_or_else(|| panic!("no {sig} in {a:?}"))
+}
+
+fn quiet(a: &[Alert], cat: AlertCategory) {
+    assert!(a.iter().all(|a| a.category != cat), "{a:?}");
+}
+
+/// nmap -T1: one SYN every 15 s, closed ports reset. 24 ports take six
+/// minutes; the 60 s window never holds more than four.
+#[test]
+fn a_t1_scan_spread_over_minutes_is_a_port_scan() {
+    let mut r = Run::new();
+    for p in 1..=24u16 {
+        let t = i64::from(p) * 15 * S;
+        r.at(t, &tcp(atk(45000), hub(p), 7, "S", b""));
+        r.at(t + 200, &tcp(hub(p), atk(45000), 0, "RA", b""));
+    }
+    let a = r.alerts();
+    let scan = find(&a, "tcp-port-scan");
+    assert_eq!(scan.attacker, Some(ip(ATK)));
+    assert_eq!(scan.victims, vec![ip(HUB)]);
+    assert_eq!(scan.category, AlertCategory::Recon);
+}
+
+/// A slow scan of a host that is down: no RST, just unanswered SYNs.
+#[test]
+fn a_t1_scan_of_a_silent_host_is_a_port_scan() {
+    let mut r = Run::new();
+    for p in 1..=22u16 {
+        r.at(
+            i64::from(p) * 20 * S,
+            &tcp(atk(45000), hub(p * 7), 7, "S", b""),
+        );
+    }
+    let a = r.alerts();
+    assert_eq!(find(&a, "tcp-port-scan").victims, vec![ip(HUB)]);
+}
+
+/// The slow tier is configurable: off, the same -T1 scan is not seen.
+#[test]
+fn slow_window_zero_turns_the_slow_tier_off() {
+    let cfg = serde_json::json!({ "recon": { "slow_window_secs": 0 } });
+    let mut r = Run::with(Some(&cfg));
+    for p in 1..=24u16 {
+        let t = i64::from(p) * 15 * S;
+        r.at(t, &tcp(atk(45000), hub(p), 7, "S", b""));
+        r.at(t + 200, &tcp(hub(p), atk(45000), 0, "RA", b""));
+    }
+    quiet(&r.alerts(), AlertCategory::Recon);
+}
+
+/// A phone's app polling a hub's three services for half an hour, and
+/// retrying a fourth port the hub no longer listens on: few ports, however
+/// long the span.
+#[test]
+fn half_an_hour_of_polling_a_few_ports_is_quiet() {
+    let mut r = Run::new();
+    let phone = |p| (PHONE_MAC, PHONE, p);
+    for i in 0..120i64 {
+        let t = i * 15 * S;
+        let sport = 50000 + i as u16;
+        for (k, port) in [80u16, 443, 8080].into_iter().enumerate() {
+            let c = phone(sport + 2000 * k as u16);
+            r.at(t + k as i64 * 1000, &tcp(c, hub(port), 1, "S", b""));
+            r.at(t + k as i64 * 1000 + 100, &tcp(hub(port), c, 9, "SA", b""));
+            r.at(t + k as i64 * 1000 + 200, &tcp(c, hub(port), 2, "A", b""));
+        }
+        r.at(t + 5000, &tcp(phone(sport + 7000), hub(8443), 1, "S", b""));
+        r.at(t + 5100, &tcp(hub(8443), phone(sport + 7000), 0, "RA", b""));
+    }
+    quiet(&r.alerts(), AlertCategory::Recon);
+}
+
+/// nmap -sO: one bare IP packet per protocol number; the host answers
+/// those it lacks with ICMP protocol-unreachable.
+#[test]
+fn an_ip_protocol_scan_is_recon() {
+    let mut r = Run::new();
+    for (i, proto) in (0u8..=60)
+        .filter(|p| !matches!(p, 1 | 4 | 6 | 17 | 41 | 47))
+        .enumerate()
+    {
+        r.at(
+            S + i as i64 * 2000,
+            &ipv4(
+                (ATK_MAC, ATK),
+                (HUB_MAC, HUB),
+                proto,
+                100 + i as u16,
+                0,
+                b"",
+            ),
+        );
+    }
+    let a = r.alerts();
+    let s = find(&a, "ip-protocol-scan");
+    assert_eq!(s.attacker, Some(ip(ATK)));
+    assert_eq!(s.victims, vec![ip(HUB)]);
+}
+
+/// A router talking to one neighbour over the routing and redundancy
+/// protocols it runs (IGMP, ESP, AH, OSPF, PIM, VRRP, L2TPv3): seven
+/// protocols, all day long.
+#[test]
+fn a_router_speaking_its_protocols_to_a_neighbour_is_quiet() {
+    let mut r = Run::new();
+    for i in 0..600i64 {
+        for (k, proto) in [2u8, 50, 51, 89, 103, 112, 115].into_iter().enumerate() {
+            r.at(
+                i * S + k as i64 * 100,
+                &ipv4(
+                    (HUB_MAC, HUB),
+                    (PHONE_MAC, PHONE),
+                    proto,
+                    i as u16,
+                    0,
+                    &[0; 24],
+                ),
+            );
+        }
+    }
+    quiet(&r.alerts(), AlertCategory::Recon);
+}
+
+/// nmap -f: each SYN probe leaves as three IP fragments of 8, 8 and 4 bytes
+/// of TCP header; nothing but the first holds even the ports.
+#[test]
+fn tiny_first_fragments_are_evasion() {
+    let mut r = Run::new();
+    for p in 1..=40u16 {
+        let seg = tcp(atk(45000), hub(p), 7, "S", b"");
+        let th = &seg[34..54];
+        let t = S + i64::from(p) * 3000;
+        r.at(
+            t,
+            &ipv4((ATK_MAC, ATK), (HUB_MAC, HUB), 6, p, 0x2000, &th[..8]),
+        );
+        r.at(
+            t + 10,
+            &ipv4((ATK_MAC, ATK), (HUB_MAC, HUB), 6, p, 0x2001, &th[8..16]),
+        );
+        r.at(
+            t + 20,
+            &ipv4((ATK_MAC, ATK), (HUB_MAC, HUB), 6, p, 0x0002, &th[16..20]),
+        );
+    }
+    let a = r.alerts();
+    let f = find(&a, "tiny-fragment-evasion");
+    assert_eq!(f.attacker, Some(ip(ATK)));
+    assert_eq!(f.victims, vec![ip(HUB)]);
+}
+
+/// Big UDP datagrams and big pings fragment too, but their first fragment
+/// holds the whole transport header (a 1 480-byte first fragment).
+#[test]
+fn ordinary_fragments_are_quiet() {
+    let mut r = Run::new();
+    for i in 0..200u16 {
+        let mut body = Vec::new();
+        body.extend_from_slice(&5004u16.to_be_bytes());
+        body.extend_from_slice(&5004u16.to_be_bytes());
+        body.extend_from_slice(&3000u16.to_be_bytes());
+        body.extend_from_slice(&[0, 0]);
+        body.resize(1480, 0x47);
+        let t = S + i64::from(i) * 20_000;
+        r.at(
+            t,
+            &ipv4((HUB_MAC, HUB), (PHONE_MAC, PHONE), 17, i, 0x2000, &body),
+        );
+        r.at(
+            t + 10,
+            &ipv4(
+                (HUB_MAC, HUB),
+                (PHONE_MAC, PHONE),
+                17,
+                i,
+                185,
+                &[0x47; 1520],
+            ),
+        );
+    }
+    quiet(&r.alerts(), AlertCategory::Recon);
+}
+
+/// nmap -sY: SCTP INIT to 100 ports; closed ports answer ABORT.
+#[test]
+fn an_sctp_init_scan_is_a_port_scan() {
+    let mut r = Run::new();
+    for p in 1..=100u16 {
+        let t = S + i64::from(p) * 2000;
+        r.at(
+            t,
+            &ipv4(
+                (ATK_MAC, ATK),
+                (HUB_MAC, HUB),
+                132,
+                p,
+                0,
+                &sctp(40000, p, 1),
+            ),
+        );
+        r.at(
+            t + 100,
+            &ipv4(
+                (HUB_MAC, HUB),
+                (ATK_MAC, ATK),
+                132,
+                p,
+                0,
+                &sctp(p, 40000, 6),
+            ),
+        );
+    }
+    let a = r.alerts();
+    let s = find(&a, "sctp-port-scan");
+    assert_eq!(s.attacker, Some(ip(ATK)));
+    assert_eq!(s.victims, vec![ip(HUB)]);
+}
+
+/// An SCTP client (a Diameter or M3UA peer) re-establishing its association
+/// to one port every few seconds: one service, always answered.
+#[test]
+fn sctp_associations_to_one_port_are_quiet() {
+    let mut r = Run::new();
+    for i in 0..100u16 {
+        let t = S + i64::from(i) * 3 * S;
+        r.at(
+            t,
+            &ipv4(
+                (PHONE_MAC, PHONE),
+                (HUB_MAC, HUB),
+                132,
+                i,
+                0,
+                &sctp(40000 + i, 3868, 1),
+            ),
+        );
+        r.at(
+            t + 100,
+            &ipv4(
+                (HUB_MAC, HUB),
+                (PHONE_MAC, PHONE),
+                132,
+                i,
+                0,
+                &sctp(3868, 40000 + i, 2),
+            ),
+        );
+    }
+    quiet(&r.alerts(), AlertCategory::Recon);
+}
+
+/// nmap -sV against an MQTT broker (no banner, no web server): each of its
+/// probes on a fresh connection, which the broker drops.
+#[test]
+fn nmap_version_probes_to_a_silent_service_are_recon() {
+    let mut r = Run::new();
+    let probes: [&[u8]; 5] = [
+        b"\r\n\r\n",
+        b"GET / HTTP/1.0\r\n\r\n",
+        b"\x80\x00\x00\x28\x72\xfe\x1d\x13\x00\x00\x00\x00\x00\x00\x00\x02\x00\x01\x86\xa0\x01\x97\x7c\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00",
+        b"\x00\x1e\x00\x06\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x07version\x04bind\x00\x00\x10\x00\x03",
+        b"HELP\r\n",
+    ];
+    for (i, p) in probes.iter().enumerate() {
+        let t = S + i as i64 * 6 * S;
+        let c = atk(41000 + i as u16);
+        r.at(t, &tcp(c, hub(1883), 100, "S", b""));
+        r.at(t + 100, &tcp(hub(1883), c, 900, "SA", b""));
+        r.at(t + 200, &tcp(c, hub(1883), 101, "A", b""));
+        r.at(t + 5 * S, &tcp(c, hub(1883), 101, "PA", p));
+        r.at(t + 5 * S + 100, &tcp(hub(1883), c, 901, "FA", b""));
+    }
+    let a = r.alerts();
+    let s = find(&a, "scan-tool-service-probe");
+    assert_eq!(s.attacker, Some(ip(ATK)));
+    assert_eq!(s.victims, vec![ip(HUB)]);
+    assert_eq!(s.category, AlertCategory::Recon);
+}
+
+/// A health checker sending a bare `GET / HTTP/1.0` every 10 s, and a
+/// browser's ordinary requests: one probe-like kind only.
+#[test]
+fn a_bare_http_health_check_is_quiet() {
+    let mut r = Run::new();
+    let phone = |p| (PHONE_MAC, PHONE, p);
+    for i in 0..60u16 {
+        let t = S + i64::from(i) * 10 * S;
+        let c = phone(50000 + i);
+        let req: &[u8] = if i % 2 == 0 {
+            b"GET / HTTP/1.0\r\n\r\n"
+        } else {
+            b"GET /status HTTP/1.1\r\nHost: hub\r\n\r\n"
+        };
+        r.at(t, &tcp(c, hub(80), 100, "S", b""));
+        r.at(t + 100, &tcp(hub(80), c, 900, "SA", b""));
+        r.at(t + 200, &tcp(c, hub(80), 101, "PA", req));
+        r.at(
+            t + 300,
+            &tcp(hub(80), c, 901, "PA", b"HTTP/1.0 200 OK\r\n\r\nok"),
+        );
+    }
+    quiet(&r.alerts(), AlertCategory::Recon);
+}
+
+/// nmap -g 53: every probe from source port 53, as scans that hope a
+/// firewall lets "DNS answers" in do. The flow still starts with the SYN.
+#[test]
+fn a_scan_from_source_port_53_is_a_port_scan() {
+    let mut r = Run::new();
+    for p in 1..=200u16 {
+        let t = S + i64::from(p) * 500;
+        r.at(t, &tcp(atk(53), hub(p), 7, "S", b""));
+        r.at(t + 100, &tcp(hub(p), atk(53), 0, "RA", b""));
+    }
+    let a = r.alerts();
+    let s = find(&a, "tcp-port-scan");
+    assert_eq!(s.attacker, Some(ip(ATK)));
+    assert_eq!(s.victims, vec![ip(HUB)]);
+}
+
+/// nmap -D: every probe goes out from each decoy address and the real one,
+/// all from the attacker's NIC. The real scanner is among those named.
+#[test]
+fn a_decoy_scan_names_the_real_scanner_too() {
+    let mut r = Run::new();
+    let decoys: [V4; 2] = [[192, 168, 50, 77], [192, 168, 50, 78]];
+    for p in 1..=100u16 {
+        let t = S + i64::from(p) * 1000;
+        for (k, d) in decoys.iter().enumerate() {
+            r.at(
+                t + k as i64 * 10,
+                &tcp((ATK_MAC, *d, 45000), hub(p), 7, "S", b""),
+            );
+        }
+        r.at(t + 50, &tcp(atk(45000), hub(p), 7, "S", b""));
+        r.at(t + 100, &tcp(hub(p), atk(45000), 0, "RA", b""));
+    }
+    let a = r.alerts();
+    assert!(
+        a.iter()
+            .any(|a| a.signature == "tcp-port-scan" && a.attacker == Some(ip(ATK))),
+        "{a:?}"
+    );
+}
