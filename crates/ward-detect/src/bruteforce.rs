@@ -17,7 +17,19 @@
 //! [`BLIND_GUESS_SECS`] or faster), so a device retrying a stale password on
 //! its own schedule stays quiet.
 //!
-//! State: one record per (client, server, protocol), capped.
+//! Guessing spread over several clients (a botnet's slow, distributed
+//! guessing at one device, each bot under the per-client threshold) is
+//! counted per (server, protocol) over `distributed_window_secs`: failed
+//! logins with visible secrets from at least `distributed_clients` clients,
+//! with at least twice `failures` distinct credentials *and* at least two
+//! per client on average. Devices with a stale saved password each repeat
+//! one credential, so a house of sensors failing after a password change
+//! stays quiet however many there are; a botnet whose every bot tries a
+//! single credential looks the same and is not found. SSH and web forms
+//! show no credential, so they are not counted there.
+//!
+//! State: one record per (client, server, protocol) and one per (server,
+//! protocol), capped.
 
 use std::net::IpAddr;
 
@@ -73,10 +85,24 @@ impl Attempts {
     }
 }
 
+/// Failed logins at one server and protocol from every client.
+#[derive(Clone, Copy)]
+struct Spread {
+    start: Timestamp,
+    clients: Distinct,
+    pairs: Distinct,
+    failed: u32,
+    last_client: std::net::IpAddr,
+    port: u16,
+    alerted: bool,
+}
+
 pub struct Bruteforce {
     cfg: BruteforceConfig,
     window_us: i64,
+    spread_window_us: i64,
     table: CappedMap<Key, Attempts>,
+    spread: CappedMap<(IpAddr, &'static str), Spread>,
 }
 
 /// A request that submits a login form (POST to a login-looking path with a body).
@@ -125,8 +151,11 @@ impl Bruteforce {
     pub fn new(cfg: BruteforceConfig, cap: usize) -> Self {
         Bruteforce {
             window_us: (cfg.window_secs.max(1) as i64).saturating_mul(1_000_000),
+            spread_window_us: (cfg.distributed_window_secs.clamp(1, 1 << 40) as i64)
+                .saturating_mul(1_000_000),
             cfg,
             table: CappedMap::new(cap),
+            spread: CappedMap::new(cap),
         }
     }
 
@@ -204,7 +233,7 @@ impl Bruteforce {
             && flow.payload_bytes[1] > 0
             && !matches!(flow.state, FlowState::SynSent | FlowState::SynReceived)
             && flow.last.since(flow.start) <= (self.cfg.ssh_max_secs as i64) * 1_000_000
-            && flow.payload_bytes[0] <= self.cfg.ssh_max_client_bytes
+            && u64::from(flow.payload_bytes[0]) <= self.cfg.ssh_max_client_bytes
     }
 
     fn attempts(&mut self, key: Key, now: Timestamp, port: u16) -> &mut Attempts {
@@ -233,23 +262,122 @@ impl Bruteforce {
             server,
             protocol: c.protocol,
         };
+        let failed = matches!(c.outcome, LoginOutcome::Failure | LoginOutcome::Unknown);
+        // A failure whose secret is visible also counts towards guessing
+        // spread over many clients.
+        let visible = c
+            .secret
+            .as_ref()
+            .map(|secret| hash_of(&(c.username.as_deref(), secret.expose())));
+        if let (true, Some(pair)) = (failed, visible) {
+            self.spread_failure(
+                client,
+                server,
+                c.protocol,
+                flow.dst_port,
+                pair,
+                now,
+                devices,
+                out,
+            );
+        }
         let a = self.attempts(key, now, flow.dst_port);
-        match c.outcome {
-            LoginOutcome::Success => a.succeeded += 1,
-            LoginOutcome::Failure | LoginOutcome::Unknown => {
-                a.failed += 1;
-                let pair = match &c.secret {
-                    Some(secret) => hash_of(&(c.username.as_deref(), secret.expose())),
-                    // Challenge-response: only the connection tells guesses apart.
-                    None => {
-                        a.blind += 1;
-                        hash_of(&(c.username.as_deref(), flow.start, flow.src_port))
-                    }
-                };
-                a.pairs.insert_hash(pair);
-            }
+        if !failed {
+            a.succeeded += 1;
+        } else {
+            a.failed += 1;
+            let pair = visible.unwrap_or_else(|| {
+                // Challenge-response: only the connection tells guesses apart.
+                a.blind += 1;
+                hash_of(&(c.username.as_deref(), flow.start, flow.src_port))
+            });
+            a.pairs.insert_hash(pair);
         }
         self.check(key, now, devices, out);
+    }
+
+    /// One failed login with a visible credential, counted per (server,
+    /// protocol) over all clients: distributed guessing (module docs).
+    #[allow(clippy::too_many_arguments)]
+    fn spread_failure(
+        &mut self,
+        client: IpAddr,
+        server: IpAddr,
+        protocol: &'static str,
+        port: u16,
+        pair: u64,
+        now: Timestamp,
+        devices: &DeviceTable,
+        out: &mut Vec<Draft>,
+    ) {
+        let window = self.spread_window_us;
+        let s = self.spread.entry((server, protocol), || Spread {
+            start: now,
+            clients: Distinct::default(),
+            pairs: Distinct::default(),
+            failed: 0,
+            last_client: client,
+            port,
+            alerted: false,
+        });
+        if now.since(s.start) > window {
+            *s = Spread {
+                start: now,
+                clients: Distinct::default(),
+                pairs: Distinct::default(),
+                failed: 0,
+                last_client: client,
+                port,
+                alerted: false,
+            };
+        }
+        s.clients.insert(&client);
+        s.pairs.insert_hash(pair);
+        s.failed = s.failed.saturating_add(1);
+        s.last_client = client;
+        let (clients, pairs) = (s.clients.estimate(), s.pairs.estimate());
+        let need_clients = self.cfg.distributed_clients.max(2);
+        if s.alerted
+            || self.cfg.distributed_clients == 0
+            || clients < need_clients
+            || pairs < self.cfg.failures.max(2).saturating_mul(2)
+            || pairs < clients.saturating_mul(2)
+        {
+            return;
+        }
+        s.alerted = true;
+        let (_, _, human) = names(protocol);
+        let mut d = Draft::new(
+            AlertCategory::Bruteforce,
+            "distributed-bruteforce",
+            NAME,
+            now,
+        );
+        // The client whose failure completed the picture; the others are
+        // counted in the evidence (a bot among many).
+        d.attacker = Some(client);
+        d.victims = vec![server];
+        d.victim_port = s.port;
+        d.proto = Some(if protocol == "snmp" { 17 } else { 6 });
+        d.first_seen = s.start;
+        d.last_seen = now;
+        d.count = u64::from(s.failed);
+        d.per_victim = false;
+        d.severity = 2;
+        d.confidence = 0.8;
+        d = d
+            .ev("protocol", protocol)
+            .ev("clients", clients)
+            .ev("failed", s.failed)
+            .ev("distinct_credentials", pairs)
+            .ev("duration_s", secs(s.start, now))
+            .ev("port", s.port);
+        d.summary = format!(
+            "{clients} different addresses tried {pairs} different passwords on the {human} login of {} in {}, guessing together so that none of them stands out.",
+            who(devices, server),
+            span(s.start, now)
+        );
+        out.push(d);
     }
 
     fn check(&mut self, key: Key, now: Timestamp, devices: &DeviceTable, out: &mut Vec<Draft>) {

@@ -112,6 +112,12 @@ pub struct BruteforceConfig {
     pub ssh_max_secs: u64,
     /// … and the client sent at most this many bytes. Default 8192.
     pub ssh_max_client_bytes: u64,
+    /// Distributed guessing: failed logins at one server and protocol from
+    /// at least this many clients, with at least twice `failures` distinct
+    /// credentials and two per client on average. Default 3; 0 turns it off.
+    pub distributed_clients: u32,
+    /// … within this many seconds of the first. Default 3600.
+    pub distributed_window_secs: u64,
 }
 
 impl Default for BruteforceConfig {
@@ -122,6 +128,8 @@ impl Default for BruteforceConfig {
             ssh_connections: 8,
             ssh_max_secs: 30,
             ssh_max_client_bytes: 8192,
+            distributed_clients: 3,
+            distributed_window_secs: 3600,
         }
     }
 }
