@@ -414,3 +414,35 @@ fn a_decoy_scan_names_the_real_scanner_too() {
         "{a:?}"
     );
 }
+
+/// A VNC scanner (the Zeek `vnc-scanner` trace is one of its connections):
+/// it sweeps the network's port 5900, most addresses never answer, and the
+/// one VNC server it finds refuses its single guess. One failed login says
+/// nothing (a viewer's stored password fails the same way), the sweep does.
+#[test]
+fn a_vnc_scanner_sweeping_port_5900_is_a_host_sweep() {
+    let mut r = Run::new();
+    for h in 2..=40u8 {
+        let t = S + i64::from(h) * 20_000;
+        let host: End = ([0x02, 0, 0, 0, 1, h], [192, 168, 50, h], 5900);
+        r.at(t, &tcp(atk(46000 + u16::from(h)), host, 7, "S", b""));
+    }
+    // The one server that answered: RFB version, VNC auth, a failed guess.
+    let c = atk(46381);
+    let srv = hub(5900);
+    r.at(2 * S, &tcp(c, srv, 100, "S", b""));
+    r.at(2 * S + 100, &tcp(srv, c, 900, "SA", b""));
+    r.at(2 * S + 200, &tcp(c, srv, 101, "A", b""));
+    r.at(2 * S + 300, &tcp(srv, c, 901, "PA", b"RFB 003.008\n"));
+    r.at(2 * S + 400, &tcp(c, srv, 101, "PA", b"RFB 003.008\n"));
+    r.at(2 * S + 500, &tcp(srv, c, 913, "PA", b"\x02\x02\x10"));
+    r.at(2 * S + 600, &tcp(c, srv, 113, "PA", b"\x02"));
+    r.at(2 * S + 700, &tcp(srv, c, 916, "PA", &[0x5a; 16]));
+    r.at(2 * S + 800, &tcp(c, srv, 114, "PA", &[0xa5; 16]));
+    r.at(2 * S + 900, &tcp(srv, c, 932, "PA", b"\x00\x00\x00\x01"));
+    r.at(2 * S + 1000, &tcp(c, srv, 130, "R", b""));
+    let a = r.alerts();
+    let s = find(&a, "tcp-host-sweep");
+    assert_eq!(s.attacker, Some(ip(ATK)));
+    assert_eq!(s.evidence.get("port"), Some(&serde_json::json!(5900)));
+}
