@@ -744,8 +744,8 @@ impl Ensemble {
     }
 
     /// Widens the training ranges by `raw` (input rows; non-finite values
-    /// and padding ignored).
-    fn observe(&mut self, raw: &[Lanes]) {
+    /// and padding ignored); true when a range (so the scaling) changed.
+    fn observe(&mut self, raw: &[Lanes]) -> bool {
         let mut changed = false;
         for (((lo, hi), v), m) in self
             .norm_min
@@ -773,6 +773,7 @@ impl Ensemble {
         if changed {
             self.refresh_scale();
         }
+        changed
     }
 
     /// Min-max scaling with the ranges seen in training; see
@@ -859,13 +860,12 @@ impl Ensemble {
             };
             *out = (sq / v4(count)).sqrt().to_array();
         }
-        rmse.extend(self.members.iter().map(|m| {
-            b.rmse
-                .get(m.bundle)
-                .and_then(|r| r.get(m.lane))
-                .copied()
-                .unwrap_or(0.0)
-        }));
+        let flat = b.rmse.as_flattened();
+        rmse.extend(
+            self.members
+                .iter()
+                .map(|m| flat.get(m.bundle * LANES + m.lane).copied().unwrap_or(0.0)),
+        );
     }
 
     /// One SGD step (Kitsune's `dA.train`) of every member, from the pass
@@ -994,12 +994,27 @@ fn decode_blocks<const B: usize>(w: &[Lanes], y: &[Lanes], bias: &[f32], z: &mut
         return;
     };
     let y = y.map(V4::new);
-    for ((zj, &bj), row) in z.iter_mut().zip(bias).zip(w.as_chunks::<B>().0) {
+    let rows = w.as_chunks::<B>().0;
+    let dot = |row: &[Lanes; B]| {
         let mut a = V4::ZERO;
         for b in 0..B {
             a = mul_add(a, v4(&row[b]), y[b]);
         }
-        let a = a.to_array();
+        a
+    };
+    // Four rows at a time: their partial sums transposed, so that one
+    // vector addition combines the lanes of four rows (the same additions
+    // in the same order as the scalar combination of the remainder below,
+    // without a trip through memory per row).
+    let (z4, z_rest) = z.as_chunks_mut::<4>();
+    let (b4, b_rest) = bias.as_chunks::<4>();
+    let (r4, r_rest) = rows.as_chunks::<4>();
+    for ((zq, bq), rq) in z4.iter_mut().zip(b4).zip(r4) {
+        let [l0, l1, l2, l3] = V4::transpose([dot(&rq[0]), dot(&rq[1]), dot(&rq[2]), dot(&rq[3])]);
+        *zq = (v4(bq) + ((l0 + l2) + (l1 + l3))).to_array();
+    }
+    for ((zj, &bj), row) in z_rest.iter_mut().zip(b_rest).zip(r_rest) {
+        let a = dot(row).to_array();
         *zj = bj + ((a[0] + a[2]) + (a[1] + a[3]));
     }
 }
@@ -1095,8 +1110,9 @@ impl Autoencoder {
         }
     }
 
-    /// Widens the training ranges by `raw` (non-finite values ignored).
-    fn observe(&mut self, raw: &[f32]) {
+    /// Widens the training ranges by `raw` (non-finite values ignored);
+    /// true when a range (so the scaling) changed.
+    fn observe(&mut self, raw: &[f32]) -> bool {
         let mut changed = false;
         for ((lo, hi), &v) in self.norm_min.iter_mut().zip(&mut self.norm_max).zip(raw) {
             if v.is_finite() {
@@ -1113,6 +1129,7 @@ impl Autoencoder {
         if changed {
             self.refresh_scale();
         }
+        changed
     }
 
     /// Min-max scaling with the ranges seen in training, see [`scale_of`].
@@ -1231,6 +1248,11 @@ struct Scratch {
     /// The ensemble's RMSEs: the output autoencoder's input.
     errors: Vec<f32>,
     out: Activations,
+    /// The input of the last [`KitNet::score`] while the buffers above
+    /// still hold its pass with the current weights (emptied by any
+    /// training step), and its score.
+    scored: Vec<f32>,
+    scored_score: f32,
 }
 
 impl Default for Scratch {
@@ -1242,6 +1264,8 @@ impl Default for Scratch {
             ens: Buffers::default(),
             errors: Vec::new(),
             out: Activations::default(),
+            scored: Vec::new(),
+            scored_score: 0.0,
         }
     }
 }
@@ -1338,6 +1362,7 @@ impl KitNet {
         }
         if train {
             self.ensemble.observe(&s.raw);
+            s.scored.clear();
         }
         self.ensemble.scale(&s.raw, &mut s.ens);
         s.errors.clear();
@@ -1364,15 +1389,59 @@ impl KitNet {
     }
 
     /// Trains on `x` and returns its score before the update.
+    ///
+    /// Drift adaptation learns a packet right after scoring it: when `x` is
+    /// the input of the last [`KitNet::score`] and learning it widens no
+    /// training range, the forward passes that score left in the buffers
+    /// are exactly those training would compute (same weights, same
+    /// scaling), and only the SGD steps remain to be done. This skips half
+    /// the cost of an adapted packet and changes no result.
     pub fn train(&mut self, x: &[f32]) -> f32 {
-        self.ensemble_errors(x, true);
-        self.output_score(true)
+        // Bits, not `==`: -0.0 and 0.0 compress to different bits.
+        let scored = &self.scratch.scored;
+        let reuse = !scored.is_empty()
+            && scored.len() == x.len()
+            && scored
+                .iter()
+                .zip(x)
+                .all(|(a, b)| a.to_bits() == b.to_bits());
+        self.scratch.scored.clear();
+        if !reuse {
+            self.ensemble_errors(x, true);
+            return self.output_score(true);
+        }
+        let s = &mut self.scratch;
+        if self.ensemble.observe(&s.raw) {
+            // The scaling moved: the pass must be redone with it.
+            self.ensemble.scale(&s.raw, &mut s.ens);
+            s.errors.clear();
+            self.ensemble.forward(&mut s.ens, &mut s.errors);
+            if s.errors.is_empty() {
+                s.errors.push(0.0);
+            }
+            self.ensemble.learn(&mut s.ens, self.learning_rate);
+            return self.output_score(true);
+        }
+        self.ensemble.learn(&mut s.ens, self.learning_rate);
+        let score = if self.output.observe(&s.errors) {
+            self.output.scale(&s.errors, &mut s.out);
+            self.output.forward(&mut s.out)
+        } else {
+            s.scored_score
+        };
+        self.output.learn(&mut s.out, self.learning_rate);
+        score
     }
 
     /// Scores `x` without learning.
     pub fn score(&mut self, x: &[f32]) -> f32 {
         self.ensemble_errors(x, false);
-        self.output_score(false)
+        let score = self.output_score(false);
+        let s = &mut self.scratch;
+        s.scored.clear();
+        s.scored.extend_from_slice(x);
+        s.scored_score = score;
+        score
     }
 }
 
@@ -1550,6 +1619,45 @@ mod tests {
         assert!(loaded.is_well_formed(n_features));
         let x: Vec<f32> = (0..n_features).map(|f| f as f32).collect();
         assert_eq!(loaded.score(&x).to_bits(), net.score(&x).to_bits());
+    }
+
+    /// Learning a packet right after scoring it (drift adaptation) reuses
+    /// the scored pass; the scores and weights are exactly those of a
+    /// network that learns the packet without scoring it first, also when
+    /// the packet widens a training range (the pass is then redone).
+    #[test]
+    fn training_after_scoring_the_same_packet_is_plain_training() {
+        let groups = vec![vec![0, 1, 2, 3, 4], vec![5, 6, 7, 8, 9], vec![10]];
+        let mut reused = KitNet::new(&groups, 0.75, 0.1, 4);
+        let mut plain = reused.clone();
+        let mut rng = Rng::new(8);
+        let mut x = vec![0.0f32; 11];
+        for i in 0..3000 {
+            for v in x.iter_mut() {
+                *v = rng.next_f64() as f32 * 50.0;
+            }
+            if i % 50 == 0 {
+                // Out of every range seen so far.
+                x[i % 11] = 1e4 + i as f32;
+            }
+            let scored = reused.score(&x);
+            assert_eq!(scored.to_bits(), plain.score(&x).to_bits(), "packet {i}");
+            if i % 3 != 2 {
+                // Empty buffers: `plain` learns without the scored pass.
+                plain.scratch = Scratch::default();
+                let (a, b) = (reused.train(&x), plain.train(&x));
+                assert_eq!(a.to_bits(), b.to_bits(), "packet {i}");
+            }
+        }
+        let probe: Vec<f32> = (0..11).map(|f| f as f32 * 3.0).collect();
+        assert_eq!(
+            reused.score(&probe).to_bits(),
+            plain.score(&probe).to_bits()
+        );
+        // Another input than the scored one is learned from scratch.
+        reused.score(&probe);
+        plain.scratch = Scratch::default();
+        assert_eq!(reused.train(&x).to_bits(), plain.train(&x).to_bits());
     }
 
     #[test]
