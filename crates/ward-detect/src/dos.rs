@@ -28,12 +28,41 @@
 //! default) is the same flood, only slower: hping3 at 100 packets a second
 //! exhausts a camera's connection table as surely, just later.
 //!
+//! Half-open SYN floods: `syn_half_open` SYNs to one address over two
+//! seconds of which at most one in ten became a connection (the client's
+//! ACK of the SYN-ACK, counted once per connection) are a flood well
+//! before the per-second or sustained checks: 100 SYNs a second is found
+//! in about 1.5 s. Page loads and devices reconnecting complete theirs.
+//!
 //! A UDP flood on one flow (a fixed source port, as Mirai's `udpplain`
 //! sends from a connected socket) opens no new flows. It is counted as
-//! *one-way* UDP: datagrams on flows the receiver never answered whose
-//! payload is not RTP or MPEG-TS (a camera's video stream is one-way UDP
-//! too, at similar rates); `udp_pps` of those two seconds in a row is a
-//! flood.
+//! *one-way* UDP: datagrams on flows the receiver never answered that are
+//! not media or telemetry; `udp_pps` of those two seconds in a row is a
+//! flood. Media is RTP that continues one of the two streams last seen to
+//! the address (same SSRC, sequence number 1-512 ahead, a payload type in
+//! use) or MPEG-TS (a sync byte every 188 bytes); a flood whose payload
+//! merely starts like RTP never continues a stream. Telemetry and lighting
+//! are recognised by their headers (Art-Net, sACN, NetFlow/IPFIX/sFlow,
+//! syslog, statsd): one-way by design, to a node or collector that never
+//! answers. Tunnels, QUIC and game streams are answered, so never one-way.
+//!
+//! Reflection over TCP: SYN-ACKs to an address that sent nothing on their
+//! flow, or whose SYN came from a MAC other than the one the SYN-ACK is
+//! delivered to, are `tcp-synack-reflection` (threshold `ack_rst_pps`);
+//! the forger is the MAC that sent SYNs in the victim's name.
+//!
+//! Other IP protocols (ESP, and GRE whose payload the decoder does not
+//! open; Mirai's `greip`/`greeth` are opened and counted as the UDP inside)
+//! at `ip_pps` a second that the receiver does not answer (under a tenth
+//! as many back over two seconds; a tunnel's far end answers) are
+//! `ip-protocol-flood`. DNS water torture (Mirai's `dns` vector): `dns_qps`
+//! queries a second to one resolver, at least half of them for distinct
+//! names and most under one parent domain, are `dns-water-torture`.
+//!
+//! Many destination ports at once make a scan, not a flood (the scan
+//! detector's business) — unless most packets carry 256 bytes of payload
+//! or more: Mirai's `ack` and `udp` vectors pick a random port per packet,
+//! and no scan's probes are that big.
 //!
 //! Slow attacks (slowloris, slow POST) send too little to be a flood: they
 //! hold many connections open, dribbling a request the server waits for.
@@ -48,7 +77,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use ward_core::decode::{tcpflag, Net, Transport};
-use ward_core::devices::{is_local_scope, DeviceTable};
+use ward_core::devices::is_local_scope;
 use ward_core::flow::Dir;
 use ward_core::{AlertCategory, MacAddr, PacketContext, Timestamp};
 use ward_proto::AppEvent;
@@ -68,10 +97,22 @@ enum Kind {
     Icmp = 3,
     Http = 4,
     Reflection = 5,
+    /// SYN-ACKs for connections the receiver never asked for: TCP
+    /// reflection (SYNs sent to servers in the victim's name).
+    SynAck = 6,
+    /// Packets of another IP protocol (GRE, ESP, …) or IP fragments after
+    /// the first: Mirai's `greip`/`greeth`, fragment floods.
+    Ip = 7,
+    /// DNS queries (also counted as UDP): water torture.
+    Dns = 8,
 }
-const KINDS: usize = 6;
+const KINDS: usize = 9;
 /// More distinct destination ports than this in one second is a scan.
 const MAX_FLOOD_PORTS: u32 = 16;
+/// Payload bytes from which a packet is bulky: many ports hit by mostly
+/// bulky packets are a random-port flood (Mirai's `ack` and `udp` vectors
+/// pick a destination port per packet), not a scan.
+const BULKY_PAYLOAD: usize = 256;
 /// Consecutive seconds at a quarter of a flood threshold that make a
 /// low-rate flood. No lab device or benign capture comes near: their busiest
 /// second to one address holds a few dozen connection requests.
@@ -104,6 +145,10 @@ impl Kind {
             (Kind::Icmp, true) => "icmp-flood-spoofed",
             (Kind::Http, _) => "http-flood",
             (Kind::Reflection, _) => "udp-reflection-amplification",
+            (Kind::SynAck, _) => "tcp-synack-reflection",
+            (Kind::Ip, false) => "ip-protocol-flood",
+            (Kind::Ip, true) => "ip-protocol-flood-spoofed",
+            (Kind::Dns, _) => "dns-water-torture",
         }
     }
     fn words(self) -> &'static str {
@@ -114,13 +159,17 @@ impl Kind {
             Kind::Icmp => "pings",
             Kind::Http => "web requests",
             Kind::Reflection => "amplified replies from internet services",
+            Kind::SynAck => "unrequested TCP SYN-ACKs",
+            Kind::Ip => "packets of a tunnel protocol or IP fragments",
+            Kind::Dns => "DNS queries for random names",
         }
     }
     fn proto(self) -> u8 {
         match self {
-            Kind::Syn | Kind::AckRst | Kind::Http => 6,
-            Kind::Udp | Kind::Reflection => 17,
+            Kind::Syn | Kind::AckRst | Kind::Http | Kind::SynAck => 6,
+            Kind::Udp | Kind::Reflection | Kind::Dns => 17,
             Kind::Icmp => 1,
+            Kind::Ip => 0,
         }
     }
 }
@@ -130,6 +179,26 @@ struct Victim {
     sec: i64,
     counts: [u32; KINDS],
     udp_new: u32,
+    /// SYNs in the second before (0 unless it was the one just before) and
+    /// TCP handshakes to this address completed (the client's ACK of the
+    /// SYN-ACK) this second and the one before: a half-open SYN flood.
+    syn_prev: u32,
+    est: u32,
+    est_prev: u32,
+    /// Packets of other IP protocols this address sent itself (a tunnel
+    /// answers; a GRE flood is not answered), this second and the one before.
+    ip_sent: u32,
+    ip_sent_prev: u32,
+    ip_proto: u8,
+    /// DNS water torture: distinct query names this second and a majority
+    /// vote over their parent domains (hashes).
+    dns_names: Distinct,
+    dns_parent: u64,
+    dns_parent_votes: u32,
+    /// The RTP streams to this address (SSRC, last sequence number), two
+    /// slots: video and audio. A datagram is RTP when it continues one.
+    rtp: [(u32, u16); 2],
+    rtp_slot: u8,
     /// One-way non-media UDP datagrams this second and the one before.
     udp_oneway: u32,
     prev_udp_oneway: u32,
@@ -148,6 +217,9 @@ struct Victim {
     top_mac_votes: u32,
     /// Packets counted this second (all kinds): the denominator of the votes.
     pkts: u32,
+    /// Of those, packets carrying 256 bytes of payload or more: a scan's
+    /// probes are small, Mirai's random-port ACK and UDP floods are not.
+    bulky: u32,
     port: u16,
     one_port: bool,
     /// The MAC frames to this address are delivered to: its owner on the
@@ -185,6 +257,17 @@ impl Victim {
             sec,
             counts: [0; KINDS],
             udp_new: 0,
+            syn_prev: 0,
+            est: 0,
+            est_prev: 0,
+            ip_sent: 0,
+            ip_sent_prev: 0,
+            ip_proto: 0,
+            dns_names: Distinct::default(),
+            dns_parent: 0,
+            dns_parent_votes: 0,
+            rtp: [(0, 0); 2],
+            rtp_slot: 0,
             udp_oneway: 0,
             prev_udp_oneway: 0,
             bytes: [0; KINDS],
@@ -197,6 +280,7 @@ impl Victim {
             top_mac: None,
             top_mac_votes: 0,
             pkts: 0,
+            bulky: 0,
             port: 0,
             one_port: true,
             own_mac: None,
@@ -212,6 +296,29 @@ impl Victim {
             one_refl_port: true,
             total: [0; KINDS],
         }
+    }
+
+    /// Whether `payload` is the next RTP packet of a stream to this address:
+    /// the SSRC of one of the two remembered streams, its sequence number
+    /// 1-512 ahead (reordering and loss allowed). Anything else RTP-shaped
+    /// takes over the older slot and is not yet media, so a flood whose
+    /// first byte merely looks like RTP (random payloads: a quarter of
+    /// them) never continues a stream and is counted.
+    fn continues_rtp(&mut self, payload: &[u8]) -> bool {
+        let Some((ssrc, seq)) = rtp_header(payload) else {
+            return false;
+        };
+        for slot in &mut self.rtp {
+            if slot.0 == ssrc {
+                let ahead = seq.wrapping_sub(slot.1);
+                slot.1 = seq;
+                return (1..=512).contains(&ahead);
+            }
+        }
+        let i = usize::from(self.rtp_slot & 1);
+        self.rtp[i] = (ssrc, seq);
+        self.rtp_slot ^= 1;
+        false
     }
 
     /// Start second `sec`; `low` is each kind's low-rate threshold (and, for
@@ -237,10 +344,22 @@ impl Victim {
                 self.spoofer = None;
                 self.spoofer_votes = 0;
             }
+            self.syn_prev = if next {
+                self.counts[Kind::Syn as usize]
+            } else {
+                0
+            };
             self.sec = sec;
             self.pkts = 0;
+            self.bulky = 0;
             self.counts = [0; KINDS];
             self.udp_new = 0;
+            self.est_prev = if next { self.est } else { 0 };
+            self.est = 0;
+            self.ip_sent_prev = if next { self.ip_sent } else { 0 };
+            self.ip_sent = 0;
+            self.dns_names.clear();
+            self.dns_parent_votes = 0;
             self.prev_udp_oneway = if next { self.udp_oneway } else { 0 };
             self.udp_oneway = 0;
             self.bytes = [0; KINDS];
@@ -297,12 +416,73 @@ fn vote<T: PartialEq + Copy>(top: &mut T, votes: &mut u32, x: T) {
     }
 }
 
-/// RTP (version 2, RFC 3550) or MPEG-TS (sync byte 0x47, 188-byte packets)
-/// payloads: media streams, one-way by design.
-fn looks_like_media(payload: &[u8]) -> bool {
+/// The RTP header fields a stream keeps consistent: version 2, a payload
+/// type in use (RFC 3551's static types 0-34, dynamic 96-127), and the
+/// stream's SSRC and sequence number (RFC 3550 §5.1).
+fn rtp_header(payload: &[u8]) -> Option<(u32, u16)> {
+    let (&b0, &b1) = (payload.first()?, payload.get(1)?);
+    let pt = b1 & 0x7f;
+    if b0 & 0xC0 != 0x80 || payload.len() < 12 || (35..96).contains(&pt) {
+        return None;
+    }
+    let seq = u16::from_be_bytes([*payload.get(2)?, *payload.get(3)?]);
+    let ssrc = u32::from_be_bytes(payload.get(8..12)?.try_into().ok()?);
+    Some((ssrc, seq))
+}
+
+/// MPEG-TS: 188-byte packets, each starting with the sync byte 0x47.
+fn is_mpeg_ts(payload: &[u8]) -> bool {
+    !payload.is_empty()
+        && payload.len().is_multiple_of(188)
+        && payload.chunks(188).all(|c| c.first() == Some(&0x47))
+}
+
+/// One-way UDP by design whose payload names its protocol unmistakably:
+/// Art-Net (lighting, "Art-Net\0"), sACN / E1.31 (lighting, the ACN
+/// packet identifier at byte 4), NetFlow v5/v9, IPFIX and sFlow v5 exports
+/// (version word, then a plausible count or length), syslog ("<PRI>") and
+/// statsd ("name:value|type", printable). Random or zeroed flood payloads
+/// match none of them; a flood that imitates one is still counted by
+/// `udp_pps_any` and, from several flows, by `udp_pps`.
+fn looks_like_telemetry(payload: &[u8]) -> bool {
+    let word = |i: usize| {
+        payload
+            .get(i..i + 2)
+            .map_or(0, |b| u16::from_be_bytes([b[0], b[1]]))
+    };
+    if payload.starts_with(b"Art-Net\0") || payload.get(4..16) == Some(b"ASC-E1.17\0\0\0") {
+        return true;
+    }
+    match (word(0), word(2)) {
+        // NetFlow v5 (1-30 records), v9 (a record count), IPFIX (its length).
+        (5, 1..=30) | (9, 1..=64) => return true,
+        (10, len) if usize::from(len) == payload.len() => return true,
+        // sFlow v5: version 5 as a 32-bit word, agent address type 1 or 2.
+        (0, 5) if matches!(payload.get(4..8), Some([0, 0, 0, 1 | 2])) => return true,
+        _ => {}
+    }
+    let printable = |b: &[u8]| {
+        b.iter()
+            .all(|&c| c.is_ascii_graphic() || c == b' ' || c == b'\n' || c == b'\t')
+    };
+    let head = payload.get(..payload.len().min(64)).unwrap_or(payload);
     match payload.first() {
-        Some(&b) if b & 0xC0 == 0x80 => payload.len() >= 12,
-        Some(&0x47) => payload.len().is_multiple_of(188),
+        // syslog: "<" 1-3 digits ">" (RFC 3164 / 5424).
+        Some(b'<') => {
+            let digits = head
+                .iter()
+                .skip(1)
+                .take_while(|c| c.is_ascii_digit())
+                .count();
+            (1..=3).contains(&digits) && head.get(1 + digits) == Some(&b'>') && printable(head)
+        }
+        // statsd: "metric:value|type".
+        Some(c) if c.is_ascii_alphabetic() => {
+            printable(head)
+                && head.contains(&b':')
+                && head.contains(&b'|')
+                && head.iter().position(|&c| c == b':') < head.iter().position(|&c| c == b'|')
+        }
         _ => false,
     }
 }
@@ -327,6 +507,7 @@ impl Dos {
         low[Kind::AckRst as usize] = quarter(cfg.ack_rst_pps);
         low[Kind::Udp as usize] = quarter(cfg.udp_pps);
         low[Kind::Icmp as usize] = quarter(cfg.icmp_pps);
+        low[Kind::SynAck as usize] = quarter(cfg.ack_rst_pps);
         Dos {
             low,
             low_udp_new: quarter(cfg.udp_new_flows),
@@ -369,8 +550,54 @@ impl Dos {
                 if !pkt.payload.is_empty() && ctx.dir != Some(Dir::ToClient) {
                     self.held_connection(ctx, out);
                 }
+                // The client's ACK of the SYN-ACK (its second packet, the
+                // server having sent a SYN): a completed handshake, which a
+                // half-open flood lacks. Once per connection.
+                let handshake = ack
+                    && !syn
+                    && f & tcpflag::RST == 0
+                    && ctx.dir == Some(Dir::ToServer)
+                    && ctx.flow.is_some_and(|fl| {
+                        fl.pkts[0] == 2
+                            && fl.tcp_flags[0] & tcpflag::SYN != 0
+                            && fl.tcp_flags[1] & tcpflag::SYN != 0
+                    });
+                if handshake {
+                    if let Some(v) = self.victims.get_mut(&dst) {
+                        v.roll(sec, &self.low, self.low_udp_new);
+                        v.est = v.est.saturating_add(1);
+                    }
+                }
+                // A SYN sent in a known address's name by a MAC other than
+                // the one that address receives at: the forger behind a
+                // SYN-ACK reflection.
+                if syn && !ack {
+                    let sender = pkt.link.src.filter(|m| m.is_station());
+                    if let Some(v) = self.victims.get_mut(&src) {
+                        if let (Some(own), Some(m)) = (v.own_mac, sender) {
+                            if own != m {
+                                let mut top = v.spoofer.unwrap_or(m);
+                                vote(&mut top, &mut v.spoofer_votes, m);
+                                v.spoofer = Some(top);
+                            }
+                        }
+                    }
+                }
+                // A SYN-ACK on a flow its receiver never sent on, or whose
+                // SYN came from a MAC other than the one the SYN-ACK is
+                // delivered to (a forger on the LAN): nobody there asked
+                // for the connection.
+                let unasked = syn && ack && ctx.flow.is_some_and(|fl| match ctx.dir {
+                    Some(Dir::ToClient) => {
+                        fl.pkts[0] == 0
+                            || matches!((fl.src_mac, pkt.link.dst), (Some(a), Some(b)) if a != b)
+                    }
+                    _ => fl.pkts[1] == 0,
+                });
                 if syn && !ack {
                     (Kind::Syn, t.dst_port)
+                } else if unasked {
+                    (Kind::SynAck, t.src_port)
                 } else if stray {
                     (Kind::AckRst, t.dst_port)
                 } else {
@@ -401,19 +628,38 @@ impl Dos {
                 }
             }
             Transport::Icmp(i) if i.is_echo_request() => (Kind::Icmp, 0),
+            // IGMP is multicast group chatter, never a victim's load.
+            Transport::Other(p) if p != 2 => {
+                // What the address sends itself: a tunnel's far end answers.
+                if let Some(v) = self.victims.get_mut(&src) {
+                    v.roll(sec, &self.low, self.low_udp_new);
+                    v.ip_sent = v.ip_sent.saturating_add(1);
+                }
+                (Kind::Ip, u16::from(p))
+            }
             _ => return,
         };
         if !is_victim(dst) {
             return;
         }
-        let http = ctx
-            .app
-            .iter()
-            .filter(|e| matches!(e, AppEvent::HttpRequest(_)))
-            .count() as u32;
+        let mut http = 0u32;
+        let mut query: Option<&str> = None;
+        for e in ctx.app {
+            match e {
+                AppEvent::HttpRequest(_) => http += 1,
+                AppEvent::Dns(d) if !d.response && !d.mdns => {
+                    query = d.queries.first().map(String::as_str)
+                }
+                _ => {}
+            }
+        }
         if kind == Kind::Http && http == 0 {
             return;
         }
+        let (kind, query) = match (kind, query) {
+            (Kind::Udp, Some(q)) if port == 53 => (Kind::Dns, Some(q)),
+            (kind, _) => (kind, None),
+        };
         let v = self.victims.entry(dst, || Victim::new(sec));
         v.roll(sec, &self.low, self.low_udp_new);
         // A packet to its own sender's address (masscan sweeping the subnet
@@ -423,30 +669,45 @@ impl Dos {
             v.own_mac = Some(m);
         }
         v.pkts = v.pkts.saturating_add(1);
+        if pkt.payload.len() >= BULKY_PAYLOAD {
+            v.bulky = v.bulky.saturating_add(1);
+        }
         let k = kind as usize;
         let inc = if kind == Kind::Http { http } else { 1 };
         v.counts[k] = v.counts[k].saturating_add(inc);
         v.bytes[k] = v.bytes[k].saturating_add(len);
         v.total[k] = v.total[k].saturating_add(u64::from(inc));
-        if kind == Kind::Udp
+        if matches!(kind, Kind::Udp | Kind::Dns)
             && ctx.dir != Some(Dir::ToClient)
             && ctx.flow.is_some_and(|f| f.pkts[1] == 0)
-            && !looks_like_media(pkt.payload)
+            && !v.continues_rtp(pkt.payload)
+            && !is_mpeg_ts(pkt.payload)
+            && !looks_like_telemetry(pkt.payload)
         {
             v.udp_oneway = v.udp_oneway.saturating_add(1);
         }
         if kind == Kind::Udp && ctx.new_flow {
             v.udp_new += 1;
         }
-        // Reflection also counts as UDP volume for the plain UDP check.
-        if kind == Kind::Reflection {
+        if kind == Kind::Ip {
+            v.ip_proto = port as u8;
+        }
+        if let Some(q) = query {
+            v.dns_names.insert(&q);
+            // The name's parent: what water torture keeps fixed under a
+            // random first label.
+            let parent = q.split_once('.').map_or("", |(_, p)| p);
+            vote(&mut v.dns_parent, &mut v.dns_parent_votes, hash_of(&parent));
+        }
+        // Reflection and DNS queries also count as UDP volume for the plain UDP check.
+        if matches!(kind, Kind::Reflection | Kind::Dns) {
             v.counts[Kind::Udp as usize] += 1;
             if ctx.new_flow {
                 v.udp_new += 1;
             }
         }
         v.sources.insert(&src);
-        if kind == Kind::Reflection {
+        if matches!(kind, Kind::Reflection | Kind::SynAck) {
             if v.refl_port == 0 {
                 v.refl_port = port;
             }
@@ -474,8 +735,28 @@ impl Dos {
         let sustained = v.low_run[k] >= SUSTAINED_SECS
             && c >= self.low[k]
             && (kind != Kind::Udp || v.udp_new >= self.low_udp_new);
+        // Half-open: SYNs over this second and the one before that almost
+        // never became connections (at most one in ten did).
+        let half_open = {
+            let syns = c.saturating_add(v.syn_prev);
+            cfg.syn_half_open > 0
+                && syns >= cfg.syn_half_open
+                && v.est.saturating_add(v.est_prev).saturating_mul(10) <= syns
+        };
         let over = match kind {
-            Kind::Syn => c >= cfg.syn_pps || sustained,
+            Kind::Syn => c >= cfg.syn_pps || sustained || half_open,
+            Kind::SynAck => c >= cfg.ack_rst_pps || sustained,
+            // Unanswered: the address sent back under one in ten.
+            Kind::Ip => {
+                c >= cfg.ip_pps && v.ip_sent.saturating_add(v.ip_sent_prev).saturating_mul(10) <= c
+            }
+            // Many distinct names under one parent domain.
+            Kind::Dns => {
+                cfg.dns_qps > 0
+                    && c >= cfg.dns_qps
+                    && v.dns_names.estimate().saturating_mul(2) >= c
+                    && majority(v.dns_parent_votes, c)
+            }
             Kind::AckRst => c >= cfg.ack_rst_pps || sustained,
             Kind::Udp => {
                 (c >= cfg.udp_pps && v.udp_new >= cfg.udp_new_flows)
@@ -499,7 +780,7 @@ impl Dos {
         // name a reflector as the attacker).
         let unrequested = kind == Kind::Reflection
             && (v.bytes[k] as f64) >= cfg.reflection_ratio * (v.req_bytes.max(1) as f64);
-        let udp_too = kind == Kind::Reflection && !unrequested && {
+        let udp_too = ((kind == Kind::Reflection && !unrequested) || kind == Kind::Dns) && {
             let u = Kind::Udp as usize;
             v.counts[u] >= cfg.udp_pps && v.udp_new >= cfg.udp_new_flows
         };
@@ -511,7 +792,10 @@ impl Dos {
         if !(over || udp_too) {
             return;
         }
-        if v.ports.estimate() > MAX_FLOOD_PORTS && kind != Kind::Reflection {
+        if v.ports.estimate() > MAX_FLOOD_PORTS
+            && !matches!(kind, Kind::Reflection | Kind::SynAck)
+            && v.bulky.saturating_mul(2) < v.pkts
+        {
             return; // many ports at once: a fast scan, not a flood
         }
         // Who floods, per packet's tally: the vote can win and lose its
@@ -551,7 +835,7 @@ impl Dos {
             .flatten()
             .zip(v.top_mac.filter(|_| majority(v.top_mac_votes, v.pkts)))
             .is_some_and(|(own, sender)| own != sender);
-        out.push(self.draft(kind, dst, &v, forged, pkt.ts, ctx.devices));
+        out.push(self.draft(kind, dst, &v, forged, query, ctx));
     }
 
     /// A client packet with data on a connection the server has answered
@@ -627,10 +911,14 @@ impl Dos {
         victim: IpAddr,
         v: &Victim,
         forged: bool,
-        now: Timestamp,
-        devices: &DeviceTable,
+        query: Option<&str>,
+        ctx: &PacketContext<'_, '_>,
     ) -> Draft {
+        let (now, devices) = (ctx.pkt.ts, ctx.devices);
         let k = kind as usize;
+        // Reflected floods come from the reflectors; the attacker is whoever
+        // sent the requests in the victim's name.
+        let reflected = matches!(kind, Kind::Reflection | Kind::SynAck);
         let sources = v.sources.estimate();
         let spoofed = forged || (!v.one_src && sources >= self.cfg.spoofed_sources);
         // The attacker is the source that sent most of this second's packets
@@ -639,32 +927,29 @@ impl Dos {
         // the addresses lie; on a LAN the sender's MAC does not, so name the
         // device that owns it. A reflection's senders are the reflectors: its
         // attacker is whoever forged the victim's address in the requests.
-        let attacker = (kind != Kind::Reflection
-            && !forged
-            && (v.one_src || majority(v.top_src_votes, v.pkts)))
-        .then_some(v.top_src);
+        let attacker = (!reflected && !forged && (v.one_src || majority(v.top_src_votes, v.pkts)))
+            .then_some(v.top_src);
         let mut d = Draft::new(AlertCategory::Dos, kind.signature(spoofed), NAME, now);
         d.attacker = attacker;
         d.attacker_mac = match (attacker, kind) {
             (Some(_), _) => None,
-            (None, Kind::Reflection) => v.spoofer.filter(|_| v.spoofer_votes > 0),
+            (None, Kind::Reflection | Kind::SynAck) => v.spoofer.filter(|_| v.spoofer_votes > 0),
             (None, _) => v
                 .top_mac
                 .filter(|m| majority(v.top_mac_votes, v.pkts) && !self.routers.contains(&Some(*m))),
         };
         d.victims = vec![victim];
-        d.proto = Some(kind.proto());
+        d.proto = Some(match kind {
+            Kind::Ip => v.ip_proto,
+            _ => kind.proto(),
+        });
         d.per_victim = true;
-        if v.one_port && v.port != 0 && kind != Kind::Reflection {
+        if v.one_port && v.port != 0 && !reflected && kind != Kind::Ip {
             d.victim_port = v.port;
         }
         d.first_seen = Timestamp::from_secs(v.first_over[k]).max(Timestamp::from_secs(v.sec));
         d.count = v.total[k];
-        d.severity = if spoofed || kind == Kind::Reflection {
-            1
-        } else {
-            2
-        };
+        d.severity = if spoofed || reflected { 1 } else { 2 };
         d.confidence = 0.9;
         d = d
             .ev("packets_per_second", v.counts[k])
@@ -675,12 +960,20 @@ impl Dos {
             d = d.ev("sender_mac", m.to_string());
             d.devices.push(m.to_string());
         }
-        if kind == Kind::Reflection {
+        if reflected {
             if v.one_refl_port && v.refl_port != 0 {
                 d = d.ev("reflector_port", v.refl_port);
             }
+        } else if kind == Kind::Ip {
+            d = d.ev("ip_protocol", v.ip_proto);
         } else if v.one_port && v.port != 0 {
             d = d.ev("port", v.port);
+        }
+        if kind == Kind::Dns {
+            d = d.ev("distinct_names", v.dns_names.estimate());
+            if let Some(q) = query {
+                d = d.ev("domain", q.split_once('.').map_or(q, |(_, p)| p));
+            }
         }
         if kind == Kind::Reflection {
             let ratio = v.bytes[k] as f64 / (v.req_bytes.max(1) as f64);
@@ -698,7 +991,7 @@ impl Dos {
             (None, _) => format!("{sources} addresses"),
             (Some(a), false) => who(devices, a),
         };
-        let port = if v.one_port && v.port != 0 && kind != Kind::Reflection {
+        let port = if v.one_port && v.port != 0 && !reflected && kind != Kind::Ip {
             format!(" on port {}", v.port)
         } else {
             String::new()
@@ -717,6 +1010,32 @@ impl Dos {
                 match d.attacker_mac {
                     Some(m) => format!(" by {m}, which sent requests in the victim's name"),
                     None => String::new(),
+                }
+            ),
+            Kind::SynAck => format!(
+                "{} is being flooded with {} unrequested TCP SYN-ACKs per second from {} servers, a TCP reflection attack (SYNs sent to them in its name){}.",
+                who(devices, victim),
+                v.counts[k],
+                sources,
+                match d.attacker_mac {
+                    Some(m) => format!(" by {m}"),
+                    None => String::new(),
+                }
+            ),
+            Kind::Dns => format!(
+                "{from} is sending {} about {} DNS queries per second for random names under {}, a DNS water-torture attack on that domain's name servers.",
+                who(devices, victim),
+                v.counts[k],
+                query.map_or("one domain", |q| q.split_once('.').map_or(q, |(_, p)| p))
+            ),
+            Kind::Ip => format!(
+                "{from} is flooding {} with about {} {} per second that it does not answer, a denial-of-service attack.",
+                who(devices, victim),
+                v.counts[k],
+                match v.ip_proto {
+                    47 => "GRE packets".to_string(),
+                    50 => "IPsec ESP packets".to_string(),
+                    p => format!("IP protocol {p} packets"),
                 }
             ),
             _ => format!(

@@ -391,8 +391,9 @@ fn config_is_strict_and_thresholds_apply() {
     assert!(ward_detect::detectors(Some(&bad)).is_err());
     let missing = serde_json::json!({ "exploit": { "rules_file": "/nonexistent/rules.toml" } });
     assert!(ward_detect::detectors(Some(&missing)).is_err());
-    // A SYN flood under a raised threshold stays quiet.
-    let cfg = serde_json::json!({ "dos": { "syn_pps": 5000 } });
+    // A SYN flood under raised thresholds (per second, and half-open over
+    // two seconds) stays quiet.
+    let cfg = serde_json::json!({ "dos": { "syn_pps": 5000, "syn_half_open": 5000 } });
     let mut r = Run::with(Some(&cfg));
     for i in 0..1000i64 {
         r.at(

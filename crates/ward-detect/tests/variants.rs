@@ -316,8 +316,9 @@ fn connections_picked_up_mid_stream_are_not_an_ack_scan() {
 }
 
 /// hping3 -S at 100 packets a second for 30 s (`syn-flood-slow`): a third
-/// of the per-second threshold, kept up. It is one flood alert, raised once
-/// it has lasted `SUSTAINED_SECS`, naming the sender.
+/// of the per-second threshold, kept up. It is one flood alert naming the
+/// sender, raised once `syn_half_open` SYNs in two seconds never became
+/// connections (fourth session; it took `SUSTAINED_SECS` before).
 #[test]
 fn a_low_rate_syn_flood_kept_up_is_a_flood() {
     let mut r = lan(None);
@@ -349,15 +350,12 @@ fn a_low_rate_syn_flood_kept_up_is_a_flood() {
     assert_eq!(a.attacker, Some(ip(ATK)));
     assert_eq!(a.victims, vec![ip(CAM)]);
     let after = t.since(Timestamp(T0 + 1_000_000));
-    let sustained = i64::from(ward_detect::dos::SUSTAINED_SECS) * 1_000_000;
-    assert!(
-        (sustained..sustained + 2_000_000).contains(&after),
-        "raised after {after} µs"
-    );
+    assert!(after <= 2_000_000, "raised after {after} µs");
 }
 
 /// The same rate in short bursts (a guessing tool's connections, a page
-/// with many images): never ten seconds in a row, never a flood.
+/// with many images): never ten seconds in a row, and the connections
+/// complete (so not half-open either): never a flood.
 #[test]
 fn bursts_at_a_low_rate_are_not_a_flood() {
     let mut r = lan(None);
@@ -365,16 +363,10 @@ fn bursts_at_a_low_rate_are_not_a_flood() {
         for i in 0..500i64 {
             let t = 1_000_000 + burst * 12_000_000 + i * 10_000; // 5 s at 100/s, 7 s pause
             let sport = 1024 + ((burst * 500 + i) % 60000) as u16;
-            r.at(
-                t,
-                &tcp(
-                    (ATK_MAC, ATK, sport),
-                    (CAM_MAC, CAM, 80),
-                    i as u32,
-                    "S",
-                    b"",
-                ),
-            );
+            let (c, s) = ((ATK_MAC, ATK, sport), (CAM_MAC, CAM, 80));
+            r.at(t, &tcp(c, s, i as u32, "S", b""));
+            r.at(t + 300, &tcp(s, c, 7, "SA", b""));
+            r.at(t + 600, &tcp(c, s, i as u32 + 1, "A", b""));
         }
     }
     let a = r.alerts();

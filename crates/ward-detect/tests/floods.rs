@@ -1,0 +1,884 @@
+//! Flood, reflection and water-torture shapes (fourth session, issue #5):
+//! each test rebuilds the wire shape of a real attack tool or botnet
+//! vector (hping3, Mirai's `greip`, `udpplain`, `ack`, `dns`, `vse`,
+//! CLDAP / WS-Discovery / Dahua reflection, SYN-ACK reflection, pulse
+//! waves) and, beside it, the benign traffic that looks most like it and
+//! must stay quiet.
+
+use ward_core::{Alert, AlertCategory, Timestamp};
+
+mod common;
+use common::{ip, tcp, udp, End, Mac, Run, T0, V4};
+
+const ATK_MAC: Mac = [0x3c, 0xa9, 0xf4, 0x00, 0x00, 0x66];
+const CAM_MAC: Mac = [0x28, 0x57, 0xbe, 0x00, 0x00, 0x20];
+const PHONE_MAC: Mac = [0xf0, 0x18, 0x98, 0x00, 0x00, 0x30];
+const GW_MAC: Mac = [0x00, 0x0d, 0xb9, 0x00, 0x00, 0x01];
+const ATK: V4 = [192, 168, 50, 127];
+const CAM: V4 = [192, 168, 50, 175];
+const PHONE: V4 = [192, 168, 50, 117];
+const GW: V4 = [192, 168, 50, 1];
+
+/// A broadcast ARP request from `(smac, sip)` for the gateway.
+fn arp(smac: Mac, sip: V4) -> Vec<u8> {
+    let mut f = vec![0xff; 6];
+    f.extend_from_slice(&smac);
+    f.extend_from_slice(&[0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 1]);
+    f.extend_from_slice(&smac);
+    f.extend_from_slice(&sip);
+    f.extend_from_slice(&[0; 6]);
+    f.extend_from_slice(&GW);
+    f
+}
+
+/// The LAN: every device has introduced itself by ARP, the gateway has
+/// sent a frame to each (so the detector knows which MAC each address
+/// receives at), and each has talked to the internet through it.
+fn lan(cfg: Option<&serde_json::Value>) -> Run {
+    let mut r = Run::with(cfg);
+    let mut t = 0;
+    for (m, a) in [(ATK_MAC, ATK), (CAM_MAC, CAM), (PHONE_MAC, PHONE)] {
+        r.at(t, &arp(m, a));
+        r.at(
+            t + 1,
+            &udp((GW_MAC, GW, 53), (m, a, 33333), b"\x00\x01\x81\x80"),
+        );
+        r.at(
+            t + 2,
+            &udp(
+                (m, a, 33334),
+                (GW_MAC, [1, 1, 1, 1], 53),
+                b"\x00\x02\x01\x00",
+            ),
+        );
+        t += 10;
+    }
+    r
+}
+
+fn dos(a: &[(Timestamp, Alert)]) -> Vec<&(Timestamp, Alert)> {
+    a.iter()
+        .filter(|(_, a)| a.category == AlertCategory::Dos)
+        .collect()
+}
+
+fn quiet(r: Run) {
+    let a = r.timed_alerts();
+    let d = dos(&a);
+    assert!(d.is_empty(), "{d:?}");
+}
+
+/// Seconds from `start` (µs offset from T0) to the alert.
+fn after(t: Timestamp, start: i64) -> f64 {
+    t.since(Timestamp(T0 + start)) as f64 / 1e6
+}
+
+/// An IPv4 frame with any protocol, TTL and fragment word (flags + offset).
+fn ipv4(
+    src: (Mac, V4),
+    dst: (Mac, V4),
+    proto: u8,
+    ttl: u8,
+    frag: u16,
+    id: u16,
+    body: &[u8],
+) -> Vec<u8> {
+    let mut f = Vec::with_capacity(34 + body.len());
+    f.extend_from_slice(&dst.0);
+    f.extend_from_slice(&src.0);
+    f.extend_from_slice(&[0x08, 0x00]);
+    let total = (20 + body.len()) as u16;
+    let mut h = [0u8; 20];
+    h[0] = 0x45;
+    h[2..4].copy_from_slice(&total.to_be_bytes());
+    h[4..6].copy_from_slice(&id.to_be_bytes());
+    h[6..8].copy_from_slice(&frag.to_be_bytes());
+    h[8] = ttl;
+    h[9] = proto;
+    h[12..16].copy_from_slice(&src.1);
+    h[16..20].copy_from_slice(&dst.1);
+    let sum: u32 = h
+        .chunks(2)
+        .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
+        .sum();
+    let sum = (sum & 0xffff) + (sum >> 16);
+    let sum = !(((sum & 0xffff) + (sum >> 16)) as u16);
+    h[10..12].copy_from_slice(&sum.to_be_bytes());
+    f.extend_from_slice(&h);
+    f.extend_from_slice(body);
+    f
+}
+
+/// A UDP header + payload (checksum 0: none, as IPv4 allows).
+fn udp_body(sport: u16, dport: u16, payload: &[u8], len: usize) -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend_from_slice(&sport.to_be_bytes());
+    b.extend_from_slice(&dport.to_be_bytes());
+    b.extend_from_slice(&((8 + len) as u16).to_be_bytes());
+    b.extend_from_slice(&[0, 0]);
+    b.extend_from_slice(payload);
+    b
+}
+
+/// A small deterministic generator for random payloads and ports.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 33
+    }
+    fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.next() as u8).collect()
+    }
+}
+
+// ---- SYN floods: fast enough, and not on benign bursts -----------------
+
+/// hping3 -S -p 80 -i u10000 (`syn-flood-slow`): 100 SYNs a second; the
+/// camera answers each with a SYN-ACK and the attacker's kernel resets it.
+/// No handshake completes: a half-open flood, found within 2 s.
+#[test]
+fn a_half_open_syn_flood_at_100_per_second_is_found_within_2_s() {
+    let mut r = lan(None);
+    let start = 1_300_000;
+    for i in 0..1000i64 {
+        let t = start + i * 10_000;
+        let sport = 2000 + i as u16;
+        r.at(
+            t,
+            &tcp(
+                (ATK_MAC, ATK, sport),
+                (CAM_MAC, CAM, 80),
+                i as u32,
+                "S",
+                b"",
+            ),
+        );
+        r.at(
+            t + 80,
+            &tcp((CAM_MAC, CAM, 80), (ATK_MAC, ATK, sport), 9, "SA", b""),
+        );
+        r.at(
+            t + 160,
+            &tcp(
+                (ATK_MAC, ATK, sport),
+                (CAM_MAC, CAM, 80),
+                i as u32 + 1,
+                "R",
+                b"",
+            ),
+        );
+    }
+    let a = r.timed_alerts();
+    let d = dos(&a);
+    assert_eq!(d.len(), 1, "one incident: {d:?}");
+    let (t, f) = d[0];
+    assert_eq!(f.signature, "tcp-syn-flood");
+    assert_eq!(f.attacker, Some(ip(ATK)));
+    assert_eq!(f.victims, vec![ip(CAM)]);
+    assert!(
+        after(*t, start) <= 2.0,
+        "found after {} s",
+        after(*t, start)
+    );
+}
+
+/// The same rate with `syn_half_open = 0`: only the sustained check is
+/// left, which takes 10 s.
+#[test]
+fn syn_half_open_zero_turns_the_fast_check_off() {
+    let cfg = serde_json::json!({"dos": {"syn_half_open": 0}});
+    let mut r = lan(Some(&cfg));
+    for i in 0..1500i64 {
+        let sport = 2000 + i as u16;
+        r.at(
+            1_000_000 + i * 10_000,
+            &tcp((ATK_MAC, ATK, sport), (CAM_MAC, CAM, 80), 1, "S", b""),
+        );
+    }
+    let a = r.timed_alerts();
+    let d = dos(&a);
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert!(after(d[0].0, 1_000_000) >= 10.0);
+}
+
+/// A client's handshake to a server: SYN, SYN-ACK, ACK.
+fn handshake(r: &mut Run, t: i64, c: End, s: End) {
+    r.at(t, &tcp(c, s, 100, "S", b""));
+    r.at(t + 300, &tcp(s, c, 900, "SA", b""));
+    r.at(t + 600, &tcp(c, s, 101, "A", b""));
+}
+
+/// A camera reconnect storm and a page load: 400 connections in 2 s to one
+/// server port (every device on the LAN re-joining an NVR after a reboot,
+/// then a browser's burst of parallel requests), all completed.
+#[test]
+fn completed_connection_bursts_are_not_a_syn_flood() {
+    let mut r = lan(None);
+    for i in 0..400i64 {
+        let c = if i % 2 == 0 {
+            (CAM_MAC, CAM, 30000 + i as u16)
+        } else {
+            (PHONE_MAC, PHONE, 30000 + i as u16)
+        };
+        handshake(&mut r, 1_000_000 + i * 5_000, c, (ATK_MAC, ATK, 443));
+    }
+    quiet(r);
+}
+
+/// A phone retrying an unreachable server (SYNs its kernel retransmits at
+/// 1, 2, 4 s) from 20 sockets at once: a few dozen unanswered SYNs a
+/// second, not a flood.
+#[test]
+fn retransmitted_syns_to_a_dead_server_are_not_a_flood() {
+    let mut r = lan(None);
+    for s in 0..20u16 {
+        for (k, back) in [0i64, 1, 3, 7, 15].iter().enumerate() {
+            let t = 1_000_000 + i64::from(s) * 20_000 + back * 1_000_000;
+            r.at(
+                t + k as i64,
+                &tcp(
+                    (PHONE_MAC, PHONE, 40000 + s),
+                    (CAM_MAC, CAM, 8443),
+                    1,
+                    "S",
+                    b"",
+                ),
+            );
+        }
+    }
+    quiet(r);
+}
+
+// ---- one-way UDP: real floods and benign one-way streams ---------------
+
+/// One flow, `n` datagrams at `gap` µs, payload from `payload(i)`.
+fn one_flow(
+    r: &mut Run,
+    from: End,
+    to: End,
+    n: i64,
+    gap: i64,
+    mut payload: impl FnMut(i64) -> Vec<u8>,
+) {
+    for i in 0..n {
+        r.at(1_000_000 + i * gap, &udp(from, to, &payload(i)));
+    }
+}
+
+fn one_udp_flood(a: &[(Timestamp, Alert)], victim: V4) {
+    let d = dos(a);
+    let f = d.first().expect("flood").1.clone();
+    assert_eq!(f.signature, "udp-flood");
+    assert_eq!(f.attacker, Some(ip(ATK)));
+    assert_eq!(f.victims, vec![ip(victim)]);
+}
+
+/// A flood whose random payloads start like RTP a quarter of the time
+/// (first byte 0x80-0xBF) was exempt as "media" before: a real RTP check
+/// (one SSRC, advancing sequence numbers) no longer exempts it. Here
+/// every datagram starts like RTP, with a plausible payload type.
+#[test]
+fn a_flood_that_only_looks_like_rtp_is_a_flood() {
+    let mut r = lan(None);
+    let mut g = Rng(7);
+    one_flow(
+        &mut r,
+        (ATK_MAC, ATK, 40000),
+        (CAM_MAC, CAM, 5004),
+        4000,
+        500,
+        |_| {
+            let mut p = g.bytes(512);
+            p[0] = 0x80 | (p[0] & 0x3f);
+            p[1] = 96;
+            p
+        },
+    );
+    one_udp_flood(&r.timed_alerts(), CAM);
+}
+
+/// Mirai's `udpplain` (a connected socket: one flow) with its default
+/// 512 random bytes, and hping3's zeroed payloads, and Mirai's `vse`
+/// (the Source Engine query, 25 bytes) from one source port.
+#[test]
+fn single_flow_floods_with_random_zero_or_vse_payloads_are_floods() {
+    for kind in 0..3 {
+        let mut r = lan(None);
+        let mut g = Rng(11);
+        one_flow(
+            &mut r,
+            (ATK_MAC, ATK, 40000),
+            (CAM_MAC, CAM, 27015),
+            3000,
+            700,
+            |_| match kind {
+                0 => g.bytes(512),
+                1 => vec![0; 512],
+                _ => b"\xff\xff\xff\xffTSource Engine Query\0".to_vec(),
+            },
+        );
+        one_udp_flood(&r.timed_alerts(), CAM);
+    }
+}
+
+/// A camera's RTP to the phone with audio and video (two SSRCs,
+/// interleaved), 1 500 datagrams a second for 8 s: media, not a flood.
+#[test]
+fn rtp_audio_and_video_from_a_camera_are_not_a_flood() {
+    let mut r = lan(None);
+    one_flow(
+        &mut r,
+        (CAM_MAC, CAM, 50000),
+        (PHONE_MAC, PHONE, 40002),
+        12_000,
+        666,
+        |i| {
+            let (ssrc, pt, seq) = if i % 5 == 0 {
+                (0xa0d1_0001u32, 8u8, i / 5)
+            } else {
+                (0x51de_0002, 96 | 0x80, i)
+            };
+            let mut p = vec![0x80, pt];
+            p.extend_from_slice(&(seq as u16).to_be_bytes());
+            p.extend_from_slice(&((i * 90) as u32).to_be_bytes());
+            p.extend_from_slice(&ssrc.to_be_bytes());
+            p.extend_from_slice(&[0x3c; 900]);
+            p
+        },
+    );
+    quiet(r);
+}
+
+/// One-way UDP by design at 800 datagrams a second for 6 s, each to a LAN
+/// node or collector that never answers: Art-Net DMX to a lighting node,
+/// sACN (E1.31), syslog and statsd to a collector, NetFlow v9 export,
+/// MPEG-TS video.
+#[test]
+fn one_way_lighting_telemetry_and_video_streams_are_not_floods() {
+    let artnet = |i: i64| {
+        let mut p = b"Art-Net\0\x00\x50\x00\x0e".to_vec();
+        p.extend_from_slice(&[i as u8, 0, (i % 16) as u8, 0, 0x02, 0x00]);
+        p.extend_from_slice(&[0x7f; 512]);
+        p
+    };
+    let sacn = |i: i64| {
+        let mut p = vec![0x00, 0x10, 0x00, 0x00];
+        p.extend_from_slice(b"ASC-E1.17\0\0\0");
+        p.extend_from_slice(&[0x72, 0x6e, 0, 0, 0, 4, i as u8]);
+        p.extend_from_slice(&[0x10; 600]);
+        p
+    };
+    let syslog = |i: i64| {
+        format!("<134>1 2026-11-27T10:00:00Z cam app {i} - - request served in 3 ms").into_bytes()
+    };
+    let statsd = |i: i64| format!("lock.motor.current:{}|g\nlock.events:1|c", i % 97).into_bytes();
+    let netflow = |i: i64| {
+        let mut p = vec![0x00, 0x09, 0x00, 0x1c];
+        p.extend_from_slice(&(i as u32).to_be_bytes());
+        p.extend_from_slice(&[0x11; 1200]);
+        p
+    };
+    let ts = |i: i64| {
+        let mut p = Vec::new();
+        for k in 0..7 {
+            p.push(0x47);
+            p.extend_from_slice(&[(i + k) as u8; 187]);
+        }
+        p
+    };
+    type Payload<'a> = &'a dyn Fn(i64) -> Vec<u8>;
+    let streams: [(&str, u16, Payload); 6] = [
+        ("art-net", 6454, &artnet),
+        ("sacn", 5568, &sacn),
+        ("syslog", 514, &syslog),
+        ("statsd", 8125, &statsd),
+        ("netflow", 2055, &netflow),
+        ("mpeg-ts", 1234, &ts),
+    ];
+    for (name, port, payload) in streams {
+        let mut r = lan(None);
+        one_flow(
+            &mut r,
+            (CAM_MAC, CAM, 50000),
+            (PHONE_MAC, PHONE, port),
+            4800,
+            1250,
+            payload,
+        );
+        let a = r.timed_alerts();
+        assert!(dos(&a).is_empty(), "{name}: {:?}", dos(&a));
+    }
+}
+
+/// Two-way bulk UDP: a QUIC download (2 000 server datagrams a second, the
+/// client acknowledging every few), a WireGuard tunnel carrying an upload,
+/// game streaming (video one way, input and acks the other).
+#[test]
+fn answered_bulk_udp_is_not_a_flood() {
+    for (port, back_every) in [(443u16, 4i64), (51820, 2), (47998, 10)] {
+        let mut r = lan(None);
+        let (srv, cli) = ((ATK_MAC, ATK, port), (PHONE_MAC, PHONE, 55000));
+        r.at(999_000, &udp(cli, srv, &[0xc3; 1200]));
+        for i in 0..12_000i64 {
+            let t = 1_000_000 + i * 500;
+            r.at(t, &udp(srv, cli, &[0x41; 1200]));
+            if i % back_every == 0 {
+                r.at(t + 50, &udp(cli, srv, &[0x51; 40]));
+            }
+        }
+        quiet(r);
+    }
+}
+
+// ---- Mirai's other vectors ---------------------------------------------
+
+/// Mirai `greip` (GRE around IP/UDP with 512 random bytes) and `greeth`
+/// (GRE around Ethernet/IP/UDP) from the bot at 3 000 packets a second,
+/// unanswered. The decoder looks inside GRE, so these are the inner UDP
+/// floods, from and to the outer addresses as Mirai sends them.
+#[test]
+fn mirai_gre_floods_are_floods() {
+    for eth in [false, true] {
+        let mut r = lan(None);
+        let mut g = Rng(3);
+        for i in 0..6000i64 {
+            let mut gre = vec![0x00, 0x00];
+            gre.extend_from_slice(if eth { &[0x65, 0x58] } else { &[0x08, 0x00] });
+            let inner = ipv4(
+                (ATK_MAC, ATK),
+                (CAM_MAC, CAM),
+                17,
+                64,
+                0,
+                i as u16,
+                &udp_body(g.next() as u16, g.next() as u16, &g.bytes(512), 512),
+            );
+            gre.extend_from_slice(if eth { &inner } else { &inner[14..] });
+            r.at(
+                1_000_000 + i * 333,
+                &ipv4(
+                    (ATK_MAC, ATK),
+                    (CAM_MAC, CAM),
+                    47,
+                    64,
+                    0x4000,
+                    i as u16,
+                    &gre,
+                ),
+            );
+        }
+        let a = r.timed_alerts();
+        let d = dos(&a);
+        let (t, f) = d.first().unwrap_or_else(|| panic!("eth {eth}: no flood"));
+        assert_eq!(f.attacker, Some(ip(ATK)));
+        assert_eq!(f.victims, vec![ip(CAM)]);
+        assert!(after(*t, 1_000_000) <= 1.0);
+    }
+}
+
+/// A flood of a protocol ward does not decode further (ESP, 50): 3 000
+/// packets a second that the victim never answers.
+#[test]
+fn an_unanswered_esp_flood_is_an_ip_protocol_flood() {
+    let mut r = lan(None);
+    let mut g = Rng(3);
+    for i in 0..6000i64 {
+        r.at(
+            1_000_000 + i * 333,
+            &ipv4(
+                (ATK_MAC, ATK),
+                (CAM_MAC, CAM),
+                50,
+                64,
+                0x4000,
+                i as u16,
+                &g.bytes(400),
+            ),
+        );
+    }
+    let a = r.timed_alerts();
+    let d = dos(&a);
+    let (t, f) = d.first().expect("esp flood");
+    assert_eq!(f.signature, "ip-protocol-flood");
+    assert_eq!(f.attacker, Some(ip(ATK)));
+    assert_eq!(f.victims, vec![ip(CAM)]);
+    assert!(f.summary.contains("ESP"), "{}", f.summary);
+    assert!(after(*t, 1_000_000) <= 1.0);
+}
+
+/// An IPsec (ESP) tunnel carrying a download: 1 500 packets a second one
+/// way, 750 back. A tunnel, not a flood.
+#[test]
+fn a_busy_esp_tunnel_is_not_a_flood() {
+    let mut r = lan(None);
+    for i in 0..9000i64 {
+        let t = 1_000_000 + i * 666;
+        r.at(
+            t,
+            &ipv4(
+                (ATK_MAC, ATK),
+                (CAM_MAC, CAM),
+                50,
+                64,
+                0x4000,
+                i as u16,
+                &[0x30, 0x81, 0x88, 0x0b, 0, 0, 0, 1],
+            ),
+        );
+        if i % 2 == 0 {
+            r.at(
+                t + 10,
+                &ipv4(
+                    (CAM_MAC, CAM),
+                    (ATK_MAC, ATK),
+                    50,
+                    64,
+                    0x4000,
+                    i as u16,
+                    &[0x30, 0x81, 0x88, 0x0b, 0, 0, 0, 2],
+                ),
+            );
+        }
+    }
+    quiet(r);
+}
+
+/// Mirai `ack`: ACK (+PSH) segments of no connection with 512 random bytes,
+/// a random destination port per packet. Hundreds of ports a second looked
+/// like a scan and were left to the scan detector; bulky segments are no
+/// scan's probes.
+#[test]
+fn a_random_port_ack_flood_with_payloads_is_a_flood_not_a_scan() {
+    let mut r = lan(None);
+    let mut g = Rng(5);
+    for i in 0..4000i64 {
+        let (sp, dp) = (g.next() as u16 | 1024, g.next() as u16 | 1);
+        r.at(
+            1_000_000 + i * 250,
+            &tcp(
+                (ATK_MAC, ATK, sp),
+                (CAM_MAC, CAM, dp),
+                i as u32,
+                "A",
+                &g.bytes(512),
+            ),
+        );
+    }
+    let a = r.timed_alerts();
+    let d = dos(&a);
+    let (_, f) = d.first().expect("ack flood");
+    assert_eq!(f.signature, "tcp-ack-rst-flood");
+    assert_eq!(f.attacker, Some(ip(ATK)));
+    assert_eq!(f.victims, vec![ip(CAM)]);
+}
+
+/// A DNS query for `name` from `c` to the resolver, and its answer.
+fn dns(r: &mut Run, t: i64, c: End, id: u16, name: &str, rcode: u8) {
+    let mut q = id.to_be_bytes().to_vec();
+    q.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
+    for l in name.split('.') {
+        q.push(l.len() as u8);
+        q.extend_from_slice(l.as_bytes());
+    }
+    q.extend_from_slice(&[0, 0, 1, 0, 1]);
+    r.at(t, &udp(c, (GW_MAC, GW, 53), &q));
+    let mut a = q.clone();
+    a[2] = 0x81;
+    a[3] = 0x80 | rcode;
+    r.at(t + 400, &udp((GW_MAC, GW, 53), c, &a));
+}
+
+/// Mirai `dns` (water torture): queries for a random 12-letter label under
+/// the target domain, each from a new source port, to the LAN's resolver,
+/// which answers NXDOMAIN; 400 a second.
+#[test]
+fn dns_water_torture_is_found() {
+    let mut r = lan(None);
+    let mut g = Rng(9);
+    for i in 0..1200i64 {
+        let label: String = (0..12)
+            .map(|_| (b'a' + (g.next() % 26) as u8) as char)
+            .collect();
+        dns(
+            &mut r,
+            1_000_000 + i * 2_500,
+            (ATK_MAC, ATK, 1024 + (g.next() % 60000) as u16),
+            i as u16,
+            &format!("{label}.victim-shop.com"),
+            3,
+        );
+    }
+    let a = r.timed_alerts();
+    let d = dos(&a);
+    let (t, f) = d
+        .iter()
+        .find(|(_, a)| a.signature == "dns-water-torture")
+        .expect("water torture");
+    assert_eq!(f.attacker, Some(ip(ATK)));
+    assert_eq!(f.victims, vec![ip(GW)]);
+    assert!(f.summary.contains("victim-shop.com"), "{}", f.summary);
+    assert!(after(*t, 1_000_000) <= 1.0);
+}
+
+/// A busy household's lookups: 300 queries a second for 3 s for the same
+/// few dozen names (a page load repeated, an app polling), and a phone
+/// resolving many distinct names under different domains. Not torture.
+#[test]
+fn busy_but_ordinary_dns_is_not_water_torture() {
+    let mut r = lan(None);
+    for i in 0..900i64 {
+        let name = format!("host{}.example{}.com", i % 40, i % 7);
+        dns(
+            &mut r,
+            1_000_000 + i * 3_333,
+            (PHONE_MAC, PHONE, 40000 + (i % 50) as u16),
+            i as u16,
+            &name,
+            0,
+        );
+    }
+    for i in 0..600i64 {
+        let name = format!("n{i}.site{i}.org");
+        dns(
+            &mut r,
+            5_000_000 + i * 3_333,
+            (CAM_MAC, CAM, 41000 + (i % 50) as u16),
+            i as u16,
+            &name,
+            0,
+        );
+    }
+    quiet(r);
+}
+
+// ---- reflection --------------------------------------------------------
+
+const WAN: Mac = GW_MAC;
+
+/// `n` reflectors on the internet answer a spoofed request each second:
+/// the attacker (a LAN bot) sends requests in the phone's name, the
+/// replies come back through the router. Returns the alerts.
+fn reflect(
+    port: u16,
+    request: &[u8],
+    reply: &[u8],
+    per_sec: i64,
+    secs: i64,
+) -> Vec<(Timestamp, Alert)> {
+    let mut r = lan(None);
+    let n = per_sec * secs;
+    for i in 0..n {
+        let t = 1_000_000 + i * 1_000_000 / per_sec;
+        let refl: V4 = [203, 0, (i % 200) as u8, 7];
+        // The forged request (phone's address, attacker's MAC).
+        r.at(t, &udp((ATK_MAC, PHONE, 40000), (WAN, refl, port), request));
+        r.at(
+            t + 20_000,
+            &udp((WAN, refl, port), (PHONE_MAC, PHONE, 40000), reply),
+        );
+    }
+    r.timed_alerts()
+}
+
+fn reflection_found(a: &[(Timestamp, Alert)], port: u16) {
+    let d = dos(a);
+    let (t, f) = d.first().expect("reflection");
+    assert_eq!(f.signature, "udp-reflection-amplification");
+    assert_eq!(f.victims, vec![ip(PHONE)]);
+    assert_eq!(f.attacker, Some(ip(ATK)), "{}", f.summary);
+    assert_eq!(
+        f.evidence.get("reflector_port").and_then(|v| v.as_u64()),
+        Some(u64::from(port))
+    );
+    assert!(after(*t, 1_000_000) <= 2.0);
+}
+
+/// CLDAP (389/udp): a 52-byte rootDSE searchRequest, ~3 000-byte
+/// searchResEntry replies (amplification ≈ 56-70×).
+#[test]
+fn cldap_reflection_is_found() {
+    let req = b"\x30\x84\x00\x00\x00\x2d\x02\x01\x01\x63\x84\x00\x00\x00\x24\x04\x00\x0a\x01\x00\x0a\x01\x00\x02\x01\x00\x02\x01\x00\x01\x01\x00\x87\x0bobjectclass\x30\x84\x00\x00\x00\x00";
+    let mut rep = b"\x30\x84\x00\x00\x0b\xb0\x02\x01\x01\x64\x84\x00\x00\x0b\xa7\x04\x00".to_vec();
+    rep.extend_from_slice(&[0x30; 2990]);
+    reflection_found(&reflect(389, req, &rep, 300, 4), 389);
+}
+
+/// WS-Discovery (3702/udp): a malformed or Probe SOAP request of ~150
+/// bytes, ProbeMatch / fault replies of ~1 000-2 500 bytes from cameras and
+/// printers exposed to the internet.
+#[test]
+fn ws_discovery_reflection_is_found() {
+    let req = b"<:/>";
+    let mut rep = b"<?xml version=\"1.0\" encoding=\"utf-8\"?><soap:Envelope xmlns:soap=\"http://www.w3.org/2003/05/soap-envelope\"><soap:Body><soap:Fault>".to_vec();
+    rep.extend_from_slice(&[b'x'; 1400]);
+    reflection_found(&reflect(3702, req, &rep, 300, 4), 3702);
+}
+
+/// Dahua DVR discovery (37810/udp): a 32-byte probe, ~1 200-byte replies.
+#[test]
+fn dahua_reflection_is_found() {
+    let mut req = vec![0xa3, 0, 0, 0];
+    req.resize(32, 0);
+    let mut rep = vec![0xb3, 0, 0, 0x58];
+    rep.resize(1200, 0x41);
+    reflection_found(&reflect(37810, &req, &rep, 300, 4), 37810);
+}
+
+/// The phone's own WS-Discovery probe, answered by three cameras: asked
+/// for, and little.
+#[test]
+fn ws_discovery_answers_to_a_real_probe_are_quiet() {
+    let mut r = lan(None);
+    for i in 0..50i64 {
+        let t = 1_000_000 + i * 2_000_000;
+        r.at(
+            t,
+            &udp(
+                (PHONE_MAC, PHONE, 50000),
+                (GW_MAC, [239, 255, 255, 250], 3702),
+                &[b'p'; 600],
+            ),
+        );
+        for c in 0..3u8 {
+            r.at(
+                t + 5_000,
+                &udp(
+                    (CAM_MAC, [192, 168, 50, 20 + c], 3702),
+                    (PHONE_MAC, PHONE, 50000),
+                    &[b'm'; 1500],
+                ),
+            );
+        }
+    }
+    quiet(r);
+}
+
+/// TCP SYN-ACK reflection: the bot sends SYNs in the phone's name to 100
+/// web servers; their SYN-ACKs (and retransmissions) hit the phone, 500
+/// a second. The phone never asked.
+#[test]
+fn a_synack_reflection_is_found_and_blames_the_forger() {
+    let mut r = lan(None);
+    let mut g = Rng(13);
+    for i in 0..2000i64 {
+        let t = 1_000_000 + i * 2_000;
+        let srv: V4 = [198, 51, (i % 100) as u8, 80];
+        let sport = g.next() as u16 | 1024;
+        r.at(
+            t,
+            &tcp((ATK_MAC, PHONE, sport), (WAN, srv, 443), 1, "S", b""),
+        );
+        r.at(
+            t + 30_000,
+            &tcp((WAN, srv, 443), (PHONE_MAC, PHONE, sport), 7, "SA", b""),
+        );
+    }
+    let a = r.timed_alerts();
+    let d = dos(&a);
+    let (t, f) = d
+        .iter()
+        .find(|(_, a)| a.signature == "tcp-synack-reflection")
+        .expect("synack reflection");
+    assert_eq!(f.victims, vec![ip(PHONE)]);
+    assert_eq!(f.attacker, Some(ip(ATK)), "{}", f.summary);
+    assert!(after(*t, 1_000_000) <= 2.0);
+}
+
+/// The phone opening 600 connections of its own in 2 s (an app's burst
+/// through the router): SYN-ACKs it asked for.
+#[test]
+fn synacks_the_receiver_asked_for_are_quiet() {
+    let mut r = lan(None);
+    for i in 0..600i64 {
+        let srv: V4 = [198, 51, (i % 100) as u8, 80];
+        handshake(
+            &mut r,
+            1_000_000 + i * 3_333,
+            (PHONE_MAC, PHONE, 20000 + i as u16),
+            (WAN, srv, 443),
+        );
+    }
+    quiet(r);
+}
+
+// ---- pulse waves, low TTL, fragments -----------------------------------
+
+/// A pulse-wave UDP flood: 0.5 s bursts at 6 000 datagrams a second from
+/// new source ports, every 5 s, ten times. Found in the first burst, one
+/// incident.
+#[test]
+fn a_pulse_wave_flood_is_found_in_its_first_burst_and_stays_one_incident() {
+    let mut r = lan(None);
+    let mut g = Rng(17);
+    for burst in 0..10i64 {
+        for i in 0..3000i64 {
+            let t = 1_000_000 + burst * 5_000_000 + i * 166;
+            r.at(
+                t,
+                &udp(
+                    (ATK_MAC, ATK, g.next() as u16 | 1024),
+                    (CAM_MAC, CAM, 53000),
+                    &g.bytes(200),
+                ),
+            );
+        }
+    }
+    let a = r.timed_alerts();
+    let d = dos(&a);
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert!(after(d[0].0, 1_000_000) <= 0.5);
+}
+
+/// A flood sent with TTL 1 (it dies at the first router; on the LAN it
+/// still arrives) and a flood of 3 000-byte datagrams, each in three
+/// fragments: both are found from what the first packets carry.
+#[test]
+fn low_ttl_and_fragmented_udp_floods_are_found() {
+    for frag in [false, true] {
+        let mut r = lan(None);
+        let mut g = Rng(19);
+        for i in 0..3000i64 {
+            let t = 1_000_000 + i * 500;
+            let (sp, id) = (g.next() as u16 | 1024, i as u16);
+            if frag {
+                let body = udp_body(sp, 9999, &[0x61; 1472], 2992);
+                r.at(
+                    t,
+                    &ipv4((ATK_MAC, ATK), (CAM_MAC, CAM), 17, 64, 0x2000, id, &body),
+                );
+                r.at(
+                    t + 10,
+                    &ipv4(
+                        (ATK_MAC, ATK),
+                        (CAM_MAC, CAM),
+                        17,
+                        64,
+                        0x2000 | 185,
+                        id,
+                        &[0x61; 1480],
+                    ),
+                );
+                r.at(
+                    t + 20,
+                    &ipv4((ATK_MAC, ATK), (CAM_MAC, CAM), 17, 64, 370, id, &[0x61; 40]),
+                );
+            } else {
+                let body = udp_body(sp, 9999, &[0x61; 64], 64);
+                r.at(
+                    t,
+                    &ipv4((ATK_MAC, ATK), (CAM_MAC, CAM), 17, 1, 0, id, &body),
+                );
+            }
+        }
+        let a = r.timed_alerts();
+        let d = dos(&a);
+        let (_, f) = d.first().unwrap_or_else(|| panic!("frag {frag}: no flood"));
+        assert_eq!(f.signature, "udp-flood", "frag {frag}");
+        assert_eq!(f.attacker, Some(ip(ATK)));
+        assert_eq!(f.victims, vec![ip(CAM)]);
+    }
+}
