@@ -109,6 +109,8 @@ enum Kind {
 const KINDS: usize = 9;
 /// More distinct destination ports than this in one second is a scan.
 const MAX_FLOOD_PORTS: u32 = 16;
+/// Fewer packets than this in a second are too few to say who sends most.
+const THIN_PKTS: u32 = 32;
 /// Payload bytes from which a packet is bulky: many ports hit by mostly
 /// bulky packets are a random-port flood (Mirai's `ack` and `udp` vectors
 /// pick a destination port per packet), not a scan.
@@ -183,6 +185,13 @@ struct Victim {
     /// TCP handshakes to this address completed (the client's ACK of the
     /// SYN-ACK) this second and the one before: a half-open SYN flood.
     syn_prev: u32,
+    /// The second before (if it was the one just before): its distinct
+    /// sources, and whether it looked like a scan (many ports, small
+    /// packets). The half-open check spans both seconds, so both count:
+    /// a check that crosses early in a second has seen few of this
+    /// second's sources and ports.
+    prev_sources: u32,
+    prev_scan: bool,
     est: u32,
     est_prev: u32,
     /// Packets of other IP protocols this address sent itself (a tunnel
@@ -258,6 +267,8 @@ impl Victim {
             counts: [0; KINDS],
             udp_new: 0,
             syn_prev: 0,
+            prev_sources: 0,
+            prev_scan: false,
             est: 0,
             est_prev: 0,
             ip_sent: 0,
@@ -321,6 +332,11 @@ impl Victim {
         false
     }
 
+    /// Many destination ports this second, hit by small packets: a scan.
+    fn looks_like_scan(&self) -> bool {
+        self.ports.estimate() > MAX_FLOOD_PORTS && self.bulky.saturating_mul(2) < self.pkts
+    }
+
     /// Start second `sec`; `low` is each kind's low-rate threshold (and, for
     /// UDP, the new flows that go with it).
     fn roll(&mut self, sec: i64, low: &[u32; KINDS], low_udp_new: u32) {
@@ -349,6 +365,8 @@ impl Victim {
             } else {
                 0
             };
+            self.prev_sources = if next { self.sources.estimate() } else { 0 };
+            self.prev_scan = next && self.looks_like_scan();
             self.sec = sec;
             self.pkts = 0;
             self.bulky = 0;
@@ -744,7 +762,7 @@ impl Dos {
                 && v.est.saturating_add(v.est_prev).saturating_mul(10) <= syns
         };
         let over = match kind {
-            Kind::Syn => c >= cfg.syn_pps || sustained || half_open,
+            Kind::Syn => c >= cfg.syn_pps || sustained || (half_open && !v.prev_scan),
             Kind::SynAck => c >= cfg.ack_rst_pps || sustained,
             // Unanswered: the address sent back under one in ten.
             Kind::Ip => {
@@ -792,23 +810,23 @@ impl Dos {
         if !(over || udp_too) {
             return;
         }
-        if v.ports.estimate() > MAX_FLOOD_PORTS
-            && !matches!(kind, Kind::Reflection | Kind::SynAck)
-            && v.bulky.saturating_mul(2) < v.pkts
-        {
+        if v.looks_like_scan() && !matches!(kind, Kind::Reflection | Kind::SynAck) {
             return; // many ports at once: a fast scan, not a flood
         }
         // Who floods, per packet's tally: the vote can win and lose its
         // majority from one packet to the next, so only a *different* known
         // sender (address or MAC) makes another incident, not an unknown one.
-        let src_by = if majority(v.top_src_votes, v.pkts) {
+        // Not from a second's first few packets: a vote of one is no
+        // majority worth a new incident.
+        let thin = v.pkts < THIN_PKTS;
+        let src_by = if !thin && majority(v.top_src_votes, v.pkts) {
             hash_of(&v.top_src)
         } else {
             0
         };
         let mac_by = v
             .top_mac
-            .filter(|_| majority(v.top_mac_votes, v.pkts))
+            .filter(|_| !thin && majority(v.top_mac_votes, v.pkts))
             .map_or(0, |m| hash_of(&m));
         let differs = |old: u64, new: u64| old != 0 && new != 0 && old != new;
         let ongoing = sec.saturating_sub(v.last_over[k]) <= self.quiet_secs
@@ -919,16 +937,22 @@ impl Dos {
         // Reflected floods come from the reflectors; the attacker is whoever
         // sent the requests in the victim's name.
         let reflected = matches!(kind, Kind::Reflection | Kind::SynAck);
-        let sources = v.sources.estimate();
-        let spoofed = forged || (!v.one_src && sources >= self.cfg.spoofed_sources);
+        let sources = v.sources.estimate().max(v.prev_sources);
+        // Early in a second after one with many sources (a half-open check
+        // crossing on the second's first packets), this second's few
+        // packets say nothing about who sends.
+        let thin = v.prev_sources > 1 && v.pkts < THIN_PKTS;
+        let one_src = v.one_src && !thin;
+        let spoofed = forged || (!one_src && sources >= self.cfg.spoofed_sources);
         // The attacker is the source that sent most of this second's packets
         // (a strict majority, so background traffic to the same victim does
         // not hide it), unless that address is forged. With spoofed sources
         // the addresses lie; on a LAN the sender's MAC does not, so name the
         // device that owns it. A reflection's senders are the reflectors: its
         // attacker is whoever forged the victim's address in the requests.
-        let attacker = (!reflected && !forged && (v.one_src || majority(v.top_src_votes, v.pkts)))
-            .then_some(v.top_src);
+        let attacker =
+            (!reflected && !forged && (one_src || (!thin && majority(v.top_src_votes, v.pkts))))
+                .then_some(v.top_src);
         let mut d = Draft::new(AlertCategory::Dos, kind.signature(spoofed), NAME, now);
         d.attacker = attacker;
         d.attacker_mac = match (attacker, kind) {

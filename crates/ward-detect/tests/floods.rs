@@ -186,6 +186,59 @@ fn a_half_open_syn_flood_at_100_per_second_is_found_within_2_s() {
     );
 }
 
+/// hping3 -S --rand-source at 100 a second: half-open too, and spoofed.
+/// One incident, called spoofed, the sender named by its MAC — also when
+/// the check crosses on a second's first few packets.
+#[test]
+fn a_spoofed_half_open_flood_is_one_spoofed_incident() {
+    let mut r = lan(None);
+    let mut g = Rng(23);
+    for i in 0..1500i64 {
+        let src: V4 = [
+            10,
+            (g.next() % 250) as u8,
+            (g.next() % 250) as u8,
+            1 + (g.next() % 250) as u8,
+        ];
+        r.at(
+            1_050_000 + i * 10_000,
+            &tcp(
+                (ATK_MAC, src, 2000 + i as u16),
+                (CAM_MAC, CAM, 80),
+                1,
+                "S",
+                b"",
+            ),
+        );
+    }
+    let a = r.timed_alerts();
+    let d = dos(&a);
+    assert_eq!(d.len(), 1, "{d:?}");
+    let (t, f) = d[0];
+    assert_eq!(f.signature, "tcp-syn-flood-spoofed");
+    assert_eq!(f.attacker, Some(ip(ATK)), "{}", f.summary);
+    assert!(after(*t, 1_050_000) <= 2.0);
+}
+
+/// nmap -sS -T4 of 1 024 ports at ~700 probes a second, closed ports
+/// resetting: a scan, however its seconds split; never a half-open flood.
+#[test]
+fn a_fast_syn_scan_is_not_a_half_open_flood() {
+    let mut r = lan(None);
+    for p in 1..=1024u16 {
+        let t = 1_000_000 + i64::from(p) * 1_400;
+        r.at(
+            t,
+            &tcp((ATK_MAC, ATK, 61000), (CAM_MAC, CAM, p), 7, "S", b""),
+        );
+        r.at(
+            t + 100,
+            &tcp((CAM_MAC, CAM, p), (ATK_MAC, ATK, 61000), 0, "RA", b""),
+        );
+    }
+    quiet(r);
+}
+
 /// The same rate with `syn_half_open = 0`: only the sustained check is
 /// left, which takes 10 s.
 #[test]
