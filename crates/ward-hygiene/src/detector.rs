@@ -30,13 +30,27 @@
 //! cleartext aggregations by [`HygieneConfig::max_keys`] (past it, further
 //! findings are dropped and counted in [`HygieneDetector::suppressed`], so a
 //! flood of spoofed servers cannot grow memory), request URIs waiting for
-//! their response by [`MAX_URI_FLOWS`] × [`MAX_URIS_PER_FLOW`].
+//! their response by [`MAX_URI_FLOWS`] × [`MAX_URIS_PER_FLOW`], remembered
+//! banner verdicts by [`MAX_BANNER_VERDICTS`].
+//!
+//! Cost: a packet without application events costs one branch. An event
+//! whose finding was already written costs a lookup of a key written into
+//! a reused buffer: no allocation, and no text is formatted (device names,
+//! summaries, evidence) until a finding is written. A pending cleartext
+//! aggregation keeps the raw facts, not a finished `Finding`, and is
+//! written out in key order straight from the map, with no copy of the
+//! keys. Request URIs are kept only on flows from a remote client to a
+//! local server, the only ones an exposed admin page can be reported on;
+//! a banner's verdict is looked up once per distinct banner.
 //!
 //! Secrets are written only when the engine runs with `reveal_secrets`;
 //! otherwise `secret_redacted` is set.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::fmt::Write as _;
 use std::net::IpAddr;
+
+use foldhash::fast::RandomState;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -53,6 +67,12 @@ pub const MAX_URI_FLOWS: usize = 4096;
 pub const MAX_URIS_PER_FLOW: usize = 8;
 /// Usernames listed in one `cleartext-credentials` finding.
 pub const MAX_USERNAMES_LISTED: usize = 16;
+/// Distinct banners whose [`vulnerable::check`] verdict is remembered
+/// (the memory is cleared when full; a banner longer than
+/// [`MAX_CACHED_BANNER`] bytes is always checked afresh).
+pub const MAX_BANNER_VERDICTS: usize = 1024;
+/// Longest banner (with its product and version) whose verdict is remembered.
+pub const MAX_CACHED_BANNER: usize = 512;
 
 /// `[detectors.hygiene]` settings.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -81,20 +101,108 @@ impl Default for HygieneConfig {
     }
 }
 
-/// De-duplication key: kind, whose weakness (server IP or device label),
-/// and what (protocol, username, reason …).
-type Key = (FindingKind, String, String);
+/// A de-duplication key as written by [`write_key`]: kind, whose weakness
+/// (server IP or device label), and what (protocol, username, reason …).
+/// Stored as one string so that a key written into a reused buffer can be
+/// looked up without allocating.
+type Key = Box<str>;
 
-/// Cleartext logins to one server over one protocol, not yet reported.
+/// `kind NUL who NUL what…`: neither a kind's name nor `who` (an address,
+/// a MAC or `unknown`) holds a NUL, so two different keys never write the
+/// same text.
+fn write_key(buf: &mut String, kind: FindingKind, site: &Site<'_>, about: About, what: &[&str]) {
+    buf.clear();
+    buf.push_str(kind.as_str());
+    buf.push('\0');
+    site.write_who(about, buf);
+    buf.push('\0');
+    for w in what {
+        buf.push_str(w);
+    }
+}
+
+/// Cleartext logins to one server over one protocol, not yet reported:
+/// the facts its finding is written from (see [`Pending::into_event`]).
 struct Pending {
     first: Timestamp,
     last: Timestamp,
     logins: u64,
     usernames: Vec<String>,
-    outcomes: BTreeMap<&'static str, u64>,
+    /// Logins by outcome, in the order the evidence lists them:
+    /// failure, success, unknown.
+    outcomes: [u64; 3],
     methods: Vec<&'static str>,
-    finding: Finding,
+    protocol: &'static str,
+    /// The server as named when the first login was seen.
+    name: String,
+    /// `finding.device`.
+    device: Option<String>,
+    /// The first login's username is `usernames[0]`.
+    first_has_username: bool,
+    first_outcome: LoginOutcome,
+    /// The first login's secret, kept only when secrets are revealed.
+    secret: Option<String>,
+    redacted: bool,
     endpoints: Endpoints,
+}
+
+/// `outcomes` slots, sorted by name as a JSON object lists them.
+const OUTCOME_NAMES: [&str; 3] = ["failure", "success", "unknown"];
+
+fn outcome_slot(o: LoginOutcome) -> usize {
+    match o {
+        LoginOutcome::Failure => 0,
+        LoginOutcome::Success => 1,
+        LoginOutcome::Unknown => 2,
+    }
+}
+
+impl Pending {
+    /// The `cleartext-credentials` finding. Takes the strings out of
+    /// `self` (which is dropped next), so nothing is copied.
+    fn take_event(&mut self) -> Event {
+        let proto = self.protocol;
+        let usernames = std::mem::take(&mut self.usernames);
+        let username = if self.first_has_username {
+            usernames.first().cloned()
+        } else {
+            None
+        };
+        let mut evidence = BTreeMap::new();
+        evidence.insert("logins".to_string(), json!(self.logins));
+        evidence.insert("usernames".to_string(), json!(usernames));
+        let outcomes: serde_json::Map<String, Value> = OUTCOME_NAMES
+            .iter()
+            .zip(self.outcomes)
+            .filter(|(_, n)| *n > 0)
+            .map(|(name, n)| (name.to_string(), json!(n)))
+            .collect();
+        evidence.insert("outcomes".to_string(), Value::Object(outcomes));
+        evidence.insert("methods".to_string(), json!(self.methods));
+        evidence.insert("first_login".to_string(), json!(self.first));
+        evidence.insert("last_login".to_string(), json!(self.last));
+        // Only failed guesses: the password itself is still unknown.
+        let only_failures = self.outcomes[1] == 0 && self.outcomes[2] == 0;
+        let f = Finding {
+            kind: FindingKind::CleartextCredentials,
+            protocol: proto.to_string(),
+            severity: if only_failures { 3 } else { 2 },
+            summary: format!(
+                "Passwords for {}'s {} service cross the network unencrypted, readable by anyone who can see the traffic.",
+                self.name,
+                proto_name(proto)
+            ),
+            username,
+            secret: self.secret.take(),
+            secret_redacted: self.redacted,
+            outcome: Some(self.first_outcome.as_str().to_string()),
+            device: self.device.take(),
+            evidence,
+            remedy: Some(insecure_remedy(proto).to_string()),
+        };
+        let e = self.endpoints;
+        Event::finding(self.first, f).with_endpoints(e.client, e.server, Some(e.proto))
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -144,17 +252,17 @@ impl Site<'_> {
         }
     }
 
-    /// The stable id of a side: its IP (what a person recognises), else
-    /// its device label.
-    fn who(&self, about: About) -> String {
-        self.ip(about)
-            .map(|ip| ip.to_string())
-            .or_else(|| {
-                self.dev(about)
-                    .and_then(|id| self.devices.get(id))
-                    .map(|d| d.label())
-            })
-            .unwrap_or_else(|| "unknown".into())
+    /// The stable id of a side, appended to `buf`: its IP (what a person
+    /// recognises), else its device label (no allocation once `buf` has room).
+    fn write_who(&self, about: About, buf: &mut String) {
+        if let Some(ip) = self.ip(about) {
+            let _ = write!(buf, "{ip}");
+        } else if let Some(d) = self.dev(about).and_then(|id| self.devices.get(id)) {
+            // `Device::label` is the key's text.
+            let _ = write!(buf, "{}", d.key);
+        } else {
+            buf.push_str("unknown");
+        }
     }
 
     /// The device label written in `finding.device`.
@@ -187,9 +295,17 @@ impl Site<'_> {
 /// The detector. See the module docs.
 pub struct HygieneDetector {
     cfg: HygieneConfig,
-    reported: HashSet<Key>,
-    pending: BTreeMap<(String, &'static str), Pending>,
-    uris: HashMap<u64, VecDeque<String>>,
+    /// Keys are looked up, never iterated into output: a per-process seed.
+    reported: HashSet<Key, RandomState>,
+    /// Keyed by `who NUL protocol`, which sorts as (who, protocol) does
+    /// (`who` holds no NUL), the order findings are written in.
+    pending: BTreeMap<String, Pending>,
+    uris: HashMap<u64, VecDeque<String>, RandomState>,
+    /// [`vulnerable::check`]'s verdict per banner (see [`banner_key`]).
+    banners: HashMap<Box<str>, Option<vulnerable::BannerMatch>, RandomState>,
+    /// Reused buffers for keys (no allocation per event).
+    key: String,
+    pending_key: String,
     suppressed: u64,
     logins_after_report: u64,
 }
@@ -204,9 +320,12 @@ impl HygieneDetector {
     pub fn new(cfg: HygieneConfig) -> Self {
         HygieneDetector {
             cfg,
-            reported: HashSet::new(),
+            reported: HashSet::default(),
             pending: BTreeMap::new(),
-            uris: HashMap::new(),
+            uris: HashMap::default(),
+            banners: HashMap::default(),
+            key: String::new(),
+            pending_key: String::new(),
             suppressed: 0,
             logins_after_report: 0,
         }
@@ -222,17 +341,37 @@ impl HygieneDetector {
         self.logins_after_report
     }
 
-    /// True the first time `key` is seen (and there is room to remember it).
-    fn first_time(&mut self, key: Key) -> bool {
-        if self.reported.contains(&key) {
+    /// True the first time the key of (`kind`, `about`'s side, `what`
+    /// concatenated) is seen (and there is room to remember it).
+    fn first_time(
+        &mut self,
+        kind: FindingKind,
+        site: &Site<'_>,
+        about: About,
+        what: &[&str],
+    ) -> bool {
+        write_key(&mut self.key, kind, site, about, what);
+        if self.reported.contains(self.key.as_str()) {
             return false;
         }
         if self.reported.len() >= self.cfg.max_keys {
             self.suppressed += 1;
             return false;
         }
-        self.reported.insert(key);
+        self.reported.insert(self.key.as_str().into());
         true
+    }
+
+    /// The key was reported already.
+    fn was_reported(
+        &mut self,
+        kind: FindingKind,
+        site: &Site<'_>,
+        about: About,
+        what: &[&str],
+    ) -> bool {
+        write_key(&mut self.key, kind, site, about, what);
+        self.reported.contains(self.key.as_str())
     }
 
     fn emit(site: &Site<'_>, f: Finding, out: &mut Vec<Event>) {
@@ -250,12 +389,12 @@ impl HygieneDetector {
                     self.insecure(
                         site,
                         "snmp",
-                        format!(
+                        || format!(
                             "{} is managed with SNMP {v}, which sends its community string (a password) readable by anyone on the network and cannot encrypt.",
                             site.name(About::Responder)
                         ),
                         "Turn SNMP off if nothing uses it, or switch to SNMPv3 with authentication and privacy (authPriv).",
-                        json!({"snmp_version": v}),
+                        || json!({"snmp_version": v}),
                         out,
                     );
                 }
@@ -271,15 +410,19 @@ impl HygieneDetector {
                 AppEvent::Hint(h) if h.kind == ward_proto::HintKind::SsdpServer => {
                     self.on_software(site, h.about, "", None, &h.value, out)
                 }
+                // Only a remote client's request to a local server can show
+                // an exposed admin page (`on_http_ok`): other flows keep no URI.
                 AppEvent::HttpRequest(r)
-                    if self.uris.len() < MAX_URI_FLOWS || self.uris.contains_key(&site.flow.id) =>
+                    if remote_to_local(site.flow)
+                        && (self.uris.len() < MAX_URI_FLOWS
+                            || self.uris.contains_key(&site.flow.id)) =>
                 {
                     let q = self.uris.entry(site.flow.id).or_default();
                     if q.len() < MAX_URIS_PER_FLOW {
                         q.push_back(r.uri.clone());
                     }
                 }
-                AppEvent::HttpResponse { status } => {
+                AppEvent::HttpResponse { status } if !self.uris.is_empty() => {
                     let uri = self.uris.get_mut(&site.flow.id).and_then(|q| q.pop_front());
                     if let (200, Some(uri)) = (*status, uri) {
                         self.on_http_ok(site, &uri, out);
@@ -291,11 +434,15 @@ impl HygieneDetector {
     }
 
     fn on_credential(&mut self, site: &Site<'_>, c: &Credential, out: &mut Vec<Event>) {
-        let server = site.who(About::Responder);
         let proto = c.protocol;
         if c.method == "anonymous" {
             if c.outcome == LoginOutcome::Success
-                && self.first_time((FindingKind::RiskyService, server, "ftp-anonymous".into()))
+                && self.first_time(
+                    FindingKind::RiskyService,
+                    site,
+                    About::Responder,
+                    &["ftp-anonymous"],
+                )
             {
                 let f = finding(
                     site,
@@ -319,12 +466,12 @@ impl HygieneDetector {
             self.insecure(
                 site,
                 "vnc",
-                format!(
+                || format!(
                     "{} offers VNC remote desktop whose password check (DES challenge, 8 characters at most) can be cracked from a recording and whose screen contents travel unencrypted.",
                     site.name(About::Responder)
                 ),
                 "Reach VNC only through a VPN or an SSH tunnel, or use a remote-desktop product with TLS.",
-                json!({"method": c.method, "outcome": c.outcome.as_str()}),
+                || json!({"method": c.method, "outcome": c.outcome.as_str()}),
                 out,
             );
             return;
@@ -333,17 +480,17 @@ impl HygieneDetector {
             return; // Digest, SNMPv3 USM: nothing readable crossed the wire.
         };
 
-        self.cleartext(site, c, secret.expose(), out);
+        self.cleartext(site, c, secret.expose());
         self.insecure(
             site,
             proto,
-            format!(
+            || format!(
                 "{} accepts {} logins without encryption, so anyone on the network can read the password.",
                 site.name(About::Responder),
                 proto_name(proto)
             ),
             insecure_remedy(proto),
-            json!({"method": c.method}),
+            || json!({"method": c.method}),
             out,
         );
 
@@ -354,11 +501,12 @@ impl HygieneDetector {
         let verdict = classify(proto, user, secret.expose());
         let who = user.unwrap_or("");
         if let Some(source) = verdict.default_source {
-            if self.first_time((
+            if self.first_time(
                 FindingKind::DefaultCredentials,
-                server.clone(),
-                format!("{proto}/{who}"),
-            )) {
+                site,
+                About::Responder,
+                &[proto, "/", who],
+            ) {
                 let mut f = finding(
                     site,
                     FindingKind::DefaultCredentials,
@@ -383,11 +531,12 @@ impl HygieneDetector {
                 Self::emit(site, f, out);
             }
         } else if let Some(reason) = verdict.weak_reason {
-            if self.first_time((
+            if self.first_time(
                 FindingKind::WeakCredentials,
-                server,
-                format!("{proto}/{who}"),
-            )) {
+                site,
+                About::Responder,
+                &[proto, "/", who],
+            ) {
                 let mut f = finding(
                     site,
                     FindingKind::WeakCredentials,
@@ -408,10 +557,14 @@ impl HygieneDetector {
         }
     }
 
-    fn cleartext(&mut self, site: &Site<'_>, c: &Credential, secret: &str, out: &mut Vec<Event>) {
-        let server = site.who(About::Responder);
-        let key = (server.clone(), c.protocol);
-        if let Some(p) = self.pending.get_mut(&key) {
+    fn cleartext(&mut self, site: &Site<'_>, c: &Credential, secret: &str) {
+        let proto = c.protocol;
+        let key = &mut self.pending_key;
+        key.clear();
+        site.write_who(About::Responder, key);
+        key.push('\0');
+        key.push_str(proto);
+        if let Some(p) = self.pending.get_mut(key.as_str()) {
             p.logins += 1;
             p.last = site.ts;
             if let Some(u) = &c.username {
@@ -422,101 +575,82 @@ impl HygieneDetector {
             if !p.methods.contains(&c.method) {
                 p.methods.push(c.method);
             }
-            *p.outcomes.entry(c.outcome.as_str()).or_insert(0) += 1;
+            p.outcomes[outcome_slot(c.outcome)] += 1;
             return;
         }
-        let rkey = (
-            FindingKind::CleartextCredentials,
-            server,
-            c.protocol.to_string(),
-        );
-        if self.reported.contains(&rkey) {
+        let kind = FindingKind::CleartextCredentials;
+        if self.was_reported(kind, site, About::Responder, &[proto]) {
             self.logins_after_report += 1;
             return;
         }
-        if !self.first_time(rkey) {
+        if !self.first_time(kind, site, About::Responder, &[proto]) {
             return;
         }
-        let mut f = finding(
-            site,
-            FindingKind::CleartextCredentials,
-            c.protocol,
-            2,
-            format!(
-                "Passwords for {}'s {} service cross the network unencrypted, readable by anyone who can see the traffic.",
-                site.name(About::Responder),
-                proto_name(c.protocol)
-            ),
-            insecure_remedy(c.protocol),
-            json!({}),
-        );
-        set_login(&mut f, c, secret, site.reveal);
-        let mut outcomes = BTreeMap::new();
-        outcomes.insert(c.outcome.as_str(), 1);
-        self.pending.insert(
-            key,
-            Pending {
-                first: site.ts,
-                last: site.ts,
-                logins: 1,
-                usernames: c.username.iter().cloned().collect(),
-                outcomes,
-                methods: vec![c.method],
-                finding: f,
-                endpoints: site.endpoints(),
-            },
-        );
-        let _ = out;
+        let mut outcomes = [0; 3];
+        outcomes[outcome_slot(c.outcome)] = 1;
+        let pending = Pending {
+            first: site.ts,
+            last: site.ts,
+            logins: 1,
+            usernames: c.username.iter().cloned().collect(),
+            outcomes,
+            methods: vec![c.method],
+            protocol: proto,
+            name: site.name(About::Responder),
+            device: site.label(About::Responder),
+            first_has_username: c.username.is_some(),
+            first_outcome: c.outcome,
+            secret: site.reveal.then(|| secret.to_string()),
+            redacted: !site.reveal,
+            endpoints: site.endpoints(),
+        };
+        self.pending.insert(self.pending_key.clone(), pending);
     }
 
-    /// Write the cleartext findings whose window closed (all with `now` = None).
+    /// Write the cleartext findings whose window closed (all with `now` =
+    /// None), in key order, straight out of the map: no list of due keys
+    /// is built and nothing is copied.
     fn flush_pending(&mut self, now: Option<Timestamp>, out: &mut Vec<Event>) {
         let window = self.cfg.cleartext_window_secs;
-        let due: Vec<(String, &'static str)> = self
-            .pending
-            .iter()
-            .filter(|(_, p)| {
-                now.is_none_or(|n| {
-                    p.last.plus_secs(window) <= n
-                        || p.first.plus_secs(self.cfg.cleartext_max_delay_secs) <= n
-                })
-            })
-            .map(|(k, _)| k.clone())
-            .collect();
-        for k in due {
-            let Some(p) = self.pending.remove(&k) else {
-                continue;
-            };
-            let mut f = p.finding;
-            f.evidence.insert("logins".into(), json!(p.logins));
-            f.evidence.insert("usernames".into(), json!(p.usernames));
-            f.evidence.insert("outcomes".into(), json!(p.outcomes));
-            f.evidence.insert("methods".into(), json!(p.methods));
-            f.evidence.insert("first_login".into(), json!(p.first));
-            f.evidence.insert("last_login".into(), json!(p.last));
-            if p.outcomes.keys().all(|o| *o == "failure") {
-                // Only failed guesses: the password itself is still unknown.
-                f.severity = 3;
+        let max_delay = self.cfg.cleartext_max_delay_secs;
+        let due = |p: &Pending| {
+            now.is_none_or(|n| p.last.plus_secs(window) <= n || p.first.plus_secs(max_delay) <= n)
+        };
+        match now {
+            None => {
+                for (_, mut p) in std::mem::take(&mut self.pending) {
+                    out.push(p.take_event());
+                }
             }
-            let e = p.endpoints;
-            out.push(Event::finding(p.first, f).with_endpoints(e.client, e.server, Some(e.proto)));
+            // Most seconds nothing is due: look before touching the map.
+            Some(_) if !self.pending.values().any(due) => {}
+            Some(_) => self.pending.retain(|_, p| {
+                if due(p) {
+                    out.push(p.take_event());
+                    false
+                } else {
+                    true
+                }
+            }),
         }
     }
 
+    /// `summary` and `evidence` are made only if the finding is written.
     fn insecure(
         &mut self,
         site: &Site<'_>,
         proto: &str,
-        summary: String,
+        summary: impl FnOnce() -> String,
         remedy: &str,
-        evidence: Value,
+        evidence: impl FnOnce() -> Value,
         out: &mut Vec<Event>,
     ) {
-        if !self.first_time((
+        if !self.first_time(
             FindingKind::InsecureProtocol,
-            site.who(About::Responder),
-            proto.to_string(),
-        )) {
+            site,
+            About::Responder,
+            &[proto],
+        ) {
             return;
         }
         let f = finding(
@@ -524,29 +658,32 @@ impl HygieneDetector {
             FindingKind::InsecureProtocol,
             proto,
             3,
-            summary,
+            summary(),
             remedy,
-            evidence,
+            evidence(),
         );
         Self::emit(site, f, out);
     }
 
+    /// `summary` and `evidence` are made only if the finding is written.
     fn risky(
         &mut self,
         site: &Site<'_>,
         (service, proto, severity): (&str, &str, u8),
-        summary: String,
+        summary: impl FnOnce() -> String,
         remedy: &str,
-        mut evidence: Value,
+        evidence: impl FnOnce() -> Value,
         out: &mut Vec<Event>,
     ) {
-        if !self.first_time((
+        if !self.first_time(
             FindingKind::RiskyService,
-            site.who(About::Responder),
-            service.to_string(),
-        )) {
+            site,
+            About::Responder,
+            &[service],
+        ) {
             return;
         }
+        let mut evidence = evidence();
         if let Value::Object(m) = &mut evidence {
             m.insert("service".into(), json!(service));
         }
@@ -555,7 +692,7 @@ impl HygieneDetector {
             FindingKind::RiskyService,
             proto,
             severity,
-            summary,
+            summary(),
             remedy,
             evidence,
         );
@@ -563,38 +700,39 @@ impl HygieneDetector {
     }
 
     fn on_noauth(&mut self, site: &Site<'_>, protocol: &str, out: &mut Vec<Event>) {
-        let name = site.name(About::Responder);
+        // Named only for a finding: most events repeat one already written.
+        let name = || site.name(About::Responder);
         match protocol {
             "mqtt" => self.risky(
  site,
  ("mqtt-open", "mqtt", 2),
-                format!("{name} runs an MQTT broker that accepts anyone without a password: any device on the network can read and send its smart-home messages."),
+                || format!("{} runs an MQTT broker that accepts anyone without a password: any device on the network can read and send its smart-home messages.", name()),
                 "Require a username and password on the broker (mosquitto: allow_anonymous false and a password_file), and use TLS on port 8883.",
-                json!({}),
+                || json!({}),
                 out,
             ),
             "vnc" => self.risky(
  site,
  ("vnc-noauth", "vnc", 1),
-                format!("{name} shares its screen over VNC without any password: anyone on the network can watch and control it."),
+                || format!("{} shares its screen over VNC without any password: anyone on the network can watch and control it.", name()),
                 "Set a VNC password now, and reach VNC only through a VPN or SSH tunnel.",
-                json!({}),
+                || json!({}),
                 out,
             ),
             "telnet" => self.risky(
  site,
  ("telnet-noauth", "telnet", 1),
-                format!("{name} gives a Telnet shell without asking for any password: anyone on the network can take control of it."),
+                || format!("{} gives a Telnet shell without asking for any password: anyone on the network can take control of it.", name()),
                 "Turn Telnet off on this device (check its settings or update its firmware); if it cannot be turned off, isolate the device on its own network.",
-                json!({}),
+                || json!({}),
                 out,
             ),
             "rtsp" => self.insecure(
                 site,
                 "rtsp",
-                format!("{name} streams video over RTSP without asking for a password: anyone on the network can watch the camera."),
+                || format!("{} streams video over RTSP without asking for a password: anyone on the network can watch the camera.", name()),
                 "Turn on RTSP authentication in the camera's settings (and change its password), or turn RTSP off if you only use the app.",
-                json!({"auth": "none"}),
+                || json!({"auth": "none"}),
                 out,
             ),
             _ => {}
@@ -628,12 +766,12 @@ impl HygieneDetector {
                 reasons.push((format!("max-{name}"), format!("offers at most {name}")));
             } else if remote_server {
                 // Nothing to add when the client itself offered no more.
-                let offered = (
+                if self.was_reported(
                     FindingKind::WeakTls,
-                    site.who(About::Initiator),
-                    format!("max-{name}"),
-                );
-                if self.reported.contains(&offered) {
+                    site,
+                    About::Initiator,
+                    &["max-", name],
+                ) {
                     return;
                 }
                 reasons.push((
@@ -668,8 +806,7 @@ impl HygieneDetector {
             }
         }
         for (reason, text) in reasons {
-            let who = site.who(about);
-            if !self.first_time((FindingKind::WeakTls, who, reason.clone())) {
+            if !self.first_time(FindingKind::WeakTls, site, about, &[&reason]) {
                 continue;
             }
             let mut f = finding(
@@ -706,15 +843,16 @@ impl HygieneDetector {
         out: &mut Vec<Event>,
     ) {
         let Some(vulnerable::BannerMatch { entry, version }) =
-            vulnerable::check(product, version, raw)
+            self.check_banner(product, version, raw)
         else {
             return;
         };
-        if !self.first_time((
+        if !self.first_time(
             FindingKind::VulnerableSoftware,
-            site.who(about),
-            format!("{}/{version}", entry.product),
-        )) {
+            site,
+            about,
+            &[&entry.product, "/", &version],
+        ) {
             return;
         }
         let mut f = finding(
@@ -746,6 +884,30 @@ impl HygieneDetector {
         Self::emit(site, f, out);
     }
 
+    /// [`vulnerable::check`], remembered per distinct banner: the same
+    /// `Server:` header or greeting arrives on every connection.
+    fn check_banner(
+        &mut self,
+        product: &str,
+        version: Option<&str>,
+        raw: &str,
+    ) -> Option<vulnerable::BannerMatch> {
+        if product.len() + version.map_or(0, str::len) + raw.len() > MAX_CACHED_BANNER {
+            return vulnerable::check(product, version, raw);
+        }
+        banner_key(&mut self.key, product, version, raw);
+        if let Some(verdict) = self.banners.get(self.key.as_str()) {
+            return verdict.clone();
+        }
+        let verdict = vulnerable::check(product, version, raw);
+        if self.banners.len() >= MAX_BANNER_VERDICTS {
+            self.banners.clear();
+        }
+        self.banners
+            .insert(self.key.as_str().into(), verdict.clone());
+        verdict
+    }
+
     fn on_http_ok(&mut self, site: &Site<'_>, uri: &str, out: &mut Vec<Event>) {
         let (Some(client), Some(server)) = (site.flow.src_ip, site.flow.dst_ip) else {
             return;
@@ -753,13 +915,13 @@ impl HygieneDetector {
         if is_local_scope(client) || !is_local_scope(server) || !is_admin_path(uri) {
             return;
         }
-        let name = site.name(About::Responder);
+        let name = || site.name(About::Responder);
         self.risky(
  site,
  ("admin-page-exposed", "http", 2),
-            format!("{name} served its administration page to {client}, an address outside your network: its settings are reachable from the internet."),
+            || format!("{} served its administration page to {client}, an address outside your network: its settings are reachable from the internet.", name()),
             "Turn off remote administration (often called \"remote management\" or \"WAN access\") on the device and the router's port forwarding to it.",
-            json!({"uri": truncate(uri, 256), "remote_client": client.to_string()}),
+            || json!({"uri": truncate(uri, 256), "remote_client": client.to_string()}),
             out,
         );
     }
@@ -776,18 +938,18 @@ impl HygieneDetector {
                     self.risky(
  site,
  ("telnet", "telnet", 2),
-                        format!("{} has Telnet open (port {}), the service Mirai-style botnets break into first.", name(), flow.dst_port),
+                        || format!("{} has Telnet open (port {}), the service Mirai-style botnets break into first.", name(), flow.dst_port),
                         "Turn Telnet off on this device; if its settings cannot, update the firmware or keep the device on an isolated network.",
-                        json!({"port": flow.dst_port}),
+                        || json!({"port": flow.dst_port}),
                         out,
                     );
                 } else if flow.dst_port == 5555 {
                     self.risky(
  site,
  ("adb", "adb", 1),
-                        format!("{} answers on port 5555, Android Debug Bridge: anyone who can reach it can install software and take over the device.", name()),
+                        || format!("{} answers on port 5555, Android Debug Bridge: anyone who can reach it can install software and take over the device.", name()),
                         "Turn off \"ADB over network\" / developer options on the device (a TV box or phone), or update its firmware.",
-                        json!({"port": 5555}),
+                        || json!({"port": 5555}),
                         out,
                     );
                 }
@@ -800,9 +962,9 @@ impl HygieneDetector {
                     self.risky(
  site,
  ("upnp-wan", "ssdp", 2),
-                        format!("{} answers UPnP discovery (SSDP) from {client}, an address outside your network: it can be abused for DDoS reflection and exposes device details.", name()),
+                        || format!("{} answers UPnP discovery (SSDP) from {client}, an address outside your network: it can be abused for DDoS reflection and exposes device details.", name()),
                         "Turn UPnP off on the router's internet side (and on the device if it is the router); make sure no port forwarding sends UDP 1900 to it.",
-                        json!({"remote_client": client.to_string(), "port": 1900}),
+                        || json!({"remote_client": client.to_string(), "port": 1900}),
                         out,
                     );
                 }
@@ -860,6 +1022,25 @@ impl Detector for HygieneDetector {
     fn finish(&mut self, _now: Timestamp, _devices: &DeviceTable, out: &mut Vec<Event>) {
         self.flush_pending(None, out);
     }
+}
+
+/// A flow from a remote client to a local server.
+fn remote_to_local(flow: &Flow) -> bool {
+    matches!((flow.src_ip, flow.dst_ip), (Some(c), Some(s)) if !is_local_scope(c) && is_local_scope(s))
+}
+
+/// The banner cache's key: product and version length-prefixed (so no
+/// two inputs write the same text), then the banner.
+fn banner_key(buf: &mut String, product: &str, version: Option<&str>, raw: &str) {
+    buf.clear();
+    let _ = write!(buf, "{}:{product}", product.len());
+    match version {
+        Some(v) => {
+            let _ = write!(buf, "v{}:{v}", v.len());
+        }
+        None => buf.push('-'),
+    }
+    buf.push_str(raw);
 }
 
 fn finding(

@@ -257,3 +257,102 @@ fn an_old_upnp_stack_announced_over_ssdp_is_vulnerable_software() {
         .filter_map(|e| e.finding.as_ref())
         .any(|f| f.kind == FindingKind::VulnerableSoftware));
 }
+
+/// One FTP login (`USER`, `PASS`, then `reply`) from `client`'s port
+/// `cport` to `server`.
+fn ftp_login(
+    (client, cport): ([u8; 4], u16),
+    server: [u8; 4],
+    user: &str,
+    reply: &[u8],
+) -> Vec<Vec<u8>> {
+    let mut t = Tcp::new(PHONE, client, DEV, server, 21);
+    t.cport = cport;
+    let mut t = t.handshake();
+    t.send(false, false, b"220 FTP server ready\r\n");
+    t.send(true, false, format!("USER {user}\r\n").as_bytes());
+    t.send(false, false, b"331 Password required\r\n");
+    t.send(true, false, b"PASS Tr0ub4dor&3-horse\r\n");
+    t.send(false, false, reply);
+    t.frames
+}
+
+fn cleartext(events: &[Event]) -> Vec<&ward_core::Finding> {
+    events
+        .iter()
+        .filter_map(|e| e.finding.as_ref())
+        .filter(|f| f.kind == FindingKind::CleartextCredentials)
+        .collect()
+}
+
+/// The `cleartext-credentials` finding of a server counts every login of
+/// the burst (usernames, outcomes, methods), is rated lower when every
+/// login failed, and findings still pending at the end are written in
+/// (server, protocol) order — here 192.168.1.100 before 192.168.1.9, as
+/// text sorts.
+#[test]
+fn cleartext_logins_are_aggregated_per_server_and_written_in_order() {
+    let nine = [192, 168, 1, 9];
+    let hundred = [192, 168, 1, 100];
+    let mut frames = Vec::new();
+    let client = [192, 168, 1, 5];
+    let failed = b"530 Login incorrect\r\n";
+    let ok = b"230 Logged in\r\n";
+    frames.extend(ftp_login((client, 40001), nine, "alice", failed));
+    frames.extend(ftp_login((client, 40002), nine, "bob", ok));
+    frames.extend(ftp_login(([192, 168, 1, 6], 40003), nine, "alice", ok));
+    frames.extend(ftp_login((client, 40004), hundred, "eve", failed));
+    let events = run(&frames);
+    let found = cleartext(&events);
+    assert_eq!(found.len(), 2, "{events:#?}");
+    let (a, b) = (found[0], found[1]);
+    assert_eq!(a.evidence["logins"], 1);
+    assert_eq!(a.evidence["usernames"], serde_json::json!(["eve"]));
+    assert_eq!(a.evidence["outcomes"], serde_json::json!({"failure": 1}));
+    assert_eq!(a.severity, 3, "only failed guesses");
+    assert!(a.summary.contains("192.168.1.100"), "{}", a.summary);
+    assert_eq!(b.evidence["logins"], 3);
+    assert_eq!(b.evidence["usernames"], serde_json::json!(["alice", "bob"]));
+    assert_eq!(
+        b.evidence["outcomes"],
+        serde_json::json!({"failure": 1, "success": 2})
+    );
+    assert_eq!(b.severity, 2);
+    assert_eq!(b.username.as_deref(), Some("alice"));
+    assert_eq!(b.outcome.as_deref(), Some("failure"));
+    assert!(b.secret_redacted && b.secret.is_none());
+    assert!(b.evidence["first_login"].as_str() < b.evidence["last_login"].as_str());
+}
+
+/// A vulnerable banner is reported once per device, however often it is
+/// seen; its verdict is remembered per banner, not per device.
+#[test]
+fn a_vulnerable_banner_is_reported_once_per_device() {
+    let frame = |mac: [u8; 6], ip: [u8; 4]| {
+        let server = "Linux/2.6.21, UPnP/1.0, Portable SDK for UPnP devices/1.6.6";
+        let notify = format!(
+            "NOTIFY * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nNT: upnp:rootdevice\r\nNTS: ssdp:alive\r\nSERVER: {server}\r\nUSN: uuid:1::upnp:rootdevice\r\n\r\n"
+        );
+        let mcast_mac = [0x01, 0x00, 0x5e, 0x7f, 0xff, 0xfa];
+        udp(
+            mac,
+            mcast_mac,
+            ip,
+            [239, 255, 255, 250],
+            1900,
+            1900,
+            notify.as_bytes(),
+        )
+    };
+    let a = frame(DEV, [192, 168, 1, 20]);
+    let b = frame(PHONE, [192, 168, 1, 21]);
+    let events = run(&[a.clone(), b.clone(), a, b]);
+    let devices: Vec<_> = events
+        .iter()
+        .filter_map(|e| e.finding.as_ref())
+        .filter(|f| f.kind == FindingKind::VulnerableSoftware)
+        .map(|f| f.device.clone())
+        .collect();
+    assert_eq!(devices.len(), 2, "{events:#?}");
+    assert_ne!(devices[0], devices[1]);
+}
