@@ -233,33 +233,43 @@ impl DeviceIdentifier {
         &self.model
     }
 
+    /// The model's answer if it is sure enough, else a model the device
+    /// states, else the rules, else the category forest's answer. Each
+    /// step is computed only when reached: most devices are settled by
+    /// the first or the rules, so the explanation's walk and the category
+    /// forest are skipped (the answer is the same as from
+    /// [`Model::predict`], which takes every step).
     fn classify(&self, d: &Device) -> Option<Identity> {
         let f = features::extract_with_ports(d, &self.ports.of(d.key));
-        let p = self.model.predict(&f);
+        let m = self.model.vote_model(&f);
         let min_p = self.cfg.min_probability;
         let min_c = self.cfg.min_coverage;
-        let top: Vec<&str> = p.sources.iter().take(3).copied().collect();
-        let why = |prob: f32| format!("classifier: {prob:.2} ({})", top.join(", "));
-        let enough = p.enough_evidence(self.cfg.min_matched_tokens);
-        if p.model.probability >= min_p && p.coverage >= min_c && enough {
+        let why = |prob: f32| {
+            let sources = self.model.sources(&f);
+            let top: Vec<&str> = sources.iter().take(3).copied().collect();
+            format!("classifier: {prob:.2} ({})", top.join(", "))
+        };
+        let enough = m.enough_evidence(self.cfg.min_matched_tokens);
+        if m.probability >= min_p && m.coverage >= min_c && enough {
+            let model = self.model.model_label(&m).name;
             let category = self
                 .model
                 .models
                 .iter()
-                .position(|m| *m == p.model.name)
+                .position(|name| *name == model)
                 .and_then(|i| self.model.model_category.get(i))
                 .cloned()
-                .unwrap_or_else(|| p.category.name.clone());
+                .unwrap_or_else(|| {
+                    let c = self.model.vote_category(&f);
+                    self.model.category_label(&c).name
+                });
             return Some(Identity {
                 category: Some(category.clone()),
-                model: Some(p.model.name.clone()),
-                confidence: p.model.probability,
+                model: Some(model.clone()),
+                confidence: m.probability,
                 evidence: vec![
-                    ev("model", why(p.model.probability)),
-                    ev(
-                        "category",
-                        format!("model {} is a {category}", p.model.name),
-                    ),
+                    ev("model", why(m.probability)),
+                    ev("category", format!("model {model} is a {category}")),
                 ],
             });
         }
@@ -295,12 +305,13 @@ impl DeviceIdentifier {
         // Explicit evidence (rules) beats the category forest, which only
         // generalises from the training devices' categories.
         let min_cp = self.cfg.min_category_probability;
-        if p.category.probability >= min_cp && p.category_coverage >= min_c && enough {
+        let c = self.model.vote_category(&f);
+        if c.probability >= min_cp && c.coverage >= min_c && enough {
             return Some(Identity {
-                category: Some(p.category.name.clone()),
+                category: Some(self.model.category_label(&c).name),
                 model: None,
-                confidence: p.category.probability,
-                evidence: vec![ev("category", why(p.category.probability))],
+                confidence: c.probability,
+                evidence: vec![ev("category", why(c.probability))],
             });
         }
         stated.map(|(m, src)| Identity {
@@ -363,24 +374,41 @@ pub fn generation(d: &Device, ports: usize) -> (usize, usize, usize, usize) {
 
 /// The fingerprint that recognises a device under another MAC.
 pub fn signature(d: &Device) -> Signature {
+    Signature {
+        client_id: signature_client_id(d),
+        hostnames: d.hostnames.clone(),
+        param_list: d.hint(HintKind::DhcpParamList).map(str::to_string),
+        vendor_class: d.hint(HintKind::DhcpVendorClass).map(str::to_string),
+    }
+}
+
+/// [`Signature::client_id`]: the DHCP client identifier as lower-case
+/// hex, unless it is only the MAC.
+fn signature_client_id(d: &Device) -> Option<String> {
+    let c = d.hint(HintKind::DhcpClientId)?;
     let mac_hex: String = d
         .mac()
         .map(|m| m.0.iter().map(|b| format!("{b:02x}")).collect())
         .unwrap_or_default();
-    let client_id = d.hint(HintKind::DhcpClientId).and_then(|c| {
-        let hex: String = c
-            .chars()
-            .filter(|c| c.is_ascii_hexdigit())
-            .collect::<String>()
-            .to_ascii_lowercase();
-        // `01` + MAC (or the bare MAC) changes with the MAC: useless here.
-        (!mac_hex.is_empty() && !hex.ends_with(&mac_hex) && hex.len() >= 4).then_some(hex)
-    });
-    Signature {
-        client_id,
-        hostnames: d.hostnames.clone(),
-        param_list: d.hint(HintKind::DhcpParamList).map(str::to_string),
-        vendor_class: d.hint(HintKind::DhcpVendorClass).map(str::to_string),
+    let hex: String = c
+        .chars()
+        .filter(|c| c.is_ascii_hexdigit())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    // `01` + MAC (or the bare MAC) changes with the MAC: useless here.
+    (!mac_hex.is_empty() && !hex.ends_with(&mac_hex) && hex.len() >= 4).then_some(hex)
+}
+
+/// Make `dst` equal to `src` item by item, allocating only for the items
+/// that differ (an unchanged list costs a comparison).
+fn sync_strings<'a>(dst: &mut Vec<String>, src: impl ExactSizeIterator<Item = &'a str>) {
+    dst.truncate(src.len());
+    for (i, v) in src.enumerate() {
+        match dst.get_mut(i) {
+            Some(d) if d == v => {}
+            Some(d) => v.clone_into(d),
+            None => dst.push(v.to_string()),
+        }
     }
 }
 
@@ -645,9 +673,15 @@ impl DeviceIdentifier {
                 random_mac: false,
                 signature: Signature::default(),
             });
-        let rec = d.record("state");
-        e.ips = rec.ips;
-        e.vendor = rec.vendor;
+        // The fields of `d.record(..)` the entry keeps, copied only where
+        // they differ: this runs on every classification, and the record
+        // would copy every piece of evidence.
+        if e.ips != d.ips {
+            e.ips.clone_from(&d.ips);
+        }
+        if e.vendor.as_deref() != d.vendor {
+            e.vendor = d.vendor.map(str::to_string);
+        }
         for h in &d.hostnames {
             if !e.hostnames.contains(h) && e.hostnames.len() < 8 {
                 e.hostnames.push(h.clone());
@@ -662,7 +696,9 @@ impl DeviceIdentifier {
             e.category = d.category.clone();
             e.model = d.model.clone();
             e.confidence = d.confidence;
-            e.identity_evidence = d.identity_evidence.clone();
+            if e.identity_evidence != d.identity_evidence {
+                e.identity_evidence.clone_from(&d.identity_evidence);
+            }
         }
         // Rebuild the copy only when it differs (no allocation when it is
         // unchanged). Compared item by item: the entry may hold another
@@ -679,26 +715,40 @@ impl DeviceIdentifier {
                 .map(|(k, v)| ev(k.as_str(), v.clone()))
                 .collect();
         }
-        e.services = rec.services;
-        e.protocols = rec.protocols;
+        // As `DeviceRecord::services` writes them ("TCP/80").
+        let service =
+            |(p, port): &(u8, u16)| format!("{}/{port}", ward_core::event::proto_name(*p));
+        let same = e.services.len() == d.services.len()
+            && d.services
+                .iter()
+                .zip(&e.services)
+                .all(|(s, e)| service(s) == *e);
+        if !same {
+            e.services = d.services.iter().map(service).collect();
+        }
+        sync_strings(&mut e.protocols, d.protocols.iter().map(|p| p.as_str()));
         e.first_seen = e.first_seen.min(d.first_seen);
         e.last_seen = e.last_seen.max(d.last_seen);
-        e.random_mac = rec.random_mac;
-        let sig = signature(d);
+        e.random_mac = d.mac().is_some_and(|m| m.is_local());
+        // The signature is merged in place (as `signature(d)` would give).
         let s = &mut e.signature;
-        if sig.client_id.is_some() {
-            s.client_id = sig.client_id;
+        if let Some(id) = signature_client_id(d) {
+            s.client_id = Some(id);
         }
-        for h in sig.hostnames {
-            if !s.hostnames.contains(&h) && s.hostnames.len() < 8 {
-                s.hostnames.push(h);
+        for h in &d.hostnames {
+            if !s.hostnames.contains(h) && s.hostnames.len() < 8 {
+                s.hostnames.push(h.clone());
             }
         }
-        if sig.param_list.is_some() {
-            s.param_list = sig.param_list;
+        if let Some(p) = d.hint(HintKind::DhcpParamList) {
+            if s.param_list.as_deref() != Some(p) {
+                s.param_list = Some(p.to_string());
+            }
         }
-        if sig.vendor_class.is_some() {
-            s.vendor_class = sig.vendor_class;
+        if let Some(v) = d.hint(HintKind::DhcpVendorClass) {
+            if s.vendor_class.as_deref() != Some(v) {
+                s.vendor_class = Some(v.to_string());
+            }
         }
     }
 }

@@ -169,6 +169,36 @@ pub struct Prediction {
     pub sources: Vec<&'static str>,
 }
 
+/// The model forest's answer ([`Model::vote_model`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ModelVote {
+    /// Index into [`Model::models`].
+    pub index: usize,
+    pub probability: f32,
+    /// As [`Prediction::coverage`].
+    pub coverage: f32,
+    /// As [`Prediction::matched`] and [`Prediction::evidence_tokens`].
+    pub matched: usize,
+    pub evidence_tokens: usize,
+}
+
+impl ModelVote {
+    /// As [`Prediction::enough_evidence`].
+    pub fn enough_evidence(&self, min_matched: usize) -> bool {
+        enough_evidence(self.matched, self.evidence_tokens, min_matched)
+    }
+}
+
+/// The category forest's answer ([`Model::vote_category`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CategoryVote {
+    /// Index into [`Model::categories`].
+    pub index: usize,
+    pub probability: f32,
+    /// As [`Prediction::category_coverage`].
+    pub coverage: f32,
+}
+
 static DEFAULT_MODEL: &[u8] = include_bytes!("../models/default.json");
 
 impl Prediction {
@@ -176,7 +206,7 @@ impl Prediction {
     /// the predicted model: at least `min_matched` tokens, or all of them
     /// when it has fewer — and at least one.
     pub fn enough_evidence(&self, min_matched: usize) -> bool {
-        self.matched >= 1 && self.matched >= min_matched.min(self.evidence_tokens)
+        enough_evidence(self.matched, self.evidence_tokens, min_matched)
     }
 }
 
@@ -258,42 +288,84 @@ impl Model {
         })
     }
 
-    /// Predict model and category for one device's features.
+    /// Predict model and category for one device's features: the three
+    /// steps below, all taken. The identifier takes them one at a time and
+    /// stops at the first that decides (most classifications never need
+    /// the category forest or the explanation); each step gives the same
+    /// bits whether taken alone or here.
     pub fn predict(&self, f: &Features) -> Prediction {
-        let c = self.compiled();
-        let mut used = Vec::new();
-        let pm = c.model_forest.predict_explained(&f.x, &mut used);
-        let pc = c.category_forest.predict_proba(&f.x);
-        let (mi, mp) = argmax(&pm);
-        let (ci, cp) = argmax(&pc);
+        let m = self.vote_model(f);
+        let c = self.vote_category(f);
+        Prediction {
+            model: self.model_label(&m),
+            category: self.category_label(&c),
+            coverage: m.coverage,
+            matched: m.matched,
+            evidence_tokens: m.evidence_tokens,
+            category_coverage: c.coverage,
+            sources: self.sources(f),
+        }
+    }
 
+    /// Step one: the model forest's best label and how much of the
+    /// device's evidence that label's training rows knew.
+    pub fn vote_model(&self, f: &Features) -> ModelVote {
+        let pm = self.compiled().model_forest.predict_proba(&f.x);
+        let (index, probability) = argmax(&pm);
         let set = &f.tokens;
         let not_oui = |t: &&u32| Some(**t) != f.oui_token;
         let evidence_tokens = set.iter().filter(not_oui).count();
-        let matched = self.support.get(mi).map_or(0, |sup| {
+        let matched = self.support.get(index).map_or(0, |sup| {
             set.iter()
                 .filter(not_oui)
                 .filter(|t| sup.binary_search(t).is_ok())
                 .count()
         });
-        let coverage = match self.support.get(mi) {
+        let coverage = match self.support.get(index) {
             Some(sup) if !set.is_empty() => {
                 set.iter().filter(|t| sup.binary_search(t).is_ok()).count() as f32
                     / set.len() as f32
             }
             _ => 0.0,
         };
-        let category_coverage = match c.category_support.get(ci) {
-            Some(sup) if !set.is_empty() => {
-                set.iter().filter(|t| sup.binary_search(t).is_ok()).count() as f32
-                    / set.len() as f32
-            }
-            _ => 0.0,
-        };
+        ModelVote {
+            index,
+            probability,
+            coverage,
+            matched,
+            evidence_tokens,
+        }
+    }
 
-        // Which evidence sources the model forest's paths tested, counting
-        // only slots the device actually has (a path that went "slot absent"
-        // says little about the device's own evidence).
+    /// Step two: the category forest's best category and its coverage.
+    pub fn vote_category(&self, f: &Features) -> CategoryVote {
+        let c = self.compiled();
+        let pc = c.category_forest.predict_proba(&f.x);
+        let (index, probability) = argmax(&pc);
+        let set = &f.tokens;
+        let coverage = match c.category_support.get(index) {
+            Some(sup) if !set.is_empty() => {
+                set.iter().filter(|t| sup.binary_search(t).is_ok()).count() as f32
+                    / set.len() as f32
+            }
+            _ => 0.0,
+        };
+        CategoryVote {
+            index,
+            probability,
+            coverage,
+        }
+    }
+
+    /// Step three: which evidence sources the model forest's paths tested,
+    /// most used first, counting only slots the device actually has (a
+    /// path that went "slot absent" says little about the device's own
+    /// evidence).
+    pub fn sources(&self, f: &Features) -> Vec<&'static str> {
+        let mut used = Vec::new();
+        self.compiled()
+            .model_forest
+            .predict_explained(&f.x, &mut used);
         let mut by_source: BTreeMap<&'static str, u32> = BTreeMap::new();
         for (_, feat) in &used {
             let v = f.x.get(*feat as usize).copied().unwrap_or(0.0);
@@ -310,21 +382,22 @@ impl Model {
         }
         let mut sources: Vec<(&'static str, u32)> = by_source.into_iter().collect();
         sources.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        sources.into_iter().map(|(s, _)| s).collect()
+    }
 
-        Prediction {
-            model: Label {
-                name: self.models.get(mi).cloned().unwrap_or_default(),
-                probability: mp,
-            },
-            category: Label {
-                name: self.categories.get(ci).cloned().unwrap_or_default(),
-                probability: cp,
-            },
-            coverage,
-            matched,
-            evidence_tokens,
-            category_coverage,
-            sources: sources.into_iter().map(|(s, _)| s).collect(),
+    /// The model label of a vote.
+    pub fn model_label(&self, m: &ModelVote) -> Label {
+        Label {
+            name: self.models.get(m.index).cloned().unwrap_or_default(),
+            probability: m.probability,
+        }
+    }
+
+    /// The category label of a vote.
+    pub fn category_label(&self, c: &CategoryVote) -> Label {
+        Label {
+            name: self.categories.get(c.index).cloned().unwrap_or_default(),
+            probability: c.probability,
         }
     }
 
@@ -332,6 +405,10 @@ impl Model {
     pub fn node_count(&self) -> usize {
         self.model_forest.node_count() + self.category_forest.node_count()
     }
+}
+
+fn enough_evidence(matched: usize, evidence_tokens: usize, min_matched: usize) -> bool {
+    matched >= 1 && matched >= min_matched.min(evidence_tokens)
 }
 
 fn argmax(p: &[f32]) -> (usize, f32) {
