@@ -169,6 +169,11 @@ pub struct DosConfig {
     /// Distinct sources in one second for a flood to count as spoofed or
     /// distributed. Default 32.
     pub spoofed_sources: u32,
+    /// Carpet bombing: a flood spread over this many addresses of one /24
+    /// (or /64) in one second or more, 8 packets a second each on average,
+    /// together over the flood kind's per-address threshold. Default 16;
+    /// 0 turns the check off.
+    pub carpet_victims: u32,
     /// Reflection: UDP packets per second from reflector service ports to one address. Default 100.
     pub reflection_pps: u32,
     /// … carrying at least this many bytes per second (or at least
@@ -202,6 +207,7 @@ impl Default for DosConfig {
             dns_qps: 200,
             http_rps: 150,
             spoofed_sources: 32,
+            carpet_victims: 16,
             reflection_pps: 100,
             reflection_bytes: 100_000,
             reflection_ratio: 10.0,

@@ -395,8 +395,92 @@ impl Victim {
     }
 }
 
+/// Slots of the carpet-bombing table (one per destination /24 or /64,
+/// direct-mapped: a collision restarts the slot's second).
+const CARPET_SLOTS: usize = 256;
+/// A carpet's flood must average this many packets a second per address
+/// hit: a sweep or a scan touches each address once or a few times.
+const CARPET_PER_VICTIM: u32 = 8;
+
+/// One destination network's second (carpet bombing: a flood spread over
+/// many addresses, each of which gets too little to cross its own
+/// threshold).
+#[derive(Clone, Copy)]
+struct Carpet {
+    /// The network (+1; 0: empty slot).
+    key: u64,
+    sec: i64,
+    counts: [u32; KINDS],
+    /// Reflected bytes this second, and the bytes the network itself sent
+    /// to reflector services (halved each second).
+    refl_bytes: u64,
+    req_bytes: u64,
+    est: u32,
+    udp_new: u32,
+    pkts: u32,
+    victims: Distinct,
+    first_victim: IpAddr,
+    last_victim: IpAddr,
+    top_mac: Option<MacAddr>,
+    top_mac_votes: u32,
+    last_over: [i64; KINDS],
+    total: [u64; KINDS],
+}
+
+impl Carpet {
+    fn empty() -> Self {
+        Carpet {
+            key: 0,
+            sec: 0,
+            counts: [0; KINDS],
+            refl_bytes: 0,
+            req_bytes: 0,
+            est: 0,
+            udp_new: 0,
+            pkts: 0,
+            victims: Distinct::default(),
+            first_victim: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            last_victim: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            top_mac: None,
+            top_mac_votes: 0,
+            last_over: [i64::MIN; KINDS],
+            total: [0; KINDS],
+        }
+    }
+
+    /// The slot of `ip`'s network, started on second `sec`.
+    fn slot(table: &mut [Carpet], ip: IpAddr, sec: i64) -> &mut Carpet {
+        let key = match ip {
+            IpAddr::V4(v4) => u64::from(u32::from(v4) >> 8) + 1,
+            IpAddr::V6(v6) => ((u128::from(v6) >> 64) as u64) | 1 << 63,
+        };
+        let i = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize % table.len().max(1);
+        let c = &mut table[i];
+        if c.key != key {
+            *c = Carpet::empty();
+            c.key = key;
+            c.sec = sec;
+        }
+        if c.sec != sec {
+            c.req_bytes = if sec - c.sec < 30 { c.req_bytes / 2 } else { 0 };
+            c.sec = sec;
+            c.counts = [0; KINDS];
+            c.refl_bytes = 0;
+            c.est = 0;
+            c.udp_new = 0;
+            c.pkts = 0;
+            c.victims.clear();
+            c.top_mac_votes = 0;
+            c.top_mac = None;
+        }
+        c
+    }
+}
+
 pub struct Dos {
     cfg: DosConfig,
+    /// Per destination network: carpet bombing (`carpet_victims` > 0).
+    carpets: Vec<Carpet>,
     quiet_secs: i64,
     reflector: Vec<bool>,
     /// Per kind: a quarter of its per-second threshold (never for HTTP
@@ -535,6 +619,7 @@ impl Dos {
             victims: CappedMap::new(cap),
             holds: CappedMap::new(cap),
             routers: [None; 4],
+            carpets: vec![Carpet::empty(); CARPET_SLOTS],
         }
     }
 
@@ -584,6 +669,10 @@ impl Dos {
                     if let Some(v) = self.victims.get_mut(&dst) {
                         v.roll(sec, &self.low, self.low_udp_new);
                         v.est = v.est.saturating_add(1);
+                    }
+                    if self.cfg.carpet_victims > 0 {
+                        let c = Carpet::slot(&mut self.carpets, dst, sec);
+                        c.est = c.est.saturating_add(1);
                     }
                 }
                 // A SYN sent in a known address's name by a MAC other than
@@ -636,7 +725,13 @@ impl Dos {
                             vote(&mut top, &mut v.spoofer_votes, m);
                             v.spoofer = Some(top);
                         }
-                        _ => v.req_bytes = v.req_bytes.saturating_add(len),
+                        _ => {
+                            v.req_bytes = v.req_bytes.saturating_add(len);
+                            if self.cfg.carpet_victims > 0 {
+                                let c = Carpet::slot(&mut self.carpets, src, sec);
+                                c.req_bytes = c.req_bytes.saturating_add(len);
+                            }
+                        }
                     }
                 }
                 if self.reflector[u.src_port as usize] && u.src_port != u.dst_port {
@@ -678,6 +773,9 @@ impl Dos {
             (Kind::Udp, Some(q)) if port == 53 => (Kind::Dns, Some(q)),
             (kind, _) => (kind, None),
         };
+        if self.cfg.carpet_victims > 0 && !matches!(kind, Kind::Http | Kind::Ip | Kind::Dns) {
+            self.carpet(kind, ctx, sec, len, out);
+        }
         let v = self.victims.entry(dst, || Victim::new(sec));
         v.roll(sec, &self.low, self.low_udp_new);
         // A packet to its own sender's address (masscan sweeping the subnet
@@ -854,6 +952,116 @@ impl Dos {
             .zip(v.top_mac.filter(|_| majority(v.top_mac_votes, v.pkts)))
             .is_some_and(|(own, sender)| own != sender);
         out.push(self.draft(kind, dst, &v, forged, query, ctx));
+    }
+
+    /// Count a flood packet for its destination's network and report a
+    /// carpet: `carpet_victims` addresses or more hit this second, at
+    /// least [`CARPET_PER_VICTIM`] packets each on average, and together
+    /// over the kind's per-address threshold.
+    fn carpet(
+        &mut self,
+        kind: Kind,
+        ctx: &PacketContext<'_, '_>,
+        sec: i64,
+        len: u64,
+        out: &mut Vec<Draft>,
+    ) {
+        let pkt = ctx.pkt;
+        let Net::Ip(ip) = &pkt.net else { return };
+        let dst = ip.dst;
+        let c = Carpet::slot(&mut self.carpets, dst, sec);
+        let k = kind as usize;
+        c.pkts = c.pkts.saturating_add(1);
+        c.counts[k] = c.counts[k].saturating_add(1);
+        c.total[k] = c.total[k].saturating_add(1);
+        if kind == Kind::Reflection {
+            c.refl_bytes = c.refl_bytes.saturating_add(len);
+        }
+        if kind == Kind::Udp && ctx.new_flow {
+            c.udp_new = c.udp_new.saturating_add(1);
+        }
+        if c.victims.insert(&dst) {
+            if c.pkts == 1 {
+                c.first_victim = dst;
+            }
+            c.last_victim = dst;
+        }
+        if let Some(m) = pkt.link.src {
+            let mut top = c.top_mac.unwrap_or(m);
+            vote(&mut top, &mut c.top_mac_votes, m);
+            c.top_mac = Some(top);
+        }
+        let n = c.victims.estimate();
+        let cnt = c.counts[k];
+        let cfg = &self.cfg;
+        if n < cfg.carpet_victims || cnt < n.saturating_mul(CARPET_PER_VICTIM) {
+            return;
+        }
+        let over = match kind {
+            Kind::Syn => cnt >= cfg.syn_pps && c.est.saturating_mul(10) <= cnt,
+            Kind::AckRst | Kind::SynAck => cnt >= cfg.ack_rst_pps,
+            Kind::Udp => cnt >= cfg.udp_pps && c.udp_new >= cfg.udp_new_flows,
+            Kind::Icmp => cnt >= cfg.icmp_pps,
+            Kind::Reflection => {
+                cnt >= cfg.reflection_pps
+                    && c.refl_bytes >= cfg.reflection_bytes
+                    && (c.refl_bytes as f64) >= cfg.reflection_ratio * (c.req_bytes.max(1) as f64)
+            }
+            Kind::Http | Kind::Ip | Kind::Dns => false,
+        };
+        if !over {
+            return;
+        }
+        let ongoing = sec.saturating_sub(c.last_over[k]) <= self.quiet_secs;
+        c.last_over[k] = sec;
+        if ongoing {
+            return;
+        }
+        let c = *c;
+        let reflected = matches!(kind, Kind::Reflection | Kind::SynAck);
+        let mut d = Draft::new(AlertCategory::Dos, "carpet-bombing", NAME, pkt.ts);
+        d.attacker_mac = if reflected {
+            self.victims
+                .get(&c.last_victim)
+                .and_then(|v| v.spoofer.filter(|_| v.spoofer_votes > 0))
+        } else {
+            c.top_mac
+                .filter(|m| majority(c.top_mac_votes, c.pkts) && !self.routers.contains(&Some(*m)))
+        };
+        d.victims = vec![c.first_victim];
+        if c.last_victim != c.first_victim {
+            d.victims.push(c.last_victim);
+        }
+        d.proto = Some(kind.proto());
+        d.per_victim = false;
+        d.first_seen = Timestamp::from_secs(sec);
+        d.count = c.total[k];
+        d.severity = 1;
+        d.confidence = 0.85;
+        let net = match dst {
+            IpAddr::V4(v4) => format!("{}/24", Ipv4Addr::from(u32::from(v4) & 0xffff_ff00)),
+            IpAddr::V6(v6) => format!(
+                "{}/64",
+                std::net::Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1))
+            ),
+        };
+        d = d
+            .ev("flood", kind.signature(false))
+            .ev("network", net.clone())
+            .ev("addresses_hit", n)
+            .ev("packets_per_second", cnt);
+        if let Some(m) = c.top_mac.filter(|_| c.top_mac_votes > 0) {
+            d = d.ev("sender_mac", m.to_string());
+        }
+        d.summary = format!(
+            "About {n} addresses in {net} are being flooded together with about {cnt} {} per second, a carpet-bombing denial-of-service attack (each address gets too little to stand out){}.",
+            kind.words(),
+            match d.attacker_mac {
+                Some(m) => format!(", sent by {m}"),
+                None => String::new(),
+            }
+        );
+        out.push(d);
     }
 
     /// A client packet with data on a connection the server has answered

@@ -935,3 +935,129 @@ fn low_ttl_and_fragmented_udp_floods_are_found() {
         assert_eq!(f.victims, vec![ip(CAM)]);
     }
 }
+
+// ---- carpet bombing ----------------------------------------------------
+
+/// Address `i` of the LAN's /24 (10 ..), with a MAC of its own.
+fn host(i: i64) -> (Mac, V4) {
+    ([0x02, 0, 0, 0, 1, i as u8], [192, 168, 50, 10 + i as u8])
+}
+
+/// CLDAP reflection spread over 64 addresses of the LAN: 3 000 replies a
+/// second in all, 47 per address, under every address's own threshold.
+#[test]
+fn a_reflection_spread_over_the_lan_is_carpet_bombing() {
+    let mut r = lan(None);
+    let mut rep = b"\x30\x84\x00\x00\x0b\xb0\x02\x01\x01\x64".to_vec();
+    rep.resize(1400, 0x30);
+    for i in 0..9000i64 {
+        let (m, a) = host(i % 64);
+        let refl: V4 = [203, 0, (i % 200) as u8, 7];
+        r.at(
+            1_000_000 + i * 333,
+            &udp((WAN, refl, 389), (m, a, 40000), &rep),
+        );
+    }
+    let a = r.timed_alerts();
+    let d = dos(&a);
+    assert_eq!(d.len(), 1, "{d:?}");
+    let (t, f) = d[0];
+    assert_eq!(f.signature, "carpet-bombing");
+    assert_eq!(
+        f.evidence.get("flood").and_then(|v| v.as_str()),
+        Some("udp-reflection-amplification")
+    );
+    assert!(
+        f.victims
+            .iter()
+            .all(|v| v.to_string().starts_with("192.168.50.")),
+        "{:?}",
+        f.victims
+    );
+    assert!(after(*t, 1_000_000) <= 2.0);
+}
+
+/// A spoofed SYN flood on port 80 of 100 addresses, 3 000 a second in all.
+#[test]
+fn a_syn_flood_spread_over_the_lan_is_carpet_bombing() {
+    let mut r = lan(None);
+    let mut g = Rng(29);
+    for i in 0..6000i64 {
+        let (m, a) = host(i % 100);
+        let src: V4 = [10, (g.next() % 250) as u8, (g.next() % 250) as u8, 1];
+        r.at(
+            1_000_000 + i * 333,
+            &tcp(
+                (ATK_MAC, src, 1024 + (g.next() % 60000) as u16),
+                (m, a, 80),
+                1,
+                "S",
+                b"",
+            ),
+        );
+    }
+    let a = r.timed_alerts();
+    let d = dos(&a);
+    let (_, f) = d
+        .iter()
+        .find(|(_, a)| a.signature == "carpet-bombing")
+        .expect("carpet");
+    assert_eq!(f.attacker, Some(ip(ATK)), "{}", f.summary);
+}
+
+/// A ping sweep and a SYN sweep of the /24 for four ports at 300 probes a
+/// second (masscan), and the whole LAN's DNS answers (asked for): none is
+/// a carpet.
+#[test]
+fn sweeps_and_the_lans_own_lookups_are_not_carpet_bombing() {
+    let mut r = lan(None);
+    for i in 0..200i64 {
+        let (m, a) = host(i);
+        let mut echo = vec![8, 0, 0, 0, 0, 1, 0, i as u8];
+        echo.extend_from_slice(&[0; 8]);
+        r.at(
+            1_000_000 + i * 2_000,
+            &ipv4((ATK_MAC, ATK), (m, a), 1, 64, 0, i as u16, &echo),
+        );
+    }
+    for k in 0..800i64 {
+        let (m, a) = host(k % 200);
+        let port = [23u16, 2323, 80, 8080][(k / 200) as usize];
+        r.at(
+            3_000_000 + k * 3_333,
+            &tcp((ATK_MAC, ATK, 61000), (m, a, port), 7, "S", b""),
+        );
+    }
+    for i in 0..3000i64 {
+        let (m, a) = host(i % 60);
+        let id = (i as u16).to_be_bytes();
+        let mut q = vec![
+            id[0], id[1], 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 3, b'w', b'w', b'w', 0, 0, 1, 0, 1,
+        ];
+        r.at(
+            10_000_000 + i * 1_000,
+            &udp(
+                (m, a, 40000 + (i % 60) as u16),
+                (GW_MAC, [9, 9, 9, 9], 53),
+                &q,
+            ),
+        );
+        q[2] = 0x81;
+        q[3] = 0x80;
+        q.resize(400, 0);
+        r.at(
+            10_000_000 + i * 1_000 + 300,
+            &udp(
+                (GW_MAC, [9, 9, 9, 9], 53),
+                (m, a, 40000 + (i % 60) as u16),
+                &q,
+            ),
+        );
+    }
+    let a = r.timed_alerts();
+    assert!(
+        a.iter().all(|(_, a)| a.signature != "carpet-bombing"),
+        "{:?}",
+        dos(&a)
+    );
+}
