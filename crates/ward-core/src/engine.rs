@@ -462,6 +462,14 @@ impl Engine {
     /// Feed the packet's payload to its flow's parser, dropping TCP
     /// retransmissions (bytes before the next expected sequence number).
     fn run_parser(&mut self, h: FlowHandle, pkt: &Packet<'_>) {
+        // The flow has no parser and will get none (no protocol matched
+        // its first payload, or its parser said it has nothing more to
+        // learn, as TLS does after both hellos): its later packets skip
+        // the sequence tracking too, which exists only to feed a parser.
+        let flow = self.flows.get(h.slot);
+        if flow.app_probed && flow.parser.is_none() {
+            return;
+        }
         let (transport, seq, syn_or_fin) = match pkt.transport {
             Transport::Tcp(t) => (AppTransport::Tcp, Some(t.seq), t.flags & 0x03),
             Transport::Udp(_) => (AppTransport::Udp, None, 0),
@@ -650,7 +658,7 @@ impl Engine {
         // End the remaining flows a batch at a time and flush in between:
         // ending a full table at once built a million flow events (≈ 1.5 KB
         // each) before writing the first, 1.6 GB at the default flow cap.
-        let order = self.flows.drain_order();
+        let order = self.flows.begin_shutdown();
         for batch in order.chunks(FINISH_BATCH) {
             for &slot in batch {
                 let flow = self.flows.end_at_shutdown(slot);
@@ -659,6 +667,8 @@ impl Engine {
             self.finish_ended_flows();
             self.flush(sink);
         }
+        drop(order);
+        self.flows.finish_shutdown();
         let now = self.now.max(Timestamp::ZERO);
         for d in self.detectors.iter_mut() {
             d.finish(now, &self.devices, &mut self.out);

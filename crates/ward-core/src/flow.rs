@@ -202,15 +202,18 @@ fn ip_bytes(ip: IpAddr) -> [u8; 16] {
 
 /// One tracked conversation.
 ///
-/// Kept small because a full table holds a million of them (152 bytes each,
+/// Kept small because a full table holds a million of them (144 bytes each,
 /// checked by a test): the 5-tuple lives only here (the index stores slab
 /// slots and recomputes a flow's key from these fields when it needs it),
-/// packet counters are `u32` (a flow would need 4 G packets to saturate),
-/// the retransmission tracker is two `u32` and a bit mask, and the parser is
-/// allocated only once the flow carries application payload. `repr(C)` puts
-/// what every packet reads or writes (addresses, ports, state, counters,
-/// sequence tracking, parser) in the first 128 bytes, and what only flow
-/// start and end use (`start`, `id`, `dst_mac`, `end_reason`) after them.
+/// packet and payload-byte counters are `u32` (saturating: a flow would
+/// need 4 G packets or 4 GiB of payload to reach the cap, and every reader
+/// only compares them with small numbers), the retransmission tracker is
+/// two `u32` and a bit mask, and the parser is allocated only once the flow
+/// carries application payload. `repr(C)` puts what every packet reads or
+/// writes (addresses, ports, state, counters, sequence tracking, parser,
+/// MACs) in the first 128 bytes, and what only flow start and end use
+/// (`start`, `id`) after them; the one-byte fields fill the gaps the
+/// MACs and the VLAN leave, so the struct has no padding.
 #[derive(Default)]
 #[repr(C)]
 pub struct Flow {
@@ -235,20 +238,21 @@ pub struct Flow {
     pub(crate) next_seq: [u32; 2],
     pub last: Timestamp,
     pub bytes: [u64; 2],
-    pub payload_bytes: [u64; 2],
+    /// Transport payload bytes per direction. Saturating at `u32::MAX`.
+    pub payload_bytes: [u32; 2],
     /// The flow's parser; `None` before the first payload or after it gave up.
     pub parser: Option<Box<dyn AppParser>>,
     pub src_mac: Option<MacAddr>,
+    pub dst_mac: Option<MacAddr>,
     /// Bit `d` set: `next_seq[d]` holds a sequence number. Read with
     /// `next_seq` for every TCP packet: kept in the first 128 bytes with
-    /// the other per-packet fields (at the end it cost one more cache line
-    /// per packet), in the byte `src_mac` leaves before the next 8-byte field.
+    /// the other per-packet fields, in a byte the MACs leave before the
+    /// next 8-byte field.
     pub(crate) seq_known: u8,
-    pub start: Timestamp,
-    pub id: u64,
-    pub dst_mac: Option<MacAddr>,
     /// Set when the flow leaves the table.
     pub end_reason: Option<EndReason>,
+    pub start: Timestamp,
+    pub id: u64,
 }
 
 impl Flow {
@@ -505,7 +509,8 @@ impl FlowTable {
         let d = dir.index();
         f.pkts[d] = f.pkts[d].saturating_add(1);
         f.bytes[d] += pkt.wire_len as u64;
-        f.payload_bytes[d] += pkt.payload.len() as u64;
+        let payload = u32::try_from(pkt.payload.len()).unwrap_or(u32::MAX);
+        f.payload_bytes[d] = f.payload_bytes[d].saturating_add(payload);
         if pkt.ts > f.last {
             f.last = pkt.ts;
         }
@@ -584,21 +589,58 @@ impl FlowTable {
     }
 
     /// The slots of every flow in the order [`FlowTable::drain`] ends them.
-    /// With [`FlowTable::end_at_shutdown`] the engine ends them a batch at a
-    /// time, so a full table's flows are never all out of it at once.
-    pub(crate) fn drain_order(&self) -> Vec<u32> {
+    fn drain_order(&self) -> Vec<u32> {
+        let mut all = self.live_slots();
+        self.sort_for_drain(&mut all);
+        all
+    }
+
+    /// Every flow's slot, by class and then least recently active first.
+    fn live_slots(&self) -> Vec<u32> {
         let mut all: Vec<u32> = Vec::with_capacity(self.index.len());
         for c in 0..CLASSES {
             all.extend(self.lru.iter_oldest_first(c));
         }
-        all.sort_by_key(|&i| (self.slab.get(i).last, self.slab.get(i).id));
         all
     }
 
-    /// End the flow in `slot`, one of [`FlowTable::drain_order`]'s, taken
-    /// before any other call changed the table.
+    /// Oldest activity first (a stable sort of [`FlowTable::live_slots`]).
+    fn sort_for_drain(&self, slots: &mut [u32]) {
+        slots.sort_by_key(|&i| (self.slab.get(i).last, self.slab.get(i).id));
+    }
+
+    /// The input is over: the slots of every flow in the order
+    /// [`FlowTable::drain`] ends them, for the engine to end them a batch at
+    /// a time with [`FlowTable::end_at_shutdown`] (so a full table's flows
+    /// are never all out of it at once), then [`FlowTable::finish_shutdown`].
+    ///
+    /// Ending flows in a known order needs neither the index nor the
+    /// recency lists, so both are released here: at a million flows they
+    /// are ≈ 30 MB that the end of input — when detectors and parsers
+    /// report what is pending — would otherwise hold on top of everything
+    /// else (it was the run's peak). Until `finish_shutdown` the table
+    /// reads as empty (`len`, `iter`) and must not be updated.
+    pub(crate) fn begin_shutdown(&mut self) -> Vec<u32> {
+        let mut order = self.live_slots();
+        // Released before the sort, whose scratch buffer is as large as the list.
+        self.index = Index::new();
+        self.lru = LruLists::new();
+        self.sort_for_drain(&mut order);
+        order
+    }
+
+    /// End the flow in `slot`, one of [`FlowTable::begin_shutdown`]'s.
     pub(crate) fn end_at_shutdown(&mut self, slot: u32) -> Flow {
-        self.remove(slot, EndReason::Shutdown)
+        let mut f = std::mem::take(self.slab.get_mut(slot));
+        f.end_reason = Some(EndReason::Shutdown);
+        f
+    }
+
+    /// Every flow [`FlowTable::begin_shutdown`] listed has ended: release
+    /// the slab, leaving an empty table (counters kept) that takes packets again.
+    pub(crate) fn finish_shutdown(&mut self) {
+        self.slab = Slab::default();
+        self.free = Vec::new();
     }
 
     fn remove(&mut self, slot: u32, reason: EndReason) -> Flow {

@@ -95,7 +95,7 @@ impl Botnet {
             }
         }
         // Mirai bot → C2 hello: 00 00 00 01 as the flow's first bytes.
-        let first_bytes = flow.payload_bytes[0] == p.len() as u64;
+        let first_bytes = u64::from(flow.payload_bytes[0]) == p.len() as u64;
         if flow.proto == 6 && first_bytes && p.len() <= 40 && p.starts_with(&[0, 0, 0, 1]) {
             let ok = p.len() == 4 || p.get(4).is_some_and(|n| p.len() == 5 + *n as usize);
             if ok {
