@@ -82,14 +82,32 @@ attack_syslog_stream() {
 }
 
 # Carpet bombing: hping3 --rand-dest picks a random address of the /24 for
-# every packet, so each address gets about a dozen a second.
+# every packet, so each address gets about a dozen a second. The attacker's
+# kernel would ARP for every address first and drop the flood to the ones
+# nobody holds, so the attacker's own neighbour table gets a made-up MAC
+# for each of those for the attack's duration (frames to an unknown MAC are
+# flooded by the switch and dropped by every NIC; the capture sees them).
+carpet_neighbours() { # add|flush
+    local i addr held
+    if [[ $1 == flush ]]; then nsq atk ip neigh flush nud permanent dev eth0; return; fi
+    held=" ${IP[*]} "
+    for i in $(seq 2 254); do
+        addr=$NET.$i
+        [[ $held == *" $addr "* ]] && continue
+        nsq atk ip neigh replace "$addr" lladdr "02:00:00:00:00:$(printf %02x "$i")" nud permanent dev eth0
+    done
+}
 attack_udp_carpet_bomb() {
+    carpet_neighbours add
     labelled udp-carpet-bomb dos "${IP[atk]}" "$NET.0/24" 9999 hping3 \
         "UDP flood spread over the whole /24 (hping3 --rand-dest), 3 000 datagrams/s for 3 s, ~12/s per address" atk 120 -- \
         hping3 -q --udp --rand-dest -I eth0 -p 9999 -d 200 -c 9000 -i u333 "$NET.x"
+    carpet_neighbours flush
 }
 attack_syn_carpet_bomb() {
+    carpet_neighbours add
     labelled syn-carpet-bomb dos "${IP[atk]}" "$NET.0/24" 80 hping3 \
         "SYN flood with spoofed sources spread over the whole /24 (hping3 -S --rand-source --rand-dest), 3 000/s for 3 s" atk 120 -- \
         hping3 -q -S --rand-source --rand-dest -I eth0 -p 80 -c 9000 -i u333 "$NET.x"
+    carpet_neighbours flush
 }
