@@ -80,13 +80,12 @@ impl Damped {
     /// Weighted variance per window; 0 for an empty window.
     #[inline(always)]
     pub fn var(&self) -> PerWindow {
+        // Divide first, then select: the same values as a branch per
+        // window, but a loop the compiler turns into vector divisions.
         let mut v = [0.0; WINDOWS];
         for i in 0..WINDOWS {
-            v[i] = if self.w[i] > 0.0 {
-                (self.m2[i] / self.w[i]).max(0.0)
-            } else {
-                0.0
-            };
+            let r = (self.m2[i] / self.w[i]).max(0.0);
+            v[i] = if self.w[i] > 0.0 { r } else { 0.0 };
         }
         v
     }
@@ -139,11 +138,8 @@ impl DampedCov {
     pub fn cov(&self) -> PerWindow {
         let mut c = [0.0; WINDOWS];
         for i in 0..WINDOWS {
-            c[i] = if self.w[i] > 0.0 {
-                self.sum_products[i] / self.w[i]
-            } else {
-                0.0
-            };
+            let r = self.sum_products[i] / self.w[i];
+            c[i] = if self.w[i] > 0.0 { r } else { 0.0 };
         }
         c
     }
@@ -165,11 +161,8 @@ pub fn two_d(a: &Damped, b: &Damped, cov: &DampedCov) -> [PerWindow; 4] {
         out[1][i] = (va[i] + vb[i]).sqrt();
         out[2][i] = c[i];
         let denom = (va[i] * vb[i]).sqrt();
-        out[3][i] = if denom > 1e-12 {
-            (c[i] / denom).clamp(-1.0, 1.0)
-        } else {
-            0.0
-        };
+        let r = (c[i] / denom).clamp(-1.0, 1.0);
+        out[3][i] = if denom > 1e-12 { r } else { 0.0 };
     }
     out
 }
