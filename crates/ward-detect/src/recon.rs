@@ -76,33 +76,66 @@ const R_SERVICE: u16 = 1 << 14;
 const TRANSPORTS: usize = 3;
 const SCTP: usize = 2;
 
-/// Vertical TCP scan counts kept over the slow window (nmap `-T1`/`-T0`):
-/// the fields of [`Source`] the vertical check reads, nothing else.
+/// Hosts whose ports a source probed, tracked over the slow window.
+const SLOW_SLOTS: usize = 4;
+
+/// Vertical TCP scan counts of one probed host over the slow window (nmap
+/// `-T1`/`-T0`).
+#[derive(Clone, Copy)]
+struct SlowHost {
+    host: IpAddr,
+    first: Timestamp,
+    probes: u32,
+    services: Distinct,
+    answered: Distinct,
+    reported: bool,
+}
+
+/// The slow tier: per-host counts, so a slow scan of one device is not
+/// diluted by whatever else the source did in half an hour (its earlier,
+/// faster scans of other hosts, its logins).
 #[derive(Clone, Copy)]
 struct Slow {
     start: Timestamp,
-    probes: u32,
-    services: Distinct,
-    answered_services: Distinct,
-    hosts: Distinct,
-    ports: Distinct,
-    top_host: IpAddr,
-    top_host_votes: u32,
-    reported: bool,
+    hosts: [Option<SlowHost>; SLOW_SLOTS],
 }
 
 impl Slow {
     fn new(now: Timestamp) -> Self {
         Slow {
             start: now,
-            probes: 0,
-            services: Distinct::default(),
-            answered_services: Distinct::default(),
-            hosts: Distinct::default(),
-            ports: Distinct::default(),
-            top_host: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-            top_host_votes: 0,
-            reported: false,
+            hosts: [None; SLOW_SLOTS],
+        }
+    }
+
+    fn slot(&mut self, host: IpAddr) -> Option<&mut SlowHost> {
+        self.hosts.iter_mut().flatten().find(|h| h.host == host)
+    }
+
+    fn probe(&mut self, host: IpAddr, port: u16, now: Timestamp) {
+        if self.slot(host).is_none() {
+            // A free slot, else the one with the fewest services probed.
+            let i = self
+                .hosts
+                .iter()
+                .position(Option::is_none)
+                .or_else(|| {
+                    (0..SLOW_SLOTS)
+                        .min_by_key(|&i| self.hosts[i].map_or(0, |h| h.services.estimate()))
+                })
+                .unwrap_or(0);
+            self.hosts[i] = Some(SlowHost {
+                host,
+                first: now,
+                probes: 0,
+                services: Distinct::default(),
+                answered: Distinct::default(),
+                reported: false,
+            });
+        }
+        if let Some(h) = self.slot(host) {
+            h.probes = h.probes.saturating_add(1);
+            h.services.insert(&port);
         }
     }
 }
@@ -266,20 +299,7 @@ impl Source {
         self.ports[t].insert(&port);
         self.note_victim(dst);
         if t == 0 {
-            let w = &mut self.slow;
-            w.probes = w.probes.saturating_add(1);
-            w.hosts.insert(&dst);
-            w.ports.insert(&port);
-            if w.services.insert(&(dst, port)) {
-                if w.top_host_votes == 0 {
-                    w.top_host = dst;
-                    w.top_host_votes = 1;
-                } else if w.top_host == dst {
-                    w.top_host_votes = w.top_host_votes.saturating_add(1);
-                } else {
-                    w.top_host_votes -= 1;
-                }
-            }
+            self.slow.probe(dst, port, self.last);
         }
     }
 
@@ -290,7 +310,9 @@ impl Source {
         self.answered_hosts[t].insert(&host);
         self.answered_services[t].insert(&(host, port));
         if t == 0 {
-            self.slow.answered_services.insert(&(host, port));
+            if let Some(h) = self.slow.slot(host) {
+                h.answered.insert(&port);
+            }
         }
     }
 
@@ -604,7 +626,14 @@ impl Recon {
                 s.reported |= vert_bit;
                 if t == 0 {
                     // The slow tier would report the same scan again.
-                    s.slow.reported = true;
+                    let victim = if s.top_host_votes[0] > 0 {
+                        s.top_host[0]
+                    } else {
+                        s.first_victim[0].unwrap_or(s.top_host[0])
+                    };
+                    if let Some(h) = s.slow.slot(victim) {
+                        h.reported = true;
+                    }
                 }
                 let sig = ["tcp-port-scan", "udp-port-scan", "sctp-port-scan"][t];
                 let mut d = base(sig, s)
@@ -774,40 +803,43 @@ impl Recon {
             );
             out.push(d);
         }
-        let w = &s.slow;
         let slow_on = self.slow_window_us > self.window_us;
-        if slow_on && !w.reported && now.since(w.start) > self.window_us {
-            let services = w.services.estimate();
-            let answered = w.answered_services.estimate().min(services);
-            let failed = 1.0 - answered as f32 / services.max(1) as f32;
-            if w.hosts.estimate() <= 2
-                && services >= cfg.vertical_ports
-                && w.probes >= cfg.vertical_ports
-                && failed >= cfg.min_failed_ratio
-            {
-                let (start, probes, ports, victim) =
-                    (w.start, w.probes, w.ports.estimate(), w.top_host);
-                s.slow.reported = true;
-                let mut d = base("tcp-port-scan", s)
-                    .ev("ports", ports)
-                    .ev("probes", probes)
-                    .ev("failed_ratio", (failed * 100.0).round() / 100.0)
-                    .ev("duration_s", secs(start, now))
-                    .ev("slow", true);
-                d.first_seen = start;
-                d.victims = vec![victim];
-                d.severity = 2;
-                d.confidence = 0.85;
-                d.proto = Some(6);
-                d.count = u64::from(probes);
-                d.summary = format!(
-                    "{} slowly scanned {ports} TCP ports of {} over {}, spacing its probes out to stay unnoticed.",
-                    who(devices, src),
-                    who(devices, victim),
-                    span(start, now)
-                );
-                out.push(d);
+        for i in 0..SLOW_SLOTS {
+            let Some(h) = s.slow.hosts[i] else { continue };
+            if !slow_on || h.reported {
+                continue;
             }
+            let services = h.services.estimate();
+            let answered = h.answered.estimate().min(services);
+            let failed = 1.0 - answered as f32 / services.max(1) as f32;
+            if services < cfg.vertical_ports
+                || h.probes < cfg.vertical_ports
+                || failed < cfg.min_failed_ratio
+            {
+                continue;
+            }
+            if let Some(slot) = s.slow.hosts[i].as_mut() {
+                slot.reported = true;
+            }
+            let mut d = base("tcp-port-scan", s)
+                .ev("ports", services)
+                .ev("probes", h.probes)
+                .ev("failed_ratio", (failed * 100.0).round() / 100.0)
+                .ev("duration_s", secs(h.first, now))
+                .ev("slow", true);
+            d.first_seen = h.first;
+            d.victims = vec![h.host];
+            d.severity = 2;
+            d.confidence = 0.85;
+            d.proto = Some(6);
+            d.count = u64::from(h.probes);
+            d.summary = format!(
+                "{} scanned {services} TCP ports of {} over {}, spacing its probes out to stay unnoticed.",
+                who(devices, src),
+                who(devices, h.host),
+                span(h.first, now)
+            );
+            out.push(d);
         }
         let np = s.protocols.estimate();
         if s.reported & R_PROTO == 0 && np >= cfg.ip_protocols && s.proto_hosts.estimate() <= 2 {
@@ -845,7 +877,8 @@ impl Recon {
             out.push(d);
         }
         let kinds = s.service_kinds.count_ones();
-        if s.reported & R_SERVICE == 0 && kinds >= cfg.service_probe_kinds {
+        let named = s.service_kinds & NMAP_NAMED != 0;
+        if s.reported & R_SERVICE == 0 && (kinds >= cfg.service_probe_kinds || named) {
             s.reported |= R_SERVICE;
             let mut d = base("scan-tool-service-probe", s)
                 .ev("tool", "nmap")
@@ -989,8 +1022,8 @@ fn nmap_service_probe(p: &[u8]) -> Option<u32> {
     ];
     // Contained anywhere in the first segment.
     const WITHIN: &[&[u8]] = &[
-        b"mstshash=nmap",                // TerminalServerCookie
         b"random1random2random3random4", // TLSSessionReq
+        b"mstshash=nmap",                // TerminalServerCookie (names nmap)
     ];
     if let Some(i) = EXACT.iter().position(|e| p == *e) {
         return Some(i as u32);
@@ -1007,7 +1040,62 @@ fn nmap_service_probe(p: &[u8]) -> Option<u32> {
             }
         }
     }
-    None
+    mqtt_client_id(p)
+        .is_some_and(|id| id.starts_with(b"nmap"))
+        .then_some(MQTT_NMAP)
+}
+
+/// Probe kinds whose payload names nmap itself (an RDP cookie
+/// `mstshash=nmap`, SIP `sip:nm`, an MQTT client id `nmap…` from its
+/// version probe and `version` scripts): one is enough, like its
+/// User-Agent.
+const SIP_NMAP: u32 = 12;
+const RDP_NMAP: u32 = 17;
+const MQTT_NMAP: u32 = 18;
+const NMAP_NAMED: u32 = (1 << SIP_NMAP) | (1 << RDP_NMAP) | (1 << MQTT_NMAP);
+
+/// The client identifier of an MQTT CONNECT packet (MQTT 3.1/3.1.1/5).
+fn mqtt_client_id(p: &[u8]) -> Option<&[u8]> {
+    if p.first()? & 0xf0 != 0x10 {
+        return None;
+    }
+    // Remaining length: 1-4 bytes, 7 bits each.
+    let mut i = 1;
+    while *p.get(i)? & 0x80 != 0 {
+        i += 1;
+        if i > 4 {
+            return None;
+        }
+    }
+    i += 1;
+    let name_len = usize::from(u16::from_be_bytes([*p.get(i)?, *p.get(i + 1)?]));
+    let name = p.get(i + 2..i + 2 + name_len)?;
+    if name != b"MQTT" && name != b"MQIsdp" {
+        return None;
+    }
+    i += 2 + name_len;
+    let level = *p.get(i)?;
+    i += 4; // level, flags, keep-alive
+    if level == 5 {
+        // MQTT 5 properties: a variable-length count, then the bytes.
+        let mut len = 0usize;
+        let mut shift = 0;
+        loop {
+            let b = *p.get(i)?;
+            i += 1;
+            len |= usize::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                break;
+            }
+            shift += 7;
+            if shift > 21 {
+                return None;
+            }
+        }
+        i = i.checked_add(len)?;
+    }
+    let id_len = usize::from(u16::from_be_bytes([*p.get(i)?, *p.get(i + 1)?]));
+    p.get(i + 2..i + 2 + id_len)
 }
 
 /// UDP destination ports of everyday discovery and infrastructure chatter,
@@ -1058,4 +1146,38 @@ fn tsval(opts: &[u8]) -> Option<u32> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nmap_probes_that_name_nmap_are_the_named_kinds() {
+        let sip = b"OPTIONS sip:nm SIP/2.0\r\nVia: SIP/2.0/TCP nm;branch=foo\r\n\r\n";
+        assert_eq!(nmap_service_probe(sip), Some(SIP_NMAP));
+        let rdp = b"\x03\x00\x00*%\xe0\x00\x00\x00\x00\x00Cookie: mstshash=nmap\r\n";
+        assert_eq!(nmap_service_probe(rdp), Some(RDP_NMAP));
+        // nmap 7.93 -sV against mosquitto (lab run recon4-71): its MQTT
+        // probe, then the mqtt-subscribe version script's CONNECT.
+        let probe = b"\x10\x10\x00\x04MQTT\x04\x02\x00\x1e\x00\x04nmap";
+        assert_eq!(nmap_service_probe(probe), Some(MQTT_NMAP));
+        let script = b"\x10\x20\x00\x04MQTT\x04\x00\x00\x1e\x00\x14nmappbdyjiktgdvvnzai";
+        assert_eq!(nmap_service_probe(script), Some(MQTT_NMAP));
+        for k in [SIP_NMAP, RDP_NMAP, MQTT_NMAP] {
+            assert!(NMAP_NAMED & (1 << k) != 0);
+        }
+    }
+
+    #[test]
+    fn ordinary_mqtt_and_truncated_packets_are_no_probe() {
+        let sensor = b"\x10\x16\x00\x04MQTT\x04\xc2\x00\x3c\x00\x0aesp-sensor";
+        assert_eq!(mqtt_client_id(sensor), Some(&b"esp-sensor"[..]));
+        assert_eq!(nmap_service_probe(sensor), None);
+        for n in 0..18 {
+            let cut = &b"\x10\x10\x00\x04MQTT\x04\x02\x00\x1e\x00\x04nmap"[..n];
+            assert_eq!(nmap_service_probe(cut), None, "{n}");
+        }
+        assert_eq!(mqtt_client_id(b"\x10\xff\xff\xff\xff\xff"), None);
+    }
 }

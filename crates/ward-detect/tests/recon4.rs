@@ -446,3 +446,64 @@ fn a_vnc_scanner_sweeping_port_5900_is_a_host_sweep() {
     assert_eq!(s.attacker, Some(ip(ATK)));
     assert_eq!(s.evidence.get("port"), Some(&serde_json::json!(5900)));
 }
+
+/// nmap -T1 after the same source scanned, probed and logged in to other
+/// hosts in the last half hour (the lab run: five fast scans, a version
+/// scan and two guessers first): the slow scan is counted per host.
+#[test]
+fn a_t1_scan_after_other_activity_is_still_a_port_scan() {
+    let mut r = Run::new();
+    let other = |h: u8| -> End { ([0x02, 0, 0, 0, 2, h], [192, 168, 50, h], 0) };
+    // A fast scan of one host, reported on its own.
+    for p in 1..=300u16 {
+        let (m, a, _) = other(10);
+        r.at(
+            S + i64::from(p) * 300,
+            &tcp(atk(40000), (m, a, p), 7, "S", b""),
+        );
+    }
+    // A few services on several others, some minutes later.
+    for (k, h) in (20..28u8).enumerate() {
+        let (m, a, _) = other(h);
+        for p in [22u16, 23, 80] {
+            r.at(
+                120 * S + k as i64 * S + i64::from(p),
+                &tcp(atk(41000 + u16::from(h)), (m, a, p), 7, "S", b""),
+            );
+        }
+    }
+    for p in 1..=24u16 {
+        let t = 300 * S + i64::from(p) * 15 * S;
+        r.at(t, &tcp(atk(45000), hub(p), 7, "S", b""));
+        r.at(t + 200, &tcp(hub(p), atk(45000), 0, "RA", b""));
+    }
+    let a = r.alerts();
+    assert!(
+        a.iter()
+            .any(|a| a.signature == "tcp-port-scan" && a.victims == vec![ip(HUB)]),
+        "{a:?}"
+    );
+}
+
+/// nmap -sV of an MQTT broker: nmap's MQTT probe and its version script
+/// connect with client ids that name it; one is enough.
+#[test]
+fn an_mqtt_client_named_nmap_is_a_version_scan() {
+    let mut r = Run::new();
+    let c = atk(41000);
+    r.at(S, &tcp(c, hub(1883), 100, "S", b""));
+    r.at(S + 100, &tcp(hub(1883), c, 900, "SA", b""));
+    r.at(S + 200, &tcp(c, hub(1883), 101, "A", b""));
+    r.at(
+        S + 300,
+        &tcp(
+            c,
+            hub(1883),
+            101,
+            "PA",
+            b"\x10\x10\x00\x04MQTT\x04\x02\x00\x1e\x00\x04nmap",
+        ),
+    );
+    let a = r.alerts();
+    assert_eq!(find(&a, "scan-tool-service-probe").victims, vec![ip(HUB)]);
+}
