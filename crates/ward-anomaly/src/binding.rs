@@ -20,6 +20,7 @@
 //! | `src.syn_in_rate@1s`, `@10s` | source address | TCP connection attempts (SYN without ACK) per second this (local) address receives |
 //! | `dst.syn_in_rate@1s`, `@10s` | destination address | the same for the destination |
 //! | `mac.dhcp_new_client_rate@1s`, `@10s` | source MAC | DHCP client messages per second in the name of a hardware address (`chaddr`) other than the MAC's own, and new for this MAC |
+//! | `dns.contradicted_dst_rate@1s`, `@10s` | (source, destination) | packets per second the source sends to an address that a forged DNS answer gave it |
 //!
 //! DHCP starvation asks for every address of the pool from one NIC in the
 //! names of made-up hardware: the forged addresses are inside the DHCP
@@ -28,6 +29,20 @@
 //! ([`crate::PacketHints::dhcp_client_mac`]); a device asking for itself
 //! counts nothing, and a relay renewing the same clients counts each client
 //! once (per table slot).
+//!
+//! DNS spoofing redirects a device by a forged answer: the device then talks
+//! to the forger's address (or the forger's server) like to any other
+//! host, and no header says why. The caller checks DNS answers for races
+//! (two answers to one query from different senders that share no address)
+//! and, when it can tell the forged one (its sender's MAC does not own its
+//! source address), hands its addresses in with the packet that revealed
+//! the race ([`crate::PacketHints::contradicted_dns`]). Each (client,
+//! address) pair is remembered for [`CONTRADICTED_MEMORY_SECS`] after the
+//! last forged answer that named it, in a table of its own whose least
+//! active pair is replaced when full, so a flood of forged answers costs
+//! evictions, not memory. Two resolvers that answer one query with
+//! different CDN addresses are a race too, but neither answer is forged:
+//! the caller hands nothing in, and nothing counts.
 //!
 //! A new address counts only while the MAC is still using another address
 //! of the same family (it sent from one within [`OWNER_TIMEOUT_SECS`]): a
@@ -49,9 +64,11 @@
 //! remote hosts (new addresses behind the router's MAC), a device renewing to
 //! a new address, a repeater that rewrites source MACs.
 //!
-//! Memory is fixed: five [`BoundedTable`]s whose capacities follow the
-//! feature tables'; cost per packet is at most six lookups and a few dozen
-//! flops (seven for a DHCP client message).
+//! Memory is fixed: six [`BoundedTable`]s whose capacities follow the
+//! feature tables'; cost per packet is at most seven lookups and a few
+//! dozen flops (eight for a DHCP client message, and one per forged
+//! address for a packet that reveals a DNS race); until the first forged
+//! answer the DNS table is empty and costs nothing.
 
 use std::net::IpAddr;
 
@@ -60,12 +77,20 @@ use serde::{Deserialize, Serialize};
 use crate::damped::decay_factor;
 use crate::features::{FeatureInfo, TableCapacities, Unit, LAMBDAS};
 use crate::table::{Activity, BoundedTable};
-use crate::PacketObs;
+use crate::{ContradictedAnswer, PacketObs};
 
 /// Number of binding and fan-in features.
-pub const N_BINDING: usize = 10;
+pub const N_BINDING: usize = 12;
 /// An owner silent for this long gives its address up.
 pub const OWNER_TIMEOUT_SECS: f64 = 300.0;
+/// How long an address a forged DNS answer gave a client stays suspect,
+/// counted from the last forged answer that named it: longer than the
+/// TTLs forgers give (dnsspoof and ettercap use 60 s to an hour) and than
+/// a device's own cache usually keeps an answer.
+pub const CONTRADICTED_MEMORY_SECS: f64 = 3600.0;
+/// Slots of the forged-address table: a home sees a handful of forged
+/// answers at a time; a flood of them replaces the least active pairs.
+const CONTRADICTED_SLOTS: usize = 1024;
 
 /// The two windows, as indices into [`LAMBDAS`] (1 s and 10 s half-lives):
 /// fast enough that a single rebinding fades within a minute.
@@ -117,6 +142,23 @@ impl Activity for FanIn {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct PairSeen {
     pkts: f64,
+}
+
+/// A (client, address) pair a forged DNS answer created.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Misled {
+    /// Packet time of the last forged answer that named the address.
+    named_us: i64,
+    /// Packets the client sent to the address, damped over the two windows.
+    sent: [f64; 2],
+    /// Touches (answers and packets), for eviction.
+    pkts: f64,
+}
+
+impl Activity for Misled {
+    fn activity(&self, last_us: i64, now_us: i64) -> f64 {
+        daily(self.pkts, last_us, now_us)
+    }
 }
 
 fn slow(w: f64, last_us: i64, now_us: i64) -> f64 {
@@ -173,6 +215,8 @@ pub struct BindingTracker {
     fan_in: BoundedTable<Ip, FanIn>,
     /// (sender MAC, DHCP client hardware address) pairs seen.
     dhcp_clients: BoundedTable<([u8; 6], [u8; 6]), PairSeen>,
+    /// (client, address) pairs forged DNS answers created.
+    contradicted: BoundedTable<(Ip, Ip), Misled>,
 }
 
 impl BindingTracker {
@@ -183,6 +227,7 @@ impl BindingTracker {
             pairs: BoundedTable::new(cap.mac_ip, seed ^ 0x7061_6972),
             fan_in: BoundedTable::new(cap.host, seed ^ 0x6661_6e69),
             dhcp_clients: BoundedTable::new(cap.mac_ip, seed ^ 0x6468_6370),
+            contradicted: BoundedTable::new(CONTRADICTED_SLOTS.min(cap.host), seed ^ 0x0064_6e73),
         }
     }
 
@@ -192,21 +237,83 @@ impl BindingTracker {
             && self.pairs.is_well_formed()
             && self.fan_in.is_well_formed()
             && self.dhcp_clients.is_well_formed()
+            && self.contradicted.is_well_formed()
     }
 
     /// Updates the tables with `obs` and writes the [`N_BINDING`] features
-    /// (for a packet that carries no DHCP client message).
+    /// (for a packet that carries neither a DHCP client message nor a
+    /// contradicted DNS answer).
     pub fn extract(&mut self, obs: &PacketObs, out: &mut [f32]) {
-        self.extract_with(obs, None, out);
+        self.extract_with(obs, None, None, out);
     }
 
     /// [`BindingTracker::extract`] for a packet that may carry a DHCP client
-    /// message naming `dhcp_client` as its hardware address.
-    pub fn extract_with(&mut self, obs: &PacketObs, dhcp_client: Option<[u8; 6]>, out: &mut [f32]) {
+    /// message naming `dhcp_client` as its hardware address, or a DNS
+    /// answer that revealed the forged answer `contradicted`.
+    pub fn extract_with(
+        &mut self,
+        obs: &PacketObs,
+        dhcp_client: Option<[u8; 6]>,
+        contradicted: Option<&ContradictedAnswer>,
+        out: &mut [f32],
+    ) {
         let (bind, rest) = out.split_at_mut(4.min(out.len()));
-        let (fan, dhcp) = rest.split_at_mut(4.min(rest.len()));
+        let (fan, rest) = rest.split_at_mut(4.min(rest.len()));
+        let (dhcp, dns) = rest.split_at_mut(2.min(rest.len()));
         self.fan_in(obs, fan);
         self.binding(obs, dhcp_client, bind, dhcp);
+        self.misled(obs, contradicted, dns);
+    }
+
+    /// Forged DNS answers: remembers the (client, address) pairs of
+    /// `contradicted`, then counts this packet if its source sends it to an
+    /// address a forged answer gave it within [`CONTRADICTED_MEMORY_SECS`].
+    fn misled(
+        &mut self,
+        obs: &PacketObs,
+        contradicted: Option<&ContradictedAnswer>,
+        out: &mut [f32],
+    ) {
+        out.iter_mut().for_each(|v| *v = 0.0);
+        let now = obs.ts_micros;
+        if let Some(c) = contradicted {
+            let client = ip_key(&c.client);
+            for addr in c.addrs.iter().flatten() {
+                let t = self.contradicted.touch((client, ip_key(addr)), now);
+                let (d, _) = decays(t.dt_secs);
+                let m = t.value;
+                m.pkts = m.pkts * decay_factor(1.0 / DAY_SECS, t.dt_secs) + 1.0;
+                for k in 0..2 {
+                    m.sent[k] *= d[k];
+                }
+                m.named_us = m.named_us.max(now);
+            }
+        }
+        if self.contradicted.is_empty() {
+            return;
+        }
+        // A read first: nearly every packet is not to a forged address, and
+        // a touch would create an entry for it.
+        let key = (ip_key(&obs.src_ip), ip_key(&obs.dst_ip));
+        let live =
+            |m: &Misled| (now.saturating_sub(m.named_us) as f64 * 1e-6) < CONTRADICTED_MEMORY_SECS;
+        if !self.contradicted.get(&key).is_some_and(live) {
+            return;
+        }
+        let t = self.contradicted.touch(key, now);
+        let (d, _) = decays(t.dt_secs);
+        let m = t.value;
+        m.pkts = m.pkts * decay_factor(1.0 / DAY_SECS, t.dt_secs) + 1.0;
+        for k in 0..2 {
+            m.sent[k] = m.sent[k] * d[k] + 1.0;
+        }
+        let vals = [
+            m.sent[0] * LAMBDAS[WINDOWS[0]] * LN2,
+            m.sent[1] * LAMBDAS[WINDOWS[1]] * LN2,
+        ];
+        for (slot, v) in out.iter_mut().zip(vals) {
+            *slot = v as f32;
+        }
     }
 
     /// Fan-in: the destination's received-SYN counters take this packet,
@@ -390,6 +497,10 @@ pub fn info(i: usize) -> Option<FeatureInfo> {
             "mac.dhcp_new_client_rate",
             "DHCP requests per second this MAC sent in the name of other, new hardware addresses",
         ),
+        5 => (
+            "dns.contradicted_dst_rate",
+            "packets per second this host sent to an address that a contradicted (forged) DNS answer gave it",
+        ),
         _ => return None,
     };
     Some(FeatureInfo {
@@ -508,8 +619,8 @@ mod tests {
         // A device booting asks for itself: nothing, however often.
         for i in 0..20 {
             let own = [2, 0, 0, 0, 0, 5];
-            b.extract_with(&discover(f64::from(i), 5), Some(own), &mut out);
-            assert_eq!(out[8..], [0.0; 2], "{out:?}");
+            b.extract_with(&discover(f64::from(i), 5), Some(own), None, &mut out);
+            assert_eq!(out[8..10], [0.0; 2], "{out:?}");
         }
         // A NIC asking for 100 made-up clients in 10 s.
         for i in 0..100u32 {
@@ -517,6 +628,7 @@ mod tests {
             b.extract_with(
                 &discover(100.0 + f64::from(i) * 0.1, 9),
                 Some(client),
+                None,
                 &mut out,
             );
         }
@@ -528,17 +640,97 @@ mod tests {
         assert!(out[9] > 3.0, "{out:?}");
         // ...and another device's do not.
         b.extract(&obs(110.6, 5, [192, 168, 1, 5]), &mut out);
-        assert_eq!(out[8..], [0.0; 2], "{out:?}");
+        assert_eq!(out[8..10], [0.0; 2], "{out:?}");
         // A relay renewing the same client again counts it once.
         let mut b = BindingTracker::new(TableCapacities::default(), 1);
         for i in 0..50 {
             b.extract_with(
                 &obs(f64::from(i) * 60.0, 7, [192, 168, 1, 7]),
                 Some([0x12; 6]),
+                None,
                 &mut out,
             );
         }
         assert!(out[8] < 1e-6 && out[9] < 1e-6, "{out:?}");
+    }
+
+    #[test]
+    fn packets_to_an_address_a_forged_dns_answer_gave_count_for_that_client_only() {
+        let mut b = BindingTracker::new(TableCapacities::default(), 1);
+        let mut out = [0f32; N_BINDING];
+        let (victim, other, forger) = ([192, 168, 1, 31], [192, 168, 1, 32], [192, 168, 1, 66]);
+        let to = |ts: f64, src: [u8; 4], dst: [u8; 4]| {
+            let mut o = obs(ts, src[3], src);
+            o.dst_ip = IpAddr::V4(Ipv4Addr::from(dst));
+            o.proto = 6;
+            o.tcp_flags = 0x02;
+            o
+        };
+        // Before any forged answer every packet reads zero.
+        b.extract(&to(1.0, victim, forger), &mut out);
+        assert_eq!(out[10..], [0.0; 2]);
+        // The packet that revealed the race (the gateway's answer to the
+        // victim) hands in the forged answer's address.
+        let mut answer = obs(10.0, 1, [192, 168, 1, 1]);
+        answer.dst_ip = IpAddr::V4(Ipv4Addr::from(victim));
+        let forged = ContradictedAnswer {
+            client: IpAddr::V4(Ipv4Addr::from(victim)),
+            addrs: [Some(IpAddr::V4(Ipv4Addr::from(forger))), None, None, None],
+        };
+        b.extract_with(&answer, None, Some(&forged), &mut out);
+        assert_eq!(
+            out[10..],
+            [0.0; 2],
+            "the answer itself is not a packet to the address"
+        );
+        // The victim connects to the forger's address: counted.
+        for i in 0..3 {
+            b.extract(&to(10.1 + f64::from(i) * 0.1, victim, forger), &mut out);
+        }
+        assert!(out[10] > 1.0 && out[11] > 0.1, "{out:?}");
+        // The forger's answer back, and another device talking to the same
+        // address (nobody lied to it), count nothing.
+        b.extract(&to(10.5, forger, victim), &mut out);
+        assert_eq!(out[10..], [0.0; 2], "{out:?}");
+        b.extract(&to(10.6, other, forger), &mut out);
+        assert_eq!(out[10..], [0.0; 2], "{out:?}");
+        // The victim's other traffic counts nothing.
+        b.extract(&to(10.7, victim, [192, 168, 1, 1]), &mut out);
+        assert_eq!(out[10..], [0.0; 2]);
+        // An hour after the forged answer the address is forgiven.
+        b.extract(
+            &to(10.0 + CONTRADICTED_MEMORY_SECS + 1.0, victim, forger),
+            &mut out,
+        );
+        assert_eq!(out[10..], [0.0; 2], "{out:?}");
+    }
+
+    #[test]
+    fn a_flood_of_forged_answers_stays_in_its_table() {
+        let cap = TableCapacities {
+            host: 64,
+            ..TableCapacities::default()
+        };
+        let mut b = BindingTracker::new(cap, 1);
+        let mut out = [0f32; N_BINDING];
+        let client = IpAddr::V4(Ipv4Addr::new(192, 168, 1, 31));
+        let mut answer = obs(0.0, 1, [192, 168, 1, 1]);
+        answer.dst_ip = client;
+        for i in 0..10_000u32 {
+            answer.ts_micros = i64::from(i) * 1000;
+            let a = |k: u32| {
+                Some(IpAddr::V4(Ipv4Addr::from(
+                    i.wrapping_mul(4).wrapping_add(k),
+                )))
+            };
+            let forged = ContradictedAnswer {
+                client,
+                addrs: [a(0), a(1), a(2), a(3)],
+            };
+            b.extract_with(&answer, None, Some(&forged), &mut out);
+        }
+        assert!(b.contradicted.len() <= 64);
+        assert!(b.is_well_formed());
     }
 
     #[test]

@@ -65,7 +65,10 @@ const MAGIC: &[u8; 8] = b"WARDANOM";
 ///    normal judged them) and the DHCP-client binding inputs.
 /// 8: Half-Space Trees scores are shifted to be ≥ 0 (`hst.rs`), so an HST
 ///    state's calibrated thresholds from format 7 no longer apply.
-const FORMAT_VERSION: u32 = 8;
+/// 9: two more binding inputs (packets sent to an address a forged DNS
+///    answer gave the sender) and the table of such addresses; a model
+///    learned on 140 inputs cannot score 142.
+const FORMAT_VERSION: u32 = 9;
 
 /// Distinct device categories an engine keeps ([`AnomalyEngine::category_id`]):
 /// identification yields a dozen; the cap bounds what a caller can intern.
@@ -703,7 +706,8 @@ impl AnomalyEngine {
     }
 
     /// Processes one packet observation with what the caller knows beyond
-    /// its headers (the sender's category, a DHCP client address).
+    /// its headers (the sender's category, a DHCP client address, a forged
+    /// DNS answer).
     pub fn process_with(&mut self, obs: &PacketObs, hints: &PacketHints) -> PacketScore {
         let now = obs.ts_micros;
         self.packets += 1;
@@ -715,7 +719,12 @@ impl AnomalyEngine {
         let (head, tail) = x.split_at_mut(N_FEATURES);
         let xa: &mut [f32; N_FEATURES] = head.try_into().expect("length checked just above");
         self.features.extract(obs, xa);
-        self.binding.extract_with(obs, hints.dhcp_client_mac, tail);
+        self.binding.extract_with(
+            obs,
+            hints.dhcp_client_mac,
+            hints.contradicted_dns.as_ref(),
+            tail,
+        );
         for v in x.iter_mut() {
             if !v.is_finite() {
                 *v = 0.0;

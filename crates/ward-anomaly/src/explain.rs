@@ -276,7 +276,13 @@ mod tests {
         assert_eq!(input_name(N_FEATURES), "mac.new_ip_rate@1s");
         assert_eq!(input_name(N_FEATURES + 3), "ip.mac_conflict_rate@10s");
         assert_eq!(input_name(N_FEATURES + 7), "dst.syn_in_rate@10s");
-        assert_eq!(input_name(N_INPUTS - 1), "mac.dhcp_new_client_rate@10s");
+        assert_eq!(input_name(N_INPUTS - 3), "mac.dhcp_new_client_rate@10s");
+        assert_eq!(input_name(N_INPUTS - 2), "dns.contradicted_dst_rate@1s");
+        let words = input_info(N_INPUTS - 1).map(|f| f.what);
+        assert!(
+            words.is_some_and(|w| w.contains("sent to an address that a contradicted")),
+            "{words:?}"
+        );
         assert!(input_info(N_INPUTS).is_none());
     }
 

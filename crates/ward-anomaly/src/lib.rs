@@ -10,14 +10,16 @@
 //!   (Kitsune's 115 plus SYN, new-destination and new-connection rates per
 //!   source), O(1) per packet, in fixed-capacity tables that a spoofed-source
 //!   flood cannot grow.
-//! * [`binding`] — 10 more model inputs: which MAC sends from which address
+//! * [`binding`] — 12 more model inputs: which MAC sends from which address
 //!   (new addresses per MAC, an address used by a MAC that does not own it:
 //!   spoofed floods, ARP poisoning), the connection attempts a packet's
 //!   source and destination receive (the answers of a brute-forced or
-//!   scanned device), and DHCP requests a MAC sends in the names of other,
+//!   scanned device), DHCP requests a MAC sends in the names of other,
 //!   new hardware (starvation; the address comes from the caller's parser
-//!   in [`PacketHints`]). The model sees [`N_INPUTS`] = 140 values per
-//!   packet.
+//!   in [`PacketHints`]), and packets a host sends to an address that a
+//!   contradicted (forged) DNS answer gave it (DNS spoofing; the caller's
+//!   DNS race check in [`PacketHints`]). The model sees [`N_INPUTS`] = 142
+//!   values per packet.
 //! * Conversations — from calibration on, a packet scores at least the
 //!   recent peak of its address pair (either direction, 1 s half-life), so
 //!   an attack's answers count as the attack's (see [`engine`]).
@@ -65,7 +67,7 @@
 //! On the benign week alone KitNET raised one alert (the camera, a burst of
 //! connection attempts to its cloud; 47 of 52,397 scored packets over the
 //! threshold), Half-Space Trees one (211 packets over). KitNET's score responds to
-//! *relations* between features, which randomly split trees over 140
+//! *relations* between features, which randomly split trees over 142
 //! dimensions see only when a tree happens to split on the right dimension
 //! near its root. Floods and scans even score as *denser* than normal under
 //! HST (AUC below 0.5): their rates lie beyond the ranges learned in
@@ -150,6 +152,21 @@ pub struct PacketHints {
     /// the names of hardware it does not have is DHCP starvation: see
     /// [`binding`].
     pub dhcp_client_mac: Option<[u8; 6]>,
+    /// This packet carries a DNS answer that contradicts another answer to
+    /// the same query, and the caller found which of the two was forged:
+    /// the client it went to and the addresses the forged one gave it. The
+    /// engine remembers them (bounded) and counts the packets the client
+    /// then sends to those addresses: see [`binding`].
+    pub contradicted_dns: Option<ContradictedAnswer>,
+}
+
+/// Addresses a forged DNS answer gave a client ([`PacketHints::contradicted_dns`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContradictedAnswer {
+    /// The host the answers went to (the query's sender).
+    pub client: IpAddr,
+    /// The forged answer's A and AAAA addresses, the first four.
+    pub addrs: [Option<IpAddr>; 4],
 }
 
 /// A device category interned by [`AnomalyEngine::category_id`]; at most

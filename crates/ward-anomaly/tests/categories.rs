@@ -24,11 +24,11 @@ fn learned(categories: bool) -> (AnomalyEngine, SyntheticLan, [PacketHints; 2]) 
     let hints = [
         PacketHints {
             category: engine.category_id("camera"),
-            dhcp_client_mac: None,
+            ..PacketHints::default()
         },
         PacketHints {
             category: engine.category_id("plug/switch"),
-            dhcp_client_mac: None,
+            ..PacketHints::default()
         },
     ];
     let mut lan = learning_lan();

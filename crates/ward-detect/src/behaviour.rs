@@ -12,25 +12,38 @@
 //! restart does not relearn) leave through callbacks the caller supplies:
 //! this module does no I/O.
 //!
-//! Two facts beyond the headers go with each packet
+//! Three facts beyond the headers go with each packet
 //! ([`ward_anomaly::PacketHints`]): the sending device's category from the
 //! inventory (identification), so a device still in its own learning
-//! period is judged against its category's normal, and the client hardware
+//! period is judged against its category's normal; the client hardware
 //! address of a DHCP DISCOVER or REQUEST (from the DHCP parser), which is
-//! how DHCP starvation becomes visible to the model.
+//! how DHCP starvation becomes visible to the model; and, on the DNS answer
+//! that reveals a race ([`crate::dns_race`], the check behind the
+//! `dns-spoofing` alert), the addresses the forged answer gave its client,
+//! so that the client's packets to them are not ordinary traffic to the
+//! model. Only a forgery the senders show is handed on: the blamed answer
+//! came under an address its MAC does not own (the inventory's owner of a
+//! LAN address, the gateway's MAC for a remote resolver). Two genuine
+//! resolvers disagreeing (DNS load balancing) hand nothing on.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use ward_anomaly::{
-    AnomalyAlert, AnomalyConfig, AnomalyEngine, CategoryId, PacketHints, PacketObs, Phase,
-    PROTO_ARP,
+    AnomalyAlert, AnomalyConfig, AnomalyEngine, CategoryId, ContradictedAnswer, PacketHints,
+    PacketObs, Phase, PROTO_ARP,
 };
 use ward_core::decode::Net;
 use ward_core::devices::{DeviceId, DeviceTable};
 use ward_core::event::Alert;
-use ward_core::{AlertCategory, Detector, Event, PacketContext, Timestamp};
+use ward_core::{AlertCategory, Detector, Event, MacAddr, PacketContext, Timestamp};
 use ward_proto::AppEvent;
+
+use crate::config::SpoofingConfig;
+use crate::dns_race::{off_lan_next_hop, DnsRace};
+
+/// DNS answers the race check remembers (client, query id, name).
+const DNS_ANSWERS: usize = 4096;
 
 /// One per-packet score, as written to a `--scores` file.
 #[derive(Debug, Clone, Copy)]
@@ -90,6 +103,11 @@ pub struct BehaviourDetector {
     /// Each device's category as last read from the inventory (indexed by
     /// device id, so bounded by the device table), with its engine id.
     categories: Vec<Option<(String, CategoryId)>>,
+    /// DNS answers, for races (the same check as `dns-spoofing`'s).
+    dns: DnsRace,
+    /// The MAC local devices send off-LAN traffic to (a remote resolver's
+    /// answers come from it).
+    gateway_mac: Option<MacAddr>,
     on_score: Option<ScoreHook>,
     on_finish: Option<FinishHook>,
 }
@@ -104,6 +122,8 @@ impl BehaviourDetector {
         BehaviourDetector {
             engine,
             categories: Vec::new(),
+            dns: DnsRace::new(DNS_ANSWERS, SpoofingConfig::default().dns_race_secs),
+            gateway_mac: None,
             on_score: None,
             on_finish: None,
         }
@@ -154,6 +174,33 @@ impl BehaviourDetector {
             }
             *slot = self.engine.category_id(cat).map(|c| (cat.to_string(), c));
         }
+    }
+
+    /// The forged answer a DNS answer in this packet reveals, when the
+    /// senders show which one it was (see the module docs).
+    fn contradicted_dns(&mut self, ctx: &PacketContext<'_, '_>) -> Option<ContradictedAnswer> {
+        let devices = ctx.devices;
+        let owner_of = |ip: IpAddr| {
+            devices
+                .find_ip(ip)
+                .and_then(|id| devices.get(id))
+                .and_then(|d| d.mac())
+        };
+        for e in ctx.app {
+            let AppEvent::Dns(m) = e else { continue };
+            let Some(race) = self.dns.observe(ctx, m) else {
+                continue;
+            };
+            let gateway = self.gateway_mac;
+            let (forged, shown) = race.forged(|a| a.sent_by_owner(owner_of, gateway));
+            if shown {
+                return Some(ContradictedAnswer {
+                    client: race.client,
+                    addrs: forged.addrs(),
+                });
+            }
+        }
+        None
     }
 
     fn category_of(&self, device: Option<DeviceId>) -> Option<CategoryId> {
@@ -298,9 +345,18 @@ impl Detector for BehaviourDetector {
             AppEvent::Dhcp(d) if matches!(d.msg_type, 1 | 3) => Some(d.client_mac),
             _ => None,
         });
+        if self.gateway_mac.is_none() {
+            self.gateway_mac = off_lan_next_hop(ctx.pkt);
+        }
+        let contradicted_dns = if ctx.app.is_empty() {
+            None
+        } else {
+            self.contradicted_dns(ctx)
+        };
         let hints = PacketHints {
             category: self.category_of(ctx.src_device),
             dhcp_client_mac,
+            contradicted_dns,
         };
         let s = self.engine.process_with(&obs, &hints);
         if let Some(hook) = self.on_score.as_mut() {
@@ -359,6 +415,138 @@ mod tests {
             f.len() as u32,
         );
         t.observe(&p).0.expect("the sender is a device")
+    }
+
+    /// A DNS answer from `mac` / `src` to 192.168.1.20, as the DNS parser
+    /// reports it: query `id` for `name`, answered with `addr`.
+    fn answer(
+        mac: [u8; 6],
+        src: [u8; 4],
+        id: u16,
+        name: &str,
+        addr: [u8; 4],
+    ) -> (Vec<u8>, AppEvent) {
+        let b = etherparse::PacketBuilder::ethernet2(mac, [0x02, 0, 0, 0, 0, 0x20])
+            .ipv4(src, [192, 168, 1, 20], 64)
+            .udp(53, 40_000);
+        let mut f = Vec::new();
+        b.write(&mut f, b"answer").unwrap();
+        let ev = AppEvent::Dns(ward_proto::DnsSummary {
+            id,
+            response: true,
+            rcode: 0,
+            mdns: false,
+            queries: vec![name.to_string()],
+            answers: vec![(name.to_string(), IpAddr::from(addr))],
+        });
+        (f, ev)
+    }
+
+    /// What the behaviour detector hands the model for each of `answers`,
+    /// 100 µs apart, on a LAN whose router (192.168.1.1) and second
+    /// resolver (192.168.1.2) the inventory knows, and whose devices reach
+    /// the internet through the router's MAC.
+    fn hand_on(answers: &[(Vec<u8>, AppEvent)]) -> Vec<Option<ContradictedAnswer>> {
+        let mut t = DeviceTable::new(DeviceConfig::default(), 1);
+        let mut det = BehaviourDetector::new(AnomalyConfig::default()).unwrap();
+        observe(&mut t, ROUTER, 1, 1_000_000);
+        observe(&mut t, PIHOLE, 2, 1_000_000);
+        // A device's packet to the internet: the router is the next hop.
+        let out = etherparse::PacketBuilder::ethernet2([0x02, 0, 0, 0, 0, 0x20], ROUTER)
+            .ipv4([192, 168, 1, 20], [93, 184, 216, 34], 64)
+            .tcp(40_001, 443, 1, 64_240);
+        let mut f = Vec::new();
+        out.write(&mut f, b"").unwrap();
+        let p = ward_core::decode::decode(Timestamp(1_000_500), 1, &f, f.len() as u32);
+        if det.gateway_mac.is_none() {
+            det.gateway_mac = off_lan_next_hop(&p);
+        }
+        answers
+            .iter()
+            .enumerate()
+            .map(|(i, (frame, ev))| {
+                let ts = Timestamp(2_000_000 + i as i64 * 100);
+                let p = ward_core::decode::decode(ts, 1, frame, frame.len() as u32);
+                t.observe(&p);
+                let app = std::slice::from_ref(ev);
+                let ctx = PacketContext {
+                    pkt: &p,
+                    flow: None,
+                    dir: None,
+                    new_flow: false,
+                    app,
+                    src_device: None,
+                    dst_device: None,
+                    devices: &t,
+                    reveal_secrets: false,
+                };
+                det.contradicted_dns(&ctx)
+            })
+            .collect()
+    }
+
+    const ROUTER: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
+    const PIHOLE: [u8; 6] = [0x02, 0, 0, 0, 0, 0x02];
+    const FORGER: [u8; 6] = [0x02, 0, 0, 0, 0, 0x66];
+
+    /// The lab's dns-spoof: the forger answers under the router's address,
+    /// before or after the router; the forged address goes to the model
+    /// with whichever answer reveals the race.
+    #[test]
+    fn a_forged_dns_answer_hands_its_addresses_to_the_model_in_either_order() {
+        let real = answer(
+            ROUTER,
+            [192, 168, 1, 1],
+            7,
+            "www.apple.com",
+            [203, 0, 113, 22],
+        );
+        let forged = answer(
+            FORGER,
+            [192, 168, 1, 1],
+            7,
+            "www.apple.com",
+            [192, 168, 1, 66],
+        );
+        let expect = Some(ContradictedAnswer {
+            client: IpAddr::from([192, 168, 1, 20]),
+            addrs: [Some(IpAddr::from([192, 168, 1, 66])), None, None, None],
+        });
+        for pair in [[forged.clone(), real.clone()], [real, forged]] {
+            assert_eq!(hand_on(&pair), [None, expect]);
+        }
+    }
+
+    /// Two genuine resolvers answering one query with different CDN
+    /// addresses (the router and a public resolver, or the router and a
+    /// Pi-hole; DNS load balancing) are a race for the signature check, but
+    /// nothing says either answer is forged: nothing reaches the model.
+    #[test]
+    fn two_genuine_resolvers_that_disagree_hand_nothing_on() {
+        let router = answer(
+            ROUTER,
+            [192, 168, 1, 1],
+            9,
+            "cdn.example.com",
+            [203, 0, 113, 1],
+        );
+        let public = answer(
+            ROUTER,
+            [8, 8, 8, 8],
+            9,
+            "cdn.example.com",
+            [198, 51, 100, 7],
+        );
+        let pihole = answer(
+            PIHOLE,
+            [192, 168, 1, 2],
+            9,
+            "cdn.example.com",
+            [198, 51, 100, 9],
+        );
+        assert_eq!(hand_on(&[router.clone(), public.clone()]), [None, None]);
+        assert_eq!(hand_on(&[public, router.clone()]), [None, None]);
+        assert_eq!(hand_on(&[router, pihole]), [None, None]);
     }
 
     /// A device id the inventory reuses for a new, unidentified device does

@@ -35,6 +35,7 @@ pub mod behaviour;
 pub mod botnet;
 pub mod bruteforce;
 pub mod config;
+pub mod dns_race;
 pub mod dos;
 pub mod exploit;
 pub mod ml;

@@ -12,10 +12,11 @@
 //!   OFFER/ACKs from another server id *and* MAC are a rogue server.
 //! - **Starvation.** DISCOVER/REQUESTs with many distinct client MACs in a
 //!   short window.
-//! - **DNS race.** Two answers to the same client, query id and name that
-//!   share no address, from different senders, within seconds. The forger
-//!   is the sender whose MAC does not own the answer's source address (its
-//!   ARP binding, or the router's MAC for an off-LAN resolver), whichever
+//! - **DNS race** ([`crate::dns_race`], shared with the behaviour model).
+//!   Two answers to the same client, query id and name that share no
+//!   address, from different senders, within seconds. The forger is the
+//!   sender whose MAC does not own the answer's source address (its ARP
+//!   binding, or the router's MAC for an off-LAN resolver), whichever
 //!   answer came first; with nothing to tell, the first (a forger must win
 //!   the race to be of use).
 
@@ -28,7 +29,8 @@ use ward_proto::{AppEvent, DhcpSummary, DnsSummary};
 
 use crate::alert::{secs, span, who, Draft};
 use crate::config::SpoofingConfig;
-use crate::table::{hash_of, CappedMap, Distinct};
+use crate::dns_race::{off_lan_next_hop, DnsAnswer, DnsRace};
+use crate::table::{CappedMap, Distinct};
 
 const NAME: &str = "spoofing";
 const MAX_DHCP_SERVERS: usize = 8;
@@ -60,15 +62,6 @@ struct DhcpServer {
     answers: u32,
 }
 
-#[derive(Clone, Copy)]
-struct DnsAnswer {
-    at: Timestamp,
-    src: IpAddr,
-    mac: Option<MacAddr>,
-    addrs: [u32; 4],
-    n: u8,
-}
-
 pub struct Spoofing {
     cfg: SpoofingConfig,
     bindings: CappedMap<Ipv4Addr, Binding>,
@@ -95,11 +88,12 @@ pub struct Spoofing {
     dhcp_foreign_votes: u32,
     dhcp_reported: bool,
     dhcp_flood_reported: bool,
-    dns: CappedMap<(IpAddr, u16, u64), DnsAnswer>,
+    dns: DnsRace,
 }
 
 impl Spoofing {
     pub fn new(cfg: SpoofingConfig, cap: usize) -> Self {
+        let dns = DnsRace::new(cap, cfg.dns_race_secs);
         Spoofing {
             cfg,
             bindings: CappedMap::new(cap),
@@ -120,23 +114,21 @@ impl Spoofing {
             dhcp_foreign_votes: 0,
             dhcp_reported: false,
             dhcp_flood_reported: false,
-            dns: CappedMap::new(cap),
+            dns,
         }
     }
 
-    /// Whether a DNS answer came from the MAC that owns its source address:
-    /// `None` when that cannot be told.
+    /// Whether a DNS answer came from the MAC that owns its source address
+    /// (by ARP): `None` when that cannot be told.
     fn genuine(&self, a: &DnsAnswer) -> Option<bool> {
-        let mac = a.mac?;
-        if let IpAddr::V4(v4) = a.src {
-            if let Some(b) = self.bindings.get(&v4) {
-                return Some(b.owner == mac);
-            }
-        }
-        if !is_local_scope(a.src) {
-            return self.gateway_mac.map(|g| g == mac);
-        }
-        None
+        let bindings = &self.bindings;
+        a.sent_by_owner(
+            |ip| match ip {
+                IpAddr::V4(v4) => bindings.get(&v4).map(|b| b.owner),
+                IpAddr::V6(_) => None,
+            },
+            self.gateway_mac,
+        )
     }
 
     fn is_gateway(&self, ip: Ipv4Addr, old_mac: MacAddr) -> bool {
@@ -147,15 +139,10 @@ impl Spoofing {
         let pkt = ctx.pkt;
         match &pkt.net {
             Net::Arp(arp) => self.arp(ctx, arp, out),
-            Net::Ip(ip) => {
+            Net::Ip(_) => {
                 // Learn the gateway's MAC from traffic leaving the LAN.
-                // (A packet between two remote hosts is transit and says nothing.)
-                if self.gateway_mac.is_none()
-                    && is_local_scope(ip.src)
-                    && !is_local_scope(ip.dst)
-                    && !ip.dst.is_multicast()
-                {
-                    self.gateway_mac = pkt.link.dst.filter(|m| m.is_station());
+                if self.gateway_mac.is_none() {
+                    self.gateway_mac = off_lan_next_hop(pkt);
                 }
                 for ev in ctx.app {
                     match ev {
@@ -494,58 +481,20 @@ impl Spoofing {
     }
 
     fn dns(&mut self, ctx: &PacketContext<'_, '_>, m: &DnsSummary, out: &mut Vec<Draft>) {
-        if !m.response || m.mdns || m.answers.is_empty() {
+        let Some(race) = self.dns.observe(ctx, m) else {
             return;
-        }
-        let Some(ip) = ctx.pkt.ip() else { return };
+        };
         let Some(name) = m.queries.first() else {
             return;
         };
         let now = ctx.pkt.ts;
-        let mut addrs = [0u32; 4];
-        let mut n = 0u8;
-        for (_, a) in m.answers.iter().take(4) {
-            addrs[n as usize] = hash_of(a) as u32;
-            n += 1;
-        }
-        let key = (ip.dst, m.id, hash_of(&name.to_ascii_lowercase()));
-        let fresh = DnsAnswer {
-            at: now,
-            src: ip.src,
-            mac: ctx.pkt.link.src,
-            addrs,
-            n,
-        };
-        let race = (self.cfg.dns_race_secs as i64).saturating_mul(1_000_000);
-        let mut inserted = false;
-        let prev = self.dns.entry(key, || {
-            inserted = true;
-            fresh
-        });
-        let p = *prev;
-        *prev = fresh;
-        if inserted {
-            return;
-        }
-        if now.since(p.at) > race {
-            return;
-        }
-        let other_sender = p.src != ip.src || p.mac != ctx.pkt.link.src;
-        let disjoint = !p.addrs[..p.n as usize]
-            .iter()
-            .any(|a| addrs[..n as usize].contains(a));
-        if !(other_sender && disjoint) {
-            return;
-        }
+        let p = race.earlier;
         // The forged answer is the one whose sender MAC does not own its
         // source address: a LAN resolver's address is bound to its MAC by
         // ARP, a remote one's answers come through the gateway's MAC.
         // With nothing to tell, the first: a forger wins the race to be useful.
-        let odd = match (self.genuine(&p), self.genuine(&fresh)) {
-            (Some(false), _) => p,
-            (_, Some(false)) | (Some(true), _) => fresh,
-            _ => p,
-        };
+        let (odd, _) = race.forged(|a| self.genuine(a));
+        let odd = *odd;
         let mut d = Draft::new(AlertCategory::Spoofing, "dns-spoofing", NAME, now);
         d.attacker = if odd.mac.is_some() {
             None
@@ -556,7 +505,7 @@ impl Spoofing {
         if let Some(m) = odd.mac {
             d.devices.push(m.to_string());
         }
-        d.victims = vec![ip.dst];
+        d.victims = vec![race.client];
         d.proto = Some(17);
         d.severity = 2;
         d.confidence = 0.75;
@@ -566,10 +515,10 @@ impl Spoofing {
             .ev("query", name.clone())
             .ev("dns_id", m.id)
             .ev("first_sender", p.src.to_string())
-            .ev("second_sender", ip.src.to_string());
+            .ev("second_sender", race.later.src.to_string());
         d.summary = format!(
             "{} got two different answers for {name} within {}: someone is forging DNS replies to send it to the wrong server.",
-            who(ctx.devices, ip.dst),
+            who(ctx.devices, race.client),
             span(p.at, now)
         );
         out.push(d);

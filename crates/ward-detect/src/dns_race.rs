@@ -1,0 +1,181 @@
+//! DNS answer races, the one fact behind both the `dns-spoofing` alert
+//! ([`crate::spoofing`]) and the behaviour model's forged-answer input
+//! ([`crate::behaviour`]).
+//!
+//! A forger on the LAN (or on the path) answers a device's query before the
+//! real resolver does, under the resolver's source address; the device takes
+//! the first answer and the real one arrives second. So: two answers to the
+//! same client, query id and name, from different senders (address or MAC),
+//! within a few seconds, that share no address, are a race. Which one was
+//! forged is told by who sent it: a LAN resolver's address belongs to one
+//! MAC, and a remote resolver's answers come through the gateway's MAC; an
+//! answer sent under an address its MAC does not own is the forgery. With
+//! nothing to tell, the first answer is blamed (a forger must win the race
+//! to be of use), but [`Race::forged`] says that nothing backs the choice.
+//!
+//! Two resolvers answering one query with different CDN addresses (a client
+//! that asks its router and a public resolver at once, DNS load balancing)
+//! are a race too, with both senders genuine: callers that act on the
+//! addresses (the behaviour model) use only a forgery the senders show.
+//!
+//! Memory: one [`CappedMap`] entry per (client, query id, name) answered,
+//! the caller's cap; a flood of answers churns it, never grows it.
+
+use std::net::IpAddr;
+
+use ward_core::decode::Packet;
+use ward_core::devices::is_local_scope;
+use ward_core::{MacAddr, PacketContext, Timestamp};
+use ward_proto::DnsSummary;
+
+use crate::table::{hash_of, CappedMap};
+
+/// Addresses of an answer kept (and compared): the first four.
+pub const MAX_ADDRS: usize = 4;
+
+/// One DNS answer, as the race check keeps it.
+#[derive(Clone, Copy, Debug)]
+pub struct DnsAnswer {
+    pub at: Timestamp,
+    /// Source address of the answer (the resolver's, or the one forged).
+    pub src: IpAddr,
+    /// The frame's source MAC.
+    pub mac: Option<MacAddr>,
+    addrs: [Option<IpAddr>; MAX_ADDRS],
+}
+
+impl DnsAnswer {
+    /// Its A and AAAA addresses (the first [`MAX_ADDRS`]).
+    pub fn addrs(&self) -> [Option<IpAddr>; MAX_ADDRS] {
+        self.addrs
+    }
+
+    fn shares_an_address_with(&self, other: &DnsAnswer) -> bool {
+        self.addrs
+            .iter()
+            .flatten()
+            .any(|a| other.addrs.contains(&Some(*a)))
+    }
+
+    /// Whether the answer came from the MAC that owns its source address:
+    /// `owner_of` says which MAC owns a (LAN) address, and an off-LAN
+    /// resolver's answers come through `gateway`. `None` when that cannot
+    /// be told.
+    pub fn sent_by_owner(
+        &self,
+        owner_of: impl FnOnce(IpAddr) -> Option<MacAddr>,
+        gateway: Option<MacAddr>,
+    ) -> Option<bool> {
+        let mac = self.mac?;
+        if let Some(owner) = owner_of(self.src) {
+            return Some(owner == mac);
+        }
+        if !is_local_scope(self.src) {
+            return gateway.map(|g| g == mac);
+        }
+        None
+    }
+}
+
+/// Two answers to one query that contradict each other.
+#[derive(Clone, Copy, Debug)]
+pub struct Race {
+    /// The host both answers went to.
+    pub client: IpAddr,
+    pub id: u16,
+    pub earlier: DnsAnswer,
+    pub later: DnsAnswer,
+}
+
+impl Race {
+    /// The answer the race blames, by `genuine` (whether an answer came from
+    /// the owner of its source address, [`DnsAnswer::sent_by_owner`]): the
+    /// one that did not, else the first. The flag says whether the choice
+    /// rests on that evidence (the blamed answer's sender is shown not to
+    /// own its address) rather than on the order alone.
+    pub fn forged(&self, genuine: impl Fn(&DnsAnswer) -> Option<bool>) -> (&DnsAnswer, bool) {
+        let (e, l) = (genuine(&self.earlier), genuine(&self.later));
+        match (e, l) {
+            (Some(false), _) => (&self.earlier, true),
+            (_, Some(false)) => (&self.later, true),
+            (Some(true), _) => (&self.later, false),
+            _ => (&self.earlier, false),
+        }
+    }
+}
+
+/// The race check: remembers each client's last answer per query id and
+/// name. See the module docs.
+pub struct DnsRace {
+    answers: CappedMap<(IpAddr, u16, u64), DnsAnswer>,
+    window_us: i64,
+}
+
+impl DnsRace {
+    /// At most `cap` answers remembered; answers further apart than
+    /// `window_secs` are no race.
+    pub fn new(cap: usize, window_secs: u64) -> Self {
+        DnsRace {
+            answers: CappedMap::new(cap),
+            window_us: (window_secs as i64).saturating_mul(1_000_000),
+        }
+    }
+
+    /// Records the DNS message `m` of the packet in `ctx` when it is an
+    /// answer (not mDNS) with addresses, and returns the race it completes.
+    pub fn observe(&mut self, ctx: &PacketContext<'_, '_>, m: &DnsSummary) -> Option<Race> {
+        self.observe_packet(ctx.pkt, m)
+    }
+
+    fn observe_packet(&mut self, pkt: &Packet<'_>, m: &DnsSummary) -> Option<Race> {
+        if !m.response || m.mdns || m.answers.is_empty() {
+            return None;
+        }
+        let ip = pkt.ip()?;
+        let name = m.queries.first()?;
+        let mut addrs = [None; MAX_ADDRS];
+        for (slot, (_, a)) in addrs.iter_mut().zip(&m.answers) {
+            *slot = Some(*a);
+        }
+        let fresh = DnsAnswer {
+            at: pkt.ts,
+            src: ip.src,
+            mac: pkt.link.src,
+            addrs,
+        };
+        let key = (ip.dst, m.id, hash_of(&name.to_ascii_lowercase()));
+        let mut inserted = false;
+        let prev = self.answers.entry(key, || {
+            inserted = true;
+            fresh
+        });
+        let p = *prev;
+        *prev = fresh;
+        if inserted || fresh.at.since(p.at) > self.window_us {
+            return None;
+        }
+        let other_sender = p.src != fresh.src || p.mac != fresh.mac;
+        if !other_sender || p.shares_an_address_with(&fresh) {
+            return None;
+        }
+        Some(Race {
+            client: ip.dst,
+            id: m.id,
+            earlier: p,
+            later: fresh,
+        })
+    }
+}
+
+/// The MAC a local device sends off-LAN traffic to (the gateway), read from
+/// one packet: `None` unless the packet goes from a local address to a
+/// remote, unicast one with a station MAC as its destination.
+pub fn off_lan_next_hop(pkt: &Packet<'_>) -> Option<MacAddr> {
+    let ip = pkt.ip()?;
+    // A packet between two remote hosts is transit and says nothing.
+    if is_local_scope(ip.src) && !is_local_scope(ip.dst) && !ip.dst.is_multicast() {
+        pkt.link.dst.filter(|m| m.is_station())
+    } else {
+        None
+    }
+}
