@@ -153,6 +153,18 @@ impl Kind {
             (Kind::Dns, _) => "dns-water-torture",
         }
     }
+    /// The kind spread over a network: one incident per kind, so a UDP
+    /// carpet and a SYN carpet from the same sender are two.
+    fn carpet_signature(self) -> &'static str {
+        match self {
+            Kind::Syn => "tcp-syn-carpet-bombing",
+            Kind::AckRst => "tcp-ack-rst-carpet-bombing",
+            Kind::SynAck => "tcp-synack-carpet-bombing",
+            Kind::Icmp => "icmp-carpet-bombing",
+            Kind::Reflection => "udp-reflection-carpet-bombing",
+            _ => "udp-carpet-bombing",
+        }
+    }
     fn words(self) -> &'static str {
         match self {
             Kind::Syn => "TCP connection requests (SYN)",
@@ -1019,7 +1031,7 @@ impl Dos {
         }
         let c = *c;
         let reflected = matches!(kind, Kind::Reflection | Kind::SynAck);
-        let mut d = Draft::new(AlertCategory::Dos, "carpet-bombing", NAME, pkt.ts);
+        let mut d = Draft::new(AlertCategory::Dos, kind.carpet_signature(), NAME, pkt.ts);
         d.attacker_mac = if reflected {
             self.victims
                 .get(&c.last_victim)

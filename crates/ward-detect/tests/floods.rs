@@ -962,7 +962,7 @@ fn a_reflection_spread_over_the_lan_is_carpet_bombing() {
     let d = dos(&a);
     assert_eq!(d.len(), 1, "{d:?}");
     let (t, f) = d[0];
-    assert_eq!(f.signature, "carpet-bombing");
+    assert_eq!(f.signature, "udp-reflection-carpet-bombing");
     assert_eq!(
         f.evidence.get("flood").and_then(|v| v.as_str()),
         Some("udp-reflection-amplification")
@@ -1000,7 +1000,7 @@ fn a_syn_flood_spread_over_the_lan_is_carpet_bombing() {
     let d = dos(&a);
     let (_, f) = d
         .iter()
-        .find(|(_, a)| a.signature == "carpet-bombing")
+        .find(|(_, a)| a.signature == "tcp-syn-carpet-bombing")
         .expect("carpet");
     assert_eq!(f.attacker, Some(ip(ATK)), "{}", f.summary);
 }
@@ -1056,7 +1056,44 @@ fn sweeps_and_the_lans_own_lookups_are_not_carpet_bombing() {
     }
     let a = r.timed_alerts();
     assert!(
-        a.iter().all(|(_, a)| a.signature != "carpet-bombing"),
+        a.iter()
+            .all(|(_, a)| !a.signature.ends_with("carpet-bombing")),
+        "{:?}",
+        dos(&a)
+    );
+}
+
+/// A UDP carpet and then a SYN carpet from the same sender (lab run
+/// floods4-72: the second was swallowed as the first's incident).
+#[test]
+fn two_kinds_of_carpet_from_one_sender_are_two_incidents() {
+    let mut r = lan(None);
+    let mut g = Rng(31);
+    for i in 0..6000i64 {
+        let (m, a) = host(i % 150);
+        let sp = 1024 + (g.next() % 60000) as u16;
+        r.at(
+            1_000_000 + i * 333,
+            &udp((ATK_MAC, ATK, sp), (m, a, 9999), &[0; 200]),
+        );
+    }
+    for i in 0..6000i64 {
+        let (m, a) = host(i % 150);
+        let sp = 1024 + (g.next() % 60000) as u16;
+        r.at(
+            20_000_000 + i * 333,
+            &tcp((ATK_MAC, ATK, sp), (m, a, 80), 1, "S", b""),
+        );
+    }
+    let a = r.timed_alerts();
+    let sigs: Vec<&str> = a
+        .iter()
+        .map(|(_, a)| a.signature.as_str())
+        .filter(|s| s.ends_with("carpet-bombing"))
+        .collect();
+    assert_eq!(
+        sigs,
+        ["udp-carpet-bombing", "tcp-syn-carpet-bombing"],
         "{:?}",
         dos(&a)
     );
