@@ -179,14 +179,14 @@ pub fn extract_view(v: &EvidenceView<'_>) -> Features {
         oui_token = f.tokens.last().copied();
     }
     let mut counts = [0u32; KINDS.len()];
+    // One buffer for the formatted tokens (no allocation per token).
+    let mut buf = String::new();
     for &(kind, value) in &v.evidence {
         if let Some(i) = KINDS.iter().position(|k| *k == kind) {
             counts[i] += 1;
         }
-        tokens_of(kind, value, &mut f);
+        tokens_of(kind, value, &mut f, &mut buf);
     }
-    // One buffer for the formatted tokens (no allocation per token).
-    let mut buf = String::new();
     for (proto, port) in &v.services {
         buf.clear();
         let _ = write!(buf, "{proto}/{port}");
@@ -277,12 +277,22 @@ impl Fnv {
     }
 }
 
-fn tokens_of(kind: HintKind, value: &str, f: &mut Builder) {
+/// The tokens of one piece of evidence. `buf` is scratch space for the
+/// generalised shapes, so a value costs no allocation unless it has
+/// upper-case letters. Repeated tokens are harmless: the builder's lists
+/// are sorted and deduplicated at the end.
+fn tokens_of(kind: HintKind, value: &str, f: &mut Builder, buf: &mut String) {
     let src = kind.as_str();
-    let lower = value.to_ascii_lowercase();
+    let lower: std::borrow::Cow<'_, str> = if value.bytes().any(|b| b.is_ascii_uppercase()) {
+        value.to_ascii_lowercase().into()
+    } else {
+        value.into()
+    };
+    let lower = &*lower;
+
     match kind {
         HintKind::DhcpParamList | HintKind::DhcpOptions => {
-            f.token(src, src, &lower);
+            f.token(src, src, lower);
             for code in lower.split(',') {
                 f.token_sub(src, ".code", code.trim());
             }
@@ -293,8 +303,8 @@ fn tokens_of(kind: HintKind, value: &str, f: &mut Builder) {
             f.token(src, src, lower.get(..2).unwrap_or(""));
         }
         HintKind::Hostname | HintKind::DhcpFqdn => {
-            f.token(src, "hostname", &shape(&lower));
-            f.token(src, "hostname.prefix", alpha_prefix(&lower));
+            f.token(src, "hostname", shaped(lower, buf));
+            f.token(src, "hostname.prefix", alpha_prefix(lower));
         }
         HintKind::DnsQuery | HintKind::TlsSni | HintKind::NtpServer => {
             let name = lower.trim_end_matches('.');
@@ -305,7 +315,7 @@ fn tokens_of(kind: HintKind, value: &str, f: &mut Builder) {
                 // versions and regional endpoints; the whole name (with
                 // digits generalised) keeps the specific host.
                 f.token(src, "domain", registered_domain(name));
-                f.token_sub(src, ".name", &shape(name));
+                f.token_sub(src, ".name", shaped(name, buf));
             }
         }
         HintKind::HttpUserAgent
@@ -315,15 +325,15 @@ fn tokens_of(kind: HintKind, value: &str, f: &mut Builder) {
         | HintKind::Os
         | HintKind::DhcpVendorClass
         | HintKind::Dhcpv6 => {
-            f.token(src, src, &shape(&lower));
-            for w in words(&lower) {
-                f.token_sub(src, ".word", &w);
+            f.token(src, src, shaped(lower, buf));
+            for w in words(lower) {
+                f.token_sub(src, ".word", w);
             }
         }
         HintKind::SsdpUsn => {
             // uuid:<random>::urn:… — the part after the uuid names the type.
             let tail = lower.split("::").nth(1).unwrap_or("");
-            f.token(src, src, &shape(tail));
+            f.token(src, src, shaped(tail, buf));
         }
         HintKind::MdnsService
         | HintKind::MdnsTxt
@@ -334,7 +344,7 @@ fn tokens_of(kind: HintKind, value: &str, f: &mut Builder) {
         | HintKind::TlsJa4
         | HintKind::TcpSyn
         | HintKind::DhcpMaxMsgSize => {
-            f.token(src, src, &lower);
+            f.token(src, src, lower);
             if matches!(kind, HintKind::MdnsTxt | HintKind::UpnpDescription) {
                 if let Some((k, _)) = lower.split_once('=') {
                     f.token_sub(src, ".key", k);
@@ -348,6 +358,20 @@ fn tokens_of(kind: HintKind, value: &str, f: &mut Builder) {
 /// MAC fragments) become `%`, so `ESP_07AEFB` and `ESP_1C2D3E` share a shape.
 pub fn shape(s: &str) -> String {
     let mut out = String::with_capacity(s.len().min(128));
+    shape_into(s, &mut out);
+    out
+}
+
+/// [`shape`] of `s`, written into `buf` (cleared first).
+fn shaped<'b>(s: &str, buf: &'b mut String) -> &'b str {
+    buf.clear();
+    shape_into(s, buf);
+    buf
+}
+
+/// [`shape`], appended to `out`.
+fn shape_into(s: &str, out: &mut String) {
+    let start = out.len();
     for run in split_keep(s) {
         let alnum = run.chars().all(|c| c.is_ascii_alphanumeric());
         if alnum && run.chars().all(|c| c.is_ascii_digit()) {
@@ -364,44 +388,35 @@ pub fn shape(s: &str) -> String {
         } else {
             out.push_str(run);
         }
-        if out.len() >= 128 {
+        if out.len() - start >= 128 {
             break;
         }
     }
-    out
 }
 
 /// Split into maximal alphanumeric runs and the single characters between them.
-fn split_keep(s: &str) -> Vec<&str> {
-    let mut v = Vec::new();
-    let mut start = None;
-    for (i, c) in s.char_indices() {
-        if c.is_ascii_alphanumeric() {
-            start.get_or_insert(i);
+fn split_keep(s: &str) -> impl Iterator<Item = &str> {
+    let mut rest = s;
+    std::iter::from_fn(move || {
+        let c = rest.chars().next()?;
+        let end = if c.is_ascii_alphanumeric() {
+            rest.find(|c: char| !c.is_ascii_alphanumeric())
+                .unwrap_or(rest.len())
         } else {
-            if let Some(st) = start.take() {
-                v.push(&s[st..i]);
-            }
-            v.push(&s[i..i + c.len_utf8()]);
-        }
-    }
-    if let Some(st) = start {
-        v.push(&s[st..]);
-    }
-    v
+            c.len_utf8()
+        };
+        let (run, tail) = rest.split_at(end);
+        rest = tail;
+        Some(run)
+    })
 }
 
-/// Words of a product string: alphabetic runs of 2+ letters (versions dropped).
-fn words(s: &str) -> Vec<String> {
-    let mut v: Vec<String> = s
-        .split(|c: char| !c.is_ascii_alphabetic())
+/// Words of a product string: alphabetic runs of 2+ letters (versions
+/// dropped), the first 24 (a word may repeat).
+fn words(s: &str) -> impl Iterator<Item = &str> {
+    s.split(|c: char| !c.is_ascii_alphabetic())
         .filter(|w| w.len() >= 2)
         .take(24)
-        .map(str::to_string)
-        .collect();
-    v.sort_unstable();
-    v.dedup();
-    v
 }
 
 fn alpha_prefix(s: &str) -> &str {
@@ -416,33 +431,24 @@ fn alpha_prefix(s: &str) -> &str {
 /// is generic (`co.uk`, `com.cn`). Good enough to group cloud endpoints.
 pub fn registered_domain(name: &str) -> &str {
     let name = name.trim_end_matches('.');
-    let labels: Vec<(usize, &str)> = {
-        let mut v = Vec::new();
-        let mut start = 0;
-        for (i, c) in name.char_indices() {
-            if c == '.' {
-                v.push((start, &name[start..i]));
-                start = i + 1;
-            }
-        }
-        v.push((start, &name[start..]));
-        v
+    // The last three dots, from the end (no list of labels).
+    let mut dots = name.rmatch_indices('.').map(|(i, _)| i);
+    let (Some(last), Some(second)) = (dots.next(), dots.next()) else {
+        return name; // one or two labels
     };
-    let n = labels.len();
-    if n <= 2 {
-        return name;
-    }
-    let tld = labels[n - 1].1;
-    let sld = labels[n - 2].1;
+    let tld = &name[last + 1..];
+    let sld = &name[second + 1..last];
     let generic = [
         "co", "com", "net", "org", "ac", "gov", "edu", "ne", "or", "go",
     ];
-    let keep = if tld.len() == 2 && generic.contains(&sld) {
-        3
+    if tld.len() == 2 && generic.contains(&sld) {
+        match dots.next() {
+            Some(third) => &name[third + 1..],
+            None => name,
+        }
     } else {
-        2
-    };
-    &name[labels[n - keep].0..]
+        &name[second + 1..]
+    }
 }
 
 #[cfg(test)]
@@ -454,6 +460,110 @@ mod tests {
             x: vec![0.0; DIM],
             origin: Vec::new(),
             tokens: Vec::new(),
+        }
+    }
+
+    /// `shape` and `registered_domain` as they were written with a list of
+    /// runs and of labels (feature version 1): the allocation-free versions
+    /// must give the same text for any input.
+    fn shape_with_lists(s: &str) -> String {
+        let mut runs = Vec::new();
+        let mut start = None;
+        for (i, c) in s.char_indices() {
+            if c.is_ascii_alphanumeric() {
+                start.get_or_insert(i);
+            } else {
+                if let Some(st) = start.take() {
+                    runs.push(&s[st..i]);
+                }
+                runs.push(&s[i..i + c.len_utf8()]);
+            }
+        }
+        if let Some(st) = start {
+            runs.push(&s[st..]);
+        }
+        let mut out = String::new();
+        for run in runs {
+            let alnum = run.chars().all(|c| c.is_ascii_alphanumeric());
+            if alnum && run.chars().all(|c| c.is_ascii_digit()) {
+                out.push('#');
+            } else if alnum
+                && ((run.len() >= 4
+                    && run.chars().all(|c| c.is_ascii_hexdigit())
+                    && run.chars().any(|c| c.is_ascii_digit()))
+                    || (run.chars().any(|c| c.is_ascii_digit()) && run.len() >= 8))
+            {
+                out.push('%');
+            } else {
+                out.push_str(run);
+            }
+            if out.len() >= 128 {
+                break;
+            }
+        }
+        out
+    }
+
+    fn registered_domain_with_labels(name: &str) -> &str {
+        let name = name.trim_end_matches('.');
+        let mut labels = Vec::new();
+        let mut start = 0;
+        for (i, c) in name.char_indices() {
+            if c == '.' {
+                labels.push((start, &name[start..i]));
+                start = i + 1;
+            }
+        }
+        labels.push((start, &name[start..]));
+        let n = labels.len();
+        if n <= 2 {
+            return name;
+        }
+        let generic = [
+            "co", "com", "net", "org", "ac", "gov", "edu", "ne", "or", "go",
+        ];
+        let keep = if labels[n - 1].1.len() == 2 && generic.contains(&labels[n - 2].1) {
+            3
+        } else {
+            2
+        };
+        &name[labels[n - keep].0..]
+    }
+
+    #[test]
+    fn shapes_and_domains_match_the_list_based_versions() {
+        let inputs = [
+            "",
+            ".",
+            "..",
+            "a",
+            "a.b",
+            "a.b.c",
+            "x.co.uk",
+            "co.uk",
+            "a..co.uk",
+            ".co.uk",
+            "www.bbc.co.uk.",
+            "api.amazon.com.cn",
+            "a.b.c.d.e",
+            "1.2.3.4",
+            "é.ü.de",
+            "esp_07aefb",
+            "udhcp 1.19.4",
+            "Linux/2.6 UPnP/1.0 MiniUPnPd/1.0",
+            "dahua-dvr_20240101abcdef",
+            "ΩΩ--ж..",
+            "hs110x",
+            "a1b2c3d4e5f6a7b8c9",
+        ];
+        let long = "ab12-".repeat(60);
+        for s in inputs.iter().copied().chain([long.as_str()]) {
+            assert_eq!(shape(s), shape_with_lists(s), "{s:?}");
+            assert_eq!(
+                registered_domain(s),
+                registered_domain_with_labels(s),
+                "{s:?}"
+            );
         }
     }
 
