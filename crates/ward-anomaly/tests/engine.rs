@@ -89,6 +89,14 @@ fn load_rejects_garbage_without_panicking() {
     let mut wrong_version = good.clone();
     wrong_version[8] ^= 0xff;
     assert!(AnomalyEngine::load(&wrong_version).is_err());
+    // A state saved before the forged-DNS-answer inputs (format 8, 140
+    // inputs) is refused by its version, not misread.
+    let mut format_8 = good.clone();
+    format_8[8..12].copy_from_slice(&8u32.to_le_bytes());
+    assert!(matches!(
+        AnomalyEngine::load(&format_8),
+        Err(ward_anomaly::AnomalyError::UnsupportedVersion { found: 8, .. })
+    ));
     let mut flipped = good.clone();
     for i in (16..flipped.len()).step_by(97) {
         flipped[i] ^= 0x5a;
