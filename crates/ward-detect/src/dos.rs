@@ -687,21 +687,6 @@ impl Dos {
                         c.est = c.est.saturating_add(1);
                     }
                 }
-                // A SYN sent in a known address's name by a MAC other than
-                // the one that address receives at: the forger behind a
-                // SYN-ACK reflection.
-                if syn && !ack {
-                    let sender = pkt.link.src.filter(|m| m.is_station());
-                    if let Some(v) = self.victims.get_mut(&src) {
-                        if let (Some(own), Some(m)) = (v.own_mac, sender) {
-                            if own != m {
-                                let mut top = v.spoofer.unwrap_or(m);
-                                vote(&mut top, &mut v.spoofer_votes, m);
-                                v.spoofer = Some(top);
-                            }
-                        }
-                    }
-                }
                 // A SYN-ACK on a flow its receiver never sent on, or whose
                 // SYN came from a MAC other than the one the SYN-ACK is
                 // delivered to (a forger on the LAN): nobody there asked
@@ -963,7 +948,17 @@ impl Dos {
             .flatten()
             .zip(v.top_mac.filter(|_| majority(v.top_mac_votes, v.pkts)))
             .is_some_and(|(own, sender)| own != sender);
-        out.push(self.draft(kind, dst, &v, forged, query, ctx));
+        let mut d = self.draft(kind, dst, &v, forged, query, ctx);
+        // A SYN-ACK reflection's forger: the MAC that sent the SYN of the
+        // crossing SYN-ACK's flow in the victim's name (its initiator's
+        // MAC, when that is not where the SYN-ACK is delivered). Read from
+        // the flow at alert time: no lookup per SYN.
+        if kind == Kind::SynAck && d.attacker_mac.is_none() {
+            d.attacker_mac = ctx.flow.and_then(|f| f.src_mac).filter(|m| {
+                m.is_station() && Some(*m) != pkt.link.dst && !self.routers.contains(&Some(*m))
+            });
+        }
+        out.push(d);
     }
 
     /// Count a flood packet for its destination's network and report a
