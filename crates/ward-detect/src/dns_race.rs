@@ -5,21 +5,39 @@
 //! A forger on the LAN (or on the path) answers a device's query before the
 //! real resolver does, under the resolver's source address; the device takes
 //! the first answer and the real one arrives second. So: two answers to the
-//! same client, query id and name, from different senders (address or MAC),
-//! within a few seconds, that share no address, are a race. Which one was
-//! forged is told by who sent it: a LAN resolver's address belongs to one
-//! MAC, and a remote resolver's answers come through the gateway's MAC; an
-//! answer sent under an address its MAC does not own is the forgery. With
-//! nothing to tell, the first answer is blamed (a forger must win the race
-//! to be of use), but [`Race::forged`] says that nothing backs the choice.
+//! same client, query id and name, within a few seconds, that share no
+//! address, are a race. Which one was forged is told by who sent it: a LAN
+//! resolver's address belongs to one MAC, and a remote resolver's answers
+//! come through the gateway's MAC; an answer sent under an address its MAC
+//! does not own is the forgery. With nothing to tell, the first answer is
+//! blamed (a forger must win the race to be of use), but [`Race::forged`]
+//! says that nothing backs the choice.
 //!
-//! Two resolvers answering one query with different CDN addresses (a client
-//! that asks its router and a public resolver at once, DNS load balancing)
-//! are a race too, with both senders genuine: callers that act on the
-//! addresses (the behaviour model) use only a forgery the senders show.
+//! A race is one of two shapes, and callers weigh them differently:
+//!
+//! - **One resolver, two answers** ([`Race::same_source`]): both carry the
+//!   source address of the resolver the client asked. A resolver answers a
+//!   query once (a retransmitted query is answered again from the same
+//!   cache, with the same addresses), so one of the two was forged: by a LAN
+//!   host under the resolver's address, or from beyond the router (both then
+//!   arrive with the router's MAC, and nothing on the LAN names the forger).
+//! - **Two resolvers**: a client that asks its router and a public resolver
+//!   (or the router and a Pi-hole) with one query id, at once or after a
+//!   timeout (glibc, Android and Windows fall back to the next configured
+//!   server), hears two genuine answers that may name different CDN
+//!   addresses. Only a sender shown not to own its source address makes
+//!   such a race a forgery.
+//!
+//! Answers are compared by their first [`MAX_ADDRS`] addresses. Two answers
+//! that each carry more are no race: a resolver rotating a long record set
+//! (round-robin) shows different first addresses each time, and a forger
+//! needs only one.
 //!
 //! Memory: one [`CappedMap`] entry per (client, query id, name) answered,
-//! the caller's cap; a flood of answers churns it, never grows it.
+//! holding the last answer of at most [`SENDERS_KEPT`] senders, so a forged
+//! answer is still compared with the real one when a second resolver's
+//! answer came between them. The cap is the caller's; a flood of answers
+//! churns it, never grows it.
 
 use std::net::IpAddr;
 
@@ -32,6 +50,8 @@ use crate::table::{hash_of, CappedMap};
 
 /// Addresses of an answer kept (and compared): the first four.
 pub const MAX_ADDRS: usize = 4;
+/// Senders whose last answer to one query is remembered.
+pub const SENDERS_KEPT: usize = 2;
 
 /// One DNS answer, as the race check keeps it.
 #[derive(Clone, Copy, Debug)]
@@ -42,6 +62,8 @@ pub struct DnsAnswer {
     /// The frame's source MAC.
     pub mac: Option<MacAddr>,
     addrs: [Option<IpAddr>; MAX_ADDRS],
+    /// Whether `addrs` holds all of the answer's addresses.
+    complete: bool,
 }
 
 impl DnsAnswer {
@@ -50,11 +72,19 @@ impl DnsAnswer {
         self.addrs
     }
 
-    fn shares_an_address_with(&self, other: &DnsAnswer) -> bool {
-        self.addrs
-            .iter()
-            .flatten()
-            .any(|a| other.addrs.contains(&Some(*a)))
+    /// Whether the two answers name different hosts: no address in common,
+    /// and at least one of them kept whole (see the module docs).
+    fn contradicts(&self, other: &DnsAnswer) -> bool {
+        (self.complete || other.complete)
+            && !self
+                .addrs
+                .iter()
+                .flatten()
+                .any(|a| other.addrs.contains(&Some(*a)))
+    }
+
+    fn same_sender(&self, other: &DnsAnswer) -> bool {
+        self.src == other.src && self.mac == other.mac
     }
 
     /// Whether the answer came from the MAC that owns its source address:
@@ -88,6 +118,13 @@ pub struct Race {
 }
 
 impl Race {
+    /// Whether both answers carry one source address: the resolver the
+    /// client asked answered twice, differently, so one answer is forged
+    /// whoever sent it (see the module docs).
+    pub fn same_source(&self) -> bool {
+        self.earlier.src == self.later.src
+    }
+
     /// The answer the race blames, by `genuine` (whether an answer came from
     /// the owner of its source address, [`DnsAnswer::sent_by_owner`]): the
     /// one that did not, else the first. The flag says whether the choice
@@ -104,15 +141,15 @@ impl Race {
     }
 }
 
-/// The race check: remembers each client's last answer per query id and
-/// name. See the module docs.
+/// The race check: remembers the last answers to each client per query id
+/// and name. See the module docs.
 pub struct DnsRace {
-    answers: CappedMap<(IpAddr, u16, u64), DnsAnswer>,
+    answers: CappedMap<(IpAddr, u16, u64), [Option<DnsAnswer>; SENDERS_KEPT]>,
     window_us: i64,
 }
 
 impl DnsRace {
-    /// At most `cap` answers remembered; answers further apart than
+    /// At most `cap` queries' answers remembered; answers further apart than
     /// `window_secs` are no race.
     pub fn new(cap: usize, window_secs: u64) -> Self {
         DnsRace {
@@ -122,7 +159,9 @@ impl DnsRace {
     }
 
     /// Records the DNS message `m` of the packet in `ctx` when it is an
-    /// answer (not mDNS) with addresses, and returns the race it completes.
+    /// answer (not mDNS) with addresses, and returns the race it completes:
+    /// with an earlier answer from the same source address if there is one
+    /// (the stronger shape), else with the latest contradicting answer.
     pub fn observe(&mut self, ctx: &PacketContext<'_, '_>, m: &DnsSummary) -> Option<Race> {
         self.observe_packet(ctx.pkt, m)
     }
@@ -142,26 +181,46 @@ impl DnsRace {
             src: ip.src,
             mac: pkt.link.src,
             addrs,
+            complete: m.answers.len() <= MAX_ADDRS,
         };
         let key = (ip.dst, m.id, hash_of(&name.to_ascii_lowercase()));
-        let mut inserted = false;
-        let prev = self.answers.entry(key, || {
-            inserted = true;
-            fresh
-        });
-        let p = *prev;
-        *prev = fresh;
-        if inserted || fresh.at.since(p.at) > self.window_us {
-            return None;
+        let kept = self.answers.entry(key, || [None; SENDERS_KEPT]);
+        let mut race: Option<DnsAnswer> = None;
+        for p in kept.iter().flatten() {
+            if fresh.at.since(p.at) > self.window_us || !p.contradicts(&fresh) {
+                continue;
+            }
+            let better = match race {
+                None => true,
+                Some(r) => {
+                    let (ps, rs) = (p.src == fresh.src, r.src == fresh.src);
+                    ps && !rs || ps == rs && p.at >= r.at
+                }
+            };
+            if better {
+                race = Some(*p);
+            }
         }
-        let other_sender = p.src != fresh.src || p.mac != fresh.mac;
-        if !other_sender || p.shares_an_address_with(&fresh) {
-            return None;
+        // The fresh answer replaces its sender's last one, else an empty
+        // slot, else the oldest.
+        let slot = match kept
+            .iter()
+            .position(|k| k.is_some_and(|k| k.same_sender(&fresh)))
+        {
+            Some(i) => i,
+            None => kept
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, k)| k.map_or(i64::MIN, |k| k.at.0))
+                .map_or(0, |(i, _)| i),
+        };
+        if let Some(s) = kept.get_mut(slot) {
+            *s = Some(fresh);
         }
-        Some(Race {
+        race.map(|earlier| Race {
             client: ip.dst,
             id: m.id,
-            earlier: p,
+            earlier,
             later: fresh,
         })
     }

@@ -14,11 +14,16 @@
 //!   short window.
 //! - **DNS race** ([`crate::dns_race`], shared with the behaviour model).
 //!   Two answers to the same client, query id and name that share no
-//!   address, from different senders, within seconds. The forger is the
-//!   sender whose MAC does not own the answer's source address (its ARP
-//!   binding, or the router's MAC for an off-LAN resolver), whichever
-//!   answer came first; with nothing to tell, the first (a forger must win
-//!   the race to be of use).
+//!   address, within seconds, are an alert in two cases: a sender is shown
+//!   not to own the answer's source address (its ARP binding, or the
+//!   router's MAC for an off-LAN resolver), and that sender is the forger;
+//!   or both answers carry the source address of the one resolver asked,
+//!   which answers a query once: the forger is the sender that does not own
+//!   it, else the first (a forger must win the race to be of use), and when
+//!   both came through the router's MAC it is beyond the router and is not
+//!   named. Two *different* resolvers answering differently, each from its
+//!   owner (a client asking its router and a public resolver or a Pi-hole
+//!   with one query id, at once or after a timeout), are no alert.
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -493,31 +498,69 @@ impl Spoofing {
         // source address: a LAN resolver's address is bound to its MAC by
         // ARP, a remote one's answers come through the gateway's MAC.
         // With nothing to tell, the first: a forger wins the race to be useful.
-        let (odd, _) = race.forged(|a| self.genuine(a));
-        let odd = *odd;
-        let mut d = Draft::new(AlertCategory::Spoofing, "dns-spoofing", NAME, now);
-        d.attacker = if odd.mac.is_some() {
-            None
-        } else {
-            Some(odd.src)
-        };
-        d.attacker_mac = odd.mac;
-        if let Some(m) = odd.mac {
-            d.devices.push(m.to_string());
+        let (odd, shown) = race.forged(|a| self.genuine(a));
+        let one_resolver = race.same_source();
+        if !shown && !one_resolver {
+            // Two resolvers, each answering from its own MAC (or nothing
+            // shows otherwise): a client asking two servers, not a forgery.
+            return;
         }
+        let odd = *odd;
+        // Both answers through one MAC under one address: the forger is
+        // beyond that MAC (the router, for a remote resolver) and unnamed.
+        let unnamed = !shown && p.mac == race.later.mac;
+        let mut d = Draft::new(AlertCategory::Spoofing, "dns-spoofing", NAME, now);
+        if !unnamed {
+            d.attacker = if odd.mac.is_some() {
+                None
+            } else {
+                Some(odd.src)
+            };
+            d.attacker_mac = odd.mac;
+            if let Some(m) = odd.mac {
+                d.devices.push(m.to_string());
+            }
+        }
+        let forged: Vec<String> = odd
+            .addrs()
+            .iter()
+            .flatten()
+            .map(|a| a.to_string())
+            .collect();
         d.victims = vec![race.client];
         d.proto = Some(17);
         d.severity = 2;
-        d.confidence = 0.75;
+        d.confidence = if shown { 0.85 } else { 0.7 };
         d.first_seen = p.at;
         d.count = 2;
         d = d
             .ev("query", name.clone())
             .ev("dns_id", m.id)
             .ev("first_sender", p.src.to_string())
-            .ev("second_sender", race.later.src.to_string());
+            .ev("second_sender", race.later.src.to_string())
+            .ev("forged_addresses", forged)
+            .ev(
+                "evidence",
+                if shown {
+                    "sender-does-not-own-address"
+                } else if unnamed {
+                    "one-resolver-answered-twice-through-one-mac"
+                } else {
+                    "one-resolver-answered-twice"
+                },
+            );
+        let from = if !unnamed {
+            String::new()
+        } else if is_local_scope(p.src) {
+            format!(" (both from {})", who(ctx.devices, p.src))
+        } else {
+            format!(
+                " (both from {} through your router: the forger is beyond your network)",
+                p.src
+            )
+        };
         d.summary = format!(
-            "{} got two different answers for {name} within {}: someone is forging DNS replies to send it to the wrong server.",
+            "{} got two different answers for {name} within {}{from}: someone is forging DNS replies to send it to the wrong server.",
             who(ctx.devices, race.client),
             span(p.at, now)
         );
