@@ -15,7 +15,9 @@
 //! Beyond the 60-second window, and beyond TCP and UDP:
 //! - a *slow* vertical TCP scan (nmap `-T1`, one probe every 15 s) is
 //!   counted over `slow_window_secs` (30 min by default) with the same
-//!   thresholds, so spreading a scan out only delays its alert;
+//!   thresholds, per probed host (up to four per source, so the source's
+//!   other scans and logins in that half hour do not dilute it): spreading
+//!   a scan out only delays its alert;
 //! - SCTP INIT probes (nmap `-sY`) are a third probe transport, answered by
 //!   INIT-ACK, refused by ABORT;
 //! - many IP protocol numbers other than TCP/UDP/ICMP sent to one host are
@@ -25,9 +27,11 @@
 //!   tiny fragments: nmap `-f`, fragroute) are an evasion no ordinary stack
 //!   produces, whatever ports they hide;
 //! - the payloads nmap's version detection (`-sV`) sends to services that
-//!   do not talk first (its RPC, DNS `version.bind`, SSLv3, X11, LPD, SIP
-//!   `nm@nm` … probes, all constants of `nmap-service-probes`) name the
-//!   tool on any port, web server or not.
+//!   do not talk first (its RPC, DNS `version.bind`, SSLv3, X11, LPD …
+//!   probes, all constants of `nmap-service-probes`) name the tool on any
+//!   port, web server or not: three kinds to one source, or one that names
+//!   nmap outright (an MQTT client id `nmap…`, RDP `mstshash=nmap`, SIP
+//!   `nm@nm`).
 
 use std::net::{IpAddr, Ipv4Addr};
 
