@@ -388,7 +388,7 @@ impl DeviceTable {
         if let Some(id) = self.find(key) {
             return id;
         }
-        if self.by_key.len() >= self.cfg.max_devices.max(1) {
+        if self.by_key.len() >= self.cfg.max_devices.clamp(1, crate::lru::MAX_SLOTS) {
             if let Some(old) = self.lru.oldest(0) {
                 self.remove(old);
                 self.counters.evicted += 1;

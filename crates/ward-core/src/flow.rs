@@ -32,7 +32,7 @@ use crate::time::Timestamp;
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct FlowConfig {
-    /// Most flows tracked at once.
+    /// Most flows tracked at once (at most 2^28 − 1, the recency lists' limit).
     pub max_flows: usize,
     /// Idle timeout of an established TCP connection.
     pub tcp_established_timeout: u64,
@@ -160,7 +160,11 @@ struct Key {
 impl Key {
     /// Both orders of the endpoints give the same key.
     fn new(a: ([u8; 16], u16), b: ([u8; 16], u16), proto: u8, v6: bool, vlan: u16) -> Key {
-        let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+        // Byte arrays order as their big-endian integers do: the same
+        // order as comparing `a <= b` (which flow ids depend on), in two
+        // integer compares instead of a byte-by-byte loop on every packet.
+        let wide = |e: &([u8; 16], u16)| (u128::from_be_bytes(e.0), e.1);
+        let (lo, hi) = if wide(&a) <= wide(&b) { (a, b) } else { (b, a) };
         Key {
             lo_ip: lo.0,
             hi_ip: hi.0,
@@ -447,7 +451,7 @@ impl FlowTable {
             ended.push(self.remove(slot, EndReason::Reused));
         }
 
-        if self.index.len() >= self.cfg.max_flows.max(1) {
+        if self.index.len() >= self.cfg.max_flows.clamp(1, crate::lru::MAX_SLOTS) {
             self.evict_one(ended);
         }
         // Who opened it: the SYN's sender; the SYN-ACK's receiver; otherwise
