@@ -112,6 +112,15 @@ pub trait Detector: Send {
     fn on_tick(&mut self, _now: Timestamp, _devices: &DeviceTable, _out: &mut Vec<Event>) {}
     /// The input ended: report what is pending.
     fn finish(&mut self, _now: Timestamp, _devices: &DeviceTable, _out: &mut Vec<Event>) {}
+    /// [`Detector::finish`] in parts, as the engine calls it: write part of
+    /// what is pending and return `true` if more is left; the engine hands
+    /// `out` to the sinks and calls again, so a long report (thousands of
+    /// findings) never sits in memory whole. The parts together must be
+    /// what `finish` writes, in the same order. By default, `finish` at once.
+    fn finish_part(&mut self, now: Timestamp, devices: &DeviceTable, out: &mut Vec<Event>) -> bool {
+        self.finish(now, devices, out);
+        false
+    }
     /// A secondary detector only corroborates: its alert about an attacker
     /// (and victim) a primary detector already alerted about is folded
     /// into that incident (see [`crate::correlate`]).
@@ -670,8 +679,10 @@ impl Engine {
         drop(order);
         self.flows.finish_shutdown();
         let now = self.now.max(Timestamp::ZERO);
-        for d in self.detectors.iter_mut() {
-            d.finish(now, &self.devices, &mut self.out);
+        for i in 0..self.detectors.len() {
+            while self.detectors[i].finish_part(now, &self.devices, &mut self.out) {
+                self.flush(sink);
+            }
         }
         if let Some(i) = self.identifier.as_mut() {
             i.finish(now, &mut self.devices, &mut self.out);

@@ -39,7 +39,8 @@
 //! summaries, evidence) until a finding is written. A pending cleartext
 //! aggregation keeps the raw facts, not a finished `Finding`, and is
 //! written out in key order straight from the map, with no copy of the
-//! keys. Request URIs are kept only on flows from a remote client to a
+//! keys; at the end of input, [`FINISH_PART`] at a time, each part handed
+//! to the sinks before the next is made. Request URIs are kept only on flows from a remote client to a
 //! local server, the only ones an exposed admin page can be reported on;
 //! a banner's verdict is looked up once per distinct banner.
 //!
@@ -73,6 +74,10 @@ pub const MAX_USERNAMES_LISTED: usize = 16;
 pub const MAX_BANNER_VERDICTS: usize = 1024;
 /// Longest banner (with its product and version) whose verdict is remembered.
 pub const MAX_CACHED_BANNER: usize = 512;
+/// Pending `cleartext-credentials` findings written per
+/// [`Detector::finish_part`] call at the end of input (the engine writes
+/// each part out before asking for the next).
+pub const FINISH_PART: usize = 256;
 
 /// `[detectors.hygiene]` settings.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -618,7 +623,7 @@ impl HygieneDetector {
         };
         match now {
             None => {
-                for (_, mut p) in std::mem::take(&mut self.pending) {
+                while let Some((_, mut p)) = self.pending.pop_first() {
                     out.push(p.take_event());
                 }
             }
@@ -1021,6 +1026,24 @@ impl Detector for HygieneDetector {
 
     fn finish(&mut self, _now: Timestamp, _devices: &DeviceTable, out: &mut Vec<Event>) {
         self.flush_pending(None, out);
+    }
+
+    /// At most [`FINISH_PART`] pending findings per call, in key order,
+    /// each taken out of the map as it is written: what is left of the
+    /// report at the end of input is never copied or held twice.
+    fn finish_part(
+        &mut self,
+        _now: Timestamp,
+        _devices: &DeviceTable,
+        out: &mut Vec<Event>,
+    ) -> bool {
+        for _ in 0..FINISH_PART {
+            let Some((_, mut p)) = self.pending.pop_first() else {
+                break;
+            };
+            out.push(p.take_event());
+        }
+        !self.pending.is_empty()
     }
 }
 

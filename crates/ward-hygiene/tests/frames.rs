@@ -95,6 +95,11 @@ fn udp(
 }
 
 fn run(frames: &[Vec<u8>]) -> Vec<Event> {
+    run_every(frames, 1_000_000)
+}
+
+/// Frames `step_us` microseconds apart.
+fn run_every(frames: &[Vec<u8>], step_us: i64) -> Vec<Event> {
     let mut engine = Engine::new(
         Config::default().engine,
         1,
@@ -103,7 +108,7 @@ fn run(frames: &[Vec<u8>]) -> Vec<Event> {
     let mut sink = VecSink::default();
     for (i, f) in frames.iter().enumerate() {
         engine.process(
-            Timestamp::from_secs(1_700_000_000 + i as i64),
+            Timestamp::from_secs(1_700_000_000).plus_micros(i as i64 * step_us),
             1,
             f,
             f.len() as u32,
@@ -355,4 +360,40 @@ fn a_vulnerable_banner_is_reported_once_per_device() {
         .collect();
     assert_eq!(devices.len(), 2, "{events:#?}");
     assert_ne!(devices[0], devices[1]);
+}
+
+/// More findings pending at the end of input than one part of the
+/// report (`FINISH_PART`): the engine gets them in parts, and the sinks
+/// see every one, in (server, protocol) order, as if written at once.
+#[test]
+fn a_long_report_at_the_end_of_input_arrives_whole_and_in_order() {
+    let n = ward_hygiene::detector::FINISH_PART + 44;
+    let mut frames = Vec::new();
+    for i in 0..n {
+        let server = [10, 1, (i / 200) as u8, (i % 200) as u8 + 1];
+        let reply = b"230 Logged in\r\n";
+        frames.extend(ftp_login(
+            ([192, 168, 1, 5], 40000 + i as u16),
+            server,
+            "admin",
+            reply,
+        ));
+    }
+    // 1 ms apart: every login within one cleartext window, so all are
+    // still pending when the input ends.
+    let events = run_every(&frames, 1_000);
+    let servers: Vec<String> = events
+        .iter()
+        .filter(|e| {
+            e.finding
+                .as_ref()
+                .is_some_and(|f| f.kind == FindingKind::CleartextCredentials)
+        })
+        .filter_map(|e| e.dest_ip.map(|ip| ip.to_string()))
+        .collect();
+    assert_eq!(servers.len(), n);
+    let mut sorted = servers.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(servers, sorted, "one finding per server, in key order");
 }
