@@ -1244,6 +1244,9 @@ struct Scratch {
     raw: Vec<Lanes>,
     /// Compressed features in feature order, zero past the last.
     compressed: Box<[f32; GATHER_SPAN]>,
+    /// Values of `compressed` written by the longest input so far (those
+    /// past the current input must be reset to 0).
+    compressed_len: usize,
     ens: Buffers,
     /// The ensemble's RMSEs: the output autoencoder's input.
     errors: Vec<f32>,
@@ -1261,6 +1264,7 @@ impl Default for Scratch {
             gather: Vec::new(),
             raw: Vec::new(),
             compressed: Box::new([0.0; GATHER_SPAN]),
+            compressed_len: 0,
             ens: Buffers::default(),
             errors: Vec::new(),
             out: Activations::default(),
@@ -1351,7 +1355,10 @@ impl KitNet {
             for (c, &v) in buf.iter_mut().zip(x) {
                 *c = compress(v);
             }
-            buf[x.len()..].fill(0.0);
+            if let Some(stale) = buf.get_mut(x.len()..s.compressed_len) {
+                stale.fill(0.0);
+            }
+            s.compressed_len = x.len();
             for (r, &i) in s.raw.as_flattened_mut().iter_mut().zip(&s.gather) {
                 *r = buf[usize::from(i) & (GATHER_SPAN - 1)];
             }
