@@ -521,12 +521,15 @@ impl Spoofing {
                 d.devices.push(m.to_string());
             }
         }
-        let forged: Vec<String> = odd
-            .addrs()
-            .iter()
-            .flatten()
-            .map(|a| a.to_string())
-            .collect();
+        // Both answers' addresses: which one is forged is only known when
+        // a sender is shown not to own its address.
+        let listed = |a: &DnsAnswer| -> Vec<String> {
+            a.addrs()
+                .iter()
+                .flatten()
+                .map(|ip| ip.to_string())
+                .collect()
+        };
         d.victims = vec![race.client];
         d.proto = Some(17);
         d.severity = 2;
@@ -538,7 +541,8 @@ impl Spoofing {
             .ev("dns_id", m.id)
             .ev("first_sender", p.src.to_string())
             .ev("second_sender", race.later.src.to_string())
-            .ev("forged_addresses", forged)
+            .ev("first_addresses", listed(&p))
+            .ev("second_addresses", listed(&race.later))
             .ev(
                 "evidence",
                 if shown {

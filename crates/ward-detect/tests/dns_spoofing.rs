@@ -171,6 +171,11 @@ fn a_lan_host_answering_for_the_router_is_named() {
         assert_eq!(s.len(), 1, "forged first: {forged_first}: {a:?}");
         assert_eq!(s[0].attacker, Some(ip(ATK)), "forged first: {forged_first}");
         assert_eq!(s[0].victims, vec![ip(PHONE)]);
+        assert_eq!(
+            s[0].evidence["evidence"], "sender-does-not-own-address",
+            "{:?}",
+            s[0].evidence
+        );
     }
 }
 
@@ -251,6 +256,11 @@ fn two_answers_from_a_remote_resolver_alert_without_blaming_the_router() {
         let s = spoofing(&alerts);
         assert_eq!(s.len(), 1, "{alerts:?}");
         assert_eq!(s[0].attacker, None, "the router is not the forger");
+        assert_eq!(
+            s[0].evidence["evidence"], "one-resolver-answered-twice-through-one-mac",
+            "{:?}",
+            s[0].evidence
+        );
         assert!(
             !s[0].devices.contains(&MacAddr(GW_MAC).to_string()),
             "{:?}",
