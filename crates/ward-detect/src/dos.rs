@@ -343,8 +343,11 @@ impl Victim {
             } else {
                 0
             };
-            self.prev_sources = if next { self.sources.estimate() } else { 0 };
-            self.prev_scan = next && self.looks_like_scan();
+            // Only the half-open SYN check reads these: skip the estimates
+            // for the many addresses that saw no SYN.
+            let syns = next && self.counts[Kind::Syn as usize] > 0;
+            self.prev_sources = if syns { self.sources.estimate() } else { 0 };
+            self.prev_scan = syns && self.looks_like_scan();
             self.sec = sec;
             self.pkts = 0;
             self.bulky = 0;
@@ -783,7 +786,22 @@ impl Dos {
             (Kind::Udp, Some(q)) if port == 53 => (Kind::Dns, Some(q)),
             (kind, _) => (kind, None),
         };
-        if self.cfg.carpet_victims > 0 && !matches!(kind, Kind::Http | Kind::Ip | Kind::Dns) {
+        // Carpets count what no one on the receiving side asked for: UDP
+        // only on flows the receiver never answered (a LAN's own lookups
+        // and streams are answered), and every SYN, stray segment and ping.
+        let carpet = self.cfg.carpet_victims > 0
+            && match kind {
+                // The receiving side's packets on the flow, whichever end
+                // the flow table took for the client (a reply from port 389
+                // makes the reflector the server).
+                Kind::Udp | Kind::Reflection => ctx.flow.is_some_and(|f| {
+                    let receiver = usize::from(ctx.dir != Some(Dir::ToClient));
+                    f.pkts[receiver] == 0
+                }),
+                Kind::Http | Kind::Ip | Kind::Dns => false,
+                _ => true,
+            };
+        if carpet {
             self.carpet(kind, ctx, sec, len, out);
         }
         let v = self.victims.entry(dst, || Victim::new(sec));
