@@ -127,7 +127,7 @@ fn write_key(buf: &mut String, kind: FindingKind, site: &Site<'_>, about: About,
 }
 
 /// Cleartext logins to one server over one protocol, not yet reported:
-/// the facts its finding is written from (see [`Pending::into_event`]).
+/// the facts its finding is written from (see [`Pending::take_event`]).
 struct Pending {
     first: Timestamp,
     last: Timestamp,
