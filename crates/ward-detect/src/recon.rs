@@ -412,10 +412,23 @@ impl Recon {
             if ip.later_fragment || !is_target(dst) {
                 return;
             }
-            let tiny = ip.fragmented && matches!(proto, 6 | 17);
+            // What the fragment carried past its IP headers, by the header's
+            // own length field: a snap length cuts the capture, not the
+            // packet on the wire.
+            let carried = usize::from(ip.total_len)
+                .saturating_sub(if ip.is_v6() { 40 } else { 20 })
+                .saturating_sub(usize::from(ip.options_len));
+            let tiny = ip.fragmented
+                && match proto {
+                    6 => carried < 20,
+                    17 => carried < 8,
+                    _ => false,
+                };
             if tiny {
                 // The decoder leaves a first fragment shorter than its TCP
                 // (20) or UDP (8) header undecoded: RFC 1858's tiny fragment.
+                // (A first fragment cut by the snap length is undecoded too,
+                // but its length field says the header was sent whole.)
                 let s = self.source(src, now);
                 s.tiny_frags = s.tiny_frags.saturating_add(1);
                 s.tiny_frag_target = dst;

@@ -507,3 +507,45 @@ fn an_mqtt_client_named_nmap_is_a_version_scan() {
     let a = r.alerts();
     assert_eq!(find(&a, "scan-tool-service-probe").victims, vec![ip(HUB)]);
 }
+
+/// A capture cut at tcpdump's old 68-byte snap length: an IPv6 first
+/// fragment of a big UDP datagram (a DNSSEC answer) keeps only 6 bytes of
+/// its UDP header, though its payload length says it carried 1 232. The
+/// header was there on the wire: no tiny fragment, no alert.
+#[test]
+fn snap_cut_first_fragments_are_not_tiny() {
+    let (resolver, client): ([u8; 16], [u8; 16]) = (
+        [0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01],
+        [0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x17],
+    );
+    let mut r = Run::new();
+    for i in 0..20u16 {
+        let mut f = Vec::new();
+        f.extend_from_slice(&PHONE_MAC);
+        f.extend_from_slice(&HUB_MAC);
+        f.extend_from_slice(&[0x86, 0xdd]);
+        // IPv6: payload length = 8 (fragment header) + 1 232.
+        f.extend_from_slice(&[0x60, 0, 0, 0]);
+        f.extend_from_slice(&(8u16 + 1232).to_be_bytes());
+        f.extend_from_slice(&[44, 64]);
+        f.extend_from_slice(&resolver);
+        f.extend_from_slice(&client);
+        // Fragment header: next UDP, offset 0, more fragments.
+        f.extend_from_slice(&[17, 0, 0, 1]);
+        f.extend_from_slice(&u32::from(i).to_be_bytes());
+        // The UDP header, cut after 6 of its 8 bytes.
+        f.extend_from_slice(&53u16.to_be_bytes());
+        f.extend_from_slice(&40_000u16.to_be_bytes());
+        f.extend_from_slice(&1232u16.to_be_bytes());
+        assert_eq!(f.len(), 68);
+        let wire = 14 + 40 + 8 + 1232;
+        r.engine.process(
+            ward_core::Timestamp(common::T0 + S + i64::from(i) * 10_000),
+            1,
+            &f,
+            wire,
+            &mut r.sink,
+        );
+    }
+    quiet(&r.alerts(), AlertCategory::Recon);
+}
