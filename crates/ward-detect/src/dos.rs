@@ -64,6 +64,15 @@
 //! or more: Mirai's `ack` and `udp` vectors pick a random port per packet,
 //! and no scan's probes are that big.
 //!
+//! Carpet bombing spreads a flood over a network so that no address
+//! crosses its own threshold: per destination /24 (/64), in a 256-slot
+//! direct-mapped table, `carpet_victims` addresses hit in one second at
+//! [`CARPET_PER_VICTIM`] packets each on average, together over the kind's
+//! per-address threshold, are `<kind>-carpet-bombing` (one incident per
+//! kind). Only unasked-for traffic counts: UDP its receiver never
+//! answered, SYNs without handshakes, stray segments, pings, unrequested
+//! reflection bytes. Sweeps touch each address once or a few times.
+//!
 //! Slow attacks (slowloris, slow POST) send too little to be a flood: they
 //! hold many connections open, dribbling a request the server waits for.
 //! A connection is *held* when its client sends data at least
@@ -379,7 +388,7 @@ impl Victim {
 const CARPET_SLOTS: usize = 256;
 /// A carpet's flood must average this many packets a second per address
 /// hit: a sweep or a scan touches each address once or a few times.
-const CARPET_PER_VICTIM: u32 = 8;
+pub const CARPET_PER_VICTIM: u32 = 8;
 
 /// One destination network's second (carpet bombing: a flood spread over
 /// many addresses, each of which gets too little to cross its own
