@@ -97,18 +97,27 @@ struct SlowHost {
 
 /// The slow tier: per-host counts, so a slow scan of one device is not
 /// diluted by whatever else the source did in half an hour (its earlier,
-/// faster scans of other hosts, its logins).
+/// faster scans of other hosts, its logins). Each host's count runs for the
+/// slow window from its own first probe ([`Slow::expire`]), so a scan that
+/// begins late in the source's first half hour is not cut in two.
 #[derive(Clone, Copy)]
 struct Slow {
-    start: Timestamp,
     hosts: [Option<SlowHost>; SLOW_SLOTS],
 }
 
 impl Slow {
-    fn new(now: Timestamp) -> Self {
+    fn new() -> Self {
         Slow {
-            start: now,
             hosts: [None; SLOW_SLOTS],
+        }
+    }
+
+    /// Frees the hosts first probed more than `window` µs before `now`.
+    fn expire(&mut self, now: Timestamp, window: i64) {
+        for h in &mut self.hosts {
+            if h.is_some_and(|h| now.since(h.first) > window) {
+                *h = None;
+            }
         }
     }
 
@@ -249,7 +258,7 @@ impl Source {
             service_kinds: 0,
             service_target: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             service_port: 0,
-            slow: Slow::new(now),
+            slow: Slow::new(),
             reported: 0,
         }
     }
@@ -369,12 +378,12 @@ impl Recon {
         let (window, slow_window) = (self.window_us, self.slow_window_us);
         let s = self.sources.entry(ip, || Source::new(now));
         if now.since(s.start) > window {
-            // The slow tier outlives the short window (that is its point).
-            let slow = s.slow;
+            // The slow tier outlives the short window (that is its point);
+            // each host's count ends a slow window after its first probe.
+            let mut slow = s.slow;
+            slow.expire(now, slow_window);
             *s = Source::new(now);
-            if now.since(slow.start) <= slow_window {
-                s.slow = slow;
-            }
+            s.slow = slow;
         }
         s.last = now.max(s.last);
         s

@@ -549,3 +549,34 @@ fn snap_cut_first_fragments_are_not_tiny() {
     }
     quiet(&r.alerts(), AlertCategory::Recon);
 }
+
+/// nmap -T1 begun 27 minutes after the same source's first packet (a
+/// connection to another host): the slow tier's half hour runs from the first probe
+/// of the scanned host, so the scan is not cut in two at minute 30.
+#[test]
+fn a_t1_scan_late_in_the_sources_half_hour_is_still_a_port_scan() {
+    let mut r = Run::new();
+    let other: End = ([0x02, 0, 0, 0, 2, 9], [192, 168, 50, 9], 0);
+    // Something every four minutes keeps the source known.
+    for k in 0..7i64 {
+        r.at(
+            S + k * 240 * S,
+            &tcp(atk(40000 + k as u16), (other.0, other.1, 443), 7, "S", b""),
+        );
+        r.at(
+            S + k * 240 * S + 100,
+            &tcp((other.0, other.1, 443), atk(40000 + k as u16), 9, "SA", b""),
+        );
+    }
+    for p in 1..=24u16 {
+        let t = 27 * 60 * S + i64::from(p) * 15 * S;
+        r.at(t, &tcp(atk(45000), hub(p), 7, "S", b""));
+        r.at(t + 200, &tcp(hub(p), atk(45000), 0, "RA", b""));
+    }
+    let a = r.alerts();
+    assert!(
+        a.iter()
+            .any(|a| a.signature == "tcp-port-scan" && a.victims == vec![ip(HUB)]),
+        "{a:?}"
+    );
+}
