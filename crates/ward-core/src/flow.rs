@@ -4,7 +4,8 @@
 //! guarantees:
 //! - **Bounded memory.** At most `max_flows` flows exist; when a new flow
 //!   would exceed that, the oldest flow of the most expendable class is
-//!   evicted (handshakes that never completed first, established TCP last),
+//!   evicted (closed or reset TCP connections first, then handshakes that
+//!   never completed, then other protocols and UDP, established TCP last),
 //!   so a flood of spoofed SYNs churns through half-open flows without
 //!   pushing out real conversations. Every eviction is counted.
 //! - **O(1) per packet.** An open-addressing index of slab slots (see
