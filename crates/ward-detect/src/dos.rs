@@ -55,7 +55,10 @@
 //! open; Mirai's `greip`/`greeth` are opened and counted as the UDP inside)
 //! at `ip_pps` a second that the receiver does not answer (under a tenth
 //! as many back over two seconds; a tunnel's far end answers) are
-//! `ip-protocol-flood`. DNS water torture (Mirai's `dns` vector): `dns_qps`
+//! `ip-protocol-flood`. Truncated TCP/UDP/ICMP headers (nmap `-f`'s tiny
+//! fragments) are not another protocol and are left to recon; SCTP's
+//! destination port counts as a port, so an INIT scan of many ports (nmap
+//! `-sY`) is a scan and an INIT flood at one port a flood. DNS water torture (Mirai's `dns` vector): `dns_qps`
 //! queries a second to one resolver, at least half of them for distinct
 //! names and most under one parent domain, are `dns-water-torture`.
 //!
@@ -109,8 +112,10 @@ enum Kind {
     /// SYN-ACKs for connections the receiver never asked for: TCP
     /// reflection (SYNs sent to servers in the victim's name).
     SynAck = 6,
-    /// Packets of another IP protocol (GRE, ESP, …) or IP fragments after
-    /// the first: Mirai's `greip`/`greeth`, fragment floods.
+    /// Packets of another IP protocol (GRE whose payload is not opened,
+    /// ESP, SCTP, …). Not IP fragments: later ones carry no transport
+    /// header and are not counted, and a first fragment too short for its
+    /// TCP/UDP/ICMP header is nmap `-f`, recon's business.
     Ip = 7,
     /// DNS queries (also counted as UDP): water torture.
     Dns = 8,
@@ -183,7 +188,7 @@ impl Kind {
             Kind::Http => "web requests",
             Kind::Reflection => "amplified replies from internet services",
             Kind::SynAck => "unrequested TCP SYN-ACKs",
-            Kind::Ip => "packets of a tunnel protocol or IP fragments",
+            Kind::Ip => "packets of a tunnel or other IP protocol",
             Kind::Dns => "DNS queries for random names",
         }
     }
@@ -763,14 +768,24 @@ impl Dos {
                 }
             }
             Transport::Icmp(i) if i.is_echo_request() => (Kind::Icmp, 0),
-            // IGMP is multicast group chatter, never a victim's load.
-            Transport::Other(p) if p != 2 => {
+            // IGMP is multicast group chatter, never a victim's load. A
+            // TCP, UDP or ICMP header cut short (nmap `-f`'s tiny first
+            // fragments, or a snap length) is no other protocol: tiny
+            // fragments are recon's.
+            Transport::Other(p) if !matches!(p, 1 | 2 | 6 | 17 | 58) => {
                 // What the address sends itself: a tunnel's far end answers.
                 if let Some(v) = self.victims.get_mut(&src) {
                     v.roll(sec, &self.low, self.low_udp_new);
                     v.ip_sent = v.ip_sent.saturating_add(1);
                 }
-                (Kind::Ip, u16::from(p))
+                // SCTP has ports: its destination port counts as one, so an
+                // INIT scan (nmap `-sY`, many ports, small packets) looks
+                // like the scan it is and an INIT flood at one port does not.
+                let port = match (p, pkt.payload.get(2..4)) {
+                    (132, Some(&[a, b])) => u16::from_be_bytes([a, b]),
+                    _ => u16::from(p),
+                };
+                (Kind::Ip, port)
             }
             _ => return,
         };
@@ -846,8 +861,8 @@ impl Dos {
         if kind == Kind::Udp && ctx.new_flow {
             v.udp_new += 1;
         }
-        if kind == Kind::Ip {
-            v.ip_proto = port as u8;
+        if let (Kind::Ip, Transport::Other(p)) = (kind, pkt.transport) {
+            v.ip_proto = p;
         }
         let mut names = 0;
         let mut one_parent = false;
@@ -1327,6 +1342,7 @@ impl Dos {
                 match v.ip_proto {
                     47 => "GRE packets".to_string(),
                     50 => "IPsec ESP packets".to_string(),
+                    132 => "SCTP packets".to_string(),
                     p => format!("IP protocol {p} packets"),
                 }
             ),

@@ -936,6 +936,126 @@ fn low_ttl_and_fragmented_udp_floods_are_found() {
     }
 }
 
+// ---- scans that are not protocol floods --------------------------------
+
+fn recon(a: &[(Timestamp, Alert)]) -> Vec<&(Timestamp, Alert)> {
+    a.iter()
+        .filter(|(_, a)| a.category == AlertCategory::Recon)
+        .collect()
+}
+
+/// nmap `-f -T4` (lab run recon4-71): each SYN of a 1 024-port scan split
+/// into 8-byte IP fragments, so the first fragment holds only the TCP
+/// ports and sequence number, about 6 000 packets a second. A cut-short
+/// TCP header is no other IP protocol: the scan is recon's, not an
+/// `ip-protocol-flood`.
+#[test]
+fn a_tiny_fragment_scan_is_recon_not_an_ip_protocol_flood() {
+    let mut r = lan(None);
+    for i in 0..2048i64 {
+        let t = 1_000_000 + i * 160;
+        let (id, dport) = (i as u16, (i % 1024 + 1) as u16);
+        let mut syn = Vec::new();
+        syn.extend_from_slice(&64143u16.to_be_bytes());
+        syn.extend_from_slice(&dport.to_be_bytes());
+        syn.extend_from_slice(&0x1234_5678u32.to_be_bytes());
+        syn.extend_from_slice(&[0, 0, 0, 0, 0x50, 0x02, 0x04, 0x00]);
+        syn.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0]);
+        r.at(
+            t,
+            &ipv4((ATK_MAC, ATK), (CAM_MAC, CAM), 6, 64, 0x2000, id, &syn[..8]),
+        );
+        r.at(
+            t + 20,
+            &ipv4(
+                (ATK_MAC, ATK),
+                (CAM_MAC, CAM),
+                6,
+                64,
+                0x2001,
+                id,
+                &syn[8..16],
+            ),
+        );
+        r.at(
+            t + 40,
+            &ipv4((ATK_MAC, ATK), (CAM_MAC, CAM), 6, 64, 2, id, &syn[16..]),
+        );
+    }
+    let a = r.timed_alerts();
+    let d = dos(&a);
+    assert!(d.is_empty(), "{d:?}");
+    assert!(!recon(&a).is_empty(), "the fragment scan is recon's");
+}
+
+/// An SCTP INIT chunk (common header + INIT, 52 bytes as nmap sends).
+fn sctp_init(sport: u16, dport: u16, tag: u32) -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend_from_slice(&sport.to_be_bytes());
+    b.extend_from_slice(&dport.to_be_bytes());
+    b.extend_from_slice(&[0; 8]); // verification tag 0, checksum
+    b.extend_from_slice(&[1, 0, 0, 20]); // INIT, length 20
+    b.extend_from_slice(&tag.to_be_bytes());
+    b.extend_from_slice(&[0, 0, 0x80, 0, 0, 10, 8, 0]);
+    b.extend_from_slice(&tag.wrapping_mul(7).to_be_bytes());
+    b
+}
+
+/// nmap `-sY -T4` (lab run recon4-71): SCTP INITs to 1 000 ports at about
+/// 1 500 a second; the host has no SCTP and answers ICMP protocol
+/// unreachable. A scan of many ports with small packets, left to recon.
+#[test]
+fn an_sctp_init_scan_is_not_an_ip_protocol_flood() {
+    let mut r = lan(None);
+    for i in 0..3000i64 {
+        let t = 1_000_000 + i * 666;
+        let dport = (i % 1000 + 1) as u16;
+        r.at(
+            t,
+            &ipv4(
+                (ATK_MAC, ATK),
+                (CAM_MAC, CAM),
+                132,
+                64,
+                0x4000,
+                i as u16,
+                &sctp_init(45569, dport, i as u32),
+            ),
+        );
+    }
+    quiet(r);
+}
+
+/// An SCTP INIT flood at one port (3 000 a second, never answered) is
+/// still a flood: what tells it from the scan is its one port.
+#[test]
+fn an_sctp_init_flood_at_one_port_is_an_ip_protocol_flood() {
+    let mut r = lan(None);
+    let mut g = Rng(23);
+    for i in 0..6000i64 {
+        r.at(
+            1_000_000 + i * 333,
+            &ipv4(
+                (ATK_MAC, ATK),
+                (CAM_MAC, CAM),
+                132,
+                64,
+                0x4000,
+                i as u16,
+                &sctp_init(g.next() as u16 | 1024, 36412, g.next() as u32),
+            ),
+        );
+    }
+    let a = r.timed_alerts();
+    let d = dos(&a);
+    let (t, f) = d.first().expect("sctp flood");
+    assert_eq!(f.signature, "ip-protocol-flood");
+    assert_eq!(f.attacker, Some(ip(ATK)));
+    assert_eq!(f.victims, vec![ip(CAM)]);
+    assert!(f.summary.contains("SCTP"), "{}", f.summary);
+    assert!(after(*t, 1_000_000) <= 1.0);
+}
+
 // ---- carpet bombing ----------------------------------------------------
 
 /// Address `i` of the LAN's /24 (10 ..), with a MAC of its own.
