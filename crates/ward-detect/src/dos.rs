@@ -74,7 +74,9 @@
 //! per-address threshold, are `<kind>-carpet-bombing` (one incident per
 //! kind). Only unasked-for traffic counts: UDP its receiver never
 //! answered, SYNs without handshakes, stray segments, pings, unrequested
-//! reflection bytes. Sweeps touch each address once or a few times.
+//! reflection bytes. Sweeps touch each address once or a few times; a
+//! port scan of many hosts touches [`CARPET_PER_VICTIM`] ports or more
+//! with small packets and is left to recon.
 //!
 //! Slow attacks (slowloris, slow POST) send too little to be a flood: they
 //! hold many connections open, dribbling a request the server waits for.
@@ -411,6 +413,11 @@ struct Carpet {
     est: u32,
     udp_new: u32,
     pkts: u32,
+    /// Of those, packets with 256 bytes of payload or more, and the
+    /// destination ports this second: a port scan of many hosts is not a
+    /// carpet (see [`Dos::carpet`]).
+    bulky: u32,
+    ports: Distinct,
     victims: Distinct,
     first_victim: IpAddr,
     last_victim: IpAddr,
@@ -431,6 +438,8 @@ impl Carpet {
             est: 0,
             udp_new: 0,
             pkts: 0,
+            bulky: 0,
+            ports: Distinct::default(),
             victims: Distinct::default(),
             first_victim: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             last_victim: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
@@ -462,6 +471,8 @@ impl Carpet {
             c.est = 0;
             c.udp_new = 0;
             c.pkts = 0;
+            c.bulky = 0;
+            c.ports.clear();
             c.victims.clear();
             c.top_mac_votes = 0;
             c.top_mac = None;
@@ -826,7 +837,7 @@ impl Dos {
                 _ => true,
             };
         if carpet {
-            self.carpet(kind, ctx, sec, len, out);
+            self.carpet(kind, ctx, sec, len, port, out);
         }
         let v = self.victims.entry(dst, || Victim::new(sec));
         v.roll(sec, &self.low, self.low_udp_new);
@@ -1040,6 +1051,7 @@ impl Dos {
         ctx: &PacketContext<'_, '_>,
         sec: i64,
         len: u64,
+        port: u16,
         out: &mut Vec<Draft>,
     ) {
         let pkt = ctx.pkt;
@@ -1047,7 +1059,14 @@ impl Dos {
         let dst = ip.dst;
         let c = Carpet::slot(&mut self.carpets, dst, sec);
         let k = kind as usize;
+        let reflected = matches!(kind, Kind::Reflection | Kind::SynAck);
         c.pkts = c.pkts.saturating_add(1);
+        if pkt.payload.len() >= BULKY_PAYLOAD {
+            c.bulky = c.bulky.saturating_add(1);
+        }
+        if !reflected {
+            c.ports.insert(&port);
+        }
         c.counts[k] = c.counts[k].saturating_add(1);
         c.total[k] = c.total[k].saturating_add(1);
         if kind == Kind::Reflection {
@@ -1073,6 +1092,17 @@ impl Dos {
         if n < cfg.carpet_victims || cnt < n.saturating_mul(CARPET_PER_VICTIM) {
             return;
         }
+        // A port scan of many hosts (nmap `-sS` of a /24 sends the same
+        // port order to each host in turn) has touched as many ports as
+        // packets per address by the time it averages CARPET_PER_VICTIM
+        // each; a carpet hits a service or a few, or (random-port floods)
+        // carries bulky payloads. Reflected packets come from services.
+        if !reflected
+            && c.ports.estimate() >= CARPET_PER_VICTIM
+            && c.bulky.saturating_mul(2) < c.pkts
+        {
+            return;
+        }
         let over = match kind {
             Kind::Syn => cnt >= cfg.syn_pps && c.est.saturating_mul(10) <= cnt,
             Kind::AckRst | Kind::SynAck => cnt >= cfg.ack_rst_pps,
@@ -1094,7 +1124,6 @@ impl Dos {
             return;
         }
         let c = *c;
-        let reflected = matches!(kind, Kind::Reflection | Kind::SynAck);
         let mut d = Draft::new(AlertCategory::Dos, kind.carpet_signature(), NAME, pkt.ts);
         d.attacker_mac = if reflected {
             self.victims

@@ -1185,6 +1185,28 @@ fn sweeps_and_the_lans_own_lookups_are_not_carpet_bombing() {
 
 /// A UDP carpet and then a SYN carpet from the same sender (lab run
 /// floods4-72: the second was swallowed as the first's incident).
+/// nmap `-sS -T4` of a busy home /24: the top 1 000 ports of 20 live
+/// hosts at once, about 3 000 SYNs a second, each host answering RST. Every
+/// address gets many SYNs and no handshake, but over hundreds of ports
+/// with small packets: a scan (recon's), not a SYN carpet.
+#[test]
+fn a_port_scan_of_many_hosts_is_not_carpet_bombing() {
+    let mut r = lan(None);
+    for i in 0..9000i64 {
+        let (m, a) = host(i % 20);
+        let port = (i / 20 % 1000 + 1) as u16;
+        let t = 1_000_000 + i * 333;
+        r.at(t, &tcp((ATK_MAC, ATK, 61000), (m, a, port), 7, "S", b""));
+        r.at(
+            t + 50,
+            &tcp((m, a, port), (ATK_MAC, ATK, 61000), 0, "RA", b""),
+        );
+    }
+    let a = r.timed_alerts();
+    let d = dos(&a);
+    assert!(d.is_empty(), "{d:?}");
+}
+
 #[test]
 fn two_kinds_of_carpet_from_one_sender_are_two_incidents() {
     let mut r = lan(None);
