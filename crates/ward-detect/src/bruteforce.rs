@@ -92,7 +92,6 @@ struct Spread {
     clients: Distinct,
     pairs: Distinct,
     failed: u32,
-    last_client: std::net::IpAddr,
     port: u16,
     alerted: bool,
 }
@@ -316,7 +315,6 @@ impl Bruteforce {
             clients: Distinct::default(),
             pairs: Distinct::default(),
             failed: 0,
-            last_client: client,
             port,
             alerted: false,
         });
@@ -326,7 +324,6 @@ impl Bruteforce {
                 clients: Distinct::default(),
                 pairs: Distinct::default(),
                 failed: 0,
-                last_client: client,
                 port,
                 alerted: false,
             };
@@ -334,7 +331,6 @@ impl Bruteforce {
         s.clients.insert(&client);
         s.pairs.insert_hash(pair);
         s.failed = s.failed.saturating_add(1);
-        s.last_client = client;
         let (clients, pairs) = (s.clients.estimate(), s.pairs.estimate());
         let need_clients = self.cfg.distributed_clients.max(2);
         if s.alerted
