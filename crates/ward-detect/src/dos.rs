@@ -75,8 +75,8 @@
 //! kind). Only unasked-for traffic counts: UDP its receiver never
 //! answered, SYNs without handshakes, stray segments, pings, unrequested
 //! reflection bytes. Sweeps touch each address once or a few times; a
-//! port scan of many hosts touches [`CARPET_PER_VICTIM`] ports or more
-//! with small packets and is left to recon.
+//! port scan of many hosts touches [`CARPET_PER_VICTIM`] ports or more,
+//! none of them a majority, with small packets and is left to recon.
 //!
 //! Slow attacks (slowloris, slow POST) send too little to be a flood: they
 //! hold many connections open, dribbling a request the server waits for.
@@ -418,6 +418,10 @@ struct Carpet {
     /// carpet (see [`Dos::carpet`]).
     bulky: u32,
     ports: Distinct,
+    /// The majority destination port this second (Boyer–Moore): a
+    /// flood's, which the network's other traffic does not outvote.
+    top_port: u16,
+    top_port_votes: u32,
     victims: Distinct,
     first_victim: IpAddr,
     last_victim: IpAddr,
@@ -440,6 +444,8 @@ impl Carpet {
             pkts: 0,
             bulky: 0,
             ports: Distinct::default(),
+            top_port: 0,
+            top_port_votes: 0,
             victims: Distinct::default(),
             first_victim: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             last_victim: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
@@ -473,6 +479,7 @@ impl Carpet {
             c.pkts = 0;
             c.bulky = 0;
             c.ports.clear();
+            c.top_port_votes = 0;
             c.victims.clear();
             c.top_mac_votes = 0;
             c.top_mac = None;
@@ -1066,6 +1073,7 @@ impl Dos {
         }
         if !reflected {
             c.ports.insert(&port);
+            vote(&mut c.top_port, &mut c.top_port_votes, port);
         }
         c.counts[k] = c.counts[k].saturating_add(1);
         c.total[k] = c.total[k].saturating_add(1);
@@ -1095,10 +1103,13 @@ impl Dos {
         // A port scan of many hosts (nmap `-sS` of a /24 sends the same
         // port order to each host in turn) has touched as many ports as
         // packets per address by the time it averages CARPET_PER_VICTIM
-        // each; a carpet hits a service or a few, or (random-port floods)
-        // carries bulky payloads. Reflected packets come from services.
+        // each, none of them a majority; a carpet hits one service (a
+        // majority port, however many other ports the network's own
+        // traffic adds) or, random-port floods, carries bulky payloads.
+        // Reflected packets come from services.
         if !reflected
             && c.ports.estimate() >= CARPET_PER_VICTIM
+            && !majority(c.top_port_votes, c.pkts)
             && c.bulky.saturating_mul(2) < c.pkts
         {
             return;

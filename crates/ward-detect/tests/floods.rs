@@ -1207,6 +1207,41 @@ fn a_port_scan_of_many_hosts_is_not_carpet_bombing() {
     assert!(d.is_empty(), "{d:?}");
 }
 
+/// A UDP carpet with small payloads (the lab's hping3 `-d 200`) on a
+/// busy LAN: the LAN's own connections to a dozen service ports add many
+/// ports to the network's second, but the flood's port is the majority,
+/// so it is no scan.
+#[test]
+fn a_carpet_on_a_busy_lan_is_found_among_its_other_ports() {
+    let mut r = lan(None);
+    let mut g = Rng(37);
+    let services = [
+        80u16, 443, 8080, 8009, 1400, 554, 1883, 8443, 22, 5000, 49152, 9000,
+    ];
+    for i in 0..9000i64 {
+        let t = 1_000_000 + i * 333;
+        let (m, a) = host(i % 150);
+        let sp = 1024 + (g.next() % 60000) as u16;
+        r.at(t, &udp((ATK_MAC, ATK, sp), (m, a, 9999), &[0x61; 200]));
+        if i % 30 == 0 {
+            let (m, a) = host(i / 30 % 20);
+            let port = services[(i / 30) as usize % services.len()];
+            handshake(
+                &mut r,
+                t + 100,
+                (PHONE_MAC, PHONE, 20000 + (i / 30) as u16),
+                (m, a, port),
+            );
+        }
+    }
+    let a = r.timed_alerts();
+    assert!(
+        a.iter().any(|(_, a)| a.signature == "udp-carpet-bombing"),
+        "{:?}",
+        dos(&a)
+    );
+}
+
 #[test]
 fn two_kinds_of_carpet_from_one_sender_are_two_incidents() {
     let mut r = lan(None);
