@@ -38,8 +38,8 @@
 //! sends from a connected socket) opens no new flows. It is counted as
 //! *one-way* UDP: datagrams on flows the receiver never answered that are
 //! not media or telemetry; `udp_pps` of those two seconds in a row is a
-//! flood. Media is RTP that continues one of the two streams last seen to
-//! the address (same SSRC, sequence number 1-512 ahead, a payload type in
+//! flood. Media is RTP that continues one of the two streams last seen
+//! from the sender to the address (same SSRC, sequence number 1-512 ahead, a payload type in
 //! use) or MPEG-TS (a sync byte every 188 bytes); a flood whose payload
 //! merely starts like RTP never continues a stream. Telemetry and lighting
 //! are recognised by their headers (Art-Net, sACN, NetFlow/IPFIX/sFlow,
@@ -488,8 +488,10 @@ impl Carpet {
     }
 }
 
-/// The RTP streams to one address (SSRC, last sequence number), two slots:
-/// video and audio. Kept apart from [`Victim`], which every counted packet
+/// The RTP streams from one sender to one address (SSRC, last sequence
+/// number), two slots: a camera's video and audio. Per sender, so that an
+/// NVR recording several cameras (eight interleaved streams to one
+/// address) is not taken for a flood. Kept apart from [`Victim`], which every counted packet
 /// reads: only one-way datagrams that start like RTP look here.
 #[derive(Clone, Copy, Default)]
 struct Streams {
@@ -535,7 +537,7 @@ struct Queries {
 
 pub struct Dos {
     cfg: DosConfig,
-    streams: CappedMap<IpAddr, Streams>,
+    streams: CappedMap<(IpAddr, IpAddr), Streams>,
     queries: CappedMap<IpAddr, Queries>,
     /// Per destination network: carpet bombing (`carpet_victims` > 0).
     carpets: Vec<Carpet>,
@@ -869,7 +871,7 @@ impl Dos {
             && !(rtp_header(pkt.payload).is_some()
                 && self
                     .streams
-                    .entry(dst, Streams::default)
+                    .entry((src, dst), Streams::default)
                     .continues_rtp(pkt.payload))
             && !is_mpeg_ts(pkt.payload)
             && !looks_like_telemetry(pkt.payload)

@@ -330,6 +330,41 @@ fn one_udp_flood(a: &[(Timestamp, Alert)], victim: V4) {
     assert_eq!(f.victims, vec![ip(victim)]);
 }
 
+/// A home NVR recording four cameras over RTP/UDP, each sending video
+/// (300 packets a second) and audio (50) on flows the NVR never answers
+/// (its RTCP goes to other ports): 1 400 one-way datagrams a second to one
+/// address, interleaved from eight streams. Media, not a flood.
+#[test]
+fn an_nvr_recording_four_rtp_cameras_is_not_a_flood() {
+    let mut frames = Vec::new();
+    for k in 0..4u16 {
+        let (m, a) = host(i64::from(k));
+        for (s, pps, pt) in [(0u16, 300i64, 96u8 | 0x80), (1, 50, 8)] {
+            let ssrc = 0x5100_0000 + u32::from(k * 16 + s);
+            for i in 0..4 * pps {
+                let mut p = vec![0x80, pt];
+                p.extend_from_slice(&(i as u16).to_be_bytes());
+                p.extend_from_slice(&((i * 3000) as u32).to_be_bytes());
+                p.extend_from_slice(&ssrc.to_be_bytes());
+                p.extend_from_slice(&[0x3c; 900]);
+                let t = 1_000_000 + i * (1_000_000 / pps) + i64::from(k * 37 + s * 11);
+                let frame = udp(
+                    (m, a, 50000 + 2 * s),
+                    (PHONE_MAC, PHONE, 40000 + 4 * k + 2 * s),
+                    &p,
+                );
+                frames.push((t, frame));
+            }
+        }
+    }
+    frames.sort_by_key(|(t, _)| *t);
+    let mut r = lan(None);
+    for (t, f) in &frames {
+        r.at(*t, f);
+    }
+    quiet(r);
+}
+
 /// A flood whose random payloads start like RTP a quarter of the time
 /// (first byte 0x80-0xBF) was exempt as "media" before: a real RTP check
 /// (one SSRC, advancing sequence numbers) no longer exempts it. Here
