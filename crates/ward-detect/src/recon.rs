@@ -17,7 +17,14 @@
 //!   counted over `slow_window_secs` (30 min by default) with the same
 //!   thresholds, per probed host (up to four per source, so the source's
 //!   other scans and logins in that half hour do not dilute it): spreading
-//!   a scan out only delays its alert;
+//!   a scan out only delays its alert. The per-host count uses the 60 s
+//!   count's keys, so a scan the 60 s count holds whole crosses there
+//!   first and is reported as a fast scan. A scan is called slow only when
+//!   the probes counted for it span more than the 60 s window; a per-host
+//!   count that crosses sooner (a fast scan cut by the window's edge, or
+//!   one among more than two hosts) is reported as the fast scan it is.
+//!   Either way its first-seen time and duration are those of the probes
+//!   it counted;
 //! - SCTP INIT probes (nmap `-sY`) are a third probe transport, answered by
 //!   INIT-ACK, refused by ABORT;
 //! - many IP protocol numbers other than TCP/UDP/ICMP sent to one host are
@@ -84,14 +91,20 @@ const SCTP: usize = 2;
 const SLOW_SLOTS: usize = 4;
 
 /// Vertical TCP scan counts of one probed host over the slow window (nmap
-/// `-T1`/`-T0`).
+/// `-T1`/`-T0`). `first` is the first probe the counts hold: the slot is
+/// created by it, and a slot evicted and re-created starts its counts and
+/// its time afresh, so the two always describe the same probes.
 #[derive(Clone, Copy)]
 struct SlowHost {
     host: IpAddr,
     first: Timestamp,
     probes: u32,
+    /// (host, port) probed and answered: the keys [`Source::services`]
+    /// uses, so both counts set the same bits of their approximate counters
+    /// for this host's probes.
     services: Distinct,
     answered: Distinct,
+    /// Reported, by either tier: the slot's count is spent.
     reported: bool,
 }
 
@@ -127,11 +140,16 @@ impl Slow {
 
     fn probe(&mut self, host: IpAddr, port: u16, now: Timestamp) {
         if self.slot(host).is_none() {
-            // A free slot, else the one with the fewest services probed.
+            // A free slot, else one already reported (its alert is out; a
+            // repeat would be suppressed anyway), else the one with the
+            // fewest services probed. A slow scan under way is the slot
+            // least worth giving up: evicted, it loses its count and its
+            // start, and a scan reported fast by the 60 s count must not
+            // push it out.
             let i = self
                 .hosts
                 .iter()
-                .position(Option::is_none)
+                .position(|h| h.is_none_or(|h| h.reported))
                 .or_else(|| {
                     (0..SLOW_SLOTS)
                         .min_by_key(|&i| self.hosts[i].map_or(0, |h| h.services.estimate()))
@@ -148,7 +166,7 @@ impl Slow {
         }
         if let Some(h) = self.slot(host) {
             h.probes = h.probes.saturating_add(1);
-            h.services.insert(&port);
+            h.services.insert(&(host, port));
         }
     }
 }
@@ -324,7 +342,7 @@ impl Source {
         self.answered_services[t].insert(&(host, port));
         if t == 0 {
             if let Some(h) = self.slow.slot(host) {
-                h.answered.insert(&port);
+                h.answered.insert(&(host, port));
             }
         }
     }
@@ -594,6 +612,7 @@ impl Recon {
     /// Threshold checks for one source after an update (integer compares
     /// unless something fires).
     fn check(&mut self, src: IpAddr, devices: &DeviceTable, now: Timestamp, out: &mut Vec<Draft>) {
+        let window = self.window_us;
         let cfg = &self.cfg;
         let Some(s) = self.sources.get_mut(&src) else {
             return;
@@ -847,24 +866,36 @@ impl Recon {
             if let Some(slot) = s.slow.hosts[i].as_mut() {
                 slot.reported = true;
             }
+            // Slow only if the probes counted really were spread over more
+            // than the short window. Sooner, it is a fast scan the short
+            // count did not hold whole (cut by its edge, or diluted by other
+            // hosts), and is worded as one.
+            let slow = now.since(h.first) > window;
             let mut d = base("tcp-port-scan", s)
                 .ev("ports", services)
                 .ev("probes", h.probes)
                 .ev("failed_ratio", (failed * 100.0).round() / 100.0)
-                .ev("duration_s", secs(h.first, now))
-                .ev("slow", true);
+                .ev("duration_s", secs(h.first, now));
+            if slow {
+                d = d.ev("slow", true);
+            }
             d.first_seen = h.first;
             d.victims = vec![h.host];
             d.severity = 2;
-            d.confidence = 0.85;
+            d.confidence = if slow { 0.85 } else { 0.9 };
             d.proto = Some(6);
             d.count = u64::from(h.probes);
-            d.summary = format!(
-                "{} scanned {services} TCP ports of {} over {}, spacing its probes out to stay unnoticed.",
-                who(devices, src),
-                who(devices, h.host),
-                span(h.first, now)
-            );
+            let (attacker, victim, took) =
+                (who(devices, src), who(devices, h.host), span(h.first, now));
+            d.summary = if slow {
+                format!(
+                    "{attacker} scanned {services} TCP ports of {victim} over {took}, spacing its probes out to stay unnoticed."
+                )
+            } else {
+                format!(
+                    "{attacker} scanned {services} TCP ports of {victim} in {took}, looking for services to attack."
+                )
+            };
             out.push(d);
         }
         let np = s.protocols.estimate();

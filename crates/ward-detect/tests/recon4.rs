@@ -580,3 +580,194 @@ fn a_t1_scan_late_in_the_sources_half_hour_is_still_a_port_scan() {
         "{a:?}"
     );
 }
+
+/// A broadcast ARP who-has from `src` for `target`.
+fn arp_who_has(src: (Mac, V4), target: V4) -> Vec<u8> {
+    let mut f = Vec::with_capacity(42);
+    f.extend_from_slice(&[0xff; 6]);
+    f.extend_from_slice(&src.0);
+    f.extend_from_slice(&[0x08, 0x06, 0, 1, 0x08, 0x00, 6, 4, 0, 1]);
+    f.extend_from_slice(&src.0);
+    f.extend_from_slice(&src.1);
+    f.extend_from_slice(&[0; 6]);
+    f.extend_from_slice(&target);
+    f
+}
+
+/// The shape of `demo/home-lab.pcap`'s scan: kali (192.168.50.195) ARP-sweeps
+/// the /24, then 14 s later nmap -sS sends its top ports to the camera
+/// (192.168.50.190) from one source port, a SYN every 7 µs, in nmap's order;
+/// 80 and 22 answer (and are reset), the rest refuse. The addresses and the
+/// port order are the capture's, so the approximate counters collide as they
+/// do there. All of it takes under a millisecond: the fast tier reports it,
+/// with the fast tier's evidence and wording, and nothing calls it slow (the
+/// slow tier's own port count crossed the threshold two probes before the
+/// fast tier's, reported "over under a second, spacing its probes out", and
+/// the fast tier's alert was then suppressed as a repeat).
+#[test]
+fn the_demo_scan_of_the_camera_is_a_fast_scan() {
+    const KALI: (Mac, V4) = ([0x28, 0x57, 0xbe, 0xa8, 0xe5, 0xf2], [192, 168, 50, 195]);
+    const CAM: (Mac, V4) = ([0x3c, 0xa9, 0xf4, 0x14, 0x16, 0x54], [192, 168, 50, 190]);
+    let mut r = Run::new();
+    for h in 1..=254u8 {
+        r.at(
+            S + i64::from(h) * 1_700,
+            &arp_who_has(KALI, [192, 168, 50, h]),
+        );
+    }
+    let ports: [u16; 40] = [
+        113, 993, 111, 995, 445, 25, 80, 143, 139, 256, 23, 21, 587, 443, 199, 135, 22, 554, 110,
+        53, 417, 596, 753, 939, 51, 247, 745, 872, 419, 406, 239, 694, 344, 264, 804, 400, 497,
+        287, 985, 785,
+    ];
+    let scan_start = 15 * S + 584_000;
+    let kali = (KALI.0, KALI.1, 46402);
+    for (i, &p) in ports.iter().enumerate() {
+        let t = scan_start + i as i64 * 7;
+        let cam = (CAM.0, CAM.1, p);
+        r.at(t, &tcp(kali, cam, 7, "S", b""));
+        if matches!(p, 80 | 22) {
+            r.at(t + 3, &tcp(cam, kali, 900, "SA", b""));
+            r.at(t + 5, &tcp(kali, cam, 8, "R", b""));
+        } else {
+            r.at(t + 3, &tcp(cam, kali, 0, "RA", b""));
+        }
+    }
+    let a = r.alerts();
+    let scans: Vec<&Alert> = a
+        .iter()
+        .filter(|a| a.signature == "tcp-port-scan")
+        .collect();
+    assert_eq!(scans.len(), 1, "{a:?}");
+    let s = scans[0];
+    assert_eq!(s.attacker, Some(ip(KALI.1)));
+    assert_eq!(s.victims, vec![ip(CAM.1)]);
+    assert_eq!(s.evidence.get("slow"), None, "{s:?}");
+    assert!(
+        s.evidence.contains_key("answered"),
+        "not the fast tier: {s:?}"
+    );
+    assert!(
+        s.summary.ends_with("looking for services to attack."),
+        "{}",
+        s.summary
+    );
+    assert!(!s.summary.contains("spacing"), "{}", s.summary);
+}
+
+/// A scan at one probe a second that starts 45 s into the source's 60 s
+/// window: neither window holds 20 of its probes, the per-host count does,
+/// 19 s after its first. That is a fast scan cut by the window's edge, not
+/// a slow one: worded as a fast scan, timed from its first probe.
+#[test]
+fn a_fast_scan_cut_by_the_window_edge_is_not_called_slow() {
+    let mut r = Run::new();
+    let other: End = ([0x02, 0, 0, 0, 2, 9], [192, 168, 50, 9], 443);
+    // A connection to another host opens the source's window at 0 s.
+    r.at(0, &tcp(atk(40000), other, 7, "S", b""));
+    r.at(100, &tcp(other, atk(40000), 9, "SA", b""));
+    for p in 1..=26u16 {
+        let t = 44 * S + i64::from(p) * S;
+        r.at(t, &tcp(atk(45000), hub(p), 7, "S", b""));
+        r.at(t + 200, &tcp(hub(p), atk(45000), 0, "RA", b""));
+    }
+    let a = r.alerts();
+    let s = find(&a, "tcp-port-scan");
+    assert_eq!(s.victims, vec![ip(HUB)]);
+    assert_eq!(s.evidence.get("slow"), None, "{s:?}");
+    assert!(
+        s.summary.ends_with("looking for services to attack."),
+        "{}",
+        s.summary
+    );
+    assert_eq!(s.first_seen.0, common::T0 + 45 * S, "{s:?}");
+    let d = s.evidence["duration_s"].as_f64().unwrap();
+    assert!(
+        (d - (s.last_seen.since(s.first_seen) as f64 / 1e6)).abs() < 1e-3,
+        "{s:?}"
+    );
+    assert!(d < 60.0, "{s:?}");
+}
+
+/// nmap -T1's alert is timed from its first probe, and says slow.
+#[test]
+fn a_t1_scan_is_slow_from_its_first_probe() {
+    let mut r = Run::new();
+    for p in 1..=24u16 {
+        let t = i64::from(p) * 15 * S;
+        r.at(t, &tcp(atk(45000), hub(p), 7, "S", b""));
+        r.at(t + 200, &tcp(hub(p), atk(45000), 0, "RA", b""));
+    }
+    let a = r.alerts();
+    let s = find(&a, "tcp-port-scan");
+    assert_eq!(
+        s.evidence.get("slow"),
+        Some(&serde_json::json!(true)),
+        "{s:?}"
+    );
+    assert!(
+        s.summary.contains("spacing its probes out"),
+        "{}",
+        s.summary
+    );
+    assert_eq!(s.first_seen.0, common::T0 + 15 * S, "{s:?}");
+    let d = s.evidence["duration_s"].as_f64().unwrap();
+    assert!(
+        (d - (s.last_seen.since(s.first_seen) as f64 / 1e6)).abs() < 1e-3,
+        "{s:?}"
+    );
+    assert!(d > 60.0, "{s:?}");
+}
+
+/// nmap -T1 of the hub while the same source fast-scans three other hosts
+/// (each reported on its own) and then touches a few more once each. The
+/// fast scans' host slots are spent, so the newcomers take those, not the
+/// slow scan's: it keeps its count and its start. (Taking the slot with the
+/// fewest services, the slow scan's 16 gave way to the fast scans' 300 and
+/// it was never reported.)
+#[test]
+fn fast_scans_and_stray_probes_do_not_evict_a_slow_scan() {
+    let other = |h: u8, p: u16| -> End { ([0x02, 0, 0, 0, 2, h], [192, 168, 50, h], p) };
+    let mut frames: Vec<(i64, Vec<u8>)> = Vec::new();
+    for p in 1..=24u16 {
+        let t = 10 * S + i64::from(p - 1) * 15 * S;
+        frames.push((t, tcp(atk(45000), hub(p), 7, "S", b"")));
+        frames.push((t + 200, tcp(hub(p), atk(45000), 0, "RA", b"")));
+    }
+    for (k, h) in [11u8, 12, 13].into_iter().enumerate() {
+        let t0 = 100 * S + k as i64 * 70 * S;
+        for p in 1..=300u16 {
+            let t = t0 + i64::from(p) * 300;
+            frames.push((t, tcp(atk(40000), other(h, p), 7, "S", b"")));
+            frames.push((t + 100, tcp(other(h, p), atk(40000), 0, "RA", b"")));
+        }
+    }
+    // Between the slow scan's 17th and 18th probes.
+    for (k, h) in (20..26u8).enumerate() {
+        let t = 251 * S + k as i64 * S;
+        frames.push((t, tcp(atk(41000), other(h, 8080), 7, "S", b"")));
+    }
+    frames.sort_by_key(|f| f.0);
+    let mut r = Run::new();
+    for (t, f) in &frames {
+        r.at(*t, f);
+    }
+    let a = r.alerts();
+    for h in [11u8, 12, 13] {
+        assert!(
+            a.iter().any(|x| x.signature == "tcp-port-scan"
+                && x.victims == vec![ip([192, 168, 50, h])]),
+            "{a:?}"
+        );
+    }
+    let s = a
+        .iter()
+        .find(|x| x.signature == "tcp-port-scan" && x.victims == vec![ip(HUB)])
+        .unwrap_or_else(|| panic!("no slow scan of the hub in {a:?}"));
+    assert_eq!(
+        s.evidence.get("slow"),
+        Some(&serde_json::json!(true)),
+        "{s:?}"
+    );
+    assert_eq!(s.first_seen.0, common::T0 + 10 * S, "{s:?}");
+}
