@@ -47,7 +47,7 @@ use crate::damped::decay_factor;
 use crate::explain::{explain, FeatureContribution, Normal};
 use crate::features::{FeatureExtractor, TableStats, FEATURE_VERSION, N_FEATURES};
 use crate::hst::HalfSpaceTrees;
-use crate::kitnet::{FeatureMapper, KitNet};
+use crate::kitnet::{FeatureMapper, Kernels, KitNet};
 use crate::mathx::Rng;
 use crate::table::{Activity, BoundedTable};
 use crate::{AnomalyError, CategoryId, PacketHints, PacketObs};
@@ -557,6 +557,10 @@ pub struct AnomalyEngine {
     calibration_packets: u64,
     #[serde(skip)]
     x: Vec<f32>,
+    /// Which build of KitNET's kernels runs (not state: a loaded engine
+    /// picks the best the CPU has).
+    #[serde(skip)]
+    kernels: Kernels,
 }
 
 fn reached(packets: u64, min_packets: u64, elapsed_us: i64, min_secs: f64) -> bool {
@@ -603,6 +607,7 @@ impl AnomalyEngine {
             training_packets: 0,
             calibration_packets: 0,
             x: vec![0.0; N_INPUTS],
+            kernels: Kernels::default(),
             cfg,
         })
     }
@@ -652,6 +657,16 @@ impl AnomalyEngine {
         match &self.model {
             Model::Kitnet(k) => Some(k.groups()),
             _ => None,
+        }
+    }
+
+    /// Chooses the build of KitNET's kernels (by default AVX2 where the CPU
+    /// has it; every build gives the same bits). For tests and benchmarks
+    /// that compare them.
+    pub fn set_kernels(&mut self, k: Kernels) {
+        self.kernels = k;
+        if let Model::Kitnet(net) = &mut self.model {
+            net.set_kernels(k);
         }
     }
 
@@ -779,12 +794,14 @@ impl AnomalyEngine {
                     self.model = match &self.model {
                         Model::KitnetMapping(m) => {
                             let groups = m.clusters(self.cfg.kitnet.max_group);
-                            Model::Kitnet(Box::new(KitNet::new(
+                            let mut k = KitNet::new(
                                 &groups,
                                 self.cfg.kitnet.hidden_ratio,
                                 self.cfg.kitnet.learning_rate,
                                 self.cfg.seed ^ 0x6b69_746e_6574,
-                            )))
+                            );
+                            k.set_kernels(self.kernels);
+                            Model::Kitnet(Box::new(k))
                         }
                         Model::HstWarmup { min, max } => Model::Hst(HalfSpaceTrees::new(
                             self.cfg.hst,

@@ -245,6 +245,66 @@ fn v4(a: &Lanes) -> V4 {
     V4::new(*a)
 }
 
+/// Which build of the kernels a [`KitNet`] runs.
+///
+/// The kernels are written once; [`Kernels::Avx2`] runs them compiled with
+/// AVX2 enabled (chosen at run time when the CPU has it, through `pulp`,
+/// since this crate forbids `unsafe`). Every operation in them is an IEEE
+/// add, multiply, divide, square root, min or max per lane, none is fused
+/// (Rust never contracts `a + x·w` into a fused multiply-add), so both builds
+/// give the same bits; a test checks it over a synthetic stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Kernels {
+    /// The x86-64 baseline (SSE2), or the target's own vectors elsewhere.
+    Baseline,
+    /// AVX2 when the CPU has it (x86-64 only), else the baseline.
+    #[default]
+    Best,
+}
+
+impl Kernels {
+    /// Whether [`Kernels::Best`] runs the AVX2 build on this CPU.
+    pub fn avx2_available() -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            pulp::x86::V3::is_available()
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    }
+}
+
+/// The AVX2 token a kernel may use: `Some` only inside code that
+/// [`with_kernels`] runs compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+type Wide = Option<pulp::x86::V3>;
+#[cfg(not(target_arch = "x86_64"))]
+type Wide = Option<std::convert::Infallible>;
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+
+/// Runs `f` compiled for the instruction set `k` selects, handing it the
+/// AVX2 token when that is AVX2. `f` (a closure marked `#[inline(always)]`)
+/// and what it calls must be inlined to be compiled for it: a function call
+/// from it runs the baseline build.
+#[inline(always)]
+fn with_kernels<R>(k: Kernels, f: impl FnOnce(Wide) -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    if k == Kernels::Best {
+        if let Some(v3) = pulp::x86::V3::try_new() {
+            return v3.vectorize(
+                #[inline(always)]
+                move || f(Some(v3)),
+            );
+        }
+    }
+    let _ = k;
+    f(None)
+}
+
 /// `a + x·w` per lane (a multiply, then an add: no fused multiply-add).
 #[inline(always)]
 fn mul_add(a: V4, x: V4, w: V4) -> V4 {
@@ -745,6 +805,7 @@ impl Ensemble {
 
     /// Widens the training ranges by `raw` (input rows; non-finite values
     /// and padding ignored); true when a range (so the scaling) changed.
+    #[inline(always)]
     fn observe(&mut self, raw: &[Lanes]) -> bool {
         let mut changed = false;
         for (((lo, hi), v), m) in self
@@ -791,6 +852,7 @@ impl Ensemble {
     }
 
     /// Scales `raw` (input rows, 0 in padding) into `b.x`.
+    #[inline(always)]
     fn scale(&self, raw: &[Lanes], b: &mut Buffers) {
         self.buffers_fit(b);
         for (((o, &v), &lo), &inv) in
@@ -807,7 +869,8 @@ impl Ensemble {
     /// Forward pass of every member over `b.x`; leaves hidden units in
     /// `b.y`, reconstructions in `b.z`, `x − z` in `b.err`, and writes each
     /// member's RMSE to `rmse` in member order.
-    fn forward(&self, b: &mut Buffers, rmse: &mut Vec<f32>) {
+    #[inline(always)]
+    fn forward(&self, b: &mut Buffers, rmse: &mut Vec<f32>, wide: Wide) {
         let Buffers {
             x,
             y,
@@ -825,15 +888,25 @@ impl Ensemble {
             let im = &self.imask[bd.input..bd.input + bd.n];
             let ys = &mut y[bd.hidden..bd.hidden + bd.h];
             let es = &mut err[bd.input..bd.input + bd.n];
+            // The eight-lane kernel where the CPU has AVX2 (same bits).
+            macro_rules! bundle {
+                ($h:literal) => {
+                    match wide {
+                        #[cfg(target_arch = "x86_64")]
+                        Some(s) => avx2::forward_bundle::<$h>(s, xs, w, hb, hm, vb, im, ys, es),
+                        _ => forward_bundle::<$h>(xs, w, hb, hm, vb, im, ys, es),
+                    }
+                };
+            }
             let sq = match bd.h {
-                1 => forward_bundle::<1>(xs, w, hb, hm, vb, im, ys, es),
-                2 => forward_bundle::<2>(xs, w, hb, hm, vb, im, ys, es),
-                3 => forward_bundle::<3>(xs, w, hb, hm, vb, im, ys, es),
-                4 => forward_bundle::<4>(xs, w, hb, hm, vb, im, ys, es),
-                5 => forward_bundle::<5>(xs, w, hb, hm, vb, im, ys, es),
-                6 => forward_bundle::<6>(xs, w, hb, hm, vb, im, ys, es),
-                7 => forward_bundle::<7>(xs, w, hb, hm, vb, im, ys, es),
-                8 => forward_bundle::<8>(xs, w, hb, hm, vb, im, ys, es),
+                1 => bundle!(1),
+                2 => bundle!(2),
+                3 => bundle!(3),
+                4 => bundle!(4),
+                5 => bundle!(5),
+                6 => bundle!(6),
+                7 => bundle!(7),
+                8 => bundle!(8),
                 h => {
                     // More hidden units than registers: encode in chunks,
                     // then decode row by row through memory.
@@ -871,6 +944,7 @@ impl Ensemble {
     /// One SGD step (Kitsune's `dA.train`) of every member, from the pass
     /// [`Ensemble::forward`] left in `b`. Padding stays 0: `x = err = 0` in
     /// padded inputs, `g = y = 0` in padded hidden units.
+    #[inline(always)]
     fn learn(&mut self, b: &mut Buffers, lr: f32) {
         for bd in &self.bundles {
             let (n, h) = (bd.n, bd.h);
@@ -1112,6 +1186,7 @@ impl Autoencoder {
 
     /// Widens the training ranges by `raw` (non-finite values ignored);
     /// true when a range (so the scaling) changed.
+    #[inline(always)]
     fn observe(&mut self, raw: &[f32]) -> bool {
         let mut changed = false;
         for ((lo, hi), &v) in self.norm_min.iter_mut().zip(&mut self.norm_max).zip(raw) {
@@ -1140,6 +1215,7 @@ impl Autoencoder {
     }
 
     /// Scales `raw` (one value per input; missing values count as 0) into `b.x`.
+    #[inline(always)]
     fn scale(&self, raw: &[f32], b: &mut Activations) {
         self.fit(b);
         if raw.len() < self.n {
@@ -1151,6 +1227,7 @@ impl Autoencoder {
     }
 
     /// Forward pass over `b.x`; returns the RMSE of the reconstruction.
+    #[inline(always)]
     fn forward(&self, b: &mut Activations) -> f32 {
         let (x, y, z) = (&b.x[..], &mut b.y[..], &mut b.z[..]);
         match self.blocks() {
@@ -1192,6 +1269,7 @@ impl Autoencoder {
 
     /// One SGD step (Kitsune's `dA.train`) from the pass
     /// [`Autoencoder::forward`] left in `b`.
+    #[inline(always)]
     fn learn(&mut self, b: &mut Activations, lr: f32) {
         let blocks = self.blocks();
         let (xin, err, yh, gh) = (&b.x[..], &b.err[..], &b.y[..], &mut b.gh[..]);
@@ -1256,6 +1334,7 @@ struct Scratch {
     /// training step), and its score.
     scored: Vec<f32>,
     scored_score: f32,
+    kernels: Kernels,
 }
 
 impl Default for Scratch {
@@ -1270,6 +1349,7 @@ impl Default for Scratch {
             out: Activations::default(),
             scored: Vec::new(),
             scored_score: 0.0,
+            kernels: Kernels::default(),
         }
     }
 }
@@ -1330,7 +1410,8 @@ impl KitNet {
 
     /// Runs the ensemble over `x` (learning from it if `train`) and leaves
     /// the members' RMSEs in `scratch.errors`.
-    fn ensemble_errors(&mut self, x: &[f32], train: bool) {
+    #[inline(always)]
+    fn ensemble_errors(&mut self, x: &[f32], train: bool, wide: Wide) {
         let s = &mut self.scratch;
         let rows = self.ensemble.rows();
         if s.gather.len() != rows * LANES {
@@ -1373,7 +1454,7 @@ impl KitNet {
         }
         self.ensemble.scale(&s.raw, &mut s.ens);
         s.errors.clear();
-        self.ensemble.forward(&mut s.ens, &mut s.errors);
+        self.ensemble.forward(&mut s.ens, &mut s.errors, wide);
         if train {
             self.ensemble.learn(&mut s.ens, self.learning_rate);
         }
@@ -1382,6 +1463,7 @@ impl KitNet {
         }
     }
 
+    #[inline(always)]
     fn output_score(&mut self, train: bool) -> f32 {
         let s = &mut self.scratch;
         if train {
@@ -1404,6 +1486,15 @@ impl KitNet {
     /// scaling), and only the SGD steps remain to be done. This skips half
     /// the cost of an adapted packet and changes no result.
     pub fn train(&mut self, x: &[f32]) -> f32 {
+        with_kernels(
+            self.scratch.kernels,
+            #[inline(always)]
+            |wide| self.train_inner(x, wide),
+        )
+    }
+
+    #[inline(always)]
+    fn train_inner(&mut self, x: &[f32], wide: Wide) -> f32 {
         // Bits, not `==`: -0.0 and 0.0 compress to different bits.
         let scored = &self.scratch.scored;
         let reuse = !scored.is_empty()
@@ -1414,7 +1505,7 @@ impl KitNet {
                 .all(|(a, b)| a.to_bits() == b.to_bits());
         self.scratch.scored.clear();
         if !reuse {
-            self.ensemble_errors(x, true);
+            self.ensemble_errors(x, true, wide);
             return self.output_score(true);
         }
         let s = &mut self.scratch;
@@ -1422,7 +1513,7 @@ impl KitNet {
             // The scaling moved: the pass must be redone with it.
             self.ensemble.scale(&s.raw, &mut s.ens);
             s.errors.clear();
-            self.ensemble.forward(&mut s.ens, &mut s.errors);
+            self.ensemble.forward(&mut s.ens, &mut s.errors, wide);
             if s.errors.is_empty() {
                 s.errors.push(0.0);
             }
@@ -1440,10 +1531,22 @@ impl KitNet {
         score
     }
 
+    /// Chooses the build of the kernels (by default the best the CPU
+    /// runs); for tests and benchmarks that compare them. Not serialised.
+    pub fn set_kernels(&mut self, k: Kernels) {
+        self.scratch.kernels = k;
+    }
+
     /// Scores `x` without learning.
     pub fn score(&mut self, x: &[f32]) -> f32 {
-        self.ensemble_errors(x, false);
-        let score = self.output_score(false);
+        let score = with_kernels(
+            self.scratch.kernels,
+            #[inline(always)]
+            |wide| {
+                self.ensemble_errors(x, false, wide);
+                self.output_score(false)
+            },
+        );
         let s = &mut self.scratch;
         s.scored.clear();
         s.scored.extend_from_slice(x);
@@ -1573,6 +1676,12 @@ mod tests {
     /// a bundle is also done in two chunks).
     #[test]
     fn packed_ensemble_is_the_textbook_network_bit_for_bit() {
+        packed_ensemble_matches_textbook(Kernels::Baseline);
+        // On a CPU with AVX2, the eight-lane kernels (else the same again).
+        packed_ensemble_matches_textbook(Kernels::Best);
+    }
+
+    fn packed_ensemble_matches_textbook(kernels: Kernels) {
         let (ratio, lr, seed) = (0.75, 0.1, 11);
         let sizes = [
             3usize, 10, 1, 14, 5, 10, 2, 7, 1, 9, 12, 4, 6, 8, 11, 13, 10,
@@ -1587,6 +1696,7 @@ mod tests {
             .collect();
         let n_features = next;
         let mut net = KitNet::new(&groups, ratio, lr, seed);
+        net.set_kernels(kernels);
         let mut rng = Rng::new(seed);
         let mut members: Vec<Reference> = sizes
             .iter()
@@ -1617,7 +1727,11 @@ mod tests {
                 .collect();
             let want = output.run(&errors, train, lr);
             let got = if train { net.train(&x) } else { net.score(&x) };
-            assert_eq!(got.to_bits(), want.to_bits(), "packet {i}: {got} vs {want}");
+            assert_eq!(
+                got.to_bits(),
+                want.to_bits(),
+                "{kernels:?}, packet {i}: {got} vs {want}"
+            );
         }
         assert!(net.is_well_formed(n_features));
         // Saved and loaded, the ensemble goes on with the same numbers.

@@ -111,6 +111,7 @@ pub use engine::{
 };
 pub use explain::{input_name, FeatureContribution, Normal};
 pub use features::{feature_name, N_FEATURES};
+pub use kitnet::Kernels;
 
 /// What the engine needs to know about one packet. The caller decodes frames
 /// (ward-core does); this crate never sees bytes.

@@ -16,11 +16,15 @@ use wide::{f32x4, i32x4};
 /// two multiply-adds fewer in every sigmoid, and the sigmoid stays within
 /// 7e-7 of the logistic function, far below anything the autoencoders'
 /// scores resolve.
-const C0: f32 = 0.999_999_3;
-const C1: f32 = 0.693_121_8;
-const C2: f32 = 0.240_247_44;
-const C3: f32 = 0.055_917_86;
-const C4: f32 = 0.009_570_102;
+pub(crate) const C0: f32 = 0.999_999_3;
+pub(crate) const C1: f32 = 0.693_121_8;
+pub(crate) const C2: f32 = 0.240_247_44;
+pub(crate) const C3: f32 = 0.055_917_86;
+pub(crate) const C4: f32 = 0.009_570_102;
+
+/// 1.5·2²³: its ulp is 1, so adding it rounds to an integer (see
+/// [`exp2_fast`]).
+pub(crate) const MAGIC: f32 = 12_582_912.0;
 
 /// `2^x` for `x` in roughly [-126, 126] (clamped).
 ///
@@ -36,7 +40,6 @@ fn exp2_fast(x: f32) -> f32 {
     // logic operations per bound. A NaN becomes -126.
     let x = if x > -126.0 { x } else { -126.0 };
     let x = if x < 126.0 { x } else { 126.0 };
-    const MAGIC: f32 = 12_582_912.0; // 1.5·2^23: its ulp is 1
     let t = x + MAGIC;
     // round(x) (ties to even), exactly, as a float and as an integer.
     let r = t - MAGIC;
@@ -56,7 +59,6 @@ fn exp2_fast(x: f32) -> f32 {
 fn exp2_fast4(x: f32x4) -> f32x4 {
     let x = x.fast_max(f32x4::splat(-126.0));
     let x = x.fast_min(f32x4::splat(126.0));
-    const MAGIC: f32 = 12_582_912.0;
     let t = x + f32x4::splat(MAGIC);
     let r = t - f32x4::splat(MAGIC);
     let n = cast::<f32x4, i32x4>(t) - i32x4::splat(MAGIC.to_bits() as i32);
