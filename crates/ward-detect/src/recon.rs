@@ -20,7 +20,9 @@
 //!   a scan out only delays its alert. The per-host count uses the 60 s
 //!   count's keys, so a scan the 60 s count holds whole crosses there
 //!   first and is reported as a fast scan. A scan is called slow only when
-//!   the probes counted for it span more than the 60 s window; a per-host
+//!   the probes counted for it span more than the 60 s window and fewer
+//!   than three quarters of its ports were new in the current one (a burst
+//!   after a stray probe minutes earlier is fast); a per-host
 //!   count that crosses sooner (a fast scan cut by the window's edge, or
 //!   one among more than two hosts) is reported as the fast scan it is.
 //!   Either way its first-seen time and duration are those of the probes
@@ -104,6 +106,11 @@ struct SlowHost {
     /// for this host's probes.
     services: Distinct,
     answered: Distinct,
+    /// Services first probed in the source's current short window, and
+    /// when the first of them was: a burst after a few stray probes minutes
+    /// earlier is a fast scan, however long ago the first stray was.
+    recent: u16,
+    recent_first: Timestamp,
     /// Reported, by either tier: the slot's count is spent.
     reported: bool,
 }
@@ -134,6 +141,13 @@ impl Slow {
         }
     }
 
+    /// A new short window: no service is recent any more.
+    fn new_window(&mut self) {
+        for h in self.hosts.iter_mut().flatten() {
+            h.recent = 0;
+        }
+    }
+
     fn slot(&mut self, host: IpAddr) -> Option<&mut SlowHost> {
         self.hosts.iter_mut().flatten().find(|h| h.host == host)
     }
@@ -161,12 +175,19 @@ impl Slow {
                 probes: 0,
                 services: Distinct::default(),
                 answered: Distinct::default(),
+                recent: 0,
+                recent_first: now,
                 reported: false,
             });
         }
         if let Some(h) = self.slot(host) {
             h.probes = h.probes.saturating_add(1);
-            h.services.insert(&(host, port));
+            if h.services.insert(&(host, port)) {
+                if h.recent == 0 {
+                    h.recent_first = now;
+                }
+                h.recent = h.recent.saturating_add(1);
+            }
         }
     }
 }
@@ -400,6 +421,7 @@ impl Recon {
             // each host's count ends a slow window after its first probe.
             let mut slow = s.slow;
             slow.expire(now, slow_window);
+            slow.new_window();
             *s = Source::new(now);
             s.slow = slow;
         }
@@ -870,23 +892,28 @@ impl Recon {
             // than the short window. Sooner, it is a fast scan the short
             // count did not hold whole (cut by its edge, or diluted by other
             // hosts), and is worded as one.
-            let slow = now.since(h.first) > window;
+            // Three quarters of its ports first probed in this short window:
+            // a burst, timed from its first probe in the window (earlier
+            // stray probes of the host do not make it slow).
+            let burst = u32::from(h.recent).saturating_mul(4) >= services.saturating_mul(3);
+            let slow = !burst && now.since(h.first) > window;
+            let first = if burst { h.recent_first } else { h.first };
             let mut d = base("tcp-port-scan", s)
                 .ev("ports", services)
                 .ev("probes", h.probes)
                 .ev("failed_ratio", (failed * 100.0).round() / 100.0)
-                .ev("duration_s", secs(h.first, now));
+                .ev("duration_s", secs(first, now));
             if slow {
                 d = d.ev("slow", true);
             }
-            d.first_seen = h.first;
+            d.first_seen = first;
             d.victims = vec![h.host];
             d.severity = 2;
             d.confidence = if slow { 0.85 } else { 0.9 };
             d.proto = Some(6);
             d.count = u64::from(h.probes);
             let (attacker, victim, took) =
-                (who(devices, src), who(devices, h.host), span(h.first, now));
+                (who(devices, src), who(devices, h.host), span(first, now));
             d.summary = if slow {
                 format!(
                     "{attacker} scanned {services} TCP ports of {victim} over {took}, spacing its probes out to stay unnoticed."

@@ -771,3 +771,33 @@ fn fast_scans_and_stray_probes_do_not_evict_a_slow_scan() {
     );
     assert_eq!(s.first_seen.0, common::T0 + 10 * S, "{s:?}");
 }
+
+/// One connection to the hub's memcached, then four minutes later a scan
+/// of 300 of its ports in a tenth of a second (lab run variants-61: the
+/// memcached-reflection set-up, then nmap -sF of the home server). The
+/// per-host count holds the early probe too and crosses first; the scan is
+/// still a burst, worded and timed as one, not "spacing its probes out".
+#[test]
+fn a_burst_after_a_stray_probe_is_not_called_slow() {
+    let mut r = Run::new();
+    let c = atk(39000);
+    r.at(S, &tcp(c, hub(11211), 7, "S", b""));
+    r.at(S + 100, &tcp(hub(11211), c, 9, "SA", b""));
+    for k in 0..2i64 {
+        // Keeps the source known; the scan opens a short window of its own.
+        let other: End = ([0x02, 0, 0, 0, 2, 9], [192, 168, 50, 9], 443);
+        r.at(70 * S + k * 61 * S, &tcp(atk(40000), other, 7, "S", b""));
+    }
+    let t0 = 250 * S;
+    for p in 1..=300u16 {
+        let t = t0 + i64::from(p) * 300;
+        r.at(t, &tcp(atk(45000), hub(p), 7, "S", b""));
+        r.at(t + 100, &tcp(hub(p), atk(45000), 0, "RA", b""));
+    }
+    let a = r.alerts();
+    let s = find(&a, "tcp-port-scan");
+    assert_eq!(s.victims, vec![ip(HUB)]);
+    assert_eq!(s.evidence.get("slow"), None, "{s:?}");
+    assert!(!s.summary.contains("spacing"), "{}", s.summary);
+    assert!(s.first_seen.0 >= common::T0 + 180 * S, "{s:?}");
+}
