@@ -8,7 +8,7 @@
 use ward_core::{Alert, AlertCategory, Timestamp};
 
 mod common;
-use common::{ip, tcp, udp, End, Mac, Run, T0, V4};
+use common::{ip, ipv4, tcp, udp, End, Mac, Run, T0, V4};
 
 const ATK_MAC: Mac = [0x3c, 0xa9, 0xf4, 0x00, 0x00, 0x66];
 const CAM_MAC: Mac = [0x28, 0x57, 0xbe, 0x00, 0x00, 0x20];
@@ -73,40 +73,23 @@ fn after(t: Timestamp, start: i64) -> f64 {
     t.since(Timestamp(T0 + start)) as f64 / 1e6
 }
 
-/// An IPv4 frame with any protocol, TTL and fragment word (flags + offset).
-fn ipv4(
-    src: (Mac, V4),
-    dst: (Mac, V4),
-    proto: u8,
-    ttl: u8,
-    frag: u16,
-    id: u16,
-    body: &[u8],
-) -> Vec<u8> {
-    let mut f = Vec::with_capacity(34 + body.len());
-    f.extend_from_slice(&dst.0);
-    f.extend_from_slice(&src.0);
-    f.extend_from_slice(&[0x08, 0x00]);
-    let total = (20 + body.len()) as u16;
-    let mut h = [0u8; 20];
-    h[0] = 0x45;
-    h[2..4].copy_from_slice(&total.to_be_bytes());
-    h[4..6].copy_from_slice(&id.to_be_bytes());
-    h[6..8].copy_from_slice(&frag.to_be_bytes());
-    h[8] = ttl;
-    h[9] = proto;
-    h[12..16].copy_from_slice(&src.1);
-    h[16..20].copy_from_slice(&dst.1);
-    let sum: u32 = h
-        .chunks(2)
-        .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
-        .sum();
-    let sum = (sum & 0xffff) + (sum >> 16);
-    let sum = !(((sum & 0xffff) + (sum >> 16)) as u16);
-    h[10..12].copy_from_slice(&sum.to_be_bytes());
-    f.extend_from_slice(&h);
-    f.extend_from_slice(body);
-    f
+/// An IPv4 frame from the attacker to the camera, TTL 64.
+fn atk_ipv4(proto: u8, frag: u16, id: u16, body: &[u8]) -> Vec<u8> {
+    ipv4((ATK_MAC, ATK), (CAM_MAC, CAM), proto, 64, frag, id, body)
+}
+
+/// The first DoS alert, which must hold the attacker flooding the camera;
+/// `what` names the case in a failure.
+fn flood_of_cam<'a>(d: &[&'a (Timestamp, Alert)], what: &str) -> &'a (Timestamp, Alert) {
+    let first = *d.first().unwrap_or_else(|| panic!("{what}: no flood"));
+    assert_eq!(
+        first.1.attacker,
+        Some(ip(ATK)),
+        "{what}: {}",
+        first.1.summary
+    );
+    assert_eq!(first.1.victims, vec![ip(CAM)], "{what}");
+    first
 }
 
 /// A UDP header + payload (checksum 0: none, as IPv4 allows).
@@ -175,10 +158,8 @@ fn a_half_open_syn_flood_at_100_per_second_is_found_within_2_s() {
     let a = r.timed_alerts();
     let d = dos(&a);
     assert_eq!(d.len(), 1, "one incident: {d:?}");
-    let (t, f) = d[0];
+    let (t, f) = flood_of_cam(&d, "syn flood");
     assert_eq!(f.signature, "tcp-syn-flood");
-    assert_eq!(f.attacker, Some(ip(ATK)));
-    assert_eq!(f.victims, vec![ip(CAM)]);
     assert!(
         after(*t, start) <= 2.0,
         "found after {} s",
@@ -536,34 +517,18 @@ fn mirai_gre_floods_are_floods() {
         for i in 0..6000i64 {
             let mut gre = vec![0x00, 0x00];
             gre.extend_from_slice(if eth { &[0x65, 0x58] } else { &[0x08, 0x00] });
-            let inner = ipv4(
-                (ATK_MAC, ATK),
-                (CAM_MAC, CAM),
+            let inner = atk_ipv4(
                 17,
-                64,
                 0,
                 i as u16,
                 &udp_body(g.next() as u16, g.next() as u16, &g.bytes(512), 512),
             );
             gre.extend_from_slice(if eth { &inner } else { &inner[14..] });
-            r.at(
-                1_000_000 + i * 333,
-                &ipv4(
-                    (ATK_MAC, ATK),
-                    (CAM_MAC, CAM),
-                    47,
-                    64,
-                    0x4000,
-                    i as u16,
-                    &gre,
-                ),
-            );
+            r.at(1_000_000 + i * 333, &atk_ipv4(47, 0x4000, i as u16, &gre));
         }
         let a = r.timed_alerts();
         let d = dos(&a);
-        let (t, f) = d.first().unwrap_or_else(|| panic!("eth {eth}: no flood"));
-        assert_eq!(f.attacker, Some(ip(ATK)));
-        assert_eq!(f.victims, vec![ip(CAM)]);
+        let (t, _) = flood_of_cam(&d, &format!("eth {eth}"));
         assert!(after(*t, 1_000_000) <= 1.0);
     }
 }
@@ -577,23 +542,13 @@ fn an_unanswered_esp_flood_is_an_ip_protocol_flood() {
     for i in 0..6000i64 {
         r.at(
             1_000_000 + i * 333,
-            &ipv4(
-                (ATK_MAC, ATK),
-                (CAM_MAC, CAM),
-                50,
-                64,
-                0x4000,
-                i as u16,
-                &g.bytes(400),
-            ),
+            &atk_ipv4(50, 0x4000, i as u16, &g.bytes(400)),
         );
     }
     let a = r.timed_alerts();
     let d = dos(&a);
-    let (t, f) = d.first().expect("esp flood");
+    let (t, f) = flood_of_cam(&d, "esp flood");
     assert_eq!(f.signature, "ip-protocol-flood");
-    assert_eq!(f.attacker, Some(ip(ATK)));
-    assert_eq!(f.victims, vec![ip(CAM)]);
     assert!(f.summary.contains("ESP"), "{}", f.summary);
     assert!(after(*t, 1_000_000) <= 1.0);
 }
@@ -607,15 +562,7 @@ fn a_busy_esp_tunnel_is_not_a_flood() {
         let t = 1_000_000 + i * 666;
         r.at(
             t,
-            &ipv4(
-                (ATK_MAC, ATK),
-                (CAM_MAC, CAM),
-                50,
-                64,
-                0x4000,
-                i as u16,
-                &[0x30, 0x81, 0x88, 0x0b, 0, 0, 0, 1],
-            ),
+            &atk_ipv4(50, 0x4000, i as u16, &[0x30, 0x81, 0x88, 0x0b, 0, 0, 0, 1]),
         );
         if i % 2 == 0 {
             r.at(
@@ -658,10 +605,8 @@ fn a_random_port_ack_flood_with_payloads_is_a_flood_not_a_scan() {
     }
     let a = r.timed_alerts();
     let d = dos(&a);
-    let (_, f) = d.first().expect("ack flood");
+    let (_, f) = flood_of_cam(&d, "ack flood");
     assert_eq!(f.signature, "tcp-ack-rst-flood");
-    assert_eq!(f.attacker, Some(ip(ATK)));
-    assert_eq!(f.victims, vec![ip(CAM)]);
 }
 
 /// A DNS query for `name` from `c` to the resolver, and its answer.
@@ -934,26 +879,9 @@ fn low_ttl_and_fragmented_udp_floods_are_found() {
             let (sp, id) = (g.next() as u16 | 1024, i as u16);
             if frag {
                 let body = udp_body(sp, 9999, &[0x61; 1472], 2992);
-                r.at(
-                    t,
-                    &ipv4((ATK_MAC, ATK), (CAM_MAC, CAM), 17, 64, 0x2000, id, &body),
-                );
-                r.at(
-                    t + 10,
-                    &ipv4(
-                        (ATK_MAC, ATK),
-                        (CAM_MAC, CAM),
-                        17,
-                        64,
-                        0x2000 | 185,
-                        id,
-                        &[0x61; 1480],
-                    ),
-                );
-                r.at(
-                    t + 20,
-                    &ipv4((ATK_MAC, ATK), (CAM_MAC, CAM), 17, 64, 370, id, &[0x61; 40]),
-                );
+                r.at(t, &atk_ipv4(17, 0x2000, id, &body));
+                r.at(t + 10, &atk_ipv4(17, 0x2000 | 185, id, &[0x61; 1480]));
+                r.at(t + 20, &atk_ipv4(17, 370, id, &[0x61; 40]));
             } else {
                 let body = udp_body(sp, 9999, &[0x61; 64], 64);
                 r.at(
@@ -964,10 +892,8 @@ fn low_ttl_and_fragmented_udp_floods_are_found() {
         }
         let a = r.timed_alerts();
         let d = dos(&a);
-        let (_, f) = d.first().unwrap_or_else(|| panic!("frag {frag}: no flood"));
+        let (_, f) = flood_of_cam(&d, &format!("frag {frag}"));
         assert_eq!(f.signature, "udp-flood", "frag {frag}");
-        assert_eq!(f.attacker, Some(ip(ATK)));
-        assert_eq!(f.victims, vec![ip(CAM)]);
     }
 }
 
@@ -996,26 +922,9 @@ fn a_tiny_fragment_scan_is_recon_not_an_ip_protocol_flood() {
         syn.extend_from_slice(&0x1234_5678u32.to_be_bytes());
         syn.extend_from_slice(&[0, 0, 0, 0, 0x50, 0x02, 0x04, 0x00]);
         syn.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0]);
-        r.at(
-            t,
-            &ipv4((ATK_MAC, ATK), (CAM_MAC, CAM), 6, 64, 0x2000, id, &syn[..8]),
-        );
-        r.at(
-            t + 20,
-            &ipv4(
-                (ATK_MAC, ATK),
-                (CAM_MAC, CAM),
-                6,
-                64,
-                0x2001,
-                id,
-                &syn[8..16],
-            ),
-        );
-        r.at(
-            t + 40,
-            &ipv4((ATK_MAC, ATK), (CAM_MAC, CAM), 6, 64, 2, id, &syn[16..]),
-        );
+        r.at(t, &atk_ipv4(6, 0x2000, id, &syn[..8]));
+        r.at(t + 20, &atk_ipv4(6, 0x2001, id, &syn[8..16]));
+        r.at(t + 40, &atk_ipv4(6, 2, id, &syn[16..]));
     }
     let a = r.timed_alerts();
     let d = dos(&a);
@@ -1047,15 +956,7 @@ fn an_sctp_init_scan_is_not_an_ip_protocol_flood() {
         let dport = (i % 1000 + 1) as u16;
         r.at(
             t,
-            &ipv4(
-                (ATK_MAC, ATK),
-                (CAM_MAC, CAM),
-                132,
-                64,
-                0x4000,
-                i as u16,
-                &sctp_init(45569, dport, i as u32),
-            ),
+            &atk_ipv4(132, 0x4000, i as u16, &sctp_init(45569, dport, i as u32)),
         );
     }
     quiet(r);
@@ -1070,11 +971,8 @@ fn an_sctp_init_flood_at_one_port_is_an_ip_protocol_flood() {
     for i in 0..6000i64 {
         r.at(
             1_000_000 + i * 333,
-            &ipv4(
-                (ATK_MAC, ATK),
-                (CAM_MAC, CAM),
+            &atk_ipv4(
                 132,
-                64,
                 0x4000,
                 i as u16,
                 &sctp_init(g.next() as u16 | 1024, 36412, g.next() as u32),
@@ -1083,10 +981,8 @@ fn an_sctp_init_flood_at_one_port_is_an_ip_protocol_flood() {
     }
     let a = r.timed_alerts();
     let d = dos(&a);
-    let (t, f) = d.first().expect("sctp flood");
+    let (t, f) = flood_of_cam(&d, "sctp flood");
     assert_eq!(f.signature, "ip-protocol-flood");
-    assert_eq!(f.attacker, Some(ip(ATK)));
-    assert_eq!(f.victims, vec![ip(CAM)]);
     assert!(f.summary.contains("SCTP"), "{}", f.summary);
     assert!(after(*t, 1_000_000) <= 1.0);
 }

@@ -105,3 +105,40 @@ pub fn udp(src: End, dst: End, payload: &[u8]) -> Vec<u8> {
     b.write(&mut out, payload).unwrap();
     out
 }
+
+/// An Ethernet/IPv4 frame of any protocol, TTL and fragment word (flags +
+/// offset; 0x2000 = more fragments), carrying `body` as is.
+pub fn ipv4(
+    src: (Mac, V4),
+    dst: (Mac, V4),
+    proto: u8,
+    ttl: u8,
+    frag: u16,
+    id: u16,
+    body: &[u8],
+) -> Vec<u8> {
+    let mut f = Vec::with_capacity(34 + body.len());
+    f.extend_from_slice(&dst.0);
+    f.extend_from_slice(&src.0);
+    f.extend_from_slice(&[0x08, 0x00]);
+    let total = (20 + body.len()) as u16;
+    let mut h = [0u8; 20];
+    h[0] = 0x45;
+    h[2..4].copy_from_slice(&total.to_be_bytes());
+    h[4..6].copy_from_slice(&id.to_be_bytes());
+    h[6..8].copy_from_slice(&frag.to_be_bytes());
+    h[8] = ttl;
+    h[9] = proto;
+    h[12..16].copy_from_slice(&src.1);
+    h[16..20].copy_from_slice(&dst.1);
+    let sum: u32 = h
+        .chunks(2)
+        .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
+        .sum();
+    let sum = (sum & 0xffff) + (sum >> 16);
+    let sum = !(((sum & 0xffff) + (sum >> 16)) as u16);
+    h[10..12].copy_from_slice(&sum.to_be_bytes());
+    f.extend_from_slice(&h);
+    f.extend_from_slice(body);
+    f
+}
