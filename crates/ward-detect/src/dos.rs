@@ -33,6 +33,8 @@
 //! ACK of the SYN-ACK, counted once per connection) are a flood well
 //! before the per-second or sustained checks: 100 SYNs a second is found
 //! in about 1.5 s. Page loads and devices reconnecting complete theirs.
+//! Only plain SYNs (no ACK, RST or FIN) count as connection requests in
+//! the SYN checks: other mixes are a flag-combination scan's probes.
 //!
 //! A UDP flood on one flow (a fixed source port, as Mirai's `udpplain`
 //! sends from a connected socket) opens no new flows. It is counted as
@@ -748,7 +750,11 @@ impl Dos {
                     }
                     _ => fl.pkts[1] == 0,
                 });
-                if syn && !ack {
+                // Only a plain SYN (no ACK, RST or FIN) asks for a
+                // connection: SYN+RST, SYN+FIN and other odd mixes are a
+                // flag-combination scan's probes (recon's), and counting
+                // them made one a half-open flood.
+                if syn && f & (tcpflag::ACK | tcpflag::RST | tcpflag::FIN) == 0 {
                     (Kind::Syn, t.dst_port)
                 } else if unasked {
                     (Kind::SynAck, t.src_port)
