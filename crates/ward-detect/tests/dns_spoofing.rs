@@ -5,11 +5,10 @@
 //! no attack; a forger answering in the name of the resolver the client
 //! asked (the lab's `lanattack.py dns-spoof`, or from beyond the router) is.
 
-use etherparse::{ArpHardwareId, ArpOperation, ArpPacket, EtherType};
 use ward_core::{Alert, MacAddr, Timestamp};
 
 mod common;
-use common::{ip, udp, End, Mac, Run, V4};
+use common::{arp_request, ip, udp, End, Mac, Run, V4};
 
 const ATK_MAC: Mac = [0x02, 0x42, 0xac, 0x11, 0x00, 0x66];
 const GW_MAC: Mac = [0x04, 0x18, 0xd6, 0x00, 0x00, 0x01];
@@ -21,26 +20,6 @@ const PIHOLE: V4 = [192, 168, 1, 2];
 const PHONE: V4 = [192, 168, 1, 30];
 const GOOGLE: V4 = [8, 8, 8, 8];
 const NAME: &str = "www.netflix.com";
-
-/// An ARP request from `who`, as every LAN host sends.
-fn hello(smac: Mac, sip: V4) -> Vec<u8> {
-    let pkt = ArpPacket::new(
-        ArpHardwareId::ETHERNET,
-        EtherType::IPV4,
-        ArpOperation::REQUEST,
-        &smac,
-        &sip,
-        &[0; 6],
-        &GW,
-    )
-    .unwrap();
-    let mut out = Vec::new();
-    out.extend_from_slice(&[0xff; 6]);
-    out.extend_from_slice(&smac);
-    out.extend_from_slice(&[0x08, 0x06]);
-    pkt.write(&mut out).unwrap();
-    out
-}
 
 /// A DNS message (RFC 1035 s4.1) with one question `name` type A: a query
 /// when `answers` is empty, else a response with those A records.
@@ -77,7 +56,7 @@ fn lan() -> Run {
     .iter()
     .enumerate()
     {
-        r.at(i as i64, &hello(*m, *a));
+        r.at(i as i64, &arp_request(*m, *a, GW));
     }
     r
 }

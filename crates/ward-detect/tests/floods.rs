@@ -8,7 +8,7 @@
 use ward_core::{Alert, AlertCategory, Timestamp};
 
 mod common;
-use common::{ip, ipv4, tcp, udp, End, Mac, Run, T0, V4};
+use common::{arp_request, ip, ipv4, tcp, udp, End, Mac, Run, T0, V4};
 
 const ATK_MAC: Mac = [0x3c, 0xa9, 0xf4, 0x00, 0x00, 0x66];
 const CAM_MAC: Mac = [0x28, 0x57, 0xbe, 0x00, 0x00, 0x20];
@@ -19,18 +19,6 @@ const CAM: V4 = [192, 168, 50, 175];
 const PHONE: V4 = [192, 168, 50, 117];
 const GW: V4 = [192, 168, 50, 1];
 
-/// A broadcast ARP request from `(smac, sip)` for the gateway.
-fn arp(smac: Mac, sip: V4) -> Vec<u8> {
-    let mut f = vec![0xff; 6];
-    f.extend_from_slice(&smac);
-    f.extend_from_slice(&[0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 1]);
-    f.extend_from_slice(&smac);
-    f.extend_from_slice(&sip);
-    f.extend_from_slice(&[0; 6]);
-    f.extend_from_slice(&GW);
-    f
-}
-
 /// The LAN: every device has introduced itself by ARP, the gateway has
 /// sent a frame to each (so the detector knows which MAC each address
 /// receives at), and each has talked to the internet through it.
@@ -38,7 +26,7 @@ fn lan(cfg: Option<&serde_json::Value>) -> Run {
     let mut r = Run::with(cfg);
     let mut t = 0;
     for (m, a) in [(ATK_MAC, ATK), (CAM_MAC, CAM), (PHONE_MAC, PHONE)] {
-        r.at(t, &arp(m, a));
+        r.at(t, &arp_request(m, a, GW));
         r.at(
             t + 1,
             &udp((GW_MAC, GW, 53), (m, a, 33333), b"\x00\x01\x81\x80"),

@@ -3,11 +3,10 @@
 //! shape of one real tool's traffic that a detector got wrong, and a benign
 //! look-alike that must stay quiet.
 
-use etherparse::{ArpHardwareId, ArpOperation, ArpPacket, EtherType};
 use ward_core::{Alert, AlertCategory, Timestamp};
 
 mod common;
-use common::{ip, tcp, udp, End, Mac, Run, T0, V4};
+use common::{arp_request, ip, tcp, udp, End, Mac, Run, T0, V4};
 
 const ATK_MAC: Mac = [0x3c, 0xa9, 0xf4, 0x00, 0x00, 0x66];
 const CAM_MAC: Mac = [0x28, 0x57, 0xbe, 0x00, 0x00, 0x20];
@@ -18,25 +17,6 @@ const CAM: V4 = [192, 168, 50, 175];
 const SRV: V4 = [192, 168, 50, 181];
 const PHONE: V4 = [192, 168, 50, 117];
 const GW: V4 = [192, 168, 50, 1];
-
-fn arp_request(smac: Mac, sip: V4) -> Vec<u8> {
-    let pkt = ArpPacket::new(
-        ArpHardwareId::ETHERNET,
-        EtherType::IPV4,
-        ArpOperation::REQUEST,
-        &smac,
-        &sip,
-        &[0; 6],
-        &GW,
-    )
-    .unwrap();
-    let mut out = Vec::new();
-    out.extend_from_slice(&[0xff; 6]);
-    out.extend_from_slice(&smac);
-    out.extend_from_slice(&[0x08, 0x06]);
-    pkt.write(&mut out).unwrap();
-    out
-}
 
 /// The variants' LAN: attacker, camera, server and phone have introduced
 /// themselves by ARP.
@@ -51,7 +31,7 @@ fn lan(config: Option<&serde_json::Value>) -> Run {
     .iter()
     .enumerate()
     {
-        r.at(i as i64, &arp_request(*m, *a));
+        r.at(i as i64, &arp_request(*m, *a, GW));
     }
     r
 }

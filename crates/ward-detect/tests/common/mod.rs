@@ -4,7 +4,7 @@
 // Each test file uses its own part of this module.
 #![allow(dead_code)]
 
-use etherparse::PacketBuilder;
+use etherparse::{ArpHardwareId, ArpOperation, ArpPacket, EtherType, PacketBuilder};
 use ward_core::{Alert, Engine, EngineConfig, Timestamp, VecSink};
 
 pub type Mac = [u8; 6];
@@ -141,4 +141,25 @@ pub fn ipv4(
     f.extend_from_slice(&h);
     f.extend_from_slice(body);
     f
+}
+
+/// A broadcast ARP request from `(smac, sip)` asking for `target`, as every
+/// LAN host sends when it comes up.
+pub fn arp_request(smac: Mac, sip: V4, target: V4) -> Vec<u8> {
+    let pkt = ArpPacket::new(
+        ArpHardwareId::ETHERNET,
+        EtherType::IPV4,
+        ArpOperation::REQUEST,
+        &smac,
+        &sip,
+        &[0; 6],
+        &target,
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    out.extend_from_slice(&[0xff; 6]);
+    out.extend_from_slice(&smac);
+    out.extend_from_slice(&[0x08, 0x06]);
+    pkt.write(&mut out).unwrap();
+    out
 }
