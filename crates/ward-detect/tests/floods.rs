@@ -8,16 +8,8 @@
 use ward_core::{Alert, AlertCategory, Timestamp};
 
 mod common;
+use common::lan50::{ATK, ATK_MAC, CAM, CAM_MAC, GW, GW_MAC, PHONE, PHONE_MAC};
 use common::{arp_request, ip, ipv4, tcp, udp, End, Mac, Run, T0, V4};
-
-const ATK_MAC: Mac = [0x3c, 0xa9, 0xf4, 0x00, 0x00, 0x66];
-const CAM_MAC: Mac = [0x28, 0x57, 0xbe, 0x00, 0x00, 0x20];
-const PHONE_MAC: Mac = [0xf0, 0x18, 0x98, 0x00, 0x00, 0x30];
-const GW_MAC: Mac = [0x00, 0x0d, 0xb9, 0x00, 0x00, 0x01];
-const ATK: V4 = [192, 168, 50, 127];
-const CAM: V4 = [192, 168, 50, 175];
-const PHONE: V4 = [192, 168, 50, 117];
-const GW: V4 = [192, 168, 50, 1];
 
 /// The LAN: every device has introduced itself by ARP, the gateway has
 /// sent a frame to each (so the detector knows which MAC each address

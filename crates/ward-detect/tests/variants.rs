@@ -6,17 +6,11 @@
 use ward_core::{Alert, AlertCategory, Timestamp};
 
 mod common;
+use common::lan50::{ATK, ATK_MAC, CAM, CAM_MAC, GW, PHONE, PHONE_MAC};
 use common::{arp_request, ip, tcp, udp, End, Mac, Run, T0, V4};
 
-const ATK_MAC: Mac = [0x3c, 0xa9, 0xf4, 0x00, 0x00, 0x66];
-const CAM_MAC: Mac = [0x28, 0x57, 0xbe, 0x00, 0x00, 0x20];
 const SRV_MAC: Mac = [0xb8, 0x27, 0xeb, 0x00, 0x00, 0x10];
-const PHONE_MAC: Mac = [0xf0, 0x18, 0x98, 0x00, 0x00, 0x30];
-const ATK: V4 = [192, 168, 50, 127];
-const CAM: V4 = [192, 168, 50, 175];
 const SRV: V4 = [192, 168, 50, 181];
-const PHONE: V4 = [192, 168, 50, 117];
-const GW: V4 = [192, 168, 50, 1];
 
 /// The variants' LAN: attacker, camera, server and phone have introduced
 /// themselves by ARP.

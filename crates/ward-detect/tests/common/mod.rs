@@ -12,6 +12,20 @@ pub type V4 = [u8; 4];
 /// One end of a conversation: MAC, IPv4 address, port.
 pub type End = (Mac, V4, u16);
 
+/// The home LAN of floods.rs and variants.rs (192.168.50.0/24): the
+/// attacker, a camera, a phone and the gateway.
+pub mod lan50 {
+    use super::{Mac, V4};
+    pub const ATK_MAC: Mac = [0x3c, 0xa9, 0xf4, 0x00, 0x00, 0x66];
+    pub const CAM_MAC: Mac = [0x28, 0x57, 0xbe, 0x00, 0x00, 0x20];
+    pub const PHONE_MAC: Mac = [0xf0, 0x18, 0x98, 0x00, 0x00, 0x30];
+    pub const GW_MAC: Mac = [0x00, 0x0d, 0xb9, 0x00, 0x00, 0x01];
+    pub const ATK: V4 = [192, 168, 50, 127];
+    pub const CAM: V4 = [192, 168, 50, 175];
+    pub const PHONE: V4 = [192, 168, 50, 117];
+    pub const GW: V4 = [192, 168, 50, 1];
+}
+
 /// Packet time of offset 0, in µs.
 pub const T0: i64 = 1_700_000_000_000_000;
 
