@@ -75,6 +75,35 @@ fn put(out: &mut [f32; N_FEATURES], at: usize, vals: &PerWindow) {
 
 type Ip = [u8; 16];
 
+/// The connection key of a packet (both directions share it) and the
+/// packet's direction in it.
+#[inline]
+fn sock_key(obs: &PacketObs, src: Ip, dst: Ip) -> (SockKey, usize) {
+    if (src, obs.src_port) <= (dst, obs.dst_port) {
+        (
+            SockKey {
+                a: src,
+                b: dst,
+                port_a: obs.src_port,
+                port_b: obs.dst_port,
+                proto: obs.proto,
+            },
+            0,
+        )
+    } else {
+        (
+            SockKey {
+                a: dst,
+                b: src,
+                port_a: obs.dst_port,
+                port_b: obs.src_port,
+                proto: obs.proto,
+            },
+            1,
+        )
+    }
+}
+
 fn ip_key(ip: &IpAddr) -> Ip {
     match ip {
         IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
@@ -316,6 +345,17 @@ impl FeatureExtractor {
         } else {
             (PairKey { a: dst, b: src }, 1)
         };
+        // The connection's, the source MAC+IP's and the host's lookups
+        // start loading now, while the channel's is done (each is a cache
+        // miss otherwise, one after another).
+        let (sock_key, sdir) = sock_key(obs, src, dst);
+        let mi_key = MiKey {
+            mac: obs.src_mac,
+            ip: src,
+        };
+        self.sock.prefetch(&sock_key);
+        self.mi.prefetch(&mi_key);
+        self.host.prefetch(&src);
         let t = self.pair.touch(pair_key, now);
         let new_dst = t.fresh || t.dt_secs >= NEW_AFTER_IDLE_SECS;
         let d = factors(t.dt_secs);
@@ -336,29 +376,6 @@ impl FeatureExtractor {
         put(out, 18, &j.std());
 
         // Connection (socket pair + protocol).
-        let (sock_key, sdir) = if (src, obs.src_port) <= (dst, obs.dst_port) {
-            (
-                SockKey {
-                    a: src,
-                    b: dst,
-                    port_a: obs.src_port,
-                    port_b: obs.dst_port,
-                    proto: obs.proto,
-                },
-                0,
-            )
-        } else {
-            (
-                SockKey {
-                    a: dst,
-                    b: src,
-                    port_a: obs.dst_port,
-                    port_b: obs.src_port,
-                    proto: obs.proto,
-                },
-                1,
-            )
-        };
         let t = self.sock.touch(sock_key, now);
         let new_conn = t.fresh || t.dt_secs >= NEW_AFTER_IDLE_SECS;
         let d = factors(t.dt_secs);
@@ -367,13 +384,7 @@ impl FeatureExtractor {
         s.channel.write(sdir, out, 19);
 
         // Source MAC + IP.
-        let t = self.mi.touch(
-            MiKey {
-                mac: obs.src_mac,
-                ip: src,
-            },
-            now,
-        );
+        let t = self.mi.touch(mi_key, now);
         let d = factors(t.dt_secs);
         let m = &mut t.value.size;
         m.decay(&d);
