@@ -355,8 +355,8 @@ impl HygieneDetector {
         about: About,
         what: &[&str],
     ) -> bool {
-        write_key(&mut self.key, kind, site, about, what);
-        if self.reported.contains(self.key.as_str()) {
+        // `was_reported` leaves the key in `self.key` for the insert below.
+        if self.was_reported(kind, site, about, what) {
             return false;
         }
         if self.reported.len() >= self.cfg.max_keys {
@@ -367,7 +367,7 @@ impl HygieneDetector {
         true
     }
 
-    /// The key was reported already.
+    /// The key was reported already; the key is left written in `self.key`.
     fn was_reported(
         &mut self,
         kind: FindingKind,
