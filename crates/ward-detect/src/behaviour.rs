@@ -488,26 +488,16 @@ mod tests {
     const ROUTER: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
     const PIHOLE: [u8; 6] = [0x02, 0, 0, 0, 0, 0x02];
     const FORGER: [u8; 6] = [0x02, 0, 0, 0, 0, 0x66];
+    const ROUTER_IP: [u8; 4] = [192, 168, 1, 1];
+    const PIHOLE_IP: [u8; 4] = [192, 168, 1, 2];
 
     /// The lab's dns-spoof: the forger answers under the router's address,
     /// before or after the router; the forged address goes to the model
     /// with whichever answer reveals the race.
     #[test]
     fn a_forged_dns_answer_hands_its_addresses_to_the_model_in_either_order() {
-        let real = answer(
-            ROUTER,
-            [192, 168, 1, 1],
-            7,
-            "www.apple.com",
-            [203, 0, 113, 22],
-        );
-        let forged = answer(
-            FORGER,
-            [192, 168, 1, 1],
-            7,
-            "www.apple.com",
-            [192, 168, 1, 66],
-        );
+        let real = answer(ROUTER, ROUTER_IP, 7, "www.apple.com", [203, 0, 113, 22]);
+        let forged = answer(FORGER, ROUTER_IP, 7, "www.apple.com", [192, 168, 1, 66]);
         let expect = Some(ContradictedAnswer {
             client: IpAddr::from([192, 168, 1, 20]),
             addrs: [Some(IpAddr::from([192, 168, 1, 66])), None, None, None],
@@ -523,13 +513,7 @@ mod tests {
     /// nothing says either answer is forged: nothing reaches the model.
     #[test]
     fn two_genuine_resolvers_that_disagree_hand_nothing_on() {
-        let router = answer(
-            ROUTER,
-            [192, 168, 1, 1],
-            9,
-            "cdn.example.com",
-            [203, 0, 113, 1],
-        );
+        let router = answer(ROUTER, ROUTER_IP, 9, "cdn.example.com", [203, 0, 113, 1]);
         let public = answer(
             ROUTER,
             [8, 8, 8, 8],
@@ -537,13 +521,7 @@ mod tests {
             "cdn.example.com",
             [198, 51, 100, 7],
         );
-        let pihole = answer(
-            PIHOLE,
-            [192, 168, 1, 2],
-            9,
-            "cdn.example.com",
-            [198, 51, 100, 9],
-        );
+        let pihole = answer(PIHOLE, PIHOLE_IP, 9, "cdn.example.com", [198, 51, 100, 9]);
         assert_eq!(hand_on(&[router.clone(), public.clone()]), [None, None]);
         assert_eq!(hand_on(&[public, router.clone()]), [None, None]);
         assert_eq!(hand_on(&[router, pihole]), [None, None]);
