@@ -67,7 +67,11 @@
 //! Many destination ports at once make a scan, not a flood (the scan
 //! detector's business) — unless most packets carry 256 bytes of payload
 //! or more: Mirai's `ack` and `udp` vectors pick a random port per packet,
-//! and no scan's probes are that big.
+//! and no scan's probes are that big. Nor when SYNs keep coming back to
+//! ports their victim already answered, as often as random ports would
+//! (Mirai's `syn` vector, a random port per SYN; see [`Spray`]): a scan
+//! re-probes only ports that stayed silent. A few victims are watched so
+//! at a time, each with an exact 65 536-bit map of answered ports.
 //!
 //! Carpet bombing spreads a flood over a network so that no address
 //! crosses its own threshold: per destination /24 (/64), in a 256-slot
@@ -556,6 +560,90 @@ pub struct Dos {
     /// from the internet arrives with a router's MAC, so a router's MAC
     /// never names a flooder (the last few seen, most recent first).
     routers: [Option<MacAddr>; 4],
+    /// Victims whose SYNs look like a fast scan, watched for a random-port
+    /// flood (at most [`SPRAY_SLOTS`]).
+    sprays: Vec<Spray>,
+}
+
+/// Victims watched at once for a random-port SYN flood (8 KiB each).
+const SPRAY_SLOTS: usize = 4;
+/// SYNs over two seconds to ports their victim had already answered that
+/// make a random-port flood (a scan re-probes none: 0–1 in the lab runs).
+const SPRAY_HITS: u32 = 32;
+
+/// A victim whose SYNs cross the flood rate but look like a fast scan
+/// (many ports, small packets), watched for what tells Mirai's `syn`
+/// vector (a random port per SYN) from a scan: a scan probes each port
+/// once and retransmits only to ports that stayed silent, while a flood
+/// comes back to ports the victim has already answered, as often as a
+/// uniform random choice would (the birthday effect). A plain repeat
+/// share does not separate them: nmap's retransmissions repeat more ports
+/// per window than a random-port flood does below ~20 000 SYNs a second.
+struct Spray {
+    victim: IpAddr,
+    /// The second of the last SYN counted.
+    sec: i64,
+    /// Ports the victim answered on (RST, or SYN-ACK), exactly: a hashed
+    /// sketch saturates over a full-range scan and would take its
+    /// retransmissions for repeats.
+    answered: Box<[u64; 1024]>,
+    answered_count: u32,
+    /// This second and the one before: SYNs counted, those to an answered
+    /// port, and the sum of `answered_count` at each (65 536 times the
+    /// hits a uniform random choice of ports would expect).
+    hits: [u32; 2],
+    expect: [u64; 2],
+}
+
+impl Spray {
+    fn new(victim: IpAddr, sec: i64) -> Self {
+        Spray {
+            victim,
+            sec,
+            answered: Box::new([0; 1024]),
+            answered_count: 0,
+            hits: [0; 2],
+            expect: [0; 2],
+        }
+    }
+
+    fn answer(&mut self, port: u16) {
+        let (w, b) = (usize::from(port / 64), port % 64);
+        if let Some(word) = self.answered.get_mut(w) {
+            if *word & (1 << b) == 0 {
+                *word |= 1 << b;
+                self.answered_count += 1;
+            }
+        }
+    }
+
+    /// Count a SYN to `port`; true when the last two seconds' SYNs came
+    /// back to answered ports [`SPRAY_HITS`] times or more and no more
+    /// often than a random choice of ports would (a second scan of the
+    /// same ports comes back to every one: it stays a scan).
+    fn syn(&mut self, port: u16, sec: i64) -> bool {
+        if sec != self.sec {
+            let next = sec == self.sec.saturating_add(1);
+            self.hits = [0, if next { self.hits[0] } else { 0 }];
+            self.expect = [0, if next { self.expect[0] } else { 0 }];
+            self.sec = sec;
+        }
+        let (w, b) = (usize::from(port / 64), port % 64);
+        if self
+            .answered
+            .get(w)
+            .is_some_and(|word| word & (1 << b) != 0)
+        {
+            self.hits[0] += 1;
+        }
+        self.expect[0] += u64::from(self.answered_count);
+        let hits = self.hits[0] + self.hits[1];
+        let expect = self.expect[0] + self.expect[1];
+        // At most half as many again as a random choice expects, plus
+        // Poisson slack (at 32 hits a rescan after a scan of 1 000 ports
+        // has ~8 expected).
+        hits >= SPRAY_HITS && 2 * u64::from(hits) * 65_536 <= 3 * expect + 12 * 65_536
+    }
 }
 
 /// Whether a Boyer–Moore candidate with `votes` left after `n` items is a
@@ -684,6 +772,7 @@ impl Dos {
             carpets: vec![Carpet::empty(); CARPET_SLOTS],
             streams: CappedMap::new(cap),
             queries: CappedMap::new(cap),
+            sprays: Vec::new(),
         }
     }
 
@@ -706,6 +795,12 @@ impl Dos {
                 let f = t.flags;
                 let syn = f & tcpflag::SYN != 0;
                 let ack = f & tcpflag::ACK != 0;
+                // A watched victim answering a connection request.
+                if !self.sprays.is_empty() && (f & tcpflag::RST != 0 || (syn && ack)) {
+                    if let Some(s) = self.sprays.iter_mut().find(|s| s.victim == src) {
+                        s.answer(t.src_port);
+                    }
+                }
                 // With or without data: a PSH+ACK flood carries some, and is
                 // as much a flood of segments no connection asked for.
                 let stray = !syn
@@ -999,7 +1094,11 @@ impl Dos {
             return;
         }
         if v.looks_like_scan() && !matches!(kind, Kind::Reflection | Kind::SynAck) {
-            return; // many ports at once: a fast scan, not a flood
+            // Many ports at once: a fast scan, not a flood — unless its
+            // SYNs keep coming back to ports already answered.
+            if kind != Kind::Syn || !Self::spray(&mut self.sprays, dst, port, sec) {
+                return;
+            }
         }
         // Who floods, per packet's tally: the vote can win and lose its
         // majority from one packet to the next, so only a *different* known
@@ -1054,6 +1153,35 @@ impl Dos {
             });
         }
         out.push(d);
+    }
+
+    /// Count a SYN to `victim`'s `port` in its spray slot (taking a free or
+    /// idle one); true when it is a random-port flood (see [`Spray`]).
+    fn spray(sprays: &mut Vec<Spray>, victim: IpAddr, port: u16, sec: i64) -> bool {
+        let i = match sprays.iter().position(|s| s.victim == victim) {
+            Some(i) => i,
+            None if sprays.len() < SPRAY_SLOTS => {
+                sprays.push(Spray::new(victim, sec));
+                sprays.len() - 1
+            }
+            None => {
+                // The longest idle, if idle for two seconds: a watched
+                // flood under way is not pushed out by scans elsewhere.
+                let Some((i, _)) = sprays
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| sec.saturating_sub(s.sec) >= 2)
+                    .min_by_key(|(_, s)| s.sec)
+                else {
+                    return false;
+                };
+                if let Some(s) = sprays.get_mut(i) {
+                    *s = Spray::new(victim, sec);
+                }
+                i
+            }
+        };
+        sprays.get_mut(i).is_some_and(|s| s.syn(port, sec))
     }
 
     /// Count a flood packet for its destination's network and report a
