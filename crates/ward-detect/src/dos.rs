@@ -69,7 +69,7 @@
 //! or more: Mirai's `ack` and `udp` vectors pick a random port per packet,
 //! and no scan's probes are that big. Nor when SYNs keep coming back to
 //! ports their victim already answered, as often as random ports would
-//! (Mirai's `syn` vector, a random port per SYN; see [`Spray`]): a scan
+//! (Mirai's `syn` vector, a random port per SYN; see `Spray`): a scan
 //! re-probes only ports that stayed silent. A few victims are watched so
 //! at a time, each with an exact 65 536-bit map of answered ports.
 //!
