@@ -68,13 +68,15 @@ pub struct ReconConfig {
     /// value not above `window_secs`) turns the slow tier off.
     pub slow_window_secs: u64,
     /// IP protocol scan (nmap `-sO`): distinct IP protocol numbers other than
-    /// TCP, UDP and ICMP sent to at most two hosts in the window. Default 8.
+    /// TCP, UDP and ICMP sent to at most two hosts in the window. Default 8;
+    /// 0 turns the check off.
     pub ip_protocols: u32,
     /// First IP fragments too short to hold their TCP/UDP header (nmap `-f`)
-    /// from one source before an alert. Default 4.
+    /// from one source before an alert. Default 4; 0 turns the check off.
     pub tiny_fragments: u32,
     /// Distinct kinds of nmap version-detection probe payloads from one
-    /// source before an alert. Default 3.
+    /// source before an alert. Default 3; 0 turns the check off (the probes
+    /// that name nmap outright included).
     pub service_probe_kinds: u32,
 }
 

@@ -926,7 +926,11 @@ impl Recon {
             out.push(d);
         }
         let np = s.protocols.estimate();
-        if s.reported & R_PROTO == 0 && np >= cfg.ip_protocols && s.proto_hosts.estimate() <= 2 {
+        if s.reported & R_PROTO == 0
+            && cfg.ip_protocols > 0
+            && np >= cfg.ip_protocols
+            && s.proto_hosts.estimate() <= 2
+        {
             s.reported |= R_PROTO;
             let mut d = base("ip-protocol-scan", s)
                 .ev("protocols", np)
@@ -942,7 +946,8 @@ impl Recon {
             );
             out.push(d);
         }
-        if s.reported & R_FRAG == 0 && s.tiny_frags >= cfg.tiny_fragments {
+        if s.reported & R_FRAG == 0 && cfg.tiny_fragments > 0 && s.tiny_frags >= cfg.tiny_fragments
+        {
             s.reported |= R_FRAG;
             let mut d = base("tiny-fragment-evasion", s)
                 .ev("fragments", s.tiny_frags)
@@ -962,7 +967,10 @@ impl Recon {
         }
         let kinds = s.service_kinds.count_ones();
         let named = s.service_kinds & NMAP_NAMED != 0;
-        if s.reported & R_SERVICE == 0 && (kinds >= cfg.service_probe_kinds || named) {
+        if s.reported & R_SERVICE == 0
+            && cfg.service_probe_kinds > 0
+            && (kinds >= cfg.service_probe_kinds || named)
+        {
             s.reported |= R_SERVICE;
             let mut d = base("scan-tool-service-probe", s)
                 .ev("tool", "nmap")

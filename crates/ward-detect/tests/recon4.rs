@@ -17,33 +17,10 @@ const HUB: V4 = [192, 168, 50, 191];
 const PHONE: V4 = [192, 168, 50, 117];
 const S: i64 = 1_000_000;
 
-/// An Ethernet/IPv4 frame of protocol `proto` carrying `body` as is; `frag`
-/// is the flags + fragment offset field (0x2000 = more fragments).
+/// An Ethernet/IPv4 frame of protocol `proto` carrying `body` as is, TTL
+/// 64; `frag` is the flags + fragment offset field (0x2000 = more fragments).
 fn ipv4(src: (Mac, V4), dst: (Mac, V4), proto: u8, ident: u16, frag: u16, body: &[u8]) -> Vec<u8> {
-    let mut f = Vec::with_capacity(34 + body.len());
-    f.extend_from_slice(&dst.0);
-    f.extend_from_slice(&src.0);
-    f.extend_from_slice(&[0x08, 0x00]);
-    let total = (20 + body.len()) as u16;
-    let mut h = [0u8; 20];
-    h[0] = 0x45;
-    h[2..4].copy_from_slice(&total.to_be_bytes());
-    h[4..6].copy_from_slice(&ident.to_be_bytes());
-    h[6..8].copy_from_slice(&frag.to_be_bytes());
-    h[8] = 64;
-    h[9] = proto;
-    h[12..16].copy_from_slice(&src.1);
-    h[16..20].copy_from_slice(&dst.1);
-    let sum: u32 = h
-        .chunks(2)
-        .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
-        .sum();
-    let folded = (sum & 0xffff) + (sum >> 16);
-    let ck = !(((folded & 0xffff) + (folded >> 16)) as u16);
-    h[10..12].copy_from_slice(&ck.to_be_bytes());
-    f.extend_from_slice(&h);
-    f.extend_from_slice(body);
-    f
+    common::ipv4(src, dst, proto, 64, frag, ident, body)
 }
 
 /// An SCTP packet with one chunk of `kind` (1 INIT, 2 INIT-ACK, 6 ABORT).
@@ -191,6 +168,45 @@ fn a_router_speaking_its_protocols_to_a_neighbour_is_quiet() {
         }
     }
     quiet(&r.alerts(), AlertCategory::Recon);
+}
+
+/// The fourth session's recon thresholds at 0 turn their checks off: an
+/// `-sO` scan and tiny fragments stay unreported (at 0 they used to fire on
+/// every source that was checked). The same packets at the defaults are
+/// reported, so the quiet run is not vacuous.
+#[test]
+fn zero_thresholds_turn_the_new_recon_checks_off() {
+    let feed = |r: &mut Run| {
+        for (i, proto) in (0u8..=60)
+            .filter(|p| !matches!(p, 1 | 4 | 6 | 17 | 41 | 47))
+            .enumerate()
+        {
+            let f = ipv4((ATK_MAC, ATK), (HUB_MAC, HUB), proto, i as u16, 0, b"");
+            r.at(S + i as i64 * 2000, &f);
+        }
+        for i in 0..6u16 {
+            let f = ipv4((ATK_MAC, ATK), (HUB_MAC, HUB), 6, 900 + i, 0x2000, &[0; 8]);
+            r.at(2 * S + i64::from(i) * 1000, &f);
+        }
+    };
+    let cfg = serde_json::json!({ "recon": {
+        "ip_protocols": 0, "tiny_fragments": 0, "service_probe_kinds": 0
+    } });
+    let mut off = Run::with(Some(&cfg));
+    feed(&mut off);
+    let a = off.alerts();
+    for sig in [
+        "ip-protocol-scan",
+        "tiny-fragment-evasion",
+        "scan-tool-service-probe",
+    ] {
+        assert!(a.iter().all(|a| a.signature != sig), "{sig}: {a:?}");
+    }
+    let mut on = Run::new();
+    feed(&mut on);
+    let a = on.alerts();
+    find(&a, "ip-protocol-scan");
+    find(&a, "tiny-fragment-evasion");
 }
 
 /// nmap -f: each SYN probe leaves as three IP fragments of 8, 8 and 4 bytes
