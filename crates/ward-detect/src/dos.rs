@@ -70,7 +70,9 @@
 //! and no scan's probes are that big. Nor when SYNs keep coming back to
 //! ports their victim already answered, as often as random ports would
 //! (Mirai's `syn` vector, a random port per SYN; see `Spray`): a scan
-//! re-probes only ports that stayed silent. A few victims are watched so
+//! re-probes only ports that stayed silent, or probes from one or a few
+//! source ports (masscan's retries), or has seen a quarter of all ports
+//! answered (a second full-range scan). A few victims are watched so
 //! at a time, each with an exact 65 536-bit map of answered ports.
 //!
 //! Carpet bombing spreads a flood over a network so that no address
@@ -570,6 +572,12 @@ const SPRAY_SLOTS: usize = 4;
 /// SYNs over two seconds to ports their victim had already answered that
 /// make a random-port flood (a scan re-probes none: 0–1 in the lab runs).
 const SPRAY_HITS: u32 = 32;
+/// Answered ports past which SYNs to them are no sign of a random-port
+/// flood: a second full-range scan comes back to them exactly as often as
+/// a random choice would, while a flood over the SYN rate gets its
+/// [`SPRAY_HITS`] long before a quarter of the ports answered (at 64
+/// counted SYNs a second, the slowest that could, at 16 384).
+const SPRAY_MAX_ANSWERED: u32 = 16_384;
 
 /// A victim whose SYNs cross the flood rate but look like a fast scan
 /// (many ports, small packets), watched for what tells Mirai's `syn`
@@ -593,6 +601,11 @@ struct Spray {
     /// hits a uniform random choice of ports would expect).
     hits: [u32; 2],
     expect: [u64; 2],
+    /// The last few source ports counted: a scanner probes from one (nmap
+    /// -sS, masscan) or a few (nmap's retransmissions), and its retries of
+    /// answered ports (masscan --retries) are no flood; a random-port
+    /// flood picks a new source port per SYN (Mirai) or counts up (hping3).
+    sports: [u16; 4],
 }
 
 impl Spray {
@@ -604,6 +617,7 @@ impl Spray {
             answered_count: 0,
             hits: [0; 2],
             expect: [0; 2],
+            sports: [0; 4],
         }
     }
 
@@ -617,17 +631,30 @@ impl Spray {
         }
     }
 
-    /// Count a SYN to `port`; true when the last two seconds' SYNs came
+    /// Count a SYN to `port` from `sport` (not when one of the last few
+    /// SYNs came from it); true when the last two seconds' SYNs came
     /// back to answered ports [`SPRAY_HITS`] times or more and no more
     /// often than a random choice of ports would (a second scan of the
-    /// same ports comes back to every one: it stays a scan).
-    fn syn(&mut self, port: u16, sec: i64) -> bool {
+    /// same ports comes back to every one: it stays a scan), with no more
+    /// than [`SPRAY_MAX_ANSWERED`] ports answered.
+    fn syn(&mut self, port: u16, sport: u16, sec: i64) -> bool {
+        if sec.saturating_sub(self.sec) >= 2 {
+            // Idle: what was answered before (a finished scan) says nothing
+            // of what comes now.
+            self.answered.fill(0);
+            self.answered_count = 0;
+        }
         if sec != self.sec {
             let next = sec == self.sec.saturating_add(1);
             self.hits = [0, if next { self.hits[0] } else { 0 }];
             self.expect = [0, if next { self.expect[0] } else { 0 }];
             self.sec = sec;
         }
+        if self.sports.contains(&sport) {
+            return false; // a scanner's source port
+        }
+        self.sports.rotate_right(1);
+        self.sports[0] = sport;
         let (w, b) = (usize::from(port / 64), port % 64);
         if self
             .answered
@@ -642,7 +669,9 @@ impl Spray {
         // At most half as many again as a random choice expects, plus
         // Poisson slack (at 32 hits a rescan after a scan of 1 000 ports
         // has ~8 expected).
-        hits >= SPRAY_HITS && 2 * u64::from(hits) * 65_536 <= 3 * expect + 12 * 65_536
+        hits >= SPRAY_HITS
+            && 2 * u64::from(hits) * 65_536 <= 3 * expect + 12 * 65_536
+            && self.answered_count <= SPRAY_MAX_ANSWERED
     }
 }
 
@@ -1096,7 +1125,11 @@ impl Dos {
         if v.looks_like_scan() && !matches!(kind, Kind::Reflection | Kind::SynAck) {
             // Many ports at once: a fast scan, not a flood — unless its
             // SYNs keep coming back to ports already answered.
-            if kind != Kind::Syn || !Self::spray(&mut self.sprays, dst, port, sec) {
+            let sport = match pkt.transport {
+                Transport::Tcp(t) => t.src_port,
+                _ => 0,
+            };
+            if kind != Kind::Syn || !Self::spray(&mut self.sprays, dst, port, sport, sec) {
                 return;
             }
         }
@@ -1157,7 +1190,7 @@ impl Dos {
 
     /// Count a SYN to `victim`'s `port` in its spray slot (taking a free or
     /// idle one); true when it is a random-port flood (see [`Spray`]).
-    fn spray(sprays: &mut Vec<Spray>, victim: IpAddr, port: u16, sec: i64) -> bool {
+    fn spray(sprays: &mut Vec<Spray>, victim: IpAddr, port: u16, sport: u16, sec: i64) -> bool {
         let i = match sprays.iter().position(|s| s.victim == victim) {
             Some(i) => i,
             None if sprays.len() < SPRAY_SLOTS => {
@@ -1181,7 +1214,7 @@ impl Dos {
                 i
             }
         };
-        sprays.get_mut(i).is_some_and(|s| s.syn(port, sec))
+        sprays.get_mut(i).is_some_and(|s| s.syn(port, sport, sec))
     }
 
     /// Count a flood packet for its destination's network and report a

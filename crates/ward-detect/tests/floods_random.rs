@@ -240,3 +240,88 @@ fn a_repeated_scan_of_the_same_ports_is_not_a_flood() {
     let d = flood_signature(&a);
     assert!(d.is_empty(), "{d:?}");
 }
+
+/// Another random order over all ports (a second run of nmap shuffles
+/// them anew): x -> 21 + 9 x mod 2^16.
+fn permuted2(i: i64) -> u16 {
+    ((i as u32).wrapping_mul(9).wrapping_add(21) & 0xffff) as u16
+}
+
+/// A full-range scan of the camera, then the same again right after (a
+/// second run, its own port order, from a new source port per probe as
+/// nmap -sT's connects have): every closed port resets, so the second
+/// pass comes back to answered ports exactly as often as a random choice
+/// would. Each port is probed once per pass: scans, not a flood.
+#[test]
+fn a_second_full_range_scan_right_after_the_first_is_not_a_flood() {
+    let mut r = Run::new();
+    syns(
+        &mut r,
+        1_000_000,
+        5000,
+        2 * 65_536,
+        |i| {
+            if i < 65_536 {
+                permuted(i)
+            } else {
+                permuted2(i - 65_536)
+            }
+        },
+        |_| false,
+    );
+    let a = r.timed_alerts();
+    let d = flood_signature(&a);
+    assert!(d.is_empty(), "{d:?}");
+}
+
+/// masscan -p0-65535 --retries 1 at 5 000 a second, from its one source
+/// port: every port probed twice, whether it answered or not, the second
+/// time ~1 s after the first (masscan sends each new target beside the
+/// retry of the target it sent `rate` packets before).
+#[test]
+fn a_full_range_scan_with_retries_of_answered_ports_is_not_a_flood() {
+    let rate = 5000i64;
+    let mut probes = Vec::new();
+    for i in 0..65_536 + rate {
+        if i < 65_536 {
+            probes.push(permuted(i));
+        }
+        if i >= rate {
+            probes.push(permuted(i - rate));
+        }
+    }
+    let mut r = Run::new();
+    let sport = 61_234;
+    for (n, p) in probes.into_iter().enumerate() {
+        let t = 1_000_000 + n as i64 * 1_000_000 / (2 * rate);
+        r.at(
+            t,
+            &tcp((BOT_MAC, BOT, sport), (CAM_MAC, CAM, p), 7, "S", b""),
+        );
+        r.at(
+            t + 60,
+            &tcp((CAM_MAC, CAM, p), (BOT_MAC, BOT, sport), 0, "RA", b""),
+        );
+    }
+    let a = r.timed_alerts();
+    let d = flood_signature(&a);
+    assert!(d.is_empty(), "{d:?}");
+}
+
+/// A full-range scan leaves every port answered; a random-port flood on
+/// the same camera after a pause is still found as fast as on a fresh
+/// one (what the scan's answers said is forgotten once the SYNs stop).
+#[test]
+fn a_random_port_syn_flood_after_a_full_range_scan_is_a_flood() {
+    let mut r = Run::new();
+    syns(&mut r, 1_000_000, 5000, 65_536, permuted, |_| false);
+    let start = 1_000_000 + 65_536 * 200 + 3_000_000;
+    let mut g = Rng(0x2545_f491_4f6c_dd1d);
+    syns(&mut r, start, 1000, 8000, |_| g.port(), |_| false);
+    let a = r.timed_alerts();
+    let d = flood_signature(&a);
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert!(d[0].1.starts_with("tcp-syn-flood"), "{d:?}");
+    let after = d[0].0 - start as f64 / 1e6;
+    assert!((0.0..=3.0).contains(&after), "found after {after} s");
+}
