@@ -206,6 +206,14 @@ fn behaviour_detector(
             }
         });
     }
+    // The behaviour detector's DNS race check judges races as the
+    // `dns-spoofing` signature does, over the same window.
+    let attacks: ward_detect::config::Config = match config.detectors.get("attacks") {
+        Some(v) => serde_json::from_value(v.clone())
+            .map_err(|e| anyhow::anyhow!("[detectors.attacks]: {e}"))?,
+        None => Default::default(),
+    };
+    det = det.dns_race_secs(attacks.spoofing.dns_race_secs);
     let state_dir = opts.state.clone();
     det = det.on_finish(move |engine| {
         if let Some(w) = scores {

@@ -129,6 +129,13 @@ impl BehaviourDetector {
         }
     }
 
+    /// Answers further apart than `secs` are no DNS race (the signature
+    /// check's `spoofing.dns_race_secs`, so both judge races alike).
+    pub fn dns_race_secs(mut self, secs: u64) -> Self {
+        self.dns = DnsRace::new(DNS_ANSWERS, secs);
+        self
+    }
+
     /// Called with every packet's score.
     pub fn on_score(mut self, hook: impl FnMut(&ScoreRow) + Send + 'static) -> Self {
         self.on_score = Some(Box::new(hook));
@@ -447,8 +454,17 @@ mod tests {
     /// resolver (192.168.1.2) the inventory knows, and whose devices reach
     /// the internet through the router's MAC.
     fn hand_on(answers: &[(Vec<u8>, AppEvent)]) -> Vec<Option<ContradictedAnswer>> {
+        let det = BehaviourDetector::new(AnomalyConfig::default()).unwrap();
+        hand_on_to(det, answers, 100)
+    }
+
+    /// [`hand_on`] with a given detector and `gap_us` between the answers.
+    fn hand_on_to(
+        mut det: BehaviourDetector,
+        answers: &[(Vec<u8>, AppEvent)],
+        gap_us: i64,
+    ) -> Vec<Option<ContradictedAnswer>> {
         let mut t = DeviceTable::new(DeviceConfig::default(), 1);
-        let mut det = BehaviourDetector::new(AnomalyConfig::default()).unwrap();
         observe(&mut t, ROUTER, 1, 1_000_000);
         observe(&mut t, PIHOLE, 2, 1_000_000);
         // A device's packet to the internet: the router is the next hop.
@@ -465,7 +481,7 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(i, (frame, ev))| {
-                let ts = Timestamp(2_000_000 + i as i64 * 100);
+                let ts = Timestamp(2_000_000 + i as i64 * gap_us);
                 let p = ward_core::decode::decode(ts, 1, frame, frame.len() as u32);
                 t.observe(&p);
                 let app = std::slice::from_ref(ev);
@@ -505,6 +521,22 @@ mod tests {
         for pair in [[forged.clone(), real.clone()], [real, forged]] {
             assert_eq!(hand_on(&pair), [None, expect]);
         }
+    }
+
+    /// The race window is the user's `spoofing.dns_race_secs`: answers 3 s
+    /// apart are a race at the default 5 s and none at 2 s.
+    #[test]
+    fn the_race_window_is_configurable() {
+        let real = answer(ROUTER, ROUTER_IP, 7, "www.apple.com", [203, 0, 113, 22]);
+        let forged = answer(FORGER, ROUTER_IP, 7, "www.apple.com", [192, 168, 1, 66]);
+        let pair = [forged, real];
+        let new = || BehaviourDetector::new(AnomalyConfig::default()).unwrap();
+        let at_default = hand_on_to(new(), &pair, 3_000_000);
+        assert!(at_default[1].is_some(), "{at_default:?}");
+        assert_eq!(
+            hand_on_to(new().dns_race_secs(2), &pair, 3_000_000),
+            [None, None]
+        );
     }
 
     /// Two genuine resolvers answering one query with different CDN
