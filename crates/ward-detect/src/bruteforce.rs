@@ -96,6 +96,20 @@ struct Spread {
     alerted: bool,
 }
 
+impl Spread {
+    /// A window of failures at one server port starting at `start`.
+    fn new(start: Timestamp, port: u16) -> Self {
+        Spread {
+            start,
+            clients: Distinct::default(),
+            pairs: Distinct::default(),
+            failed: 0,
+            port,
+            alerted: false,
+        }
+    }
+}
+
 pub struct Bruteforce {
     cfg: BruteforceConfig,
     window_us: i64,
@@ -310,23 +324,11 @@ impl Bruteforce {
         out: &mut Vec<Draft>,
     ) {
         let window = self.spread_window_us;
-        let s = self.spread.entry((server, protocol), || Spread {
-            start: now,
-            clients: Distinct::default(),
-            pairs: Distinct::default(),
-            failed: 0,
-            port,
-            alerted: false,
-        });
+        let s = self
+            .spread
+            .entry((server, protocol), || Spread::new(now, port));
         if now.since(s.start) > window {
-            *s = Spread {
-                start: now,
-                clients: Distinct::default(),
-                pairs: Distinct::default(),
-                failed: 0,
-                port,
-                alerted: false,
-            };
+            *s = Spread::new(now, port);
         }
         s.clients.insert(&client);
         s.pairs.insert_hash(pair);

@@ -138,6 +138,13 @@ fn syns(
     }
 }
 
+/// Ends the input: no DoS alert at all.
+fn no_flood(r: Run) {
+    let a = r.timed_alerts();
+    let d = flood_signature(&a);
+    assert!(d.is_empty(), "{d:?}");
+}
+
 fn flood_signature(a: &[(Timestamp, Alert)]) -> Vec<(f64, String)> {
     dos(a)
         .iter()
@@ -217,9 +224,7 @@ fn a_full_range_scan_with_retransmissions_is_not_a_flood() {
             );
         }
     }
-    let a = r.timed_alerts();
-    let d = flood_signature(&a);
-    assert!(d.is_empty(), "{d:?}");
+    no_flood(r);
 }
 
 /// Two scans of the same 1 000 ports back to back (nmap -sS -T5, then
@@ -236,9 +241,7 @@ fn a_repeated_scan_of_the_same_ports_is_not_a_flood() {
         |i| permuted(i % 1000) % 4096,
         |_| false,
     );
-    let a = r.timed_alerts();
-    let d = flood_signature(&a);
-    assert!(d.is_empty(), "{d:?}");
+    no_flood(r);
 }
 
 /// Another random order over all ports (a second run of nmap shuffles
@@ -269,9 +272,7 @@ fn a_second_full_range_scan_right_after_the_first_is_not_a_flood() {
         },
         |_| false,
     );
-    let a = r.timed_alerts();
-    let d = flood_signature(&a);
-    assert!(d.is_empty(), "{d:?}");
+    no_flood(r);
 }
 
 /// masscan -p0-65535 --retries 1 at 5 000 a second, from its one source
@@ -303,9 +304,7 @@ fn a_full_range_scan_with_retries_of_answered_ports_is_not_a_flood() {
             &tcp((CAM_MAC, CAM, p), (BOT_MAC, BOT, sport), 0, "RA", b""),
         );
     }
-    let a = r.timed_alerts();
-    let d = flood_signature(&a);
-    assert!(d.is_empty(), "{d:?}");
+    no_flood(r);
 }
 
 /// A full-range scan leaves every port answered; a random-port flood on

@@ -49,6 +49,14 @@ fn find<'a>(a: &'a [Alert], sig: &str) -> &'a Alert {
         .unwrap_or_else(|| panic!("no {sig} in {a:?}"))
 }
 
+/// The alert `sig`, which must name the attacker and, as its victim, the hub.
+fn by_atk_on_hub<'a>(a: &'a [Alert], sig: &str) -> &'a Alert {
+    let s = find(a, sig);
+    assert_eq!(s.attacker, Some(ip(ATK)), "{s:?}");
+    assert_eq!(s.victims, vec![ip(HUB)], "{s:?}");
+    s
+}
+
 fn quiet(a: &[Alert], cat: AlertCategory) {
     assert!(a.iter().all(|a| a.category != cat), "{a:?}");
 }
@@ -64,9 +72,7 @@ fn a_t1_scan_spread_over_minutes_is_a_port_scan() {
         r.at(t + 200, &tcp(hub(p), atk(45000), 0, "RA", b""));
     }
     let a = r.alerts();
-    let scan = find(&a, "tcp-port-scan");
-    assert_eq!(scan.attacker, Some(ip(ATK)));
-    assert_eq!(scan.victims, vec![ip(HUB)]);
+    let scan = by_atk_on_hub(&a, "tcp-port-scan");
     assert_eq!(scan.category, AlertCategory::Recon);
 }
 
@@ -141,9 +147,7 @@ fn an_ip_protocol_scan_is_recon() {
         );
     }
     let a = r.alerts();
-    let s = find(&a, "ip-protocol-scan");
-    assert_eq!(s.attacker, Some(ip(ATK)));
-    assert_eq!(s.victims, vec![ip(HUB)]);
+    by_atk_on_hub(&a, "ip-protocol-scan");
 }
 
 /// A router talking to one neighbour over the routing and redundancy
@@ -232,9 +236,7 @@ fn tiny_first_fragments_are_evasion() {
         );
     }
     let a = r.alerts();
-    let f = find(&a, "tiny-fragment-evasion");
-    assert_eq!(f.attacker, Some(ip(ATK)));
-    assert_eq!(f.victims, vec![ip(HUB)]);
+    by_atk_on_hub(&a, "tiny-fragment-evasion");
 }
 
 /// Big UDP datagrams and big pings fragment too, but their first fragment
@@ -299,9 +301,7 @@ fn an_sctp_init_scan_is_a_port_scan() {
         );
     }
     let a = r.alerts();
-    let s = find(&a, "sctp-port-scan");
-    assert_eq!(s.attacker, Some(ip(ATK)));
-    assert_eq!(s.victims, vec![ip(HUB)]);
+    by_atk_on_hub(&a, "sctp-port-scan");
 }
 
 /// An SCTP client (a Diameter or M3UA peer) re-establishing its association
@@ -359,9 +359,7 @@ fn nmap_version_probes_to_a_silent_service_are_recon() {
         r.at(t + 5 * S + 100, &tcp(hub(1883), c, 901, "FA", b""));
     }
     let a = r.alerts();
-    let s = find(&a, "scan-tool-service-probe");
-    assert_eq!(s.attacker, Some(ip(ATK)));
-    assert_eq!(s.victims, vec![ip(HUB)]);
+    let s = by_atk_on_hub(&a, "scan-tool-service-probe");
     assert_eq!(s.category, AlertCategory::Recon);
 }
 
@@ -401,9 +399,7 @@ fn a_scan_from_source_port_53_is_a_port_scan() {
         r.at(t + 100, &tcp(hub(p), atk(53), 0, "RA", b""));
     }
     let a = r.alerts();
-    let s = find(&a, "tcp-port-scan");
-    assert_eq!(s.attacker, Some(ip(ATK)));
-    assert_eq!(s.victims, vec![ip(HUB)]);
+    by_atk_on_hub(&a, "tcp-port-scan");
 }
 
 /// nmap -D: every probe goes out from each decoy address and the real one,
