@@ -46,6 +46,22 @@ pub struct PacketContext<'p, 'a> {
     pub dir: Option<Dir>,
     /// The packet opened its flow.
     pub new_flow: bool,
+    /// An *ordinary* packet: a mid-flow TCP or UDP packet that tells
+    /// nothing new about its flow beyond its counters. All of: not the
+    /// flow's first packet in its direction; the flow's state did not
+    /// change; TCP without SYN, FIN or RST and no flag its direction had
+    /// not sent before; no application event (`app` is empty: the parser,
+    /// if any, saw its payload and had nothing to report); the same MAC
+    /// addresses as the flow's first packets in that direction; not an IP
+    /// fragment; no decode anomaly. ICMP, other IP protocols and non-IP
+    /// frames are never ordinary.
+    ///
+    /// A detector whose state only moves on flow starts, state changes,
+    /// flags, application events or address changes can return at once for
+    /// these packets; one that counts packets or bytes (rates, floods on a
+    /// single 5-tuple) or reads raw payloads cannot skip them (the flow's
+    /// own counters, `flow.pkts` and `flow.bytes`, are up to date).
+    pub ordinary: bool,
     /// What the flow's application parser made of this packet.
     pub app: &'p [AppEvent],
     /// The sending and receiving devices, where known.
@@ -362,11 +378,19 @@ impl Engine {
         }
 
         {
+            let flow = handle.map(|h| self.flows.get(h.slot));
+            let ordinary = match (handle, flow) {
+                (Some(h), Some(f)) => {
+                    h.repeat && self.app_buf.is_empty() && is_ordinary(pkt, f, h.dir)
+                }
+                _ => false,
+            };
             let ctx = PacketContext {
                 pkt,
-                flow: handle.map(|h| self.flows.get(h.slot)),
+                flow,
                 dir: handle.map(|h| h.dir),
                 new_flow: handle.is_some_and(|h| h.new),
+                ordinary,
                 app: &self.app_buf,
                 src_device: src_dev,
                 dst_device: dst_dev,
@@ -734,6 +758,23 @@ impl Engine {
         e.stats = Some(self.stats());
         e
     }
+}
+
+/// The packet-level half of [`PacketContext::ordinary`] (the flow table
+/// judged the flow-level half, [`FlowHandle::repeat`]): no decode anomaly,
+/// not a fragment, and the link addresses the flow's first packets in this
+/// direction had (so a forged sender inside a known conversation is news).
+fn is_ordinary(pkt: &Packet<'_>, flow: &Flow, dir: Dir) -> bool {
+    let (src, dst) = match dir {
+        Dir::ToServer => (flow.src_mac, flow.dst_mac),
+        Dir::ToClient => (flow.dst_mac, flow.src_mac),
+    };
+    pkt.anomaly.is_none()
+        && pkt
+            .ip()
+            .is_some_and(|ip| !ip.fragmented && !ip.later_fragment)
+        && pkt.link.src == src
+        && pkt.link.dst == dst
 }
 
 /// `ip` as text in `buf` (no allocation); `None` cannot happen for the

@@ -324,6 +324,12 @@ pub struct FlowHandle {
     pub dir: Dir,
     /// The packet opened this flow.
     pub new: bool,
+    /// The packet changed nothing about its flow but the counters and the
+    /// last-seen time: it is not the flow's first packet in its direction,
+    /// the flow's state did not change, and (TCP) it carries no SYN, FIN or
+    /// RST and no flag its direction had not sent before. ICMP and other
+    /// IP protocols never repeat (their messages are the news).
+    pub repeat: bool,
 }
 
 /// Counters the table keeps.
@@ -441,11 +447,12 @@ impl FlowTable {
                 } else {
                     Dir::ToClient
                 };
-                self.account(slot, pkt, dir);
+                let repeat = self.account(slot, pkt, dir);
                 return Some(FlowHandle {
                     slot,
                     dir,
                     new: false,
+                    repeat,
                 });
             }
             self.counters.reused += 1;
@@ -506,12 +513,17 @@ impl FlowTable {
             slot,
             dir,
             new: true,
+            repeat: false,
         })
     }
 
-    fn account(&mut self, slot: u32, pkt: &Packet<'_>, dir: Dir) {
+    /// Count `pkt` in its flow and move the flow's state; returns whether
+    /// the packet only repeated what the flow had shown (see
+    /// [`FlowHandle::repeat`]).
+    fn account(&mut self, slot: u32, pkt: &Packet<'_>, dir: Dir) -> bool {
         let f = self.slab.get_mut(slot);
         let d = dir.index();
+        let (seen_before, old_state, old_flags) = (f.pkts[d] > 0, f.state, f.tcp_flags[d]);
         f.pkts[d] = f.pkts[d].saturating_add(1);
         f.bytes[d] += pkt.wire_len as u64;
         let payload = u32::try_from(pkt.payload.len()).unwrap_or(u32::MAX);
@@ -561,6 +573,15 @@ impl FlowTable {
             _ => Class::Other,
         };
         self.lru.touch(slot, class as usize);
+        let quiet = match pkt.transport {
+            Transport::Tcp(t) => {
+                t.flags & (tcpflag::SYN | tcpflag::FIN | tcpflag::RST) == 0
+                    && t.flags & !old_flags == 0
+            }
+            Transport::Udp(_) => true,
+            _ => false,
+        };
+        quiet && seen_before && f.state == old_state
     }
 
     /// End every flow idle for longer than its class's timeout at `now`.

@@ -490,6 +490,7 @@ mod tests {
                     flow: None,
                     dir: None,
                     new_flow: false,
+                    ordinary: false,
                     app,
                     src_device: None,
                     dst_device: None,

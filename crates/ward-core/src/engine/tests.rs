@@ -321,3 +321,87 @@ fn protocols_and_application_protocols_are_counted() {
     assert_eq!(engine.stats().app_protos.get("http"), Some(&1));
     assert_eq!(engine.stats().app_protos.len(), 1);
 }
+
+/// Records `PacketContext::ordinary` per packet.
+struct OrdinaryRecorder(std::sync::Arc<std::sync::Mutex<Vec<bool>>>);
+
+impl Detector for OrdinaryRecorder {
+    fn name(&self) -> &'static str {
+        "ordinary"
+    }
+    fn on_packet(&mut self, ctx: &PacketContext<'_, '_>, _out: &mut Vec<Event>) {
+        self.0.lock().unwrap().push(ctx.ordinary);
+    }
+}
+
+fn ordinary_flags(frames: &[Vec<u8>]) -> Vec<bool> {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let det: Box<dyn Detector> = Box::new(OrdinaryRecorder(seen.clone()));
+    let mut engine = Engine::new(EngineConfig::default(), 7, vec![det]);
+    let mut sink = VecSink::default();
+    for (i, f) in frames.iter().enumerate() {
+        engine.process(
+            Timestamp(T0 + i as i64 * 1000),
+            1,
+            f,
+            f.len() as u32,
+            &mut sink,
+        );
+    }
+    let v = seen.lock().unwrap().clone();
+    v
+}
+
+#[test]
+fn ordinary_packets_are_mid_flow_repeats_with_nothing_new() {
+    const MAC_C: [u8; 6] = [0x02, 0, 0, 0, 0, 0x66];
+    let c = (MAC_A, IP_A, 40000);
+    let s = (MAC_B, IP_B, 8765);
+    let forged = (MAC_C, IP_A, 40000);
+    let frames = [
+        tcp(c, s, 100, "S", b""),      // opens the flow
+        tcp(s, c, 500, "SA", b""),     // first answer
+        tcp(c, s, 101, "A", b""),      // handshake done: state changes
+        tcp(c, s, 101, "A", b""),      // nothing new
+        tcp(s, c, 501, "A", b""),      // ACK seen before (in the SYN-ACK)
+        tcp(c, s, 101, "PA", b"xyz"),  // PSH is new for this direction
+        tcp(c, s, 104, "PA", b"abc"),  // payload no parser knows: ordinary
+        tcp(forged, s, 107, "A", b""), // same 5-tuple, another MAC
+        tcp(s, c, 501, "RA", b""),     // RST
+        tcp(c, s, 107, "A", b""),      // state stays reset: ordinary again
+    ];
+    assert_eq!(
+        ordinary_flags(&frames),
+        [false, false, false, true, true, false, true, false, false, true]
+    );
+    let uc = (MAC_A, IP_A, 41000);
+    let us = (MAC_B, IP_B, 9999);
+    let frames = [
+        udp(uc, us, b"a"), // opens the flow
+        udp(uc, us, b"b"), // repeat
+        udp(us, uc, b"c"), // first answer: the flow is established
+        udp(us, uc, b"d"), // repeat
+    ];
+    assert_eq!(ordinary_flags(&frames), [false, true, false, true]);
+}
+
+#[test]
+fn packets_with_application_events_are_not_ordinary() {
+    let c = (MAC_A, IP_A, 40000);
+    let s = (MAC_B, IP_B, 80);
+    let frames = [
+        tcp(c, s, 100, "S", b""),
+        tcp(s, c, 500, "SA", b""),
+        tcp(c, s, 101, "PA", b""),
+        // The request's head gives the parser something to report.
+        tcp(
+            c,
+            s,
+            101,
+            "PA",
+            b"GET / HTTP/1.1\r\nHost: cam\r\nUser-Agent: x\r\n\r\n",
+        ),
+        tcp(c, s, 150, "PA", b""),
+    ];
+    assert_eq!(ordinary_flags(&frames), [false, false, false, false, true]);
+}
