@@ -10,7 +10,8 @@
 //! | [`dos`] | `dos` | `tcp-syn-flood`, `tcp-ack-rst-flood`, `udp-flood`, `icmp-flood` (each also `-spoofed`), `http-flood`, `udp-reflection-amplification`, `tcp-synack-reflection`, `ip-protocol-flood` (also `-spoofed`), `dns-water-torture`, `*-carpet-bombing` (one per flood kind), `slow-http-dos`, `tcp-connection-exhaustion`, `dhcp-flood` (from [`spoofing`]) |
 //! | [`botnet`] | `botnet` | `mirai-telnet-infection`, `mirai-c2-session`, `c2-heartbeat`, `irc-c2`, and `infected-device-scanning` / `infected-device-flooding` (added here) |
 //! | [`spoofing`] | `spoofing` | `arp-spoofing`, `gratuitous-arp-storm`, `rogue-dhcp-server`, `dhcp-starvation`, `dns-spoofing` |
-//! | [`exploit`] | `exploit` | the rule ids of `data/exploits.toml` |
+//! | [`exploit`] | `exploit` | the rule ids of `data/exploits.toml` (IoT exploits; `web-path-traversal`, `web-command-injection`, `web-sql-injection`, `web-xss`, `web-shell-upload`) |
+//! | [`webscan`] | `recon` | `web-vulnerability-scan` |
 //!
 //! Guarantees:
 //! - **One alert per attack.** Each family reports a threshold crossing
@@ -42,6 +43,7 @@ pub mod ml;
 pub mod recon;
 pub mod spoofing;
 pub mod table;
+pub mod webscan;
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -92,6 +94,7 @@ pub struct Attacks {
     botnet: botnet::Botnet,
     spoof: spoofing::Spoofing,
     exploit: exploit::Exploit,
+    webscan: webscan::WebScan,
     incidents: Incidents,
     /// Devices that lost a password guess, got exploited or infected: when.
     compromised: CappedMap<IpAddr, Timestamp>,
@@ -114,6 +117,7 @@ impl Attacks {
             botnet: botnet::Botnet::new(cfg.botnet, cap),
             spoof: spoofing::Spoofing::new(cfg.spoofing, cap),
             exploit: exploit::Exploit::new(rules),
+            webscan: webscan::WebScan::new(cap),
             incidents: Incidents::new(cap, cfg.incident_quiet_secs),
             compromised: CappedMap::new(1024),
             mac_ip: CappedMap::new(cap),
@@ -238,6 +242,7 @@ impl Detector for Attacks {
         if !ctx.app.is_empty() {
             self.brute.on_packet(ctx, &mut self.drafts);
             self.exploit.on_packet(ctx, &mut self.drafts);
+            self.webscan.on_packet(ctx, &mut self.drafts);
         }
         self.botnet.on_packet(ctx, &mut self.drafts);
         if !self.drafts.is_empty() {

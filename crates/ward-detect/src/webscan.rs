@@ -1,0 +1,329 @@
+//! Web vulnerability scanning and directory brute force, by shape.
+//!
+//! Every directory buster (dirb, gobuster, wfuzz, ffuf) and vulnerability
+//! scanner (nikto, nmap's http-enum, OpenVAS-like checks) looks the same on
+//! the wire whatever it calls itself: one client asks one web server for
+//! many *different* paths in a short time, and most of the answers are
+//! errors (404, 403, 400, 401, 405, 5xx), because most guesses miss. The
+//! benign look-alikes differ in one of the two: a browser loading a
+//! device's UI asks for many assets but gets 200/304; a phone app polling
+//! an API, a UPnP control point fetching descriptions or a broken client
+//! retrying a missing file ask for few distinct paths.
+//!
+//! Guarantees:
+//! - one `web-vulnerability-scan` (category `recon`) per (client, server)
+//!   and window; [`crate::table::Incidents`] folds repeats into one
+//!   incident;
+//! - state is one small fixed-size record per (client, server) pair in a
+//!   [`CappedMap`]; distinct paths are counted in a 40-byte
+//!   [`Distinct`] sketch, never stored;
+//! - a known scanner's User-Agent is evidence (named in the alert, higher
+//!   confidence, half the thresholds), never enough on its own: one request
+//!   from a scanner is `scan-tool-http-probe`'s business (`recon`).
+//! - packet time only; no allocation per request on the common path.
+
+use std::net::IpAddr;
+
+use ward_core::flow::Dir;
+use ward_core::{AlertCategory, PacketContext, Timestamp};
+use ward_proto::{AppEvent, HttpRequest};
+
+use crate::alert::{secs, span, who, Draft};
+use crate::table::{CappedMap, Distinct};
+
+const NAME: &str = "webscan";
+const SIGNATURE: &str = "web-vulnerability-scan";
+
+/// Thresholds of the shape. Fixed rather than configured: they describe
+/// what a scanning tool does, not a property of one network.
+#[derive(Clone, Copy, Debug)]
+pub struct WebScanLimits {
+    /// Window over which a pair's requests are counted, seconds.
+    pub window_secs: u64,
+    /// Distinct paths (query cut off) a client must ask one server for.
+    pub min_paths: u32,
+    /// Answers the server must have given (so the miss ratio means something).
+    pub min_answers: u32,
+    /// Share of those answers that are errors (4xx, 5xx), in percent.
+    pub min_error_pct: u32,
+}
+
+impl Default for WebScanLimits {
+    fn default() -> Self {
+        // dirb's small list is 959 paths and a busybox server answers 100
+        // a second; nmap's http-enum asks ~2 000; nikto a few thousand. A
+        // browser loading the heaviest camera UI asks 30-80 assets in a few
+        // seconds, nearly all 200/304; 25 paths in a minute with 70 % errors
+        // is far from it and reached by every tool in its first seconds.
+        WebScanLimits {
+            window_secs: 60,
+            min_paths: 25,
+            min_answers: 20,
+            min_error_pct: 70,
+        }
+    }
+}
+
+/// One client's requests to one server in the current window.
+#[derive(Clone, Copy, Debug)]
+struct Pair {
+    start: Timestamp,
+    first_seen: Timestamp,
+    last_seen: Timestamp,
+    requests: u32,
+    paths: Distinct,
+    answers: u32,
+    errors: u32,
+    /// Index into [`SCANNERS`] + 1 of a scanner User-Agent seen (0: none).
+    tool: u8,
+    port: u16,
+    sport: u16,
+    reported: bool,
+}
+
+impl Pair {
+    fn new(now: Timestamp) -> Self {
+        Pair {
+            start: now,
+            first_seen: now,
+            last_seen: now,
+            requests: 0,
+            paths: Distinct::default(),
+            answers: 0,
+            errors: 0,
+            tool: 0,
+            port: 0,
+            sport: 0,
+            reported: false,
+        }
+    }
+
+    /// Start a new window when the old one is over (keeping `first_seen`
+    /// while the pair stays busy, for the alert's span).
+    fn roll(&mut self, now: Timestamp, window_us: i64) {
+        if now.since(self.start) > window_us {
+            let first = if now.since(self.last_seen) > window_us {
+                now
+            } else {
+                self.first_seen
+            };
+            *self = Pair::new(now);
+            self.first_seen = first;
+        }
+    }
+}
+
+/// Scanner User-Agent substrings (lower case) and the tool's name. Only
+/// tools that name themselves; dirb's MSIE 6 string names nothing.
+const SCANNERS: &[(&str, &str)] = &[
+    ("nikto", "Nikto"),
+    ("nmap scripting engine", "nmap"),
+    ("wfuzz", "wfuzz"),
+    ("gobuster", "gobuster"),
+    ("dirbuster", "DirBuster"),
+    ("feroxbuster", "feroxbuster"),
+    ("fuzz faster u fool", "ffuf"),
+    ("sqlmap", "sqlmap"),
+    ("nuclei", "Nuclei"),
+    ("wpscan", "WPScan"),
+    ("whatweb", "WhatWeb"),
+    ("openvas", "OpenVAS"),
+    ("greenbone", "OpenVAS"),
+    ("nessus", "Nessus"),
+    ("acunetix", "Acunetix"),
+    ("netsparker", "Netsparker"),
+    ("arachni", "Arachni"),
+    ("skipfish", "skipfish"),
+    ("w3af", "w3af"),
+    ("commix", "commix"),
+    ("zgrab", "ZGrab"),
+    ("masscan", "masscan"),
+    ("jaeles", "Jaeles"),
+];
+
+fn scanner(req: &HttpRequest) -> u8 {
+    let Some(ua) = req.user_agent.as_deref() else {
+        return 0;
+    };
+    // User-Agents are short; lower-case on the stack-free slow path only
+    // when the string holds an upper-case letter.
+    let lower;
+    let ua = if ua.bytes().any(|b| b.is_ascii_uppercase()) {
+        lower = ua.to_ascii_lowercase();
+        lower.as_str()
+    } else {
+        ua
+    };
+    SCANNERS
+        .iter()
+        .position(|(needle, _)| ua.contains(needle))
+        .map_or(0, |i| i as u8 + 1)
+}
+
+/// The path of a request target: the query and fragment cut off, so a
+/// poller's cache-busting `?t=...` is one path, not many.
+fn path_of(uri: &str) -> &str {
+    let end = uri.find(['?', '#']).unwrap_or(uri.len());
+    &uri[..end]
+}
+
+/// An answer that says the asked-for thing is not there or not allowed.
+fn is_error(status: u16) -> bool {
+    (400..600).contains(&status)
+}
+
+pub struct WebScan {
+    limits: WebScanLimits,
+    pairs: CappedMap<(IpAddr, IpAddr), Pair>,
+}
+
+impl WebScan {
+    pub fn new(cap: usize) -> Self {
+        Self::with_limits(WebScanLimits::default(), cap)
+    }
+
+    pub fn with_limits(limits: WebScanLimits, cap: usize) -> Self {
+        WebScan {
+            limits,
+            pairs: CappedMap::new(cap),
+        }
+    }
+
+    pub fn on_packet(&mut self, ctx: &PacketContext<'_, '_>, out: &mut Vec<Draft>) {
+        let Some(flow) = ctx.flow else { return };
+        let (Some(client), Some(server)) = (flow.src_ip, flow.dst_ip) else {
+            return;
+        };
+        let now = ctx.pkt.ts;
+        let window_us =
+            i64::try_from(self.limits.window_secs.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
+        for ev in ctx.app {
+            match ev {
+                AppEvent::HttpRequest(req) if ctx.dir != Some(Dir::ToClient) => {
+                    let p = self.pairs.entry((client, server), || Pair::new(now));
+                    p.roll(now, window_us);
+                    p.last_seen = now;
+                    p.requests = p.requests.saturating_add(1);
+                    p.paths.insert(&path_of(&req.uri));
+                    p.port = flow.dst_port;
+                    p.sport = flow.src_port;
+                    if p.tool == 0 {
+                        p.tool = scanner(req);
+                    }
+                }
+                AppEvent::HttpResponse { status } => {
+                    // Answers only count for a pair whose requests we saw.
+                    let Some(p) = self.pairs.get_mut(&(client, server)) else {
+                        continue;
+                    };
+                    p.answers = p.answers.saturating_add(1);
+                    if is_error(*status) {
+                        p.errors = p.errors.saturating_add(1);
+                    }
+                }
+                _ => continue,
+            }
+            self.check(ctx, client, server, now, out);
+        }
+    }
+
+    fn check(
+        &mut self,
+        ctx: &PacketContext<'_, '_>,
+        client: IpAddr,
+        server: IpAddr,
+        now: Timestamp,
+        out: &mut Vec<Draft>,
+    ) {
+        let Some(p) = self.pairs.get_mut(&(client, server)) else {
+            return;
+        };
+        if p.reported {
+            return;
+        }
+        let l = self.limits;
+        // A tool that names itself needs half the evidence.
+        let div = if p.tool > 0 { 2 } else { 1 };
+        let paths = p.paths.estimate();
+        if paths < l.min_paths / div
+            || p.answers < l.min_answers / div
+            || u64::from(p.errors) * 100 < u64::from(p.answers) * u64::from(l.min_error_pct / div)
+        {
+            return;
+        }
+        p.reported = true;
+        let tool = usize::from(p.tool)
+            .checked_sub(1)
+            .and_then(|i| SCANNERS.get(i))
+            .map(|(_, t)| *t);
+        let mut d = Draft::new(AlertCategory::Recon, SIGNATURE, NAME, now);
+        d.attacker = Some(client);
+        d.attacker_port = p.sport;
+        d.victims = vec![server];
+        d.victim_port = p.port;
+        d.proto = Some(6);
+        d.first_seen = p.first_seen;
+        d.count = u64::from(p.requests);
+        d.severity = 2;
+        d.confidence = if tool.is_some() { 0.95 } else { 0.8 };
+        let error_pct = u64::from(p.errors) * 100 / u64::from(p.answers.max(1));
+        d = d
+            .ev("requests", p.requests)
+            .ev("distinct_paths", paths)
+            .ev("answers", p.answers)
+            .ev("error_answers", p.errors)
+            .ev("error_pct", error_pct)
+            .ev("port", p.port)
+            .ev("duration_s", secs(p.first_seen, now));
+        if let Some(t) = tool {
+            d = d.ev("tool", t);
+        }
+        let by = tool.map(|t| format!(" with {t}")).unwrap_or_default();
+        d.summary = format!(
+            "{} asked the web server of {} for {paths} different paths in {}{by}, and {error_pct}% of the answers were errors: it is guessing at hidden pages and known vulnerable files, as a vulnerability scanner does.",
+            who(ctx.devices, client),
+            who(ctx.devices, server),
+            span(p.first_seen, now),
+        );
+        out.push(d);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_of_cuts_query_and_fragment() {
+        assert_eq!(path_of("/a/b?x=1"), "/a/b");
+        assert_eq!(path_of("/a#top"), "/a");
+        assert_eq!(path_of("/"), "/");
+        assert_eq!(path_of(""), "");
+    }
+
+    #[test]
+    fn scanner_user_agents_are_named() {
+        let r = |ua: &str| HttpRequest {
+            user_agent: Some(ua.into()),
+            ..Default::default()
+        };
+        let name = |ua: &str| {
+            let i = scanner(&r(ua));
+            usize::from(i)
+                .checked_sub(1)
+                .map(|i| SCANNERS[i].1)
+                .unwrap_or("")
+        };
+        assert_eq!(name("Wfuzz/3.1.0"), "wfuzz");
+        assert_eq!(
+            name("Mozilla/5.00 (Nikto/2.5.0) (Evasions:None) (Test:000003)"),
+            "Nikto"
+        );
+        assert_eq!(name("Fuzz Faster U Fool v1.1.0"), "ffuf");
+        assert_eq!(
+            name("Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.1)"),
+            ""
+        );
+        assert_eq!(scanner(&HttpRequest::default()), 0);
+    }
+}
