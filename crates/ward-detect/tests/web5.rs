@@ -365,3 +365,34 @@ fn ordinary_queries_and_forms_are_not_injections() {
         );
     }
 }
+
+/// curl -F, browsers and most tools write a form's head and its body
+/// separately: the body arrives in the next segment, with no HTTP event.
+#[test]
+fn a_web_shell_in_a_body_sent_after_its_head_is_found() {
+    let upload = "--x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"shell.php\"\r\nContent-Type: application/x-php\r\n\r\n<?php if(isset($_REQUEST[\"cmd\"])){ system($_REQUEST[\"cmd\"]); } ?>\r\n--x--\r\n";
+    let head = format!(
+        "POST /upload.php HTTP/1.1\r\nHost: gw\r\nUser-Agent: curl/7.88.1\r\nContent-Type: multipart/form-data; boundary=x\r\nContent-Length: {}\r\n\r\n",
+        upload.len()
+    );
+    let run_with = |gap_us: i64| {
+        let mut run = Run::new();
+        let (c, s) = (ATK_END, CAM_WEB);
+        run.at(0, &tcp(c, s, 1000, "S", b""));
+        run.at(100, &tcp(s, c, 5000, "SA", b""));
+        run.at(200, &tcp(c, s, 1001, "A", b""));
+        run.at(300, &tcp(c, s, 1001, "PA", head.as_bytes()));
+        run.at(
+            300 + gap_us,
+            &tcp(c, s, 1001 + head.len() as u32, "PA", upload.as_bytes()),
+        );
+        run.alerts()
+            .into_iter()
+            .filter(|a| a.category == AlertCategory::Exploit)
+            .map(|a| a.signature)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(run_with(400), ["web-shell-upload"]);
+    // A body that never belonged to the head (long after it) is not read.
+    assert!(run_with(30_000_000).is_empty());
+}
