@@ -38,6 +38,7 @@ pub mod bruteforce;
 pub mod config;
 pub mod dns_race;
 pub mod dos;
+pub mod dos_shapes;
 pub mod exploit;
 pub mod ml;
 pub mod recon;
@@ -91,6 +92,7 @@ pub struct Attacks {
     recon: recon::Recon,
     brute: bruteforce::Bruteforce,
     dos: dos::Dos,
+    shapes: dos_shapes::DosShapes,
     botnet: botnet::Botnet,
     spoof: spoofing::Spoofing,
     exploit: exploit::Exploit,
@@ -113,6 +115,7 @@ impl Attacks {
         Ok(Attacks {
             recon: recon::Recon::new(cfg.recon, cap),
             brute: bruteforce::Bruteforce::new(cfg.bruteforce, cap),
+            shapes: dos_shapes::DosShapes::new(&cfg.dos, cap),
             dos: dos::Dos::new(cfg.dos, cap, cfg.incident_quiet_secs),
             botnet: botnet::Botnet::new(cfg.botnet, cap),
             spoof: spoofing::Spoofing::new(cfg.spoofing, cap),
@@ -238,6 +241,8 @@ impl Detector for Attacks {
         }
         self.recon.on_packet(ctx, &mut self.drafts);
         self.dos.on_packet(ctx, &mut self.drafts);
+        // STOMP counts mid-connection data segments: ordinary packets too.
+        self.shapes.on_packet(ctx, &mut self.drafts);
         self.spoof.on_packet(ctx, &mut self.drafts);
         if !ctx.app.is_empty() {
             self.brute.on_packet(ctx, &mut self.drafts);

@@ -58,6 +58,10 @@ use crate::table::{CappedMap, Distinct};
 
 const NAME: &str = "scan";
 const VICTIM_SLOTS: usize = 8;
+/// UDP payload bytes from which a datagram is no scan probe (Mirai's UDP
+/// floods send 512 by default; nmap's largest protocol payload, in
+/// nmap-payloads, is 244 bytes).
+const FLOOD_DATAGRAM: usize = 512;
 
 /// nmap OS-detection probe kinds (nmap book, "TCP/IP fingerprinting methods").
 mod os_probe {
@@ -597,6 +601,12 @@ impl Recon {
                 // A DHCP server unicasts its offers to every client it
                 // serves: never a sweep.
                 if matches!(u.dst_port, 67 | 68) {
+                    return;
+                }
+                // No scanner's probe is this big (nmap's and masscan's UDP
+                // payloads are a few hundred bytes at most): a random-port
+                // flood (Mirai's udp, greip, greeth) is dos's, not a scan.
+                if pkt.payload.len() >= FLOOD_DATAGRAM {
                     return;
                 }
                 let s = self.source(src, now);
