@@ -27,23 +27,21 @@ use std::time::Instant;
 use ward_anomaly::features::{FeatureExtractor, TableCapacities, N_FEATURES};
 use ward_anomaly::{AnomalyConfig, AnomalyEngine, ModelKind, PacketObs, Phase};
 
+fn env_parse<T: std::str::FromStr>(name: &str) -> Option<T> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
+}
+
 /// Packets per pass (`CPU_BENCH_PACKETS` overrides, e.g. for a short run
 /// under callgrind).
 fn batch() -> usize {
-    std::env::var("CPU_BENCH_PACKETS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000)
+    env_parse("CPU_BENCH_PACKETS").unwrap_or(100_000)
 }
 
 /// Passes over the batch per stage; the best pass is reported (the others
 /// lost the core to a neighbour or to page faults). `CPU_BENCH_PASSES`
 /// overrides.
 fn passes() -> usize {
-    std::env::var("CPU_BENCH_PASSES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(5)
+    env_parse("CPU_BENCH_PASSES").unwrap_or(5)
 }
 
 /// CPU time of this thread in seconds, or wall time where the kernel does not
@@ -60,6 +58,15 @@ fn config(model: ModelKind) -> AnomalyConfig {
         model,
         ..AnomalyConfig::default()
     };
+    // Other model shapes, to measure what a smaller model costs
+    // (`CPU_BENCH_MAX_GROUP`, `CPU_BENCH_HIDDEN_RATIO`; the digests then
+    // differ from the default's).
+    if let Some(m) = env_parse("CPU_BENCH_MAX_GROUP") {
+        cfg.kitnet.max_group = m;
+    }
+    if let Some(r) = env_parse("CPU_BENCH_HIDDEN_RATIO") {
+        cfg.kitnet.hidden_ratio = r;
+    }
     cfg.learning.device_learning_secs = 0.0;
     cfg.learning.min_mapping_secs = 0.0;
     cfg.learning.min_training_secs = 0.0;

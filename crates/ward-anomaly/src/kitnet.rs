@@ -807,27 +807,23 @@ impl Ensemble {
     /// and padding ignored); true when a range (so the scaling) changed.
     #[inline(always)]
     fn observe(&mut self, raw: &[Lanes]) -> bool {
+        // Selects rather than branches (the same updates): the loop runs
+        // eight lanes a step and only the final `changed` is a branch.
         let mut changed = false;
-        for (((lo, hi), v), m) in self
+        for (((lo, hi), &v), &m) in self
             .norm_min
+            .as_flattened_mut()
             .iter_mut()
-            .zip(&mut self.norm_max)
-            .zip(raw)
-            .zip(&self.imask)
+            .zip(self.norm_max.as_flattened_mut())
+            .zip(raw.as_flattened())
+            .zip(self.imask.as_flattened())
         {
-            for l in 0..LANES {
-                let v = v[l];
-                if m[l] != 0.0 && v.is_finite() {
-                    if v < lo[l] {
-                        lo[l] = v;
-                        changed = true;
-                    }
-                    if v > hi[l] {
-                        hi[l] = v;
-                        changed = true;
-                    }
-                }
-            }
+            let on = (m != 0.0) & v.is_finite();
+            let below = on & (v < *lo);
+            let above = on & (v > *hi);
+            *lo = if below { v } else { *lo };
+            *hi = if above { v } else { *hi };
+            changed |= below | above;
         }
         // The scaling is a function of the ranges alone; after the first
         // packets they rarely move.
@@ -866,11 +862,21 @@ impl Ensemble {
         }
     }
 
+    /// Each member's lane in the flat per-bundle RMSEs of [`Buffers`], in
+    /// member order.
+    fn rmse_slots(&self) -> Vec<u32> {
+        self.members
+            .iter()
+            .map(|m| (m.bundle * LANES + m.lane) as u32)
+            .collect()
+    }
+
     /// Forward pass of every member over `b.x`; leaves hidden units in
     /// `b.y`, reconstructions in `b.z`, `x − z` in `b.err`, and writes each
-    /// member's RMSE to `rmse` in member order.
+    /// member's RMSE to `rmse` in member order (`slots` from
+    /// [`Ensemble::rmse_slots`]).
     #[inline(always)]
-    fn forward(&self, b: &mut Buffers, rmse: &mut Vec<f32>, wide: Wide) {
+    fn forward(&self, b: &mut Buffers, slots: &[u32], rmse: &mut Vec<f32>, wide: Wide) {
         let Buffers {
             x,
             y,
@@ -935,9 +941,9 @@ impl Ensemble {
         }
         let flat = b.rmse.as_flattened();
         rmse.extend(
-            self.members
+            slots
                 .iter()
-                .map(|m| flat.get(m.bundle * LANES + m.lane).copied().unwrap_or(0.0)),
+                .map(|&i| flat.get(i as usize).copied().unwrap_or(0.0)),
         );
     }
 
@@ -1311,6 +1317,7 @@ impl Autoencoder {
 
 /// Features up to which the gather reads a fixed-size buffer.
 const GATHER_SPAN: usize = 256;
+const _: () = assert!(GATHER_SPAN == 1 << u8::BITS, "a byte indexes the buffer");
 
 /// Reusable buffers so scoring allocates nothing after the first packet.
 #[derive(Debug, Clone)]
@@ -1318,6 +1325,12 @@ struct Scratch {
     /// Per input row and lane of the ensemble: the feature it reads
     /// (`u16::MAX` in padding, which reads 0).
     gather: Vec<u16>,
+    /// The same per row, as bytes (`u16::MAX` is 255), for fewer than
+    /// [`GATHER_SPAN`] features: a byte indexes the fixed-size buffer
+    /// without a bounds check or a mask.
+    gather8: Vec<[u8; LANES]>,
+    /// [`Ensemble::rmse_slots`], built with `gather`.
+    slots: Vec<u32>,
     /// Compressed features in the ensemble's input rows.
     raw: Vec<Lanes>,
     /// Compressed features in feature order, zero past the last.
@@ -1341,6 +1354,8 @@ impl Default for Scratch {
     fn default() -> Self {
         Self {
             gather: Vec::new(),
+            gather8: Vec::new(),
+            slots: Vec::new(),
             raw: Vec::new(),
             compressed: Box::new([0.0; GATHER_SPAN]),
             compressed_len: 0,
@@ -1425,12 +1440,21 @@ impl KitNet {
                     s.gather[(first + j) * LANES + m.lane] = i;
                 }
             }
+            s.gather8 = s
+                .gather
+                .as_chunks::<LANES>()
+                .0
+                .iter()
+                .map(|g| g.map(|i| i as u8))
+                .collect();
+            s.slots = self.ensemble.rmse_slots();
             s.raw = vec![[0.0; LANES]; rows];
         }
         // Compress in feature order (one vectorisable loop), then gather
         // into the bundles' rows; padding reads 0. With fewer than
         // `GATHER_SPAN` features (138 here) the gather indexes a fixed-size
-        // buffer by a masked index: no bounds check, no branch per value.
+        // buffer by a byte: no bounds check, no branch per value, and a row
+        // of four per step.
         if x.len() < GATHER_SPAN {
             let buf = &mut s.compressed;
             for (c, &v) in buf.iter_mut().zip(x) {
@@ -1440,8 +1464,9 @@ impl KitNet {
                 stale.fill(0.0);
             }
             s.compressed_len = x.len();
-            for (r, &i) in s.raw.as_flattened_mut().iter_mut().zip(&s.gather) {
-                *r = buf[usize::from(i) & (GATHER_SPAN - 1)];
+            let buf: &[f32; GATHER_SPAN] = buf;
+            for (r, g) in s.raw.iter_mut().zip(&s.gather8) {
+                *r = g.map(|i| buf[usize::from(i)]);
             }
         } else {
             for (r, &i) in s.raw.as_flattened_mut().iter_mut().zip(&s.gather) {
@@ -1454,7 +1479,8 @@ impl KitNet {
         }
         self.ensemble.scale(&s.raw, &mut s.ens);
         s.errors.clear();
-        self.ensemble.forward(&mut s.ens, &mut s.errors, wide);
+        self.ensemble
+            .forward(&mut s.ens, &s.slots, &mut s.errors, wide);
         if train {
             self.ensemble.learn(&mut s.ens, self.learning_rate);
         }
@@ -1498,11 +1524,7 @@ impl KitNet {
         // Bits, not `==`: -0.0 and 0.0 compress to different bits.
         let scored = &self.scratch.scored;
         let reuse = !scored.is_empty()
-            && scored.len() == x.len()
-            && scored
-                .iter()
-                .zip(x)
-                .all(|(a, b)| a.to_bits() == b.to_bits());
+            && bytemuck::cast_slice::<f32, u32>(scored) == bytemuck::cast_slice::<f32, u32>(x);
         self.scratch.scored.clear();
         if !reuse {
             self.ensemble_errors(x, true, wide);
@@ -1513,7 +1535,8 @@ impl KitNet {
             // The scaling moved: the pass must be redone with it.
             self.ensemble.scale(&s.raw, &mut s.ens);
             s.errors.clear();
-            self.ensemble.forward(&mut s.ens, &mut s.errors, wide);
+            self.ensemble
+                .forward(&mut s.ens, &s.slots, &mut s.errors, wide);
             if s.errors.is_empty() {
                 s.errors.push(0.0);
             }
