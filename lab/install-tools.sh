@@ -15,6 +15,8 @@ NEED=(
     vsftpd:vsftpd lighttpd:lighttpd
     # scenario variants
     masscan:masscan memcached:memcached slowhttptest:slowhttptest
+    # lib/web5.sh (web scanners)
+    dirb:dirb gobuster:gobuster wfuzz:wfuzz sqlmap:sqlmap
 )
 missing=()
 for item in "${NEED[@]}"; do
