@@ -39,8 +39,9 @@
 //! A UDP flood on one flow (a fixed source port, as Mirai's `udpplain`
 //! sends from a connected socket) opens no new flows. It is counted as
 //! *one-way* UDP: datagrams on flows the receiver never answered that are
-//! not media or telemetry; `udp_pps` of those two seconds in a row is a
-//! flood. Media is RTP that continues one of the two streams last seen
+//! not media or telemetry; `udp_pps` of those in a second, twice that
+//! over it and the second before, with at least a quarter in that one, is
+//! a flood (a flood that began late in a second is found in the next). Media is RTP that continues one of the two streams last seen
 //! from the sender to the address (same SSRC, sequence number 1-512 ahead, a payload type in
 //! use) or MPEG-TS (a sync byte every 188 bytes); a flood whose payload
 //! merely starts like RTP never continues a stream. Telemetry and lighting
@@ -1092,7 +1093,10 @@ impl Dos {
                 (c >= cfg.udp_pps && v.udp_new >= cfg.udp_new_flows)
                     || c >= cfg.udp_pps_any
                     || sustained
-                    || (v.udp_oneway >= cfg.udp_pps && v.prev_udp_oneway >= cfg.udp_pps)
+                    || (v.udp_oneway >= cfg.udp_pps
+                        && v.prev_udp_oneway >= cfg.udp_pps / 4
+                        && v.udp_oneway.saturating_add(v.prev_udp_oneway)
+                            >= cfg.udp_pps.saturating_mul(2))
             }
             Kind::Icmp => c >= cfg.icmp_pps || sustained,
             Kind::Http => c >= cfg.http_rps,

@@ -332,3 +332,47 @@ fn source_engine_queries_of_a_game_server_stay_quiet() {
     }
     no_dos(r);
 }
+
+/// Mirai's udpplain from one connected socket (one flow, random 512-byte
+/// payloads) at 1 500 a second, starting late in a second (320 datagrams
+/// before the next, as in floods5-81): found within a second of its first
+/// datagram, not two seconds later.
+#[test]
+fn udpplain_starting_late_in_a_second_is_found_within_a_second() {
+    let mut r = lan();
+    let start = 1_786_000; // 0.214 s before a second ends
+    for i in 0..4500i64 {
+        let f = udp(
+            (ATK_MAC, ATK, 41_846),
+            (CAM_MAC, CAM, 17_764),
+            &[(i % 251) as u8; 512],
+        );
+        r.at(start + i * 666, &f);
+    }
+    found(&r.timed_alerts(), "udp-flood", start, 1.0);
+}
+
+/// A one-way burst of 800 datagrams in one second that straddles a second
+/// boundary (400 in each), and a stream of 300 a second for 5 s: neither
+/// has the flood rate in a second.
+#[test]
+fn one_way_burst_across_a_second_boundary_stays_quiet() {
+    let mut r = lan();
+    for i in 0..800i64 {
+        let f = udp(
+            (PHONE_MAC, PHONE, 50_000),
+            (CAM_MAC, CAM, 9_000),
+            &[0x33; 200],
+        );
+        r.at(1_500_000 + i * 1_250, &f);
+    }
+    for i in 0..1500i64 {
+        let f = udp(
+            (PHONE_MAC, PHONE, 50_001),
+            (CAM_MAC, CAM, 9_001),
+            &[0x34; 200],
+        );
+        r.at(4_000_000 + i * 3_333, &f);
+    }
+    no_dos(r);
+}
