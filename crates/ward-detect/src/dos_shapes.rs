@@ -14,7 +14,8 @@
 //! segment (767 bytes behind the last one's end), others random ones. So
 //! every 64th packet of a direction of a handshaked connection is compared
 //! with the packet before it: in sequence when it starts at the previous
-//! one's end or up to 24 000 bytes after it (packets the capture missed).
+//! one's end or up to 24 000 bytes after it (packets the capture missed),
+//! or where the previous one started (a capture that sees each twice).
 //! Four such checkpoints in a row out of sequence, each 64 packets after
 //! the last at `ack_rst_pps` a second or faster, carrying data, are
 //! `tcp-stomp-flood`. A busy upload or an MQTT connection publishing a
@@ -66,9 +67,9 @@ const STOMP_CHECKS: u8 = 4;
 /// One direction of one connection, seen at its checkpoints.
 #[derive(Clone, Copy)]
 struct Conn {
-    /// The end (sequence number + payload length) of the packet before the
-    /// next checkpoint, when recorded.
-    prev_end: Option<u32>,
+    /// The start and end (sequence number + payload length) of the packet
+    /// before the next checkpoint, when recorded.
+    prev: Option<(u32, u32)>,
     /// The last checkpoint's time.
     last_check: Option<Timestamp>,
     /// Checkpoints in a row out of sequence, at the flood rate, with data.
@@ -229,10 +230,10 @@ impl DosShapes {
         let now = pkt.ts;
         if at != 0 {
             if let Some(c) = self.conns.get_mut(&key) {
-                c.prev_end = Some(seq.wrapping_add(len));
+                c.prev = Some((seq, seq.wrapping_add(len)));
             } else {
                 self.conns.entry(key, || Conn {
-                    prev_end: Some(seq.wrapping_add(len)),
+                    prev: Some((seq, seq.wrapping_add(len))),
                     last_check: None,
                     odd: 0,
                     reported: false,
@@ -244,9 +245,11 @@ impl DosShapes {
         let Some(c) = self.conns.get_mut(&key) else {
             return;
         };
+        // A copy of the packet before (a capture that sees each packet
+        // twice) follows it too.
         let in_sequence = c
-            .prev_end
-            .is_none_or(|end| seq.wrapping_sub(end) <= SEQ_SLACK);
+            .prev
+            .is_none_or(|(start, end)| seq == start || seq.wrapping_sub(end) <= SEQ_SLACK);
         let fast = c.last_check.is_some_and(|t| {
             u64::try_from(now.since(t))
                 .is_ok_and(|us| us.saturating_mul(pps) <= u64::from(CHECK_EVERY) * 1_000_000)
@@ -257,7 +260,7 @@ impl DosShapes {
             0
         };
         c.last_check = Some(now);
-        c.prev_end = None;
+        c.prev = None;
         if c.odd < STOMP_CHECKS || c.reported {
             return;
         }

@@ -376,3 +376,21 @@ fn one_way_burst_across_a_second_boundary_stays_quiet() {
     }
     no_dos(r);
 }
+
+/// A capture that sees every packet twice (a SPAN port mirroring both
+/// ends of a link) of a busy upload: each copy follows the packet before.
+#[test]
+fn duplicated_capture_of_an_upload_stays_quiet() {
+    let mut r = lan();
+    let phone: End = (PHONE_MAC, PHONE, 40_003);
+    let nas: End = (CAM_MAC, CAM, 445);
+    handshake(&mut r, 1_000_000, phone, nas);
+    let seg = [0x22u8; 1448];
+    for i in 0..6000u32 {
+        let t = 1_001_000 + i64::from(i) * 500;
+        let f = tcp(phone, nas, 1001u32.wrapping_add(i * 1448), "A", &seg);
+        r.at(t, &f);
+        r.at(t + 1, &f);
+    }
+    no_dos(r);
+}
