@@ -57,6 +57,11 @@ impl Default for DeviceConfig {
 }
 
 const MAX_NAMES: usize = 8;
+/// Slots of the MAC → device cache in front of the key index (a power of
+/// two; 4 KiB). Most packets come from and go to a handful of stations (the
+/// router above all), so most lookups end here, in L1, instead of in the
+/// hash index and the device itself.
+const MAC_CACHE: usize = 256;
 const MAX_SERVICES: usize = 64;
 const MAX_PROTOCOLS: usize = 32;
 const MAX_VALUE: usize = 256;
@@ -281,6 +286,15 @@ pub struct DeviceTable {
     pub counters: DeviceCounters,
     /// Bumped whenever any device gains evidence, a service or a protocol.
     evidence_version: u64,
+    /// Direct-mapped cache of [`DeviceTable::find`] for MAC keys: per slot
+    /// the MAC (as [`mac_bits`], never 0) and its device. An entry is only
+    /// ever what `find` would answer: it is written from `find` or a new
+    /// device, and cleared when its device is removed (ids are reused).
+    /// Fixed size, so spoofed MACs only evict each other.
+    mac_cache: Box<[(u64, u32)]>,
+    /// Odd multiplier picking a MAC's cache slot, from the seed (a flood
+    /// aimed at one slot only costs the lookups the cache would save).
+    mac_cache_mul: u64,
 }
 
 impl DeviceTable {
@@ -296,6 +310,8 @@ impl DeviceTable {
             changed: Vec::new(),
             counters: DeviceCounters::default(),
             evidence_version: 0,
+            mac_cache: vec![(0, 0); MAC_CACHE].into_boxed_slice(),
+            mac_cache_mul: FixedState::with_seed(seed ^ 0x6d61_635f_6361_6368).hash_one(0u64) | 1,
         }
     }
 
@@ -346,6 +362,42 @@ impl DeviceTable {
             .copied()
     }
 
+    /// [`DeviceTable::find`] through the MAC cache (same answer).
+    fn find_cached(&mut self, key: DeviceKey) -> Option<DeviceId> {
+        let DeviceKey::Mac(m) = key else {
+            return self.find(key);
+        };
+        let bits = mac_bits(m);
+        let slot = self.cache_slot(bits);
+        if let Some(&(k, id)) = self.mac_cache.get(slot) {
+            if k == bits {
+                return Some(id);
+            }
+        }
+        let id = self.find(key)?;
+        if let Some(e) = self.mac_cache.get_mut(slot) {
+            *e = (bits, id);
+        }
+        Some(id)
+    }
+
+    #[inline]
+    fn cache_slot(&self, bits: u64) -> usize {
+        (bits.wrapping_mul(self.mac_cache_mul) >> (64 - MAC_CACHE.trailing_zeros())) as usize
+    }
+
+    /// [`DeviceTable::find_endpoint`] through the MAC cache (same answer).
+    pub fn find_endpoint_cached(
+        &mut self,
+        mac: Option<MacAddr>,
+        ip: Option<IpAddr>,
+    ) -> Option<DeviceId> {
+        match mac.filter(|m| m.is_station()) {
+            Some(m) => self.find_cached(DeviceKey::Mac(m)),
+            None => ip.and_then(|ip| self.find_ip(ip)),
+        }
+    }
+
     /// The device an address belongs to.
     pub fn find_ip(&self, ip: IpAddr) -> Option<DeviceId> {
         let h = ip_hash(&self.hasher, ip);
@@ -385,7 +437,7 @@ impl DeviceTable {
     }
 
     fn get_or_create(&mut self, key: DeviceKey, now: Timestamp) -> DeviceId {
-        if let Some(id) = self.find(key) {
+        if let Some(id) = self.find_cached(key) {
             return id;
         }
         if self.by_key.len() >= self.cfg.max_devices.clamp(1, crate::lru::MAX_SLOTS) {
@@ -416,6 +468,13 @@ impl DeviceTable {
         self.counters.created += 1;
         self.changed.push(id);
         self.lru.touch(id, 0);
+        if let DeviceKey::Mac(m) = key {
+            let bits = mac_bits(m);
+            let slot = self.cache_slot(bits);
+            if let Some(e) = self.mac_cache.get_mut(slot) {
+                *e = (bits, id);
+            }
+        }
         id
     }
 
@@ -426,6 +485,15 @@ impl DeviceTable {
         let h = key_hash(&self.hasher, dev.key);
         if let Ok(e) = self.by_key.find_entry(h, |&i| i == id) {
             e.remove();
+        }
+        if let DeviceKey::Mac(m) = dev.key {
+            let bits = mac_bits(m);
+            let slot = self.cache_slot(bits);
+            if let Some(e) = self.mac_cache.get_mut(slot) {
+                if *e == (bits, id) {
+                    *e = (0, 0);
+                }
+            }
         }
         for ip in dev.ips {
             let h = ip_hash(&self.hasher, ip);
@@ -530,7 +598,7 @@ impl DeviceTable {
             }
         }
         let dst = match (pkt.link.dst, ip) {
-            (Some(mac), _) if mac.is_station() => self.find(DeviceKey::Mac(mac)),
+            (Some(mac), _) if mac.is_station() => self.find_cached(DeviceKey::Mac(mac)),
             (None, Some(ip)) => self.find_ip(ip.dst),
             _ => None,
         };
@@ -615,6 +683,14 @@ impl DeviceTable {
             self.mark_changed(id);
         }
     }
+}
+
+/// A MAC as one integer for the MAC cache, with a bit no MAC sets (so an
+/// empty entry, 0, never matches).
+#[inline]
+fn mac_bits(m: MacAddr) -> u64 {
+    let b = m.0;
+    u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], 0, 0x80])
 }
 
 /// The seeded hash of a device key as one integer. Hashed the derived way

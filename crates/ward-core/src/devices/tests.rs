@@ -167,3 +167,45 @@ fn evidence_values_are_cleaned_whether_borrowed_or_copied() {
     );
     assert_eq!(clean(" \u{1}. "), "");
 }
+
+/// The MAC cache answers what the index answers, while devices are evicted
+/// and their ids reused by other MACs (a small table under MAC churn, with
+/// a few MACs that keep coming back so cached entries get hit).
+#[test]
+fn the_mac_cache_answers_what_find_answers_under_eviction() {
+    let cfg = DeviceConfig {
+        max_devices: 8,
+        ..DeviceConfig::default()
+    };
+    for seed in [1, 2, 3] {
+        let mut t = DeviceTable::new(cfg.clone(), seed);
+        let mac = |i: u32| {
+            let b = i.to_be_bytes();
+            [0x02, 0x11, b[0], b[1], b[2], b[3]]
+        };
+        let mut x = seed as u32;
+        for n in 0..20_000u32 {
+            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            // A few regulars and a stream of strangers.
+            let (s, d) = if n % 3 == 0 {
+                (x >> 28, (x >> 20) & 3)
+            } else {
+                (16 + (x >> 12) % 500, x >> 30)
+            };
+            let f = udp((mac(s), IP_A, 1000), (mac(d), IP_B, 53), b"x");
+            let (src, dst) = observe(&mut t, &f, linktype::ETHERNET);
+            assert_eq!(src, t.find(DeviceKey::Mac(MacAddr(mac(s)))));
+            assert!(src.is_some());
+            assert_eq!(dst, t.find(DeviceKey::Mac(MacAddr(mac(d)))));
+            for probe in [0, 1, 2, 3, s, d] {
+                let m = Some(MacAddr(mac(probe)));
+                assert_eq!(
+                    t.find_endpoint_cached(m, None),
+                    t.find_endpoint(m, None),
+                    "seed {seed} packet {n} mac {probe}"
+                );
+            }
+        }
+        assert!(t.counters.evicted > 1000);
+    }
+}

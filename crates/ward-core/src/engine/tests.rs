@@ -405,3 +405,11 @@ fn packets_with_application_events_are_not_ordinary() {
     ];
     assert_eq!(ordinary_flags(&frames), [false, false, false, false, true]);
 }
+
+#[test]
+fn flags_hex_writes_what_format_wrote() {
+    assert_eq!(flags_hex(0), None);
+    for f in 1..=255u8 {
+        assert_eq!(flags_hex(f), Some(format!("{f:02x}")));
+    }
+}
