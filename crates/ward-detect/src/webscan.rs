@@ -16,12 +16,15 @@
 //!   incident;
 //! - state is one small fixed-size record per (client, server) pair in a
 //!   [`CappedMap`]; distinct paths are counted in a 40-byte
-//!   [`Distinct`] sketch, never stored;
+//!   [`Distinct`] sketch, never stored, by *shape* (a name holding digits
+//!   counts as one, so an app asking for 40 deleted recordings' numbered
+//!   thumbnails is not a scan);
 //! - a known scanner's User-Agent is evidence (named in the alert, higher
 //!   confidence, half the thresholds), never enough on its own: one request
 //!   from a scanner is `scan-tool-http-probe`'s business (`recon`).
 //! - packet time only; no allocation per request on the common path.
 
+use std::hash::{BuildHasher, Hasher};
 use std::net::IpAddr;
 
 use ward_core::flow::Dir;
@@ -29,7 +32,7 @@ use ward_core::{AlertCategory, PacketContext, Timestamp};
 use ward_proto::{AppEvent, HttpRequest};
 
 use crate::alert::{secs, span, who, Draft};
-use crate::table::{CappedMap, Distinct};
+use crate::table::{hasher, CappedMap, Distinct};
 
 const NAME: &str = "webscan";
 const SIGNATURE: &str = "web-vulnerability-scan";
@@ -167,6 +170,33 @@ fn path_of(uri: &str) -> &str {
     &uri[..end]
 }
 
+/// A hash of a path's *shape*: every run of letters and digits that holds a
+/// digit counts as one token, so `/rec/20261127_1200.jpg` and
+/// `/rec/20261127_1201.jpg` (an app fetching thumbnails of recordings that
+/// were deleted, each a 404) are one path, while a word list's guesses
+/// (`/admin`, `/backup`, `/cgi-bin`) stay distinct. No allocation.
+fn path_shape_hash(path: &str) -> u64 {
+    let mut h = hasher().build_hasher();
+    for tok in path
+        .as_bytes()
+        .split_inclusive(|b| !b.is_ascii_alphanumeric())
+    {
+        let (word, sep) = match tok.split_last() {
+            Some((last, rest)) if !last.is_ascii_alphanumeric() => (rest, Some(*last)),
+            _ => (tok, None),
+        };
+        if word.iter().any(u8::is_ascii_digit) {
+            h.write_u8(0);
+        } else {
+            h.write(word);
+        }
+        if let Some(c) = sep {
+            h.write_u8(c);
+        }
+    }
+    h.finish()
+}
+
 /// An answer that says the asked-for thing is not there or not allowed.
 fn is_error(status: u16) -> bool {
     (400..600).contains(&status)
@@ -204,7 +234,7 @@ impl WebScan {
                     p.roll(now, window_us);
                     p.last_seen = now;
                     p.requests = p.requests.saturating_add(1);
-                    p.paths.insert(&path_of(&req.uri));
+                    p.paths.insert_hash(path_shape_hash(path_of(&req.uri)));
                     p.port = flow.dst_port;
                     p.sport = flow.src_port;
                     if p.tool == 0 {
@@ -299,6 +329,17 @@ mod tests {
         assert_eq!(path_of("/a#top"), "/a");
         assert_eq!(path_of("/"), "/");
         assert_eq!(path_of(""), "");
+    }
+
+    #[test]
+    fn numbered_names_are_one_shape_words_are_not() {
+        let h = path_shape_hash;
+        assert_eq!(h("/rec/20261127_1200.jpg"), h("/rec/20261127_1201.jpg"));
+        assert_eq!(h("/thumb/a3f9c2e1.jpg"), h("/thumb/77b0d2c4.jpg"));
+        assert_ne!(h("/admin"), h("/backup"));
+        assert_ne!(h("/admin/"), h("/admin"));
+        assert_ne!(h("/rec/1.jpg"), h("/rec/1.png"));
+        assert_eq!(h(""), h(""));
     }
 
     #[test]

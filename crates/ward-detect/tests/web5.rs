@@ -223,13 +223,34 @@ fn pollers_retries_and_upnp_control_points_are_not_scans() {
             )
         })
         .collect();
-    conversation(
+    let t = conversation(
         &mut run,
         (PHONE_MAC, PHONE, 41002),
         CAM_WEB,
         t,
         100_000,
         &upnp,
+    );
+    // An NVR app asking for the thumbnails of 60 recordings that were
+    // deleted: 60 distinct paths, every answer a 404, but one shape.
+    let thumbs: Vec<(Vec<u8>, u16)> = (0..60)
+        .map(|i| {
+            (
+                get(
+                    &format!("/rec/thumb/20261127_{:04}.jpg", 1000 + i * 7),
+                    "okhttp/4.9.2",
+                ),
+                404,
+            )
+        })
+        .collect();
+    conversation(
+        &mut run,
+        (PHONE_MAC, PHONE, 41003),
+        CAM_WEB,
+        t,
+        50_000,
+        &thumbs,
     );
     let alerts = run.alerts();
     assert!(webscans(&alerts).is_empty(), "{alerts:#?}");
