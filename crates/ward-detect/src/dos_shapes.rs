@@ -36,8 +36,8 @@
 //! later fragments whose first fragment was never seen are
 //! `ip-fragment-flood` material. Per destination and second, the kind's
 //! `dos` threshold in fragments (`icmp_pps`, `ack_rst_pps` for TCP,
-//! `udp_pps`, `ip_pps`; later fragments alone `ip_pps` two seconds in a
-//! row) makes the kind's flood (`icmp-flood`, `tcp-syn-flood` or
+//! `udp_pps`, `ip_pps`; later fragments alone `ip_pps` with twice that
+//! over this second and the one before) makes the kind's flood (`icmp-flood`, `tcp-syn-flood` or
 //! `tcp-ack-rst-flood`, `udp-flood`, `ip-protocol-flood`, with
 //! `fragmented: true`; the same incident as `dos`'s when that crossed too)
 //! or `ip-fragment-flood`. Only fragmented packets reach these tables.
@@ -364,7 +364,14 @@ impl DosShapes {
         }
         let c = v.counts[k];
         let limit = self.frag_pps[k];
-        let over = limit > 0 && c >= limit && (kind != Frag::Orphan || v.orphans_prev >= limit);
+        // Later fragments alone are judged over two seconds, as one-way UDP
+        // is in `dos`: the limit this second, twice it over this second and
+        // the one before, at least a quarter in that one.
+        let over = limit > 0
+            && c >= limit
+            && (kind != Frag::Orphan
+                || (v.orphans_prev >= limit / 4
+                    && c.saturating_add(v.orphans_prev) >= limit.saturating_mul(2)));
         if !over {
             return;
         }
