@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | [`recon`] | `recon` | `tcp-port-scan`, `udp-port-scan`, `tcp-host-sweep`, `udp-host-sweep`, `icmp-ping-sweep`, `arp-sweep`, `tcp-stealth-scan`, `nmap-os-fingerprint`, `mirai-telnet-scan`, `scan-tool-http-probe` |
 //! | [`bruteforce`] | `bruteforce` | `<proto>-bruteforce`, `<proto>-bruteforce-success` (telnet, ssh, ftp, http, http-form, mqtt, rtsp, vnc, mail), `snmp-community-guessing` |
-//! | [`dos`] | `dos` | `tcp-syn-flood`, `tcp-ack-rst-flood`, `udp-flood`, `icmp-flood` (each also `-spoofed`), `http-flood`, `udp-reflection-amplification`, `tcp-synack-reflection`, `ip-protocol-flood` (also `-spoofed`), `dns-water-torture`, `*-carpet-bombing` (one per flood kind), `slow-http-dos`, `tcp-connection-exhaustion`, `dhcp-flood` (from [`spoofing`]) |
+//! | [`dos`], [`dos_shapes`] | `dos` | `tcp-syn-flood`, `tcp-ack-rst-flood`, `udp-flood`, `icmp-flood` (each also `-spoofed`), `http-flood`, `udp-reflection-amplification`, `tcp-synack-reflection`, `ip-protocol-flood` (also `-spoofed`), `dns-water-torture`, `*-carpet-bombing` (one per flood kind), `slow-http-dos`, `tcp-connection-exhaustion`, `tcp-stomp-flood`, `ip-fragment-flood`, `dhcp-flood` (from [`spoofing`]) |
 //! | [`botnet`] | `botnet` | `mirai-telnet-infection`, `mirai-c2-session`, `c2-heartbeat`, `irc-c2`, and `infected-device-scanning` / `infected-device-flooding` (added here) |
 //! | [`spoofing`] | `spoofing` | `arp-spoofing`, `gratuitous-arp-storm`, `rogue-dhcp-server`, `dhcp-starvation`, `dns-spoofing` |
 //! | [`exploit`] | `exploit` | the rule ids of `data/exploits.toml` (IoT exploits; `web-path-traversal`, `web-command-injection`, `web-sql-injection`, `web-xss`, `web-shell-upload`) |
