@@ -57,6 +57,10 @@ struct Args {
     /// `pipeline`: no device identification (as `[detectors.identify] enabled = false`).
     #[arg(long)]
     no_identify: bool,
+    /// `engine`, `pipeline`: also run a detector that counts the packets the
+    /// engine marks ordinary (`PacketContext::ordinary`) and prints the share.
+    #[arg(long)]
+    count_ordinary: bool,
     capture: PathBuf,
 }
 
@@ -69,6 +73,20 @@ impl EventSink for CountSink {
 }
 
 const BATCH: usize = 65_536;
+
+/// Counts `PacketContext::ordinary` (`--count-ordinary`); the totals are
+/// shared with `main` because the engine owns its detectors.
+struct OrdinaryCounter(std::sync::Arc<[std::sync::atomic::AtomicU64; 2]>);
+
+impl ward_core::Detector for OrdinaryCounter {
+    fn name(&self) -> &'static str {
+        "ordinary-counter"
+    }
+    fn on_packet(&mut self, ctx: &ward_core::engine::PacketContext<'_, '_>, _out: &mut Vec<Event>) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.0[usize::from(ctx.ordinary)].fetch_add(1, Relaxed);
+    }
+}
 
 /// Nanoseconds this thread has spent on a CPU (0 where unavailable).
 fn thread_cpu_ns() -> u64 {
@@ -94,10 +112,19 @@ fn main() -> anyhow::Result<()> {
         emit_flows: a.no_flow_events.then_some(false),
         ..EngineConfig::default()
     };
-    let mut engine = if a.stage == Stage::Pipeline {
-        pipeline_engine(&a, engine_cfg)?
+    let counts = std::sync::Arc::new([
+        std::sync::atomic::AtomicU64::new(0),
+        std::sync::atomic::AtomicU64::new(0),
+    ]);
+    let extra: Vec<Box<dyn ward_core::Detector>> = if a.count_ordinary {
+        vec![Box::new(OrdinaryCounter(counts.clone()))]
     } else {
-        Engine::new(engine_cfg, 1, Vec::new())
+        Vec::new()
+    };
+    let mut engine = if a.stage == Stage::Pipeline {
+        pipeline_engine(&a, engine_cfg, extra)?
+    } else {
+        Engine::new(engine_cfg, 1, extra)
     };
     let mut sink = CountSink(0);
     let (mut packets, mut bytes, mut peak_flows, mut anomalies) = (0u64, 0u64, 0usize, 0u64);
@@ -178,6 +205,14 @@ fn main() -> anyhow::Result<()> {
     if matches!(a.stage, Stage::Engine | Stage::Pipeline) {
         println!("flow_counters={:?}", engine.flows().counters);
     }
+    if a.count_ordinary {
+        let [other, ordinary] =
+            [0, 1].map(|i| counts[i].load(std::sync::atomic::Ordering::Relaxed));
+        println!(
+            "ordinary_packets={ordinary} other_packets={other} ordinary_share={:.3}",
+            ordinary as f64 / (ordinary + other).max(1) as f64
+        );
+    }
     Ok(())
 }
 
@@ -185,7 +220,11 @@ fn main() -> anyhow::Result<()> {
 /// and `--no-identify` applied; the flow settings come from `engine_cfg`
 /// unless the config file sets its own `[engine]`.
 #[cfg(feature = "pipeline")]
-fn pipeline_engine(a: &Args, engine_cfg: EngineConfig) -> anyhow::Result<Engine> {
+fn pipeline_engine(
+    a: &Args,
+    engine_cfg: EngineConfig,
+    extra: Vec<Box<dyn ward_core::Detector>>,
+) -> anyhow::Result<Engine> {
     use ward_cli::pipeline::{build_detectors, build_engine_with, RunOptions};
     let mut config = match &a.config {
         Some(p) => {
@@ -221,6 +260,7 @@ fn pipeline_engine(a: &Args, engine_cfg: EngineConfig) -> anyhow::Result<Engine>
             anyhow::bail!("--skip {name}: no such detector");
         }
     }
+    detectors.extend(extra);
     let names: Vec<&str> = detectors.iter().map(|d| d.name()).collect();
     println!("detectors={}", names.join(","));
     let engine = build_engine_with(&config, &opts, detectors, 1)?;
@@ -229,6 +269,10 @@ fn pipeline_engine(a: &Args, engine_cfg: EngineConfig) -> anyhow::Result<Engine>
 }
 
 #[cfg(not(feature = "pipeline"))]
-fn pipeline_engine(_: &Args, _: EngineConfig) -> anyhow::Result<Engine> {
+fn pipeline_engine(
+    _: &Args,
+    _: EngineConfig,
+    _: Vec<Box<dyn ward_core::Detector>>,
+) -> anyhow::Result<Engine> {
     anyhow::bail!("stage-bench was built without the `pipeline` feature")
 }
