@@ -179,10 +179,25 @@ impl Forest {
         let mut nodes = Vec::with_capacity(self.node_count());
         let mut leaves = Vec::new();
         let mut roots = Vec::with_capacity(self.trees.len());
+        // Trained trees are grown depth first, a node before its children,
+        // so every split's children come after it: a walk then only moves
+        // forward and needs neither a step bound nor tree-relative checks.
+        let forward = self.trees.iter().all(|t| {
+            let len = t.nodes.len();
+            !t.nodes.is_empty()
+                && t.nodes.iter().enumerate().all(|(j, n)| {
+                    n.feature == LEAF || {
+                        let (l, r) = (n.left as usize, n.right as usize);
+                        j < l && l < len && j < r && r < len
+                    }
+                })
+        }) && self.node_count() < u32::MAX as usize;
         for t in &self.trees {
             let base = nodes.len() as u32;
             let len = t.nodes.len() as u32;
             roots.push((base, len));
+            // Forward forests store absolute children (see `forward`).
+            let shift = if forward { base } else { 0 };
             for n in &t.nodes {
                 if n.feature == LEAF {
                     let start = leaves.len() as u32;
@@ -200,8 +215,8 @@ impl Forest {
                     nodes.push(FlatNode {
                         feature: n.feature,
                         threshold: n.threshold,
-                        a: n.left,
-                        b: n.right,
+                        a: n.left + shift,
+                        b: n.right + shift,
                     });
                 }
             }
@@ -213,6 +228,7 @@ impl Forest {
             nodes,
             leaves,
             roots,
+            forward,
         }
     }
 }
@@ -277,6 +293,12 @@ pub struct CompiledForest {
     leaves: Vec<(u32, f32)>,
     /// Per tree: (first node, node count).
     roots: Vec<(u32, u32)>,
+    /// Every split's children come after it in its tree, and `nodes`
+    /// holds them as absolute indices: walks take the short path
+    /// ([`CompiledForest::leaf_forward`]). Otherwise (a hand-made or
+    /// corrupted file) children are tree-relative and every step is
+    /// checked and bounded.
+    forward: bool,
 }
 
 impl CompiledForest {
@@ -358,6 +380,19 @@ impl CompiledForest {
             return true;
         }
         for (ti, &(base, len)) in self.roots.iter().enumerate() {
+            if self.forward {
+                let leaf = match used.as_deref_mut() {
+                    Some(u) => self.leaf_forward(base, x, |f| u.push((ti as u32, f))),
+                    None => self.leaf_forward(base, x, |_| {}),
+                };
+                if let Some(node) = leaf {
+                    self.add_leaf(node, p);
+                }
+                if stop(p) {
+                    return false;
+                }
+                continue;
+            }
             let tree = self
                 .nodes
                 .get(base as usize..(base as usize).saturating_add(len as usize))
@@ -366,16 +401,7 @@ impl CompiledForest {
             for _ in 0..=tree.len() {
                 let Some(node) = tree.get(i) else { break };
                 if node.feature == LEAF {
-                    let start = node.a as usize;
-                    let dist = self
-                        .leaves
-                        .get(start..start.saturating_add(node.b as usize))
-                        .unwrap_or(&[]);
-                    for &(c, w) in dist {
-                        if let Some(slot) = p.get_mut(c as usize) {
-                            *slot += w;
-                        }
-                    }
+                    self.add_leaf(node, p);
                     break;
                 }
                 if let Some(u) = used.as_deref_mut() {
@@ -397,6 +423,43 @@ impl CompiledForest {
             *v /= n;
         }
         true
+    }
+
+    /// The leaf a forward forest's tree starting at `root` (absolute)
+    /// reaches for `x`, telling `tested` each split's feature on the way.
+    /// Each step moves to a later node, so the walk ends; a missing node
+    /// (impossible once `forward` was established) ends it without a leaf.
+    #[inline]
+    fn leaf_forward(&self, root: u32, x: &[f32], mut tested: impl FnMut(u32)) -> Option<&FlatNode> {
+        let mut i = root as usize;
+        loop {
+            let node = self.nodes.get(i)?;
+            if node.feature == LEAF {
+                return Some(node);
+            }
+            tested(node.feature);
+            let v = x.get(node.feature as usize).copied().unwrap_or(0.0);
+            i = if v <= node.threshold {
+                node.a as usize
+            } else {
+                node.b as usize
+            };
+        }
+    }
+
+    /// Add a leaf's class distribution to `p`.
+    #[inline]
+    fn add_leaf(&self, node: &FlatNode, p: &mut [f32]) {
+        let start = node.a as usize;
+        let dist = self
+            .leaves
+            .get(start..start.saturating_add(node.b as usize))
+            .unwrap_or(&[]);
+        for &(c, w) in dist {
+            if let Some(slot) = p.get_mut(c as usize) {
+                *slot += w;
+            }
+        }
     }
 }
 
@@ -602,6 +665,51 @@ mod tests {
         };
         assert_eq!(empty.compile().predict_proba(&[]), vec![0.0, 0.0]);
         assert_eq!(c.predict_proba(&[]), f.predict_proba(&[]));
+    }
+
+    #[test]
+    fn trained_forests_take_the_forward_walk_and_others_the_checked_one() {
+        let (rows, labels) = toy();
+        let f = Forest::train(&rows, &labels, 3, &ForestParams::default());
+        assert!(f.compile().forward);
+        // The same trees with every node but the root in reverse order
+        // (a split after the root then comes after its children: valid,
+        // but not forward) predict the same through the checked walk.
+        let moved = Forest {
+            classes: f.classes,
+            trees: f
+                .trees
+                .iter()
+                .map(|t| {
+                    let len = t.nodes.len() as u32;
+                    let at = |j: u32| if j == 0 { 0 } else { len - j };
+                    let mut nodes = t.nodes.clone();
+                    for (j, n) in t.nodes.iter().enumerate() {
+                        let mut n = n.clone();
+                        if n.feature != LEAF {
+                            n.left = at(n.left);
+                            n.right = at(n.right);
+                        }
+                        nodes[at(j as u32) as usize] = n;
+                    }
+                    Tree { nodes }
+                })
+                .collect(),
+        };
+        let c = moved.compile();
+        let splits_back = moved.trees.iter().any(|t| {
+            t.nodes
+                .iter()
+                .enumerate()
+                .any(|(j, n)| n.feature != LEAF && (n.left as usize) < j)
+        });
+        assert!(splits_back && !c.forward);
+        let mut rng = Rng::new(3);
+        for _ in 0..200 {
+            let x: Vec<f32> = (0..4).map(|_| rng.below(12) as f32 / 3.0).collect();
+            assert_eq!(c.predict_proba(&x), f.predict_proba(&x));
+            assert_eq!(c.predict_proba(&x), f.compile().predict_proba(&x));
+        }
     }
 
     #[test]
