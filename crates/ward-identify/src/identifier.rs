@@ -168,6 +168,8 @@ pub struct DeviceIdentifier {
     /// unless something new arrives.
     next_due: Timestamp,
     next_refresh: Timestamp,
+    /// Feature buffers reused by every classification.
+    scratch: features::Scratch,
 }
 
 impl DeviceIdentifier {
@@ -187,6 +189,7 @@ impl DeviceIdentifier {
             versions_seen: (u64::MAX, 0, 0),
             next_due: Timestamp(i64::MAX),
             next_refresh: Timestamp(i64::MIN),
+            scratch: features::Scratch::default(),
         }
     }
 
@@ -239,13 +242,13 @@ impl DeviceIdentifier {
     /// the first or the rules, so the explanation's walk and the category
     /// forest are skipped (the answer is the same as from
     /// [`Model::predict`], which takes every step).
-    fn classify(&self, d: &Device) -> Option<Identity> {
-        let f = features::extract_with_ports(d, &self.ports.of(d.key));
-        let m = self.model.vote_model(&f);
+    fn classify(&self, d: &Device, scratch: &mut features::Scratch) -> Option<Identity> {
+        let f = features::extract_with_ports_into(d, &self.ports.of(d.key), scratch);
+        let m = self.model.vote_model(f);
         let min_p = self.cfg.min_probability;
         let min_c = self.cfg.min_coverage;
         let why = |prob: f32| {
-            let sources = self.model.sources(&f);
+            let sources = self.model.sources(f);
             let top: Vec<&str> = sources.iter().take(3).copied().collect();
             format!("classifier: {prob:.2} ({})", top.join(", "))
         };
@@ -260,7 +263,7 @@ impl DeviceIdentifier {
                 .and_then(|i| self.model.model_category.get(i))
                 .cloned()
                 .unwrap_or_else(|| {
-                    let c = self.model.vote_category(&f);
+                    let c = self.model.vote_category(f);
                     self.model.category_label(&c).name
                 });
             return Some(Identity {
@@ -305,7 +308,7 @@ impl DeviceIdentifier {
         // Explicit evidence (rules) beats the category forest, which only
         // generalises from the training devices' categories.
         let min_cp = self.cfg.min_category_probability;
-        let c = self.model.vote_category(&f);
+        let c = self.model.vote_category(f);
         if c.probability >= min_cp && c.coverage >= min_c && enough {
             return Some(Identity {
                 category: Some(self.model.category_label(&c).name),
@@ -558,7 +561,9 @@ impl Identifier for DeviceIdentifier {
             let Some(d) = devices.get(id) else { continue };
             let identity = if changed {
                 self.counters.classified += 1;
-                let identity = self.classify(d);
+                let mut scratch = std::mem::take(&mut self.scratch);
+                let identity = self.classify(d, &mut scratch);
+                self.scratch = scratch;
                 let answer = identity
                     .as_ref()
                     .map(|i| (i.category.clone(), i.model.clone()));
