@@ -437,6 +437,9 @@ impl Recon {
     }
 
     pub fn on_packet(&mut self, ctx: &PacketContext<'_, '_>, out: &mut Vec<Draft>) {
+        if ctx.ordinary && !ordinary_can_probe(ctx) {
+            return;
+        }
         if !ctx.app.is_empty() {
             self.tool_requests(ctx, out);
         }
@@ -693,16 +696,17 @@ impl Recon {
             }
             let probes = s.probes[t];
             let hosts = s.hosts[t].estimate();
-            let services = s.services[t].estimate();
-            let ports = s.ports[t].estimate();
-            let failed = s.failed_ratio(t, false);
-            let mostly_failed = failed >= cfg.min_failed_ratio;
+            // Integer tests first: a check runs for every probe counted, and
+            // the estimates and failure shares (pure) are only worth working
+            // out for a source that could cross.
             if s.reported & vert_bit == 0
-                && hosts <= 2
-                && services >= cfg.vertical_ports
                 && probes >= cfg.vertical_ports
-                && mostly_failed
+                && hosts <= 2
+                && s.services[t].estimate() >= cfg.vertical_ports
+                && s.failed_ratio(t, false) >= cfg.min_failed_ratio
             {
+                let ports = s.ports[t].estimate();
+                let failed = s.failed_ratio(t, false);
                 s.reported |= vert_bit;
                 if t == 0 {
                     // The slow tier would report the same scan again.
@@ -740,12 +744,13 @@ impl Recon {
                 );
                 out.push(d);
             }
-            let failed = s.failed_ratio(t, true);
             if s.reported & horiz_bit == 0
-                && hosts >= cfg.horizontal_hosts
                 && probes >= cfg.horizontal_hosts
-                && failed >= cfg.min_failed_ratio
+                && hosts >= cfg.horizontal_hosts
+                && s.failed_ratio(t, true) >= cfg.min_failed_ratio
             {
+                let ports = s.ports[t].estimate();
+                let failed = s.failed_ratio(t, true);
                 s.reported |= horiz_bit;
                 let sig = ["tcp-host-sweep", "udp-host-sweep", "sctp-host-sweep"][t];
                 let mut d = base(sig, s)
@@ -781,11 +786,13 @@ impl Recon {
         // A sweep of discovery ports needs twice the hosts of other sweeps:
         // devices do send unicast mDNS/SSDP/NetBIOS to a few neighbours.
         let ch = s.chatter_hosts.estimate();
-        let ch_failed = 1.0 - (s.answered_hosts[1].estimate().min(ch) as f32 / ch.max(1) as f32);
+        let ch_failed =
+            |s: &Source| 1.0 - (s.answered_hosts[1].estimate().min(ch) as f32 / ch.max(1) as f32);
         if s.reported & R_HORIZ_UDP == 0
             && ch >= cfg.horizontal_hosts.saturating_mul(2)
-            && ch_failed >= cfg.min_failed_ratio
+            && ch_failed(s) >= cfg.min_failed_ratio
         {
+            let ch_failed = ch_failed(s);
             s.reported |= R_HORIZ_UDP;
             let port = s.chatter_port;
             let mut d = base("udp-host-sweep", s)
@@ -885,10 +892,12 @@ impl Recon {
         }
         let slow_on = self.slow_window_us > self.window_us;
         for i in 0..SLOW_SLOTS {
-            let Some(h) = s.slow.hosts[i] else { continue };
-            if !slow_on || h.reported {
+            // Tested in place before the slot (~100 bytes) is copied out.
+            let could = |h: &SlowHost| !h.reported && h.probes >= cfg.vertical_ports;
+            if !slow_on || !s.slow.hosts[i].as_ref().is_some_and(could) {
                 continue;
             }
+            let Some(h) = s.slow.hosts[i] else { continue };
             let services = h.services.estimate();
             let answered = h.answered.estimate().min(services);
             let failed = 1.0 - answered as f32 / services.max(1) as f32;
@@ -1214,6 +1223,29 @@ fn is_chatter_port(p: u16) -> bool {
         p,
         53 | 67 | 68 | 123 | 137 | 138 | 1900 | 3702 | 5353 | 5355
     )
+}
+
+/// Whether an ordinary packet ([`PacketContext::ordinary`]: mid-flow TCP or
+/// UDP, not its direction's first, no SYN, FIN or RST, no application
+/// event) can move recon's state. Only a client's segment can: one without
+/// ACK (a null scan's stealth probe), one with the flags and window of an
+/// nmap OS probe, or the flow's first data (nmap's service probes). The rest
+/// of [`Recon::on_packet`] reads a server's segment only when it is its
+/// first or a SYN-ACK, a UDP datagram only when it opens its flow or is the
+/// first answer, and ICMP, ARP and other protocols are never ordinary. A
+/// check added there for mid-flow packets must be added here too.
+fn ordinary_can_probe(ctx: &PacketContext<'_, '_>) -> bool {
+    let Transport::Tcp(t) = ctx.pkt.transport else {
+        return false;
+    };
+    let p = ctx.pkt.payload;
+    ctx.dir != Some(Dir::ToClient)
+        && (t.flags & tcpflag::ACK == 0
+            || os_probe_kind(&t) != 0
+            || (!p.is_empty()
+                && ctx
+                    .flow
+                    .is_some_and(|fl| u64::from(fl.payload_bytes[0]) == p.len() as u64)))
 }
 
 /// Which nmap OS-detection probe this TCP packet is, if any.
