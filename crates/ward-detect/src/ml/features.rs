@@ -142,29 +142,6 @@ pub struct HostWindow {
     top: [(Option<IpAddr>, u32); TOP_DESTINATIONS],
     /// Where the last destination was counted in `top`.
     last_top: usize,
-    /// The value each distinct counter last took, so a packet that repeats
-    /// it (a flow's next packet, most of them) skips the hash: adding a
-    /// value twice sets the same bit, so skipping changes nothing.
-    seen: LastSeen,
-}
-
-/// See [`HostWindow::seen`]. `None` until the window's first such value.
-#[derive(Clone, Copy, Debug, Default)]
-struct LastSeen {
-    dst_ip: Option<IpAddr>,
-    src_ip: Option<IpAddr>,
-    dst_port: Option<u16>,
-    src_port: Option<u16>,
-}
-
-/// Add `v` to `d` unless it was the value added last (`last`): the
-/// counter is a set of hash bits, so re-adding a value is a no-op and
-/// only the hash would be spent.
-fn insert_new<T: std::hash::Hash + PartialEq + Copy>(d: &mut Distinct, last: &mut Option<T>, v: T) {
-    if *last != Some(v) {
-        d.insert(&v);
-        *last = Some(v);
-    }
 }
 
 /// A finished window: features and the facts around them.
@@ -232,7 +209,6 @@ impl HostWindow {
             src_ip: None,
             top: [(None, 0); TOP_DESTINATIONS],
             last_top: 0,
-            seen: LastSeen::default(),
         }
     }
 
@@ -277,13 +253,13 @@ impl HostWindow {
                     self.count_source(IpAddr::V4(arp.sender_ip));
                 }
                 let target = IpAddr::V4(arp.target_ip);
-                insert_new(&mut self.dst_ips, &mut self.seen.dst_ip, target);
+                self.dst_ips.insert(&target);
                 self.count_destination(target);
             }
             Net::Ip(ip) => {
-                insert_new(&mut self.src_ips, &mut self.seen.src_ip, ip.src);
+                self.src_ips.insert(&ip.src);
                 self.count_source(ip.src);
-                insert_new(&mut self.dst_ips, &mut self.seen.dst_ip, ip.dst);
+                self.dst_ips.insert(&ip.dst);
                 self.count_destination(ip.dst);
             }
             _ => {}
@@ -328,8 +304,8 @@ impl HostWindow {
             _ => {}
         }
         if matches!(pkt.transport, Transport::Tcp(_) | Transport::Udp(_)) {
-            insert_new(&mut self.dst_ports, &mut self.seen.dst_port, dport);
-            insert_new(&mut self.src_ports, &mut self.seen.src_port, sport);
+            self.dst_ports.insert(&dport);
+            self.src_ports.insert(&sport);
             match dport {
                 23 | 2323 => self.telnet += 1,
                 22 => self.ssh += 1,
@@ -593,24 +569,6 @@ mod tests {
             }
         }
         assert_eq!(w.top, want);
-    }
-
-    #[test]
-    fn skipping_the_repeated_value_counts_the_same() {
-        // Runs of one value (a flow's packets) and alternation (two flows
-        // interleaved): the same bits as adding every value.
-        let (mut plain, mut skipping, mut last) = (Distinct::default(), Distinct::default(), None);
-        let mut r = 3u32;
-        for _ in 0..5_000 {
-            r = r.wrapping_mul(1_103_515_245).wrapping_add(12_345);
-            let v = IpAddr::from([10, 0, (r >> 20) as u8 % 3, (r >> 24) as u8 % 200]);
-            for _ in 0..(r >> 28) % 4 + 1 {
-                plain.insert(&v);
-                insert_new(&mut skipping, &mut last, v);
-            }
-        }
-        assert_eq!(plain, skipping);
-        assert!(plain.estimate() > 100);
     }
 
     #[test]
