@@ -834,15 +834,26 @@ fn credit_flow(talkers: &mut HashTable<(IpAddr, Talker)>, hasher: &FixedState, f
     let pkts = u64::from(flow.pkts[0]) + u64::from(flow.pkts[1]);
     let bytes = flow.bytes[0] + flow.bytes[1];
     for ip in [flow.src_ip, flow.dst_ip].into_iter().flatten() {
-        let h = hasher.hash_one(ip);
+        let h = talker_hash(hasher, ip);
         if let Some((_, t)) = talkers.find_mut(h, |(a, _)| *a == ip) {
             t.pkts += pkts;
             t.bytes += bytes;
         } else if talkers.len() < MAX_TALKERS {
             talkers.insert_unique(h, (ip, Talker { pkts, bytes }), |(a, _)| {
-                hasher.hash_one(*a)
+                talker_hash(hasher, *a)
             });
         }
+    }
+}
+
+/// An address's seeded hash as one integer (the derived `Hash` feeds the
+/// enum tag and each byte; two addresses are hashed per ended flow). The
+/// table's contents and `top_talkers` do not depend on the hash.
+#[inline]
+fn talker_hash(hasher: &FixedState, ip: IpAddr) -> u64 {
+    match ip {
+        IpAddr::V4(v4) => hasher.hash_one(v4.to_bits()),
+        IpAddr::V6(v6) => hasher.hash_one(v6.to_bits()),
     }
 }
 
