@@ -733,7 +733,7 @@ impl AnomalyEngine {
         }
         let (head, tail) = x.split_at_mut(N_FEATURES);
         let xa: &mut [f32; N_FEATURES] = head.try_into().expect("length checked just above");
-        self.features.extract(obs, xa);
+        self.features.extract_using(self.kernels, obs, xa);
         self.binding.extract_with(
             obs,
             hints.dhcp_client_mac,

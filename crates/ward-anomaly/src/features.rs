@@ -34,6 +34,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::damped::{decay_factor, two_d, Damped, DampedCov, PerWindow, WINDOWS};
+use crate::kitnet::Kernels;
 use crate::table::{Activity, BoundedTable};
 use crate::PacketObs;
 
@@ -138,7 +139,7 @@ struct SockKey {
 /// `2^(−0.1·dt) = (2^(−0.01·dt))^10` and so on, by exact integer powers
 /// (a few ulps of rounding, far below the statistics' noise). A test pins
 /// [`LAMBDAS`] to the values this relies on.
-#[inline]
+#[inline(always)]
 fn factors(dt_secs: f64) -> [f64; L] {
     if dt_secs <= 0.0 || dt_secs.is_nan() {
         return [1.0; L];
@@ -334,6 +335,24 @@ impl FeatureExtractor {
 
     /// Updates the statistics with `obs` and writes its feature vector.
     pub fn extract(&mut self, obs: &PacketObs, out: &mut [f32; N_FEATURES]) {
+        self.extract_using(Kernels::Best, obs, out);
+    }
+
+    /// [`FeatureExtractor::extract`] compiled for the instruction set `k`
+    /// selects (AVX2 where the CPU has it, by default): the same bits either
+    /// way.
+    pub fn extract_using(&mut self, k: Kernels, obs: &PacketObs, out: &mut [f32; N_FEATURES]) {
+        crate::compiled_for(
+            k,
+            #[inline(always)]
+            || self.extract_inline(obs, out),
+        );
+    }
+
+    /// [`FeatureExtractor::extract`], inlined into the caller (and so
+    /// compiled for its instruction set).
+    #[inline(always)]
+    pub(crate) fn extract_inline(&mut self, obs: &PacketObs, out: &mut [f32; N_FEATURES]) {
         let now = obs.ts_micros;
         let size = f64::from(obs.len);
         let src = ip_key(&obs.src_ip);
@@ -353,9 +372,14 @@ impl FeatureExtractor {
             mac: obs.src_mac,
             ip: src,
         };
+        let (sock_key, mi_key, host_key) = (
+            self.sock.hashed(sock_key),
+            self.mi.hashed(mi_key),
+            self.host.hashed(src),
+        );
         self.sock.prefetch(&sock_key);
         self.mi.prefetch(&mi_key);
-        self.host.prefetch(&src);
+        self.host.prefetch(&host_key);
         let t = self.pair.touch(pair_key, now);
         let new_dst = t.fresh || t.dt_secs >= NEW_AFTER_IDLE_SECS;
         let d = factors(t.dt_secs);
@@ -376,7 +400,7 @@ impl FeatureExtractor {
         put(out, 18, &j.std());
 
         // Connection (socket pair + protocol).
-        let t = self.sock.touch(sock_key, now);
+        let t = self.sock.touch_hashed(sock_key, now);
         let new_conn = t.fresh || t.dt_secs >= NEW_AFTER_IDLE_SECS;
         let d = factors(t.dt_secs);
         let s = t.value;
@@ -384,7 +408,7 @@ impl FeatureExtractor {
         s.channel.write(sdir, out, 19);
 
         // Source MAC + IP.
-        let t = self.mi.touch(mi_key, now);
+        let t = self.mi.touch_hashed(mi_key, now);
         let d = factors(t.dt_secs);
         let m = &mut t.value.size;
         m.decay(&d);
@@ -395,7 +419,7 @@ impl FeatureExtractor {
 
         // Source host, with the cheap IoT features.
         let is_syn = obs.proto == 6 && obs.tcp_flags & 0x02 != 0 && obs.tcp_flags & 0x10 == 0;
-        let t = self.host.touch(src, now);
+        let t = self.host.touch_hashed(host_key, now);
         let d = factors(t.dt_secs);
         let h = t.value;
         h.size.decay(&d);
@@ -720,6 +744,50 @@ mod tests {
         for k in [6, 7, 8] {
             assert!(out[w + k] < 1.0, "{} = {}", feature_name(w + k), out[w + k]);
         }
+    }
+
+    #[test]
+    fn every_instruction_set_gives_the_same_bits() {
+        // Small tables, so that they fill and evict too; gaps from 0 (and
+        // time going backwards) to minutes, sizes from 40 to 9000 bytes.
+        let cap = TableCapacities {
+            mac_ip: 64,
+            host: 64,
+            ip_pair: 64,
+            socket_pair: 64,
+        };
+        if !Kernels::avx2_available() {
+            eprintln!("no AVX2 on this CPU: both runs are the baseline build");
+        }
+        let mut base = FeatureExtractor::new(cap, 5);
+        let mut best = FeatureExtractor::new(cap, 5);
+        let (mut a, mut b) = ([0f32; N_FEATURES], [0f32; N_FEATURES]);
+        let mut r = crate::mathx::Rng::new(17);
+        let mut ts = 1_600_000_000_000_000i64;
+        for i in 0..20_000 {
+            ts += match r.next_u64() % 16 {
+                0 => -1_000,
+                1 => 0,
+                2 => 90_000_000,
+                _ => (r.next_u64() % 5_000) as i64,
+            };
+            let host = |v: u64| [192, 168, 1, (v % 80) as u8];
+            let mut o = obs(
+                ts,
+                host(r.next_u64()),
+                host(r.next_u64()),
+                (r.next_u64() % 6) as u16,
+                (r.next_u64() % 6) as u16,
+                (r.next_u64() & 0x1f) as u8,
+            );
+            o.len = 40 + (r.next_u64() % 9_000) as u32;
+            base.extract_using(Kernels::Baseline, &o, &mut a);
+            best.extract_using(Kernels::Best, &o, &mut b);
+            for (k, (x, y)) in a.iter().zip(&b).enumerate() {
+                assert_eq!(x.to_bits(), y.to_bits(), "packet {i}, {}", feature_name(k));
+            }
+        }
+        assert!(base.table_stats().iter().all(|t| t.evictions > 0));
     }
 
     #[test]

@@ -113,6 +113,28 @@ pub use explain::{input_name, FeatureContribution, Normal};
 pub use features::{feature_name, N_FEATURES};
 pub use kitnet::Kernels;
 
+/// Runs `f` compiled for the instruction set `k` selects: with
+/// [`Kernels::Best`] on an x86-64 CPU that has AVX2, `f` (a closure marked
+/// `#[inline(always)]`) and everything inlined into it are compiled with
+/// AVX2 on — three-operand instructions, four `f64` lanes per vector — and
+/// chosen at run time through `pulp` (this crate forbids `unsafe`); a
+/// function `f` calls without inlining it runs its baseline build.
+/// Elsewhere `f` runs as it is. The per-packet statistics are IEEE
+/// additions, multiplications, divisions, square roots and comparisons per
+/// window, never fused, so both builds give the same bits.
+#[inline(always)]
+pub(crate) fn compiled_for<R>(k: Kernels, f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    if k == Kernels::Best {
+        if let Some(v3) = pulp::x86::V3::try_new() {
+            // `f` is the caller's `#[inline(always)]` closure.
+            return v3.vectorize(f);
+        }
+    }
+    let _ = k;
+    f()
+}
+
 /// What the engine needs to know about one packet. The caller decodes frames
 /// (ward-core does); this crate never sees bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -68,6 +68,15 @@ struct Slot<K, V> {
     value: V,
 }
 
+/// A key with its hash in one table ([`BoundedTable::hashed`]): only that
+/// table's lookups may take it (another table's hash would file the key in
+/// the wrong slots).
+#[derive(Debug, Clone, Copy)]
+pub struct Hashed<K> {
+    key: K,
+    hash: u64,
+}
+
 /// Result of touching a key.
 pub struct Touch<'a, V> {
     pub value: &'a mut V,
@@ -169,6 +178,16 @@ where
             .map(|s| (s.key, &mut s.value))
     }
 
+    /// `key` with its hash in this table, for a [`BoundedTable::prefetch`]
+    /// and a [`BoundedTable::touch_hashed`] that hash it once between them.
+    #[inline]
+    pub fn hashed(&self, key: K) -> Hashed<K> {
+        Hashed {
+            hash: self.hash(&key),
+            key,
+        }
+    }
+
     /// Asks the CPU to start loading the cache lines a lookup of `key`
     /// reads first (its tag line, its home slot and, with damped touch
     /// counts, their lines), so that the several lookups of one packet wait
@@ -176,11 +195,11 @@ where
     /// does nothing where no safe prefetch is at hand (not x86-64, or a CPU
     /// without AVX2, whose `pulp` token this borrows).
     #[inline]
-    pub fn prefetch(&self, key: &K) {
+    pub fn prefetch(&self, key: &Hashed<K>) {
         #[cfg(target_arch = "x86_64")]
         if let Some(s) = pulp::x86::V3::try_new() {
             use core::arch::x86_64::_MM_HINT_T0;
-            let home = (self.hash(key) as usize) & (self.slots.len() - 1);
+            let home = (key.hash as usize) & (self.slots.len() - 1);
             // Pointers only (never dereferenced here): a prefetch of any
             // address is harmless.
             s.sse
@@ -234,9 +253,20 @@ where
 
     /// Finds or creates the entry for `key` at packet time `now_us`.
     pub fn touch(&mut self, key: K, now_us: i64) -> Touch<'_, V> {
+        let h = self.hash(&key);
+        self.touch_at(key, h, now_us)
+    }
+
+    /// [`BoundedTable::touch`] with the hash [`BoundedTable::hashed`] gave.
+    pub fn touch_hashed(&mut self, key: Hashed<K>, now_us: i64) -> Touch<'_, V> {
+        debug_assert_eq!(key.hash, self.hash(&key.key), "hashed by another table");
+        self.touch_at(key.key, key.hash, now_us)
+    }
+
+    #[inline(always)]
+    fn touch_at(&mut self, key: K, h: u64, now_us: i64) -> Touch<'_, V> {
         self.ensure_counts();
         let mask = self.slots.len() - 1;
-        let h = self.hash(&key);
         let (home, tag) = ((h as usize) & mask, tag_of(h));
         let mut empty = None;
         let mut found = None;
