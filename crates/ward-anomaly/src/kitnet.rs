@@ -1044,6 +1044,8 @@ struct Activations {
     y: Vec<Lanes>,
     z: Vec<f32>,
     err: Vec<f32>,
+    /// `err²`, summed in order for the RMSE.
+    sq: Vec<f32>,
     gh: Vec<Lanes>,
 }
 
@@ -1185,6 +1187,7 @@ impl Autoencoder {
                 y: vec![[0.0; LANES]; blocks],
                 z: vec![0.0; n],
                 err: vec![0.0; n],
+                sq: vec![0.0; n],
                 gh: vec![[0.0; LANES]; blocks],
             };
         }
@@ -1234,19 +1237,46 @@ impl Autoencoder {
 
     /// Forward pass over `b.x`; returns the RMSE of the reconstruction.
     #[inline(always)]
-    fn forward(&self, b: &mut Activations) -> f32 {
+    fn forward(&self, b: &mut Activations, wide: Wide) -> f32 {
         let (x, y, z) = (&b.x[..], &mut b.y[..], &mut b.z[..]);
-        match self.blocks() {
-            1 => encode_blocks::<1>(x, &self.w, &self.hbias, y),
-            2 => encode_blocks::<2>(x, &self.w, &self.hbias, y),
-            3 => encode_blocks::<3>(x, &self.w, &self.hbias, y),
-            4 => encode_blocks::<4>(x, &self.w, &self.hbias, y),
-            5 => encode_blocks::<5>(x, &self.w, &self.hbias, y),
-            6 => encode_blocks::<6>(x, &self.w, &self.hbias, y),
-            _ => encode_any(x, &self.w, &self.hbias, y),
-        }
-        for v in y.iter_mut() {
-            *v = sigmoid4(v4(v)).to_array();
+        // Encoder and sigmoid: eight lanes where the CPU has AVX2 (same
+        // bits).
+        #[cfg(target_arch = "x86_64")]
+        let done = if let Some(s) = wide {
+            match self.blocks() {
+                1 => avx2::encode_blocks::<1>(s, x, &self.w, &self.hbias, y),
+                2 => avx2::encode_blocks::<2>(s, x, &self.w, &self.hbias, y),
+                3 => avx2::encode_blocks::<3>(s, x, &self.w, &self.hbias, y),
+                4 => avx2::encode_blocks::<4>(s, x, &self.w, &self.hbias, y),
+                5 => avx2::encode_blocks::<5>(s, x, &self.w, &self.hbias, y),
+                6 => avx2::encode_blocks::<6>(s, x, &self.w, &self.hbias, y),
+                _ => {
+                    encode_any(x, &self.w, &self.hbias, y);
+                    avx2::sigmoids(s, y.as_flattened_mut());
+                }
+            }
+            true
+        } else {
+            false
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let done = {
+            let _ = wide;
+            false
+        };
+        if !done {
+            match self.blocks() {
+                1 => encode_blocks::<1>(x, &self.w, &self.hbias, y),
+                2 => encode_blocks::<2>(x, &self.w, &self.hbias, y),
+                3 => encode_blocks::<3>(x, &self.w, &self.hbias, y),
+                4 => encode_blocks::<4>(x, &self.w, &self.hbias, y),
+                5 => encode_blocks::<5>(x, &self.w, &self.hbias, y),
+                6 => encode_blocks::<6>(x, &self.w, &self.hbias, y),
+                _ => encode_any(x, &self.w, &self.hbias, y),
+            }
+            for v in y.iter_mut() {
+                *v = sigmoid4(v4(v)).to_array();
+            }
         }
         y.as_flattened_mut()[self.h..].fill(0.0);
         match self.blocks() {
@@ -1258,19 +1288,40 @@ impl Autoencoder {
             6 => decode_blocks::<6>(&self.w, y, &self.vbias, z),
             _ => decode_any(&self.w, y, &self.vbias, z),
         }
-        let (blocks, rest) = z.as_chunks_mut::<LANES>();
-        for v in blocks {
-            *v = sigmoid4(v4(v)).to_array();
+        match wide {
+            #[cfg(target_arch = "x86_64")]
+            Some(s) => avx2::sigmoids(s, z),
+            _ => {
+                let (blocks, rest) = z.as_chunks_mut::<LANES>();
+                for v in blocks {
+                    *v = sigmoid4(v4(v)).to_array();
+                }
+                for v in rest {
+                    *v = sigmoid(*v);
+                }
+            }
         }
-        for v in rest {
-            *v = sigmoid(*v);
-        }
-        let err = &mut b.err[..];
-        for ((e, &xj), &zj) in err.iter_mut().zip(x).zip(&z[..]) {
+        Self::rmse(x, z, &mut b.err, &mut b.sq)
+    }
+
+    /// `err = x − z` and the RMSE: the errors and their squares in one
+    /// vector loop, the squares then summed in input order.
+    #[inline(always)]
+    fn rmse(x: &[f32], z: &[f32], err: &mut [f32], sq: &mut [f32]) -> f32 {
+        for (((e, q), &xj), &zj) in err.iter_mut().zip(sq.iter_mut()).zip(x).zip(z) {
             *e = xj - zj;
+            *q = *e * *e;
         }
-        let sq: f32 = err.iter().map(|e| e * e).sum();
-        (sq / self.n as f32).sqrt()
+        // `Iterator::sum`'s order and start (−0.0), four terms a step.
+        let (q4, rest) = sq.as_chunks::<4>();
+        let mut total = -0.0f32;
+        for q in q4 {
+            total = total + q[0] + q[1] + q[2] + q[3];
+        }
+        for &q in rest {
+            total += q;
+        }
+        (total / x.len() as f32).sqrt()
     }
 
     /// One SGD step (Kitsune's `dA.train`) from the pass
@@ -1490,13 +1541,13 @@ impl KitNet {
     }
 
     #[inline(always)]
-    fn output_score(&mut self, train: bool) -> f32 {
+    fn output_score(&mut self, train: bool, wide: Wide) -> f32 {
         let s = &mut self.scratch;
         if train {
             self.output.observe(&s.errors);
         }
         self.output.scale(&s.errors, &mut s.out);
-        let score = self.output.forward(&mut s.out);
+        let score = self.output.forward(&mut s.out, wide);
         if train {
             self.output.learn(&mut s.out, self.learning_rate);
         }
@@ -1528,7 +1579,7 @@ impl KitNet {
         self.scratch.scored.clear();
         if !reuse {
             self.ensemble_errors(x, true, wide);
-            return self.output_score(true);
+            return self.output_score(true, wide);
         }
         let s = &mut self.scratch;
         if self.ensemble.observe(&s.raw) {
@@ -1541,12 +1592,12 @@ impl KitNet {
                 s.errors.push(0.0);
             }
             self.ensemble.learn(&mut s.ens, self.learning_rate);
-            return self.output_score(true);
+            return self.output_score(true, wide);
         }
         self.ensemble.learn(&mut s.ens, self.learning_rate);
         let score = if self.output.observe(&s.errors) {
             self.output.scale(&s.errors, &mut s.out);
-            self.output.forward(&mut s.out)
+            self.output.forward(&mut s.out, wide)
         } else {
             s.scored_score
         };
@@ -1567,7 +1618,7 @@ impl KitNet {
             #[inline(always)]
             |wide| {
                 self.ensemble_errors(x, false, wide);
-                self.output_score(false)
+                self.output_score(false, wide)
             },
         );
         let s = &mut self.scratch;

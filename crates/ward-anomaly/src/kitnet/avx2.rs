@@ -226,3 +226,65 @@ pub(super) fn forward_bundle<const H: usize>(
     }
     sq
 }
+
+/// [`super::encode_blocks`] on eight lanes, then the sigmoid: `y =
+/// sigmoid(bias + Σ_j x_j·W[j])`, the same bits. Blocks `2p` and `2p + 1`
+/// of a weight row are adjacent and take the same input, so one register
+/// holds both; the last block alone when `B` is odd.
+#[inline(always)]
+pub(super) fn encode_blocks<const B: usize>(
+    s: V3,
+    x: &[f32],
+    w: &[Lanes],
+    bias: &[Lanes],
+    y: &mut [Lanes],
+) {
+    let (Ok(bias), Ok(y)) = (
+        <&[Lanes; B]>::try_from(bias),
+        <&mut [Lanes; B]>::try_from(y),
+    ) else {
+        return;
+    };
+    // Only the first B / 2 entries of `acc` are used (an array of B keeps
+    // the length a plain constant).
+    let mut acc = [splat(s, 0.0); B];
+    let (b2, b1) = bias.as_chunks::<2>();
+    for (a, b) in acc.iter_mut().zip(b2) {
+        *a = pair(b);
+    }
+    let mut tail = b1.first().map_or(V4::ZERO, v4);
+    for (&xj, row) in x.iter().zip(w.as_chunks::<B>().0) {
+        let xb = splat(s, xj);
+        let (r2, r1) = row.as_chunks::<2>();
+        for (a, r) in acc.iter_mut().zip(r2) {
+            *a = add(s, *a, mul(s, xb, pair(r)));
+        }
+        if let Some(r) = r1.first() {
+            tail = mul_add(tail, V4::splat(xj), v4(r));
+        }
+    }
+    let (y2, y1) = y.as_chunks_mut::<2>();
+    for (a, o) in acc.iter().zip(y2.iter_mut()) {
+        *o = bytemuck::cast(sigmoid8(s, *a));
+    }
+    if let Some(o) = y1.first_mut() {
+        *o = sigmoid4(tail).to_array();
+    }
+}
+
+/// `mathx::sigmoid` of every value, eight lanes at a time, then four, then
+/// one (all three give the same bits).
+#[inline(always)]
+pub(super) fn sigmoids(s: V3, v: &mut [f32]) {
+    let (v8, rest) = v.as_chunks_mut::<8>();
+    for c in v8 {
+        *c = bytemuck::cast(sigmoid8(s, bytemuck::cast(*c)));
+    }
+    let (v4s, rest) = rest.as_chunks_mut::<4>();
+    for c in v4s {
+        *c = sigmoid4(v4(c)).to_array();
+    }
+    for c in rest {
+        *c = crate::mathx::sigmoid(*c);
+    }
+}
