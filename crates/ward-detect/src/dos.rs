@@ -758,12 +758,14 @@ fn looks_like_telemetry(payload: &[u8]) -> bool {
                 .count();
             (1..=3).contains(&digits) && head.get(1 + digits) == Some(&b'>') && printable(head)
         }
-        // statsd: "metric:value|type".
+        // statsd: "metric:value|type". The separators are looked for
+        // first: a flood of letters is printable, and this test runs for
+        // every one-way datagram that starts with one.
         Some(c) if c.is_ascii_alphabetic() => {
-            printable(head)
-                && head.contains(&b':')
-                && head.contains(&b'|')
-                && head.iter().position(|&c| c == b':') < head.iter().position(|&c| c == b'|')
+            match (memchr::memchr(b':', head), memchr::memchr(b'|', head)) {
+                (Some(colon), Some(bar)) => colon < bar && printable(head),
+                _ => false,
+            }
         }
         _ => false,
     }
@@ -1572,7 +1574,21 @@ impl Dos {
 
 #[cfg(test)]
 mod tests {
-    use super::{majority, vote, Victim};
+    use super::{looks_like_telemetry, majority, vote, Victim};
+
+    #[test]
+    fn statsd_needs_a_colon_before_a_bar_in_printable_text() {
+        assert!(looks_like_telemetry(b"lock.motor.current:12|g\nlock.events:1|c"));
+        // A flood of letters (hping3, Mirai's fill) has no separators.
+        assert!(!looks_like_telemetry(&[b'X'; 1024]));
+        assert!(!looks_like_telemetry(b"metric|g:12"));
+        assert!(!looks_like_telemetry(b"metric:12"));
+        assert!(!looks_like_telemetry(b"metric:1\x01|c"));
+        // Only the first 64 bytes are read.
+        let mut late = vec![b'a'; 70];
+        late.extend_from_slice(b":1|c");
+        assert!(!looks_like_telemetry(&late));
+    }
 
     /// A victim record is read for every counted packet: keep it within
     /// the size it had before the fourth session's kinds were added
