@@ -421,3 +421,16 @@ fn argmax(p: &[f32]) -> (usize, f32) {
     }
     (best.0, best.1.clamp(0.0, 1.0))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Model;
+
+    #[test]
+    fn the_shipped_forests_take_the_short_walk() {
+        // Every classification walks them (see ward_ml's CompiledForest).
+        let m = Model::default_model().expect("built-in model");
+        assert!(m.model_forest.compile().is_forward());
+        assert!(m.category_forest.compile().is_forward());
+    }
+}

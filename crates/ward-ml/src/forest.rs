@@ -306,6 +306,13 @@ impl CompiledForest {
         self.classes
     }
 
+    /// Every split's children come after it (as in every trained
+    /// forest), so walks take the short path; otherwise each step is
+    /// checked and bounded. Same predictions either way.
+    pub fn is_forward(&self) -> bool {
+        self.forward
+    }
+
     /// Class probabilities (mean of the trees' leaf distributions).
     pub fn predict_proba(&self, x: &[f32]) -> Vec<f32> {
         let mut p = vec![0.0f32; self.classes];

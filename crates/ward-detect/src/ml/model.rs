@@ -152,3 +152,16 @@ impl AttackModel {
         self.forest.node_count()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::AttackModel;
+
+    #[test]
+    fn the_shipped_forest_takes_the_short_walk() {
+        // Each closed window walks it: a model file whose trees list a
+        // child before its parent would fall back to the checked walk.
+        let m = AttackModel::default_model().expect("built-in model");
+        assert!(m.forest.compile().is_forward());
+    }
+}
