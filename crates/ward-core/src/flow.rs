@@ -523,7 +523,7 @@ impl FlowTable {
     fn account(&mut self, slot: u32, pkt: &Packet<'_>, dir: Dir) -> bool {
         let f = self.slab.get_mut(slot);
         let d = dir.index();
-        let (seen_before, old_state, old_flags) = (f.pkts[d] > 0, f.state, f.tcp_flags[d]);
+        let seen_before = f.pkts[d] > 0;
         f.pkts[d] = f.pkts[d].saturating_add(1);
         f.bytes[d] += pkt.wire_len as u64;
         let payload = u32::try_from(pkt.payload.len()).unwrap_or(u32::MAX);
@@ -531,15 +531,18 @@ impl FlowTable {
         if pkt.ts > f.last {
             f.last = pkt.ts;
         }
-        match pkt.transport {
+        // `repeat` is judged in the arms, from values they load anyway.
+        let repeat = match pkt.transport {
             Transport::Tcp(t) => {
+                let news = t.flags & !f.tcp_flags[d];
                 f.tcp_flags[d] |= t.flags;
                 let syn = t.flags & tcpflag::SYN != 0;
                 let ack = t.flags & tcpflag::ACK != 0;
+                let old = f.state;
                 f.state = if t.flags & tcpflag::RST != 0 {
                     FlowState::Reset
                 } else {
-                    match (f.state, dir) {
+                    match (old, dir) {
                         (FlowState::New, Dir::ToServer) if syn && !ack => FlowState::SynSent,
                         (FlowState::New | FlowState::SynSent, Dir::ToClient) if syn && ack => {
                             FlowState::SynReceived
@@ -558,13 +561,18 @@ impl FlowTable {
                         (s, _) => s,
                     }
                 };
+                let loud = t.flags & (tcpflag::SYN | tcpflag::FIN | tcpflag::RST) | news;
+                seen_before && loud == 0 && f.state == old
             }
-            _ => {
+            ref other => {
+                // Only the first answer changes a UDP/ICMP/other flow's
+                // state, and it is its direction's first packet.
                 if f.state == FlowState::New && f.pkts[1] > 0 && f.pkts[0] > 0 {
                     f.state = FlowState::Established;
                 }
+                seen_before && matches!(other, Transport::Udp(_))
             }
-        }
+        };
         let class = match (f.proto, f.state) {
             (6, FlowState::Closed | FlowState::Reset) => Class::Closed,
             (6, FlowState::Established | FlowState::Closing) => Class::Established,
@@ -573,15 +581,7 @@ impl FlowTable {
             _ => Class::Other,
         };
         self.lru.touch(slot, class as usize);
-        let quiet = match pkt.transport {
-            Transport::Tcp(t) => {
-                t.flags & (tcpflag::SYN | tcpflag::FIN | tcpflag::RST) == 0
-                    && t.flags & !old_flags == 0
-            }
-            Transport::Udp(_) => true,
-            _ => false,
-        };
-        quiet && seen_before && f.state == old_state
+        repeat
     }
 
     /// End every flow idle for longer than its class's timeout at `now`.
