@@ -142,6 +142,23 @@ pub struct HostWindow {
     top: [(Option<IpAddr>, u32); TOP_DESTINATIONS],
     /// Where the last destination was counted in `top`.
     last_top: usize,
+    /// `top`'s addresses as [`addr_key`]s (0: empty; the filled entries
+    /// are a prefix), so the scan compares one integer per entry instead
+    /// of an `Option<IpAddr>`.
+    top_keys: [u64; TOP_DESTINATIONS],
+}
+
+/// A non-zero integer for an address: the address itself for IPv4 (equal
+/// keys, equal addresses), a fold of it with the top bit set for IPv6
+/// (equal keys, then compare the addresses).
+fn addr_key(ip: IpAddr) -> u64 {
+    match ip {
+        IpAddr::V4(a) => u64::from(u32::from(a)) | 1 << 32,
+        IpAddr::V6(a) => {
+            let b = u128::from(a);
+            (b as u64) ^ ((b >> 64) as u64) | 1 << 63
+        }
+    }
 }
 
 /// A finished window: features and the facts around them.
@@ -209,6 +226,7 @@ impl HostWindow {
             src_ip: None,
             top: [(None, 0); TOP_DESTINATIONS],
             last_top: 0,
+            top_keys: [0; TOP_DESTINATIONS],
         }
     }
 
@@ -368,28 +386,34 @@ impl HostWindow {
                 return;
             }
         }
-        let mut lightest = 0;
+        // Entries fill from the front and are only ever replaced, so the
+        // first empty one ends the scan: the address is not in the table.
+        let key = addr_key(ip);
+        let exact = ip.is_ipv4();
         for i in 0..TOP_DESTINATIONS {
-            match self.top[i].0 {
-                Some(a) if a == ip => {
-                    self.top[i].1 += 1;
-                    self.last_top = i;
-                    return;
-                }
-                None => {
-                    self.top[i] = (Some(ip), 1);
-                    self.last_top = i;
-                    return;
-                }
-                Some(_) => {
-                    if self.top[i].1 < self.top[lightest].1 {
-                        lightest = i;
-                    }
-                }
+            let k = self.top_keys[i];
+            if k == 0 {
+                self.top[i] = (Some(ip), 1);
+                self.top_keys[i] = key;
+                self.last_top = i;
+                return;
+            }
+            if k == key && (exact || self.top[i].0 == Some(ip)) {
+                self.top[i].1 += 1;
+                self.last_top = i;
+                return;
+            }
+        }
+        // Full and absent: the first of the lightest entries gives way.
+        let mut lightest = 0;
+        for i in 1..TOP_DESTINATIONS {
+            if self.top[i].1 < self.top[lightest].1 {
+                lightest = i;
             }
         }
         let n = self.top[lightest].1;
         self.top[lightest] = (Some(ip), n + 1);
+        self.top_keys[lightest] = key;
         self.last_top = lightest;
     }
 
@@ -561,14 +585,33 @@ mod tests {
         let mut r = 7u32;
         for _ in 0..20_000 {
             r = r.wrapping_mul(1_103_515_245).wrapping_add(12_345);
-            // Runs to one address, and a spread over 20 (more than fit).
-            let ip = IpAddr::from([10, 0, 1, ((r >> 16) % 20) as u8]);
+            // Runs to one address, and a spread over 20 (more than fit):
+            // IPv4, IPv6, and IPv6 pairs whose keys collide (the halves
+            // XORed with the same value fold alike).
+            let n = (r >> 16) % 20;
+            let ip = match (r >> 8) % 3 {
+                0 => IpAddr::from([10, 0, 1, n as u8]),
+                1 => IpAddr::V6((0xfe80u128 << 112 | u128::from(n)).into()),
+                _ => {
+                    let x = u128::from(n % 4);
+                    let pair = if n.is_multiple_of(2) {
+                        0
+                    } else {
+                        (7u128 << 64) | 7
+                    };
+                    IpAddr::V6(((0x2001_0db8u128 << 96) | (x << 64) | x | pair).into())
+                }
+            };
             for _ in 0..(r >> 28) % 3 + 1 {
                 w.count_destination(ip);
                 plain(&mut want, ip);
             }
         }
         assert_eq!(w.top, want);
+        // The keys follow the table.
+        for (k, (ip, _)) in w.top_keys.iter().zip(&w.top) {
+            assert_eq!(*k, ip.map_or(0, addr_key));
+        }
     }
 
     #[test]
