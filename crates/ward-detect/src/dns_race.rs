@@ -107,6 +107,22 @@ impl DnsAnswer {
     }
 }
 
+/// The hash of a query name, case-folded (DNS compares names without case),
+/// without allocating for every answer: folded on the stack up to 256 bytes
+/// (a DNS name is at most 255). A name always takes the same path, so equal
+/// names always get equal keys.
+fn name_key(name: &str) -> u64 {
+    let mut buf = [0u8; 256];
+    match buf.get_mut(..name.len()) {
+        Some(b) => {
+            b.copy_from_slice(name.as_bytes());
+            b.make_ascii_lowercase();
+            hash_of(&&*b)
+        }
+        None => hash_of(&name.to_ascii_lowercase()),
+    }
+}
+
 /// Two answers to one query that contradict each other.
 #[derive(Clone, Copy, Debug)]
 pub struct Race {
@@ -183,7 +199,7 @@ impl DnsRace {
             addrs,
             complete: m.answers.len() <= MAX_ADDRS,
         };
-        let key = (ip.dst, m.id, hash_of(&name.to_ascii_lowercase()));
+        let key = (ip.dst, m.id, name_key(name));
         let kept = self.answers.entry(key, || [None; SENDERS_KEPT]);
         let mut race: Option<DnsAnswer> = None;
         for p in kept.iter().flatten() {

@@ -1578,7 +1578,9 @@ mod tests {
 
     #[test]
     fn statsd_needs_a_colon_before_a_bar_in_printable_text() {
-        assert!(looks_like_telemetry(b"lock.motor.current:12|g\nlock.events:1|c"));
+        assert!(looks_like_telemetry(
+            b"lock.motor.current:12|g\nlock.events:1|c"
+        ));
         // A flood of letters (hping3, Mirai's fill) has no separators.
         assert!(!looks_like_telemetry(&[b'X'; 1024]));
         assert!(!looks_like_telemetry(b"metric|g:12"));
