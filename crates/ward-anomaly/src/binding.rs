@@ -195,7 +195,9 @@ fn daily(w: f64, last_us: i64, now_us: i64) -> f64 {
     w * decay_factor(1.0 / DAY_SECS, now_us.saturating_sub(last_us) as f64 * 1e-6)
 }
 
-/// Decays of the two windows and of the slow eviction count for `dt` seconds.
+/// Decays of the two windows and of the slow eviction count for `dt` seconds
+/// (inlined, so that a caller that drops one does not compute it).
+#[inline(always)]
 fn decays(dt: f64) -> ([f64; 2], f64) {
     (
         [

@@ -26,10 +26,53 @@ use serde::{Deserialize, Serialize};
 #[inline]
 pub fn decay_factor(lambda: f64, dt_secs: f64) -> f64 {
     if dt_secs > 0.0 && dt_secs.is_finite() {
-        (-lambda * dt_secs).exp2()
+        exp2(-lambda * dt_secs)
     } else {
         1.0
     }
+}
+
+/// `2^x` with the bits of glibc's (≥ 2.28) and musl's `exp2`: the same
+/// algorithm (Arm's optimized-routines: `x = k/128 + r`, a 128-entry table
+/// of `2^(k/128)` as a double and its rest, a degree-5 polynomial in `r`,
+/// no fused multiply-add), written here so that it inlines: the decays of a
+/// packet call it about fifteen times, and libm's call and argument checks
+/// cost more than the arithmetic. Arguments outside (−512, −2⁻⁵⁴] ∪
+/// [2⁻⁵⁴, 512) (overflow, underflow, subnormal results, NaN) go to libm
+/// itself. A test compares both over millions of arguments. On a platform
+/// whose libm has another `exp2` the results may differ from libm's in the
+/// last bit, as two libms differ from each other.
+#[inline(always)]
+pub fn exp2(x: f64) -> f64 {
+    use crate::exp2_table::EXP2_TABLE;
+    // 1.5·2^52 / 128: adding it rounds x to a multiple of 1/128 and leaves
+    // k = round(128·x) in the low bits.
+    const SHIFT: f64 = 52_776_558_133_248.0;
+    const C1: f64 = f64::from_bits(0x3fe6_2e42_fefa_39ef);
+    const C2: f64 = f64::from_bits(0x3fce_bfbd_ff82_c424);
+    const C3: f64 = f64::from_bits(0x3fac_6b08_d70c_f4b5);
+    const C4: f64 = f64::from_bits(0x3f83_b2ab_d246_50cc);
+    const C5: f64 = f64::from_bits(0x3f55_d7e0_9b4e_3a84);
+    // |x| in [2^-54, 512): the exponent field minus 2^-54's is below
+    // 512's minus 2^-54's (unsigned, so smaller |x| wraps above).
+    let abstop = (x.to_bits() >> 52) as u32 & 0x7ff;
+    if abstop.wrapping_sub(0x3c9) >= 0x408 - 0x3c9 {
+        return x.exp2();
+    }
+    let kd = x + SHIFT;
+    let ki = kd.to_bits();
+    let kd = kd - SHIFT;
+    let r = x - kd;
+    let idx = 2 * (ki % 128) as usize;
+    let top = ki << 45;
+    let (Some(&tail), Some(&hi)) = (EXP2_TABLE.get(idx), EXP2_TABLE.get(idx + 1)) else {
+        return x.exp2();
+    };
+    let tail = f64::from_bits(tail);
+    let scale = f64::from_bits(hi.wrapping_add(top));
+    let r2 = r * r;
+    let tmp = tail + r * C1 + r2 * (C2 + r * C3) + r2 * r2 * (C4 + r * C5);
+    scale + scale * tmp
 }
 
 /// Number of windows kept side by side (the feature extractor's five decay
@@ -246,6 +289,43 @@ mod tests {
                 s.w[i]
             );
         }
+    }
+
+    #[test]
+    fn exp2_has_libms_bits() {
+        // Every argument the decays give (−λ·dt: λ from 1/86 400 to 5, dt
+        // from 1 µs to days), the whole fast range, and its edges.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut checked = 0u64;
+        let mut check = |x: f64| {
+            assert_eq!(exp2(x).to_bits(), x.exp2().to_bits(), "exp2({x:e})");
+            checked += 1;
+        };
+        for _ in 0..2_000_000 {
+            let u = next();
+            // Uniform over the fast range, and log-uniform over magnitudes.
+            check((u >> 11) as f64 / (1u64 << 53) as f64 * 1024.0 - 512.0);
+            let mag = f64::from_bits((0x3c8u64 + (u % 0x44)) << 52 | (next() >> 12));
+            check(-mag);
+            check(mag);
+        }
+        for x in [
+            0.0, -0.0, 1e-17, -1e-17, 5.5e-17, -5.5e-17, 511.999, -511.999, 512.0, -512.0, -1022.5,
+            -1074.9, -1080.0, 1024.0, 2000.0, -2000.0,
+        ] {
+            check(x);
+        }
+        for x in [f64::INFINITY, f64::NEG_INFINITY] {
+            check(x);
+        }
+        assert!(exp2(f64::NAN).is_nan());
+        assert_eq!(checked, 6_000_018);
     }
 
     #[test]

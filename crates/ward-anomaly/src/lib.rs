@@ -93,6 +93,7 @@ pub mod calibrate;
 pub mod config;
 pub mod damped;
 pub mod engine;
+mod exp2_table;
 pub mod explain;
 pub mod features;
 pub mod hst;
