@@ -17,6 +17,8 @@ NEED=(
     masscan:masscan memcached:memcached slowhttptest:slowhttptest
     # lib/web5.sh (web scanners)
     dirb:dirb gobuster:gobuster wfuzz:wfuzz sqlmap:sqlmap
+    # lib/scan5.sh (scanners)
+    zmap:zmap
 )
 missing=()
 for item in "${NEED[@]}"; do
