@@ -274,6 +274,10 @@ impl Activity for Conversation {
     }
 }
 
+/// The conversation key of a packet from `a` to `b`: both addresses as 16
+/// bytes, the lesser first. The engine takes it from the feature extractor,
+/// which orders the channel's key the same way (a test checks it).
+#[cfg(test)]
 fn pair_key(a: &IpAddr, b: &IpAddr) -> ([u8; 16], [u8; 16]) {
     let k = |ip: &IpAddr| match ip {
         IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
@@ -836,7 +840,7 @@ impl AnomalyEngine {
                 let s = converse(
                     &mut self.conversations,
                     self.cfg.conversation_half_life_secs,
-                    obs,
+                    self.features.last_pair(),
                     s,
                     now,
                 );
@@ -864,7 +868,7 @@ impl AnomalyEngine {
                 let s = converse(
                     &mut self.conversations,
                     self.cfg.conversation_half_life_secs,
-                    obs,
+                    self.features.last_pair(),
                     s,
                     now,
                 );
@@ -1184,17 +1188,18 @@ impl AnomalyEngine {
 
 /// The packet's score in its conversation (see the module docs): the
 /// larger of `s` and the pair's decayed peak, which `s` then updates.
+/// `pair` is the packet's ordered address pair (see [`pair_key`]).
 fn converse(
     table: &mut BoundedTable<([u8; 16], [u8; 16]), Conversation>,
     half_life: f64,
-    obs: &PacketObs,
+    pair: ([u8; 16], [u8; 16]),
     s: f32,
     now: i64,
 ) -> f32 {
     if half_life <= 0.0 || !s.is_finite() {
         return s;
     }
-    let t = table.touch(pair_key(&obs.src_ip, &obs.dst_ip), now);
+    let t = table.touch(pair, now);
     let c = t.value;
     c.pkts = c.pkts * decay_factor(0.01, t.dt_secs) + 1.0;
     let since_peak = now.saturating_sub(c.peak_us).max(0) as f64 * 1e-6;
@@ -1293,7 +1298,45 @@ mod tests {
     }
 
     #[test]
+    fn the_feature_extractors_channel_key_is_the_conversation_key() {
+        use crate::features::{FeatureExtractor, TableCapacities};
+        let mut fx = FeatureExtractor::new(TableCapacities::default(), 3);
+        let mut out = [0f32; N_FEATURES];
+        let v6 = |last: u16| IpAddr::V6(std::net::Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, last));
+        let v4 = |last: u8| IpAddr::V4(Ipv4Addr::new(10, 0, 0, last));
+        for (a, b) in [
+            (v4(1), v4(2)),
+            (v4(2), v4(1)),
+            (v4(7), v4(7)),
+            (v6(1), v4(1)),
+            (v4(200), v6(3)),
+            (v6(9), v6(8)),
+            (IpAddr::V4(Ipv4Addr::UNSPECIFIED), v4(255)),
+        ] {
+            let o = PacketObs {
+                src_ip: a,
+                dst_ip: b,
+                ..obs(1.0, 1, 2)
+            };
+            fx.extract(&o, &mut out);
+            assert_eq!(fx.last_pair(), pair_key(&a, &b), "{a} -> {b}");
+        }
+    }
+
+    /// [`converse`] for the packet `o`.
+    fn converse_obs(
+        t: &mut BoundedTable<([u8; 16], [u8; 16]), Conversation>,
+        half_life: f64,
+        o: &PacketObs,
+        s: f32,
+        now: i64,
+    ) -> f32 {
+        converse(t, half_life, pair_key(&o.src_ip, &o.dst_ip), s, now)
+    }
+
+    #[test]
     fn an_answer_carries_its_conversations_recent_peak_and_it_fades() {
+        let converse = converse_obs;
         let mut t = BoundedTable::new(64, 1);
         // An attack packet 66 -> 7 scores 10.
         assert_eq!(

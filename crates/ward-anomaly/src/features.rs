@@ -299,6 +299,10 @@ pub struct FeatureExtractor {
     host: BoundedTable<Ip, HostStats>,
     pair: BoundedTable<PairKey, PairStats>,
     sock: BoundedTable<SockKey, SockStats>,
+    /// The last packet's address pair, ordered (not state: each packet
+    /// sets it).
+    #[serde(skip)]
+    last_pair: (Ip, Ip),
 }
 
 impl FeatureExtractor {
@@ -309,6 +313,7 @@ impl FeatureExtractor {
             host: BoundedTable::new(cap.host, seed ^ 0x48),
             pair: BoundedTable::new(cap.ip_pair, seed ^ 0x4848),
             sock: BoundedTable::new(cap.socket_pair, seed ^ 0x4870_4870),
+            last_pair: ([0; 16], [0; 16]),
         }
     }
 
@@ -317,6 +322,13 @@ impl FeatureExtractor {
             && self.host.is_well_formed()
             && self.pair.is_well_formed()
             && self.sock.is_well_formed()
+    }
+
+    /// The address pair of the last packet extracted, as 16-byte
+    /// (IPv4-mapped) addresses, the lesser first: the key both directions
+    /// of its channel share, which the engine's conversation scores reuse.
+    pub(crate) fn last_pair(&self) -> (Ip, Ip) {
+        self.last_pair
     }
 
     /// Occupancy of the MI, H, HH and HpHp tables, in that order.
@@ -364,6 +376,7 @@ impl FeatureExtractor {
         } else {
             (PairKey { a: dst, b: src }, 1)
         };
+        self.last_pair = (pair_key.a, pair_key.b);
         // The connection's, the source MAC+IP's and the host's lookups
         // start loading now, while the channel's is done (each is a cache
         // miss otherwise, one after another).
