@@ -1,6 +1,6 @@
 //! The engine: features → model → per-device threshold → incidents → alerts.
 //!
-//! Life cycle (global, in packets and packet time, see [`LearningConfig`](crate::config::LearningConfig)):
+//! Life cycle (global, in packets and packet time, see [`LearningConfig`]):
 //!
 //! 1. **Mapping** — the feature extractor warms up; KitNET learns its feature
 //!    groups, HST the feature ranges. Score 0.
@@ -1188,7 +1188,8 @@ impl AnomalyEngine {
 
 /// The packet's score in its conversation (see the module docs): the
 /// larger of `s` and the pair's decayed peak, which `s` then updates.
-/// `pair` is the packet's ordered address pair (see [`pair_key`]).
+/// `pair` is the packet's address pair, the lesser first
+/// ([`FeatureExtractor::last_pair`]).
 fn converse(
     table: &mut BoundedTable<([u8; 16], [u8; 16]), Conversation>,
     half_life: f64,
