@@ -77,10 +77,11 @@
 //! which starts at 0, masked them; they are now shifted to be ≥ 0.) HST is
 //! kept as the cross-check the issue asked for, not as a recommendation.
 //!
-//! Throughput (one thread, `tests/cpu_throughput.rs`, packets per CPU-second
-//! on the shared 2-core machine): features alone ≈ 2.2 M/s, features +
-//! KitNET ≈ 0.24 M/s, features + HST ≈ 0.32 M/s — the 1 M/s target is met by
-//! the features, not yet by either model (see the crate report).
+//! Throughput (one thread, `benches/cpu.rs`, packets per CPU-second on the
+//! shared 2-core machine, fifth session, with packet time moving on as on
+//! a network): features alone ≈ 2.8 M/s (`features-ahead`), features +
+//! KitNET scoring ≈ 0.71–0.74 M/s (`kitnet-ahead`): the 1 M/s target is not
+//! met yet. `docs/benchmarks.md` has the history and the commands.
 
 #![forbid(unsafe_code)]
 // Numeric kernels walk several parallel arrays (per window, per lane) with
