@@ -681,12 +681,12 @@ impl Spray {
 /// `votes` net of the others, so it occurred at least (run + votes) / 2
 /// times; with votes ≥ n/2 that is at least half of all items — and a
 /// source sending 90 % of the packets keeps ≥ 80 % of them as votes.
-fn majority(votes: u32, n: u32) -> bool {
+pub(crate) fn majority(votes: u32, n: u32) -> bool {
     n > 0 && votes.saturating_mul(2) >= n
 }
 
 /// One step of the Boyer–Moore majority vote.
-fn vote<T: PartialEq + Copy>(top: &mut T, votes: &mut u32, x: T) {
+pub(crate) fn vote<T: PartialEq + Copy>(top: &mut T, votes: &mut u32, x: T) {
     if *votes == 0 {
         *top = x;
         *votes = 1;

@@ -53,6 +53,7 @@ use ward_core::{AlertCategory, MacAddr, PacketContext, Timestamp};
 
 use crate::alert::{who, Draft};
 use crate::config::DosConfig;
+use crate::dos::{majority, vote};
 use crate::table::CappedMap;
 
 const NAME: &str = "dos";
@@ -153,21 +154,6 @@ impl FragVictim {
             total: [0; FRAG_KINDS],
         }
     }
-}
-
-fn vote<T: PartialEq + Copy>(top: &mut T, votes: &mut u32, x: T) {
-    if *votes == 0 {
-        *top = x;
-        *votes = 1;
-    } else if *top == x {
-        *votes = votes.saturating_add(1);
-    } else {
-        *votes -= 1;
-    }
-}
-
-fn majority(votes: u32, n: u32) -> bool {
-    n > 0 && votes.saturating_mul(2) >= n
 }
 
 pub struct DosShapes {
