@@ -775,8 +775,15 @@ impl Recon {
                 } else {
                     format!(" on {ports} {pname} ports")
                 };
+                // A device sweeping the internet (a bot looking for more
+                // victims, IoT-23's horizontal scans) is not probing the LAN.
+                let whose = if s.first_victim[t].is_none_or(ward_core::devices::is_local_scope) {
+                    "of your network"
+                } else {
+                    "on the internet"
+                };
                 d.summary = format!(
-                    "{} probed {hosts} addresses of your network{port} in {}, looking for devices to attack.",
+                    "{} probed {hosts} addresses {whose}{port} in {}, looking for devices to attack.",
                     who(devices, src),
                     span(s.start, now)
                 );

@@ -80,6 +80,7 @@ fn a_zmap_sweep_of_the_lan_is_a_host_sweep() {
     let s = find(&a, "tcp-host-sweep");
     assert_eq!(s.attacker, Some(ip(ATK)), "{s:?}");
     assert_eq!(s.category, AlertCategory::Recon);
+    assert!(s.summary.contains("addresses of your network"), "{s:?}");
 }
 
 /// The look-alike: a phone opening connections to six neighbours' web UIs
@@ -260,6 +261,9 @@ fn an_infected_device_scanning_outside_addresses_is_named() {
     let a = r.alerts();
     let s = find(&a, "tcp-host-sweep");
     assert_eq!(s.attacker, Some(ip(DVR)), "{s:?}");
+    // It sweeps the internet, not the LAN (the summary said "of your
+    // network" before scan5-81).
+    assert!(s.summary.contains("addresses on the internet"), "{s:?}");
     assert!(
         a.iter()
             .any(|a| a.category == AlertCategory::Botnet && a.attacker == Some(ip(DVR))),
