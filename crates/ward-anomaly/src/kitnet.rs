@@ -247,7 +247,7 @@ fn v4(a: &Lanes) -> V4 {
 
 /// Which build of the kernels a [`KitNet`] runs.
 ///
-/// The kernels are written once; [`Kernels::Avx2`] runs them compiled with
+/// The kernels are written once; [`Kernels::Best`] runs them compiled with
 /// AVX2 enabled (chosen at run time when the CPU has it, through `pulp`,
 /// since this crate forbids `unsafe`). Every operation in them is an IEEE
 /// add, multiply, divide, square root, min or max per lane, none is fused
