@@ -47,14 +47,21 @@ pub struct PacketContext<'p, 'a> {
     /// The packet opened its flow.
     pub new_flow: bool,
     /// An *ordinary* packet: a mid-flow TCP or UDP packet that tells
-    /// nothing new about its flow beyond its counters. All of: not the
-    /// flow's first packet in its direction; the flow's state did not
-    /// change; TCP without SYN, FIN or RST and no flag its direction had
-    /// not sent before; no application event (`app` is empty: the parser,
-    /// if any, saw its payload and had nothing to report); the same MAC
-    /// addresses as the flow's first packets in that direction; not an IP
-    /// fragment; no decode anomaly. ICMP, other IP protocols and non-IP
-    /// frames are never ordinary.
+    /// nothing new about its flow beyond its counters and its payload. All
+    /// of: not the flow's first packet in its direction; the flow's state
+    /// did not change; TCP without SYN, FIN or RST and no flag its
+    /// direction had not sent before; no application event (`app` is
+    /// empty: the parser, if any, saw its payload and had nothing to
+    /// report); the MAC addresses the flow was opened with (swapped for a
+    /// packet going the other way); not an IP fragment; no decode anomaly.
+    /// ICMP, other IP protocols and non-IP frames are never ordinary.
+    ///
+    /// The flow's first payload can be ordinary (a segment without PSH,
+    /// such as the first of a large request or TLS hello): its parser is
+    /// chosen then, so `flow.app_proto` can become known in an ordinary
+    /// packet. A detector that needs a flow's first data must look for it
+    /// itself (as recon does, comparing `flow.payload_bytes` with the
+    /// payload).
     ///
     /// A detector whose state only moves on flow starts, state changes,
     /// flags, application events or address changes can return at once for
@@ -765,8 +772,9 @@ impl Engine {
 
 /// The packet-level half of [`PacketContext::ordinary`] (the flow table
 /// judged the flow-level half, [`FlowHandle::repeat`]): no decode anomaly,
-/// not a fragment, and the link addresses the flow's first packets in this
-/// direction had (so a forged sender inside a known conversation is news).
+/// not a fragment, and the link addresses the flow was opened with, swapped
+/// for the other direction (so a forged sender inside a known conversation
+/// is news; so is an answer through another router, which is only cost).
 fn is_ordinary(pkt: &Packet<'_>, flow: &Flow, dir: Dir) -> bool {
     let (src, dst) = match dir {
         Dir::ToServer => (flow.src_mac, flow.dst_mac),

@@ -413,3 +413,52 @@ fn flags_hex_writes_what_format_wrote() {
         assert_eq!(flags_hex(f), Some(format!("{f:02x}")));
     }
 }
+
+/// Records, per packet, `ordinary` and whether the flow's application
+/// protocol is known.
+struct AppProtoRecorder(std::sync::Arc<std::sync::Mutex<Vec<(bool, bool)>>>);
+
+impl Detector for AppProtoRecorder {
+    fn name(&self) -> &'static str {
+        "app-proto"
+    }
+    fn on_packet(&mut self, ctx: &PacketContext<'_, '_>, _out: &mut Vec<Event>) {
+        let known = ctx.flow.is_some_and(|f| f.app_proto.is_some());
+        self.0.lock().unwrap().push((ctx.ordinary, known));
+    }
+}
+
+/// What `PacketContext::ordinary`'s docs warn of: a flow's first payload
+/// without PSH (the first segment of a request) is ordinary, and the
+/// flow's protocol becomes known in it.
+#[test]
+fn the_first_payload_can_be_ordinary() {
+    let c = (MAC_A, IP_A, 40000);
+    let s = (MAC_B, IP_B, 80);
+    let frames = [
+        tcp(c, s, 100, "S", b""),
+        tcp(s, c, 500, "SA", b""),
+        tcp(c, s, 101, "A", b""),
+        tcp(c, s, 101, "A", b"GET / HTTP/1.1\r\nHost: cam\r\n"),
+        tcp(c, s, 128, "PA", b"User-Agent: x\r\n\r\n"),
+    ];
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let det: Box<dyn Detector> = Box::new(AppProtoRecorder(seen.clone()));
+    let mut engine = Engine::new(EngineConfig::default(), 7, vec![det]);
+    let mut sink = VecSink::default();
+    for (i, f) in frames.iter().enumerate() {
+        let ts = Timestamp(T0 + i as i64 * 1000);
+        engine.process(ts, 1, f, f.len() as u32, &mut sink);
+    }
+    let v = seen.lock().unwrap().clone();
+    assert_eq!(
+        v,
+        [
+            (false, false),
+            (false, false),
+            (false, false),
+            (true, true),
+            (false, true)
+        ]
+    );
+}
