@@ -417,3 +417,46 @@ fn a_web_shell_in_a_body_sent_after_its_head_is_found() {
     // A body that never belonged to the head (long after it) is not read.
     assert!(run_with(30_000_000).is_empty());
 }
+
+/// A browser's or curl's multipart form: every field's value ends in CRLF
+/// before the next `--boundary` line (browsers' and curl's boundaries begin
+/// with dashes), so an empty field is a quote, blank lines and `---`, and a
+/// field whose value is a word like `id` sits between two line breaks.
+/// Neither is an SQL comment or a shell separator.
+#[test]
+fn multipart_forms_with_empty_or_one_word_fields_are_not_injections() {
+    let firmware = |boundary: &str, fields: &[(&str, &str)]| {
+        let mut body = String::new();
+        for (name, value) in fields {
+            body.push_str(&format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            ));
+        }
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"fw_v1.2.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n\x27\x05\x19\x56firmware\r\n--{boundary}--\r\n"
+        ));
+        let head = format!(
+            "POST /cgi-bin/luci/admin/system/flashops/sysupgrade HTTP/1.1\r\nHost: gw\r\nUser-Agent: {FIREFOX}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        (head + &body).into_bytes()
+    };
+    for boundary in [
+        "----WebKitFormBoundary7MA4YWxkTrZu0gW",
+        "------------------------d74496d66958873e",
+    ] {
+        for fields in [
+            &[("token", ""), ("keep", "")][..],
+            &[("sort", "id"), ("mode", "hostname")][..],
+            &[("title", "\"quoted\""), ("cmd", "ls")][..],
+        ] {
+            let one = (firmware(boundary, fields), 200);
+            let sigs = exploit_signatures(std::slice::from_ref(&one));
+            assert!(
+                sigs.is_empty(),
+                "{sigs:?}: {}",
+                String::from_utf8_lossy(&one.0)
+            );
+        }
+    }
+}
