@@ -29,8 +29,8 @@
 //! pings a second (750 packets) stay under the ping threshold, and a flood
 //! of later fragments alone is not counted at all. Here every fragment is
 //! counted for its datagram's kind, which the first fragment tells (kept
-//! per source, destination and IP id): an ICMP echo request, TCP, UDP on a
-//! flow its receiver never answered, another IP protocol. Fragments of
+//! per source, destination and IP id): an ICMP echo request, TCP, UDP or
+//! another IP protocol on a flow its receiver never answered. Fragments of
 //! datagrams whose first fragment was anything else (an echo reply, a DNS
 //! answer with EDNS, an NFS reply: a conversation's) are not counted;
 //! later fragments whose first fragment was never seen are
@@ -292,6 +292,11 @@ impl DosShapes {
         let kind = if ip.later_fragment {
             self.datagrams.get(&key).copied().unwrap_or(Frag::Orphan)
         } else {
+            // The receiver never sent on this datagram's flow.
+            let unanswered = ctx.flow.is_some_and(|f| {
+                let receiver = usize::from(ctx.dir != Some(Dir::ToClient));
+                f.pkts[receiver] == 0
+            });
             let kind = match pkt.transport {
                 Transport::Icmp(i) if i.is_echo_request() => Frag::Ping,
                 Transport::Tcp(t)
@@ -305,15 +310,13 @@ impl DosShapes {
                 Transport::Tcp(t) if t.flags & tcpflag::SYN == 0 => Frag::Tcp,
                 // UDP on a flow its receiver never answered (a DNS or NFS
                 // reply's flow was opened by the receiver's request).
-                Transport::Udp(_)
-                    if ctx.flow.is_some_and(|f| {
-                        let receiver = usize::from(ctx.dir != Some(Dir::ToClient));
-                        f.pkts[receiver] == 0
-                    }) =>
-                {
-                    Frag::Udp
+                Transport::Udp(_) if unanswered => Frag::Udp,
+                // Another protocol likewise (`ip_pps` counts only what the
+                // address does not answer: a tunnel's far end does, and a
+                // tunnel's packets past the path MTU leave in fragments).
+                Transport::Other(p) if unanswered && !matches!(p, 1 | 2 | 6 | 17 | 58) => {
+                    Frag::Other
                 }
-                Transport::Other(p) if !matches!(p, 1 | 2 | 6 | 17 | 58) => Frag::Other,
                 _ => Frag::Answered,
             };
             *self.datagrams.entry(key, || kind) = kind;
