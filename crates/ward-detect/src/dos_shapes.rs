@@ -35,9 +35,10 @@
 //! answer with EDNS, an NFS reply: a conversation's) are not counted;
 //! later fragments whose first fragment was never seen are
 //! `ip-fragment-flood` material. Per destination and second, the kind's
-//! `dos` threshold in fragments (`icmp_pps`, `ack_rst_pps` for TCP,
-//! `udp_pps`, `ip_pps`; later fragments alone `ip_pps` with twice that
-//! over this second and the one before) makes the kind's flood (`icmp-flood`, `tcp-syn-flood` or
+//! `dos` threshold in fragments (`icmp_pps`, `syn_pps` for SYNs,
+//! `ack_rst_pps` for other TCP, `udp_pps`, `ip_pps`; later fragments alone
+//! `ip_pps` with twice that over this second and the one before, at least
+//! a quarter in that one) makes the kind's flood (`icmp-flood`, `tcp-syn-flood` or
 //! `tcp-ack-rst-flood`, `udp-flood`, `ip-protocol-flood`, with
 //! `fragmented: true`; the same incident as `dos`'s when that crossed too)
 //! or `ip-fragment-flood`. Only fragmented packets reach these tables.

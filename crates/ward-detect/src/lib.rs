@@ -1,6 +1,6 @@
 //! ward's attack detectors.
 //!
-//! One [`Detector`] (`attacks`) runs six families of checks over the
+//! One [`Detector`] (`attacks`) runs seven families of checks over the
 //! engine's packets and flows and reports *incidents*, not packets:
 //!
 //! | module | category | signatures |
