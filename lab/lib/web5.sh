@@ -26,7 +26,8 @@ attack_gobuster_dir() {
         gobuster dir -q -z -t 10 -u "http://${IP[gw]}/" -w /usr/share/dirb/wordlists/common.txt -a "$WEB5_UA"
 }
 
-# wfuzz names itself (Wfuzz/3.1.0): ward's tool list does not know it.
+# wfuzz names itself (Wfuzz/3.1.0), a name ward's scanner list knows (it
+# then needs half the evidence).
 attack_wfuzz_dir() {
     labelled wfuzz-dir recon "${IP[atk]}" "${IP[hub]}" 80 wfuzz \
         "path fuzzing with wfuzz (dirb's small list, hide 404s), its own User-Agent" atk 300 -- \

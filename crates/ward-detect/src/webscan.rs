@@ -22,7 +22,9 @@
 //! - a known scanner's User-Agent is evidence (named in the alert, higher
 //!   confidence, half the thresholds), never enough on its own: one request
 //!   from a scanner is `scan-tool-http-probe`'s business (`recon`).
-//! - packet time only; no allocation per request on the common path.
+//! - packet time only; the one allocation per request is a lower-cased
+//!   copy of a User-Agent holding capitals (a browser's), made only while
+//!   the pair has no scanner named.
 
 use std::hash::{BuildHasher, Hasher};
 use std::net::IpAddr;
@@ -148,8 +150,8 @@ fn scanner(req: &HttpRequest) -> u8 {
     let Some(ua) = req.user_agent.as_deref() else {
         return 0;
     };
-    // User-Agents are short; lower-case on the stack-free slow path only
-    // when the string holds an upper-case letter.
+    // User-Agents are short (the parser keeps at most 512 bytes); copy one
+    // to lower-case it only when it holds an upper-case letter.
     let lower;
     let ua = if ua.bytes().any(|b| b.is_ascii_uppercase()) {
         lower = ua.to_ascii_lowercase();
