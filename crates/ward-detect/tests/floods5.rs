@@ -69,10 +69,10 @@ fn handshake(r: &mut Run, t: i64, client: End, server: End) {
     r.at(t + 100, &tcp(client, server, 1001, "A", b""));
 }
 
-/// Mirai's stomp segment sequence number: the SYN-ACK's number kept as read
-/// into a little-endian integer, incremented, and written back through
-/// `htons` (low 16 bits, swapped), so each segment lands 65 536 ahead of
-/// the last (see lab/py/mirai5.py).
+/// Mirai's stomp segment sequence number: the SYN-ACK's number (`ntohl`),
+/// incremented, and written back through `htons` (low 16 bits, swapped)
+/// into the little-endian 32-bit field, so each segment lands 65 536 ahead
+/// of the last (see lab/py/mirai5.py).
 fn mirai_seq(raw: u32, i: u32) -> u32 {
     let v = raw.wrapping_add(i) & 0xffff;
     let swapped = ((v & 0xff) << 8) | (v >> 8);
@@ -87,7 +87,7 @@ fn mirai_stomp_is_a_flood_inside_the_connection() {
     let data = [0x5au8; 768];
     // 2 000 segments a second for 2 s; the camera answers each with a
     // duplicate ACK, as Linux does for data outside its window.
-    let raw = u32::from_le_bytes(5000u32.to_be_bytes());
+    let raw = 5000u32;
     for i in 0..4000u32 {
         let t = start + i64::from(i) * 500;
         r.at(t, &tcp(ATK_END, CAM_WEB, mirai_seq(raw, i), "PA", &data));
