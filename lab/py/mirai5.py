@@ -9,10 +9,14 @@ socket, addressed to the MAC given on the command line (the victim's, or the
 gateway's for a flood at an outside address: no route is needed or added).
 
 - `greip`: GRE (RFC 2784, no options) carrying IPv4 + UDP with a random
-  512-byte payload; the inner destination is the victim too, inner ports
-  random per packet (Mirai's attack_gre_ip defaults).
+  512-byte payload, inner ports random per packet (as attack_gre_ip's
+  defaults); the inner source is the sender and the inner destination the
+  victim, which is Mirai's "gcip" option, NOT its default: by default
+  attack_gre_ip writes a random inner source (fixed for the attack) and a
+  random inner destination per packet.
 - `greeth`: the same with GRE protocol 0x6558 (transparent Ethernet
-  bridging) and an inner Ethernet header with random MACs (attack_gre_eth).
+  bridging) and an inner Ethernet header with random MACs (attack_gre_eth;
+  the same inner addresses as greip, likewise not Mirai's default).
 - `udpplain`: Mirai's plain UDP flood: one socket per target, a random
   source and destination port fixed for the attack, random 512-byte
   payloads, IP id counting up as the kernel's does (attack_udp_plain).
