@@ -11,9 +11,9 @@ gateway's for a flood at an outside address: no route is needed or added).
 - `greip`: GRE (RFC 2784, no options) carrying IPv4 + UDP with a random
   512-byte payload, inner ports random per packet (as attack_gre_ip's
   defaults); the inner source is the sender and the inner destination the
-  victim, which is Mirai's "gcip" option, NOT its default: by default
-  attack_gre_ip writes a random inner source (fixed for the attack) and a
-  random inner destination per packet.
+  victim, which is NOT what attack_gre_ip writes: its inner source is
+  always random (fixed for the attack), and its inner destination random
+  per packet unless the "gcip" option makes it the victim.
 - `greeth`: the same with GRE protocol 0x6558 (transparent Ethernet
   bridging) and an inner Ethernet header with random MACs (attack_gre_eth;
   the same inner addresses as greip, likewise not Mirai's default).
