@@ -449,3 +449,33 @@ fn fragmented_tunnel_both_ways_stays_quiet_one_way_is_a_flood() {
     }
     found(&r.timed_alerts(), "ip-protocol-flood", start, 1.0);
 }
+
+/// Mirai's greip as attack_gre_ip writes it by default: the inner source
+/// random (fixed for the attack), the inner destination random per packet.
+/// The decoder opens the GRE packet and the detectors see only the inner
+/// one, so nothing is counted at the victim (the outer destination).
+#[test]
+#[ignore = "known gap: Mirai's default greip (random inner addresses) is not found"]
+fn greip_with_mirai_default_inner_addresses() {
+    let mut r = lan();
+    let start = 1_000_000;
+    let mut x = 11u32;
+    let inner_src = [45, 33, 17, 9];
+    for i in 0..6000u16 {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        let inner = udp(
+            (ATK_MAC, inner_src, (x >> 16) as u16),
+            (CAM_MAC, x.to_be_bytes(), (x & 0xffff) as u16),
+            &[(x >> 8) as u8; 512],
+        );
+        let mut gre = vec![0, 0, 0x08, 0x00];
+        gre.extend_from_slice(&inner[14..]);
+        r.at(
+            start + i64::from(i) * 500,
+            &ipv4((ATK_MAC, ATK), (CAM_MAC, CAM), 47, 64, 0x4000, i, &gre),
+        );
+    }
+    let a = r.timed_alerts();
+    let dos = of(&a, AlertCategory::Dos);
+    assert!(dos.iter().any(|(_, x)| x.victims == vec![ip(CAM)]), "{a:?}");
+}
