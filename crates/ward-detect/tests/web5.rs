@@ -373,6 +373,9 @@ fn ordinary_queries_and_forms_are_not_injections() {
         post("/api/login", FIREFOX, "user=admin&password=p%40ss%3Bword%7C1"),
         post("/soap", FIREFOX, "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\" s:encodingStyle=\"x\"><s:Body><u:GetStatus/></s:Body></s:Envelope>"),
         get("/api/ping?host=example.com&count=4", FIREFOX),
+        // Devices write "---" for a reading they do not have.
+        post("/api/v1/telemetry", "okhttp/4.9.2", "{\"temp\":\"---\",\"humidity\":\"----\",\"name\":\"Kitchen\"}"),
+        get("/cgi-bin/status?label=%22---%22", FIREFOX),
     ]
     .into_iter()
     .map(|r| (r, 200))
