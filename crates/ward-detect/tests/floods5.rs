@@ -397,15 +397,16 @@ fn duplicated_capture_of_an_upload_stays_quiet() {
     no_dos(r);
 }
 
-/// A GRE packet of `len` bytes from `src` to `dst`, in 1 480-byte IP
-/// fragments: a tunnel's packet past the path MTU, or a fragmented greip.
-fn gre_fragments(
+/// An IPsec ESP packet (IP protocol 50, which the decoder does not open) of
+/// `len` bytes from `src` to `dst`, in 1 480-byte IP fragments: a tunnel's
+/// packet past the path MTU, or a fragmented flood of protocol 50.
+fn esp_fragments(
     src: (common::Mac, common::V4),
     dst: (common::Mac, common::V4),
     id: u16,
     len: usize,
 ) -> Vec<Vec<u8>> {
-    let mut body = vec![0, 0, 0x08, 0x00];
+    let mut body = vec![0x00, 0x00, 0x10, 0x01, 0, 0, 0, 1]; // SPI, sequence
     body.resize(len, 0x6b);
     body.chunks(1480)
         .enumerate()
@@ -416,25 +417,25 @@ fn gre_fragments(
             } else {
                 0
             };
-            ipv4(src, dst, 47, 64, more | off, id, part)
+            ipv4(src, dst, 50, 64, more | off, id, part)
         })
         .collect()
 }
 
-/// A GRE tunnel between the phone and the camera (standing in for a VPN
+/// An IPsec tunnel between the phone and the camera (standing in for a VPN
 /// box) whose packets do not fit the MTU: 300 a second each way, in two
 /// fragments each (600 fragments a second, over `ip_pps`). The far end
 /// answers, so it is no ip-protocol-flood, as `dos` judges the whole
 /// packets; the same fragments one way from the attacker are.
 #[test]
-fn fragmented_tunnel_both_ways_stays_quiet_one_way_is_a_flood() {
+fn fragmented_esp_tunnel_both_ways_stays_quiet_one_way_is_a_flood() {
     let mut r = lan();
     for i in 0..1500u16 {
         let t = 1_000_000 + i64::from(i) * 3_333;
-        for f in gre_fragments((PHONE_MAC, PHONE), (CAM_MAC, CAM), i, 1600) {
+        for f in esp_fragments((PHONE_MAC, PHONE), (CAM_MAC, CAM), i, 1600) {
             r.at(t, &f);
         }
-        for f in gre_fragments((CAM_MAC, CAM), (PHONE_MAC, PHONE), 20_000 + i, 1600) {
+        for f in esp_fragments((CAM_MAC, CAM), (PHONE_MAC, PHONE), 20_000 + i, 1600) {
             r.at(t + 1_000, &f);
         }
     }
@@ -443,7 +444,7 @@ fn fragmented_tunnel_both_ways_stays_quiet_one_way_is_a_flood() {
     let mut r = lan();
     let start = 1_000_000;
     for i in 0..1500u16 {
-        for f in gre_fragments((ATK_MAC, ATK), (CAM_MAC, CAM), i, 1600) {
+        for f in esp_fragments((ATK_MAC, ATK), (CAM_MAC, CAM), i, 1600) {
             r.at(start + i64::from(i) * 3_333, &f);
         }
     }
