@@ -42,6 +42,11 @@
 //! `tcp-ack-rst-flood`, `udp-flood`, `ip-protocol-flood`, with
 //! `fragmented: true`; the same incident as `dos`'s when that crossed too)
 //! or `ip-fragment-flood`. Only fragmented packets reach these tables.
+//! Known limit: the first fragment of a tunnel packet the decoder opens
+//! (GRE, IP-in-IP, VXLAN) is seen as the inner packet, so the tunnel's
+//! later fragments are never matched to it and count as orphans; a tunnel
+//! whose packets are fragmented at `ip_pps` a second looks like
+//! `ip-fragment-flood`.
 //!
 //! State: two capped tables per family, keyed by attacker-controlled values
 //! through the crate's seeded [`CappedMap`]; nothing grows with traffic.
