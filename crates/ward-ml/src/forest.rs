@@ -266,7 +266,8 @@ fn remaining_votes(trees: &[Tree], classes: usize) -> Vec<f64> {
 }
 
 /// A node of a [`CompiledForest`]: 16 bytes, no pointer to chase. For a
-/// split, `a`/`b` are the left/right child (tree-relative); for a leaf,
+/// split, `a`/`b` are the left/right child (absolute in a forward forest,
+/// tree-relative otherwise: see `CompiledForest::forward`); for a leaf,
 /// `a`/`b` are the start and length of its distribution in `leaves`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct FlatNode {
@@ -827,5 +828,37 @@ mod tests {
         };
         assert_eq!(cyclic.compile().predict_proba(&[0.0]), vec![0.0, 0.0]);
         assert_eq!(cyclic.predict_proba(&[0.0]), vec![0.0, 0.0]);
+        // A child just past its tree's end (forward, but it would land in
+        // the next tree once made absolute) keeps the checked walk.
+        let leaf = |c: u32| Node {
+            feature: LEAF,
+            threshold: 0.0,
+            left: 0,
+            right: 0,
+            dist: vec![(c, 1.0)],
+        };
+        let split = Node {
+            feature: 0,
+            threshold: 0.5,
+            left: 1,
+            right: 2,
+            dist: Vec::new(),
+        };
+        let past = Forest {
+            classes: 2,
+            trees: vec![
+                Tree {
+                    nodes: vec![split.clone(), leaf(0)],
+                },
+                Tree {
+                    nodes: vec![leaf(1), leaf(1), leaf(1)],
+                },
+            ],
+        };
+        let c = past.compile();
+        assert!(!c.is_forward());
+        for x in [0.0, 1.0] {
+            assert_eq!(c.predict_proba(&[x]), past.predict_proba(&[x]), "x = {x}");
+        }
     }
 }
