@@ -298,6 +298,7 @@ fn each_injection_kind_is_one_exploit_incident_per_attacker_and_victim() {
         "/cgi-bin/ping.cgi?ip=%60id%60",
         "/api/ping?addr=127.0.0.1%0aid",
         "/cgi-bin/test.cgi?q=1;sleep+5",
+        "/cgi-bin/status?x=()%20%7B%20%3A%3B%20%7D%3B%20/bin/id",
     ]
     .iter()
     .map(|p| (get(p, FIREFOX), 404))
@@ -376,6 +377,9 @@ fn ordinary_queries_and_forms_are_not_injections() {
         // Devices write "---" for a reading they do not have.
         post("/api/v1/telemetry", "okhttp/4.9.2", "{\"temp\":\"---\",\"humidity\":\"----\",\"name\":\"Kitchen\"}"),
         get("/cgi-bin/status?label=%22---%22", FIREFOX),
+        // A home-automation hub's flow deploy: JavaScript with an empty
+        // function, `function () {};`, is not Shellshock's `() { :;};`.
+        post("/flows", FIREFOX, "[{\"id\":\"a1\",\"type\":\"function\",\"func\":\"var noop = function () {};\\nreturn msg;\"}]"),
     ]
     .into_iter()
     .map(|r| (r, 200))
