@@ -52,4 +52,6 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = pkt.transport.ports();
     assert!(usize::from(pkt.encapsulation) <= ward_core::decode::MAX_ENCAPSULATION);
+    // The outermost IP header is kept exactly when a tunnel was opened.
+    assert_eq!(pkt.outer.is_some(), pkt.encapsulation > 0);
 });

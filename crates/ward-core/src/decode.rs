@@ -12,6 +12,10 @@
 //! Mirror-port encapsulations are opened so the analysed packet is the
 //! mirrored one: GRE (IPv4, IPv6, transparent Ethernet), ERSPAN types II and
 //! III, VXLAN (UDP 4789) and IP-in-IP, up to [`MAX_ENCAPSULATION`] deep.
+//! When a tunnel is opened, the outermost IP header's addresses and protocol
+//! stay on the packet as [`Packet::outer`]: the inner packet's addresses can
+//! be anything the sender wrote (Mirai's GRE floods write random ones), the
+//! outer ones are where the packet really went.
 //!
 //! The decoder is our own rather than `etherparse`'s because ward needs the
 //! raw TCP option bytes and IP header quirks for fingerprinting, SLL2, CDP
@@ -199,6 +203,19 @@ impl Ip {
     }
 }
 
+/// The outermost IP header of a packet whose tunnel was opened: who sent
+/// the tunnel packet to whom, whatever the inner packet claims.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OuterIp {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    /// The outer header's protocol: 47 GRE, 4 or 41 IP-in-IP, 17 VXLAN.
+    pub proto: u8,
+    /// The encapsulation exists only to carry mirrored copies (ERSPAN):
+    /// one-way by design, never an exchange between the two addresses.
+    pub mirror: bool,
+}
+
 /// Network layer of a frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Net<'a> {
@@ -300,6 +317,9 @@ pub struct Packet<'a> {
     pub payload: &'a [u8],
     /// Tunnel layers opened to reach this packet.
     pub encapsulation: u8,
+    /// The outermost IP header, when a tunnel was opened (`encapsulation`
+    /// above 0); `None` for a packet that was not tunnelled.
+    pub outer: Option<OuterIp>,
     /// The first problem met while decoding, if any.
     pub anomaly: Option<Anomaly>,
 }
@@ -367,6 +387,7 @@ pub fn decode(ts: Timestamp, linktype: u32, data: &[u8], wire_len: u32) -> Packe
             transport: Transport::None,
             payload: &[],
             encapsulation: 0,
+            outer: None,
             anomaly: None,
         },
         cut: (wire_len as usize) > data.len(),
@@ -804,14 +825,14 @@ impl<'a> Decoder<'a> {
             0x6558 => self.tunnel(depth, |d| d.ethernet(inner, depth + 1)),
             // ERSPAN type II: 8-byte header, then the mirrored frame.
             0x88be => match inner.get(8..) {
-                Some(f) => self.tunnel(depth, |d| d.ethernet(f, depth + 1)),
+                Some(f) => self.mirror(depth, |d| d.ethernet(f, depth + 1)),
                 None => self.flag(Anomaly::TruncatedTunnel),
             },
             // ERSPAN type III: 12-byte header, plus 8 with the O bit set.
             0x22eb => {
                 let o = inner.get(11).map(|v| v & 1 == 1).unwrap_or(false);
                 match inner.get(if o { 20 } else { 12 }..) {
-                    Some(f) => self.tunnel(depth, |d| d.ethernet(f, depth + 1)),
+                    Some(f) => self.mirror(depth, |d| d.ethernet(f, depth + 1)),
                     None => self.flag(Anomaly::TruncatedTunnel),
                 }
             }
@@ -819,13 +840,37 @@ impl<'a> Decoder<'a> {
         }
     }
 
-    /// Open one tunnel layer: the inner packet replaces the outer one.
+    /// Open a mirror encapsulation (ERSPAN) as [`Self::tunnel`] does, and
+    /// mark the outer header as a mirror's.
+    fn mirror(&mut self, depth: usize, inner: impl FnOnce(&mut Self)) {
+        let first = self.pkt.outer.is_none();
+        self.tunnel(depth, inner);
+        if first {
+            if let Some(o) = self.pkt.outer.as_mut() {
+                o.mirror = true;
+            }
+        }
+    }
+
+    /// Open one tunnel layer: the inner packet replaces the outer one. The
+    /// first layer opened records its IP header as [`Packet::outer`]; deeper
+    /// ones keep it, so it is always the outermost.
     fn tunnel(&mut self, depth: usize, inner: impl FnOnce(&mut Self)) {
         if depth + 1 > MAX_ENCAPSULATION {
             self.flag(Anomaly::TooDeepEncapsulation);
             return;
         }
         let outer = self.pkt;
+        if self.pkt.outer.is_none() {
+            if let Net::Ip(ip) = outer.net {
+                self.pkt.outer = Some(OuterIp {
+                    src: ip.src,
+                    dst: ip.dst,
+                    proto: ip.proto,
+                    mirror: false,
+                });
+            }
+        }
         self.pkt.link = Link {
             vlan: outer.link.vlan,
             ..Link::default()

@@ -148,6 +148,117 @@ fn gre_erspan_ii_mirror_is_opened_to_the_inner_frame() {
     assert_eq!(p.tcp().map(|t| t.dst_port), Some(80));
 }
 
+/// An Ethernet frame from 10.0.0.1 to 10.0.0.2 carrying `body` as IP protocol `proto`.
+fn outer_v4(proto: u8, body: &[u8]) -> Vec<u8> {
+    let mut f = Vec::new();
+    etherparse::PacketBuilder::ethernet2([2; 6], [4; 6])
+        .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+        .write(&mut f, etherparse::IpNumber(proto), body)
+        .unwrap();
+    f
+}
+
+fn outer_of(src: [u8; 4], dst: [u8; 4], proto: u8, mirror: bool) -> Option<OuterIp> {
+    Some(OuterIp {
+        src: IpAddr::V4(Ipv4Addr::from(src)),
+        dst: IpAddr::V4(Ipv4Addr::from(dst)),
+        proto,
+        mirror,
+    })
+}
+
+#[test]
+fn a_plain_packet_has_no_outer_header() {
+    let f = udp((MAC_A, IP_A, 1000), (MAC_B, IP_B, 2000), b"x");
+    let p = dec(&f);
+    assert_eq!((p.encapsulation, p.outer), (0, None));
+}
+
+/// Mirai's greip shape: GRE carrying an IPv4 packet whose addresses are
+/// made up; the outer header says where it went.
+#[test]
+fn gre_ip_keeps_the_outer_addresses() {
+    let inner = udp(
+        (MAC_A, [45, 33, 17, 9], 1000),
+        (MAC_B, [77, 1, 2, 3], 2000),
+        b"x",
+    );
+    let mut gre = vec![0, 0, 0x08, 0x00];
+    gre.extend_from_slice(&inner[14..]);
+    let f = outer_v4(47, &gre);
+    let p = dec(&f);
+    assert_eq!(p.anomaly, None);
+    assert_eq!(p.encapsulation, 1);
+    assert_eq!(p.ip().unwrap().dst, IpAddr::V4(Ipv4Addr::new(77, 1, 2, 3)));
+    assert_eq!(p.outer, outer_of([10, 0, 0, 1], [10, 0, 0, 2], 47, false));
+    // Transparent Ethernet bridging (greeth): the same.
+    let mut gre = vec![0, 0, 0x65, 0x58];
+    gre.extend_from_slice(&inner);
+    let f = outer_v4(47, &gre);
+    let p = dec(&f);
+    assert_eq!(p.link.src, Some(MacAddr(MAC_A)));
+    assert_eq!(p.outer, outer_of([10, 0, 0, 1], [10, 0, 0, 2], 47, false));
+}
+
+#[test]
+fn ip_in_ip_and_vxlan_keep_the_outer_addresses() {
+    let inner = tcp((MAC_A, IP_A, 40000), (MAC_B, IP_B, 80), 0, "S", b"");
+    let f = outer_v4(4, &inner[14..]);
+    let p = dec(&f);
+    assert_eq!(p.ip().unwrap().src, IpAddr::V4(Ipv4Addr::from(IP_A)));
+    assert_eq!(p.outer, outer_of([10, 0, 0, 1], [10, 0, 0, 2], 4, false));
+
+    let mut vxlan = vec![0x08, 0, 0, 0, 0, 0, 0x2a, 0];
+    vxlan.extend_from_slice(&inner);
+    let mut f = Vec::new();
+    etherparse::PacketBuilder::ethernet2([2; 6], [4; 6])
+        .ipv4([10, 0, 0, 5], [10, 0, 0, 6], 64)
+        .udp(49152, 4789)
+        .write(&mut f, &vxlan)
+        .unwrap();
+    let p = dec(&f);
+    assert_eq!(p.encapsulation, 1);
+    assert_eq!(p.tcp().map(|t| t.dst_port), Some(80));
+    assert_eq!(p.outer, outer_of([10, 0, 0, 5], [10, 0, 0, 6], 17, false));
+}
+
+/// IP-in-IP inside GRE inside the outer packet: the outermost header is
+/// kept, not the middle one.
+#[test]
+fn nested_tunnels_keep_the_outermost_header() {
+    let inner = udp((MAC_A, IP_A, 1000), (MAC_B, IP_B, 53), b"q");
+    let mut middle = Vec::new();
+    etherparse::PacketBuilder::ipv4([172, 16, 0, 1], [172, 16, 0, 2], 64)
+        .write(&mut middle, etherparse::IpNumber(4), &inner[14..])
+        .unwrap();
+    let mut gre = vec![0, 0, 0x08, 0x00];
+    gre.extend_from_slice(&middle);
+    let f = outer_v4(47, &gre);
+    let p = dec(&f);
+    assert_eq!(p.anomaly, None);
+    assert_eq!(p.encapsulation, 2);
+    assert_eq!(p.ip().unwrap().dst, IpAddr::V4(Ipv4Addr::from(IP_B)));
+    assert_eq!(p.outer, outer_of([10, 0, 0, 1], [10, 0, 0, 2], 47, false));
+}
+
+/// A GRE packet with nothing readable inside stays the outer packet, with
+/// no outer header of its own; an ERSPAN mirror's outer header says so.
+#[test]
+fn an_unopened_tunnel_has_no_outer_header_and_erspan_is_a_mirror() {
+    let f = outer_v4(47, &[0, 0, 0x08, 0x00, 0x99, 0x99]);
+    let p = dec(&f);
+    assert_eq!((p.encapsulation, p.outer), (0, None));
+    assert_eq!(p.transport, Transport::Other(47));
+
+    let inner = tcp((MAC_A, IP_A, 34048), (MAC_B, IP_B, 80), 0, "S", b"");
+    let mut gre = vec![0x10, 0x00, 0x88, 0xbe, 0, 0, 0, 1];
+    gre.extend_from_slice(&[0x10, 0, 0, 1, 0, 0, 0, 0]);
+    gre.extend_from_slice(&inner);
+    let f = outer_v4(47, &gre);
+    let p = dec(&f);
+    assert_eq!(p.outer, outer_of([10, 0, 0, 1], [10, 0, 0, 2], 47, true));
+}
+
 #[test]
 fn mac_parse_and_display_round_trip() {
     let m = MacAddr([0xb0, 0xc5, 0x54, 0x25, 0x5b, 0x0e]);
@@ -162,7 +273,9 @@ proptest! {
 
     #[test]
     fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..200), lt in prop_oneof![Just(0u32), Just(1), Just(101), Just(108), Just(113), Just(228), Just(229), Just(276), any::<u32>()]) {
-        let _ = decode(T, lt, &data, data.len() as u32);
+        let p = decode(T, lt, &data, data.len() as u32);
+        // The outer header is kept exactly when a tunnel was opened.
+        prop_assert_eq!(p.outer.is_some(), p.encapsulation > 0);
     }
 
     #[test]
