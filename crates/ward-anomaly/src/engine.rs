@@ -561,8 +561,8 @@ pub struct AnomalyEngine {
     calibration_packets: u64,
     #[serde(skip)]
     x: Vec<f32>,
-    /// Which build of KitNET's kernels runs (not state: a loaded engine
-    /// picks the best the CPU has).
+    /// Which build of KitNET's kernels and of the feature statistics runs
+    /// (not state: a loaded engine picks the best the CPU has).
     #[serde(skip)]
     kernels: Kernels,
 }
@@ -664,8 +664,9 @@ impl AnomalyEngine {
         }
     }
 
-    /// Chooses the build of KitNET's kernels (by default AVX2 where the CPU
-    /// has it; every build gives the same bits). For tests and benchmarks
+    /// Chooses the build of KitNET's kernels and of the feature statistics
+    /// (by default AVX2 where the CPU has it; every build gives the same
+    /// bits). For tests and benchmarks
     /// that compare them.
     pub fn set_kernels(&mut self, k: Kernels) {
         self.kernels = k;
