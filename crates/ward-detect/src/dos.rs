@@ -55,10 +55,11 @@
 //! the forger is the MAC that sent SYNs in the victim's name.
 //!
 //! Other IP protocols (ESP, and GRE whose payload the decoder does not
-//! open; Mirai's `greip`/`greeth` are opened and counted as the UDP inside,
-//! which reaches the victim only with Mirai's `gcip` option: by default the
-//! inner destination is random per packet and nothing is counted, a known
-//! gap, tests/floods5.rs) at `ip_pps` a second that the receiver does not
+//! open; Mirai's `greip`/`greeth` are opened and counted here as the UDP
+//! inside, which reaches the victim only with Mirai's `gcip` option; by
+//! default the inner destination is random per packet, and
+//! [`crate::dos_shapes`] counts the tunnel packets at their outer
+//! destination instead) at `ip_pps` a second that the receiver does not
 //! answer (under a tenth as many back over two seconds; a tunnel's far end answers) are
 //! `ip-protocol-flood`. Truncated TCP/UDP/ICMP headers (nmap `-f`'s tiny
 //! fragments) are not another protocol and are left to recon; SCTP's
@@ -773,7 +774,7 @@ fn looks_like_telemetry(payload: &[u8]) -> bool {
     }
 }
 
-fn is_victim(ip: IpAddr) -> bool {
+pub(crate) fn is_victim(ip: IpAddr) -> bool {
     !(ip.is_multicast() || ip.is_unspecified())
         && match ip {
             IpAddr::V4(v4) => !v4.is_broadcast(),

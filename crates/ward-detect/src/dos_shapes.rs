@@ -1,7 +1,8 @@
 //! Flood shapes the per-victim counters of [`crate::dos`] do not see:
-//! data floods inside an established TCP connection (Mirai's `stomp`) and
+//! data floods inside an established TCP connection (Mirai's `stomp`),
 //! floods of IP fragments (CICIoT2023's ACK, UDP and ICMP fragmentation
-//! floods, and floods of later fragments alone).
+//! floods, and floods of later fragments alone) and floods of tunnel
+//! packets whose inner addresses are made up (Mirai's `greip`/`greeth`).
 //!
 //! **STOMP.** Mirai's `stomp` completes a handshake with `connect()`, then
 //! writes ACK+PSH segments with 768 random bytes on that connection's ports
@@ -48,18 +49,41 @@
 //! whose packets are fragmented at `ip_pps` a second looks like
 //! `ip-fragment-flood`.
 //!
+//! **Tunnel floods.** Mirai's `greip` and `greeth` send GRE packets to the
+//! victim whose inner IPv4 packet has a random source and, unless the
+//! `gcip` option is set, a random destination for every packet. The
+//! decoder opens the tunnel, so `dos` sees one-packet flows to random
+//! addresses and nothing towards the victim. Here every opened tunnel
+//! packet (GRE, IP-in-IP, VXLAN; not an ERSPAN mirror's, one-way by
+//! design) is counted at its *outer* destination, from its outer source,
+//! per second: all of them, and those whose inner packet opened a new flow.
+//! `ip_pps` new inner flows in a second, at least half of the tunnel
+//! packets that second, to an address that sent under a tenth as many
+//! tunnel packets back over this second and the one before, are
+//! `ip-protocol-flood` (`-spoofed` without a majority outer source) with
+//! `tunnelled: true`, the outer source the attacker. A real tunnel is
+//! two-way (its far end sends tunnel packets back) and carries
+//! conversations, mostly mid-flow; a one-way mirror feed (VXLAN, gretap)
+//! carries them too. Tunnel packets whose inner source and destination are
+//! the outer ones are left to `dos`, which counts what they carry at that
+//! very victim (with `gcip` the inner destination is the victim too, and
+//! `dos` counts it there, naming the inner source; this check names the
+//! outer one). Known limit: a mirror feed of a network that opens `ip_pps`
+//! new flows a second, most of its packets (a fast scan seen through the
+//! mirror), is a flood at the mirror's collector.
+//!
 //! State: two capped tables per family, keyed by attacker-controlled values
 //! through the crate's seeded [`CappedMap`]; nothing grows with traffic.
 
 use std::net::IpAddr;
 
-use ward_core::decode::{tcpflag, Ip, Net, Transport};
+use ward_core::decode::{tcpflag, Ip, Net, OuterIp, Transport};
 use ward_core::flow::Dir;
 use ward_core::{AlertCategory, MacAddr, PacketContext, Timestamp};
 
 use crate::alert::{who, Draft};
 use crate::config::DosConfig;
-use crate::dos::{majority, vote};
+use crate::dos::{is_victim, majority, vote};
 use crate::table::CappedMap;
 
 const NAME: &str = "dos";
@@ -162,13 +186,68 @@ impl FragVictim {
     }
 }
 
+/// One outer destination's tunnel packets this second.
+#[derive(Clone, Copy)]
+struct TunnelVictim {
+    sec: i64,
+    /// Tunnel packets to this address this second, and of those the ones
+    /// whose inner packet opened a new flow.
+    pkts: u32,
+    fresh: u32,
+    /// Tunnel packets this address sent itself (a tunnel's far end
+    /// answers), this second and the one before.
+    sent: u32,
+    sent_prev: u32,
+    proto: u8,
+    top_src: IpAddr,
+    top_src_votes: u32,
+    last_over: i64,
+    total: u64,
+}
+
+impl TunnelVictim {
+    fn new(sec: i64, src: IpAddr) -> Self {
+        TunnelVictim {
+            sec,
+            pkts: 0,
+            fresh: 0,
+            sent: 0,
+            sent_prev: 0,
+            proto: 0,
+            top_src: src,
+            top_src_votes: 0,
+            last_over: i64::MIN,
+            total: 0,
+        }
+    }
+
+    fn roll(&mut self, sec: i64) {
+        if self.sec == sec {
+            return;
+        }
+        self.sent_prev = if sec == self.sec.saturating_add(1) {
+            self.sent
+        } else {
+            0
+        };
+        self.sec = sec;
+        self.pkts = 0;
+        self.fresh = 0;
+        self.sent = 0;
+        self.top_src_votes = 0;
+    }
+}
+
 pub struct DosShapes {
     stomp_pps: u32,
+    tunnel_pps: u32,
     frag_pps: [u32; FRAG_KINDS],
     conns: CappedMap<(u64, u8), Conn>,
     /// (source, destination, IP id) → the datagram's kind.
     datagrams: CappedMap<(IpAddr, IpAddr, u32), Frag>,
     frag_victims: CappedMap<IpAddr, FragVictim>,
+    /// Outer destination → its tunnel packets.
+    tunnels: CappedMap<IpAddr, TunnelVictim>,
 }
 
 impl DosShapes {
@@ -182,14 +261,19 @@ impl DosShapes {
         frag_pps[Frag::Orphan as usize] = cfg.ip_pps;
         DosShapes {
             stomp_pps: cfg.ack_rst_pps,
+            tunnel_pps: cfg.ip_pps,
             frag_pps,
             conns: CappedMap::new(cap),
             datagrams: CappedMap::new(cap),
             frag_victims: CappedMap::new(cap),
+            tunnels: CappedMap::new(cap),
         }
     }
 
     pub fn on_packet(&mut self, ctx: &PacketContext<'_, '_>, out: &mut Vec<Draft>) {
+        if let Some(o) = ctx.pkt.outer.filter(|o| !o.mirror) {
+            self.tunnel(o, ctx, out);
+        }
         let Net::Ip(ip) = &ctx.pkt.net else { return };
         if ip.fragmented {
             self.fragment(ip, ctx, out);
@@ -285,6 +369,86 @@ impl DosShapes {
             who(ctx.devices, dst),
         );
         out.push(dr);
+    }
+
+    /// An opened tunnel packet: count it at its outer destination.
+    fn tunnel(&mut self, o: OuterIp, ctx: &PacketContext<'_, '_>, out: &mut Vec<Draft>) {
+        if self.tunnel_pps == 0 {
+            return;
+        }
+        let pkt = ctx.pkt;
+        let sec = pkt.ts.0.div_euclid(1_000_000);
+        // What the address sends into tunnels itself: a tunnel's far end
+        // answers, a flood's victim does not.
+        if let Some(v) = self.tunnels.get_mut(&o.src) {
+            v.roll(sec);
+            v.sent = v.sent.saturating_add(1);
+        }
+        if !is_victim(o.dst) {
+            return;
+        }
+        // The inner packet goes from the outer source to the outer
+        // destination itself: `dos` counts what it carries at that victim.
+        if pkt.ip().is_some_and(|i| i.src == o.src && i.dst == o.dst) {
+            return;
+        }
+        let v = self.tunnels.entry(o.dst, || TunnelVictim::new(sec, o.src));
+        v.roll(sec);
+        v.pkts = v.pkts.saturating_add(1);
+        v.total = v.total.saturating_add(1);
+        v.proto = o.proto;
+        vote(&mut v.top_src, &mut v.top_src_votes, o.src);
+        if ctx.new_flow {
+            v.fresh = v.fresh.saturating_add(1);
+        }
+        let c = v.fresh;
+        let over = c >= self.tunnel_pps
+            && c.saturating_mul(2) >= v.pkts
+            && v.sent.saturating_add(v.sent_prev).saturating_mul(10) <= c;
+        if !over {
+            return;
+        }
+        let ongoing = sec.saturating_sub(v.last_over) <= 1;
+        v.last_over = sec;
+        if ongoing {
+            return;
+        }
+        let one_src = majority(v.top_src_votes, v.pkts);
+        let sig = if one_src {
+            "ip-protocol-flood"
+        } else {
+            "ip-protocol-flood-spoofed"
+        };
+        let mut d = Draft::new(AlertCategory::Dos, sig, NAME, pkt.ts);
+        d.attacker = one_src.then_some(v.top_src);
+        d.victims = vec![o.dst];
+        d.proto = Some(o.proto);
+        d.first_seen = Timestamp::from_secs(sec);
+        d.count = v.total;
+        d.severity = 2;
+        d.confidence = 0.85;
+        d = d
+            .ev("tunnel_packets_per_second", v.pkts)
+            .ev("new_inner_flows_per_second", c)
+            .ev("tunnelled", true)
+            .ev("ip_protocol", o.proto)
+            .ev("spoofed", !one_src);
+        let tunnel = match o.proto {
+            47 => "GRE",
+            4 | 41 => "IP-in-IP",
+            17 => "VXLAN",
+            _ => "tunnel",
+        };
+        d.summary = format!(
+            "{} is being flooded with about {} {tunnel} packets per second{}, their inner packets addressed elsewhere, each a new flow, none answered (a tunnel flood, as Mirai's greip/greeth send it).",
+            who(ctx.devices, o.dst),
+            v.pkts,
+            match d.attacker {
+                Some(a) => format!(" from {}", who(ctx.devices, a)),
+                None => " from many forged addresses".to_string(),
+            }
+        );
+        out.push(d);
     }
 
     /// An IP fragment: count it for its datagram's kind at its destination.

@@ -451,32 +451,164 @@ fn fragmented_esp_tunnel_both_ways_stays_quiet_one_way_is_a_flood() {
     found(&r.timed_alerts(), "ip-protocol-flood", start, 1.0);
 }
 
-/// Mirai's greip as attack_gre_ip writes it by default: the inner source
-/// random (fixed for the attack), the inner destination random per packet.
-/// The decoder opens the GRE packet and the detectors see only the inner
-/// one, so nothing is counted at the victim (the outer destination).
-#[test]
-#[ignore = "known gap: Mirai's default greip (random inner addresses) is not found"]
-fn greip_with_mirai_default_inner_addresses() {
+/// A GRE packet (RFC 2784, no options) from `src` to `dst` carrying
+/// `inner` (an Ethernet frame) as IPv4 (`eth` false: its IP packet) or as
+/// transparent Ethernet bridging (`eth` true: the whole frame).
+fn gre(
+    src: (common::Mac, common::V4),
+    dst: (common::Mac, common::V4),
+    id: u16,
+    inner: &[u8],
+    eth: bool,
+) -> Vec<u8> {
+    let mut body = if eth {
+        vec![0, 0, 0x65, 0x58]
+    } else {
+        vec![0, 0, 0x08, 0x00]
+    };
+    body.extend_from_slice(if eth { inner } else { &inner[14..] });
+    ipv4(src, dst, 47, 64, 0x4000, id, &body)
+}
+
+/// Mirai's greip (`eth` false) or greeth (`eth` true) as attack_gre_ip and
+/// attack_gre_eth write them by default: the inner source random (fixed
+/// for the attack), the inner destination and both inner ports random per
+/// packet, 512 random bytes, greeth's inner MACs random per packet; 2 000
+/// packets a second for 3 s from the attacker to the camera.
+fn mirai_gre(eth: bool) -> Run {
     let mut r = lan();
-    let start = 1_000_000;
     let mut x = 11u32;
     let inner_src = [45, 33, 17, 9];
     for i in 0..6000u16 {
         x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        let b = x.to_be_bytes();
         let inner = udp(
-            (ATK_MAC, inner_src, (x >> 16) as u16),
-            (CAM_MAC, x.to_be_bytes(), (x & 0xffff) as u16),
+            ([2, b[0], b[1], b[2], b[3], 1], inner_src, (x >> 16) as u16),
+            ([2, b[3], b[2], b[1], b[0], 2], b, (x & 0xffff) as u16),
             &[(x >> 8) as u8; 512],
         );
-        let mut gre = vec![0, 0, 0x08, 0x00];
-        gre.extend_from_slice(&inner[14..]);
-        r.at(
-            start + i64::from(i) * 500,
-            &ipv4((ATK_MAC, ATK), (CAM_MAC, CAM), 47, 64, 0x4000, i, &gre),
-        );
+        let f = gre((ATK_MAC, ATK), (CAM_MAC, CAM), i, &inner, eth);
+        r.at(1_000_000 + i64::from(i) * 500, &f);
     }
-    let a = r.timed_alerts();
+    r
+}
+
+/// The decoder opens the GRE packet and `dos` sees one-packet flows to
+/// random addresses; the tunnel check counts them at the outer destination
+/// and names the outer source.
+#[test]
+fn greip_with_mirai_default_inner_addresses() {
+    let a = mirai_gre(false).timed_alerts();
+    found(&a, "ip-protocol-flood", 1_000_000, 1.0);
+    let hit = a
+        .iter()
+        .find(|(_, x)| x.signature == "ip-protocol-flood")
+        .unwrap();
+    assert_eq!(
+        hit.1.evidence.get("tunnelled"),
+        Some(&serde_json::json!(true))
+    );
+    assert_eq!(
+        hit.1.evidence.get("ip_protocol"),
+        Some(&serde_json::json!(47))
+    );
+    // Nothing accuses the made-up inner addresses.
     let dos = of(&a, AlertCategory::Dos);
-    assert!(dos.iter().any(|(_, x)| x.victims == vec![ip(CAM)]), "{a:?}");
+    assert!(
+        dos.iter().all(|(_, x)| x.victims == vec![ip(CAM)]),
+        "{dos:?}"
+    );
+}
+
+#[test]
+fn greeth_with_mirai_default_inner_addresses() {
+    let a = mirai_gre(true).timed_alerts();
+    found(&a, "ip-protocol-flood", 1_000_000, 1.0);
+    let dos = of(&a, AlertCategory::Dos);
+    assert!(
+        dos.iter().all(|(_, x)| x.victims == vec![ip(CAM)]),
+        "{dos:?}"
+    );
+}
+
+/// A site-to-site GRE tunnel between the phone and the camera (standing in
+/// for two routers) carrying its LANs' traffic, 1 500 packets a second each
+/// way for 3 s: every outbound inner packet a new flow (short UDP
+/// exchanges, 200 hosts with four servers each), every one answered back through the
+/// tunnel. Two-way, so no flood; the same packets one way are one.
+#[test]
+fn two_way_gre_tunnel_stays_quiet_one_way_is_a_flood() {
+    let tunnel = |answered: bool| {
+        let mut r = lan();
+        for i in 0..4500u32 {
+            let t = 1_000_000 + i64::from(i) * 666;
+            let client: End = (
+                [2, 0, 0, 0, 0, 9],
+                [10, 8, 0, 2 + (i % 200) as u8],
+                20_000 + (i % 40_000) as u16,
+            );
+            let server: End = (
+                [2, 0, 0, 0, 0, 8],
+                [100, (i % 200) as u8, (i / 200 % 4) as u8, 1],
+                443,
+            );
+            let q = udp(client, server, &[0x51; 300]);
+            r.at(
+                t,
+                &gre((PHONE_MAC, PHONE), (CAM_MAC, CAM), i as u16, &q, false),
+            );
+            if answered {
+                let a = udp(server, client, &[0x52; 900]);
+                r.at(
+                    t + 300,
+                    &gre((CAM_MAC, CAM), (PHONE_MAC, PHONE), i as u16, &a, false),
+                );
+            }
+        }
+        r
+    };
+    no_dos(tunnel(true));
+    let a = tunnel(false).timed_alerts();
+    let hit = a
+        .iter()
+        .find(|(_, x)| x.signature == "ip-protocol-flood")
+        .unwrap_or_else(|| panic!("no flood one way: {a:?}"));
+    assert_eq!(hit.1.attacker, Some(ip(PHONE)));
+    assert_eq!(hit.1.victims, vec![ip(CAM)]);
+}
+
+/// A one-way VXLAN feed (a cloud traffic mirror) to the camera, standing
+/// in for a collector: a busy network's conversations, both directions
+/// mirrored, 600 new flows a second of three packets each (1 800 packets a
+/// second). One-way, but mostly mid-flow: no flood.
+#[test]
+fn one_way_vxlan_mirror_feed_of_conversations_stays_quiet() {
+    let mut r = lan();
+    for i in 0..1800u32 {
+        let t = 1_000_000 + i64::from(i) * 1_666;
+        let client: End = (
+            [2, 0, 0, 0, 0, 9],
+            [10, 9, 0, 2 + (i % 200) as u8],
+            30_000 + (i % 30_000) as u16,
+        );
+        let server: End = (
+            [2, 0, 0, 0, 0, 8],
+            [100, (i % 200) as u8, (i / 200 % 4) as u8, 1],
+            53,
+        );
+        for (k, frame) in [
+            udp(client, server, &[0x61; 40]),
+            udp(server, client, &[0x62; 120]),
+            udp(client, server, &[0x63; 40]),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut vx = vec![0x08, 0, 0, 0, 0, 0, 0x2a, 0];
+            vx.extend_from_slice(&frame);
+            let f = udp((PHONE_MAC, PHONE, 49_152), (CAM_MAC, CAM, 4789), &vx);
+            r.at(t + k as i64 * 400, &f);
+        }
+    }
+    no_dos(r);
 }
