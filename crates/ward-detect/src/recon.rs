@@ -218,6 +218,9 @@ struct Source {
     hosts: [Distinct; TRANSPORTS],
     ports: [Distinct; TRANSPORTS],
     first_victim: [Option<IpAddr>; TRANSPORTS],
+    /// Where this source last sent a SYN/ACK that opened a flow (nmap's
+    /// idle scan probing its zombie's IP id).
+    synack_to: Option<IpAddr>,
     /// Boyer–Moore vote over the probed hosts per transport, one vote per
     /// new (host, port): the host a vertical scan walks the ports of,
     /// whatever the source touched first or most in the window (a login
@@ -275,6 +278,7 @@ impl Source {
             hosts: [Distinct::default(); TRANSPORTS],
             ports: [Distinct::default(); TRANSPORTS],
             first_victim: [None; TRANSPORTS],
+            synack_to: None,
             top_host: [IpAddr::V4(Ipv4Addr::UNSPECIFIED); TRANSPORTS],
             top_host_votes: [0; TRANSPORTS],
             victims: [IpAddr::V4(Ipv4Addr::UNSPECIFIED); VICTIM_SLOTS],
@@ -401,6 +405,23 @@ pub struct Recon {
     sources: CappedMap<IpAddr, Source>,
 }
 
+/// The sender's own address when a frame carries a source address another
+/// LAN device holds (and used within the device table's hold time) but was
+/// sent from a different device's MAC. `None` when the address is the
+/// sender's, unknown (decoys, outside addresses) or the sender has no other
+/// address of that family.
+fn spoofed_sender(ctx: &PacketContext<'_, '_>, src: IpAddr) -> Option<IpAddr> {
+    let me = ctx.src_device?;
+    if ctx.devices.find_ip(src)? == me {
+        return None;
+    }
+    let ips = &ctx.devices.get(me)?.ips;
+    ips.iter()
+        .rev()
+        .find(|a| a.is_ipv4() == src.is_ipv4() && **a != src)
+        .copied()
+}
+
 fn is_target(ip: IpAddr) -> bool {
     !(ip.is_multicast() || ip.is_unspecified() || ip.is_loopback())
         && match ip {
@@ -511,10 +532,22 @@ impl Recon {
                 let f = t.flags;
                 let from_client = ctx.dir != Some(Dir::ToClient);
                 if !from_client {
+                    let synack = f & (tcpflag::SYN | tcpflag::ACK) == tcpflag::SYN | tcpflag::ACK;
+                    if synack
+                        && ctx.new_flow
+                        && is_target(dst)
+                        && ward_core::devices::is_local_scope(src)
+                        && ctx.src_device.is_some()
+                        && ctx.devices.find_ip(src) == ctx.src_device
+                    {
+                        // A SYN/ACK nobody asked for, from a LAN device's own
+                        // address: an idle scan's probe of its zombie.
+                        self.source(src, now).synack_to = Some(dst);
+                        return;
+                    }
                     // Replies to a prober: account them to it, never create.
                     let Some(flow) = ctx.flow else { return };
                     let Some(client) = flow.src_ip else { return };
-                    let synack = f & (tcpflag::SYN | tcpflag::ACK) == tcpflag::SYN | tcpflag::ACK;
                     if !synack && flow.pkts[1] != 1 {
                         // Nothing below counts it: skip the lookup (most
                         // packets are servers' later ones).
@@ -569,6 +602,22 @@ impl Recon {
                 if !(probe || kind != 0 || mirai) || !is_target(dst) {
                     return;
                 }
+                // nmap's idle scan: SYNs carrying the zombie's address, sent
+                // from the NIC of a device that itself probes the zombie
+                // with SYN/ACKs. They are that device's scan. (The sending
+                // MAC alone is not enough: an ARP-poisoning relay carries
+                // others' connections too.)
+                let src = match spoofed_sender(ctx, src) {
+                    Some(me)
+                        if self
+                            .sources
+                            .get(&me)
+                            .is_some_and(|s| s.synack_to == Some(src)) =>
+                    {
+                        me
+                    }
+                    _ => src,
+                };
                 let s = self.source(src, now);
                 if probe {
                     s.probe(0, dst, t.dst_port);

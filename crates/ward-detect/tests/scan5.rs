@@ -317,14 +317,11 @@ fn idle_scan(r: &mut Run) {
     }
 }
 
-/// Known gap (issue #5, docs/evaluation.md "scan5"): the scan is seen
-/// (`tcp-port-scan`) but blamed on the zombie, whose address the SYNs
-/// carry; the frames' MAC is the attacker's. Counting such probes for the
-/// MAC's owner was tried and left out: it makes an ARP-poisoning relay of
-/// answered connections a host sweep (`relayed_answered_connections_are_no_scan`
-/// below), since the answers are credited to the address, not the relay.
+/// The SYNs carry the zombie's address, but come from the NIC of the
+/// attacker, which probes the zombie with SYN/ACKs: the scan is the
+/// attacker's (it was blamed on the zombie before). The sending MAC alone
+/// does not decide it: see `relayed_answered_connections_are_no_scan`.
 #[test]
-#[ignore = "known gap: an idle scan is blamed on its zombie (issue #5)"]
 fn an_idle_scan_is_blamed_on_the_attacker_not_the_zombie() {
     let mut r = Run::new();
     idle_scan(&mut r);
