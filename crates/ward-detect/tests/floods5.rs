@@ -474,8 +474,9 @@ fn gre(
 /// attack_gre_eth write them by default: the inner source random (fixed
 /// for the attack), the inner destination and both inner ports random per
 /// packet, 512 random bytes, greeth's inner MACs random per packet; 2 000
-/// packets a second for 3 s from the attacker to the camera.
-fn mirai_gre(eth: bool) -> Run {
+/// packets a second for 3 s from the attacker to the camera. With `gcip`
+/// the inner destination is the camera.
+fn mirai_gre(eth: bool, gcip: bool) -> Run {
     let mut r = lan();
     let mut x = 11u32;
     let inner_src = [45, 33, 17, 9];
@@ -484,7 +485,11 @@ fn mirai_gre(eth: bool) -> Run {
         let b = x.to_be_bytes();
         let inner = udp(
             ([2, b[0], b[1], b[2], b[3], 1], inner_src, (x >> 16) as u16),
-            ([2, b[3], b[2], b[1], b[0], 2], b, (x & 0xffff) as u16),
+            (
+                [2, b[3], b[2], b[1], b[0], 2],
+                if gcip { CAM } else { b },
+                (x & 0xffff) as u16,
+            ),
             &[(x >> 8) as u8; 512],
         );
         let f = gre((ATK_MAC, ATK), (CAM_MAC, CAM), i, &inner, eth);
@@ -498,7 +503,7 @@ fn mirai_gre(eth: bool) -> Run {
 /// and names the outer source.
 #[test]
 fn greip_with_mirai_default_inner_addresses() {
-    let a = mirai_gre(false).timed_alerts();
+    let a = mirai_gre(false, false).timed_alerts();
     found(&a, "ip-protocol-flood", 1_000_000, 1.0);
     let hit = a
         .iter()
@@ -522,13 +527,23 @@ fn greip_with_mirai_default_inner_addresses() {
 
 #[test]
 fn greeth_with_mirai_default_inner_addresses() {
-    let a = mirai_gre(true).timed_alerts();
+    let a = mirai_gre(true, false).timed_alerts();
     found(&a, "ip-protocol-flood", 1_000_000, 1.0);
     let dos = of(&a, AlertCategory::Dos);
     assert!(
         dos.iter().all(|(_, x)| x.victims == vec![ip(CAM)]),
         "{dos:?}"
     );
+}
+
+/// With `gcip` the inner destination is the victim: `dos` finds the UDP
+/// flood inside (naming the made-up inner source), and the tunnel check
+/// names the attacker.
+#[test]
+fn greip_with_gcip_names_the_outer_source_too() {
+    let a = mirai_gre(false, true).timed_alerts();
+    found(&a, "ip-protocol-flood", 1_000_000, 1.0);
+    assert!(a.iter().any(|(_, x)| x.signature == "udp-flood"), "{a:?}");
 }
 
 /// A site-to-site GRE tunnel between the phone and the camera (standing in
