@@ -22,16 +22,9 @@ import socket
 import struct
 import time
 
+from frames import checksum
+
 PORTS = (23, 23, 23, 23, 2323, 37215, 52869, 5555, 7547, 8080)
-
-
-def checksum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\x00"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 def syn(src: bytes, dst: bytes, sport: int, dport: int, window: int, ident: int) -> bytes:

@@ -31,31 +31,11 @@ import sys
 import threading
 import time
 
+from frames import checksum, if_mac, mac_bytes, mac_str
+
 ETH_P_ALL = 0x0003
 ETH_P_IP = 0x0800
 ETH_P_ARP = 0x0806
-
-
-def mac_bytes(mac: str) -> bytes:
-    return bytes(int(x, 16) for x in mac.split(":"))
-
-
-def mac_str(b: bytes) -> str:
-    return ":".join(f"{x:02x}" for x in b)
-
-
-def if_mac(ifname: str) -> bytes:
-    with open(f"/sys/class/net/{ifname}/address") as fh:
-        return mac_bytes(fh.read().strip())
-
-
-def checksum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\x00"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 def ipv4_udp(src: str, dst: str, sport: int, dport: int, payload: bytes, ident: int) -> bytes:

@@ -40,17 +40,10 @@ import struct
 import threading
 import time
 
+from frames import checksum, if_mac, mac_bytes
+
 ETH_P_IP = 0x0800
 ETH_P_ALL = 0x0003
-
-
-def mac_bytes(mac: str) -> bytes:
-    return bytes(int(x, 16) for x in mac.split(":"))
-
-
-def if_mac(ifname: str) -> bytes:
-    with open(f"/sys/class/net/{ifname}/address") as fh:
-        return mac_bytes(fh.read().strip())
 
 
 def if_ip(ifname: str) -> str:
@@ -58,15 +51,6 @@ def if_ip(ifname: str) -> str:
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     raw = fcntl.ioctl(s.fileno(), 0x8915, struct.pack("256s", ifname.encode()[:15]))  # SIOCGIFADDR
     return socket.inet_ntoa(raw[20:24])
-
-
-def checksum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\x00"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 def ipv4(src: bytes, dst: bytes, proto: int, body: bytes, ident: int, ttl: int = 64) -> bytes:
