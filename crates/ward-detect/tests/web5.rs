@@ -467,3 +467,201 @@ fn multipart_forms_with_empty_or_one_word_fields_are_not_injections() {
         }
     }
 }
+
+/// A request with the given Content-Type (none when `None`) and body.
+fn send(method: &str, path: &str, ctype: Option<&str>, body: &str) -> Vec<u8> {
+    let ct = ctype
+        .map(|c| format!("Content-Type: {c}\r\n"))
+        .unwrap_or_default();
+    format!(
+        "{method} {path} HTTP/1.1\r\nHost: hub\r\nUser-Agent: {FIREFOX}\r\n{ct}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+fn assert_quiet(reqs: Vec<Vec<u8>>) {
+    for r in reqs {
+        let one = (r, 200);
+        let sigs = exploit_signatures(std::slice::from_ref(&one));
+        assert!(
+            sigs.is_empty(),
+            "{sigs:?}: {}",
+            String::from_utf8_lossy(&one.0)
+        );
+    }
+}
+
+fn assert_each(reqs: Vec<Vec<u8>>, want: &str) {
+    for r in reqs {
+        let one = (r, 404);
+        let sigs = exploit_signatures(std::slice::from_ref(&one));
+        assert_eq!(sigs, [want], "{}", String::from_utf8_lossy(&one.0));
+    }
+}
+
+/// `sh` is a shell command only as a word after a separator: a list value
+/// such as `plug|shelf` or `a;shade` is no dropper, `;sh /tmp/x` and a
+/// trailing `|sh` are.
+#[test]
+fn a_pipe_or_semicolon_before_a_word_starting_with_sh_is_no_dropper() {
+    assert_quiet(vec![
+        post("/api/rooms", FIREFOX, "tags=plug%7Cshelf&room=kitchen"),
+        post("/api/rooms", FIREFOX, "tags=plug|shelf|lamp&x=1"),
+        get("/api/list?filter=lamp;shade&sort=name", FIREFOX),
+        get("/api/list?filter=lamp%7C%20shower", FIREFOX),
+        get("/api/scenes?names=cozy;%20sharp", FIREFOX),
+        get("/api/files?path=refresh%20/tmp/cache", FIREFOX),
+    ]);
+    assert_each(
+        vec![
+            get("/cgi-bin/x.cgi?a=1;sh%20.x", FIREFOX),
+            get("/cgi-bin/x.cgi?u=http://h/x%7Csh", FIREFOX),
+            get("/cgi-bin/x.cgi?u=/x%20|%20sh", FIREFOX),
+            post("/cgi-bin/x.cgi", FIREFOX, "host=1.2.3.4%3Bsh+/tmp/x&go=1"),
+            post("/cgi-bin/x.cgi", FIREFOX, "u=/x|sh&go=1"),
+        ],
+        "generic-shell-download",
+    );
+}
+
+/// HTML, JavaScript and shell scripts posted as content (a dashboard
+/// template or a flow deployed as JSON, a script uploaded as a file or
+/// PUT as text) are not injections: XSS and command injection are looked
+/// for in the target and in url-encoded form bodies only.
+#[test]
+fn markup_and_scripts_posted_as_content_are_not_injections() {
+    let template = r#"[{"id":"t1","type":"ui_template","format":"<div ng-click=\"send({payload: 1})\">On</div>\n<script>(function(scope){ scope.$watch('msg', function(m){}); })(scope);</script>"}]"#;
+    let lovelace = r#"{"type":"lovelace/config/save","config":{"views":[{"cards":[{"type":"markdown","content":"<div onclick=\"toggle()\">Lights</div>"}]}]}}"#;
+    let script =
+        "#!/bin/sh\nset -e\necho installing\nsleep 1\nrm -rf /tmp/x\ncat /etc/os-release\nreboot\n";
+    let multipart = format!(
+        "--------------------------d74496d66958873e\r\nContent-Disposition: form-data; name=\"file\"; filename=\"install.sh\"\r\nContent-Type: application/x-sh\r\n\r\n{script}\r\n--------------------------d74496d66958873e--\r\n"
+    );
+    assert_quiet(vec![
+        send("POST", "/flows", Some("application/json"), template),
+        // Without a Content-Type, JSON is told by its first byte.
+        send("POST", "/flows", None, template),
+        send(
+            "POST",
+            "/api/websocket/save",
+            Some("application/json; charset=utf-8"),
+            lovelace,
+        ),
+        send(
+            "POST",
+            "/cgi-bin/upgrade",
+            Some("multipart/form-data; boundary=------------------------d74496d66958873e"),
+            &multipart,
+        ),
+        send("POST", "/cgi-bin/upgrade", None, &multipart),
+        send(
+            "PUT",
+            "/scripts/install.sh",
+            Some("text/x-shellscript"),
+            script,
+        ),
+        send("PUT", "/scripts/install.sh", None, script),
+    ]);
+    // The same payloads in a target or a url-encoded form are attacks,
+    // with or without a Content-Type.
+    assert_each(
+        vec![
+            post(
+                "/comment",
+                FIREFOX,
+                "text=%3Cscript%3Ealert(1)%3C%2Fscript%3E&go=1",
+            ),
+            send(
+                "POST",
+                "/comment",
+                None,
+                "text=<div onclick=\"alert(1)\">x</div>",
+            ),
+            send(
+                "POST",
+                "/comment",
+                Some("application/x-www-form-urlencoded; charset=UTF-8"),
+                "name=x&text=%22%3E%3Cimg+src%3Dx+onerror%3Dalert(1)%3E",
+            ),
+        ],
+        "web-xss",
+    );
+    assert_each(
+        vec![
+            // curl --data sends it as typed (the lab's web-cmd-injection).
+            post(
+                "/cgi-bin/ping.cgi",
+                FIREFOX,
+                "ipaddr=127.0.0.1;cat /etc/passwd&submit=Ping",
+            ),
+            send(
+                "POST",
+                "/cgi-bin/ping.cgi",
+                None,
+                "ipaddr=127.0.0.1%0asleep+5",
+            ),
+            get("/api/ping?addr=127.0.0.1%0aid", FIREFOX),
+        ],
+        "web-command-injection",
+    );
+}
+
+/// A JSON or multipart body whose head came in an earlier segment is told
+/// apart the same way (curl -F, browsers).
+#[test]
+fn a_script_upload_whose_body_follows_its_head_is_not_an_injection() {
+    let script = "#!/bin/sh\nsleep 1\nrm -rf /tmp/x\n";
+    let run_with = |ctype: &str, body: &str| {
+        let head = format!(
+            "POST /cgi-bin/upgrade HTTP/1.1\r\nHost: gw\r\nUser-Agent: curl/7.88.1\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        let mut run = Run::new();
+        let (c, s) = (ATK_END, CAM_WEB);
+        run.at(0, &tcp(c, s, 1000, "S", b""));
+        run.at(100, &tcp(s, c, 5000, "SA", b""));
+        run.at(200, &tcp(c, s, 1001, "A", b""));
+        run.at(300, &tcp(c, s, 1001, "PA", head.as_bytes()));
+        run.at(
+            700,
+            &tcp(c, s, 1001 + head.len() as u32, "PA", body.as_bytes()),
+        );
+        run.alerts()
+            .into_iter()
+            .filter(|a| a.category == AlertCategory::Exploit)
+            .map(|a| a.signature)
+            .collect::<Vec<_>>()
+    };
+    assert!(run_with("text/plain", script).is_empty());
+    assert!(run_with("application/octet-stream", script).is_empty());
+    assert_eq!(
+        run_with("application/x-www-form-urlencoded", "ip=1.2.3.4%0aid"),
+        ["web-command-injection"]
+    );
+}
+
+/// The classic login bypass: a quote and `--` closing the value, at its
+/// end or before the next field.
+#[test]
+fn a_quote_and_comment_at_the_end_of_a_value_is_sql_injection() {
+    assert_each(
+        vec![
+            get("/login.php?user=admin'--&pass=x", FIREFOX),
+            get("/login.php?user=admin%27--", FIREFOX),
+            post("/login.php", FIREFOX, "user=admin%27--&pass=x"),
+            post("/login.php", FIREFOX, "pass=x&user=admin'--"),
+        ],
+        "web-sql-injection",
+    );
+    // Dashes after a quote that do not end the value stay quiet.
+    assert_quiet(vec![
+        get("/api/notes?t=%27--%27", FIREFOX),
+        post(
+            "/api/v1/telemetry",
+            "okhttp/4.9.2",
+            "{\"temp\":\"--\",\"unit\":\"C\"}",
+        ),
+        post("/api/notes", FIREFOX, "text=it%27s---fine&x=1"),
+    ]);
+}
