@@ -606,13 +606,15 @@ impl Recon {
                 // from the NIC of a device that itself probes the zombie
                 // with SYN/ACKs. They are that device's scan. (The sending
                 // MAC alone is not enough: an ARP-poisoning relay carries
-                // others' connections too.)
+                // others' connections too.) Only within the sender's current
+                // window: an expired one's SYN/ACK is old news, which
+                // `source` would reset anyway.
+                let window = self.window_us;
                 let src = match spoofed_sender(ctx, src) {
                     Some(me)
-                        if self
-                            .sources
-                            .get(&me)
-                            .is_some_and(|s| s.synack_to == Some(src)) =>
+                        if self.sources.get(&me).is_some_and(|s| {
+                            s.synack_to == Some(src) && now.since(s.start) <= window
+                        }) =>
                     {
                         me
                     }

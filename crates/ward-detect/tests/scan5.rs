@@ -13,7 +13,7 @@ use ward_core::{Alert, AlertCategory};
 
 mod common;
 use common::lan50::{ATK, ATK_MAC, CAM, CAM_MAC, GW_MAC, PHONE, PHONE_MAC};
-use common::{ip, ipv4, tcp, End, Mac, Run, V4};
+use common::{ip, ipv4, tcp, udp, End, Mac, Run, V4};
 
 const S: i64 = 1_000_000;
 const DVR_MAC: Mac = [0xbc, 0x32, 0x5f, 0x00, 0x00, 0x50];
@@ -365,4 +365,42 @@ fn relayed_answered_connections_are_no_scan() {
         r.at(t + 900, &tcp(me, dst, 2, "A", b""));
     }
     quiet(&r.alerts());
+}
+
+/// The zombie test is evidence for the attacker's window only: an
+/// attacker's SYN/ACKs to the plug five minutes earlier (nmap gave up on
+/// the zombie) do not make SYNs with the plug's address that its NIC relays
+/// later the attacker's. The 20 relayed, reset SYNs (exactly the vertical
+/// threshold) are counted whole for the address they carry; the first of
+/// them went to the attacker's long-expired window before.
+#[test]
+fn a_zombie_test_minutes_ago_claims_no_later_probe() {
+    let (atk, plug) = ((ATK_MAC, ATK, 60000), (PLUG_MAC, PLUG, 80));
+    let mut r = Run::new();
+    for i in 0..6i64 {
+        r.at(i * 30_000, &tcp(atk, plug, 1, "SA", b""));
+        r.at(i * 30_000 + 200, &tcp(plug, atk, 0, "R", b""));
+    }
+    // The plug goes on using its address (so it stays the plug's).
+    let t0 = 300 * S;
+    r.at(
+        t0 - S,
+        &udp(
+            (PLUG_MAC, PLUG, 50000),
+            (GW_MAC, [192, 168, 50, 1], 53),
+            b"q",
+        ),
+    );
+    for p in 1..=20u16 {
+        let t = t0 + i64::from(p) * 40_000;
+        r.at(t, &tcp((ATK_MAC, PLUG, 81), (DVR_MAC, DVR, p), 5, "S", b""));
+        r.at(
+            t + 300,
+            &tcp((DVR_MAC, DVR, p), (PLUG_MAC, PLUG, 81), 0, "RA", b""),
+        );
+    }
+    let a = r.alerts();
+    let s = find(&a, "tcp-port-scan");
+    assert_eq!(s.attacker, Some(ip(PLUG)), "{s:?}");
+    assert!(a.iter().all(|a| a.attacker != Some(ip(ATK))), "{a:?}");
 }
