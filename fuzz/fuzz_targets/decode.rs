@@ -3,8 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use ward_core::decode::{linktype, Net, Transport};
-use ward_core::{decode, Timestamp};
+use ward_core::decode::{decode_with_outer, linktype, Net, Transport};
+use ward_core::Timestamp;
 
 const LINKTYPES: [u32; 10] = [
     linktype::NULL,
@@ -35,7 +35,14 @@ fuzz_target!(|data: &[u8]| {
     };
     // High bit: the frame was cut by a snap length (wire length > captured).
     let wire_len = frame.len() as u32 + if sel & 0x80 != 0 { 1500 } else { 0 };
-    let pkt = decode(Timestamp(1_700_000_000_000_000_000), lt, frame, wire_len);
+    let mut outer = None;
+    let pkt = decode_with_outer(
+        Timestamp(1_700_000_000_000_000_000),
+        lt,
+        frame,
+        wire_len,
+        &mut outer,
+    );
 
     assert!(inside(pkt.payload, frame), "payload outside the frame");
     match pkt.net {
@@ -53,5 +60,5 @@ fuzz_target!(|data: &[u8]| {
     let _ = pkt.transport.ports();
     assert!(usize::from(pkt.encapsulation) <= ward_core::decode::MAX_ENCAPSULATION);
     // The outermost IP header is kept exactly when a tunnel was opened.
-    assert_eq!(pkt.outer.is_some(), pkt.encapsulation > 0);
+    assert_eq!(outer.is_some(), pkt.encapsulation > 0);
 });

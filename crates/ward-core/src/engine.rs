@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use ward_proto::{About, AppEvent, HintKind, Transport as AppTransport};
 
 use crate::correlate::Correlator;
-use crate::decode::{self, Anomaly, MacAddr, Net, Packet, Transport};
+use crate::decode::{self, Anomaly, MacAddr, Net, OuterIp, Packet, Transport};
 use crate::devices::{Claim, DeviceConfig, DeviceId, DeviceKey, DeviceTable};
 use crate::event::{Event, EventType, FlowRecord, Stats};
 use crate::flow::{Dir, Flow, FlowConfig, FlowHandle, FlowState, FlowTable};
@@ -41,6 +41,10 @@ pub struct EngineConfig {
 /// What a detector sees for each packet.
 pub struct PacketContext<'p, 'a> {
     pub pkt: &'p Packet<'a>,
+    /// The outermost IP header when the packet came through a tunnel the
+    /// decoder opened (GRE, IP-in-IP, VXLAN, ERSPAN): where it really went,
+    /// whatever the inner addresses say.
+    pub outer: Option<OuterIp>,
     /// The packet's flow after accounting the packet (None without an IP layer).
     pub flow: Option<&'p Flow>,
     pub dir: Option<Dir>,
@@ -333,12 +337,20 @@ impl Engine {
         wire_len: u32,
         sink: &mut dyn EventSink,
     ) {
-        let pkt = decode::decode(ts, linktype, data, wire_len);
-        self.process_packet(&pkt, sink);
+        let mut outer = None;
+        let pkt = decode::decode_with_outer(ts, linktype, data, wire_len, &mut outer);
+        self.process_packet(&pkt, outer, sink);
     }
 
-    /// Process an already decoded packet.
-    pub fn process_packet(&mut self, pkt: &Packet<'_>, sink: &mut dyn EventSink) {
+    /// Process an already decoded packet; `outer` is the outermost header
+    /// of the tunnel it came through, as [`decode::decode_with_outer`] gives
+    /// it (`None` if it was not tunnelled).
+    pub fn process_packet(
+        &mut self,
+        pkt: &Packet<'_>,
+        outer: Option<OuterIp>,
+        sink: &mut dyn EventSink,
+    ) {
         let ts = pkt.ts;
         if ts > self.now {
             self.now = ts;
@@ -394,6 +406,7 @@ impl Engine {
             };
             let ctx = PacketContext {
                 pkt,
+                outer,
                 flow,
                 dir: handle.map(|h| h.dir),
                 new_flow: handle.is_some_and(|h| h.new),

@@ -487,6 +487,7 @@ mod tests {
                 let app = std::slice::from_ref(ev);
                 let ctx = PacketContext {
                     pkt: &p,
+                    outer: None,
                     flow: None,
                     dir: None,
                     new_flow: false,

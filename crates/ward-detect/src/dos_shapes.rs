@@ -271,7 +271,7 @@ impl DosShapes {
     }
 
     pub fn on_packet(&mut self, ctx: &PacketContext<'_, '_>, out: &mut Vec<Draft>) {
-        if let Some(o) = ctx.pkt.outer.filter(|o| !o.mirror) {
+        if let Some(o) = ctx.outer.filter(|o| !o.mirror) {
             self.tunnel(o, ctx, out);
         }
         let Net::Ip(ip) = &ctx.pkt.net else { return };
