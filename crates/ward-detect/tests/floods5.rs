@@ -182,16 +182,30 @@ fn ping_fragments(id: u16, len: usize, reply: bool) -> Vec<Vec<u8>> {
     } else {
         ((ATK_MAC, ATK), (CAM_MAC, CAM))
     };
-    icmp.chunks(296)
+    fragments(src, dst, 1, id, &icmp, 296)
+}
+
+/// `body` (the IP payload: transport header and data) from `src` to `dst`
+/// as IP protocol `proto`, split into fragments of `size` bytes (a multiple
+/// of 8), the more-fragments flag on all but the last.
+fn fragments(
+    src: (common::Mac, common::V4),
+    dst: (common::Mac, common::V4),
+    proto: u8,
+    id: u16,
+    body: &[u8],
+    size: usize,
+) -> Vec<Vec<u8>> {
+    body.chunks(size)
         .enumerate()
         .map(|(k, part)| {
-            let off = (k * 296 / 8) as u16;
-            let more = if (k + 1) * 296 < icmp.len() {
+            let off = (k * size / 8) as u16;
+            let more = if (k + 1) * size < body.len() {
                 0x2000
             } else {
                 0
             };
-            ipv4(src, dst, 1, 64, more | off, id, part)
+            ipv4(src, dst, proto, 64, more | off, id, part)
         })
         .collect()
 }
@@ -248,18 +262,7 @@ fn fragment_only_flood() {
 fn udp_fragments(src: End, dst: End, id: u16, len: usize) -> Vec<Vec<u8>> {
     let whole = udp(src, dst, &vec![0x42; len]);
     let body = &whole[34..]; // UDP header + payload
-    body.chunks(1480)
-        .enumerate()
-        .map(|(k, part)| {
-            let off = (k * 1480 / 8) as u16;
-            let more = if (k + 1) * 1480 < body.len() {
-                0x2000
-            } else {
-                0
-            };
-            ipv4((src.0, src.1), (dst.0, dst.1), 17, 64, more | off, id, part)
-        })
-        .collect()
+    fragments((src.0, src.1), (dst.0, dst.1), 17, id, body, 1480)
 }
 
 /// The phone asks the camera (standing in for a resolver and a NAS) 50
@@ -408,18 +411,7 @@ fn esp_fragments(
 ) -> Vec<Vec<u8>> {
     let mut body = vec![0x00, 0x00, 0x10, 0x01, 0, 0, 0, 1]; // SPI, sequence
     body.resize(len, 0x6b);
-    body.chunks(1480)
-        .enumerate()
-        .map(|(k, part)| {
-            let off = (k * 1480 / 8) as u16;
-            let more = if (k + 1) * 1480 < body.len() {
-                0x2000
-            } else {
-                0
-            };
-            ipv4(src, dst, 50, 64, more | off, id, part)
-        })
-        .collect()
+    fragments(src, dst, 50, id, &body, 1480)
 }
 
 /// An IPsec tunnel between the phone and the camera (standing in for a VPN
