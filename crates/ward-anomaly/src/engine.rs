@@ -567,6 +567,28 @@ pub struct AnomalyEngine {
     kernels: Kernels,
 }
 
+/// Non-finite inputs (a division that met an empty window, say) become 0;
+/// finite values, -0.0 included, keep their bits. A select on the bits
+/// over whole chunks of eight, not a branch per value: LLVM emits a few
+/// vector instructions per chunk (one register of eight inside the AVX2
+/// region, two of four under SSE2), where a branchy loop stays scalar.
+#[inline(always)]
+fn zero_non_finite(xs: &mut [f32; N_INPUTS]) {
+    let mut chunks = xs.chunks_exact_mut(8);
+    for c in &mut chunks {
+        for v in c {
+            *v = if v.to_bits() & 0x7fff_ffff < 0x7f80_0000 {
+                *v
+            } else {
+                0.0
+            };
+        }
+    }
+    for v in chunks.into_remainder() {
+        *v = if v.is_finite() { *v } else { 0.0 };
+    }
+}
+
 fn reached(packets: u64, min_packets: u64, elapsed_us: i64, min_secs: f64) -> bool {
     packets >= min_packets && elapsed_us as f64 * 1e-6 >= min_secs
 }
@@ -736,27 +758,31 @@ impl AnomalyEngine {
         if x.len() != N_INPUTS {
             x = vec![0.0; N_INPUTS];
         }
-        let (head, tail) = x.split_at_mut(N_FEATURES);
-        let xa: &mut [f32; N_FEATURES] = head.try_into().expect("length checked just above");
-        self.features.extract_using(self.kernels, obs, xa);
-        self.binding.extract_with(
-            obs,
-            hints.dhcp_client_mac,
-            hints.contradicted_dns.as_ref(),
-            tail,
-        );
-        // Non-finite inputs (a division that met an empty window, say) become
-        // 0. Written as a select over a fixed-length array, not a branch per
-        // value: LLVM then emits a few vector compares and blends for the
-        // whole vector (the branchy loop stayed scalar, ≈ 530 instructions a
-        // packet). Finite values, -0.0 included, keep their bits.
         let xs: &mut [f32; N_INPUTS] = x
             .as_mut_slice()
             .try_into()
             .expect("length checked just above");
-        for v in xs.iter_mut() {
-            *v = if v.is_finite() { *v } else { 0.0 };
-        }
+        let (features, binding) = (&mut self.features, &mut self.binding);
+        // The statistics and the filter below run in one region compiled
+        // for the CPU's instruction set (AVX2 where it has it; the same
+        // bits either way).
+        crate::compiled_for(
+            self.kernels,
+            #[inline(always)]
+            || {
+                let (head, tail) = xs.split_at_mut(N_FEATURES);
+                if let Ok(xa) = <&mut [f32; N_FEATURES]>::try_from(head) {
+                    features.extract_inline(obs, xa);
+                }
+                binding.extract_with(
+                    obs,
+                    hints.dhcp_client_mac,
+                    hints.contradicted_dns.as_ref(),
+                    tail,
+                );
+                zero_non_finite(xs);
+            },
+        );
         let result = self.step(obs, hints, &x, now);
         self.x = x;
         self.sweep_one(now);
