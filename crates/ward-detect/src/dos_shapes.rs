@@ -83,8 +83,8 @@ use ward_core::{AlertCategory, MacAddr, PacketContext, Timestamp};
 
 use crate::alert::{who, Draft};
 use crate::config::DosConfig;
-use crate::dos::{is_victim, majority, vote};
-use crate::table::CappedMap;
+use crate::dos::is_victim;
+use crate::table::{CappedMap, Majority};
 
 const NAME: &str = "dos";
 /// Packets of one direction between two STOMP checkpoints.
@@ -159,10 +159,8 @@ struct FragVictim {
     /// Orphan fragments the second before (if it was the one just before).
     orphans_prev: u32,
     pkts: u32,
-    top_src: IpAddr,
-    top_src_votes: u32,
-    top_mac: Option<MacAddr>,
-    top_mac_votes: u32,
+    top_src: Majority<IpAddr>,
+    top_mac: Majority<MacAddr>,
     /// Last second each kind was over its threshold (one incident while
     /// it goes on; the incident table merges the rest).
     last_over: [i64; FRAG_KINDS],
@@ -176,10 +174,8 @@ impl FragVictim {
             counts: [0; FRAG_KINDS],
             orphans_prev: 0,
             pkts: 0,
-            top_src: src,
-            top_src_votes: 0,
-            top_mac: None,
-            top_mac_votes: 0,
+            top_src: Majority::new(src),
+            top_mac: Majority::default(),
             last_over: [i64::MIN; FRAG_KINDS],
             total: [0; FRAG_KINDS],
         }
@@ -199,8 +195,7 @@ struct TunnelVictim {
     sent: u32,
     sent_prev: u32,
     proto: u8,
-    top_src: IpAddr,
-    top_src_votes: u32,
+    top_src: Majority<IpAddr>,
     last_over: i64,
     total: u64,
 }
@@ -214,8 +209,7 @@ impl TunnelVictim {
             sent: 0,
             sent_prev: 0,
             proto: 0,
-            top_src: src,
-            top_src_votes: 0,
+            top_src: Majority::new(src),
             last_over: i64::MIN,
             total: 0,
         }
@@ -234,7 +228,7 @@ impl TunnelVictim {
         self.pkts = 0;
         self.fresh = 0;
         self.sent = 0;
-        self.top_src_votes = 0;
+        self.top_src.clear();
     }
 }
 
@@ -397,7 +391,7 @@ impl DosShapes {
         v.pkts = v.pkts.saturating_add(1);
         v.total = v.total.saturating_add(1);
         v.proto = o.proto;
-        vote(&mut v.top_src, &mut v.top_src_votes, o.src);
+        v.top_src.vote(o.src);
         if ctx.new_flow {
             v.fresh = v.fresh.saturating_add(1);
         }
@@ -413,14 +407,14 @@ impl DosShapes {
         if ongoing {
             return;
         }
-        let one_src = majority(v.top_src_votes, v.pkts);
+        let one_src = v.top_src.has_majority(v.pkts);
         let sig = if one_src {
             "ip-protocol-flood"
         } else {
             "ip-protocol-flood-spoofed"
         };
         let mut d = Draft::new(AlertCategory::Dos, sig, NAME, pkt.ts);
-        d.attacker = one_src.then_some(v.top_src);
+        d.attacker = v.top_src.winner(v.pkts);
         d.victims = vec![o.dst];
         d.proto = Some(o.proto);
         d.first_seen = Timestamp::from_secs(sec);
@@ -507,19 +501,16 @@ impl DosShapes {
             v.sec = sec;
             v.counts = [0; FRAG_KINDS];
             v.pkts = 0;
-            v.top_src_votes = 0;
-            v.top_mac_votes = 0;
-            v.top_mac = None;
+            v.top_src.clear();
+            v.top_mac.clear();
         }
         let k = kind as usize;
         v.counts[k] = v.counts[k].saturating_add(1);
         v.total[k] = v.total[k].saturating_add(1);
         v.pkts = v.pkts.saturating_add(1);
-        vote(&mut v.top_src, &mut v.top_src_votes, src);
+        v.top_src.vote(src);
         if let Some(m) = pkt.link.src {
-            let mut top = v.top_mac.unwrap_or(m);
-            vote(&mut top, &mut v.top_mac_votes, m);
-            v.top_mac = Some(top);
+            v.top_mac.vote(m);
         }
         let c = v.counts[k];
         let limit = self.frag_pps[k];
@@ -541,11 +532,11 @@ impl DosShapes {
         }
         // The majority source, unless there is none (spoofed sources): then
         // the majority sender MAC names who floods.
-        let one_src = majority(v.top_src_votes, v.pkts);
+        let one_src = v.top_src.has_majority(v.pkts);
         let mut d = Draft::new(AlertCategory::Dos, kind.signature(!one_src), NAME, pkt.ts);
-        d.attacker = one_src.then_some(v.top_src);
+        d.attacker = v.top_src.winner(v.pkts);
         if !one_src {
-            d.attacker_mac = v.top_mac.filter(|_| majority(v.top_mac_votes, v.pkts));
+            d.attacker_mac = v.top_mac.winner(v.pkts);
         }
         d.victims = vec![dst];
         d.proto = Some(ip.proto);
@@ -558,7 +549,7 @@ impl DosShapes {
             .ev("fragmented", true)
             .ev("ip_protocol", ip.proto)
             .ev("spoofed", !one_src);
-        if let Some(m) = v.top_mac.filter(|_| v.top_mac_votes > 0) {
+        if let Some(m) = v.top_mac.leader() {
             d = d.ev("sender_mac", m.to_string());
         }
         d.summary = format!(
