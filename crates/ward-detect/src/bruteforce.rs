@@ -24,9 +24,27 @@
 //! with at least twice `failures` distinct credentials *and* at least two
 //! per client on average. Devices with a stale saved password each repeat
 //! one credential, so a house of sensors failing after a password change
-//! stays quiet however many there are; a botnet whose every bot tries a
-//! single credential looks the same and is not found. SSH and web forms
-//! show no credential, so they are not counted there.
+//! stays quiet however many there are. SSH and web forms show no
+//! credential, so they are not counted there.
+//!
+//! A botnet whose every bot tries a *single* credential and never comes
+//! back has one failure per client, under the two-per-client rule. What
+//! tells it from stale devices is that a device retries and a bot does
+//! not: clients whose only failure at the server is at least
+//! [`SETTLE_SECS`] old (a stale device would have retried by then; the lab's
+//! and the tests' retry every 30 s or sooner) are counted, and twice
+//! `failures` of them (12) with as many distinct credentials are
+//! `distributed-bruteforce` too ("each tried one password"). The count is
+//! kept in counters of [`EPOCH_SECS`] epochs (one per epoch younger than
+//! [`SETTLE_SECS`], one for all older), so no per-client list is needed: a
+//! client's second failure takes it back out of the counter its first went
+//! into, found from the per-client record's start. It is judged when a new
+//! client fails (the alert names that client, one more bot), so a botnet
+//! is found while bots keep coming: with one bot every 5 s, at about the
+//! 22nd. A device that retries less often
+//! than every [`SETTLE_SECS`] with a different stale password from eleven
+//! others would look the same; a password change leaves every device with
+//! the *same* stale credential, which this never counts as many.
 //!
 //! State: one record per (client, server, protocol) and one per (server,
 //! protocol), capped.
@@ -47,6 +65,14 @@ const NAME: &str = "bruteforce";
 /// secret are a guessing tool (hydra: 10+ per second against VNC/RTSP; a
 /// client's reconnect back-off or a person retyping: several seconds each).
 const BLIND_GUESS_SECS: i64 = 5;
+/// Seconds after its one failure from which a client that has not tried
+/// again counts as a one-guess bot (module docs): between
+/// `SETTLE_SECS - EPOCH_SECS` and `SETTLE_SECS`, by epoch.
+const SETTLE_SECS: i64 = 60;
+/// Epoch of the single-guess counters.
+const EPOCH_SECS: i64 = 10;
+/// Counters: one per epoch younger than [`SETTLE_SECS`], one for older.
+const EPOCHS: usize = (SETTLE_SECS / EPOCH_SECS) as usize + 1;
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 struct Key {
@@ -94,6 +120,12 @@ struct Spread {
     failed: u32,
     port: u16,
     alerted: bool,
+    /// Clients with exactly one failure here, by the [`EPOCH_SECS`] epoch
+    /// (counted from `start`) of that failure: `single[0]` the current
+    /// epoch, `single[i]` the i-th before it, the last every older one.
+    single: [u32; EPOCHS],
+    /// The epoch `single[0]` counts.
+    epoch: i64,
 }
 
 impl Spread {
@@ -106,8 +138,52 @@ impl Spread {
             failed: 0,
             port,
             alerted: false,
+            single: [0; EPOCHS],
+            epoch: 0,
         }
     }
+
+    fn epoch_of(&self, t: Timestamp) -> i64 {
+        t.since(self.start).div_euclid(EPOCH_SECS * 1_000_000)
+    }
+
+    /// Move the epoch counters on to `now`'s epoch.
+    fn roll(&mut self, now: Timestamp) {
+        let e = self.epoch_of(now);
+        let last = EPOCHS - 1;
+        for _ in 0..(e - self.epoch).clamp(0, last as i64) {
+            self.single[last] = self.single[last].saturating_add(self.single[last - 1]);
+            self.single.copy_within(0..last - 1, 1);
+            self.single[0] = 0;
+        }
+        self.epoch = self.epoch.max(e);
+    }
+
+    /// A client's failure: its first (`prior` = None) adds it to the
+    /// current epoch; its second takes it out of the epoch of its first.
+    fn single_guess(&mut self, prior: Option<Timestamp>) {
+        match prior {
+            None => self.single[0] = self.single[0].saturating_add(1),
+            Some(t) => {
+                let slot = (self.epoch - self.epoch_of(t)).clamp(0, EPOCHS as i64 - 1) as usize;
+                self.single[slot] = self.single[slot].saturating_sub(1);
+            }
+        }
+    }
+
+    /// Clients whose one failure is at least `SETTLE_SECS - EPOCH_SECS` old.
+    fn settled(&self) -> u32 {
+        self.single[EPOCHS - 1]
+    }
+}
+
+/// Where a failure stands in its client's record: the client's first
+/// failure here, its second (with the time of the first), or a later one.
+#[derive(Clone, Copy)]
+enum Nth {
+    First,
+    Second(Timestamp),
+    Later,
 }
 
 pub struct Bruteforce {
@@ -283,12 +359,19 @@ impl Bruteforce {
             .as_ref()
             .map(|secret| hash_of(&(c.username.as_deref(), secret.expose())));
         if let (true, Some(pair)) = (failed, visible) {
+            let a = self.attempts(key, now, flow.dst_port);
+            let nth = match a.failed {
+                0 => Nth::First,
+                1 => Nth::Second(a.start),
+                _ => Nth::Later,
+            };
             self.spread_failure(
                 client,
                 server,
                 c.protocol,
                 flow.dst_port,
                 pair,
+                nth,
                 now,
                 devices,
                 out,
@@ -319,6 +402,7 @@ impl Bruteforce {
         protocol: &'static str,
         port: u16,
         pair: u64,
+        nth: Nth,
         now: Timestamp,
         devices: &DeviceTable,
         out: &mut Vec<Draft>,
@@ -330,16 +414,32 @@ impl Bruteforce {
         if now.since(s.start) > window {
             *s = Spread::new(now, port);
         }
+        s.roll(now);
+        match nth {
+            Nth::First => s.single_guess(None),
+            // A first failure from before this window was never counted.
+            Nth::Second(first) if first >= s.start => s.single_guess(Some(first)),
+            _ => {}
+        }
         s.clients.insert(&client);
         s.pairs.insert_hash(pair);
         s.failed = s.failed.saturating_add(1);
         let (clients, pairs) = (s.clients.estimate(), s.pairs.estimate());
         let need_clients = self.cfg.distributed_clients.max(2);
+        let need_pairs = self.cfg.failures.max(2).saturating_mul(2);
+        // One guess per bot: clients whose one failure is SETTLE_SECS old
+        // and was never repeated, each (nearly) with its own credential.
+        // Judged when a new client fails (the bot named is one more of
+        // them), never on a known client's retry.
+        let settled = s.settled();
+        let one_each = matches!(nth, Nth::First)
+            && settled >= need_pairs.max(need_clients)
+            && pairs >= settled;
         if s.alerted
             || self.cfg.distributed_clients == 0
             || clients < need_clients
-            || pairs < self.cfg.failures.max(2).saturating_mul(2)
-            || pairs < clients.saturating_mul(2)
+            || pairs < need_pairs
+            || (pairs < clients.saturating_mul(2) && !one_each)
         {
             return;
         }
@@ -370,11 +470,20 @@ impl Bruteforce {
             .ev("distinct_credentials", pairs)
             .ev("duration_s", secs(s.start, now))
             .ev("port", s.port);
-        d.summary = format!(
-            "{clients} different addresses tried {pairs} different passwords on the {human} login of {} in {}, guessing together so that none of them stands out.",
-            who(devices, server),
-            span(s.start, now)
-        );
+        d.summary = if pairs < clients.saturating_mul(2) {
+            d = d.ev("single_guess_clients", settled);
+            format!(
+                "{clients} different addresses tried {pairs} different passwords on the {human} login of {} in {}, {settled} of them one password each and never again: a botnet sharing out a password list so that none of its bots stands out.",
+                who(devices, server),
+                span(s.start, now)
+            )
+        } else {
+            format!(
+                "{clients} different addresses tried {pairs} different passwords on the {human} login of {} in {}, guessing together so that none of them stands out.",
+                who(devices, server),
+                span(s.start, now)
+            )
+        };
         out.push(d);
     }
 

@@ -186,7 +186,15 @@ pub struct DosConfig {
     /// UDP source ports of services abused for reflection/amplification.
     /// Default: DNS 53, NTP 123, SSDP 1900, SNMP 161, CLDAP 389, chargen 19,
     /// QOTD 17, memcached 11211, WS-Discovery 3702, Dahua 37810, ARMS 3283,
-    /// CoAP 5683, NetBIOS 137, Portmap 111, OpenVPN 1194, TFTP 69, Ubiquiti 10001, SLP 427.
+    /// CoAP 5683, NetBIOS 137, Portmap 111, OpenVPN 1194, TFTP 69, Ubiquiti 10001, SLP 427,
+    /// MSSQL Browser 1434, RIP 520, mDNS 5353 (answers to a port other than
+    /// 5353: legacy unicast queries, or spoofed ones from outside), SIP 5060,
+    /// NAT-PMP 5351, XDMCP 177, Citrix ICA browser 1604, Plex GDM 32414, Mitel
+    /// TP240 10074, BACnet/IP 47808, IPMI/RMCP 623, Jenkins discovery 33848.
+    /// Only ports whose service sends *answers* belong here: a port that also
+    /// carries a one-way stream to a client's own port (STUN/TURN 3478 relays
+    /// media, Steam 27015 sends game state, BitTorrent 6881 carries uTP data,
+    /// RDP 3389 its UDP transport) would make a download a reflection attack.
     pub reflector_ports: Vec<u16>,
     /// Slow DoS (slowloris, slow POST): connections from one client to one
     /// server port held open within a minute, each still sending seconds
@@ -215,7 +223,8 @@ impl Default for DosConfig {
             reflection_ratio: 10.0,
             reflector_ports: vec![
                 53, 123, 1900, 161, 389, 19, 17, 11211, 3702, 37810, 3283, 5683, 137, 111, 1194,
-                69, 10001, 427,
+                69, 10001, 427, 1434, 520, 5353, 5060, 5351, 177, 1604, 32414, 10074, 47808, 623,
+                33848,
             ],
             held_connections: 40,
         }
