@@ -4,8 +4,8 @@
 #  - CIC-DDoS2019's DrDoS_MSSQL: spoofed 1-byte MSSQL Browser requests
 #    (UDP 1434) to a LAN service, whose instance lists flood the victim;
 #    and SIP (UDP 5060) reflection, OPTIONS answered by 200 OK;
-#  - a botnet whose every bot tries ONE telnet credential at one device
-#    (distributed guessing under every per-client threshold);
+#  - a botnet whose every bot tries ONE telnet credential at one device (32
+#    bots 4 s apart; distributed guessing under every per-client threshold);
 #  - a slow directory buster (dirb -z 3000: 20 paths a minute, under the
 #    60 s web-scan threshold);
 #  - Gafgyt/Bashlite's JUNK flood (many connections writing random junk);
@@ -17,12 +17,13 @@
 # lab/py/gen6.py builds the bots, the services and the junk flood with real
 # sockets. Mix them into any scenario with --attacks.
 
-# Addresses outside the DHCP pools (.100-.199 the gateway's, .200-.220 the
-# rogue server's): the bots' aliases on the attacker's eth0, and the stale
-# clients' on the phone's.
-# (Functions: $NET is set after the libraries are read.)
-gen6_bots() { seq -f "$NET.%g" 230 245 | paste -sd,; }
-gen6_stale() { (seq -f "$NET.%g" 221 229; seq -f "$NET.%g" 250 254) | paste -sd,; }
+# Addresses outside the gateway's DHCP pool (.100-.199): the bots' aliases on
+# the attacker's eth0 (.222-.253), and the stale clients' on the phone's
+# (.200-.213, the rogue DHCP server's pool: do not mix with rogue-dhcp).
+# (Functions: $NET is set after the libraries are read.) gen6-91 ran 16 bots
+# (.230-.245) 5 s apart and the stale clients at .221-.229 and .250-.254.
+gen6_bots() { seq -f "$NET.%g" 222 253 | paste -sd,; }
+gen6_stale() { seq -f "$NET.%g" 200 213 | paste -sd,; }
 
 gen6_aliases() { # NODE add|del LIST
     local node=$1 op=$2 a
@@ -60,9 +61,9 @@ attack_bot_oneguess_telnet() {
     bots=$(gen6_bots) first=${bots%%,*}
     gen6_aliases atk add "$bots"
     labelled bot-oneguess-telnet bruteforce "$first" "${IP[dvr]}" 23 gen6.py \
-        "distributed telnet guessing: 16 bots (${bots//,/;}), each ONE login with its own Mirai-list credential, 5 s apart, never returning (the attacker's aliases: one MAC, as bots behind a router)" \
+        "distributed telnet guessing: 32 bots (${bots//,/;}), each ONE login with its own Mirai-list credential, 4 s apart, never returning (the attacker's aliases: one MAC, as bots behind a router)" \
         atk 240 -- python3 "$LAB/py/gen6.py" oneguess --target "${IP[dvr]}" --bots "$bots" \
-        --creds "$LAB/data/mirai-credentials.txt" --gap 5 --seed "$SEED"
+        --creds "$LAB/data/mirai-credentials.txt" --gap 4 --seed "$SEED"
     gen6_aliases atk del "$bots"
 }
 
