@@ -22,6 +22,13 @@
 //! - a known scanner's User-Agent is evidence (named in the alert, higher
 //!   confidence, half the thresholds), never enough on its own: one request
 //!   from a scanner is `scan-tool-http-probe`'s business (`recon`).
+//! - a *slow* scanner (dirb `-z`, nikto `-Pause`, a throttled crawler: fewer
+//!   than 25 paths a minute) is counted again over a ten-minute window
+//!   ([`WebScanLimits::slow_window_secs`]) at twice the paths and answers
+//!   and the same error share; it is reported once per slow window, never
+//!   beside a fast-tier report of the same pair in it (evidence `slow:
+//!   true`). Spreading a scan out only delays it: 20 paths a minute is
+//!   found after about 2.5 minutes.
 //! - packet time only; the one allocation per request is a lower-cased
 //!   copy of a User-Agent holding capitals (a browser's), made only while
 //!   the pair has no scanner named.
@@ -51,6 +58,10 @@ pub struct WebScanLimits {
     pub min_answers: u32,
     /// Share of those answers that are errors (4xx, 5xx), in percent.
     pub min_error_pct: u32,
+    /// The slow tier's window, seconds (0 turns it off); it asks for
+    /// `slow_factor` times the paths and answers, at the same error share.
+    pub slow_window_secs: u64,
+    pub slow_factor: u32,
 }
 
 impl Default for WebScanLimits {
@@ -60,11 +71,17 @@ impl Default for WebScanLimits {
         // browser loading the heaviest camera UI asks 30-80 assets in a few
         // seconds, nearly all 200/304; 25 paths in a minute with 70 % errors
         // is far from it and reached by every tool in its first seconds.
+        // The slow tier: a browser session of ten minutes on a device's
+        // UI asks for its assets once (cached after) and gets 200/304; fifty
+        // distinct missing paths in ten minutes is a word list, however
+        // slowly it is read.
         WebScanLimits {
             window_secs: 60,
             min_paths: 25,
             min_answers: 20,
             min_error_pct: 70,
+            slow_window_secs: 600,
+            slow_factor: 2,
         }
     }
 }
@@ -84,6 +101,36 @@ struct Pair {
     port: u16,
     sport: u16,
     reported: bool,
+    /// The slow tier's window: its own counts, from `slow.start`.
+    slow: Tally,
+}
+
+/// The slow tier's counts of one pair (see the module docs).
+#[derive(Clone, Copy, Debug)]
+struct Tally {
+    start: Timestamp,
+    requests: u32,
+    paths: Distinct,
+    answers: u32,
+    errors: u32,
+    /// As [`Pair::tool`], over the slow window.
+    tool: u8,
+    /// Reported in this slow window, by either tier.
+    reported: bool,
+}
+
+impl Tally {
+    fn new(now: Timestamp) -> Self {
+        Tally {
+            start: now,
+            requests: 0,
+            paths: Distinct::default(),
+            answers: 0,
+            errors: 0,
+            tool: 0,
+            reported: false,
+        }
+    }
 }
 
 impl Pair {
@@ -100,12 +147,19 @@ impl Pair {
             port: 0,
             sport: 0,
             reported: false,
+            slow: Tally::new(now),
         }
     }
 
     /// Start a new window when the old one is over (keeping `first_seen`
-    /// while the pair stays busy, for the alert's span).
-    fn roll(&mut self, now: Timestamp, window_us: i64) {
+    /// while the pair stays busy, for the alert's span), and the slow
+    /// tier's when its own is.
+    fn roll(&mut self, now: Timestamp, window_us: i64, slow_us: i64) {
+        let slow = if now.since(self.slow.start) > slow_us {
+            Tally::new(now)
+        } else {
+            self.slow
+        };
         if now.since(self.start) > window_us {
             let first = if now.since(self.last_seen) > window_us {
                 now
@@ -115,6 +169,7 @@ impl Pair {
             *self = Pair::new(now);
             self.first_seen = first;
         }
+        self.slow = slow;
     }
 }
 
@@ -222,25 +277,38 @@ impl WebScan {
     }
 
     pub fn on_packet(&mut self, ctx: &PacketContext<'_, '_>, out: &mut Vec<Draft>) {
+        // Only requests and answers count: most packets carry neither.
+        if ctx.app.is_empty() {
+            return;
+        }
         let Some(flow) = ctx.flow else { return };
         let (Some(client), Some(server)) = (flow.src_ip, flow.dst_ip) else {
             return;
         };
         let now = ctx.pkt.ts;
-        let window_us =
-            i64::try_from(self.limits.window_secs.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
+        let us = |s: u64| i64::try_from(s.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
+        let (window_us, slow_us) = (
+            us(self.limits.window_secs),
+            us(self.limits.slow_window_secs),
+        );
         for ev in ctx.app {
             match ev {
                 AppEvent::HttpRequest(req) if ctx.dir != Some(Dir::ToClient) => {
                     let p = self.pairs.entry((client, server), || Pair::new(now));
-                    p.roll(now, window_us);
+                    p.roll(now, window_us, slow_us);
                     p.last_seen = now;
                     p.requests = p.requests.saturating_add(1);
-                    p.paths.insert_hash(path_shape_hash(path_of(&req.uri)));
+                    let shape = path_shape_hash(path_of(&req.uri));
+                    p.paths.insert_hash(shape);
+                    p.slow.requests = p.slow.requests.saturating_add(1);
+                    p.slow.paths.insert_hash(shape);
                     p.port = flow.dst_port;
                     p.sport = flow.src_port;
                     if p.tool == 0 {
                         p.tool = scanner(req);
+                    }
+                    if p.slow.tool == 0 {
+                        p.slow.tool = p.tool;
                     }
                 }
                 AppEvent::HttpResponse { status } => {
@@ -249,8 +317,10 @@ impl WebScan {
                         continue;
                     };
                     p.answers = p.answers.saturating_add(1);
+                    p.slow.answers = p.slow.answers.saturating_add(1);
                     if is_error(*status) {
                         p.errors = p.errors.saturating_add(1);
+                        p.slow.errors = p.slow.errors.saturating_add(1);
                     }
                 }
                 _ => continue,
@@ -275,15 +345,39 @@ impl WebScan {
         }
         let l = self.limits;
         // A tool that names itself needs half the evidence.
-        let div = if p.tool > 0 { 2 } else { 1 };
-        let paths = p.paths.estimate();
-        if paths < l.min_paths / div
-            || p.answers < l.min_answers / div
-            || u64::from(p.errors) * 100 < u64::from(p.answers) * u64::from(l.min_error_pct / div)
-        {
+        let over = |tool: u8, paths: u32, answers: u32, errors: u32, factor: u32| {
+            let div = if tool > 0 { 2 } else { 1 };
+            paths >= (l.min_paths / div).saturating_mul(factor)
+                && answers >= (l.min_answers / div).saturating_mul(factor)
+                && u64::from(errors) * 100 >= u64::from(answers) * u64::from(l.min_error_pct / div)
+        };
+        let fast = over(p.tool, p.paths.estimate(), p.answers, p.errors, 1);
+        let slow = !fast
+            && l.slow_window_secs > 0
+            && !p.slow.reported
+            && over(
+                p.slow.tool,
+                p.slow.paths.estimate(),
+                p.slow.answers,
+                p.slow.errors,
+                l.slow_factor.max(1),
+            );
+        if !fast && !slow {
             return;
         }
         p.reported = true;
+        // Either tier's report is the slow window's too.
+        p.slow.reported = true;
+        if slow {
+            // The counts the slow tier judged, from its own window.
+            p.first_seen = p.slow.start;
+            p.requests = p.slow.requests;
+            p.paths = p.slow.paths;
+            p.answers = p.slow.answers;
+            p.errors = p.slow.errors;
+            p.tool = p.slow.tool;
+        }
+        let paths = p.paths.estimate();
         let tool = usize::from(p.tool)
             .checked_sub(1)
             .and_then(|i| SCANNERS.get(i))
@@ -307,6 +401,9 @@ impl WebScan {
             .ev("error_pct", error_pct)
             .ev("port", p.port)
             .ev("duration_s", secs(p.first_seen, now));
+        if slow {
+            d = d.ev("slow", true);
+        }
         if let Some(t) = tool {
             d = d.ev("tool", t);
         }

@@ -334,3 +334,190 @@ fn answers_to_a_phones_own_sip_and_mssql_requests_are_quiet() {
     let a = r.timed_alerts();
     assert!(dos(&a).is_empty(), "{a:?}");
 }
+
+const HUB_MAC: Mac = [0x00, 0x17, 0x88, 0x00, 0x00, 0x02];
+const HUB: V4 = [192, 168, 50, 102];
+const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:115.0) Gecko/20100101 Firefox/115.0";
+
+/// Words of dirb's common list (every 40th), as a slow dirb reads them.
+const DIRB_WORDS: [&str; 64] = [
+    "aaa",
+    "adaptive",
+    "administrators",
+    "agency",
+    "annuaire",
+    "apply",
+    "asset",
+    "awl",
+    "basketball",
+    "blank",
+    "bottom",
+    "cal",
+    "cash",
+    "cgi-home",
+    "chk",
+    "close",
+    "common",
+    "configure",
+    "controls",
+    "crashes",
+    "custom-log",
+    "dcforum",
+    "descargas",
+    "directadmin",
+    "document_library",
+    "dyop_delete",
+    "email-addresses",
+    "english",
+    "evb",
+    "ezshopper",
+    "filelist",
+    "folders",
+    "fpdf",
+    "gaestebuch",
+    "gfx",
+    "graphics",
+    "harmony",
+    "hosting",
+    "ideas",
+    "index_var_de",
+    "int",
+    "iso",
+    "jpa",
+    "konto-eroeffnen",
+    "legal",
+    "listing",
+    "login-us",
+    "mailtemplates",
+    "matrix",
+    "meta_tags",
+    "mode",
+    "msql",
+    "navsiteadmin",
+    "notes",
+    "oldsite",
+    "order-follow",
+    "page",
+    "paypal_notify",
+    "photos",
+    "pixelpost",
+    "polls",
+    "power",
+    "privacy",
+    "productspecs",
+];
+
+/// One keep-alive connection from `c` to the hub's web server carrying
+/// `(time, path, status)` exchanges: the request at its time, busybox
+/// httpd's answer 2 ms later.
+fn web_session(r: &mut Run, c: End, exchanges: &[(i64, String, u16)]) {
+    let s: End = (HUB_MAC, HUB, 80);
+    let Some(t0) = exchanges.first().map(|e| e.0) else {
+        return;
+    };
+    let (mut cs, mut ss) = (1000u32, 5000u32);
+    r.at(t0 - 1_000, &tcp(c, s, cs, "S", b""));
+    r.at(t0 - 900, &tcp(s, c, ss, "SA", b""));
+    cs += 1;
+    ss += 1;
+    r.at(t0 - 800, &tcp(c, s, cs, "A", b""));
+    for (t, path, status) in exchanges {
+        let req = format!(
+            "GET {path} HTTP/1.1\r\nHost: {}.{}.{}.{}\r\nUser-Agent: {FIREFOX}\r\nAccept: */*\r\n\r\n",
+            HUB[0], HUB[1], HUB[2], HUB[3]
+        );
+        r.at(*t, &tcp(c, s, cs, "PA", req.as_bytes()));
+        cs = cs.wrapping_add(req.len() as u32);
+        let body = if *status == 200 {
+            "<html>ok</html>"
+        } else {
+            "<HTML><HEAD><TITLE>404 Not Found</TITLE></HEAD>\n<BODY><H1>404 Not Found</H1>\nThe requested URL was not found\n</BODY></HTML>\n"
+        };
+        let resp = format!(
+            "HTTP/1.1 {status} X\r\nContent-type: text/html\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        r.at(t + 2_000, &tcp(s, c, ss, "PA", resp.as_bytes()));
+        ss = ss.wrapping_add(resp.len() as u32);
+    }
+}
+
+fn webscans(a: &[(ward_core::Timestamp, Alert)]) -> Vec<&(ward_core::Timestamp, Alert)> {
+    a.iter()
+        .filter(|(_, a)| a.signature == "web-vulnerability-scan")
+        .collect()
+}
+
+/// gen6.sh's dirb-slow: dirb -z 3000, one path every 3 s (20 a minute,
+/// under the 60 s tier's 25), every answer a 404, for four minutes.
+#[test]
+fn a_slow_directory_buster_is_a_web_vulnerability_scan() {
+    let mut r = Run::new();
+    let ex: Vec<(i64, String, u16)> = (0..80usize)
+        .map(|i| {
+            (
+                S + i as i64 * 3 * S,
+                format!("/{}", DIRB_WORDS[i % 64]),
+                404,
+            )
+        })
+        .collect();
+    web_session(&mut r, (ATK_MAC, ATK, 40100), &ex);
+    let a = r.timed_alerts();
+    let w = webscans(&a);
+    assert_eq!(w.len(), 1, "{a:?}");
+    let (t, d) = w[0];
+    assert_eq!(d.attacker, Some(ip(ATK)));
+    assert_eq!(d.victims, vec![ip(HUB)]);
+    assert_eq!(d.evidence["slow"], true, "{d:?}");
+    // Fifty distinct paths: the 50th request, at about 148 s.
+    let secs = (t.0 - common::T0) as f64 / 1e6;
+    assert!((140.0..=170.0).contains(&secs), "alert at {secs} s");
+}
+
+/// Look-alikes over ten minutes: a phone browsing the hub's UI slowly (a
+/// page a minute, 45 distinct assets answered 200 and 15 missing icons),
+/// and a media app asking for cover art the server lacks, 40 distinct
+/// names in ten minutes (under the slow tier's 50).
+#[test]
+fn slow_browsing_and_missing_cover_art_are_not_scans() {
+    let mut r = Run::new();
+    let ex: Vec<(i64, String, u16)> = (0..60usize)
+        .map(|i| {
+            let (p, st) = if i % 4 == 3 {
+                (format!("/icons/{}.png", DIRB_WORDS[i]), 404)
+            } else {
+                (format!("/ui/{}.js", DIRB_WORDS[i]), 200)
+            };
+            (S + i as i64 * 10 * S, p, st)
+        })
+        .collect();
+    web_session(&mut r, (PHONE_MAC, PHONE, 41000), &ex);
+    let art: Vec<(i64, String, u16)> = (0..40usize)
+        .map(|i| {
+            (
+                S + i as i64 * 15 * S,
+                format!("/art/{}.jpg", DIRB_WORDS[i + 20]),
+                404,
+            )
+        })
+        .collect();
+    web_session(&mut r, (SPK_MAC, SPK, 42000), &art);
+    let a = r.timed_alerts();
+    assert!(webscans(&a).is_empty(), "{a:?}");
+}
+
+/// A fast scan is reported by the 60 s tier alone: the slow tier does not
+/// add a second alert for the same scan in its window.
+#[test]
+fn a_fast_scan_is_not_reported_again_by_the_slow_tier() {
+    let mut r = Run::new();
+    let ex: Vec<(i64, String, u16)> = (0..64usize)
+        .map(|i| (S + i as i64 * 100_000, format!("/{}", DIRB_WORDS[i]), 404))
+        .collect();
+    web_session(&mut r, (ATK_MAC, ATK, 40200), &ex);
+    let a = r.timed_alerts();
+    let w = webscans(&a);
+    assert_eq!(w.len(), 1, "{a:?}");
+    assert!(!w[0].1.evidence.contains_key("slow"), "{w:?}");
+}
