@@ -26,7 +26,11 @@
 //!   count that crosses sooner (a fast scan cut by the window's edge, or
 //!   one among more than two hosts) is reported as the fast scan it is.
 //!   Either way its first-seen time and duration are those of the probes
-//!   it counted;
+//!   it counted. UDP ports are counted the same way (their own slots),
+//!   but only *empty* datagrams (at most [`SLOW_UDP_PAYLOAD`] bytes) are
+//!   slow-tier probes: nmap `-sU` sends most ports nothing, while one-way
+//!   media to a phone's changing ports (RTP, 12+ bytes of header), a
+//!   traceroute (32 bytes) or a game's keep-alives carry a payload;
 //! - SCTP INIT probes (nmap `-sY`) are a third probe transport, answered by
 //!   INIT-ACK, refused by ABORT;
 //! - many IP protocol numbers other than TCP/UDP/ICMP sent to one host are
@@ -98,14 +102,19 @@ const SCTP: usize = 2;
 
 /// Hosts whose ports a source probed, tracked over the slow window.
 const SLOW_SLOTS: usize = 4;
+/// Largest UDP payload of a slow-tier probe (module docs): nmap `-sU`'s
+/// probes of ports without a protocol payload are empty.
+const SLOW_UDP_PAYLOAD: usize = 8;
 
-/// Vertical TCP scan counts of one probed host over the slow window (nmap
-/// `-T1`/`-T0`). `first` is the first probe the counts hold: the slot is
+/// Vertical TCP (or empty-UDP) scan counts of one probed host over the
+/// slow window (nmap `-T1`/`-T0`). `first` is the first probe the counts hold: the slot is
 /// created by it, and a slot evicted and re-created starts its counts and
 /// its time afresh, so the two always describe the same probes.
 #[derive(Clone, Copy)]
 struct SlowHost {
     host: IpAddr,
+    /// UDP ports (else TCP).
+    udp: bool,
     first: Timestamp,
     probes: u32,
     /// (host, port) probed and answered: the keys [`Source::services`]
@@ -155,12 +164,15 @@ impl Slow {
         }
     }
 
-    fn slot(&mut self, host: IpAddr) -> Option<&mut SlowHost> {
-        self.hosts.iter_mut().flatten().find(|h| h.host == host)
+    fn slot(&mut self, host: IpAddr, udp: bool) -> Option<&mut SlowHost> {
+        self.hosts
+            .iter_mut()
+            .flatten()
+            .find(|h| h.host == host && h.udp == udp)
     }
 
-    fn probe(&mut self, host: IpAddr, port: u16, now: Timestamp) {
-        if self.slot(host).is_none() {
+    fn probe(&mut self, host: IpAddr, udp: bool, port: u16, now: Timestamp) {
+        if self.slot(host, udp).is_none() {
             // A free slot, else one already reported (its alert is out; a
             // repeat would be suppressed anyway), else the one with the
             // fewest services probed. A slow scan under way is the slot
@@ -178,6 +190,7 @@ impl Slow {
                 .unwrap_or(0);
             self.hosts[i] = Some(SlowHost {
                 host,
+                udp,
                 first: now,
                 probes: 0,
                 services: Distinct::default(),
@@ -187,7 +200,7 @@ impl Slow {
                 reported: false,
             });
         }
-        if let Some(h) = self.slot(host) {
+        if let Some(h) = self.slot(host, udp) {
             h.probes = h.probes.saturating_add(1);
             if h.services.insert(&(host, port)) {
                 if h.recent == 0 {
@@ -362,7 +375,7 @@ impl Source {
         self.ports[t].insert(&port);
         self.note_victim(dst);
         if t == 0 {
-            self.slow.probe(dst, port, self.last);
+            self.slow.probe(dst, false, port, self.last);
         }
     }
 
@@ -372,8 +385,8 @@ impl Source {
         self.answered = self.answered.saturating_add(1);
         self.answered_hosts[t].insert(&host);
         self.answered_services[t].insert(&(host, port));
-        if t == 0 {
-            if let Some(h) = self.slow.slot(host) {
+        if t < 2 {
+            if let Some(h) = self.slow.slot(host, t == 1) {
                 h.answered.insert(&(host, port));
             }
         }
@@ -676,6 +689,9 @@ impl Recon {
                     s.note_swept(dst);
                 } else {
                     s.probe(1, dst, u.dst_port);
+                    if pkt.payload.len() <= SLOW_UDP_PAYLOAD {
+                        s.slow.probe(dst, true, u.dst_port, now);
+                    }
                 }
                 self.check(src, ctx.devices, now, out);
             }
@@ -759,14 +775,14 @@ impl Recon {
                 let ports = s.ports[t].estimate();
                 let failed = s.failed_ratio(t, false);
                 s.reported |= vert_bit;
-                if t == 0 {
+                if t < 2 {
                     // The slow tier would report the same scan again.
-                    let victim = if s.top_host_votes[0] > 0 {
-                        s.top_host[0]
+                    let victim = if s.top_host_votes[t] > 0 {
+                        s.top_host[t]
                     } else {
-                        s.first_victim[0].unwrap_or(s.top_host[0])
+                        s.first_victim[t].unwrap_or(s.top_host[t])
                     };
-                    if let Some(h) = s.slow.slot(victim) {
+                    if let Some(h) = s.slow.slot(victim, t == 1) {
                         h.reported = true;
                     }
                 }
@@ -978,7 +994,12 @@ impl Recon {
             let burst = u32::from(h.recent).saturating_mul(4) >= services.saturating_mul(3);
             let slow = !burst && now.since(h.first) > window;
             let first = if burst { h.recent_first } else { h.first };
-            let mut d = base("tcp-port-scan", s)
+            let (sig, proto, name) = if h.udp {
+                ("udp-port-scan", 17, "UDP")
+            } else {
+                ("tcp-port-scan", 6, "TCP")
+            };
+            let mut d = base(sig, s)
                 .ev("ports", services)
                 .ev("probes", h.probes)
                 .ev("failed_ratio", (failed * 100.0).round() / 100.0)
@@ -990,17 +1011,17 @@ impl Recon {
             d.victims = vec![h.host];
             d.severity = 2;
             d.confidence = if slow { 0.85 } else { 0.9 };
-            d.proto = Some(6);
+            d.proto = Some(proto);
             d.count = u64::from(h.probes);
             let (attacker, victim, took) =
                 (who(devices, src), who(devices, h.host), span(first, now));
             d.summary = if slow {
                 format!(
-                    "{attacker} scanned {services} TCP ports of {victim} over {took}, spacing its probes out to stay unnoticed."
+                    "{attacker} scanned {services} {name} ports of {victim} over {took}, spacing its probes out to stay unnoticed."
                 )
             } else {
                 format!(
-                    "{attacker} scanned {services} TCP ports of {victim} in {took}, looking for services to attack."
+                    "{attacker} scanned {services} {name} ports of {victim} in {took}, looking for services to attack."
                 )
             };
             out.push(d);

@@ -521,3 +521,95 @@ fn a_fast_scan_is_not_reported_again_by_the_slow_tier() {
     assert_eq!(w.len(), 1, "{a:?}");
     assert!(!w[0].1.evidence.contains_key("slow"), "{w:?}");
 }
+
+const CAM_MAC: Mac = [0x28, 0x57, 0xbe, 0x00, 0x00, 0x20];
+const CAM: V4 = [192, 168, 50, 115];
+
+/// ICMP port unreachable from `from` to `to` quoting the first 28 bytes of
+/// the IP packet of `probe` (an Ethernet frame), as Linux answers a UDP
+/// datagram to a closed port.
+fn port_unreachable(from: (Mac, V4), to: (Mac, V4), probe: &[u8]) -> Vec<u8> {
+    let quoted = probe.get(14..42).unwrap_or(&[]);
+    let mut body = vec![3, 3, 0, 0, 0, 0, 0, 0];
+    body.extend_from_slice(quoted);
+    let sum: u32 = body
+        .chunks(2)
+        .map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])))
+        .sum();
+    let sum = (sum & 0xffff) + (sum >> 16);
+    let sum = !(((sum & 0xffff) + (sum >> 16)) as u16);
+    body[2..4].copy_from_slice(&sum.to_be_bytes());
+    common::ipv4(from, to, 1, 64, 0, 7, &body)
+}
+
+fn udp_scans(a: &[(ward_core::Timestamp, Alert)]) -> Vec<&(ward_core::Timestamp, Alert)> {
+    a.iter()
+        .filter(|(_, a)| a.signature == "udp-port-scan")
+        .collect()
+}
+
+/// gen6.sh's nmap-udp-slow: nmap -sU --scan-delay 5s -p 1-30: one empty
+/// datagram every 5 s (12 a minute, under the 60 s tier's 20 ports), each
+/// closed port answering ICMP port unreachable.
+#[test]
+fn a_slow_udp_scan_of_empty_datagrams_is_a_udp_port_scan() {
+    let mut r = Run::new();
+    for port in 1..=30u16 {
+        let t = S + i64::from(port - 1) * 5 * S;
+        let probe = udp((ATK_MAC, ATK, 53211), (CAM_MAC, CAM, port), b"");
+        r.at(t, &probe);
+        r.at(
+            t + 300,
+            &port_unreachable((CAM_MAC, CAM), (ATK_MAC, ATK), &probe),
+        );
+    }
+    let a = r.timed_alerts();
+    let u = udp_scans(&a);
+    assert_eq!(u.len(), 1, "{a:?}");
+    let (t, d) = u[0];
+    assert_eq!(d.attacker, Some(ip(ATK)));
+    assert_eq!(d.victims, vec![ip(CAM)]);
+    assert_eq!(d.evidence["slow"], true, "{d:?}");
+    assert!(d.summary.contains("UDP ports"), "{}", d.summary);
+    // The 20th probe, at 96 s.
+    let secs = (t.0 - common::T0) as f64 / 1e6;
+    assert!((95.0..=97.0).contains(&secs), "alert at {secs} s");
+}
+
+/// Look-alike: one-way RTP to a phone's changing ports (a doorbell
+/// camera's stream to every new call leg, 25 legs over 25 minutes, 50
+/// packets each, none answered) is media, not a slow UDP scan; and a
+/// traceroute's 32-byte probes to 30 rising ports, twice in half an hour.
+#[test]
+fn media_to_changing_ports_and_traceroutes_are_no_slow_udp_scan() {
+    let mut r = Run::new();
+    for leg in 0..25u16 {
+        let t0 = S + i64::from(leg) * 60 * S;
+        for k in 0..50u16 {
+            let mut rtp = vec![0x80, 0x60];
+            rtp.extend_from_slice(&k.to_be_bytes());
+            rtp.extend_from_slice(&(u32::from(k) * 160).to_be_bytes());
+            rtp.extend_from_slice(&(0xdead_0000u32 + u32::from(leg)).to_be_bytes());
+            rtp.extend_from_slice(&[0x55; 160]);
+            r.at(
+                t0 + i64::from(k) * 20_000,
+                &udp(
+                    (CAM_MAC, CAM, 5004),
+                    (PHONE_MAC, PHONE, 20000 + leg * 2),
+                    &rtp,
+                ),
+            );
+        }
+    }
+    for run in 0..2i64 {
+        for (i, port) in (33434..33464u16).enumerate() {
+            let t = S + run * 900 * S + i as i64 * 40 * S;
+            r.at(
+                t,
+                &udp((PHONE_MAC, PHONE, 44000), (CAM_MAC, CAM, port), &[0x40; 32]),
+            );
+        }
+    }
+    let a = r.timed_alerts();
+    assert!(udp_scans(&a).is_empty(), "{a:?}");
+}
