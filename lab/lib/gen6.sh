@@ -9,6 +9,7 @@
 #  - a slow directory buster (dirb -z 3000: 20 paths a minute, under the
 #    60 s web-scan threshold);
 #  - Gafgyt/Bashlite's JUNK flood (many connections writing random junk);
+#  - a slow UDP scan (nmap -sU --scan-delay 5s);
 #  - SSH guessing with few connections (hydra -t 1, five pairs) and nmap -sV
 #    of banner-only services (SSH, telnet), both known gaps;
 # and, unlabelled, benign look-alikes that must stay quiet: a phone using the
@@ -90,6 +91,15 @@ attack_nmap_version_banner() {
     labelled nmap-version-banner recon "${IP[atk]}" "${IP[cam]};${IP[dvr]}" "22;23" nmap \
         "version scan of banner-only services: nmap -sV -p 22,23 of the camera (dropbear) and the DVR (telnet)" atk 240 -- \
         nmap -n -e eth0 -Pn -sV -p 22,23 "${IP[cam]}" "${IP[dvr]}"
+}
+
+# A UDP scan spaced out (12 ports a minute, under the 60 s tier's 20): nmap
+# sends most ports an empty datagram; the camera answers port unreachable.
+# Added after gen6-91 (in the held-out run only).
+attack_nmap_udp_slow() {
+    labelled nmap-udp-slow recon "${IP[atk]}" "${IP[cam]}" 1-30 nmap \
+        "slow UDP scan: nmap -sU --scan-delay 5s --max-retries 0 -p 1-30 of the camera (one probe every 5 s, 150 s)" atk 240 -- \
+        nmap -n -e eth0 -Pn -sU --scan-delay 5s --max-retries 0 -p 1-30 "${IP[cam]}"
 }
 
 # Benign, unlabelled: must raise nothing.
