@@ -346,9 +346,12 @@ fn mdns_record_hints(
     sender: About,
     hint: &mut impl FnMut(About, HintKind, String),
 ) {
-    let owner = name_string(&rr.name);
+    // The owner's text only for the records that read it (not TXT, nor
+    // the many other types an announcement carries).
+    let owner = || name_string(&rr.name);
     match &rr.rdata {
         RData::PTR(target) => {
+            let owner = owner();
             let target = name_string(&target.0);
             if owner.eq_ignore_ascii_case("_services._dns-sd._udp.local") {
                 if let Some(s) = service_type(&target) {
@@ -361,7 +364,7 @@ fn mdns_record_hints(
             }
         }
         RData::SRV(srv) => {
-            if let Some(s) = service_type(&owner) {
+            if let Some(s) = service_type(&owner()) {
                 hint(sender, HintKind::MdnsService, s);
             }
             if let Some(h) = strip_local(&name_string(&srv.target)) {
@@ -384,7 +387,7 @@ fn mdns_record_hints(
             }
         }
         RData::A(_) | RData::AAAA(_) => {
-            if let Some(h) = strip_local(&owner) {
+            if let Some(h) = strip_local(&owner()) {
                 hint(sender, HintKind::Hostname, printable(h.as_bytes(), 255));
             }
         }

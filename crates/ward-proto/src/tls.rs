@@ -437,15 +437,18 @@ fn client_hello(version: u16, ciphers_raw: &[u16], exts: &[(u16, &[u8])]) -> Tls
     let alpn_raw = find(EXT_ALPN).map(alpn_list).unwrap_or_default();
     let sni = find(EXT_SNI).and_then(sni);
 
-    let ja3 = ja3_string(version, &ciphers, &ext_types, &groups, point_formats);
-    let ja3 = hex(&Md5::digest(ja3.as_bytes()));
-    let ja4 = ja4(&Ja4Input {
-        version: max_version,
-        has_sni: exts.iter().any(|(t, _)| *t == EXT_SNI),
-        ciphers: &ciphers,
-        extensions: &ext_types,
-        first_alpn: alpn_raw.first().copied(),
-        sig_algs: &sig_algs,
+    let (ja3, ja4) = fingerprints(&FingerprintInput {
+        version,
+        groups: &groups,
+        point_formats,
+        ja4: Ja4Input {
+            version: max_version,
+            has_sni: exts.iter().any(|(t, _)| *t == EXT_SNI),
+            ciphers: &ciphers,
+            extensions: &ext_types,
+            first_alpn: alpn_raw.first().copied(),
+            sig_algs: &sig_algs,
+        },
     });
     TlsHello {
         client: true,
@@ -509,6 +512,117 @@ fn sslv2_client_hello(b: &[u8]) -> Option<TlsHello> {
         ciphers,
         ..TlsHello::default()
     })
+}
+
+/// Everything JA3 and JA4 are computed from: two hellos with equal inputs
+/// have equal fingerprints.
+struct FingerprintInput<'a> {
+    /// The hello's (legacy) version, JA3's first field.
+    version: u16,
+    groups: &'a [u16],
+    point_formats: &'a [u8],
+    /// JA4's inputs; its cipher and extension lists are JA3's too.
+    ja4: Ja4Input<'a>,
+}
+
+impl FingerprintInput<'_> {
+    /// The inputs as one list of numbers, each list after its length (so
+    /// two different inputs never give the same key): what the memo compares.
+    fn key_into(&self, key: &mut Vec<u16>) {
+        let i = &self.ja4;
+        let alpn = i.first_alpn.map_or([0, 0, 0], |a| {
+            let ends = |b: Option<&u8>| b.map_or(0, |b| 0x100 | u16::from(*b));
+            [1, ends(a.first()), ends(a.last())]
+        });
+        key.clear();
+        key.extend_from_slice(&[self.version, i.version, u16::from(i.has_sni)]);
+        key.extend_from_slice(&alpn);
+        for list in [i.ciphers, i.extensions, self.groups, i.sig_algs] {
+            key.push(list.len() as u16);
+            key.extend_from_slice(list);
+        }
+        key.push(self.point_formats.len() as u16);
+        key.extend(self.point_formats.iter().map(|p| u16::from(*p)));
+    }
+}
+
+/// Slots of the fingerprint memo (direct-mapped by a hash of the key).
+const MEMO_SLOTS: usize = 64;
+/// Keys longer than this (numbers) are not memoised: no real hello comes
+/// near it, and a crafted one then costs its own computation, not memory.
+const MEMO_KEY_MAX: usize = 512;
+
+/// JA3 and JA4 of recently seen ClientHello inputs.
+///
+/// Devices open many connections with the same hello, and computing the two
+/// fingerprints (a string of numbers, MD5, two sorted lists, two SHA-256)
+/// was most of a hello's cost. The memo answers only for exactly the same
+/// inputs (the whole key is compared, not its hash), so what a hello reports
+/// never depends on what came before it; a slot's entry is replaced by the
+/// next key hashing to it. Its size is fixed ([`MEMO_SLOTS`] entries of at
+/// most [`MEMO_KEY_MAX`] numbers), whatever a sender varies. It is
+/// per thread: parsers are created per flow and the trait gives them no
+/// shared context, and one engine runs on one thread.
+#[derive(Default)]
+struct FingerprintMemo {
+    slots: Vec<Option<MemoEntry>>,
+    /// The key being looked up, reused between hellos.
+    scratch: Vec<u16>,
+}
+
+struct MemoEntry {
+    key: Box<[u16]>,
+    ja3: String,
+    ja4: String,
+}
+
+thread_local! {
+    static MEMO: std::cell::RefCell<FingerprintMemo> = std::cell::RefCell::default();
+}
+
+/// JA3 (the MD5, in hex) and JA4 of a ClientHello, from the memo when the
+/// same inputs were seen recently.
+fn fingerprints(input: &FingerprintInput<'_>) -> (String, String) {
+    MEMO.with(|memo| {
+        let Ok(mut memo) = memo.try_borrow_mut() else {
+            // Cannot happen (nothing here re-enters), but never panic over a cache.
+            return compute_fingerprints(input);
+        };
+        let memo = &mut *memo;
+        input.key_into(&mut memo.scratch);
+        let key = &memo.scratch[..];
+        if key.len() > MEMO_KEY_MAX {
+            return compute_fingerprints(input);
+        }
+        let mut h = std::hash::DefaultHasher::new();
+        std::hash::Hash::hash(key, &mut h);
+        let slot = (std::hash::Hasher::finish(&h) % MEMO_SLOTS as u64) as usize;
+        if memo.slots.is_empty() {
+            memo.slots.resize_with(MEMO_SLOTS, || None);
+        }
+        let entry = &mut memo.slots[slot];
+        if let Some(e) = entry.as_ref().filter(|e| *e.key == *key) {
+            return (e.ja3.clone(), e.ja4.clone());
+        }
+        let (ja3, ja4) = compute_fingerprints(input);
+        *entry = Some(MemoEntry {
+            key: key.into(),
+            ja3: ja3.clone(),
+            ja4: ja4.clone(),
+        });
+        (ja3, ja4)
+    })
+}
+
+fn compute_fingerprints(i: &FingerprintInput<'_>) -> (String, String) {
+    let ja3 = ja3_string(
+        i.version,
+        i.ja4.ciphers,
+        i.ja4.extensions,
+        i.groups,
+        i.point_formats,
+    );
+    (hex(&Md5::digest(ja3.as_bytes())), ja4(&i.ja4))
 }
 
 /// The JA3 full string (before hashing); all lists GREASE-free, wire order.
@@ -892,6 +1006,47 @@ pub(crate) mod tests {
             sig_algs: &sigs,
         });
         assert_eq!(j, "t13d1516h2_8daaf6152771_e5627efa2ab1");
+    }
+
+    /// The memo answers exactly what computing answers, for inputs that
+    /// repeat, differ in one field, collide in its slots and exceed its key
+    /// limit, in any order.
+    #[test]
+    fn memoised_fingerprints_equal_computed_ones() {
+        let lists: [&[u16]; 4] = [&[], &[0x1301], &[0x1301, 0x1302], &[0x1302, 0x1301]];
+        let alpns: [Option<&[u8]>; 4] = [None, Some(b""), Some(b"h2"), Some(b"\x01x")];
+        let long: Vec<u16> = (0..600).collect();
+        let mut seen = std::collections::HashSet::new();
+        // Many more distinct inputs than slots, each asked for several times.
+        for round in 0..3u32 {
+            for n in 0..2048u32 {
+                let pick = |shift: u32| {
+                    (n.wrapping_mul(2654435761).rotate_left(shift + round) % 4) as usize
+                };
+                let ciphers: &[u16] = if n % 97 == 0 { &long } else { lists[pick(0)] };
+                let input = FingerprintInput {
+                    version: 0x0301 + (n % 3) as u16,
+                    groups: lists[pick(3)],
+                    point_formats: if n % 2 == 0 { &[0] } else { &[] },
+                    ja4: Ja4Input {
+                        version: 0x0303 + (n % 2) as u16,
+                        has_sni: n % 5 == 0,
+                        ciphers,
+                        extensions: lists[pick(6)],
+                        first_alpn: alpns[pick(9)],
+                        sig_algs: lists[pick(12)],
+                    },
+                };
+                let got = fingerprints(&input);
+                assert_eq!(
+                    got,
+                    compute_fingerprints(&input),
+                    "input {n}, round {round}"
+                );
+                seen.insert(got);
+            }
+        }
+        assert!(seen.len() > MEMO_SLOTS, "the test must overflow the memo");
     }
 
     #[test]
