@@ -248,9 +248,6 @@ impl Detector for Attacks {
             self.brute.on_packet(ctx, &mut self.drafts);
             self.exploit.on_packet(ctx, &mut self.drafts);
             self.webscan.on_packet(ctx, &mut self.drafts);
-        } else if self.exploit.awaits_body(ctx.pkt.ts) {
-            // A form's body that came after its head (exploit rules read it).
-            self.exploit.on_body(ctx, &mut self.drafts);
         }
         self.botnet.on_packet(ctx, &mut self.drafts);
         if !self.drafts.is_empty() {

@@ -1,9 +1,15 @@
 //! HTTP/1.x requests and responses (httparse).
 //!
 //! What the parser reports, per flow:
-//! - every request head as [`AppEvent::HttpRequest`] (URI cut at 2 KiB, up to
-//!   1 KiB of body that was already buffered with the head) and every final
-//!   response status as [`AppEvent::HttpResponse`];
+//! - every request head as [`AppEvent::HttpRequest`] (URI cut at 2 KiB,
+//!   `Content-Type`, up to 1 KiB of body that was already buffered with the
+//!   head) and every final response status as [`AppEvent::HttpResponse`];
+//! - a request whose head announced a body (`Content-Length` above 0, or
+//!   chunked) but came without any of it, once more as
+//!   [`AppEvent::HttpRequestBody`] when the body's first bytes arrive (up to
+//!   1 KiB of the first segment that carries any; a chunked body's first
+//!   chunk data), so that rules read a body with its head; one such request
+//!   is kept per flow, until its body, a newer head or the flow's end;
 //! - `User-Agent` as [`HintKind::HttpUserAgent`] about the initiator and
 //!   `Server` as [`HintKind::HttpServer`] plus [`AppEvent::Software`] about the
 //!   responder (each distinct value once per flow, de-duplicated by a 64-bit
@@ -132,6 +138,10 @@ struct Cold {
     upnp_seen: Vec<u64>,
     /// Body of the current response being collected for the UPnP scan.
     upnp_body: Vec<u8>,
+    /// The last request, when its head announced a body that did not come
+    /// with it: reported again as [`AppEvent::HttpRequestBody`] with the
+    /// body's first bytes. At most one per flow (a newer head replaces it).
+    body_wait: Option<Box<HttpRequest>>,
 }
 
 impl Cold {
@@ -142,6 +152,7 @@ impl Cold {
             && self.server_more.is_empty()
             && self.upnp_seen.is_empty()
             && self.upnp_body.is_empty()
+            && self.body_wait.is_none()
     }
 }
 
@@ -303,6 +314,9 @@ impl HttpParser {
             Framing::ToEnd => Step::ToEnd,
             Framing::Length => {
                 let take = self.left[d].min(w.len() as u64) as usize;
+                if d == 0 {
+                    self.report_body(&w[..take], out);
+                }
                 self.left[d] -= take as u64;
                 let done = self.left[d] == 0;
                 if done {
@@ -332,6 +346,11 @@ impl HttpParser {
             },
             Framing::ChunkData => {
                 let take = self.left[d].min(w.len() as u64) as usize;
+                if d == 0 {
+                    // Without the chunk's CRLF (the last two of `left`).
+                    let data = take.min(self.left[d].saturating_sub(2) as usize);
+                    self.report_body(&w[..data], out);
+                }
                 self.left[d] -= take as u64;
                 if self.left[d] == 0 {
                     self.framing[d] = Framing::ChunkSize;
@@ -398,11 +417,17 @@ impl HttpParser {
             Err(httparse::Error::TooManyHeaders) => return Step::Fail("too-many-headers"),
             Err(_) => return Step::Fail("bad-request-head"),
         };
+        // A newer head: an earlier request's body will not come any more.
+        if let Some(c) = &mut self.cold {
+            c.body_wait = None;
+        }
         let method = req.method.unwrap_or_default().to_string();
         let uri_raw = req.path.unwrap_or_default();
         let uri = printable(uri_raw.as_bytes(), URI_MAX);
         let host = header_value(req.headers, "host").map(|v| printable(v, VALUE_MAX));
         let user_agent = header_value(req.headers, "user-agent").map(|v| printable(v, VALUE_MAX));
+        let content_type =
+            header_value(req.headers, "content-type").map(|v| printable(v, VALUE_MAX));
         let mut credential = None;
         for name in ["authorization", "proxy-authorization"] {
             if let Some(v) = header_value(req.headers, name) {
@@ -441,13 +466,25 @@ impl HttpParser {
                 }));
             }
         }
-        out.push(AppEvent::HttpRequest(HttpRequest {
+        let body_later = body_prefix.is_empty()
+            && !is_connect
+            && match &body {
+                Body::Length(n) => *n > 0,
+                Body::Chunked => true,
+                Body::ToEnd => false,
+            };
+        let req = HttpRequest {
             method,
             uri,
             host,
             user_agent,
+            content_type,
             body_prefix,
-        }));
+        };
+        if body_later {
+            self.cold().body_wait = Some(Box::new(req.clone()));
+        }
+        out.push(AppEvent::HttpRequest(req));
         if usize::from(self.pending_len) >= PENDING_MAX {
             // Responses never came for the oldest: report it undecided.
             if let Some((_, Some(c))) = self.pop_pending() {
@@ -458,6 +495,19 @@ impl HttpParser {
         // After CONNECT the stream is a tunnel; nothing HTTP follows from the client.
         self.set_body(0, if is_connect { Body::ToEnd } else { body });
         Step::Progress(head_len)
+    }
+
+    /// The first body bytes of a request that waits for its body
+    /// ([`Cold::body_wait`]): report it with them.
+    fn report_body(&mut self, bytes: &[u8], out: &mut Vec<AppEvent>) {
+        if bytes.is_empty() {
+            return;
+        }
+        let Some(mut req) = self.cold.as_mut().and_then(|c| c.body_wait.take()) else {
+            return;
+        };
+        req.body_prefix = bytes[..bytes.len().min(BODY_PREFIX_MAX)].to_vec();
+        out.push(AppEvent::HttpRequestBody(*req));
     }
 
     fn push_pending(&mut self, head_request: bool, credential: Option<Credential>) {
@@ -960,6 +1010,9 @@ impl AppParser for HttpParser {
     }
 
     fn finish(&mut self, out: &mut Vec<AppEvent>) {
+        if let Some(c) = &mut self.cold {
+            c.body_wait = None;
+        }
         self.end_upnp(out);
         while let Some((_, credential)) = self.pop_pending() {
             if let Some(c) = credential {
@@ -1047,6 +1100,121 @@ mod tests {
         assert!(ev[n..]
             .iter()
             .all(|e| !matches!(e, AppEvent::Hint(_) | AppEvent::Software { .. })));
+    }
+
+    fn bodies(ev: &[AppEvent]) -> Vec<(&str, &[u8])> {
+        ev.iter()
+            .filter_map(|e| match e {
+                AppEvent::HttpRequestBody(r) => Some((r.uri.as_str(), &r.body_prefix[..])),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The Content-Type comes with the request; a body that did not come
+    /// with its head is reported once, with the head's fields, when its first
+    /// bytes arrive; a body in the head's segment is only the body prefix.
+    #[test]
+    fn request_body_after_its_head_is_reported_with_the_head() {
+        let head = b"POST /login.cgi HTTP/1.1\r\nHost: cam\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 19\r\n\r\n";
+        let body = b"user=admin&pass=123";
+        let mut p = HttpParser::new();
+        let mut ev = Vec::new();
+        assert!(p.feed(Direction::ToServer, head, &mut ev));
+        let AppEvent::HttpRequest(r) = &ev[0] else {
+            panic!("{ev:?}")
+        };
+        assert_eq!(
+            r.content_type.as_deref(),
+            Some("application/x-www-form-urlencoded")
+        );
+        assert!(r.body_prefix.is_empty());
+        assert!(bodies(&ev).is_empty());
+        assert!(p.cold.as_ref().is_some_and(|c| c.body_wait.is_some()));
+        ev.clear();
+        assert!(p.feed(Direction::ToServer, &body[..7], &mut ev));
+        assert!(p.feed(Direction::ToServer, &body[7..], &mut ev));
+        assert_eq!(
+            bodies(&ev),
+            [("/login.cgi", &body[..7])],
+            "once, first bytes"
+        );
+        let Some(AppEvent::HttpRequestBody(r)) = ev.first() else {
+            panic!("{ev:?}")
+        };
+        assert_eq!(r.method, "POST");
+        assert_eq!(r.host.as_deref(), Some("cam"));
+        assert_eq!(
+            r.content_type.as_deref(),
+            Some("application/x-www-form-urlencoded")
+        );
+        // Nothing kept once the body came and the response is in.
+        assert!(p.feed(
+            Direction::ToClient,
+            b"HTTP/1.1 204 No Content\r\n\r\n",
+            &mut ev
+        ));
+        assert!(p.cold.is_none());
+
+        // Head and body in one segment: the prefix, no second report.
+        let mut p = HttpParser::new();
+        let mut ev = Vec::new();
+        let whole = [&head[..], &body[..]].concat();
+        assert!(p.feed(Direction::ToServer, &whole, &mut ev));
+        assert!(bodies(&ev).is_empty());
+        assert!(matches!(&ev[0], AppEvent::HttpRequest(r) if r.body_prefix == body));
+
+        // No body announced (a GET; Content-Length: 0): nothing waits.
+        let mut p = HttpParser::new();
+        let mut ev = Vec::new();
+        let get = b"GET /a HTTP/1.1\r\n\r\nPOST /b HTTP/1.1\r\nContent-Length: 0\r\n\r\n";
+        assert!(p.feed(Direction::ToServer, get, &mut ev));
+        assert!(p.cold.is_none());
+        assert!(p.feed(Direction::ToServer, b"GET /c HTTP/1.1\r\n\r\n", &mut ev));
+        assert!(bodies(&ev).is_empty());
+        assert!(ev
+            .iter()
+            .all(|e| !matches!(e, AppEvent::HttpRequest(r) if r.content_type.is_some())));
+    }
+
+    /// A chunked body's first chunk data (without its size line and CRLF)
+    /// is the reported body, in the head's segment or a later one; a newer
+    /// head or the flow's end drops a body still waiting.
+    #[test]
+    fn chunked_request_bodies_and_bodies_that_never_come() {
+        let head = b"PUT /cfg HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+        let chunks = b"5\r\na=1&b\r\n3\r\n=22\r\n0\r\n\r\n";
+        let whole = [&head[..], &chunks[..]].concat();
+        for cut in [head.len(), head.len() + 2, whole.len()] {
+            let mut p = HttpParser::new();
+            let mut ev = Vec::new();
+            assert!(p.feed(Direction::ToServer, &whole[..cut], &mut ev));
+            assert!(p.feed(Direction::ToServer, &whole[cut..], &mut ev));
+            assert_eq!(bodies(&ev), [("/cfg", &b"a=1&b"[..])], "cut at {cut}");
+            assert!(p.cold.is_none(), "cut at {cut}");
+        }
+
+        // The next head comes instead of the body (Content-Length lied
+        // about nothing here: the client sent a zero-size chunked body).
+        let mut p = HttpParser::new();
+        let mut ev = Vec::new();
+        assert!(p.feed(Direction::ToServer, head, &mut ev));
+        assert!(p.feed(Direction::ToServer, b"0\r\n\r\n", &mut ev));
+        assert!(p.feed(Direction::ToServer, b"GET / HTTP/1.1\r\n\r\n", &mut ev));
+        assert!(bodies(&ev).is_empty());
+        assert!(p.cold.is_none());
+
+        // The flow ends first.
+        let mut p = HttpParser::new();
+        let mut ev = Vec::new();
+        assert!(p.feed(
+            Direction::ToServer,
+            b"POST /x HTTP/1.1\r\nContent-Length: 5\r\n\r\n",
+            &mut ev
+        ));
+        p.finish(&mut ev);
+        assert!(bodies(&ev).is_empty());
+        assert!(p.cold.as_ref().is_none_or(|c| c.body_wait.is_none()));
     }
 
     /// Parsing in place keeps the old buffer's window: a head is read from

@@ -292,7 +292,10 @@ pub struct HttpRequest {
     pub uri: String,
     pub host: Option<String>,
     pub user_agent: Option<String>,
-    /// Up to 1 KiB of the body that came in the same chunk as the head.
+    /// The `Content-Type` header's value, cut at 512 bytes.
+    pub content_type: Option<String>,
+    /// Up to 1 KiB of the body that came in the same chunk as the head; in
+    /// [`AppEvent::HttpRequestBody`], of the body's first later segment.
     pub body_prefix: Vec<u8>,
 }
 
@@ -317,6 +320,13 @@ pub enum AppEvent {
     Dhcp(DhcpSummary),
     Dns(DnsSummary),
     HttpRequest(HttpRequest),
+    /// The body of a request whose head came without any of it (its
+    /// [`HttpRequest::body_prefix`] was empty although the head announced a
+    /// body): the same request again, once, when the body's first bytes
+    /// arrive, with `body_prefix` now holding up to 1 KiB of them (a chunked
+    /// body's first chunk data). Tools and browsers often write a form's head
+    /// and body separately; this lets rules read the body with its head.
+    HttpRequestBody(HttpRequest),
     HttpResponse {
         status: u16,
     },
