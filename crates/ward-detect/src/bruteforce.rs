@@ -124,6 +124,10 @@ struct Spread {
     /// (counted from `start`) of that failure: `single[0]` the current
     /// epoch, `single[i]` the i-th before it, the last every older one.
     single: [u32; EPOCHS],
+    /// The last client counted into each of `single` (the last slot: the
+    /// newest of the older epochs'): the one-guess alert names a client
+    /// that did guess once and go, not whoever failed when it fired.
+    single_ip: [Option<IpAddr>; EPOCHS],
     /// The epoch `single[0]` counts.
     epoch: i64,
 }
@@ -139,6 +143,7 @@ impl Spread {
             port,
             alerted: false,
             single: [0; EPOCHS],
+            single_ip: [None; EPOCHS],
             epoch: 0,
         }
     }
@@ -155,15 +160,21 @@ impl Spread {
             self.single[last] = self.single[last].saturating_add(self.single[last - 1]);
             self.single.copy_within(0..last - 1, 1);
             self.single[0] = 0;
+            self.single_ip[last] = self.single_ip[last - 1].or(self.single_ip[last]);
+            self.single_ip.copy_within(0..last - 1, 1);
+            self.single_ip[0] = None;
         }
         self.epoch = self.epoch.max(e);
     }
 
     /// A client's failure: its first (`prior` = None) adds it to the
     /// current epoch; its second takes it out of the epoch of its first.
-    fn single_guess(&mut self, prior: Option<Timestamp>) {
+    fn single_guess(&mut self, client: IpAddr, prior: Option<Timestamp>) {
         match prior {
-            None => self.single[0] = self.single[0].saturating_add(1),
+            None => {
+                self.single[0] = self.single[0].saturating_add(1);
+                self.single_ip[0] = Some(client);
+            }
             Some(t) => {
                 let slot = (self.epoch - self.epoch_of(t)).clamp(0, EPOCHS as i64 - 1) as usize;
                 self.single[slot] = self.single[slot].saturating_sub(1);
@@ -416,9 +427,9 @@ impl Bruteforce {
         }
         s.roll(now);
         match nth {
-            Nth::First => s.single_guess(None),
+            Nth::First => s.single_guess(client, None),
             // A first failure from before this window was never counted.
-            Nth::Second(first) if first >= s.start => s.single_guess(Some(first)),
+            Nth::Second(first) if first >= s.start => s.single_guess(client, Some(first)),
             _ => {}
         }
         s.clients.insert(&client);
@@ -451,9 +462,15 @@ impl Bruteforce {
             NAME,
             now,
         );
-        // The client whose failure completed the picture; the others are
+        // The client whose failure completed the picture, or for bots
+        // guessing once each one of the settled ones; the others are
         // counted in the evidence (a bot among many).
-        d.attacker = Some(client);
+        let one_guess = pairs < clients.saturating_mul(2);
+        d.attacker = Some(if one_guess {
+            s.single_ip[EPOCHS - 1].unwrap_or(client)
+        } else {
+            client
+        });
         d.victims = vec![server];
         d.victim_port = s.port;
         d.proto = Some(if protocol == "snmp" { 17 } else { 6 });
@@ -470,7 +487,7 @@ impl Bruteforce {
             .ev("distinct_credentials", pairs)
             .ev("duration_s", secs(s.start, now))
             .ev("port", s.port);
-        d.summary = if pairs < clients.saturating_mul(2) {
+        d.summary = if one_guess {
             d = d.ev("single_guess_clients", settled);
             format!(
                 "{clients} different addresses tried {pairs} different passwords on the {human} login of {} in {}, {settled} of them one password each and never again: a botnet sharing out a password list so that none of its bots stands out.",

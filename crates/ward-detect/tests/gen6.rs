@@ -139,6 +139,30 @@ fn sixteen_bots_five_seconds_apart_are_not_enough() {
     assert!(bruteforce(&a).is_empty(), "{a:?}");
 }
 
+/// gen6-91's order: sixteen bots 5 s apart (too few to settle twelve while
+/// bots still come), then, six minutes later, fourteen other clients fail
+/// with stale passwords. The alert comes with their first failures but
+/// names one of the bots, not a client that merely failed then.
+#[test]
+fn a_botnet_noticed_on_another_clients_failure_names_a_bot() {
+    let mut r = Run::new();
+    for (i, (u, p)) in CREDS.iter().take(16).enumerate() {
+        telnet_login(&mut r, S + i as i64 * 5 * S, bot(i, 40000 + i as u16), u, p);
+    }
+    let stale = |i: usize| (PHONE_MAC, [192, 168, 50, 100 + i as u8], 30000 + i as u16);
+    for i in 0..14usize {
+        let (u, p) = CREDS[16 + i];
+        telnet_login(&mut r, 400 * S + i as i64 * 2 * S, stale(i), u, p);
+    }
+    let a = r.timed_alerts();
+    let b = bruteforce(&a);
+    assert_eq!(b.len(), 1, "{b:?}");
+    let d = &b[0].1;
+    assert_eq!(d.signature, "distributed-bruteforce");
+    let attacker = d.attacker.expect("a bot is named");
+    assert!((0..16).any(|i| ip(bot(i, 0).1) == attacker), "{attacker}");
+}
+
 /// gen6.sh's look-alike: fourteen clients, each with its own stale saved
 /// credential, retrying it every 20 s (five rounds).
 #[test]
