@@ -113,7 +113,16 @@ struct Track {
     /// What the last classification concluded: (category, model), `None`
     /// when it concluded nothing.
     answer: Option<(Option<String>, Option<String>)>,
+    /// The tokens of the device's evidence read so far, when the budget
+    /// ([`MAX_KEPT_TOKENS`]) allowed keeping them.
+    tokens: Option<Box<features::EvidenceTokens>>,
 }
+
+/// Evidence tokens kept over all devices (8 bytes each: ≈ 2 MiB). A
+/// device's evidence is capped (64 items), so a few hundred devices'
+/// tokens fit; the devices beyond are extracted from scratch each time,
+/// with the same result.
+const MAX_KEPT_TOKENS: usize = 1 << 18;
 
 /// Longest wait between two classifications of a device whose
 /// conclusion holds (packet time).
@@ -170,6 +179,12 @@ pub struct DeviceIdentifier {
     next_refresh: Timestamp,
     /// Feature buffers reused by every classification.
     scratch: features::Scratch,
+    /// Tokens kept in the tracks' `tokens`.
+    kept_tokens: usize,
+    /// The device table's eviction count when the kept tokens were last
+    /// checked: an evicted device's id (and key) can come back with other
+    /// evidence, so every kept list is dropped when it moves.
+    evictions_seen: u64,
 }
 
 impl DeviceIdentifier {
@@ -190,6 +205,8 @@ impl DeviceIdentifier {
             next_due: Timestamp(i64::MAX),
             next_refresh: Timestamp(i64::MIN),
             scratch: features::Scratch::default(),
+            kept_tokens: 0,
+            evictions_seen: 0,
         }
     }
 
@@ -236,14 +253,29 @@ impl DeviceIdentifier {
         &self.model
     }
 
+    /// The evidence tokens kept for the device under `key`, if any (for
+    /// tests: the next extraction starts from them).
+    pub fn kept_evidence_tokens(&self, key: DeviceKey) -> Option<&features::EvidenceTokens> {
+        self.tracks.get(&key).and_then(|t| t.tokens.as_deref())
+    }
+
     /// The model's answer if it is sure enough, else a model the device
     /// states, else the rules, else the category forest's answer. Each
     /// step is computed only when reached: most devices are settled by
     /// the first or the rules, so the explanation's walk and the category
     /// forest are skipped (the answer is the same as from
     /// [`Model::predict`], which takes every step).
-    fn classify(&self, d: &Device, scratch: &mut features::Scratch) -> Option<Identity> {
-        let f = features::extract_with_ports_into(d, &self.ports.of(d.key), scratch);
+    fn classify(
+        &self,
+        d: &Device,
+        tokens: Option<&mut features::EvidenceTokens>,
+        scratch: &mut features::Scratch,
+    ) -> Option<Identity> {
+        let ports = self.ports.of(d.key);
+        let f = match tokens {
+            Some(t) => features::extract_with_ports_cached(d, &ports, t, scratch),
+            None => features::extract_with_ports_into(d, &ports, scratch),
+        };
         let m = self.model.vote_model(f);
         let min_p = self.cfg.min_probability;
         let min_c = self.cfg.min_coverage;
@@ -460,6 +492,10 @@ impl Identifier for DeviceIdentifier {
         if now >= self.next_refresh {
             self.next_refresh = now.plus_micros(REFRESH_US);
         }
+        if devices.counters.evicted != self.evictions_seen {
+            self.evictions_seen = devices.counters.evicted;
+            self.drop_kept_tokens();
+        }
         let ports_version = self.ports.version();
         let ports_moved = ports_version != self.ports_seen;
         self.ports_seen = ports_version;
@@ -473,7 +509,7 @@ impl Identifier for DeviceIdentifier {
             if fresh {
                 let key_str = key.to_string();
                 let known = self.inventory.devices.get(&key_str);
-                self.tracks.insert(
+                let replaced = self.tracks.insert(
                     key,
                     Track {
                         id,
@@ -489,9 +525,13 @@ impl Identifier for DeviceIdentifier {
                         next_classify: Timestamp(i64::MIN),
                         wait_s: 0,
                         answer: None,
+                        tokens: None,
                         key: key_str,
                     },
                 );
+                if let Some(kept) = replaced.and_then(|t| t.tokens) {
+                    self.kept_tokens = self.kept_tokens.saturating_sub(kept.tokens());
+                }
             }
             let Some(t) = self.tracks.get_mut(&key) else {
                 continue;
@@ -562,8 +602,27 @@ impl Identifier for DeviceIdentifier {
             let identity = if changed {
                 self.counters.classified += 1;
                 let mut scratch = std::mem::take(&mut self.scratch);
-                let identity = self.classify(d, &mut scratch);
+                let mut tokens = self.tracks.get_mut(&key).and_then(|t| t.tokens.take());
+                if tokens.is_none() && self.kept_tokens < MAX_KEPT_TOKENS {
+                    tokens = Some(Box::default());
+                }
+                let before = tokens.as_ref().map_or(0, |t| t.tokens());
+                let identity = self.classify(d, tokens.as_deref_mut(), &mut scratch);
                 self.scratch = scratch;
+                if let Some(t) = tokens {
+                    // Kept while the budget holds (the list only grows, by
+                    // what this extraction read).
+                    let after = t.tokens();
+                    let kept = self.kept_tokens - before.min(self.kept_tokens);
+                    if kept + after <= MAX_KEPT_TOKENS {
+                        self.kept_tokens = kept + after;
+                        if let Some(track) = self.tracks.get_mut(&key) {
+                            track.tokens = Some(t);
+                        }
+                    } else {
+                        self.kept_tokens = kept;
+                    }
+                }
                 let answer = identity
                     .as_ref()
                     .map(|i| (i.category.clone(), i.model.clone()));
@@ -647,12 +706,29 @@ impl Identifier for DeviceIdentifier {
         if self.tracks.len() > 2 * devices.len() + 1024 {
             self.tracks.retain(|k, t| devices.find(*k) == Some(t.id));
             self.ports.retain(|k| devices.find(k).is_some());
+            self.kept_tokens = self
+                .tracks
+                .values()
+                .filter_map(|t| t.tokens.as_ref())
+                .map(|t| t.tokens())
+                .sum();
         }
         self.inventory.enforce_bound();
     }
 }
 
 impl DeviceIdentifier {
+    /// Forget every device's kept evidence tokens (the next classification
+    /// of each reads its whole list again).
+    fn drop_kept_tokens(&mut self) {
+        if self.kept_tokens > 0 {
+            for t in self.tracks.values_mut() {
+                t.tokens = None;
+            }
+        }
+        self.kept_tokens = 0;
+    }
+
     /// Copy what the engine knows about `d` into its inventory entry.
     fn sync_entry(&mut self, key: &str, d: &Device, now: Timestamp) {
         let e = self
