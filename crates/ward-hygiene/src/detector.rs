@@ -55,7 +55,7 @@ use foldhash::fast::RandomState;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use ward_core::devices::{is_local_scope, DeviceId, DeviceTable};
+use ward_core::devices::{is_local_scope, DeviceId, DeviceKey, DeviceTable};
 use ward_core::flow::Flow;
 use ward_core::{Detector, Event, Finding, FindingKind, FlowEndContext, PacketContext, Timestamp};
 use ward_proto::{About, AppEvent, AppProto, Credential, LoginOutcome, TlsHello};
@@ -107,22 +107,36 @@ impl Default for HygieneConfig {
 }
 
 /// A de-duplication key as written by [`write_key`]: kind, whose weakness
-/// (server IP or device label), and what (protocol, username, reason …).
-/// Stored as one string so that a key written into a reused buffer can be
-/// looked up without allocating.
-type Key = Box<str>;
+/// (server IP or device key), and what (protocol, username, reason …).
+/// Stored as one byte string so that a key written into a reused buffer
+/// can be looked up without allocating. Keys are only looked up, never
+/// shown: bytes, not text.
+type Key = Box<[u8]>;
 
-/// `kind NUL who NUL what…`: neither a kind's name nor `who` (an address,
-/// a MAC or `unknown`) holds a NUL, so two different keys never write the
-/// same text.
-fn write_key(buf: &mut String, kind: FindingKind, site: &Site<'_>, about: About, what: &[&str]) {
+/// `kind NUL who what…`: a kind's name holds no NUL, and `who`
+/// ([`Site::write_who_bytes`]) has a length fixed by its first byte, so two
+/// keys are equal exactly when kind, `who` and the concatenated `what` are.
+fn write_key(buf: &mut Vec<u8>, kind: FindingKind, site: &Site<'_>, about: About, what: &[&str]) {
     buf.clear();
-    buf.push_str(kind.as_str());
-    buf.push('\0');
-    site.write_who(about, buf);
-    buf.push('\0');
+    buf.extend_from_slice(kind.as_str().as_bytes());
+    buf.push(0);
+    site.write_who_bytes(about, buf);
     for w in what {
-        buf.push_str(w);
+        buf.extend_from_slice(w.as_bytes());
+    }
+}
+
+/// An address as `who` bytes: a family byte, then the address.
+fn push_ip(buf: &mut Vec<u8>, ip: IpAddr) {
+    match ip {
+        IpAddr::V4(a) => {
+            buf.push(4);
+            buf.extend_from_slice(&a.octets());
+        }
+        IpAddr::V6(a) => {
+            buf.push(6);
+            buf.extend_from_slice(&a.octets());
+        }
     }
 }
 
@@ -257,6 +271,27 @@ impl Site<'_> {
         }
     }
 
+    /// [`Site::write_who`] as bytes for a de-duplication key, without
+    /// formatting text: one byte string per text `write_who` writes. A
+    /// device keyed by an address writes what that address writes (its
+    /// text is the address's), a MAC-keyed one its MAC (a MAC's text is no
+    /// address's), and `unknown` a byte of its own.
+    fn write_who_bytes(&self, about: About, buf: &mut Vec<u8>) {
+        if let Some(ip) = self.ip(about) {
+            push_ip(buf, ip);
+        } else if let Some(d) = self.dev(about).and_then(|id| self.devices.get(id)) {
+            match d.key {
+                DeviceKey::Ip(ip) => push_ip(buf, ip),
+                DeviceKey::Mac(m) => {
+                    buf.push(b'm');
+                    buf.extend_from_slice(&m.0);
+                }
+            }
+        } else {
+            buf.push(b'?');
+        }
+    }
+
     /// The stable id of a side, appended to `buf`: its IP (what a person
     /// recognises), else its device label (no allocation once `buf` has room).
     fn write_who(&self, about: About, buf: &mut String) {
@@ -307,10 +342,14 @@ pub struct HygieneDetector {
     pending: BTreeMap<String, Pending>,
     uris: HashMap<u64, VecDeque<String>, RandomState>,
     /// [`vulnerable::check`]'s verdict per banner (see [`banner_key`]).
-    banners: HashMap<Box<str>, Option<vulnerable::BannerMatch>, RandomState>,
+    banners: HashMap<Box<[u8]>, Option<vulnerable::BannerMatch>, RandomState>,
     /// Reused buffers for keys (no allocation per event).
-    key: String,
+    key: Vec<u8>,
     pending_key: String,
+    /// No pending cleartext finding is due before this (a lower bound of
+    /// their due times, lowered whenever an entry's is), so a tick before
+    /// it does not look at the map.
+    pending_due: Timestamp,
     suppressed: u64,
     logins_after_report: u64,
 }
@@ -329,8 +368,9 @@ impl HygieneDetector {
             pending: BTreeMap::new(),
             uris: HashMap::default(),
             banners: HashMap::default(),
-            key: String::new(),
+            key: Vec::new(),
             pending_key: String::new(),
+            pending_due: Timestamp(i64::MAX),
             suppressed: 0,
             logins_after_report: 0,
         }
@@ -363,7 +403,7 @@ impl HygieneDetector {
             self.suppressed += 1;
             return false;
         }
-        self.reported.insert(self.key.as_str().into());
+        self.reported.insert(self.key.as_slice().into());
         true
     }
 
@@ -376,7 +416,7 @@ impl HygieneDetector {
         what: &[&str],
     ) -> bool {
         write_key(&mut self.key, kind, site, about, what);
-        self.reported.contains(self.key.as_str())
+        self.reported.contains(self.key.as_slice())
     }
 
     fn emit(site: &Site<'_>, f: Finding, out: &mut Vec<Event>) {
@@ -572,6 +612,12 @@ impl HygieneDetector {
         if let Some(p) = self.pending.get_mut(key.as_str()) {
             p.logins += 1;
             p.last = site.ts;
+            // Packet time can step back: keep the bound below this entry.
+            let due = p
+                .last
+                .plus_secs(self.cfg.cleartext_window_secs)
+                .min(p.first.plus_secs(self.cfg.cleartext_max_delay_secs));
+            self.pending_due = self.pending_due.min(due);
             if let Some(u) = &c.username {
                 if p.usernames.len() < MAX_USERNAMES_LISTED && !p.usernames.contains(u) {
                     p.usernames.push(u.clone());
@@ -609,7 +655,16 @@ impl HygieneDetector {
             redacted: !site.reveal,
             endpoints: site.endpoints(),
         };
+        self.pending_due = self.pending_due.min(self.due_at(&pending));
         self.pending.insert(self.pending_key.clone(), pending);
+    }
+
+    /// When a pending cleartext finding is due: its logins paused for the
+    /// window, or the longest delay passed since the first.
+    fn due_at(&self, p: &Pending) -> Timestamp {
+        p.last
+            .plus_secs(self.cfg.cleartext_window_secs)
+            .min(p.first.plus_secs(self.cfg.cleartext_max_delay_secs))
     }
 
     /// Write the cleartext findings whose window closed (all with `now` =
@@ -626,17 +681,25 @@ impl HygieneDetector {
                 while let Some((_, mut p)) = self.pending.pop_first() {
                     out.push(p.take_event());
                 }
+                self.pending_due = Timestamp(i64::MAX);
             }
-            // Most seconds nothing is due: look before touching the map.
-            Some(_) if !self.pending.values().any(due) => {}
-            Some(_) => self.pending.retain(|_, p| {
-                if due(p) {
-                    out.push(p.take_event());
-                    false
-                } else {
-                    true
-                }
-            }),
+            // Most seconds nothing is due: no entry is before the bound.
+            Some(n) if n < self.pending_due => {}
+            Some(_) => {
+                // Due times only ever move later, so the bound may be
+                // stale: the scan finds the true one.
+                let mut next = Timestamp(i64::MAX);
+                self.pending.retain(|_, p| {
+                    if due(p) {
+                        out.push(p.take_event());
+                        false
+                    } else {
+                        next = next.min(p.last.plus_secs(window).min(p.first.plus_secs(max_delay)));
+                        true
+                    }
+                });
+                self.pending_due = next;
+            }
         }
     }
 
@@ -901,7 +964,7 @@ impl HygieneDetector {
             return vulnerable::check(product, version, raw);
         }
         banner_key(&mut self.key, product, version, raw);
-        if let Some(verdict) = self.banners.get(self.key.as_str()) {
+        if let Some(verdict) = self.banners.get(self.key.as_slice()) {
             return verdict.clone();
         }
         let verdict = vulnerable::check(product, version, raw);
@@ -909,7 +972,7 @@ impl HygieneDetector {
             self.banners.clear();
         }
         self.banners
-            .insert(self.key.as_str().into(), verdict.clone());
+            .insert(self.key.as_slice().into(), verdict.clone());
         verdict
     }
 
@@ -1053,17 +1116,20 @@ fn remote_to_local(flow: &Flow) -> bool {
 }
 
 /// The banner cache's key: product and version length-prefixed (so no
-/// two inputs write the same text), then the banner.
-fn banner_key(buf: &mut String, product: &str, version: Option<&str>, raw: &str) {
+/// two inputs write the same bytes), then the banner.
+fn banner_key(buf: &mut Vec<u8>, product: &str, version: Option<&str>, raw: &str) {
     buf.clear();
-    let _ = write!(buf, "{}:{product}", product.len());
+    buf.extend_from_slice(&(product.len() as u64).to_le_bytes());
+    buf.extend_from_slice(product.as_bytes());
     match version {
         Some(v) => {
-            let _ = write!(buf, "v{}:{v}", v.len());
+            buf.push(b'v');
+            buf.extend_from_slice(&(v.len() as u64).to_le_bytes());
+            buf.extend_from_slice(v.as_bytes());
         }
-        None => buf.push('-'),
+        None => buf.push(b'-'),
     }
-    buf.push_str(raw);
+    buf.extend_from_slice(raw.as_bytes());
 }
 
 fn finding(
@@ -1191,5 +1257,73 @@ mod tests {
         assert!(is_admin_path("/admin/"));
         assert!(!is_admin_path("/index.html"));
         assert!(!is_admin_path("/static/app.js?admin=1"));
+    }
+
+    /// The de-duplication key's `who` bytes tell two sides apart exactly
+    /// when the text `who` (the form findings name them by) does:
+    /// addresses of both families (an IPv4-mapped IPv6 address is not its
+    /// IPv4 address), a MAC-keyed device without an address, and nobody.
+    #[test]
+    fn who_bytes_are_equal_exactly_when_who_text_is() {
+        use ward_core::devices::DeviceConfig;
+        let mut devices = DeviceTable::new(DeviceConfig::default(), 1);
+        let frame = |mac: [u8; 6]| {
+            let mut out = Vec::new();
+            etherparse::PacketBuilder::ethernet2(mac, [0xff; 6])
+                .ipv4([0, 0, 0, 0], [255, 255, 255, 255], 64)
+                .udp(68, 67)
+                .write(&mut out, b"x")
+                .unwrap();
+            out
+        };
+        let mut ids = Vec::new();
+        for mac in [[0x00, 0x1a, 0x11, 0, 0, 1], [0x00, 0x1a, 0x11, 0, 0, 2]] {
+            let f = frame(mac);
+            let pkt = ward_core::decode(Timestamp::from_secs(1), 1, &f, f.len() as u32);
+            ids.push(devices.observe(&pkt).0.expect("a device"));
+        }
+        let ips: Vec<Option<IpAddr>> = vec![
+            Some("192.168.1.9".parse().unwrap()),
+            Some("192.168.1.10".parse().unwrap()),
+            Some("::ffff:192.168.1.9".parse().unwrap()),
+            Some("fe80::1".parse().unwrap()),
+            Some("fe80::1:0".parse().unwrap()),
+            None,
+        ];
+        let mut flows = Vec::new();
+        for ip in &ips {
+            let mut f = Flow::default();
+            f.dst_ip = *ip;
+            flows.push(f);
+        }
+        let mut sides = Vec::new();
+        for flow in &flows {
+            for dev in [None, Some(ids[0]), Some(ids[1])] {
+                sides.push(Site {
+                    ts: Timestamp::from_secs(1),
+                    flow,
+                    client_dev: None,
+                    server_dev: dev,
+                    devices: &devices,
+                    reveal: false,
+                });
+            }
+        }
+        let who = |s: &Site<'_>| {
+            let (mut text, mut bytes) = (String::new(), Vec::new());
+            s.write_who(About::Responder, &mut text);
+            s.write_who_bytes(About::Responder, &mut bytes);
+            (text, bytes)
+        };
+        let mut distinct = std::collections::BTreeSet::new();
+        for a in &sides {
+            for b in &sides {
+                let ((ta, ba), (tb, bb)) = (who(a), who(b));
+                assert_eq!(ta == tb, ba == bb, "{ta} / {tb}");
+                distinct.insert(ta);
+            }
+        }
+        // Five addresses, two MACs and `unknown`.
+        assert_eq!(distinct.len(), 8, "{distinct:?}");
     }
 }

@@ -329,6 +329,55 @@ fn cleartext_logins_are_aggregated_per_server_and_written_in_order() {
     assert!(b.evidence["first_login"].as_str() < b.evidence["last_login"].as_str());
 }
 
+/// A server's `cleartext-credentials` finding is written once its logins
+/// pause for the window (30 s), counting only the burst before it; one
+/// whose logins never pause is written at the longest delay (300 s) after
+/// the first. Later logins make no second finding.
+#[test]
+fn cleartext_findings_are_written_when_due() {
+    let (paused, busy) = ([192, 168, 1, 9], [192, 168, 1, 10]);
+    let client = [192, 168, 1, 5];
+    let ok = b"230 Logged in\r\n";
+    let filler = |i: u16| udp(PHONE, ROUTER, client, [192, 168, 1, 1], 50_000 + i, 9, b"x");
+    let mut frames = Vec::new();
+    let mut port = 41_000;
+    let mut login = |frames: &mut Vec<Vec<u8>>, server| {
+        port += 1;
+        frames.extend(ftp_login((client, port), server, "alice", ok));
+    };
+    // One frame a second: three logins to `paused` (≈ 30 s), 40 s of
+    // silence, two more; `busy` gets a login every ≈ 20 s for 400 s.
+    for _ in 0..3 {
+        login(&mut frames, paused);
+    }
+    for i in 0..40 {
+        frames.push(filler(i));
+    }
+    for _ in 0..2 {
+        login(&mut frames, paused);
+    }
+    for k in 0..20 {
+        login(&mut frames, busy);
+        for i in 0..11 {
+            frames.push(filler(100 + k * 11 + i));
+        }
+    }
+    let events = run(&frames);
+    let found = cleartext(&events);
+    assert_eq!(found.len(), 2, "{found:#?}");
+    let logins = |ip: &str| {
+        found
+            .iter()
+            .find(|f| f.summary.contains(ip))
+            .map(|f| f.evidence["logins"].clone())
+    };
+    assert_eq!(logins("192.168.1.9'"), Some(serde_json::json!(3)));
+    // Written at 300 s: the logins of the first 300 s (one per ≈ 20 s),
+    // not all 20.
+    let busy_logins = logins("192.168.1.10'").and_then(|v| v.as_u64()).unwrap();
+    assert!((14..=16).contains(&busy_logins), "{busy_logins}");
+}
+
 /// A vulnerable banner is reported once per device, however often it is
 /// seen; its verdict is remembered per banner, not per device.
 #[test]
