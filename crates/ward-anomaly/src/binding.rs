@@ -195,6 +195,12 @@ fn daily(w: f64, last_us: i64, now_us: i64) -> f64 {
     w * decay_factor(1.0 / DAY_SECS, now_us.saturating_sub(last_us) as f64 * 1e-6)
 }
 
+/// Decay of the slow eviction count (100 s half-life) for `dt` seconds.
+#[inline(always)]
+fn slow_decay(dt: f64) -> f64 {
+    decay_factor(LAMBDAS[LAMBDAS.len() - 1], dt)
+}
+
 /// Decays of the two windows and of the slow eviction count for `dt` seconds
 /// (inlined, so that a caller that drops one does not compute it).
 #[inline(always)]
@@ -206,6 +212,56 @@ fn decays(dt: f64) -> ([f64; 2], f64) {
         ],
         decay_factor(LAMBDAS[LAMBDAS.len() - 1], dt),
     )
+}
+
+/// The two windows' decays for an elapsed time, computed on first use.
+///
+/// A quiet network's binding counters are exactly 0 nearly always (no new
+/// address, no conflict, no DHCP client in another's name), and `0·d + x`
+/// is `x` whatever the decay `d` (every counter is ≥ +0 and every decay
+/// finite), so such an update needs no `exp2`: the same bits as the eager
+/// `c·d + x`, for two `exp2` fewer per counter pair.
+struct LazyDecays {
+    dt: f64,
+    d: Option<[f64; 2]>,
+}
+
+impl LazyDecays {
+    #[inline(always)]
+    fn new(dt: f64) -> Self {
+        Self { dt, d: None }
+    }
+
+    #[inline(always)]
+    fn get(&mut self) -> [f64; 2] {
+        let dt = self.dt;
+        *self.d.get_or_insert_with(|| decays(dt).0)
+    }
+
+    /// `c ← c·d + x` in each window.
+    #[inline(always)]
+    fn step(&mut self, c: &mut [f64; 2], x: f64) {
+        if *c == [0.0; 2] {
+            *c = [x; 2];
+            return;
+        }
+        let d = self.get();
+        for k in 0..2 {
+            c[k] = c[k] * d[k] + x;
+        }
+    }
+
+    /// `c ← c·d` in each window.
+    #[inline(always)]
+    fn scale(&mut self, c: &mut [f64; 2]) {
+        if *c == [0.0; 2] {
+            return;
+        }
+        let d = self.get();
+        for k in 0..2 {
+            c[k] *= d[k];
+        }
+    }
 }
 
 /// The binding tracker. See the module docs.
@@ -339,17 +395,18 @@ impl BindingTracker {
         };
         let dst_rate = if is_local(&obs.dst_ip) {
             let dst = self.fan_in.touch(ip_key(&obs.dst_ip), now);
-            let (d, _) = decays(dst.dt_secs);
             let f = dst.value;
-            for k in 0..2 {
-                f.syn[k] = f.syn[k] * d[k] + f64::from(u8::from(is_syn));
-            }
+            LazyDecays::new(dst.dt_secs).step(&mut f.syn, f64::from(u8::from(is_syn)));
             f.last_us = f.last_us.max(now);
             rate(&f.syn, [1.0, 1.0])
         } else {
             [0.0; 2]
         };
         let src_rate = self.fan_in.get(&ip_key(&obs.src_ip)).map_or([0.0; 2], |f| {
+            // 0 stays 0 whatever the decay (see `LazyDecays`).
+            if f.syn == [0.0; 2] {
+                return [0.0; 2];
+            }
             let dt = now.saturating_sub(f.last_us).max(0) as f64 * 1e-6;
             rate(&f.syn, decays(dt).0)
         });
@@ -397,14 +454,11 @@ impl BindingTracker {
             // unspecified address binds nothing.
             out.iter_mut().for_each(|v| *v = 0.0);
             let t = self.by_mac.touch(mac, now);
-            let (d, slow_d) = decays(t.dt_secs);
+            let mut d = LazyDecays::new(t.dt_secs);
             let m = t.value;
-            m.pkts = m.pkts * slow_d + 1.0;
-            for k in 0..2 {
-                m.new_ip[k] *= d[k];
-                m.dhcp_new_client[k] =
-                    m.dhcp_new_client[k] * d[k] + f64::from(u8::from(new_client));
-            }
+            m.pkts = m.pkts * slow_decay(t.dt_secs) + 1.0;
+            d.scale(&mut m.new_ip);
+            d.step(&mut m.dhcp_new_client, f64::from(u8::from(new_client)));
             for (slot, v) in dhcp_out.iter_mut().zip(dhcp_rate(m)) {
                 *slot = v as f32;
             }
@@ -417,25 +471,23 @@ impl BindingTracker {
         t.value.pkts = t.value.pkts * decay_factor(1.0 / DAY_SECS, t.dt_secs) + 1.0;
 
         let t = self.by_mac.touch(mac, now);
-        let (d, slow_d) = decays(t.dt_secs);
+        let mut d = LazyDecays::new(t.dt_secs);
         let m = t.value;
-        m.pkts = m.pkts * slow_d + 1.0;
+        m.pkts = m.pkts * slow_decay(t.dt_secs) + 1.0;
         let family = usize::from(!obs.src_ip.is_ipv4());
         let busy = m.last_family_us[family]
             .is_some_and(|last| now.saturating_sub(last) as f64 * 1e-6 < OWNER_TIMEOUT_SECS);
         let new_binding = new_pair && busy;
         m.last_family_us[family] = Some(m.last_family_us[family].map_or(now, |l| l.max(now)));
-        for k in 0..2 {
-            m.new_ip[k] = m.new_ip[k] * d[k] + f64::from(u8::from(new_binding));
-            m.dhcp_new_client[k] = m.dhcp_new_client[k] * d[k] + f64::from(u8::from(new_client));
-        }
+        d.step(&mut m.new_ip, f64::from(u8::from(new_binding)));
+        d.step(&mut m.dhcp_new_client, f64::from(u8::from(new_client)));
         for (slot, v) in dhcp_out.iter_mut().zip(dhcp_rate(m)) {
             *slot = v as f32;
         }
 
         let t = self.by_ip.touch(ip, now);
         let fresh = t.fresh;
-        let (d, _) = decays(t.dt_secs);
+        let mut d = LazyDecays::new(t.dt_secs);
         let o = t.value;
         o.pkts = o.pkts * decay_factor(1.0 / DAY_SECS, t.dt_secs) + 1.0;
         let conflict = if fresh || o.owner == mac {
@@ -449,9 +501,7 @@ impl BindingTracker {
         } else {
             true
         };
-        for k in 0..2 {
-            o.conflict[k] = o.conflict[k] * d[k] + f64::from(u8::from(conflict));
-        }
+        d.step(&mut o.conflict, f64::from(u8::from(conflict)));
 
         let vals = [
             m.new_ip[0] * LAMBDAS[WINDOWS[0]] * LN2,
