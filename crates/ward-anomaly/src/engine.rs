@@ -1208,6 +1208,7 @@ impl AnomalyEngine {
                 "inconsistent sizes in the saved state",
             ));
         }
+        engine.features.after_load();
         engine.x = vec![0.0; N_INPUTS];
         Ok(engine)
     }

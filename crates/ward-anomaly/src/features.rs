@@ -33,7 +33,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::damped::{decay_factor, two_d, Damped, DampedCov, PerWindow, WINDOWS};
+use crate::damped::{decay_factor, two_d_of_vars, Damped, DampedCov, PerWindow, WINDOWS};
 use crate::kitnet::Kernels;
 use crate::table::{Activity, BoundedTable};
 use crate::PacketObs;
@@ -217,11 +217,12 @@ impl ChannelStats {
     #[inline(always)]
     fn write(&self, dir: usize, out: &mut [f32; N_FEATURES], at: usize) {
         let dir = dir & 1;
-        let s = &self.size[dir];
-        let [mag, radius, cov, pcc] = two_d(s, &self.size[dir ^ 1], &self.cov);
+        let (s, other) = (&self.size[dir], &self.size[dir ^ 1]);
+        let (va, vb) = (s.var(), other.var());
+        let [mag, radius, cov, pcc] = two_d_of_vars(s, other, &va, &vb, &self.cov);
         put(out, at, &s.w);
         put(out, at + 1, &s.mean);
-        put(out, at + 2, &s.std());
+        put(out, at + 2, &va.map(f64::sqrt));
         put(out, at + 3, &mag);
         put(out, at + 4, &radius);
         put(out, at + 5, &cov);
@@ -315,6 +316,15 @@ impl FeatureExtractor {
             sock: BoundedTable::new(cap.socket_pair, seed ^ 0x4870_4870),
             last_pair: ([0; 16], [0; 16]),
         }
+    }
+
+    /// Rebuilds what a deserialised extractor's tables may lack (their
+    /// dense touch counts, see [`BoundedTable::ensure_counts`]).
+    pub(crate) fn after_load(&mut self) {
+        self.mi.ensure_counts();
+        self.host.ensure_counts();
+        self.pair.ensure_counts();
+        self.sock.ensure_counts();
     }
 
     pub(crate) fn is_well_formed(&self) -> bool {

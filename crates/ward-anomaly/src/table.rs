@@ -114,7 +114,7 @@ where
         let cap = capacity.max(PROBE_WINDOW).next_power_of_two();
         let mut slots = Vec::with_capacity(cap);
         slots.resize_with(cap, || None);
-        Self {
+        let mut t = Self {
             seed,
             tags: vec![0; cap],
             slots,
@@ -122,7 +122,9 @@ where
             count_us: Vec::new(),
             len: 0,
             evictions: 0,
-        }
+        };
+        t.ensure_counts();
+        t
     }
 
     pub fn capacity(&self) -> usize {
@@ -230,9 +232,11 @@ where
             .map(|s| &s.value)
     }
 
-    /// Builds the dense touch counts from the entries when they are missing
-    /// (a fresh table).
-    fn ensure_counts(&mut self) {
+    /// Builds the dense touch counts from the entries when they are missing:
+    /// [`BoundedTable::new`] does, and a caller that deserialises a table
+    /// must (a state saved before counts were built at construction may
+    /// hold a table without them), so that no lookup has to check.
+    pub(crate) fn ensure_counts(&mut self) {
         if V::DAMPED_TOUCHES.is_none() || self.counts.len() == self.slots.len() {
             return;
         }
@@ -265,7 +269,6 @@ where
 
     #[inline(always)]
     fn touch_at(&mut self, key: K, h: u64, now_us: i64) -> Touch<'_, V> {
-        self.ensure_counts();
         let mask = self.slots.len() - 1;
         let (home, tag) = ((h as usize) & mask, tag_of(h));
         let mut empty = None;
