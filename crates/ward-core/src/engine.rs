@@ -220,6 +220,16 @@ pub struct Engine {
     now: Timestamp,
     next_tick: Option<Timestamp>,
     ended: Vec<Flow>,
+    /// Ended flows whose `flow` event is still to be written, each with
+    /// the length `out` had when its event was due (its place among the
+    /// other events). The event is built at [`Engine::flush`], in
+    /// `flow_scratch`, and handed to the sinks there: an `Event` is
+    /// ≈ 1.5 KB and a flow event had seven `String`s of its own, built and
+    /// freed for every flow (one every five packets in a home mix).
+    flow_events: Vec<(usize, Flow)>,
+    /// The one `flow` event, refilled for every flow (its strings keep
+    /// their buffers); see [`fill_flow_event`].
+    flow_scratch: FlowEventScratch,
     app_buf: Vec<AppEvent>,
     out: Vec<Event>,
     correlator: Correlator,
@@ -253,6 +263,8 @@ impl Engine {
             now: Timestamp(i64::MIN),
             next_tick: None,
             ended: Vec::new(),
+            flow_events: Vec::new(),
+            flow_scratch: FlowEventScratch::default(),
             app_buf: Vec::new(),
             out: Vec::new(),
             emit_flows: cfg.emit_flows.unwrap_or(true),
@@ -677,7 +689,8 @@ impl Engine {
                 d.on_flow_end(&ctx, &mut self.out);
             }
             if self.emit_flows {
-                self.out.push(flow_event(&flow));
+                // Its parser is gone (finished above): what stays is plain data.
+                self.flow_events.push((self.out.len(), flow));
             }
         }
         self.ended = ended;
@@ -694,7 +707,14 @@ impl Engine {
         }
         // By reference, then cleared: an `Event` is ≈ 1.5 KB (every body
         // is inline), and moving each out of the queue copied all of it.
-        for ev in &self.out {
+        // Flow events go out in their places between the queued events
+        // (they are neither alerts nor findings: the correlator keeps them
+        // and the counters do not count them).
+        let mut flows = self.flow_events.iter().peekable();
+        for (i, ev) in self.out.iter().enumerate() {
+            while let Some((_, flow)) = flows.next_if(|(at, _)| *at <= i) {
+                sink.emit(self.flow_scratch.fill(flow));
+            }
             if !self.correlator.keep(ev) {
                 continue;
             }
@@ -705,6 +725,10 @@ impl Engine {
             }
             sink.emit(ev);
         }
+        for (_, flow) in flows {
+            sink.emit(self.flow_scratch.fill(flow));
+        }
+        self.flow_events.clear();
         self.out.clear();
     }
 
@@ -888,6 +912,156 @@ fn flags_hex(f: u8) -> Option<String> {
         s.push(char::from(HEX[usize::from(f & 0x0f)]));
         s
     })
+}
+
+/// A `flow` event refilled in place for flow after flow: the same event
+/// [`flow_event`] builds, without allocating once its strings have grown
+/// (a string an absent field had is kept aside for the next flow that has
+/// the field).
+struct FlowEventScratch {
+    event: Event,
+    spare: [String; 5],
+}
+
+impl Default for FlowEventScratch {
+    fn default() -> Self {
+        let mut event = Event::new(Timestamp::ZERO, EventType::Flow);
+        event.flow = Some(empty_flow_record());
+        FlowEventScratch {
+            event,
+            spare: Default::default(),
+        }
+    }
+}
+
+fn empty_flow_record() -> FlowRecord {
+    FlowRecord {
+        pkts_toserver: 0,
+        pkts_toclient: 0,
+        bytes_toserver: 0,
+        bytes_toclient: 0,
+        start: Timestamp::ZERO,
+        end: Timestamp::ZERO,
+        state: String::new(),
+        reason: String::new(),
+        tcp_flags: None,
+        tcp_flags_ts: None,
+        tcp_flags_tc: None,
+        app_proto: None,
+        vlan: None,
+    }
+}
+
+impl FlowEventScratch {
+    /// The `flow` event of `flow`: equal to `flow_event(flow)`.
+    fn fill(&mut self, flow: &Flow) -> &Event {
+        let e = &mut self.event;
+        e.timestamp = flow.last;
+        e.flow_id = Some(flow.id);
+        // As `Event::with_endpoints` sets them.
+        e.src_ip = flow.src_ip;
+        e.src_port = flow
+            .src_ip
+            .and((flow.src_port != 0).then_some(flow.src_port));
+        e.dest_ip = flow.dst_ip;
+        e.dest_port = flow
+            .dst_ip
+            .and((flow.dst_port != 0).then_some(flow.dst_port));
+        let [proto_spare, flags, flags_ts, flags_tc, app] = &mut self.spare;
+        put(
+            &mut e.proto,
+            proto_spare,
+            Some(proto_str(flow.proto, &mut [0; 3])),
+        );
+        e.src_mac = flow.src_mac;
+        e.dest_mac = flow.dst_mac;
+        let tcp = flow.proto == 6;
+        let r = e.flow.get_or_insert_with(empty_flow_record);
+        r.pkts_toserver = flow.pkts[0].into();
+        r.pkts_toclient = flow.pkts[1].into();
+        r.bytes_toserver = flow.bytes[0];
+        r.bytes_toclient = flow.bytes[1];
+        r.start = flow.start;
+        r.end = flow.last;
+        r.state.clear();
+        r.state.push_str(match (flow.state, tcp) {
+            (FlowState::New, false) => "new",
+            (s, _) => s.as_str(),
+        });
+        r.reason.clear();
+        r.reason
+            .push_str(flow.end_reason.unwrap_or_default().as_str());
+        let (f0, f1) = if tcp {
+            (flow.tcp_flags[0], flow.tcp_flags[1])
+        } else {
+            (0, 0)
+        };
+        let (mut b0, mut b1, mut b2) = ([0; 2], [0; 2], [0; 2]);
+        put(&mut r.tcp_flags, flags, hex_byte(f0 | f1, &mut b0));
+        put(&mut r.tcp_flags_ts, flags_ts, hex_byte(f0, &mut b1));
+        put(&mut r.tcp_flags_tc, flags_tc, hex_byte(f1, &mut b2));
+        put(&mut r.app_proto, app, flow.app_proto.map(|p| p.as_str()));
+        r.vlan = flow.vlan;
+        &self.event
+    }
+}
+
+/// Set `slot` to `value`, reusing `slot`'s string or `spare`'s buffer;
+/// clearing `slot` keeps its buffer in `spare`.
+fn put(slot: &mut Option<String>, spare: &mut String, value: Option<&str>) {
+    match value {
+        Some(v) => {
+            let s = slot.get_or_insert_with(|| std::mem::take(spare));
+            s.clear();
+            s.push_str(v);
+        }
+        None => {
+            if let Some(s) = slot.take() {
+                *spare = s;
+            }
+        }
+    }
+}
+
+/// [`crate::event::proto_name`] without allocating: the name, or the
+/// number written in `buf`.
+fn proto_str(p: u8, buf: &mut [u8; 3]) -> &str {
+    match p {
+        6 => "TCP",
+        17 => "UDP",
+        1 => "ICMP",
+        58 => "IPv6-ICMP",
+        47 => "GRE",
+        2 => "IGMP",
+        132 => "SCTP",
+        other => {
+            let digits = [other / 100, other / 10 % 10, other % 10];
+            let skip = if other >= 100 {
+                0
+            } else if other >= 10 {
+                1
+            } else {
+                2
+            };
+            for (b, d) in buf.iter_mut().zip(digits) {
+                *b = b'0' + d;
+            }
+            // ASCII digits: always UTF-8.
+            std::str::from_utf8(&buf[skip..]).unwrap_or("")
+        }
+    }
+}
+
+/// `f` as two lower-case hex digits in `buf` (`None` for no flags), as
+/// [`flags_hex`] writes them.
+fn hex_byte(f: u8, buf: &mut [u8; 2]) -> Option<&str> {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    if f == 0 {
+        return None;
+    }
+    *buf = [HEX[usize::from(f >> 4)], HEX[usize::from(f & 0x0f)]];
+    // ASCII hex digits: always UTF-8.
+    std::str::from_utf8(buf).ok()
 }
 
 /// The `flow` event for a flow leaving the table.

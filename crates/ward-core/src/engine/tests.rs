@@ -462,3 +462,175 @@ fn the_first_payload_can_be_ordinary() {
         ]
     );
 }
+
+/// The `flow` event is refilled in one place for flow after flow: every
+/// field must be what `flow_event` builds, whatever the flow before it had
+/// (a TCP flow's flags after a UDP flow's none, a numbered protocol after a
+/// named one, an application protocol after none and back).
+#[test]
+fn the_refilled_flow_event_is_the_built_one() {
+    use crate::flow::EndReason;
+    let states = [
+        FlowState::New,
+        FlowState::SynSent,
+        FlowState::SynReceived,
+        FlowState::Established,
+        FlowState::Closing,
+        FlowState::Closed,
+        FlowState::Reset,
+    ];
+    let reasons = [
+        None,
+        Some(EndReason::Timeout),
+        Some(EndReason::Evicted),
+        Some(EndReason::Reused),
+        Some(EndReason::Shutdown),
+    ];
+    let apps = [
+        None,
+        Some(ward_proto::AppProto::Http),
+        Some(ward_proto::AppProto::Dns),
+    ];
+    let mut scratch = FlowEventScratch::default();
+    let mut checked = 0;
+    for i in 0u32..3_000 {
+        // Protocols 0..=255 (the named ones among them), TCP every third flow.
+        let proto = if i % 3 == 0 { 6 } else { (i * 7 % 256) as u8 };
+        let flow = Flow {
+            src_ip: (i % 11 != 0).then(|| IpAddr::from([10, 0, (i >> 8) as u8, i as u8])),
+            dst_ip: (i % 13 != 0).then(|| IpAddr::from([0x2001, 0xdb8, 0, 0, 0, 0, 0, i as u16])),
+            proto,
+            state: states[i as usize % states.len()],
+            tcp_flags: [(i * 37) as u8, (i * 11 % 7) as u8],
+            src_port: (i % 5) as u16 * 1000,
+            dst_port: (i % 4) as u16 * 443,
+            vlan: (i % 6 == 0).then_some(i as u16),
+            app_proto: apps[i as usize % apps.len()],
+            pkts: [i, i / 2],
+            last: Timestamp(1_000_000 + i64::from(i)),
+            bytes: [u64::from(i) * 60, 7],
+            src_mac: (i % 2 == 0).then_some(MacAddr(MAC_A)),
+            dst_mac: (i % 3 == 0).then_some(MacAddr(MAC_B)),
+            end_reason: reasons[i as usize % reasons.len()],
+            start: Timestamp(i64::from(i)),
+            id: u64::from(i) * 0x9e37,
+            ..Flow::default()
+        };
+        let want = flow_event(&flow);
+        let got = scratch.fill(&flow);
+        assert_eq!(*got, want, "flow {i}");
+        assert_eq!(got.to_json(), want.to_json(), "flow {i}");
+        checked += 1;
+    }
+    assert_eq!(checked, 3_000);
+}
+
+/// Flow events leave in the place they always had: after the packet's own
+/// events, each after its own flow's `on_flow_end` events, before the
+/// `device` events of the same flush.
+#[test]
+fn flow_events_keep_their_place_among_other_events() {
+    struct Marks;
+    impl Detector for Marks {
+        fn name(&self) -> &'static str {
+            "marks"
+        }
+        fn on_packet(&mut self, ctx: &PacketContext<'_, '_>, out: &mut Vec<Event>) {
+            let mut e = Event::new(ctx.pkt.ts, EventType::Finding);
+            e.src_port = ctx.flow.map(|f| f.src_port);
+            out.push(e);
+        }
+        fn on_flow_end(&mut self, ctx: &FlowEndContext<'_>, out: &mut Vec<Event>) {
+            let mut e = Event::new(ctx.now, EventType::Finding);
+            e.flow_id = Some(ctx.flow.id);
+            out.push(e);
+        }
+    }
+    // Three UDP flows from a new device each second, then a packet 100 s
+    // later: its tick expires all three at once.
+    let server = (MAC_B, IP_B, 9_999);
+    let mut frames: Vec<(i64, Vec<u8>)> = (0..3u16)
+        .map(|i| {
+            (
+                T0 + i64::from(i) * 1_000_000,
+                udp(([2, 0, 0, 0, 0, i as u8], IP_A, 10_000 + i), server, b"x"),
+            )
+        })
+        .collect();
+    frames.push((T0 + 100_000_000, udp((MAC_A, IP_A, 20_000), server, b"x")));
+    let mut engine = Engine::new(EngineConfig::default(), 3, vec![Box::new(Marks)]);
+    let mut sink = VecSink::default();
+    for (t, f) in &frames {
+        engine.process(Timestamp(*t), 1, f, f.len() as u32, &mut sink);
+    }
+    engine.finish(&mut sink);
+    let kinds: Vec<String> = sink
+        .0
+        .iter()
+        .map(|e| match e.event_type {
+            EventType::Flow => format!("flow {}", e.flow_id.unwrap()),
+            EventType::Finding if e.flow_id.is_some() => format!("end {}", e.flow_id.unwrap()),
+            EventType::Finding => "packet".to_string(),
+            EventType::Device => format!("device {}", e.device.as_ref().unwrap().reason),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    // Every flow's end mark is right before its flow event.
+    let mut flows = 0;
+    for (i, k) in kinds.iter().enumerate() {
+        if let Some(id) = k.strip_prefix("flow ") {
+            assert_eq!(kinds[i - 1], format!("end {id}"), "{kinds:?}");
+            flows += 1;
+        }
+    }
+    assert_eq!(flows, 4, "{kinds:?}");
+    // The tick that expires the three flows runs before the fourth packet:
+    // their events come first, then that packet's mark, then its new device.
+    let tail: Vec<&str> = kinds
+        .iter()
+        .map(String::as_str)
+        .skip_while(|k| !k.starts_with("end"))
+        .collect();
+    assert_eq!(tail[6..8], ["packet", "device new"], "{kinds:?}");
+}
+
+/// A flow pushed out by a new device's first packet: its event comes after
+/// that packet's own events and before the new device's event.
+#[test]
+fn an_evicted_flow_event_comes_before_the_new_device() {
+    let mut cfg = EngineConfig::default();
+    cfg.flow.max_flows = 1;
+    let server = (MAC_B, IP_B, 9_999);
+    let frames = [
+        (T0, udp((MAC_A, IP_A, 10_000), server, b"x")),
+        (
+            T0 + 10,
+            udp(
+                ([2, 0, 0, 0, 0, 9], [192, 168, 1, 99], 10_001),
+                server,
+                b"x",
+            ),
+        ),
+    ];
+    let mut engine = Engine::new(cfg, 3, Vec::new());
+    let mut sink = VecSink::default();
+    for (t, f) in &frames {
+        engine.process(Timestamp(*t), 1, f, f.len() as u32, &mut sink);
+    }
+    let kinds: Vec<String> = sink
+        .0
+        .iter()
+        .map(|e| match &e.device {
+            Some(d) => format!("device {:?}", d.mac),
+            None => format!("{:?}", e.event_type),
+        })
+        .collect();
+    assert_eq!(
+        kinds[kinds.len() - 2..],
+        [
+            "Flow".to_string(),
+            "device Some(02:00:00:00:00:09)".to_string()
+        ],
+        "{kinds:?}"
+    );
+}
