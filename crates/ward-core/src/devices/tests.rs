@@ -209,3 +209,184 @@ fn the_mac_cache_answers_what_find_answers_under_eviction() {
         assert!(t.counters.evicted > 1000);
     }
 }
+
+/// The address bindings, written the plain way (one time per address in a
+/// map, looked up on every use): what the table must answer whatever it
+/// caches. No device is evicted here (the cap is above the MACs used).
+#[derive(Default)]
+struct Bindings {
+    owner: std::collections::HashMap<IpAddr, (usize, Timestamp)>,
+    ips: Vec<Vec<IpAddr>>,
+}
+
+impl Bindings {
+    fn bind(&mut self, dev: usize, ip: IpAddr, now: Timestamp, claim: Claim, max_ips: usize) {
+        if self.ips.len() <= dev {
+            self.ips.resize(dev + 1, Vec::new());
+        }
+        match self.owner.get_mut(&ip) {
+            Some((o, last)) if *o == dev => {
+                *last = (*last).max(now);
+                return;
+            }
+            Some((o, last)) => {
+                if claim == Claim::Used && now.since(*last) < ADDRESS_HOLD_SECS * 1_000_000 {
+                    return;
+                }
+                let o = *o;
+                self.ips[o].retain(|a| *a != ip);
+            }
+            None => {}
+        }
+        if self.ips[dev].len() >= max_ips {
+            let old = self.ips[dev].remove(0);
+            self.owner.remove(&old);
+        }
+        self.ips[dev].push(ip);
+        self.owner.insert(ip, (dev, now));
+    }
+}
+
+/// Random uses and DHCP assignments of a few addresses by a few devices,
+/// time going forward (and sometimes back) by up to ten minutes: holds
+/// expire, addresses move, devices with two addresses alternate and drop
+/// their oldest. After every step each address's owner and each device's
+/// list are the plain model's.
+#[test]
+fn address_bindings_match_the_plain_model_whatever_the_order() {
+    let macs: Vec<[u8; 6]> = (0..4u8).map(|i| [0x02, 0, 0, 0, 0x10, i]).collect();
+    let ips: Vec<IpAddr> = (0..5u8)
+        .map(|i| IpAddr::V4(Ipv4Addr::new(192, 168, 7, 10 + i)))
+        .chain([IpAddr::from([0xfe80, 0, 0, 0, 0, 0, 0, 1])])
+        .collect();
+    for seed in 0..40u64 {
+        let cfg = DeviceConfig {
+            max_ips: 1 + (seed % 3) as usize,
+            ..DeviceConfig::default()
+        };
+        let max_ips = cfg.max_ips;
+        let mut t = DeviceTable::new(cfg, seed);
+        let mut model = Bindings::default();
+        let mut ids: Vec<Option<DeviceId>> = vec![None; macs.len()];
+        let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        let mut rnd = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let mut now = T0;
+        for step in 0..2_000 {
+            now += match rnd(10) {
+                0 => 600_000_000,
+                1 => -1_000_000,
+                2..=4 => rnd(200) as i64 * 1_000_000,
+                _ => rnd(1_000) as i64,
+            };
+            let d = rnd(macs.len() as u64) as usize;
+            // Mostly a device's own two addresses, sometimes anyone's.
+            let ip = if rnd(4) == 0 {
+                ips[rnd(ips.len() as u64) as usize]
+            } else {
+                ips[(d + rnd(2) as usize) % ips.len()]
+            };
+            let ts = Timestamp(now);
+            if rnd(10) == 0 && ids[d].is_some() && ip.is_ipv4() {
+                t.bind_ip(ids[d].unwrap(), ip, ts, Claim::Assigned);
+                model.bind(d, ip, ts, Claim::Assigned, max_ips);
+            } else {
+                let src = match ip {
+                    IpAddr::V4(v4) => v4.octets(),
+                    IpAddr::V6(_) => [0, 0, 0, 0],
+                };
+                let frame = if ip.is_ipv4() {
+                    udp((macs[d], src, 1), (MAC_B, IP_B, 2), b"")
+                } else {
+                    v6_udp(macs[d], ip)
+                };
+                let p = decode(ts, linktype::ETHERNET, &frame, frame.len() as u32);
+                let (id, _) = t.observe(&p);
+                ids[d] = id;
+                model.bind(d, ip, ts, Claim::Used, max_ips);
+            }
+            for (i, want) in model.ips.iter().enumerate() {
+                let Some(id) = ids[i] else { continue };
+                assert_eq!(
+                    &t.get(id).unwrap().ips,
+                    want,
+                    "seed {seed} step {step} device {i}"
+                );
+            }
+            for ip in &ips {
+                let want = model.owner.get(ip).map(|(d, _)| ids[*d].unwrap());
+                assert_eq!(t.find_ip(*ip), want, "seed {seed} step {step} {ip}");
+            }
+        }
+    }
+}
+
+/// An Ethernet/IPv6/UDP frame from `ip` (to a link-local peer).
+fn v6_udp(mac: [u8; 6], ip: IpAddr) -> Vec<u8> {
+    let IpAddr::V6(v6) = ip else { unreachable!() };
+    let b = etherparse::PacketBuilder::ethernet2(mac, MAC_B)
+        .ipv6(
+            v6.octets(),
+            [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2],
+            64,
+        )
+        .udp(1, 2);
+    let mut out = Vec::new();
+    b.write(&mut out, b"").unwrap();
+    out
+}
+
+/// Repeated hints are kept once per (kind, value), in arrival order, also
+/// after the public `evidence` list was changed by hand.
+#[test]
+fn evidence_is_kept_once_per_kind_and_value() {
+    let mut t = DeviceTable::new(DeviceConfig::default(), 5);
+    let (a, _) = observe(&mut t, &udp((MAC_A, IP_A, 1), (MAC_B, IP_B, 2), b""), 1);
+    let a = a.unwrap();
+    for round in 0..3 {
+        for i in 0..20 {
+            t.add_hint(a, HintKind::DnsQuery, &format!("host{i}.example"));
+            t.add_hint(a, HintKind::TlsSni, &format!("host{i}.example"));
+        }
+        assert_eq!(t.get(a).unwrap().evidence.len(), 40, "round {round}");
+    }
+    let d = t.get_mut(a).unwrap();
+    assert_eq!(
+        d.evidence[1],
+        (HintKind::TlsSni, "host0.example".to_string())
+    );
+    d.evidence.push((HintKind::HttpUserAgent, "curl/8".into()));
+    d.evidence.remove(0);
+    t.add_hint(a, HintKind::HttpUserAgent, "curl/8");
+    t.add_hint(a, HintKind::DnsQuery, "host0.example");
+    t.add_hint(a, HintKind::TlsSni, "host1.example");
+    let ev = &t.get(a).unwrap().evidence;
+    assert_eq!(ev.len(), 41);
+    assert_eq!(ev.iter().filter(|(_, v)| v == "curl/8").count(), 1);
+    assert_eq!(
+        ev.last(),
+        Some(&(HintKind::DnsQuery, "host0.example".to_string()))
+    );
+}
+
+/// The byte look for control characters answers what `char::is_control` does.
+#[test]
+fn control_characters_are_found_on_bytes_as_on_chars() {
+    let mut checked = 0;
+    for c in (0u32..0x3000).filter_map(char::from_u32) {
+        for s in [
+            c.to_string(),
+            format!("ab{c}"),
+            format!("{c}é"),
+            format!("é{c}\u{c2}x"),
+        ] {
+            assert_eq!(has_control(&s), s.chars().any(char::is_control), "{s:?}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 40_000);
+}
