@@ -12,7 +12,10 @@
 //! Two builds of the parsers that print the same lines report the same
 //! events on every input of the corpus: this is how a change meant to make
 //! the parsers cheaper is checked not to change what they say.
-//! `--full NAME` prints the events of one input instead.
+//! `--full NAME` prints the events of one input instead. `--before-body`
+//! prints what the parsers reported before `HttpRequest::content_type` and
+//! `AppEvent::HttpRequestBody` existed (requests without the field, no body
+//! events), to compare with builds from before them.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -37,8 +40,21 @@ fn records(mut rest: &[u8]) -> impl Iterator<Item = (Direction, &[u8])> {
     })
 }
 
+/// One event as `Debug` writes it; with `before_body`, as builds before
+/// `content_type` and `HttpRequestBody` wrote it (`None` for a body event).
+fn event_text(e: &AppEvent, before_body: bool) -> Option<String> {
+    match e {
+        AppEvent::HttpRequestBody(_) if before_body => None,
+        AppEvent::HttpRequest(r) if before_body => Some(format!(
+            "HttpRequest(HttpRequest {{ method: {:?}, uri: {:?}, host: {:?}, user_agent: {:?}, body_prefix: {:?} }})",
+            r.method, r.uri, r.host, r.user_agent, r.body_prefix
+        )),
+        e => Some(format!("{e:?}")),
+    }
+}
+
 /// The events one input produces, as text, or `None` if no parser took it.
-fn replay(data: &[u8]) -> Option<(String, String)> {
+fn replay(data: &[u8], before_body: bool) -> Option<(String, String)> {
     let [flags, sp0, sp1, dp0, dp1, rest @ ..] = data else {
         return None;
     };
@@ -61,7 +77,9 @@ fn replay(data: &[u8]) -> Option<(String, String)> {
     {
         let more = parser.feed(dir, piece, &mut out);
         for e in out.drain(..) {
-            let _ = writeln!(text, "{n}: {e:?}");
+            if let Some(e) = event_text(&e, before_body) {
+                let _ = writeln!(text, "{n}: {e}");
+            }
         }
         if !more {
             stopped = Some(n);
@@ -70,7 +88,9 @@ fn replay(data: &[u8]) -> Option<(String, String)> {
     }
     parser.finish(&mut out);
     for e in out.drain(..) {
-        let _ = writeln!(text, "finish: {e:?}");
+        if let Some(e) = event_text(&e, before_body) {
+            let _ = writeln!(text, "finish: {e}");
+        }
     }
     let head = format!("{} stop={stopped:?}", parser.protocol().as_str());
     Some((head, text))
@@ -79,13 +99,21 @@ fn replay(data: &[u8]) -> Option<(String, String)> {
 fn main() {
     let mut args = std::env::args().skip(1);
     let Some(dir) = args.next().map(PathBuf::from) else {
-        eprintln!("usage: replay_corpus CORPUS_DIR [--full NAME]");
+        eprintln!("usage: replay_corpus CORPUS_DIR [--before-body] [--full NAME]");
         std::process::exit(2);
     };
-    let full = match (args.next().as_deref(), args.next()) {
-        (Some("--full"), Some(name)) => Some(name),
-        _ => None,
-    };
+    let mut full = None;
+    let mut before_body = false;
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--before-body" => before_body = true,
+            "--full" => full = args.next(),
+            _ => {
+                eprintln!("unknown argument {a}");
+                std::process::exit(2);
+            }
+        }
+    }
     let mut names: Vec<_> = match std::fs::read_dir(&dir) {
         Ok(rd) => rd
             .filter_map(Result::ok)
@@ -105,7 +133,7 @@ fn main() {
         let Ok(data) = std::fs::read(dir.join(name)) else {
             continue;
         };
-        match replay(&data) {
+        match replay(&data, before_body) {
             None => println!("{name} -"),
             Some((head, text)) => {
                 taken += 1;
