@@ -320,9 +320,14 @@ pub fn parse_hello(msg: &[u8]) -> Result<Option<TlsHello>, &'static str> {
     };
     match hs {
         TlsMessageHandshake::ClientHello(ch) => {
-            let ciphers: Vec<u16> = ch.ciphers.iter().map(|c| c.0).collect();
+            let ciphers: Vec<u16> = ch
+                .ciphers
+                .iter()
+                .map(|c| c.0)
+                .filter(|c| !is_grease(*c))
+                .collect();
             let exts = walk_extensions(ch.ext.unwrap_or(&[]))?;
-            Ok(Some(client_hello(ch.version.0, &ciphers, &exts)))
+            Ok(Some(client_hello(ch.version.0, ciphers, &exts)))
         }
         TlsMessageHandshake::ServerHello(sh) => {
             let exts = walk_extensions(sh.ext.unwrap_or(&[]))?;
@@ -342,7 +347,9 @@ pub fn parse_hello(msg: &[u8]) -> Result<Option<TlsHello>, &'static str> {
 
 /// Extensions in wire order: (type, data).
 fn walk_extensions(mut b: &[u8]) -> Result<Vec<(u16, &[u8])>, &'static str> {
-    let mut out = Vec::new();
+    // A current ClientHello carries 15-20 extensions: one allocation, not
+    // a growth from 4 through 32 (at most 4 KiB for a crafted one).
+    let mut out = Vec::with_capacity((b.len() / 4).min(24));
     while !b.is_empty() {
         if b.len() < 4 {
             return Err("bad-extension");
@@ -359,18 +366,24 @@ fn walk_extensions(mut b: &[u8]) -> Result<Vec<(u16, &[u8])>, &'static str> {
 /// A list of u16 behind a length prefix of `prefix` bytes (1 or 2), GREASE
 /// values removed.
 fn u16_list(data: &[u8], prefix: usize) -> Vec<u16> {
+    u16_values(data, prefix).collect()
+}
+
+/// The values of [`u16_list`], without collecting them.
+fn u16_values(data: &[u8], prefix: usize) -> impl Iterator<Item = u16> + '_ {
     let len = match prefix {
         1 => data.first().map(|l| *l as usize),
         _ => data
             .get(..2)
             .map(|l| u16::from_be_bytes([l[0], l[1]]) as usize),
     };
-    let Some(len) = len else { return Vec::new() };
-    let body = data.get(prefix..prefix + len).unwrap_or(&[]);
+    // No length, or a length past the data: an empty list.
+    let body = len
+        .and_then(|len| data.get(prefix..prefix + len))
+        .unwrap_or(&[]);
     body.chunks_exact(2)
         .map(|c| u16::from_be_bytes([c[0], c[1]]))
         .filter(|v| !is_grease(*v))
-        .collect()
 }
 
 /// ALPN protocol names (RFC 7301 §3.1).
@@ -409,12 +422,8 @@ fn sni(data: &[u8]) -> Option<String> {
     None
 }
 
-fn client_hello(version: u16, ciphers_raw: &[u16], exts: &[(u16, &[u8])]) -> TlsHello {
-    let ciphers: Vec<u16> = ciphers_raw
-        .iter()
-        .copied()
-        .filter(|c| !is_grease(*c))
-        .collect();
+/// `ciphers`: the offered suites, GREASE removed.
+fn client_hello(version: u16, ciphers: Vec<u16>, exts: &[(u16, &[u8])]) -> TlsHello {
     let ext_types: Vec<u16> = exts
         .iter()
         .map(|(t, _)| *t)
@@ -432,7 +441,7 @@ fn client_hello(version: u16, ciphers_raw: &[u16], exts: &[(u16, &[u8])]) -> Tls
         .map(|d| u16_list(d, 2))
         .unwrap_or_default();
     let max_version = find(EXT_SUPPORTED_VERSIONS)
-        .and_then(|d| u16_list(d, 1).into_iter().max())
+        .and_then(|d| u16_values(d, 1).max())
         .unwrap_or(version);
     let alpn_raw = find(EXT_ALPN).map(alpn_list).unwrap_or_default();
     let sni = find(EXT_SNI).and_then(sni);
