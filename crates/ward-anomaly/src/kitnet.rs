@@ -862,6 +862,42 @@ impl Ensemble {
         }
     }
 
+    /// Gathers the input rows from `features` (by `gather`, a byte per
+    /// lane; padding reads the buffer's last slot, 0), compresses them into
+    /// `raw` and scales them into `b.x`, one row at a time. The same values
+    /// as compressing in feature order, gathering, then [`Ensemble::scale`]:
+    /// each is the same operation on the same value (padding: `compress(0)
+    /// = 0`, scaled by `lo = inv = 0`), in one pass instead of three.
+    #[inline(always)]
+    fn prepare(
+        &self,
+        gather: &[[u8; LANES]],
+        features: &[f32; GATHER_SPAN],
+        raw: &mut [Lanes],
+        b: &mut Buffers,
+        wide: Wide,
+    ) {
+        self.buffers_fit(b);
+        match wide {
+            #[cfg(target_arch = "x86_64")]
+            Some(s) => avx2::prepare(s, gather, features, &self.lo, &self.inv, raw, &mut b.x),
+            _ => {
+                for ((((g, r), lo), inv), o) in gather
+                    .iter()
+                    .zip(raw.iter_mut())
+                    .zip(&self.lo)
+                    .zip(&self.inv)
+                    .zip(b.x.iter_mut())
+                {
+                    *r = g.map(|i| compress(features[usize::from(i)]));
+                    for l in 0..LANES {
+                        o[l] = clamp_scaled((r[l] - lo[l]) * inv[l]);
+                    }
+                }
+            }
+        }
+    }
+
     /// Each member's lane in the flat per-bundle RMSEs of [`Buffers`], in
     /// member order.
     fn rmse_slots(&self) -> Vec<u32> {
@@ -1384,11 +1420,12 @@ struct Scratch {
     slots: Vec<u32>,
     /// Compressed features in the ensemble's input rows.
     raw: Vec<Lanes>,
-    /// Compressed features in feature order, zero past the last.
-    compressed: Box<[f32; GATHER_SPAN]>,
-    /// Values of `compressed` written by the longest input so far (those
+    /// The input's features in feature order, zero past the last (the
+    /// gather's source; padding reads its last slot).
+    features: Box<[f32; GATHER_SPAN]>,
+    /// Values of `features` written by the longest input so far (those
     /// past the current input must be reset to 0).
-    compressed_len: usize,
+    features_len: usize,
     ens: Buffers,
     /// The ensemble's RMSEs: the output autoencoder's input.
     errors: Vec<f32>,
@@ -1408,8 +1445,8 @@ impl Default for Scratch {
             gather8: Vec::new(),
             slots: Vec::new(),
             raw: Vec::new(),
-            compressed: Box::new([0.0; GATHER_SPAN]),
-            compressed_len: 0,
+            features: Box::new([0.0; GATHER_SPAN]),
+            features_len: 0,
             ens: Buffers::default(),
             errors: Vec::new(),
             out: Activations::default(),
@@ -1501,34 +1538,42 @@ impl KitNet {
             s.slots = self.ensemble.rmse_slots();
             s.raw = vec![[0.0; LANES]; rows];
         }
-        // Compress in feature order (one vectorisable loop), then gather
-        // into the bundles' rows; padding reads 0. With fewer than
-        // `GATHER_SPAN` features (138 here) the gather indexes a fixed-size
-        // buffer by a byte: no bounds check, no branch per value, and a row
-        // of four per step.
-        if x.len() < GATHER_SPAN {
-            let buf = &mut s.compressed;
-            for (c, &v) in buf.iter_mut().zip(x) {
-                *c = compress(v);
-            }
-            if let Some(stale) = buf.get_mut(x.len()..s.compressed_len) {
+        // Gather into the bundles' rows, compress and scale; padding reads
+        // 0. With fewer than `GATHER_SPAN` features the gather indexes a
+        // fixed-size buffer by a byte: no bounds check, no branch per value.
+        let head = if x.len() < GATHER_SPAN {
+            s.features.get_mut(..x.len())
+        } else {
+            None
+        };
+        if let Some(head) = head {
+            // Fewer than `GATHER_SPAN` features (142 here): one pass per
+            // row gathers, compresses and scales (see
+            // [`Ensemble::prepare`]); the features past the input read 0.
+            head.copy_from_slice(x);
+            if let Some(stale) = s.features.get_mut(x.len()..s.features_len) {
                 stale.fill(0.0);
             }
-            s.compressed_len = x.len();
-            let buf: &[f32; GATHER_SPAN] = buf;
-            for (r, g) in s.raw.iter_mut().zip(&s.gather8) {
-                *r = g.map(|i| buf[usize::from(i)]);
+            s.features_len = x.len();
+            self.ensemble
+                .prepare(&s.gather8, &s.features, &mut s.raw, &mut s.ens, wide);
+            if train {
+                s.scored.clear();
+                if self.ensemble.observe(&s.raw) {
+                    // A range widened: scale again with the new ranges.
+                    self.ensemble.scale(&s.raw, &mut s.ens);
+                }
             }
         } else {
             for (r, &i) in s.raw.as_flattened_mut().iter_mut().zip(&s.gather) {
                 *r = compress(x.get(usize::from(i)).copied().unwrap_or(0.0));
             }
+            if train {
+                self.ensemble.observe(&s.raw);
+                s.scored.clear();
+            }
+            self.ensemble.scale(&s.raw, &mut s.ens);
         }
-        if train {
-            self.ensemble.observe(&s.raw);
-            s.scored.clear();
-        }
-        self.ensemble.scale(&s.raw, &mut s.ens);
         s.errors.clear();
         self.ensemble
             .forward(&mut s.ens, &s.slots, &mut s.errors, wide);

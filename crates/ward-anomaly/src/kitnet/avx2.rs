@@ -288,3 +288,158 @@ pub(super) fn sigmoids(s: V3, v: &mut [f32]) {
         *c = crate::mathx::sigmoid(*c);
     }
 }
+
+/// `mathx::log_compress` on eight lanes, operation for operation: the
+/// same exponent and mantissa bits, the same series in the same order, the
+/// sign copied last.
+#[inline(always)]
+fn log_compress8(s: V3, x: __m256) -> __m256 {
+    let sign = s.avx._mm256_castsi256_ps(s.avx._mm256_set1_epi32(i32::MIN));
+    let one = splat(s, 1.0);
+    // `1 + |x|`: `abs` clears the sign bit.
+    let y = add(s, one, s.avx._mm256_andnot_ps(sign, x));
+    let bits = s.avx._mm256_castps_si256(y);
+    let e = s.avx2._mm256_sub_epi32(
+        s.avx2._mm256_and_si256(
+            s.avx2._mm256_srli_epi32::<23>(bits),
+            s.avx._mm256_set1_epi32(0xff),
+        ),
+        s.avx._mm256_set1_epi32(127),
+    );
+    let m = s.avx._mm256_castsi256_ps(
+        s.avx2._mm256_or_si256(
+            s.avx2
+                ._mm256_and_si256(bits, s.avx._mm256_set1_epi32(0x007f_ffff)),
+            s.avx._mm256_set1_epi32(0x3f80_0000),
+        ),
+    );
+    let t = s.avx._mm256_div_ps(sub(s, m, one), add(s, m, one));
+    let t2 = mul(s, t, t);
+    let p = add(s, splat(s, 1.0 / 7.0), mul(s, t2, splat(s, 1.0 / 9.0)));
+    let p = add(s, splat(s, 0.2), mul(s, t2, p));
+    let p = add(s, splat(s, 1.0 / 3.0), mul(s, t2, p));
+    let p = add(s, one, mul(s, t2, p));
+    let ln_m = mul(s, mul(s, splat(s, 2.0), t), p);
+    let r = add(
+        s,
+        mul(
+            s,
+            s.avx._mm256_cvtepi32_ps(e),
+            splat(s, std::f32::consts::LN_2),
+        ),
+        ln_m,
+    );
+    // `copysign(r, x)`.
+    s.avx._mm256_or_ps(
+        s.avx._mm256_andnot_ps(sign, r),
+        s.avx._mm256_and_ps(sign, x),
+    )
+}
+
+/// `super::clamp_scaled((v − lo)·inv)` on eight lanes: `maxps`, then
+/// `minps`, with the scalar code's operand order.
+#[inline(always)]
+fn scale8(s: V3, v: __m256, lo: __m256, inv: __m256) -> __m256 {
+    let t = mul(s, sub(s, v, lo), inv);
+    let t = s.avx._mm256_max_ps(t, splat(s, -1000.0));
+    s.avx._mm256_min_ps(t, splat(s, 1000.0))
+}
+
+/// Eight features by byte index (no bounds check: a byte indexes the
+/// fixed-size buffer).
+#[inline(always)]
+fn gather8(s: V3, features: &[f32; super::GATHER_SPAN], g: &[[u8; 4]; 2]) -> __m256 {
+    let [a, b] = g;
+    let f = |i: u8| features[usize::from(i)];
+    // Built in registers (a trip through a stack array would make the
+    // 256-bit load wait for eight narrow stores it cannot forward).
+    s.avx._mm256_setr_ps(
+        f(a[0]),
+        f(a[1]),
+        f(a[2]),
+        f(a[3]),
+        f(b[0]),
+        f(b[1]),
+        f(b[2]),
+        f(b[3]),
+    )
+}
+
+/// [`super::Ensemble::prepare`] on eight lanes (two rows at a time), the
+/// same bits: gather, `log_compress` into `raw`, scale into `x`.
+#[inline(always)]
+pub(super) fn prepare(
+    s: V3,
+    gather: &[[u8; 4]],
+    features: &[f32; super::GATHER_SPAN],
+    lo: &[Lanes],
+    inv: &[Lanes],
+    raw: &mut [Lanes],
+    x: &mut [Lanes],
+) {
+    let (g2, g1) = gather.as_chunks::<2>();
+    let (l2, l1) = lo.as_chunks::<2>();
+    let (i2, i1) = inv.as_chunks::<2>();
+    let (r2, r1) = raw.as_chunks_mut::<2>();
+    let (x2, x1) = x.as_chunks_mut::<2>();
+    for ((((g, l), i), r), o) in g2.iter().zip(l2).zip(i2).zip(r2).zip(x2) {
+        let v = log_compress8(s, gather8(s, features, g));
+        *r = bytemuck::cast(v);
+        *o = bytemuck::cast(scale8(s, v, pair(l), pair(i)));
+    }
+    // An odd last row: four lanes, scalar compression.
+    if let (Some(g), Some(l), Some(i), Some(r), Some(o)) = (
+        g1.first(),
+        l1.first(),
+        i1.first(),
+        r1.first_mut(),
+        x1.first_mut(),
+    ) {
+        *r = g.map(|k| crate::mathx::log_compress(features[usize::from(k)]));
+        for k in 0..4 {
+            o[k] = super::clamp_scaled((r[k] - l[k]) * i[k]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The eight-lane compression is `mathx::log_compress` bit for bit: over
+    /// every exponent with many mantissas, both signs, zeros, infinities,
+    /// subnormals and NaN.
+    #[test]
+    fn log_compress8_is_the_scalar_bit_for_bit() {
+        let Some(s) = V3::try_new() else {
+            eprintln!("skipped: this CPU has no AVX2");
+            return;
+        };
+        let mut values: Vec<f32> = vec![0.0, -0.0, f32::INFINITY, f32::NEG_INFINITY, f32::NAN];
+        let mut bits = 0u32;
+        // Every 4099th bit pattern: all exponents, both signs.
+        while let Some(b) = bits.checked_add(4099) {
+            values.push(f32::from_bits(b));
+            bits = b;
+        }
+        let mut checked = 0usize;
+        for c in values.chunks_exact(8) {
+            let v: [f32; 8] = c.try_into().expect("eight");
+            let got: [f32; 8] = bytemuck::cast(s.vectorize(
+                #[inline(always)]
+                || log_compress8(s, bytemuck::cast(v)),
+            ));
+            for (g, &x) in got.iter().zip(&v) {
+                let want = crate::mathx::log_compress(x);
+                assert_eq!(
+                    g.to_bits(),
+                    want.to_bits(),
+                    "x = {x:e} ({:#x})",
+                    x.to_bits()
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 1_000_000);
+    }
+}
