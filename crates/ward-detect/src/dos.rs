@@ -1007,13 +1007,25 @@ impl Dos {
                 v.udp_new += 1;
             }
         }
-        v.sources.insert(&src);
+        // `Distinct::insert` is idempotent, so a value already in this
+        // second's sketch need not be hashed again. `last_src` is set at most
+        // once a second (on its first counted packet) and `one_src` says that
+        // every packet counted since came from it: with one counted before
+        // this one, `src` is in. The same for a port, when no reflected
+        // packet (whose ports are not inserted) has been counted: with a
+        // non-zero port that all packets shared, `refl_port` would have
+        // taken it. Hashing was most of the cost of an answered flow's
+        // datagram here.
+        let seen = v.pkts > 1;
+        if !(seen && v.one_src && v.last_src == src) {
+            v.sources.insert(&src);
+        }
         if matches!(kind, Kind::Reflection | Kind::SynAck) {
             if v.refl_port == 0 {
                 v.refl_port = port;
             }
             v.one_refl_port &= v.refl_port == port;
-        } else {
+        } else if !(seen && v.one_port && v.port == port && port != 0 && v.refl_port == 0) {
             v.ports.insert(&port);
         }
         if v.counts.iter().sum::<u32>() == inc {
