@@ -116,19 +116,6 @@ pub struct Device {
     pub announced: bool,
     /// TCP SYN signatures taken so far (a few are enough).
     pub syn_signatures: u8,
-    /// The address this device sent from last and when it last did, kept
-    /// here instead of in the address index: a device's packets come from
-    /// one address run after run, and refreshing the index's time for each
-    /// of them cost a hash lookup per packet. While set, the address is
-    /// bound to this device (it is in `ips`), and the index's time for it
-    /// may be older than this one (see [`DeviceTable::last_use`]).
-    hot_ip: Option<(IpAddr, Timestamp)>,
-    /// A short hash of each `evidence` entry, in the same order: most hints
-    /// repeat evidence the device has (every DNS query, every TLS hello),
-    /// and looking for a repeat among these is a scan of one small array
-    /// instead of a string comparison per entry. Equal hashes are confirmed
-    /// on the strings, so the hash decides nothing on its own.
-    evidence_keys: Vec<u32>,
 }
 
 impl Device {
@@ -158,8 +145,6 @@ impl Device {
             changed: true,
             announced: false,
             syn_signatures: 0,
-            hot_ip: None,
-            evidence_keys: Vec::new(),
         }
     }
 
@@ -185,34 +170,6 @@ impl Device {
             .iter()
             .find(|(k, _)| *k == kind)
             .map(|(_, v)| v.as_str())
-    }
-
-    /// `(kind, value)` is in `evidence` already; `key` is its
-    /// [`evidence_key`] under `hasher`. A repeat is found among the keys
-    /// and confirmed on its string; "not there" is confirmed on the strings
-    /// too (it happens at most `max_evidence` times per device, when the
-    /// value is new), so keys out of step with `evidence` (a public field
-    /// someone could change by hand) only cost time: they are rebuilt.
-    fn has_evidence(&mut self, hasher: &FixedState, key: u32, kind: HintKind, value: &str) -> bool {
-        let aligned = self.evidence_keys.len() == self.evidence.len();
-        if aligned
-            && self
-                .evidence_keys
-                .iter()
-                .zip(&self.evidence)
-                .any(|(&k, (kk, v))| k == key && *kk == kind && v == value)
-        {
-            return true;
-        }
-        let present = self.evidence.iter().any(|(k, v)| *k == kind && v == value);
-        if present || !aligned {
-            self.evidence_keys = self
-                .evidence
-                .iter()
-                .map(|(k, v)| evidence_key(hasher, *k, v))
-                .collect();
-        }
-        present
     }
 
     /// The `device` event body.
@@ -458,6 +415,11 @@ impl DeviceTable {
         }
     }
 
+    /// Some device changed since the last [`DeviceTable::take_changed`].
+    pub fn any_changed(&self) -> bool {
+        !self.changed.is_empty()
+    }
+
     /// Devices whose identity changed (new, new name, new address, new
     /// category) since the last call, oldest change first.
     pub fn take_changed(&mut self) -> Vec<DeviceId> {
@@ -556,31 +518,19 @@ impl DeviceTable {
         if !is_bindable(ip) {
             return;
         }
-        // The device's current address again (most packets): it is bound
-        // to the device, so only its time moves, and that lives here.
-        if let Some(dev) = self.slab.get_mut(id as usize).and_then(|d| d.as_mut()) {
-            if let Some((hot, last)) = dev.hot_ip.as_mut() {
-                if *hot == ip {
-                    if now > *last {
-                        *last = now;
-                    }
-                    return;
-                }
-            }
-        }
-        self.bind_ip_slow(id, ip, now, claim);
-    }
-
-    fn bind_ip_slow(&mut self, id: DeviceId, ip: IpAddr, now: Timestamp, claim: Claim) {
         let h = ip_hash(&self.hasher, ip);
-        let prev = match self.by_ip.find(h, |(a, _, _)| *a == ip) {
-            Some(&(_, owner, _)) if owner == id => None,
-            Some(&(_, owner, last)) => {
-                let last = self.last_use(owner, ip, last);
-                if claim == Claim::Used && now.since(last) < ADDRESS_HOLD_SECS * 1_000_000 {
+        let prev = match self.by_ip.find_mut(h, |(a, _, _)| *a == ip) {
+            Some((_, owner, last)) if *owner == id => {
+                if now > *last {
+                    *last = now;
+                }
+                return;
+            }
+            Some((_, owner, last)) => {
+                if claim == Claim::Used && now.since(*last) < ADDRESS_HOLD_SECS * 1_000_000 {
                     return;
                 }
-                Some(owner)
+                Some(*owner)
             }
             None => None,
         };
@@ -589,22 +539,10 @@ impl DeviceTable {
             // the old owner forgets it.
             if let Some(d) = self.get_mut(other) {
                 d.ips.retain(|a| *a != ip);
-                if d.hot_ip.is_some_and(|(a, _)| a == ip) {
-                    d.hot_ip = None;
-                }
             }
             if let Ok(e) = self.by_ip.find_entry(h, |(a, _, _)| *a == ip) {
                 e.remove();
             }
-        } else if self
-            .by_ip
-            .find(h, |(a, i, _)| *a == ip && *i == id)
-            .is_some()
-        {
-            // Already this device's: it becomes the hot address (the one
-            // it was is written back to the index first).
-            self.make_hot(id, ip, now);
-            return;
         }
         let max_ips = self.cfg.max_ips.max(1);
         let Some(dev) = self.get_mut(id) else { return };
@@ -615,9 +553,6 @@ impl DeviceTable {
         dev.ips.push(ip);
         let v4 = ip.is_ipv4();
         if let Some(old) = dropped {
-            if dev.hot_ip.is_some_and(|(a, _)| a == old) {
-                dev.hot_ip = None;
-            }
             let h = ip_hash(&self.hasher, old);
             if let Ok(e) = self.by_ip.find_entry(h, |(a, i, _)| *a == old && *i == id) {
                 e.remove();
@@ -626,44 +561,8 @@ impl DeviceTable {
         let hasher = &self.hasher;
         self.by_ip
             .insert_unique(h, (ip, id, now), |(a, _, _)| ip_hash(hasher, *a));
-        self.make_hot(id, ip, now);
         if v4 {
             self.mark_changed(id);
-        }
-    }
-
-    /// Make `ip` (bound to `id`) the device's hot address, used at `now`;
-    /// the time of the address it replaces goes back into the index.
-    fn make_hot(&mut self, id: DeviceId, ip: IpAddr, now: Timestamp) {
-        let Some(dev) = self.slab.get_mut(id as usize).and_then(|d| d.as_mut()) else {
-            return;
-        };
-        if let Some((old, used)) = dev.hot_ip.replace((ip, now)) {
-            let h = ip_hash(&self.hasher, old);
-            if let Some((_, _, last)) = self.by_ip.find_mut(h, |(a, i, _)| *a == old && *i == id) {
-                if used > *last {
-                    *last = used;
-                }
-            }
-        }
-        let h = ip_hash(&self.hasher, ip);
-        if let Some((_, _, last)) = self.by_ip.find_mut(h, |(a, i, _)| *a == ip && *i == id) {
-            let Some((_, used)) = dev.hot_ip.as_mut() else {
-                return;
-            };
-            // The later of the index's time and now, kept in one place.
-            if *last > *used {
-                *used = *last;
-            }
-        }
-    }
-
-    /// When `owner` last used `ip`: the index's time, or the device's own
-    /// if `ip` is its hot address (newer, or the same).
-    fn last_use(&self, owner: DeviceId, ip: IpAddr, indexed: Timestamp) -> Timestamp {
-        match self.get(owner).and_then(|d| d.hot_ip) {
-            Some((a, used)) if a == ip && used > indexed => used,
-            _ => indexed,
         }
     }
 
@@ -726,10 +625,7 @@ impl DeviceTable {
             return;
         }
         let value: &str = &value;
-        let key = evidence_key(&self.hasher, kind, value);
-        let Some(dev) = self.slab.get_mut(id as usize).and_then(|d| d.as_mut()) else {
-            return;
-        };
+        let Some(dev) = self.get_mut(id) else { return };
         let mut changed = false;
         if kind == HintKind::Hostname
             && dev.hostnames.len() < MAX_NAMES
@@ -739,9 +635,8 @@ impl DeviceTable {
             dev.hostnames.push(value.to_string());
         }
         let mut grew = changed;
-        if dev.evidence.len() < max && !dev.has_evidence(&self.hasher, key, kind, value) {
+        if dev.evidence.len() < max && !dev.evidence.iter().any(|(k, v)| *k == kind && v == value) {
             dev.evidence.push((kind, value.to_string()));
-            dev.evidence_keys.push(key);
             grew = true;
         }
         if grew {
@@ -819,12 +714,6 @@ fn key_hash(hasher: &FixedState, key: DeviceKey) -> u64 {
     }
 }
 
-/// A short seeded hash of one piece of evidence (see `Device::evidence_keys`).
-#[inline]
-fn evidence_key(hasher: &FixedState, kind: HintKind, value: &str) -> u32 {
-    (hasher.hash_one((kind as u8, value)) >> 32) as u32
-}
-
 /// The seeded hash of an address as one integer (IPv4) or one `u128` (IPv6).
 #[inline]
 fn ip_hash(hasher: &FixedState, ip: IpAddr) -> u64 {
@@ -834,24 +723,12 @@ fn ip_hash(hasher: &FixedState, ip: IpAddr) -> u64 {
     }
 }
 
-/// `v.chars().any(char::is_control)`, on bytes: every hint passes here,
-/// and decoding each character cost more than the look for the two byte
-/// patterns control characters have in UTF-8 (C0 and DEL are single bytes
-/// below 0x20 and 0x7f; C1, U+0080–U+009F, is 0xc2 then 0x80–0x9f, and
-/// 0xc2 is never a continuation byte).
-fn has_control(v: &str) -> bool {
-    let b = v.as_bytes();
-    b.iter().any(|&c| c < 0x20 || c == 0x7f)
-        || b.windows(2)
-            .any(|w| w[0] == 0xc2 && (0x80..=0x9f).contains(&w[1]))
-}
-
 /// Printable, bounded value for evidence: borrowed when `v` needs only
 /// trimming (the usual case), copied when characters must be dropped.
 fn clean(v: &str) -> std::borrow::Cow<'_, str> {
     let v = v.trim().trim_end_matches('.');
     // At most MAX_VALUE bytes is at most MAX_VALUE characters: nothing to cut.
-    if v.len() <= MAX_VALUE && !has_control(v) {
+    if v.len() <= MAX_VALUE && !v.chars().any(char::is_control) {
         return std::borrow::Cow::Borrowed(v.trim_end());
     }
     let mut out: String = v

@@ -433,8 +433,13 @@ impl Engine {
                 d.on_packet(&ctx, &mut self.out);
             }
         }
-        self.finish_ended_flows();
-        self.flush(sink);
+        // Most packets end no flow and leave nothing to write: skip the calls.
+        if !self.ended.is_empty() {
+            self.finish_ended_flows();
+        }
+        if !self.out.is_empty() || !self.flow_events.is_empty() || self.devices.any_changed() {
+            self.flush(sink);
+        }
     }
 
     /// The server's first answer (a SYN-ACK, or a UDP reply to a request)
