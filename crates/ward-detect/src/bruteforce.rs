@@ -30,21 +30,22 @@
 //! A botnet whose every bot tries a *single* credential and never comes
 //! back has one failure per client, under the two-per-client rule. What
 //! tells it from stale devices is that a device retries and a bot does
-//! not: clients whose only failure at the server is at least
-//! [`SETTLE_SECS`] old (a stale device would have retried by then; the lab's
-//! and the tests' retry every 30 s or sooner) are counted, and twice
-//! `failures` of them (12) with as many distinct credentials are
-//! `distributed-bruteforce` too ("each tried one password"). The count is
-//! kept in counters of [`EPOCH_SECS`] epochs (one per epoch younger than
+//! not: clients whose only failure at the server is 50-60 s old (at least
+//! `SETTLE_SECS - EPOCH_SECS`; a stale device would have retried by then,
+//! the lab's and the tests' retry every 30 s or sooner) are counted, and
+//! twice `failures` of them (12) with as many distinct credentials are
+//! `distributed-bruteforce` too ("one password each"). The count is kept
+//! in counters of [`EPOCH_SECS`] epochs (one per epoch younger than
 //! [`SETTLE_SECS`], one for all older), so no per-client list is needed: a
 //! client's second failure takes it back out of the counter its first went
 //! into, found from the per-client record's start. It is judged when a new
-//! client fails (the alert names that client, one more bot), so a botnet
-//! is found while bots keep coming: with one bot every 5 s, at about the
-//! 22nd. A device that retries less often
-//! than every [`SETTLE_SECS`] with a different stale password from eleven
-//! others would look the same; a password change leaves every device with
-//! the *same* stale credential, which this never counts as many.
+//! client fails, so a botnet is found while bots keep coming (one bot every
+//! 4 s: at about the 28th) or at the next new client's failure; the alert
+//! names one of the settled bots, not that client. A device that retries
+//! less often than once a minute with a stale password of its own, among
+//! eleven others doing the same, would look the same; a password change
+//! leaves every device with the *same* stale credential, which this never
+//! counts as many.
 //!
 //! State: one record per (client, server, protocol) and one per (server,
 //! protocol), capped.
