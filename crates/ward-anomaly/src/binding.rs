@@ -75,7 +75,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::damped::decay_factor;
-use crate::features::{FeatureInfo, TableCapacities, Unit, LAMBDAS};
+use crate::features::{FeatureInfo, LastPacket, TableCapacities, Unit, LAMBDAS};
 use crate::table::{Activity, BoundedTable};
 use crate::{ContradictedAnswer, PacketObs};
 
@@ -195,12 +195,6 @@ fn daily(w: f64, last_us: i64, now_us: i64) -> f64 {
     w * decay_factor(1.0 / DAY_SECS, now_us.saturating_sub(last_us) as f64 * 1e-6)
 }
 
-/// Decay of the slow eviction count (100 s half-life) for `dt` seconds.
-#[inline(always)]
-fn slow_decay(dt: f64) -> f64 {
-    decay_factor(LAMBDAS[LAMBDAS.len() - 1], dt)
-}
-
 /// Decays of the two windows and of the slow eviction count for `dt` seconds
 /// (inlined, so that a caller that drops one does not compute it).
 #[inline(always)]
@@ -315,12 +309,32 @@ impl BindingTracker {
         contradicted: Option<&ContradictedAnswer>,
         out: &mut [f32],
     ) {
+        let seen = LastPacket {
+            src: ip_key(&obs.src_ip),
+            dst: ip_key(&obs.dst_ip),
+            ..LastPacket::default()
+        };
+        self.extract_after(obs, &seen, dhcp_client, contradicted, out);
+    }
+
+    /// [`BindingTracker::extract_with`] after the feature extractor saw
+    /// the packet: its address keys, and the slowest window's decay of its
+    /// MAC + IP entry (the MAC's own entry, usually touched at the same
+    /// time, reuses it; the same bits either way).
+    pub(crate) fn extract_after(
+        &mut self,
+        obs: &PacketObs,
+        seen: &LastPacket,
+        dhcp_client: Option<[u8; 6]>,
+        contradicted: Option<&ContradictedAnswer>,
+        out: &mut [f32],
+    ) {
         let (bind, rest) = out.split_at_mut(4.min(out.len()));
         let (fan, rest) = rest.split_at_mut(4.min(rest.len()));
         let (dhcp, dns) = rest.split_at_mut(2.min(rest.len()));
-        self.fan_in(obs, fan);
-        self.binding(obs, dhcp_client, bind, dhcp);
-        self.misled(obs, contradicted, dns);
+        self.fan_in(obs, seen, fan);
+        self.binding(obs, seen, dhcp_client, bind, dhcp);
+        self.misled(obs, seen, contradicted, dns);
     }
 
     /// Forged DNS answers: remembers the (client, address) pairs of
@@ -329,6 +343,7 @@ impl BindingTracker {
     fn misled(
         &mut self,
         obs: &PacketObs,
+        seen: &LastPacket,
         contradicted: Option<&ContradictedAnswer>,
         out: &mut [f32],
     ) {
@@ -352,7 +367,7 @@ impl BindingTracker {
         }
         // A read first: nearly every packet is not to a forged address, and
         // a touch would create an entry for it.
-        let key = (ip_key(&obs.src_ip), ip_key(&obs.dst_ip));
+        let key = (seen.src, seen.dst);
         let live =
             |m: &Misled| (now.saturating_sub(m.named_us) as f64 * 1e-6) < CONTRADICTED_MEMORY_SECS;
         if !self.contradicted.get(&key).is_some_and(live) {
@@ -380,9 +395,10 @@ impl BindingTracker {
     /// local addresses (private, link-local, unique-local) are tracked: a
     /// cloud server's fan-in seen from one home is just that home's own
     /// connection rate, which the host features already have.
-    fn fan_in(&mut self, obs: &PacketObs, out: &mut [f32]) {
+    fn fan_in(&mut self, obs: &PacketObs, seen: &LastPacket, out: &mut [f32]) {
         let now = obs.ts_micros;
-        if !is_local(&obs.dst_ip) && !is_local(&obs.src_ip) {
+        let dst_local = is_local(&obs.dst_ip);
+        if !dst_local && !is_local(&obs.src_ip) {
             out.iter_mut().for_each(|v| *v = 0.0);
             return;
         }
@@ -393,8 +409,8 @@ impl BindingTracker {
                 c[1] * d[1] * LAMBDAS[WINDOWS[1]] * LN2,
             ]
         };
-        let dst_rate = if is_local(&obs.dst_ip) {
-            let dst = self.fan_in.touch(ip_key(&obs.dst_ip), now);
+        let dst_rate = if dst_local {
+            let dst = self.fan_in.touch(seen.dst, now);
             let f = dst.value;
             LazyDecays::new(dst.dt_secs).step(&mut f.syn, f64::from(u8::from(is_syn)));
             f.last_us = f.last_us.max(now);
@@ -402,7 +418,7 @@ impl BindingTracker {
         } else {
             [0.0; 2]
         };
-        let src_rate = self.fan_in.get(&ip_key(&obs.src_ip)).map_or([0.0; 2], |f| {
+        let src_rate = self.fan_in.get(&seen.src).map_or([0.0; 2], |f| {
             // 0 stays 0 whatever the decay (see `LazyDecays`).
             if f.syn == [0.0; 2] {
                 return [0.0; 2];
@@ -421,6 +437,7 @@ impl BindingTracker {
     fn binding(
         &mut self,
         obs: &PacketObs,
+        seen: &LastPacket,
         dhcp_client: Option<[u8; 6]>,
         out: &mut [f32],
         dhcp_out: &mut [f32],
@@ -456,7 +473,7 @@ impl BindingTracker {
             let t = self.by_mac.touch(mac, now);
             let mut d = LazyDecays::new(t.dt_secs);
             let m = t.value;
-            m.pkts = m.pkts * slow_decay(t.dt_secs) + 1.0;
+            m.pkts = m.pkts * seen.mi_slow.at(t.dt_secs) + 1.0;
             d.scale(&mut m.new_ip);
             d.step(&mut m.dhcp_new_client, f64::from(u8::from(new_client)));
             for (slot, v) in dhcp_out.iter_mut().zip(dhcp_rate(m)) {
@@ -464,7 +481,7 @@ impl BindingTracker {
             }
             return;
         }
-        let ip = ip_key(&obs.src_ip);
+        let ip = seen.src;
 
         let t = self.pairs.touch((mac, ip), now);
         let new_pair = t.fresh;
@@ -473,7 +490,7 @@ impl BindingTracker {
         let t = self.by_mac.touch(mac, now);
         let mut d = LazyDecays::new(t.dt_secs);
         let m = t.value;
-        m.pkts = m.pkts * slow_decay(t.dt_secs) + 1.0;
+        m.pkts = m.pkts * seen.mi_slow.at(t.dt_secs) + 1.0;
         let family = usize::from(!obs.src_ip.is_ipv4());
         let busy = m.last_family_us[family]
             .is_some_and(|last| now.saturating_sub(last) as f64 * 1e-6 < OWNER_TIMEOUT_SECS);

@@ -45,7 +45,7 @@ use crate::calibrate::{quantile, threshold, Reservoir};
 use crate::config::{AnomalyConfig, CalibrationConfig, LearningConfig, ModelKind};
 use crate::damped::decay_factor;
 use crate::explain::{explain, FeatureContribution, Normal};
-use crate::features::{FeatureExtractor, TableStats, FEATURE_VERSION, N_FEATURES};
+use crate::features::{FeatureExtractor, LastPacket, TableStats, FEATURE_VERSION, N_FEATURES};
 use crate::hst::HalfSpaceTrees;
 use crate::kitnet::{FeatureMapper, Kernels, KitNet};
 use crate::mathx::Rng;
@@ -774,8 +774,9 @@ impl AnomalyEngine {
                 if let Ok(xa) = <&mut [f32; N_FEATURES]>::try_from(head) {
                     features.extract_inline(obs, xa);
                 }
-                binding.extract_with(
+                binding.extract_after(
                     obs,
+                    features.last(),
                     hints.dhcp_client_mac,
                     hints.contradicted_dns.as_ref(),
                     tail,
@@ -867,7 +868,7 @@ impl AnomalyEngine {
                 let s = converse(
                     &mut self.conversations,
                     self.cfg.conversation_half_life_secs,
-                    self.features.last_pair(),
+                    self.features.last(),
                     s,
                     now,
                 );
@@ -895,7 +896,7 @@ impl AnomalyEngine {
                 let s = converse(
                     &mut self.conversations,
                     self.cfg.conversation_half_life_secs,
-                    self.features.last_pair(),
+                    self.features.last(),
                     s,
                     now,
                 );
@@ -1216,21 +1217,24 @@ impl AnomalyEngine {
 
 /// The packet's score in its conversation (see the module docs): the
 /// larger of `s` and the pair's decayed peak, which `s` then updates.
-/// `pair` is the packet's address pair, the lesser first
-/// ([`FeatureExtractor::last_pair`]).
+/// `seen` is what the feature extractor found for the packet: its address
+/// pair, the lesser first (the conversation's key), and the channel's
+/// slowest decay, which the conversation's own eviction count reuses when
+/// both were last touched at the same time.
 fn converse(
     table: &mut BoundedTable<([u8; 16], [u8; 16]), Conversation>,
     half_life: f64,
-    pair: ([u8; 16], [u8; 16]),
+    seen: &LastPacket,
     s: f32,
     now: i64,
 ) -> f32 {
     if half_life <= 0.0 || !s.is_finite() {
         return s;
     }
-    let t = table.touch(pair, now);
+    let t = table.touch(seen.pair, now);
     let c = t.value;
-    c.pkts = c.pkts * decay_factor(0.01, t.dt_secs) + 1.0;
+    // λ = 0.01/s, the channel's slowest window.
+    c.pkts = c.pkts * seen.pair_slow.at(t.dt_secs) + 1.0;
     let since_peak = now.saturating_sub(c.peak_us).max(0) as f64 * 1e-6;
     let carried = (f64::from(c.peak) * decay_factor(1.0 / half_life, since_peak)) as f32;
     if s >= carried {
@@ -1348,8 +1352,77 @@ mod tests {
                 ..obs(1.0, 1, 2)
             };
             fx.extract(&o, &mut out);
-            assert_eq!(fx.last_pair(), pair_key(&a, &b), "{a} -> {b}");
+            assert_eq!(fx.last().pair, pair_key(&a, &b), "{a} -> {b}");
         }
+    }
+
+    /// The binding inputs and the conversation scores that reuse the
+    /// feature extractor's keys and slowest decays give the same bits as
+    /// those that compute their own, over a stream with shared and moving
+    /// addresses, repeated times, time going backwards and long gaps.
+    #[test]
+    fn reusing_the_extractors_keys_and_decays_changes_no_bit() {
+        use crate::binding::BindingTracker;
+        use crate::features::{FeatureExtractor, TableCapacities};
+        let cap = TableCapacities {
+            mac_ip: 64,
+            host: 64,
+            ip_pair: 64,
+            socket_pair: 64,
+        };
+        let mut fx = FeatureExtractor::new(cap, 9);
+        let (mut own, mut reused) = (BindingTracker::new(cap, 9), BindingTracker::new(cap, 9));
+        let (mut conv_own, mut conv_reused) = (BoundedTable::new(64, 4), BoundedTable::new(64, 4));
+        let mut out = [0f32; N_FEATURES];
+        let (mut a, mut b) = ([0f32; N_BINDING], [0f32; N_BINDING]);
+        let mut r = Rng::new(23);
+        let mut ts = 1_700_000_000_000_000i64;
+        for i in 0..20_000 {
+            ts += match r.below(16) {
+                0 => -2_000,
+                1 | 2 => 0,
+                3 => 400_000_000,
+                _ => r.below(3_000) as i64,
+            };
+            let mac = r.below(12) as u8;
+            let o = PacketObs {
+                ts_micros: ts,
+                src_mac: [2, 0, 0, 0, 0, mac],
+                // MACs mostly keep their address, sometimes take another.
+                src_ip: IpAddr::V4(Ipv4Addr::new(192, 168, 1, mac + 10 * r.below(2) as u8)),
+                dst_ip: IpAddr::V4(Ipv4Addr::new(192, 168, 1, r.below(30) as u8)),
+                src_port: r.below(4) as u16,
+                dst_port: 80,
+                proto: 6,
+                len: 60 + r.below(1400) as u32,
+                tcp_flags: if r.below(4) == 0 { 0x02 } else { 0x10 },
+                device: 0,
+            };
+            fx.extract(&o, &mut out);
+            own.extract_with(&o, None, None, &mut a);
+            reused.extract_after(&o, fx.last(), None, None, &mut b);
+            for (k, (x, y)) in a.iter().zip(&b).enumerate() {
+                assert_eq!(x.to_bits(), y.to_bits(), "packet {i}, binding input {k}");
+            }
+            let s = (r.below(1000) as f32) * 0.01;
+            let plain = LastPacket {
+                pair: fx.last().pair,
+                ..LastPacket::default()
+            };
+            let x = converse(&mut conv_own, 2.0, &plain, s, ts);
+            let y = converse(&mut conv_reused, 2.0, fx.last(), s, ts);
+            assert_eq!(x.to_bits(), y.to_bits(), "packet {i}, conversation score");
+        }
+        let (x, y) = (
+            postcard::to_allocvec(&own).expect("serialises"),
+            postcard::to_allocvec(&reused).expect("serialises"),
+        );
+        assert_eq!(x, y, "the binding tables' states");
+        let (x, y) = (
+            postcard::to_allocvec(&conv_own).expect("serialises"),
+            postcard::to_allocvec(&conv_reused).expect("serialises"),
+        );
+        assert_eq!(x, y, "the conversations' states");
     }
 
     /// [`converse`] for the packet `o`.
@@ -1360,7 +1433,11 @@ mod tests {
         s: f32,
         now: i64,
     ) -> f32 {
-        converse(t, half_life, pair_key(&o.src_ip, &o.dst_ip), s, now)
+        let seen = LastPacket {
+            pair: pair_key(&o.src_ip, &o.dst_ip),
+            ..LastPacket::default()
+        };
+        converse(t, half_life, &seen, s, now)
     }
 
     #[test]

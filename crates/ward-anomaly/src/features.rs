@@ -293,6 +293,55 @@ pub struct TableStats {
     pub evictions: u64,
 }
 
+/// The slowest window's decay (λ = 0.01/s) for one elapsed time, kept so
+/// that another table whose entry was last touched at the same time reuses
+/// it: [`decay_factor`] is a pure function of the time, so an equal time
+/// gives the same bits, and any other time computes its own.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct SlowDecay {
+    dt: f64,
+    factor: f64,
+}
+
+impl Default for SlowDecay {
+    /// No time elapsed: no decay (as [`decay_factor`] says for 0).
+    fn default() -> Self {
+        Self {
+            dt: 0.0,
+            factor: 1.0,
+        }
+    }
+}
+
+impl SlowDecay {
+    /// `decay_factor(LAMBDAS[SLOWEST], dt)`.
+    #[inline(always)]
+    pub(crate) fn at(&self, dt: f64) -> f64 {
+        if dt == self.dt {
+            self.factor
+        } else {
+            decay_factor(LAMBDAS[SLOWEST], dt)
+        }
+    }
+}
+
+/// What the last packet's feature lookups found that the engine's other
+/// lookups of the same packet reuse (not state: each packet sets it).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct LastPacket {
+    /// Source and destination as 16-byte (IPv4-mapped) addresses.
+    pub src: Ip,
+    pub dst: Ip,
+    /// The address pair, the lesser first: the key both directions of its
+    /// channel share, which the engine's conversation scores reuse.
+    pub pair: (Ip, Ip),
+    /// The slowest window's decay since the channel's last packet.
+    pub pair_slow: SlowDecay,
+    /// The same since the source MAC + IP's last packet (the MAC's binding
+    /// entry is usually touched with it).
+    pub mi_slow: SlowDecay,
+}
+
 /// The incremental feature extractor. See the module docs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FeatureExtractor {
@@ -300,10 +349,10 @@ pub struct FeatureExtractor {
     host: BoundedTable<Ip, HostStats>,
     pair: BoundedTable<PairKey, PairStats>,
     sock: BoundedTable<SockKey, SockStats>,
-    /// The last packet's address pair, ordered (not state: each packet
-    /// sets it).
+    /// What the last packet's lookups found (not state: each packet sets
+    /// it).
     #[serde(skip)]
-    last_pair: (Ip, Ip),
+    last: LastPacket,
 }
 
 impl FeatureExtractor {
@@ -314,7 +363,7 @@ impl FeatureExtractor {
             host: BoundedTable::new(cap.host, seed ^ 0x48),
             pair: BoundedTable::new(cap.ip_pair, seed ^ 0x4848),
             sock: BoundedTable::new(cap.socket_pair, seed ^ 0x4870_4870),
-            last_pair: ([0; 16], [0; 16]),
+            last: LastPacket::default(),
         }
     }
 
@@ -334,11 +383,9 @@ impl FeatureExtractor {
             && self.sock.is_well_formed()
     }
 
-    /// The address pair of the last packet extracted, as 16-byte
-    /// (IPv4-mapped) addresses, the lesser first: the key both directions
-    /// of its channel share, which the engine's conversation scores reuse.
-    pub(crate) fn last_pair(&self) -> (Ip, Ip) {
-        self.last_pair
+    /// What the last packet's lookups found ([`LastPacket`]).
+    pub(crate) fn last(&self) -> &LastPacket {
+        &self.last
     }
 
     /// Occupancy of the MI, H, HH and HpHp tables, in that order.
@@ -386,7 +433,8 @@ impl FeatureExtractor {
         } else {
             (PairKey { a: dst, b: src }, 1)
         };
-        self.last_pair = (pair_key.a, pair_key.b);
+        self.last.pair = (pair_key.a, pair_key.b);
+        (self.last.src, self.last.dst) = (src, dst);
         // The connection's, the source MAC+IP's and the host's lookups
         // start loading now, while the channel's is done (each is a cache
         // miss otherwise, one after another).
@@ -406,6 +454,10 @@ impl FeatureExtractor {
         let t = self.pair.touch(pair_key, now);
         let new_dst = t.fresh || t.dt_secs >= NEW_AFTER_IDLE_SECS;
         let d = factors(t.dt_secs);
+        self.last.pair_slow = SlowDecay {
+            dt: t.dt_secs,
+            factor: d[SLOWEST],
+        };
         let p = t.value;
         p.channel.update(&d, dir, size);
         // Jitter: inter-arrival time in this direction, decayed with the channel.
@@ -433,6 +485,10 @@ impl FeatureExtractor {
         // Source MAC + IP.
         let t = self.mi.touch_hashed(mi_key, now);
         let d = factors(t.dt_secs);
+        self.last.mi_slow = SlowDecay {
+            dt: t.dt_secs,
+            factor: d[SLOWEST],
+        };
         let m = &mut t.value.size;
         m.decay(&d);
         m.insert(size);
