@@ -787,6 +787,25 @@ impl Dos {
                 }
             }
         }
+        // An ordinary TCP segment (`PacketContext::ordinary`: mid-flow, no
+        // SYN, FIN or RST, no flag its direction had not sent, no
+        // application event) is no connection request, SYN-ACK, answer to a
+        // watched port or web request, so all it can be here is a stray
+        // segment of a flow its server never answered, a client's data on a
+        // connection that may be held, or the client's second packet (the
+        // handshake check). Anything else returns before any lookup: these
+        // are half of a typical capture's packets.
+        if ctx.ordinary {
+            if let (Transport::Tcp(_), Some(fl)) = (pkt.transport, ctx.flow) {
+                let to_server = ctx.dir != Some(Dir::ToClient);
+                let stray = to_server && fl.tcp_flags[0] & tcpflag::SYN == 0 && fl.pkts[1] == 0;
+                let data = to_server && !pkt.payload.is_empty();
+                let second = ctx.dir == Some(Dir::ToServer) && fl.pkts[0] == 2;
+                if !(stray || data || second) {
+                    return;
+                }
+            }
+        }
         let sec = pkt.ts.0.div_euclid(1_000_000);
         let len = u64::from(pkt.wire_len);
         let (kind, port) = match pkt.transport {
@@ -1007,25 +1026,13 @@ impl Dos {
                 v.udp_new += 1;
             }
         }
-        // `Distinct::insert` is idempotent, so a value already in this
-        // second's sketch need not be hashed again. `last_src` is set at most
-        // once a second (on its first counted packet) and `one_src` says that
-        // every packet counted since came from it: with one counted before
-        // this one, `src` is in. The same for a port, when no reflected
-        // packet (whose ports are not inserted) has been counted: with a
-        // non-zero port that all packets shared, `refl_port` would have
-        // taken it. Hashing was most of the cost of an answered flow's
-        // datagram here.
-        let seen = v.pkts > 1;
-        if !(seen && v.one_src && v.last_src == src) {
-            v.sources.insert(&src);
-        }
+        v.sources.insert(&src);
         if matches!(kind, Kind::Reflection | Kind::SynAck) {
             if v.refl_port == 0 {
                 v.refl_port = port;
             }
             v.one_refl_port &= v.refl_port == port;
-        } else if !(seen && v.one_port && v.port == port && port != 0 && v.refl_port == 0) {
+        } else {
             v.ports.insert(&port);
         }
         if v.counts.iter().sum::<u32>() == inc {

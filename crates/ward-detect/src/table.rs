@@ -99,10 +99,6 @@ struct Generations<K, V, I> {
     young: usize,
     old: usize,
     half: usize,
-    /// The slot [`Generations::entry`] returned last: packets come in runs
-    /// to one address (a flood, a transfer), and a slot that still holds
-    /// the key is its only slot, so the index need not be asked.
-    last: usize,
 }
 
 struct Slot<K, V> {
@@ -111,7 +107,7 @@ struct Slot<K, V> {
     value: V,
 }
 
-impl<K: Copy + PartialEq, V, I: SlotIndex<K>> Generations<K, V, I> {
+impl<K: Copy, V, I: SlotIndex<K>> Generations<K, V, I> {
     fn new(cap: usize, index: I) -> Self {
         Generations {
             index,
@@ -121,19 +117,13 @@ impl<K: Copy + PartialEq, V, I: SlotIndex<K>> Generations<K, V, I> {
             young: 0,
             old: 0,
             half: (cap / 2).max(1),
-            last: usize::MAX,
         }
     }
 
     /// The entry for `k`, created with `make` when absent: one index lookup
     /// (a second to insert a new key).
     fn entry(&mut self, k: K, make: impl FnOnce() -> V) -> &mut V {
-        // A used slot (stamp 0 is free) holding `k` is the one the index
-        // maps `k` to: keys are unique and a freed slot is stamped 0.
-        let mut at = match self.slots.get(self.last) {
-            Some(s) if s.gen != 0 && s.key == k => Some(self.last),
-            _ => self.index.find(&k),
-        };
+        let mut at = self.index.find(&k);
         let young = at.is_some_and(|i| self.slots[i].gen == self.young_gen);
         if self.young >= self.half && !young {
             self.drop_old_generation();
@@ -142,7 +132,6 @@ impl<K: Copy + PartialEq, V, I: SlotIndex<K>> Generations<K, V, I> {
         }
         match at {
             Some(i) => {
-                self.last = i;
                 let s = &mut self.slots[i];
                 if s.gen != self.young_gen {
                     s.gen = self.young_gen;
@@ -169,7 +158,6 @@ impl<K: Copy + PartialEq, V, I: SlotIndex<K>> Generations<K, V, I> {
                 };
                 self.index.set(k, i);
                 self.young += 1;
-                self.last = i;
                 &mut self.slots[i].value
             }
         }
