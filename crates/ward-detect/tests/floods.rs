@@ -589,6 +589,34 @@ fn a_random_port_ack_flood_with_payloads_is_a_flood_not_a_scan() {
     assert_eq!(f.signature, "tcp-ack-rst-flood");
 }
 
+/// An ACK flood on one connection that was never answered (fixed ports, as
+/// hping3 -A -p 80 -s 4000 -k sends): after its first segment every packet
+/// is an ordinary mid-flow packet (`PacketContext::ordinary`), which dos
+/// lets through its early return only as a stray segment. Fails if the
+/// early return drops ordinary strays.
+#[test]
+fn an_ack_flood_on_one_unanswered_connection_is_a_flood() {
+    let mut r = lan(None);
+    for i in 0..1500i64 {
+        r.at(
+            1_000_000 + i * 1000,
+            &tcp(
+                (ATK_MAC, ATK, 4000),
+                (CAM_MAC, CAM, 80),
+                i as u32,
+                "A",
+                b"",
+            ),
+        );
+    }
+    let a = r.timed_alerts();
+    let d = dos(&a);
+    let (t, f) = flood_of_cam(&d, "one-flow ack flood");
+    assert_eq!(f.signature, "tcp-ack-rst-flood");
+    // 300 strays a second cross on the 300th packet, within the first second.
+    assert!(*t <= Timestamp(T0 + 1_300_000), "found at {t:?}");
+}
+
 /// A DNS query for `name` from `c` to the resolver, and its answer.
 fn dns(r: &mut Run, t: i64, c: End, id: u16, name: &str, rcode: u8) {
     let mut q = id.to_be_bytes().to_vec();
