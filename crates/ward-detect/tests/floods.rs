@@ -600,13 +600,7 @@ fn an_ack_flood_on_one_unanswered_connection_is_a_flood() {
     for i in 0..1500i64 {
         r.at(
             1_000_000 + i * 1000,
-            &tcp(
-                (ATK_MAC, ATK, 4000),
-                (CAM_MAC, CAM, 80),
-                i as u32,
-                "A",
-                b"",
-            ),
+            &tcp((ATK_MAC, ATK, 4000), (CAM_MAC, CAM, 80), i as u32, "A", b""),
         );
     }
     let a = r.timed_alerts();
