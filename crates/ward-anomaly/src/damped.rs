@@ -196,20 +196,7 @@ impl DampedCov {
 /// range for jumbo frames. The ordering of packets it induces is the same.
 #[inline(always)]
 pub fn two_d(a: &Damped, b: &Damped, cov: &DampedCov) -> [PerWindow; 4] {
-    two_d_of_vars(a, b, &a.var(), &b.var(), cov)
-}
-
-/// [`two_d`] with the variances `va` and `vb` of `a` and `b` given (a
-/// caller that needs them too computes them once: their divisions are
-/// among the slowest operations of a packet).
-#[inline(always)]
-pub fn two_d_of_vars(
-    a: &Damped,
-    b: &Damped,
-    va: &PerWindow,
-    vb: &PerWindow,
-    cov: &DampedCov,
-) -> [PerWindow; 4] {
+    let (va, vb) = (a.var(), b.var());
     let c = cov.cov();
     let mut out = [[0.0; WINDOWS]; 4];
     for i in 0..WINDOWS {

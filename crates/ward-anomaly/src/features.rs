@@ -33,7 +33,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::damped::{decay_factor, two_d_of_vars, Damped, DampedCov, PerWindow, WINDOWS};
+use crate::damped::{decay_factor, two_d, Damped, DampedCov, PerWindow, WINDOWS};
 use crate::kitnet::Kernels;
 use crate::table::{Activity, BoundedTable};
 use crate::PacketObs;
@@ -217,12 +217,11 @@ impl ChannelStats {
     #[inline(always)]
     fn write(&self, dir: usize, out: &mut [f32; N_FEATURES], at: usize) {
         let dir = dir & 1;
-        let (s, other) = (&self.size[dir], &self.size[dir ^ 1]);
-        let (va, vb) = (s.var(), other.var());
-        let [mag, radius, cov, pcc] = two_d_of_vars(s, other, &va, &vb, &self.cov);
+        let s = &self.size[dir];
+        let [mag, radius, cov, pcc] = two_d(s, &self.size[dir ^ 1], &self.cov);
         put(out, at, &s.w);
         put(out, at + 1, &s.mean);
-        put(out, at + 2, &va.map(f64::sqrt));
+        put(out, at + 2, &s.std());
         put(out, at + 3, &mag);
         put(out, at + 4, &radius);
         put(out, at + 5, &cov);
