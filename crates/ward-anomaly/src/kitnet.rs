@@ -21,7 +21,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use wide::f32x4;
+use wide::{f32x4, f32x8};
 
 use crate::mathx::{sigmoid, sigmoid4, Rng};
 
@@ -225,8 +225,8 @@ pub(crate) fn compress(x: f32) -> f32 {
 }
 
 /// Lanes of one SSE2 register (the x86-64 baseline every build may assume):
-/// four `f32`. The ensemble puts four members side by side in these lanes;
-/// the output autoencoder puts four hidden units side by side.
+/// four `f32`. The output autoencoder puts four hidden units side by side
+/// in these lanes (the ensemble puts [`MEMBERS`] members side by side).
 const LANES: usize = 4;
 type Lanes = [f32; LANES];
 
@@ -311,9 +311,36 @@ fn mul_add(a: V4, x: V4, w: V4) -> V4 {
     a + x * w
 }
 
+/// Members side by side in one ensemble bundle: eight, one AVX2 register
+/// (two SSE registers on the baseline, with the same per-lane operations).
+const MEMBERS: usize = 8;
+/// One value (input, hidden unit, weight) of each of a bundle's members.
+type Row = [f32; MEMBERS];
+/// A row as a vector: `wide`'s eight lanes (two SSE registers where the
+/// build may not assume AVX).
+type V8 = f32x8;
+
+#[inline(always)]
+fn v8(a: &Row) -> V8 {
+    V8::new(*a)
+}
+
+/// [`mul_add`] on eight lanes.
+#[inline(always)]
+fn mul_add8(a: V8, x: V8, w: V8) -> V8 {
+    a + x * w
+}
+
+/// `mathx::sigmoid4` on each half (the same bits as the scalar sigmoid).
+#[inline(always)]
+fn sigmoid8(x: V8) -> V8 {
+    let [a, b]: [V4; 2] = bytemuck::cast(x);
+    bytemuck::cast([sigmoid4(a), sigmoid4(b)])
+}
+
 /// `(s0 + s2) + (s1 + s3)`: how the decoder combines its partial sums.
 #[inline(always)]
-fn combine(s: &[V4; 4]) -> V4 {
+fn combine(s: &[V8; 4]) -> V8 {
     (s[0] + s[2]) + (s[1] + s[3])
 }
 
@@ -323,69 +350,69 @@ fn combine(s: &[V4; 4]) -> V4 {
 /// any number of hidden units; [`forward_bundle`] does the same for a known
 /// number.
 #[inline(always)]
-fn dot4(row: &[Lanes], y: &[Lanes], bias: Lanes) -> Lanes {
-    let mut s = [V4::ZERO; 4];
+fn dot(row: &[Row], y: &[Row], bias: Row) -> Row {
+    let mut s = [V8::ZERO; 4];
     let (rows, r) = row.as_chunks::<4>();
     let (ys, yy) = y.as_chunks::<4>();
     for (rc, yc) in rows.iter().zip(ys) {
         for i in 0..4 {
-            s[i] = mul_add(s[i], v4(&rc[i]), v4(&yc[i]));
+            s[i] = mul_add8(s[i], v8(&rc[i]), v8(&yc[i]));
         }
     }
     for (i, (r, y)) in r.iter().zip(yy).enumerate() {
         let i = i & 3;
-        s[i] = mul_add(s[i], v4(r), v4(y));
+        s[i] = mul_add8(s[i], v8(r), v8(y));
     }
-    (v4(&bias) + combine(&s)).to_array()
+    (v8(&bias) + combine(&s)).to_array()
 }
 
 /// Forward pass of one bundle with `H` hidden rows, everything in
 /// registers: `y = sigmoid(bias + Σ_j x_j·W[j])` masked to each member's
 /// hidden units, then per input row `z_j = sigmoid(bias_j + W[j]·y)` (see
-/// [`dot4`]) and `err_j = (x_j − z_j)` masked to each member's inputs.
+/// [`dot`]) and `err_j = (x_j − z_j)` masked to each member's inputs.
 /// Writes `y` and `err` (the SGD step reads them) and returns each lane's
 /// sum of squared errors, in row order.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn forward_bundle<const H: usize>(
-    x: &[Lanes],
-    w: &[Lanes],
-    hbias: &[Lanes],
-    hmask: &[Lanes],
-    vbias: &[Lanes],
-    imask: &[Lanes],
-    y: &mut [Lanes],
-    err: &mut [Lanes],
-) -> V4 {
+    x: &[Row],
+    w: &[Row],
+    hbias: &[Row],
+    hmask: &[Row],
+    vbias: &[Row],
+    imask: &[Row],
+    y: &mut [Row],
+    err: &mut [Row],
+) -> V8 {
     let (Ok(hb), Ok(hm), Ok(y)) = (
-        <&[Lanes; H]>::try_from(hbias),
-        <&[Lanes; H]>::try_from(hmask),
-        <&mut [Lanes; H]>::try_from(y),
+        <&[Row; H]>::try_from(hbias),
+        <&[Row; H]>::try_from(hmask),
+        <&mut [Row; H]>::try_from(y),
     ) else {
-        return V4::ZERO;
+        return V8::ZERO;
     };
     let rows = w.as_chunks::<H>().0;
-    let mut acc = hb.map(V4::new);
+    let mut acc = hb.map(V8::new);
     for (xj, row) in x.iter().zip(rows) {
-        let xj = v4(xj);
+        let xj = v8(xj);
         for k in 0..H {
-            acc[k] = mul_add(acc[k], xj, v4(&row[k]));
+            acc[k] = mul_add8(acc[k], xj, v8(&row[k]));
         }
     }
     for k in 0..H {
-        acc[k] = sigmoid4(acc[k]) * v4(&hm[k]);
+        acc[k] = sigmoid8(acc[k]) * v8(&hm[k]);
         y[k] = acc[k].to_array();
     }
-    let mut sq = V4::ZERO;
+    let mut sq = V8::ZERO;
     for ((((xj, row), b), m), e) in x.iter().zip(rows).zip(vbias).zip(imask).zip(err) {
-        let mut s = [V4::ZERO; 4];
+        let mut s = [V8::ZERO; 4];
         for k in 0..H {
-            s[k % 4] = mul_add(s[k % 4], v4(&row[k]), acc[k]);
+            s[k % 4] = mul_add8(s[k % 4], v8(&row[k]), acc[k]);
         }
-        let z = sigmoid4(v4(b) + combine(&s));
-        let ev = (v4(xj) - z) * v4(m);
+        let z = sigmoid8(v8(b) + combine(&s));
+        let ev = (v8(xj) - z) * v8(m);
         *e = ev.to_array();
-        sq = mul_add(sq, ev, ev);
+        sq = mul_add8(sq, ev, ev);
     }
     sq
 }
@@ -422,35 +449,28 @@ macro_rules! by_chunks {
 /// Row `j`'s weights to hidden units `k0..k0 + H` of a bundle whose rows
 /// are `h` long.
 #[inline(always)]
-fn weights<const H: usize>(w: &[Lanes], h: usize, j: usize, k0: usize) -> Option<&[Lanes; H]> {
+fn weights<const H: usize>(w: &[Row], h: usize, j: usize, k0: usize) -> Option<&[Row; H]> {
     w.get(j * h + k0..j * h + k0 + H)?.try_into().ok()
 }
 
 /// Encoder: `y_k = bias_k + Σ_j x_j·W[j][k]` (input order) for `k` in
 /// `k0..k0 + H`.
 #[inline(always)]
-fn encode<const H: usize>(
-    k0: usize,
-    x: &[Lanes],
-    w: &[Lanes],
-    h: usize,
-    bias: &[Lanes],
-    y: &mut [Lanes],
-) {
+fn encode<const H: usize>(k0: usize, x: &[Row], w: &[Row], h: usize, bias: &[Row], y: &mut [Row]) {
     let Some(b) = bias.get(k0..k0 + H) else {
         return;
     };
-    let mut acc = [V4::ZERO; H];
+    let mut acc = [V8::ZERO; H];
     for (a, b) in acc.iter_mut().zip(b) {
-        *a = v4(b);
+        *a = v8(b);
     }
     for (j, xj) in x.iter().enumerate() {
         let Some(row) = weights::<H>(w, h, j, k0) else {
             break;
         };
-        let xj = v4(xj);
+        let xj = v8(xj);
         for k in 0..H {
-            acc[k] = mul_add(acc[k], xj, v4(&row[k]));
+            acc[k] = mul_add8(acc[k], xj, v8(&row[k]));
         }
     }
     if let Some(out) = y.get_mut(k0..k0 + H) {
@@ -463,31 +483,24 @@ fn encode<const H: usize>(
 /// Hidden-layer gradient `g_k = (Σ_j err_j·W[j][k])·y_k·(1 − y_k)` for `k`
 /// in `k0..k0 + H`.
 #[inline(always)]
-fn gradient<const H: usize>(
-    k0: usize,
-    err: &[Lanes],
-    w: &[Lanes],
-    h: usize,
-    y: &[Lanes],
-    g: &mut [Lanes],
-) {
+fn gradient<const H: usize>(k0: usize, err: &[Row], w: &[Row], h: usize, y: &[Row], g: &mut [Row]) {
     let Some(y) = y.get(k0..k0 + H) else {
         return;
     };
-    let mut acc = [V4::ZERO; H];
+    let mut acc = [V8::ZERO; H];
     for (j, e) in err.iter().enumerate() {
         let Some(row) = weights::<H>(w, h, j, k0) else {
             break;
         };
-        let e = v4(e);
+        let e = v8(e);
         for k in 0..H {
-            acc[k] = mul_add(acc[k], e, v4(&row[k]));
+            acc[k] = mul_add8(acc[k], e, v8(&row[k]));
         }
     }
     if let Some(out) = g.get_mut(k0..k0 + H) {
         for ((o, a), y) in out.iter_mut().zip(acc).zip(y) {
-            let y = v4(y);
-            *o = (a * y * (V4::ONE - y)).to_array();
+            let y = v8(y);
+            *o = (a * y * (V8::ONE - y)).to_array();
         }
     }
 }
@@ -498,25 +511,25 @@ fn gradient<const H: usize>(
 #[inline(always)]
 fn update<const H: usize>(
     k0: usize,
-    x: &[Lanes],
-    err: &[Lanes],
-    g: &[Lanes],
-    y: &[Lanes],
-    w: &mut [Lanes],
+    x: &[Row],
+    err: &[Row],
+    g: &[Row],
+    y: &[Row],
+    w: &mut [Row],
     h: usize,
     lr: f32,
 ) {
     let (Some(g), Some(y)) = (g.get(k0..k0 + H), y.get(k0..k0 + H)) else {
         return;
     };
-    let lr = V4::splat(lr);
+    let lr = V8::splat(lr);
     for (j, (xj, ej)) in x.iter().zip(err).enumerate() {
         let Some(row) = w.get_mut(j * h + k0..j * h + k0 + H) else {
             break;
         };
-        let (xj, ej) = (v4(xj), v4(ej));
+        let (xj, ej) = (v8(xj), v8(ej));
         for k in 0..H {
-            row[k] = (v4(&row[k]) + lr * (xj * v4(&g[k]) + ej * v4(&y[k]))).to_array();
+            row[k] = (v8(&row[k]) + lr * (xj * v8(&g[k]) + ej * v8(&y[k]))).to_array();
         }
     }
 }
@@ -532,9 +545,8 @@ struct Member {
     lane: usize,
 }
 
-/// Up to [`LANES`] members computed side by side, one per lane, with the
-/// shape of the largest (the others padded with zero weights that never
-/// learn).
+/// Up to `L` members computed side by side, one per lane, with the shape
+/// of the largest (the others padded with zero weights that never learn).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 struct Bundle {
     /// Input rows (the largest member's inputs).
@@ -551,16 +563,16 @@ struct Bundle {
 }
 
 /// KitNET's ensemble: many small autoencoders with tied weights, each over
-/// its own slice of the feature vector.
+/// its own slice of the feature vector, `L` members side by side.
 ///
 /// **Layout: members side by side.** KitNET's members have at most a few
 /// dozen weights, and per-member loops over their few inputs and hidden
 /// units are too short to fill a vector register: the previous layout
 /// (one member at a time, four hidden units per register) spent its time on
 /// broadcasts, the decoder's horizontal sums and padding. Here members are
-/// sorted by shape and packed four to a *bundle*; every value of a bundle
-/// (an input, a hidden unit, a weight) is a row of four lanes, one per
-/// member, and every operation is the same on the four lanes. The encoder,
+/// sorted by shape and packed `L` to a *bundle*; every value of a bundle
+/// (an input, a hidden unit, a weight) is a row of `L` lanes, one per
+/// member, and every operation is the same on every lane. The encoder,
 /// decoder, errors and SGD step are then plain vertical arithmetic with no
 /// shuffle, which vectorises on any SIMD width and computes, for each
 /// member, exactly the sums of the textbook per-member network in the same
@@ -568,29 +580,40 @@ struct Bundle {
 /// its bundle's shape has zero weights in the extra rows; masks keep its
 /// padded inputs, errors and hidden units at exactly zero, so they neither
 /// change its sums nor learn.
+///
+/// **Eight in memory, four on disk.** [`KitNet`] computes with `L =`
+/// [`MEMBERS`] (eight: one AVX2 register, half the bundles of four and
+/// their per-bundle work) and saves the four-lane layout that the state
+/// format has held since format 6 ([`four_lanes`]): the layout is a pure
+/// function of the members' sizes, so either is rebuilt from the other
+/// exactly, and saved states keep loading.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Ensemble {
+#[serde(bound(
+    serialize = "[f32; L]: Serialize",
+    deserialize = "[f32; L]: Deserialize<'de>"
+))]
+struct Ensemble<const L: usize> {
     /// In the caller's order (its feature groups).
     members: Vec<Member>,
     bundles: Vec<Bundle>,
-    w: Vec<Lanes>,
+    w: Vec<[f32; L]>,
     /// One per hidden row.
-    hbias: Vec<Lanes>,
+    hbias: Vec<[f32; L]>,
     /// 1 where the row is a hidden unit of the lane's member, else 0.
-    hmask: Vec<Lanes>,
+    hmask: Vec<[f32; L]>,
     /// One per input row.
-    vbias: Vec<Lanes>,
+    vbias: Vec<[f32; L]>,
     /// 1 where the row is an input of the lane's member, else 0.
-    imask: Vec<Lanes>,
+    imask: Vec<[f32; L]>,
     /// Per bundle: the lane's member's input count (1 for an empty lane).
-    count: Vec<Lanes>,
+    count: Vec<[f32; L]>,
     /// Per input row: range seen in training, and the scaling derived from
     /// it (see [`Ensemble::refresh_scale`]): `x' = (x − lo)·inv`, 0 in
     /// padding.
-    norm_min: Vec<Lanes>,
-    norm_max: Vec<Lanes>,
-    lo: Vec<Lanes>,
-    inv: Vec<Lanes>,
+    norm_min: Vec<[f32; L]>,
+    norm_max: Vec<[f32; L]>,
+    lo: Vec<[f32; L]>,
+    inv: Vec<[f32; L]>,
 }
 
 /// Activations of one pass through an [`Ensemble`], kept between packets
@@ -598,17 +621,17 @@ struct Ensemble {
 #[derive(Debug, Default, Clone)]
 struct Buffers {
     /// Scaled input.
-    x: Vec<Lanes>,
+    x: Vec<Row>,
     /// Hidden units.
-    y: Vec<Lanes>,
+    y: Vec<Row>,
     /// Reconstruction.
-    z: Vec<Lanes>,
+    z: Vec<Row>,
     /// `x − z` (0 in padding).
-    err: Vec<Lanes>,
+    err: Vec<Row>,
     /// Hidden-layer gradient.
-    gh: Vec<Lanes>,
+    gh: Vec<Row>,
     /// Per bundle: each lane's RMSE.
-    rmse: Vec<Lanes>,
+    rmse: Vec<Row>,
 }
 
 /// Hidden units of a member with `n` inputs.
@@ -617,16 +640,16 @@ fn hidden_units(n: usize, ratio: f32) -> usize {
 }
 
 /// Bundles for members of the given `(inputs, hidden)` sizes: sorted by
-/// shape (largest first, then by position), [`LANES`] to a bundle. Returns
+/// shape (largest first, then by position), `lanes` to a bundle. Returns
 /// the bundles and each member's (bundle, lane). A pure function of the
 /// sizes, so a loaded state can be checked against it.
-fn layout(sizes: &[(usize, usize)]) -> (Vec<Bundle>, Vec<(usize, usize)>) {
+fn layout(sizes: &[(usize, usize)], lanes: usize) -> (Vec<Bundle>, Vec<(usize, usize)>) {
     let mut order: Vec<usize> = (0..sizes.len()).collect();
     order.sort_by_key(|&i| (std::cmp::Reverse(sizes[i]), i));
     let mut bundles = Vec::new();
     let mut place = vec![(0, 0); sizes.len()];
     let (mut input, mut hidden, mut weight) = (0usize, 0usize, 0usize);
-    for (b, chunk) in order.chunks(LANES).enumerate() {
+    for (b, chunk) in order.chunks(lanes.max(1)).enumerate() {
         let n = chunk.iter().map(|&i| sizes[i].0).max().unwrap_or(1);
         let h = chunk.iter().map(|&i| sizes[i].1).max().unwrap_or(1);
         bundles.push(Bundle {
@@ -646,7 +669,37 @@ fn layout(sizes: &[(usize, usize)]) -> (Vec<Bundle>, Vec<(usize, usize)>) {
     (bundles, place)
 }
 
-impl Ensemble {
+impl<const L: usize> Ensemble<L> {
+    /// Members of the given `(inputs, hidden)` sizes laid out `L` to a
+    /// bundle, every weight and bias 0, ranges empty.
+    fn empty(shapes: &[(usize, usize)]) -> Self {
+        let (bundles, place) = layout(shapes, L);
+        let members: Vec<Member> = shapes
+            .iter()
+            .zip(&place)
+            .map(|(&(n, h), &(bundle, lane))| Member { n, h, bundle, lane })
+            .collect();
+        let (rows_in, rows_h, rows_w) = bundles.last().map_or((0, 0, 0), |b| {
+            (b.input + b.n, b.hidden + b.h, b.weight + b.n * b.h)
+        });
+        let mut e = Self {
+            members,
+            bundles,
+            w: vec![[0.0; L]; rows_w],
+            hbias: vec![[0.0; L]; rows_h],
+            hmask: Vec::new(),
+            vbias: vec![[0.0; L]; rows_in],
+            imask: Vec::new(),
+            count: Vec::new(),
+            norm_min: vec![[f32::INFINITY; L]; rows_in],
+            norm_max: vec![[f32::NEG_INFINITY; L]; rows_in],
+            lo: vec![[0.0; L]; rows_in],
+            inv: vec![[0.0; L]; rows_in],
+        };
+        (e.imask, e.hmask, e.count) = e.masks();
+        e
+    }
+
     /// One member per entry of `sizes` (inputs each, at least 1), with
     /// `⌈ratio·n⌉` hidden units and weights uniform in ±1/n drawn in member,
     /// input, hidden-unit order.
@@ -658,50 +711,54 @@ impl Ensemble {
                 (n, hidden_units(n, hidden_ratio))
             })
             .collect();
-        let (bundles, place) = layout(&shapes);
-        let members: Vec<Member> = shapes
-            .iter()
-            .zip(&place)
-            .map(|(&(n, h), &(bundle, lane))| Member { n, h, bundle, lane })
-            .collect();
-        let (rows_in, rows_h, rows_w) = bundles.last().map_or((0, 0, 0), |b| {
-            (b.input + b.n, b.hidden + b.h, b.weight + b.n * b.h)
-        });
-        let mut w = vec![[0.0; LANES]; rows_w];
-        for m in &members {
-            let b = bundles[m.bundle];
+        let mut e = Self::empty(&shapes);
+        for m in &e.members {
+            let b = e.bundles[m.bundle];
             let a = 1.0 / m.n as f64;
             for j in 0..m.n {
                 for k in 0..m.h {
-                    w[b.weight + j * b.h + k][m.lane] = ((rng.next_f64() * 2.0 - 1.0) * a) as f32;
+                    e.w[b.weight + j * b.h + k][m.lane] = ((rng.next_f64() * 2.0 - 1.0) * a) as f32;
                 }
             }
         }
-        let mut e = Self {
-            members,
-            bundles,
-            w,
-            hbias: vec![[0.0; LANES]; rows_h],
-            hmask: Vec::new(),
-            vbias: vec![[0.0; LANES]; rows_in],
-            imask: Vec::new(),
-            count: Vec::new(),
-            norm_min: vec![[f32::INFINITY; LANES]; rows_in],
-            norm_max: vec![[f32::NEG_INFINITY; LANES]; rows_in],
-            lo: vec![[0.0; LANES]; rows_in],
-            inv: vec![[0.0; LANES]; rows_in],
-        };
-        (e.imask, e.hmask, e.count) = e.masks();
         e
     }
 
+    /// The same members, weights, biases and ranges laid out `M` to a
+    /// bundle. Only for a well-formed ensemble (every index below is then
+    /// in range); values are copied, not computed, so it is exact.
+    fn relayout<const M: usize>(&self) -> Ensemble<M> {
+        let shapes: Vec<(usize, usize)> = self.members.iter().map(|m| (m.n, m.h)).collect();
+        let mut to = Ensemble::<M>::empty(&shapes);
+        for (a, b) in self.members.iter().zip(&to.members) {
+            let (fa, fb) = (self.bundles[a.bundle], to.bundles[b.bundle]);
+            let (la, lb) = (a.lane, b.lane);
+            for j in 0..a.n {
+                let (ra, rb) = (fa.input + j, fb.input + j);
+                to.vbias[rb][lb] = self.vbias[ra][la];
+                to.norm_min[rb][lb] = self.norm_min[ra][la];
+                to.norm_max[rb][lb] = self.norm_max[ra][la];
+                to.lo[rb][lb] = self.lo[ra][la];
+                to.inv[rb][lb] = self.inv[ra][la];
+                for k in 0..a.h {
+                    to.w[fb.weight + j * fb.h + k][lb] = self.w[fa.weight + j * fa.h + k][la];
+                }
+            }
+            for k in 0..a.h {
+                to.hbias[fb.hidden + k][lb] = self.hbias[fa.hidden + k][la];
+            }
+        }
+        to
+    }
+
     /// Input and hidden masks and per-lane input counts of the layout.
-    fn masks(&self) -> (Vec<Lanes>, Vec<Lanes>, Vec<Lanes>) {
+    #[allow(clippy::type_complexity)]
+    fn masks(&self) -> (Vec<[f32; L]>, Vec<[f32; L]>, Vec<[f32; L]>) {
         let rows_in = self.bundles.last().map_or(0, |b| b.input + b.n);
         let rows_h = self.bundles.last().map_or(0, |b| b.hidden + b.h);
-        let mut imask = vec![[0.0; LANES]; rows_in];
-        let mut hmask = vec![[0.0; LANES]; rows_h];
-        let mut count = vec![[1.0; LANES]; self.bundles.len()];
+        let mut imask = vec![[0.0; L]; rows_in];
+        let mut hmask = vec![[0.0; L]; rows_h];
+        let mut count = vec![[1.0; L]; self.bundles.len()];
         for m in &self.members {
             let b = self.bundles[m.bundle];
             for row in &mut imask[b.input..b.input + m.n] {
@@ -738,7 +795,7 @@ impl Ensemble {
             return false;
         }
         let sizes: Vec<(usize, usize)> = self.members.iter().map(|m| (m.n, m.h)).collect();
-        let (bundles, place) = layout(&sizes);
+        let (bundles, place) = layout(&sizes, L);
         if bundles != self.bundles
             || self
                 .members
@@ -774,39 +831,25 @@ impl Ensemble {
         self.bundles.iter().all(|b| {
             (0..b.n).all(|j| {
                 let im = &self.imask[b.input + j];
-                (0..LANES).all(|l| {
+                (0..L).all(|l| {
                     im[l] != 0.0
                         || (self.vbias[b.input + j][l] == 0.0 && self.inv[b.input + j][l] == 0.0)
                 }) && (0..b.h).all(|k| {
                     let hm = &self.hmask[b.hidden + k];
                     let r = &self.w[b.weight + j * b.h + k];
-                    (0..LANES).all(|l| (im[l] != 0.0 && hm[l] != 0.0) || r[l] == 0.0)
+                    (0..L).all(|l| (im[l] != 0.0 && hm[l] != 0.0) || r[l] == 0.0)
                 })
             }) && (0..b.h).all(|k| {
                 let hm = &self.hmask[b.hidden + k];
-                (0..LANES).all(|l| hm[l] != 0.0 || self.hbias[b.hidden + k][l] == 0.0)
+                (0..L).all(|l| hm[l] != 0.0 || self.hbias[b.hidden + k][l] == 0.0)
             })
         })
-    }
-
-    fn buffers_fit(&self, b: &mut Buffers) {
-        let (ni, nh, nb) = (self.rows(), self.hbias.len(), self.bundles.len());
-        if b.x.len() != ni || b.y.len() != nh || b.rmse.len() != nb {
-            *b = Buffers {
-                x: vec![[0.0; LANES]; ni],
-                y: vec![[0.0; LANES]; nh],
-                z: vec![[0.0; LANES]; ni],
-                err: vec![[0.0; LANES]; ni],
-                gh: vec![[0.0; LANES]; nh],
-                rmse: vec![[0.0; LANES]; nb],
-            };
-        }
     }
 
     /// Widens the training ranges by `raw` (input rows; non-finite values
     /// and padding ignored); true when a range (so the scaling) changed.
     #[inline(always)]
-    fn observe(&mut self, raw: &[Lanes]) -> bool {
+    fn observe(&mut self, raw: &[[f32; L]]) -> bool {
         // Selects rather than branches (the same updates): the loop runs
         // eight lanes a step and only the final `changed` is a branch.
         let mut changed = false;
@@ -838,7 +881,7 @@ impl Ensemble {
     /// Padding keeps `lo = inv = 0`, so its scaled input is 0.
     fn refresh_scale(&mut self) {
         for r in 0..self.rows() {
-            for l in 0..LANES {
+            for l in 0..L {
                 let (lo, inv) = scale_of(self.norm_min[r][l], self.norm_max[r][l]);
                 let on = self.imask[r][l] != 0.0;
                 self.lo[r][l] = if on { lo } else { 0.0 };
@@ -846,10 +889,53 @@ impl Ensemble {
             }
         }
     }
+}
+
+/// [`KitNet`]'s ensemble saved in its four-lane layout (state format 6 and
+/// later) and computed in the eight-lane one; see [`Ensemble`].
+mod four_lanes {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::{Ensemble, MEMBERS};
+
+    pub(super) fn serialize<S: Serializer>(e: &Ensemble<MEMBERS>, s: S) -> Result<S::Ok, S::Error> {
+        e.relayout::<4>().serialize(s)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Ensemble<MEMBERS>, D::Error> {
+        let saved = Ensemble::<4>::deserialize(d)?;
+        // The copy indexes by the saved layout: it must be the one its
+        // members' sizes give (the hidden ratio is checked with the
+        // whole model, after loading).
+        if !saved.is_well_formed(None) {
+            return Err(serde::de::Error::custom(
+                "KitNET ensemble: layout does not match its members",
+            ));
+        }
+        Ok(saved.relayout())
+    }
+}
+
+impl Ensemble<MEMBERS> {
+    fn buffers_fit(&self, b: &mut Buffers) {
+        let (ni, nh, nb) = (self.rows(), self.hbias.len(), self.bundles.len());
+        if b.x.len() != ni || b.y.len() != nh || b.rmse.len() != nb {
+            *b = Buffers {
+                x: vec![[0.0; MEMBERS]; ni],
+                y: vec![[0.0; MEMBERS]; nh],
+                z: vec![[0.0; MEMBERS]; ni],
+                err: vec![[0.0; MEMBERS]; ni],
+                gh: vec![[0.0; MEMBERS]; nh],
+                rmse: vec![[0.0; MEMBERS]; nb],
+            };
+        }
+    }
 
     /// Scales `raw` (input rows, 0 in padding) into `b.x`.
     #[inline(always)]
-    fn scale(&self, raw: &[Lanes], b: &mut Buffers) {
+    fn scale(&self, raw: &[Row], b: &mut Buffers) {
         self.buffers_fit(b);
         for (((o, &v), &lo), &inv) in
             b.x.as_flattened_mut()
@@ -871,9 +957,9 @@ impl Ensemble {
     #[inline(always)]
     fn prepare(
         &self,
-        gather: &[[u8; LANES]],
+        gather: &[[u8; MEMBERS]],
         features: &[f32; GATHER_SPAN],
-        raw: &mut [Lanes],
+        raw: &mut [Row],
         b: &mut Buffers,
         wide: Wide,
     ) {
@@ -890,7 +976,7 @@ impl Ensemble {
                     .zip(b.x.iter_mut())
                 {
                     *r = g.map(|i| compress(features[usize::from(i)]));
-                    for l in 0..LANES {
+                    for l in 0..MEMBERS {
                         o[l] = clamp_scaled((r[l] - lo[l]) * inv[l]);
                     }
                 }
@@ -903,7 +989,7 @@ impl Ensemble {
     fn rmse_slots(&self) -> Vec<u32> {
         self.members
             .iter()
-            .map(|m| (m.bundle * LANES + m.lane) as u32)
+            .map(|m| (m.bundle * MEMBERS + m.lane) as u32)
             .collect()
     }
 
@@ -930,7 +1016,7 @@ impl Ensemble {
             let im = &self.imask[bd.input..bd.input + bd.n];
             let ys = &mut y[bd.hidden..bd.hidden + bd.h];
             let es = &mut err[bd.input..bd.input + bd.n];
-            // The eight-lane kernel where the CPU has AVX2 (same bits).
+            // One AVX2 register per row where the CPU has it (same bits).
             macro_rules! bundle {
                 ($h:literal) => {
                     match wide {
@@ -954,10 +1040,10 @@ impl Ensemble {
                     // then decode row by row through memory.
                     by_chunks!(h, encode, xs, w, h, hb, ys);
                     for (v, m) in ys.iter_mut().zip(hm) {
-                        *v = (sigmoid4(v4(v)) * v4(m)).to_array();
+                        *v = (sigmoid8(v8(v)) * v8(m)).to_array();
                     }
                     let zs = &mut z[bd.input..bd.input + bd.n];
-                    let mut sq = V4::ZERO;
+                    let mut sq = V8::ZERO;
                     for ((((zj, row), &bias), (xj, m)), e) in zs
                         .iter_mut()
                         .zip(w.chunks_exact(h))
@@ -965,15 +1051,15 @@ impl Ensemble {
                         .zip(xs.iter().zip(im))
                         .zip(es.iter_mut())
                     {
-                        *zj = sigmoid4(v4(&dot4(row, ys, bias))).to_array();
-                        let ev = (v4(xj) - v4(zj)) * v4(m);
+                        *zj = sigmoid8(v8(&dot(row, ys, bias))).to_array();
+                        let ev = (v8(xj) - v8(zj)) * v8(m);
                         *e = ev.to_array();
-                        sq = mul_add(sq, ev, ev);
+                        sq = mul_add8(sq, ev, ev);
                     }
                     sq
                 }
             };
-            *out = (sq / v4(count)).sqrt().to_array();
+            *out = (sq / v8(count)).sqrt().to_array();
         }
         let flat = b.rmse.as_flattened();
         rmse.extend(
@@ -1415,11 +1501,11 @@ struct Scratch {
     /// The same per row, as bytes (`u16::MAX` is 255), for fewer than
     /// [`GATHER_SPAN`] features: a byte indexes the fixed-size buffer
     /// without a bounds check or a mask.
-    gather8: Vec<[u8; LANES]>,
+    gather8: Vec<[u8; MEMBERS]>,
     /// [`Ensemble::rmse_slots`], built with `gather`.
     slots: Vec<u32>,
     /// Compressed features in the ensemble's input rows.
-    raw: Vec<Lanes>,
+    raw: Vec<Row>,
     /// The input's features in feature order, zero past the last (the
     /// gather's source; padding reads its last slot).
     features: Box<[f32; GATHER_SPAN]>,
@@ -1461,7 +1547,8 @@ impl Default for Scratch {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct KitNet {
     groups: Vec<Vec<u16>>,
-    ensemble: Ensemble,
+    #[serde(with = "four_lanes")]
+    ensemble: Ensemble<MEMBERS>,
     /// The network over the ensemble's RMSEs.
     output: Autoencoder,
     hidden_ratio: f32,
@@ -1517,26 +1604,26 @@ impl KitNet {
     fn ensemble_errors(&mut self, x: &[f32], train: bool, wide: Wide) {
         let s = &mut self.scratch;
         let rows = self.ensemble.rows();
-        if s.gather.len() != rows * LANES {
+        if s.gather.len() != rows * MEMBERS {
             // Padding reads the last slot of the buffer, which no feature
             // fills when there are fewer than `GATHER_SPAN` (and reads past
             // the end, 0, otherwise).
-            s.gather = vec![u16::MAX; rows * LANES];
+            s.gather = vec![u16::MAX; rows * MEMBERS];
             for (g, m) in self.groups.iter().zip(&self.ensemble.members) {
                 let first = self.ensemble.bundles[m.bundle].input;
                 for (j, &i) in g.iter().enumerate() {
-                    s.gather[(first + j) * LANES + m.lane] = i;
+                    s.gather[(first + j) * MEMBERS + m.lane] = i;
                 }
             }
             s.gather8 = s
                 .gather
-                .as_chunks::<LANES>()
+                .as_chunks::<MEMBERS>()
                 .0
                 .iter()
                 .map(|g| g.map(|i| i as u8))
                 .collect();
             s.slots = self.ensemble.rmse_slots();
-            s.raw = vec![[0.0; LANES]; rows];
+            s.raw = vec![[0.0; MEMBERS]; rows];
         }
         // Gather into the bundles' rows, compress and scale; padding reads
         // 0. With fewer than `GATHER_SPAN` features the gather indexes a
@@ -1898,6 +1985,49 @@ mod tests {
         reused.score(&probe);
         plain.scratch = Scratch::default();
         assert_eq!(reused.train(&x).to_bits(), plain.train(&x).to_bits());
+    }
+
+    /// The ensemble computes eight members to a bundle but saves the
+    /// four-lane layout of state format 6: a fresh network saves exactly
+    /// the four-lane ensemble of the same seed, and a trained one goes to
+    /// four lanes and back unchanged.
+    #[test]
+    fn saved_ensemble_keeps_the_four_lane_layout() {
+        let sizes = [10usize, 3, 10, 5, 1, 10, 2, 7, 1, 9, 10, 4, 1];
+        let mut next = 0usize;
+        let groups: Vec<Vec<usize>> = sizes
+            .iter()
+            .map(|&n| {
+                next += n;
+                (next - n..next).collect()
+            })
+            .collect();
+        let mut net = KitNet::new(&groups, 0.75, 0.1, 3);
+        let four = Ensemble::<4>::new(sizes, 0.75, &mut Rng::new(3));
+        let bytes = |e: &Ensemble<4>| postcard::to_allocvec(e).expect("serialises");
+        assert_eq!(bytes(&net.ensemble.relayout()), bytes(&four));
+        let mut rng = Rng::new(9);
+        for _ in 0..500 {
+            let x: Vec<f32> = (0..next).map(|_| rng.next_f64() as f32 * 20.0).collect();
+            net.train(&x);
+        }
+        let back: Ensemble<MEMBERS> = net.ensemble.relayout::<4>().relayout();
+        assert!(back.is_well_formed(Some(0.75)));
+        assert_eq!(
+            postcard::to_allocvec(&back).expect("serialises"),
+            postcard::to_allocvec(&net.ensemble).expect("serialises")
+        );
+        // A four-lane layout that does not match its members is refused
+        // when loading, before anything indexes by it.
+        let mut bad = net.ensemble.relayout::<4>();
+        bad.members[0].lane = 3;
+        let good: KitNet =
+            postcard::from_bytes(&postcard::to_allocvec(&net).expect("serialises")).expect("loads");
+        assert!(good.is_well_formed(next));
+        let saved = postcard::to_allocvec(&bad).expect("serialises");
+        assert!(postcard::from_bytes::<Ensemble<4>>(&saved).is_ok());
+        let mut de = postcard::Deserializer::from_bytes(&saved);
+        assert!(four_lanes::deserialize(&mut de).is_err());
     }
 
     #[test]

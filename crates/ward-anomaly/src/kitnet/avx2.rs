@@ -1,19 +1,16 @@
-//! Eight-lane (AVX2) forward pass of one ensemble bundle: the same values,
-//! bit for bit, as [`super::forward_bundle`].
+//! AVX2 kernels of KitNET: the same values, bit for bit, as the generic
+//! ones in `kitnet.rs`.
 //!
-//! The bundle layout stays four lanes (one member per lane); a 256-bit
-//! register holds two adjacent rows. In the encoder, hidden rows `2p` and
-//! `2p + 1` of a weight row are adjacent in memory and share the input, so
-//! one load, one multiply and one add serve both. In the decoder the four
-//! partial sums `s0..s3` of [`super::dot4`] live as `s0|s1` (hidden rows
-//! `k mod 4 ∈ {0, 1}`) and `s2|s3`; each half takes exactly the products,
-//! in exactly the order, that its four-lane accumulator takes, and
-//! `(s0 + s2) + (s1 + s3)` is the two registers added, then their halves.
-//! Two input rows then share one eight-lane sigmoid, error and mask. Every
-//! operation is an IEEE add, subtract, multiply, divide, min or max per lane
-//! (no fused multiply-add), in the order of the four-lane code, so every
-//! lane computes the same bits; `Kernels::Baseline` against the default in
-//! the tests checks it.
+//! The ensemble's bundles hold eight members side by side (`Row`), so a
+//! row is one 256-bit register: [`forward_bundle`] is the generic
+//! kernel's vertical arithmetic with one register per row, and [`prepare`]
+//! gathers, log-compresses and scales a row at a time. The output
+//! autoencoder keeps four hidden units per block; its encoder does two
+//! adjacent blocks per register ([`encode_blocks`]). Every operation is an
+//! IEEE add, subtract, multiply, divide, min or max per lane (no fused
+//! multiply-add), in the order of the generic code, so every lane computes
+//! the same bits; `Kernels::Baseline` against the default in the tests
+//! checks it.
 //!
 //! Only compiled on x86-64; called only with a [`V3`] token, which `pulp`
 //! hands out after checking that the CPU has AVX2 (and the other x86-64-v3
@@ -22,27 +19,17 @@
 //! that reason: a call that is not inlined would run code compiled without
 //! them.
 
-use core::arch::x86_64::{__m128, __m256};
+use core::arch::x86_64::__m256;
 
 use pulp::x86::V3;
 
-use super::{mul_add, sigmoid4, v4, Lanes, V4};
+use super::{mul_add, sigmoid4, v4, Lanes, Row, V4, V8};
 use crate::mathx::{C0, C1, C2, C3, C4, MAGIC};
 
 /// Two adjacent rows as one register (an unaligned 256-bit load).
 #[inline(always)]
 fn pair(a: &[Lanes; 2]) -> __m256 {
     bytemuck::cast(*a)
-}
-
-#[inline(always)]
-fn to_m128(v: V4) -> __m128 {
-    bytemuck::cast(v)
-}
-
-#[inline(always)]
-fn to_v4(v: __m128) -> V4 {
-    bytemuck::cast(v)
 }
 
 #[inline(always)]
@@ -63,16 +50,6 @@ fn mul(s: V3, a: __m256, b: __m256) -> __m256 {
 #[inline(always)]
 fn splat(s: V3, v: f32) -> __m256 {
     s.avx._mm256_set1_ps(v)
-}
-
-#[inline(always)]
-fn low(s: V3, a: __m256) -> V4 {
-    to_v4(s.avx._mm256_castps256_ps128(a))
-}
-
-#[inline(always)]
-fn high(s: V3, a: __m256) -> V4 {
-    to_v4(s.avx._mm256_extractf128_ps::<1>(a))
 }
 
 /// `mathx::exp2_fast4` on eight lanes, operation for operation: `maxps`
@@ -108,123 +85,64 @@ fn sigmoid8(s: V3, x: __m256) -> __m256 {
     s.avx._mm256_div_ps(one, add(s, one, e))
 }
 
-/// `t = s01 + s23` for one weight row: its halves added give
-/// [`super::dot4`]'s `combine` of the row's partial sums (without the
-/// bias). `acc` holds the hidden units in pairs, `tail` the last one when
-/// `H` is odd.
+/// Eight lanes from a row of the ensemble (an unaligned 256-bit load).
 #[inline(always)]
-fn row_sums<const H: usize>(s: V3, row: &[Lanes; H], acc: &[__m256; H], tail: V4) -> __m256 {
-    let zero = splat(s, 0.0);
-    let (mut s01, mut s23) = (zero, zero);
-    let (r2, r1) = row.as_chunks::<2>();
-    for (p, (r, a)) in r2.iter().zip(acc).enumerate() {
-        // Hidden rows 2p, 2p + 1 go to partial sums 2p mod 4, 2p mod 4 + 1.
-        if p % 2 == 0 {
-            s01 = add(s, s01, mul(s, pair(r), *a));
-        } else {
-            s23 = add(s, s23, mul(s, pair(r), *a));
-        }
-    }
-    if let Some(r) = r1.first() {
-        // The last hidden row, H − 1 (even), goes to sum (H − 1) mod 4:
-        // the low half of s01 or of s23, as its last term.
-        if (H - 1).is_multiple_of(4) {
-            let lo = mul_add(low(s, s01), v4(r), tail);
-            s01 = s.avx._mm256_insertf128_ps::<0>(s01, to_m128(lo));
-        } else {
-            let lo = mul_add(low(s, s23), v4(r), tail);
-            s23 = s.avx._mm256_insertf128_ps::<0>(s23, to_m128(lo));
-        }
-    }
-    add(s, s01, s23)
+fn row8(a: &Row) -> __m256 {
+    bytemuck::cast(*a)
 }
 
-/// [`super::forward_bundle`] on eight lanes, the same bits. `H ≤ 8`.
+/// [`super::forward_bundle`] with one AVX2 register per row (a lane per
+/// member), the same bits: every lane takes the same operations in the
+/// same order as the generic kernel's. `H ≤ 8`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub(super) fn forward_bundle<const H: usize>(
     s: V3,
-    x: &[Lanes],
-    w: &[Lanes],
-    hbias: &[Lanes],
-    hmask: &[Lanes],
-    vbias: &[Lanes],
-    imask: &[Lanes],
-    y: &mut [Lanes],
-    err: &mut [Lanes],
-) -> V4 {
+    x: &[Row],
+    w: &[Row],
+    hbias: &[Row],
+    hmask: &[Row],
+    vbias: &[Row],
+    imask: &[Row],
+    y: &mut [Row],
+    err: &mut [Row],
+) -> V8 {
     let (Ok(hb), Ok(hm), Ok(y)) = (
-        <&[Lanes; H]>::try_from(hbias),
-        <&[Lanes; H]>::try_from(hmask),
-        <&mut [Lanes; H]>::try_from(y),
+        <&[Row; H]>::try_from(hbias),
+        <&[Row; H]>::try_from(hmask),
+        <&mut [Row; H]>::try_from(y),
     ) else {
-        return V4::ZERO;
+        return V8::ZERO;
     };
     let rows = w.as_chunks::<H>().0;
-    // Encoder: hidden rows in pairs (only the first H / 2 entries of `acc`
-    // are used; an array of H keeps the length a plain constant), the last
-    // one alone when H is odd.
-    let mut acc = [splat(s, 0.0); H];
-    let (hb2, hb1) = hb.as_chunks::<2>();
-    for (a, b) in acc.iter_mut().zip(hb2) {
-        *a = pair(b);
-    }
-    let mut tail = hb1.first().map_or(V4::ZERO, v4);
+    // Encoder: `acc_k = bias_k + Σ_j x_j·W[j][k]` in input order.
+    let mut acc = hb.map(|b| row8(&b));
     for (xj, row) in x.iter().zip(rows) {
-        let x4 = to_m128(v4(xj));
-        let xb = s.avx._mm256_broadcast_ps(&x4);
-        let (r2, r1) = row.as_chunks::<2>();
-        for (a, r) in acc.iter_mut().zip(r2) {
-            *a = add(s, *a, mul(s, xb, pair(r)));
-        }
-        if let Some(r) = r1.first() {
-            tail = mul_add(tail, v4(xj), v4(r));
+        let xj = row8(xj);
+        for k in 0..H {
+            acc[k] = add(s, acc[k], mul(s, xj, row8(&row[k])));
         }
     }
-    let (hm2, hm1) = hm.as_chunks::<2>();
-    let (y2, y1) = y.as_chunks_mut::<2>();
-    for ((a, m), o) in acc.iter_mut().zip(hm2).zip(y2.iter_mut()) {
-        *a = mul(s, sigmoid8(s, *a), pair(m));
-        *o = bytemuck::cast(*a);
+    for k in 0..H {
+        acc[k] = mul(s, sigmoid8(s, acc[k]), row8(&hm[k]));
+        y[k] = bytemuck::cast(acc[k]);
     }
-    if let (Some(m), Some(o)) = (hm1.first(), y1.first_mut()) {
-        tail = sigmoid4(tail) * v4(m);
-        *o = tail.to_array();
+    // Decoder: per input row, hidden unit `k` into partial sum `k mod 4`,
+    // combined as `(s0 + s2) + (s1 + s3)`, the bias added.
+    let zero = splat(s, 0.0);
+    let mut sq = zero;
+    for ((((xj, row), b), m), e) in x.iter().zip(rows).zip(vbias).zip(imask).zip(err) {
+        let mut p = [zero; 4];
+        for k in 0..H {
+            p[k % 4] = add(s, p[k % 4], mul(s, row8(&row[k]), acc[k]));
+        }
+        let t = add(s, add(s, p[0], p[2]), add(s, p[1], p[3]));
+        let z = sigmoid8(s, add(s, row8(b), t));
+        let ev = mul(s, sub(s, row8(xj), z), row8(m));
+        *e = bytemuck::cast(ev);
+        sq = add(s, sq, mul(s, ev, ev));
     }
-    // Decoder, two input rows at a time.
-    let mut sq = V4::ZERO;
-    let (x2, x1) = x.as_chunks::<2>();
-    let (w2, w1) = rows.as_chunks::<2>();
-    let (b2, b1) = vbias.as_chunks::<2>();
-    let (m2, m1) = imask.as_chunks::<2>();
-    let (e2, e1) = err.as_chunks_mut::<2>();
-    for ((((xp, [ra, rb]), bp), mp), ep) in x2.iter().zip(w2).zip(b2).zip(m2).zip(e2.iter_mut()) {
-        let ta = row_sums(s, ra, &acc, tail);
-        let tb = row_sums(s, rb, &acc, tail);
-        let lo = s.avx._mm256_permute2f128_ps::<0x20>(ta, tb);
-        let hi = s.avx._mm256_permute2f128_ps::<0x31>(ta, tb);
-        let z = sigmoid8(s, add(s, pair(bp), add(s, lo, hi)));
-        let ev = mul(s, sub(s, pair(xp), z), pair(mp));
-        *ep = bytemuck::cast(ev);
-        let ev2 = mul(s, ev, ev);
-        sq += low(s, ev2);
-        sq += high(s, ev2);
-    }
-    // An odd last row: four lanes.
-    if let (Some(xj), Some(row), Some(b), Some(m), Some(e)) = (
-        x1.first(),
-        w1.first(),
-        b1.first(),
-        m1.first(),
-        e1.first_mut(),
-    ) {
-        let t = row_sums(s, row, &acc, tail);
-        let z = sigmoid4(v4(b) + (low(s, t) + high(s, t)));
-        let ev = (v4(xj) - z) * v4(m);
-        *e = ev.to_array();
-        sq = mul_add(sq, ev, ev);
-    }
-    sq
+    bytemuck::cast(sq)
 }
 
 /// [`super::encode_blocks`] on eight lanes, then the sigmoid: `y =
@@ -348,57 +266,38 @@ fn scale8(s: V3, v: __m256, lo: __m256, inv: __m256) -> __m256 {
 /// Eight features by byte index (no bounds check: a byte indexes the
 /// fixed-size buffer).
 #[inline(always)]
-fn gather8(s: V3, features: &[f32; super::GATHER_SPAN], g: &[[u8; 4]; 2]) -> __m256 {
-    let [a, b] = g;
+fn gather8(s: V3, features: &[f32; super::GATHER_SPAN], g: &[u8; 8]) -> __m256 {
     let f = |i: u8| features[usize::from(i)];
     // Built in registers (a trip through a stack array would make the
     // 256-bit load wait for eight narrow stores it cannot forward).
     s.avx._mm256_setr_ps(
-        f(a[0]),
-        f(a[1]),
-        f(a[2]),
-        f(a[3]),
-        f(b[0]),
-        f(b[1]),
-        f(b[2]),
-        f(b[3]),
+        f(g[0]),
+        f(g[1]),
+        f(g[2]),
+        f(g[3]),
+        f(g[4]),
+        f(g[5]),
+        f(g[6]),
+        f(g[7]),
     )
 }
 
-/// [`super::Ensemble::prepare`] on eight lanes (two rows at a time), the
-/// same bits: gather, `log_compress` into `raw`, scale into `x`.
+/// [`super::Ensemble::prepare`] with one register per row, the same bits:
+/// gather, `log_compress` into `raw`, scale into `x`.
 #[inline(always)]
 pub(super) fn prepare(
     s: V3,
-    gather: &[[u8; 4]],
+    gather: &[[u8; 8]],
     features: &[f32; super::GATHER_SPAN],
-    lo: &[Lanes],
-    inv: &[Lanes],
-    raw: &mut [Lanes],
-    x: &mut [Lanes],
+    lo: &[Row],
+    inv: &[Row],
+    raw: &mut [Row],
+    x: &mut [Row],
 ) {
-    let (g2, g1) = gather.as_chunks::<2>();
-    let (l2, l1) = lo.as_chunks::<2>();
-    let (i2, i1) = inv.as_chunks::<2>();
-    let (r2, r1) = raw.as_chunks_mut::<2>();
-    let (x2, x1) = x.as_chunks_mut::<2>();
-    for ((((g, l), i), r), o) in g2.iter().zip(l2).zip(i2).zip(r2).zip(x2) {
+    for ((((g, l), i), r), o) in gather.iter().zip(lo).zip(inv).zip(raw).zip(x) {
         let v = log_compress8(s, gather8(s, features, g));
         *r = bytemuck::cast(v);
-        *o = bytemuck::cast(scale8(s, v, pair(l), pair(i)));
-    }
-    // An odd last row: four lanes, scalar compression.
-    if let (Some(g), Some(l), Some(i), Some(r), Some(o)) = (
-        g1.first(),
-        l1.first(),
-        i1.first(),
-        r1.first_mut(),
-        x1.first_mut(),
-    ) {
-        *r = g.map(|k| crate::mathx::log_compress(features[usize::from(k)]));
-        for k in 0..4 {
-            o[k] = super::clamp_scaled((r[k] - l[k]) * i[k]);
-        }
+        *o = bytemuck::cast(scale8(s, v, row8(l), row8(i)));
     }
 }
 
