@@ -20,8 +20,10 @@
 //! nothing extra: "new" is known from whether the HH/HpHp lookup had to create
 //! the entry or found it idle for at least [`NEW_AFTER_IDLE_SECS`].
 //!
-//! Cost per packet: four table lookups (≤ 8 probes each), 20 `exp2` and a few
-//! hundred flops. Statistics are `f64` (see [`crate::damped`]); the feature
+//! Cost per packet: four table lookups (≤ 8 probes each), four `exp2` (one
+//! per lookup; the five windows' decays follow from it by exact powers, see
+//! `factors`) and a few hundred flops, of which ≈ 60 divisions and ≈ 55
+//! square roots in `f64` set the pace more than the instruction count. Statistics are `f64` (see [`crate::damped`]); the feature
 //! vector is `f32` because the models work in `f32` — the vector is fed to
 //! an autoencoder after min-max scaling, where `f32` is ample.
 //!
