@@ -37,8 +37,9 @@
 //! `distributed-bruteforce` too ("one password each"). The count is kept
 //! in counters of [`EPOCH_SECS`] epochs (one per epoch younger than
 //! [`SETTLE_SECS`], one for all older), so no per-client list is needed: a
-//! client's second failure takes it back out of the counter its first went
-//! into, found from the per-client record's start. It is judged when a new
+//! client's second failure, or a successful login, takes it back out of
+//! the counter its first went into, found from that failure's time kept in
+//! the per-client record. It is judged when a new
 //! client fails, so a botnet is found while bots keep coming (one bot every
 //! 4 s: at about the 28th) or at the next new client's failure; the alert
 //! names one of the settled bots, not that client. A device that retries
@@ -94,6 +95,14 @@ struct Attempts {
     port: u16,
     alerted: bool,
     success_alerted: bool,
+    /// Failed attempts with a visible secret (those the per-server
+    /// [`Spread`] counts).
+    visible: u32,
+    /// The time of the client's one visible failure while the spread
+    /// counts it as a one-guess client; taken when the client tries again,
+    /// failing or succeeding. Not `start`: the record may begin with a
+    /// success or a blind failure long before.
+    single_at: Option<Timestamp>,
 }
 
 impl Attempts {
@@ -108,6 +117,8 @@ impl Attempts {
             port,
             alerted: false,
             success_alerted: false,
+            visible: 0,
+            single_at: None,
         }
     }
 }
@@ -372,11 +383,15 @@ impl Bruteforce {
             .map(|secret| hash_of(&(c.username.as_deref(), secret.expose())));
         if let (true, Some(pair)) = (failed, visible) {
             let a = self.attempts(key, now, flow.dst_port);
-            let nth = match a.failed {
-                0 => Nth::First,
-                1 => Nth::Second(a.start),
+            let nth = match (a.visible, a.single_at.take()) {
+                (0, _) => Nth::First,
+                (_, Some(first)) => Nth::Second(first),
                 _ => Nth::Later,
             };
+            a.visible = a.visible.saturating_add(1);
+            if matches!(nth, Nth::First) {
+                a.single_at = Some(now);
+            }
             self.spread_failure(
                 client,
                 server,
@@ -392,6 +407,16 @@ impl Bruteforce {
         let a = self.attempts(key, now, flow.dst_port);
         if !failed {
             a.succeeded += 1;
+            // A client that logs in after its one failure came back: no
+            // one-guess bot.
+            if let Some(first) = a.single_at.take() {
+                if let Some(s) = self.spread.get_mut(&(server, c.protocol)) {
+                    if first >= s.start {
+                        s.roll(now);
+                        s.single_guess(client, Some(first));
+                    }
+                }
+            }
         } else {
             a.failed += 1;
             let pair = visible.unwrap_or_else(|| {
