@@ -248,6 +248,9 @@ impl Detector for Attacks {
             self.brute.on_packet(ctx, &mut self.drafts);
             self.exploit.on_packet(ctx, &mut self.drafts);
             self.webscan.on_packet(ctx, &mut self.drafts);
+        } else if self.exploit.awaits_body(ctx.pkt.ts) {
+            // The body of a request the HTTP parser rejected (exploit rules read it).
+            self.exploit.on_body(ctx, &mut self.drafts);
         }
         self.botnet.on_packet(ctx, &mut self.drafts);
         if !self.drafts.is_empty() {

@@ -460,6 +460,64 @@ fn a_segment_after_a_head_without_a_body_is_not_its_body() {
     assert!(run_with("Content-Length: 0\r\n").is_empty());
 }
 
+/// A request the HTTP parser rejects (a space in its target, which
+/// lenient embedded servers accept) is read leniently from its own
+/// payload only: its body is matched when it came in that payload.
+#[test]
+fn a_rejected_request_is_matched_with_the_body_in_its_payload() {
+    let upload = "<?php system($_REQUEST[\"cmd\"]); ?>";
+    let head = format!(
+        "POST /upload.php?a b HTTP/1.1\r\nHost: gw\r\nContent-Length: {}\r\n\r\n",
+        upload.len()
+    );
+    let mut run = Run::new();
+    let (c, s) = (ATK_END, CAM_WEB);
+    run.at(0, &tcp(c, s, 1000, "S", b""));
+    run.at(100, &tcp(s, c, 5000, "SA", b""));
+    run.at(200, &tcp(c, s, 1001, "A", b""));
+    let whole = [head.as_bytes(), upload.as_bytes()].concat();
+    run.at(300, &tcp(c, s, 1001, "PA", &whole));
+    let sigs: Vec<_> = run
+        .alerts()
+        .into_iter()
+        .filter(|a| a.category == AlertCategory::Exploit)
+        .map(|a| a.signature)
+        .collect();
+    assert_eq!(sigs, ["web-shell-upload"]);
+}
+
+/// A rejected request whose body comes in a later segment: the parser gave
+/// up on the flow, so the detector reads the next client payload within
+/// 5 s as its body (6faa411 lost this when it left bodies to the parser).
+#[test]
+fn a_rejected_request_whose_body_comes_later_is_matched() {
+    let upload = "<?php system($_REQUEST[\"cmd\"]); ?>";
+    let head = format!(
+        "POST /upload.php?a b HTTP/1.1\r\nHost: gw\r\nContent-Length: {}\r\n\r\n",
+        upload.len()
+    );
+    let run_with = |gap_us: i64| {
+        let mut run = Run::new();
+        let (c, s) = (ATK_END, CAM_WEB);
+        run.at(0, &tcp(c, s, 1000, "S", b""));
+        run.at(100, &tcp(s, c, 5000, "SA", b""));
+        run.at(200, &tcp(c, s, 1001, "A", b""));
+        run.at(300, &tcp(c, s, 1001, "PA", head.as_bytes()));
+        run.at(
+            300 + gap_us,
+            &tcp(c, s, 1001 + head.len() as u32, "PA", upload.as_bytes()),
+        );
+        run.alerts()
+            .into_iter()
+            .filter(|a| a.category == AlertCategory::Exploit)
+            .map(|a| a.signature)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(run_with(400), ["web-shell-upload"]);
+    // The wait is bounded: only time ties a later payload to the head.
+    assert!(run_with(6_000_000).is_empty());
+}
+
 /// A browser's or curl's multipart form: every field's value ends in CRLF
 /// before the next `--boundary` line (browsers' and curl's boundaries begin
 /// with dashes), so an empty field is a quote, blank lines and `---`, and a
