@@ -5,7 +5,8 @@
 //!   `Content-Type`, up to 1 KiB of body that was already buffered with the
 //!   head) and every final response status as [`AppEvent::HttpResponse`];
 //! - a request whose head announced a body (`Content-Length` above 0, or
-//!   chunked) but came without any of it, once more as
+//!   chunked) but came without any of it (a chunked body always: its data
+//!   is never in the head's body prefix), once more as
 //!   [`AppEvent::HttpRequestBody`] when the body's first bytes arrive (up to
 //!   1 KiB of the first segment that carries any; a chunked body's first
 //!   chunk data), so that rules read a body with its head; one such request

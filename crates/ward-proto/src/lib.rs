@@ -294,8 +294,10 @@ pub struct HttpRequest {
     pub user_agent: Option<String>,
     /// The `Content-Type` header's value, cut at 512 bytes.
     pub content_type: Option<String>,
-    /// Up to 1 KiB of the body that came in the same chunk as the head; in
-    /// [`AppEvent::HttpRequestBody`], of the body's first later segment.
+    /// Up to 1 KiB of the body that came in the same chunk as the head
+    /// (never a chunked body's); in [`AppEvent::HttpRequestBody`], of the
+    /// body's first bytes after the head (a chunked body's first chunk data,
+    /// possibly from the head's own chunk).
     pub body_prefix: Vec<u8>,
 }
 
