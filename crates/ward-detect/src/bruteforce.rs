@@ -137,8 +137,9 @@ struct Spread {
     /// epoch, `single[i]` the i-th before it, the last every older one.
     single: [u32; EPOCHS],
     /// The last client counted into each of `single` (the last slot: the
-    /// newest of the older epochs'): the one-guess alert names a client
-    /// that did guess once and go, not whoever failed when it fired.
+    /// newest of the older epochs'; none once that client came back): the
+    /// one-guess alert names a client that did guess once and go, not
+    /// whoever failed when it fired.
     single_ip: [Option<IpAddr>; EPOCHS],
     /// The epoch `single[0]` counts.
     epoch: i64,
@@ -180,7 +181,8 @@ impl Spread {
     }
 
     /// A client's failure: its first (`prior` = None) adds it to the
-    /// current epoch; its second takes it out of the epoch of its first.
+    /// current epoch; its second (or a login) takes it out of the epoch of
+    /// its first, and out of that epoch's name.
     fn single_guess(&mut self, client: IpAddr, prior: Option<Timestamp>) {
         match prior {
             None => {
@@ -190,6 +192,10 @@ impl Spread {
             Some(t) => {
                 let slot = (self.epoch - self.epoch_of(t)).clamp(0, EPOCHS as i64 - 1) as usize;
                 self.single[slot] = self.single[slot].saturating_sub(1);
+                // It came back: never the bot an alert names.
+                if self.single_ip[slot] == Some(client) {
+                    self.single_ip[slot] = None;
+                }
             }
         }
     }

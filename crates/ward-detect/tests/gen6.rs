@@ -163,6 +163,40 @@ fn a_botnet_noticed_on_another_clients_failure_names_a_bot() {
     assert!((0..16).any(|i| ip(bot(i, 0).1) == attacker), "{attacker}");
 }
 
+/// A client that failed once after the bots and then kept retrying its
+/// stale password is no bot: when the botnet is noticed later, on another
+/// client's first failure, the alert must not name it (it was the last
+/// client counted into its epoch, and its retries took it out).
+#[test]
+fn a_botnet_alert_does_not_name_a_client_that_retried() {
+    let mut r = Run::new();
+    for (i, (u, p)) in CREDS.iter().take(16).enumerate() {
+        telnet_login(&mut r, S + i as i64 * 5 * S, bot(i, 40000 + i as u16), u, p);
+    }
+    let stale = |k: u16| (PHONE_MAC, [192, 168, 50, 120], 30000 + k);
+    for k in 0..10u16 {
+        telnet_login(
+            &mut r,
+            78 * S + i64::from(k) * 25 * S,
+            stale(k),
+            "cam",
+            "old",
+        );
+    }
+    telnet_login(
+        &mut r,
+        400 * S,
+        (PHONE_MAC, [192, 168, 50, 121], 31000),
+        "cam2",
+        "old",
+    );
+    let a = r.timed_alerts();
+    let b = bruteforce(&a);
+    assert_eq!(b.len(), 1, "{b:?}");
+    let attacker = b[0].1.attacker.expect("a bot is named");
+    assert!((0..16).any(|i| ip(bot(i, 0).1) == attacker), "{attacker}");
+}
+
 /// gen6.sh's look-alike: fourteen clients, each with its own stale saved
 /// credential, retrying it every 20 s (five rounds).
 #[test]
