@@ -721,10 +721,11 @@ impl DeviceIdentifier {
     /// Forget every device's kept evidence tokens (the next classification
     /// of each reads its whole list again).
     fn drop_kept_tokens(&mut self) {
-        if self.kept_tokens > 0 {
-            for t in self.tracks.values_mut() {
-                t.tokens = None;
-            }
+        // Every record, also those of no token: items that give none (an
+        // SSDP USN without a type part) are still read and counted, so a
+        // zero `kept_tokens` does not mean nothing is kept.
+        for t in self.tracks.values_mut() {
+            t.tokens = None;
         }
         self.kept_tokens = 0;
     }

@@ -216,3 +216,57 @@ fn an_evicted_device_under_the_same_id_is_tokenised_afresh() {
     assert_eq!((&got.category, &got.model), (&d2.category, &d2.model));
     assert_eq!(got.identity_evidence, d2.identity_evidence);
 }
+
+/// The same, when no device's kept list holds a token yet: an item can
+/// count (an SSDP USN without a `::` type part gives no token) and be
+/// read, so an empty list of tokens is not an empty record.
+#[test]
+fn an_evicted_device_whose_items_gave_no_token_is_tokenised_afresh() {
+    let cfg = DeviceConfig {
+        max_devices: 2,
+        ..Default::default()
+    };
+    let icfg = IdentifyConfig {
+        learning_period_s: 0,
+        ..Default::default()
+    };
+    let mut t = DeviceTable::new(cfg, 1);
+    let mut id = DeviceIdentifier::with_default_model(icfg, Inventory::default()).unwrap();
+    let cam = [0x00, 0x1a, 0x11, 0, 4, 1];
+    let other = [0x00, 0x1a, 0x11, 0, 4, 2];
+    let third = [0x00, 0x1a, 0x11, 0, 4, 3];
+    let c = see(&mut t, cam, [192, 168, 1, 40], 0);
+    t.add_hint(
+        c,
+        HintKind::SsdpUsn,
+        "uuid:2f402f80-da50-11e1-9b23-001a11000401",
+    );
+    see(&mut t, other, [192, 168, 1, 41], 1);
+    let mut out = Vec::new();
+    id.identify(Timestamp::from_secs(2), &mut t, &mut out);
+    let before = id
+        .kept_evidence_tokens(DeviceKey::Mac(MacAddr(cam)))
+        .expect("a record kept for the cam");
+    assert_eq!(before.tokens(), 0, "the USN gives no token");
+    see(&mut t, other, [192, 168, 1, 41], 3);
+    see(&mut t, third, [192, 168, 1, 42], 4);
+    see(&mut t, other, [192, 168, 1, 41], 5);
+    let c2 = see(&mut t, cam, [192, 168, 1, 40], 6);
+    assert_eq!(t.counters.evicted, 2);
+    assert_eq!(c2, c, "the same id");
+    for (k, v) in NEW_EVIDENCE {
+        t.add_hint(c2, k, v);
+    }
+    id.identify(Timestamp::from_secs(400), &mut t, &mut out);
+    let got = t.get(c2).unwrap();
+    let mut kept = id
+        .kept_evidence_tokens(DeviceKey::Mac(MacAddr(cam)))
+        .expect("tokens kept for the cam")
+        .clone();
+    let mut s = Scratch::default();
+    assert!(
+        features::extract_with_ports_cached(got, &PortSet::new(), &mut kept, &mut s)
+            == &features::extract_with_ports(got, &PortSet::new()),
+        "the kept record is the evicted device's"
+    );
+}
