@@ -264,6 +264,11 @@ impl EvidenceTokens {
         // replay and the extraction's sort get shorter.
         self.entries.sort_unstable();
         self.entries.dedup();
+        // The room the repeats took goes back: the identifier's budget
+        // counts distinct tokens, and items that repeat one token many
+        // times (a parameter list of one code) would otherwise keep many
+        // times that.
+        self.entries.shrink_to_fit();
         self.read = evidence.len();
     }
 }
@@ -840,5 +845,29 @@ mod tests {
         let mut b = a.clone();
         b.evidence.reverse();
         assert_eq!(extract_view(&a), extract_view(&b));
+    }
+
+    /// Kept tokens hold about 8 bytes per distinct token, as the
+    /// identifier's budget counts them, even when the items' tokens repeat
+    /// (a DHCP parameter list of one code over and over: 122 tokens an
+    /// item, about two new ones per item).
+    #[test]
+    fn kept_tokens_hold_no_room_for_their_repeats() {
+        let values: Vec<String> = (0..64)
+            .map(|i| format!("{}{i}", "1,".repeat(120)))
+            .collect();
+        let evidence: Vec<(HintKind, String)> = values
+            .iter()
+            .map(|v| (HintKind::DhcpParamList, v.clone()))
+            .collect();
+        let mut kept = EvidenceTokens::default();
+        kept.update(&evidence);
+        assert!(kept.tokens() <= 2 * 64 + 2, "{}", kept.tokens());
+        assert!(
+            kept.entries.capacity() <= 2 * kept.tokens(),
+            "{} entries' room for {} tokens",
+            kept.entries.capacity(),
+            kept.tokens()
+        );
     }
 }
