@@ -948,12 +948,10 @@ impl Ensemble<MEMBERS> {
         }
     }
 
-    /// Gathers the input rows from `features` (by `gather`, a byte per
-    /// lane; padding reads the buffer's last slot, 0), compresses them into
-    /// `raw` and scales them into `b.x`, one row at a time. The same values
-    /// as compressing in feature order, gathering, then [`Ensemble::scale`]:
-    /// each is the same operation on the same value (padding: `compress(0)
-    /// = 0`, scaled by `lo = inv = 0`), in one pass instead of three.
+    /// Gathers the input rows from the compressed `features` (by `gather`,
+    /// a byte per lane; padding reads the buffer's last slot, 0) into `raw`
+    /// and scales them into `b.x`, one row at a time: the same values as a
+    /// gather followed by [`Ensemble::scale`], in one pass instead of two.
     #[inline(always)]
     fn prepare(
         &self,
@@ -975,7 +973,7 @@ impl Ensemble<MEMBERS> {
                     .zip(&self.inv)
                     .zip(b.x.iter_mut())
                 {
-                    *r = g.map(|i| compress(features[usize::from(i)]));
+                    *r = g.map(|i| features[usize::from(i)]);
                     for l in 0..MEMBERS {
                         o[l] = clamp_scaled((r[l] - lo[l]) * inv[l]);
                     }
@@ -1506,8 +1504,8 @@ struct Scratch {
     slots: Vec<u32>,
     /// Compressed features in the ensemble's input rows.
     raw: Vec<Row>,
-    /// The input's features in feature order, zero past the last (the
-    /// gather's source; padding reads its last slot).
+    /// The input's features in feature order, compressed, zero past the
+    /// last (the gather's source; padding reads its last slot).
     features: Box<[f32; GATHER_SPAN]>,
     /// Values of `features` written by the longest input so far (those
     /// past the current input must be reset to 0).
@@ -1634,14 +1632,30 @@ impl KitNet {
             None
         };
         if let Some(head) = head {
-            // Fewer than `GATHER_SPAN` features (142 here): one pass per
-            // row gathers, compresses and scales (see
+            // Fewer than `GATHER_SPAN` features (142 here): compress in
+            // feature order (18 registers of values, where the rows'
+            // 176 lanes with their padding would take 22 divisions), then
+            // one pass per row gathers and scales (see
             // [`Ensemble::prepare`]); the features past the input read 0.
             head.copy_from_slice(x);
             if let Some(stale) = s.features.get_mut(x.len()..s.features_len) {
                 stale.fill(0.0);
             }
             s.features_len = x.len();
+            // Whole registers: the values past the input are 0, and
+            // `compress(0) = 0`.
+            let len = x.len().next_multiple_of(8);
+            if let Some(head) = s.features.get_mut(..len) {
+                match wide {
+                    #[cfg(target_arch = "x86_64")]
+                    Some(v3) => avx2::compress_all(v3, head),
+                    _ => {
+                        for c in head {
+                            *c = compress(*c);
+                        }
+                    }
+                }
+            }
             self.ensemble
                 .prepare(&s.gather8, &s.features, &mut s.raw, &mut s.ens, wide);
             if train {

@@ -3,8 +3,9 @@
 //!
 //! The ensemble's bundles hold eight members side by side (`Row`), so a
 //! row is one 256-bit register: [`forward_bundle`] is the generic
-//! kernel's vertical arithmetic with one register per row, and [`prepare`]
-//! gathers, log-compresses and scales a row at a time. The output
+//! kernel's vertical arithmetic with one register per row,
+//! [`compress_all`] log-compresses the features eight at a time and
+//! [`prepare`] gathers and scales a row at a time. The output
 //! autoencoder keeps four hidden units per block; its encoder does two
 //! adjacent blocks per register ([`encode_blocks`]). Every operation is an
 //! IEEE add, subtract, multiply, divide, min or max per lane (no fused
@@ -282,8 +283,17 @@ fn gather8(s: V3, features: &[f32; super::GATHER_SPAN], g: &[u8; 8]) -> __m256 {
     )
 }
 
+/// `mathx::log_compress` of every value, eight at a time (`v.len()` a
+/// multiple of eight; a shorter tail is left as it is).
+#[inline(always)]
+pub(super) fn compress_all(s: V3, v: &mut [f32]) {
+    for c in v.as_chunks_mut::<8>().0 {
+        *c = bytemuck::cast(log_compress8(s, bytemuck::cast(*c)));
+    }
+}
+
 /// [`super::Ensemble::prepare`] with one register per row, the same bits:
-/// gather, `log_compress` into `raw`, scale into `x`.
+/// gather into `raw`, scale into `x`.
 #[inline(always)]
 pub(super) fn prepare(
     s: V3,
@@ -295,7 +305,7 @@ pub(super) fn prepare(
     x: &mut [Row],
 ) {
     for ((((g, l), i), r), o) in gather.iter().zip(lo).zip(inv).zip(raw).zip(x) {
-        let v = log_compress8(s, gather8(s, features, g));
+        let v = gather8(s, features, g);
         *r = bytemuck::cast(v);
         *o = bytemuck::cast(scale8(s, v, row8(l), row8(i)));
     }
