@@ -260,6 +260,26 @@ fn pollers_retries_and_upnp_control_points_are_not_scans() {
     );
 }
 
+/// The exploit signatures raised when a client sends `head` in one segment
+/// and `body` in the next, `gap_us` later, on an established connection.
+fn head_then_body(head: &str, body: &str, gap_us: i64) -> Vec<String> {
+    let mut run = Run::new();
+    let (c, s) = (ATK_END, CAM_WEB);
+    run.at(0, &tcp(c, s, 1000, "S", b""));
+    run.at(100, &tcp(s, c, 5000, "SA", b""));
+    run.at(200, &tcp(c, s, 1001, "A", b""));
+    run.at(300, &tcp(c, s, 1001, "PA", head.as_bytes()));
+    run.at(
+        300 + gap_us,
+        &tcp(c, s, 1001 + head.len() as u32, "PA", body.as_bytes()),
+    );
+    run.alerts()
+        .into_iter()
+        .filter(|a| a.category == AlertCategory::Exploit)
+        .map(|a| a.signature)
+        .collect()
+}
+
 fn exploit_signatures(exchanges: &[(Vec<u8>, u16)]) -> Vec<String> {
     let mut run = Run::new();
     conversation(&mut run, ATK_END, CAM_WEB, 0, 300_000, exchanges);
@@ -403,23 +423,7 @@ fn a_web_shell_in_a_body_sent_after_its_head_is_found() {
         "POST /upload.php HTTP/1.1\r\nHost: gw\r\nUser-Agent: curl/7.88.1\r\nContent-Type: multipart/form-data; boundary=x\r\nContent-Length: {}\r\n\r\n",
         upload.len()
     );
-    let run_with = |gap_us: i64| {
-        let mut run = Run::new();
-        let (c, s) = (ATK_END, CAM_WEB);
-        run.at(0, &tcp(c, s, 1000, "S", b""));
-        run.at(100, &tcp(s, c, 5000, "SA", b""));
-        run.at(200, &tcp(c, s, 1001, "A", b""));
-        run.at(300, &tcp(c, s, 1001, "PA", head.as_bytes()));
-        run.at(
-            300 + gap_us,
-            &tcp(c, s, 1001 + head.len() as u32, "PA", upload.as_bytes()),
-        );
-        run.alerts()
-            .into_iter()
-            .filter(|a| a.category == AlertCategory::Exploit)
-            .map(|a| a.signature)
-            .collect::<Vec<_>>()
-    };
+    let run_with = |gap_us: i64| head_then_body(&head, upload, gap_us);
     assert_eq!(run_with(400), ["web-shell-upload"]);
     // The HTTP parser's framing ties the body to its head (the bytes after
     // a head announcing Content-Length are its body, however slowly they
@@ -438,21 +442,7 @@ fn a_segment_after_a_head_without_a_body_is_not_its_body() {
         let head = format!(
             "POST /upload.php HTTP/1.1\r\nHost: gw\r\nUser-Agent: curl/7.88.1\r\n{length}\r\n"
         );
-        let mut run = Run::new();
-        let (c, s) = (ATK_END, CAM_WEB);
-        run.at(0, &tcp(c, s, 1000, "S", b""));
-        run.at(100, &tcp(s, c, 5000, "SA", b""));
-        run.at(200, &tcp(c, s, 1001, "A", b""));
-        run.at(300, &tcp(c, s, 1001, "PA", head.as_bytes()));
-        run.at(
-            700,
-            &tcp(c, s, 1001 + head.len() as u32, "PA", upload.as_bytes()),
-        );
-        run.alerts()
-            .into_iter()
-            .filter(|a| a.category == AlertCategory::Exploit)
-            .map(|a| a.signature)
-            .collect::<Vec<_>>()
+        head_then_body(&head, upload, 400)
     };
     let announced = format!("Content-Length: {}\r\n", upload.len());
     assert_eq!(run_with(&announced), ["web-shell-upload"]);
@@ -496,23 +486,7 @@ fn a_rejected_request_whose_body_comes_later_is_matched() {
         "POST /upload.php?a b HTTP/1.1\r\nHost: gw\r\nContent-Length: {}\r\n\r\n",
         upload.len()
     );
-    let run_with = |gap_us: i64| {
-        let mut run = Run::new();
-        let (c, s) = (ATK_END, CAM_WEB);
-        run.at(0, &tcp(c, s, 1000, "S", b""));
-        run.at(100, &tcp(s, c, 5000, "SA", b""));
-        run.at(200, &tcp(c, s, 1001, "A", b""));
-        run.at(300, &tcp(c, s, 1001, "PA", head.as_bytes()));
-        run.at(
-            300 + gap_us,
-            &tcp(c, s, 1001 + head.len() as u32, "PA", upload.as_bytes()),
-        );
-        run.alerts()
-            .into_iter()
-            .filter(|a| a.category == AlertCategory::Exploit)
-            .map(|a| a.signature)
-            .collect::<Vec<_>>()
-    };
+    let run_with = |gap_us: i64| head_then_body(&head, upload, gap_us);
     assert_eq!(run_with(400), ["web-shell-upload"]);
     // The wait is bounded: only time ties a later payload to the head.
     assert!(run_with(6_000_000).is_empty());
@@ -710,21 +684,7 @@ fn a_script_upload_whose_body_follows_its_head_is_not_an_injection() {
             "POST /cgi-bin/upgrade HTTP/1.1\r\nHost: gw\r\nUser-Agent: curl/7.88.1\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\n\r\n",
             body.len()
         );
-        let mut run = Run::new();
-        let (c, s) = (ATK_END, CAM_WEB);
-        run.at(0, &tcp(c, s, 1000, "S", b""));
-        run.at(100, &tcp(s, c, 5000, "SA", b""));
-        run.at(200, &tcp(c, s, 1001, "A", b""));
-        run.at(300, &tcp(c, s, 1001, "PA", head.as_bytes()));
-        run.at(
-            700,
-            &tcp(c, s, 1001 + head.len() as u32, "PA", body.as_bytes()),
-        );
-        run.alerts()
-            .into_iter()
-            .filter(|a| a.category == AlertCategory::Exploit)
-            .map(|a| a.signature)
-            .collect::<Vec<_>>()
+        head_then_body(&head, body, 400)
     };
     assert!(run_with("text/plain", script).is_empty());
     assert!(run_with("application/octet-stream", script).is_empty());
