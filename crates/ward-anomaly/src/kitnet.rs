@@ -914,6 +914,21 @@ mod four_lanes {
                 "KitNET ensemble: layout does not match its members",
             ));
         }
+        // The eight-lane copy is allocated from the members' sizes. With
+        // hidden units growing with inputs (any one hidden ratio) it never
+        // needs more rows than the saved four-lane layout holds; sizes that
+        // do not (refused with the ratio anyway) could make a small file
+        // ask for a product of two unrelated maxima, gigabytes.
+        let sizes: Vec<(usize, usize)> = saved.members.iter().map(|m| (m.n, m.h)).collect();
+        let (bundles, _) = super::layout(&sizes, MEMBERS);
+        let (rows_in, rows_h, rows_w) = bundles.last().map_or((0, 0, 0), |b| {
+            (b.input + b.n, b.hidden + b.h, b.weight + b.n * b.h)
+        });
+        if rows_in > saved.vbias.len() || rows_h > saved.hbias.len() || rows_w > saved.w.len() {
+            return Err(serde::de::Error::custom(
+                "KitNET ensemble: member sizes do not grow together",
+            ));
+        }
         Ok(saved.relayout())
     }
 }
@@ -2042,6 +2057,29 @@ mod tests {
         assert!(postcard::from_bytes::<Ensemble<4>>(&saved).is_ok());
         let mut de = postcard::Deserializer::from_bytes(&saved);
         assert!(four_lanes::deserialize(&mut de).is_err());
+    }
+
+    /// A saved four-lane ensemble whose sizes would make the eight-lane
+    /// copy far larger than the file (wide members bundled with deep
+    /// ones) is refused before anything is allocated for it.
+    #[test]
+    fn saved_sizes_that_would_blow_up_the_eight_lane_copy_are_refused() {
+        let mut shapes = vec![(2048usize, 1usize); 4];
+        shapes.extend([(1, 2048); 4]);
+        let saved = Ensemble::<4>::empty(&shapes);
+        assert!(saved.is_well_formed(None));
+        assert_eq!(saved.w.len(), 2 * 2048);
+        let bytes = postcard::to_allocvec(&saved).expect("serialises");
+        let mut de = postcard::Deserializer::from_bytes(&bytes);
+        assert!(four_lanes::deserialize(&mut de).is_err());
+        // A real network's ensemble still loads.
+        let groups: Vec<Vec<usize>> = (0..9)
+            .map(|g| (g * 10..g * 10 + 10 - g).collect())
+            .collect();
+        let net = KitNet::new(&groups, 0.75, 0.1, 2);
+        let bytes = postcard::to_allocvec(&net).expect("serialises");
+        let loaded: KitNet = postcard::from_bytes(&bytes).expect("loads");
+        assert!(loaded.is_well_formed(90));
     }
 
     #[test]
