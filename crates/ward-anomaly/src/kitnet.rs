@@ -2059,6 +2059,63 @@ mod tests {
         assert!(four_lanes::deserialize(&mut de).is_err());
     }
 
+    /// `kitnet/format9.postcard` is a KitNET saved by the code of state
+    /// format 9 (commit 8deb128, four members to a bundle in memory as on
+    /// disk): `KitNet::new(&groups, 0.75, 0.1, 21)` over the groups below,
+    /// trained on 300 inputs of `format9_input`. Today's code loads it,
+    /// saves the same bytes, rebuilds it from the same recipe, and goes on
+    /// with the scores the old code gave (their bits recorded from it), on
+    /// both kernel builds.
+    #[test]
+    fn a_network_saved_by_the_four_lane_code_loads_and_scores_the_same() {
+        fn format9_input(d: &mut Rng, i: usize) -> Vec<f32> {
+            (0..17)
+                .map(|f| {
+                    ((d.next_f64() * 2.0 - 0.5) * (f as f64 + 1.0) * (1.0 + (i % 7) as f64)) as f32
+                })
+                .collect()
+        }
+        let saved: &[u8] = include_bytes!("kitnet/format9.postcard");
+        let groups = vec![
+            vec![0, 4, 9, 12, 16],
+            vec![1, 2, 3],
+            vec![5, 6],
+            vec![7],
+            vec![8, 10, 11, 13],
+            vec![14, 15],
+        ];
+        let mut rebuilt = KitNet::new(&groups, 0.75, 0.1, 21);
+        let mut d = Rng::new(8);
+        for i in 0..300 {
+            rebuilt.train(&format9_input(&mut d, i));
+        }
+        assert_eq!(postcard::to_allocvec(&rebuilt).expect("serialises"), saved);
+        let old_bits = [
+            0x3e5c_d0e1u32,
+            0x3e40_bad8,
+            0x3e0c_6f4b,
+            0x3e10_faca,
+            0x3e63_9194,
+            0x3e86_95ef,
+        ];
+        for kernels in [Kernels::Baseline, Kernels::Best] {
+            let mut net: KitNet = postcard::from_bytes(saved).expect("loads");
+            assert!(net.is_well_formed(17));
+            assert_eq!(postcard::to_allocvec(&net).expect("serialises"), saved);
+            net.set_kernels(kernels);
+            let mut probe = d.clone();
+            for (i, &want) in old_bits.iter().enumerate() {
+                let x = format9_input(&mut probe, i);
+                let got = if i % 2 == 0 {
+                    net.score(&x)
+                } else {
+                    net.train(&x)
+                };
+                assert_eq!(got.to_bits(), want, "{kernels:?}, input {i}");
+            }
+        }
+    }
+
     /// A saved four-lane ensemble whose sizes would make the eight-lane
     /// copy far larger than the file (wide members bundled with deep
     /// ones) is refused before anything is allocated for it.
