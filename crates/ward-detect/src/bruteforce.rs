@@ -285,7 +285,10 @@ impl Bruteforce {
         for ev in ctx.app {
             match ev {
                 AppEvent::Credential(c) => self.credential(flow, c, ctx.pkt.ts, ctx.devices, out),
-                AppEvent::HttpRequest(r) if is_login_form(r) => {
+                // A form whose body came after its head (browsers, curl and
+                // scripting libraries often write them apart) arrives as the
+                // body event; its head had no body, so it is counted once.
+                AppEvent::HttpRequest(r) | AppEvent::HttpRequestBody(r) if is_login_form(r) => {
                     self.login_form(flow, r, ctx.pkt.ts, ctx.devices, out)
                 }
                 _ => {}

@@ -471,7 +471,9 @@ fn irc_registration_on_any_port_is_possible_c2() {
 
 #[test]
 fn login_form_guessing_is_bruteforce_and_a_repeated_post_is_not() {
-    let run = |distinct: bool| {
+    // `split`: the head and the form in two segments, as browsers, curl
+    // and scripting libraries often write them.
+    let run = |distinct: bool, split: bool| {
         let mut r = Run::new();
         for i in 0..10u16 {
             let c = (ATK_MAC, ATK, 52000 + i);
@@ -489,14 +491,23 @@ fn login_form_guessing_is_bruteforce_and_a_repeated_post_is_not() {
                 "POST /cgi-bin/login.cgi HTTP/1.1\r\nHost: cam\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
                 body.len()
             );
-            r.at(t + 30, &tcp(c, s, 101, "PA", req.as_bytes()));
+            if split {
+                let head = &req[..req.len() - body.len()];
+                r.at(t + 30, &tcp(c, s, 101, "PA", head.as_bytes()));
+                let seq = 101 + head.len() as u32;
+                r.at(t + 40, &tcp(c, s, seq, "PA", body.as_bytes()));
+            } else {
+                r.at(t + 30, &tcp(c, s, 101, "PA", req.as_bytes()));
+            }
         }
         r.timed_alerts()
     };
-    let a = run(true);
-    assert_eq!(a.len(), 1, "{a:?}");
-    assert_eq!(a[0].1.signature, "http-form-bruteforce");
-    assert!(run(false).is_empty());
+    for split in [false, true] {
+        let a = run(true, split);
+        assert_eq!(a.len(), 1, "split {split}: {a:?}");
+        assert_eq!(a[0].1.signature, "http-form-bruteforce");
+        assert!(run(false, split).is_empty(), "split {split}");
+    }
 }
 
 /// Hostile input never panics: valid frames with random bytes flipped, and
