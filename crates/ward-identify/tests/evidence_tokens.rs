@@ -26,6 +26,22 @@ fn see(table: &mut DeviceTable, mac: [u8; 6], ip: [u8; 4], t: i64) -> u32 {
     table.observe(&pkt).0.expect("device created")
 }
 
+/// What the identifier keeps for the device `id` (MAC `mac`), extended by
+/// the next extraction, gives the features of its current list alone.
+fn assert_kept_tokens_are_fresh(ident: &DeviceIdentifier, t: &DeviceTable, id: u32, mac: [u8; 6]) {
+    let got = t.get(id).unwrap();
+    let mut kept = ident
+        .kept_evidence_tokens(DeviceKey::Mac(MacAddr(mac)))
+        .expect("tokens kept for the device")
+        .clone();
+    let mut s = Scratch::default();
+    assert!(
+        features::extract_with_ports_cached(got, &PortSet::new(), &mut kept, &mut s)
+            == &features::extract_with_ports(got, &PortSet::new()),
+        "the kept tokens are the evicted device's"
+    );
+}
+
 /// A small deterministic generator (no dependency for a test).
 struct Rng(u64);
 
@@ -191,19 +207,8 @@ fn an_evicted_device_under_the_same_id_is_tokenised_afresh() {
         t.add_hint(c2, k, v);
     }
     id.identify(Timestamp::from_secs(400), &mut t, &mut out);
-    // What the identifier keeps for the cam, extended by the next
-    // extraction, gives the features of the cam's new list alone.
+    assert_kept_tokens_are_fresh(&id, &t, c2, cam);
     let got = t.get(c2).unwrap();
-    let mut kept = id
-        .kept_evidence_tokens(DeviceKey::Mac(MacAddr(cam)))
-        .expect("tokens kept for the cam")
-        .clone();
-    let mut s = Scratch::default();
-    assert!(
-        features::extract_with_ports_cached(got, &PortSet::new(), &mut kept, &mut s)
-            == &features::extract_with_ports(got, &PortSet::new()),
-        "the kept tokens are the evicted device's"
-    );
     // And a fresh identifier on the same evidence concludes the same.
     let mut fresh = DeviceIdentifier::with_default_model(icfg, Inventory::default()).unwrap();
     let mut t2 = DeviceTable::new(cfg, 1);
@@ -258,15 +263,5 @@ fn an_evicted_device_whose_items_gave_no_token_is_tokenised_afresh() {
         t.add_hint(c2, k, v);
     }
     id.identify(Timestamp::from_secs(400), &mut t, &mut out);
-    let got = t.get(c2).unwrap();
-    let mut kept = id
-        .kept_evidence_tokens(DeviceKey::Mac(MacAddr(cam)))
-        .expect("tokens kept for the cam")
-        .clone();
-    let mut s = Scratch::default();
-    assert!(
-        features::extract_with_ports_cached(got, &PortSet::new(), &mut kept, &mut s)
-            == &features::extract_with_ports(got, &PortSet::new()),
-        "the kept record is the evicted device's"
-    );
+    assert_kept_tokens_are_fresh(&id, &t, c2, cam);
 }
