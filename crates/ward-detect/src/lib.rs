@@ -5,8 +5,8 @@
 //!
 //! | module | category | signatures |
 //! |---|---|---|
-//! | [`recon`] | `recon` | `tcp-port-scan`, `udp-port-scan`, `tcp-host-sweep`, `udp-host-sweep`, `icmp-ping-sweep`, `arp-sweep`, `tcp-stealth-scan`, `nmap-os-fingerprint`, `mirai-telnet-scan`, `scan-tool-http-probe` |
-//! | [`bruteforce`] | `bruteforce` | `<proto>-bruteforce`, `<proto>-bruteforce-success` (telnet, ssh, ftp, http, http-form, mqtt, rtsp, vnc, mail), `snmp-community-guessing` |
+//! | [`recon`] | `recon` | `tcp-port-scan`, `udp-port-scan`, `tcp-host-sweep`, `udp-host-sweep`, `icmp-ping-sweep`, `arp-sweep`, `tcp-stealth-scan`, `nmap-os-fingerprint`, `mirai-telnet-scan`, `scan-tool-http-probe`, `scan-tool-service-probe`, `sctp-port-scan`, `sctp-host-sweep`, `ip-protocol-scan`, `tiny-fragment-evasion` |
+//! | [`bruteforce`] | `bruteforce` | `<proto>-bruteforce`, `<proto>-bruteforce-success` (telnet, ssh, ftp, http, http-form, mqtt, rtsp, vnc, mail, login), `snmp-community-guessing` (also `-success`), `distributed-bruteforce` (many clients guessing one server together, or one guess per bot) |
 //! | [`dos`], [`dos_shapes`] | `dos` | `tcp-syn-flood`, `tcp-ack-rst-flood`, `udp-flood`, `icmp-flood` (each also `-spoofed`), `http-flood`, `udp-reflection-amplification`, `tcp-synack-reflection`, `ip-protocol-flood` (also `-spoofed`), `dns-water-torture`, `*-carpet-bombing` (one per flood kind), `slow-http-dos`, `tcp-connection-exhaustion`, `tcp-stomp-flood`, `ip-fragment-flood`, `dhcp-flood` (from [`spoofing`]) |
 //! | [`botnet`] | `botnet` | `mirai-telnet-infection`, `mirai-c2-session`, `c2-heartbeat`, `irc-c2`, and `infected-device-scanning` / `infected-device-flooding` (added here) |
 //! | [`spoofing`] | `spoofing` | `arp-spoofing`, `gratuitous-arp-storm`, `rogue-dhcp-server`, `dhcp-starvation`, `dns-spoofing` |
