@@ -14,7 +14,7 @@
 //! secret never crosses the wire (VNC's DES challenge, RTSP/HTTP Digest)
 //! cannot be told apart by content: each connection carrying one counts as
 //! a distinct guess, but only at tool speed (on average one every
-//! [`BLIND_GUESS_SECS`] or faster), so a device retrying a stale password on
+//! `BLIND_GUESS_SECS` or faster), so a device retrying a stale password on
 //! its own schedule stays quiet.
 //!
 //! Guessing spread over several clients (a botnet's slow, distributed
@@ -35,8 +35,8 @@
 //! the lab's and the tests' retry every 30 s or sooner) are counted, and
 //! twice `failures` of them (12) with as many distinct credentials are
 //! `distributed-bruteforce` too ("one password each"). The count is kept
-//! in counters of [`EPOCH_SECS`] epochs (one per epoch younger than
-//! [`SETTLE_SECS`], one for all older), so no per-client list is needed: a
+//! in counters of `EPOCH_SECS` epochs (one per epoch younger than
+//! `SETTLE_SECS`, one for all older), so no per-client list is needed: a
 //! client's second failure, or a successful login, takes it back out of
 //! the counter its first went into, found from that failure's time kept in
 //! the per-client record. It is judged when a new
