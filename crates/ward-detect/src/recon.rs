@@ -27,7 +27,7 @@
 //!   one among more than two hosts) is reported as the fast scan it is.
 //!   Either way its first-seen time and duration are those of the probes
 //!   it counted. UDP ports are counted the same way (their own slots),
-//!   but only *empty* datagrams (at most [`SLOW_UDP_PAYLOAD`] bytes) are
+//!   but only *empty* datagrams (at most `SLOW_UDP_PAYLOAD` bytes) are
 //!   slow-tier probes: nmap `-sU` sends most ports nothing, while one-way
 //!   media to a phone's changing ports (RTP, 12+ bytes of header), a
 //!   traceroute (32 bytes) or a game's keep-alives carry a payload;
