@@ -1031,30 +1031,22 @@ fn put(slot: &mut Option<String>, spare: &mut String, value: Option<&str>) {
 /// [`crate::event::proto_name`] without allocating: the name, or the
 /// number written in `buf`.
 fn proto_str(p: u8, buf: &mut [u8; 3]) -> &str {
-    match p {
-        6 => "TCP",
-        17 => "UDP",
-        1 => "ICMP",
-        58 => "IPv6-ICMP",
-        47 => "GRE",
-        2 => "IGMP",
-        132 => "SCTP",
-        other => {
-            let digits = [other / 100, other / 10 % 10, other % 10];
-            let skip = if other >= 100 {
-                0
-            } else if other >= 10 {
-                1
-            } else {
-                2
-            };
-            for (b, d) in buf.iter_mut().zip(digits) {
-                *b = b'0' + d;
-            }
-            // ASCII digits: always UTF-8.
-            std::str::from_utf8(&buf[skip..]).unwrap_or("")
-        }
+    if let Some(name) = crate::event::known_proto_name(p) {
+        return name;
     }
+    let digits = [p / 100, p / 10 % 10, p % 10];
+    let skip = if p >= 100 {
+        0
+    } else if p >= 10 {
+        1
+    } else {
+        2
+    };
+    for (b, d) in buf.iter_mut().zip(digits) {
+        *b = b'0' + d;
+    }
+    // ASCII digits: always UTF-8.
+    std::str::from_utf8(&buf[skip..]).unwrap_or("")
 }
 
 /// `f` as two lower-case hex digits in `buf` (`None` for no flags), as

@@ -127,16 +127,22 @@ impl Event {
 
 /// Name of an IP protocol number as written in `proto`.
 pub fn proto_name(p: u8) -> String {
-    match p {
-        6 => "TCP".into(),
-        17 => "UDP".into(),
-        1 => "ICMP".into(),
-        58 => "IPv6-ICMP".into(),
-        47 => "GRE".into(),
-        2 => "IGMP".into(),
-        132 => "SCTP".into(),
-        other => other.to_string(),
-    }
+    known_proto_name(p).map_or_else(|| p.to_string(), str::to_owned)
+}
+
+/// The name of an IP protocol number ward names, else `None` (the number
+/// is written instead).
+pub(crate) fn known_proto_name(p: u8) -> Option<&'static str> {
+    Some(match p {
+        6 => "TCP",
+        17 => "UDP",
+        1 => "ICMP",
+        58 => "IPv6-ICMP",
+        47 => "GRE",
+        2 => "IGMP",
+        132 => "SCTP",
+        _ => return None,
+    })
 }
 
 /// `flow`: a finished or expired flow. `src` is the initiator.
