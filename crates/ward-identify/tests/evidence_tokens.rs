@@ -4,27 +4,16 @@
 //! pass after pass, and a device table that evicts and re-creates devices
 //! under the same id.
 
+mod common;
+
+use common::see;
 use ward_core::devices::{DeviceConfig, DeviceKey, DeviceTable};
-use ward_core::{decode, Identifier, MacAddr, Timestamp};
+use ward_core::{Identifier, MacAddr, Timestamp};
 use ward_identify::features::{self, EvidenceTokens, Scratch};
 use ward_identify::ports::{PortRole, PortSet};
 use ward_identify::{DeviceIdentifier, IdentifyConfig, Inventory};
+use ward_ml::forest::Rng;
 use ward_proto::HintKind;
-
-fn frame(mac: [u8; 6], ip: [u8; 4]) -> Vec<u8> {
-    let b = etherparse::PacketBuilder::ethernet2(mac, [0xff; 6])
-        .ipv4(ip, [255, 255, 255, 255], 64)
-        .udp(5353, 5353);
-    let mut out = Vec::new();
-    b.write(&mut out, b"hello").unwrap();
-    out
-}
-
-fn see(table: &mut DeviceTable, mac: [u8; 6], ip: [u8; 4], t: i64) -> u32 {
-    let data = frame(mac, ip);
-    let pkt = decode(Timestamp::from_secs(t), 1, &data, data.len() as u32);
-    table.observe(&pkt).0.expect("device created")
-}
 
 /// What the identifier keeps for the device `id` (MAC `mac`), extended by
 /// the next extraction, gives the features of its current list alone.
@@ -40,21 +29,6 @@ fn assert_kept_tokens_are_fresh(ident: &DeviceIdentifier, t: &DeviceTable, id: u
             == &features::extract_with_ports(got, &PortSet::new()),
         "the kept tokens are the evicted device's"
     );
-}
-
-/// A small deterministic generator (no dependency for a test).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
 }
 
 /// One piece of evidence of many shapes: every tokeniser branch, upper
@@ -83,7 +57,7 @@ fn hint(r: &mut Rng) -> (HintKind, String) {
 
 #[test]
 fn kept_tokens_give_the_fresh_features() {
-    let mut r = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut r = Rng::new(0x9e37_79b9_7f4a_7c15);
     let mut t = DeviceTable::new(DeviceConfig::default(), 1);
     let macs: Vec<[u8; 6]> = (0..6u8).map(|i| [0x00, 0x1a, 0x11, 0, 1, i]).collect();
     let ids: Vec<u32> = macs
@@ -96,7 +70,7 @@ fn kept_tokens_give_the_fresh_features() {
     let mut ports = PortSet::new();
     let mut compared = 0;
     for step in 0..3_000 {
-        let i = r.below(ids.len() as u64) as usize;
+        let i = r.below(ids.len());
         let id = ids[i];
         match r.below(4) {
             0 | 1 => {
