@@ -578,6 +578,10 @@ struct FingerprintMemo {
     slots: Vec<Option<MemoEntry>>,
     /// The key being looked up, reused between hellos.
     scratch: Vec<u16>,
+    /// Random keys per thread for the slot hash, as every table keyed by
+    /// attacker-controlled values has (ARCHITECTURE.md): a sender cannot
+    /// aim its hellos at one slot. Answers never depend on it.
+    hasher: std::hash::RandomState,
 }
 
 struct MemoEntry {
@@ -604,9 +608,8 @@ fn fingerprints(input: &FingerprintInput<'_>) -> (String, String) {
         if key.len() > MEMO_KEY_MAX {
             return compute_fingerprints(input);
         }
-        let mut h = std::hash::DefaultHasher::new();
-        std::hash::Hash::hash(key, &mut h);
-        let slot = (std::hash::Hasher::finish(&h) % MEMO_SLOTS as u64) as usize;
+        let slot =
+            (std::hash::BuildHasher::hash_one(&memo.hasher, key) % MEMO_SLOTS as u64) as usize;
         if memo.slots.is_empty() {
             memo.slots.resize_with(MEMO_SLOTS, || None);
         }
