@@ -21,8 +21,11 @@ ok "$total frames in $PCAP"
 out=$(count "ip && !(ip.dst == $SUBNET || ip.dst == 224.0.0.0/4 || ip.dst == 255.255.255.255)")
 ((out == 0)) && ok "no IPv4 destination outside $SUBNET/multicast/broadcast" || bad "$out frames to outside destinations"
 
+# A TCP checksum written as 0xffff where 0x0000 is computed is the same
+# one's-complement value (RFC 1624; Linux's incremental updates write it, about
+# one segment in 65 536): tshark calls it bad, a receiver does not.
 badsum=$(tshark -r "$PCAP" -o ip.check_checksum:TRUE -o tcp.check_checksum:TRUE -o udp.check_checksum:TRUE \
-    -Y "ip.checksum.status == 0 || tcp.checksum.status == 0 || udp.checksum.status == 0" 2>/dev/null | wc -l)
+    -Y "ip.checksum.status == 0 || (tcp.checksum.status == 0 && !tcp.checksum.ffff) || udp.checksum.status == 0" 2>/dev/null | wc -l)
 ((badsum == 0)) && ok "no bad IP/TCP/UDP checksums" || bad "$badsum frames with bad checksums"
 
 big=$(count "frame.len > 1518")
