@@ -201,6 +201,18 @@ pub struct DosConfig {
     /// after it opened while the server has sent nothing. Default 40; 0
     /// turns the check off.
     pub held_connections: u32,
+    /// Junk flood (Gafgyt/Bashlite JUNK into a service that keeps reading):
+    /// payload bytes per second from one client into one server port on
+    /// connections whose handshake was seen and whose server has sent no
+    /// payload at all (no HTTP request: an upload's body comes before its
+    /// answer). Default 1 000 000 (8 Mbit/s). 0 turns the check off.
+    pub junk_bytes_per_sec: u64,
+    /// … over at least this many such connections in that second (Gafgyt
+    /// writes on half its file descriptors at once: hundreds; a file copy,
+    /// FTP data or a print job uses one, iperf one to a few). One
+    /// connection is enough when its data is Gafgyt's junk alphabet
+    /// (nothing but the letters A-Z). Default 8.
+    pub junk_connections: u32,
 }
 
 impl Default for DosConfig {
@@ -227,6 +239,8 @@ impl Default for DosConfig {
                 33848,
             ],
             held_connections: 40,
+            junk_bytes_per_sec: 1_000_000,
+            junk_connections: 8,
         }
     }
 }

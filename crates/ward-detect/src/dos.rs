@@ -99,6 +99,28 @@
 //! 443, 8000, 8080, 8443 or an HTTP flow) or `tcp-connection-exhaustion`.
 //! Browsers keep a handful of connections per server, and servers answer
 //! them.
+//!
+//! Junk floods (Gafgyt/Bashlite's JUNK) fill connections instead of
+//! opening them: the bot connects on hundreds of sockets at once and
+//! writes random text on each as fast as it can. A service that closes on
+//! garbage makes it a SYN flood; one that keeps reading (a raw TCP port,
+//! a broker waiting for its CONNECT) sees established connections carrying
+//! megabytes a second and answers none of them. Counted from the flow's
+//! own counters, per client, server and server port in one-second
+//! buckets: client data on connections whose handshake was seen, whose
+//! server has sent no payload byte and whose client has sent
+//! [`JUNK_FLOW_MIN`] bytes or more, that are not HTTP (an upload's body
+//! comes before its answer). `junk_bytes_per_sec` of that in a second over
+//! `junk_connections` connections or more is `tcp-junk-flood`; one
+//! connection is enough when a segment of that second is Gafgyt's junk
+//! alphabet (random capital letters, nothing else). Every real protocol's server says something
+//! first or soon (a greeting, a handshake, a reply); what stays silent is a
+//! file copy, FTP data, a print job or an iperf stream, each one or a few
+//! connections. A flood whose connections were open before the capture
+//! began (no handshake seen) is not counted, nor is a single connection of
+//! random bytes, which looks exactly like `nc` copying a file. Client data
+//! on a connection its server has answered (nearly all data) costs one
+//! comparison.
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -152,6 +174,48 @@ pub const SUSTAINED_SECS: u32 = 10;
 /// 5-15 s; a normal request is answered in well under a second).
 pub const HOLD_SECS: i64 = 4;
 const HOLD_WINDOW_US: i64 = 60_000_000;
+/// Client payload bytes a connection must have carried, its server
+/// silent, before it counts towards a junk flood: a request's first
+/// segments (a TLS ClientHello, an MQTT CONNECT, a telnet login) are
+/// answered long before, so they never reach the junk table.
+pub const JUNK_FLOW_MIN: u32 = 4096;
+/// Segments at least this long are read (one a second per record) for
+/// Gafgyt's junk alphabet (see [`is_junk_alphabet`]): no file, stream or
+/// protocol is random capital letters for 256 bytes.
+const JUNK_ALPHABET_MIN: usize = 256;
+
+/// One client's data into one server port on connections the server never
+/// answered with a byte (a junk flood), this second.
+#[derive(Clone, Copy)]
+struct Junk {
+    sec: i64,
+    bytes: u64,
+    packets: u32,
+    /// The client's ports this second: the connections.
+    conns: Distinct,
+    /// A segment of this second was read for the junk alphabet, and was it.
+    read: bool,
+    letters: bool,
+    /// Packets counted since the record began (the alert's count).
+    total: u64,
+    /// Last second over the threshold (one incident while it goes on).
+    last_over: i64,
+}
+
+impl Junk {
+    fn new(sec: i64) -> Self {
+        Junk {
+            sec,
+            bytes: 0,
+            packets: 0,
+            conns: Distinct::default(),
+            read: false,
+            letters: false,
+            total: 0,
+            last_over: i64::MIN,
+        }
+    }
+}
 
 /// Held connections from one client to one server port (slow DoS).
 #[derive(Clone, Copy)]
@@ -548,6 +612,8 @@ pub struct Dos {
     victims: CappedMap<IpAddr, Victim>,
     /// (client, server, server port) → connections held open.
     holds: CappedMap<(IpAddr, IpAddr, u16), Hold>,
+    /// (client, server, server port) → silent data this second (junk floods).
+    junk: CappedMap<(IpAddr, IpAddr, u16), Junk>,
     /// MACs that frames to off-LAN addresses are sent to: routers. Traffic
     /// from the internet arrives with a router's MAC, so a router's MAC
     /// never names a flooder (the last few seen, most recent first).
@@ -665,6 +731,22 @@ impl Spray {
     }
 }
 
+/// Gafgyt's junk alphabet: nothing but capital letters, and random ones
+/// (at least 16 of the 26 letters: `makeRandomStr` draws each byte as
+/// `rand() % 26 + 'A'`, so 256 of them hold nearly all). A segment of one
+/// repeated letter (a fill, as hping3's `X`s or a constant STOMP payload)
+/// is not the bot's.
+fn is_junk_alphabet(payload: &[u8]) -> bool {
+    let mut seen = 0u32;
+    for &b in payload {
+        if !b.is_ascii_uppercase() {
+            return false;
+        }
+        seen |= 1 << (b - b'A');
+    }
+    seen.count_ones() >= 16
+}
+
 /// The RTP header fields a stream keeps consistent: version 2, a payload
 /// type in use (RFC 3551's static types 0-34, dynamic 96-127), and the
 /// stream's SSRC and sequence number (RFC 3550 §5.1).
@@ -767,6 +849,7 @@ impl Dos {
             reflector,
             victims: CappedMap::new(cap),
             holds: CappedMap::new(cap),
+            junk: CappedMap::new(cap),
             routers: [None; 4],
             carpets: vec![Carpet::empty(); CARPET_SLOTS],
             streams: CappedMap::new(cap),
@@ -829,6 +912,7 @@ impl Dos {
                         .is_some_and(|fl| fl.tcp_flags[0] & tcpflag::SYN == 0 && fl.pkts[1] == 0);
                 if !pkt.payload.is_empty() && ctx.dir != Some(Dir::ToClient) {
                     self.held_connection(ctx, out);
+                    self.junk_data(ctx, out);
                 }
                 // The client's ACK of the SYN-ACK (its second packet, the
                 // server having sent a SYN): a completed handshake, which a
@@ -1336,6 +1420,91 @@ impl Dos {
         out.push(d);
     }
 
+    /// A client data packet on a connection whose server has sent no
+    /// payload: counted for a junk flood (see the module docs).
+    fn junk_data(&mut self, ctx: &PacketContext<'_, '_>, out: &mut Vec<Draft>) {
+        let Some(flow) = ctx.flow else { return };
+        // The flow's own counters first: nearly all client data is on
+        // connections the server has answered.
+        if flow.payload_bytes[1] != 0
+            || flow.payload_bytes[0] < JUNK_FLOW_MIN
+            || self.cfg.junk_bytes_per_sec == 0
+            || ctx.dir != Some(Dir::ToServer)
+            || flow.tcp_flags[0] & flow.tcp_flags[1] & tcpflag::SYN == 0
+            || flow.app_proto == Some(ward_proto::AppProto::Http)
+        {
+            return;
+        }
+        let (Some(client), Some(server)) = (flow.src_ip, flow.dst_ip) else {
+            return;
+        };
+        let pkt = ctx.pkt;
+        let sec = pkt.ts.0.div_euclid(1_000_000);
+        let port = flow.dst_port;
+        let j = self.junk.entry((client, server, port), || Junk::new(sec));
+        if j.sec != sec {
+            *j = Junk {
+                sec,
+                total: j.total,
+                last_over: j.last_over,
+                ..Junk::new(sec)
+            };
+        }
+        j.bytes = j.bytes.saturating_add(pkt.payload.len() as u64);
+        j.packets = j.packets.saturating_add(1);
+        j.total = j.total.saturating_add(1);
+        j.conns.insert(&flow.src_port);
+        if !j.read && pkt.payload.len() >= JUNK_ALPHABET_MIN {
+            j.read = true;
+            j.letters = is_junk_alphabet(pkt.payload);
+        }
+        let conns = j.conns.estimate();
+        if j.bytes < self.cfg.junk_bytes_per_sec
+            || (conns < self.cfg.junk_connections && !j.letters)
+        {
+            return;
+        }
+        let ongoing = sec.saturating_sub(j.last_over) <= self.quiet_secs;
+        j.last_over = sec;
+        if ongoing {
+            return;
+        }
+        let j = *j;
+        let mut d = Draft::new(AlertCategory::Dos, "tcp-junk-flood", NAME, pkt.ts);
+        d.attacker = Some(client);
+        d.victims = vec![server];
+        d.victim_port = port;
+        d.proto = Some(6);
+        d.per_victim = true;
+        d.first_seen = Timestamp::from_secs(sec);
+        d.count = j.total;
+        d.severity = 2;
+        d.confidence = if j.letters { 0.9 } else { 0.85 };
+        d = d
+            .ev("bytes_per_second", j.bytes)
+            .ev("packets_per_second", j.packets)
+            .ev("connections", conns)
+            .ev("port", port)
+            .ev("junk_alphabet", j.letters);
+        d.summary = format!(
+            "{} is pushing {} bytes a second of data that gets no answer into port {port} of {} over {}, a junk-data denial-of-service attack{}.",
+            who(ctx.devices, client),
+            j.bytes,
+            who(ctx.devices, server),
+            if conns == 1 {
+                "one connection".to_string()
+            } else {
+                format!("about {conns} connections")
+            },
+            if j.letters {
+                " (Gafgyt/Bashlite JUNK: nothing but random capital letters)"
+            } else {
+                " (Gafgyt/Bashlite JUNK-style)"
+            }
+        );
+        out.push(d);
+    }
+
     /// A client packet with data on a connection the server has answered
     /// with nothing for [`HOLD_SECS`]: count the connection as held.
     fn held_connection(&mut self, ctx: &PacketContext<'_, '_>, out: &mut Vec<Draft>) {
@@ -1373,6 +1542,17 @@ impl Dos {
             return;
         }
         h.reported = true;
+        let (start, packets) = (h.start, h.packets);
+        // A junk flood over these connections was reported: holding them
+        // open is how it floods, not another attack.
+        let sec = now.0.div_euclid(1_000_000);
+        if self
+            .junk
+            .get(&(client, server, port))
+            .is_some_and(|j| sec.saturating_sub(j.last_over) <= self.quiet_secs)
+        {
+            return;
+        }
         let web = matches!(port, 80 | 443 | 8000 | 8080 | 8443)
             || flow.app_proto == Some(ward_proto::AppProto::Http);
         let sig = if web {
@@ -1385,13 +1565,13 @@ impl Dos {
         d.victims = vec![server];
         d.victim_port = port;
         d.proto = Some(6);
-        d.first_seen = h.start;
+        d.first_seen = start;
         d.count = u64::from(held);
         d.severity = 2;
         d.confidence = 0.85;
         d = d
             .ev("held_connections", held)
-            .ev("packets", h.packets)
+            .ev("packets", packets)
             .ev("port", port)
             .ev("min_hold_s", HOLD_SECS);
         d.summary = format!(
@@ -1556,7 +1736,29 @@ impl Dos {
 
 #[cfg(test)]
 mod tests {
-    use super::{looks_like_telemetry, Victim};
+    use super::{is_junk_alphabet, looks_like_telemetry, Victim};
+
+    #[test]
+    fn the_junk_alphabet_is_random_capital_letters_only() {
+        let mut x = 0x2545_f491_u32;
+        let letters: Vec<u8> = (0..1024)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                b'A' + (x % 26) as u8
+            })
+            .collect();
+        assert!(is_junk_alphabet(&letters));
+        // One byte that is not a capital letter.
+        let mut text = letters.clone();
+        text[700] = b'a';
+        assert!(!is_junk_alphabet(&text));
+        // A fill of one letter, or a few (hping3's Xs, a constant payload).
+        assert!(!is_junk_alphabet(&[b'Z'; 768]));
+        assert!(!is_junk_alphabet(&b"ABCDEFGHIJKLMNO".repeat(64)));
+        assert!(!is_junk_alphabet(&[0u8; 512]));
+    }
 
     #[test]
     fn statsd_needs_a_colon_before_a_bar_in_printable_text() {
