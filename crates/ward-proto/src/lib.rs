@@ -19,6 +19,11 @@
 //! are bounded by constants in the parser, so an attacker cannot grow them.
 #![forbid(unsafe_code)]
 
+// The shared test helpers in `tests/common` name the crate; unit tests
+// (`dns::differential`) use them too.
+#[cfg(test)]
+extern crate self as ward_proto;
+
 use std::fmt;
 
 pub mod registry;
@@ -377,9 +382,39 @@ pub fn printable(bytes: &[u8], max: usize) -> String {
         .collect()
 }
 
+/// [`printable`], appended to `out` (for text built in a reused buffer).
+pub(crate) fn push_printable(out: &mut String, bytes: &[u8], max: usize) {
+    let cut = &bytes[..bytes.len().min(max)];
+    for chunk in cut.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            out.push(if c.is_control() { '\u{fffd}' } else { c });
+        }
+        if !chunk.invalid().is_empty() {
+            out.push(char::REPLACEMENT_CHARACTER);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::printable;
+    use super::{printable, push_printable};
+
+    proptest::proptest! {
+        /// Appending gives what `printable` returns, wherever the cut falls.
+        #[test]
+        fn push_printable_is_printable(
+            bytes in proptest::collection::vec(proptest::prop_oneof![
+                4 => 0x20u8..0x7f,
+                1 => proptest::prelude::any::<u8>(),
+                1 => proptest::sample::select(vec![0xc2, 0x85, 0xc3, 0xa9, 0xe2, 0x80, 0xa8, 0xf0, 0x9f]),
+            ], 0..40),
+            max in 0usize..48,
+        ) {
+            let mut s = String::from("kept:");
+            push_printable(&mut s, &bytes, max);
+            proptest::prop_assert_eq!(s, format!("kept:{}", printable(&bytes, max)));
+        }
+    }
 
     /// The ASCII shortcut and the general path agree on where they meet.
     #[test]
