@@ -294,9 +294,12 @@ impl DnsParser {
 /// grows past a few times a name's 255 bytes.
 #[derive(Default)]
 struct Scratch {
-    owner: String,
-    target: String,
+    /// Names, as `wire::write_name` writes them.
+    owner: Vec<u8>,
+    target: Vec<u8>,
+    /// Hint text.
     text: String,
+    value: String,
 }
 
 thread_local! {
@@ -322,15 +325,16 @@ fn address(msg: &[u8], rr: &wire::Record) -> Option<IpAddr> {
 
 /// The name at `pos` (of `msg[..limit]`) as `simple_dns` writes it (see
 /// [`wire::write_name`]), in `buf`; and whether it is plain ASCII.
-fn name_in<'b>(buf: &'b mut String, msg: &[u8], pos: usize, limit: usize) -> (&'b str, bool) {
+fn name_in<'b>(buf: &'b mut Vec<u8>, msg: &[u8], pos: usize, limit: usize) -> (&'b str, bool) {
     buf.clear();
     let plain = wire::write_name(msg, pos, limit, buf);
-    (buf.as_str(), plain)
+    // write_name writes UTF-8: the fallback is never taken.
+    (std::str::from_utf8(buf).unwrap_or_default(), plain)
 }
 
 /// `printable(the name as simple_dns writes it, max)` for a name outside
 /// record data, with one allocation.
-fn name_text(buf: &mut String, msg: &[u8], pos: usize, max: usize) -> String {
+fn name_text(buf: &mut Vec<u8>, msg: &[u8], pos: usize, max: usize) -> String {
     let (text, plain) = name_in(buf, msg, pos, msg.len());
     if plain {
         // ASCII: any cut falls between characters.
@@ -421,6 +425,7 @@ fn mdns_record_hints(
         owner,
         target,
         text,
+        value,
     } = s;
     // The owner's text only for the records that read it (not TXT, nor
     // the many other types an announcement carries).
@@ -474,7 +479,7 @@ fn mdns_record_hints(
                 {
                     continue;
                 }
-                let value = printable_in(target, kv.next().unwrap_or(&[]), 128).trim();
+                let value = printable_in(value, kv.next().unwrap_or(&[]), 128).trim();
                 if value.is_empty() {
                     continue;
                 }

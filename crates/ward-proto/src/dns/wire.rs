@@ -404,36 +404,34 @@ pub fn plain_label(label: &[u8]) -> bool {
 }
 
 /// Append the name at `pos` (of `msg[..limit]`) to `out` as `simple_dns`'s
-/// `Name` `Display` writes it: labels joined by dots, a dot or backslash in
-/// a label escaped with a backslash, invalid UTF-8 replaced by U+FFFD.
-/// Returns whether every label was plain (then `out` got the raw bytes).
-pub fn write_name(msg: &[u8], pos: usize, limit: usize, out: &mut String) -> bool {
+/// `Name` `Display` writes it (so `out` stays UTF-8): labels joined by
+/// dots, a dot or backslash in a label escaped with a backslash, invalid
+/// UTF-8 replaced by U+FFFD. Returns whether every label was plain (then
+/// `out` got the raw bytes).
+pub fn write_name(msg: &[u8], pos: usize, limit: usize, out: &mut Vec<u8>) -> bool {
     let mut plain = true;
     let mut first = true;
     // The name was checked; a failure here can only leave it cut short.
     let _ = walk_name(msg, pos, limit, |label| {
         if !first {
-            out.push('.');
+            out.push(b'.');
         }
         first = false;
         if plain_label(label) {
-            // Plain labels are ASCII.
-            if let Ok(text) = std::str::from_utf8(label) {
-                out.push_str(text);
-            }
+            out.extend_from_slice(label);
             return;
         }
         plain = false;
         for chunk in label.utf8_chunks() {
             for c in chunk.valid().chars() {
                 match c {
-                    '.' => out.push_str("\\."),
-                    '\\' => out.push_str("\\\\"),
-                    c => out.push(c),
+                    '.' => out.extend_from_slice(b"\\."),
+                    '\\' => out.extend_from_slice(b"\\\\"),
+                    c => out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
                 }
             }
             if !chunk.invalid().is_empty() {
-                out.push(char::REPLACEMENT_CHARACTER);
+                out.extend_from_slice("\u{fffd}".as_bytes());
             }
         }
     });
