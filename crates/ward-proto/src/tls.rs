@@ -358,14 +358,6 @@ fn walk_extensions(mut b: &[u8]) -> Result<Vec<(u16, &[u8])>, &'static str> {
     Ok(out)
 }
 
-/// A list of u16 behind a length prefix of `prefix` bytes (1 or 2), GREASE
-/// values removed.
-fn u16_list(data: &[u8], prefix: usize) -> Vec<u16> {
-    let values = u16_values(data, prefix);
-    let most = values.size_hint().1.unwrap_or(0);
-    without_grease(most, values)
-}
-
 /// The values that are not GREASE, in a `Vec` allocated once for `most`
 /// of them (a filtered iterator's own collect grows from 4 by doubling:
 /// three or four reallocations for a hello's lists).
@@ -391,24 +383,18 @@ fn u16_values(data: &[u8], prefix: usize) -> impl Iterator<Item = u16> + '_ {
         .map(|c| u16::from_be_bytes([c[0], c[1]]))
 }
 
-/// ALPN protocol names (RFC 7301 §3.1).
-fn alpn_list(data: &[u8]) -> Vec<&[u8]> {
-    let mut out = Vec::new();
-    let Some(len) = data
+/// ALPN protocol names (RFC 7301 §3.1), in order, not collected.
+fn alpn_names(data: &[u8]) -> impl Iterator<Item = &[u8]> + '_ {
+    let len = data
         .get(..2)
-        .map(|l| u16::from_be_bytes([l[0], l[1]]) as usize)
-    else {
-        return out;
-    };
+        .map_or(0, |l| u16::from_be_bytes([l[0], l[1]]) as usize);
     let mut b = data.get(2..2 + len).unwrap_or(&[]);
-    while let Some((&n, rest)) = b.split_first() {
-        let Some(name) = rest.get(..n as usize) else {
-            break;
-        };
-        out.push(name);
+    std::iter::from_fn(move || {
+        let (&n, rest) = b.split_first()?;
+        let name = rest.get(..n as usize)?;
         b = &rest[n as usize..];
-    }
-    out
+        Some(name)
+    })
 }
 
 /// The first host_name in a server_name extension (RFC 6066 §3).
@@ -427,37 +413,75 @@ fn sni(data: &[u8]) -> Option<String> {
     None
 }
 
+/// The GREASE-free lists a ClientHello's fingerprints are computed from,
+/// kept per thread and reused: they are read only while one hello is
+/// reported (its event carries its own cipher list), so three allocations
+/// per hello are saved and nothing passes from one hello to the next.
+#[derive(Default)]
+struct HelloLists {
+    extensions: Vec<u16>,
+    groups: Vec<u16>,
+    sig_algs: Vec<u16>,
+}
+
+thread_local! {
+    static LISTS: std::cell::RefCell<HelloLists> = std::cell::RefCell::default();
+}
+
 /// `ciphers`: the offered suites, GREASE removed.
 fn client_hello(version: u16, ciphers: Vec<u16>, exts: &[(u16, &[u8])]) -> TlsHello {
-    let ext_types = without_grease(exts.len(), exts.iter().map(|(t, _)| *t));
+    LISTS.with(|lists| match lists.try_borrow_mut() {
+        Ok(mut lists) => client_hello_with(&mut lists, version, ciphers, exts),
+        // Cannot happen (nothing here re-enters), but never panic over scratch space.
+        Err(_) => client_hello_with(&mut HelloLists::default(), version, ciphers, exts),
+    })
+}
+
+fn client_hello_with(
+    lists: &mut HelloLists,
+    version: u16,
+    ciphers: Vec<u16>,
+    exts: &[(u16, &[u8])],
+) -> TlsHello {
     let find = |t: u16| exts.iter().find(|(et, _)| *et == t).map(|(_, d)| *d);
-    let groups = find(EXT_GROUPS).map(|d| u16_list(d, 2)).unwrap_or_default();
+    let HelloLists {
+        extensions,
+        groups,
+        sig_algs,
+    } = lists;
+    extensions.clear();
+    extensions.extend(exts.iter().map(|(t, _)| *t).filter(|t| !is_grease(*t)));
+    groups.clear();
+    if let Some(d) = find(EXT_GROUPS) {
+        groups.extend(u16_values(d, 2).filter(|v| !is_grease(*v)));
+    }
+    sig_algs.clear();
+    if let Some(d) = find(EXT_SIG_ALGS) {
+        sig_algs.extend(u16_values(d, 2).filter(|v| !is_grease(*v)));
+    }
     let point_formats: &[u8] = find(EXT_POINT_FORMATS)
         .and_then(|d| {
             let n = *d.first()? as usize;
             d.get(1..1 + n)
         })
         .unwrap_or_default();
-    let sig_algs = find(EXT_SIG_ALGS)
-        .map(|d| u16_list(d, 2))
-        .unwrap_or_default();
     let max_version = find(EXT_SUPPORTED_VERSIONS)
         .and_then(|d| u16_values(d, 1).filter(|v| !is_grease(*v)).max())
         .unwrap_or(version);
-    let alpn_raw = find(EXT_ALPN).map(alpn_list).unwrap_or_default();
+    let alpn = find(EXT_ALPN);
     let sni = find(EXT_SNI).and_then(sni);
 
     let (ja3, ja4) = fingerprints(&FingerprintInput {
         version,
-        groups: &groups,
+        groups,
         point_formats,
         ja4: Ja4Input {
             version: max_version,
             has_sni: exts.iter().any(|(t, _)| *t == EXT_SNI),
             ciphers: &ciphers,
-            extensions: &ext_types,
-            first_alpn: alpn_raw.first().copied(),
-            sig_algs: &sig_algs,
+            extensions,
+            first_alpn: alpn.and_then(|d| alpn_names(d).next()),
+            sig_algs,
         },
     });
     TlsHello {
@@ -466,7 +490,9 @@ fn client_hello(version: u16, ciphers: Vec<u16>, exts: &[(u16, &[u8])]) -> TlsHe
         max_version,
         ciphers,
         sni,
-        alpn: alpn_raw.iter().map(|a| printable(a, 64)).collect(),
+        alpn: alpn
+            .map(|d| alpn_names(d).map(|a| printable(a, 64)).collect())
+            .unwrap_or_default(),
         ja3: Some(ja3),
         ja4: Some(ja4),
     }
@@ -482,7 +508,7 @@ fn server_hello(version: u16, cipher: u16, exts: &[(u16, &[u8])]) -> TlsHello {
     let alpn = exts
         .iter()
         .find(|(t, _)| *t == EXT_ALPN)
-        .map(|(_, d)| alpn_list(d))
+        .map(|(_, d)| alpn_names(d).map(|a| printable(a, 64)).collect())
         .unwrap_or_default();
     TlsHello {
         client: false,
@@ -490,7 +516,7 @@ fn server_hello(version: u16, cipher: u16, exts: &[(u16, &[u8])]) -> TlsHello {
         max_version: selected.unwrap_or(version),
         ciphers: vec![cipher],
         sni: None,
-        alpn: alpn.iter().map(|a| printable(a, 64)).collect(),
+        alpn,
         ja3: None,
         ja4: None,
     }
@@ -580,8 +606,10 @@ struct FingerprintMemo {
     scratch: Vec<u16>,
     /// Random keys per thread for the slot hash, as every table keyed by
     /// attacker-controlled values has (ARCHITECTURE.md): a sender cannot
-    /// aim its hellos at one slot. Answers never depend on it.
-    hasher: std::hash::RandomState,
+    /// aim its hellos at one slot. Answers never depend on it. foldhash,
+    /// as the engine's tables: SipHash over a hello's ~100 numbers was
+    /// about half the cost of a memo hit.
+    hasher: foldhash::fast::RandomState,
 }
 
 struct MemoEntry {
