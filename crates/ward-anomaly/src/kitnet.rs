@@ -247,23 +247,31 @@ fn v4(a: &Lanes) -> V4 {
 
 /// Which build of the kernels a [`KitNet`] runs.
 ///
-/// The kernels are written once; [`Kernels::Best`] runs them compiled with
-/// AVX2 enabled (chosen at run time when the CPU has it, through `pulp`,
-/// since this crate forbids `unsafe`). Every operation in them is an IEEE
-/// add, multiply, divide, square root, min or max per lane, none is fused
-/// (Rust never contracts `a + x·w` into a fused multiply-add), so both builds
-/// give the same bits; a test checks it over a synthetic stream.
+/// The kernels are written once for eight lanes (the x86-64 baseline's
+/// SSE2 registers in pairs, or one AVX2 register) and once for sixteen (one
+/// AVX-512 register); [`Kernels::Best`] runs the widest build the CPU
+/// has, chosen at run time through `pulp`, since this crate forbids
+/// `unsafe`. Every operation in them is an IEEE add, multiply, divide,
+/// square root, min or max per lane, none is fused (Rust never contracts
+/// `a + x·w` into a fused multiply-add, and the explicit kernels use no FMA
+/// instruction), so every build gives the same bits; tests check it over
+/// synthetic streams and a real capture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Kernels {
     /// The x86-64 baseline (SSE2), or the target's own vectors elsewhere.
     Baseline,
-    /// AVX2 when the CPU has it (x86-64 only), else the baseline.
+    /// AVX2 (x86-64-v3) when the CPU has it, else the baseline; never
+    /// AVX-512. For comparing builds on a CPU that has AVX-512.
+    Avx2,
+    /// AVX-512 (x86-64-v4) when the CPU has it, else AVX2 when it has
+    /// that, else the baseline.
     #[default]
     Best,
 }
 
 impl Kernels {
-    /// Whether [`Kernels::Best`] runs the AVX2 build on this CPU.
+    /// Whether [`Kernels::Avx2`] and [`Kernels::Best`] run (at least) the
+    /// AVX2 build on this CPU.
     pub fn avx2_available() -> bool {
         #[cfg(target_arch = "x86_64")]
         {
@@ -274,35 +282,77 @@ impl Kernels {
             false
         }
     }
+
+    /// Whether [`Kernels::Best`] runs the AVX-512 build on this CPU.
+    pub fn avx512_available() -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            pulp::x86::V4::is_available()
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    }
 }
 
-/// The AVX2 token a kernel may use: `Some` only inside code that
-/// [`with_kernels`] runs compiled for AVX2.
-#[cfg(target_arch = "x86_64")]
-type Wide = Option<pulp::x86::V3>;
-#[cfg(not(target_arch = "x86_64"))]
-type Wide = Option<std::convert::Infallible>;
+/// The instruction set a kernel may use, with the token that proves the CPU
+/// has it: `Avx2` and `Avx512` only inside code that [`with_kernels`] runs
+/// compiled for them.
+#[derive(Clone, Copy)]
+enum Simd {
+    Base,
+    #[cfg(target_arch = "x86_64")]
+    Avx2(pulp::x86::V3),
+    #[cfg(target_arch = "x86_64")]
+    Avx512(pulp::x86::V4),
+}
+
+impl Simd {
+    /// The AVX2 token, also inside AVX-512 code (a superset).
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn avx2(self) -> Option<pulp::x86::V3> {
+        match self {
+            Simd::Base => None,
+            Simd::Avx2(s) => Some(s),
+            Simd::Avx512(s) => Some(*s),
+        }
+    }
+}
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 
 /// Runs `f` compiled for the instruction set `k` selects, handing it the
-/// AVX2 token when that is AVX2. `f` (a closure marked `#[inline(always)]`)
-/// and what it calls must be inlined to be compiled for it: a function call
-/// from it runs the baseline build.
+/// matching token. `f` (a closure marked `#[inline(always)]`) and what it
+/// calls must be inlined to be compiled for it: a function call from it
+/// runs the baseline build.
 #[inline(always)]
-fn with_kernels<R>(k: Kernels, f: impl FnOnce(Wide) -> R) -> R {
+fn with_kernels<R>(k: Kernels, f: impl FnOnce(Simd) -> R) -> R {
     #[cfg(target_arch = "x86_64")]
-    if k == Kernels::Best {
-        if let Some(v3) = pulp::x86::V3::try_new() {
-            return v3.vectorize(
-                #[inline(always)]
-                move || f(Some(v3)),
-            );
+    {
+        if k == Kernels::Best {
+            if let Some(v4) = pulp::x86::V4::try_new() {
+                return v4.vectorize(
+                    #[inline(always)]
+                    move || f(Simd::Avx512(v4)),
+                );
+            }
+        }
+        if k != Kernels::Baseline {
+            if let Some(v3) = pulp::x86::V3::try_new() {
+                return v3.vectorize(
+                    #[inline(always)]
+                    move || f(Simd::Avx2(v3)),
+                );
+            }
         }
     }
     let _ = k;
-    f(None)
+    f(Simd::Base)
 }
 
 /// `a + x·w` per lane (a multiply, then an add: no fused multiply-add).
@@ -311,18 +361,39 @@ fn mul_add(a: V4, x: V4, w: V4) -> V4 {
     a + x * w
 }
 
-/// Members side by side in one ensemble bundle: eight, one AVX2 register
-/// (two SSE registers on the baseline, with the same per-lane operations).
-const MEMBERS: usize = 8;
+/// Members side by side in one ensemble bundle: sixteen, one AVX-512
+/// register. The eight-lane builds (AVX2, and the baseline's SSE2 registers
+/// in pairs) take a bundle as two halves of eight lanes each, one after
+/// the other, with the same per-lane operations; a half with no member is
+/// skipped.
+const MEMBERS: usize = 16;
+/// Lanes of the eight-lane builds: half a row.
+const HALF: usize = 8;
 /// One value (input, hidden unit, weight) of each of a bundle's members.
 type Row = [f32; MEMBERS];
-/// A row as a vector: `wide`'s eight lanes (two SSE registers where the
-/// build may not assume AVX).
+/// Half a row: the lanes an eight-lane kernel computes at once.
+type Half = [f32; HALF];
+/// Half a row as a vector: `wide`'s eight lanes (two SSE registers where
+/// the build may not assume AVX).
 type V8 = f32x8;
 
+/// Half `g` (0 or 1) of a row.
 #[inline(always)]
-fn v8(a: &Row) -> V8 {
-    V8::new(*a)
+fn half(r: &Row, g: usize) -> &Half {
+    let h: &[Half; 2] = bytemuck::cast_ref(r);
+    &h[g & 1]
+}
+
+#[inline(always)]
+fn half_mut(r: &mut Row, g: usize) -> &mut Half {
+    let h: &mut [Half; 2] = bytemuck::cast_mut(r);
+    &mut h[g & 1]
+}
+
+/// Half `g` of a row as a vector.
+#[inline(always)]
+fn v8(r: &Row, g: usize) -> V8 {
+    V8::new(*half(r, g))
 }
 
 /// [`mul_add`] on eight lanes.
@@ -346,35 +417,35 @@ fn combine(s: &[V8; 4]) -> V8 {
 
 /// The decoder's dot product of a weight row with the hidden units, summed
 /// in KitNET's reference order: four partial sums (hidden unit `k` into sum
-/// `k mod 4`, in order), combined by [`combine`], then the bias added. For
-/// any number of hidden units; [`forward_bundle`] does the same for a known
-/// number.
+/// `k mod 4`, in order), combined by [`combine`], then the bias added; half
+/// `g` of the lanes. For any number of hidden units; [`forward_bundle`]
+/// does the same for a known number.
 #[inline(always)]
-fn dot(row: &[Row], y: &[Row], bias: Row) -> Row {
+fn dot(g: usize, row: &[Row], y: &[Row], bias: &Row) -> V8 {
     let mut s = [V8::ZERO; 4];
     let (rows, r) = row.as_chunks::<4>();
     let (ys, yy) = y.as_chunks::<4>();
     for (rc, yc) in rows.iter().zip(ys) {
         for i in 0..4 {
-            s[i] = mul_add8(s[i], v8(&rc[i]), v8(&yc[i]));
+            s[i] = mul_add8(s[i], v8(&rc[i], g), v8(&yc[i], g));
         }
     }
     for (i, (r, y)) in r.iter().zip(yy).enumerate() {
         let i = i & 3;
-        s[i] = mul_add8(s[i], v8(r), v8(y));
+        s[i] = mul_add8(s[i], v8(r, g), v8(y, g));
     }
-    (v8(&bias) + combine(&s)).to_array()
+    v8(bias, g) + combine(&s)
 }
 
-/// Forward pass of one bundle with `H` hidden rows, everything in
-/// registers: `y = sigmoid(bias + Σ_j x_j·W[j])` masked to each member's
-/// hidden units, then per input row `z_j = sigmoid(bias_j + W[j]·y)` (see
-/// [`dot`]) and `err_j = (x_j − z_j)` masked to each member's inputs.
-/// Writes `y` and `err` (the SGD step reads them) and returns each lane's
-/// sum of squared errors, in row order.
+/// Forward pass of half `G` of one bundle with `H` hidden rows, everything
+/// in registers: `y = sigmoid(bias + Σ_j x_j·W[j])` masked to each
+/// member's hidden units, then per input row `z_j = sigmoid(bias_j +
+/// W[j]·y)` (see [`dot`]) and `err_j = (x_j − z_j)` masked to each
+/// member's inputs. Writes half `G` of `y` and `err` (the SGD step reads
+/// them) and returns each lane's sum of squared errors, in row order.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn forward_bundle<const H: usize>(
+fn forward_bundle<const H: usize, const G: usize>(
     x: &[Row],
     w: &[Row],
     hbias: &[Row],
@@ -392,26 +463,26 @@ fn forward_bundle<const H: usize>(
         return V8::ZERO;
     };
     let rows = w.as_chunks::<H>().0;
-    let mut acc = hb.map(V8::new);
+    let mut acc: [V8; H] = core::array::from_fn(|k| v8(&hb[k], G));
     for (xj, row) in x.iter().zip(rows) {
-        let xj = v8(xj);
+        let xj = v8(xj, G);
         for k in 0..H {
-            acc[k] = mul_add8(acc[k], xj, v8(&row[k]));
+            acc[k] = mul_add8(acc[k], xj, v8(&row[k], G));
         }
     }
     for k in 0..H {
-        acc[k] = sigmoid8(acc[k]) * v8(&hm[k]);
-        y[k] = acc[k].to_array();
+        acc[k] = sigmoid8(acc[k]) * v8(&hm[k], G);
+        *half_mut(&mut y[k], G) = acc[k].to_array();
     }
     let mut sq = V8::ZERO;
     for ((((xj, row), b), m), e) in x.iter().zip(rows).zip(vbias).zip(imask).zip(err) {
         let mut s = [V8::ZERO; 4];
         for k in 0..H {
-            s[k % 4] = mul_add8(s[k % 4], v8(&row[k]), acc[k]);
+            s[k % 4] = mul_add8(s[k % 4], v8(&row[k], G), acc[k]);
         }
-        let z = sigmoid8(v8(b) + combine(&s));
-        let ev = (v8(xj) - z) * v8(m);
-        *e = ev.to_array();
+        let z = sigmoid8(v8(b, G) + combine(&s));
+        let ev = (v8(xj, G) - z) * v8(m, G);
+        *half_mut(e, G) = ev.to_array();
         sq = mul_add8(sq, ev, ev);
     }
     sq
@@ -453,37 +524,53 @@ fn weights<const H: usize>(w: &[Row], h: usize, j: usize, k0: usize) -> Option<&
     w.get(j * h + k0..j * h + k0 + H)?.try_into().ok()
 }
 
-/// Encoder: `y_k = bias_k + Σ_j x_j·W[j][k]` (input order) for `k` in
-/// `k0..k0 + H`.
+/// Encoder, half `g` of the lanes: `y_k = bias_k + Σ_j x_j·W[j][k]`
+/// (input order) for `k` in `k0..k0 + H`.
 #[inline(always)]
-fn encode<const H: usize>(k0: usize, x: &[Row], w: &[Row], h: usize, bias: &[Row], y: &mut [Row]) {
+fn encode<const H: usize>(
+    k0: usize,
+    g: usize,
+    x: &[Row],
+    w: &[Row],
+    h: usize,
+    bias: &[Row],
+    y: &mut [Row],
+) {
     let Some(b) = bias.get(k0..k0 + H) else {
         return;
     };
     let mut acc = [V8::ZERO; H];
     for (a, b) in acc.iter_mut().zip(b) {
-        *a = v8(b);
+        *a = v8(b, g);
     }
     for (j, xj) in x.iter().enumerate() {
         let Some(row) = weights::<H>(w, h, j, k0) else {
             break;
         };
-        let xj = v8(xj);
+        let xj = v8(xj, g);
         for k in 0..H {
-            acc[k] = mul_add8(acc[k], xj, v8(&row[k]));
+            acc[k] = mul_add8(acc[k], xj, v8(&row[k], g));
         }
     }
     if let Some(out) = y.get_mut(k0..k0 + H) {
         for (o, a) in out.iter_mut().zip(acc) {
-            *o = a.to_array();
+            *half_mut(o, g) = a.to_array();
         }
     }
 }
 
-/// Hidden-layer gradient `g_k = (Σ_j err_j·W[j][k])·y_k·(1 − y_k)` for `k`
-/// in `k0..k0 + H`.
+/// Hidden-layer gradient, half `g` of the lanes: `g_k = (Σ_j
+/// err_j·W[j][k])·y_k·(1 − y_k)` for `k` in `k0..k0 + H`.
 #[inline(always)]
-fn gradient<const H: usize>(k0: usize, err: &[Row], w: &[Row], h: usize, y: &[Row], g: &mut [Row]) {
+fn gradient<const H: usize>(
+    k0: usize,
+    g: usize,
+    err: &[Row],
+    w: &[Row],
+    h: usize,
+    y: &[Row],
+    gh: &mut [Row],
+) {
     let Some(y) = y.get(k0..k0 + H) else {
         return;
     };
@@ -492,34 +579,35 @@ fn gradient<const H: usize>(k0: usize, err: &[Row], w: &[Row], h: usize, y: &[Ro
         let Some(row) = weights::<H>(w, h, j, k0) else {
             break;
         };
-        let e = v8(e);
+        let e = v8(e, g);
         for k in 0..H {
-            acc[k] = mul_add8(acc[k], e, v8(&row[k]));
+            acc[k] = mul_add8(acc[k], e, v8(&row[k], g));
         }
     }
-    if let Some(out) = g.get_mut(k0..k0 + H) {
+    if let Some(out) = gh.get_mut(k0..k0 + H) {
         for ((o, a), y) in out.iter_mut().zip(acc).zip(y) {
-            let y = v8(y);
-            *o = (a * y * (V8::ONE - y)).to_array();
+            let y = v8(y, g);
+            *half_mut(o, g) = (a * y * (V8::ONE - y)).to_array();
         }
     }
 }
 
-/// SGD step of the weights: `W[j][k] += lr·(x_j·g_k + err_j·y_k)` for `k`
-/// in `k0..k0 + H`.
+/// SGD step of the weights, half `g` of the lanes: `W[j][k] +=
+/// lr·(x_j·g_k + err_j·y_k)` for `k` in `k0..k0 + H`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn update<const H: usize>(
     k0: usize,
+    g: usize,
     x: &[Row],
     err: &[Row],
-    g: &[Row],
+    gh: &[Row],
     y: &[Row],
     w: &mut [Row],
     h: usize,
     lr: f32,
 ) {
-    let (Some(g), Some(y)) = (g.get(k0..k0 + H), y.get(k0..k0 + H)) else {
+    let (Some(gh), Some(y)) = (gh.get(k0..k0 + H), y.get(k0..k0 + H)) else {
         return;
     };
     let lr = V8::splat(lr);
@@ -527,9 +615,10 @@ fn update<const H: usize>(
         let Some(row) = w.get_mut(j * h + k0..j * h + k0 + H) else {
             break;
         };
-        let (xj, ej) = (v8(xj), v8(ej));
+        let (xj, ej) = (v8(xj, g), v8(ej, g));
         for k in 0..H {
-            row[k] = (v8(&row[k]) + lr * (xj * v8(&g[k]) + ej * v8(&y[k]))).to_array();
+            let r = v8(&row[k], g) + lr * (xj * v8(&gh[k], g) + ej * v8(&y[k], g));
+            *half_mut(&mut row[k], g) = r.to_array();
         }
     }
 }
@@ -581,12 +670,15 @@ struct Bundle {
 /// padded inputs, errors and hidden units at exactly zero, so they neither
 /// change its sums nor learn.
 ///
-/// **Eight in memory, four on disk.** [`KitNet`] computes with `L =`
-/// [`MEMBERS`] (eight: one AVX2 register, half the bundles of four and
-/// their per-bundle work) and saves the four-lane layout that the state
-/// format has held since format 6 ([`four_lanes`]): the layout is a pure
-/// function of the members' sizes, so either is rebuilt from the other
-/// exactly, and saved states keep loading.
+/// **Sixteen in memory, four on disk.** [`KitNet`] computes with `L =`
+/// [`MEMBERS`] (sixteen: one AVX-512 register, or two AVX2 registers one
+/// after the other; a quarter of the bundles of four and their per-bundle
+/// work) and saves the four-lane layout that the state format has held
+/// since format 6 ([`four_lanes`]): the layout is a pure function of the
+/// members' sizes, so either is rebuilt from the other exactly, and saved
+/// states keep loading. Padding lanes hold exact zeros (`±0`) whichever
+/// build computes them, or if an eight-lane build skips a half that holds
+/// no member: they add `±0` to zero weights and biases, which stay `+0`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(bound(
     serialize = "[f32; L]: Serialize",
@@ -892,7 +984,7 @@ impl<const L: usize> Ensemble<L> {
 }
 
 /// [`KitNet`]'s ensemble saved in its four-lane layout (state format 6 and
-/// later) and computed in the eight-lane one; see [`Ensemble`].
+/// later) and computed in the sixteen-lane one; see [`Ensemble`].
 mod four_lanes {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -914,9 +1006,10 @@ mod four_lanes {
                 "KitNET ensemble: layout does not match its members",
             ));
         }
-        // The eight-lane copy is allocated from the members' sizes. With
+        // The sixteen-lane copy is allocated from the members' sizes. With
         // hidden units growing with inputs (any one hidden ratio) it never
-        // needs more rows than the saved four-lane layout holds; sizes that
+        // needs more rows than the saved four-lane layout holds (each four
+        // times as wide: at most four times the file's arrays); sizes that
         // do not (refused with the ratio anyway) could make a small file
         // ask for a product of two unrelated maxima, gigabytes.
         let sizes: Vec<(usize, usize)> = saved.members.iter().map(|m| (m.n, m.h)).collect();
@@ -948,6 +1041,19 @@ impl Ensemble<MEMBERS> {
         }
     }
 
+    /// Halves of the bundle's rows that hold a member (1 or 2): members
+    /// fill a bundle from lane 0, and every member has an input, so the
+    /// first input row's mask says which lanes are taken. The eight-lane
+    /// builds skip the other half: its values are all zero, computed or
+    /// not (see [`Ensemble`]).
+    #[inline(always)]
+    fn halves(&self, bd: &Bundle) -> usize {
+        match self.imask.get(bd.input) {
+            Some(m) if half(m, 1).iter().any(|&v| v != 0.0) => 2,
+            _ => 1,
+        }
+    }
+
     /// Scales `raw` (input rows, 0 in padding) into `b.x`.
     #[inline(always)]
     fn scale(&self, raw: &[Row], b: &mut Buffers) {
@@ -963,25 +1069,44 @@ impl Ensemble<MEMBERS> {
         }
     }
 
-    /// Gathers the input rows from the compressed `features` (by `gather`,
-    /// a byte per lane; padding reads the buffer's last slot, 0) into `raw`
-    /// and scales them into `b.x`, one row at a time: the same values as a
-    /// gather followed by [`Ensemble::scale`], in one pass instead of two.
+    /// Gathers the input rows from the compressed `features` (by `gather`;
+    /// padding reads 0) into `raw` and scales them into `b.x`, one row at
+    /// a time: the same values as a gather followed by
+    /// [`Ensemble::scale`], in one pass instead of two.
     #[inline(always)]
     fn prepare(
         &self,
-        gather: &[[u8; MEMBERS]],
+        gather: &Gather,
         features: &[f32; GATHER_SPAN],
         raw: &mut [Row],
         b: &mut Buffers,
-        wide: Wide,
+        simd: Simd,
     ) {
         self.buffers_fit(b);
-        match wide {
+        match simd {
             #[cfg(target_arch = "x86_64")]
-            Some(s) => avx2::prepare(s, gather, features, &self.lo, &self.inv, raw, &mut b.x),
-            _ => {
+            Simd::Avx512(s) => avx512::prepare(
+                s,
+                &gather.perm,
+                features,
+                &self.lo,
+                &self.inv,
+                raw,
+                &mut b.x,
+            ),
+            #[cfg(target_arch = "x86_64")]
+            Simd::Avx2(s) => avx2::prepare(
+                s,
+                &gather.bytes,
+                features,
+                &self.lo,
+                &self.inv,
+                raw,
+                &mut b.x,
+            ),
+            Simd::Base => {
                 for ((((g, r), lo), inv), o) in gather
+                    .bytes
                     .iter()
                     .zip(raw.iter_mut())
                     .zip(&self.lo)
@@ -1006,12 +1131,92 @@ impl Ensemble<MEMBERS> {
             .collect()
     }
 
+    /// Forward pass of half `G` of bundle `bd` over `x`, eight lanes at a
+    /// time; leaves hidden units in `y`, reconstructions in `z` (only for
+    /// more than [`CHUNK`] hidden rows), `x − z` in `err`, and returns each
+    /// lane's sum of squared errors.
+    // Inlined into the kernel build's closure only with optimisations: an
+    // unoptimised build would give every inlined kernel its own stack
+    // slots, a frame of over a megabyte (more than a test thread's stack).
+    // Not inlined, it still computes the same bits, only slower.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn forward_half<const G: usize>(
+        &self,
+        bd: &Bundle,
+        x: &[Row],
+        y: &mut [Row],
+        z: &mut [Row],
+        err: &mut [Row],
+        simd: Simd,
+    ) -> V8 {
+        let xs = &x[bd.input..bd.input + bd.n];
+        let w = &self.w[bd.weight..bd.weight + bd.n * bd.h];
+        let hb = &self.hbias[bd.hidden..bd.hidden + bd.h];
+        let hm = &self.hmask[bd.hidden..bd.hidden + bd.h];
+        let vb = &self.vbias[bd.input..bd.input + bd.n];
+        let im = &self.imask[bd.input..bd.input + bd.n];
+        let ys = &mut y[bd.hidden..bd.hidden + bd.h];
+        let es = &mut err[bd.input..bd.input + bd.n];
+        // One AVX2 register per half row where the CPU has it (same bits).
+        #[cfg(target_arch = "x86_64")]
+        let avx2 = simd.avx2();
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = simd;
+        macro_rules! bundle {
+            ($h:literal) => {{
+                #[cfg(target_arch = "x86_64")]
+                if let Some(s) = avx2 {
+                    return avx2::forward_bundle::<$h, G>(s, xs, w, hb, hm, vb, im, ys, es);
+                }
+                forward_bundle::<$h, G>(xs, w, hb, hm, vb, im, ys, es)
+            }};
+        }
+        match bd.h {
+            1 => bundle!(1),
+            2 => bundle!(2),
+            3 => bundle!(3),
+            4 => bundle!(4),
+            5 => bundle!(5),
+            6 => bundle!(6),
+            7 => bundle!(7),
+            8 => bundle!(8),
+            h => {
+                // More hidden units than registers: encode in chunks,
+                // then decode row by row through memory.
+                by_chunks!(h, encode, G, xs, w, h, hb, ys);
+                for (v, m) in ys.iter_mut().zip(hm) {
+                    *half_mut(v, G) = (sigmoid8(v8(v, G)) * v8(m, G)).to_array();
+                }
+                let zs = &mut z[bd.input..bd.input + bd.n];
+                let mut sq = V8::ZERO;
+                for ((((zj, row), bias), (xj, m)), e) in zs
+                    .iter_mut()
+                    .zip(w.chunks_exact(h))
+                    .zip(vb)
+                    .zip(xs.iter().zip(im))
+                    .zip(es.iter_mut())
+                {
+                    let zv = sigmoid8(dot(G, row, ys, bias));
+                    *half_mut(zj, G) = zv.to_array();
+                    let ev = (v8(xj, G) - zv) * v8(m, G);
+                    *half_mut(e, G) = ev.to_array();
+                    sq = mul_add8(sq, ev, ev);
+                }
+                sq
+            }
+        }
+    }
+
     /// Forward pass of every member over `b.x`; leaves hidden units in
     /// `b.y`, reconstructions in `b.z`, `x − z` in `b.err`, and writes each
     /// member's RMSE to `rmse` in member order (`slots` from
     /// [`Ensemble::rmse_slots`]).
-    #[inline(always)]
-    fn forward(&self, b: &mut Buffers, slots: &[u32], rmse: &mut Vec<f32>, wide: Wide) {
+    // Inlined into the kernel build's closure only with optimisations: an
+    // unoptimised build would give every inlined kernel its own stack
+    // slots, a frame of over a megabyte (more than a test thread's stack).
+    // Not inlined, it still computes the same bits, only slower.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn forward(&self, b: &mut Buffers, slots: &[u32], rmse: &mut Vec<f32>, simd: Simd) {
         let Buffers {
             x,
             y,
@@ -1021,58 +1226,47 @@ impl Ensemble<MEMBERS> {
             ..
         } = b;
         for ((bd, out), count) in self.bundles.iter().zip(out.iter_mut()).zip(&self.count) {
-            let xs = &x[bd.input..bd.input + bd.n];
-            let w = &self.w[bd.weight..bd.weight + bd.n * bd.h];
-            let hb = &self.hbias[bd.hidden..bd.hidden + bd.h];
-            let hm = &self.hmask[bd.hidden..bd.hidden + bd.h];
-            let vb = &self.vbias[bd.input..bd.input + bd.n];
-            let im = &self.imask[bd.input..bd.input + bd.n];
-            let ys = &mut y[bd.hidden..bd.hidden + bd.h];
-            let es = &mut err[bd.input..bd.input + bd.n];
-            // One AVX2 register per row where the CPU has it (same bits).
-            macro_rules! bundle {
-                ($h:literal) => {
-                    match wide {
-                        #[cfg(target_arch = "x86_64")]
-                        Some(s) => avx2::forward_bundle::<$h>(s, xs, w, hb, hm, vb, im, ys, es),
-                        _ => forward_bundle::<$h>(xs, w, hb, hm, vb, im, ys, es),
-                    }
-                };
-            }
-            let sq = match bd.h {
-                1 => bundle!(1),
-                2 => bundle!(2),
-                3 => bundle!(3),
-                4 => bundle!(4),
-                5 => bundle!(5),
-                6 => bundle!(6),
-                7 => bundle!(7),
-                8 => bundle!(8),
-                h => {
-                    // More hidden units than registers: encode in chunks,
-                    // then decode row by row through memory.
-                    by_chunks!(h, encode, xs, w, h, hb, ys);
-                    for (v, m) in ys.iter_mut().zip(hm) {
-                        *v = (sigmoid8(v8(v)) * v8(m)).to_array();
-                    }
-                    let zs = &mut z[bd.input..bd.input + bd.n];
-                    let mut sq = V8::ZERO;
-                    for ((((zj, row), &bias), (xj, m)), e) in zs
-                        .iter_mut()
-                        .zip(w.chunks_exact(h))
-                        .zip(vb)
-                        .zip(xs.iter().zip(im))
-                        .zip(es.iter_mut())
-                    {
-                        *zj = sigmoid8(v8(&dot(row, ys, bias))).to_array();
-                        let ev = (v8(xj) - v8(zj)) * v8(m);
-                        *e = ev.to_array();
-                        sq = mul_add8(sq, ev, ev);
-                    }
-                    sq
+            // One AVX-512 register per row where the CPU has it (same
+            // bits).
+            #[cfg(target_arch = "x86_64")]
+            if let Simd::Avx512(s) = simd {
+                let xs = &x[bd.input..bd.input + bd.n];
+                let w = &self.w[bd.weight..bd.weight + bd.n * bd.h];
+                let hb = &self.hbias[bd.hidden..bd.hidden + bd.h];
+                let hm = &self.hmask[bd.hidden..bd.hidden + bd.h];
+                let vb = &self.vbias[bd.input..bd.input + bd.n];
+                let im = &self.imask[bd.input..bd.input + bd.n];
+                let ys = &mut y[bd.hidden..bd.hidden + bd.h];
+                let es = &mut err[bd.input..bd.input + bd.n];
+                macro_rules! bundle {
+                    ($h:literal) => {
+                        avx512::forward_bundle::<$h>(s, xs, w, hb, hm, vb, im, ys, es, count)
+                    };
                 }
-            };
-            *out = (sq / v8(count)).sqrt().to_array();
+                let done = match bd.h {
+                    1 => bundle!(1),
+                    2 => bundle!(2),
+                    3 => bundle!(3),
+                    4 => bundle!(4),
+                    5 => bundle!(5),
+                    6 => bundle!(6),
+                    7 => bundle!(7),
+                    8 => bundle!(8),
+                    _ => None,
+                };
+                if let Some(r) = done {
+                    *out = r;
+                    continue;
+                }
+            }
+            for g in 0..self.halves(bd) {
+                let sq = if g == 0 {
+                    self.forward_half::<0>(bd, x, y, z, err, simd)
+                } else {
+                    self.forward_half::<1>(bd, x, y, z, err, simd)
+                };
+                *half_mut(out, g) = (sq / v8(count, g)).sqrt().to_array();
+            }
         }
         let flat = b.rmse.as_flattened();
         rmse.extend(
@@ -1085,17 +1279,25 @@ impl Ensemble<MEMBERS> {
     /// One SGD step (Kitsune's `dA.train`) of every member, from the pass
     /// [`Ensemble::forward`] left in `b`. Padding stays 0: `x = err = 0` in
     /// padded inputs, `g = y = 0` in padded hidden units.
-    #[inline(always)]
+    // Inlined into the kernel build's closure only with optimisations: an
+    // unoptimised build would give every inlined kernel its own stack
+    // slots, a frame of over a megabyte (more than a test thread's stack).
+    // Not inlined, it still computes the same bits, only slower.
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn learn(&mut self, b: &mut Buffers, lr: f32) {
-        for bd in &self.bundles {
+        for i in 0..self.bundles.len() {
+            let bd = self.bundles[i];
+            let halves = self.halves(&bd);
             let (n, h) = (bd.n, bd.h);
             let w = &mut self.w[bd.weight..bd.weight + n * h];
             let xs = &b.x[bd.input..bd.input + n];
             let err = &b.err[bd.input..bd.input + n];
             let ys = &b.y[bd.hidden..bd.hidden + h];
             let gh = &mut b.gh[bd.hidden..bd.hidden + h];
-            by_chunks!(h, gradient, err, w, h, ys, gh);
-            by_chunks!(h, update, xs, err, gh, ys, w, h, lr);
+            for g in 0..halves {
+                by_chunks!(h, gradient, g, err, w, h, ys, gh);
+                by_chunks!(h, update, g, xs, err, gh, ys, w, h, lr);
+            }
         }
         for (bias, &g) in self
             .hbias
@@ -1372,10 +1574,12 @@ impl Autoencoder {
 
     /// Forward pass over `b.x`; returns the RMSE of the reconstruction.
     #[inline(always)]
-    fn forward(&self, b: &mut Activations, wide: Wide) -> f32 {
+    fn forward(&self, b: &mut Activations, simd: Simd) -> f32 {
         let (x, y, z) = (&b.x[..], &mut b.y[..], &mut b.z[..]);
         // Encoder and sigmoid: eight lanes where the CPU has AVX2 (same
         // bits).
+        #[cfg(target_arch = "x86_64")]
+        let wide = simd.avx2();
         #[cfg(target_arch = "x86_64")]
         let done = if let Some(s) = wide {
             match self.blocks() {
@@ -1396,7 +1600,7 @@ impl Autoencoder {
         };
         #[cfg(not(target_arch = "x86_64"))]
         let done = {
-            let _ = wide;
+            let _ = simd;
             false
         };
         if !done {
@@ -1423,6 +1627,8 @@ impl Autoencoder {
             6 => decode_blocks::<6>(&self.w, y, &self.vbias, z),
             _ => decode_any(&self.w, y, &self.vbias, z),
         }
+        #[cfg(not(target_arch = "x86_64"))]
+        let wide: Option<std::convert::Infallible> = None;
         match wide {
             #[cfg(target_arch = "x86_64")]
             Some(s) => avx2::sigmoids(s, z),
@@ -1505,16 +1711,46 @@ impl Autoencoder {
 const GATHER_SPAN: usize = 256;
 const _: () = assert!(GATHER_SPAN == 1 << u8::BITS, "a byte indexes the buffer");
 
+/// Which compressed feature each lane of the ensemble's input rows reads,
+/// for fewer than [`GATHER_SPAN`] features, in the forms the kernels read.
+#[derive(Debug, Clone, Default)]
+struct Gather {
+    /// Per row, a byte per lane (`u16::MAX` is 255, the buffer's last slot,
+    /// which is 0): a byte indexes the fixed-size buffer without a bounds
+    /// check or a mask.
+    bytes: Vec<[u8; MEMBERS]>,
+    /// The same as the AVX-512 kernel's permute indices and masks.
+    #[cfg(target_arch = "x86_64")]
+    perm: avx512::Perm,
+}
+
+impl Gather {
+    /// From the feature of each lane, row after row (`u16::MAX` in
+    /// padding).
+    fn new(lanes: &[u16]) -> Self {
+        let bytes: Vec<[u8; MEMBERS]> = lanes
+            .as_chunks::<MEMBERS>()
+            .0
+            .iter()
+            .map(|g| g.map(|i| u8::try_from(i).unwrap_or(u8::MAX)))
+            .collect();
+        Self {
+            #[cfg(target_arch = "x86_64")]
+            perm: avx512::Perm::new(&bytes),
+            bytes,
+        }
+    }
+}
+
 /// Reusable buffers so scoring allocates nothing after the first packet.
 #[derive(Debug, Clone)]
 struct Scratch {
     /// Per input row and lane of the ensemble: the feature it reads
     /// (`u16::MAX` in padding, which reads 0).
     gather: Vec<u16>,
-    /// The same per row, as bytes (`u16::MAX` is 255), for fewer than
-    /// [`GATHER_SPAN`] features: a byte indexes the fixed-size buffer
-    /// without a bounds check or a mask.
-    gather8: Vec<[u8; MEMBERS]>,
+    /// The same for fewer than [`GATHER_SPAN`] features, in the forms the
+    /// kernels read.
+    gather8: Gather,
     /// [`Ensemble::rmse_slots`], built with `gather`.
     slots: Vec<u32>,
     /// Compressed features in the ensemble's input rows.
@@ -1541,7 +1777,7 @@ impl Default for Scratch {
     fn default() -> Self {
         Self {
             gather: Vec::new(),
-            gather8: Vec::new(),
+            gather8: Gather::default(),
             slots: Vec::new(),
             raw: Vec::new(),
             features: Box::new([0.0; GATHER_SPAN]),
@@ -1614,7 +1850,7 @@ impl KitNet {
     /// Runs the ensemble over `x` (learning from it if `train`) and leaves
     /// the members' RMSEs in `scratch.errors`.
     #[inline(always)]
-    fn ensemble_errors(&mut self, x: &[f32], train: bool, wide: Wide) {
+    fn ensemble_errors(&mut self, x: &[f32], train: bool, simd: Simd) {
         let s = &mut self.scratch;
         let rows = self.ensemble.rows();
         if s.gather.len() != rows * MEMBERS {
@@ -1628,13 +1864,7 @@ impl KitNet {
                     s.gather[(first + j) * MEMBERS + m.lane] = i;
                 }
             }
-            s.gather8 = s
-                .gather
-                .as_chunks::<MEMBERS>()
-                .0
-                .iter()
-                .map(|g| g.map(|i| i as u8))
-                .collect();
+            s.gather8 = Gather::new(&s.gather);
             s.slots = self.ensemble.rmse_slots();
             s.raw = vec![[0.0; MEMBERS]; rows];
         }
@@ -1648,9 +1878,9 @@ impl KitNet {
         };
         if let Some(head) = head {
             // Fewer than `GATHER_SPAN` features (142 here): compress in
-            // feature order (18 registers of values, where the rows'
-            // 176 lanes with their padding would take 22 divisions), then
-            // one pass per row gathers and scales (see
+            // feature order (9 sixteen-lane registers of values, where the
+            // rows' 176 lanes with their padding would take 11 divisions),
+            // then one pass per row gathers and scales (see
             // [`Ensemble::prepare`]); the features past the input read 0.
             head.copy_from_slice(x);
             if let Some(stale) = s.features.get_mut(x.len()..s.features_len) {
@@ -1659,12 +1889,14 @@ impl KitNet {
             s.features_len = x.len();
             // Whole registers: the values past the input are 0, and
             // `compress(0) = 0`.
-            let len = x.len().next_multiple_of(8);
+            let len = x.len().next_multiple_of(16);
             if let Some(head) = s.features.get_mut(..len) {
-                match wide {
+                match simd {
                     #[cfg(target_arch = "x86_64")]
-                    Some(v3) => avx2::compress_all(v3, head),
-                    _ => {
+                    Simd::Avx512(v4) => avx512::compress_all(v4, head),
+                    #[cfg(target_arch = "x86_64")]
+                    Simd::Avx2(v3) => avx2::compress_all(v3, head),
+                    Simd::Base => {
                         for c in head {
                             *c = compress(*c);
                         }
@@ -1672,7 +1904,7 @@ impl KitNet {
                 }
             }
             self.ensemble
-                .prepare(&s.gather8, &s.features, &mut s.raw, &mut s.ens, wide);
+                .prepare(&s.gather8, &s.features, &mut s.raw, &mut s.ens, simd);
             if train {
                 s.scored.clear();
                 if self.ensemble.observe(&s.raw) {
@@ -1692,7 +1924,7 @@ impl KitNet {
         }
         s.errors.clear();
         self.ensemble
-            .forward(&mut s.ens, &s.slots, &mut s.errors, wide);
+            .forward(&mut s.ens, &s.slots, &mut s.errors, simd);
         if train {
             self.ensemble.learn(&mut s.ens, self.learning_rate);
         }
@@ -1702,13 +1934,13 @@ impl KitNet {
     }
 
     #[inline(always)]
-    fn output_score(&mut self, train: bool, wide: Wide) -> f32 {
+    fn output_score(&mut self, train: bool, simd: Simd) -> f32 {
         let s = &mut self.scratch;
         if train {
             self.output.observe(&s.errors);
         }
         self.output.scale(&s.errors, &mut s.out);
-        let score = self.output.forward(&mut s.out, wide);
+        let score = self.output.forward(&mut s.out, simd);
         if train {
             self.output.learn(&mut s.out, self.learning_rate);
         }
@@ -1727,20 +1959,20 @@ impl KitNet {
         with_kernels(
             self.scratch.kernels,
             #[inline(always)]
-            |wide| self.train_inner(x, wide),
+            |simd| self.train_inner(x, simd),
         )
     }
 
     #[inline(always)]
-    fn train_inner(&mut self, x: &[f32], wide: Wide) -> f32 {
+    fn train_inner(&mut self, x: &[f32], simd: Simd) -> f32 {
         // Bits, not `==`: -0.0 and 0.0 compress to different bits.
         let scored = &self.scratch.scored;
         let reuse = !scored.is_empty()
             && bytemuck::cast_slice::<f32, u32>(scored) == bytemuck::cast_slice::<f32, u32>(x);
         self.scratch.scored.clear();
         if !reuse {
-            self.ensemble_errors(x, true, wide);
-            return self.output_score(true, wide);
+            self.ensemble_errors(x, true, simd);
+            return self.output_score(true, simd);
         }
         let s = &mut self.scratch;
         if self.ensemble.observe(&s.raw) {
@@ -1748,17 +1980,17 @@ impl KitNet {
             self.ensemble.scale(&s.raw, &mut s.ens);
             s.errors.clear();
             self.ensemble
-                .forward(&mut s.ens, &s.slots, &mut s.errors, wide);
+                .forward(&mut s.ens, &s.slots, &mut s.errors, simd);
             if s.errors.is_empty() {
                 s.errors.push(0.0);
             }
             self.ensemble.learn(&mut s.ens, self.learning_rate);
-            return self.output_score(true, wide);
+            return self.output_score(true, simd);
         }
         self.ensemble.learn(&mut s.ens, self.learning_rate);
         let score = if self.output.observe(&s.errors) {
             self.output.scale(&s.errors, &mut s.out);
-            self.output.forward(&mut s.out, wide)
+            self.output.forward(&mut s.out, simd)
         } else {
             s.scored_score
         };
@@ -1777,9 +2009,9 @@ impl KitNet {
         let score = with_kernels(
             self.scratch.kernels,
             #[inline(always)]
-            |wide| {
-                self.ensemble_errors(x, false, wide);
-                self.output_score(false, wide)
+            |simd| {
+                self.ensemble_errors(x, false, simd);
+                self.output_score(false, simd)
             },
         );
         let s = &mut self.scratch;
@@ -1905,31 +2137,57 @@ mod tests {
     }
 
     /// The packed ensemble (members side by side in bundles, padding,
-    /// hidden rows in chunks) computes exactly the textbook networks: the
-    /// same scores, bit for bit, while training and while scoring, for
-    /// groups of every size from 1 to 14 inputs (1 to 11 hidden units, so
-    /// a bundle is also done in two chunks).
+    /// hidden rows in chunks, half bundles) computes exactly the textbook
+    /// networks: the same scores, bit for bit, while training and while
+    /// scoring, on every kernel build the CPU has. The member sizes give
+    /// every bundle shape: groups of 1 to 14 inputs (1 to 11 hidden units,
+    /// so a bundle is also done in two chunks, and a last bundle with one
+    /// member), and bundles led by every hidden count from 1 to 8 (a last
+    /// bundle that fills half its lanes). Each group's features are spread
+    /// over the feature vector, so a row's lanes read from every part of it.
     #[test]
     fn packed_ensemble_is_the_textbook_network_bit_for_bit() {
-        packed_ensemble_matches_textbook(Kernels::Baseline);
-        // On a CPU with AVX2, the eight-lane kernels (else the same again).
-        packed_ensemble_matches_textbook(Kernels::Best);
-    }
-
-    fn packed_ensemble_matches_textbook(kernels: Kernels) {
-        let (ratio, lr, seed) = (0.75, 0.1, 11);
-        let sizes = [
+        let mixed = [
             3usize, 10, 1, 14, 5, 10, 2, 7, 1, 9, 12, 4, 6, 8, 11, 13, 10,
         ];
+        // Four of each size from 1 to 10: bundles led by 8, 5 and 2 hidden
+        // units, the last one half full.
+        let ten: Vec<usize> = (0..40).map(|i| 1 + (i * 7) % 10).collect();
+        // Sixteen of one size a bundle: 6, 4 and 1, then 7 and 3 hidden
+        // units.
+        let c: Vec<usize> = [[8; 16], [5; 16]]
+            .concat()
+            .into_iter()
+            .chain([1; 10])
+            .collect();
+        let d: Vec<usize> = [[9; 16], [4; 16]].concat();
+        for sizes in [&mixed[..], &ten, &c, &d] {
+            packed_ensemble_matches_textbook(Kernels::Baseline, sizes);
+            // On a CPU with AVX2, the eight-lane kernels, and on one with
+            // AVX-512, the sixteen-lane ones (else the narrower again).
+            packed_ensemble_matches_textbook(Kernels::Avx2, sizes);
+            packed_ensemble_matches_textbook(Kernels::Best, sizes);
+        }
+    }
+
+    fn packed_ensemble_matches_textbook(kernels: Kernels, sizes: &[usize]) {
+        let (ratio, lr, seed) = (0.75, 0.1, 11);
+        let n_features: usize = sizes.iter().sum();
+        assert!(n_features < GATHER_SPAN);
+        // Feature `f` of the groups' concatenation is `37·f mod n`: the
+        // groups spread over the vector (37 is prime to every `n` here).
+        let spread = |f: usize| (f * 37) % n_features;
         let mut next = 0usize;
         let groups: Vec<Vec<usize>> = sizes
             .iter()
             .map(|&n| {
                 next += n;
-                (next - n..next).collect()
+                (next - n..next).map(spread).collect()
             })
             .collect();
-        let n_features = next;
+        let mut all: Vec<usize> = groups.concat();
+        all.sort_unstable();
+        assert_eq!(all, (0..n_features).collect::<Vec<_>>());
         let mut net = KitNet::new(&groups, ratio, lr, seed);
         net.set_kernels(kernels);
         let mut rng = Rng::new(seed);
@@ -2016,7 +2274,7 @@ mod tests {
         assert_eq!(reused.train(&x).to_bits(), plain.train(&x).to_bits());
     }
 
-    /// The ensemble computes eight members to a bundle but saves the
+    /// The ensemble computes sixteen members to a bundle but saves the
     /// four-lane layout of state format 6: a fresh network saves exactly
     /// the four-lane ensemble of the same seed, and a trained one goes to
     /// four lanes and back unchanged.
@@ -2065,7 +2323,7 @@ mod tests {
     /// trained on 300 inputs of `format9_input`. Today's code loads it,
     /// saves the same bytes, rebuilds it from the same recipe, and goes on
     /// with the scores the old code gave (their bits recorded from it), on
-    /// both kernel builds.
+    /// every kernel build the CPU has.
     #[test]
     fn a_network_saved_by_the_four_lane_code_loads_and_scores_the_same() {
         fn format9_input(d: &mut Rng, i: usize) -> Vec<f32> {
@@ -2098,7 +2356,7 @@ mod tests {
             0x3e63_9194,
             0x3e86_95ef,
         ];
-        for kernels in [Kernels::Baseline, Kernels::Best] {
+        for kernels in [Kernels::Baseline, Kernels::Avx2, Kernels::Best] {
             let mut net: KitNet = postcard::from_bytes(saved).expect("loads");
             assert!(net.is_well_formed(17));
             assert_eq!(postcard::to_allocvec(&net).expect("serialises"), saved);
@@ -2116,11 +2374,11 @@ mod tests {
         }
     }
 
-    /// A saved four-lane ensemble whose sizes would make the eight-lane
+    /// A saved four-lane ensemble whose sizes would make the sixteen-lane
     /// copy far larger than the file (wide members bundled with deep
     /// ones) is refused before anything is allocated for it.
     #[test]
-    fn saved_sizes_that_would_blow_up_the_eight_lane_copy_are_refused() {
+    fn saved_sizes_that_would_blow_up_the_sixteen_lane_copy_are_refused() {
         let mut shapes = vec![(2048usize, 1usize); 4];
         shapes.extend([(1, 2048); 4]);
         let saved = Ensemble::<4>::empty(&shapes);

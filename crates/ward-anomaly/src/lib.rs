@@ -116,7 +116,7 @@ pub use features::{feature_name, N_FEATURES};
 pub use kitnet::Kernels;
 
 /// Runs `f` compiled for the instruction set `k` selects: with
-/// [`Kernels::Best`] on an x86-64 CPU that has AVX2, `f` (a closure marked
+/// [`Kernels::Best`] or [`Kernels::Avx2`] on an x86-64 CPU that has AVX2, `f` (a closure marked
 /// `#[inline(always)]`) and everything inlined into it are compiled with
 /// AVX2 on — three-operand instructions, four `f64` lanes per vector — and
 /// chosen at run time through `pulp` (this crate forbids `unsafe`); a
@@ -127,7 +127,7 @@ pub use kitnet::Kernels;
 #[inline(always)]
 pub(crate) fn compiled_for<R>(k: Kernels, f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
-    if k == Kernels::Best {
+    if k != Kernels::Baseline {
         if let Some(v3) = pulp::x86::V3::try_new() {
             // `f` is the caller's `#[inline(always)]` closure.
             return v3.vectorize(f);

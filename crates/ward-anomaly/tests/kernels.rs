@@ -1,11 +1,12 @@
-//! KitNET's kernel builds give the same bits: an engine that runs the
-//! baseline (four-lane SSE2) kernels and one that runs the default (AVX2,
-//! eight lanes, where the CPU has it) learn and score the same stream with
-//! every score and every alert identical, through mapping, training,
-//! calibration, scoring and drift adaptation.
+//! KitNET's kernel builds give the same bits: engines that run the
+//! baseline (SSE2) kernels, the AVX2 ones (eight lanes) and the default
+//! (AVX-512, sixteen lanes, where the CPU has it) learn and score the same
+//! stream with every score and every alert identical, through mapping,
+//! training, calibration, scoring and drift adaptation.
 //!
-//! On a CPU without AVX2 both engines run the baseline build, and the test
-//! says so (it then proves nothing about the AVX2 build).
+//! On a CPU without AVX-512 (or AVX2) the default engine runs the widest
+//! build the CPU has, and the test says so (it then proves nothing about
+//! the builds the CPU lacks).
 
 mod common;
 
@@ -22,38 +23,50 @@ fn quick_config() -> AnomalyConfig {
     cfg
 }
 
-/// Runs `stream` through a baseline and a default engine; panics at the
-/// first packet whose score (or the engines' alerts) differ. Returns how
-/// many packets were scored by the trained model.
+/// Runs `stream` through a baseline, an AVX2 and a default engine; panics
+/// at the first packet whose score (or the engines' alerts) differ.
+/// Returns how many packets were scored by the trained model.
 fn same_bits(cfg: AnomalyConfig, stream: &[PacketObs]) -> usize {
     if !Kernels::avx2_available() {
-        eprintln!("note: this CPU has no AVX2; both engines run the baseline kernels");
+        eprintln!("note: this CPU has no AVX2; every engine runs the baseline kernels");
+    } else if !Kernels::avx512_available() {
+        eprintln!("note: this CPU has no AVX-512; the default engine runs the AVX2 kernels");
     }
-    let mut base = AnomalyEngine::new(cfg.clone()).expect("valid config");
-    base.set_kernels(Kernels::Baseline);
-    let mut best = AnomalyEngine::new(cfg).expect("valid config");
-    best.set_kernels(Kernels::Best);
+    let engine = |k: Kernels| {
+        let mut e = AnomalyEngine::new(cfg.clone()).expect("valid config");
+        e.set_kernels(k);
+        e
+    };
+    let mut base = engine(Kernels::Baseline);
+    let mut others = [
+        ("avx2", engine(Kernels::Avx2)),
+        ("best", engine(Kernels::Best)),
+    ];
     let mut scored = 0;
     for (i, o) in stream.iter().enumerate() {
         let a = base.process(o);
-        let b = best.process(o);
-        assert_eq!(
-            a.score.to_bits(),
-            b.score.to_bits(),
-            "packet {i}: baseline {} vs best {} ({:?})",
-            a.score,
-            b.score,
-            base.phase()
-        );
-        assert_eq!(a.threshold.to_bits(), b.threshold.to_bits(), "packet {i}");
-        assert_eq!(a.anomalous, b.anomalous, "packet {i}");
+        for (name, e) in &mut others {
+            let b = e.process(o);
+            assert_eq!(
+                a.score.to_bits(),
+                b.score.to_bits(),
+                "packet {i}: baseline {} vs {name} {} ({:?})",
+                a.score,
+                b.score,
+                base.phase()
+            );
+            assert_eq!(a.threshold.to_bits(), b.threshold.to_bits(), "packet {i}");
+            assert_eq!(a.anomalous, b.anomalous, "packet {i}");
+        }
         if a.phase == Phase::Scoring {
             scored += 1;
         }
     }
-    assert_eq!(base.phase(), best.phase());
-    assert_eq!(base.stats().adapted, best.stats().adapted);
-    assert_eq!(base.stats().alerts_raised, best.stats().alerts_raised);
+    for (_, e) in &others {
+        assert_eq!(base.phase(), e.phase());
+        assert_eq!(base.stats().adapted, e.stats().adapted);
+        assert_eq!(base.stats().alerts_raised, e.stats().alerts_raised);
+    }
     scored
 }
 

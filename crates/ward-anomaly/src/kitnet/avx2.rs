@@ -1,11 +1,12 @@
 //! AVX2 kernels of KitNET: the same values, bit for bit, as the generic
 //! ones in `kitnet.rs`.
 //!
-//! The ensemble's bundles hold eight members side by side (`Row`), so a
-//! row is one 256-bit register: [`forward_bundle`] is the generic
-//! kernel's vertical arithmetic with one register per row,
-//! [`compress_all`] log-compresses the features eight at a time and
-//! [`prepare`] gathers and scales a row at a time. The output
+//! The ensemble's bundles hold sixteen members side by side (`Row`), so
+//! half a row is one 256-bit register: [`forward_bundle`] is the generic
+//! kernel's vertical arithmetic with one register per half row (a bundle
+//! is done as two halves, one after the other), [`compress_all`]
+//! log-compresses the features eight at a time and [`prepare`] gathers
+//! and scales half a row at a time. The output
 //! autoencoder keeps four hidden units per block; its encoder does two
 //! adjacent blocks per register ([`encode_blocks`]). Every operation is an
 //! IEEE add, subtract, multiply, divide, min or max per lane (no fused
@@ -24,7 +25,7 @@ use core::arch::x86_64::__m256;
 
 use pulp::x86::V3;
 
-use super::{mul_add, sigmoid4, v4, Lanes, Row, V4, V8};
+use super::{half, half_mut, mul_add, sigmoid4, v4, Half, Lanes, Row, V4, V8};
 use crate::mathx::{C0, C1, C2, C3, C4, MAGIC};
 
 /// Two adjacent rows as one register (an unaligned 256-bit load).
@@ -86,18 +87,24 @@ fn sigmoid8(s: V3, x: __m256) -> __m256 {
     s.avx._mm256_div_ps(one, add(s, one, e))
 }
 
-/// Eight lanes from a row of the ensemble (an unaligned 256-bit load).
+/// Half `G` of a row of the ensemble (an unaligned 256-bit load).
 #[inline(always)]
-fn row8(a: &Row) -> __m256 {
-    bytemuck::cast(*a)
+fn row8<const G: usize>(a: &Row) -> __m256 {
+    bytemuck::cast(*half(a, G))
 }
 
-/// [`super::forward_bundle`] with one AVX2 register per row (a lane per
-/// member), the same bits: every lane takes the same operations in the
+/// Stores `v` as half `G` of a row.
+#[inline(always)]
+fn store8<const G: usize>(a: &mut Row, v: __m256) {
+    *half_mut(a, G) = bytemuck::cast::<__m256, Half>(v);
+}
+
+/// [`super::forward_bundle`] with one AVX2 register per half row (a lane
+/// per member), the same bits: every lane takes the same operations in the
 /// same order as the generic kernel's. `H ≤ 8`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub(super) fn forward_bundle<const H: usize>(
+pub(super) fn forward_bundle<const H: usize, const G: usize>(
     s: V3,
     x: &[Row],
     w: &[Row],
@@ -117,16 +124,16 @@ pub(super) fn forward_bundle<const H: usize>(
     };
     let rows = w.as_chunks::<H>().0;
     // Encoder: `acc_k = bias_k + Σ_j x_j·W[j][k]` in input order.
-    let mut acc = hb.map(|b| row8(&b));
+    let mut acc: [__m256; H] = core::array::from_fn(|k| row8::<G>(&hb[k]));
     for (xj, row) in x.iter().zip(rows) {
-        let xj = row8(xj);
+        let xj = row8::<G>(xj);
         for k in 0..H {
-            acc[k] = add(s, acc[k], mul(s, xj, row8(&row[k])));
+            acc[k] = add(s, acc[k], mul(s, xj, row8::<G>(&row[k])));
         }
     }
     for k in 0..H {
-        acc[k] = mul(s, sigmoid8(s, acc[k]), row8(&hm[k]));
-        y[k] = bytemuck::cast(acc[k]);
+        acc[k] = mul(s, sigmoid8(s, acc[k]), row8::<G>(&hm[k]));
+        store8::<G>(&mut y[k], acc[k]);
     }
     // Decoder: per input row, hidden unit `k` into partial sum `k mod 4`,
     // combined as `(s0 + s2) + (s1 + s3)`, the bias added.
@@ -135,12 +142,12 @@ pub(super) fn forward_bundle<const H: usize>(
     for ((((xj, row), b), m), e) in x.iter().zip(rows).zip(vbias).zip(imask).zip(err) {
         let mut p = [zero; 4];
         for k in 0..H {
-            p[k % 4] = add(s, p[k % 4], mul(s, row8(&row[k]), acc[k]));
+            p[k % 4] = add(s, p[k % 4], mul(s, row8::<G>(&row[k]), acc[k]));
         }
         let t = add(s, add(s, p[0], p[2]), add(s, p[1], p[3]));
-        let z = sigmoid8(s, add(s, row8(b), t));
-        let ev = mul(s, sub(s, row8(xj), z), row8(m));
-        *e = bytemuck::cast(ev);
+        let z = sigmoid8(s, add(s, row8::<G>(b), t));
+        let ev = mul(s, sub(s, row8::<G>(xj), z), row8::<G>(m));
+        store8::<G>(e, ev);
         sq = add(s, sq, mul(s, ev, ev));
     }
     bytemuck::cast(sq)
@@ -292,12 +299,12 @@ pub(super) fn compress_all(s: V3, v: &mut [f32]) {
     }
 }
 
-/// [`super::Ensemble::prepare`] with one register per row, the same bits:
-/// gather into `raw`, scale into `x`.
+/// [`super::Ensemble::prepare`] with one register per half row, the same
+/// bits: gather into `raw`, scale into `x`.
 #[inline(always)]
 pub(super) fn prepare(
     s: V3,
-    gather: &[[u8; 8]],
+    gather: &[[u8; super::MEMBERS]],
     features: &[f32; super::GATHER_SPAN],
     lo: &[Row],
     inv: &[Row],
@@ -305,9 +312,13 @@ pub(super) fn prepare(
     x: &mut [Row],
 ) {
     for ((((g, l), i), r), o) in gather.iter().zip(lo).zip(inv).zip(raw).zip(x) {
-        let v = gather8(s, features, g);
-        *r = bytemuck::cast(v);
-        *o = bytemuck::cast(scale8(s, v, row8(l), row8(i)));
+        let [g0, g1]: &[[u8; 8]; 2] = bytemuck::cast_ref(g);
+        let v = gather8(s, features, g0);
+        store8::<0>(r, v);
+        store8::<0>(o, scale8(s, v, row8::<0>(l), row8::<0>(i)));
+        let v = gather8(s, features, g1);
+        store8::<1>(r, v);
+        store8::<1>(o, scale8(s, v, row8::<1>(l), row8::<1>(i)));
     }
 }
 

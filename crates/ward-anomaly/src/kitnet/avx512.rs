@@ -1,0 +1,412 @@
+//! AVX-512 kernels of KitNET: the same values, bit for bit, as the generic
+//! ones in `kitnet.rs` and the AVX2 ones in `avx2.rs`.
+//!
+//! A row of the ensemble (one value of each of a bundle's sixteen members)
+//! is one 512-bit register here: [`forward_bundle`] is the generic
+//! kernel's vertical arithmetic with one register per row, so a bundle is
+//! one pass instead of two halves. [`compress_all`] log-compresses the
+//! features sixteen at a time, and [`prepare`] gathers a row's sixteen
+//! features from the compressed features held in registers with
+//! two-table permutes (`vpermt2ps`, 32 values each) merged under
+//! precomputed lane masks, where the eight-lane builds insert the values
+//! one by one. Every arithmetic operation is an IEEE add, subtract,
+//! multiply, divide, square root, min or max per lane (no fused
+//! multiply-add, no approximate reciprocal), in the order of the generic
+//! code, so every lane computes the same bits; the tests run every build
+//! against the textbook network and against each other.
+//!
+//! Only compiled on x86-64; called only with a [`V4`] token, which `pulp`
+//! hands out after checking that the CPU has AVX-512 F, BW, CD, DQ and VL
+//! (and the x86-64-v3 features), and only inside `V4::vectorize`, which
+//! compiles the inlined code with those features. Everything here is
+//! `#[inline(always)]` for that reason: a call that is not inlined would
+//! run code compiled without them.
+
+use core::arch::x86_64::{__m512, __m512i};
+
+use pulp::x86::V4;
+
+use super::{Row, GATHER_SPAN, MEMBERS};
+use crate::mathx::{C0, C1, C2, C3, C4, MAGIC};
+
+#[inline(always)]
+fn add(s: V4, a: __m512, b: __m512) -> __m512 {
+    s.avx512f._mm512_add_ps(a, b)
+}
+
+#[inline(always)]
+fn sub(s: V4, a: __m512, b: __m512) -> __m512 {
+    s.avx512f._mm512_sub_ps(a, b)
+}
+
+#[inline(always)]
+fn mul(s: V4, a: __m512, b: __m512) -> __m512 {
+    s.avx512f._mm512_mul_ps(a, b)
+}
+
+#[inline(always)]
+fn splat(s: V4, v: f32) -> __m512 {
+    s.avx512f._mm512_set1_ps(v)
+}
+
+#[inline(always)]
+fn splat_i(s: V4, v: i32) -> __m512i {
+    s.avx512f._mm512_set1_epi32(v)
+}
+
+/// A row of the ensemble (an unaligned 512-bit load).
+#[inline(always)]
+fn row16(a: &Row) -> __m512 {
+    bytemuck::cast(*a)
+}
+
+/// `mathx::exp2_fast4` on sixteen lanes, operation for operation: `vmaxps`
+/// and `vminps` (which return the second operand when either is NaN, as
+/// SSE's do) with the same operand order, the same magic-number rounding
+/// and integer steps, the same polynomial.
+#[inline(always)]
+fn exp2_16(s: V4, x: __m512) -> __m512 {
+    let f = s.avx512f;
+    let x = f._mm512_max_ps(x, splat(s, -126.0));
+    let x = f._mm512_min_ps(x, splat(s, 126.0));
+    let t = add(s, x, splat(s, MAGIC));
+    let r = sub(s, t, splat(s, MAGIC));
+    let n = f._mm512_sub_epi32(f._mm512_castps_si512(t), splat_i(s, MAGIC.to_bits() as i32));
+    let fr = sub(s, x, r);
+    let p = mul(s, fr, splat(s, C4));
+    let p = mul(s, fr, add(s, splat(s, C3), p));
+    let p = mul(s, fr, add(s, splat(s, C2), p));
+    let p = mul(s, fr, add(s, splat(s, C1), p));
+    let p = add(s, splat(s, C0), p);
+    let bits = f._mm512_slli_epi32::<23>(f._mm512_add_epi32(n, splat_i(s, 127)));
+    mul(s, p, f._mm512_castsi512_ps(bits))
+}
+
+/// `mathx::sigmoid4` on sixteen lanes.
+#[inline(always)]
+fn sigmoid16(s: V4, x: __m512) -> __m512 {
+    let one = splat(s, 1.0);
+    let e = exp2_16(s, mul(s, x, splat(s, -std::f32::consts::LOG2_E)));
+    s.avx512f._mm512_div_ps(one, add(s, one, e))
+}
+
+/// [`super::forward_bundle`] with one AVX-512 register per row (a lane per
+/// member), the same bits: every lane takes the same operations in the
+/// same order as the generic kernel's; then each lane's RMSE,
+/// `√(Σ err² / count)`. `H ≤ 8`; `None` when the slices do not have the
+/// bundle's shape (never for a well-formed ensemble).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(super) fn forward_bundle<const H: usize>(
+    s: V4,
+    x: &[Row],
+    w: &[Row],
+    hbias: &[Row],
+    hmask: &[Row],
+    vbias: &[Row],
+    imask: &[Row],
+    y: &mut [Row],
+    err: &mut [Row],
+    count: &Row,
+) -> Option<Row> {
+    let (Ok(hb), Ok(hm), Ok(y)) = (
+        <&[Row; H]>::try_from(hbias),
+        <&[Row; H]>::try_from(hmask),
+        <&mut [Row; H]>::try_from(y),
+    ) else {
+        return None;
+    };
+    let rows = w.as_chunks::<H>().0;
+    // Encoder: `acc_k = bias_k + Σ_j x_j·W[j][k]` in input order.
+    let mut acc: [__m512; H] = core::array::from_fn(|k| row16(&hb[k]));
+    for (xj, row) in x.iter().zip(rows) {
+        let xj = row16(xj);
+        for k in 0..H {
+            acc[k] = add(s, acc[k], mul(s, xj, row16(&row[k])));
+        }
+    }
+    for k in 0..H {
+        acc[k] = mul(s, sigmoid16(s, acc[k]), row16(&hm[k]));
+        y[k] = bytemuck::cast(acc[k]);
+    }
+    // Decoder: per input row, hidden unit `k` into partial sum `k mod 4`,
+    // combined as `(s0 + s2) + (s1 + s3)`, the bias added.
+    let zero = s.avx512f._mm512_setzero_ps();
+    let mut sq = zero;
+    for ((((xj, row), b), m), e) in x.iter().zip(rows).zip(vbias).zip(imask).zip(err) {
+        let mut p = [zero; 4];
+        for k in 0..H {
+            p[k % 4] = add(s, p[k % 4], mul(s, row16(&row[k]), acc[k]));
+        }
+        let t = add(s, add(s, p[0], p[2]), add(s, p[1], p[3]));
+        let z = sigmoid16(s, add(s, row16(b), t));
+        let ev = mul(s, sub(s, row16(xj), z), row16(m));
+        *e = bytemuck::cast(ev);
+        sq = add(s, sq, mul(s, ev, ev));
+    }
+    let f = s.avx512f;
+    Some(bytemuck::cast(
+        f._mm512_sqrt_ps(f._mm512_div_ps(sq, row16(count))),
+    ))
+}
+
+/// `mathx::log_compress` on sixteen lanes, operation for operation: the
+/// same exponent and mantissa bits, the same series in the same order, the
+/// sign copied last.
+#[inline(always)]
+fn log_compress16(s: V4, x: __m512) -> __m512 {
+    let (f, dq) = (s.avx512f, s.avx512dq);
+    let sign = f._mm512_castsi512_ps(splat_i(s, i32::MIN));
+    let one = splat(s, 1.0);
+    // `1 + |x|`: `abs` clears the sign bit.
+    let y = add(s, one, dq._mm512_andnot_ps(sign, x));
+    let bits = f._mm512_castps_si512(y);
+    let e = f._mm512_sub_epi32(
+        f._mm512_and_si512(f._mm512_srli_epi32::<23>(bits), splat_i(s, 0xff)),
+        splat_i(s, 127),
+    );
+    let m = f._mm512_castsi512_ps(f._mm512_or_si512(
+        f._mm512_and_si512(bits, splat_i(s, 0x007f_ffff)),
+        splat_i(s, 0x3f80_0000),
+    ));
+    let t = f._mm512_div_ps(sub(s, m, one), add(s, m, one));
+    let t2 = mul(s, t, t);
+    let p = add(s, splat(s, 1.0 / 7.0), mul(s, t2, splat(s, 1.0 / 9.0)));
+    let p = add(s, splat(s, 0.2), mul(s, t2, p));
+    let p = add(s, splat(s, 1.0 / 3.0), mul(s, t2, p));
+    let p = add(s, one, mul(s, t2, p));
+    let ln_m = mul(s, mul(s, splat(s, 2.0), t), p);
+    let r = add(
+        s,
+        mul(s, f._mm512_cvtepi32_ps(e), splat(s, std::f32::consts::LN_2)),
+        ln_m,
+    );
+    // `copysign(r, x)`.
+    dq._mm512_or_ps(dq._mm512_andnot_ps(sign, r), dq._mm512_and_ps(sign, x))
+}
+
+/// `mathx::log_compress` of every value, sixteen at a time (`v.len()` a
+/// multiple of sixteen; a shorter tail is left as it is).
+#[inline(always)]
+pub(super) fn compress_all(s: V4, v: &mut [f32]) {
+    for c in v.as_chunks_mut::<16>().0 {
+        *c = bytemuck::cast(log_compress16(s, bytemuck::cast(*c)));
+    }
+}
+
+/// `super::clamp_scaled((v − lo)·inv)` on sixteen lanes: `vmaxps`, then
+/// `vminps`, with the scalar code's operand order.
+#[inline(always)]
+fn scale16(s: V4, v: __m512, lo: __m512, inv: __m512) -> __m512 {
+    let f = s.avx512f;
+    let t = mul(s, sub(s, v, lo), inv);
+    let t = f._mm512_max_ps(t, splat(s, -1000.0));
+    f._mm512_min_ps(t, splat(s, 1000.0))
+}
+
+/// Tables of 32 features (two registers) a permute reads from: the
+/// features buffer holds eight.
+const PAIRS: usize = GATHER_SPAN / 32;
+
+/// How one input row of the ensemble gathers its sixteen lanes from the
+/// compressed features: `vpermt2ps` with `idx` picks lane `l` from feature
+/// `32·p + idx[l] mod 32` of table pair `p`, and the lanes whose feature
+/// lies in pair `p` (bit `l` of `masks[p]`) take that result.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct PermRow {
+    idx: [u32; MEMBERS],
+    masks: [u16; PAIRS],
+}
+
+/// [`PermRow`]s of every input row, and how many table pairs hold a
+/// gathered feature.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Perm {
+    rows: Vec<PermRow>,
+    pairs: usize,
+}
+
+impl Perm {
+    /// From the byte gather (`u8::MAX` in padding: such a lane is left 0,
+    /// which is what the byte gather reads there, the buffer's last slot).
+    pub(super) fn new(bytes: &[[u8; MEMBERS]]) -> Self {
+        let mut pairs = 0;
+        let rows = bytes
+            .iter()
+            .map(|g| {
+                let mut masks = [0u16; PAIRS];
+                for (l, &i) in g.iter().enumerate() {
+                    if i != u8::MAX {
+                        let p = usize::from(i >> 5);
+                        masks[p] |= 1 << l;
+                        pairs = pairs.max(p + 1);
+                    }
+                }
+                PermRow {
+                    idx: g.map(|i| u32::from(i & 31)),
+                    masks,
+                }
+            })
+            .collect();
+        Self { rows, pairs }
+    }
+}
+
+/// [`super::Ensemble::prepare`] with one register per row, the same bits:
+/// gather into `raw`, scale into `x`. The gather reads the first `P`
+/// table pairs of `features`, held in registers for all rows.
+#[inline(always)]
+fn prepare_pairs<const P: usize>(
+    s: V4,
+    perm: &[PermRow],
+    features: &[f32; GATHER_SPAN],
+    lo: &[Row],
+    inv: &[Row],
+    raw: &mut [Row],
+    x: &mut [Row],
+) {
+    let f = s.avx512f;
+    let tables: &[[[f32; 16]; 2]; PAIRS] = bytemuck::cast_ref(features);
+    let t: [[__m512; 2]; P] = core::array::from_fn(|p| tables[p % PAIRS].map(bytemuck::cast));
+    for ((((pr, l), i), r), o) in perm.iter().zip(lo).zip(inv).zip(raw).zip(x) {
+        let idx: __m512i = bytemuck::cast(pr.idx);
+        let mut v = f._mm512_setzero_ps();
+        for (p, [a, b]) in t.iter().enumerate() {
+            let g = f._mm512_permutex2var_ps(*a, idx, *b);
+            v = f._mm512_mask_blend_ps(pr.masks[p % PAIRS], v, g);
+        }
+        *r = bytemuck::cast(v);
+        *o = bytemuck::cast(scale16(s, v, row16(l), row16(i)));
+    }
+}
+
+/// [`super::Ensemble::prepare`] with one register per row; see
+/// [`prepare_pairs`].
+#[inline(always)]
+pub(super) fn prepare(
+    s: V4,
+    perm: &Perm,
+    features: &[f32; GATHER_SPAN],
+    lo: &[Row],
+    inv: &[Row],
+    raw: &mut [Row],
+    x: &mut [Row],
+) {
+    let rows = &perm.rows;
+    match perm.pairs {
+        0 | 1 => prepare_pairs::<1>(s, rows, features, lo, inv, raw, x),
+        2 => prepare_pairs::<2>(s, rows, features, lo, inv, raw, x),
+        3 => prepare_pairs::<3>(s, rows, features, lo, inv, raw, x),
+        4 => prepare_pairs::<4>(s, rows, features, lo, inv, raw, x),
+        5 => prepare_pairs::<5>(s, rows, features, lo, inv, raw, x),
+        6 => prepare_pairs::<6>(s, rows, features, lo, inv, raw, x),
+        7 => prepare_pairs::<7>(s, rows, features, lo, inv, raw, x),
+        _ => prepare_pairs::<8>(s, rows, features, lo, inv, raw, x),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sixteen-lane compression is `mathx::log_compress` bit for bit:
+    /// over every exponent with many mantissas, both signs, zeros,
+    /// infinities, subnormals and NaN.
+    #[test]
+    fn log_compress16_is_the_scalar_bit_for_bit() {
+        let Some(s) = V4::try_new() else {
+            eprintln!("skipped: this CPU has no AVX-512");
+            return;
+        };
+        let mut values: Vec<f32> = vec![0.0, -0.0, f32::INFINITY, f32::NEG_INFINITY, f32::NAN];
+        let mut bits = 0u32;
+        // Every 4099th bit pattern: all exponents, both signs.
+        while let Some(b) = bits.checked_add(4099) {
+            values.push(f32::from_bits(b));
+            bits = b;
+        }
+        let mut checked = 0usize;
+        for c in values.chunks_exact(16) {
+            let v: [f32; 16] = c.try_into().expect("sixteen");
+            let got: [f32; 16] = bytemuck::cast(s.vectorize(
+                #[inline(always)]
+                || log_compress16(s, bytemuck::cast(v)),
+            ));
+            for (g, &x) in got.iter().zip(&v) {
+                let want = crate::mathx::log_compress(x);
+                assert_eq!(
+                    g.to_bits(),
+                    want.to_bits(),
+                    "x = {x:e} ({:#x})",
+                    x.to_bits()
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 1_000_000);
+    }
+
+    /// The sixteen-lane sigmoid is `mathx::sigmoid` bit for bit, from deep
+    /// saturation on both sides through the clamps of `exp2`, and for
+    /// zeros, infinities and NaN.
+    #[test]
+    fn sigmoid16_is_the_scalar_bit_for_bit() {
+        let Some(s) = V4::try_new() else {
+            eprintln!("skipped: this CPU has no AVX-512");
+            return;
+        };
+        let mut values: Vec<f32> = vec![0.0, -0.0, f32::INFINITY, f32::NEG_INFINITY, f32::NAN];
+        let mut x = -300.0f32;
+        while x < 300.0 {
+            values.push(x);
+            x += 0.0137;
+        }
+        values.extend([1e30, -1e30, 87.5, -87.5, 126.5, -126.5, f32::MIN_POSITIVE]);
+        for c in values.chunks(16) {
+            let mut v = [0.0f32; 16];
+            v[..c.len()].copy_from_slice(c);
+            let got: [f32; 16] = bytemuck::cast(s.vectorize(
+                #[inline(always)]
+                || sigmoid16(s, bytemuck::cast(v)),
+            ));
+            for (g, &x) in got.iter().zip(&v) {
+                assert_eq!(g.to_bits(), crate::mathx::sigmoid(x).to_bits(), "x = {x:e}");
+            }
+        }
+    }
+
+    /// The permute gather reads what the byte gather reads, for every
+    /// feature index in every lane (padding included), whatever the
+    /// features hold.
+    #[test]
+    fn permute_gather_is_the_byte_gather() {
+        let Some(s) = V4::try_new() else {
+            eprintln!("skipped: this CPU has no AVX-512");
+            return;
+        };
+        let mut features = [0.0f32; GATHER_SPAN];
+        for (i, v) in features.iter_mut().enumerate().take(GATHER_SPAN - 1) {
+            *v = (i as f32 + 1.0) * if i % 3 == 0 { -1.5 } else { 0.25 };
+        }
+        // Rows whose lanes read every index 0..=255 in turn, shifted per row.
+        let bytes: Vec<[u8; MEMBERS]> = (0..GATHER_SPAN / 4)
+            .map(|r| core::array::from_fn(|l| ((r * 7 + l * 17) % GATHER_SPAN) as u8))
+            .collect();
+        let perm = Perm::new(&bytes);
+        assert_eq!(perm.pairs, PAIRS);
+        let rows = bytes.len();
+        let lo = vec![[0.0f32; MEMBERS]; rows];
+        let inv = vec![[1.0f32; MEMBERS]; rows];
+        let mut raw = vec![[f32::NAN; MEMBERS]; rows];
+        let mut x = vec![[f32::NAN; MEMBERS]; rows];
+        s.vectorize(
+            #[inline(always)]
+            || prepare(s, &perm, &features, &lo, &inv, &mut raw, &mut x),
+        );
+        for (g, r) in bytes.iter().zip(&raw) {
+            for (&i, v) in g.iter().zip(r) {
+                assert_eq!(v.to_bits(), features[usize::from(i)].to_bits(), "index {i}");
+            }
+        }
+    }
+}
