@@ -311,9 +311,18 @@ struct DetectorRun {
     detectors: Vec<Box<dyn Detector>>,
     /// Per detector, its events for the batch's items, in item order.
     out: Vec<Vec<Event>>,
-    /// Per detector, where each item's events end in `out`.
-    ends: Vec<Vec<u32>>,
+    /// Per detector, `(item, end)` for each item it wrote events for: the
+    /// item's events end at `end` in `out` (most items have none, so
+    /// nothing is noted for them).
+    marks: Vec<Vec<(u32, u32)>>,
     reveal_secrets: bool,
+}
+
+/// What a detector is shown for an item.
+enum Shown<'c, 'a> {
+    Packet(PacketContext<'c, 'a>),
+    FlowEnd(FlowEndContext<'c>),
+    Nothing,
 }
 
 impl DetectorRun {
@@ -321,62 +330,70 @@ impl DetectorRun {
     /// one detector at a time (its code stays hot for the batch). `devices`
     /// must be the detector view those items saw (see the module docs).
     fn pending(&mut self, batch: &mut Batch<'_>, app: &[AppEvent], devices: &DeviceTable) {
-        let todo = batch.items.get(batch.ran..).unwrap_or_default();
+        let ran = batch.ran;
+        let todo = batch.items.get(ran..).unwrap_or_default();
         if todo.is_empty() {
             return;
         }
         let reveal_secrets = self.reveal_secrets;
-        let lanes = self.out.iter_mut().zip(self.ends.iter_mut());
-        for (d, (out, ends)) in self.detectors.iter_mut().zip(lanes) {
-            for item in todo {
-                match item {
-                    Item::Packet {
-                        pkt,
-                        outer,
-                        flow,
-                        dir,
-                        new_flow,
-                        ordinary,
-                        app: (a, b),
-                        src,
-                        dst,
-                    } => {
-                        let ctx = PacketContext {
-                            pkt,
-                            outer: *outer,
-                            flow: flow.as_ref(),
-                            dir: *dir,
-                            new_flow: *new_flow,
-                            ordinary: *ordinary,
-                            app: app.get(*a as usize..*b as usize).unwrap_or_default(),
-                            src_device: *src,
-                            dst_device: *dst,
-                            devices,
-                            reveal_secrets,
-                        };
-                        d.on_packet(&ctx, out);
-                    }
-                    Item::FlowEnd {
-                        flow,
-                        app: (a, b),
-                        client,
-                        server,
-                        now,
-                    } => {
-                        let ctx = FlowEndContext {
-                            flow,
-                            app: app.get(*a as usize..*b as usize).unwrap_or_default(),
-                            client_device: *client,
-                            server_device: *server,
-                            devices,
-                            now: *now,
-                            reveal_secrets,
-                        };
-                        d.on_flow_end(&ctx, out);
-                    }
-                    Item::Ready(..) => {}
+        let app_of = |(a, b): (u32, u32)| app.get(a as usize..b as usize).unwrap_or_default();
+        // The contexts once for all detectors.
+        let shown: Vec<Shown<'_, '_>> = todo
+            .iter()
+            .map(|item| match item {
+                Item::Packet {
+                    pkt,
+                    outer,
+                    flow,
+                    dir,
+                    new_flow,
+                    ordinary,
+                    app,
+                    src,
+                    dst,
+                } => Shown::Packet(PacketContext {
+                    pkt,
+                    outer: *outer,
+                    flow: flow.as_ref(),
+                    dir: *dir,
+                    new_flow: *new_flow,
+                    ordinary: *ordinary,
+                    app: app_of(*app),
+                    src_device: *src,
+                    dst_device: *dst,
+                    devices,
+                    reveal_secrets,
+                }),
+                Item::FlowEnd {
+                    flow,
+                    app,
+                    client,
+                    server,
+                    now,
+                } => Shown::FlowEnd(FlowEndContext {
+                    flow,
+                    app: app_of(*app),
+                    client_device: *client,
+                    server_device: *server,
+                    devices,
+                    now: *now,
+                    reveal_secrets,
+                }),
+                Item::Ready(..) => Shown::Nothing,
+            })
+            .collect();
+        let lanes = self.out.iter_mut().zip(self.marks.iter_mut());
+        for (d, (out, marks)) in self.detectors.iter_mut().zip(lanes) {
+            for (k, shown) in (ran..).zip(&shown) {
+                let before = out.len();
+                match shown {
+                    Shown::Packet(ctx) => d.on_packet(ctx, out),
+                    Shown::FlowEnd(ctx) => d.on_flow_end(ctx, out),
+                    Shown::Nothing => continue,
                 }
-                ends.push(out.len() as u32);
+                if out.len() > before {
+                    marks.push((k as u32, out.len() as u32));
+                }
             }
         }
         batch.ran = batch.items.len();
@@ -442,7 +459,7 @@ impl Engine {
             run: DetectorRun {
                 detectors,
                 out: (0..n).map(|_| Vec::new()).collect(),
-                ends: (0..n).map(|_| Vec::new()).collect(),
+                marks: (0..n).map(|_| Vec::new()).collect(),
                 reveal_secrets: cfg.reveal_secrets,
             },
             identifier: None,
@@ -712,6 +729,13 @@ impl Engine {
             }
             sink.emit(ev);
         };
+        // Per detector: its next mark, and where that mark's events start.
+        let quiet = run.marks.iter().all(Vec::is_empty);
+        let mut next: Vec<(usize, usize)> = if quiet {
+            Vec::new()
+        } else {
+            vec![(0, 0); run.out.len()]
+        };
         for (k, item) in batch.items.iter().enumerate() {
             if let Item::Ready(a, b) = *item {
                 for ev in ready.get(a as usize..b as usize).unwrap_or_default() {
@@ -719,14 +743,19 @@ impl Engine {
                 }
                 continue;
             }
-            for (out, ends) in run.out.iter().zip(&run.ends) {
-                let from = k
-                    .checked_sub(1)
-                    .and_then(|j| ends.get(j))
-                    .map_or(0, |&e| e as usize);
-                let to = ends.get(k).map_or(from, |&e| e as usize);
-                for ev in out.get(from..to).unwrap_or_default() {
-                    emit(ev, false);
+            if !quiet {
+                let lanes = run.out.iter().zip(&run.marks);
+                for ((out, marks), (m, from)) in lanes.zip(next.iter_mut()) {
+                    let Some(&(item, end)) = marks.get(*m) else {
+                        continue;
+                    };
+                    if item as usize != k {
+                        continue;
+                    }
+                    for ev in out.get(*from..end as usize).unwrap_or_default() {
+                        emit(ev, false);
+                    }
+                    (*m, *from) = (*m + 1, end as usize);
                 }
             }
             if let Item::FlowEnd { flow, .. } = item {
@@ -737,9 +766,9 @@ impl Engine {
         }
         batch.items.clear();
         batch.ran = 0;
-        for (out, ends) in run.out.iter_mut().zip(run.ends.iter_mut()) {
+        for (out, marks) in run.out.iter_mut().zip(run.marks.iter_mut()) {
             out.clear();
-            ends.clear();
+            marks.clear();
         }
         ready.clear();
         self.batch_app.clear();
