@@ -420,18 +420,32 @@ pub fn signature(d: &Device) -> Signature {
 /// [`Signature::client_id`]: the DHCP client identifier as lower-case
 /// hex, unless it is only the MAC.
 fn signature_client_id(d: &Device) -> Option<String> {
-    let c = d.hint(HintKind::DhcpClientId)?;
-    let mac_hex: String = d
-        .mac()
-        .map(|m| m.0.iter().map(|b| format!("{b:02x}")).collect())
-        .unwrap_or_default();
-    let hex: String = c
-        .chars()
-        .filter(|c| c.is_ascii_hexdigit())
-        .collect::<String>()
-        .to_ascii_lowercase();
+    client_id_hex(d.hint(HintKind::DhcpClientId)?, d.mac()).map(|h| h.map(char::from).collect())
+}
+
+/// The characters of [`signature_client_id`] for the client identifier
+/// `id` of a device with `mac`, without building the string: the
+/// identifier compares it with the inventory's on every classification,
+/// and it rarely changes.
+fn client_id_hex(
+    id: &str,
+    mac: Option<ward_core::MacAddr>,
+) -> Option<impl Iterator<Item = u8> + Clone + '_> {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mac = mac?;
+    // Hex digits are ASCII: the bytes of other characters are never one.
+    let hex = id
+        .bytes()
+        .filter(u8::is_ascii_hexdigit)
+        .map(|b| b.to_ascii_lowercase());
+    let n = hex.clone().count();
+    let mac_hex = mac
+        .0
+        .into_iter()
+        .flat_map(|b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]]);
     // `01` + MAC (or the bare MAC) changes with the MAC: useless here.
-    (!mac_hex.is_empty() && !hex.ends_with(&mac_hex) && hex.len() >= 4).then_some(hex)
+    let only_mac = n >= 12 && hex.clone().skip(n - 12).eq(mac_hex);
+    (!only_mac && n >= 4).then_some(hex)
 }
 
 /// Make `dst` equal to `src` item by item, allocating only for the items
@@ -814,8 +828,17 @@ impl DeviceIdentifier {
         e.random_mac = d.mac().is_some_and(|m| m.is_local());
         // The signature is merged in place (as `signature(d)` would give).
         let s = &mut e.signature;
-        if let Some(id) = signature_client_id(d) {
-            s.client_id = Some(id);
+        if let Some(id) = d
+            .hint(HintKind::DhcpClientId)
+            .and_then(|c| client_id_hex(c, d.mac()))
+        {
+            if !s
+                .client_id
+                .as_deref()
+                .is_some_and(|old| old.bytes().eq(id.clone()))
+            {
+                s.client_id = Some(id.map(char::from).collect());
+            }
         }
         for h in &d.hostnames {
             if !s.hostnames.contains(h) && s.hostnames.len() < 8 {
@@ -912,5 +935,57 @@ fn identity_changed_alert(now: Timestamp, d: &Device, old: &str, new: &str) -> A
         last_seen: now.max(d.first_seen),
         count: 1,
         detector: "identify".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_id_hex;
+    use ward_core::MacAddr;
+    use ward_ml::forest::Rng;
+
+    /// The client id as it was built with a formatted MAC and collected
+    /// strings: the allocation-free version must give the same answer.
+    fn client_id_with_strings(c: &str, mac: Option<MacAddr>) -> Option<String> {
+        let mac_hex: String = mac
+            .map(|m| m.0.iter().map(|b| format!("{b:02x}")).collect())
+            .unwrap_or_default();
+        let hex: String = c
+            .chars()
+            .filter(|c| c.is_ascii_hexdigit())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        (!mac_hex.is_empty() && !hex.ends_with(&mac_hex) && hex.len() >= 4).then_some(hex)
+    }
+
+    #[test]
+    fn client_ids_match_the_string_built_ones() {
+        let mut rng = Rng::new(23);
+        let alphabet: Vec<char> = "0123456789abcdefABCDEFxyz:-. é".chars().collect();
+        let (mut some, mut none) = (0, 0);
+        for i in 0..20_000 {
+            let mac = MacAddr(std::array::from_fn(|_| rng.below(256) as u8));
+            let mac_text: String = mac.0.iter().map(|b| format!("{b:02X}:")).collect();
+            // Random text, sometimes ending in the MAC (as `01` + MAC ids
+            // do), in either case and with separators.
+            let mut c: String = (0..rng.below(20))
+                .map(|_| alphabet[rng.below(alphabet.len())])
+                .collect();
+            match rng.below(3) {
+                0 => c.push_str(&mac_text),
+                1 => c.push_str(&mac_text.to_lowercase().replace(':', "")),
+                _ => {}
+            }
+            let mac = (i % 10 != 0).then_some(mac);
+            let want = client_id_with_strings(&c, mac);
+            let got = client_id_hex(&c, mac).map(|h| h.map(char::from).collect::<String>());
+            assert_eq!(got, want, "{c:?} {mac:?}");
+            if want.is_some() {
+                some += 1;
+            } else {
+                none += 1;
+            }
+        }
+        assert!(some > 3000 && none > 3000, "{some} {none}");
     }
 }
