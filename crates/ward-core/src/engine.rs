@@ -335,68 +335,101 @@ impl DetectorRun {
         if todo.is_empty() {
             return;
         }
-        let reveal_secrets = self.reveal_secrets;
-        let app_of = |(a, b): (u32, u32)| app.get(a as usize..b as usize).unwrap_or_default();
-        // The contexts once for all detectors.
-        let shown: Vec<Shown<'_, '_>> = todo
-            .iter()
-            .map(|item| match item {
-                Item::Packet {
-                    pkt,
-                    outer,
-                    flow,
-                    dir,
-                    new_flow,
-                    ordinary,
-                    app,
-                    src,
-                    dst,
-                } => Shown::Packet(PacketContext {
-                    pkt,
-                    outer: *outer,
-                    flow: flow.as_ref(),
-                    dir: *dir,
-                    new_flow: *new_flow,
-                    ordinary: *ordinary,
-                    app: app_of(*app),
-                    src_device: *src,
-                    dst_device: *dst,
-                    devices,
-                    reveal_secrets,
-                }),
-                Item::FlowEnd {
-                    flow,
-                    app,
-                    client,
-                    server,
-                    now,
-                } => Shown::FlowEnd(FlowEndContext {
-                    flow,
-                    app: app_of(*app),
-                    client_device: *client,
-                    server_device: *server,
-                    devices,
-                    now: *now,
-                    reveal_secrets,
-                }),
-                Item::Ready(..) => Shown::Nothing,
-            })
-            .collect();
+        if self.detectors.is_empty() {
+            batch.ran = batch.items.len();
+            return;
+        }
+        let reveal = self.reveal_secrets;
+        let show = |item| show(item, app, devices, reveal);
         let lanes = self.out.iter_mut().zip(self.marks.iter_mut());
-        for (d, (out, marks)) in self.detectors.iter_mut().zip(lanes) {
-            for (k, shown) in (ran..).zip(&shown) {
-                let before = out.len();
-                match shown {
-                    Shown::Packet(ctx) => d.on_packet(ctx, out),
-                    Shown::FlowEnd(ctx) => d.on_flow_end(ctx, out),
-                    Shown::Nothing => continue,
-                }
-                if out.len() > before {
-                    marks.push((k as u32, out.len() as u32));
+        if let [item] = todo {
+            // A batch of one (`Engine::process`): no list of contexts.
+            let shown = show(item);
+            for (d, (out, marks)) in self.detectors.iter_mut().zip(lanes) {
+                show_to(d.as_mut(), ran, &shown, out, marks);
+            }
+        } else {
+            // The contexts once for all detectors.
+            let shown: Vec<Shown<'_, '_>> = todo.iter().map(show).collect();
+            for (d, (out, marks)) in self.detectors.iter_mut().zip(lanes) {
+                for (k, shown) in (ran..).zip(&shown) {
+                    show_to(d.as_mut(), k, shown, out, marks);
                 }
             }
         }
         batch.ran = batch.items.len();
+    }
+}
+
+/// What a detector is shown for `item` (`app`: the batch's application
+/// events, `devices`: the inventory).
+fn show<'c, 'a>(
+    item: &'c Item<'a>,
+    app: &'c [AppEvent],
+    devices: &'c DeviceTable,
+    reveal_secrets: bool,
+) -> Shown<'c, 'a> {
+    let app_of = |(a, b): (u32, u32)| app.get(a as usize..b as usize).unwrap_or_default();
+    match item {
+        Item::Packet {
+            pkt,
+            outer,
+            flow,
+            dir,
+            new_flow,
+            ordinary,
+            app,
+            src,
+            dst,
+        } => Shown::Packet(PacketContext {
+            pkt,
+            outer: *outer,
+            flow: flow.as_ref(),
+            dir: *dir,
+            new_flow: *new_flow,
+            ordinary: *ordinary,
+            app: app_of(*app),
+            src_device: *src,
+            dst_device: *dst,
+            devices,
+            reveal_secrets,
+        }),
+        Item::FlowEnd {
+            flow,
+            app,
+            client,
+            server,
+            now,
+        } => Shown::FlowEnd(FlowEndContext {
+            flow,
+            app: app_of(*app),
+            client_device: *client,
+            server_device: *server,
+            devices,
+            now: *now,
+            reveal_secrets,
+        }),
+        Item::Ready(..) => Shown::Nothing,
+    }
+}
+
+/// Show item `k` to detector `d`, noting where its events end if it wrote any.
+#[inline]
+fn show_to(
+    d: &mut dyn Detector,
+    k: usize,
+    shown: &Shown<'_, '_>,
+    out: &mut Vec<Event>,
+    marks: &mut Vec<(u32, u32)>,
+) {
+    let before = out.len();
+    match shown {
+        Shown::Packet(ctx) => d.on_packet(ctx, out),
+        Shown::FlowEnd(ctx) => d.on_flow_end(ctx, out),
+        Shown::Nothing => return,
+    }
+    if out.len() > before {
+        marks.push((k as u32, out.len() as u32));
     }
 }
 
