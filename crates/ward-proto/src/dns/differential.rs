@@ -714,3 +714,63 @@ proptest::proptest! {
         );
     }
 }
+
+/// This thread's CPU time (ns), from the scheduler's own accounting.
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// CPU time of the two paths over the DNS, mDNS and LLMNR datagrams of
+/// `$WARD_DNS_TIMING_CAPTURE`, alternated, one fresh parser per message (so
+/// every message does its full work). A measurement, not a check:
+///
+/// ```sh
+/// WARD_DNS_TIMING_CAPTURE=/work/bench/mix-1m.pcap taskset -c 1 \
+///     cargo test --release -p ward-proto --lib dns_paths_timed -- --ignored --nocapture
+/// ```
+#[test]
+#[ignore]
+fn dns_paths_timed() {
+    let Some(path) = std::env::var_os("WARD_DNS_TIMING_CAPTURE") else {
+        eprintln!("skipping: WARD_DNS_TIMING_CAPTURE is not set");
+        return;
+    };
+    let flavor = |port: u16| match port {
+        53 => Some(Flavor::Dns),
+        5353 => Some(Flavor::Mdns),
+        5355 => Some(Flavor::Llmnr),
+        _ => None,
+    };
+    let msgs: Vec<(Flavor, Direction, Vec<u8>)> = common::payloads(&path.into())
+        .into_iter()
+        .filter(|p| p.transport == crate::Transport::Udp)
+        .filter_map(|p| match (flavor(p.dport), flavor(p.sport)) {
+            (Some(f), _) => Some((f, Direction::ToServer, p.data)),
+            (None, Some(f)) => Some((f, Direction::ToClient, p.data)),
+            _ => None,
+        })
+        .collect();
+    let mut out = Vec::new();
+    let mut run = |reference: bool| {
+        reference::ON.with(|on| on.set(reference));
+        let start = thread_cpu_ns();
+        for (f, dir, m) in &msgs {
+            DnsParser::new(*f, false).feed(*dir, m, &mut out);
+            out.clear();
+        }
+        reference::ON.with(|on| on.set(false));
+        thread_cpu_ns() - start
+    };
+    for round in 1..=5 {
+        let (old, new) = (run(true), run(false));
+        eprintln!(
+            "round {round}: {} messages, simple_dns path {:.1} ns/message, in-place path {:.1} ns/message",
+            msgs.len(),
+            old as f64 / msgs.len() as f64,
+            new as f64 / msgs.len() as f64
+        );
+    }
+}
