@@ -17,6 +17,8 @@
 //! the same times, so from the second pass on every entry was touched later
 //! than the packet, elapsed time is 0 and nothing decays (no `exp2`, no
 //! idle connection is new again) — cheaper than any real stream.
+//! `CPU_BENCH_KERNELS=avx2` (or `baseline`) runs the engine stages on that
+//! kernel build instead of the widest the CPU has (see [`kernels`]).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -25,7 +27,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use ward_anomaly::features::{FeatureExtractor, TableCapacities, N_FEATURES};
-use ward_anomaly::{AnomalyConfig, AnomalyEngine, ModelKind, PacketObs, Phase};
+use ward_anomaly::{AnomalyConfig, AnomalyEngine, Kernels, ModelKind, PacketObs, Phase};
 
 fn env_parse<T: std::str::FromStr>(name: &str) -> Option<T> {
     std::env::var(name).ok().and_then(|v| v.parse().ok())
@@ -74,6 +76,17 @@ fn config(model: ModelKind) -> AnomalyConfig {
     cfg
 }
 
+/// The kernel build `CPU_BENCH_KERNELS` names (`baseline`, `avx2`, `best`;
+/// by default `best`, the widest the CPU has): the builds give the same
+/// bits, so the digests must not change with it.
+fn kernels() -> Kernels {
+    match std::env::var("CPU_BENCH_KERNELS").as_deref() {
+        Ok("baseline") => Kernels::Baseline,
+        Ok("avx2") => Kernels::Avx2,
+        _ => Kernels::Best,
+    }
+}
+
 /// An engine in `phase`, having learnt from a different stream than the one measured.
 fn engine_in(model: ModelKind, phase: Phase) -> AnomalyEngine {
     let mut cfg = config(model);
@@ -84,6 +97,7 @@ fn engine_in(model: ModelKind, phase: Phase) -> AnomalyEngine {
         cfg.learning.training_packets = u64::MAX;
     }
     let mut engine = AnomalyEngine::new(cfg).expect("valid config");
+    engine.set_kernels(kernels());
     for o in common::SyntheticLan::new(7, 40, 300, 5_000.0).take(30_000) {
         engine.process(&o);
     }

@@ -1576,12 +1576,26 @@ impl Autoencoder {
     #[inline(always)]
     fn forward(&self, b: &mut Activations, simd: Simd) -> f32 {
         let (x, y, z) = (&b.x[..], &mut b.y[..], &mut b.z[..]);
-        // Encoder and sigmoid: eight lanes where the CPU has AVX2 (same
-        // bits).
+        // Encoder and sigmoid: sixteen lanes where the CPU has AVX-512,
+        // eight where it has AVX2 (same bits).
         #[cfg(target_arch = "x86_64")]
         let wide = simd.avx2();
         #[cfg(target_arch = "x86_64")]
-        let done = if let Some(s) = wide {
+        let done = if let Simd::Avx512(s) = simd {
+            match self.blocks() {
+                1 => avx512::encode_blocks::<1>(s, x, &self.w, &self.hbias, y),
+                2 => avx512::encode_blocks::<2>(s, x, &self.w, &self.hbias, y),
+                3 => avx512::encode_blocks::<3>(s, x, &self.w, &self.hbias, y),
+                4 => avx512::encode_blocks::<4>(s, x, &self.w, &self.hbias, y),
+                5 => avx512::encode_blocks::<5>(s, x, &self.w, &self.hbias, y),
+                6 => avx512::encode_blocks::<6>(s, x, &self.w, &self.hbias, y),
+                _ => {
+                    encode_any(x, &self.w, &self.hbias, y);
+                    avx512::sigmoids(s, y.as_flattened_mut());
+                }
+            }
+            true
+        } else if let Some(s) = wide {
             match self.blocks() {
                 1 => avx2::encode_blocks::<1>(s, x, &self.w, &self.hbias, y),
                 2 => avx2::encode_blocks::<2>(s, x, &self.w, &self.hbias, y),
@@ -1631,7 +1645,10 @@ impl Autoencoder {
         let wide: Option<std::convert::Infallible> = None;
         match wide {
             #[cfg(target_arch = "x86_64")]
-            Some(s) => avx2::sigmoids(s, z),
+            Some(s) => match simd {
+                Simd::Avx512(s) => avx512::sigmoids(s, z),
+                _ => avx2::sigmoids(s, z),
+            },
             _ => {
                 let (blocks, rest) = z.as_chunks_mut::<LANES>();
                 for v in blocks {

@@ -26,7 +26,7 @@ use core::arch::x86_64::{__m512, __m512i};
 
 use pulp::x86::V4;
 
-use super::{Row, GATHER_SPAN, MEMBERS};
+use super::{mul_add, sigmoid4, v4, Lanes, Row, GATHER_SPAN, MEMBERS, V4 as F4};
 use crate::mathx::{C0, C1, C2, C3, C4, MAGIC};
 
 #[inline(always)]
@@ -148,6 +148,71 @@ pub(super) fn forward_bundle<const H: usize>(
     Some(bytemuck::cast(
         f._mm512_sqrt_ps(f._mm512_div_ps(sq, row16(count))),
     ))
+}
+
+/// Four blocks of four lanes as one register (an unaligned 512-bit load).
+#[inline(always)]
+fn quad(a: &[Lanes; 4]) -> __m512 {
+    bytemuck::cast(*a)
+}
+
+/// [`super::encode_blocks`] on sixteen lanes, then the sigmoid: `y =
+/// sigmoid(bias + Σ_j x_j·W[j])`, the same bits. Blocks `4q..4q + 4` of a
+/// weight row are adjacent and take the same input, so one register holds
+/// them; the last `B mod 4` blocks are done four lanes at a time.
+#[inline(always)]
+pub(super) fn encode_blocks<const B: usize>(
+    s: V4,
+    x: &[f32],
+    w: &[Lanes],
+    bias: &[Lanes],
+    y: &mut [Lanes],
+) {
+    let (Ok(bias), Ok(y)) = (
+        <&[Lanes; B]>::try_from(bias),
+        <&mut [Lanes; B]>::try_from(y),
+    ) else {
+        return;
+    };
+    // Only the first B / 4 entries of `acc` and B mod 4 of `tail` are used
+    // (arrays of B keep the lengths plain constants).
+    let mut acc = [s.avx512f._mm512_setzero_ps(); B];
+    let mut tail = [F4::ZERO; B];
+    let (b4, b1) = bias.as_chunks::<4>();
+    for (a, b) in acc.iter_mut().zip(b4) {
+        *a = quad(b);
+    }
+    for (t, b) in tail.iter_mut().zip(b1) {
+        *t = v4(b);
+    }
+    for (&xj, row) in x.iter().zip(w.as_chunks::<B>().0) {
+        let xb = splat(s, xj);
+        let (r4, r1) = row.as_chunks::<4>();
+        for (a, r) in acc.iter_mut().zip(r4) {
+            *a = add(s, *a, mul(s, xb, quad(r)));
+        }
+        for (t, r) in tail.iter_mut().zip(r1) {
+            *t = mul_add(*t, F4::splat(xj), v4(r));
+        }
+    }
+    let (y4, y1) = y.as_chunks_mut::<4>();
+    for (a, o) in acc.iter().zip(y4) {
+        *o = bytemuck::cast(sigmoid16(s, *a));
+    }
+    for (t, o) in tail.iter().zip(y1) {
+        *o = sigmoid4(*t).to_array();
+    }
+}
+
+/// `mathx::sigmoid` of every value, sixteen lanes at a time, then as
+/// `avx2::sigmoids` does the rest (all give the same bits).
+#[inline(always)]
+pub(super) fn sigmoids(s: V4, v: &mut [f32]) {
+    let (v16, rest) = v.as_chunks_mut::<16>();
+    for c in v16 {
+        *c = bytemuck::cast(sigmoid16(s, bytemuck::cast(*c)));
+    }
+    super::avx2::sigmoids(*s, rest);
 }
 
 /// `mathx::log_compress` on sixteen lanes, operation for operation: the
