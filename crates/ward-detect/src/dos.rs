@@ -887,6 +887,15 @@ impl Dos {
                 if !(stray || data || second) {
                     return;
                 }
+                // A client's data on a flow its server answered, past the
+                // handshake: only the held-connection and junk checks read
+                // it (below it would be a web request with no request, and
+                // return). Most data packets end here.
+                if !(stray || second) {
+                    self.held_connection(ctx, out);
+                    self.junk_data(ctx, out);
+                    return;
+                }
             }
         }
         let sec = pkt.ts.0.div_euclid(1_000_000);
