@@ -321,41 +321,41 @@ pub fn parse_hello(msg: &[u8]) -> Result<Option<TlsHello>, &'static str> {
     match hs {
         TlsMessageHandshake::ClientHello(ch) => {
             let ciphers = without_grease(ch.ciphers.len(), ch.ciphers.iter().map(|c| c.0));
-            let exts = walk_extensions(ch.ext.unwrap_or(&[]))?;
-            Ok(Some(client_hello(ch.version.0, ciphers, &exts)))
+            client_hello(ch.version.0, ciphers, ch.ext.unwrap_or(&[])).map(Some)
         }
         TlsMessageHandshake::ServerHello(sh) => {
-            let exts = walk_extensions(sh.ext.unwrap_or(&[]))?;
-            Ok(Some(server_hello(sh.version.0, sh.cipher.0, &exts)))
+            server_hello(sh.version.0, sh.cipher.0, sh.ext.unwrap_or(&[])).map(Some)
         }
         TlsMessageHandshake::ServerHelloV13Draft18(sh) => {
-            let exts = walk_extensions(sh.ext.unwrap_or(&[]))?;
-            Ok(Some(server_hello(sh.version.0, sh.cipher.0, &exts)))
+            server_hello(sh.version.0, sh.cipher.0, sh.ext.unwrap_or(&[])).map(Some)
         }
         TlsMessageHandshake::HelloRetryRequest(hr) => {
-            let exts = walk_extensions(hr.ext.unwrap_or(&[]))?;
-            Ok(Some(server_hello(hr.version.0, hr.cipher.0, &exts)))
+            server_hello(hr.version.0, hr.cipher.0, hr.ext.unwrap_or(&[])).map(Some)
         }
         _ => Ok(None),
     }
 }
 
-/// Extensions in wire order: (type, data).
-fn walk_extensions(mut b: &[u8]) -> Result<Vec<(u16, &[u8])>, &'static str> {
-    // A current ClientHello carries 15-20 extensions: one allocation, not
-    // a growth from 4 through 32 (at most 4 KiB for a crafted one).
-    let mut out = Vec::with_capacity((b.len() / 4).min(24));
-    while !b.is_empty() {
-        if b.len() < 4 {
+/// Each extension of `block` in wire order: its type and where its data
+/// lies in `block`. Refused (`bad-extension`) unless the extensions tile
+/// the block exactly.
+fn for_each_extension(
+    block: &[u8],
+    mut f: impl FnMut(u16, std::ops::Range<usize>),
+) -> Result<(), &'static str> {
+    let mut at = 0;
+    while at < block.len() {
+        let Some(&[t0, t1, l0, l1]) = block.get(at..at + 4) else {
+            return Err("bad-extension");
+        };
+        let end = at + 4 + usize::from(u16::from_be_bytes([l0, l1]));
+        if end > block.len() {
             return Err("bad-extension");
         }
-        let t = u16::from_be_bytes([b[0], b[1]]);
-        let len = u16::from_be_bytes([b[2], b[3]]) as usize;
-        let data = b.get(4..4 + len).ok_or("bad-extension")?;
-        out.push((t, data));
-        b = &b[4 + len..];
+        f(u16::from_be_bytes([t0, t1]), at + 4..end);
+        at = end;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The values that are not GREASE, in a `Vec` allocated once for `most`
@@ -413,12 +413,15 @@ fn sni(data: &[u8]) -> Option<String> {
     None
 }
 
-/// The GREASE-free lists a ClientHello's fingerprints are computed from,
-/// kept per thread and reused: they are read only while one hello is
-/// reported (its event carries its own cipher list), so three allocations
-/// per hello are saved and nothing passes from one hello to the next.
+/// A ClientHello's extension list and the GREASE-free lists its
+/// fingerprints are computed from, kept per thread and reused: they are read
+/// only while one hello is reported (its event carries its own cipher list),
+/// so four allocations per hello are saved and nothing passes from one hello
+/// to the next.
 #[derive(Default)]
 struct HelloLists {
+    /// Every extension: its type and where its data lies in the block.
+    exts: Vec<(u16, std::ops::Range<usize>)>,
     extensions: Vec<u16>,
     groups: Vec<u16>,
     sig_algs: Vec<u16>,
@@ -428,12 +431,12 @@ thread_local! {
     static LISTS: std::cell::RefCell<HelloLists> = std::cell::RefCell::default();
 }
 
-/// `ciphers`: the offered suites, GREASE removed.
-fn client_hello(version: u16, ciphers: Vec<u16>, exts: &[(u16, &[u8])]) -> TlsHello {
+/// `ciphers`: the offered suites, GREASE removed; `block`: the extensions.
+fn client_hello(version: u16, ciphers: Vec<u16>, block: &[u8]) -> Result<TlsHello, &'static str> {
     LISTS.with(|lists| match lists.try_borrow_mut() {
-        Ok(mut lists) => client_hello_with(&mut lists, version, ciphers, exts),
+        Ok(mut lists) => client_hello_with(&mut lists, version, ciphers, block),
         // Cannot happen (nothing here re-enters), but never panic over scratch space.
-        Err(_) => client_hello_with(&mut HelloLists::default(), version, ciphers, exts),
+        Err(_) => client_hello_with(&mut HelloLists::default(), version, ciphers, block),
     })
 }
 
@@ -441,14 +444,21 @@ fn client_hello_with(
     lists: &mut HelloLists,
     version: u16,
     ciphers: Vec<u16>,
-    exts: &[(u16, &[u8])],
-) -> TlsHello {
-    let find = |t: u16| exts.iter().find(|(et, _)| *et == t).map(|(_, d)| *d);
+    block: &[u8],
+) -> Result<TlsHello, &'static str> {
+    lists.exts.clear();
+    for_each_extension(block, |t, data| lists.exts.push((t, data)))?;
     let HelloLists {
+        exts,
         extensions,
         groups,
         sig_algs,
     } = lists;
+    // The first extension of a type, as the fingerprints read it.
+    let find = |t: u16| {
+        let (_, data) = exts.iter().find(|(et, _)| *et == t)?;
+        block.get(data.clone())
+    };
     extensions.clear();
     extensions.extend(exts.iter().map(|(t, _)| *t).filter(|t| !is_grease(*t)));
     groups.clear();
@@ -484,7 +494,7 @@ fn client_hello_with(
             sig_algs,
         },
     });
-    TlsHello {
+    Ok(TlsHello {
         client: true,
         legacy_version: version,
         max_version,
@@ -495,31 +505,36 @@ fn client_hello_with(
             .unwrap_or_default(),
         ja3: Some(ja3),
         ja4: Some(ja4),
-    }
+    })
 }
 
-fn server_hello(version: u16, cipher: u16, exts: &[(u16, &[u8])]) -> TlsHello {
+/// `block`: the extensions, of which a ServerHello's summary reads two.
+fn server_hello(version: u16, cipher: u16, block: &[u8]) -> Result<TlsHello, &'static str> {
+    let (mut versions, mut alpn) = (None, None);
+    for_each_extension(block, |t, data| {
+        // The first of each type.
+        if t == EXT_SUPPORTED_VERSIONS && versions.is_none() {
+            versions = block.get(data);
+        } else if t == EXT_ALPN && alpn.is_none() {
+            alpn = block.get(data);
+        }
+    })?;
     // In a ServerHello, supported_versions holds the one selected version.
-    let selected = exts
-        .iter()
-        .find(|(t, _)| *t == EXT_SUPPORTED_VERSIONS)
-        .and_then(|(_, d)| d.get(..2))
+    let selected = versions
+        .and_then(|d| d.get(..2))
         .map(|d| u16::from_be_bytes([d[0], d[1]]));
-    let alpn = exts
-        .iter()
-        .find(|(t, _)| *t == EXT_ALPN)
-        .map(|(_, d)| alpn_names(d).map(|a| printable(a, 64)).collect())
-        .unwrap_or_default();
-    TlsHello {
+    Ok(TlsHello {
         client: false,
         legacy_version: version,
         max_version: selected.unwrap_or(version),
         ciphers: vec![cipher],
         sni: None,
-        alpn,
+        alpn: alpn
+            .map(|d| alpn_names(d).map(|a| printable(a, 64)).collect())
+            .unwrap_or_default(),
         ja3: None,
         ja4: None,
-    }
+    })
 }
 
 /// An SSLv2 CLIENT-HELLO body (after the two-byte record header):
