@@ -906,6 +906,37 @@ pub(crate) mod tests {
         rec
     }
 
+    /// An extension block that does not tile (a length past the block, or
+    /// three bytes left over) is `bad-extension`, and the parser gives up.
+    #[test]
+    fn extensions_must_tile_the_block() {
+        let sni = sni_ext("a.example");
+        let good = build_client_hello(&[0x1301], &[(0x0000, sni.clone())]);
+        // The one extension's length field sits just before its data.
+        let at = good.len() - sni.len() - 2;
+        for (len, ok) in [
+            (sni.len(), true),
+            (sni.len() + 1, false),
+            (sni.len() - 3, false),
+        ] {
+            let mut hello = good.clone();
+            hello[at..at + 2].copy_from_slice(&(len as u16).to_be_bytes());
+            let mut ev = Vec::new();
+            let more = TlsParser::new().feed(Direction::ToServer, &hello, &mut ev);
+            let bad = ev.iter().any(|e| {
+                matches!(
+                    e,
+                    AppEvent::Malformed {
+                        what: "bad-extension",
+                        ..
+                    }
+                )
+            });
+            assert_eq!((more, bad), (ok, !ok), "extension length {len}: {ev:?}");
+            assert_eq!(ev.iter().any(|e| matches!(e, AppEvent::Tls(_))), ok);
+        }
+    }
+
     fn sni_ext(name: &str) -> Vec<u8> {
         let mut e = ((name.len() + 3) as u16).to_be_bytes().to_vec();
         e.push(0);
