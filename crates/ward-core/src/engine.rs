@@ -315,6 +315,9 @@ struct DetectorRun {
     /// item's events end at `end` in `out` (most items have none, so
     /// nothing is noted for them).
     marks: Vec<Vec<(u32, u32)>>,
+    /// Some detector wrote an event since the batch began (most batches
+    /// of one write none: their output is then not looked at per detector).
+    wrote: bool,
     reveal_secrets: bool,
 }
 
@@ -346,14 +349,14 @@ impl DetectorRun {
             // A batch of one (`Engine::process`): no list of contexts.
             let shown = show(item);
             for (d, (out, marks)) in self.detectors.iter_mut().zip(lanes) {
-                show_to(d.as_mut(), ran, &shown, out, marks);
+                self.wrote |= show_to(d.as_mut(), ran, &shown, out, marks);
             }
         } else {
             // The contexts once for all detectors.
             let shown: Vec<Shown<'_, '_>> = todo.iter().map(show).collect();
             for (d, (out, marks)) in self.detectors.iter_mut().zip(lanes) {
                 for (k, shown) in (ran..).zip(&shown) {
-                    show_to(d.as_mut(), k, shown, out, marks);
+                    self.wrote |= show_to(d.as_mut(), k, shown, out, marks);
                 }
             }
         }
@@ -413,7 +416,8 @@ fn show<'c, 'a>(
     }
 }
 
-/// Show item `k` to detector `d`, noting where its events end if it wrote any.
+/// Show item `k` to detector `d`, noting where its events end if it wrote
+/// any (and then `true`).
 #[inline]
 fn show_to(
     d: &mut dyn Detector,
@@ -421,16 +425,18 @@ fn show_to(
     shown: &Shown<'_, '_>,
     out: &mut Vec<Event>,
     marks: &mut Vec<(u32, u32)>,
-) {
+) -> bool {
     let before = out.len();
     match shown {
         Shown::Packet(ctx) => d.on_packet(ctx, out),
         Shown::FlowEnd(ctx) => d.on_flow_end(ctx, out),
-        Shown::Nothing => return,
+        Shown::Nothing => return false,
     }
-    if out.len() > before {
+    let wrote = out.len() > before;
+    if wrote {
         marks.push((k as u32, out.len() as u32));
     }
+    wrote
 }
 
 /// The pipeline. See the module docs.
@@ -493,6 +499,7 @@ impl Engine {
                 detectors,
                 out: (0..n).map(|_| Vec::new()).collect(),
                 marks: (0..n).map(|_| Vec::new()).collect(),
+                wrote: false,
                 reveal_secrets: cfg.reveal_secrets,
             },
             identifier: None,
@@ -763,7 +770,7 @@ impl Engine {
             sink.emit(ev);
         };
         // Per detector: its next mark, and where that mark's events start.
-        let quiet = run.marks.iter().all(Vec::is_empty);
+        let quiet = !run.wrote;
         let mut next: Vec<(usize, usize)> = if quiet {
             Vec::new()
         } else {
@@ -799,9 +806,12 @@ impl Engine {
         }
         batch.items.clear();
         batch.ran = 0;
-        for (out, marks) in run.out.iter_mut().zip(run.marks.iter_mut()) {
-            out.clear();
-            marks.clear();
+        if run.wrote {
+            for (out, marks) in run.out.iter_mut().zip(run.marks.iter_mut()) {
+                out.clear();
+                marks.clear();
+            }
+            run.wrote = false;
         }
         ready.clear();
         self.batch_app.clear();
