@@ -1372,6 +1372,16 @@ struct Autoencoder {
     norm_max: Vec<f32>,
     lo: Vec<f32>,
     inv: Vec<f32>,
+    /// `w` four rows to a group, block-major, for the AVX-512 decoder
+    /// (`avx512::decode_groups`): group `q`'s block `b` holds block `b`
+    /// of rows `4q..4q + 4` side by side (zeros past the last row). A
+    /// copy of `w`, made when scoring finds it stale (after a learning
+    /// step); not saved.
+    #[serde(skip)]
+    wt: Vec<Row>,
+    /// `wt` holds the current `w`.
+    #[serde(skip)]
+    wt_fresh: bool,
 }
 
 /// Activations of one pass through an [`Autoencoder`].
@@ -1486,11 +1496,28 @@ impl Autoencoder {
             norm_max: vec![f32::NEG_INFINITY; n],
             lo: vec![0.0; n],
             inv: vec![0.0; n],
+            wt: Vec::new(),
+            wt_fresh: false,
         }
     }
 
     fn blocks(&self) -> usize {
         self.hbias.len()
+    }
+
+    /// Makes `wt` the current `w` in the AVX-512 decoder's layout.
+    fn refresh_transposed(&mut self) {
+        let blocks = self.blocks();
+        self.wt.clear();
+        self.wt.resize(self.n.div_ceil(4) * blocks, [0.0; MEMBERS]);
+        for (j, row) in self.w.chunks_exact(blocks).enumerate() {
+            for (b, block) in row.iter().enumerate() {
+                if let Some(o) = self.wt.get_mut((j / 4) * blocks + b) {
+                    o[(j % 4) * LANES..(j % 4 + 1) * LANES].copy_from_slice(block);
+                }
+            }
+        }
+        self.wt_fresh = true;
     }
 
     fn is_well_formed(&self) -> bool {
@@ -1572,8 +1599,24 @@ impl Autoencoder {
         }
     }
 
-    /// Forward pass over `b.x`; returns the RMSE of the reconstruction.
+    /// The decoder before the sigmoid: `z = bias + W·y`, four lanes at a
+    /// time.
     #[inline(always)]
+    fn decode(&self, y: &[Lanes], z: &mut [f32]) {
+        match self.blocks() {
+            1 => decode_blocks::<1>(&self.w, y, &self.vbias, z),
+            2 => decode_blocks::<2>(&self.w, y, &self.vbias, z),
+            3 => decode_blocks::<3>(&self.w, y, &self.vbias, z),
+            4 => decode_blocks::<4>(&self.w, y, &self.vbias, z),
+            5 => decode_blocks::<5>(&self.w, y, &self.vbias, z),
+            6 => decode_blocks::<6>(&self.w, y, &self.vbias, z),
+            _ => decode_any(&self.w, y, &self.vbias, z),
+        }
+    }
+
+    /// Forward pass over `b.x`; returns the RMSE of the reconstruction.
+    // Inlined only with optimisations, as `Ensemble::forward`.
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn forward(&self, b: &mut Activations, simd: Simd) -> f32 {
         let (x, y, z) = (&b.x[..], &mut b.y[..], &mut b.z[..]);
         // Encoder and sigmoid: sixteen lanes where the CPU has AVX-512,
@@ -1632,14 +1675,25 @@ impl Autoencoder {
             }
         }
         y.as_flattened_mut()[self.h..].fill(0.0);
-        match self.blocks() {
-            1 => decode_blocks::<1>(&self.w, y, &self.vbias, z),
-            2 => decode_blocks::<2>(&self.w, y, &self.vbias, z),
-            3 => decode_blocks::<3>(&self.w, y, &self.vbias, z),
-            4 => decode_blocks::<4>(&self.w, y, &self.vbias, z),
-            5 => decode_blocks::<5>(&self.w, y, &self.vbias, z),
-            6 => decode_blocks::<6>(&self.w, y, &self.vbias, z),
-            _ => decode_any(&self.w, y, &self.vbias, z),
+        // Four rows to a register where the CPU has AVX-512 and the
+        // transposed weights are current (same bits).
+        #[cfg(target_arch = "x86_64")]
+        let decoded = match simd {
+            Simd::Avx512(s) if self.wt_fresh => match self.blocks() {
+                1 => avx512::decode_groups::<1>(s, &self.wt, y, &self.vbias, z),
+                2 => avx512::decode_groups::<2>(s, &self.wt, y, &self.vbias, z),
+                3 => avx512::decode_groups::<3>(s, &self.wt, y, &self.vbias, z),
+                4 => avx512::decode_groups::<4>(s, &self.wt, y, &self.vbias, z),
+                5 => avx512::decode_groups::<5>(s, &self.wt, y, &self.vbias, z),
+                6 => avx512::decode_groups::<6>(s, &self.wt, y, &self.vbias, z),
+                _ => false,
+            },
+            _ => false,
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let decoded = false;
+        if !decoded {
+            self.decode(y, z);
         }
         #[cfg(not(target_arch = "x86_64"))]
         let wide: Option<std::convert::Infallible> = None;
@@ -1686,6 +1740,7 @@ impl Autoencoder {
     /// [`Autoencoder::forward`] left in `b`.
     #[inline(always)]
     fn learn(&mut self, b: &mut Activations, lr: f32) {
+        self.wt_fresh = false;
         let blocks = self.blocks();
         let (xin, err, yh, gh) = (&b.x[..], &b.err[..], &b.y[..], &mut b.gh[..]);
         // Hidden-layer gradient (zero in padded units, where y = 0).
@@ -1957,6 +2012,12 @@ impl KitNet {
             self.output.observe(&s.errors);
         }
         self.output.scale(&s.errors, &mut s.out);
+        // Scoring keeps the AVX-512 decoder's copy of the weights current
+        // (training, which changes them every packet, decodes from `w`).
+        #[cfg(target_arch = "x86_64")]
+        if !train && !self.output.wt_fresh && matches!(simd, Simd::Avx512(_)) {
+            self.output.refresh_transposed();
+        }
         let score = self.output.forward(&mut s.out, simd);
         if train {
             self.output.learn(&mut s.out, self.learning_rate);

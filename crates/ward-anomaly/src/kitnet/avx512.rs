@@ -204,6 +204,58 @@ pub(super) fn encode_blocks<const B: usize>(
     }
 }
 
+/// [`super::decode_blocks`] on sixteen lanes, the same bits:
+/// `z_j = bias_j + W[j]·y` for four rows at once, from `wt`, the weights
+/// four rows to a group, block-major (group `q`'s block `b` holds block
+/// `b` of rows `4q..4q + 4` side by side; see
+/// `Autoencoder::refresh_transposed`). Each row's
+/// four lanes take the block products in block order from zero, then
+/// `(l0 + l2) + (l1 + l3)` within its 128-bit lane, then the bias, as the
+/// generic decoder does. False (nothing written) when the slices do not
+/// have the shape.
+#[inline(always)]
+pub(super) fn decode_groups<const B: usize>(
+    s: V4,
+    wt: &[Row],
+    y: &[Lanes],
+    bias: &[f32],
+    z: &mut [f32],
+) -> bool {
+    let Ok(y) = <&[Lanes; B]>::try_from(y) else {
+        return false;
+    };
+    let groups = wt.as_chunks::<B>().0;
+    if groups.len() != z.len().div_ceil(4) || bias.len() != z.len() {
+        return false;
+    }
+    let f = s.avx512f;
+    // Each block of hidden units in all four 128-bit lanes.
+    let yq: [__m512; B] = y.map(|l| bytemuck::cast([l; 4]));
+    // Lanes 0, 4, 8 and 12: each row's combined sum.
+    let firsts: __m512i = bytemuck::cast([0u32, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    let (z4, z_rest) = z.as_chunks_mut::<4>();
+    let (b4, b_rest) = bias.as_chunks::<4>();
+    for (q, g) in groups.iter().enumerate() {
+        let mut a = f._mm512_setzero_ps();
+        for b in 0..B {
+            a = add(s, a, mul(s, row16(&g[b]), yq[b]));
+        }
+        // Per 128-bit lane: `[l0 + l2, l1 + l3, ..]`, then `(l0 + l2) +
+        // (l1 + l3)` in its first lane (IEEE addition is commutative).
+        let t = add(s, a, f._mm512_permute_ps::<0x4e>(a));
+        let u = add(s, t, f._mm512_permute_ps::<0xb1>(t));
+        let c: Lanes = bytemuck::cast(f._mm512_castps512_ps128(f._mm512_permutexvar_ps(firsts, u)));
+        if let (Some(zq), Some(bq)) = (z4.get_mut(q), b4.get(q)) {
+            *zq = (v4(bq) + F4::new(c)).to_array();
+        } else {
+            for ((zj, &bj), &cj) in z_rest.iter_mut().zip(b_rest).zip(&c) {
+                *zj = bj + cj;
+            }
+        }
+    }
+    true
+}
+
 /// `mathx::sigmoid` of every value, sixteen lanes at a time, then as
 /// `avx2::sigmoids` does the rest (all give the same bits).
 #[inline(always)]
