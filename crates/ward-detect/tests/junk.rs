@@ -191,10 +191,32 @@ fn gafgyt_spread_over_512_sockets_is_found_in_about_3_s() {
     );
     // The sketch of client ports saturates past 256: no made-up count.
     assert!(
-        j[0].1.summary.contains("hundreds of connections"),
+        j[0].1.summary.contains("more than a hundred connections"),
         "{}",
         j[0].1.summary
     );
+}
+
+/// The alert states a number of connections only where the client-port
+/// sketch holds it: a bot's sockets get sequential ports, which fill the
+/// sketch's bits evenly, so 100 of them read as ~127 (and 150 as ~226).
+#[test]
+fn a_junk_flood_over_100_sockets_claims_no_made_up_count() {
+    let mut r = Run::new();
+    gafgyt(
+        &mut r,
+        (BOT_MAC, BOT, 0),
+        (SRV_MAC, SRV, 7000),
+        100,
+        100,
+        20_000,
+        false,
+    );
+    let a = r.timed_alerts();
+    let j = junk(&a);
+    assert_eq!(j.len(), 1, "{a:?}");
+    let summary = &j[0].1.summary;
+    assert!(summary.contains("more than 40 connections"), "{summary}");
 }
 
 /// The real bot's alphabet names it on one connection: nothing but capital
