@@ -22,6 +22,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::Simd;
+
 /// Decay factor `2^(-λ·dt)` for `dt` seconds; `1.0` when `dt <= 0` or not finite.
 #[inline]
 pub fn decay_factor(lambda: f64, dt_secs: f64) -> f64 {
@@ -208,6 +210,135 @@ pub fn two_d(a: &Damped, b: &Damped, cov: &DampedCov) -> [PerWindow; 4] {
         out[3][i] = if denom > 1e-12 { r } else { 0.0 };
     }
     out
+}
+
+/// Lanes of the vectors the batched operations below fill: four `f64`.
+const BATCH_LANES: usize = 4;
+
+/// Four lanes.
+type Four = [f64; BATCH_LANES];
+
+/// `a / b` per lane: one AVX2 division with the token, else four.
+#[inline(always)]
+fn div4(simd: Simd, a: Four, b: Four) -> Four {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(s) = simd {
+        return bytemuck::cast(s.avx._mm256_div_pd(bytemuck::cast(a), bytemuck::cast(b)));
+    }
+    let _ = simd;
+    [a[0] / b[0], a[1] / b[1], a[2] / b[2], a[3] / b[3]]
+}
+
+/// `a.sqrt()` per lane: one AVX2 square root with the token, else four.
+#[inline(always)]
+fn sqrt4(simd: Simd, a: Four) -> Four {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(s) = simd {
+        return bytemuck::cast(s.avx._mm256_sqrt_pd(bytemuck::cast(a)));
+    }
+    let _ = simd;
+    a.map(f64::sqrt)
+}
+
+/// The first four windows of `v`.
+#[inline(always)]
+fn head(v: &PerWindow) -> Four {
+    [v[0], v[1], v[2], v[3]]
+}
+
+/// The fifth windows of statistics `4c .. 4c + 4` of `v` (`pad` past the
+/// end).
+#[inline(always)]
+fn tails<const N: usize>(v: [&PerWindow; N], c: usize, pad: f64) -> Four {
+    let mut t = [pad; BATCH_LANES];
+    for (i, t) in t.iter_mut().enumerate() {
+        if let Some(x) = v.get(c * BATCH_LANES + i) {
+            *t = x[WINDOWS - 1];
+        }
+    }
+    t
+}
+
+/// `num[k][i] / den[k][i]` for every statistic `k` and window `i`, in
+/// whole four-lane vectors: the first four windows of a statistic are one
+/// division, and the fifth windows of four statistics share another, where
+/// one statistic at a time took a four-lane and a scalar division (or, as
+/// the compiler split five-window arrays, a mix of two-lane and scalar
+/// ones): the divider, not the instruction count, sets the pace of the
+/// derived statistics. With the AVX2 token ([`Simd`]) each vector is one
+/// instruction. Every quotient is the same IEEE division of the same
+/// operands as the element-wise loop, so the same bits on every build.
+/// `T` is the number of fifth-window vectors, `N / 4` rounded up (checked
+/// at compile time); padding lanes divide 1 by 1.
+#[inline(always)]
+pub fn quotients<const N: usize, const T: usize>(
+    simd: Simd,
+    num: [&PerWindow; N],
+    den: [&PerWindow; N],
+) -> [PerWindow; N] {
+    const { assert!(T == N.div_ceil(BATCH_LANES)) };
+    let mut q = [[0.0; WINDOWS]; N];
+    for k in 0..N {
+        let h = div4(simd, head(num[k]), head(den[k]));
+        q[k][..BATCH_LANES].copy_from_slice(&h);
+    }
+    for c in 0..T {
+        let t = div4(simd, tails(num, c, 1.0), tails(den, c, 1.0));
+        for (i, t) in t.into_iter().enumerate() {
+            if let Some(q) = q.get_mut(c * BATCH_LANES + i) {
+                q[WINDOWS - 1] = t;
+            }
+        }
+    }
+    q
+}
+
+/// `x[k][i].sqrt()` for every statistic and window, in whole vectors as
+/// [`quotients`] divides (the same bits as the element-wise square roots).
+#[inline(always)]
+pub fn square_roots<const N: usize, const T: usize>(
+    simd: Simd,
+    x: [PerWindow; N],
+) -> [PerWindow; N] {
+    const { assert!(T == N.div_ceil(BATCH_LANES)) };
+    let mut r = [[0.0; WINDOWS]; N];
+    for k in 0..N {
+        let h = sqrt4(simd, head(&x[k]));
+        r[k][..BATCH_LANES].copy_from_slice(&h);
+    }
+    let refs: [&PerWindow; N] = std::array::from_fn(|k| &x[k]);
+    for c in 0..T {
+        let t = sqrt4(simd, tails(refs, c, 1.0));
+        for (i, t) in t.into_iter().enumerate() {
+            if let Some(r) = r.get_mut(c * BATCH_LANES + i) {
+                r[WINDOWS - 1] = t;
+            }
+        }
+    }
+    r
+}
+
+/// The variance of [`Damped::var`] from its quotient `m2 / w` (computed by
+/// [`quotients`]): the same selection, so the same bits.
+#[inline(always)]
+pub fn var_from(q: &PerWindow, w: &PerWindow) -> PerWindow {
+    let mut v = [0.0; WINDOWS];
+    for i in 0..WINDOWS {
+        let r = q[i].max(0.0);
+        v[i] = if w[i] > 0.0 { r } else { 0.0 };
+    }
+    v
+}
+
+/// The covariance of [`DampedCov::cov`] from its quotient
+/// `sum_products / w`: the same selection, so the same bits.
+#[inline(always)]
+pub fn cov_from(q: &PerWindow, w: &PerWindow) -> PerWindow {
+    let mut c = [0.0; WINDOWS];
+    for i in 0..WINDOWS {
+        c[i] = if w[i] > 0.0 { q[i] } else { 0.0 };
+    }
+    c
 }
 
 #[cfg(test)]

@@ -766,13 +766,13 @@ impl AnomalyEngine {
         // The statistics and the filter below run in one region compiled
         // for the CPU's instruction set (AVX2 where it has it; the same
         // bits either way).
-        crate::compiled_for(
+        crate::compiled_with(
             self.kernels,
             #[inline(always)]
-            || {
+            |simd| {
                 let (head, tail) = xs.split_at_mut(N_FEATURES);
                 if let Ok(xa) = <&mut [f32; N_FEATURES]>::try_from(head) {
-                    features.extract_inline(obs, xa);
+                    features.extract_inline(simd, obs, xa);
                 }
                 binding.extract_after(
                     obs,

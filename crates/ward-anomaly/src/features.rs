@@ -22,8 +22,12 @@
 //!
 //! Cost per packet: four table lookups (≤ 8 probes each), four `exp2` (one
 //! per lookup; the five windows' decays follow from it by exact powers, see
-//! `factors`) and a few hundred flops, of which ≈ 60 divisions and ≈ 55
-//! square roots in `f64` set the pace more than the instruction count. Statistics are `f64` (see [`crate::damped`]); the feature
+//! `factors`) and a few hundred flops, of which ≈ 90 divisions and ≈ 55
+//! square roots in `f64` set the pace more than the instruction count: the
+//! derived statistics of all four entries (variances, covariances, standard
+//! deviations, the 2-D statistics) are computed together, so that their
+//! divisions and square roots fill whole four-lane vectors
+//! ([`crate::damped::quotients`]). Statistics are `f64` (see [`crate::damped`]); the feature
 //! vector is `f32` because the models work in `f32` — the vector is fed to
 //! an autoencoder after min-max scaling, where `f32` is ample.
 //!
@@ -35,9 +39,14 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::damped::{decay_factor, two_d, Damped, DampedCov, PerWindow, WINDOWS};
+#[cfg(doc)]
+use crate::damped::two_d;
+use crate::damped::{
+    cov_from, decay_factor, quotients, square_roots, var_from, Damped, DampedCov, PerWindow,
+    WINDOWS,
+};
 use crate::kitnet::Kernels;
-use crate::table::{Activity, BoundedTable};
+use crate::table::{prefetch_entry, Activity, BoundedTable};
 use crate::PacketObs;
 
 /// Decay rates per second, fastest first.
@@ -212,22 +221,6 @@ impl ChannelStats {
         self.cov.decay(d);
         let r = self.size[dir].insert(size);
         self.cov.insert(dir, &r);
-    }
-
-    /// Writes w, mean, std, magnitude, radius, cov, pcc for direction `dir`
-    /// to features `at..at + 7` of every window.
-    #[inline(always)]
-    fn write(&self, dir: usize, out: &mut [f32; N_FEATURES], at: usize) {
-        let dir = dir & 1;
-        let s = &self.size[dir];
-        let [mag, radius, cov, pcc] = two_d(s, &self.size[dir ^ 1], &self.cov);
-        put(out, at, &s.w);
-        put(out, at + 1, &s.mean);
-        put(out, at + 2, &s.std());
-        put(out, at + 3, &mag);
-        put(out, at + 4, &radius);
-        put(out, at + 5, &cov);
-        put(out, at + 6, &pcc);
     }
 }
 
@@ -412,17 +405,22 @@ impl FeatureExtractor {
     /// selects (AVX2 where the CPU has it, by default): the same bits either
     /// way.
     pub fn extract_using(&mut self, k: Kernels, obs: &PacketObs, out: &mut [f32; N_FEATURES]) {
-        crate::compiled_for(
+        crate::compiled_with(
             k,
             #[inline(always)]
-            || self.extract_inline(obs, out),
+            |simd| self.extract_inline(simd, obs, out),
         );
     }
 
     /// [`FeatureExtractor::extract`], inlined into the caller (and so
     /// compiled for its instruction set).
     #[inline(always)]
-    pub(crate) fn extract_inline(&mut self, obs: &PacketObs, out: &mut [f32; N_FEATURES]) {
+    pub(crate) fn extract_inline(
+        &mut self,
+        simd: crate::Simd,
+        obs: &PacketObs,
+        out: &mut [f32; N_FEATURES],
+    ) {
         let now = obs.ts_micros;
         let size = f64::from(obs.len);
         let src = ip_key(&obs.src_ip);
@@ -452,14 +450,28 @@ impl FeatureExtractor {
         self.sock.prefetch(&sock_key);
         self.mi.prefetch(&mi_key);
         self.host.prefetch(&host_key);
-        let t = self.pair.touch(pair_key, now);
-        let new_dst = t.fresh || t.dt_secs >= NEW_AFTER_IDLE_SECS;
-        let d = factors(t.dt_secs);
+        // All four lookups first, then every line of the four entries is
+        // asked for, then the arithmetic: an entry spans up to twelve
+        // cache lines, which the statistics below reach one after another.
+        // The tables are independent, so the order of their lookups
+        // changes nothing.
+        let tp = self.pair.touch(pair_key, now);
+        let ts = self.sock.touch_hashed(sock_key, now);
+        let tm = self.mi.touch_hashed(mi_key, now);
+        let th = self.host.touch_hashed(host_key, now);
+        prefetch_entry(&*tp.value);
+        prefetch_entry(&*ts.value);
+        prefetch_entry(&*tm.value);
+        prefetch_entry(&*th.value);
+
+        // Channel (IP pair).
+        let new_dst = tp.fresh || tp.dt_secs >= NEW_AFTER_IDLE_SECS;
+        let d = factors(tp.dt_secs);
         self.last.pair_slow = SlowDecay {
-            dt: t.dt_secs,
+            dt: tp.dt_secs,
             factor: d[SLOWEST],
         };
-        let p = t.value;
+        let p = tp.value;
         p.channel.update(&d, dir, size);
         // Jitter: inter-arrival time in this direction, decayed with the channel.
         let gap = p.last_dir_us[dir].map(|last| now.saturating_sub(last).max(0) as f64 * 1e-6);
@@ -469,39 +481,27 @@ impl FeatureExtractor {
         if let Some(g) = gap {
             p.jitter[dir].insert(g);
         }
-        p.channel.write(dir, out, 9);
-        let j = &p.jitter[dir];
-        put(out, 16, &j.w);
-        put(out, 17, &j.mean);
-        put(out, 18, &j.std());
 
         // Connection (socket pair + protocol).
-        let t = self.sock.touch_hashed(sock_key, now);
-        let new_conn = t.fresh || t.dt_secs >= NEW_AFTER_IDLE_SECS;
-        let d = factors(t.dt_secs);
-        let s = t.value;
+        let new_conn = ts.fresh || ts.dt_secs >= NEW_AFTER_IDLE_SECS;
+        let d = factors(ts.dt_secs);
+        let s = ts.value;
         s.channel.update(&d, sdir, size);
-        s.channel.write(sdir, out, 19);
 
         // Source MAC + IP.
-        let t = self.mi.touch_hashed(mi_key, now);
-        let d = factors(t.dt_secs);
+        let d = factors(tm.dt_secs);
         self.last.mi_slow = SlowDecay {
-            dt: t.dt_secs,
+            dt: tm.dt_secs,
             factor: d[SLOWEST],
         };
-        let m = &mut t.value.size;
+        let m = &mut tm.value.size;
         m.decay(&d);
         m.insert(size);
-        put(out, 0, &m.w);
-        put(out, 1, &m.mean);
-        put(out, 2, &m.std());
 
         // Source host, with the cheap IoT features.
         let is_syn = obs.proto == 6 && obs.tcp_flags & 0x02 != 0 && obs.tcp_flags & 0x10 == 0;
-        let t = self.host.touch_hashed(host_key, now);
-        let d = factors(t.dt_secs);
-        let h = t.value;
+        let d = factors(th.dt_secs);
+        let h = th.value;
         h.size.decay(&d);
         h.size.insert(size);
         let (syn, new_dst, new_conn) = (
@@ -518,13 +518,116 @@ impl FeatureExtractor {
             rates[1][i] = h.new_dst[i] * PER_SEC[i];
             rates[2][i] = h.new_conn[i] * PER_SEC[i];
         }
-        put(out, 3, &h.size.w);
-        put(out, 4, &h.size.mean);
-        put(out, 5, &h.size.std());
+
+        // The derived statistics of all four entries together, so that
+        // their divisions and square roots fill whole vectors
+        // ([`quotients`]); each value is the same IEEE operations on the
+        // same operands as `Damped::var`, `std`, `DampedCov::cov` and
+        // `two_d` compute one statistic at a time.
+        let (pc, sc) = (&p.channel, &s.channel);
+        let (pa, pb) = (&pc.size[dir], &pc.size[dir ^ 1]);
+        let (sa, sb) = (&sc.size[sdir], &sc.size[sdir ^ 1]);
+        let (j, m, h) = (&p.jitter[dir], &*m, &h.size);
+        let [q_pa, q_pb, q_pc, q_sa, q_sb, q_sc, q_j, q_m, q_h] = quotients::<9, 3>(
+            simd,
+            [
+                &pa.m2,
+                &pb.m2,
+                &pc.cov.sum_products,
+                &sa.m2,
+                &sb.m2,
+                &sc.cov.sum_products,
+                &j.m2,
+                &m.m2,
+                &h.m2,
+            ],
+            [
+                &pa.w, &pb.w, &pc.cov.w, &sa.w, &sb.w, &sc.cov.w, &j.w, &m.w, &h.w,
+            ],
+        );
+        let (v_pa, v_pb, c_p) = (
+            var_from(&q_pa, &pa.w),
+            var_from(&q_pb, &pb.w),
+            cov_from(&q_pc, &pc.cov.w),
+        );
+        let (v_sa, v_sb, c_s) = (
+            var_from(&q_sa, &sa.w),
+            var_from(&q_sb, &sb.w),
+            cov_from(&q_sc, &sc.cov.w),
+        );
+        let (v_j, v_m, v_h) = (
+            var_from(&q_j, &j.w),
+            var_from(&q_m, &m.w),
+            var_from(&q_h, &h.w),
+        );
+        // `two_d`'s three square roots per channel, and the five standard
+        // deviations.
+        let [mag_p, rad_p, den_p] = two_d_radicands(pa, pb, &v_pa, &v_pb);
+        let [mag_s, rad_s, den_s] = two_d_radicands(sa, sb, &v_sa, &v_sb);
+        let [mag_p, rad_p, den_p, mag_s, rad_s, den_s, std_pa, std_sa, std_j, std_m, std_h] =
+            square_roots::<11, 3>(
+                simd,
+                [
+                    mag_p, rad_p, den_p, mag_s, rad_s, den_s, v_pa, v_sa, v_j, v_m, v_h,
+                ],
+            );
+        let [q_p, q_s] = quotients::<2, 1>(simd, [&c_p, &c_s], [&den_p, &den_s]);
+        let pcc_p = pcc_from(&q_p, &den_p);
+        let pcc_s = pcc_from(&q_s, &den_s);
+
+        put(out, 0, &m.w);
+        put(out, 1, &m.mean);
+        put(out, 2, &std_m);
+        put(out, 3, &h.w);
+        put(out, 4, &h.mean);
+        put(out, 5, &std_h);
         put(out, 6, &rates[0]);
         put(out, 7, &rates[1]);
         put(out, 8, &rates[2]);
+        put(out, 9, &pa.w);
+        put(out, 10, &pa.mean);
+        put(out, 11, &std_pa);
+        put(out, 12, &mag_p);
+        put(out, 13, &rad_p);
+        put(out, 14, &c_p);
+        put(out, 15, &pcc_p);
+        put(out, 16, &j.w);
+        put(out, 17, &j.mean);
+        put(out, 18, &std_j);
+        put(out, 19, &sa.w);
+        put(out, 20, &sa.mean);
+        put(out, 21, &std_sa);
+        put(out, 22, &mag_s);
+        put(out, 23, &rad_s);
+        put(out, 24, &c_s);
+        put(out, 25, &pcc_s);
     }
+}
+
+/// What [`two_d`] takes the square roots of, for direction `a` of a
+/// channel whose other direction is `b` (variances `va`, `vb`): the sum of
+/// the squared means (magnitude), the sum of the variances (radius) and
+/// their product (the correlation's denominator).
+#[inline(always)]
+fn two_d_radicands(a: &Damped, b: &Damped, va: &PerWindow, vb: &PerWindow) -> [PerWindow; 3] {
+    let mut r = [[0.0; WINDOWS]; 3];
+    for i in 0..WINDOWS {
+        r[0][i] = a.mean[i] * a.mean[i] + b.mean[i] * b.mean[i];
+        r[1][i] = va[i] + vb[i];
+        r[2][i] = va[i] * vb[i];
+    }
+    r
+}
+
+/// [`two_d`]'s correlation from its quotient `cov / denom`.
+#[inline(always)]
+fn pcc_from(q: &PerWindow, denom: &PerWindow) -> PerWindow {
+    let mut c = [0.0; WINDOWS];
+    for i in 0..WINDOWS {
+        let r = q[i].clamp(-1.0, 1.0);
+        c[i] = if denom[i] > 1e-12 { r } else { 0.0 };
+    }
+    c
 }
 
 /// How a feature's value reads in a sentence.
@@ -830,6 +933,9 @@ mod tests {
     fn every_instruction_set_gives_the_same_bits() {
         // Small tables, so that they fill and evict too; gaps from 0 (and
         // time going backwards) to minutes, sizes from 40 to 9000 bytes.
+        // Every build the CPU can run: the baseline (SSE2, the batched
+        // divisions and square roots as scalar loops), AVX2 (explicit
+        // four-lane vectors) and the default.
         let cap = TableCapacities {
             mac_ip: 64,
             host: 64,
@@ -837,11 +943,11 @@ mod tests {
             socket_pair: 64,
         };
         if !Kernels::avx2_available() {
-            eprintln!("no AVX2 on this CPU: both runs are the baseline build");
+            eprintln!("no AVX2 on this CPU: every run is the baseline build");
         }
-        let mut base = FeatureExtractor::new(cap, 5);
-        let mut best = FeatureExtractor::new(cap, 5);
-        let (mut a, mut b) = ([0f32; N_FEATURES], [0f32; N_FEATURES]);
+        let builds = [Kernels::Baseline, Kernels::Avx2, Kernels::Best];
+        let mut fx = builds.map(|_| FeatureExtractor::new(cap, 5));
+        let mut outs = [[0f32; N_FEATURES]; 3];
         let mut r = crate::mathx::Rng::new(17);
         let mut ts = 1_600_000_000_000_000i64;
         for i in 0..20_000 {
@@ -861,13 +967,69 @@ mod tests {
                 (r.next_u64() & 0x1f) as u8,
             );
             o.len = 40 + (r.next_u64() % 9_000) as u32;
-            base.extract_using(Kernels::Baseline, &o, &mut a);
-            best.extract_using(Kernels::Best, &o, &mut b);
-            for (k, (x, y)) in a.iter().zip(&b).enumerate() {
-                assert_eq!(x.to_bits(), y.to_bits(), "packet {i}, {}", feature_name(k));
+            for ((f, out), k) in fx.iter_mut().zip(&mut outs).zip(builds) {
+                f.extract_using(k, &o, out);
+            }
+            for (b, out) in builds.iter().zip(&outs).skip(1) {
+                for (k, (x, y)) in outs[0].iter().zip(out).enumerate() {
+                    assert_eq!(
+                        x.to_bits(),
+                        y.to_bits(),
+                        "packet {i}, {} ({b:?})",
+                        feature_name(k)
+                    );
+                }
             }
         }
-        assert!(base.table_stats().iter().all(|t| t.evictions > 0));
+        assert!(fx[0].table_stats().iter().all(|t| t.evictions > 0));
+    }
+
+    /// The values `ChannelStats` and the single-statistic functions of
+    /// `damped` give, which the batched extraction must reproduce.
+    #[test]
+    fn batched_statistics_are_the_single_ones() {
+        let mut r = crate::mathx::Rng::new(3);
+        let mut stats = [Damped::default(); 2];
+        let mut cov = DampedCov::default();
+        for n in 0..5_000 {
+            let d = factors((r.next_u64() % 3_000) as f64 * 1e-4);
+            for s in &mut stats {
+                s.decay(&d);
+            }
+            cov.decay(&d);
+            let dir = (r.next_u64() & 1) as usize;
+            let x = (r.next_u64() % 1_500) as f64;
+            let res = stats[dir].insert(x);
+            cov.insert(dir, &res);
+            if n % 7 != 0 {
+                continue;
+            }
+            let [a, b] = &stats;
+            for simd in [None, crate::compiled_with(Kernels::Best, |s| s)] {
+                let q = quotients::<3, 1>(
+                    simd,
+                    [&a.m2, &b.m2, &cov.sum_products],
+                    [&a.w, &b.w, &cov.w],
+                );
+                let (va, vb, c) = (
+                    var_from(&q[0], &a.w),
+                    var_from(&q[1], &b.w),
+                    cov_from(&q[2], &cov.w),
+                );
+                assert_eq!(va, a.var());
+                assert_eq!(vb, b.var());
+                assert_eq!(c, cov.cov());
+                let [mag, rad, den] = two_d_radicands(a, b, &va, &vb);
+                let [mag, rad, den, std] = square_roots::<4, 1>(simd, [mag, rad, den, va]);
+                assert_eq!(std, a.std());
+                let [pcc] = quotients::<1, 1>(simd, [&c], [&den]);
+                let expected = crate::damped::two_d(a, b, &cov);
+                for (got, want) in [mag, rad, c, pcc_from(&pcc, &den)].iter().zip(&expected) {
+                    assert_eq!(got.map(f64::to_bits), want.map(f64::to_bits));
+                }
+            }
+        }
+        assert!(stats.iter().all(|s| s.w.iter().all(|&w| w > 0.0)));
     }
 
     #[test]

@@ -115,26 +115,39 @@ pub use explain::{input_name, FeatureContribution, Normal};
 pub use features::{feature_name, N_FEATURES};
 pub use kitnet::Kernels;
 
+/// The AVX2 token a statistics kernel may use for explicit vector
+/// instructions: `Some` only inside code that [`compiled_with`] runs
+/// compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+pub(crate) type Simd = Option<pulp::x86::V3>;
+#[cfg(not(target_arch = "x86_64"))]
+pub(crate) type Simd = Option<std::convert::Infallible>;
+
 /// Runs `f` compiled for the instruction set `k` selects: with
 /// [`Kernels::Best`] or [`Kernels::Avx2`] on an x86-64 CPU that has AVX2, `f` (a closure marked
 /// `#[inline(always)]`) and everything inlined into it are compiled with
 /// AVX2 on — three-operand instructions, four `f64` lanes per vector — and
 /// chosen at run time through `pulp` (this crate forbids `unsafe`); a
-/// function `f` calls without inlining it runs its baseline build.
+/// function `f` calls without inlining it runs its baseline build. `f` is
+/// handed the AVX2 token then ([`Simd`]), for kernels that spell their
+/// vectors out, and `None` otherwise.
 /// Elsewhere `f` runs as it is. The per-packet statistics are IEEE
 /// additions, multiplications, divisions, square roots and comparisons per
 /// window, never fused, so both builds give the same bits.
 #[inline(always)]
-pub(crate) fn compiled_for<R>(k: Kernels, f: impl FnOnce() -> R) -> R {
+pub(crate) fn compiled_with<R>(k: Kernels, f: impl FnOnce(Simd) -> R) -> R {
     #[cfg(target_arch = "x86_64")]
     if k != Kernels::Baseline {
         if let Some(v3) = pulp::x86::V3::try_new() {
             // `f` is the caller's `#[inline(always)]` closure.
-            return v3.vectorize(f);
+            return v3.vectorize(
+                #[inline(always)]
+                move || f(Some(v3)),
+            );
         }
     }
     let _ = k;
-    f()
+    f(None)
 }
 
 /// What the engine needs to know about one packet. The caller decodes frames
