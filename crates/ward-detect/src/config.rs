@@ -211,7 +211,9 @@ pub struct DosConfig {
     /// writes on half its file descriptors at once: hundreds; a file copy,
     /// FTP data or a print job uses one, iperf one to a few). One
     /// connection is enough when its data is Gafgyt's junk alphabet
-    /// (nothing but the letters A-Z). Default 8.
+    /// (nothing but the letters A-Z). Default 8. 0 is the same as 1 (any
+    /// one silent connection at `junk_bytes_per_sec`, an `nc` copy too); it
+    /// does not turn the check off: `junk_bytes_per_sec = 0` does.
     pub junk_connections: u32,
 }
 
