@@ -1284,7 +1284,7 @@ impl Ensemble<MEMBERS> {
     // slots, a frame of over a megabyte (more than a test thread's stack).
     // Not inlined, it still computes the same bits, only slower.
     #[cfg_attr(not(debug_assertions), inline(always))]
-    fn learn(&mut self, b: &mut Buffers, lr: f32) {
+    fn learn(&mut self, b: &mut Buffers, lr: f32, simd: Simd) {
         for i in 0..self.bundles.len() {
             let bd = self.bundles[i];
             let halves = self.halves(&bd);
@@ -1294,6 +1294,17 @@ impl Ensemble<MEMBERS> {
             let err = &b.err[bd.input..bd.input + n];
             let ys = &b.y[bd.hidden..bd.hidden + h];
             let gh = &mut b.gh[bd.hidden..bd.hidden + h];
+            // One AVX-512 register per row where the CPU has it (same
+            // bits), else eight lanes at a time.
+            #[cfg(target_arch = "x86_64")]
+            if let Simd::Avx512(s) = simd {
+                use avx512::{gradient as gradient16, update as update16};
+                by_chunks!(h, gradient16, s, err, w, h, ys, gh);
+                by_chunks!(h, update16, s, xs, err, gh, ys, w, h, lr);
+                continue;
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            let _ = simd;
             for g in 0..halves {
                 by_chunks!(h, gradient, g, err, w, h, ys, gh);
                 by_chunks!(h, update, g, xs, err, gh, ys, w, h, lr);
@@ -1998,7 +2009,7 @@ impl KitNet {
         self.ensemble
             .forward(&mut s.ens, &s.slots, &mut s.errors, simd);
         if train {
-            self.ensemble.learn(&mut s.ens, self.learning_rate);
+            self.ensemble.learn(&mut s.ens, self.learning_rate, simd);
         }
         if s.errors.is_empty() {
             s.errors.push(0.0);
@@ -2062,10 +2073,10 @@ impl KitNet {
             if s.errors.is_empty() {
                 s.errors.push(0.0);
             }
-            self.ensemble.learn(&mut s.ens, self.learning_rate);
+            self.ensemble.learn(&mut s.ens, self.learning_rate, simd);
             return self.output_score(true, simd);
         }
-        self.ensemble.learn(&mut s.ens, self.learning_rate);
+        self.ensemble.learn(&mut s.ens, self.learning_rate, simd);
         let score = if self.output.observe(&s.errors) {
             self.output.scale(&s.errors, &mut s.out);
             self.output.forward(&mut s.out, simd)

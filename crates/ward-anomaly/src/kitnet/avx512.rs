@@ -267,6 +267,71 @@ pub(super) fn sigmoids(s: V4, v: &mut [f32]) {
     super::avx2::sigmoids(*s, rest);
 }
 
+/// [`super::gradient`] with one register per row, the same bits: `g_k =
+/// (Σ_j err_j·W[j][k])·y_k·(1 − y_k)` (from zero, in input order) for `k`
+/// in `k0..k0 + H` of a bundle whose rows are `h` long.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(super) fn gradient<const H: usize>(
+    k0: usize,
+    s: V4,
+    err: &[Row],
+    w: &[Row],
+    h: usize,
+    y: &[Row],
+    gh: &mut [Row],
+) {
+    let (Some(y), Some(out)) = (y.get(k0..k0 + H), gh.get_mut(k0..k0 + H)) else {
+        return;
+    };
+    let mut acc = [s.avx512f._mm512_setzero_ps(); H];
+    for (j, e) in err.iter().enumerate() {
+        let Some(row) = super::weights::<H>(w, h, j, k0) else {
+            break;
+        };
+        let e = row16(e);
+        for k in 0..H {
+            acc[k] = add(s, acc[k], mul(s, e, row16(&row[k])));
+        }
+    }
+    let one = splat(s, 1.0);
+    for ((o, a), y) in out.iter_mut().zip(acc).zip(y) {
+        let y = row16(y);
+        *o = bytemuck::cast(mul(s, mul(s, a, y), sub(s, one, y)));
+    }
+}
+
+/// [`super::update`] with one register per row, the same bits: `W[j][k]
+/// += lr·(x_j·g_k + err_j·y_k)` for `k` in `k0..k0 + H`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(super) fn update<const H: usize>(
+    k0: usize,
+    s: V4,
+    x: &[Row],
+    err: &[Row],
+    gh: &[Row],
+    y: &[Row],
+    w: &mut [Row],
+    h: usize,
+    lr: f32,
+) {
+    let (Some(gh), Some(y)) = (gh.get(k0..k0 + H), y.get(k0..k0 + H)) else {
+        return;
+    };
+    let lr = splat(s, lr);
+    for (j, (xj, ej)) in x.iter().zip(err).enumerate() {
+        let Some(row) = w.get_mut(j * h + k0..j * h + k0 + H) else {
+            break;
+        };
+        let (xj, ej) = (row16(xj), row16(ej));
+        for k in 0..H {
+            let t = add(s, mul(s, xj, row16(&gh[k])), mul(s, ej, row16(&y[k])));
+            row[k] = bytemuck::cast(add(s, row16(&row[k]), mul(s, lr, t)));
+        }
+    }
+}
+
 /// `mathx::log_compress` on sixteen lanes, operation for operation: the
 /// same exponent and mantissa bits, the same series in the same order, the
 /// sign copied last.
