@@ -10,7 +10,6 @@ use std::io::IsTerminal;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ward_capture::{CaptureError, MergedReader, RawPacket};
-use ward_core::engine::{Frame, BATCH_FRAMES};
 use ward_core::{Config, Detector, Engine, EventSink, Timestamp};
 
 /// Run options that reach the detectors (files they read and write).
@@ -332,37 +331,19 @@ pub fn run_captures(
 ) -> RunOutcome {
     let started = Instant::now();
     let bar = progress_bar(total_bytes, show_progress);
-    // Frames go to the engine in batches (each stage's code then stays
-    // hot for the whole batch; the events are the same as one by one).
-    let mut pkts: Vec<RawPacket> = (0..BATCH_FRAMES).map(|_| RawPacket::default()).collect();
-    let mut batches: u64 = 0;
+    let mut pkt = RawPacket::default();
+    let mut n: u64 = 0;
     let mut interrupted = false;
-    let mut more = true;
-    while more {
-        let mut n = 0;
-        for pkt in pkts.iter_mut() {
-            more = reader.next_packet(pkt);
-            if !more {
-                break;
-            }
-            n += 1;
-        }
-        if n == 0 {
-            break;
-        }
-        let frames: Vec<Frame<'_>> = pkts
-            .iter()
-            .take(n)
-            .map(|pkt| Frame {
-                ts: Timestamp::from_nanos(pkt.ts_nanos),
-                linktype: pkt.linktype,
-                data: &pkt.data,
-                wire_len: pkt.orig_len,
-            })
-            .collect();
-        engine.process_batch(&frames, sink);
-        batches += 1;
-        if batches.is_multiple_of((4096 / BATCH_FRAMES).max(1) as u64) {
+    while reader.next_packet(&mut pkt) {
+        engine.process(
+            Timestamp::from_nanos(pkt.ts_nanos),
+            pkt.linktype,
+            &pkt.data,
+            pkt.orig_len,
+            sink,
+        );
+        n += 1;
+        if n.is_multiple_of(4096) {
             if stop.load(Ordering::Relaxed) {
                 interrupted = true;
                 break;

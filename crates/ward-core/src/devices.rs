@@ -19,18 +19,6 @@
 //! counted — a flood of spoofed MACs churns the oldest entries instead of
 //! growing memory) and a fixed number of IPs, names, services, protocols and
 //! evidence items per device.
-//!
-//! The *detector view* is the part of the inventory detectors read: which
-//! devices exist (their keys and vendors), their addresses ([`Device::ips`],
-//! [`DeviceTable::find_ip`]), their host names and their identity (category,
-//! model). Counters, last-seen times, evidence, services and protocols are
-//! outside it. The methods that can change the view before identification
-//! runs ([`DeviceTable::observe_then`], [`DeviceTable::bind_ip_then`],
-//! [`DeviceTable::add_hint_then`]) call a hook just before they change it,
-//! and never otherwise: the engine runs detectors over a batch of packets
-//! after the batch's inventory work, and uses the hook to run them over the
-//! packets before the change while the view is still the one those packets
-//! saw (see `engine`'s module docs).
 
 use std::collections::BTreeSet;
 use std::hash::BuildHasher;
@@ -453,17 +441,10 @@ impl DeviceTable {
         }
     }
 
-    fn get_or_create<F: FnMut(&DeviceTable)>(
-        &mut self,
-        key: DeviceKey,
-        now: Timestamp,
-        before_change: &mut F,
-    ) -> DeviceId {
+    fn get_or_create(&mut self, key: DeviceKey, now: Timestamp) -> DeviceId {
         if let Some(id) = self.find_cached(key) {
             return id;
         }
-        // A new device (and perhaps an evicted one): the view changes.
-        before_change(self);
         if self.by_key.len() >= self.cfg.max_devices.clamp(1, crate::lru::MAX_SLOTS) {
             if let Some(old) = self.lru.oldest(0) {
                 self.remove(old);
@@ -534,20 +515,6 @@ impl DeviceTable {
     /// used or assigned at `now`. A used address already owned by another
     /// device that used it within [`ADDRESS_HOLD_SECS`] stays where it is.
     pub fn bind_ip(&mut self, id: DeviceId, ip: IpAddr, now: Timestamp, claim: Claim) {
-        self.bind_ip_then(id, ip, now, claim, &mut |_| {});
-    }
-
-    /// [`DeviceTable::bind_ip`], calling `before_change` just before the
-    /// detector view changes (the address is new to the device, or moves);
-    /// refreshing the time of an address the device holds is no change.
-    pub fn bind_ip_then<F: FnMut(&DeviceTable)>(
-        &mut self,
-        id: DeviceId,
-        ip: IpAddr,
-        now: Timestamp,
-        claim: Claim,
-        before_change: &mut F,
-    ) {
         if !is_bindable(ip) {
             return;
         }
@@ -567,7 +534,6 @@ impl DeviceTable {
             }
             None => None,
         };
-        before_change(self);
         if let Some(other) = prev {
             // The address moved (DHCP reassignment, or an owner gone quiet);
             // the old owner forgets it.
@@ -603,38 +569,26 @@ impl DeviceTable {
     /// Account a packet: create/refresh the sending device, bind addresses,
     /// count traffic. Returns the sending and receiving devices, where known.
     pub fn observe(&mut self, pkt: &Packet<'_>) -> (Option<DeviceId>, Option<DeviceId>) {
-        self.observe_then(pkt, &mut |_| {})
-    }
-
-    /// [`DeviceTable::observe`], calling `before_change` just before the
-    /// detector view changes (a device is created or evicted, an address
-    /// bound or moved); most packets change only counters and call nothing.
-    pub fn observe_then<F: FnMut(&DeviceTable)>(
-        &mut self,
-        pkt: &Packet<'_>,
-        before_change: &mut F,
-    ) -> (Option<DeviceId>, Option<DeviceId>) {
         let now = pkt.ts;
         let len = pkt.wire_len as u64;
         let ip = pkt.ip().copied();
         let mut src = None;
         if let Some(mac) = pkt.link.src.filter(|m| m.is_station()) {
-            let id = self.get_or_create(DeviceKey::Mac(mac), now, before_change);
+            let id = self.get_or_create(DeviceKey::Mac(mac), now);
             src = Some(id);
             match (&pkt.net, ip) {
                 (Net::Arp(arp), _) if arp.sender_mac == mac => {
-                    let ip = IpAddr::V4(arp.sender_ip);
-                    self.bind_ip_then(id, ip, now, Claim::Used, before_change);
+                    self.bind_ip(id, IpAddr::V4(arp.sender_ip), now, Claim::Used);
                 }
                 (_, Some(ip)) if is_local_scope(ip.src) => {
-                    self.bind_ip_then(id, ip.src, now, Claim::Used, before_change)
+                    self.bind_ip(id, ip.src, now, Claim::Used)
                 }
                 _ => {}
             }
         } else if let Some(ip) = ip {
             if pkt.link.src.is_none() && is_local_scope(ip.src) && is_bindable(ip.src) {
-                let id = self.get_or_create(DeviceKey::Ip(ip.src), now, before_change);
-                self.bind_ip_then(id, ip.src, now, Claim::Used, before_change);
+                let id = self.get_or_create(DeviceKey::Ip(ip.src), now);
+                self.bind_ip(id, ip.src, now, Claim::Used);
                 src = Some(id);
             }
         }
@@ -665,35 +619,18 @@ impl DeviceTable {
     /// Most hints repeat evidence the device already has (every DNS query,
     /// every TLS hello), so the value is copied only when it is kept.
     pub fn add_hint(&mut self, id: DeviceId, kind: HintKind, value: &str) {
-        self.add_hint_then(id, kind, value, &mut |_| {});
-    }
-
-    /// [`DeviceTable::add_hint`], calling `before_change` just before the
-    /// detector view changes (a host name the device did not have);
-    /// other evidence is outside the view.
-    pub fn add_hint_then<F: FnMut(&DeviceTable)>(
-        &mut self,
-        id: DeviceId,
-        kind: HintKind,
-        value: &str,
-        before_change: &mut F,
-    ) {
         let max = self.cfg.max_evidence;
         let value = clean(value);
         if value.is_empty() {
             return;
         }
         let value: &str = &value;
-        let Some(dev) = self.get(id) else { return };
-        let new_name = kind == HintKind::Hostname
-            && dev.hostnames.len() < MAX_NAMES
-            && !dev.hostnames.iter().any(|h| h == value);
-        if new_name {
-            before_change(self);
-        }
         let Some(dev) = self.get_mut(id) else { return };
         let mut changed = false;
-        if new_name {
+        if kind == HintKind::Hostname
+            && dev.hostnames.len() < MAX_NAMES
+            && !dev.hostnames.iter().any(|h| h == value)
+        {
             changed = dev.hostnames.is_empty();
             dev.hostnames.push(value.to_string());
         }

@@ -9,41 +9,6 @@
 //!
 //! Adding a detector means implementing [`Detector`] and passing it to
 //! [`Engine::new`]; the loop here does not change.
-//!
-//! # Batches
-//!
-//! One packet's path (decoding, the inventory, the flow table, its parser,
-//! a dozen detectors, events) is far more code than the CPU's instruction
-//! cache holds, so taking packets one at a time fetches every stage's code
-//! again for every packet. [`Engine::process_batch`] takes frames in
-//! batches and works stage by stage: first each packet's own work (counters,
-//! inventory, flow update, parser, inventory updates from its application
-//! events, the flows it ended) in packet order, each leaving an item that
-//! holds what its detectors will be shown (the decoded packet borrowing the
-//! batch's frame, a copy of its flow as it was after the packet, the
-//! application events, the device ids, and the ended flows); then each
-//! detector over all items in order; then the items' events to the sinks.
-//!
-//! The output is the packet-at-a-time output, byte for byte, and every
-//! detector gets the same calls with the same contexts in the same order
-//! (only the interleaving of different detectors' calls changes):
-//! - events go out per item as before: detector events in detector order,
-//!   then the ended flow's `flow` event, and `device` events where the
-//!   packet that caused them ended (built then, from the inventory as it
-//!   was then);
-//! - ticks (detectors' `on_tick`, identification, which writes the
-//!   inventory, idle-flow expiry) cut the batch: the packets before are
-//!   finished first;
-//! - detectors read the inventory through `&DeviceTable`, after the whole
-//!   batch's inventory work. What they may rely on, the *detector view*
-//!   (see [`crate::devices`]: which devices exist, their addresses, names
-//!   and identity), is kept exact: the inventory calls a hook just before
-//!   it would change the view, and the engine then runs the detectors over
-//!   the items before the change. Views change seldom (a new device, a new
-//!   address or name); counters, last-seen times and evidence are outside
-//!   the view and may be ahead of the packet a detector is looking at.
-//!
-//! [`Engine::process`] is a batch of one.
 
 use std::collections::BTreeMap;
 use std::hash::BuildHasher;
@@ -113,10 +78,6 @@ pub struct PacketContext<'p, 'a> {
     /// The sending and receiving devices, where known.
     pub src_device: Option<DeviceId>,
     pub dst_device: Option<DeviceId>,
-    /// The inventory. Its detector view (devices, their addresses, names
-    /// and identity: see [`crate::devices`]) is as this packet left it;
-    /// per-device counters, last-seen times and evidence may already count
-    /// later packets of the batch (see the module docs).
     pub devices: &'p DeviceTable,
     pub reveal_secrets: bool,
 }
@@ -160,8 +121,6 @@ pub struct FlowEndContext<'p> {
     pub app: &'p [AppEvent],
     pub client_device: Option<DeviceId>,
     pub server_device: Option<DeviceId>,
-    /// The inventory, its detector view as the flow's end left it (as in
-    /// [`PacketContext::devices`]).
     pub devices: &'p DeviceTable,
     pub now: Timestamp,
     pub reveal_secrets: bool,
@@ -228,11 +187,6 @@ impl EventSink for VecSink {
     }
 }
 
-/// Frames per [`Engine::process_batch`] call that runners use: enough for
-/// each stage's code to be fetched once for many packets, few enough that
-/// a batch's items (≈ 0.5 KB each) stay in the data caches.
-pub const BATCH_FRAMES: usize = 64;
-
 const MAX_TALKERS: usize = 65_536;
 
 /// Flows ended per flush when the input is over (bounds the memory of `finish`).
@@ -245,205 +199,12 @@ pub struct Talker {
     pub bytes: u64,
 }
 
-/// One captured frame, as [`Engine::process_batch`] takes it.
-#[derive(Clone, Copy, Debug)]
-pub struct Frame<'a> {
-    pub ts: Timestamp,
-    pub linktype: u32,
-    pub data: &'a [u8],
-    /// Length on the wire.
-    pub wire_len: u32,
-}
-
-/// One step of a batch, in the order the packet-at-a-time loop made them:
-/// a packet's detector calls, then those of each flow it ended, then the
-/// `device` events it caused. See the module docs.
-enum Item<'a> {
-    /// A packet for [`Detector::on_packet`], with everything its
-    /// [`PacketContext`] holds that later packets of the batch may change.
-    Packet {
-        pkt: Packet<'a>,
-        outer: Option<OuterIp>,
-        /// The flow as it was right after this packet (no parser).
-        flow: Option<Flow>,
-        dir: Option<Dir>,
-        new_flow: bool,
-        ordinary: bool,
-        /// This packet's application events: a range of `Engine::batch_app`.
-        app: (u32, u32),
-        src: Option<DeviceId>,
-        dst: Option<DeviceId>,
-    },
-    /// A flow that left the table, for [`Detector::on_flow_end`] and its
-    /// `flow` event.
-    FlowEnd {
-        flow: Flow,
-        /// Its parser's final events: a range of `Engine::batch_app`.
-        app: (u32, u32),
-        client: Option<DeviceId>,
-        server: Option<DeviceId>,
-        now: Timestamp,
-    },
-    /// Events made outside the detectors' packet and flow calls (`device`
-    /// events, ticks, the end of the input): a range of `Engine::ready`.
-    Ready(u32, u32),
-}
-
-/// The items of a batch not yet handed to the sinks; `items[..ran]` have
-/// been through the detectors.
-struct Batch<'a> {
-    items: Vec<Item<'a>>,
-    ran: usize,
-}
-
-/// `v`'s allocation for items of another lifetime (`v` emptied first):
-/// the batch's item list is kept between calls without borrowing frames
-/// past them. Collecting an empty `into_iter` of a same-sized type reuses
-/// the buffer.
-#[allow(clippy::unnecessary_filter_map)] // The map changes the item type: that is its point.
-fn recycle<'x, 'y>(mut v: Vec<Item<'x>>) -> Vec<Item<'y>> {
-    v.clear();
-    v.into_iter().filter_map(|_| None).collect()
-}
-
-/// The detectors and what they wrote for the items of the current batch.
-struct DetectorRun {
-    detectors: Vec<Box<dyn Detector>>,
-    /// Per detector, its events for the batch's items, in item order.
-    out: Vec<Vec<Event>>,
-    /// Per detector, `(item, end)` for each item it wrote events for: the
-    /// item's events end at `end` in `out` (most items have none, so
-    /// nothing is noted for them).
-    marks: Vec<Vec<(u32, u32)>>,
-    /// Some detector wrote an event since the batch began (most batches
-    /// of one write none: their output is then not looked at per detector).
-    wrote: bool,
-    reveal_secrets: bool,
-}
-
-/// What a detector is shown for an item.
-enum Shown<'c, 'a> {
-    Packet(PacketContext<'c, 'a>),
-    FlowEnd(FlowEndContext<'c>),
-    Nothing,
-}
-
-impl DetectorRun {
-    /// Run every detector over the items that have not been through them,
-    /// one detector at a time (its code stays hot for the batch). `devices`
-    /// must be the detector view those items saw (see the module docs).
-    fn pending(&mut self, batch: &mut Batch<'_>, app: &[AppEvent], devices: &DeviceTable) {
-        let ran = batch.ran;
-        let todo = batch.items.get(ran..).unwrap_or_default();
-        if todo.is_empty() {
-            return;
-        }
-        if self.detectors.is_empty() {
-            batch.ran = batch.items.len();
-            return;
-        }
-        let reveal = self.reveal_secrets;
-        let show = |item| show(item, app, devices, reveal);
-        let lanes = self.out.iter_mut().zip(self.marks.iter_mut());
-        if let [item] = todo {
-            // A batch of one (`Engine::process`): no list of contexts.
-            let shown = show(item);
-            for (d, (out, marks)) in self.detectors.iter_mut().zip(lanes) {
-                self.wrote |= show_to(d.as_mut(), ran, &shown, out, marks);
-            }
-        } else {
-            // The contexts once for all detectors.
-            let shown: Vec<Shown<'_, '_>> = todo.iter().map(show).collect();
-            for (d, (out, marks)) in self.detectors.iter_mut().zip(lanes) {
-                for (k, shown) in (ran..).zip(&shown) {
-                    self.wrote |= show_to(d.as_mut(), k, shown, out, marks);
-                }
-            }
-        }
-        batch.ran = batch.items.len();
-    }
-}
-
-/// What a detector is shown for `item` (`app`: the batch's application
-/// events, `devices`: the inventory).
-fn show<'c, 'a>(
-    item: &'c Item<'a>,
-    app: &'c [AppEvent],
-    devices: &'c DeviceTable,
-    reveal_secrets: bool,
-) -> Shown<'c, 'a> {
-    let app_of = |(a, b): (u32, u32)| app.get(a as usize..b as usize).unwrap_or_default();
-    match item {
-        Item::Packet {
-            pkt,
-            outer,
-            flow,
-            dir,
-            new_flow,
-            ordinary,
-            app,
-            src,
-            dst,
-        } => Shown::Packet(PacketContext {
-            pkt,
-            outer: *outer,
-            flow: flow.as_ref(),
-            dir: *dir,
-            new_flow: *new_flow,
-            ordinary: *ordinary,
-            app: app_of(*app),
-            src_device: *src,
-            dst_device: *dst,
-            devices,
-            reveal_secrets,
-        }),
-        Item::FlowEnd {
-            flow,
-            app,
-            client,
-            server,
-            now,
-        } => Shown::FlowEnd(FlowEndContext {
-            flow,
-            app: app_of(*app),
-            client_device: *client,
-            server_device: *server,
-            devices,
-            now: *now,
-            reveal_secrets,
-        }),
-        Item::Ready(..) => Shown::Nothing,
-    }
-}
-
-/// Show item `k` to detector `d`, noting where its events end if it wrote
-/// any (and then `true`).
-#[inline]
-fn show_to(
-    d: &mut dyn Detector,
-    k: usize,
-    shown: &Shown<'_, '_>,
-    out: &mut Vec<Event>,
-    marks: &mut Vec<(u32, u32)>,
-) -> bool {
-    let before = out.len();
-    match shown {
-        Shown::Packet(ctx) => d.on_packet(ctx, out),
-        Shown::FlowEnd(ctx) => d.on_flow_end(ctx, out),
-        Shown::Nothing => return false,
-    }
-    let wrote = out.len() > before;
-    if wrote {
-        marks.push((k as u32, out.len() as u32));
-    }
-    wrote
-}
-
 /// The pipeline. See the module docs.
 pub struct Engine {
+    cfg: EngineConfig,
     flows: FlowTable,
     devices: DeviceTable,
-    run: DetectorRun,
+    detectors: Vec<Box<dyn Detector>>,
     identifier: Option<Box<dyn Identifier>>,
     stats: Stats,
     anomalies: [u64; 32],
@@ -459,21 +220,18 @@ pub struct Engine {
     now: Timestamp,
     next_tick: Option<Timestamp>,
     ended: Vec<Flow>,
+    /// Ended flows whose `flow` event is still to be written, each with
+    /// the length `out` had when its event was due (its place among the
+    /// other events). The event is built at [`Engine::flush`], in
+    /// `flow_scratch`, and handed to the sinks there: an `Event` is
+    /// ≈ 1.5 KB and a flow event had seven `String`s of its own, built and
+    /// freed for every flow (one every five packets in a home mix).
+    flow_events: Vec<(usize, Flow)>,
     /// The one `flow` event, refilled for every flow (its strings keep
-    /// their buffers); see [`FlowEventScratch::fill`]. An `Event` is ≈ 1.5 KB and
-    /// a flow event had seven `String`s of its own, built and freed for
-    /// every flow (one every five packets in a home mix): the batch keeps
-    /// the ended flow, and its event is filled here when it is written.
+    /// their buffers); see [`fill_flow_event`].
     flow_scratch: FlowEventScratch,
-    /// The application events of the current batch's items.
-    batch_app: Vec<AppEvent>,
-    /// Events of the current batch's [`Item::Ready`] items.
-    ready: Vec<Event>,
-    /// Where ticks and the end of the input collect events before they
-    /// become a ready item.
+    app_buf: Vec<AppEvent>,
     out: Vec<Event>,
-    /// The batch item list's allocation between calls.
-    spare_items: Vec<Item<'static>>,
     correlator: Correlator,
     emit_flows: bool,
     /// Wall-clock seconds the runner spent, for the final `stats` (an input,
@@ -490,18 +248,11 @@ impl Engine {
             .filter(|d| d.secondary())
             .map(|d| d.name())
             .collect();
-        let n = detectors.len();
         Engine {
             correlator: Correlator::new(secondary),
             flows: FlowTable::new(cfg.flow.clone(), seed),
             devices: DeviceTable::new(cfg.devices.clone(), seed),
-            run: DetectorRun {
-                detectors,
-                out: (0..n).map(|_| Vec::new()).collect(),
-                marks: (0..n).map(|_| Vec::new()).collect(),
-                wrote: false,
-                reveal_secrets: cfg.reveal_secrets,
-            },
+            detectors,
             identifier: None,
             stats: Stats::default(),
             anomalies: [0; 32],
@@ -512,13 +263,13 @@ impl Engine {
             now: Timestamp(i64::MIN),
             next_tick: None,
             ended: Vec::new(),
+            flow_events: Vec::new(),
             flow_scratch: FlowEventScratch::default(),
-            batch_app: Vec::new(),
-            ready: Vec::new(),
+            app_buf: Vec::new(),
             out: Vec::new(),
-            spare_items: Vec::new(),
             emit_flows: cfg.emit_flows.unwrap_or(true),
             wall_time_s: 0.0,
+            cfg,
         }
     }
 
@@ -589,7 +340,7 @@ impl Engine {
             .collect()
     }
 
-    /// Process one captured frame (a batch of one: see [`Engine::process_batch`]).
+    /// Process one captured frame.
     pub fn process(
         &mut self,
         ts: Timestamp,
@@ -612,55 +363,11 @@ impl Engine {
         outer: Option<OuterIp>,
         sink: &mut dyn EventSink,
     ) {
-        let mut batch = Batch {
-            items: recycle(std::mem::take(&mut self.spare_items)),
-            ran: 0,
-        };
-        self.step(*pkt, outer, &mut batch, sink);
-        self.complete(&mut batch, sink);
-        self.spare_items = recycle(batch.items);
-    }
-
-    /// Process captured frames in order, stage by stage: the inventory,
-    /// flow and parser work of the frames first, then each detector over
-    /// all of them, then their events to `sink`. The events, and every
-    /// detector's calls, are those (and in the order) that processing the
-    /// frames one by one gives; a batch is only faster, because each
-    /// stage's code stays in the instruction cache for all its frames (see
-    /// the module docs). Batches of 32 to 256 frames suit; the batch is cut
-    /// at every second of packet time (detectors' ticks and identification).
-    pub fn process_batch(&mut self, frames: &[Frame<'_>], sink: &mut dyn EventSink) {
-        let mut batch = Batch {
-            items: recycle(std::mem::take(&mut self.spare_items)),
-            ran: 0,
-        };
-        for f in frames {
-            let mut outer = None;
-            let pkt = decode::decode_with_outer(f.ts, f.linktype, f.data, f.wire_len, &mut outer);
-            self.step(pkt, outer, &mut batch, sink);
-        }
-        self.complete(&mut batch, sink);
-        self.spare_items = recycle(batch.items);
-    }
-
-    /// A packet's work up to the detectors, which `batch` keeps for later.
-    fn step<'a>(
-        &mut self,
-        pkt: Packet<'a>,
-        outer: Option<OuterIp>,
-        batch: &mut Batch<'a>,
-        sink: &mut dyn EventSink,
-    ) {
         let ts = pkt.ts;
         if ts > self.now {
             self.now = ts;
         }
-        if self.tick_due() {
-            // Ticks read the inventory and identification writes it: the
-            // packets before are done first, as they would have been.
-            self.complete(batch, sink);
-            self.run_ticks(batch, sink);
-        }
+        self.run_ticks(sink);
 
         self.stats.packets += 1;
         self.stats.bytes += pkt.wire_len as u64;
@@ -673,181 +380,65 @@ impl Engine {
         if let Some(a) = pkt.anomaly {
             self.anomalies[a as usize] += 1;
         }
-        self.protocols[protocol_index(&pkt)] += 1;
+        self.protocols[protocol_index(pkt)] += 1;
 
-        let (src_dev, dst_dev) = {
-            let (run, app) = (&mut self.run, &self.batch_app);
-            self.devices
-                .observe_then(&pkt, &mut |view| run.pending(batch, app, view))
-        };
-        let handle = self.flows.update(&pkt, &mut self.ended);
+        let (src_dev, dst_dev) = self.devices.observe(pkt);
+        let handle = self.flows.update(pkt, &mut self.ended);
 
         if let Some(h) = handle {
-            self.learn_service(h, &pkt);
+            self.learn_service(h, pkt);
         }
-        let app_start = self.batch_app.len();
+        self.app_buf.clear();
         if let Some(h) = handle {
-            self.run_parser(h, &pkt);
+            self.run_parser(h, pkt);
         }
         match pkt.net {
-            Net::Lldp(b) => self.batch_app.extend(ward_proto::lldp::parse_lldp(b)),
-            Net::Cdp(b) => self.batch_app.extend(ward_proto::lldp::parse_cdp(b)),
+            Net::Lldp(b) => self.app_buf.extend(ward_proto::lldp::parse_lldp(b)),
+            Net::Cdp(b) => self.app_buf.extend(ward_proto::lldp::parse_cdp(b)),
             _ => {}
         }
         if let Some(id) = src_dev {
-            self.fingerprint_syn(id, &pkt);
+            self.fingerprint_syn(id, pkt);
         }
-        let app_end = self.batch_app.len();
-        if app_end > app_start {
+        if !self.app_buf.is_empty() {
+            let app = std::mem::take(&mut self.app_buf);
             let dir = handle.map(|h| h.dir);
             let responder = handle.and_then(|h| self.flows.get(h.slot).dst_ip);
-            self.apply_app_events(
-                batch,
-                (app_start, app_end),
-                dir,
-                src_dev,
-                dst_dev,
-                responder,
-            );
+            self.apply_app_events(&app, dir, src_dev, dst_dev, responder);
+            self.app_buf = app;
         }
 
-        let flow = handle.map(|h| self.flows.get(h.slot));
-        let ordinary = match (handle, flow) {
-            (Some(h), Some(f)) => h.repeat && app_end == app_start && is_ordinary(&pkt, f, h.dir),
-            _ => false,
-        };
-        batch.items.push(Item::Packet {
-            flow: flow.map(Flow::snapshot),
-            pkt,
-            outer,
-            dir: handle.map(|h| h.dir),
-            new_flow: handle.is_some_and(|h| h.new),
-            ordinary,
-            app: (app_start as u32, app_end as u32),
-            src: src_dev,
-            dst: dst_dev,
-        });
-        // Most packets end no flow and change no device: skip the calls.
+        {
+            let flow = handle.map(|h| self.flows.get(h.slot));
+            let ordinary = match (handle, flow) {
+                (Some(h), Some(f)) => {
+                    h.repeat && self.app_buf.is_empty() && is_ordinary(pkt, f, h.dir)
+                }
+                _ => false,
+            };
+            let ctx = PacketContext {
+                pkt,
+                outer,
+                flow,
+                dir: handle.map(|h| h.dir),
+                new_flow: handle.is_some_and(|h| h.new),
+                ordinary,
+                app: &self.app_buf,
+                src_device: src_dev,
+                dst_device: dst_dev,
+                devices: &self.devices,
+                reveal_secrets: self.cfg.reveal_secrets,
+            };
+            for d in self.detectors.iter_mut() {
+                d.on_packet(&ctx, &mut self.out);
+            }
+        }
+        // Most packets end no flow and leave nothing to write: skip the calls.
         if !self.ended.is_empty() {
-            self.end_flows(batch);
+            self.finish_ended_flows();
         }
-        if self.devices.any_changed() {
-            self.device_events(batch);
-        }
-    }
-
-    /// The detectors over what is left of `batch`, then its events to
-    /// `sink` in order; the batch is empty after.
-    fn complete(&mut self, batch: &mut Batch<'_>, sink: &mut dyn EventSink) {
-        if batch.items.is_empty() {
-            return;
-        }
-        self.run.pending(batch, &self.batch_app, &self.devices);
-        let Engine {
-            run,
-            ready,
-            correlator,
-            stats,
-            flow_scratch,
-            emit_flows,
-            ..
-        } = self;
-        // Flow events are neither alerts nor findings: the correlator
-        // keeps them and the counters do not count them (`plain`).
-        let mut emit = |ev: &Event, plain: bool| {
-            if plain {
-                sink.emit(ev);
-                return;
-            }
-            if !correlator.keep(ev) {
-                return;
-            }
-            match ev.event_type {
-                EventType::Alert => stats.alerts += 1,
-                EventType::Finding => stats.findings += 1,
-                _ => {}
-            }
-            sink.emit(ev);
-        };
-        // Per detector: its next mark, and where that mark's events start.
-        let quiet = !run.wrote;
-        let mut next: Vec<(usize, usize)> = if quiet {
-            Vec::new()
-        } else {
-            vec![(0, 0); run.out.len()]
-        };
-        for (k, item) in batch.items.iter().enumerate() {
-            if let Item::Ready(a, b) = *item {
-                for ev in ready.get(a as usize..b as usize).unwrap_or_default() {
-                    emit(ev, false);
-                }
-                continue;
-            }
-            if !quiet {
-                let lanes = run.out.iter().zip(&run.marks);
-                for ((out, marks), (m, from)) in lanes.zip(next.iter_mut()) {
-                    let Some(&(item, end)) = marks.get(*m) else {
-                        continue;
-                    };
-                    if item as usize != k {
-                        continue;
-                    }
-                    for ev in out.get(*from..end as usize).unwrap_or_default() {
-                        emit(ev, false);
-                    }
-                    (*m, *from) = (*m + 1, end as usize);
-                }
-            }
-            if let Item::FlowEnd { flow, .. } = item {
-                if *emit_flows {
-                    emit(flow_scratch.fill(flow), true);
-                }
-            }
-        }
-        batch.items.clear();
-        batch.ran = 0;
-        if run.wrote {
-            for (out, marks) in run.out.iter_mut().zip(run.marks.iter_mut()) {
-                out.clear();
-                marks.clear();
-            }
-            run.wrote = false;
-        }
-        ready.clear();
-        self.batch_app.clear();
-    }
-
-    /// `device` events for the devices the items so far changed, built
-    /// from the inventory as it is now (as the packet-at-a-time loop built
-    /// them after each packet).
-    fn device_events(&mut self, batch: &mut Batch<'_>) {
-        let start = self.ready.len();
-        for id in self.devices.take_changed() {
-            if let Some(d) = self.devices.get_mut(id) {
-                let reason = if d.announced { "changed" } else { "new" };
-                d.announced = true;
-                self.ready.push(device_event(d.last_seen, d, reason));
-            }
-        }
-        if self.ready.len() > start {
-            batch
-                .items
-                .push(Item::Ready(start as u32, self.ready.len() as u32));
-        }
-    }
-
-    /// What ticks and the end of the input wrote in `out`, as a ready
-    /// item, then the `device` events due.
-    fn out_to_batch(&mut self, batch: &mut Batch<'_>) {
-        if !self.out.is_empty() {
-            let start = self.ready.len();
-            self.ready.append(&mut self.out);
-            batch
-                .items
-                .push(Item::Ready(start as u32, self.ready.len() as u32));
-        }
-        if self.devices.any_changed() {
-            self.device_events(batch);
+        if !self.out.is_empty() || !self.flow_events.is_empty() || self.devices.any_changed() {
+            self.flush(sink);
         }
     }
 
@@ -915,42 +506,27 @@ impl Engine {
         self.devices.add_hint(id, HintKind::TcpSyn, &sig);
     }
 
-    /// A second of packet time was crossed since the last tick.
-    fn tick_due(&mut self) -> bool {
+    fn run_ticks(&mut self, sink: &mut dyn EventSink) {
         let now = self.now;
         let next = *self
             .next_tick
             .get_or_insert(Timestamp::from_secs(now.0.div_euclid(1_000_000) + 1));
-        now >= next
-    }
-
-    /// Detectors' ticks, identification and idle-flow expiry, with
-    /// nothing left in `batch` before them.
-    fn run_ticks(&mut self, batch: &mut Batch<'_>, sink: &mut dyn EventSink) {
-        let now = self.now;
+        if now < next {
+            return;
+        }
         // Tick once for the second just crossed; long silent gaps do not
         // replay thousands of empty seconds.
         let tick = Timestamp::from_secs(now.0.div_euclid(1_000_000));
         self.next_tick = Some(tick.plus_secs(1));
-        for d in self.run.detectors.iter_mut() {
+        for d in self.detectors.iter_mut() {
             d.on_tick(tick, &self.devices, &mut self.out);
         }
         if let Some(i) = self.identifier.as_mut() {
             i.identify(tick, &mut self.devices, &mut self.out);
         }
-        let start = self.ready.len();
-        self.ready.append(&mut self.out);
-        if self.ready.len() > start {
-            batch
-                .items
-                .push(Item::Ready(start as u32, self.ready.len() as u32));
-        }
         self.flows.expire_idle(now, &mut self.ended);
-        self.end_flows(batch);
-        if self.devices.any_changed() {
-            self.device_events(batch);
-        }
-        self.complete(batch, sink);
+        self.finish_ended_flows();
+        self.flush(sink);
     }
 
     /// Feed the packet's payload to its flow's parser, dropping TCP
@@ -1011,70 +587,56 @@ impl Engine {
             }
         }
         if let Some(p) = flow.parser.as_mut() {
-            if !p.feed(h.dir.proto(), data, &mut self.batch_app) {
+            if !p.feed(h.dir.proto(), data, &mut self.app_buf) {
                 flow.parser = None;
             }
         }
     }
 
-    /// Identity hints and protocol facts that update the inventory: the
-    /// application events `app` (a range of `batch_app`). A change to the
-    /// detector view first runs the detectors over the items before it.
+    /// Identity hints and protocol facts that update the inventory.
     fn apply_app_events(
         &mut self,
-        batch: &mut Batch<'_>,
-        app: (usize, usize),
+        app: &[AppEvent],
         dir: Option<Dir>,
         src_dev: Option<DeviceId>,
         dst_dev: Option<DeviceId>,
         responder_ip: Option<IpAddr>,
     ) {
-        let now = self.now;
-        let Engine {
-            devices,
-            run,
-            batch_app,
-            ..
-        } = self;
-        let all: &[AppEvent] = batch_app;
-        let mut before_change = |view: &DeviceTable| run.pending(batch, all, view);
-        for ev in all.get(app.0..app.1).unwrap_or_default() {
+        let about =
+            |devices: &DeviceTable, a: About| device_about(a, dir, src_dev, dst_dev, devices);
+        for ev in app {
             match ev {
                 AppEvent::Hint(h) => {
-                    if let Some(id) = device_about(h.about, dir, src_dev, dst_dev, devices) {
+                    if let Some(id) = about(&self.devices, h.about) {
                         // Parsers see no addresses; "the server of this flow" is ours to fill in.
                         if h.value == ward_proto::ntp::RESPONDER_ADDRESS {
                             if let Some(ip) = responder_ip {
                                 // Written on the stack: most such hints repeat.
                                 let mut buf = [0u8; 48];
                                 if let Some(text) = ip_text(ip, &mut buf) {
-                                    devices.add_hint_then(id, h.kind, text, &mut before_change);
+                                    self.devices.add_hint(id, h.kind, text);
                                 }
                             }
                         } else {
-                            devices.add_hint_then(id, h.kind, &h.value, &mut before_change);
+                            self.devices.add_hint(id, h.kind, &h.value);
                         }
                     }
                 }
                 AppEvent::Dhcp(d) if matches!(d.msg_type, 5) && !d.your_ip.is_unspecified() => {
                     // DHCPACK: the address now belongs to the client.
-                    if let Some(id) = devices.find(DeviceKey::Mac(MacAddr(d.client_mac))) {
-                        let ip = IpAddr::V4(d.your_ip);
-                        devices.bind_ip_then(id, ip, now, Claim::Assigned, &mut before_change);
+                    if let Some(id) = self.devices.find(DeviceKey::Mac(MacAddr(d.client_mac))) {
+                        let now = self.now;
+                        self.devices
+                            .bind_ip(id, IpAddr::V4(d.your_ip), now, Claim::Assigned);
                     }
                 }
                 AppEvent::Dns(d) if d.response => {
                     // A resolver's answer naming a LAN device tells us its name.
                     for (name, ip) in &d.answers {
-                        if let Some(id) = devices.find_ip(*ip) {
+                        if let Some(id) = self.devices.find_ip(*ip) {
                             if !name.ends_with(".arpa") {
                                 let short = name.trim_end_matches('.').trim_end_matches(".local");
-                                devices.add_hint_then(
-                                    id,
-                                    HintKind::Hostname,
-                                    short,
-                                    &mut before_change,
-                                );
+                                self.devices.add_hint(id, HintKind::Hostname, short);
                             }
                         }
                     }
@@ -1084,10 +646,7 @@ impl Engine {
         }
     }
 
-    /// The flows in `ended` leave: their parsers finish, what they showed
-    /// goes to the inventory, and each becomes an item of `batch` for the
-    /// detectors' [`Detector::on_flow_end`] and its `flow` event.
-    fn end_flows(&mut self, batch: &mut Batch<'_>) {
+    fn finish_ended_flows(&mut self) {
         if self.ended.is_empty() {
             return;
         }
@@ -1095,16 +654,16 @@ impl Engine {
         let now = self.now;
         for mut flow in ended.drain(..) {
             credit_flow(&mut self.talkers, &self.talker_hasher, &flow);
-            let start = self.batch_app.len();
+            self.app_buf.clear();
             if let Some(mut p) = flow.parser.take() {
-                p.finish(&mut self.batch_app);
+                p.finish(&mut self.app_buf);
             }
-            let end = self.batch_app.len();
             let client = self.devices.find_endpoint_cached(flow.src_mac, flow.src_ip);
             let server = self.devices.find_endpoint_cached(flow.dst_mac, flow.dst_ip);
-            if end > start {
-                let to_server = Some(Dir::ToServer);
-                self.apply_app_events(batch, (start, end), to_server, client, server, flow.dst_ip);
+            if !self.app_buf.is_empty() {
+                let app = std::mem::take(&mut self.app_buf);
+                self.apply_app_events(&app, Some(Dir::ToServer), client, server, flow.dst_ip);
+                self.app_buf = app;
             }
             // The server answered: it offers this service.
             if let Some(id) = server {
@@ -1122,57 +681,89 @@ impl Engine {
             if let (Some(id), Some(p)) = (client, flow.app_proto) {
                 self.devices.add_protocol(id, p);
             }
-            // Its parser is gone (finished above): what stays is plain data.
-            batch.items.push(Item::FlowEnd {
-                flow,
-                app: (start as u32, end as u32),
-                client,
-                server,
+            let ctx = FlowEndContext {
+                flow: &flow,
+                app: &self.app_buf,
+                client_device: client,
+                server_device: server,
+                devices: &self.devices,
                 now,
-            });
+                reveal_secrets: self.cfg.reveal_secrets,
+            };
+            for d in self.detectors.iter_mut() {
+                d.on_flow_end(&ctx, &mut self.out);
+            }
+            if self.emit_flows {
+                // Its parser is gone (finished above): what stays is plain data.
+                self.flow_events.push((self.out.len(), flow));
+            }
         }
         self.ended = ended;
+    }
+
+    fn flush(&mut self, sink: &mut dyn EventSink) {
+        for id in self.devices.take_changed() {
+            if let Some(d) = self.devices.get_mut(id) {
+                let reason = if d.announced { "changed" } else { "new" };
+                d.announced = true;
+                let ev = device_event(d.last_seen, d, reason);
+                self.out.push(ev);
+            }
+        }
+        // By reference, then cleared: an `Event` is ≈ 1.5 KB (every body
+        // is inline), and moving each out of the queue copied all of it.
+        // Flow events go out in their places between the queued events
+        // (they are neither alerts nor findings: the correlator keeps them
+        // and the counters do not count them).
+        let mut flows = self.flow_events.iter().peekable();
+        for (i, ev) in self.out.iter().enumerate() {
+            while let Some((_, flow)) = flows.next_if(|(at, _)| *at <= i) {
+                sink.emit(self.flow_scratch.fill(flow));
+            }
+            if !self.correlator.keep(ev) {
+                continue;
+            }
+            match ev.event_type {
+                EventType::Alert => self.stats.alerts += 1,
+                EventType::Finding => self.stats.findings += 1,
+                _ => {}
+            }
+            sink.emit(ev);
+        }
+        for (_, flow) in flows {
+            sink.emit(self.flow_scratch.fill(flow));
+        }
+        self.flow_events.clear();
+        self.out.clear();
     }
 
     /// The input is over: end every flow, let detectors report what is
     /// pending, write one `device` event per device and a final `stats`.
     pub fn finish(&mut self, sink: &mut dyn EventSink) {
-        let mut batch = Batch {
-            items: recycle(std::mem::take(&mut self.spare_items)),
-            ran: 0,
-        };
-        // End the remaining flows a batch at a time and write each batch's
-        // events before the next: ending a full table at once built a
-        // million flow events (≈ 1.5 KB each) before writing the first,
-        // 1.6 GB at the default flow cap.
+        // End the remaining flows a batch at a time and flush in between:
+        // ending a full table at once built a million flow events (≈ 1.5 KB
+        // each) before writing the first, 1.6 GB at the default flow cap.
         let order = self.flows.begin_shutdown();
-        for chunk in order.chunks(FINISH_BATCH) {
-            for &slot in chunk {
+        for batch in order.chunks(FINISH_BATCH) {
+            for &slot in batch {
                 let flow = self.flows.end_at_shutdown(slot);
                 self.ended.push(flow);
             }
-            self.end_flows(&mut batch);
-            self.out_to_batch(&mut batch);
-            self.complete(&mut batch, sink);
+            self.finish_ended_flows();
+            self.flush(sink);
         }
         drop(order);
         self.flows.finish_shutdown();
         let now = self.now.max(Timestamp::ZERO);
-        for i in 0..self.run.detectors.len() {
-            while let Some(d) = self.run.detectors.get_mut(i) {
-                if !d.finish_part(now, &self.devices, &mut self.out) {
-                    break;
-                }
-                self.out_to_batch(&mut batch);
-                self.complete(&mut batch, sink);
+        for i in 0..self.detectors.len() {
+            while self.detectors[i].finish_part(now, &self.devices, &mut self.out) {
+                self.flush(sink);
             }
         }
         if let Some(i) = self.identifier.as_mut() {
             i.finish(now, &mut self.devices, &mut self.out);
         }
-        self.out_to_batch(&mut batch);
-        self.complete(&mut batch, sink);
-        self.spare_items = recycle(batch.items);
+        self.flush(sink);
         let finals: Vec<Event> = self
             .devices
             .iter()
@@ -1528,7 +1119,5 @@ pub fn device_event(ts: Timestamp, d: &crate::devices::Device, reason: &str) -> 
     e
 }
 
-#[cfg(test)]
-mod batch_tests;
 #[cfg(test)]
 mod tests;

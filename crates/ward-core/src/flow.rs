@@ -261,37 +261,6 @@ pub struct Flow {
 }
 
 impl Flow {
-    /// A copy of the flow as it is now, without its parser (a parser's
-    /// state cannot be copied, and detectors never read it): what the
-    /// engine keeps for a packet whose detectors run after later packets
-    /// of its batch have updated the flow.
-    pub(crate) fn snapshot(&self) -> Flow {
-        Flow {
-            src_ip: self.src_ip,
-            dst_ip: self.dst_ip,
-            proto: self.proto,
-            state: self.state,
-            tcp_flags: self.tcp_flags,
-            src_port: self.src_port,
-            dst_port: self.dst_port,
-            vlan: self.vlan,
-            app_proto: self.app_proto,
-            app_probed: self.app_probed,
-            pkts: self.pkts,
-            next_seq: self.next_seq,
-            last: self.last,
-            bytes: self.bytes,
-            payload_bytes: self.payload_bytes,
-            parser: None,
-            src_mac: self.src_mac,
-            dst_mac: self.dst_mac,
-            seq_known: self.seq_known,
-            end_reason: self.end_reason,
-            start: self.start,
-            id: self.id,
-        }
-    }
-
     /// Next expected TCP sequence number in direction `d` (0 or 1), if known.
     pub fn next_seq(&self, d: usize) -> Option<u32> {
         // Masked like `set_next_seq`: a `u8` shifted by 8 or more overflows.

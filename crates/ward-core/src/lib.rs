@@ -4,9 +4,7 @@
 //! in the order a packet meets them:
 //! [`decode`] (L2–L4, tunnels) → [`devices`] (inventory) → [`flow`]
 //! (bidirectional flows, bounded) → the flow's application parser from
-//! `ward-proto` → every [`Detector`] → an [`EventSink`]
-//! ([`Engine::process_batch`] takes frames in batches, stage by stage, with
-//! the same output).
+//! `ward-proto` → every [`Detector`] → an [`EventSink`].
 //! See `ARCHITECTURE.md` at the repository root for the whole map.
 #![forbid(unsafe_code)]
 
@@ -25,8 +23,7 @@ pub mod time;
 pub use config::Config;
 pub use decode::{decode, MacAddr, Packet};
 pub use engine::{
-    Detector, Engine, EngineConfig, EventSink, FlowEndContext, Frame, Identifier, PacketContext,
-    VecSink,
+    Detector, Engine, EngineConfig, EventSink, FlowEndContext, Identifier, PacketContext, VecSink,
 };
 pub use event::{Alert, AlertCategory, Event, EventType, Finding, FindingKind};
 pub use time::Timestamp;

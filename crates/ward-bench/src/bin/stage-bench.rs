@@ -10,10 +10,7 @@
 //! `ward_cli::pipeline`, from `--config` or the defaults; `--skip NAME`
 //! leaves one detector out and `--no-identify` identification, to see what
 //! each costs). `--no-flow-events` makes the engine build no `flow` events,
-//! as `ward analyze` does when nothing it writes to wants them. The engine
-//! takes the frames in batches of `--batch` (`Engine::process_batch`, as
-//! `ward analyze` does; peak flows are then read after each batch), or one
-//! at a time with `--batch 0` (`Engine::process`).
+//! as `ward analyze` does when nothing it writes to wants them.
 //!
 //! Two clocks are reported: wall time of the stage, and the CPU time the
 //! thread actually got during it (Linux `/proc/thread-self/schedstat`). On a
@@ -27,7 +24,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
 use ward_capture::{CaptureReader, RawPacket};
-use ward_core::engine::{EngineConfig, Frame};
+use ward_core::engine::EngineConfig;
 use ward_core::event::Event;
 use ward_core::flow::{FlowConfig, FlowTable};
 use ward_core::{decode, Engine, EventSink, Timestamp};
@@ -64,10 +61,6 @@ struct Args {
     /// engine marks ordinary (`PacketContext::ordinary`) and prints the share.
     #[arg(long)]
     count_ordinary: bool,
-    /// `engine`, `pipeline`: frames per `Engine::process_batch` call, as
-    /// `ward analyze` feeds them; 0 calls `Engine::process` frame by frame.
-    #[arg(long, default_value_t = ward_core::engine::BATCH_FRAMES)]
-    batch: usize,
     capture: PathBuf,
 }
 
@@ -148,22 +141,7 @@ fn main() -> anyhow::Result<()> {
         }
         let t = Instant::now();
         let c = thread_cpu_ns();
-        let batched = matches!(a.stage, Stage::Engine | Stage::Pipeline) && a.batch > 0;
-        if batched {
-            let mut frames = Vec::with_capacity(a.batch);
-            for chunk in batch[..n].chunks(a.batch) {
-                frames.clear();
-                frames.extend(chunk.iter().map(|p| Frame {
-                    ts: Timestamp(p.ts_nanos.div_euclid(1000)),
-                    linktype: p.linktype,
-                    data: &p.data,
-                    wire_len: p.orig_len,
-                }));
-                engine.process_batch(&frames, &mut sink);
-                peak_flows = peak_flows.max(engine.flows().len());
-            }
-        }
-        for p in batch[..n].iter().filter(|_| !batched) {
+        for p in &batch[..n] {
             let ts = Timestamp(p.ts_nanos.div_euclid(1000));
             match a.stage {
                 Stage::Decode => {
