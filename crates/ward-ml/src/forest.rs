@@ -370,6 +370,68 @@ impl CompiledForest {
         complete.then_some(p)
     }
 
+    /// The stopping rule of [`CompiledForest::predict_proba_if_any_reaches`]
+    /// for one `except` and `min`, worked out once: per tree walked and
+    /// class, the largest vote the class may hold for the walk to stop.
+    /// A caller that always asks with the same two (a detector) then pays
+    /// one comparison per class and tree instead of the rule's
+    /// floating-point sums ([`CompiledForest::predict_proba_if_any_reaches_with`]).
+    pub fn early_exit(&self, except: usize, min: f32) -> EarlyExit {
+        let classes = self.classes;
+        let n = self.roots.len() as f64;
+        let need = f64::from(min) * n;
+        let margin = n * n * 2f64.powi(-20);
+        let mut limits = Vec::new();
+        if !self.remaining.is_empty() && need.is_finite() {
+            limits.reserve(self.roots.len() * classes);
+            for done in 1..=self.roots.len() {
+                let rest = self
+                    .remaining
+                    .get(done * classes..(done + 1) * classes)
+                    .unwrap_or(&[]);
+                for (c, r) in rest.iter().enumerate() {
+                    limits.push(if c == except {
+                        f32::INFINITY
+                    } else {
+                        // The rule of `predict_proba_if_any_reaches`, for
+                        // a vote `v` of this class.
+                        largest_holding(|v| {
+                            (f64::from(v) + r + margin) * (1.0 + 2f64.powi(-20)) < need
+                        })
+                    });
+                }
+            }
+            if limits.len() != self.roots.len() * classes {
+                limits.clear();
+            }
+        }
+        EarlyExit {
+            except,
+            min_bits: min.to_bits(),
+            limits,
+        }
+    }
+
+    /// [`CompiledForest::predict_proba_if_any_reaches`] with the stopping
+    /// rule worked out beforehand by [`CompiledForest::early_exit`] (on
+    /// this forest): the same answer, to the bit, for every input.
+    pub fn predict_proba_if_any_reaches_with(
+        &self,
+        x: &[f32],
+        exit: &EarlyExit,
+    ) -> Option<Vec<f32>> {
+        let mut p = vec![0.0f32; self.classes];
+        let classes = self.classes;
+        let mut limits = exit.limits.chunks_exact(classes.max(1));
+        let bounded = !exit.limits.is_empty();
+        let complete = self.walk_until(x, &mut p, None, |p| {
+            // One row per tree walked, in order.
+            let row = limits.next().unwrap_or(&[]);
+            bounded && row.len() == p.len() && p.iter().zip(row).all(|(v, l)| v <= l)
+        });
+        complete.then_some(p)
+    }
+
     fn walk(&self, x: &[f32], p: &mut [f32], used: Option<&mut Vec<(u32, u32)>>) {
         self.walk_until(x, p, used, |_| false);
     }
@@ -517,6 +579,50 @@ fn leaf_forward_general<'n>(nodes: &'n [FlatNode], root: u32, x: &[f32]) -> Opti
             node.b as usize
         };
     }
+}
+
+/// See [`CompiledForest::early_exit`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EarlyExit {
+    except: usize,
+    min_bits: u32,
+    /// After `t + 1` trees, at `t * classes + c`: the walk may stop when
+    /// every class's vote is at most its limit (`+∞` for `except`; below
+    /// any vote when nothing lets the class stop the walk). Empty: the
+    /// walk never stops early (as the rule decides for odd forests).
+    limits: Vec<f32>,
+}
+
+impl EarlyExit {
+    /// The class and the least share it was worked out for.
+    pub fn for_what(&self) -> (usize, f32) {
+        (self.except, f32::from_bits(self.min_bits))
+    }
+}
+
+/// The largest `f32` `v ≥ 0` for which `holds(v)`, given that `holds` is
+/// true up to some value and false from there on (the rule is a chain of
+/// rounded additions and a multiplication, each monotone, then `<`); -1
+/// when it fails already at 0. Votes are sums of leaf weights in 0..=1,
+/// so they are never negative, and for them `v <= limit` is `holds(v)`.
+fn largest_holding(holds: impl Fn(f32) -> bool) -> f32 {
+    if !holds(0.0) {
+        return -1.0;
+    }
+    // Non-negative floats are ordered as their bits: bisect those.
+    let (mut yes, mut no) = (0u32, f32::INFINITY.to_bits());
+    if holds(f32::INFINITY) {
+        return f32::INFINITY;
+    }
+    while no - yes > 1 {
+        let mid = yes + (no - yes) / 2;
+        if holds(f32::from_bits(mid)) {
+            yes = mid;
+        } else {
+            no = mid;
+        }
+    }
+    f32::from_bits(yes)
 }
 
 struct TreeBuilder<'a> {
@@ -807,7 +913,19 @@ mod tests {
             let full = f.predict_proba(&x);
             let except = i % 3;
             for min in [0.0f32, 0.3, 0.5, 0.8, 0.95, 1.0, full[(except + 1) % 3]] {
-                match f.predict_proba_if_any_reaches(&x, except, min) {
+                let answer = f.predict_proba_if_any_reaches(&x, except, min);
+                // The rule worked out beforehand gives the same answer.
+                let exit = f.early_exit(except, min);
+                assert_eq!(exit.for_what(), (except, min));
+                assert_eq!(
+                    f.predict_proba_if_any_reaches_with(&x, &exit)
+                        .map(|p| p.iter().map(|v| v.to_bits()).collect::<Vec<_>>()),
+                    answer
+                        .as_ref()
+                        .map(|p| p.iter().map(|v| v.to_bits()).collect::<Vec<_>>()),
+                    "{x:?} {except} {min}"
+                );
+                match answer {
                     Some(p) => {
                         walked += 1;
                         let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
@@ -824,6 +942,40 @@ mod tests {
         }
         // Both outcomes occur: the test exercises the early exit.
         assert!(settled > 1000 && walked > 1000, "{settled} {walked}");
+    }
+
+    /// Each worked-out limit is exactly where the rule turns: it holds
+    /// at the limit and fails at the next float up (or fails already at
+    /// 0 for a limit below every vote), so `v <= limit` is the rule.
+    #[test]
+    fn early_exit_limits_sit_where_the_rule_turns() {
+        let (rows, labels) = toy();
+        let f = Forest::train(&rows, &labels, 3, &ForestParams::default()).compile();
+        let n = f.roots.len() as f64;
+        let margin = n * n * 2f64.powi(-20);
+        let mut below_every_vote = 0;
+        for except in 0..4 {
+            for min in [0.0f32, 0.1, 0.3, 0.5, 0.8, 0.95, 1.0, 1.5] {
+                let exit = f.early_exit(except, min);
+                assert_eq!(exit.limits.len(), f.roots.len() * f.classes);
+                let need = f64::from(min) * n;
+                for (i, &limit) in exit.limits.iter().enumerate() {
+                    let (done, c) = (i / f.classes + 1, i % f.classes);
+                    let r = f.remaining[done * f.classes + c];
+                    let rule = |v: f32| (f64::from(v) + r + margin) * (1.0 + 2f64.powi(-20)) < need;
+                    if c == except {
+                        assert_eq!(limit, f32::INFINITY);
+                    } else if limit < 0.0 {
+                        below_every_vote += 1;
+                        assert!(!rule(0.0));
+                    } else {
+                        assert!(rule(limit), "{limit}");
+                        assert!(!rule(f32::from_bits(limit.to_bits() + 1)), "{limit}");
+                    }
+                }
+            }
+        }
+        assert!(below_every_vote > 0);
     }
 
     #[test]
@@ -859,6 +1011,9 @@ mod tests {
         // Class 1 gets 9 / 10 = 0.9 from the last tree alone.
         let p = odd.predict_proba_if_any_reaches(&[0.0], 0, 0.8);
         assert_eq!(p, Some(vec![0.9, 0.9]));
+        let exit = odd.early_exit(0, 0.8);
+        assert!(exit.limits.is_empty());
+        assert_eq!(odd.predict_proba_if_any_reaches_with(&[0.0], &exit), p);
         assert_eq!(
             Forest {
                 classes: 2,

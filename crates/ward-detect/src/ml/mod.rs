@@ -88,6 +88,10 @@ pub struct MlDetector {
     /// The model's forest laid out for fast prediction (most windows are
     /// benign and need no explanation; see [`MlDetector::classify`]).
     compiled: ward_ml::forest::CompiledForest,
+    /// When a window's walk of `compiled` may stop: the benign class and
+    /// `min_confidence` never change, so the stopping rule is worked out
+    /// once.
+    early_exit: ward_ml::forest::EarlyExit,
     cfg: MlConfig,
     min_window_packets: u32,
     /// By device slot: indexed, not hashed (two lookups per packet).
@@ -166,11 +170,16 @@ impl MlDetector {
         observer: Option<WindowObserver>,
     ) -> Self {
         let cap = cfg.max_tracked.max(64);
+        let compiled: ward_ml::forest::CompiledForest = model
+            .as_ref()
+            .map(|m| m.forest.compile())
+            .unwrap_or_default();
+        let early_exit = model.as_ref().map_or_else(Default::default, |m| {
+            compiled.early_exit(m.benign_index(), cfg.min_confidence)
+        });
         MlDetector {
-            compiled: model
-                .as_ref()
-                .map(|m| m.forest.compile())
-                .unwrap_or_default(),
+            compiled,
+            early_exit,
             model,
             min_window_packets: min_window_packets.max(1),
             windows: IdMap::new(cap),
@@ -193,7 +202,7 @@ impl MlDetector {
     fn close_windows(&mut self, second: Option<i64>, devices: &DeviceTable, out: &mut Vec<Event>) {
         let min = self.min_window_packets;
         let due = |w: &HostWindow| w.open && second.is_none_or(|s| w.second < s);
-        let benign = self.model.as_ref().map(AttackModel::benign_index);
+        let has_model = self.model.is_some();
         let mut closed = std::mem::take(&mut self.closed);
         for (id, w) in self.windows.iter_mut() {
             if !due(w) {
@@ -203,13 +212,12 @@ impl MlDetector {
             if w.pkts_out() < min {
                 continue;
             }
-            let p = benign.and_then(|b| {
-                self.compiled.predict_proba_if_any_reaches(
-                    &w.feature_array(),
-                    b,
-                    self.cfg.min_confidence,
-                )
-            });
+            let p = has_model
+                .then(|| {
+                    self.compiled
+                        .predict_proba_if_any_reaches_with(&w.feature_array(), &self.early_exit)
+                })
+                .flatten();
             if p.is_none() && self.observer.is_none() {
                 continue;
             }
