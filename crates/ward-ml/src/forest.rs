@@ -222,9 +222,11 @@ impl Forest {
             }
             debug_assert_eq!(nodes.len() as u32, base + len);
         }
+        let remaining = remaining_votes(&self.trees, self.classes);
         CompiledForest {
             classes: self.classes,
-            remaining: remaining_votes(&self.trees, self.classes),
+            rule_key: rule_key(&remaining, self.trees.len(), self.classes),
+            remaining,
             nodes,
             leaves,
             roots,
@@ -290,6 +292,9 @@ pub struct CompiledForest {
     classes: usize,
     /// See [`remaining_votes`].
     remaining: Vec<f64>,
+    /// What an [`EarlyExit`]'s limits depend on (see [`rule_key`]), so
+    /// that one worked out on another forest is not trusted.
+    rule_key: u64,
     nodes: Vec<FlatNode>,
     leaves: Vec<(u32, f32)>,
     /// Per tree: (first node, node count).
@@ -408,18 +413,25 @@ impl CompiledForest {
         EarlyExit {
             except,
             min_bits: min.to_bits(),
+            rule_key: self.rule_key,
             limits,
         }
     }
 
     /// [`CompiledForest::predict_proba_if_any_reaches`] with the stopping
-    /// rule worked out beforehand by [`CompiledForest::early_exit`] (on
-    /// this forest): the same answer, to the bit, for every input.
+    /// rule worked out beforehand by [`CompiledForest::early_exit`]: the
+    /// same answer, to the bit, for every input. An `exit` worked out on
+    /// another forest (other leaves, trees or classes) is not used: the
+    /// rule is then applied as `predict_proba_if_any_reaches` does.
     pub fn predict_proba_if_any_reaches_with(
         &self,
         x: &[f32],
         exit: &EarlyExit,
     ) -> Option<Vec<f32>> {
+        if exit.rule_key != self.rule_key {
+            let (except, min) = exit.for_what();
+            return self.predict_proba_if_any_reaches(x, except, min);
+        }
         let mut p = vec![0.0f32; self.classes];
         let classes = self.classes;
         let mut limits = exit.limits.chunks_exact(classes.max(1));
@@ -586,6 +598,8 @@ fn leaf_forward_general<'n>(nodes: &'n [FlatNode], root: u32, x: &[f32]) -> Opti
 pub struct EarlyExit {
     except: usize,
     min_bits: u32,
+    /// The [`CompiledForest::rule_key`] of the forest it was worked out on.
+    rule_key: u64,
     /// After `t + 1` trees, at `t * classes + c`: the walk may stop when
     /// every class's vote is at most its limit (`+∞` for `except`; below
     /// any vote when nothing lets the class stop the walk). Empty: the
@@ -598,6 +612,23 @@ impl EarlyExit {
     pub fn for_what(&self) -> (usize, f32) {
         (self.except, f32::from_bits(self.min_bits))
     }
+}
+
+/// A digest of what [`CompiledForest::early_exit`]'s limits are worked
+/// out from besides its two arguments (the remaining votes, the number of
+/// trees and of classes): equal forests get equal keys, and a forest that
+/// differs in any of these another key but by a 64-bit coincidence.
+fn rule_key(remaining: &[f64], trees: usize, classes: usize) -> u64 {
+    let mut rng = Rng::new(0x5741_5244);
+    let mut key = rng.next_u64();
+    for w in [trees as u64, classes as u64]
+        .into_iter()
+        .chain(remaining.iter().map(|r| r.to_bits()))
+    {
+        // SplitMix64's mixing of each word into the running key.
+        key = Rng::new(key ^ w).next_u64();
+    }
+    key
 }
 
 /// The largest `f32` `v ≥ 0` for which `holds(v)`, given that `holds` is
@@ -976,6 +1007,46 @@ mod tests {
             }
         }
         assert!(below_every_vote > 0);
+    }
+
+    /// An `EarlyExit` worked out on another forest is not trusted: its
+    /// limits would let the walk stop where this forest's rule does not
+    /// (here: hide a class at 0.95 against a threshold of 0.5).
+    #[test]
+    fn an_early_exit_of_another_forest_is_not_trusted() {
+        let leaves = |dists: &[(u32, f32)]| {
+            Forest {
+                classes: 2,
+                trees: dists
+                    .iter()
+                    .map(|&d| Tree {
+                        nodes: vec![Node {
+                            feature: LEAF,
+                            threshold: 0.0,
+                            left: 0,
+                            right: 0,
+                            dist: vec![d],
+                        }],
+                    })
+                    .collect(),
+            }
+            .compile()
+        };
+        // Class 1 gets nothing from `a`'s second tree, 1.0 from `b`'s.
+        let a = leaves(&[(0, 1.0), (0, 1.0)]);
+        let b = leaves(&[(1, 0.9), (1, 1.0)]);
+        let want = b.predict_proba_if_any_reaches(&[], 0, 0.5);
+        assert_eq!(want, Some(vec![0.0, 0.95]));
+        let exit = a.early_exit(0, 0.5);
+        assert_eq!(b.predict_proba_if_any_reaches_with(&[], &exit), want);
+        // A copy of the same forest takes the worked-out limits; the
+        // other forest, given them, applies its own rule (it may stop).
+        let exit = b.early_exit(0, 0.5);
+        assert_eq!(
+            b.clone().predict_proba_if_any_reaches_with(&[], &exit),
+            want
+        );
+        assert_eq!(a.predict_proba_if_any_reaches_with(&[], &exit), None);
     }
 
     #[test]
