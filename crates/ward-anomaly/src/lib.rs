@@ -78,9 +78,9 @@
 //! kept as the cross-check the issue asked for, not as a recommendation.
 //!
 //! Throughput (one thread, `benches/cpu.rs`, packets per CPU-second on the
-//! shared 2-core machine, fifth session, with packet time moving on as on
-//! a network): features alone ≈ 2.8 M/s (`features-ahead`), features +
-//! KitNET scoring ≈ 0.71–0.74 M/s (`kitnet-ahead`): the 1 M/s target is not
+//! shared 2-core machine, seventh session, with packet time moving on as
+//! on a network): features alone ≈ 3.1 M/s (`features-ahead`), features +
+//! KitNET scoring ≈ 0.81–0.83 M/s (`kitnet-ahead`): the 1 M/s target is not
 //! met yet. `docs/benchmarks.md` has the history and the commands.
 
 #![forbid(unsafe_code)]
