@@ -1162,29 +1162,63 @@ impl Recon {
 /// The scanner that sent an HTTP request, when it says so (User-Agent) or
 /// uses a request only it sends.
 fn scan_tool(req: &ward_proto::HttpRequest) -> Option<&'static str> {
-    let ua = req.user_agent.as_deref().unwrap_or("").to_ascii_lowercase();
-    let uri = req.uri.to_ascii_lowercase();
-    if ua.contains("nmap scripting engine")
-        || uri.contains("/nmaplowercheck")
-        || uri.contains("/nice%20ports%2c/tri%6eity.txt%2ebak")
-    {
+    // Lower-cased copies only when a text holds an upper-case letter, and
+    // searchers built once: this ran two allocations and eleven searcher
+    // set-ups (`str::contains`) on every HTTP request.
+    let ua = ascii_lower(req.user_agent.as_deref().unwrap_or(""));
+    let uri = ascii_lower(&req.uri);
+    let (ua, uri) = (ua.as_bytes(), uri.as_bytes());
+    static FINDERS: OnceLock<(Vec<Finder<'static>>, Vec<Finder<'static>>)> = OnceLock::new();
+    let (nmap, tools) = FINDERS.get_or_init(|| {
+        (
+            NMAP_NEEDLES.iter().map(|n| Finder::new(*n)).collect(),
+            TOOL_NEEDLES
+                .iter()
+                .map(|(n, _)| Finder::new(n.as_bytes()))
+                .collect(),
+        )
+    });
+    // NMAP_NEEDLES: the first is read in the User-Agent, the others in the
+    // target.
+    let mut nmap = nmap.iter();
+    if nmap.next().is_some_and(|f| f.find(ua).is_some()) || nmap.any(|f| f.find(uri).is_some()) {
         return Some("nmap");
     }
-    for (needle, tool) in [
-        ("nikto", "Nikto"),
-        ("masscan", "masscan"),
-        ("zgrab", "ZGrab"),
-        ("sqlmap", "sqlmap"),
-        ("nuclei", "Nuclei"),
-        ("wpscan", "WPScan"),
-        ("dirbuster", "DirBuster"),
-        ("gobuster", "gobuster"),
-    ] {
-        if ua.contains(needle) {
-            return Some(tool);
-        }
+    tools
+        .iter()
+        .position(|f| f.find(ua).is_some())
+        .and_then(|i| TOOL_NEEDLES.get(i))
+        .map(|(_, tool)| *tool)
+}
+
+/// nmap's own marks: its scripting engine's User-Agent, then two targets
+/// its http scripts fetch.
+const NMAP_NEEDLES: &[&[u8]] = &[
+    b"nmap scripting engine",
+    b"/nmaplowercheck",
+    b"/nice%20ports%2c/tri%6eity.txt%2ebak",
+];
+
+/// Scanners naming themselves in the User-Agent (lower case), in the order
+/// they are tried.
+const TOOL_NEEDLES: &[(&str, &str)] = &[
+    ("nikto", "Nikto"),
+    ("masscan", "masscan"),
+    ("zgrab", "ZGrab"),
+    ("sqlmap", "sqlmap"),
+    ("nuclei", "Nuclei"),
+    ("wpscan", "WPScan"),
+    ("dirbuster", "DirBuster"),
+    ("gobuster", "gobuster"),
+];
+
+/// `s` in ASCII lower case, copied only when it holds an upper-case letter.
+fn ascii_lower(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(s.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(s)
     }
-    None
 }
 
 /// Which of nmap's version-detection probes (`nmap-service-probes`) a
