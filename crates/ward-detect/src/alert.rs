@@ -148,3 +148,52 @@ pub fn span(first: Timestamp, last: Timestamp) -> String {
 pub fn secs(first: Timestamp, last: Timestamp) -> f64 {
     (last.since(first).max(0) as f64 / 1e6 * 1000.0).round() / 1000.0
 }
+
+/// Room [`ascii_lower`] lower-cases into without allocating: the HTTP
+/// parser keeps at most 512 bytes of a User-Agent.
+pub(crate) const LOWER_ROOM: usize = 512;
+
+/// `s` in ASCII lower case: itself when it holds no upper-case letter,
+/// else a copy in `room` when it fits, else an allocated copy. Lets the
+/// per-request User-Agent checks run without a heap copy for each
+/// `Mozilla/...`.
+pub(crate) fn ascii_lower<'a>(s: &'a [u8], room: &'a mut [u8; LOWER_ROOM]) -> Cow<'a, [u8]> {
+    if !s.iter().any(u8::is_ascii_uppercase) {
+        return Cow::Borrowed(s);
+    }
+    match room.get_mut(..s.len()) {
+        Some(dst) => {
+            dst.copy_from_slice(s);
+            dst.make_ascii_lowercase();
+            Cow::Borrowed(dst)
+        }
+        None => Cow::Owned(s.to_ascii_lowercase()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ascii_lower_is_to_ascii_lowercase_in_every_case() {
+        let long = "X".repeat(LOWER_ROOM + 1);
+        for s in [
+            "",
+            "nikto/2.5",
+            "Mozilla/5.0 (Nikto)",
+            "ÄÖ Sqlmap/1.7 ÉÈ",
+            &long,
+        ] {
+            let mut room = [0u8; LOWER_ROOM];
+            let got = ascii_lower(s.as_bytes(), &mut room);
+            assert_eq!(&*got, s.to_ascii_lowercase().as_bytes(), "{s}");
+            // No copy for a text already in lower case.
+            assert_eq!(
+                matches!(got, Cow::Borrowed(b) if b.as_ptr() == s.as_ptr()),
+                s == s.to_ascii_lowercase(),
+                "{s}"
+            );
+        }
+    }
+}

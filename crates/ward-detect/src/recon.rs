@@ -56,7 +56,7 @@ use ward_core::devices::DeviceTable;
 use ward_core::flow::Dir;
 use ward_core::{AlertCategory, PacketContext, Timestamp};
 
-use crate::alert::{secs, span, who, Draft};
+use crate::alert::{ascii_lower, secs, span, who, Draft, LOWER_ROOM};
 use crate::config::ReconConfig;
 use crate::table::{CappedMap, Distinct};
 
@@ -1165,9 +1165,13 @@ fn scan_tool(req: &ward_proto::HttpRequest) -> Option<&'static str> {
     // Lower-cased copies only when a text holds an upper-case letter, and
     // searchers built once: this ran two allocations and eleven searcher
     // set-ups (`str::contains`) on every HTTP request.
-    let ua = ascii_lower(req.user_agent.as_deref().unwrap_or(""));
-    let uri = ascii_lower(&req.uri);
-    let (ua, uri) = (ua.as_bytes(), uri.as_bytes());
+    let mut room = [0u8; LOWER_ROOM];
+    let ua = ascii_lower(
+        req.user_agent.as_deref().unwrap_or("").as_bytes(),
+        &mut room,
+    );
+    let uri = lower_str(&req.uri);
+    let (ua, uri) = (&*ua, uri.as_bytes());
     static FINDERS: OnceLock<(Vec<Finder<'static>>, Vec<Finder<'static>>)> = OnceLock::new();
     let (nmap, tools) = FINDERS.get_or_init(|| {
         (
@@ -1213,7 +1217,7 @@ const TOOL_NEEDLES: &[(&str, &str)] = &[
 ];
 
 /// `s` in ASCII lower case, copied only when it holds an upper-case letter.
-fn ascii_lower(s: &str) -> std::borrow::Cow<'_, str> {
+fn lower_str(s: &str) -> std::borrow::Cow<'_, str> {
     if s.bytes().any(|b| b.is_ascii_uppercase()) {
         std::borrow::Cow::Owned(s.to_ascii_lowercase())
     } else {

@@ -43,7 +43,7 @@ use ward_core::flow::Dir;
 use ward_core::{AlertCategory, PacketContext, Timestamp};
 use ward_proto::{AppEvent, HttpRequest};
 
-use crate::alert::{secs, span, who, Draft};
+use crate::alert::{ascii_lower, secs, span, who, Draft, LOWER_ROOM};
 use crate::table::{hasher, CappedMap, Distinct};
 
 const NAME: &str = "webscan";
@@ -208,15 +208,10 @@ fn scanner(req: &HttpRequest) -> u8 {
     let Some(ua) = req.user_agent.as_deref() else {
         return 0;
     };
-    // User-Agents are short (the parser keeps at most 512 bytes); copy one
-    // to lower-case it only when it holds an upper-case letter.
-    let lower;
-    let ua = if ua.bytes().any(|b| b.is_ascii_uppercase()) {
-        lower = ua.to_ascii_lowercase();
-        lower.as_str()
-    } else {
-        ua
-    };
+    // User-Agents are short (the parser keeps at most 512 bytes): one is
+    // lower-cased on the stack, and only when it holds an upper-case letter.
+    let mut room = [0u8; LOWER_ROOM];
+    let ua = ascii_lower(ua.as_bytes(), &mut room);
     // Searchers built once: `str::contains` sets a searcher up for each
     // of the 23 needles on every request, ~160 instructions apiece.
     static FINDERS: OnceLock<Vec<Finder<'static>>> = OnceLock::new();
@@ -228,7 +223,7 @@ fn scanner(req: &HttpRequest) -> u8 {
     });
     finders
         .iter()
-        .position(|f| f.find(ua.as_bytes()).is_some())
+        .position(|f| f.find(&ua).is_some())
         .map_or(0, |i| i as u8 + 1)
 }
 
