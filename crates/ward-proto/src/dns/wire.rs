@@ -9,9 +9,10 @@
 //! record of another known type (HTTPS, SVCB, CAA, RRSIG …) whose data rules
 //! are not replicated, the verdict is [`Verdict::Unsure`] and the caller asks
 //! `simple_dns`; the record's extent is fixed by its length field either way,
-//! so the rest of the walk is exact.
+//! so the rest of the walk is exact. The names in such data are still
+//! walked here for their pointer count (see below), and nothing else.
 //!
-//! Once a message is known to parse, [`records`], [`for_each_label`] and
+//! Once a message is known to parse, [`records`], [`walk_name`] and
 //! [`write_name`] read it again without failing.
 //!
 //! Guarantees: no panic and no allocation on any input; every offset is
@@ -250,8 +251,54 @@ fn rdata_ok(msg: &[u8], rtype: u16, rdata: usize, end: usize) -> Result<bool, Ba
         // NULL and types simple_dns does not know (X25's 19 among them:
         // it declares the type but leaves it out of its list): opaque bytes.
         10 => Ok(true),
-        t => Ok(matches!(TYPE::from(t), TYPE::Unknown(_))),
+        t => {
+            let known = !matches!(TYPE::from(t), TYPE::Unknown(_));
+            if known {
+                unreplicated_names(msg, t, rdata, end)?;
+            }
+            Ok(!known)
+        }
     }
+}
+
+/// The names in the data of the known types whose rules are not
+/// replicated here (simple_dns decides on those), walked only to cut a
+/// pointer chain at [`MAX_JUMPS`] as everywhere else: simple_dns would
+/// follow it to the end, so records all entering one long chain would cost
+/// it the chain's length each (quadratic in the message). Any other fault
+/// is left for simple_dns to find.
+fn unreplicated_names(msg: &[u8], rtype: u16, rdata: usize, end: usize) -> Result<(), Bad> {
+    let jumps_only = |r: Result<usize, Bad>| match r {
+        Err(Bad::TooManyJumps) => Err(Bad::TooManyJumps),
+        other => Ok(other.ok()),
+    };
+    let first = match rtype {
+        // MINFO, RP: two names.
+        14 | 17 => {
+            if let Some(at) = jumps_only(skip_name(msg, rdata, end))? {
+                jumps_only(skip_name(msg, at, end))?;
+            }
+            return Ok(());
+        }
+        // AFSDB, RT, KX, SVCB, HTTPS: a 16-bit number, then a name.
+        18 | 21 | 36 | 64 | 65 => rdata + 2,
+        // RRSIG: 18 bytes of fixed fields, then the signer's name.
+        46 => rdata + 18,
+        // IPSECKEY: a name as gateway only for gateway type 3.
+        45 if end > rdata + 1 && msg.get(rdata + 1) == Some(&3) => rdata + 3,
+        // NAPTR: order, preference, three character-strings, then a name.
+        35 => {
+            let strings = char_string(msg, rdata + 4, end)
+                .and_then(|at| char_string(msg, at, end))
+                .and_then(|at| char_string(msg, at, end));
+            match strings {
+                Ok(at) => at,
+                Err(_) => return Ok(()),
+            }
+        }
+        _ => return Ok(()),
+    };
+    jumps_only(skip_name(msg, first, end)).map(|_| ())
 }
 
 /// The verdict on a whole message; see the module docs.
@@ -482,5 +529,79 @@ mod tests {
         assert_eq!(check(&m), Verdict::Invalid(Bad::TooManyJumps));
         // simple_dns follows it to the end.
         assert!(simple_dns::Packet::parse(&m).is_ok());
+    }
+
+    /// A chain of `hops` pointers in a NULL answer, then `records` answers
+    /// of type `rtype` whose data is `head`, a pointer entering the chain
+    /// at its far end, and `tail`.
+    fn chain_then_records(
+        hops: usize,
+        rtype: u16,
+        (head, tail): (&[u8], &[u8]),
+        records: u16,
+    ) -> Vec<u8> {
+        let mut m = vec![0, 1, 0, 0, 0, 0];
+        m.extend_from_slice(&(records + 1).to_be_bytes());
+        m.extend_from_slice(&[0, 0, 0, 0]);
+        m.extend_from_slice(&[0, 0, 10, 0, 1, 0, 0, 0, 0]);
+        m.extend_from_slice(&((2 * hops + 1) as u16).to_be_bytes());
+        let chain = m.len();
+        m.push(0);
+        for i in 0..hops {
+            let target = if i == 0 {
+                chain
+            } else {
+                chain + 1 + 2 * (i - 1)
+            };
+            m.extend_from_slice(&(0xc000 | target as u16).to_be_bytes());
+        }
+        let last = (m.len() - 2) as u16;
+        for _ in 0..records {
+            m.extend_from_slice(&[0]);
+            m.extend_from_slice(&rtype.to_be_bytes());
+            m.extend_from_slice(&[0, 1, 0, 0, 0, 0]);
+            m.extend_from_slice(&((head.len() + 2 + tail.len()) as u16).to_be_bytes());
+            m.extend_from_slice(head);
+            m.extend_from_slice(&(0xc000 | last).to_be_bytes());
+            m.extend_from_slice(tail);
+        }
+        m
+    }
+
+    /// Names in the data of the types whose rules are not replicated here
+    /// (left to simple_dns) are cut at MAX_JUMPS too: simple_dns would
+    /// follow each to the end, so a message of such records, all entering
+    /// one long chain, cost it the chain's length for every record.
+    #[test]
+    fn long_pointer_chains_are_cut_in_unreplicated_types() {
+        type Data<'a> = (&'a [u8], &'a [u8]);
+        let cases: [(u16, Data); 12] = [
+            (14, (&[], &[0])),                         // MINFO, first name
+            (14, (&[0], &[])),                         // MINFO, second name
+            (17, (&[], &[0])),                         // RP, first name
+            (17, (&[0], &[])),                         // RP, second name
+            (18, (&[0, 1], &[])),                      // AFSDB
+            (21, (&[0, 1], &[])),                      // RT
+            (35, (&[0, 1, 0, 1, 0, 1, b'u', 0], &[])), // NAPTR
+            (36, (&[0, 1], &[])),                      // KX
+            (45, (&[0, 3, 0], &[1, 2])),               // IPSECKEY, a domain gateway
+            (46, (&[0; 18], &[9])),                    // RRSIG
+            (64, (&[0, 1], &[])),                      // SVCB
+            (65, (&[0, 1], &[])),                      // HTTPS
+        ];
+        for (rtype, data) in cases {
+            let m = chain_then_records(MAX_JUMPS as usize + 1, rtype, data, 3);
+            assert_eq!(
+                check(&m),
+                Verdict::Invalid(Bad::TooManyJumps),
+                "type {rtype}"
+            );
+            // simple_dns takes it (it follows the chain to the end) …
+            assert!(simple_dns::Packet::parse(&m).is_ok(), "type {rtype}");
+            // … and a chain within the limit is still its to decide.
+            let m = chain_then_records(MAX_JUMPS as usize - 1, rtype, data, 3);
+            assert!(matches!(check(&m), Verdict::Unsure(_)), "type {rtype}");
+            assert!(simple_dns::Packet::parse(&m).is_ok(), "type {rtype}");
+        }
     }
 }
