@@ -687,9 +687,9 @@ impl AnomalyEngine {
     }
 
     /// Chooses the build of KitNET's kernels and of the feature statistics
-    /// (by default AVX2 where the CPU has it; every build gives the same
-    /// bits). For tests and benchmarks
-    /// that compare them.
+    /// (by default the widest the CPU has: AVX-512 for KitNET where it has
+    /// it, else AVX2, and AVX2 for the statistics; every build gives the
+    /// same bits). For tests and benchmarks that compare them.
     pub fn set_kernels(&mut self, k: Kernels) {
         self.kernels = k;
         if let Model::Kitnet(net) = &mut self.model {
