@@ -1032,6 +1032,105 @@ mod tests {
         assert!(stats.iter().all(|s| s.w.iter().all(|&w| w > 0.0)));
     }
 
+    /// Every feature of the batched extraction is the single-statistic
+    /// value (`Damped::std`, `two_d`) of the entries the packet updated,
+    /// in the slot it had before the batching: a wiring slip (a channel's
+    /// other direction, the socket's `sdir`, a swapped slot) gives the same
+    /// bits on every build, so `every_instruction_set_gives_the_same_bits`
+    /// cannot see it. Small tables (evictions), a source equal to its
+    /// destination, empty windows (a direction or jitter never seen).
+    #[test]
+    fn batched_extraction_is_the_per_entry_statistics() {
+        let cap = TableCapacities {
+            mac_ip: 16,
+            host: 16,
+            ip_pair: 16,
+            socket_pair: 16,
+        };
+        for k in [Kernels::Baseline, Kernels::Best] {
+            let mut fx = FeatureExtractor::new(cap, 9);
+            let mut out = [0f32; N_FEATURES];
+            let mut r = crate::mathx::Rng::new(29);
+            let mut ts = 1_600_000_000_000_000i64;
+            for i in 0..6_000 {
+                ts += match r.next_u64() % 12 {
+                    0 => -2_000,
+                    1 => 0,
+                    2 => 30_000_000,
+                    _ => (r.next_u64() % 20_000) as i64,
+                };
+                let host = |v: u64| [10, 0, 0, (v % 40) as u8];
+                let mut o = obs(
+                    ts,
+                    host(r.next_u64()),
+                    host(r.next_u64()),
+                    (r.next_u64() % 4) as u16,
+                    (r.next_u64() % 4) as u16,
+                    (r.next_u64() & 0x1f) as u8,
+                );
+                o.len = 40 + (r.next_u64() % 1_500) as u32;
+                fx.extract_using(k, &o, &mut out);
+
+                let (src, dst) = (ip_key(&o.src_ip), ip_key(&o.dst_ip));
+                let (pk, dir) = if src <= dst {
+                    (PairKey { a: src, b: dst }, 0)
+                } else {
+                    (PairKey { a: dst, b: src }, 1)
+                };
+                let (sk, sdir) = sock_key(&o, src, dst);
+                let mk = MiKey {
+                    mac: o.src_mac,
+                    ip: src,
+                };
+                let (Some(p), Some(s), Some(m), Some(h)) = (
+                    fx.pair.get(&pk),
+                    fx.sock.get(&sk),
+                    fx.mi.get(&mk),
+                    fx.host.get(&src),
+                ) else {
+                    panic!("packet {i}: an entry it touched is gone");
+                };
+                let mut want = [0f32; N_FEATURES];
+                let channel = |c: &ChannelStats, d: usize, want: &mut [f32; N_FEATURES], at| {
+                    let a = &c.size[d];
+                    let [mag, radius, cov, pcc] = crate::damped::two_d(a, &c.size[d ^ 1], &c.cov);
+                    for (j, v) in [a.w, a.mean, a.std(), mag, radius, cov, pcc]
+                        .iter()
+                        .enumerate()
+                    {
+                        put(want, at + j, v);
+                    }
+                };
+                put(&mut want, 0, &m.size.w);
+                put(&mut want, 1, &m.size.mean);
+                put(&mut want, 2, &m.size.std());
+                put(&mut want, 3, &h.size.w);
+                put(&mut want, 4, &h.size.mean);
+                put(&mut want, 5, &h.size.std());
+                let rate =
+                    |x: &PerWindow| -> PerWindow { std::array::from_fn(|w| x[w] * PER_SEC[w]) };
+                put(&mut want, 6, &rate(&h.syn));
+                put(&mut want, 7, &rate(&h.new_dst));
+                put(&mut want, 8, &rate(&h.new_conn));
+                channel(&p.channel, dir, &mut want, 9);
+                let j = &p.jitter[dir];
+                put(&mut want, 16, &j.w);
+                put(&mut want, 17, &j.mean);
+                put(&mut want, 18, &j.std());
+                channel(&s.channel, sdir, &mut want, 19);
+                for (f, (x, y)) in out.iter().zip(&want).enumerate() {
+                    assert_eq!(
+                        x.to_bits(),
+                        y.to_bits(),
+                        "packet {i} ({k:?}), {}",
+                        feature_name(f)
+                    );
+                }
+            }
+            assert!(fx.table_stats().iter().all(|t| t.evictions > 0));
+        }
+    }
+
     #[test]
     fn both_directions_share_the_channel() {
         let mut fx = FeatureExtractor::new(TableCapacities::default(), 7);
