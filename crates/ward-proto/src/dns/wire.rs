@@ -509,6 +509,22 @@ mod tests {
         // Answer: root owner, type NULL, class IN, ttl 0, data = chain.
         m.extend_from_slice(&[0, 0, 10, 0, 1, 0, 0, 0, 0]);
         m.extend_from_slice(&((2 * hops + 1) as u16).to_be_bytes());
+        let last = push_pointer_chain(&mut m, hops);
+        // Questions come first in the message, so put the entering name in
+        // an authority record instead.
+        m[5] = 0;
+        m[9] = 1;
+        m.extend_from_slice(&(0xc000 | last as u16).to_be_bytes());
+        m.extend_from_slice(&[0, 10, 0, 1, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(check(&m), Verdict::Invalid(Bad::TooManyJumps));
+        // simple_dns follows it to the end.
+        assert!(simple_dns::Packet::parse(&m).is_ok());
+    }
+
+    /// Appends a root name and then `hops` pointers, each to the one
+    /// before it (the first to the root); returns the offset of the last
+    /// pointer, where a name entering the chain at its far end points.
+    fn push_pointer_chain(m: &mut Vec<u8>, hops: usize) -> usize {
         let chain = m.len();
         m.push(0);
         for i in 0..hops {
@@ -519,16 +535,7 @@ mod tests {
             };
             m.extend_from_slice(&(0xc000 | target as u16).to_be_bytes());
         }
-        let last = m.len() - 2;
-        // Questions come first in the message, so put the entering name in
-        // an authority record instead.
-        m[5] = 0;
-        m[9] = 1;
-        m.extend_from_slice(&(0xc000 | last as u16).to_be_bytes());
-        m.extend_from_slice(&[0, 10, 0, 1, 0, 0, 0, 0, 0, 0]);
-        assert_eq!(check(&m), Verdict::Invalid(Bad::TooManyJumps));
-        // simple_dns follows it to the end.
-        assert!(simple_dns::Packet::parse(&m).is_ok());
+        m.len() - 2
     }
 
     /// A chain of `hops` pointers in a NULL answer, then `records` answers
@@ -545,17 +552,7 @@ mod tests {
         m.extend_from_slice(&[0, 0, 0, 0]);
         m.extend_from_slice(&[0, 0, 10, 0, 1, 0, 0, 0, 0]);
         m.extend_from_slice(&((2 * hops + 1) as u16).to_be_bytes());
-        let chain = m.len();
-        m.push(0);
-        for i in 0..hops {
-            let target = if i == 0 {
-                chain
-            } else {
-                chain + 1 + 2 * (i - 1)
-            };
-            m.extend_from_slice(&(0xc000 | target as u16).to_be_bytes());
-        }
-        let last = (m.len() - 2) as u16;
+        let last = push_pointer_chain(&mut m, hops) as u16;
         for _ in 0..records {
             m.extend_from_slice(&[0]);
             m.extend_from_slice(&rtype.to_be_bytes());
