@@ -128,20 +128,8 @@ fn real_captures_give_the_same_events() {
     for path in &files {
         flows.clear();
         for p in common::payloads(path) {
-            let fwd = (p.src, p.sport, p.dst, p.dport);
-            let rev = (p.dst, p.dport, p.src, p.sport);
-            let (key, dir) = if flows.contains_key(&fwd) {
-                (fwd, Direction::ToServer)
-            } else if flows.contains_key(&rev) {
-                (rev, Direction::ToClient)
-            } else {
-                // As tests/common's run_capture: the lower port is the server's.
-                let dir = if p.sport < p.dport && p.sport < 1024 {
-                    Direction::ToClient
-                } else {
-                    Direction::ToServer
-                };
-                let key = if dir == Direction::ToServer { fwd } else { rev };
+            let (key, dir, new) = common::flow_of(&flows, &p);
+            if new {
                 let pair =
                     crate::detect(p.transport, key.1, key.3, &p.data, dir).and_then(|parser| {
                         let tcp = p.transport == crate::Transport::Tcp;
@@ -153,8 +141,7 @@ fn real_captures_give_the_same_events() {
                         }
                     });
                 flows.insert(key, pair);
-                (key, dir)
-            };
+            }
             if let Some(Some(pair)) = flows.get_mut(&key) {
                 if p.transport == crate::Transport::Udp {
                     verdict(&p.data, &mut seen);

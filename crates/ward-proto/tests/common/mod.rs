@@ -136,34 +136,39 @@ fn slice(lt: Linktype, data: &[u8]) -> Option<Payload> {
     })
 }
 
+/// A flow's key: client address and port, then server address and port.
+pub type FlowKey = (IpAddr, u16, IpAddr, u16);
+
+/// The flow a payload belongs to, its direction in it, and whether the flow
+/// is new (not in `flows` either way). A new flow is oriented by the
+/// heuristic the engine uses: the lower port, if below 1024, is the server's.
+pub fn flow_of<V>(flows: &HashMap<FlowKey, V>, p: &Payload) -> (FlowKey, Direction, bool) {
+    let fwd = (p.src, p.sport, p.dst, p.dport);
+    let rev = (p.dst, p.dport, p.src, p.sport);
+    if flows.contains_key(&fwd) {
+        (fwd, Direction::ToServer, false)
+    } else if flows.contains_key(&rev) {
+        (rev, Direction::ToClient, false)
+    } else if p.sport < p.dport && p.sport < 1024 {
+        (rev, Direction::ToClient, true)
+    } else {
+        (fwd, Direction::ToServer, true)
+    }
+}
+
 /// Run every payload of a capture through the registry, one parser per
 /// 5-tuple, and collect all events (with `finish` called at the end).
 pub fn run_capture(path: &PathBuf) -> Vec<AppEvent> {
-    type Key = (IpAddr, u16, IpAddr, u16);
-    let mut flows: HashMap<Key, Option<Box<dyn AppParser>>> = HashMap::new();
-    let mut order: Vec<Key> = Vec::new();
+    let mut flows: HashMap<FlowKey, Option<Box<dyn AppParser>>> = HashMap::new();
+    let mut order: Vec<FlowKey> = Vec::new();
     let mut events = Vec::new();
     for p in payloads(path) {
-        let fwd = (p.src, p.sport, p.dst, p.dport);
-        let rev = (p.dst, p.dport, p.src, p.sport);
-        let (key, dir) = if flows.contains_key(&fwd) {
-            (fwd, Direction::ToServer)
-        } else if flows.contains_key(&rev) {
-            (rev, Direction::ToClient)
-        } else {
-            // Same heuristic the engine uses: the lower port is the server's.
-            let dir = if p.sport < p.dport && p.sport < 1024 {
-                Direction::ToClient
-            } else {
-                Direction::ToServer
-            };
-            let key = if dir == Direction::ToServer { fwd } else { rev };
-            let (sp, dp) = (key.1, key.3);
-            let parser = ward_proto::detect(p.transport, sp, dp, &p.data, dir);
+        let (key, dir, new) = flow_of(&flows, &p);
+        if new {
+            let parser = ward_proto::detect(p.transport, key.1, key.3, &p.data, dir);
             flows.insert(key, parser);
             order.push(key);
-            (key, dir)
-        };
+        }
         if let Some(Some(parser)) = flows.get_mut(&key) {
             if !parser.feed(dir, &p.data, &mut events) {
                 flows.insert(key, None);
