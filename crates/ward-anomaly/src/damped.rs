@@ -318,6 +318,55 @@ pub fn square_roots<const N: usize, const T: usize>(
     r
 }
 
+/// Window `i` of `vals[k]` as `f32` ([`f64`] `as f32`), for every window
+/// `i` and statistic `k < N ≤ 4`, handed to `store(i, lanes)` with the
+/// statistics side by side: `lanes[k]` is statistic `k`'s value in window
+/// `i` (lanes `N..4` hold padding). This is the feature vector's
+/// window-major layout: with the AVX2 token the first four windows of four
+/// statistics are four conversions and a 4×4 transpose, and their fifth
+/// windows one more conversion, where one statistic at a time took five
+/// scalar conversions and stores. `vcvtpd2ps` rounds as `as f32` does (to
+/// nearest, the only rounding mode Rust code runs in), so the same bits on
+/// every build.
+#[inline(always)]
+pub fn to_f32_by_window<const N: usize>(
+    simd: Simd,
+    vals: [&PerWindow; N],
+    mut store: impl FnMut(usize, [f32; BATCH_LANES]),
+) {
+    const { assert!(N >= 1 && N <= BATCH_LANES) };
+    #[cfg(target_arch = "x86_64")]
+    if let Some(s) = simd {
+        let cvt = |v: Four| s.avx._mm256_cvtpd_ps(bytemuck::cast(v));
+        let h: [_; BATCH_LANES] =
+            std::array::from_fn(|k| cvt(vals.get(k).map_or([0.0; BATCH_LANES], |v| head(v))));
+        // _MM_TRANSPOSE4_PS: rows of windows from rows of statistics.
+        let lo01 = s.sse._mm_unpacklo_ps(h[0], h[1]);
+        let lo23 = s.sse._mm_unpacklo_ps(h[2], h[3]);
+        let hi01 = s.sse._mm_unpackhi_ps(h[0], h[1]);
+        let hi23 = s.sse._mm_unpackhi_ps(h[2], h[3]);
+        let rows = [
+            s.sse._mm_movelh_ps(lo01, lo23),
+            s.sse._mm_movehl_ps(lo23, lo01),
+            s.sse._mm_movelh_ps(hi01, hi23),
+            s.sse._mm_movehl_ps(hi23, hi01),
+        ];
+        for (i, r) in rows.into_iter().enumerate() {
+            store(i, bytemuck::cast(r));
+        }
+        store(WINDOWS - 1, bytemuck::cast(cvt(tails(vals, 0, 0.0))));
+        return;
+    }
+    let _ = simd;
+    for i in 0..WINDOWS {
+        let mut lanes = [0.0; BATCH_LANES];
+        for (l, v) in lanes.iter_mut().zip(vals) {
+            *l = v[i] as f32;
+        }
+        store(i, lanes);
+    }
+}
+
 /// The variance of [`Damped::var`] from its quotient `m2 / w` (computed by
 /// [`quotients`]): the same selection, so the same bits.
 #[inline(always)]
@@ -486,6 +535,54 @@ mod tests {
             assert!(mag[i] > 0.0 && radius[i] > 0.0);
             assert!(c[i] > 0.0);
             assert!(pcc[i] > 0.5, "pcc {}", pcc[i]);
+        }
+    }
+
+    /// The transposed conversion gives `as f32` of every value in its
+    /// window's lanes, on every build, for values `f32` cannot hold too
+    /// (overflow, subnormals, NaN, infinities, -0) and every group size.
+    #[test]
+    fn conversion_by_window_is_as_f32_on_every_build() {
+        let odd = [
+            0.0,
+            -0.0,
+            1.0 / 3.0,
+            -2.5e-40,
+            1e-50,
+            3.5e38,
+            -1e300,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            f64::from_bits(0x7ff8_dead_beef_0001),
+            16_777_217.0,
+            f64::from(f32::MAX) * (1.0 + 1e-9),
+        ];
+        let mut r = crate::mathx::Rng::new(11);
+        let mut pick = || {
+            let i = (r.next_u64() % (odd.len() as u64 + 4)) as usize;
+            odd.get(i).copied().unwrap_or_else(|| {
+                f64::from_bits(r.next_u64()) // any bits, any exponent
+            })
+        };
+        fn check<const N: usize>(vals: [&PerWindow; N]) {
+            for simd in [None, crate::compiled_with(crate::Kernels::Best, |s| s)] {
+                let mut seen = [false; WINDOWS];
+                to_f32_by_window(simd, vals, |i, lanes| {
+                    seen[i] = true;
+                    for (k, v) in vals.iter().enumerate() {
+                        assert_eq!(lanes[k].to_bits(), (v[i] as f32).to_bits(), "{v:?}");
+                    }
+                });
+                assert_eq!(seen, [true; WINDOWS]);
+            }
+        }
+        for _ in 0..2_000 {
+            let v: [PerWindow; 4] = std::array::from_fn(|_| std::array::from_fn(|_| pick()));
+            check([&v[0]]);
+            check([&v[0], &v[1]]);
+            check([&v[0], &v[1], &v[2]]);
+            check([&v[0], &v[1], &v[2], &v[3]]);
         }
     }
 }

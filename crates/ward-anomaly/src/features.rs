@@ -42,8 +42,8 @@ use serde::{Deserialize, Serialize};
 #[cfg(doc)]
 use crate::damped::two_d;
 use crate::damped::{
-    cov_from, decay_factor, quotients, square_roots, var_from, Damped, DampedCov, PerWindow,
-    WINDOWS,
+    cov_from, decay_factor, quotients, square_roots, to_f32_by_window, var_from, Damped, DampedCov,
+    PerWindow, WINDOWS,
 };
 use crate::kitnet::Kernels;
 use crate::table::{prefetch_entry, Activity, BoundedTable};
@@ -75,14 +75,33 @@ const PER_SEC: PerWindow = [
     LAMBDAS[4] * LN2,
 ];
 
-/// Writes window `i`'s value of `vals` to feature `i·PER_WINDOW + at`.
-#[inline(always)]
+/// Writes window `i`'s value of `vals` to feature `i·PER_WINDOW + at`
+/// (what [`put_stats`] does for several statistics at once).
+#[cfg(test)]
 fn put(out: &mut [f32; N_FEATURES], at: usize, vals: &PerWindow) {
     for (i, &v) in vals.iter().enumerate() {
         if let Some(o) = out.get_mut(i * PER_WINDOW + at) {
             *o = v as f32;
         }
     }
+}
+
+/// Writes window `i` of `vals[k]` to feature `i·PER_WINDOW + at + k`:
+/// statistics that sit side by side in the vector go out together, one
+/// store per window ([`to_f32_by_window`]) instead of one per value.
+#[inline(always)]
+fn put_stats<const N: usize>(
+    simd: crate::Simd,
+    out: &mut [f32; N_FEATURES],
+    at: usize,
+    vals: [&PerWindow; N],
+) {
+    to_f32_by_window(simd, vals, |i, lanes| {
+        let at = i * PER_WINDOW + at;
+        if let (Some(o), Some(l)) = (out.get_mut(at..at + N), lanes.get(..N)) {
+            o.copy_from_slice(l);
+        }
+    });
 }
 
 type Ip = [u8; 16];
@@ -575,32 +594,14 @@ impl FeatureExtractor {
         let pcc_p = pcc_from(&q_p, &den_p);
         let pcc_s = pcc_from(&q_s, &den_s);
 
-        put(out, 0, &m.w);
-        put(out, 1, &m.mean);
-        put(out, 2, &std_m);
-        put(out, 3, &h.w);
-        put(out, 4, &h.mean);
-        put(out, 5, &std_h);
-        put(out, 6, &rates[0]);
-        put(out, 7, &rates[1]);
-        put(out, 8, &rates[2]);
-        put(out, 9, &pa.w);
-        put(out, 10, &pa.mean);
-        put(out, 11, &std_pa);
-        put(out, 12, &mag_p);
-        put(out, 13, &rad_p);
-        put(out, 14, &c_p);
-        put(out, 15, &pcc_p);
-        put(out, 16, &j.w);
-        put(out, 17, &j.mean);
-        put(out, 18, &std_j);
-        put(out, 19, &sa.w);
-        put(out, 20, &sa.mean);
-        put(out, 21, &std_sa);
-        put(out, 22, &mag_s);
-        put(out, 23, &rad_s);
-        put(out, 24, &c_s);
-        put(out, 25, &pcc_s);
+        // Window-major, four statistics at a time ([`put_stats`]).
+        put_stats(simd, out, 0, [&m.w, &m.mean, &std_m, &h.w]);
+        put_stats(simd, out, 4, [&h.mean, &std_h, &rates[0], &rates[1]]);
+        put_stats(simd, out, 8, [&rates[2], &pa.w, &pa.mean, &std_pa]);
+        put_stats(simd, out, 12, [&mag_p, &rad_p, &c_p, &pcc_p]);
+        put_stats(simd, out, 16, [&j.w, &j.mean, &std_j, &sa.w]);
+        put_stats(simd, out, 20, [&sa.mean, &std_sa, &mag_s, &rad_s]);
+        put_stats(simd, out, 24, [&c_s, &pcc_s]);
     }
 }
 
