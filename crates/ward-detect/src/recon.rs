@@ -56,7 +56,7 @@ use ward_core::devices::DeviceTable;
 use ward_core::flow::Dir;
 use ward_core::{AlertCategory, PacketContext, Timestamp};
 
-use crate::alert::{ascii_lower, secs, span, who, Draft, LOWER_ROOM};
+use crate::alert::{ascii_lower, secs, span, who, Draft, NeedleFilter, LOWER_ROOM};
 use crate::config::ReconConfig;
 use crate::table::{CappedMap, Distinct};
 
@@ -1162,14 +1162,30 @@ impl Recon {
 /// The scanner that sent an HTTP request, when it says so (User-Agent) or
 /// uses a request only it sends.
 fn scan_tool(req: &ward_proto::HttpRequest) -> Option<&'static str> {
+    let ua = req.user_agent.as_deref().unwrap_or("").as_bytes();
+    // Nearly every request names no tool: one pass over each text says so
+    // before any copy or needle-by-needle search.
+    static FILTERS: OnceLock<(NeedleFilter, NeedleFilter)> = OnceLock::new();
+    let (in_ua, in_uri) = FILTERS.get_or_init(|| {
+        let (ua_needles, uri_needles) = NMAP_NEEDLES.split_at(1);
+        (
+            NeedleFilter::new(
+                ua_needles
+                    .iter()
+                    .copied()
+                    .chain(TOOL_NEEDLES.iter().map(|(n, _)| n.as_bytes())),
+            ),
+            NeedleFilter::new(uri_needles.iter().copied()),
+        )
+    });
+    if !in_ua.may_occur(ua) && !in_uri.may_occur(req.uri.as_bytes()) {
+        return None;
+    }
     // Lower-cased copies only when a text holds an upper-case letter, and
     // searchers built once: this ran two allocations and eleven searcher
     // set-ups (`str::contains`) on every HTTP request.
     let mut room = [0u8; LOWER_ROOM];
-    let ua = ascii_lower(
-        req.user_agent.as_deref().unwrap_or("").as_bytes(),
-        &mut room,
-    );
+    let ua = ascii_lower(ua, &mut room);
     let uri = lower_str(&req.uri);
     let (ua, uri) = (&*ua, uri.as_bytes());
     static FINDERS: OnceLock<(Vec<Finder<'static>>, Vec<Finder<'static>>)> = OnceLock::new();
