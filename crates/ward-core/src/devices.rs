@@ -58,10 +58,14 @@ impl Default for DeviceConfig {
 
 const MAX_NAMES: usize = 8;
 /// Slots of the MAC → device cache in front of the key index (a power of
-/// two; 4 KiB). Most packets come from and go to a handful of stations (the
+/// two; 16 KiB). Most packets come from and go to a handful of stations (the
 /// router above all), so most lookups end here, in L1, instead of in the
-/// hash index and the device itself.
-const MAC_CACHE: usize = 256;
+/// hash index and the device itself. Direct-mapped: with 256 slots a home
+/// mix of ~250 stations missed on one lookup in five (two MACs sharing a
+/// slot push each other out).
+const MAC_CACHE: usize = 1024;
+/// The MAC cache's "no such device" (ids stay below `lru::MAX_SLOTS`).
+const NO_DEVICE: u32 = u32::MAX;
 const MAX_SERVICES: usize = 64;
 const MAX_PROTOCOLS: usize = 32;
 const MAX_VALUE: usize = 256;
@@ -116,6 +120,13 @@ pub struct Device {
     pub announced: bool,
     /// TCP SYN signatures taken so far (a few are enough).
     pub syn_signatures: u8,
+    /// When it last sent, as the table's packet sequence number (see
+    /// [`DeviceTable::touch`]): the recency order eviction follows.
+    touched: u64,
+    /// Bucket of the address index that held its latest source address
+    /// of each family (IPv4, IPv6) when it last used it: a hint checked
+    /// on use, never trusted (see [`DeviceTable::bind_used`]).
+    addr_buckets: [usize; 2],
 }
 
 impl Device {
@@ -145,6 +156,8 @@ impl Device {
             changed: true,
             announced: false,
             syn_signatures: 0,
+            touched: 0,
+            addr_buckets: [usize::MAX; 2],
         }
     }
 
@@ -280,16 +293,26 @@ pub struct DeviceTable {
     by_ip: HashTable<(IpAddr, u32, Timestamp)>,
     slab: Vec<Option<Device>>,
     free: Vec<u32>,
+    /// Devices from least to most recently seen, kept only once the table
+    /// has been full (`lru_live`): it exists to pick the device to evict,
+    /// and until the first eviction each device's `touched` number holds
+    /// the same order at a fraction of the cost (two list updates per
+    /// packet, where most packets come from another device than the last).
     lru: LruLists<1>,
+    lru_live: bool,
+    /// Packets whose sender was touched so far (the `touched` clock).
+    touches: u64,
     /// Devices whose identity changed since the last call to `take_changed`.
     changed: Vec<u32>,
     pub counters: DeviceCounters,
     /// Bumped whenever any device gains evidence, a service or a protocol.
     evidence_version: u64,
     /// Direct-mapped cache of [`DeviceTable::find`] for MAC keys: per slot
-    /// the MAC (as [`mac_bits`], never 0) and its device. An entry is only
-    /// ever what `find` would answer: it is written from `find` or a new
-    /// device, and cleared when its device is removed (ids are reused).
+    /// the MAC (as [`mac_bits`], never 0) and its device, or [`NO_DEVICE`]
+    /// for a MAC `find` knows nothing of. An entry is only ever what `find`
+    /// would answer: it is written from `find` or a new device (which
+    /// overwrites its MAC's slot, so a "none" never outlives the device's
+    /// creation), and cleared when its device is removed (ids are reused).
     /// Fixed size, so spoofed MACs only evict each other.
     mac_cache: Box<[(u64, u32)]>,
     /// Odd multiplier picking a MAC's cache slot, from the seed (a flood
@@ -307,6 +330,8 @@ impl DeviceTable {
             slab: Vec::new(),
             free: Vec::new(),
             lru: LruLists::new(),
+            lru_live: false,
+            touches: 0,
             changed: Vec::new(),
             counters: DeviceCounters::default(),
             evidence_version: 0,
@@ -362,23 +387,29 @@ impl DeviceTable {
             .copied()
     }
 
-    /// [`DeviceTable::find`] through the MAC cache (same answer).
-    fn find_cached(&mut self, key: DeviceKey) -> Option<DeviceId> {
-        let DeviceKey::Mac(m) = key else {
-            return self.find(key);
-        };
+    /// [`DeviceTable::find`] of `DeviceKey::Mac(m)` through the MAC cache
+    /// (same answer).
+    #[inline]
+    fn find_mac_cached(&mut self, m: MacAddr) -> Option<DeviceId> {
         let bits = mac_bits(m);
         let slot = self.cache_slot(bits);
         if let Some(&(k, id)) = self.mac_cache.get(slot) {
             if k == bits {
-                return Some(id);
+                return (id != NO_DEVICE).then_some(id);
             }
         }
-        let id = self.find(key)?;
+        self.find_mac_into_cache(m, bits, slot)
+    }
+
+    /// The cache missed: ask the index and remember its answer, a device
+    /// or none (a MAC that receives but never sent is asked about often).
+    #[inline(never)]
+    fn find_mac_into_cache(&mut self, m: MacAddr, bits: u64, slot: usize) -> Option<DeviceId> {
+        let id = self.find(DeviceKey::Mac(m));
         if let Some(e) = self.mac_cache.get_mut(slot) {
-            *e = (bits, id);
+            *e = (bits, id.unwrap_or(NO_DEVICE));
         }
-        Some(id)
+        id
     }
 
     #[inline]
@@ -393,7 +424,7 @@ impl DeviceTable {
         ip: Option<IpAddr>,
     ) -> Option<DeviceId> {
         match mac.filter(|m| m.is_station()) {
-            Some(m) => self.find_cached(DeviceKey::Mac(m)),
+            Some(m) => self.find_mac_cached(m),
             None => ip.and_then(|ip| self.find_ip(ip)),
         }
     }
@@ -441,11 +472,57 @@ impl DeviceTable {
         }
     }
 
+    #[inline]
     fn get_or_create(&mut self, key: DeviceKey, now: Timestamp) -> DeviceId {
-        if let Some(id) = self.find_cached(key) {
-            return id;
+        let found = match key {
+            DeviceKey::Mac(m) => self.find_mac_cached(m),
+            DeviceKey::Ip(_) => self.find(key),
+        };
+        match found {
+            Some(id) => id,
+            None => self.create(key, now),
         }
+    }
+
+    /// Make `id` the most recently seen device: the next number of the
+    /// `touched` clock, and the front of the recency list once there is one.
+    #[inline]
+    fn touch(&mut self, id: DeviceId) -> Option<&mut Device> {
+        self.touches += 1;
+        let t = self.touches;
+        if self.lru_live {
+            self.lru.touch(id, 0);
+        }
+        let d = self.get_mut(id)?;
+        d.touched = t;
+        Some(d)
+    }
+
+    /// Build the recency list from the `touched` numbers (distinct: one
+    /// clock), least recent first: the list per-packet touches would have
+    /// built, since it only ever held live devices in the order they last
+    /// sent. From here on every touch moves the list too.
+    #[cold]
+    fn start_lru(&mut self) {
+        let mut order: Vec<(u64, u32)> = self
+            .slab
+            .iter()
+            .enumerate()
+            .filter_map(|(i, d)| d.as_ref().map(|d| (d.touched, i as u32)))
+            .collect();
+        order.sort_unstable();
+        for (_, id) in order {
+            self.lru.touch(id, 0);
+        }
+        self.lru_live = true;
+    }
+
+    #[inline(never)]
+    fn create(&mut self, key: DeviceKey, now: Timestamp) -> DeviceId {
         if self.by_key.len() >= self.cfg.max_devices.clamp(1, crate::lru::MAX_SLOTS) {
+            if !self.lru_live {
+                self.start_lru();
+            }
             if let Some(old) = self.lru.oldest(0) {
                 self.remove(old);
                 self.counters.evicted += 1;
@@ -472,7 +549,7 @@ impl DeviceTable {
         });
         self.counters.created += 1;
         self.changed.push(id);
-        self.lru.touch(id, 0);
+        self.touch(id);
         if let DeviceKey::Mac(m) = key {
             let bits = mac_bits(m);
             let slot = self.cache_slot(bits);
@@ -515,20 +592,63 @@ impl DeviceTable {
     /// used or assigned at `now`. A used address already owned by another
     /// device that used it within [`ADDRESS_HOLD_SECS`] stays where it is.
     pub fn bind_ip(&mut self, id: DeviceId, ip: IpAddr, now: Timestamp, claim: Claim) {
-        if !is_bindable(ip) {
-            return;
-        }
-        let h = ip_hash(&self.hasher, ip);
-        let prev = match self.by_ip.find_mut(h, |(a, _, _)| *a == ip) {
-            Some((_, owner, last)) if *owner == id => {
+        self.bind_ip_at(id, ip, now, claim);
+    }
+
+    /// [`DeviceTable::bind_ip`] for the address a device sent from
+    /// (`Claim::Used`), the same bindings and times. Nearly always the
+    /// device already holds the address: the index bucket where its last
+    /// use of an address of this family found it is looked at first, and
+    /// taken only if it still holds this address with this owner (buckets
+    /// move when the index grows, and are reused when entries go), which is
+    /// exactly the case `bind_ip` settles by refreshing the time.
+    fn bind_used(&mut self, id: DeviceId, ip: IpAddr, now: Timestamp) {
+        let family = usize::from(ip.is_ipv6());
+        let hint = self
+            .get(id)
+            .and_then(|d| d.addr_buckets.get(family).copied())
+            .unwrap_or(usize::MAX);
+        if let Some((a, owner, last)) = self.by_ip.get_bucket_mut(hint) {
+            if *a == ip && *owner == id {
                 if now > *last {
                     *last = now;
                 }
                 return;
             }
+        }
+        let at = self.bind_ip_at(id, ip, now, Claim::Used);
+        if let Some(slot) = self
+            .get_mut(id)
+            .and_then(|d| d.addr_buckets.get_mut(family))
+        {
+            *slot = at.unwrap_or(usize::MAX);
+        }
+    }
+
+    /// [`DeviceTable::bind_ip`], returning the index bucket of the binding
+    /// when the address is `id`'s afterwards.
+    fn bind_ip_at(
+        &mut self,
+        id: DeviceId,
+        ip: IpAddr,
+        now: Timestamp,
+        claim: Claim,
+    ) -> Option<usize> {
+        if !is_bindable(ip) {
+            return None;
+        }
+        let h = ip_hash(&self.hasher, ip);
+        let at = self.by_ip.find_bucket_index(h, |(a, _, _)| *a == ip);
+        let prev = match at.and_then(|i| self.by_ip.get_bucket_mut(i)) {
+            Some((_, owner, last)) if *owner == id => {
+                if now > *last {
+                    *last = now;
+                }
+                return at;
+            }
             Some((_, owner, last)) => {
                 if claim == Claim::Used && now.since(*last) < ADDRESS_HOLD_SECS * 1_000_000 {
-                    return;
+                    return None;
                 }
                 Some(*owner)
             }
@@ -545,7 +665,7 @@ impl DeviceTable {
             }
         }
         let max_ips = self.cfg.max_ips.max(1);
-        let Some(dev) = self.get_mut(id) else { return };
+        let dev = self.get_mut(id)?;
         let mut dropped = None;
         if dev.ips.len() >= max_ips {
             dropped = Some(dev.ips.remove(0));
@@ -559,11 +679,14 @@ impl DeviceTable {
             }
         }
         let hasher = &self.hasher;
-        self.by_ip
-            .insert_unique(h, (ip, id, now), |(a, _, _)| ip_hash(hasher, *a));
+        let at = self
+            .by_ip
+            .insert_unique(h, (ip, id, now), |(a, _, _)| ip_hash(hasher, *a))
+            .bucket_index();
         if v4 {
             self.mark_changed(id);
         }
+        Some(at)
     }
 
     /// Account a packet: create/refresh the sending device, bind addresses,
@@ -571,30 +694,27 @@ impl DeviceTable {
     pub fn observe(&mut self, pkt: &Packet<'_>) -> (Option<DeviceId>, Option<DeviceId>) {
         let now = pkt.ts;
         let len = pkt.wire_len as u64;
-        let ip = pkt.ip().copied();
+        let ip = pkt.ip();
         let mut src = None;
         if let Some(mac) = pkt.link.src.filter(|m| m.is_station()) {
             let id = self.get_or_create(DeviceKey::Mac(mac), now);
             src = Some(id);
             match (&pkt.net, ip) {
                 (Net::Arp(arp), _) if arp.sender_mac == mac => {
-                    self.bind_ip(id, IpAddr::V4(arp.sender_ip), now, Claim::Used);
+                    self.bind_used(id, IpAddr::V4(arp.sender_ip), now);
                 }
-                (_, Some(ip)) if is_local_scope(ip.src) => {
-                    self.bind_ip(id, ip.src, now, Claim::Used)
-                }
+                (_, Some(ip)) if is_local_scope(ip.src) => self.bind_used(id, ip.src, now),
                 _ => {}
             }
         } else if let Some(ip) = ip {
             if pkt.link.src.is_none() && is_local_scope(ip.src) && is_bindable(ip.src) {
                 let id = self.get_or_create(DeviceKey::Ip(ip.src), now);
-                self.bind_ip(id, ip.src, now, Claim::Used);
+                self.bind_used(id, ip.src, now);
                 src = Some(id);
             }
         }
         if let Some(id) = src {
-            self.lru.touch(id, 0);
-            if let Some(d) = self.get_mut(id) {
+            if let Some(d) = self.touch(id) {
                 d.pkts_sent += 1;
                 d.bytes_sent += len;
                 if now > d.last_seen {
@@ -603,7 +723,7 @@ impl DeviceTable {
             }
         }
         let dst = match (pkt.link.dst, ip) {
-            (Some(mac), _) if mac.is_station() => self.find_cached(DeviceKey::Mac(mac)),
+            (Some(mac), _) if mac.is_station() => self.find_mac_cached(mac),
             (None, Some(ip)) => self.find_ip(ip.dst),
             _ => None,
         };

@@ -259,7 +259,24 @@ fn address_bindings_match_the_plain_model_whatever_the_order() {
         .map(|i| IpAddr::V4(Ipv4Addr::new(192, 168, 7, 10 + i)))
         .chain([IpAddr::from([0xfe80, 0, 0, 0, 0, 0, 0, 1])])
         .collect();
-    for seed in 0..40u64 {
+    bindings_match_the_model(&macs, &ips, 40);
+}
+
+/// The same with more devices and addresses (v4 and v6 on the same
+/// devices), so the address index grows and reuses buckets while the
+/// senders' remembered buckets go stale: a stale one must never be taken.
+#[test]
+fn address_bindings_match_the_plain_model_while_the_index_grows() {
+    let macs: Vec<[u8; 6]> = (0..24u8).map(|i| [0x02, 0, 0, 0, 0x20, i]).collect();
+    let ips: Vec<IpAddr> = (0..90u8)
+        .map(|i| IpAddr::V4(Ipv4Addr::new(10, 1, 2, i)))
+        .chain((0..30u16).map(|i| IpAddr::from([0xfe80, 0, 0, 0, 0, 0, 7, i])))
+        .collect();
+    bindings_match_the_model(&macs, &ips, 12);
+}
+
+fn bindings_match_the_model(macs: &[[u8; 6]], ips: &[IpAddr], seeds: u64) {
+    for seed in 0..seeds {
         let cfg = DeviceConfig {
             max_ips: 1 + (seed % 3) as usize,
             ..DeviceConfig::default()
@@ -284,11 +301,13 @@ fn address_bindings_match_the_plain_model_whatever_the_order() {
                 _ => rnd(1_000) as i64,
             };
             let d = rnd(macs.len() as u64) as usize;
-            // Mostly a device's own two addresses, sometimes anyone's.
+            // Mostly a device's own two addresses (an IPv4 and, in the
+            // larger set, an IPv6 one), sometimes anyone's.
+            let own = [d, d + 90];
             let ip = if rnd(4) == 0 {
                 ips[rnd(ips.len() as u64) as usize]
             } else {
-                ips[(d + rnd(2) as usize) % ips.len()]
+                ips[own[rnd(2) as usize] % ips.len()]
             };
             let ts = Timestamp(now);
             if rnd(10) == 0 && ids[d].is_some() && ip.is_ipv4() {
@@ -317,7 +336,7 @@ fn address_bindings_match_the_plain_model_whatever_the_order() {
                     "seed {seed} step {step} device {i}"
                 );
             }
-            for ip in &ips {
+            for ip in ips {
                 let want = model.owner.get(ip).map(|(d, _)| ids[*d].unwrap());
                 assert_eq!(t.find_ip(*ip), want, "seed {seed} step {step} {ip}");
             }
@@ -371,4 +390,59 @@ fn evidence_is_kept_once_per_kind_and_value() {
         ev.last(),
         Some(&(HintKind::DnsQuery, "host0.example".to_string()))
     );
+}
+
+/// Eviction takes the device that sent least recently, as a plain list in
+/// sending order says, whether the table has been full before or not (the
+/// recency list is only built at the first eviction) and whatever receives
+/// (being a destination is not being seen). A few regulars and a stream of
+/// strangers, small caps so evictions start early and keep going.
+#[test]
+fn eviction_takes_the_least_recent_sender_as_a_plain_list_says() {
+    let mac = |i: u32| {
+        let b = i.to_be_bytes();
+        [0x02, 0x33, b[0], b[1], b[2], b[3]]
+    };
+    for (seed, cap) in [(1u32, 3usize), (2, 8), (3, 40), (4, 200)] {
+        let cfg = DeviceConfig {
+            max_devices: cap,
+            ..DeviceConfig::default()
+        };
+        let mut t = DeviceTable::new(cfg, u64::from(seed));
+        // Most recent sender last.
+        let mut model: Vec<u32> = Vec::new();
+        let mut x = seed;
+        for n in 0..6_000u32 {
+            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            let s = if n % 2 == 0 {
+                x >> 29
+            } else {
+                8 + (x >> 8) % 400
+            };
+            let d = (x >> 4) % 420;
+            let f = udp((mac(s), IP_A, 1000), (mac(d), IP_B, 53), b"x");
+            observe(&mut t, &f, linktype::ETHERNET);
+            if let Some(at) = model.iter().position(|&m| m == s) {
+                model.remove(at);
+            } else if model.len() == cap {
+                model.remove(0);
+            }
+            model.push(s);
+            if n % 97 == 0 || n > 5_900 {
+                let mut live: Vec<u32> = model.clone();
+                live.sort_unstable();
+                let mut have: Vec<u32> = (0..420)
+                    .filter(|&m| t.find(DeviceKey::Mac(MacAddr(mac(m)))).is_some())
+                    .collect();
+                have.sort_unstable();
+                assert_eq!(have, live, "seed {seed} cap {cap} packet {n}");
+            }
+        }
+        assert_eq!(t.len(), cap);
+        assert_eq!(
+            t.counters.evicted,
+            t.counters.created - cap as u64,
+            "seed {seed}"
+        );
+    }
 }
