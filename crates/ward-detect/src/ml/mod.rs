@@ -192,6 +192,26 @@ impl MlDetector {
         }
     }
 
+    /// Device `id`'s window for a packet of `second`: its open one, or a
+    /// fresh one.
+    #[inline(always)]
+    fn window(
+        &mut self,
+        id: DeviceId,
+        key: DeviceKey,
+        second: i64,
+        ts: Timestamp,
+    ) -> &mut HostWindow {
+        let w = self.windows.entry(id, || HostWindow::new(key, second, ts));
+        if w.key != key || !same_window(w.second, second) {
+            // Ticks close windows before the next second's first packet;
+            // this covers a reused device slot and time that jumped back
+            // (a fresh window).
+            *w = HostWindow::new(key, second, ts);
+        }
+        w
+    }
+
     /// Finish every window older than `second` (all of them when `None`).
     ///
     /// Most windows are benign, and the forest settles that after a few of
@@ -438,24 +458,13 @@ impl Detector for MlDetector {
         }
         let second = ts.micros().div_euclid(1_000_000);
         if let Some(id) = ctx.src_device {
-            if let Some(key) = ctx.devices.get(id).map(|d| d.key) {
-                let w = self.windows.entry(id, || HostWindow::new(key, second, ts));
-                if w.key != key || !same_window(w.second, second) {
-                    // Ticks close windows before the next second's first
-                    // packet; this covers a reused device slot and time
-                    // that jumped back (a fresh window).
-                    *w = HostWindow::new(key, second, ts);
-                }
-                w.sent(ctx);
+            if let Some(d) = ctx.devices.get(id) {
+                self.window(id, d.key, second, ts).sent(ctx);
             }
         }
         if let Some(id) = ctx.dst_device.filter(|d| Some(*d) != ctx.src_device) {
-            if let Some(key) = ctx.devices.get(id).map(|d| d.key) {
-                let w = self.windows.entry(id, || HostWindow::new(key, second, ts));
-                if w.key != key || !same_window(w.second, second) {
-                    *w = HostWindow::new(key, second, ts);
-                }
-                w.received(ctx);
+            if let Some(d) = ctx.devices.get(id) {
+                self.window(id, d.key, second, ts).received(ctx);
             }
         }
         let _ = out;
