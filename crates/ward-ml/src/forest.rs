@@ -432,16 +432,27 @@ impl CompiledForest {
             let (except, min) = exit.for_what();
             return self.predict_proba_if_any_reaches(x, except, min);
         }
-        let mut p = vec![0.0f32; self.classes];
         let classes = self.classes;
+        // Most walks stop early and their sums are thrown away: they go to
+        // a buffer on the stack (the heap for a forest of many classes),
+        // copied out only when the walk is complete.
+        let mut small = [0.0f32; 16];
+        let mut large = Vec::new();
+        let p: &mut [f32] = match small.get_mut(..classes) {
+            Some(p) => p,
+            None => {
+                large.resize(classes, 0.0f32);
+                &mut large
+            }
+        };
         let mut limits = exit.limits.chunks_exact(classes.max(1));
         let bounded = !exit.limits.is_empty();
-        let complete = self.walk_until(x, &mut p, None, |p| {
+        let complete = self.walk_until(x, p, None, |p| {
             // One row per tree walked, in order.
             let row = limits.next().unwrap_or(&[]);
             bounded && row.len() == p.len() && p.iter().zip(row).all(|(v, l)| v <= l)
         });
-        complete.then_some(p)
+        complete.then(|| p.to_vec())
     }
 
     fn walk(&self, x: &[f32], p: &mut [f32], used: Option<&mut Vec<(u32, u32)>>) {
@@ -973,6 +984,42 @@ mod tests {
         }
         // Both outcomes occur: the test exercises the early exit.
         assert!(settled > 1000 && walked > 1000, "{settled} {walked}");
+    }
+
+    /// A forest of more classes than the stack buffer of
+    /// `predict_proba_if_any_reaches_with` holds (16) sums on the heap:
+    /// the same answers, to the bit, as the rule applied tree by tree.
+    #[test]
+    fn early_exit_with_many_classes_is_the_rule() {
+        let mut rng = Rng::new(11);
+        let (mut rows, mut labels) = (Vec::new(), Vec::new());
+        for i in 0..600u32 {
+            let c = i % 20;
+            let r: Vec<f32> = (0..4)
+                .map(|j| (c * (j + 1)) as f32 + rng.below(3) as f32 / 4.0)
+                .collect();
+            rows.push(r);
+            labels.push(c);
+        }
+        let f = Forest::train(&rows, &labels, 20, &ForestParams::default()).compile();
+        assert_eq!(f.classes(), 20);
+        let bits =
+            |p: Option<Vec<f32>>| p.map(|p| p.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+        let (mut settled, mut walked) = (0, 0);
+        for i in 0..400 {
+            let x: Vec<f32> = (0..4).map(|_| rng.below(160) as f32 / 2.0).collect();
+            let except = i % 20;
+            for min in [0.05f32, 0.3, 0.6, 0.9] {
+                let want = f.predict_proba_if_any_reaches(&x, except, min);
+                match &want {
+                    Some(_) => walked += 1,
+                    None => settled += 1,
+                }
+                let got = f.predict_proba_if_any_reaches_with(&x, &f.early_exit(except, min));
+                assert_eq!(bits(got), bits(want), "{x:?} {except} {min}");
+            }
+        }
+        assert!(settled > 100 && walked > 100, "{settled} {walked}");
     }
 
     /// Each worked-out limit is exactly where the rule turns: it holds
