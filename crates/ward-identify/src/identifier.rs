@@ -19,6 +19,7 @@
 //! Bounded: one small record per device of the engine's (bounded) table,
 //! swept when devices are evicted; the inventory is capped.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
 use foldhash::fast::FixedState;
@@ -519,13 +520,14 @@ impl Identifier for DeviceIdentifier {
         for &id in &ids {
             let Some(d) = devices.get(id) else { continue };
             let key = d.key;
-            let fresh = self.tracks.get(&key).is_none_or(|t| t.id != id);
-            if fresh {
-                let key_str = key.to_string();
-                let known = self.inventory.devices.get(&key_str);
-                let replaced = self.tracks.insert(
-                    key,
-                    Track {
+            // One lookup per device and pass: a record of another device
+            // that had this key (evicted since) is replaced.
+            let (fresh, t) = match self.tracks.entry(key) {
+                Entry::Occupied(o) if o.get().id == id => (false, o.into_mut()),
+                entry => {
+                    let key_str = key.to_string();
+                    let known = self.inventory.devices.get(&key_str);
+                    let track = Track {
                         id,
                         generation: (usize::MAX, 0, 0, 0),
                         new_pending: known.is_none(),
@@ -541,14 +543,19 @@ impl Identifier for DeviceIdentifier {
                         answer: None,
                         tokens: None,
                         key: key_str,
-                    },
-                );
-                if let Some(kept) = replaced.and_then(|t| t.tokens) {
-                    self.kept_tokens = self.kept_tokens.saturating_sub(kept.tokens());
+                    };
+                    let t = match entry {
+                        Entry::Occupied(mut o) => {
+                            let replaced = o.insert(track);
+                            if let Some(kept) = replaced.tokens {
+                                self.kept_tokens = self.kept_tokens.saturating_sub(kept.tokens());
+                            }
+                            o.into_mut()
+                        }
+                        Entry::Vacant(v) => v.insert(track),
+                    };
+                    (true, t)
                 }
-            }
-            let Some(t) = self.tracks.get_mut(&key) else {
-                continue;
             };
             // Port evidence is behind a lock: look only when some device's
             // ports grew since the last pass.
@@ -796,20 +803,20 @@ impl DeviceIdentifier {
                 e.identity_evidence.clone_from(&d.identity_evidence);
             }
         }
-        // Rebuild the copy only when it differs (no allocation when it is
-        // unchanged). Compared item by item: the entry may hold another
-        // run's (or a merged device's) list of the same length and end.
-        let same = e.evidence.len() == d.evidence.len()
-            && e.evidence
-                .iter()
-                .zip(&d.evidence)
-                .all(|(a, (k, v))| a.source == k.as_str() && a.value == *v);
-        if !same {
-            e.evidence = d
-                .evidence
-                .iter()
-                .map(|(k, v)| ev(k.as_str(), v.clone()))
-                .collect();
+        // Copy only what differs: the device's list grows at its end, so
+        // usually the entry holds a prefix of it and only the new items are
+        // cloned. Compared item by item: the entry may hold another run's
+        // (or a merged device's) list, which is cut where it departs.
+        let kept = e
+            .evidence
+            .iter()
+            .zip(&d.evidence)
+            .take_while(|(a, (k, v))| a.source == k.as_str() && a.value == *v)
+            .count();
+        e.evidence.truncate(kept);
+        if let Some(new) = d.evidence.get(kept..) {
+            e.evidence
+                .extend(new.iter().map(|(k, v)| ev(k.as_str(), v.clone())));
         }
         // As `DeviceRecord::services` writes them ("TCP/80").
         let service =

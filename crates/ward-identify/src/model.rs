@@ -313,19 +313,20 @@ impl Model {
         let pm = self.compiled().model_forest.predict_proba(&f.x);
         let (index, probability) = argmax(&pm);
         let set = &f.tokens;
-        let not_oui = |t: &&u32| Some(**t) != f.oui_token;
-        let evidence_tokens = set.iter().filter(not_oui).count();
-        let matched = self.support.get(index).map_or(0, |sup| {
-            set.iter()
-                .filter(not_oui)
-                .filter(|t| sup.binary_search(t).is_ok())
-                .count()
-        });
-        let coverage = match self.support.get(index) {
-            Some(sup) if !set.is_empty() => {
-                set.iter().filter(|t| sup.binary_search(t).is_ok()).count() as f32
-                    / set.len() as f32
+        // One pass over the tokens and one search each gives the three
+        // counts (they were three passes and two searches per token).
+        let support = self.support.get(index);
+        let (mut evidence_tokens, mut matched, mut known) = (0usize, 0usize, 0usize);
+        for t in set {
+            let is_known = support.is_some_and(|sup| sup.binary_search(t).is_ok());
+            known += usize::from(is_known);
+            if Some(*t) != f.oui_token {
+                evidence_tokens += 1;
+                matched += usize::from(is_known);
             }
+        }
+        let coverage = match support {
+            Some(_) if !set.is_empty() => known as f32 / set.len() as f32,
             _ => 0.0,
         };
         ModelVote {
