@@ -66,6 +66,9 @@ const MAX_NAMES: usize = 8;
 const MAC_CACHE: usize = 1024;
 /// The MAC cache's "no such device" (ids stay below `lru::MAX_SLOTS`).
 const NO_DEVICE: u32 = u32::MAX;
+/// Slots of the evidence memo (a power of two; 16 KiB), see
+/// [`DeviceTable::add_hint`].
+const EVIDENCE_MEMO: usize = 4096;
 const MAX_SERVICES: usize = 64;
 const MAX_PROTOCOLS: usize = 32;
 const MAX_VALUE: usize = 256;
@@ -318,6 +321,11 @@ pub struct DeviceTable {
     /// Odd multiplier picking a MAC's cache slot, from the seed (a flood
     /// aimed at one slot only costs the lookups the cache would save).
     mac_cache_mul: u64,
+    /// Per slot (picked by device, kind and value), the place in its
+    /// device's `evidence` where a hint hashing here was last found or
+    /// put: a guess, compared with the entry before it is believed, so it
+    /// never changes what is kept (see [`DeviceTable::add_hint`]).
+    evidence_memo: Box<[u32]>,
 }
 
 impl DeviceTable {
@@ -337,6 +345,7 @@ impl DeviceTable {
             evidence_version: 0,
             mac_cache: vec![(0, 0); MAC_CACHE].into_boxed_slice(),
             mac_cache_mul: FixedState::with_seed(seed ^ 0x6d61_635f_6361_6368).hash_one(0u64) | 1,
+            evidence_memo: vec![u32::MAX; EVIDENCE_MEMO].into_boxed_slice(),
         }
     }
 
@@ -737,7 +746,13 @@ impl DeviceTable {
     /// Add a piece of identity evidence. Host names also become the device's name.
     ///
     /// Most hints repeat evidence the device already has (every DNS query,
-    /// every TLS hello), so the value is copied only when it is kept.
+    /// every TLS hello; nine in ten in a home mix), so the value is copied
+    /// only when it is kept, and a repeat is recognised without walking
+    /// the list (up to `max_evidence` string comparisons): the evidence
+    /// memo names where the same device, kind and value were last found,
+    /// and that entry is compared first. A wrong guess (another hint in
+    /// the slot, the list changed by hand) only costs the walk. Host names
+    /// always take the long way: they also feed `hostnames`.
     pub fn add_hint(&mut self, id: DeviceId, kind: HintKind, value: &str) {
         let max = self.cfg.max_evidence;
         let value = clean(value);
@@ -745,6 +760,10 @@ impl DeviceTable {
             return;
         }
         let value: &str = &value;
+        if kind != HintKind::Hostname {
+            self.add_evidence(id, kind, value, max);
+            return;
+        }
         let Some(dev) = self.get_mut(id) else { return };
         let mut changed = false;
         if kind == HintKind::Hostname
@@ -764,6 +783,37 @@ impl DeviceTable {
         }
         if changed {
             self.mark_changed(id);
+        }
+    }
+
+    /// [`DeviceTable::add_hint`] for a cleaned, non-empty value of any kind
+    /// but `Hostname`: keep it unless the device has it or `max` items.
+    fn add_evidence(&mut self, id: DeviceId, kind: HintKind, value: &str, max: usize) {
+        let h = self.hasher.hash_one(value) ^ (u64::from(id) << 8 | kind as u64);
+        let slot = (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - EVIDENCE_MEMO.trailing_zeros()))
+            as usize;
+        let Some(dev) = self.slab.get_mut(id as usize).and_then(|d| d.as_mut()) else {
+            return;
+        };
+        let is_it = |(k, v): &(HintKind, String)| *k == kind && v == value;
+        let guess = self
+            .evidence_memo
+            .get(slot)
+            .map_or(usize::MAX, |&i| i as usize);
+        if dev.evidence.get(guess).is_some_and(is_it) {
+            return;
+        }
+        let at = match dev.evidence.iter().position(is_it) {
+            Some(at) => at,
+            None if dev.evidence.len() < max => {
+                dev.evidence.push((kind, value.to_string()));
+                self.evidence_version += 1;
+                dev.evidence.len() - 1
+            }
+            None => return,
+        };
+        if let Some(m) = self.evidence_memo.get_mut(slot) {
+            *m = u32::try_from(at).unwrap_or(u32::MAX);
         }
     }
 
@@ -848,7 +898,7 @@ fn ip_hash(hasher: &FixedState, ip: IpAddr) -> u64 {
 fn clean(v: &str) -> std::borrow::Cow<'_, str> {
     let v = v.trim().trim_end_matches('.');
     // At most MAX_VALUE bytes is at most MAX_VALUE characters: nothing to cut.
-    if v.len() <= MAX_VALUE && !v.chars().any(char::is_control) {
+    if v.len() <= MAX_VALUE && !has_control(v) {
         return std::borrow::Cow::Borrowed(v.trim_end());
     }
     let mut out: String = v
@@ -858,6 +908,15 @@ fn clean(v: &str) -> std::borrow::Cow<'_, str> {
         .collect();
     out.truncate(out.trim_end().len());
     std::borrow::Cow::Owned(out)
+}
+
+/// `v.chars().any(char::is_control)`, the usual case first: printable
+/// ASCII (every byte 0x20–0x7E) has no control character, and telling so
+/// is one pass without an early exit, which the compiler vectorises; only
+/// a value with another byte is read as characters.
+fn has_control(v: &str) -> bool {
+    let unusual = v.bytes().fold(false, |a, c| a | !(0x20..0x7f).contains(&c));
+    unusual && v.chars().any(char::is_control)
 }
 
 #[cfg(test)]

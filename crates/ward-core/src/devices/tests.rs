@@ -446,3 +446,108 @@ fn eviction_takes_the_least_recent_sender_as_a_plain_list_says() {
         );
     }
 }
+
+/// The quick test for control characters answers what the character test
+/// answers, for every character alone and between other characters.
+#[test]
+fn control_characters_are_found_as_the_character_test_finds_them() {
+    for c in (0..=0x10ffffu32).filter_map(char::from_u32) {
+        let alone = c.to_string();
+        assert_eq!(has_control(&alone), c.is_control(), "{:#x}", c as u32);
+        let between = format!("é{c}\u{80}x");
+        assert!(has_control(&between), "{:#x}", c as u32);
+        let around = format!("ab{c}\u{a0}\u{9f}z");
+        assert!(has_control(&around));
+        let clean_around = format!("ab{c}\u{a0}\u{c0}z");
+        assert_eq!(
+            has_control(&clean_around),
+            c.is_control(),
+            "{:#x}",
+            c as u32
+        );
+    }
+}
+
+/// Evidence kept by the table is what walking the list for every hint
+/// keeps (the plain `add_hint`), while hints repeat, lists fill up and the
+/// public lists are changed by hand between hints (entries removed, moved,
+/// added, so remembered places go stale); the evidence version moves when
+/// and only when the plain model's evidence grows or a first name comes.
+#[test]
+fn evidence_matches_walking_the_list_whatever_is_remembered() {
+    const KINDS: [HintKind; 4] = [
+        HintKind::DnsQuery,
+        HintKind::TlsSni,
+        HintKind::HttpUserAgent,
+        HintKind::Hostname,
+    ];
+    let cfg = DeviceConfig {
+        max_evidence: 24,
+        ..DeviceConfig::default()
+    };
+    let mut t = DeviceTable::new(cfg, 3);
+    let ids: Vec<DeviceId> = (0..6u8)
+        .map(|i| {
+            let f = udp(([0x02, 0, 0, 0, 0x30, i], IP_A, 1), (MAC_B, IP_B, 2), b"");
+            observe(&mut t, &f, linktype::ETHERNET).0.unwrap()
+        })
+        .collect();
+    // Per device: (evidence, hostnames), the plain way.
+    type Lists = (Vec<(HintKind, String)>, Vec<String>);
+    let mut model: Vec<Lists> = vec![Default::default(); 6];
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let mut rnd = |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    for step in 0..30_000 {
+        let d = rnd(6) as usize;
+        let id = ids[d];
+        if rnd(50) == 0 {
+            // A hand edit of the public lists (the table must not care).
+            let dev = t.get_mut(id).unwrap();
+            let (ev, names) = &mut model[d];
+            match rnd(3) {
+                0 if !ev.is_empty() => {
+                    let at = rnd(ev.len() as u64) as usize;
+                    ev.remove(at);
+                    dev.evidence.remove(at);
+                }
+                1 if ev.len() > 1 => {
+                    ev.swap(0, 1);
+                    dev.evidence.swap(0, 1);
+                }
+                _ => {
+                    let e = (HintKind::DnsQuery, format!("added{}", rnd(5)));
+                    ev.push(e.clone());
+                    dev.evidence.push(e);
+                    if let Some(n) = names.pop() {
+                        dev.hostnames.retain(|h| *h != n);
+                    }
+                }
+            }
+            continue;
+        }
+        let kind = KINDS[rnd(4) as usize];
+        let value = format!("v{}", rnd(40));
+        let before = t.evidence_version();
+        t.add_hint(id, kind, &value);
+        let (ev, names) = &mut model[d];
+        let mut grew = false;
+        if kind == HintKind::Hostname && names.len() < MAX_NAMES && !names.contains(&value) {
+            // A first name is news; a further one counts when it is new evidence.
+            grew = names.is_empty();
+            names.push(value.clone());
+        }
+        if ev.len() < 24 && !ev.iter().any(|(k, v)| *k == kind && *v == value) {
+            ev.push((kind, value));
+            grew = true;
+        }
+        assert_eq!(t.evidence_version() != before, grew, "step {step}");
+        let dev = t.get(id).unwrap();
+        assert_eq!(&dev.evidence, ev, "step {step} device {d}");
+        assert_eq!(&dev.hostnames, names, "step {step} device {d}");
+    }
+}
