@@ -190,25 +190,24 @@ impl Device {
 
     /// The `device` event body.
     pub fn record(&self, reason: &str) -> DeviceRecord {
-        let mut evidence: Vec<Evidence> = self.identity_evidence.clone();
-        for (k, v) in &self.evidence {
-            if evidence.len() >= 32 {
-                break;
-            }
+        // Built in its final order and length at once (no regrowth, no
+        // shift for the vendor): the vendor, identification's evidence,
+        // then the device's own while the two are under 32 items.
+        let own = (self.evidence.len()).min(32usize.saturating_sub(self.identity_evidence.len()));
+        let mut evidence: Vec<Evidence> = Vec::with_capacity(
+            usize::from(self.vendor.is_some()) + self.identity_evidence.len() + own,
+        );
+        if let Some(v) = self.vendor {
             evidence.push(Evidence {
-                source: k.as_str().to_string(),
-                value: v.clone(),
+                source: "oui".into(),
+                value: v.to_string(),
             });
         }
-        if let Some(v) = self.vendor {
-            evidence.insert(
-                0,
-                Evidence {
-                    source: "oui".into(),
-                    value: v.to_string(),
-                },
-            );
-        }
+        evidence.extend(self.identity_evidence.iter().cloned());
+        evidence.extend(self.evidence.iter().take(own).map(|(k, v)| Evidence {
+            source: k.as_str().to_string(),
+            value: v.clone(),
+        }));
         DeviceRecord {
             mac: self.mac(),
             ips: self.ips.clone(),
@@ -373,7 +372,9 @@ impl DeviceTable {
             .enumerate()
             .filter_map(|(i, d)| d.as_ref().map(|d| (i as u32, d)))
             .collect();
-        v.sort_by_key(|(_, d)| (d.first_seen, d.key.to_string()));
+        // Each key's text once (sorting by a computed key makes it for
+        // every comparison); stable like `sort_by_key`, keys distinct anyway.
+        v.sort_by_cached_key(|(_, d)| (d.first_seen, d.key.to_string()));
         v.into_iter()
     }
 

@@ -508,9 +508,10 @@ impl Engine {
 
     fn run_ticks(&mut self, sink: &mut dyn EventSink) {
         let now = self.now;
+        // The first tick is worked out once (a division), not for every packet.
         let next = *self
             .next_tick
-            .get_or_insert(Timestamp::from_secs(now.0.div_euclid(1_000_000) + 1));
+            .get_or_insert_with(|| Timestamp::from_secs(now.0.div_euclid(1_000_000) + 1));
         if now < next {
             return;
         }
@@ -536,7 +537,7 @@ impl Engine {
         // its first payload, or its parser said it has nothing more to
         // learn, as TLS does after both hellos): its later packets skip
         // the sequence tracking too, which exists only to feed a parser.
-        let flow = self.flows.get(h.slot);
+        let flow = self.flows.get_mut(h.slot);
         if flow.app_probed && flow.parser.is_none() {
             return;
         }
@@ -545,7 +546,6 @@ impl Engine {
             Transport::Udp(_) => (AppTransport::Udp, None, 0),
             _ => return,
         };
-        let flow = self.flows.get_mut(h.slot);
         let d = h.dir.index();
         let mut data = pkt.payload;
         if let Some(seq) = seq {
@@ -1001,10 +1001,9 @@ impl FlowEventScratch {
         } else {
             (0, 0)
         };
-        let (mut b0, mut b1, mut b2) = ([0; 2], [0; 2], [0; 2]);
-        put(&mut r.tcp_flags, flags, hex_byte(f0 | f1, &mut b0));
-        put(&mut r.tcp_flags_ts, flags_ts, hex_byte(f0, &mut b1));
-        put(&mut r.tcp_flags_tc, flags_tc, hex_byte(f1, &mut b2));
+        put(&mut r.tcp_flags, flags, hex_byte(f0 | f1));
+        put(&mut r.tcp_flags_ts, flags_ts, hex_byte(f0));
+        put(&mut r.tcp_flags_tc, flags_tc, hex_byte(f1));
         put(&mut r.app_proto, app, flow.app_proto.map(|p| p.as_str()));
         r.vlan = flow.vlan;
         &self.event
@@ -1049,16 +1048,32 @@ fn proto_str(p: u8, buf: &mut [u8; 3]) -> &str {
     std::str::from_utf8(&buf[skip..]).unwrap_or("")
 }
 
-/// `f` as two lower-case hex digits in `buf` (`None` for no flags), as
-/// [`flags_hex`] writes them.
-fn hex_byte(f: u8, buf: &mut [u8; 2]) -> Option<&str> {
+/// Every byte as two lower-case hex digits, `00` to `ff`, one after the other.
+const HEX_PAIRS: &str = {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    if f == 0 {
-        return None;
+    const BYTES: [u8; 512] = {
+        let mut b = [0u8; 512];
+        let mut i = 0;
+        while i < 256 {
+            b[2 * i] = HEX[i >> 4];
+            b[2 * i + 1] = HEX[i & 0x0f];
+            i += 1;
+        }
+        b
+    };
+    match std::str::from_utf8(&BYTES) {
+        Ok(s) => s,
+        Err(_) => panic!("hex digits are ASCII"),
     }
-    *buf = [HEX[usize::from(f >> 4)], HEX[usize::from(f & 0x0f)]];
-    // ASCII hex digits: always UTF-8.
-    std::str::from_utf8(buf).ok()
+};
+
+/// `f` as two lower-case hex digits (`None` for no flags), as [`flags_hex`]
+/// writes them, taken from a table built at compile time (three of these
+/// are written for every TCP flow; checking a fresh buffer as UTF-8 cost
+/// more than the rest of the job).
+fn hex_byte(f: u8) -> Option<&'static str> {
+    let i = 2 * usize::from(f);
+    (f != 0).then(|| HEX_PAIRS.get(i..i + 2)).flatten()
 }
 
 /// The `flow` event for a flow leaving the table.

@@ -551,3 +551,53 @@ fn evidence_matches_walking_the_list_whatever_is_remembered() {
         assert_eq!(&dev.hostnames, names, "step {step} device {d}");
     }
 }
+
+/// A `device` event's evidence: the vendor first, identification's
+/// evidence, then the device's own while the two are under 32 items, as
+/// built before one list was made at its final length (identity and own
+/// lists of every length around the cut, with and without a vendor).
+#[test]
+fn device_record_evidence_is_vendor_identity_then_own_up_to_32() {
+    let mut t = DeviceTable::new(DeviceConfig::default(), 7);
+    let (a, _) = observe(&mut t, &udp((MAC_A, IP_A, 1), (MAC_B, IP_B, 2), b""), 1);
+    let a = a.unwrap();
+    for vendor in [None, Some("Acme")] {
+        for identity in [0, 1, 5, 31, 32, 33, 40] {
+            for own in [0, 1, 10, 31, 32, 40] {
+                let d = t.get_mut(a).unwrap();
+                d.vendor = vendor;
+                d.identity_evidence = (0..identity)
+                    .map(|i| Evidence {
+                        source: "model".into(),
+                        value: format!("id{i}"),
+                    })
+                    .collect();
+                d.evidence = (0..own)
+                    .map(|i| (HintKind::DnsQuery, format!("own{i}")))
+                    .collect();
+                let d = t.get(a).unwrap();
+                // The way it was built before: the vendor inserted last, at the front.
+                let mut want = d.identity_evidence.clone();
+                for (k, v) in &d.evidence {
+                    if want.len() >= 32 {
+                        break;
+                    }
+                    want.push(Evidence {
+                        source: k.as_str().to_string(),
+                        value: v.clone(),
+                    });
+                }
+                if let Some(v) = d.vendor {
+                    want.insert(
+                        0,
+                        Evidence {
+                            source: "oui".into(),
+                            value: v.to_string(),
+                        },
+                    );
+                }
+                assert_eq!(d.record("x").evidence, want, "{vendor:?} {identity} {own}");
+            }
+        }
+    }
+}

@@ -634,3 +634,12 @@ fn an_evicted_flow_event_comes_before_the_new_device() {
         "{kinds:?}"
     );
 }
+
+/// The hex pairs come from the table for every byte as `flags_hex` writes
+/// them (the flow event test meets only the flags its flows have).
+#[test]
+fn hex_byte_is_flags_hex_for_every_byte() {
+    for f in 0..=255u8 {
+        assert_eq!(hex_byte(f), flags_hex(f).as_deref(), "{f:#x}");
+    }
+}
