@@ -1,3 +1,4 @@
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 
 use super::*;
@@ -599,5 +600,203 @@ fn device_record_evidence_is_vendor_identity_then_own_up_to_32() {
                 assert_eq!(d.record("x").evidence, want, "{vendor:?} {identity} {own}");
             }
         }
+    }
+}
+
+/// The inventory written the plain way, for a table that fills up: devices
+/// in sending order (least recent first), the address bindings, traffic
+/// counts, the changed list and the created/evicted counters, with an
+/// evicted device's addresses forgotten with it.
+struct Inventory {
+    cap: usize,
+    max_ips: usize,
+    order: Vec<DeviceKey>,
+    ips: HashMap<DeviceKey, Vec<IpAddr>>,
+    owner: HashMap<IpAddr, (DeviceKey, Timestamp)>,
+    sent: HashMap<DeviceKey, u64>,
+    received: HashMap<DeviceKey, u64>,
+    changed: Vec<DeviceKey>,
+    created: u64,
+    evicted: u64,
+}
+
+impl Inventory {
+    fn sender(&mut self, key: DeviceKey) {
+        if self.order.contains(&key) {
+            return;
+        }
+        if self.order.len() == self.cap {
+            let old = self.order.remove(0);
+            for ip in self.ips.remove(&old).unwrap_or_default() {
+                self.owner.remove(&ip);
+            }
+            self.sent.remove(&old);
+            self.received.remove(&old);
+            self.changed.retain(|k| *k != old);
+            self.evicted += 1;
+        }
+        self.order.push(key);
+        self.ips.insert(key, Vec::new());
+        self.changed.push(key);
+        self.created += 1;
+    }
+
+    fn bind_used(&mut self, key: DeviceKey, ip: IpAddr, now: Timestamp) {
+        match self.owner.get_mut(&ip) {
+            Some((o, last)) if *o == key => {
+                *last = (*last).max(now);
+                return;
+            }
+            Some((o, last)) => {
+                if now.since(*last) < ADDRESS_HOLD_SECS * 1_000_000 {
+                    return;
+                }
+                let o = *o;
+                if let Some(l) = self.ips.get_mut(&o) {
+                    l.retain(|a| *a != ip);
+                }
+            }
+            None => {}
+        }
+        let l = self.ips.entry(key).or_default();
+        if l.len() >= self.max_ips {
+            let old = l.remove(0);
+            self.owner.remove(&old);
+        }
+        l.push(ip);
+        self.owner.insert(ip, (key, now));
+        if ip.is_ipv4() && !self.changed.contains(&key) {
+            self.changed.push(key);
+        }
+    }
+
+    fn touched(&mut self, key: DeviceKey) {
+        self.order.retain(|k| *k != key);
+        self.order.push(key);
+        *self.sent.entry(key).or_default() += 1;
+    }
+}
+
+/// A table that fills up and keeps evicting, with devices keyed by MAC
+/// (Ethernet) and by address (raw IP captures) side by side, addresses
+/// moving between them and time jumping past the address hold: which
+/// devices live, their addresses, who owns each address, the traffic
+/// counts, the changed list (what `device` events are made from) and the
+/// created/evicted counters are the plain model's after every packet,
+/// before the first eviction and long after it. The evicted device's
+/// remembered index bucket and MAC cache slot must never answer for the
+/// device that reuses its id.
+#[test]
+fn a_full_table_keeps_the_plain_inventory_with_mac_and_address_keys() {
+    let mac = |i: u32| [0x02, 0x44, 0, 0, 0, i as u8];
+    let pool: Vec<[u8; 4]> = (0..40u8).map(|i| [10, 9, 0, i]).collect();
+    for (seed, cap, max_ips) in [(1u64, 1usize, 1usize), (2, 4, 2), (3, 9, 1), (4, 16, 3)] {
+        let cfg = DeviceConfig {
+            max_devices: cap,
+            max_ips,
+            ..DeviceConfig::default()
+        };
+        let mut t = DeviceTable::new(cfg, seed);
+        let mut m = Inventory {
+            cap,
+            max_ips,
+            order: Vec::new(),
+            ips: HashMap::new(),
+            owner: HashMap::new(),
+            sent: HashMap::new(),
+            received: HashMap::new(),
+            changed: Vec::new(),
+            created: 0,
+            evicted: 0,
+        };
+        let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        let mut rnd = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let mut now = T0;
+        for step in 0..4_000 {
+            now += match rnd(8) {
+                0 => 400_000_000,
+                1..=3 => rnd(100) as i64 * 1_000_000,
+                _ => rnd(1_000) as i64,
+            };
+            let ts = Timestamp(now);
+            let s = rnd(24) as u32;
+            let d = rnd(24) as u32;
+            // Mostly a station's own address, sometimes anyone's.
+            let src_ip = if rnd(4) == 0 {
+                pool[rnd(40) as usize]
+            } else {
+                pool[s as usize]
+            };
+            let dst_ip = pool[rnd(40) as usize];
+            let frame = udp((mac(s), src_ip, 1), (mac(d), dst_ip, 2), b"x");
+            let raw = rnd(3) == 0;
+            let p = if raw {
+                decode(ts, linktype::RAW, &frame[14..], frame.len() as u32 - 14)
+            } else {
+                decode(ts, linktype::ETHERNET, &frame, frame.len() as u32)
+            };
+            let (src, dst) = t.observe(&p);
+            let skey = if raw {
+                DeviceKey::Ip(IpAddr::from(src_ip))
+            } else {
+                DeviceKey::Mac(MacAddr(mac(s)))
+            };
+            m.sender(skey);
+            m.bind_used(skey, IpAddr::from(src_ip), ts);
+            m.touched(skey);
+            // The receiver is looked up after the sender is accounted.
+            let dkey = if raw {
+                m.owner.get(&IpAddr::from(dst_ip)).map(|(k, _)| *k)
+            } else {
+                Some(DeviceKey::Mac(MacAddr(mac(d)))).filter(|k| m.order.contains(k))
+            };
+            if let Some(k) = dkey {
+                *m.received.entry(k).or_default() += 1;
+            }
+            let at = format!("seed {seed} step {step}");
+            assert_eq!(src, t.find(skey), "{at}");
+            assert_eq!(
+                src.and_then(|i| t.get(i)).map(|d| d.key),
+                Some(skey),
+                "{at}"
+            );
+            assert_eq!(dst.and_then(|i| t.get(i)).map(|d| d.key), dkey, "{at}");
+            assert_eq!(t.len(), m.order.len(), "{at}");
+            assert_eq!(
+                (t.counters.created, t.counters.evicted),
+                (m.created, m.evicted),
+                "{at}"
+            );
+            for k in &m.order {
+                let dev = t.find(*k).and_then(|i| t.get(i));
+                let dev = dev.unwrap_or_else(|| panic!("{at}: {k:?} lost"));
+                assert_eq!(&dev.ips, &m.ips[k], "{at} {k:?}");
+                assert_eq!(dev.pkts_sent, m.sent[k], "{at} {k:?}");
+                assert_eq!(
+                    dev.pkts_received,
+                    m.received.get(k).copied().unwrap_or(0),
+                    "{at}"
+                );
+            }
+            for ip in &pool {
+                let ip = IpAddr::from(*ip);
+                let got = t.find_ip(ip).and_then(|i| t.get(i)).map(|d| d.key);
+                assert_eq!(got, m.owner.get(&ip).map(|(k, _)| *k), "{at} {ip}");
+            }
+            if rnd(5) == 0 {
+                let got: Vec<DeviceKey> = t
+                    .take_changed()
+                    .into_iter()
+                    .filter_map(|i| t.get(i).map(|d| d.key))
+                    .collect();
+                assert_eq!(got, std::mem::take(&mut m.changed), "{at}");
+            }
+        }
+        assert!(m.evicted > 100, "seed {seed}: {} evictions", m.evicted);
     }
 }
