@@ -1208,15 +1208,14 @@ impl Ensemble<MEMBERS> {
     }
 
     /// Forward pass of every member over `b.x`; leaves hidden units in
-    /// `b.y`, reconstructions in `b.z`, `x − z` in `b.err`, and writes each
-    /// member's RMSE to `rmse` in member order (`slots` from
-    /// [`Ensemble::rmse_slots`]).
+    /// `b.y`, reconstructions in `b.z`, `x − z` in `b.err`, and each lane's
+    /// RMSE in `b.rmse` (see [`Scratch::collect_errors`]).
     // Inlined into the kernel build's closure only with optimisations: an
     // unoptimised build would give every inlined kernel its own stack
     // slots, a frame of over a megabyte (more than a test thread's stack).
     // Not inlined, it still computes the same bits, only slower.
     #[cfg_attr(not(debug_assertions), inline(always))]
-    fn forward(&self, b: &mut Buffers, slots: &[u32], rmse: &mut Vec<f32>, simd: Simd) {
+    fn forward(&self, b: &mut Buffers, simd: Simd) {
         let Buffers {
             x,
             y,
@@ -1282,12 +1281,6 @@ impl Ensemble<MEMBERS> {
                 *half_mut(out, g) = (sq / v8(count, g)).sqrt().to_array();
             }
         }
-        let flat = b.rmse.as_flattened();
-        rmse.extend(
-            slots
-                .iter()
-                .map(|&i| flat.get(i as usize).copied().unwrap_or(0.0)),
-        );
     }
 
     /// One SGD step (Kitsune's `dA.train`) of every member, from the pass
@@ -1407,6 +1400,13 @@ struct Autoencoder {
     /// `wt` holds the current `w`.
     #[serde(skip)]
     wt_fresh: bool,
+    /// `lo` and `inv` sixteen to a row, zero past the last input, for
+    /// the AVX-512 scaling ([`Autoencoder::scale`]); rebuilt with them
+    /// (and after loading, when scoring finds them missing). Not saved.
+    #[serde(skip)]
+    lo16: Vec<Row>,
+    #[serde(skip)]
+    inv16: Vec<Row>,
 }
 
 /// Activations of one pass through an [`Autoencoder`].
@@ -1523,7 +1523,33 @@ impl Autoencoder {
             inv: vec![0.0; n],
             wt: Vec::new(),
             wt_fresh: false,
+            lo16: Vec::new(),
+            inv16: Vec::new(),
         }
+    }
+
+    /// Values of the activations' input-sized buffers: `n` rounded up to
+    /// whole sixteen-lane rows, so that the AVX-512 build scales, squashes
+    /// and subtracts whole registers (the padding is never read as an
+    /// input, reconstruction or error).
+    fn padded(&self) -> usize {
+        self.n.next_multiple_of(MEMBERS)
+    }
+
+    /// Whether `lo16` and `inv16` are `lo` and `inv` in rows.
+    fn rows_fresh(&self) -> bool {
+        self.lo16.len() == self.n.div_ceil(MEMBERS)
+    }
+
+    /// Makes `lo16` and `inv16` the current `lo` and `inv`.
+    fn refresh_rows(&mut self) {
+        let rows = |v: &[f32]| {
+            let mut r = vec![[0.0f32; MEMBERS]; v.len().div_ceil(MEMBERS)];
+            r.as_flattened_mut()[..v.len()].copy_from_slice(v);
+            r
+        };
+        self.lo16 = rows(&self.lo);
+        self.inv16 = rows(&self.inv);
     }
 
     fn blocks(&self) -> usize {
@@ -1569,14 +1595,14 @@ impl Autoencoder {
     }
 
     fn fit(&self, b: &mut Activations) {
-        let (n, blocks) = (self.n, self.blocks());
-        if b.x.len() != n || b.y.len() != blocks {
+        let (p, blocks) = (self.padded(), self.blocks());
+        if b.x.len() != p || b.y.len() != blocks {
             *b = Activations {
-                x: vec![0.0; n],
+                x: vec![0.0; p],
                 y: vec![[0.0; LANES]; blocks],
-                z: vec![0.0; n],
-                err: vec![0.0; n],
-                sq: vec![0.0; n],
+                z: vec![0.0; p],
+                err: vec![0.0; p],
+                sq: vec![0.0; p],
                 gh: vec![[0.0; LANES]; blocks],
             };
         }
@@ -1610,12 +1636,24 @@ impl Autoencoder {
         for j in 0..self.n {
             (self.lo[j], self.inv[j]) = scale_of(self.norm_min[j], self.norm_max[j]);
         }
+        self.refresh_rows();
     }
 
-    /// Scales `raw` (one value per input; missing values count as 0) into `b.x`.
+    /// Scales `raw` (one value per input; missing values count as 0) into
+    /// `b.x` (its padding stays 0). Under AVX-512, when `raw` has whole
+    /// rows and the scaling rows are current, sixteen at a time with the
+    /// same operations (see `avx512::scale_rows`).
     #[inline(always)]
-    fn scale(&self, raw: &[f32], b: &mut Activations) {
+    fn scale(&self, raw: &[f32], b: &mut Activations, simd: Simd) {
         self.fit(b);
+        #[cfg(target_arch = "x86_64")]
+        if let Simd::Avx512(s) = simd {
+            if raw.len() >= b.x.len() && self.rows_fresh() {
+                avx512::scale_rows(s, raw, &self.lo16, &self.inv16, self.n, &mut b.x);
+                return;
+            }
+        }
+        let _ = simd;
         if raw.len() < self.n {
             b.x.fill(0.0);
         }
@@ -1643,7 +1681,9 @@ impl Autoencoder {
     // Inlined only with optimisations, as `Ensemble::forward`.
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn forward(&self, b: &mut Activations, simd: Simd) -> f32 {
-        let (x, y, z) = (&b.x[..], &mut b.y[..], &mut b.z[..]);
+        let n = self.n;
+        let (x, y) = (&b.x[..n], &mut b.y[..]);
+        let z = &mut b.z[..n];
         // Encoder and sigmoid: sixteen lanes where the CPU has AVX-512,
         // eight where it has AVX2 (same bits).
         #[cfg(target_arch = "x86_64")]
@@ -1725,7 +1765,13 @@ impl Autoencoder {
         match wide {
             #[cfg(target_arch = "x86_64")]
             Some(s) => match simd {
-                Simd::Avx512(s) => avx512::sigmoids(s, z),
+                Simd::Avx512(s) => {
+                    // Whole registers over the padded buffer (the padding
+                    // is squashed too, and never read), then the errors
+                    // and their squares sixteen at a time.
+                    avx512::sigmoids(s, &mut b.z);
+                    return avx512::rmse(s, &b.x, &b.z, &mut b.err, &mut b.sq, n);
+                }
                 _ => avx2::sigmoids(s, z),
             },
             _ => {
@@ -1738,7 +1784,7 @@ impl Autoencoder {
                 }
             }
         }
-        Self::rmse(x, z, &mut b.err, &mut b.sq)
+        Self::rmse(x, z, &mut b.err[..n], &mut b.sq[..n])
     }
 
     /// `err = x − z` and the RMSE: the errors and their squares in one
@@ -1850,6 +1896,10 @@ struct Scratch {
     gather8: Gather,
     /// [`Ensemble::rmse_slots`], built with `gather`.
     slots: Vec<u32>,
+    /// The same as the AVX-512 build's permute of the per-bundle RMSEs
+    /// (at most two bundles: 32 lanes), built with `slots`.
+    #[cfg(target_arch = "x86_64")]
+    slot_perm: Option<avx512::SlotPerm>,
     /// Compressed features in the ensemble's input rows.
     raw: Vec<Row>,
     /// The input's features in feature order, compressed, zero past the
@@ -1870,12 +1920,38 @@ struct Scratch {
     kernels: Kernels,
 }
 
+impl Scratch {
+    /// The members' RMSEs (per-bundle lanes in `ens.rmse`) into `errors`
+    /// in member order, zero-padded to whole sixteen-lane rows (the output
+    /// layer reads them as rows under AVX-512, and only its `n` inputs
+    /// otherwise); a single 0 when there is no member.
+    #[inline(always)]
+    fn collect_errors(&mut self, simd: Simd) {
+        let members = self.slots.len();
+        self.errors.clear();
+        self.errors
+            .resize(members.max(1).next_multiple_of(MEMBERS), 0.0);
+        #[cfg(target_arch = "x86_64")]
+        if let (Simd::Avx512(s), Some(p)) = (simd, &self.slot_perm) {
+            avx512::collect_rmse(s, p, &self.ens.rmse, &mut self.errors);
+            return;
+        }
+        let _ = simd;
+        let flat = self.ens.rmse.as_flattened();
+        for (e, &i) in self.errors.iter_mut().zip(&self.slots) {
+            *e = flat.get(i as usize).copied().unwrap_or(0.0);
+        }
+    }
+}
+
 impl Default for Scratch {
     fn default() -> Self {
         Self {
             gather: Vec::new(),
             gather8: Gather::default(),
             slots: Vec::new(),
+            #[cfg(target_arch = "x86_64")]
+            slot_perm: None,
             raw: Vec::new(),
             features: Box::new([0.0; GATHER_SPAN]),
             features_len: 0,
@@ -1963,6 +2039,10 @@ impl KitNet {
             }
             s.gather8 = Gather::new(&s.gather);
             s.slots = self.ensemble.rmse_slots();
+            #[cfg(target_arch = "x86_64")]
+            {
+                s.slot_perm = avx512::SlotPerm::new(&s.slots);
+            }
             s.raw = vec![[0.0; MEMBERS]; rows];
         }
         // Gather into the bundles' rows, compress and scale; padding reads
@@ -2019,14 +2099,10 @@ impl KitNet {
             }
             self.ensemble.scale(&s.raw, &mut s.ens);
         }
-        s.errors.clear();
-        self.ensemble
-            .forward(&mut s.ens, &s.slots, &mut s.errors, simd);
+        self.ensemble.forward(&mut s.ens, simd);
+        s.collect_errors(simd);
         if train {
             self.ensemble.learn(&mut s.ens, self.learning_rate, simd);
-        }
-        if s.errors.is_empty() {
-            s.errors.push(0.0);
         }
     }
 
@@ -2036,7 +2112,11 @@ impl KitNet {
         if train {
             self.output.observe(&s.errors);
         }
-        self.output.scale(&s.errors, &mut s.out);
+        if !self.output.rows_fresh() {
+            // A loaded network: its scaling rows are not saved.
+            self.output.refresh_rows();
+        }
+        self.output.scale(&s.errors, &mut s.out, simd);
         // Scoring keeps the AVX-512 decoder's copy of the weights current
         // (training, which changes them every packet, decodes from `w`).
         #[cfg(target_arch = "x86_64")]
@@ -2081,18 +2161,14 @@ impl KitNet {
         if self.ensemble.observe(&s.raw) {
             // The scaling moved: the pass must be redone with it.
             self.ensemble.scale(&s.raw, &mut s.ens);
-            s.errors.clear();
-            self.ensemble
-                .forward(&mut s.ens, &s.slots, &mut s.errors, simd);
-            if s.errors.is_empty() {
-                s.errors.push(0.0);
-            }
+            self.ensemble.forward(&mut s.ens, simd);
+            s.collect_errors(simd);
             self.ensemble.learn(&mut s.ens, self.learning_rate, simd);
             return self.output_score(true, simd);
         }
         self.ensemble.learn(&mut s.ens, self.learning_rate, simd);
         let score = if self.output.observe(&s.errors) {
-            self.output.scale(&s.errors, &mut s.out);
+            self.output.scale(&s.errors, &mut s.out, simd);
             self.output.forward(&mut s.out, simd)
         } else {
             s.scored_score

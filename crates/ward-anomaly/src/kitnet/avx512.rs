@@ -386,6 +386,119 @@ fn scale16(s: V4, v: __m512, lo: __m512, inv: __m512) -> __m512 {
     f._mm512_min_ps(t, splat(s, 1000.0))
 }
 
+/// `super::Autoencoder::scale` on whole rows: `clamp_scaled((raw −
+/// lo)·inv)` sixteen at a time ([`scale16`], the ensemble's scaling, the
+/// same bits as the scalar code), the lanes past input `n` set to `+0`
+/// (their `lo` and `inv` are 0, but a non-finite `raw` there would give
+/// NaN). `raw` holds at least `x.len()` values.
+#[inline(always)]
+pub(super) fn scale_rows(s: V4, raw: &[f32], lo: &[Row], inv: &[Row], n: usize, x: &mut [f32]) {
+    let f = s.avx512f;
+    for (c, (((o, r), l), i)) in x
+        .as_chunks_mut::<MEMBERS>()
+        .0
+        .iter_mut()
+        .zip(raw.as_chunks::<MEMBERS>().0)
+        .zip(lo)
+        .zip(inv)
+        .enumerate()
+    {
+        let v = scale16(s, row16(r), row16(l), row16(i));
+        *o = bytemuck::cast(f._mm512_maskz_mov_ps(lanes_below(n, c), v));
+    }
+}
+
+/// Lanes `l` of row `c` with `16·c + l < n`.
+#[inline(always)]
+fn lanes_below(n: usize, c: usize) -> u16 {
+    match n.saturating_sub(c * MEMBERS) {
+        k if k >= MEMBERS => u16::MAX,
+        k => (1u16 << k) - 1,
+    }
+}
+
+/// `super::Autoencoder::rmse` with the errors and their squares sixteen at
+/// a time: `err = x − z` and `err²` per lane (the padding's set to `+0`),
+/// then the first `n` squares summed one by one in input order from
+/// `−0.0`, four terms a step as `Iterator::sum` over chunks of four does,
+/// and `√(Σ / n)`. The buffers hold whole rows, at least `n` values.
+#[inline(always)]
+pub(super) fn rmse(s: V4, x: &[f32], z: &[f32], err: &mut [f32], sq: &mut [f32], n: usize) -> f32 {
+    let f = s.avx512f;
+    for (c, (((e, q), xr), zr)) in err
+        .as_chunks_mut::<MEMBERS>()
+        .0
+        .iter_mut()
+        .zip(sq.as_chunks_mut::<MEMBERS>().0)
+        .zip(x.as_chunks::<MEMBERS>().0)
+        .zip(z.as_chunks::<MEMBERS>().0)
+        .enumerate()
+    {
+        let ev = f._mm512_maskz_mov_ps(lanes_below(n, c), sub(s, row16(xr), row16(zr)));
+        *e = bytemuck::cast(ev);
+        *q = bytemuck::cast(mul(s, ev, ev));
+    }
+    let sq = sq.get(..n).unwrap_or(sq);
+    let (q4, rest) = sq.as_chunks::<4>();
+    let mut total = -0.0f32;
+    for q in q4 {
+        total = total + q[0] + q[1] + q[2] + q[3];
+    }
+    for &q in rest {
+        total += q;
+    }
+    (total / n as f32).sqrt()
+}
+
+/// Where each member's RMSE lies in the per-bundle RMSE rows, as two
+/// permutes over the first two rows (32 lanes): member `16·c + l` reads
+/// lane `idx[c][l]` of the pair; lanes past the last member are set to
+/// `+0`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct SlotPerm {
+    idx: [[u32; MEMBERS]; 2],
+    masks: [u16; 2],
+}
+
+impl SlotPerm {
+    /// From [`super::Ensemble::rmse_slots`]; `None` when a slot lies past
+    /// the first two bundles or there are more than 32 members (the
+    /// caller then copies slot by slot).
+    pub(super) fn new(slots: &[u32]) -> Option<Self> {
+        if slots.len() > 2 * MEMBERS || slots.iter().any(|&i| i >= 2 * MEMBERS as u32) {
+            return None;
+        }
+        let mut idx = [[0u32; MEMBERS]; 2];
+        let mut masks = [0u16; 2];
+        for (m, &i) in slots.iter().enumerate() {
+            idx[m / MEMBERS][m % MEMBERS] = i;
+            masks[m / MEMBERS] |= 1 << (m % MEMBERS);
+        }
+        Some(Self { idx, masks })
+    }
+}
+
+/// The members' RMSEs from the per-bundle rows `rmse` into `errors` (whole
+/// rows, at most two) by [`SlotPerm`]: the same values as the slot-by-slot
+/// copy, `+0` past the last member.
+#[inline(always)]
+pub(super) fn collect_rmse(s: V4, p: &SlotPerm, rmse: &[Row], errors: &mut [f32]) {
+    let f = s.avx512f;
+    let zero = f._mm512_setzero_ps();
+    let a = rmse.first().map_or(zero, row16);
+    let b = rmse.get(1).map_or(zero, row16);
+    for ((o, idx), &k) in errors
+        .as_chunks_mut::<MEMBERS>()
+        .0
+        .iter_mut()
+        .zip(&p.idx)
+        .zip(&p.masks)
+    {
+        let idx: __m512i = bytemuck::cast(*idx);
+        *o = bytemuck::cast(f._mm512_maskz_permutex2var_ps(k, a, idx, b));
+    }
+}
+
 /// Tables of 32 features (two registers) a permute reads from: the
 /// features buffer holds eight.
 const PAIRS: usize = GATHER_SPAN / 32;
