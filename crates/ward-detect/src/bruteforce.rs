@@ -277,10 +277,23 @@ impl Bruteforce {
         }
     }
 
+    /// Inlined: most application events (DNS, TLS, banners) are none of
+    /// the two kinds read here, and the packet is let go without a call.
+    #[inline]
     pub fn on_packet(&mut self, ctx: &PacketContext<'_, '_>, out: &mut Vec<Draft>) {
-        if ctx.app.is_empty() {
-            return;
+        let read = ctx.app.iter().any(|e| {
+            matches!(
+                e,
+                AppEvent::Credential(_) | AppEvent::HttpRequest(_) | AppEvent::HttpRequestBody(_)
+            )
+        });
+        if read {
+            self.on_events(ctx, out);
         }
+    }
+
+    #[inline(never)]
+    fn on_events(&mut self, ctx: &PacketContext<'_, '_>, out: &mut Vec<Draft>) {
         let Some(flow) = ctx.flow else { return };
         for ev in ctx.app {
             match ev {

@@ -291,11 +291,22 @@ impl WebScan {
         }
     }
 
+    /// Inlined: only requests and answers count, and most packets (most
+    /// of those with application events too) carry neither: they are let
+    /// go without a call.
+    #[inline]
     pub fn on_packet(&mut self, ctx: &PacketContext<'_, '_>, out: &mut Vec<Draft>) {
-        // Only requests and answers count: most packets carry neither.
-        if ctx.app.is_empty() {
-            return;
+        let read = ctx
+            .app
+            .iter()
+            .any(|e| matches!(e, AppEvent::HttpRequest(_) | AppEvent::HttpResponse { .. }));
+        if read {
+            self.on_events(ctx, out);
         }
+    }
+
+    #[inline(never)]
+    fn on_events(&mut self, ctx: &PacketContext<'_, '_>, out: &mut Vec<Draft>) {
         let Some(flow) = ctx.flow else { return };
         let (Some(client), Some(server)) = (flow.src_ip, flow.dst_ip) else {
             return;
