@@ -20,6 +20,7 @@
 //! Every slot set is also returned with the evidence source behind it, so a
 //! prediction can say which sources decided it.
 
+use std::cmp::Ordering;
 use std::fmt::Write as _;
 
 use ward_core::devices::Device;
@@ -182,6 +183,9 @@ pub fn extract_with_ports(d: &Device, ports: &PortSet) -> Features {
 #[derive(Debug, Default)]
 pub struct Scratch {
     f: Features,
+    /// What an extraction from kept tokens adds, before the merge.
+    origin: Vec<(u32, &'static str)>,
+    tokens: Vec<u32>,
 }
 
 /// [`extract_with_ports`], into `scratch`: the same features.
@@ -217,15 +221,19 @@ pub struct EvidenceTokens {
     read: usize,
     /// Items per kind of [`KINDS`] among them.
     counts: [u32; KINDS.len()],
-    /// (token id, slot, kind) of every token of those items, sorted,
-    /// each once.
-    entries: Vec<(u32, u16, HintKind)>,
+    /// The token ids of those items, sorted, each once (what
+    /// [`Features::tokens`] takes from them).
+    ids: Vec<u32>,
+    /// The (slot, kind) of every token of those items, sorted as
+    /// [`Features::origin`] is (by slot, then the kind's name), each once.
+    slots: Vec<(u16, HintKind)>,
 }
 
 impl EvidenceTokens {
-    /// Distinct tokens stored.
+    /// Distinct tokens stored (the longer of the two sets: 4 bytes each,
+    /// so at most 8 bytes per token).
     pub fn tokens(&self) -> usize {
-        self.entries.len()
+        self.ids.len().max(self.slots.len())
     }
 
     /// Tokenise the items of `evidence` after those read before.
@@ -247,30 +255,79 @@ impl EvidenceTokens {
             tokens: Vec::new(),
         };
         let mut buf = String::new();
+        let mut slots: Vec<(u16, HintKind)> = Vec::new();
         for (kind, value) in new {
             if let Some(i) = KINDS.iter().position(|k| k == kind) {
                 self.counts[i] += 1;
             }
-            let start = f.tokens.len();
+            let start = f.origin.len();
             tokens_of(*kind, value, &mut f, &mut buf);
-            for (tok, (slot, _)) in f.tokens[start..].iter().zip(&f.origin[start..]) {
-                // Slots are below HASH_BUCKETS (2 048): they fit a u16.
-                self.entries.push((*tok, *slot as u16, *kind));
-            }
+            // Slots are below HASH_BUCKETS (2 048): they fit a u16.
+            slots.extend(
+                f.origin[start..]
+                    .iter()
+                    .map(|(slot, _)| (*slot as u16, *kind)),
+            );
         }
-        // Kept as a set: an extraction only ever reads the sets of slots
-        // (with their sources) and of token ids, and many items share
-        // tokens (the registered domain of a device's DNS queries), so the
-        // replay and the extraction's sort get shorter.
-        self.entries.sort_unstable();
-        self.entries.dedup();
-        // The room the repeats took goes back: the identifier's budget
-        // counts distinct tokens, and items that repeat one token many
-        // times (a parameter list of one code) would otherwise keep many
-        // times that.
-        self.entries.shrink_to_fit();
+        // Kept as sets, in the order an extraction wants them: it only
+        // ever reads the sets of slots (with their sources) and of token
+        // ids, and many items share tokens (the registered domain of a
+        // device's DNS queries), so it merges the few tokens it adds into
+        // these instead of sorting all of them again.
+        f.tokens.sort_unstable();
+        f.tokens.dedup();
+        self.ids = merge_sets(&self.ids, &f.tokens, |a, b| a.cmp(b));
+        slots.sort_unstable_by(slot_order);
+        slots.dedup();
+        self.slots = merge_sets(&self.slots, &slots, slot_order);
         self.read = evidence.len();
     }
+}
+
+/// The order of [`Features::origin`] for a kept (slot, kind).
+fn slot_order(a: &(u16, HintKind), b: &(u16, HintKind)) -> Ordering {
+    a.0.cmp(&b.0).then_with(|| a.1.as_str().cmp(b.1.as_str()))
+}
+
+/// The union of two sorted sets (each sorted by `order`, each item once),
+/// sorted, each item once: what sorting and deduplicating both together
+/// gives. Its room is exactly its length (the identifier's budget counts
+/// what is kept).
+fn merge_sets<T: Copy>(a: &[T], b: &[T], order: impl Fn(&T, &T) -> Ordering) -> Vec<T> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    merge_sets_into(a, b, order, |x| x, |y| y, &mut out);
+    out.shrink_to_fit();
+    out
+}
+
+/// [`merge_sets`] of a set `a` and a set `b` of another type, appended to
+/// `out` as `from_a` and `from_b` give them; `order` compares an item of
+/// `a` with one of `b` (equal: the same item, written once).
+///
+/// Why this shape: `b` is short (what an extraction adds to a device's
+/// kept tokens, or the tokens of its newest items), so each of its items
+/// finds its place by bisection and the runs of `a` between are copied
+/// whole (a sort of both was most of an extraction's cost).
+fn merge_sets_into<A: Copy, B: Copy, U>(
+    a: &[A],
+    b: &[B],
+    order: impl Fn(&A, &B) -> Ordering,
+    from_a: impl Fn(A) -> U,
+    from_b: impl Fn(B) -> U,
+    out: &mut Vec<U>,
+) {
+    out.reserve(a.len() + b.len());
+    let mut rest = a;
+    for y in b {
+        let (before, after) = rest.split_at(rest.partition_point(|x| order(x, y).is_lt()));
+        out.extend(before.iter().map(|&x| from_a(x)));
+        rest = after;
+        // An equal item of `a` stays in `rest` and is copied with it.
+        if !rest.first().is_some_and(|x| order(x, y).is_eq()) {
+            out.push(from_b(*y));
+        }
+    }
+    out.extend(rest.iter().map(|&x| from_a(x)));
 }
 
 /// [`extract_with_ports_into`], reading the tokens of the evidence items
@@ -322,8 +379,18 @@ fn extract_into<'s>(
     } else {
         x = vec![0.0; DIM];
     }
-    let mut origin = std::mem::take(&mut out.origin);
-    let mut tokens = std::mem::take(&mut out.tokens);
+    // With stored tokens, the lists are built here from what this
+    // extraction adds and then merged with the stored sets.
+    let (mut origin, mut tokens) = match stored {
+        Some(_) => (
+            std::mem::take(&mut scratch.origin),
+            std::mem::take(&mut scratch.tokens),
+        ),
+        None => (
+            std::mem::take(&mut out.origin),
+            std::mem::take(&mut out.tokens),
+        ),
+    };
     origin.clear();
     tokens.clear();
     let mut f = Builder { x, origin, tokens };
@@ -335,12 +402,10 @@ fn extract_into<'s>(
     let mut counts = [0u32; KINDS.len()];
     if let Some(t) = stored {
         counts = t.counts;
-        for &(token, slot, kind) in &t.entries {
+        for &(slot, _) in &t.slots {
             if let Some(x) = f.x.get_mut(usize::from(slot)) {
                 *x = 1.0;
             }
-            f.origin.push((u32::from(slot), kind.as_str()));
-            f.tokens.push(token);
         }
     }
     // One buffer for the formatted tokens (no allocation per token).
@@ -382,10 +447,39 @@ fn extract_into<'s>(
     f.origin.dedup();
     f.tokens.sort_unstable();
     f.tokens.dedup();
+    let (origin, tokens) = match stored {
+        Some(t) => {
+            let mut origin = std::mem::take(&mut scratch.f.origin);
+            let mut tokens = std::mem::take(&mut scratch.f.tokens);
+            origin.clear();
+            tokens.clear();
+            let origin_of = |(slot, kind): (u16, HintKind)| (u32::from(slot), kind.as_str());
+            merge_sets_into(
+                &t.slots,
+                &f.origin,
+                |&a, b| origin_of(a).cmp(b),
+                origin_of,
+                |b| b,
+                &mut origin,
+            );
+            merge_sets_into(
+                &t.ids,
+                &f.tokens,
+                |a, b| a.cmp(b),
+                |a| a,
+                |b| b,
+                &mut tokens,
+            );
+            scratch.origin = f.origin;
+            scratch.tokens = f.tokens;
+            (origin, tokens)
+        }
+        None => (f.origin, f.tokens),
+    };
     scratch.f = Features {
         x: f.x,
-        origin: f.origin,
-        tokens: f.tokens,
+        origin,
+        tokens,
         oui_token,
     };
     &scratch.f
@@ -847,6 +941,53 @@ mod tests {
         assert_eq!(extract_view(&a), extract_view(&b));
     }
 
+    /// The merge of two sets is what sorting and deduplicating both
+    /// together gives (an extraction from kept tokens relies on it), for
+    /// sets that overlap, nest, are empty or hold equal slots of other
+    /// kinds.
+    #[test]
+    fn merged_sets_are_the_sorted_union() {
+        let mut r = ward_ml::forest::Rng::new(5);
+        const K: [HintKind; 4] = [
+            HintKind::DnsQuery,
+            HintKind::Banner,
+            HintKind::TlsJa3,
+            HintKind::Hostname,
+        ];
+        for _ in 0..2_000 {
+            let mut set = |n: usize| {
+                let mut v: Vec<(u16, HintKind)> = (0..r.below(n))
+                    .map(|_| (r.below(8) as u16, K[r.below(4)]))
+                    .collect();
+                v.sort_unstable_by(slot_order);
+                v.dedup();
+                v
+            };
+            let (a, b) = (set(12), set(6));
+            let mut want = [a.clone(), b.clone()].concat();
+            want.sort_unstable_by(slot_order);
+            want.dedup();
+            assert_eq!(merge_sets(&a, &b, slot_order), want, "{a:?} {b:?}");
+            // As origin pairs, the order `extract_into` merges in.
+            let pairs = |v: &[(u16, HintKind)]| -> Vec<(u32, &'static str)> {
+                v.iter().map(|(s, k)| (u32::from(*s), k.as_str())).collect()
+            };
+            let mut got = Vec::new();
+            merge_sets_into(
+                &a,
+                &pairs(&b),
+                |&(s, k), y| (u32::from(s), k.as_str()).cmp(y),
+                |(s, k)| (u32::from(s), k.as_str()),
+                |y| y,
+                &mut got,
+            );
+            let mut want_pairs = [pairs(&a), pairs(&b)].concat();
+            want_pairs.sort_unstable();
+            want_pairs.dedup();
+            assert_eq!(got, want_pairs);
+        }
+    }
+
     /// Kept tokens hold about 8 bytes per distinct token, as the
     /// identifier's budget counts them, even when the items' tokens repeat
     /// (a DHCP parameter list of one code over and over: 122 tokens an
@@ -864,9 +1005,10 @@ mod tests {
         kept.update(&evidence);
         assert!(kept.tokens() <= 2 * 64 + 2, "{}", kept.tokens());
         assert!(
-            kept.entries.capacity() <= 2 * kept.tokens(),
-            "{} entries' room for {} tokens",
-            kept.entries.capacity(),
+            kept.ids.capacity() + kept.slots.capacity() <= 2 * kept.tokens(),
+            "{} + {} sets' room for {} tokens",
+            kept.ids.capacity(),
+            kept.slots.capacity(),
             kept.tokens()
         );
     }
