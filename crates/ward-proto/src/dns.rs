@@ -123,9 +123,9 @@ impl More {
 /// foldhash (quality) with one random seed per process: SipHash, with the
 /// fixed keys of `DefaultHasher::new`, cost ≈ 350 instructions a hint (≈ 60
 /// now) and its values were no less predictable to a sender. The seed is
-/// per process, not per thread, because a
-/// parser (`Send`) may be fed on another thread than the one that made its
-/// seen-list, and a key must mean the same hint there.
+/// per process, not per thread, because a parser (`Send`) may be fed on
+/// another thread than the one that made its seen-list, and a key must mean
+/// the same hint there.
 pub(crate) fn hint_hash(about: About, kind: HintKind, value: &str) -> NonZeroU64 {
     static SEED: std::sync::OnceLock<foldhash::quality::SeedableRandomState> =
         std::sync::OnceLock::new();
