@@ -815,6 +815,10 @@ impl DeviceIdentifier {
             .count();
         e.evidence.truncate(kept);
         if let Some(new) = d.evidence.get(kept..) {
+            // Exactly the room it needs, as the rebuilt list had: the
+            // inventory holds one entry per device ever seen, and growing
+            // by doubling would keep up to four times a short list's room.
+            e.evidence.reserve_exact(new.len());
             e.evidence
                 .extend(new.iter().map(|(k, v)| ev(k.as_str(), v.clone())));
         }
