@@ -142,6 +142,10 @@ pub struct HostWindow {
     top: [(Option<IpAddr>, u32); TOP_DESTINATIONS],
     /// Where the last destination was counted in `top`.
     last_top: usize,
+    /// Once `top` is full: bit `i` set when entry `i` holds the least
+    /// count, so the entry a new address replaces (the first of the
+    /// lightest) is found without a scan. 0 while `top` has room.
+    lightest: u8,
     /// `top`'s addresses as [`addr_key`]s (0: empty; the filled entries
     /// are a prefix), so the scan compares one integer per entry instead
     /// of an `Option<IpAddr>`.
@@ -226,6 +230,7 @@ impl HostWindow {
             src_ip: None,
             top: [(None, 0); TOP_DESTINATIONS],
             last_top: 0,
+            lightest: 0,
             top_keys: [0; TOP_DESTINATIONS],
         }
     }
@@ -379,12 +384,16 @@ impl HostWindow {
     }
 
     /// Space-saving heavy hitters: a full table replaces its lightest entry.
+    /// Inlined: it runs for nearly every packet a host sends.
+    #[inline(always)]
     fn count_destination(&mut self, ip: IpAddr) {
         // A host's packets mostly go where its last one went; an address is
         // in the table at most once, so this is the entry the scan finds.
-        if let Some(e) = self.top.get_mut(self.last_top) {
+        let last = self.last_top;
+        if let Some(e) = self.top.get_mut(last) {
             if e.0 == Some(ip) {
                 e.1 += 1;
+                self.counted(last);
                 return;
             }
         }
@@ -398,25 +407,54 @@ impl HostWindow {
                 self.top[i] = (Some(ip), 1);
                 self.top_keys[i] = key;
                 self.last_top = i;
+                if i == TOP_DESTINATIONS - 1 {
+                    self.find_lightest();
+                }
                 return;
             }
             if k == key && (exact || self.top[i].0 == Some(ip)) {
                 self.top[i].1 += 1;
                 self.last_top = i;
+                self.counted(i);
                 return;
             }
         }
         // Full and absent: the first of the lightest entries gives way.
-        let mut lightest = 0;
-        for i in 1..TOP_DESTINATIONS {
-            if self.top[i].1 < self.top[lightest].1 {
-                lightest = i;
+        if self.lightest == 0 {
+            self.find_lightest();
+        }
+        let at = self.lightest.trailing_zeros() as usize;
+        let Some(e) = self.top.get_mut(at) else {
+            return;
+        };
+        *e = (Some(ip), e.1 + 1);
+        self.top_keys[at] = key;
+        self.last_top = at;
+        self.counted(at);
+    }
+
+    /// Entry `i`'s count went up by one: it is no longer among the
+    /// lightest; when it was the last of them, the least count rose.
+    #[inline(always)]
+    fn counted(&mut self, i: usize) {
+        let bit = 1u8 << (i % TOP_DESTINATIONS);
+        if self.lightest & bit != 0 {
+            self.lightest &= !bit;
+            if self.lightest == 0 {
+                self.find_lightest();
             }
         }
-        let n = self.top[lightest].1;
-        self.top[lightest] = (Some(ip), n + 1);
-        self.top_keys[lightest] = key;
-        self.last_top = lightest;
+    }
+
+    /// Mark the entries of a full `top` that hold the least count.
+    fn find_lightest(&mut self) {
+        let least = self.top.iter().map(|t| t.1).min().unwrap_or(0);
+        self.lightest = 0;
+        for (i, t) in self.top.iter().enumerate() {
+            if t.1 == least {
+                self.lightest |= 1 << i;
+            }
+        }
     }
 
     /// The feature vector (see [`FEATURE_NAMES`]).
@@ -607,6 +645,13 @@ mod tests {
             for _ in 0..(r >> 28) % 3 + 1 {
                 w.count_destination(ip);
                 plain(&mut want, ip);
+                // The lightest entries as a full table marks them.
+                let least = w.top.iter().map(|t| t.1).min().unwrap_or(0);
+                let full = w.top.iter().all(|t| t.0.is_some());
+                let marks = (0..TOP_DESTINATIONS)
+                    .filter(|&i| full && w.top[i].1 == least)
+                    .fold(0u8, |m, i| m | 1 << i);
+                assert_eq!(w.lightest, marks);
             }
         }
         assert_eq!(w.top, want);
