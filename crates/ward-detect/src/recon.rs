@@ -443,6 +443,29 @@ fn is_target(ip: IpAddr) -> bool {
         }
 }
 
+/// The source record of `ip`, a new short window begun when the last one
+/// is over (see [`Recon::source`]).
+fn source_in(
+    sources: &mut CappedMap<IpAddr, Source>,
+    window: i64,
+    slow_window: i64,
+    ip: IpAddr,
+    now: Timestamp,
+) -> &mut Source {
+    let s = sources.entry(ip, || Source::new(now));
+    if now.since(s.start) > window {
+        // The slow tier outlives the short window (that is its point);
+        // each host's count ends a slow window after its first probe.
+        let mut slow = s.slow;
+        slow.expire(now, slow_window);
+        slow.new_window();
+        *s = Source::new(now);
+        s.slow = slow;
+    }
+    s.last = now.max(s.last);
+    s
+}
+
 impl Recon {
     pub fn new(cfg: ReconConfig, cap: usize) -> Self {
         Recon {
@@ -455,19 +478,13 @@ impl Recon {
     }
 
     fn source(&mut self, ip: IpAddr, now: Timestamp) -> &mut Source {
-        let (window, slow_window) = (self.window_us, self.slow_window_us);
-        let s = self.sources.entry(ip, || Source::new(now));
-        if now.since(s.start) > window {
-            // The slow tier outlives the short window (that is its point);
-            // each host's count ends a slow window after its first probe.
-            let mut slow = s.slow;
-            slow.expire(now, slow_window);
-            slow.new_window();
-            *s = Source::new(now);
-            s.slow = slow;
-        }
-        s.last = now.max(s.last);
-        s
+        source_in(
+            &mut self.sources,
+            self.window_us,
+            self.slow_window_us,
+            ip,
+            now,
+        )
     }
 
     pub fn on_packet(&mut self, ctx: &PacketContext<'_, '_>, out: &mut Vec<Draft>) {
@@ -490,11 +507,11 @@ impl Recon {
                 {
                     let src = IpAddr::V4(arp.sender_ip);
                     let target = IpAddr::V4(arp.target_ip);
-                    let s = self.source(src, now);
+                    let (s, limits) = self.source_with_limits(src, now);
                     s.arp_requests += 1;
                     s.arp_hosts.insert(&target);
                     s.note_swept(target);
-                    self.check(src, ctx.devices, now, out);
+                    limits.check(s, src, ctx.devices, now, out);
                 }
                 return;
             }
@@ -584,11 +601,11 @@ impl Recon {
                     });
                     if first_data {
                         if let Some(k) = nmap_service_probe(pkt.payload) {
-                            let s = self.source(src, now);
+                            let (s, limits) = self.source_with_limits(src, now);
                             s.service_kinds |= 1 << k;
                             s.service_target = dst;
                             s.service_port = t.dst_port;
-                            self.check(src, ctx.devices, now, out);
+                            limits.check(s, src, ctx.devices, now, out);
                         }
                     }
                     // A SYN may carry data (nmap --data-length): go on.
@@ -633,7 +650,7 @@ impl Recon {
                     }
                     _ => src,
                 };
-                let s = self.source(src, now);
+                let (s, limits) = self.source_with_limits(src, now);
                 if probe {
                     s.probe(0, dst, t.dst_port);
                 }
@@ -650,7 +667,7 @@ impl Recon {
                     s.mirai_hosts.insert(&dst);
                     s.note_victim(dst);
                 }
-                self.check(src, ctx.devices, now, out);
+                limits.check(s, src, ctx.devices, now, out);
             }
             Transport::Udp(u) => {
                 let Some(flow) = ctx.flow else { return };
@@ -676,7 +693,7 @@ impl Recon {
                 if pkt.payload.len() >= FLOOD_DATAGRAM {
                     return;
                 }
-                let s = self.source(src, now);
+                let (s, limits) = self.source_with_limits(src, now);
                 if is_chatter_port(u.dst_port) {
                     // Everyday discovery and infrastructure ports are kept
                     // apart: only a wide, unanswered sweep of them counts
@@ -693,16 +710,16 @@ impl Recon {
                         s.slow.probe(dst, true, u.dst_port, now);
                     }
                 }
-                self.check(src, ctx.devices, now, out);
+                limits.check(s, src, ctx.devices, now, out);
             }
             Transport::Icmp(icmp) => {
                 let request = icmp.is_echo_request() || (!icmp.v6 && matches!(icmp.kind, 13 | 17)); // timestamp, address mask
                 if request && is_target(dst) {
-                    let s = self.source(src, now);
+                    let (s, limits) = self.source_with_limits(src, now);
                     s.icmp_probes += 1;
                     s.icmp_hosts.insert(&dst);
                     s.note_swept(dst);
-                    self.check(src, ctx.devices, now, out);
+                    limits.check(s, src, ctx.devices, now, out);
                 } else if icmp.is_error() && matches!(icmp.kind, 3 | 1) {
                     // Unreachable back to a prober (ICMPv4 3 / ICMPv6 1).
                     if let Some(s) = self.sources.get_mut(&dst) {
@@ -717,11 +734,53 @@ impl Recon {
     /// Threshold checks for one source after an update (integer compares
     /// unless something fires).
     fn check(&mut self, src: IpAddr, devices: &DeviceTable, now: Timestamp, out: &mut Vec<Draft>) {
-        let window = self.window_us;
-        let cfg = &self.cfg;
+        let (window_us, slow_window_us) = (self.window_us, self.slow_window_us);
         let Some(s) = self.sources.get_mut(&src) else {
             return;
         };
+        let limits = Limits {
+            cfg: &self.cfg,
+            window_us,
+            slow_window_us,
+        };
+        limits.check(s, src, devices, now, out);
+    }
+
+    /// [`Recon::source`], with what [`Limits::check`] needs beside it: a
+    /// probe is counted and checked with one lookup of its source (the
+    /// check looked the source up again after every counted probe).
+    fn source_with_limits(&mut self, ip: IpAddr, now: Timestamp) -> (&mut Source, Limits<'_>) {
+        let (window_us, slow_window_us) = (self.window_us, self.slow_window_us);
+        let s = source_in(&mut self.sources, window_us, slow_window_us, ip, now);
+        let limits = Limits {
+            cfg: &self.cfg,
+            window_us,
+            slow_window_us,
+        };
+        (s, limits)
+    }
+}
+
+/// The settings a source's threshold checks read.
+struct Limits<'c> {
+    cfg: &'c ReconConfig,
+    window_us: i64,
+    slow_window_us: i64,
+}
+
+impl Limits<'_> {
+    /// Threshold checks for one source after an update (integer compares
+    /// unless something fires).
+    fn check(
+        &self,
+        s: &mut Source,
+        src: IpAddr,
+        devices: &DeviceTable,
+        now: Timestamp,
+        out: &mut Vec<Draft>,
+    ) {
+        let window = self.window_us;
+        let cfg = self.cfg;
         let base = |sig: &'static str, s: &Source| {
             let mut d = Draft::new(AlertCategory::Recon, sig, NAME, now);
             d.attacker = Some(src);
@@ -1090,7 +1149,9 @@ impl Recon {
             out.push(d);
         }
     }
+}
 
+impl Recon {
     /// An SCTP packet: an INIT opens an association (a probe), INIT-ACK
     /// answers it, ABORT refuses it (RFC 9260 s3.3).
     fn sctp(&mut self, src: IpAddr, dst: IpAddr, b: &[u8], now: Timestamp) {
