@@ -1224,21 +1224,7 @@ impl Ensemble<MEMBERS> {
             rmse: out,
             ..
         } = b;
-        // Last bundle first: bundles are sorted largest first, so the
-        // last is the smallest, whose pass is one short dependent chain
-        // (a member of one input: multiply-add, sigmoid, multiply-add,
-        // sigmoid, division, square root). Started first, it runs beside
-        // the big bundles' independent rows instead of after them, where
-        // its latency would be the last thing before the output layer.
-        // The bundles are independent (disjoint rows), so the order
-        // changes no result.
-        for ((bd, out), count) in self
-            .bundles
-            .iter()
-            .zip(out.iter_mut())
-            .zip(&self.count)
-            .rev()
-        {
+        for ((bd, out), count) in self.bundles.iter().zip(out.iter_mut()).zip(&self.count) {
             // One AVX-512 register per row where the CPU has it (same
             // bits).
             #[cfg(target_arch = "x86_64")]
