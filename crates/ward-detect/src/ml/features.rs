@@ -85,6 +85,9 @@ pub const DIM: usize = FEATURE_NAMES.len();
 /// count): enough to name a flood's victim and to label sweeps.
 pub const TOP_DESTINATIONS: usize = 8;
 
+// `HostWindow::lightest` holds one bit per entry in a `u8`.
+const _: () = assert!(TOP_DESTINATIONS <= u8::BITS as usize);
+
 /// One host's traffic in the current one-second window. Fixed size.
 #[derive(Clone, Debug)]
 pub struct HostWindow {
