@@ -1381,6 +1381,8 @@ struct Autoencoder {
     /// of rows `4q..4q + 4` side by side (zeros past the last row). A
     /// copy of `w`, made when scoring finds it stale (after a learning
     /// step); not saved.
+    // Read only by the x86-64 AVX-512 decoder: dead code elsewhere.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     #[serde(skip)]
     wt: Vec<Row>,
     /// `wt` holds the current `w`.
@@ -1543,6 +1545,8 @@ impl Autoencoder {
     }
 
     /// Makes `wt` the current `w` in the AVX-512 decoder's layout.
+    // Called only where the AVX-512 build exists (x86-64).
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     fn refresh_transposed(&mut self) {
         let blocks = self.blocks();
         self.wt.clear();
