@@ -239,3 +239,66 @@ fn an_evicted_device_whose_items_gave_no_token_is_tokenised_afresh() {
     id.identify(Timestamp::from_secs(400), &mut t, &mut out);
     assert_kept_tokens_are_fresh(&id, &t, c2, cam);
 }
+
+/// One scratch serves kept-token and from-scratch extractions in any
+/// order (the identifier falls back to the latter for the devices beyond
+/// its token budget), for devices with and without an OUI vendor, from
+/// no evidence to lists at their cap, with services of any protocol byte
+/// and port: each gives the fresh features.
+#[test]
+fn kept_and_fresh_extractions_share_one_scratch() {
+    let mut r = Rng::new(77);
+    let mut t = DeviceTable::new(DeviceConfig::default(), 1);
+    let macs = [
+        [0x00, 0x1a, 0x11, 0, 5, 1],
+        [0x02, 0x00, 0x00, 0, 5, 2],
+        [0x00, 0x17, 0x88, 0, 5, 3],
+    ];
+    let ids: Vec<u32> = macs
+        .iter()
+        .enumerate()
+        .map(|(i, m)| see(&mut t, *m, [10, 0, 5, 1 + i as u8], 0))
+        .collect();
+    let mut kept = vec![EvidenceTokens::default(); ids.len()];
+    let mut s = Scratch::default();
+    let mut ports = PortSet::new();
+    let mut check = |i: usize, t: &DeviceTable, ports: &PortSet, kept_path: bool| {
+        let d = t.get(ids[i]).expect("device");
+        let want = features::extract_with_ports(d, ports);
+        let got = if kept_path {
+            features::extract_with_ports_cached(d, ports, &mut kept[i], &mut s)
+        } else {
+            features::extract_with_ports_into(d, ports, &mut s)
+        };
+        got == &want
+    };
+    for i in 0..ids.len() {
+        assert!(check(i, &t, &ports, true) && check(i, &t, &ports, false));
+    }
+    for step in 0..1_500 {
+        let i = r.below(ids.len());
+        match r.below(4) {
+            0 | 1 => {
+                let (k, v) = hint(&mut r);
+                let n = r.below(100);
+                t.add_hint(ids[i], k, &format!("{v}{n}"));
+            }
+            2 => t.add_service(
+                ids[i],
+                [0u8, 6, 17, 255][r.below(4)],
+                r.below(65_536) as u16,
+            ),
+            _ => {
+                ports.insert((PortRole::ClientTo, 17, r.below(65_536) as u16));
+            }
+        }
+        let kept_path = r.below(2) == 0;
+        assert!(check(i, &t, &ports, kept_path), "step {step} ({kept_path})");
+    }
+    for (i, &id) in ids.iter().enumerate() {
+        assert_eq!(t.get(id).expect("device").evidence.len(), 64, "at the cap");
+        for kept_path in [true, false, true] {
+            assert!(check(i, &t, &ports, kept_path));
+        }
+    }
+}
