@@ -7,6 +7,17 @@ use crate::testutil::*;
 
 const T0: i64 = 1_700_000_000_000_000;
 
+/// A xorshift64 stream from a non-zero `state`: each call gives a number
+/// below `n` (the random tests' only source, so a failing seed replays).
+fn xorshift(mut state: u64) -> impl FnMut(u64) -> u64 {
+    move |n| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    }
+}
+
 fn observe(t: &mut DeviceTable, frame: &[u8], lt: u32) -> (Option<DeviceId>, Option<DeviceId>) {
     let p = decode(Timestamp(T0), lt, frame, frame.len() as u32);
     t.observe(&p)
@@ -286,13 +297,7 @@ fn bindings_match_the_model(macs: &[[u8; 6]], ips: &[IpAddr], seeds: u64) {
         let mut t = DeviceTable::new(cfg, seed);
         let mut model = Bindings::default();
         let mut ids: Vec<Option<DeviceId>> = vec![None; macs.len()];
-        let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-        let mut rnd = |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % n
-        };
+        let mut rnd = xorshift(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
         let mut now = T0;
         for step in 0..2_000 {
             now += match rnd(10) {
@@ -496,13 +501,7 @@ fn evidence_matches_walking_the_list_whatever_is_remembered() {
     // Per device: (evidence, hostnames), the plain way.
     type Lists = (Vec<(HintKind, String)>, Vec<String>);
     let mut model: Vec<Lists> = vec![Default::default(); 6];
-    let mut x = 0x2545_f491_4f6c_dd1du64;
-    let mut rnd = |n: u64| {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x % n
-    };
+    let mut rnd = xorshift(0x2545_f491_4f6c_dd1d);
     for step in 0..30_000 {
         let d = rnd(6) as usize;
         let id = ids[d];
@@ -709,13 +708,7 @@ fn a_full_table_keeps_the_plain_inventory_with_mac_and_address_keys() {
             created: 0,
             evicted: 0,
         };
-        let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-        let mut rnd = |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % n
-        };
+        let mut rnd = xorshift(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
         let mut now = T0;
         for step in 0..4_000 {
             now += match rnd(8) {
