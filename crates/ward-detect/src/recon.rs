@@ -96,6 +96,28 @@ const R_PROTO: u16 = 1 << 12;
 const R_FRAG: u16 = 1 << 13;
 const R_SERVICE: u16 = 1 << 14;
 
+// Threshold families a packet's counting may have moved (bit per family),
+// handed to [`Limits::check`]: a family whose counters did not grow cannot
+// have crossed its threshold, since it was tested false after its last
+// growth (the first check of a source's window tests every family, so
+// thresholds of 0 fire as before). Answers, which arrive without a check,
+// only ever lower the failure shares the tests ask to be high.
+const F_MIRAI: u16 = 1;
+/// Per transport: `F_TCP << t` (TCP, UDP, SCTP vertical and horizontal).
+const F_TCP: u16 = 1 << 1;
+const F_UDP: u16 = 1 << 2;
+const F_SCTP: u16 = 1 << 3;
+const F_CHATTER: u16 = 1 << 4;
+const F_PING: u16 = 1 << 5;
+const F_ARP: u16 = 1 << 6;
+const F_STEALTH: u16 = 1 << 7;
+const F_OS: u16 = 1 << 8;
+const F_SLOW: u16 = 1 << 9;
+const F_PROTO: u16 = 1 << 10;
+const F_FRAG: u16 = 1 << 11;
+const F_SERVICE: u16 = 1 << 12;
+const F_ALL: u16 = (1 << 13) - 1;
+
 /// Probe transports: TCP, UDP, SCTP.
 const TRANSPORTS: usize = 3;
 const SCTP: usize = 2;
@@ -275,6 +297,9 @@ struct Source {
     service_port: u16,
     slow: Slow,
     reported: u16,
+    /// No threshold check has run since this window began: the next one
+    /// tests every family (see [`F_MIRAI`]).
+    unchecked: bool,
 }
 
 impl Source {
@@ -323,6 +348,7 @@ impl Source {
             service_port: 0,
             slow: Slow::new(),
             reported: 0,
+            unchecked: true,
         }
     }
 
@@ -511,7 +537,7 @@ impl Recon {
                     s.arp_requests += 1;
                     s.arp_hosts.insert(&target);
                     s.note_swept(target);
-                    limits.check(s, src, ctx.devices, now, out);
+                    limits.check(s, src, ctx.devices, now, F_ARP, out);
                 }
                 return;
             }
@@ -528,6 +554,7 @@ impl Recon {
             let carried = usize::from(ip.total_len)
                 .saturating_sub(if ip.is_v6() { 40 } else { 20 })
                 .saturating_sub(usize::from(ip.options_len));
+            let changed;
             let tiny = ip.fragmented
                 && match proto {
                     6 => carried < 20,
@@ -543,9 +570,12 @@ impl Recon {
                 s.tiny_frags = s.tiny_frags.saturating_add(1);
                 s.tiny_frag_target = dst;
                 s.note_victim(dst);
+                changed = F_FRAG;
             } else if proto == 132 {
                 self.sctp(src, dst, pkt.payload, now);
+                changed = F_SCTP;
             } else if !matches!(proto, 6 | 17 | 1 | 58) {
+                changed = F_PROTO;
                 let s = self.source(src, now);
                 s.protocols.insert(&proto);
                 if s.proto_hosts.insert(&dst) || s.proto_hosts.estimate() == 1 {
@@ -554,7 +584,7 @@ impl Recon {
             } else {
                 return;
             }
-            self.check(src, ctx.devices, now, out);
+            self.check(src, ctx.devices, now, changed, out);
             return;
         }
         match pkt.transport {
@@ -605,7 +635,7 @@ impl Recon {
                             s.service_kinds |= 1 << k;
                             s.service_target = dst;
                             s.service_port = t.dst_port;
-                            limits.check(s, src, ctx.devices, now, out);
+                            limits.check(s, src, ctx.devices, now, F_SERVICE, out);
                         }
                     }
                     // A SYN may carry data (nmap --data-length): go on.
@@ -651,23 +681,28 @@ impl Recon {
                     _ => src,
                 };
                 let (s, limits) = self.source_with_limits(src, now);
+                let mut changed = 0;
                 if probe {
                     s.probe(0, dst, t.dst_port);
+                    changed |= F_TCP | F_SLOW;
                 }
                 if stealth {
                     s.stealth += 1;
                     s.stealth_ports.insert(&(dst, t.dst_port));
+                    changed |= F_STEALTH;
                 }
                 s.os_kinds |= kind;
                 if kind != 0 {
                     s.os_target = dst;
+                    changed |= F_OS;
                 }
                 if mirai {
                     s.mirai += 1;
                     s.mirai_hosts.insert(&dst);
                     s.note_victim(dst);
+                    changed |= F_MIRAI;
                 }
-                limits.check(s, src, ctx.devices, now, out);
+                limits.check(s, src, ctx.devices, now, changed, out);
             }
             Transport::Udp(u) => {
                 let Some(flow) = ctx.flow else { return };
@@ -694,6 +729,7 @@ impl Recon {
                     return;
                 }
                 let (s, limits) = self.source_with_limits(src, now);
+                let changed;
                 if is_chatter_port(u.dst_port) {
                     // Everyday discovery and infrastructure ports are kept
                     // apart: only a wide, unanswered sweep of them counts
@@ -704,13 +740,15 @@ impl Recon {
                         s.chatter_port = u.dst_port;
                     }
                     s.note_swept(dst);
+                    changed = F_CHATTER;
                 } else {
+                    changed = F_UDP | F_SLOW;
                     s.probe(1, dst, u.dst_port);
                     if pkt.payload.len() <= SLOW_UDP_PAYLOAD {
                         s.slow.probe(dst, true, u.dst_port, now);
                     }
                 }
-                limits.check(s, src, ctx.devices, now, out);
+                limits.check(s, src, ctx.devices, now, changed, out);
             }
             Transport::Icmp(icmp) => {
                 let request = icmp.is_echo_request() || (!icmp.v6 && matches!(icmp.kind, 13 | 17)); // timestamp, address mask
@@ -719,7 +757,7 @@ impl Recon {
                     s.icmp_probes += 1;
                     s.icmp_hosts.insert(&dst);
                     s.note_swept(dst);
-                    limits.check(s, src, ctx.devices, now, out);
+                    limits.check(s, src, ctx.devices, now, F_PING, out);
                 } else if icmp.is_error() && matches!(icmp.kind, 3 | 1) {
                     // Unreachable back to a prober (ICMPv4 3 / ICMPv6 1).
                     if let Some(s) = self.sources.get_mut(&dst) {
@@ -733,7 +771,14 @@ impl Recon {
 
     /// Threshold checks for one source after an update (integer compares
     /// unless something fires).
-    fn check(&mut self, src: IpAddr, devices: &DeviceTable, now: Timestamp, out: &mut Vec<Draft>) {
+    fn check(
+        &mut self,
+        src: IpAddr,
+        devices: &DeviceTable,
+        now: Timestamp,
+        changed: u16,
+        out: &mut Vec<Draft>,
+    ) {
         let (window_us, slow_window_us) = (self.window_us, self.slow_window_us);
         let Some(s) = self.sources.get_mut(&src) else {
             return;
@@ -743,7 +788,7 @@ impl Recon {
             window_us,
             slow_window_us,
         };
-        limits.check(s, src, devices, now, out);
+        limits.check(s, src, devices, now, changed, out);
     }
 
     /// [`Recon::source`], with what [`Limits::check`] needs beside it: a
@@ -770,15 +815,23 @@ struct Limits<'c> {
 
 impl Limits<'_> {
     /// Threshold checks for one source after an update (integer compares
-    /// unless something fires).
+    /// unless something fires), of the families in `changed` (`F_*`), or
+    /// of all of them at the window's first check.
     fn check(
         &self,
         s: &mut Source,
         src: IpAddr,
         devices: &DeviceTable,
         now: Timestamp,
+        changed: u16,
         out: &mut Vec<Draft>,
     ) {
+        let changed = if s.unchecked {
+            s.unchecked = false;
+            F_ALL
+        } else {
+            changed
+        };
         let window = self.window_us;
         let cfg = self.cfg;
         let base = |sig: &'static str, s: &Source| {
@@ -790,7 +843,7 @@ impl Limits<'_> {
             d
         };
 
-        if s.reported & R_MIRAI == 0 && s.mirai >= cfg.mirai_syns {
+        if changed & F_MIRAI != 0 && s.reported & R_MIRAI == 0 && s.mirai >= cfg.mirai_syns {
             s.reported |= R_MIRAI;
             let hosts = s.mirai_hosts.estimate();
             let mut d = base("mirai-telnet-scan", s)
@@ -817,7 +870,7 @@ impl Limits<'_> {
                 1 => (17u8, "UDP", R_VERT_UDP, R_HORIZ_UDP),
                 _ => (132u8, "SCTP", R_VERT_SCTP, R_HORIZ_SCTP),
             };
-            if s.probes[t] == 0 {
+            if changed & (F_TCP << t) == 0 || s.probes[t] == 0 {
                 continue;
             }
             let probes = s.probes[t];
@@ -916,114 +969,125 @@ impl Limits<'_> {
                 out.push(d);
             }
         }
-        // A sweep of discovery ports needs twice the hosts of other sweeps:
-        // devices do send unicast mDNS/SSDP/NetBIOS to a few neighbours.
-        let ch = s.chatter_hosts.estimate();
-        let ch_failed =
-            |s: &Source| 1.0 - (s.answered_hosts[1].estimate().min(ch) as f32 / ch.max(1) as f32);
-        if s.reported & R_HORIZ_UDP == 0
-            && ch >= cfg.horizontal_hosts.saturating_mul(2)
-            && ch_failed(s) >= cfg.min_failed_ratio
-        {
-            let ch_failed = ch_failed(s);
-            s.reported |= R_HORIZ_UDP;
-            let port = s.chatter_port;
-            let mut d = base("udp-host-sweep", s)
-                .ev("hosts", ch)
-                .ev("probes", s.chatter_probes)
-                .ev("port", port)
-                .ev("failed_ratio", (ch_failed * 100.0).round() / 100.0)
-                .ev("duration_s", secs(s.start, now));
-            d.victims = s.swept();
-            d.victim_port = port;
-            d.per_victim = false;
-            d.severity = 2;
-            d.confidence = 0.8;
-            d.proto = Some(17);
-            d.count = u64::from(s.chatter_probes);
-            d.summary = format!(
+        if changed & F_CHATTER != 0 {
+            // A sweep of discovery ports needs twice the hosts of other sweeps:
+            // devices do send unicast mDNS/SSDP/NetBIOS to a few neighbours.
+            let ch = s.chatter_hosts.estimate();
+            let ch_failed = |s: &Source| {
+                1.0 - (s.answered_hosts[1].estimate().min(ch) as f32 / ch.max(1) as f32)
+            };
+            if s.reported & R_HORIZ_UDP == 0
+                && ch >= cfg.horizontal_hosts.saturating_mul(2)
+                && ch_failed(s) >= cfg.min_failed_ratio
+            {
+                let ch_failed = ch_failed(s);
+                s.reported |= R_HORIZ_UDP;
+                let port = s.chatter_port;
+                let mut d = base("udp-host-sweep", s)
+                    .ev("hosts", ch)
+                    .ev("probes", s.chatter_probes)
+                    .ev("port", port)
+                    .ev("failed_ratio", (ch_failed * 100.0).round() / 100.0)
+                    .ev("duration_s", secs(s.start, now));
+                d.victims = s.swept();
+                d.victim_port = port;
+                d.per_victim = false;
+                d.severity = 2;
+                d.confidence = 0.8;
+                d.proto = Some(17);
+                d.count = u64::from(s.chatter_probes);
+                d.summary = format!(
                 "{} probed {ch} addresses of your network on UDP port {port} in {}, looking for services it can abuse.",
                 who(devices, src),
                 span(s.start, now)
             );
-            out.push(d);
+                out.push(d);
+            }
         }
-        let ih = s.icmp_hosts.estimate();
-        if s.reported & R_PING == 0 && ih >= cfg.ping_hosts {
-            s.reported |= R_PING;
-            let mut d = base("icmp-ping-sweep", s)
-                .ev("hosts", ih)
-                .ev("requests", s.icmp_probes)
-                .ev("duration_s", secs(s.start, now));
-            d.victims = s.swept();
-            d.per_victim = false;
-            d.severity = 3;
-            d.confidence = 0.85;
-            d.proto = Some(1);
-            d.count = u64::from(s.icmp_probes);
-            d.summary = format!(
-                "{} pinged {ih} addresses in {} to find which devices are on your network.",
-                who(devices, src),
-                span(s.start, now)
-            );
-            out.push(d);
+        if changed & F_PING != 0 {
+            let ih = s.icmp_hosts.estimate();
+            if s.reported & R_PING == 0 && ih >= cfg.ping_hosts {
+                s.reported |= R_PING;
+                let mut d = base("icmp-ping-sweep", s)
+                    .ev("hosts", ih)
+                    .ev("requests", s.icmp_probes)
+                    .ev("duration_s", secs(s.start, now));
+                d.victims = s.swept();
+                d.per_victim = false;
+                d.severity = 3;
+                d.confidence = 0.85;
+                d.proto = Some(1);
+                d.count = u64::from(s.icmp_probes);
+                d.summary = format!(
+                    "{} pinged {ih} addresses in {} to find which devices are on your network.",
+                    who(devices, src),
+                    span(s.start, now)
+                );
+                out.push(d);
+            }
         }
-        let ah = s.arp_hosts.estimate();
-        if s.reported & R_ARP == 0 && ah >= cfg.arp_hosts {
-            s.reported |= R_ARP;
-            let mut d = base("arp-sweep", s)
-                .ev("hosts", ah)
-                .ev("requests", s.arp_requests)
-                .ev("duration_s", secs(s.start, now));
-            d.victims = s.swept();
-            d.per_victim = false;
-            d.severity = 3;
-            d.confidence = 0.8;
-            d.count = u64::from(s.arp_requests);
-            d.summary = format!(
-                "{} asked for {ah} addresses by ARP in {} to list the devices on your network.",
-                who(devices, src),
-                span(s.start, now)
-            );
-            out.push(d);
+        if changed & F_ARP != 0 {
+            let ah = s.arp_hosts.estimate();
+            if s.reported & R_ARP == 0 && ah >= cfg.arp_hosts {
+                s.reported |= R_ARP;
+                let mut d = base("arp-sweep", s)
+                    .ev("hosts", ah)
+                    .ev("requests", s.arp_requests)
+                    .ev("duration_s", secs(s.start, now));
+                d.victims = s.swept();
+                d.per_victim = false;
+                d.severity = 3;
+                d.confidence = 0.8;
+                d.count = u64::from(s.arp_requests);
+                d.summary = format!(
+                    "{} asked for {ah} addresses by ARP in {} to list the devices on your network.",
+                    who(devices, src),
+                    span(s.start, now)
+                );
+                out.push(d);
+            }
         }
-        let sp = s.stealth_ports.estimate();
-        if s.reported & R_STEALTH == 0 && sp >= cfg.stealth_probes {
-            s.reported |= R_STEALTH;
-            let mut d = base("tcp-stealth-scan", s)
-                .ev("probes", s.stealth)
-                .ev("ports", sp)
-                .ev("duration_s", secs(s.start, now));
-            d.severity = 2;
-            d.confidence = 0.9;
-            d.proto = Some(6);
-            d.count = u64::from(s.stealth);
-            let victim = d.victim().map(|v| who(devices, v)).unwrap_or_default();
-            d.summary = format!(
+        if changed & F_STEALTH != 0 {
+            let sp = s.stealth_ports.estimate();
+            if s.reported & R_STEALTH == 0 && sp >= cfg.stealth_probes {
+                s.reported |= R_STEALTH;
+                let mut d = base("tcp-stealth-scan", s)
+                    .ev("probes", s.stealth)
+                    .ev("ports", sp)
+                    .ev("duration_s", secs(s.start, now));
+                d.severity = 2;
+                d.confidence = 0.9;
+                d.proto = Some(6);
+                d.count = u64::from(s.stealth);
+                let victim = d.victim().map(|v| who(devices, v)).unwrap_or_default();
+                d.summary = format!(
                 "{} sent {} malformed TCP probes (null/FIN/Xmas) to {victim}, a stealth port scan.",
                 who(devices, src),
                 s.stealth
             );
-            out.push(d);
+                out.push(d);
+            }
         }
-        let kinds = s.os_kinds.count_ones();
-        if s.reported & R_OS == 0 && kinds >= cfg.os_probe_kinds {
-            s.reported |= R_OS;
-            let mut d = base("nmap-os-fingerprint", s)
-                .ev("probe_kinds", kinds)
-                .ev("probe_mask", format!("{:#06x}", s.os_kinds));
-            d.victims = vec![s.os_target];
-            d.severity = 2;
-            d.confidence = 0.9;
-            d.proto = Some(6);
-            let victim = d.victim().map(|v| who(devices, v)).unwrap_or_default();
-            d.summary = format!(
+        if changed & F_OS != 0 {
+            let kinds = s.os_kinds.count_ones();
+            if s.reported & R_OS == 0 && kinds >= cfg.os_probe_kinds {
+                s.reported |= R_OS;
+                let mut d = base("nmap-os-fingerprint", s)
+                    .ev("probe_kinds", kinds)
+                    .ev("probe_mask", format!("{:#06x}", s.os_kinds));
+                d.victims = vec![s.os_target];
+                d.severity = 2;
+                d.confidence = 0.9;
+                d.proto = Some(6);
+                let victim = d.victim().map(|v| who(devices, v)).unwrap_or_default();
+                d.summary = format!(
                 "{} sent nmap's operating-system detection probes to {victim}, to learn what kind of device it is.",
                 who(devices, src)
             );
-            out.push(d);
+                out.push(d);
+            }
         }
-        let slow_on = self.slow_window_us > self.window_us;
+        let slow_on = changed & F_SLOW != 0 && self.slow_window_us > self.window_us;
         for i in 0..SLOW_SLOTS {
             // Tested in place before the slot (~100 bytes) is copied out.
             let could = |h: &SlowHost| !h.reported && h.probes >= cfg.vertical_ports;
@@ -1085,28 +1149,33 @@ impl Limits<'_> {
             };
             out.push(d);
         }
-        let np = s.protocols.estimate();
-        if s.reported & R_PROTO == 0
-            && cfg.ip_protocols > 0
-            && np >= cfg.ip_protocols
-            && s.proto_hosts.estimate() <= 2
-        {
-            s.reported |= R_PROTO;
-            let mut d = base("ip-protocol-scan", s)
-                .ev("protocols", np)
-                .ev("duration_s", secs(s.start, now));
-            d.victims = vec![s.proto_target];
-            d.severity = 3;
-            d.confidence = 0.85;
-            let victim = who(devices, s.proto_target);
-            d.summary = format!(
+        if changed & F_PROTO != 0 {
+            let np = s.protocols.estimate();
+            if s.reported & R_PROTO == 0
+                && cfg.ip_protocols > 0
+                && np >= cfg.ip_protocols
+                && s.proto_hosts.estimate() <= 2
+            {
+                s.reported |= R_PROTO;
+                let mut d = base("ip-protocol-scan", s)
+                    .ev("protocols", np)
+                    .ev("duration_s", secs(s.start, now));
+                d.victims = vec![s.proto_target];
+                d.severity = 3;
+                d.confidence = 0.85;
+                let victim = who(devices, s.proto_target);
+                d.summary = format!(
                 "{} sent packets of {np} different IP protocols to {victim} in {}, an IP protocol scan that maps what its network stack supports.",
                 who(devices, src),
                 span(s.start, now)
             );
-            out.push(d);
+                out.push(d);
+            }
         }
-        if s.reported & R_FRAG == 0 && cfg.tiny_fragments > 0 && s.tiny_frags >= cfg.tiny_fragments
+        if changed & F_FRAG != 0
+            && s.reported & R_FRAG == 0
+            && cfg.tiny_fragments > 0
+            && s.tiny_frags >= cfg.tiny_fragments
         {
             s.reported |= R_FRAG;
             let mut d = base("tiny-fragment-evasion", s)
@@ -1125,28 +1194,30 @@ impl Limits<'_> {
             );
             out.push(d);
         }
-        let kinds = s.service_kinds.count_ones();
-        let named = s.service_kinds & NMAP_NAMED != 0;
-        if s.reported & R_SERVICE == 0
-            && cfg.service_probe_kinds > 0
-            && (kinds >= cfg.service_probe_kinds || named)
-        {
-            s.reported |= R_SERVICE;
-            let mut d = base("scan-tool-service-probe", s)
-                .ev("tool", "nmap")
-                .ev("probe_kinds", kinds)
-                .ev("port", s.service_port);
-            d.victims = vec![s.service_target];
-            d.victim_port = s.service_port;
-            d.severity = 2;
-            d.confidence = 0.9;
-            d.proto = Some(6);
-            d.summary = format!(
+        if changed & F_SERVICE != 0 {
+            let kinds = s.service_kinds.count_ones();
+            let named = s.service_kinds & NMAP_NAMED != 0;
+            if s.reported & R_SERVICE == 0
+                && cfg.service_probe_kinds > 0
+                && (kinds >= cfg.service_probe_kinds || named)
+            {
+                s.reported |= R_SERVICE;
+                let mut d = base("scan-tool-service-probe", s)
+                    .ev("tool", "nmap")
+                    .ev("probe_kinds", kinds)
+                    .ev("port", s.service_port);
+                d.victims = vec![s.service_target];
+                d.victim_port = s.service_port;
+                d.severity = 2;
+                d.confidence = 0.9;
+                d.proto = Some(6);
+                d.summary = format!(
                 "{} sent {kinds} kinds of nmap's service-detection probes to {}, to learn which software (and which version) its services run.",
                 who(devices, src),
                 who(devices, s.service_target)
             );
-            out.push(d);
+                out.push(d);
+            }
         }
     }
 }
