@@ -22,7 +22,7 @@ use std::hash::{BuildHasher, Hash};
 use std::net::IpAddr;
 
 use foldhash::fast::FixedState;
-use hashbrown::HashMap;
+use hashbrown::{hash_table, HashTable};
 use ward_core::Timestamp;
 
 /// Hash seed for detector tables. Fixed so that iteration order (and thus
@@ -45,17 +45,63 @@ trait SlotIndex<K> {
     fn set(&mut self, k: K, slot: usize);
     /// Forget `k`; its slot if it was there.
     fn unset(&mut self, k: &K) -> Option<usize>;
+    /// `k`'s slot if it has one (`Ok`), else `k` now maps to `slot`
+    /// (`Err(slot)`): `find` then `set` in one lookup.
+    fn find_or_set(&mut self, k: K, slot: usize) -> Result<usize, usize>;
 }
 
-impl<K: Hash + Eq> SlotIndex<K> for HashMap<K, u32, FixedState> {
+/// The hash index of a [`CappedMap`]: (key, slot) pairs found by the
+/// key's hash. A `HashTable` rather than a `HashMap` so that a lookup that
+/// misses can insert with the hash it already computed: a new key costs one
+/// hash, where `get` then `insert` hashed it twice (and a `HashMap::entry`
+/// made every hit pay for tracking an insert position).
+struct HashIndex<K> {
+    table: HashTable<(K, u32)>,
+    hasher: FixedState,
+}
+
+impl<K: Hash + Eq> HashIndex<K> {
+    fn new() -> Self {
+        HashIndex {
+            table: HashTable::new(),
+            hasher: hasher(),
+        }
+    }
+}
+
+impl<K: Hash + Eq> SlotIndex<K> for HashIndex<K> {
     fn find(&self, k: &K) -> Option<usize> {
-        self.get(k).map(|&i| i as usize)
+        let h = self.hasher.hash_one(k);
+        self.table.find(h, |e| e.0 == *k).map(|e| e.1 as usize)
     }
     fn set(&mut self, k: K, slot: usize) {
-        self.insert(k, slot as u32);
+        let h = self.hasher.hash_one(&k);
+        let hasher = &self.hasher;
+        match self.table.entry(h, |e| e.0 == k, |e| hasher.hash_one(&e.0)) {
+            hash_table::Entry::Occupied(mut o) => o.get_mut().1 = slot as u32,
+            hash_table::Entry::Vacant(v) => {
+                v.insert((k, slot as u32));
+            }
+        }
     }
     fn unset(&mut self, k: &K) -> Option<usize> {
-        self.remove(k).map(|i| i as usize)
+        let h = self.hasher.hash_one(k);
+        match self.table.find_entry(h, |e| e.0 == *k) {
+            Ok(o) => Some(o.remove().0 .1 as usize),
+            Err(_) => None,
+        }
+    }
+    /// One hash: a hit costs what `find` does, a miss inserts with the
+    /// hash already computed.
+    fn find_or_set(&mut self, k: K, slot: usize) -> Result<usize, usize> {
+        let h = self.hasher.hash_one(&k);
+        if let Some(e) = self.table.find(h, |e| e.0 == k) {
+            return Ok(e.1 as usize);
+        }
+        let hasher = &self.hasher;
+        self.table
+            .insert_unique(h, (k, slot as u32), |e| hasher.hash_one(&e.0));
+        Err(slot)
     }
 }
 
@@ -77,6 +123,15 @@ impl SlotIndex<u32> for Vec<u32> {
         let at = self.find(&k)?;
         self[k as usize] = 0;
         Some(at)
+    }
+    fn find_or_set(&mut self, k: u32, slot: usize) -> Result<usize, usize> {
+        match self.find(&k) {
+            Some(at) => Ok(at),
+            None => {
+                self.set(k, slot);
+                Err(slot)
+            }
+        }
     }
 }
 
@@ -120,9 +175,40 @@ impl<K: Copy, V, I: SlotIndex<K>> Generations<K, V, I> {
         }
     }
 
-    /// The entry for `k`, created with `make` when absent: one index lookup
-    /// (a second to insert a new key).
+    /// The entry for `k`, created with `make` when absent: one index lookup.
     fn entry(&mut self, k: K, make: impl FnOnce() -> V) -> &mut V {
+        // While the young generation is below half, no key can drop the old
+        // one, so the lookup may insert a new key at once: at the slot the
+        // slow path below would give it (the last free slot, else a new
+        // one). Same slots, same generations; one lookup instead of two.
+        if self.young < self.half {
+            let next = self.free.last().map_or(self.slots.len(), |&i| i as usize);
+            return match self.index.find_or_set(k, next) {
+                Ok(i) => {
+                    let s = &mut self.slots[i];
+                    if s.gen != self.young_gen {
+                        s.gen = self.young_gen;
+                        self.old -= 1;
+                        self.young += 1;
+                    }
+                    &mut s.value
+                }
+                Err(i) => {
+                    let slot = Slot {
+                        key: k,
+                        gen: self.young_gen,
+                        value: make(),
+                    };
+                    if self.free.pop().is_some() {
+                        self.slots[i] = slot;
+                    } else {
+                        self.slots.push(slot);
+                    }
+                    self.young += 1;
+                    &mut self.slots[i].value
+                }
+            };
+        }
         let mut at = self.index.find(&k);
         let young = at.is_some_and(|i| self.slots[i].gen == self.young_gen);
         if self.young >= self.half && !young {
@@ -235,15 +321,15 @@ impl<K: Copy, V, I: SlotIndex<K>> Generations<K, V, I> {
 
 /// A two-generation map holding at most `cap` entries, found by hashing.
 /// See the module docs and [`Generations`].
-pub struct CappedMap<K, V>(Generations<K, V, HashMap<K, u32, FixedState>>);
+pub struct CappedMap<K, V>(Generations<K, V, HashIndex<K>>);
 
 impl<K: Hash + Eq + Copy, V> CappedMap<K, V> {
     pub fn new(cap: usize) -> Self {
-        CappedMap(Generations::new(cap, HashMap::with_hasher(hasher())))
+        CappedMap(Generations::new(cap, HashIndex::new()))
     }
 
     /// The entry for `k`, created with `make` when absent: one hash lookup
-    /// (a second to insert a new key).
+    /// (two when the key's arrival drops the old generation).
     pub fn entry(&mut self, k: K, make: impl FnOnce() -> V) -> &mut V {
         self.0.entry(k, make)
     }
@@ -509,6 +595,7 @@ impl Incidents {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hashbrown::HashMap;
 
     /// The spoofer's tally is not reset each second, so a long forged
     /// request stream reaches `u32::MAX` votes; one more must not overflow.
