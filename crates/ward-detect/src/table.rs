@@ -176,6 +176,12 @@ impl<K: Copy, V, I: SlotIndex<K>> Generations<K, V, I> {
     }
 
     /// The entry for `k`, created with `make` when absent: one index lookup.
+    ///
+    /// Inlined, with the rare case (the young generation full: the next
+    /// key from outside it drops the old one) out of line in
+    /// [`Generations::entry_at_half`], so that the common case stays small
+    /// enough to inline into a detector's per-packet lookup.
+    #[inline]
     fn entry(&mut self, k: K, make: impl FnOnce() -> V) -> &mut V {
         // While the young generation is below half, no key can drop the old
         // one, so the lookup may insert a new key at once: at the slot the
@@ -209,6 +215,12 @@ impl<K: Copy, V, I: SlotIndex<K>> Generations<K, V, I> {
                 }
             };
         }
+        self.entry_at_half(k, make)
+    }
+
+    /// [`Generations::entry`] when the young generation is full.
+    #[inline(never)]
+    fn entry_at_half(&mut self, k: K, make: impl FnOnce() -> V) -> &mut V {
         let mut at = self.index.find(&k);
         let young = at.is_some_and(|i| self.slots[i].gen == self.young_gen);
         if self.young >= self.half && !young {
