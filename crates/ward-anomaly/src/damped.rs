@@ -335,6 +335,8 @@ pub fn to_f32_by_window<const N: usize>(
     mut store: impl FnMut(usize, [f32; BATCH_LANES]),
 ) {
     const { assert!(N >= 1 && N <= BATCH_LANES) };
+    // The vector path stores four transposed rows and one row of tails.
+    const { assert!(WINDOWS == BATCH_LANES + 1) };
     #[cfg(target_arch = "x86_64")]
     if let Some(s) = simd {
         let cvt = |v: Four| s.avx._mm256_cvtpd_ps(bytemuck::cast(v));

@@ -1485,6 +1485,21 @@ fn decode_any(w: &[Lanes], y: &[Lanes], bias: &[f32], z: &mut [f32]) {
     }
 }
 
+/// `√(Σ sq / n)` with the squares summed in `Iterator::sum`'s order and
+/// start (−0.0), four terms a step: every kernel path's RMSE ends here, so
+/// they give the same bits.
+#[inline(always)]
+fn root_mean(sq: &[f32], n: usize) -> f32 {
+    let (q4, rest) = sq.as_chunks::<4>();
+    let mut total = -0.0f32;
+    for q in q4 {
+        total = total + q[0] + q[1] + q[2] + q[3];
+    }
+    for &q in rest {
+        total += q;
+    }
+    (total / n as f32).sqrt()
+}
 impl Autoencoder {
     /// `n` inputs (at least 1), `⌈ratio·n⌉` hidden units, weights uniform
     /// in ±1/n drawn in input, hidden-unit order.
@@ -1785,16 +1800,7 @@ impl Autoencoder {
             *e = xj - zj;
             *q = *e * *e;
         }
-        // `Iterator::sum`'s order and start (−0.0), four terms a step.
-        let (q4, rest) = sq.as_chunks::<4>();
-        let mut total = -0.0f32;
-        for q in q4 {
-            total = total + q[0] + q[1] + q[2] + q[3];
-        }
-        for &q in rest {
-            total += q;
-        }
-        (total / x.len() as f32).sqrt()
+        root_mean(sq, x.len())
     }
 
     /// One SGD step (Kitsune's `dA.train`) from the pass

@@ -438,16 +438,7 @@ pub(super) fn rmse(s: V4, x: &[f32], z: &[f32], err: &mut [f32], sq: &mut [f32],
         *e = bytemuck::cast(ev);
         *q = bytemuck::cast(mul(s, ev, ev));
     }
-    let sq = sq.get(..n).unwrap_or(sq);
-    let (q4, rest) = sq.as_chunks::<4>();
-    let mut total = -0.0f32;
-    for q in q4 {
-        total = total + q[0] + q[1] + q[2] + q[3];
-    }
-    for &q in rest {
-        total += q;
-    }
-    (total / n as f32).sqrt()
+    super::root_mean(sq.get(..n).unwrap_or(sq), n)
 }
 
 /// Where each member's RMSE lies in the per-bundle RMSE rows, as two
