@@ -118,6 +118,24 @@ const F_FRAG: u16 = 1 << 11;
 const F_SERVICE: u16 = 1 << 12;
 const F_ALL: u16 = (1 << 13) - 1;
 
+#[cfg(test)]
+thread_local! {
+    /// Test-only: every check tests every family, as before the `F_*`
+    /// masks (the differential test in `tests` compares the two).
+    static CHECK_ALL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+#[cfg(test)]
+fn check_all() -> bool {
+    CHECK_ALL.with(std::cell::Cell::get)
+}
+
+#[cfg(not(test))]
+#[inline(always)]
+fn check_all() -> bool {
+    false
+}
+
 /// Probe transports: TCP, UDP, SCTP.
 const TRANSPORTS: usize = 3;
 const SCTP: usize = 2;
@@ -826,7 +844,7 @@ impl Limits<'_> {
         changed: u16,
         out: &mut Vec<Draft>,
     ) {
-        let changed = if s.unchecked {
+        let changed = if s.unchecked || check_all() {
             s.unchecked = false;
             F_ALL
         } else {
@@ -1585,5 +1603,378 @@ mod tests {
             assert_eq!(nmap_service_probe(cut), None, "{n}");
         }
         assert_eq!(mqtt_client_id(b"\x10\xff\xff\xff\xff\xff"), None);
+    }
+
+    /// Differential test of the `F_*` masks: a random probe stream under a
+    /// random configuration (thresholds of 0 included, tiny windows, small
+    /// tables) through two engines, one testing only the families each
+    /// packet moved and one testing every family at every check (the check
+    /// before the masks), must give the same events after every frame.
+    mod masks {
+        use super::super::CHECK_ALL;
+        use ward_core::{Engine, EngineConfig, Timestamp, VecSink};
+
+        struct Rng(u64);
+        impl Rng {
+            fn next(&mut self) -> u64 {
+                // splitmix64
+                self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+                let mut z = self.0;
+                z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+                z ^ (z >> 31)
+            }
+            fn below(&mut self, n: u64) -> u64 {
+                self.next() % n
+            }
+            fn pick<T: Copy>(&mut self, v: &[T]) -> T {
+                v[self.below(v.len() as u64) as usize]
+            }
+        }
+
+        fn mac(h: u8) -> [u8; 6] {
+            [0x02, 0, 0, 0, 0, h]
+        }
+        fn addr(h: u8) -> [u8; 4] {
+            if h >= 200 {
+                [8, 8, 4, h] // outside, behind the gateway
+            } else {
+                [10, 0, 0, h]
+            }
+        }
+        const GW: u8 = 1;
+
+        fn frame(smac: u8, dmac: u8, ethertype: u16, body: &[u8]) -> Vec<u8> {
+            let mut f = Vec::with_capacity(14 + body.len());
+            f.extend_from_slice(&if dmac == 0xff { [0xff; 6] } else { mac(dmac) });
+            f.extend_from_slice(&mac(smac));
+            f.extend_from_slice(&ethertype.to_be_bytes());
+            f.extend_from_slice(body);
+            f
+        }
+
+        fn ipv4(src: u8, dst: u8, proto: u8, frag: u16, body: &[u8]) -> Vec<u8> {
+            let mut h = vec![0u8; 20];
+            h[0] = 0x45;
+            h[2..4].copy_from_slice(&((20 + body.len()) as u16).to_be_bytes());
+            h[6..8].copy_from_slice(&frag.to_be_bytes());
+            h[8] = 64;
+            h[9] = proto;
+            h[12..16].copy_from_slice(&addr(src));
+            h[16..20].copy_from_slice(&addr(dst));
+            let sum: u32 = h
+                .chunks(2)
+                .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
+                .sum();
+            let sum = (sum & 0xffff) + (sum >> 16);
+            let sum = !(((sum & 0xffff) + (sum >> 16)) as u16);
+            h[10..12].copy_from_slice(&sum.to_be_bytes());
+            h.extend_from_slice(body);
+            h
+        }
+
+        /// The MACs a packet from `src` to `dst` travels between.
+        fn macs(src: u8, dst: u8) -> (u8, u8) {
+            let m = |h: u8| if h >= 200 { GW } else { h };
+            (m(src), m(dst))
+        }
+
+        #[allow(clippy::too_many_arguments)]
+        fn tcp(
+            smac: u8,
+            src: u8,
+            sport: u16,
+            dst: u8,
+            dport: u16,
+            seq: u32,
+            flags: u16,
+            window: u16,
+            urgent: u16,
+            opts: &[u8],
+            payload: &[u8],
+        ) -> Vec<u8> {
+            let mut t = Vec::new();
+            t.extend_from_slice(&sport.to_be_bytes());
+            t.extend_from_slice(&dport.to_be_bytes());
+            t.extend_from_slice(&seq.to_be_bytes());
+            t.extend_from_slice(&1u32.to_be_bytes());
+            let off = (20 + opts.len()) / 4;
+            t.push((off as u8) << 4);
+            t.push(flags as u8);
+            t.extend_from_slice(&window.to_be_bytes());
+            t.extend_from_slice(&[0, 0]);
+            t.extend_from_slice(&urgent.to_be_bytes());
+            t.extend_from_slice(opts);
+            t.extend_from_slice(payload);
+            let (_, dmac) = macs(src, dst);
+            frame(smac, dmac, 0x0800, &ipv4(src, dst, 6, 0, &t))
+        }
+
+        fn udp(smac: u8, src: u8, sport: u16, dst: u8, dport: u16, len: usize) -> Vec<u8> {
+            let mut u = Vec::new();
+            u.extend_from_slice(&sport.to_be_bytes());
+            u.extend_from_slice(&dport.to_be_bytes());
+            u.extend_from_slice(&((8 + len) as u16).to_be_bytes());
+            u.extend_from_slice(&[0, 0]);
+            u.extend(std::iter::repeat_n(0x41u8, len));
+            let (_, dmac) = macs(src, dst);
+            frame(smac, dmac, 0x0800, &ipv4(src, dst, 17, 0, &u))
+        }
+
+        const FIN: u16 = 1;
+        const SYN: u16 = 2;
+        const RST: u16 = 4;
+        const PSH: u16 = 8;
+        const ACK: u16 = 16;
+        const URG: u16 = 32;
+        const ECE: u16 = 64;
+        const CWR: u16 = 128;
+
+        /// One random configuration, as `[detectors]` JSON.
+        fn config(r: &mut Rng) -> serde_json::Value {
+            let mut t = [0u64; 10];
+            for x in &mut t {
+                *x = r.below(6);
+            }
+            serde_json::json!({
+                "max_tracked": r.pick(&[3u64, 8, 64, 8192]),
+                "recon": {
+                    "window_secs": r.pick(&[0u64, 1, 2, 5]),
+                    "slow_window_secs": r.pick(&[0u64, 1, 3, 10, 60]),
+                    "vertical_ports": t[0],
+                    "horizontal_hosts": t[1],
+                    "min_failed_ratio": r.pick(&[0.0f32, 0.3, 0.6, 0.9, 1.0]),
+                    "ping_hosts": t[2],
+                    "arp_hosts": t[3],
+                    "stealth_probes": t[4],
+                    "os_probe_kinds": t[5],
+                    "mirai_syns": t[6],
+                    "ip_protocols": t[7],
+                    "tiny_fragments": t[8],
+                    "service_probe_kinds": t[9],
+                }
+            })
+        }
+
+        /// One random packet of the stream; `syns` holds SYNs sent
+        /// (src, sport, dst, dport) for answers and data to refer to.
+        fn packet(r: &mut Rng, syns: &mut Vec<(u8, u16, u8, u16)>) -> Vec<u8> {
+            let src = r.pick(&[2u8, 3, 4, 5, 6, 7]);
+            let dst = if r.below(8) == 0 {
+                200 + r.below(20) as u8
+            } else {
+                2 + r.below(40) as u8
+            };
+            // Now and then a frame from another device's MAC (a spoofed
+            // source, the idle scan's shape).
+            let smac = if r.below(20) == 0 {
+                r.pick(&[2u8, 3, 4])
+            } else {
+                src
+            };
+            let port = if r.below(2) == 0 {
+                r.pick(&[22u16, 23, 80, 443, 2323, 1883, 8080, 53, 123, 1900, 5353])
+            } else {
+                1 + r.below(300) as u16
+            };
+            let sport = 40_000 + r.below(64) as u16;
+            match r.below(16) {
+                0..=3 => {
+                    let mirai = matches!(port, 23 | 2323) && r.below(2) == 0;
+                    let seq = if mirai {
+                        u32::from_be_bytes(addr(dst))
+                    } else {
+                        r.next() as u32
+                    };
+                    if syns.len() > 256 {
+                        syns.remove(0);
+                    }
+                    syns.push((src, sport, dst, port));
+                    tcp(smac, src, sport, dst, port, seq, SYN, 1024, 0, &[], &[])
+                }
+                4..=6 if !syns.is_empty() => {
+                    let (c, cp, s, sp) = syns[r.below(syns.len() as u64) as usize];
+                    let flags = r.pick(&[SYN | ACK, RST | ACK, RST, ACK, ACK | PSH]);
+                    let data: &[u8] = if flags & PSH != 0 { b"hello" } else { b"" };
+                    let (m, _) = macs(s, c);
+                    tcp(m, s, sp, c, cp, r.next() as u32, flags, 512, 0, &[], data)
+                }
+                7 => {
+                    // Stealth probes, bare ACKs and nmap's OS probes.
+                    let ts: &[u8] = &[8, 10, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 1, 0];
+                    let (flags, window, urgent, opts): (u16, u16, u16, &[u8]) = match r.below(11) {
+                        0 => (0, 128, 0, &[]),
+                        1 => (SYN | FIN | PSH | URG, 256, 0, &[]),
+                        2 => (ACK, 1024, 0, &[]),
+                        3 => (SYN, 31337, 0, &[]),
+                        4 => (ACK, 32768, 0, &[]),
+                        5 => (FIN | PSH | URG, 65535, 0, &[]),
+                        6 => (SYN | ECE | CWR, 3, 0xF7F5, &[]),
+                        7 => (SYN, 1024, 0, ts),
+                        8 => (FIN, 1024, 0, &[]),
+                        9 => (0, 1024, 0, &[]),
+                        _ => (ACK, 4096, 0, &[]),
+                    };
+                    let seq = r.next() as u32;
+                    tcp(
+                        smac,
+                        src,
+                        sport,
+                        dst,
+                        port,
+                        seq,
+                        flags,
+                        window,
+                        urgent,
+                        opts,
+                        &[],
+                    )
+                }
+                8 if !syns.is_empty() => {
+                    // A client's first data: now and then an nmap probe.
+                    let (c, cp, s, sp) = syns[r.below(syns.len() as u64) as usize];
+                    let payload: &[u8] = match r.below(5) {
+                        0 => b"OPTIONS sip:nm SIP/2.0\r\nVia: SIP/2.0/TCP nm;branch=foo\r\n\r\n",
+                        1 => b"\x03\x00\x00*%\xe0\x00\x00\x00\x00\x00Cookie: mstshash=nmap\r\n",
+                        2 => b"\x10\x10\x00\x04MQTT\x04\x02\x00\x1e\x00\x04nmap",
+                        3 => b"\r\n\r\n",
+                        _ => b"GET / HTTP/1.0\r\n\r\n",
+                    };
+                    let (m, _) = macs(c, s);
+                    let seq = r.next() as u32;
+                    tcp(m, c, cp, s, sp, seq, ACK | PSH, 512, 0, &[], payload)
+                }
+                9 | 10 => {
+                    let len = r.pick(&[0usize, 4, 8, 20, 100]);
+                    if r.below(3) == 0 {
+                        // A reply (first of its flow or not).
+                        let (m, _) = macs(dst, src);
+                        udp(m, dst, port, src, sport, len)
+                    } else {
+                        udp(smac, src, sport, dst, port, len)
+                    }
+                }
+                11 => {
+                    if r.below(4) == 0 {
+                        // Unreachable back to the prober.
+                        let mut b = vec![3u8, r.pick(&[1u8, 3]), 0, 0, 0, 0, 0, 0];
+                        b.extend_from_slice(&ipv4(src, dst, 17, 0, &[0u8; 8]));
+                        let (dm, sm) = macs(dst, src);
+                        frame(dm, sm, 0x0800, &ipv4(dst, src, 1, 0, &b))
+                    } else {
+                        let kind = r.pick(&[8u8, 8, 13, 17, 0]);
+                        let (_, d) = macs(src, dst);
+                        let body = [kind, 0, 0, 0, 0, 1, 0, 1];
+                        frame(smac, d, 0x0800, &ipv4(src, dst, 1, 0, &body))
+                    }
+                }
+                12 => {
+                    let mut a = vec![0, 1, 8, 0, 6, 4, 0, 1];
+                    a.extend_from_slice(&mac(src));
+                    a.extend_from_slice(&addr(src));
+                    a.extend_from_slice(&[0; 6]);
+                    a.extend_from_slice(&[10, 0, 0, 2 + r.below(60) as u8]);
+                    frame(smac, 0xff, 0x0806, &a)
+                }
+                13 => {
+                    // Other IP protocols, tiny first fragments.
+                    let (_, d) = macs(src, dst);
+                    let (proto, frag, len) = match r.below(3) {
+                        0 => (r.pick(&[2u8, 4, 41, 47, 50, 51, 89, 103, 112, 255]), 0, 8),
+                        1 => r.pick(&[(6u8, 0x2000u16, 8usize), (17, 0x2000, 4), (6, 0x2000, 24)]),
+                        _ => (6, 0x2003, 8),
+                    };
+                    frame(
+                        smac,
+                        d,
+                        0x0800,
+                        &ipv4(src, dst, proto, frag, &vec![0u8; len]),
+                    )
+                }
+                _ => {
+                    // SCTP INIT, INIT-ACK back, ABORT back.
+                    let chunk = r.pick(&[1u8, 1, 2, 6]);
+                    let (from, to, fp, tp) = if chunk == 1 {
+                        (src, dst, sport, port)
+                    } else {
+                        (dst, src, port, sport)
+                    };
+                    let mut b = Vec::new();
+                    b.extend_from_slice(&fp.to_be_bytes());
+                    b.extend_from_slice(&tp.to_be_bytes());
+                    b.extend_from_slice(&[0u8; 8]);
+                    b.extend_from_slice(&[chunk, 0, 0, 20]);
+                    b.extend_from_slice(&[0u8; 16]);
+                    let (m, d) = macs(from, to);
+                    frame(m, d, 0x0800, &ipv4(from, to, 132, 0, &b))
+                }
+            }
+        }
+
+        fn engine(cfg: &serde_json::Value) -> Engine {
+            let dets = crate::detectors(Some(cfg)).unwrap();
+            let ecfg = EngineConfig {
+                emit_flows: Some(false),
+                ..Default::default()
+            };
+            Engine::new(ecfg, 9, dets)
+        }
+
+        #[test]
+        fn checking_only_moved_families_gives_the_alerts_of_checking_all() {
+            let mut recon_alerts = 0usize;
+            let mut signatures = std::collections::BTreeSet::new();
+            for seed in 0..80u64 {
+                let mut r = Rng(seed);
+                let cfg = config(&mut r);
+                let (mut masked, mut all) = (engine(&cfg), engine(&cfg));
+                let (mut a, mut b) = (VecSink::default(), VecSink::default());
+                let mut syns = Vec::new();
+                let mut t: i64 = 1_700_000_000_000_000;
+                for i in 0..1500 {
+                    t += match r.below(50) {
+                        0 => 2_000_000 + r.below(8_000_000) as i64,
+                        1..=5 => r.below(1_000_000) as i64,
+                        _ => r.below(20_000) as i64,
+                    };
+                    let f = packet(&mut r, &mut syns);
+                    CHECK_ALL.with(|c| c.set(false));
+                    masked.process(Timestamp(t), 1, &f, f.len() as u32, &mut a);
+                    CHECK_ALL.with(|c| c.set(true));
+                    all.process(Timestamp(t), 1, &f, f.len() as u32, &mut b);
+                    CHECK_ALL.with(|c| c.set(false));
+                    assert_eq!(a.0, b.0, "seed {seed}, frame {i}, config {cfg}");
+                }
+                masked.finish(&mut a);
+                all.finish(&mut b);
+                assert_eq!(a.0, b.0, "seed {seed} at finish, config {cfg}");
+                for al in a.0.iter().filter_map(|e| e.alert.as_ref()) {
+                    if al.category == ward_core::AlertCategory::Recon {
+                        recon_alerts += 1;
+                        signatures.insert(al.signature.clone());
+                    }
+                }
+            }
+            eprintln!("{recon_alerts} recon alerts: {signatures:?}");
+            // The stream must reach every family the masks gate, or the
+            // comparison proves nothing.
+            for sig in [
+                "tcp-port-scan",
+                "tcp-host-sweep",
+                "udp-port-scan",
+                "udp-host-sweep",
+                "sctp-port-scan",
+                "icmp-ping-sweep",
+                "arp-sweep",
+                "tcp-stealth-scan",
+                "nmap-os-fingerprint",
+                "mirai-telnet-scan",
+                "ip-protocol-scan",
+                "tiny-fragment-evasion",
+                "scan-tool-service-probe",
+            ] {
+                assert!(signatures.contains(sig), "no {sig} in {signatures:?}");
+            }
+        }
     }
 }
