@@ -189,31 +189,11 @@ impl<K: Copy, V, I: SlotIndex<K>> Generations<K, V, I> {
         // one). Same slots, same generations; one lookup instead of two.
         if self.young < self.half {
             let next = self.free.last().map_or(self.slots.len(), |&i| i as usize);
-            return match self.index.find_or_set(k, next) {
-                Ok(i) => {
-                    let s = &mut self.slots[i];
-                    if s.gen != self.young_gen {
-                        s.gen = self.young_gen;
-                        self.old -= 1;
-                        self.young += 1;
-                    }
-                    &mut s.value
-                }
-                Err(i) => {
-                    let slot = Slot {
-                        key: k,
-                        gen: self.young_gen,
-                        value: make(),
-                    };
-                    if self.free.pop().is_some() {
-                        self.slots[i] = slot;
-                    } else {
-                        self.slots.push(slot);
-                    }
-                    self.young += 1;
-                    &mut self.slots[i].value
-                }
+            let i = match self.index.find_or_set(k, next) {
+                Ok(i) => self.promote(i),
+                Err(_) => self.fill(k, make),
             };
+            return &mut self.slots[i].value;
         }
         self.entry_at_half(k, make)
     }
@@ -228,35 +208,49 @@ impl<K: Copy, V, I: SlotIndex<K>> Generations<K, V, I> {
             // A key that was not young was old, and has just been dropped.
             at = None;
         }
-        match at {
+        let i = match at {
+            Some(i) => self.promote(i),
+            None => {
+                let i = self.fill(k, make);
+                self.index.set(k, i);
+                i
+            }
+        };
+        &mut self.slots[i].value
+    }
+
+    /// Slot `i`, found by its key, joins the young generation if it was
+    /// old; returns `i`.
+    #[inline(always)]
+    fn promote(&mut self, i: usize) -> usize {
+        let s = &mut self.slots[i];
+        if s.gen != self.young_gen {
+            s.gen = self.young_gen;
+            self.old -= 1;
+            self.young += 1;
+        }
+        i
+    }
+
+    /// A new young entry for `k` in the last free slot, else a new one (the
+    /// slot [`Generations::entry`]'s one-lookup path names in advance);
+    /// returns its slot. The caller keeps the index.
+    #[inline(always)]
+    fn fill(&mut self, k: K, make: impl FnOnce() -> V) -> usize {
+        let slot = Slot {
+            key: k,
+            gen: self.young_gen,
+            value: make(),
+        };
+        self.young += 1;
+        match self.free.pop() {
             Some(i) => {
-                let s = &mut self.slots[i];
-                if s.gen != self.young_gen {
-                    s.gen = self.young_gen;
-                    self.old -= 1;
-                    self.young += 1;
-                }
-                &mut s.value
+                self.slots[i as usize] = slot;
+                i as usize
             }
             None => {
-                let slot = Slot {
-                    key: k,
-                    gen: self.young_gen,
-                    value: make(),
-                };
-                let i = match self.free.pop() {
-                    Some(i) => {
-                        self.slots[i as usize] = slot;
-                        i as usize
-                    }
-                    None => {
-                        self.slots.push(slot);
-                        self.slots.len() - 1
-                    }
-                };
-                self.index.set(k, i);
-                self.young += 1;
-                &mut self.slots[i].value
+                self.slots.push(slot);
+                self.slots.len() - 1
             }
         }
     }
