@@ -397,8 +397,8 @@ impl BindingTracker {
     /// connection rate, which the host features already have.
     fn fan_in(&mut self, obs: &PacketObs, seen: &LastPacket, out: &mut [f32]) {
         let now = obs.ts_micros;
-        let dst_local = is_local(&obs.dst_ip);
-        if !dst_local && !is_local(&obs.src_ip) {
+        let (dst_local, src_local) = (is_local(&obs.dst_ip), is_local(&obs.src_ip));
+        if !dst_local && !src_local {
             out.iter_mut().for_each(|v| *v = 0.0);
             return;
         }
@@ -418,7 +418,17 @@ impl BindingTracker {
         } else {
             [0.0; 2]
         };
-        let src_rate = self.fan_in.get(&seen.src).map_or([0.0; 2], |f| {
+        // Only a local destination ever gets an entry (above), so a
+        // non-local IPv4 source has none: no lookup to find that out (about
+        // every other packet of a home network comes from the internet).
+        // An IPv6 source is looked up whatever it is: an IPv4-mapped one
+        // shares its key with the IPv4 address, which may be local.
+        let found = if src_local || obs.src_ip.is_ipv6() {
+            self.fan_in.get(&seen.src)
+        } else {
+            None
+        };
+        let src_rate = found.map_or([0.0; 2], |f| {
             // 0 stays 0 whatever the decay (see `LazyDecays`).
             if f.syn == [0.0; 2] {
                 return [0.0; 2];
@@ -485,7 +495,11 @@ impl BindingTracker {
 
         let t = self.pairs.touch((mac, ip), now);
         let new_pair = t.fresh;
-        t.value.pkts = t.value.pkts * decay_factor(1.0 / DAY_SECS, t.dt_secs) + 1.0;
+        // The address's own entry was nearly always last touched with this
+        // pair's (one MAC per address), so it reuses this decay: a pure
+        // function of the elapsed time, the same bits for the same time.
+        let pair_daily = (t.dt_secs, decay_factor(1.0 / DAY_SECS, t.dt_secs));
+        t.value.pkts = t.value.pkts * pair_daily.1 + 1.0;
 
         let t = self.by_mac.touch(mac, now);
         let mut d = LazyDecays::new(t.dt_secs);
@@ -506,7 +520,12 @@ impl BindingTracker {
         let fresh = t.fresh;
         let mut d = LazyDecays::new(t.dt_secs);
         let o = t.value;
-        o.pkts = o.pkts * decay_factor(1.0 / DAY_SECS, t.dt_secs) + 1.0;
+        let daily = if t.dt_secs == pair_daily.0 {
+            pair_daily.1
+        } else {
+            decay_factor(1.0 / DAY_SECS, t.dt_secs)
+        };
+        o.pkts = o.pkts * daily + 1.0;
         let conflict = if fresh || o.owner == mac {
             o.owner = mac;
             o.owner_last_us = o.owner_last_us.max(now);
@@ -825,5 +844,18 @@ mod tests {
         // An address that never received anything reads zero.
         b.extract(&obs(5.0, 8, [192, 168, 1, 8]), &mut out);
         assert_eq!((out[4], out[5]), (0.0, 0.0));
+        // The victim's address written as IPv4-mapped IPv6 shares its key,
+        // so it reads the same fan-in (a source that is not local as
+        // written is still looked up when it is IPv6).
+        let mut mapped = reply;
+        mapped.ts_micros = 5_000_000;
+        mapped.src_ip = IpAddr::V6(Ipv4Addr::from(victim).to_ipv6_mapped());
+        b.extract(&mapped, &mut out);
+        assert!(out[4] > 5.0 && out[5] > 1.0, "{out:?}");
+        // A non-local source never has an entry.
+        let mut remote = reply;
+        remote.src_ip = IpAddr::V4(Ipv4Addr::new(34, 100, 0, 10));
+        b.extract(&remote, &mut out);
+        assert_eq!(out[4..6], [0.0; 2], "{out:?}");
     }
 }
