@@ -8,9 +8,10 @@
 //!    linkage (as Kitsune's `corClust`) and cuts the dendrogram top-down until
 //!    no group has more than `max_group` features.
 //! 2. **Training.** Each group gets a denoising-autoencoder-shaped network with
-//!    tied weights (`hidden = ⌈0.75·n⌉`, sigmoid units, inputs min-max
-//!    normalised with ranges learned while training), trained by one SGD step
-//!    per packet (learning rate 0.1) with Kitsune's update rule. The output
+//!    tied weights (`hidden = ⌈ratio·n⌉`, ratio 0.5 by default where
+//!    Kitsune has 0.75; sigmoid units, inputs min-max normalised with ranges
+//!    learned while training), trained by one SGD step per packet (learning
+//!    rate 0.1) with Kitsune's update rule. The output
 //!    autoencoder learns the vector of the ensemble's RMSEs the same way.
 //! 3. **Scoring.** The score is the output autoencoder's RMSE.
 //!
