@@ -212,7 +212,15 @@ impl Slow {
     }
 
     fn probe(&mut self, host: IpAddr, udp: bool, port: u16, now: Timestamp) {
-        if self.slot(host, udp).is_none() {
+        // The host's slot, found once (the first match, as `slot` finds it;
+        // a slot made below is the only match).
+        let found = self
+            .hosts
+            .iter()
+            .position(|h| h.is_some_and(|h| h.host == host && h.udp == udp));
+        let i = if let Some(i) = found {
+            i
+        } else {
             // A free slot, else one already reported (its alert is out; a
             // repeat would be suppressed anyway), else the one with the
             // fewest services probed. A slow scan under way is the slot
@@ -239,8 +247,9 @@ impl Slow {
                 recent_first: now,
                 reported: false,
             });
-        }
-        if let Some(h) = self.slot(host, udp) {
+            i
+        };
+        if let Some(h) = self.hosts.get_mut(i).and_then(Option::as_mut) {
             h.probes = h.probes.saturating_add(1);
             if h.services.insert(&(host, port)) {
                 if h.recent == 0 {
