@@ -103,6 +103,12 @@ pub struct MlDetector {
     observer: Option<WindowObserver>,
     closed: Vec<(DeviceId, WindowRecord, Option<Vec<f32>>)>,
     used: Vec<(u32, u32)>,
+    /// The second of packet time the last packet fell in, and the
+    /// microseconds it spans, `start..end` (empty until there is one): most
+    /// packets fall in their predecessor's second, found by two compares
+    /// instead of a division ([`MlDetector::second_of`]).
+    last_second: i64,
+    last_second_span: (i64, i64),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -189,7 +195,28 @@ impl MlDetector {
             observer,
             closed: Vec::new(),
             used: Vec::new(),
+            last_second: 0,
+            last_second_span: (i64::MAX, i64::MIN),
         }
+    }
+
+    /// `ts`'s whole second (`ts.micros().div_euclid(1_000_000)`).
+    #[inline(always)]
+    fn second_of(&mut self, ts: Timestamp) -> i64 {
+        let us = ts.micros();
+        let (start, end) = self.last_second_span;
+        if start <= us && us < end {
+            return self.last_second;
+        }
+        let second = us.div_euclid(1_000_000);
+        // A second whose bounds do not fit an i64 (the first and the last
+        // of them all) is not remembered: the next packet divides again.
+        let start = second.checked_mul(1_000_000);
+        self.last_second_span = start
+            .and_then(|s| Some((s, s.checked_add(1_000_000)?)))
+            .unwrap_or((i64::MAX, i64::MIN));
+        self.last_second = second;
+        second
     }
 
     /// Device `id`'s window for a packet of `second`: its open one, or a
@@ -456,7 +483,7 @@ impl Detector for MlDetector {
                     .entry(arp.sender_mac, || IpAddr::V4(arp.sender_ip));
             }
         }
-        let second = ts.micros().div_euclid(1_000_000);
+        let second = self.second_of(ts);
         if let Some(id) = ctx.src_device {
             if let Some(d) = ctx.devices.get(id) {
                 self.window(id, d.key, second, ts).sent(ctx);
@@ -481,7 +508,55 @@ impl Detector for MlDetector {
 
 #[cfg(test)]
 mod tests {
-    use super::same_window;
+    use super::{same_window, MlDetector};
+    use ward_core::Timestamp;
+
+    #[test]
+    fn remembered_second_is_the_division() {
+        let mut ml = MlDetector::recorder(1, Box::new(|_| {}));
+        let mut r = 0x9e37_79b9_7f4a_7c15u64;
+        let mut us = 0i64;
+        for n in 0..200_000u32 {
+            r ^= r << 13;
+            r ^= r >> 7;
+            r ^= r << 17;
+            us = match n % 7 {
+                // Mostly forward by a little (the common case), sometimes
+                // back, across zero, and to the ends of the range.
+                0 => us.wrapping_sub((r % 3_000_000) as i64),
+                1 => (r as i64) % 5_000_000,
+                2 => i64::MIN.wrapping_add((r % 2_000_000) as i64),
+                3 => i64::MAX.wrapping_sub((r % 2_000_000) as i64),
+                4 => r as i64,
+                _ => us.wrapping_add((r % 400_000) as i64),
+            };
+            let want = us.div_euclid(1_000_000);
+            assert_eq!(ml.second_of(Timestamp(us)), want, "{us}");
+            // And again: the remembered second.
+            assert_eq!(ml.second_of(Timestamp(us)), want, "{us}");
+        }
+        for us in [
+            i64::MIN,
+            i64::MIN + 1,
+            -1_000_001,
+            -1_000_000,
+            -999_999,
+            -1,
+            0,
+            999_999,
+            1_000_000,
+            i64::MAX - 1,
+            i64::MAX,
+        ] {
+            for _ in 0..2 {
+                assert_eq!(
+                    ml.second_of(Timestamp(us)),
+                    us.div_euclid(1_000_000),
+                    "{us}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn only_the_previous_second_joins_the_open_window() {
