@@ -858,11 +858,15 @@ impl Dos {
         }
     }
 
+    /// Every packet: the router MACs learnt, then the ordinary TCP
+    /// segments' few checks here, and everything else in
+    /// [`Dos::counted_packet`] (out of line, so that the half of a capture
+    /// that is ordinary does not pay for its large frame: saving and
+    /// restoring its registers and copying the addresses it works on).
     pub fn on_packet(&mut self, ctx: &PacketContext<'_, '_>, out: &mut Vec<Draft>) {
         let pkt = ctx.pkt;
         let Net::Ip(ip) = &pkt.net else { return };
-        let (src, dst) = (ip.src, ip.dst);
-        if is_local_scope(src) && !is_local_scope(dst) && is_victim(dst) {
+        if is_local_scope(ip.src) && !is_local_scope(ip.dst) && is_victim(ip.dst) {
             if let Some(m) = pkt.link.dst.filter(|m| m.is_station()) {
                 if !self.routers.contains(&Some(m)) {
                     self.routers.rotate_right(1);
@@ -898,6 +902,20 @@ impl Dos {
                 }
             }
         }
+        self.counted_packet(ctx, ip, out);
+    }
+
+    /// [`Dos::on_packet`] for a packet that may be counted against its
+    /// destination: not an ordinary segment of an answered connection.
+    #[inline(never)]
+    fn counted_packet(
+        &mut self,
+        ctx: &PacketContext<'_, '_>,
+        ip: &ward_core::decode::Ip,
+        out: &mut Vec<Draft>,
+    ) {
+        let pkt = ctx.pkt;
+        let (src, dst) = (ip.src, ip.dst);
         let sec = pkt.ts.0.div_euclid(1_000_000);
         let len = u64::from(pkt.wire_len);
         let (kind, port) = match pkt.transport {
