@@ -9,6 +9,17 @@
 //! with reason `changed`. Devices whose evidence did not change cost one
 //! table lookup per second.
 //!
+//! When it looks ([`next_wait_s`]): a new device at once; a device whose
+//! evidence grew by something decisive ([`rules::is_decisive`]: a host
+//! name, DHCP options, DNS-SD, SSDP/UPnP, LLDP, a User-Agent, a banner, a
+//! DNS name of a vendor cloud a rule knows, a service a rule reads) at the
+//! next pass, within a second; otherwise no sooner than the device's
+//! wait, which grows 4, 16, 64 … s up to [`IdentifyConfig::max_wait_s`]
+//! while its conclusion holds and is a quarter of its age (2–60 s) while
+//! it has none or it just changed. The end of the input looks at every
+//! device whose evidence grew since, so the final inventory reads all of
+//! it.
+//!
 //! It also keeps the persistent [`Inventory`] up to date and raises:
 //! * `new-device` (category `new-device`) for a device first seen after the
 //!   learning period, unless it is a known device under a new randomised
@@ -65,6 +76,14 @@ pub struct IdentifyConfig {
     /// device with a locally administered MAC is new (not a known device
     /// under a new random MAC).
     pub random_mac_wait_s: u64,
+    /// Longest wait (seconds of packet time) before a device whose
+    /// conclusion holds is examined again for evidence that only refines
+    /// (more DNS and TLS names, fingerprints, services, client ports).
+    /// The wait grows 4, 16, 64 … up to this while the conclusion holds;
+    /// decisive evidence (see [`crate::rules::is_decisive`]) is examined at
+    /// the next pass whatever the wait, and the end of the input examines
+    /// every device whose evidence grew.
+    pub max_wait_s: u64,
 }
 
 impl Default for IdentifyConfig {
@@ -78,6 +97,7 @@ impl Default for IdentifyConfig {
             min_coverage: 0.6,
             min_matched_tokens: 4,
             random_mac_wait_s: 30,
+            max_wait_s: u64::from(MAX_SETTLED_WAIT_S),
         }
     }
 }
@@ -114,6 +134,11 @@ struct Track {
     /// What the last classification concluded: (category, model), `None`
     /// when it concluded nothing.
     answer: Option<(Option<String>, Option<String>)>,
+    /// Evidence items and host names already looked at for decisive
+    /// evidence (see [`rules::is_decisive`]) while the device waits.
+    decisive_checked: (usize, usize),
+    /// [`rules::rule_services`] when the device was last classified.
+    rule_services: u8,
     /// The tokens of the device's evidence read so far, when the budget
     /// ([`MAX_KEPT_TOKENS`]) allowed keeping them.
     tokens: Option<Box<features::EvidenceTokens>>,
@@ -126,29 +151,39 @@ struct Track {
 const MAX_KEPT_TOKENS: usize = 1 << 18;
 
 /// Longest wait between two classifications of a device whose
-/// conclusion holds (packet time).
+/// conclusion holds (packet time): [`IdentifyConfig::max_wait_s`]'s
+/// default.
 const MAX_SETTLED_WAIT_S: u32 = 300;
+/// How much longer each wait of a device whose conclusion holds is than
+/// the one before.
+const SETTLED_GROWTH: u32 = 4;
 /// Longest wait between two classifications of a device that has no
 /// conclusion yet, or whose conclusion just changed.
 const MAX_UNSETTLED_WAIT_S: u32 = 60;
 
 /// How long to wait before the next classification of a device whose
 /// evidence changed, given the wait before this one, whether this
-/// classification concluded what the previous one did, and the device's
-/// age in seconds.
+/// classification concluded what the previous one did, the device's age
+/// in seconds and the longest wait allowed
+/// ([`IdentifyConfig::max_wait_s`], at least 1 s).
 ///
 /// Why: evidence arrives in bursts (a device's set-up), and classifying
-/// on every change costs a forest walk each. A device whose conclusion
-/// holds is asked again at 4, 8, 16 … 300 s. A device without one (or
-/// whose conclusion moved) is asked every quarter of its age (2 s while
-/// it is under 8 s old, 60 s at most), so evidence arriving at 20 s is
-/// looked at by 25 s rather than after a back-off that grew while the
-/// device was silent.
-pub fn next_wait_s(prev_wait_s: u32, same_answer: bool, age_s: i64) -> u32 {
+/// on every change costs a forest walk each; on a busy network nearly
+/// every device brings another DNS or TLS name every second. A device
+/// whose conclusion holds is asked again after 4, 16, 64 … s, up to the
+/// longest wait, so evidence that keeps coming without changing the
+/// answer costs a number of classifications that grows with the log of
+/// the device's age. A device without a conclusion (or whose conclusion
+/// moved) is asked every quarter of its age (2 s while it is under 8 s
+/// old, 60 s at most), so evidence arriving at 20 s is looked at by 25 s
+/// rather than after a back-off that grew while the device was silent.
+/// Decisive evidence does not wait at all (see [`rules::is_decisive`]).
+pub fn next_wait_s(prev_wait_s: u32, same_answer: bool, age_s: i64, max_wait_s: u32) -> u32 {
+    let max = max_wait_s.max(1);
     if same_answer {
-        prev_wait_s.saturating_mul(2).clamp(4, MAX_SETTLED_WAIT_S)
+        prev_wait_s.saturating_mul(SETTLED_GROWTH).max(4).min(max)
     } else {
-        (age_s / 4).clamp(2, MAX_UNSETTLED_WAIT_S as i64) as u32
+        ((age_s / 4).clamp(2, MAX_UNSETTLED_WAIT_S as i64) as u32).min(max)
     }
 }
 
@@ -462,6 +497,25 @@ fn sync_strings<'a>(dst: &mut Vec<String>, src: impl ExactSizeIterator<Item = &'
     }
 }
 
+/// Whether `d`'s evidence grew, since its last classification, by
+/// something that could decide what it is (a host name, a decisive item,
+/// a service a rule reads): such evidence is examined at once, not after
+/// the device's wait. Each item is looked at once (`decisive_checked`);
+/// `gen` is the device's current [`generation`].
+fn decisive_arrived(t: &mut Track, d: &Device, gen: (usize, usize, usize, usize)) -> bool {
+    let (items, names) = t.decisive_checked;
+    t.decisive_checked = (d.evidence.len(), d.hostnames.len());
+    if d.hostnames.len() > names {
+        return true;
+    }
+    let new_items = d.evidence.get(items..).unwrap_or_default();
+    if new_items.iter().any(|(k, v)| rules::is_decisive(*k, v)) {
+        return true;
+    }
+    // Only a grown service list can add a service a rule reads.
+    gen.1 != t.generation.1 && rules::rule_services(d) != t.rule_services
+}
+
 fn has_identity_evidence(d: &Device) -> bool {
     !d.hostnames.is_empty()
         || d.evidence
@@ -541,6 +595,8 @@ impl Identifier for DeviceIdentifier {
                         next_classify: Timestamp(i64::MIN),
                         wait_s: 0,
                         answer: None,
+                        decisive_checked: (0, 0),
+                        rule_services: 0,
                         tokens: None,
                         key: key_str,
                     };
@@ -564,9 +620,12 @@ impl Identifier for DeviceIdentifier {
             }
             let gen = generation(d, t.ports);
             // Evidence arrives in bursts: re-classify no sooner than the
-            // device's wait allows (see `next_wait_s`).
-            let mut changed = t.generation != gen && (self.concluding || now >= t.next_classify);
-            if t.generation != gen && !changed {
+            // device's wait allows (see `next_wait_s`), unless what
+            // arrived could decide what the device is.
+            let grew = t.generation != gen;
+            let mut changed =
+                grew && (self.concluding || now >= t.next_classify || decisive_arrived(t, d, gen));
+            if grew && !changed {
                 self.next_due = self.next_due.min(t.next_classify);
             }
             if !changed && !t.new_pending {
@@ -651,9 +710,13 @@ impl Identifier for DeviceIdentifier {
                 if let Some(t) = self.tracks.get_mut(&key) {
                     // "No conclusion" twice is not a settled answer.
                     let same = answer.is_some() && t.answer == answer;
-                    t.wait_s = next_wait_s(t.wait_s, same, age_s);
+                    let max_wait = u32::try_from(self.cfg.max_wait_s).unwrap_or(u32::MAX);
+                    t.wait_s = next_wait_s(t.wait_s, same, age_s, max_wait);
                     t.next_classify = now.plus_secs(u64::from(t.wait_s));
                     t.answer = answer;
+                    // What this classification read is not news.
+                    t.decisive_checked = (d.evidence.len(), d.hostnames.len());
+                    t.rule_services = rules::rule_services(d);
                 }
                 identity
             } else {

@@ -318,6 +318,63 @@ pub fn classify(d: &Device) -> Option<RuleMatch> {
     None
 }
 
+/// Whether a new evidence item could settle what a device is, so the
+/// identifier looks at it at its next pass instead of waiting out the
+/// device's back-off (see [`crate::identifier::next_wait_s`]).
+///
+/// Decisive: what a device says about itself (host names, DHCP options,
+/// DNS-SD services and TXT, SSDP/UPnP, LLDP, its User-Agent, its
+/// servers' banners and OS hints), and a DNS name or TLS server name
+/// whose registered domain a rule maps to a kind (a camera's P2P cloud).
+/// Not decisive: what every device accumulates as it talks (other DNS and
+/// TLS names, TLS and TCP fingerprints, NTP servers), which only refines
+/// a conclusion and is looked at on the back-off.
+pub fn is_decisive(kind: HintKind, value: &str) -> bool {
+    match kind {
+        HintKind::Hostname
+        | HintKind::DhcpParamList
+        | HintKind::DhcpVendorClass
+        | HintKind::DhcpClientId
+        | HintKind::DhcpMaxMsgSize
+        | HintKind::DhcpFqdn
+        | HintKind::DhcpOptions
+        | HintKind::Dhcpv6
+        | HintKind::MdnsService
+        | HintKind::MdnsTxt
+        | HintKind::SsdpServer
+        | HintKind::SsdpUsn
+        | HintKind::SsdpNt
+        | HintKind::UpnpDescription
+        | HintKind::Lldp
+        | HintKind::HttpUserAgent
+        | HintKind::HttpServer
+        | HintKind::Banner
+        | HintKind::Os => true,
+        HintKind::DnsQuery | HintKind::TlsSni => {
+            let l = value.to_ascii_lowercase();
+            let dom = crate::features::registered_domain(&l);
+            DOMAINS.iter().any(|(s, _)| *s == dom)
+        }
+        HintKind::TlsJa3 | HintKind::TlsJa4 | HintKind::TcpSyn | HintKind::NtpServer => false,
+    }
+}
+
+/// The services [`classify`] reads, one bit each: a change of these is
+/// decisive evidence (a device that starts answering DHCP is a router),
+/// other new services only refine.
+pub fn rule_services(d: &Device) -> u8 {
+    RULE_SERVICES
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| d.services.contains(s))
+        .fold(0, |m, (i, _)| m | 1 << i)
+}
+
+/// Every service [`classify`] tests (kept in step with it by the test
+/// `rule_services_are_the_ones_classify_reads` in `tests/identifier.rs`).
+pub const RULE_SERVICES: [(u8, u16); 6] =
+    [(17, 67), (17, 53), (6, 631), (6, 9100), (6, 9999), (6, 554)];
+
 /// A model name the device states itself (mDNS TXT `md=`/`model=`,
 /// UPnP `modelName`, LLDP system description), with its source.
 pub fn stated_model(d: &Device) -> Option<(String, &'static str)> {

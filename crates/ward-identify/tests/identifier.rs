@@ -342,16 +342,134 @@ fn evidence_after_a_quiet_spell_is_looked_at_within_a_quarter_of_the_age() {
 fn a_settled_answer_is_asked_again_ever_more_rarely() {
     use ward_identify::identifier::next_wait_s;
     // Unsettled: a quarter of the age, 2..60 s.
-    assert_eq!(next_wait_s(0, false, 0), 2);
-    assert_eq!(next_wait_s(32, false, 20), 5);
-    assert_eq!(next_wait_s(32, false, 10_000), 60);
-    // Settled: doubling from 4 s to 300 s.
-    let mut w = next_wait_s(1, true, 5);
+    assert_eq!(next_wait_s(0, false, 0, 300), 2);
+    assert_eq!(next_wait_s(32, false, 20, 300), 5);
+    assert_eq!(next_wait_s(32, false, 10_000, 300), 60);
+    // Settled: growing fourfold from 4 s to the longest wait.
+    let mut w = next_wait_s(1, true, 5, 300);
     assert_eq!(w, 4);
     for _ in 0..20 {
-        w = next_wait_s(w, true, 5);
+        w = next_wait_s(w, true, 5, 300);
     }
     assert_eq!(w, 300);
+    // A shorter longest wait bounds both; 0 means every second.
+    assert_eq!(next_wait_s(w, true, 5, 30), 30);
+    assert_eq!(next_wait_s(0, false, 10_000, 30), 30);
+    assert_eq!(next_wait_s(8, true, 5, 0), 1);
+    assert_eq!(next_wait_s(8, false, 10_000, 0), 1);
+}
+
+/// A device named a camera by its host name that then resolves a new DNS
+/// name every second for `until` seconds (evidence that never changes the
+/// conclusion), with the identifier's longest wait `max_wait_s`; returns
+/// the classifications made by each second in `at`, the table, the device
+/// and the identifier.
+fn chatty_camera(
+    max_wait_s: u64,
+    until: i64,
+    at: &[i64],
+) -> (Vec<u64>, DeviceTable, u32, DeviceIdentifier) {
+    let dcfg = DeviceConfig {
+        // Room for every name, so the evidence really grows all along.
+        max_evidence: 10_000,
+        ..Default::default()
+    };
+    let mut t = DeviceTable::new(dcfg, 1);
+    let cfg = IdentifyConfig {
+        learning_period_s: 0,
+        settle_s: 60,
+        max_wait_s,
+        ..Default::default()
+    };
+    let mut id = DeviceIdentifier::with_default_model(cfg, Inventory::default()).unwrap();
+    let mut out = Vec::new();
+    let d = see(&mut t, LOCAL, [192, 168, 1, 42], 0);
+    t.add_hint(d, HintKind::Hostname, "ipcam-garden");
+    let mut counts = Vec::new();
+    for s in 1..=until {
+        t.add_hint(d, HintKind::DnsQuery, &format!("edge{s}.cdn.example.net"));
+        id.identify(Timestamp::from_secs(s), &mut t, &mut out);
+        assert_eq!(
+            t.get(d).unwrap().category.as_deref(),
+            Some("camera"),
+            "{s} s"
+        );
+        if at.contains(&s) {
+            counts.push(id.counters().classified);
+        }
+    }
+    (counts, t, d, id)
+}
+
+#[test]
+fn evidence_that_keeps_coming_without_changing_the_answer_is_examined_log_times() {
+    // Without a longest wait: a number of classifications that grows with
+    // the log of the time, not once per second of new evidence.
+    let (n, ..) = chatty_camera(1 << 30, 3600, &[225, 900, 3600]);
+    assert!(n[2] <= 12, "{n:?} classifications in an hour");
+    // Four times as long adds at most two classifications.
+    assert!(n[1] <= n[0] + 2 && n[2] <= n[1] + 2, "{n:?}");
+    assert!(n[0] >= 3, "{n:?}: the evidence is looked at now and then");
+    // With the default longest wait (300 s), at least every 300 s.
+    let (m, ..) = chatty_camera(300, 3600, &[900, 3600]);
+    assert!(
+        m[1] >= m[0] + 3600 / 300 - 3 && m[1] <= n[2] + 3600 / 300,
+        "{m:?}"
+    );
+}
+
+#[test]
+fn decisive_evidence_is_acted_on_within_a_second() {
+    // The camera above, 20 minutes into its DNS names: its wait is long
+    // (the last classification was minutes ago, the next is minutes away).
+    let (_, mut t, d, mut id) = chatty_camera(300, 1200, &[]);
+    let mut out = Vec::new();
+    let before = id.counters().classified;
+    // One more refining item waits its turn …
+    t.add_hint(d, HintKind::DnsQuery, "one-more.cdn.example.net");
+    id.identify(Timestamp::from_secs(1201), &mut t, &mut out);
+    assert_eq!(id.counters().classified, before);
+    // … a DNS-SD service type, which names what the device is, does not.
+    t.add_hint(d, HintKind::MdnsService, "_ipp._tcp.local");
+    id.identify(Timestamp::from_secs(1202), &mut t, &mut out);
+    assert_eq!(id.counters().classified, before + 1);
+    assert_eq!(t.get(d).unwrap().category.as_deref(), Some("printer"));
+    assert_eq!(alerts(&out, "device-identity-changed").len(), 1);
+    // So do a new host name and a service a rule reads, each at once.
+    for (s, add) in [(1203, 0), (1204, 1)] {
+        match add {
+            0 => t.add_hint(d, HintKind::Hostname, "office-printer"),
+            _ => t.add_service(d, 6, 9100),
+        }
+        id.identify(Timestamp::from_secs(s), &mut t, &mut out);
+        assert_eq!(id.counters().classified, before + 2 + add, "{s} s");
+    }
+    // A service no rule reads only refines.
+    t.add_service(d, 6, 8443);
+    id.identify(Timestamp::from_secs(1205), &mut t, &mut out);
+    assert_eq!(id.counters().classified, before + 3);
+}
+
+#[test]
+fn rule_services_are_the_ones_classify_reads() {
+    use ward_identify::rules::{classify, rule_services, RULE_SERVICES};
+    // Each listed service alone decides a rule; a few others do not.
+    for (i, (proto, port)) in RULE_SERVICES.iter().enumerate() {
+        let mut t = DeviceTable::new(DeviceConfig::default(), 1);
+        let d = see(&mut t, LOCAL, [192, 168, 1, 43], 0);
+        t.add_service(d, *proto, *port);
+        let dev = t.get(d).unwrap();
+        assert!(classify(dev).is_some(), "{proto}/{port}");
+        assert_eq!(rule_services(dev), 1 << i);
+    }
+    for (proto, port) in [(6, 80), (6, 443), (17, 123), (17, 5353), (6, 22)] {
+        let mut t = DeviceTable::new(DeviceConfig::default(), 1);
+        let d = see(&mut t, LOCAL, [192, 168, 1, 43], 0);
+        t.add_service(d, proto, port);
+        let dev = t.get(d).unwrap();
+        assert!(classify(dev).is_none(), "{proto}/{port}");
+        assert_eq!(rule_services(dev), 0);
+    }
 }
 
 #[test]
