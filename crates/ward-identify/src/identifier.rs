@@ -202,6 +202,8 @@ pub struct DeviceIdentifier {
     counters: IdentifyCounters,
     ports: PortEvidence,
     ports_seen: u64,
+    /// Reused buffer of devices whose ports grew ([`PortEvidence::take_grown`]).
+    ports_grown: Vec<(DeviceKey, usize)>,
     /// Reused id buffer (no allocation per second).
     ids: Vec<DeviceId>,
     /// The input ended: classify regardless of the back-off.
@@ -235,6 +237,7 @@ impl DeviceIdentifier {
             counters: IdentifyCounters::default(),
             ports: PortEvidence::default(),
             ports_seen: u64::MAX,
+            ports_grown: Vec::new(),
             ids: Vec::new(),
             concluding: false,
             versions_seen: (u64::MAX, 0, 0),
@@ -565,9 +568,23 @@ impl Identifier for DeviceIdentifier {
             self.evictions_seen = devices.counters.evicted;
             self.drop_kept_tokens();
         }
+        // Port evidence is behind a lock: when some device's ports grew,
+        // read the counts of those devices only (every device's when more
+        // grew than the evidence remembers).
         let ports_version = self.ports.version();
-        let ports_moved = ports_version != self.ports_seen;
-        self.ports_seen = ports_version;
+        let mut read_all_ports = false;
+        if ports_version != self.ports_seen {
+            self.ports_seen = ports_version;
+            let mut grown = std::mem::take(&mut self.ports_grown);
+            read_all_ports = !self.ports.take_grown(&mut grown);
+            for (key, n) in &grown {
+                // A device without a record yet reads its count below.
+                if let Some(t) = self.tracks.get_mut(key) {
+                    t.ports = *n;
+                }
+            }
+            self.ports_grown = grown;
+        }
         let mut ids = std::mem::take(&mut self.ids);
         ids.clear();
         ids.extend(devices.ids_unordered());
@@ -613,9 +630,7 @@ impl Identifier for DeviceIdentifier {
                     (true, t)
                 }
             };
-            // Port evidence is behind a lock: look only when some device's
-            // ports grew since the last pass.
-            if ports_moved || fresh {
+            if read_all_ports || fresh {
                 t.ports = self.ports.count(key);
             }
             let gen = generation(d, t.ports);

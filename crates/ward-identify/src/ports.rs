@@ -26,6 +26,10 @@ pub const MAX_DEVICES: usize = 65_536;
 pub const MAX_PORTS: usize = 32;
 /// Entries the observer remembers having recorded (cleared when full).
 const MAX_SEEN: usize = 65_536;
+/// Devices whose sets grew that are remembered until the identifier
+/// reads them ([`PortEvidence::take_grown`]); past this, it reads every
+/// device's count instead.
+const MAX_GROWN: usize = 4_096;
 /// Ports at or above this are treated as ephemeral (IANA dynamic range
 /// starts at 49152; Linux picks from 32768).
 const EPHEMERAL: u16 = 32_768;
@@ -53,9 +57,7 @@ pub type PortSet = BTreeSet<(PortRole, u8, u16)>;
 /// Shared handle to the port evidence (cheap to clone).
 #[derive(Clone, Default)]
 pub struct PortEvidence {
-    /// Keyed by MAC (attacker-chosen): a per-process random seed, and
-    /// only looked up, never iterated into output.
-    map: Arc<Mutex<HashMap<DeviceKey, PortSet, RandomState>>>,
+    map: Arc<Mutex<Sets>>,
     /// Bumped whenever any set grows, so readers can skip the lock.
     version: Arc<AtomicU64>,
     /// Bumped whenever devices are dropped, so the observer forgets what
@@ -63,17 +65,47 @@ pub struct PortEvidence {
     epoch: Arc<AtomicU64>,
 }
 
+#[derive(Default)]
+struct Sets {
+    /// Keyed by MAC (attacker-chosen): a per-process random seed, and
+    /// only looked up, never iterated into output.
+    map: HashMap<DeviceKey, PortSet, RandomState>,
+    /// Devices whose set grew since [`PortEvidence::take_grown`] last
+    /// read them (a device may be listed more than once), at most
+    /// [`MAX_GROWN`]; `overflow` says some were left out.
+    grown: Vec<DeviceKey>,
+    overflow: bool,
+}
+
 impl PortEvidence {
     /// The ports recorded for a device (empty if none).
     pub fn of(&self, key: DeviceKey) -> PortSet {
-        let map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
-        map.get(&key).cloned().unwrap_or_default()
+        let sets = self.map.lock().unwrap_or_else(PoisonError::into_inner);
+        sets.map.get(&key).cloned().unwrap_or_default()
     }
 
     /// Number of entries for a device (its evidence generation).
     pub fn count(&self, key: DeviceKey) -> usize {
-        let map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
-        map.get(&key).map_or(0, |s| s.len())
+        let sets = self.map.lock().unwrap_or_else(PoisonError::into_inner);
+        sets.map.get(&key).map_or(0, |s| s.len())
+    }
+
+    /// The devices whose sets grew since the last call, with their counts
+    /// now, into `out` (cleared first). `false` if more devices grew than
+    /// could be remembered: then any device's count may have moved.
+    ///
+    /// Why: the identifier used to read every device's count (one lock
+    /// and lookup each) on every pass after any device's ports grew.
+    pub fn take_grown(&self, out: &mut Vec<(DeviceKey, usize)>) -> bool {
+        out.clear();
+        let mut sets = self.map.lock().unwrap_or_else(PoisonError::into_inner);
+        let sets = &mut *sets;
+        out.extend(
+            sets.grown
+                .drain(..)
+                .map(|k| (k, sets.map.get(&k).map_or(0, |s| s.len()))),
+        );
+        !std::mem::take(&mut sets.overflow)
     }
 
     /// Changes whenever some device's ports grew.
@@ -82,7 +114,8 @@ impl PortEvidence {
     }
 
     fn record(&self, key: DeviceKey, entry: (PortRole, u8, u16)) {
-        let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut sets = self.map.lock().unwrap_or_else(PoisonError::into_inner);
+        let map = &mut sets.map;
         let full = map.len() >= MAX_DEVICES;
         let grew = if let Some(set) = map.get_mut(&key) {
             set.len() < MAX_PORTS && set.insert(entry)
@@ -93,14 +126,19 @@ impl PortEvidence {
             false
         };
         if grew {
+            if sets.grown.len() < MAX_GROWN {
+                sets.grown.push(key);
+            } else {
+                sets.overflow = true;
+            }
             self.version.fetch_add(1, Ordering::Relaxed);
         }
     }
 
     /// Keep only the devices `keep` says still exist.
     pub fn retain(&self, mut keep: impl FnMut(DeviceKey) -> bool) {
-        let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
-        map.retain(|k, _| keep(*k));
+        let mut sets = self.map.lock().unwrap_or_else(PoisonError::into_inner);
+        sets.map.retain(|k, _| keep(*k));
         self.epoch.fetch_add(1, Ordering::Relaxed);
     }
 }
@@ -171,5 +209,39 @@ impl Detector for PortObserver {
         if (1024..EPHEMERAL).contains(&client_port) {
             self.record(key, (PortRole::ClientFrom, f.proto, client_port));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{PortEvidence, PortRole, MAX_GROWN};
+    use ward_core::devices::DeviceKey;
+    use ward_core::MacAddr;
+
+    fn key(i: usize) -> DeviceKey {
+        let b = (i as u32).to_be_bytes();
+        DeviceKey::Mac(MacAddr([0, 0x1a, b[0], b[1], b[2], b[3]]))
+    }
+
+    #[test]
+    fn grown_devices_are_listed_once_read_and_overflow_says_so() {
+        let e = PortEvidence::default();
+        let mut out = Vec::new();
+        assert!(e.take_grown(&mut out) && out.is_empty());
+        e.record(key(1), (PortRole::ClientTo, 17, 53));
+        e.record(key(1), (PortRole::ClientTo, 17, 53)); // no growth
+        e.record(key(2), (PortRole::ClientFrom, 6, 8080));
+        e.record(key(1), (PortRole::ClientTo, 6, 443));
+        assert!(e.take_grown(&mut out));
+        assert_eq!(out, vec![(key(1), 2), (key(2), 1), (key(1), 2)]);
+        assert!(e.take_grown(&mut out) && out.is_empty());
+        // More devices grow than are remembered: the reader is told.
+        for i in 0..=MAX_GROWN {
+            e.record(key(10 + i), (PortRole::ClientTo, 17, 123));
+        }
+        assert!(!e.take_grown(&mut out));
+        assert_eq!(out.len(), MAX_GROWN);
+        assert!(out.iter().all(|(k, n)| e.count(*k) == *n && *n == 1));
+        assert!(e.take_grown(&mut out) && out.is_empty());
     }
 }
