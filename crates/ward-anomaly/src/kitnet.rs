@@ -410,6 +410,19 @@ fn sigmoid8(x: V8) -> V8 {
     bytemuck::cast([sigmoid4(a), sigmoid4(b)])
 }
 
+/// Where the decoders' partial sums (and a bundle's sum of squared errors)
+/// start: −0, the identity of IEEE addition (`−0 + a` is `a` for every
+/// `a`; `+0 + a` is not, `+0 + −0 = +0`), so the compiler drops each
+/// sum's first addition and the sum is its first product. The only values
+/// this changes from a start at +0 are sums that are exactly zero, whose
+/// sign can then be −0 instead of +0; no result sees that sign: every such
+/// sum is added to a bias (which is never −0: it starts at +0 and a sum is
+/// −0 only when both addends are) and squashed by the sigmoid, which gives
+/// the same bits for ±0, and a sum of squares is never −0. So scores,
+/// errors and learning are the same bits as from +0 (the textbook-network
+/// test starts from +0).
+const SUM_START: f32 = -0.0;
+
 /// `(s0 + s2) + (s1 + s3)`: how the decoder combines its partial sums.
 #[inline(always)]
 fn combine(s: &[V8; 4]) -> V8 {
@@ -423,7 +436,7 @@ fn combine(s: &[V8; 4]) -> V8 {
 /// does the same for a known number.
 #[inline(always)]
 fn dot(g: usize, row: &[Row], y: &[Row], bias: &Row) -> V8 {
-    let mut s = [V8::ZERO; 4];
+    let mut s = [V8::splat(SUM_START); 4];
     let (rows, r) = row.as_chunks::<4>();
     let (ys, yy) = y.as_chunks::<4>();
     for (rc, yc) in rows.iter().zip(ys) {
@@ -475,9 +488,9 @@ fn forward_bundle<const H: usize, const G: usize>(
         acc[k] = sigmoid8(acc[k]) * v8(&hm[k], G);
         *half_mut(&mut y[k], G) = acc[k].to_array();
     }
-    let mut sq = V8::ZERO;
+    let mut sq = V8::splat(SUM_START);
     for ((((xj, row), b), m), e) in x.iter().zip(rows).zip(vbias).zip(imask).zip(err) {
-        let mut s = [V8::ZERO; 4];
+        let mut s = [V8::splat(SUM_START); 4];
         for k in 0..H {
             s[k % 4] = mul_add8(s[k % 4], v8(&row[k], G), acc[k]);
         }
@@ -1189,7 +1202,7 @@ impl Ensemble<MEMBERS> {
                     *half_mut(v, G) = (sigmoid8(v8(v, G)) * v8(m, G)).to_array();
                 }
                 let zs = &mut z[bd.input..bd.input + bd.n];
-                let mut sq = V8::ZERO;
+                let mut sq = V8::splat(SUM_START);
                 for ((((zj, row), bias), (xj, m)), e) in zs
                     .iter_mut()
                     .zip(w.chunks_exact(h))
@@ -1439,7 +1452,7 @@ fn decode_blocks<const B: usize>(w: &[Lanes], y: &[Lanes], bias: &[f32], z: &mut
     let y = y.map(V4::new);
     let rows = w.as_chunks::<B>().0;
     let dot = |row: &[Lanes; B]| {
-        let mut a = V4::ZERO;
+        let mut a = V4::splat(SUM_START);
         for b in 0..B {
             a = mul_add(a, v4(&row[b]), y[b]);
         }
@@ -1477,7 +1490,7 @@ fn encode_any(x: &[f32], w: &[Lanes], bias: &[Lanes], y: &mut [Lanes]) {
 /// [`decode_blocks`] for any number of blocks (same order of operations).
 fn decode_any(w: &[Lanes], y: &[Lanes], bias: &[f32], z: &mut [f32]) {
     for ((zj, &bj), row) in z.iter_mut().zip(bias).zip(w.chunks_exact(y.len())) {
-        let mut a = V4::ZERO;
+        let mut a = V4::splat(SUM_START);
         for (r, yy) in row.iter().zip(y) {
             a = mul_add(a, v4(r), v4(yy));
         }

@@ -136,11 +136,12 @@ pub(super) fn forward_bundle<const H: usize, const G: usize>(
         store8::<G>(&mut y[k], acc[k]);
     }
     // Decoder: per input row, hidden unit `k` into partial sum `k mod 4`,
-    // combined as `(s0 + s2) + (s1 + s3)`, the bias added.
-    let zero = splat(s, 0.0);
-    let mut sq = zero;
+    // combined as `(s0 + s2) + (s1 + s3)`, the bias added. The sums start
+    // at −0 (see [`super::SUM_START`]).
+    let start = splat(s, super::SUM_START);
+    let mut sq = start;
     for ((((xj, row), b), m), e) in x.iter().zip(rows).zip(vbias).zip(imask).zip(err) {
-        let mut p = [zero; 4];
+        let mut p = [start; 4];
         for k in 0..H {
             p[k % 4] = add(s, p[k % 4], mul(s, row8::<G>(&row[k]), acc[k]));
         }

@@ -130,11 +130,13 @@ pub(super) fn forward_bundle<const H: usize>(
         y[k] = bytemuck::cast(acc[k]);
     }
     // Decoder: per input row, hidden unit `k` into partial sum `k mod 4`,
-    // combined as `(s0 + s2) + (s1 + s3)`, the bias added.
-    let zero = s.avx512f._mm512_setzero_ps();
-    let mut sq = zero;
+    // combined as `(s0 + s2) + (s1 + s3)`, the bias added. The sums start
+    // at −0 (see [`super::SUM_START`]): the compiler drops the first
+    // additions.
+    let start = splat(s, super::SUM_START);
+    let mut sq = start;
     for ((((xj, row), b), m), e) in x.iter().zip(rows).zip(vbias).zip(imask).zip(err) {
-        let mut p = [zero; 4];
+        let mut p = [start; 4];
         for k in 0..H {
             p[k % 4] = add(s, p[k % 4], mul(s, row16(&row[k]), acc[k]));
         }
@@ -236,7 +238,8 @@ pub(super) fn decode_groups<const B: usize>(
     let (z4, z_rest) = z.as_chunks_mut::<4>();
     let (b4, b_rest) = bias.as_chunks::<4>();
     for (q, g) in groups.iter().enumerate() {
-        let mut a = f._mm512_setzero_ps();
+        // From −0, as the generic decoder (see [`super::SUM_START`]).
+        let mut a = splat(s, super::SUM_START);
         for b in 0..B {
             a = add(s, a, mul(s, row16(&g[b]), yq[b]));
         }
