@@ -233,13 +233,22 @@ struct ChannelStats {
 
 impl ChannelStats {
     #[inline(always)]
-    fn update(&mut self, d: &PerWindow, dir: usize, size: f64) {
+    /// Decays both directions and the co-movement by `d` and records
+    /// `size` in direction `dir`: the bits of `Damped::decay` and `insert`,
+    /// `DampedCov::decay` and `insert`, with the first four windows as one
+    /// explicit vector ([`Damped::decay_insert`]).
+    fn update(&mut self, simd: crate::Simd, d: &PerWindow, dir: usize, size: f64) {
         let dir = dir & 1;
-        self.size[0].decay(d);
-        self.size[1].decay(d);
-        self.cov.decay(d);
-        let r = self.size[dir].insert(size);
-        self.cov.insert(dir, &r);
+        let (this, other) = if dir == 0 {
+            let [a, b] = &mut self.size;
+            (a, b)
+        } else {
+            let [a, b] = &mut self.size;
+            (b, a)
+        };
+        other.decay_with(simd, d);
+        let r = this.decay_insert(simd, d, size);
+        self.cov.decay_insert(simd, d, dir, &r);
     }
 }
 
@@ -491,21 +500,24 @@ impl FeatureExtractor {
             factor: d[SLOWEST],
         };
         let p = tp.value;
-        p.channel.update(&d, dir, size);
+        p.channel.update(simd, &d, dir, size);
         // Jitter: inter-arrival time in this direction, decayed with the channel.
         let gap = p.last_dir_us[dir].map(|last| now.saturating_sub(last).max(0) as f64 * 1e-6);
         p.last_dir_us[dir] = Some(p.last_dir_us[dir].map_or(now, |last| last.max(now)));
-        p.jitter[0].decay(&d);
-        p.jitter[1].decay(&d);
+        let [j0, j1] = &mut p.jitter;
+        let (jd, jo) = if dir == 0 { (j0, j1) } else { (j1, j0) };
+        jo.decay_with(simd, &d);
         if let Some(g) = gap {
-            p.jitter[dir].insert(g);
+            jd.decay_insert(simd, &d, g);
+        } else {
+            jd.decay_with(simd, &d);
         }
 
         // Connection (socket pair + protocol).
         let new_conn = ts.fresh || ts.dt_secs >= NEW_AFTER_IDLE_SECS;
         let d = factors(ts.dt_secs);
         let s = ts.value;
-        s.channel.update(&d, sdir, size);
+        s.channel.update(simd, &d, sdir, size);
 
         // Source MAC + IP.
         let d = factors(tm.dt_secs);
@@ -514,15 +526,13 @@ impl FeatureExtractor {
             factor: d[SLOWEST],
         };
         let m = &mut tm.value.size;
-        m.decay(&d);
-        m.insert(size);
+        m.decay_insert(simd, &d, size);
 
         // Source host, with the cheap IoT features.
         let is_syn = obs.proto == 6 && obs.tcp_flags & 0x02 != 0 && obs.tcp_flags & 0x10 == 0;
         let d = factors(th.dt_secs);
         let h = th.value;
-        h.size.decay(&d);
-        h.size.insert(size);
+        h.size.decay_insert(simd, &d, size);
         let (syn, new_dst, new_conn) = (
             f64::from(u8::from(is_syn)),
             f64::from(u8::from(new_dst)),
