@@ -196,8 +196,27 @@ pub fn classify(d: &Device) -> Option<RuleMatch> {
             return hit("network equipment", 0.9, *kind, value);
         }
     }
+    // One lower-cased copy at a time, and only of the kinds the match
+    // below has arms for (keep the two lists together): this runs on every
+    // classification the model does not settle, over every item, most of
+    // them DHCP options, fingerprints and TXT values that no arm reads.
+    let mut l = String::new();
     for (kind, value) in &d.evidence {
-        let l = value.to_ascii_lowercase();
+        if !matches!(
+            kind,
+            HintKind::MdnsService
+                | HintKind::HttpUserAgent
+                | HintKind::DhcpVendorClass
+                | HintKind::SsdpNt
+                | HintKind::SsdpUsn
+                | HintKind::DnsQuery
+                | HintKind::TlsSni
+        ) {
+            continue;
+        }
+        l.clear();
+        l.push_str(value);
+        l.make_ascii_lowercase();
         match kind {
             HintKind::MdnsService => {
                 if l.starts_with("_googlecast._tcp") {
