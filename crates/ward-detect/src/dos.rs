@@ -866,9 +866,14 @@ impl Dos {
     pub fn on_packet(&mut self, ctx: &PacketContext<'_, '_>, out: &mut Vec<Draft>) {
         let pkt = ctx.pkt;
         let Net::Ip(ip) = &pkt.net else { return };
-        if is_local_scope(ip.src) && !is_local_scope(ip.dst) && is_victim(ip.dst) {
+        // A LAN address sending off the LAN: the MAC the frame goes to is a
+        // router. The known-router test comes before the destination's
+        // (pure tests, any order gives the same answer): an outbound frame
+        // nearly always goes to a router already known, often the first.
+        if is_local_scope(ip.src) {
             if let Some(m) = pkt.link.dst.filter(|m| m.is_station()) {
-                if !self.routers.contains(&Some(m)) {
+                if !self.routers.contains(&Some(m)) && !is_local_scope(ip.dst) && is_victim(ip.dst)
+                {
                     self.routers.rotate_right(1);
                     self.routers[0] = Some(m);
                 }
