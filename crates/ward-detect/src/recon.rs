@@ -540,10 +540,18 @@ impl Recon {
         )
     }
 
+    /// Every packet: an ordinary segment that cannot be a probe ends here,
+    /// before [`Recon::probing_packet`]'s large frame is set up (its
+    /// registers saved and restored) for nothing.
     pub fn on_packet(&mut self, ctx: &PacketContext<'_, '_>, out: &mut Vec<Draft>) {
         if ctx.ordinary && !ordinary_can_probe(ctx) {
             return;
         }
+        self.probing_packet(ctx, out);
+    }
+
+    #[inline(never)]
+    fn probing_packet(&mut self, ctx: &PacketContext<'_, '_>, out: &mut Vec<Draft>) {
         if !ctx.app.is_empty() {
             self.tool_requests(ctx, out);
         }
