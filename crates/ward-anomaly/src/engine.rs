@@ -250,6 +250,15 @@ impl Model {
         }
     }
 
+    /// [`Model::learn`] of the input of the last [`Model::score`] (drift
+    /// adaptation), which KitNET learns from the pass that scored it.
+    fn learn_scored(&mut self, x: &[f32]) -> f32 {
+        match self {
+            Model::Kitnet(k) => k.train_scored(x),
+            _ => self.learn(x),
+        }
+    }
+
     fn score(&mut self, x: &[f32]) -> f32 {
         match self {
             Model::Kitnet(k) => k.score(x),
@@ -996,7 +1005,8 @@ impl AnomalyEngine {
                                 .adapt_counter
                                 .is_multiple_of(u64::from(cal.adapt_every))
                         {
-                            self.model.learn(x);
+                            // `x` was scored above, nothing learned since.
+                            self.model.learn_scored(x);
                             self.adapted += 1;
                         }
                     }
@@ -1028,7 +1038,8 @@ impl AnomalyEngine {
                             .adapt_counter
                             .is_multiple_of(u64::from(cal.adapt_every))
                     {
-                        self.model.learn(x);
+                        // `x` was scored above, nothing learned since.
+                        self.model.learn_scored(x);
                         dev.adapt_baseline(x, cal.baseline_rate);
                         self.adapted += 1;
                     }

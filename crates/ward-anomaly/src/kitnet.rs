@@ -1922,11 +1922,14 @@ struct Scratch {
     /// The ensemble's RMSEs: the output autoencoder's input.
     errors: Vec<f32>,
     out: Activations,
-    /// The input of the last [`KitNet::score`] while the buffers above
-    /// still hold its pass with the current weights (emptied by any
-    /// training step), and its score.
-    scored: Vec<f32>,
+    /// The buffers above hold the pass of the last [`KitNet::score`] with
+    /// the current weights (cleared by any training step), and its score.
+    scored_pass: bool,
     scored_score: f32,
+    /// Debug builds only: the input of that score, to check that
+    /// [`KitNet::train_scored`] is given the same one (release builds do
+    /// not copy it: 568 bytes a scored packet).
+    scored: Vec<f32>,
     kernels: Kernels,
 }
 
@@ -1968,8 +1971,9 @@ impl Default for Scratch {
             ens: Buffers::default(),
             errors: Vec::new(),
             out: Activations::default(),
-            scored: Vec::new(),
+            scored_pass: false,
             scored_score: 0.0,
+            scored: Vec::new(),
             kernels: Kernels::default(),
         }
     }
@@ -2093,7 +2097,7 @@ impl KitNet {
             self.ensemble
                 .prepare(&s.gather8, &s.features, &mut s.raw, &mut s.ens, simd);
             if train {
-                s.scored.clear();
+                s.scored_pass = false;
                 if self.ensemble.observe(&s.raw) {
                     // A range widened: scale again with the new ranges.
                     self.ensemble.scale(&s.raw, &mut s.ens);
@@ -2105,7 +2109,7 @@ impl KitNet {
             }
             if train {
                 self.ensemble.observe(&s.raw);
-                s.scored.clear();
+                s.scored_pass = false;
             }
             self.ensemble.scale(&s.raw, &mut s.ens);
         }
@@ -2140,29 +2144,44 @@ impl KitNet {
         score
     }
 
-    /// Trains on `x` and returns its score before the update.
-    ///
-    /// Drift adaptation learns a packet right after scoring it: when `x` is
-    /// the input of the last [`KitNet::score`] and learning it widens no
-    /// training range, the forward passes that score left in the buffers
-    /// are exactly those training would compute (same weights, same
-    /// scaling), and only the SGD steps remain to be done. This skips half
-    /// the cost of an adapted packet and changes no result.
+    /// Trains on `x` and returns its score before the update. A packet
+    /// just scored is learned faster by [`KitNet::train_scored`].
     pub fn train(&mut self, x: &[f32]) -> f32 {
         with_kernels(
             self.scratch.kernels,
             #[inline(always)]
-            |simd| self.train_inner(x, simd),
+            |simd| self.train_inner(x, false, simd),
+        )
+    }
+
+    /// [`KitNet::train`] of `x`, which must be the input of the last
+    /// [`KitNet::score`] (drift adaptation learns the packet it has just
+    /// scored): when no training step came between, the forward passes
+    /// that score left in the buffers are exactly those training would
+    /// compute (same weights; the same scaling unless `x` widens a training
+    /// range, when the pass is redone) and only the SGD steps remain (half
+    /// the cost of an adapted packet, the same results). The caller vouches for `x` rather than
+    /// `score` keeping a copy to compare (568 bytes a scored packet, for
+    /// the few that are learned); debug builds check it.
+    pub fn train_scored(&mut self, x: &[f32]) -> f32 {
+        with_kernels(
+            self.scratch.kernels,
+            #[inline(always)]
+            |simd| self.train_inner(x, true, simd),
         )
     }
 
     #[inline(always)]
-    fn train_inner(&mut self, x: &[f32], simd: Simd) -> f32 {
+    fn train_inner(&mut self, x: &[f32], scored: bool, simd: Simd) -> f32 {
         // Bits, not `==`: -0.0 and 0.0 compress to different bits.
-        let scored = &self.scratch.scored;
-        let reuse = !scored.is_empty()
-            && bytemuck::cast_slice::<f32, u32>(scored) == bytemuck::cast_slice::<f32, u32>(x);
-        self.scratch.scored.clear();
+        debug_assert!(
+            !(scored && self.scratch.scored_pass)
+                || bytemuck::cast_slice::<f32, u32>(&self.scratch.scored)
+                    == bytemuck::cast_slice::<f32, u32>(x),
+            "train_scored: not the input of the last score"
+        );
+        let reuse = scored && self.scratch.scored_pass;
+        self.scratch.scored_pass = false;
         if !reuse {
             self.ensemble_errors(x, true, simd);
             return self.output_score(true, simd);
@@ -2204,9 +2223,12 @@ impl KitNet {
             },
         );
         let s = &mut self.scratch;
-        s.scored.clear();
-        s.scored.extend_from_slice(x);
+        s.scored_pass = true;
         s.scored_score = score;
+        if cfg!(debug_assertions) {
+            s.scored.clear();
+            s.scored.extend_from_slice(x);
+        }
         score
     }
 }
@@ -2448,7 +2470,7 @@ mod tests {
             if i % 3 != 2 {
                 // Empty buffers: `plain` learns without the scored pass.
                 plain.scratch = Scratch::default();
-                let (a, b) = (reused.train(&x), plain.train(&x));
+                let (a, b) = (reused.train_scored(&x), plain.train(&x));
                 assert_eq!(a.to_bits(), b.to_bits(), "packet {i}");
             }
         }
@@ -2457,10 +2479,16 @@ mod tests {
             reused.score(&probe).to_bits(),
             plain.score(&probe).to_bits()
         );
-        // Another input than the scored one is learned from scratch.
+        // `train` learns from scratch, whatever was scored last.
         reused.score(&probe);
         plain.scratch = Scratch::default();
         assert_eq!(reused.train(&x).to_bits(), plain.train(&x).to_bits());
+        // So does `train_scored` after a training step.
+        reused.score(&x);
+        plain.scratch = Scratch::default();
+        assert_eq!(reused.train(&x).to_bits(), plain.train(&x).to_bits());
+        plain.scratch = Scratch::default();
+        assert_eq!(reused.train_scored(&x).to_bits(), plain.train(&x).to_bits());
     }
 
     /// The ensemble computes sixteen members to a bundle but saves the
