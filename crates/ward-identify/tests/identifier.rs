@@ -473,6 +473,103 @@ fn rule_services_are_the_ones_classify_reads() {
 }
 
 #[test]
+fn every_item_a_rule_reads_is_matched_whatever_its_case_and_is_decisive() {
+    use ward_identify::rules::{classify, is_decisive};
+    // One item of each kind `rules::classify` has an arm for, in mixed
+    // case: the rule fires on it alone (the kinds it lower-cases are
+    // listed apart from its arms), and the identifier treats it as
+    // decisive, so a settled device is not left waiting for it.
+    let items = [
+        (HintKind::Lldp, "sysName=Core-Switch", "network equipment"),
+        (HintKind::MdnsService, "_IPP._TCP.local", "printer"),
+        (
+            HintKind::HttpUserAgent,
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64)",
+            "phone/computer",
+        ),
+        (HintKind::DhcpVendorClass, "MSFT 5.0", "phone/computer"),
+        (
+            HintKind::SsdpNt,
+            "urn:schemas-upnp-org:device:InternetGatewayDevice:1",
+            "network equipment",
+        ),
+        (
+            HintKind::SsdpUsn,
+            "uuid:1::urn:schemas-upnp-org:device:MediaRenderer:1",
+            "TV/media",
+        ),
+        (HintKind::DnsQuery, "Rest.NEST.com", "thermostat"),
+        (HintKind::TlsSni, "Hub.Arlo.COM", "camera"),
+    ];
+    for (kind, value, category) in items {
+        let mut t = DeviceTable::new(DeviceConfig::default(), 1);
+        let d = see(&mut t, LOCAL, [192, 168, 1, 45], 0);
+        t.add_hint(d, kind, value);
+        let r = classify(t.get(d).unwrap());
+        assert_eq!(r.map(|r| r.category), Some(category), "{kind:?} {value}");
+        assert!(is_decisive(kind, value), "{kind:?} {value}");
+    }
+    // What the rules read besides: TXT capability bits, UPnP model names.
+    assert!(is_decisive(HintKind::MdnsTxt, "ci=17"));
+    assert!(is_decisive(HintKind::UpnpDescription, "modelName=X"));
+    // Names no rule maps, and fingerprints, only refine.
+    assert!(!is_decisive(HintKind::DnsQuery, "edge1.cdn.example.net"));
+    assert!(!is_decisive(HintKind::TlsSni, "www.googleapis.com"));
+    assert!(!is_decisive(
+        HintKind::TlsJa3,
+        "e7d705a3286e19ea42f587b344ee6865"
+    ));
+}
+
+/// A UDP flow from `dev` (of `table`) to `port` ends, as the engine tells
+/// the identifier's port observer.
+fn flow_to(obs: &mut dyn ward_core::Detector, table: &DeviceTable, dev: u32, port: u16) {
+    let mut flow = ward_core::flow::Flow::default();
+    (flow.proto, flow.src_port, flow.dst_port) = (17, 50_000, port);
+    let ctx = ward_core::FlowEndContext {
+        flow: &flow,
+        app: &[],
+        client_device: Some(dev),
+        server_device: None,
+        devices: table,
+        now: Timestamp::from_secs(0),
+        reveal_secrets: false,
+    };
+    obs.on_flow_end(&ctx, &mut Vec::new());
+}
+
+#[test]
+fn new_client_ports_are_read_also_when_more_devices_grew_than_are_listed() {
+    let mut t = DeviceTable::new(DeviceConfig::default(), 1);
+    let mut id = identifier(0, Inventory::default());
+    let mut obs = id.port_observer();
+    let mut out = Vec::new();
+    let d = see(&mut t, LOCAL, [192, 168, 1, 44], 0);
+    t.add_hint(d, HintKind::Hostname, "ipcam-garden");
+    id.identify(Timestamp::from_secs(1), &mut t, &mut out);
+    let n = id.counters().classified;
+    // A new client port is new evidence: the final pass reads it …
+    flow_to(&mut *obs, &t, d, 5683);
+    id.finish(Timestamp::from_secs(2), &mut t, &mut out);
+    assert_eq!(id.counters().classified, n + 1);
+    // … and, with nothing new since, has nothing to read.
+    id.finish(Timestamp::from_secs(3), &mut t, &mut out);
+    assert_eq!(id.counters().classified, n + 1);
+    // More devices' ports grow than the port evidence lists between two
+    // passes (4 096), this one's last: its count is read all the same.
+    let mut others = DeviceTable::new(DeviceConfig::default(), 1);
+    for i in 0..5_000u32 {
+        let b = i.to_be_bytes();
+        let mac = [0x00, 0x1b, b[0], b[1], b[2], b[3]];
+        let o = see(&mut others, mac, [10, 0, b[2], b[3]], 0);
+        flow_to(&mut *obs, &others, o, 5683);
+    }
+    flow_to(&mut *obs, &t, d, 5684);
+    id.finish(Timestamp::from_secs(4), &mut t, &mut out);
+    assert_eq!(id.counters().classified, n + 2);
+}
+
+#[test]
 fn a_known_devices_evidence_from_an_earlier_run_is_replaced_not_kept() {
     // Run 1 and run 2 each hold two items ending with the same host name:
     // the inventory must show run 2's list, not keep run 1's because the
