@@ -79,6 +79,12 @@ impl Window {
         }
     }
 
+    /// Whether any bucket holds an anomalous packet: `sums().1 > 0` (the
+    /// counts are never negative) without the two folds, on every packet.
+    fn any_anomalous(&self) -> bool {
+        self.anomalous.iter().any(|&v| v != 0)
+    }
+
     fn sums(&self) -> (u32, u32) {
         (
             self.total.iter().fold(0u32, |a, &v| a.saturating_add(v)),
@@ -150,7 +156,7 @@ impl Aggregator {
 
     /// True when the window holds any anomalous packet (adaptation pauses).
     pub fn recently_anomalous(&self) -> bool {
-        self.window.sums().1 > 0 || self.open.is_some()
+        self.open.is_some() || self.window.any_anomalous()
     }
 
     /// Aggregates one packet. Returns what it did, and an incident that was
@@ -177,7 +183,7 @@ impl Aggregator {
             return (Step::Quiet, closed.take());
         }
         if !anomalous {
-            if self.window.sums().1 == 0 {
+            if !self.window.any_anomalous() {
                 self.run_start_us = None;
             }
             return (Step::Quiet, closed);
