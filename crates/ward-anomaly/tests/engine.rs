@@ -77,6 +77,39 @@ fn save_and_load_continue_with_identical_scores_and_alerts() {
     }
 }
 
+/// The default hidden ratio changed (0.75 -> 0.5, ninth session) without a
+/// new state format: a state saved by a model built with the old ratio
+/// keeps it (the engine saves its configuration, KitNET its ratio) and
+/// scores on exactly as before, not as a model of the new default would.
+#[test]
+fn a_state_built_with_another_hidden_ratio_keeps_it_after_loading() {
+    let mut old = small_config(ModelKind::Kitnet);
+    old.kitnet.hidden_ratio = 0.75;
+    assert_ne!(
+        old.kitnet.hidden_ratio,
+        AnomalyConfig::default().kitnet.hidden_ratio
+    );
+    let mut lan = SyntheticLan::new(5, 20, 200, 1000.0);
+    let learn: Vec<PacketObs> = lan.by_ref().take(15_000).collect();
+    let mut a = AnomalyEngine::new(old).expect("valid config");
+    let mut fresh = AnomalyEngine::new(small_config(ModelKind::Kitnet)).expect("valid config");
+    for o in &learn {
+        a.process(o);
+        fresh.process(o);
+    }
+    assert_eq!(a.phase(), Phase::Scoring);
+    let mut b = AnomalyEngine::load(&a.save().expect("save")).expect("load");
+    assert_eq!(b.config().kitnet.hidden_ratio, 0.75);
+    let rest: Vec<PacketObs> = lan.take(3_000).collect();
+    let (sa, sb, sf) = (
+        scores(&mut a, rest.iter().copied()),
+        scores(&mut b, rest.iter().copied()),
+        scores(&mut fresh, rest.iter().copied()),
+    );
+    assert!(sa == sb, "the loaded state scores as the saved one");
+    assert!(sa != sf, "the default ratio builds another model");
+}
+
 #[test]
 fn load_rejects_garbage_without_panicking() {
     let good = AnomalyEngine::new(small_config(ModelKind::Kitnet))
