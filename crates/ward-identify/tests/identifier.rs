@@ -451,6 +451,46 @@ fn decisive_evidence_is_acted_on_within_a_second() {
 }
 
 #[test]
+fn a_new_host_name_is_acted_on_also_when_the_evidence_list_is_full() {
+    // Room for two items: the host name and one DNS name fill it, so a
+    // later host name joins the device's names but no evidence item.
+    let dcfg = DeviceConfig {
+        max_evidence: 2,
+        ..Default::default()
+    };
+    let mut t = DeviceTable::new(dcfg, 1);
+    let mut id = identifier(0, Inventory::default());
+    let mut out = Vec::new();
+    let d = see(&mut t, LOCAL, [192, 168, 1, 46], 0);
+    let other = see(&mut t, B, [192, 168, 1, 47], 0);
+    t.add_hint(d, HintKind::Hostname, "ipcam-garden");
+    t.add_hint(d, HintKind::DnsQuery, "edge.cdn.example.net");
+    // A camera by its host name, whose services (none a rule reads) keep
+    // growing for a minute: its answer holds, so its wait grows.
+    for s in 1..=100 {
+        if s <= 60 {
+            t.add_service(d, 6, 8000 + s as u16);
+        }
+        id.identify(Timestamp::from_secs(s), &mut t, &mut out);
+    }
+    assert_eq!(t.get(d).unwrap().evidence.len(), 2);
+    // (The other device's new evidence makes each pass below run: a host
+    // name that fits no evidence item does not move the table's version.)
+    let before = id.counters().classified;
+    t.add_service(d, 6, 8100);
+    t.add_hint(other, HintKind::DnsQuery, "time.example.org");
+    id.identify(Timestamp::from_secs(101), &mut t, &mut out);
+    assert_eq!(id.counters().classified, before + 1, "the camera waits");
+    t.add_hint(d, HintKind::Hostname, "office-printer");
+    assert_eq!(t.get(d).unwrap().hostnames.len(), 2);
+    t.add_hint(other, HintKind::DnsQuery, "ntp.example.org");
+    id.identify(Timestamp::from_secs(102), &mut t, &mut out);
+    assert_eq!(id.counters().classified, before + 2, "the new name is read");
+    let entry = &id.inventory().devices["02:11:22:33:44:55"];
+    assert!(entry.hostnames.iter().any(|h| h == "office-printer"));
+}
+
+#[test]
 fn rule_services_are_the_ones_classify_reads() {
     use ward_identify::rules::{classify, rule_services, RULE_SERVICES};
     // Each listed service alone decides a rule; a few others do not.
