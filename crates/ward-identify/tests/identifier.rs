@@ -348,6 +348,12 @@ fn a_settled_answer_is_asked_again_ever_more_rarely() {
     // Settled: growing fourfold from 4 s to the longest wait.
     let mut w = next_wait_s(1, true, 5, 300);
     assert_eq!(w, 4);
+    let mut waits = vec![w];
+    for _ in 0..4 {
+        w = next_wait_s(w, true, 5, 300);
+        waits.push(w);
+    }
+    assert_eq!(waits, [4, 16, 64, 256, 300]);
     for _ in 0..20 {
         w = next_wait_s(w, true, 5, 300);
     }
@@ -448,6 +454,22 @@ fn decisive_evidence_is_acted_on_within_a_second() {
     t.add_service(d, 6, 8443);
     id.identify(Timestamp::from_secs(1205), &mut t, &mut out);
     assert_eq!(id.counters().classified, before + 3);
+}
+
+#[test]
+fn what_a_classification_read_is_not_news_at_the_next_pass() {
+    let mut t = DeviceTable::new(DeviceConfig::default(), 1);
+    let mut id = identifier(0, Inventory::default());
+    let mut out = Vec::new();
+    let d = see(&mut t, LOCAL, [192, 168, 1, 48], 0);
+    t.add_hint(d, HintKind::Hostname, "ipcam-garden");
+    id.identify(Timestamp::from_secs(1), &mut t, &mut out);
+    assert_eq!(id.counters().classified, 1);
+    // A refining item within the device's wait: the host name the first
+    // classification read does not count as decisive news again.
+    t.add_hint(d, HintKind::DnsQuery, "a.cdn.example.net");
+    id.identify(Timestamp::from_secs(2), &mut t, &mut out);
+    assert_eq!(id.counters().classified, 1);
 }
 
 #[test]
