@@ -2491,6 +2491,27 @@ mod tests {
         assert_eq!(reused.train_scored(&x).to_bits(), plain.train(&x).to_bits());
     }
 
+    /// `train_scored` learns from the last score's pass without comparing
+    /// inputs in release builds (the engine vouches: it learns the slice it
+    /// has just scored); a debug build checks the bits, so a caller that
+    /// hands it another input is caught, even one that differs only by
+    /// the sign of a zero (equal under `==`, not the same compressed input).
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "train_scored: not the input of the last score")]
+    fn train_scored_of_another_input_is_caught_in_debug_builds() {
+        let groups = vec![vec![0, 1, 2], vec![3, 4]];
+        let mut net = KitNet::new(&groups, 0.5, 0.1, 6);
+        let x = [0.5f32, 0.0, 2.0, 7.0, 1.0];
+        for _ in 0..20 {
+            net.train(&x);
+        }
+        net.score(&x);
+        let mut other = x;
+        other[1] = -0.0;
+        net.train_scored(&other);
+    }
+
     /// The ensemble computes sixteen members to a bundle but saves the
     /// four-lane layout of state format 6: a fresh network saves exactly
     /// the four-lane ensemble of the same seed, and a trained one goes to
