@@ -147,7 +147,7 @@ impl Damped {
     /// vectorisation of the five-window loop shuffles halves of registers:
     /// the same IEEE operations on the same operands, so the same bits.
     #[inline(always)]
-    pub fn decay_with(&mut self, simd: Simd, d: &PerWindow) {
+    pub(crate) fn decay_with(&mut self, simd: Simd, d: &PerWindow) {
         let dh = head(d);
         let w = mul4(simd, head(&self.w), dh);
         let m2 = mul4(simd, head(&self.m2), dh);
@@ -162,7 +162,7 @@ impl Damped {
     /// [`Damped::decay_with`] is (the same bits as the two calls); returns
     /// the residuals.
     #[inline(always)]
-    pub fn decay_insert(&mut self, simd: Simd, d: &PerWindow, x: f64) -> PerWindow {
+    pub(crate) fn decay_insert(&mut self, simd: Simd, d: &PerWindow, x: f64) -> PerWindow {
         let xs = [x; BATCH_LANES];
         let dh = head(d);
         let w = add4(simd, mul4(simd, head(&self.w), dh), [1.0; BATCH_LANES]);
@@ -191,7 +191,7 @@ impl DampedCov {
     /// direction `dir`, written as [`Damped::decay_with`] is (the same
     /// bits as the two calls).
     #[inline(always)]
-    pub fn decay_insert(&mut self, simd: Simd, d: &PerWindow, dir: usize, r: &PerWindow) {
+    pub(crate) fn decay_insert(&mut self, simd: Simd, d: &PerWindow, dir: usize, r: &PerWindow) {
         let (this, other) = if dir & 1 == 0 { (0, 1) } else { (1, 0) };
         let dh = head(d);
         let last_other = mul4(simd, head(&self.last_residual[other]), dh);
