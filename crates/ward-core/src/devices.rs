@@ -767,14 +767,17 @@ impl DeviceTable {
         }
         let Some(dev) = self.get_mut(id) else { return };
         let mut changed = false;
+        // A new name is news for identification even when the evidence
+        // list is full (it reads the names): bump the version either way.
+        let mut grew = false;
         if kind == HintKind::Hostname
             && dev.hostnames.len() < MAX_NAMES
             && !dev.hostnames.iter().any(|h| h == value)
         {
             changed = dev.hostnames.is_empty();
             dev.hostnames.push(value.to_string());
+            grew = true;
         }
-        let mut grew = changed;
         if dev.evidence.len() < max && !dev.evidence.iter().any(|(k, v)| *k == kind && v == value) {
             dev.evidence.push((kind, value.to_string()));
             grew = true;

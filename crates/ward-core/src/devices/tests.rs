@@ -478,7 +478,7 @@ fn control_characters_are_found_as_the_character_test_finds_them() {
 /// keeps (the plain `add_hint`), while hints repeat, lists fill up and the
 /// public lists are changed by hand between hints (entries removed, moved,
 /// added, so remembered places go stale); the evidence version moves when
-/// and only when the plain model's evidence grows or a first name comes.
+/// and only when the plain model's evidence or names grow.
 #[test]
 fn evidence_matches_walking_the_list_whatever_is_remembered() {
     const KINDS: [HintKind; 4] = [
@@ -537,8 +537,9 @@ fn evidence_matches_walking_the_list_whatever_is_remembered() {
         let (ev, names) = &mut model[d];
         let mut grew = false;
         if kind == HintKind::Hostname && names.len() < MAX_NAMES && !names.contains(&value) {
-            // A first name is news; a further one counts when it is new evidence.
-            grew = names.is_empty();
+            // Every new name is news, also when the evidence list is full
+            // (identification reads the names).
+            grew = true;
             names.push(value.clone());
         }
         if ev.len() < 24 && !ev.iter().any(|(k, v)| *k == kind && *v == value) {
