@@ -82,7 +82,9 @@ pub struct IdentifyConfig {
     /// The wait grows 4, 16, 64 … up to this while the conclusion holds;
     /// decisive evidence (see [`crate::rules::is_decisive`]) is examined at
     /// the next pass whatever the wait, and the end of the input examines
-    /// every device whose evidence grew.
+    /// every device whose evidence grew. It also caps the wait of a device
+    /// without a conclusion (a quarter of its age, at most 60 s), so a
+    /// value under 60 shortens that too. 0 is taken as 1 s.
     pub max_wait_s: u64,
 }
 
