@@ -369,7 +369,7 @@ fn tails<const N: usize>(v: [&PerWindow; N], c: usize, pad: f64) -> Four {
 /// one statistic at a time took a four-lane and a scalar division (or, as
 /// the compiler split five-window arrays, a mix of two-lane and scalar
 /// ones): the divider, not the instruction count, sets the pace of the
-/// derived statistics. With the AVX2 token ([`Simd`]) each vector is one
+/// derived statistics. With the AVX2 token (`Simd`) each vector is one
 /// instruction. Every quotient is the same IEEE division of the same
 /// operands as the element-wise loop, so the same bits on every build.
 /// `T` is the number of fifth-window vectors, `N / 4` rounded up (checked

@@ -232,11 +232,11 @@ struct ChannelStats {
 }
 
 impl ChannelStats {
-    #[inline(always)]
     /// Decays both directions and the co-movement by `d` and records
     /// `size` in direction `dir`: the bits of `Damped::decay` and `insert`,
     /// `DampedCov::decay` and `insert`, with the first four windows as one
     /// explicit vector ([`Damped::decay_insert`]).
+    #[inline(always)]
     fn update(&mut self, simd: crate::Simd, d: &PerWindow, dir: usize, size: f64) {
         let dir = dir & 1;
         let (this, other) = if dir == 0 {
