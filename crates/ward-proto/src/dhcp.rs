@@ -166,6 +166,7 @@ pub fn summary(m: &DhcpMessage<'_>) -> DhcpSummary {
         your_ip: m.yiaddr,
         server_id: one_addr(m.option(54)),
         requested_ip: one_addr(m.option(50)),
+        subnet_mask: one_addr(m.option(1)),
         routers: addrs(m.option(3)),
         dns_servers: addrs(m.option(6)),
     }
@@ -328,6 +329,7 @@ mod tests {
         let opts = msg.opts_mut();
         opts.insert(DhcpOption::MessageType(MessageType::Offer));
         opts.insert(DhcpOption::ServerIdentifier([192, 168, 1, 1].into()));
+        opts.insert(DhcpOption::SubnetMask([255, 255, 255, 0].into()));
         opts.insert(DhcpOption::Router(vec![[192, 168, 1, 1].into()]));
         opts.insert(DhcpOption::DomainNameServer(vec![
             [1, 1, 1, 1].into(),
@@ -392,6 +394,7 @@ mod tests {
         assert_eq!(s.server_id, Some(Ipv4Addr::new(192, 168, 1, 1)));
         assert_eq!(s.routers, vec![Ipv4Addr::new(192, 168, 1, 1)]);
         assert_eq!(s.dns_servers.len(), 2);
+        assert_eq!(s.subnet_mask, Some(Ipv4Addr::new(255, 255, 255, 0)));
     }
 
     #[test]

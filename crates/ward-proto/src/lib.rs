@@ -272,6 +272,8 @@ pub struct DhcpSummary {
     pub server_id: Option<std::net::Ipv4Addr>,
     /// Option 50.
     pub requested_ip: Option<std::net::Ipv4Addr>,
+    /// Option 1 (the client's subnet, with `your_ip`).
+    pub subnet_mask: Option<std::net::Ipv4Addr>,
     /// Options 3 and 6.
     pub routers: Vec<std::net::Ipv4Addr>,
     pub dns_servers: Vec<std::net::Ipv4Addr>,
