@@ -1,9 +1,11 @@
 //! One frame under any link type: `decode` must never panic, and every
-//! slice it returns must lie inside the frame it was given.
+//! slice it returns must lie inside the frame it was given. A router
+//! advertisement's prefix options are parsed and learned too.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use ward_core::decode::{decode_with_outer, linktype, Net, Transport};
+use ward_core::decode::{decode_with_outer, linktype, ndp, Net, Transport};
+use ward_core::scope::{self, LocalScope};
 use ward_core::Timestamp;
 
 const LINKTYPES: [u32; 10] = [
@@ -61,4 +63,21 @@ fuzz_target!(|data: &[u8]| {
     assert!(usize::from(pkt.encapsulation) <= ward_core::decode::MAX_ENCAPSULATION);
     // The outermost IP header is kept exactly when a tunnel was opened.
     assert_eq!(outer.is_some(), pkt.encapsulation > 0);
+    // A router advertisement's options (ward-core's scope learns from them):
+    // parsed whatever the bytes, learned only within the limits.
+    if let Transport::Icmp(icmp) = pkt.transport {
+        if icmp.v6 && icmp.kind == ndp::ROUTER_ADVERTISEMENT {
+            if let Ok(prefixes) = ndp::RaPrefixes::parse(pkt.payload) {
+                assert!(prefixes.count() <= pkt.payload.len() / 32);
+            }
+            let mut scope = LocalScope::default();
+            let learned = scope.learn_router_advertisement(&pkt);
+            assert!(learned <= scope::MAX_LEARNED);
+            for (net, _) in scope.learned() {
+                let len = net.prefix_len();
+                assert!((scope::RA_MIN_PREFIX..=scope::RA_MAX_PREFIX).contains(&len));
+                assert!(scope.is_local(net.network()));
+            }
+        }
+    }
 });

@@ -7,12 +7,15 @@
 use serde::{Deserialize, Serialize};
 
 use crate::engine::EngineConfig;
+use crate::scope::NetworkConfig;
 
 /// The whole configuration file.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub engine: EngineConfig,
+    /// The LAN's addresses (`local_networks`), see [`crate::scope`].
+    pub network: NetworkConfig,
     /// Detector settings, one table per detector, passed to them as they are
     /// (each detector validates its own table).
     pub detectors: toml_table::Table,

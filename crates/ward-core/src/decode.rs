@@ -33,6 +33,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::time::Timestamp;
 
+pub mod ndp;
+
 /// How many tunnel layers are opened before the rest is treated as payload.
 pub const MAX_ENCAPSULATION: usize = 3;
 const MAX_VLAN_TAGS: usize = 4;

@@ -1,11 +1,13 @@
 //! The device inventory the engine keeps while it runs.
 //!
 //! A device is keyed by its MAC address where layer 2 is visible, and by a
-//! local-scope IP address (private, link-local, ULA, CGNAT) where only
-//! layer 3 is (raw-IP captures, tunnels). Remote internet hosts never become
-//! devices: they have no MAC of their own on the LAN, and their addresses
-//! are never bound to the router's MAC (only ARP and DHCP may bind a public
-//! address to a device).
+//! local IP address where only layer 3 is (raw-IP captures, tunnels).
+//! "Local" is the table's [`LocalScope`]: private, link-local, ULA and CGNAT
+//! addresses, plus the configured networks and those learned from router
+//! advertisements and DHCP ([`DeviceTable::is_local`]). Remote internet
+//! hosts never become devices: they have no MAC of their own on the LAN,
+//! and their addresses are never bound to the router's MAC (only ARP and
+//! DHCP may bind a non-local address to a device).
 //!
 //! An address stays with the device that uses it. A packet from another MAC
 //! with the same source address (a forged source, ARP poisoning, a spoofed
@@ -29,9 +31,12 @@ use hashbrown::HashTable;
 use serde::{Deserialize, Serialize};
 use ward_proto::{AppProto, HintKind};
 
-use crate::decode::{MacAddr, Net, Packet};
+use crate::decode::ndp::ROUTER_ADVERTISEMENT;
+use crate::decode::{MacAddr, Net, Packet, Transport};
 use crate::event::{DeviceRecord, Evidence};
 use crate::lru::LruLists;
+pub use crate::scope::is_local_scope;
+use crate::scope::{Cidr, LocalScope};
 use crate::time::Timestamp;
 
 /// Inventory limits.
@@ -239,21 +244,6 @@ impl Device {
     }
 }
 
-/// Is `ip` an address a LAN device owns (as opposed to a remote host)?
-pub fn is_local_scope(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let o = v4.octets();
-            v4.is_private() || v4.is_link_local() || (o[0] == 100 && (o[1] & 0xc0) == 64)
-            // CGNAT 100.64/10
-        }
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            (s[0] & 0xffc0) == 0xfe80 || (s[0] & 0xfe00) == 0xfc00
-        }
-    }
-}
-
 fn is_bindable(ip: IpAddr) -> bool {
     !(ip.is_unspecified() || ip.is_multicast() || ip.is_loopback())
         && match ip {
@@ -325,6 +315,8 @@ pub struct DeviceTable {
     /// put: a guess, compared with the entry before it is believed, so it
     /// never changes what is kept (see [`DeviceTable::add_hint`]).
     evidence_memo: Box<[u32]>,
+    /// Which addresses are the LAN's own (see [`DeviceTable::is_local`]).
+    scope: LocalScope,
 }
 
 impl DeviceTable {
@@ -345,7 +337,35 @@ impl DeviceTable {
             mac_cache: vec![(0, 0); MAC_CACHE].into_boxed_slice(),
             mac_cache_mul: FixedState::with_seed(seed ^ 0x6d61_635f_6361_6368).hash_one(0u64) | 1,
             evidence_memo: vec![u32::MAX; EVIDENCE_MEMO].into_boxed_slice(),
+            scope: LocalScope::default(),
         }
+    }
+
+    /// The table with `networks` local besides the fixed rule's ranges
+    /// (`[network] local_networks`). Replaces what was configured and
+    /// learned before.
+    pub fn set_local_networks(&mut self, networks: &[Cidr]) {
+        self.scope = LocalScope::new(networks);
+    }
+
+    /// Is `ip` one of the LAN's own addresses (as opposed to a remote
+    /// host's)? The fixed rule ([`is_local_scope`]: private, link-local,
+    /// CGNAT, ULA) or a configured or learned network: the question every
+    /// detector asks of an address, asked here so that they all agree.
+    #[inline]
+    pub fn is_local(&self, ip: IpAddr) -> bool {
+        self.scope.is_local(ip)
+    }
+
+    /// The LAN's address scope: configured and learned networks.
+    pub fn scope(&self) -> &LocalScope {
+        &self.scope
+    }
+
+    /// The scope, to learn networks from messages the engine parsed (a
+    /// DHCP ACK's subnet).
+    pub fn scope_mut(&mut self) -> &mut LocalScope {
+        &mut self.scope
     }
 
     pub fn len(&self) -> usize {
@@ -701,7 +721,16 @@ impl DeviceTable {
 
     /// Account a packet: create/refresh the sending device, bind addresses,
     /// count traffic. Returns the sending and receiving devices, where known.
+    ///
+    /// A router advertisement also teaches the scope its on-link prefixes
+    /// first ([`LocalScope::learn_router_advertisement`]), so a device's
+    /// global IPv6 address is bound from its first packet after it.
     pub fn observe(&mut self, pkt: &Packet<'_>) -> (Option<DeviceId>, Option<DeviceId>) {
+        if let Transport::Icmp(icmp) = pkt.transport {
+            if icmp.kind == ROUTER_ADVERTISEMENT && icmp.v6 {
+                self.scope.learn_router_advertisement(pkt);
+            }
+        }
         let now = pkt.ts;
         let len = pkt.wire_len as u64;
         let ip = pkt.ip();
@@ -713,11 +742,11 @@ impl DeviceTable {
                 (Net::Arp(arp), _) if arp.sender_mac == mac => {
                     self.bind_used(id, IpAddr::V4(arp.sender_ip), now);
                 }
-                (_, Some(ip)) if is_local_scope(ip.src) => self.bind_used(id, ip.src, now),
+                (_, Some(ip)) if self.scope.is_local(ip.src) => self.bind_used(id, ip.src, now),
                 _ => {}
             }
         } else if let Some(ip) = ip {
-            if pkt.link.src.is_none() && is_local_scope(ip.src) && is_bindable(ip.src) {
+            if pkt.link.src.is_none() && self.scope.is_local(ip.src) && is_bindable(ip.src) {
                 let id = self.get_or_create(DeviceKey::Ip(ip.src), now);
                 self.bind_used(id, ip.src, now);
                 src = Some(id);

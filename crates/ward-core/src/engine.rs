@@ -24,6 +24,7 @@ use crate::decode::{self, Anomaly, MacAddr, Net, OuterIp, Packet, Transport};
 use crate::devices::{Claim, DeviceConfig, DeviceId, DeviceKey, DeviceTable};
 use crate::event::{Event, EventType, FlowRecord, Stats};
 use crate::flow::{Dir, Flow, FlowConfig, FlowHandle, FlowState, FlowTable};
+use crate::scope::Cidr;
 use crate::time::Timestamp;
 
 /// Engine settings (the `[engine]`-level parts of the TOML config).
@@ -276,6 +277,15 @@ impl Engine {
     /// Run `identifier` every second of packet time and at the end.
     pub fn with_identifier(mut self, identifier: Box<dyn Identifier>) -> Self {
         self.identifier = Some(identifier);
+        self
+    }
+
+    /// Treat addresses in `networks` as the LAN's own, besides the private,
+    /// link-local, CGNAT and ULA ranges (`[network] local_networks`; see
+    /// [`crate::scope`]). Set before the first packet: it replaces what the
+    /// scope has learned.
+    pub fn with_local_networks(mut self, networks: &[Cidr]) -> Self {
+        self.devices.set_local_networks(networks);
         self
     }
 
@@ -623,7 +633,12 @@ impl Engine {
                     }
                 }
                 AppEvent::Dhcp(d) if matches!(d.msg_type, 5) && !d.your_ip.is_unspecified() => {
-                    // DHCPACK: the address now belongs to the client.
+                    // DHCPACK: a public subnet is the LAN's own (the fixed
+                    // rule's ranges already are), and the address now
+                    // belongs to the client.
+                    self.devices
+                        .scope_mut()
+                        .learn_dhcp_ack(d.your_ip, d.subnet_mask);
                     if let Some(id) = self.devices.find(DeviceKey::Mac(MacAddr(d.client_mac))) {
                         let now = self.now;
                         self.devices
@@ -794,6 +809,13 @@ impl Engine {
         s.flows_timed_out = self.flows.counters.timed_out;
         s.devices = self.devices.len() as u64;
         s.devices_evicted = self.devices.counters.evicted;
+        s.local_networks_learned = self
+            .devices
+            .scope()
+            .learned()
+            .map(|(c, _)| c.to_string())
+            .collect();
+        s.local_networks_dropped = self.devices.scope().dropped();
         s.alerts_corroborated = self.correlator.corroborated;
         s.wall_time_s = self.wall_time_s;
         s.packets_per_second = if self.wall_time_s > 0.0 {

@@ -369,6 +369,13 @@ pub struct Stats {
     pub flows_timed_out: u64,
     pub devices: u64,
     pub devices_evicted: u64,
+    /// Networks learned to be the LAN's own (router advertisements'
+    /// on-link prefixes, DHCP ACKs' public subnets), in the order learned.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub local_networks_learned: Vec<String>,
+    /// Networks announced after the learned list was full, not kept.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub local_networks_dropped: u64,
     pub alerts: u64,
     /// Alerts of a secondary detector (the machine-learned attack model)
     /// folded into an incident another detector had already alerted

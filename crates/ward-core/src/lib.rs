@@ -2,7 +2,8 @@
 //!
 //! Frames go in with their capture time; [`Event`]s come out. The pieces,
 //! in the order a packet meets them:
-//! [`decode`] (L2–L4, tunnels) → [`devices`] (inventory) → [`flow`]
+//! [`decode`] (L2–L4, tunnels) → [`devices`] (inventory, with the LAN's
+//! address [`scope`]) → [`flow`]
 //! (bidirectional flows, bounded) → the flow's application parser from
 //! `ward-proto` → every [`Detector`] → an [`EventSink`].
 //! See `ARCHITECTURE.md` at the repository root for the whole map.
@@ -16,6 +17,7 @@ pub mod engine;
 pub mod event;
 pub mod flow;
 mod lru;
+pub mod scope;
 #[cfg(test)]
 mod testutil;
 pub mod time;

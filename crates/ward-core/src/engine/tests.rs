@@ -643,3 +643,106 @@ fn hex_byte_is_flags_hex_for_every_byte() {
         assert_eq!(hex_byte(f), flags_hex(f).as_deref(), "{f:#x}");
     }
 }
+
+/// The station's addresses in its last `device` event.
+fn device_ips(events: &[Event], mac: [u8; 6]) -> Vec<IpAddr> {
+    events
+        .iter()
+        .filter_map(|e| e.device.as_ref())
+        .filter(|d| d.mac == Some(MacAddr(mac)))
+        .next_back()
+        .map(|d| d.ips.clone())
+        .unwrap_or_default()
+}
+
+fn stats_of(events: &[Event]) -> Stats {
+    events
+        .iter()
+        .rev()
+        .find_map(|e| e.stats.clone())
+        .expect("a stats event")
+}
+
+#[test]
+fn a_station_s_global_ipv6_address_is_bound_after_the_router_advertises_its_prefix() {
+    let router = ([0x02, 0, 0, 0, 0, 0xfe], v6("fe80::1"));
+    let gua = v6("2001:db8:1::10");
+    let ra = router_advertisement(
+        router,
+        255,
+        0,
+        &prefix_information(v6("2001:db8:1::"), 64, 0xc0, 86_400),
+    );
+    let from_gua = udp6(
+        (MAC_A, gua, 40000),
+        ([0x02, 0, 0, 0, 0, 0xfe], v6("2001:db8:ffff::1"), 443),
+        b"x",
+    );
+    let with_ra = run(&[(T0, ra), (T0 + S, from_gua.clone())]);
+    let without = run(&[(T0 + S, from_gua)]);
+    let gua = IpAddr::from(gua);
+    assert_eq!(device_ips(&with_ra, MAC_A), vec![gua]);
+    assert!(!device_ips(&without, MAC_A).contains(&gua));
+    assert_eq!(
+        stats_of(&with_ra).local_networks_learned,
+        vec!["2001:db8:1::/64".to_string()]
+    );
+    assert!(stats_of(&without).local_networks_learned.is_empty());
+    // A stats event without learned networks writes neither field.
+    let text = serde_json::to_string(&stats_of(&without)).unwrap();
+    assert!(!text.contains("local_networks"), "{text}");
+}
+
+#[test]
+fn a_dhcp_ack_on_a_public_subnet_makes_its_neighbours_local() {
+    const SERVER: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
+    const CLIENT: [u8; 6] = [0x02, 0, 0, 0, 0, 0x07]; // never sends
+    let ack = |mask| {
+        udp(
+            (SERVER, [198, 51, 100, 1], 67),
+            ([0xff; 6], [255, 255, 255, 255], 68),
+            &dhcp_ack(CLIENT, [198, 51, 100, 7], mask),
+        )
+    };
+    // Another station of the subnet, talking to the internet.
+    let neighbour = udp(
+        (MAC_A, [198, 51, 100, 9], 40000),
+        (SERVER, [9, 9, 9, 9], 53),
+        b"x",
+    );
+    let learnt = run(&[
+        (T0, ack(Some([255, 255, 255, 0]))),
+        (T0 + S, neighbour.clone()),
+    ]);
+    let no_mask = run(&[(T0, ack(None)), (T0 + S, neighbour)]);
+    let nine = IpAddr::from([198, 51, 100, 9]);
+    assert_eq!(device_ips(&learnt, MAC_A), vec![nine]);
+    assert!(device_ips(&no_mask, MAC_A).is_empty());
+    assert_eq!(
+        stats_of(&learnt).local_networks_learned,
+        vec!["198.51.100.0/24".to_string()]
+    );
+}
+
+#[test]
+fn configured_local_networks_bind_public_sources() {
+    let frame = udp(
+        (MAC_A, [198, 51, 100, 9], 40000),
+        (MAC_B, [9, 9, 9, 9], 53),
+        b"x",
+    );
+    let run_with = |nets: &[Cidr]| {
+        let mut engine =
+            Engine::new(EngineConfig::default(), 7, Vec::new()).with_local_networks(nets);
+        let mut sink = VecSink::default();
+        engine.process(Timestamp(T0), 1, &frame, frame.len() as u32, &mut sink);
+        engine.finish(&mut sink);
+        sink.0
+    };
+    let nine = IpAddr::from([198, 51, 100, 9]);
+    let configured = run_with(&["198.51.100.0/24".parse().unwrap()]);
+    assert_eq!(device_ips(&configured, MAC_A), vec![nine]);
+    assert!(device_ips(&run_with(&[]), MAC_A).is_empty());
+    // Configured networks are not "learned".
+    assert!(stats_of(&configured).local_networks_learned.is_empty());
+}
