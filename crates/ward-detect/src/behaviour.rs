@@ -199,7 +199,8 @@ impl BehaviourDetector {
                 continue;
             };
             let gateway = self.gateway_mac;
-            let (forged, shown) = race.forged(|a| a.sent_by_owner(owner_of, gateway));
+            let (forged, shown) =
+                race.forged(|a| a.sent_by_owner(owner_of, gateway, devices.scope()));
             if shown {
                 return Some(ContradictedAnswer {
                     client: race.client,
@@ -353,7 +354,7 @@ impl Detector for BehaviourDetector {
             _ => None,
         });
         if self.gateway_mac.is_none() {
-            self.gateway_mac = off_lan_next_hop(ctx.pkt);
+            self.gateway_mac = off_lan_next_hop(ctx.pkt, ctx.devices.scope());
         }
         let contradicted_dns = if ctx.app.is_empty() {
             None
@@ -475,7 +476,7 @@ mod tests {
         out.write(&mut f, b"").unwrap();
         let p = ward_core::decode::decode(Timestamp(1_000_500), 1, &f, f.len() as u32);
         if det.gateway_mac.is_none() {
-            det.gateway_mac = off_lan_next_hop(&p);
+            det.gateway_mac = off_lan_next_hop(&p, &ward_core::scope::LocalScope::default());
         }
         answers
             .iter()

@@ -42,7 +42,7 @@
 use std::net::IpAddr;
 
 use ward_core::decode::Packet;
-use ward_core::devices::is_local_scope;
+use ward_core::scope::LocalScope;
 use ward_core::{MacAddr, PacketContext, Timestamp};
 use ward_proto::DnsSummary;
 
@@ -89,18 +89,19 @@ impl DnsAnswer {
 
     /// Whether the answer came from the MAC that owns its source address:
     /// `owner_of` says which MAC owns a (LAN) address, and an off-LAN
-    /// resolver's answers come through `gateway`. `None` when that cannot
-    /// be told.
+    /// resolver's (outside `scope`) answers come through `gateway`. `None`
+    /// when that cannot be told.
     pub fn sent_by_owner(
         &self,
         owner_of: impl FnOnce(IpAddr) -> Option<MacAddr>,
         gateway: Option<MacAddr>,
+        scope: &LocalScope,
     ) -> Option<bool> {
         let mac = self.mac?;
         if let Some(owner) = owner_of(self.src) {
             return Some(owner == mac);
         }
-        if !is_local_scope(self.src) {
+        if !scope.is_local(self.src) {
             return gateway.map(|g| g == mac);
         }
         None
@@ -244,11 +245,11 @@ impl DnsRace {
 
 /// The MAC a local device sends off-LAN traffic to (the gateway), read from
 /// one packet: `None` unless the packet goes from a local address to a
-/// remote, unicast one with a station MAC as its destination.
-pub fn off_lan_next_hop(pkt: &Packet<'_>) -> Option<MacAddr> {
+/// remote (by `scope`), unicast one with a station MAC as its destination.
+pub fn off_lan_next_hop(pkt: &Packet<'_>, scope: &LocalScope) -> Option<MacAddr> {
     let ip = pkt.ip()?;
     // A packet between two remote hosts is transit and says nothing.
-    if is_local_scope(ip.src) && !is_local_scope(ip.dst) && !ip.dst.is_multicast() {
+    if scope.is_local(ip.src) && !scope.is_local(ip.dst) && !ip.dst.is_multicast() {
         pkt.link.dst.filter(|m| m.is_station())
     } else {
         None

@@ -125,7 +125,6 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use ward_core::decode::{tcpflag, Net, Transport};
-use ward_core::devices::is_local_scope;
 use ward_core::flow::Dir;
 use ward_core::{AlertCategory, MacAddr, PacketContext, Timestamp};
 use ward_proto::AppEvent;
@@ -870,9 +869,11 @@ impl Dos {
         // router. The known-router test comes before the destination's
         // (pure tests, any order gives the same answer): an outbound frame
         // nearly always goes to a router already known, often the first.
-        if is_local_scope(ip.src) {
+        if ctx.devices.is_local(ip.src) {
             if let Some(m) = pkt.link.dst.filter(|m| m.is_station()) {
-                if !self.routers.contains(&Some(m)) && !is_local_scope(ip.dst) && is_victim(ip.dst)
+                if !self.routers.contains(&Some(m))
+                    && !ctx.devices.is_local(ip.dst)
+                    && is_victim(ip.dst)
                 {
                     self.routers.rotate_right(1);
                     self.routers[0] = Some(m);

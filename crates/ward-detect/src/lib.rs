@@ -50,7 +50,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use ward_core::decode::Net;
-use ward_core::devices::{is_local_scope, DeviceTable};
+use ward_core::devices::DeviceTable;
 use ward_core::{
     AlertCategory, Detector, Event, FlowEndContext, MacAddr, PacketContext, Timestamp,
 };
@@ -173,7 +173,7 @@ impl Attacks {
         }
         let Some(attacker) = d.attacker else { return };
         if !matches!(d.category, AlertCategory::Recon | AlertCategory::Dos)
-            || !is_local_scope(attacker)
+            || !devices.is_local(attacker)
         {
             return;
         }

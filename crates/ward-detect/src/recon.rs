@@ -631,7 +631,7 @@ impl Recon {
                     if synack
                         && ctx.new_flow
                         && is_target(dst)
-                        && ward_core::devices::is_local_scope(src)
+                        && ctx.devices.is_local(src)
                         && ctx.src_device.is_some()
                         && ctx.devices.find_ip(src) == ctx.src_device
                     {
@@ -991,7 +991,7 @@ impl Limits<'_> {
                 };
                 // A device sweeping the internet (a bot looking for more
                 // victims, IoT-23's horizontal scans) is not probing the LAN.
-                let whose = if s.first_victim[t].is_none_or(ward_core::devices::is_local_scope) {
+                let whose = if s.first_victim[t].is_none_or(|v| devices.is_local(v)) {
                     "of your network"
                 } else {
                     "on the internet"

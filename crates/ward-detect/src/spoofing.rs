@@ -28,7 +28,8 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use ward_core::decode::Net;
-use ward_core::devices::{is_local_scope, DeviceKey};
+use ward_core::devices::DeviceKey;
+use ward_core::scope::LocalScope;
 use ward_core::{AlertCategory, MacAddr, PacketContext, Timestamp};
 use ward_proto::{AppEvent, DhcpSummary, DnsSummary};
 
@@ -124,8 +125,9 @@ impl Spoofing {
     }
 
     /// Whether a DNS answer came from the MAC that owns its source address
-    /// (by ARP): `None` when that cannot be told.
-    fn genuine(&self, a: &DnsAnswer) -> Option<bool> {
+    /// (by ARP; a resolver outside `scope` through the gateway): `None`
+    /// when that cannot be told.
+    fn genuine(&self, a: &DnsAnswer, scope: &LocalScope) -> Option<bool> {
         let bindings = &self.bindings;
         a.sent_by_owner(
             |ip| match ip {
@@ -133,6 +135,7 @@ impl Spoofing {
                 IpAddr::V6(_) => None,
             },
             self.gateway_mac,
+            scope,
         )
     }
 
@@ -147,7 +150,7 @@ impl Spoofing {
             Net::Ip(_) => {
                 // Learn the gateway's MAC from traffic leaving the LAN.
                 if self.gateway_mac.is_none() {
-                    self.gateway_mac = off_lan_next_hop(pkt);
+                    self.gateway_mac = off_lan_next_hop(pkt, ctx.devices.scope());
                 }
                 for ev in ctx.app {
                     match ev {
@@ -331,9 +334,9 @@ impl Spoofing {
                     let v4 = client
                         .ips
                         .iter()
-                        .find(|ip| ip.is_ipv4() && is_local_scope(**ip));
+                        .find(|ip| ip.is_ipv4() && ctx.devices.is_local(**ip));
                     if let Some(ip) =
-                        v4.or_else(|| client.ips.iter().find(|ip| is_local_scope(**ip)))
+                        v4.or_else(|| client.ips.iter().find(|ip| ctx.devices.is_local(**ip)))
                     {
                         d.victims.push(*ip);
                     }
@@ -498,7 +501,7 @@ impl Spoofing {
         // source address: a LAN resolver's address is bound to its MAC by
         // ARP, a remote one's answers come through the gateway's MAC.
         // With nothing to tell, the first: a forger wins the race to be useful.
-        let (odd, shown) = race.forged(|a| self.genuine(a));
+        let (odd, shown) = race.forged(|a| self.genuine(a, ctx.devices.scope()));
         let one_resolver = race.same_source();
         if !shown && !one_resolver {
             // Two resolvers, each answering from its own MAC (or nothing
@@ -555,7 +558,7 @@ impl Spoofing {
             );
         let from = if !unnamed {
             String::new()
-        } else if is_local_scope(p.src) {
+        } else if ctx.devices.is_local(p.src) {
             format!(" (both from {})", who(ctx.devices, p.src))
         } else {
             format!(

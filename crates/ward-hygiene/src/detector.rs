@@ -55,7 +55,7 @@ use foldhash::fast::RandomState;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use ward_core::devices::{is_local_scope, DeviceId, DeviceKey, DeviceTable};
+use ward_core::devices::{DeviceId, DeviceKey, DeviceTable};
 use ward_core::flow::Flow;
 use ward_core::{Detector, Event, Finding, FindingKind, FlowEndContext, PacketContext, Timestamp};
 use ward_proto::{About, AppEvent, AppProto, Credential, LoginOutcome, TlsHello};
@@ -253,7 +253,7 @@ impl Site<'_> {
     /// The inventory device of a side. A remote address has none: its
     /// frames carry the router's MAC, and the router is not the server.
     fn dev(&self, about: About) -> Option<DeviceId> {
-        if self.ip(about).is_some_and(|ip| !is_local_scope(ip)) {
+        if self.ip(about).is_some_and(|ip| !self.devices.is_local(ip)) {
             return None;
         }
         match about {
@@ -458,7 +458,7 @@ impl HygieneDetector {
                 // Only a remote client's request to a local server can show
                 // an exposed admin page (`on_http_ok`): other flows keep no URI.
                 AppEvent::HttpRequest(r)
-                    if remote_to_local(site.flow)
+                    if remote_to_local(site.flow, site.devices)
                         && (self.uris.len() < MAX_URI_FLOWS
                             || self.uris.contains_key(&site.flow.id)) =>
                 {
@@ -812,8 +812,11 @@ impl HygieneDetector {
         // client whose connection it weakens: that is the device the user
         // owns, and the cloud server is not in the inventory.
         let remote_server = !h.client
-            && site.flow.dst_ip.is_some_and(|ip| !is_local_scope(ip))
-            && site.flow.src_ip.is_some_and(is_local_scope);
+            && site
+                .flow
+                .dst_ip
+                .is_some_and(|ip| !site.devices.is_local(ip))
+            && site.flow.src_ip.is_some_and(|ip| site.devices.is_local(ip));
         let about = if h.client || remote_server {
             About::Initiator
         } else {
@@ -980,7 +983,8 @@ impl HygieneDetector {
         let (Some(client), Some(server)) = (site.flow.src_ip, site.flow.dst_ip) else {
             return;
         };
-        if is_local_scope(client) || !is_local_scope(server) || !is_admin_path(uri) {
+        let local = |ip| site.devices.is_local(ip);
+        if local(client) || !local(server) || !is_admin_path(uri) {
             return;
         }
         let name = || site.name(About::Responder);
@@ -1026,7 +1030,10 @@ impl HygieneDetector {
                 let (Some(client), Some(server)) = (flow.src_ip, flow.dst_ip) else {
                     return;
                 };
-                if !is_local_scope(client) && is_local_scope(server) && !client.is_multicast() {
+                if !site.devices.is_local(client)
+                    && site.devices.is_local(server)
+                    && !client.is_multicast()
+                {
                     self.risky(
  site,
  ("upnp-wan", "ssdp", 2),
@@ -1111,8 +1118,8 @@ impl Detector for HygieneDetector {
 }
 
 /// A flow from a remote client to a local server.
-fn remote_to_local(flow: &Flow) -> bool {
-    matches!((flow.src_ip, flow.dst_ip), (Some(c), Some(s)) if !is_local_scope(c) && is_local_scope(s))
+fn remote_to_local(flow: &Flow, devices: &DeviceTable) -> bool {
+    matches!((flow.src_ip, flow.dst_ip), (Some(c), Some(s)) if !devices.is_local(c) && devices.is_local(s))
 }
 
 /// The banner cache's key: product and version length-prefixed (so no
