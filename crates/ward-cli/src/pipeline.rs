@@ -61,7 +61,8 @@ pub fn build_engine_with(
         None => Default::default(),
     };
     if !ident_cfg.enabled {
-        return Ok(Engine::new(config.engine.clone(), seed, detectors));
+        return Ok(Engine::new(config.engine.clone(), seed, detectors)
+            .with_local_networks(&config.network.local_networks));
     }
     let model = match &opts.model {
         Some(p) => ward_identify::Model::load(p)?,
@@ -70,7 +71,9 @@ pub fn build_engine_with(
     };
     let ident = ward_identify::DeviceIdentifier::new(model, ident_cfg, inventory);
     detectors.push(ident.port_observer());
-    Ok(Engine::new(config.engine.clone(), seed, detectors).with_identifier(Box::new(ident)))
+    Ok(Engine::new(config.engine.clone(), seed, detectors)
+        .with_local_networks(&config.network.local_networks)
+        .with_identifier(Box::new(ident)))
 }
 
 /// Save what the run learned about devices into `--state` (the anomaly

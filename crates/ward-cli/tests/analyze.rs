@@ -263,3 +263,113 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
         }
     }
 }
+
+#[test]
+fn a_bad_local_network_is_a_config_error_naming_the_key() {
+    let dir = tmpdir("scope-config");
+    let cap = dir.join("web.pcap");
+    std::fs::write(&cap, pcap(&frames())).unwrap();
+    for bad in ["198.51.100.0/33", "198.51.100.0", "2001:db8::/129", "lan"] {
+        let cfg = dir.join("ward.toml");
+        std::fs::write(
+            &cfg,
+            format!("[network]\nlocal_networks = [\"10.9.0.0/16\", \"{bad}\"]\n"),
+        )
+        .unwrap();
+        let out = run(&[
+            "analyze",
+            "--config",
+            cfg.to_str().unwrap(),
+            cap.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{bad}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("local_networks") && err.contains(bad) && err.contains("ward.toml"),
+            "{bad}: {err}"
+        );
+    }
+}
+
+/// The demo capture with its LAN, 192.168.50.0/24, moved to the public
+/// 198.51.100.0/24 in the IPv4 and ARP headers (what `tcprewrite --pnat`
+/// does; payloads such as DHCP's keep the old addresses, and ward checks
+/// no checksums).
+fn demo_on_a_public_lan(pcap: &[u8]) -> Vec<u8> {
+    let mut b = pcap.to_vec();
+    let swap = |a: &mut [u8]| {
+        if a.starts_with(&[192, 168, 50]) {
+            a[..3].copy_from_slice(&[198, 51, 100]);
+        }
+    };
+    let mut at = 24;
+    while let Some(hdr) = b.get(at..at + 16) {
+        let incl = u32::from_le_bytes([hdr[8], hdr[9], hdr[10], hdr[11]]) as usize;
+        let Some(f) = b.get_mut(at + 16..at + 16 + incl) else {
+            break;
+        };
+        match f.get(12..14) {
+            Some([0x08, 0x00]) if f.len() >= 34 => {
+                swap(&mut f[26..30]);
+                swap(&mut f[30..34]);
+            }
+            Some([0x08, 0x06]) if f.len() >= 42 => {
+                swap(&mut f[28..32]);
+                swap(&mut f[38..42]);
+            }
+            _ => {}
+        }
+        at += 16 + incl;
+    }
+    b
+}
+
+#[test]
+fn a_public_address_lan_gets_its_bot_alert_back_with_local_networks() {
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo/home-lab.pcap");
+    let Ok(original) = std::fs::read(&demo) else {
+        eprintln!("skipping: {} is missing", demo.display());
+        return;
+    };
+    let dir = tmpdir("public-lan");
+    let cap = dir.join("home-lab-public.pcap");
+    let public = demo_on_a_public_lan(&original);
+    assert_ne!(public, original, "the rewrite moved addresses");
+    std::fs::write(&cap, public).unwrap();
+    let cfg = dir.join("ward.toml");
+    std::fs::write(&cfg, "[network]\nlocal_networks = [\"198.51.100.0/24\"]\n").unwrap();
+    let flooding = |args: &[&str]| {
+        let out = run(args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let events = eve_lines(&out.stdout);
+        let bot = events
+            .iter()
+            .find(|e| e["alert"]["signature"] == "infected-device-flooding")
+            .cloned();
+        let stats = events.last().cloned().unwrap_or_default();
+        (bot, stats)
+    };
+    let (bot, stats) = flooding(&[
+        "analyze",
+        "-q",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--eve",
+        "-",
+        cap.to_str().unwrap(),
+    ]);
+    let bot = bot.expect("infected-device-flooding with the LAN configured");
+    assert_eq!(bot["src_ip"], "198.51.100.150", "{bot}");
+    assert!(
+        stats["stats"].get("local_networks_learned").is_none(),
+        "{stats}"
+    );
+    // Without the setting the public LAN is "the internet": the bot's
+    // flood is only a flood (the DHCP payloads still say 192.168.50.x).
+    let (bot, _) = flooding(&["analyze", "-q", "--eve", "-", cap.to_str().unwrap()]);
+    assert!(bot.is_none(), "{bot:?}");
+}
