@@ -171,7 +171,7 @@ mod tests {
         let b = body(&[good.clone(), vec![1, 0, 0, 0, 0, 0, 0, 0]]);
         assert_eq!(RaPrefixes::parse(&b).err(), Some(RaError::ZeroLengthOption));
         // A prefix option cut short by the capture, at every length.
-        let whole = body(&[good.clone()]);
+        let whole = body(std::slice::from_ref(&good));
         for cut in FIXED + 1..whole.len() {
             assert_eq!(
                 RaPrefixes::parse(&whole[..cut]).err(),

@@ -649,8 +649,7 @@ fn device_ips(events: &[Event], mac: [u8; 6]) -> Vec<IpAddr> {
     events
         .iter()
         .filter_map(|e| e.device.as_ref())
-        .filter(|d| d.mac == Some(MacAddr(mac)))
-        .next_back()
+        .rfind(|d| d.mac == Some(MacAddr(mac)))
         .map(|d| d.ips.clone())
         .unwrap_or_default()
 }
