@@ -3,6 +3,7 @@
 //! SSDP answering a remote address, an admin page served to a remote
 //! client — and their local-only counterparts, which must stay quiet.
 
+use ward_core::scope::Cidr;
 use ward_core::{Config, Engine, Event, FindingKind, Timestamp, VecSink};
 use ward_hygiene::HygieneDetector;
 
@@ -100,11 +101,18 @@ fn run(frames: &[Vec<u8>]) -> Vec<Event> {
 
 /// Frames `step_us` microseconds apart.
 fn run_every(frames: &[Vec<u8>], step_us: i64) -> Vec<Event> {
+    run_on(frames, step_us, &[])
+}
+
+/// Frames `step_us` microseconds apart, on a LAN that also owns `networks`
+/// (`[network] local_networks`).
+fn run_on(frames: &[Vec<u8>], step_us: i64, networks: &[Cidr]) -> Vec<Event> {
     let mut engine = Engine::new(
         Config::default().engine,
         1,
         vec![Box::new(HygieneDetector::default())],
-    );
+    )
+    .with_local_networks(networks);
     let mut sink = VecSink::default();
     for (i, f) in frames.iter().enumerate() {
         engine.process(
@@ -219,6 +227,35 @@ fn admin_page_served_to_a_remote_client_is_risky_but_not_to_a_local_one() {
     let f = events.iter().find_map(|e| e.finding.as_ref()).unwrap();
     assert_eq!(f.evidence["uri"], "/cgi-bin/luci");
     assert!(services(&run(&conv([192, 168, 1, 5], PHONE))).is_empty());
+}
+
+#[test]
+fn on_a_public_address_lan_an_admin_page_served_to_the_internet_is_exposed() {
+    // The LAN is 198.51.100.0/24: the camera at .30, a phone at .5.
+    let conv = |client: [u8; 4], mac: [u8; 6]| {
+        let mut t = Tcp::new(mac, client, DEV, [198, 51, 100, 30], 80).handshake();
+        t.send(
+            true,
+            false,
+            b"GET /cgi-bin/luci HTTP/1.1\r\nHost: cam\r\nUser-Agent: curl/8\r\n\r\n",
+        );
+        t.send(
+            false,
+            false,
+            b"HTTP/1.1 200 OK\r\nServer: uhttpd\r\nContent-Length: 5\r\n\r\nhello",
+        );
+        t.frames
+    };
+    let lan: Cidr = "198.51.100.0/24".parse().unwrap();
+    let remote = conv([203, 0, 113, 9], ROUTER);
+    let events = run_on(&remote, 1_000_000, &[lan]);
+    assert_eq!(services(&events), ["admin-page-exposed"]);
+    // A LAN client is no exposure.
+    let local = conv([198, 51, 100, 5], PHONE);
+    assert!(services(&run_on(&local, 1_000_000, &[lan])).is_empty());
+    // Without the setting the camera's public address is "the internet"
+    // too, and the exposure goes unseen.
+    assert!(services(&run(&remote)).is_empty());
 }
 
 /// A device announcing an old UPnP stack in its SSDP `SERVER` header is
