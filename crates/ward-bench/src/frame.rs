@@ -201,6 +201,20 @@ pub fn icmp_echo(out: &mut Vec<u8>, p: &Path, request: bool, id: u16, seq: u16, 
     out[l4 + 2..l4 + 4].copy_from_slice(&c.to_be_bytes());
 }
 
+/// An ICMPv6 message (RFC 4443) of `kind` and `code` over IPv6: `body` is
+/// everything after the checksum (an ND message's fixed fields and options).
+pub fn icmpv6(out: &mut Vec<u8>, p: &Path, kind: u8, code: u8, body: &[u8]) {
+    let len = 4 + body.len();
+    let l4 = ip_header(out, p, 58, len, 0);
+    out.extend_from_slice(&[kind, code, 0, 0]);
+    out.extend_from_slice(body);
+    let c = fold(sum16(
+        pseudo_header(p.src_ip, p.dst_ip, 58, len),
+        &out[l4..],
+    ));
+    out[l4 + 2..l4 + 4].copy_from_slice(&c.to_be_bytes());
+}
+
 /// An ARP request (`request`) or reply for IPv4 over Ethernet (RFC 826).
 pub fn arp(
     out: &mut Vec<u8>,

@@ -193,6 +193,30 @@ fn ethernet_frames() -> Vec<(&'static str, Vec<u8>)> {
     // A frame cut short inside the TCP header, and a runt.
     v.push(("eth-truncated-tcp", syn[..40].to_vec()));
     v.push(("eth-runt", syn[..10].to_vec()));
+
+    // A router advertisement (RFC 4861 §4.2) from the gateway's link-local
+    // address: source link-layer address, MTU, and an on-link, autonomous
+    // /64 (§4.6.2) that ward-core's scope learns.
+    let ra_path = Path {
+        src_mac: GW,
+        dst_mac: [0x33, 0x33, 0, 0, 0, 1],
+        src_ip: IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0x265a, 0x4cff, 0xfe10, 1)),
+        dst_ip: IpAddr::V6(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1)),
+        vlan: None,
+        ttl: 255,
+    };
+    // Hop limit 64, no flags, router lifetime 1800 s, reachable time and retrans timer 0.
+    let mut ra = vec![64, 0, 0x07, 0x08, 0, 0, 0, 0, 0, 0, 0, 0];
+    ra.extend_from_slice(&[1, 1]);
+    ra.extend_from_slice(&GW);
+    ra.extend_from_slice(&[5, 1, 0, 0, 0, 0, 0x05, 0xdc]);
+    ra.extend_from_slice(&[3, 4, 64, 0xc0]);
+    ra.extend_from_slice(&86_400u32.to_be_bytes());
+    ra.extend_from_slice(&14_400u32.to_be_bytes());
+    ra.extend_from_slice(&[0; 4]);
+    ra.extend_from_slice(&Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 0).octets());
+    frame::icmpv6(&mut f, &ra_path, 134, 0, &ra);
+    v.push(("eth-icmpv6-router-advertisement", std::mem::take(&mut f)));
     v
 }
 
