@@ -17,8 +17,8 @@ fn tmpdir(name: &str) -> PathBuf {
     d
 }
 
-/// A little-endian microsecond pcap of Ethernet frames, one per 10 ms.
-fn pcap(frames: &[Vec<u8>]) -> Vec<u8> {
+/// The file header of a little-endian microsecond pcap of Ethernet frames.
+fn pcap_header() -> Vec<u8> {
     let mut b = Vec::new();
     b.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
     b.extend_from_slice(&2u16.to_le_bytes());
@@ -26,6 +26,12 @@ fn pcap(frames: &[Vec<u8>]) -> Vec<u8> {
     b.extend_from_slice(&[0; 8]);
     b.extend_from_slice(&65535u32.to_le_bytes());
     b.extend_from_slice(&1u32.to_le_bytes());
+    b
+}
+
+/// A little-endian microsecond pcap of Ethernet frames, one per 10 ms.
+fn pcap(frames: &[Vec<u8>]) -> Vec<u8> {
+    let mut b = pcap_header();
     for (i, f) in frames.iter().enumerate() {
         b.extend_from_slice(&1_700_000_000u32.to_le_bytes());
         b.extend_from_slice(&((i as u32) * 10_000).to_le_bytes());
@@ -372,4 +378,66 @@ fn a_public_address_lan_gets_its_bot_alert_back_with_local_networks() {
     // flood is only a flood (the DHCP payloads still say 192.168.50.x).
     let (bot, _) = flooding(&["analyze", "-q", "--eve", "-", cap.to_str().unwrap()]);
     assert!(bot.is_none(), "{bot:?}");
+}
+
+#[test]
+fn ctrl_c_keeps_every_event_written_so_far() {
+    // 400 000 UDP datagrams over 400 s of packet time between many port
+    // pairs: long enough (in a test build) to be interrupted mid-run, with
+    // flows ending all along, so events are in flight when Ctrl-C comes.
+    let dir = tmpdir("sigint");
+    let cap = dir.join("long.pcap");
+    let eve = dir.join("eve.json");
+    let mut b = pcap_header();
+    let mut frame = Vec::with_capacity(64);
+    for i in 0..400_000u32 {
+        frame.clear();
+        etherparse::PacketBuilder::ethernet2(
+            [0xb0, 0xc5, 0x54, 0x25, 0x5b, 0x0e],
+            [0x3c, 0x28, 0x6d, 0x01, 0x02, 0x03],
+        )
+        .ipv4([192, 168, 1, 20], [192, 168, 1, 30], 64)
+        .udp(1024 + (i % 20_000) as u16, 9999)
+        .write(&mut frame, &[0x55; 8])
+        .unwrap();
+        b.extend_from_slice(&(1_700_000_000 + i / 1000).to_le_bytes());
+        b.extend_from_slice(&((i % 1000) * 1000).to_le_bytes());
+        b.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        b.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        b.extend_from_slice(&frame);
+    }
+    std::fs::write(&cap, b).unwrap();
+    let child = ward()
+        .args(["analyze", "-q", "--eve"])
+        .arg(&eve)
+        .arg(&cap)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let text = std::fs::read_to_string(&eve).unwrap();
+    let events: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(text.ends_with('\n'), "the file ends with a whole line");
+    let last = events.last().expect("events");
+    assert_eq!(last["event_type"], "stats", "{last}");
+    if sent.is_ok_and(|s| s.success()) && err.contains("interrupted") {
+        // Every packet read before the stop is in the stats, and every flow
+        // that ended by then has its event in the file.
+        let packets = last["stats"]["packets"].as_u64().unwrap();
+        assert!(packets < 400_000, "{packets}");
+        let flows = events.iter().filter(|e| e["event_type"] == "flow").count() as u64;
+        assert_eq!(flows, last["stats"]["flows"].as_u64().unwrap(), "{err}");
+    } else {
+        eprintln!("not interrupted (the run was over first): {err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
