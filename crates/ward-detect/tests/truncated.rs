@@ -114,3 +114,47 @@ fn ssh_password_guessing_shows_in_a_header_only_capture() {
         "{alerts:?}"
     );
 }
+
+/// A DHCP client message (BOOTREQUEST) of type `kind` from `mac`, as
+/// 240 bytes of fixed header and cookie, option 53, a parameter request
+/// list and END.
+fn dhcp_request(mac: Mac, xid: u32, kind: u8) -> Vec<u8> {
+    let mut m = vec![0u8; 240];
+    m[0] = 1; // BOOTREQUEST
+    m[1] = 1; // Ethernet
+    m[2] = 6;
+    m[4..8].copy_from_slice(&xid.to_be_bytes());
+    m[28..34].copy_from_slice(&mac);
+    m[236..240].copy_from_slice(&[99, 130, 83, 99]);
+    m.extend_from_slice(&[53, 1, kind, 55, 4, 1, 3, 6, 15, 255]);
+    udp(
+        (mac, [0, 0, 0, 0], 68),
+        ([0xff; 6], [255, 255, 255, 255], 67),
+        &m,
+    )
+}
+
+#[test]
+fn a_dhcp_flood_shows_when_the_snap_length_cut_every_message_type() {
+    // 200 REQUESTs in two seconds, each cut at 96 or 128 bytes: the message
+    // type (option 53) is gone, the fixed header says who sent what.
+    for snap in [96, 128] {
+        let mut r = Run::new();
+        for i in 0..200u32 {
+            let f = dhcp_request(ATK_MAC, 0x1000 + i, 3);
+            r.at_cut(i64::from(i) * 10_000, &f, snap);
+        }
+        let alerts = r.alerts();
+        assert!(
+            alerts.iter().any(|a| a.signature == "dhcp-flood"),
+            "snap {snap}: {alerts:?}"
+        );
+    }
+    // A device joining (DISCOVER, REQUEST) and renewing, cut alike: quiet.
+    let mut r = Run::new();
+    for (i, kind) in [1u8, 3, 3, 3].into_iter().enumerate() {
+        let f = dhcp_request(PHONE_MAC, 7, kind);
+        r.at_cut(i as i64 * 30_000_000, &f, 128);
+    }
+    assert!(r.alerts().is_empty());
+}

@@ -262,8 +262,14 @@ pub struct TlsHello {
 /// Summary of one DHCPv4 message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DhcpSummary {
-    /// DHCP message type (option 53): 1 DISCOVER, 2 OFFER, 3 REQUEST, 5 ACK, 6 NAK …; 0 if absent (BOOTP).
+    /// DHCP message type (option 53): 1 DISCOVER, 2 OFFER, 3 REQUEST, 5 ACK, 6 NAK …; 0 if absent (BOOTP)
+    /// or not captured (`cut`).
     pub msg_type: u8,
+    /// BOOTP op: 1 BOOTREQUEST (from a client), 2 BOOTREPLY (from a server).
+    pub op: u8,
+    /// The capture's snap length cut the message: options after the cut
+    /// (often all of them, the message type too) are missing.
+    pub cut: bool,
     pub xid: u32,
     pub client_mac: [u8; 6],
     /// `yiaddr`: the address offered or assigned.
