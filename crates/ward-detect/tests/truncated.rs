@@ -158,3 +158,27 @@ fn a_dhcp_flood_shows_when_the_snap_length_cut_every_message_type() {
     }
     assert!(r.alerts().is_empty());
 }
+
+#[test]
+fn a_random_port_udp_flood_cut_to_its_headers_is_a_flood_not_a_scan() {
+    // Mirai's `udp` attack: 512-byte datagrams to a random port each, 500
+    // a second, every frame cut at 64 bytes (22 of the 512 kept). The UDP
+    // length still says how big they were: no scanner sends such probes.
+    let mut r = Run::new();
+    let mut x = 7u32;
+    for i in 0..2000i64 {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        let dp = (x >> 16) as u16 | 1;
+        let f = udp((ATK_MAC, ATK, 40000), (CAM_MAC, CAM, dp), &[0x5a; 512]);
+        r.at_cut(1_000_000 + i * 2000, &f, 64);
+    }
+    let alerts = r.alerts();
+    assert!(
+        alerts.iter().any(|a| a.signature == "udp-flood"),
+        "{alerts:?}"
+    );
+    assert!(
+        !alerts.iter().any(|a| a.category.as_str() == "recon"),
+        "{alerts:?}"
+    );
+}
