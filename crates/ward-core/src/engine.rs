@@ -475,6 +475,12 @@ impl Engine {
         if tcp.flags & 0x12 != 0x02 {
             return;
         }
+        // Options cut short (a snap length below the SYN's 74 bytes, or a
+        // data offset beyond the segment): a signature of part of them
+        // would be a wrong fingerprint.
+        if pkt.anomaly == Some(Anomaly::TruncatedTcp) {
+            return;
+        }
         let Some(dev) = self.devices.get_mut(id) else {
             return;
         };
