@@ -182,3 +182,59 @@ fn a_random_port_udp_flood_cut_to_its_headers_is_a_flood_not_a_scan() {
         "{alerts:?}"
     );
 }
+
+/// A DHCP server's BOOTREPLY (an ACK with its server id) from `src`.
+fn dhcp_reply(src: (Mac, V4), server_id: V4, xid: u32) -> Vec<u8> {
+    let mut m = vec![0u8; 240];
+    m[0] = 2; // BOOTREPLY
+    m[1] = 1;
+    m[2] = 6;
+    m[4..8].copy_from_slice(&xid.to_be_bytes());
+    m[28..34].copy_from_slice(&PHONE_MAC);
+    m[236..240].copy_from_slice(&[99, 130, 83, 99]);
+    m.extend_from_slice(&[53, 1, 5, 54, 4]);
+    m.extend_from_slice(&server_id);
+    m.push(255);
+    udp(
+        (src.0, src.1, 67),
+        ([0xff; 6], [255, 255, 255, 255], 68),
+        &m,
+    )
+}
+
+fn rogue_alerts(alerts: &[Alert]) -> usize {
+    alerts
+        .iter()
+        .filter(|a| a.signature == "rogue-dhcp-server")
+        .count()
+}
+
+#[test]
+fn a_second_dhcp_server_shows_in_cut_replies_when_its_mac_names_it() {
+    // The network's server, then another on the LAN (its own MAC and
+    // address), both cut at 128 bytes: option 54 is gone, the sender is not.
+    let mut r = Run::new();
+    r.at_cut(0, &dhcp_reply((GW_MAC, GW), GW, 1), 128);
+    r.at_cut(1_000_000, &dhcp_reply((ATK_MAC, ATK), ATK, 2), 128);
+    assert_eq!(rogue_alerts(&r.alerts()), 1);
+}
+
+#[test]
+fn relayed_dhcp_replies_in_header_only_raw_ip_are_no_rogue_servers() {
+    // One server behind relay agents: in raw IP cut at 64 bytes every reply
+    // shows only the relay it came from (no MAC, no option 54). Captured
+    // whole, option 54 names the one server.
+    for cut in [true, false] {
+        let mut r = Run::new();
+        for i in 0..5u8 {
+            let relay: V4 = [10, 0, i, 1];
+            let f = dhcp_reply((GW_MAC, relay), [10, 9, 9, 9], u32::from(i));
+            if cut {
+                r.at_raw_cut(i64::from(i) * 1_000_000, &f, 64);
+            } else {
+                r.at_raw_cut(i64::from(i) * 1_000_000, &f, f.len());
+            }
+        }
+        assert_eq!(rogue_alerts(&r.alerts()), 0, "cut: {cut}");
+    }
+}
