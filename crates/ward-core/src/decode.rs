@@ -320,6 +320,12 @@ pub struct Packet<'a> {
     pub transport: Transport<'a>,
     /// Transport payload (or what is left after the last header understood).
     pub payload: &'a [u8],
+    /// Bytes of the payload that the capture did not keep: the packet's
+    /// headers say it carried `payload.len() + missing` bytes, but the frame
+    /// was cut by a snap length (`wire_len` above the captured length) after
+    /// `payload`. 0 for every packet captured whole. Never more than the
+    /// frame's own shortfall, whatever its length fields claim.
+    pub missing: u32,
     /// Tunnel layers opened to reach this packet.
     pub encapsulation: u8,
     /// The first problem met while decoding, if any.
@@ -338,6 +344,14 @@ impl<'a> Packet<'a> {
             Transport::Tcp(t) => Some(t),
             _ => None,
         }
+    }
+    /// The payload's length as sent: what was captured plus what the snap
+    /// length cut off ([`Self::missing`]). Sizes (flood volumes, flow
+    /// payload counts, packet-size features) mean this; parsers and content
+    /// rules can only read [`Self::payload`].
+    #[inline]
+    pub fn payload_len(&self) -> usize {
+        self.payload.len() + self.missing as usize
     }
 }
 
@@ -366,6 +380,12 @@ struct Decoder<'a> {
     outer: Option<OuterIp>,
     /// The capture holds fewer bytes than the wire carried (snap length).
     cut: bool,
+    /// How many fewer: the most any layer's payload can be missing.
+    shortfall: u32,
+    /// Bytes of the current IP packet's body beyond the captured ones, by
+    /// its length field (at most `shortfall`); the transport layer turns it
+    /// into [`Packet::missing`].
+    body_missing: u32,
 }
 
 impl<'a> Decoder<'a> {
@@ -403,11 +423,14 @@ pub fn decode_with_outer<'a>(
             net: Net::None,
             transport: Transport::None,
             payload: &[],
+            missing: 0,
             encapsulation: 0,
             anomaly: None,
         },
         outer: None,
         cut: (wire_len as usize) > data.len(),
+        shortfall: (wire_len as usize).saturating_sub(data.len()) as u32,
+        body_missing: 0,
     };
     if data.is_empty() {
         d.flag(Anomaly::EmptyFrame);
@@ -613,14 +636,19 @@ impl<'a> Decoder<'a> {
             }
             b.len()
         } else {
-            if total > b.len() && !self.cut {
-                self.flag(Anomaly::Ipv4BadTotalLength);
+            if total > b.len() {
+                if self.cut {
+                    self.body_missing = self.cut_off(total - b.len());
+                } else {
+                    self.flag(Anomaly::Ipv4BadTotalLength);
+                }
             }
             total.min(b.len())
         };
         let body = &b[ihl..end];
         if ip.later_fragment {
             self.pkt.payload = body;
+            self.pkt.missing = self.body_missing;
             return;
         }
         self.transport(ip.proto, body, depth)
@@ -659,6 +687,9 @@ impl<'a> Decoder<'a> {
         let end = if plen == 0 {
             b.len()
         } else {
+            if self.cut && 40 + plen > b.len() {
+                self.body_missing = self.cut_off(40 + plen - b.len());
+            }
             (40 + plen).min(b.len())
         };
         let mut rest = &b[40..end];
@@ -723,6 +754,7 @@ impl<'a> Decoder<'a> {
         self.pkt.net = Net::Ip(ip);
         if ip.later_fragment {
             self.pkt.payload = rest;
+            self.pkt.missing = self.body_missing;
             return;
         }
         self.transport(next, rest, depth)
@@ -746,6 +778,7 @@ impl<'a> Decoder<'a> {
                     rest,
                 });
                 self.pkt.payload = &b[8..];
+                self.pkt.missing = self.body_missing;
             }
             47 => self.gre(b, depth),
             4 => self.tunnel(depth, |d| d.ipv4(b, depth + 1)),
@@ -753,8 +786,15 @@ impl<'a> Decoder<'a> {
             other => {
                 self.pkt.transport = Transport::Other(other);
                 self.pkt.payload = b;
+                self.pkt.missing = self.body_missing;
             }
         }
+    }
+
+    /// `n` bytes of an IP packet's body that its length field promises
+    /// beyond the captured bytes, believed only up to the frame's shortfall.
+    fn cut_off(&self, n: usize) -> u32 {
+        (n as u64).min(u64::from(self.shortfall)) as u32
     }
 
     fn tcp(&mut self, b: &'a [u8]) {
@@ -769,8 +809,12 @@ impl<'a> Decoder<'a> {
             (&b[20..20], &b[20..])
         } else if off > b.len() {
             self.flag(Anomaly::TruncatedTcp);
+            // The snap length cut the options: the payload, if any, is all gone.
+            let sent = (b.len() + self.body_missing as usize).saturating_sub(off);
+            self.pkt.missing = sent as u32;
             (&b[20..], &b[b.len()..])
         } else {
+            self.pkt.missing = self.body_missing;
             (&b[20..off], &b[off..])
         };
         self.pkt.transport = Transport::Tcp(Tcp {
@@ -801,10 +845,17 @@ impl<'a> Decoder<'a> {
         let len = length as usize;
         let payload = if len < 8 {
             self.flag(Anomaly::UdpBadLength);
+            self.pkt.missing = self.body_missing;
             &b[8..]
         } else {
-            if len > b.len() && !self.cut {
-                self.flag(Anomaly::UdpBadLength);
+            if len > b.len() {
+                if self.cut {
+                    // The UDP length can say less than the IP one, never more.
+                    let sent = len.min(b.len() + self.body_missing as usize);
+                    self.pkt.missing = (sent - b.len()) as u32;
+                } else {
+                    self.flag(Anomaly::UdpBadLength);
+                }
             }
             &b[8..len.min(b.len())]
         };
@@ -838,6 +889,7 @@ impl<'a> Decoder<'a> {
             return;
         };
         self.pkt.payload = inner;
+        self.pkt.missing = self.body_missing;
         match proto {
             0x0800 => self.tunnel(depth, |d| d.ipv4(inner, depth + 1)),
             0x86dd => self.tunnel(depth, |d| d.ipv6(inner, depth + 1)),
@@ -898,6 +950,8 @@ impl<'a> Decoder<'a> {
         self.pkt.net = Net::None;
         self.pkt.transport = Transport::None;
         self.pkt.payload = &[];
+        self.pkt.missing = 0;
+        self.body_missing = 0;
         self.pkt.encapsulation = outer.encapsulation + 1;
         inner(self);
         if matches!(self.pkt.net, Net::None) {

@@ -485,6 +485,12 @@ impl Engine {
         if tcp.flags & 0x12 != 0x02 {
             return;
         }
+        // Options cut short (a snap length below the SYN's 74 bytes, or a
+        // data offset beyond the segment): a signature of part of them
+        // would be a wrong fingerprint.
+        if pkt.anomaly == Some(Anomaly::TruncatedTcp) {
+            return;
+        }
         let Some(dev) = self.devices.get_mut(id) else {
             return;
         };
@@ -558,6 +564,9 @@ impl Engine {
         };
         let d = h.dir.index();
         let mut data = pkt.payload;
+        // A snap length cut the segment: it goes on for `missing` bytes the
+        // parser never sees (0 for every packet captured whole).
+        let missing = pkt.missing;
         if let Some(seq) = seq {
             let syn = syn_or_fin & 0x02 != 0;
             let start = if syn { seq.wrapping_add(1) } else { seq };
@@ -571,16 +580,29 @@ impl Engine {
                             return;
                         }
                         data = &data[skip..];
-                        flow.set_next_seq(d, next.wrapping_add(data.len() as u32));
+                        let sent = (data.len() as u32).wrapping_add(missing);
+                        flow.set_next_seq(d, next.wrapping_add(sent));
                     } else {
                         // In order, or after a gap we cannot fill: go on from here.
-                        flow.set_next_seq(d, start.wrapping_add(data.len() as u32));
+                        let sent = (data.len() as u32).wrapping_add(missing);
+                        flow.set_next_seq(d, start.wrapping_add(sent));
                     }
                 }
-                None => flow.set_next_seq(d, start.wrapping_add(data.len() as u32)),
+                None => {
+                    let sent = (data.len() as u32).wrapping_add(missing);
+                    flow.set_next_seq(d, start.wrapping_add(sent));
+                }
             }
         }
         if data.is_empty() {
+            // Headers only: a parser already on the flow learns of the gap.
+            if missing > 0 {
+                if let Some(p) = flow.parser.as_mut() {
+                    if !p.feed_cut(h.dir.proto(), data, missing, &mut self.app_buf) {
+                        flow.parser = None;
+                    }
+                }
+            }
             return;
         }
         if !flow.app_probed {
@@ -597,7 +619,12 @@ impl Engine {
             }
         }
         if let Some(p) = flow.parser.as_mut() {
-            if !p.feed(h.dir.proto(), data, &mut self.app_buf) {
+            let more = if missing == 0 {
+                p.feed(h.dir.proto(), data, &mut self.app_buf)
+            } else {
+                p.feed_cut(h.dir.proto(), data, missing, &mut self.app_buf)
+            };
+            if !more {
                 flow.parser = None;
             }
         }

@@ -243,7 +243,8 @@ pub struct Flow {
     pub(crate) next_seq: [u32; 2],
     pub last: Timestamp,
     pub bytes: [u64; 2],
-    /// Transport payload bytes per direction. Saturating at `u32::MAX`.
+    /// Transport payload bytes per direction as sent (bytes a snap length
+    /// cut off count: see [`Packet::missing`]). Saturating at `u32::MAX`.
     pub payload_bytes: [u32; 2],
     /// The flow's parser; `None` before the first payload or after it gave up.
     pub parser: Option<Box<dyn AppParser>>,
@@ -526,7 +527,8 @@ impl FlowTable {
         let seen_before = f.pkts[d] > 0;
         f.pkts[d] = f.pkts[d].saturating_add(1);
         f.bytes[d] += pkt.wire_len as u64;
-        let payload = u32::try_from(pkt.payload.len()).unwrap_or(u32::MAX);
+        // As sent: a snap length cut does not make an exchange smaller.
+        let payload = u32::try_from(pkt.payload_len()).unwrap_or(u32::MAX);
         f.payload_bytes[d] = f.payload_bytes[d].saturating_add(payload);
         if pkt.ts > f.last {
             f.last = pkt.ts;

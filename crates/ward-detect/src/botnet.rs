@@ -95,7 +95,8 @@ impl Botnet {
             }
         }
         // Mirai bot → C2 hello: 00 00 00 01 as the flow's first bytes.
-        let first_bytes = u64::from(flow.payload_bytes[0]) == p.len() as u64;
+        let sent = ctx.pkt.payload_len();
+        let first_bytes = u64::from(flow.payload_bytes[0]) == sent as u64;
         if flow.proto == 6 && first_bytes && p.len() <= 40 && p.starts_with(&[0, 0, 0, 1]) {
             let ok = p.len() == 4 || p.get(4).is_some_and(|n| p.len() == 5 + *n as usize);
             if ok {
@@ -109,7 +110,8 @@ impl Botnet {
         // Heartbeats: tiny payloads on a flow no parser understood (or one
         // mistaken for telnet by its port, as Mirai's C2 on 23 is).
         let unparsed = matches!(flow.app_proto, None | Some(AppProto::Telnet));
-        if unparsed && p.len() <= self.cfg.heartbeat_max_payload && !first_bytes {
+        // By the size sent: a bulk segment a snap length cut is no beat.
+        if unparsed && sent <= self.cfg.heartbeat_max_payload && !first_bytes {
             self.beat(flow, now, p, ctx, out);
         }
     }

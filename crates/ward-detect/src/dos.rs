@@ -1091,7 +1091,7 @@ impl Dos {
             v.own_mac = Some(m);
         }
         v.pkts = v.pkts.saturating_add(1);
-        if pkt.payload.len() >= BULKY_PAYLOAD {
+        if pkt.payload_len() >= BULKY_PAYLOAD {
             v.bulky = v.bulky.saturating_add(1);
         }
         let k = kind as usize;
@@ -1342,7 +1342,7 @@ impl Dos {
         let k = kind as usize;
         let reflected = matches!(kind, Kind::Reflection | Kind::SynAck);
         c.pkts = c.pkts.saturating_add(1);
-        if pkt.payload.len() >= BULKY_PAYLOAD {
+        if pkt.payload_len() >= BULKY_PAYLOAD {
             c.bulky = c.bulky.saturating_add(1);
         }
         if !reflected {
@@ -1483,7 +1483,7 @@ impl Dos {
                 ..Junk::new(sec)
             };
         }
-        j.bytes = j.bytes.saturating_add(pkt.payload.len() as u64);
+        j.bytes = j.bytes.saturating_add(pkt.payload_len() as u64);
         j.packets = j.packets.saturating_add(1);
         j.total = j.total.saturating_add(1);
         j.conns.insert(&flow.src_port);

@@ -295,7 +295,7 @@ impl DosShapes {
             return;
         }
         let pkt = ctx.pkt;
-        let len = u32::try_from(pkt.payload.len()).unwrap_or(u32::MAX);
+        let len = u32::try_from(pkt.payload_len()).unwrap_or(u32::MAX);
         let key = (flow.id, d as u8);
         let now = pkt.ts;
         if at != 0 {

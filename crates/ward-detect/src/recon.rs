@@ -662,7 +662,7 @@ impl Recon {
                 }
                 if !pkt.payload.is_empty() {
                     let first_data = ctx.flow.is_some_and(|fl| {
-                        u64::from(fl.payload_bytes[0]) == pkt.payload.len() as u64
+                        u64::from(fl.payload_bytes[0]) == pkt.payload_len() as u64
                     });
                     if first_data {
                         if let Some(k) = nmap_service_probe(pkt.payload) {
@@ -760,7 +760,7 @@ impl Recon {
                 // No scanner's probe is this big (nmap's and masscan's UDP
                 // payloads are a few hundred bytes at most): a random-port
                 // flood (Mirai's udp, greip, greeth) is dos's, not a scan.
-                if pkt.payload.len() >= FLOOD_DATAGRAM {
+                if pkt.payload_len() >= FLOOD_DATAGRAM {
                     return;
                 }
                 let (s, limits) = self.source_with_limits(src, now);
@@ -779,7 +779,7 @@ impl Recon {
                 } else {
                     changed = F_UDP | F_SLOW;
                     s.probe(1, dst, u.dst_port);
-                    if pkt.payload.len() <= SLOW_UDP_PAYLOAD {
+                    if pkt.payload_len() <= SLOW_UDP_PAYLOAD {
                         s.slow.probe(dst, true, u.dst_port, now);
                     }
                 }
@@ -1543,9 +1543,9 @@ fn ordinary_can_probe(ctx: &PacketContext<'_, '_>) -> bool {
         && (t.flags & tcpflag::ACK == 0
             || os_probe_kind(&t) != 0
             || (!p.is_empty()
-                && ctx
-                    .flow
-                    .is_some_and(|fl| u64::from(fl.payload_bytes[0]) == p.len() as u64)))
+                && ctx.flow.is_some_and(|fl| {
+                    u64::from(fl.payload_bytes[0]) == ctx.pkt.payload_len() as u64
+                })))
 }
 
 /// Which nmap OS-detection probe this TCP packet is, if any.

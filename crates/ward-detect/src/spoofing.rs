@@ -294,7 +294,9 @@ impl Spoofing {
             }
         }
         match m.msg_type {
-            2 | 5 | 6 => {
+            // OFFER, ACK, NAK; or a server's message whose type the snap
+            // length cut off (its sender is still the server).
+            t @ (0 | 2 | 5 | 6) if t != 0 || (m.cut && m.op == 2) => {
                 let id = m.server_id.or(match src_ip {
                     Some(IpAddr::V4(v4)) => Some(v4),
                     _ => None,
@@ -320,6 +322,12 @@ impl Spoofing {
                     });
                 }
                 let Some(legit) = first else { return };
+                // A cut reply without its server id (option 54) and without
+                // a MAC (raw IP) names only its sender, which can be any
+                // relay agent: enough to know a server, not a rogue one.
+                if m.cut && m.server_id.is_none() && src_mac.is_none() {
+                    return;
+                }
                 let mut d = Draft::new(AlertCategory::Spoofing, "rogue-dhcp-server", NAME, now);
                 d.attacker = Some(IpAddr::V4(id));
                 d.attacker_port = 67;
@@ -371,8 +379,9 @@ impl Spoofing {
                 );
                 out.push(d);
             }
-            // Client messages: DISCOVER, REQUEST, DECLINE, RELEASE, INFORM.
-            1 | 3 | 4 | 7 | 8 => {
+            // Client messages: DISCOVER, REQUEST, DECLINE, RELEASE, INFORM;
+            // or a client's message whose type the snap length cut off.
+            t @ (0 | 1 | 3 | 4 | 7 | 8) if t != 0 || (m.cut && m.op == 1) => {
                 let window = (self.cfg.dhcp_window_secs.max(1) as i64).saturating_mul(1_000_000);
                 if now.since(self.dhcp_start) > window {
                     self.dhcp_start = now;
@@ -393,7 +402,7 @@ impl Spoofing {
                     self.flood_msgs = 0;
                 }
                 self.flood_msgs += 1;
-                if matches!(m.msg_type, 1 | 3) {
+                if matches!(m.msg_type, 1 | 3) || m.msg_type == 0 {
                     self.dhcp_clients.insert(&m.client_mac);
                 }
                 if let Some(mac) = src_mac {

@@ -13,6 +13,9 @@
 //! options when it says so. A message that is too short, lacks the magic
 //! cookie or has a truncated option is reported as [`AppEvent::Malformed`];
 //! after [`MALFORMED_STREAK_MAX`] such messages in a row the parser gives up.
+//! A message the capture's snap length cut ([`AppParser::feed_cut`]) is not
+//! malformed: it is summarised from the fixed header and whatever options
+//! were kept ([`DhcpSummary::cut`]), with no hints.
 //! The parser keeps no state between messages besides that counter.
 
 use std::net::Ipv4Addr;
@@ -161,6 +164,8 @@ pub fn summary(m: &DhcpMessage<'_>) -> DhcpSummary {
     client_mac.copy_from_slice(&m.chaddr[..6]);
     DhcpSummary {
         msg_type: m.option(53).and_then(|d| d.first().copied()).unwrap_or(0),
+        op: m.op,
+        cut: false,
         xid: m.xid,
         client_mac,
         your_ip: m.yiaddr,
@@ -252,6 +257,55 @@ fn fqdn_name(d: &[u8]) -> Option<String> {
     (!labels.is_empty()).then(|| labels.join("."))
 }
 
+/// Summary of a message the capture's snap length cut: its fixed header up
+/// to the client's Ethernet address (the first 6 bytes of `chaddr`, 34 bytes
+/// in all) must have been kept, and the options are read as far as they go,
+/// a cut option dropped. `None` when not even that much was kept, or what
+/// there is cannot be DHCP.
+pub fn cut_summary(msg: &[u8]) -> Option<DhcpSummary> {
+    if msg.len() < 34 || !matches!(msg[0], 1 | 2) {
+        return None;
+    }
+    let mut options = Vec::new();
+    if msg.get(FIXED..FIXED + 4) == Some(&MAGIC[..]) {
+        let mut b = &msg[FIXED + 4..];
+        // As `walk_options`, stopping without complaint at the cut.
+        while let Some((&code, rest)) = b.split_first() {
+            match code {
+                0 => b = rest,
+                255 => break,
+                _ => {
+                    let Some((&len, rest)) = rest.split_first() else {
+                        break;
+                    };
+                    let Some(data) = rest.get(..len as usize) else {
+                        break;
+                    };
+                    options.push(DhcpOpt { code, data });
+                    b = &rest[len as usize..];
+                }
+            }
+        }
+    }
+    let mut chaddr = [0u8; 16];
+    let kept = &msg[28..msg.len().min(44)];
+    chaddr[..kept.len()].copy_from_slice(kept);
+    let m = DhcpMessage {
+        op: msg[0],
+        htype: msg[1],
+        hlen: msg[2],
+        xid: u32::from_be_bytes([msg[4], msg[5], msg[6], msg[7]]),
+        ciaddr: ip(&msg[12..16]),
+        yiaddr: ip(&msg[16..20]),
+        chaddr,
+        options,
+    };
+    Some(DhcpSummary {
+        cut: true,
+        ..summary(&m)
+    })
+}
+
 /// DHCPv4 parser for one UDP flow (67/68). Stateless besides the malformed
 /// streak: one server flow often carries many clients' messages.
 #[derive(Debug, Default)]
@@ -287,6 +341,22 @@ impl AppParser for DhcpParser {
                 self.malformed_streak < MALFORMED_STREAK_MAX
             }
         }
+    }
+
+    /// A cut message is no malformation: its summary (no identity hints: a
+    /// cut option list would be a wrong fingerprint) from what was kept.
+    fn feed_cut(
+        &mut self,
+        _dir: Direction,
+        data: &[u8],
+        _missing: u32,
+        out: &mut Vec<AppEvent>,
+    ) -> bool {
+        if let Some(s) = cut_summary(data) {
+            self.malformed_streak = 0;
+            out.push(AppEvent::Dhcp(s));
+        }
+        true
     }
 }
 
@@ -338,6 +408,43 @@ mod tests {
         let mut buf = Vec::new();
         msg.encode(&mut Encoder::new(&mut buf)).unwrap();
         buf
+    }
+
+    #[test]
+    fn a_message_cut_by_the_snap_length_is_summarised_not_malformed() {
+        let d = discover();
+        let mut p = DhcpParser::new();
+        // Cut after the fixed header's first 86 bytes (a 128-byte snap
+        // length behind Ethernet, IPv4 and UDP), nine times in a row.
+        for _ in 0..9 {
+            let mut ev = Vec::new();
+            let missing = (d.len() - 86) as u32;
+            assert!(p.feed_cut(Direction::ToServer, &d[..86], missing, &mut ev));
+            let [AppEvent::Dhcp(s)] = ev.as_slice() else {
+                panic!("{ev:?}");
+            };
+            assert_eq!((s.op, s.msg_type, s.cut), (1, 0, true));
+            assert_eq!((s.client_mac, s.xid), (MAC, 0xdead_beef));
+        }
+        // Cut inside the options, just after 53: the whole ones are read,
+        // and no hints are taken from a list that is not whole.
+        let m = parse(&d).unwrap();
+        let opt53 = m.options.iter().find(|o| o.code == 53).unwrap().data;
+        let after = opt53.as_ptr() as usize - d.as_ptr() as usize + 1;
+        let mut ev = Vec::new();
+        assert!(p.feed_cut(Direction::ToServer, &d[..after + 1], 10, &mut ev));
+        let [AppEvent::Dhcp(s)] = ev.as_slice() else {
+            panic!("{ev:?}");
+        };
+        assert_eq!((s.msg_type, s.cut), (1, true));
+        // Too little kept to say whose message it is: nothing.
+        let mut ev = Vec::new();
+        assert!(p.feed_cut(Direction::ToServer, &d[..30], 10, &mut ev));
+        assert!(ev.is_empty());
+        // The same cut bytes captured as they are (not cut) stay malformed.
+        let mut ev = Vec::new();
+        p.feed(Direction::ToServer, &d[..86], &mut ev);
+        assert!(matches!(ev[0], AppEvent::Malformed { .. }));
     }
 
     fn hint(ev: &[AppEvent], kind: HintKind) -> Option<String> {

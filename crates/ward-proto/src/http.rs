@@ -31,6 +31,15 @@
 //! gives up on the flow (after reporting pending credentials). Everything kept
 //! per flow is bounded by the constants below.
 //!
+//! A segment the capture's snap length cut ([`AppParser::feed_cut`]) is
+//! parsed as far as it was kept. A head it cut short is still reported from
+//! its complete lines, or, when the first line itself was cut, from the
+//! request's method and the start of its target (a response's status code),
+//! with [`HttpRequest::cut`] set; then, as after a cut the parser cannot
+//! count its way through, it skips segments until one starts like a head.
+//! A body cut short is skipped by its length. None of this applies to a
+//! head split across segments of a whole capture: that one waits for its end.
+//!
 //! The head-parsing helpers ([`split_product_version`], [`parse_authorization`],
 //! [`header_value`]) are `pub(crate)` so that HTTP-shaped protocols (RTSP,
 //! SSDP) reuse them.
@@ -80,6 +89,11 @@ enum Framing {
     /// Body runs until the connection closes (response without length, or
     /// after an upgrade): nothing more to parse in this direction.
     ToEnd,
+    /// A snap length cut bytes out of the stream where they could not be
+    /// skipped by count (inside a head, or past the end of a body): the
+    /// next message starts somewhere unknown. Chunks are skipped until one
+    /// starts like a head. Only [`AppParser::feed_cut`] leads here.
+    Lost,
 }
 
 /// Body framing a head announced.
@@ -219,6 +233,17 @@ impl HttpParser {
             }
             return true;
         }
+        if self.framing[d] == Framing::Lost {
+            let head = if d == 0 {
+                looks_like_request(data)
+            } else {
+                looks_like_response(data)
+            };
+            if !head {
+                return true;
+            }
+            self.framing[d] = Framing::Head;
+        }
         let mut pos = 0;
         let mut buf = match &mut self.cold {
             Some(c) => std::mem::take(&mut c.buf[d]),
@@ -313,6 +338,8 @@ impl HttpParser {
         }
         match self.framing[d] {
             Framing::ToEnd => Step::ToEnd,
+            // Not reached: `feed_side` leaves this state before stepping.
+            Framing::Lost => Step::Progress(w.len()),
             Framing::Length => {
                 let take = self.left[d].min(w.len() as u64) as usize;
                 if d == 0 {
@@ -481,6 +508,7 @@ impl HttpParser {
             user_agent,
             content_type,
             body_prefix,
+            cut: false,
         };
         if body_later {
             self.cold().body_wait = Some(Box::new(req.clone()));
@@ -650,6 +678,109 @@ impl HttpParser {
                     kind: HintKind::UpnpDescription,
                     value: kv,
                 }));
+            }
+        }
+    }
+
+    /// `missing` bytes of direction `d` were cut off by the capture right
+    /// after what was fed: skip them in a body, or report the head they cut
+    /// short from what of it was captured, then wait for the next head.
+    fn skip_cut(&mut self, d: usize, missing: u32, out: &mut Vec<AppEvent>) {
+        let missing = u64::from(missing);
+        if d == 0 {
+            // A body's first bytes after the gap are not its first bytes.
+            if let Some(c) = &mut self.cold {
+                c.body_wait = None;
+            }
+        } else {
+            // Body bytes are gone: scan what was collected.
+            self.end_upnp(out);
+        }
+        let partial = self
+            .cold
+            .as_mut()
+            .map(|c| std::mem::take(&mut c.buf[d]))
+            .unwrap_or_default();
+        match self.framing[d] {
+            Framing::ToEnd | Framing::Lost => return,
+            Framing::Length if self.left[d] >= missing => {
+                self.left[d] -= missing;
+                if self.left[d] == 0 {
+                    self.framing[d] = Framing::Head;
+                }
+                return;
+            }
+            // Chunk data and its CRLF; the next chunk-size line must follow
+            // whole.
+            Framing::ChunkData if self.left[d] >= missing => {
+                self.left[d] -= missing;
+                if self.left[d] == 0 {
+                    self.framing[d] = Framing::ChunkSize;
+                }
+                return;
+            }
+            Framing::Head if !partial.is_empty() => self.report_cut_head(d, &partial, out),
+            _ => {}
+        }
+        self.framing[d] = Framing::Lost;
+        if let Some(c) = &mut self.cold {
+            c.body_wait = None;
+        }
+    }
+
+    /// Report a head the capture cut short, from its captured start: the
+    /// complete lines it has, or, when even the first line is cut, the
+    /// request line's method and the start of its target (a response's
+    /// status code). Rebuilt as a complete head and parsed as one, so it is
+    /// checked and reported exactly as a whole head is; a request comes out
+    /// with [`HttpRequest::cut`] set. Nothing is reported when not even
+    /// that much was captured.
+    fn report_cut_head(&mut self, d: usize, partial: &[u8], out: &mut Vec<AppEvent>) {
+        let lines = memchr::memmem::rfind(partial, b"\r\n").map_or(0, |i| i + 2);
+        let mut head = Vec::with_capacity(partial.len().min(HEAD_MAX) + 32);
+        if lines > 0 {
+            head.extend_from_slice(&partial[..lines]);
+        } else if d == 0 {
+            // `METHOD SP target-start`: the version (and the rest) was cut.
+            let mut parts = partial.splitn(3, |b| *b == b' ');
+            let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
+                return;
+            };
+            if method.is_empty() || target.is_empty() {
+                return;
+            }
+            head.extend_from_slice(method);
+            head.push(b' ');
+            head.extend_from_slice(target);
+            head.extend_from_slice(b" HTTP/1.1\r\n");
+        } else {
+            // `HTTP/1.x NNN`: the status code whole, the reason cut.
+            let Some(status) = partial.get(..12) else {
+                return;
+            };
+            head.extend_from_slice(status);
+            head.extend_from_slice(b"\r\n");
+        }
+        head.extend_from_slice(b"\r\n");
+        let before = out.len();
+        let step = if d == 0 {
+            self.request_head(&head, out)
+        } else {
+            self.response_head(&head, out)
+        };
+        if let Step::Fail(what) = step {
+            // Malformed as a whole head would be (detectors that read
+            // rejected requests themselves wait for this).
+            out.truncate(before);
+            out.push(AppEvent::Malformed {
+                protocol: PROTO,
+                what,
+            });
+            return;
+        }
+        for ev in &mut out[before..] {
+            if let AppEvent::HttpRequest(r) = ev {
+                r.cut = true;
             }
         }
     }
@@ -1012,6 +1143,24 @@ impl AppParser for HttpParser {
         more
     }
 
+    fn feed_cut(
+        &mut self,
+        dir: Direction,
+        data: &[u8],
+        missing: u32,
+        out: &mut Vec<AppEvent>,
+    ) -> bool {
+        let d = usize::from(dir == Direction::ToClient);
+        if !data.is_empty() && !self.feed_side(d, data, out) {
+            return false;
+        }
+        if missing > 0 {
+            self.skip_cut(d, missing, out);
+        }
+        self.trim();
+        true
+    }
+
     fn finish(&mut self, out: &mut Vec<AppEvent>) {
         if let Some(c) = &mut self.cold {
             c.body_wait = None;
@@ -1358,6 +1507,127 @@ mod tests {
             })
             .collect();
         assert_eq!(statuses, vec![401, 200]);
+    }
+
+    fn requests(ev: &[AppEvent]) -> Vec<&HttpRequest> {
+        ev.iter()
+            .filter_map(|e| match e {
+                AppEvent::HttpRequest(r) => Some(r),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Feed `msg` as one segment a snap length cut after `kept` bytes.
+    fn feed_cut_at(
+        p: &mut HttpParser,
+        dir: Direction,
+        msg: &[u8],
+        kept: usize,
+        ev: &mut Vec<AppEvent>,
+    ) {
+        let missing = (msg.len() - kept) as u32;
+        assert!(p.feed_cut(dir, &msg[..kept], missing, ev));
+    }
+
+    #[test]
+    fn a_head_cut_by_the_snap_length_is_reported_from_what_was_kept() {
+        let req = b"GET /cgi-bin/x?cmd=id HTTP/1.1\r\nHost: cam\r\nUser-Agent: Mozilla/5.0 (compatible)\r\n\r\n";
+        // Cut inside the User-Agent line: the lines before it are whole.
+        let mut p = HttpParser::new();
+        let mut ev = Vec::new();
+        feed_cut_at(&mut p, Direction::ToServer, req, 50, &mut ev);
+        let r = requests(&ev);
+        assert_eq!(r.len(), 1);
+        assert_eq!(
+            (r[0].method.as_str(), r[0].uri.as_str()),
+            ("GET", "/cgi-bin/x?cmd=id")
+        );
+        assert_eq!(r[0].host.as_deref(), Some("cam"));
+        assert_eq!(r[0].user_agent, None);
+        assert!(r[0].cut);
+        // Cut inside the target: its start.
+        let mut p = HttpParser::new();
+        let mut ev = Vec::new();
+        feed_cut_at(&mut p, Direction::ToServer, req, 16, &mut ev);
+        let r = requests(&ev);
+        assert_eq!((r[0].uri.as_str(), r[0].cut), ("/cgi-bin/x?c", true));
+        // Cut inside the method: nothing to report, and no malformation.
+        let mut p = HttpParser::new();
+        let mut ev = Vec::new();
+        feed_cut_at(&mut p, Direction::ToServer, req, 2, &mut ev);
+        assert!(ev.is_empty(), "{ev:?}");
+    }
+
+    #[test]
+    fn a_head_split_across_segments_is_not_taken_for_a_cut_one() {
+        let req = b"GET /cgi-bin/x?cmd=id HTTP/1.1\r\nHost: cam\r\n\r\n";
+        let mut p = HttpParser::new();
+        let mut ev = Vec::new();
+        assert!(p.feed(Direction::ToServer, &req[..16], &mut ev));
+        assert!(ev.is_empty(), "a partial head waits for the rest");
+        assert!(p.feed(Direction::ToServer, &req[16..], &mut ev));
+        let r = requests(&ev);
+        assert_eq!((r[0].uri.as_str(), r[0].cut), ("/cgi-bin/x?cmd=id", false));
+    }
+
+    #[test]
+    fn after_a_cut_the_parser_waits_for_the_next_head() {
+        let mut p = HttpParser::new();
+        let mut ev = Vec::new();
+        // A POST whose head and body were cut short, then the rest of its
+        // body in a second cut segment, then the next request whole.
+        let post =
+            b"POST /login HTTP/1.1\r\nHost: cam\r\nContent-Length: 3000\r\n\r\nuser=admin&pass=";
+        feed_cut_at(&mut p, Direction::ToServer, post, 40, &mut ev);
+        let more = [b'x'; 1400];
+        feed_cut_at(&mut p, Direction::ToServer, &more, 60, &mut ev);
+        assert!(p.feed(Direction::ToServer, b"GET /next HTTP/1.1\r\n\r\n", &mut ev));
+        assert!(
+            !ev.iter().any(|e| matches!(e, AppEvent::Malformed { .. })),
+            "{ev:?}"
+        );
+        let r = requests(&ev);
+        let uris: Vec<(&str, bool)> = r.iter().map(|r| (r.uri.as_str(), r.cut)).collect();
+        assert_eq!(uris, [("/login", true), ("/next", false)]);
+        // A head kept whole whose body was cut: the body's length is
+        // skipped by count, and the next head is read where it starts.
+        let mut p = HttpParser::new();
+        let mut ev = Vec::new();
+        let mut msg = b"POST /a HTTP/1.1\r\nContent-Length: 200\r\n\r\n".to_vec();
+        let head = msg.len();
+        msg.extend_from_slice(&[b'y'; 200]);
+        msg.extend_from_slice(b"GET /b HTTP/1.1\r\n\r\n");
+        // One segment with the first message, cut 10 bytes into its body;
+        // the second message in the next segment, whole.
+        feed_cut_at(
+            &mut p,
+            Direction::ToServer,
+            &msg[..head + 200],
+            head + 10,
+            &mut ev,
+        );
+        assert!(p.feed(Direction::ToServer, &msg[head + 200..], &mut ev));
+        let uris: Vec<&str> = requests(&ev).iter().map(|r| r.uri.as_str()).collect();
+        assert_eq!(uris, ["/a", "/b"]);
+    }
+
+    #[test]
+    fn a_cut_response_still_gives_its_status_and_the_login_outcome() {
+        let mut p = HttpParser::new();
+        let mut ev = Vec::new();
+        let r1 = format!(
+            "GET / HTTP/1.1\r\nAuthorization: Basic {}\r\n\r\n",
+            b64(b"admin:12345")
+        );
+        assert!(p.feed(Direction::ToServer, r1.as_bytes(), &mut ev));
+        let resp = b"HTTP/1.1 401 Unauthorized\r\nServer: webs\r\nContent-Length: 300\r\n\r\n";
+        feed_cut_at(&mut p, Direction::ToClient, resp, 16, &mut ev);
+        p.finish(&mut ev);
+        assert!(ev.contains(&AppEvent::HttpResponse { status: 401 }));
+        let c = creds(&ev);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].outcome, LoginOutcome::Failure);
     }
 
     #[test]

@@ -262,8 +262,14 @@ pub struct TlsHello {
 /// Summary of one DHCPv4 message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DhcpSummary {
-    /// DHCP message type (option 53): 1 DISCOVER, 2 OFFER, 3 REQUEST, 5 ACK, 6 NAK …; 0 if absent (BOOTP).
+    /// DHCP message type (option 53): 1 DISCOVER, 2 OFFER, 3 REQUEST, 5 ACK, 6 NAK …; 0 if absent (BOOTP)
+    /// or not captured (`cut`).
     pub msg_type: u8,
+    /// BOOTP op: 1 BOOTREQUEST (from a client), 2 BOOTREPLY (from a server).
+    pub op: u8,
+    /// The capture's snap length cut the message: options after the cut
+    /// (often all of them, the message type too) are missing.
+    pub cut: bool,
     pub xid: u32,
     pub client_mac: [u8; 6],
     /// `yiaddr`: the address offered or assigned.
@@ -306,6 +312,11 @@ pub struct HttpRequest {
     /// body's first bytes after the head (a chunked body's first chunk data,
     /// possibly from the head's own chunk).
     pub body_prefix: Vec<u8>,
+    /// The capture cut this head short (a snap length): headers after the
+    /// cut are missing, and when the request line itself was cut, `uri` is
+    /// only the start of the target. Never set for a head captured whole,
+    /// however it was split across segments.
+    pub cut: bool,
 }
 
 /// Something a parser learned.
@@ -363,6 +374,26 @@ pub trait AppParser: Send {
     fn protocol(&self) -> AppProto;
     /// Feed one chunk. Returns `false` when the parser wants no more data on this flow.
     fn feed(&mut self, dir: Direction, data: &[u8], out: &mut Vec<AppEvent>) -> bool;
+    /// Feed the captured start of one segment (or datagram) whose last
+    /// `missing` bytes the capture did not keep: it was cut by a snap length.
+    /// `data` can be empty (only headers were kept). The next chunk of this
+    /// direction continues after the missing bytes, not after `data`.
+    ///
+    /// The engine calls this only for packets known to be cut (the wire
+    /// length says so), never for a head split across segments. The default
+    /// feeds what there is, as if nothing were missing; a parser that can
+    /// use a cut message's start (a request line, a fixed header) or must
+    /// skip the gap to stay in step says so here.
+    fn feed_cut(
+        &mut self,
+        dir: Direction,
+        data: &[u8],
+        missing: u32,
+        out: &mut Vec<AppEvent>,
+    ) -> bool {
+        let _ = missing;
+        data.is_empty() || self.feed(dir, data, out)
+    }
     /// The flow ended: report anything pending (a login whose outcome never showed).
     fn finish(&mut self, _out: &mut Vec<AppEvent>) {}
 }

@@ -314,3 +314,61 @@ proptest! {
         prop_assert_eq!(ours.transport.ports(), (sport, dport));
     }
 }
+
+/// `frame` as a capture cut at `snap` bytes keeps it: the first `snap`
+/// bytes, with the whole frame's length as the wire length.
+fn snap(frame: &[u8], snap: usize) -> Packet<'_> {
+    decode(T, linktype::ETHERNET, &frame[..snap], frame.len() as u32)
+}
+
+#[test]
+fn a_whole_packet_misses_nothing() {
+    let f = tcp((MAC_A, IP_A, 40000), (MAC_B, IP_B, 80), 1, "PA", &[7; 100]);
+    let p = dec(&f);
+    assert_eq!((p.payload.len(), p.missing, p.payload_len()), (100, 0, 100));
+}
+
+#[test]
+fn a_snap_length_cut_counts_the_payload_bytes_it_dropped() {
+    // TCP: 14 + 20 + 20 header bytes, 100 payload bytes, cut at 96.
+    let f = tcp((MAC_A, IP_A, 40000), (MAC_B, IP_B, 80), 1, "PA", &[7; 100]);
+    let p = snap(&f, 96);
+    assert_eq!(p.anomaly, None, "a snap cut is not an anomaly");
+    assert_eq!((p.payload.len(), p.missing, p.payload_len()), (42, 58, 100));
+    // UDP: 14 + 20 + 8, 300 payload bytes, cut at 64.
+    let f = udp((MAC_A, IP_A, 1234), (MAC_B, IP_B, 53), &[1; 300]);
+    let p = snap(&f, 64);
+    assert_eq!(p.anomaly, None);
+    assert_eq!((p.payload.len(), p.missing), (22, 278));
+    // IPv6 (two VLAN tags): 14 + 8 + 40 + 8, cut at 80.
+    let f = qinq_v6_udp(1, 2, &[3; 50]);
+    let p = snap(&f, 80);
+    assert_eq!((p.payload.len(), p.missing), (10, 40));
+}
+
+#[test]
+fn a_cut_through_the_tcp_options_still_knows_the_payload_length() {
+    // A SYN carries 20 bytes of options; cut 4 bytes into them.
+    let f = tcp((MAC_A, IP_A, 40000), (MAC_B, IP_B, 80), 1, "S", b"hello");
+    let p = snap(&f, 14 + 20 + 24);
+    assert_eq!(p.anomaly, Some(Anomaly::TruncatedTcp));
+    assert!(p.tcp().is_some());
+    assert_eq!((p.payload.len(), p.missing), (0, 5));
+}
+
+#[test]
+fn length_fields_are_believed_only_as_far_as_the_frame_was_cut() {
+    // The IP total length claims 1000 bytes more than the wire carried.
+    let mut f = udp((MAC_A, IP_A, 1234), (MAC_B, IP_B, 53), &[1; 100]);
+    let total = u16::from_be_bytes([f[16], f[17]]) + 1000;
+    f[16..18].copy_from_slice(&total.to_be_bytes());
+    let udp_len = u16::from_be_bytes([f[38], f[39]]) + 1000;
+    f[38..40].copy_from_slice(&udp_len.to_be_bytes());
+    // Captured whole: a lie, flagged, nothing missing.
+    let p = dec(&f);
+    assert_eq!(p.anomaly, Some(Anomaly::Ipv4BadTotalLength));
+    assert_eq!(p.missing, 0);
+    // Cut 10 bytes short of the wire: at most those 10 are missing.
+    let p = snap(&f, f.len() - 10);
+    assert_eq!(p.missing, 10);
+}

