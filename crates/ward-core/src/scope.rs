@@ -14,6 +14,17 @@
 //!   [`LocalScope::learn_router_advertisement`]) and a DHCPv4 ACK's address
 //!   with its subnet mask (see [`LocalScope::learn_dhcp_ack`]).
 //!
+//! Who can teach it: only packets sent on the monitored link itself
+//! ([`sent_on_link`]): a tunnel's inner packet (GRE, 6in4, VXLAN) can be
+//! written by anyone on the internet, and a DHCP ACK must come the way a
+//! server's does ([`dhcp_ack_sent_on_link`]). Any host *on* the LAN can
+//! still forge an advertisement or an ACK (that is what RA Guard and DHCP
+//! snooping on a switch are for, and ward cannot tell): a compromised
+//! device can make a network of its choice local, e.g. to have its
+//! controller's inbound connections taken for LAN traffic by hygiene. The
+//! prefix-length limits bound how much of the internet one forgery covers,
+//! not whether a chosen host is covered; the cap bounds how many.
+//!
 //! Bounded and deterministic: at most [`MAX_LEARNED`] learned networks per
 //! address family, kept in the order the packets came, the first ones kept
 //! (later ones only counted in [`LocalScope::dropped`]), so a flood of rogue
