@@ -71,7 +71,7 @@ fuzz_target!(|data: &[u8]| {
                 assert!(prefixes.count() <= pkt.payload.len() / 32);
             }
             let mut scope = LocalScope::default();
-            let learned = scope.learn_router_advertisement(&pkt);
+            let learned = scope.learn_router_advertisement(&pkt, outer.as_ref());
             assert!(learned <= scope::MAX_LEARNED);
             for (net, _) in scope.learned() {
                 let len = net.prefix_len();

@@ -31,8 +31,7 @@ use hashbrown::HashTable;
 use serde::{Deserialize, Serialize};
 use ward_proto::{AppProto, HintKind};
 
-use crate::decode::ndp::ROUTER_ADVERTISEMENT;
-use crate::decode::{MacAddr, Net, Packet, Transport};
+use crate::decode::{MacAddr, Net, Packet};
 use crate::event::{DeviceRecord, Evidence};
 use crate::lru::LruLists;
 pub use crate::scope::is_local_scope;
@@ -362,8 +361,8 @@ impl DeviceTable {
         &self.scope
     }
 
-    /// The scope, to learn networks from messages the engine parsed (a
-    /// DHCP ACK's subnet).
+    /// The scope, to learn networks from packets the engine judged (a
+    /// router advertisement's prefixes, a DHCP ACK's subnet).
     pub fn scope_mut(&mut self) -> &mut LocalScope {
         &mut self.scope
     }
@@ -722,15 +721,11 @@ impl DeviceTable {
     /// Account a packet: create/refresh the sending device, bind addresses,
     /// count traffic. Returns the sending and receiving devices, where known.
     ///
-    /// A router advertisement also teaches the scope its on-link prefixes
-    /// first ([`LocalScope::learn_router_advertisement`]), so a device's
-    /// global IPv6 address is bound from its first packet after it.
+    /// The engine lets a router advertisement teach the scope its on-link
+    /// prefixes just before ([`LocalScope::learn_router_advertisement`]),
+    /// so a device's global IPv6 address is bound from its first packet
+    /// after it.
     pub fn observe(&mut self, pkt: &Packet<'_>) -> (Option<DeviceId>, Option<DeviceId>) {
-        if let Transport::Icmp(icmp) = pkt.transport {
-            if icmp.kind == ROUTER_ADVERTISEMENT && icmp.v6 {
-                self.scope.learn_router_advertisement(pkt);
-            }
-        }
         let now = pkt.ts;
         let len = pkt.wire_len as u64;
         let ip = pkt.ip();

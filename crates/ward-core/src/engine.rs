@@ -20,11 +20,12 @@ use serde::{Deserialize, Serialize};
 use ward_proto::{About, AppEvent, HintKind, Transport as AppTransport};
 
 use crate::correlate::Correlator;
+use crate::decode::ndp::ROUTER_ADVERTISEMENT;
 use crate::decode::{self, Anomaly, MacAddr, Net, OuterIp, Packet, Transport};
 use crate::devices::{Claim, DeviceConfig, DeviceId, DeviceKey, DeviceTable};
 use crate::event::{Event, EventType, FlowRecord, Stats};
 use crate::flow::{Dir, Flow, FlowConfig, FlowHandle, FlowState, FlowTable};
-use crate::scope::Cidr;
+use crate::scope::{self, Cidr};
 use crate::time::Timestamp;
 
 /// Engine settings (the `[engine]`-level parts of the TOML config).
@@ -392,6 +393,15 @@ impl Engine {
         }
         self.protocols[protocol_index(pkt)] += 1;
 
+        if let Transport::Icmp(icmp) = pkt.transport {
+            if icmp.kind == ROUTER_ADVERTISEMENT && icmp.v6 {
+                // Before the inventory sees the packet: a station's global
+                // address is bound from its first packet after the prefix.
+                self.devices
+                    .scope_mut()
+                    .learn_router_advertisement(pkt, outer.as_ref());
+            }
+        }
         let (src_dev, dst_dev) = self.devices.observe(pkt);
         let handle = self.flows.update(pkt, &mut self.ended);
 
@@ -412,6 +422,7 @@ impl Engine {
         }
         if !self.app_buf.is_empty() {
             let app = std::mem::take(&mut self.app_buf);
+            self.learn_dhcp_subnets(&app, pkt, outer.as_ref());
             let dir = handle.map(|h| h.dir);
             let responder = handle.and_then(|h| self.flows.get(h.slot).dst_ip);
             self.apply_app_events(&app, dir, src_dev, dst_dev, responder);
@@ -630,6 +641,22 @@ impl Engine {
         }
     }
 
+    /// A DHCP ACK's public subnet is the LAN's own (the fixed rule's
+    /// ranges already are), when the packet came the way a real ACK comes
+    /// ([`scope::dhcp_ack_sent_on_link`]): not from the internet, not out
+    /// of a tunnel.
+    fn learn_dhcp_subnets(&mut self, app: &[AppEvent], pkt: &Packet<'_>, outer: Option<&OuterIp>) {
+        for ev in app {
+            if let AppEvent::Dhcp(d) = ev {
+                if d.msg_type == 5 && scope::dhcp_ack_sent_on_link(pkt, outer, d.your_ip) {
+                    self.devices
+                        .scope_mut()
+                        .learn_dhcp_ack(d.your_ip, d.subnet_mask);
+                }
+            }
+        }
+    }
+
     /// Identity hints and protocol facts that update the inventory.
     fn apply_app_events(
         &mut self,
@@ -660,12 +687,7 @@ impl Engine {
                     }
                 }
                 AppEvent::Dhcp(d) if matches!(d.msg_type, 5) && !d.your_ip.is_unspecified() => {
-                    // DHCPACK: a public subnet is the LAN's own (the fixed
-                    // rule's ranges already are), and the address now
-                    // belongs to the client.
-                    self.devices
-                        .scope_mut()
-                        .learn_dhcp_ack(d.your_ip, d.subnet_mask);
+                    // DHCPACK: the address now belongs to the client.
                     if let Some(id) = self.devices.find(DeviceKey::Mac(MacAddr(d.client_mac))) {
                         let now = self.now;
                         self.devices

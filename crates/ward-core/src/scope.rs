@@ -14,6 +14,17 @@
 //!   [`LocalScope::learn_router_advertisement`]) and a DHCPv4 ACK's address
 //!   with its subnet mask (see [`LocalScope::learn_dhcp_ack`]).
 //!
+//! Who can teach it: only packets sent on the monitored link itself
+//! ([`sent_on_link`]): a tunnel's inner packet (GRE, 6in4, VXLAN) can be
+//! written by anyone on the internet, and a DHCP ACK must come the way a
+//! server's does ([`dhcp_ack_sent_on_link`]). Any host *on* the LAN can
+//! still forge an advertisement or an ACK (that is what RA Guard and DHCP
+//! snooping on a switch are for, and ward cannot tell): a compromised
+//! device can make a network of its choice local, e.g. to have its
+//! controller's inbound connections taken for LAN traffic by hygiene. The
+//! prefix-length limits bound how much of the internet one forgery covers,
+//! not whether a chosen host is covered; the cap bounds how many.
+//!
 //! Bounded and deterministic: at most [`MAX_LEARNED`] learned networks per
 //! address family, kept in the order the packets came, the first ones kept
 //! (later ones only counted in [`LocalScope::dropped`]), so a flood of rogue
@@ -32,7 +43,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::decode::ndp::{RaPrefixes, ROUTER_ADVERTISEMENT};
-use crate::decode::{Packet, Transport};
+use crate::decode::{OuterIp, Packet, Transport};
 
 /// Most networks learned per address family (configured ones not counted).
 pub const MAX_LEARNED: usize = 8;
@@ -52,6 +63,37 @@ pub const DHCP_MIN_PREFIX: u8 = 16;
 /// Narrowest DHCPv4 subnet learned: /31 and /32 are point-to-point links
 /// and single hosts, with no neighbours to be local to.
 pub const DHCP_MAX_PREFIX: u8 = 30;
+
+/// Whether `pkt` travelled on the monitored link itself: captured there,
+/// or copied from it by a mirror port (one ERSPAN layer, `outer.mirror`),
+/// rather than carried in by a tunnel (GRE, IP-in-IP, VXLAN). A tunnel's
+/// inner packet was written by whoever sent the tunnel packet, from
+/// anywhere on the internet: its hop limit of 255 and link-local source
+/// prove nothing, so the scope never learns from it.
+pub fn sent_on_link(pkt: &Packet<'_>, outer: Option<&OuterIp>) -> bool {
+    match pkt.encapsulation {
+        0 => true,
+        1 => outer.is_some_and(|o| o.mirror),
+        _ => false,
+    }
+}
+
+/// Whether the packet carrying a DHCP ACK that gives `your_ip` is one a
+/// client on this link receives from its server or relay (RFC 2131
+/// §4.1): sent on the link ([`sent_on_link`]), from UDP port 67, to the
+/// limited broadcast (which no router forwards) or to `your_ip` itself.
+/// A forged ACK sent in from the internet then reaches a LAN host only
+/// when it names that host's own address, so it cannot make a network of
+/// the sender's choosing local; a forger on the LAN can (as it can forge
+/// a router advertisement), which the cap bounds.
+pub fn dhcp_ack_sent_on_link(pkt: &Packet<'_>, outer: Option<&OuterIp>, your_ip: Ipv4Addr) -> bool {
+    let (Some(ip), Transport::Udp(udp)) = (pkt.ip(), pkt.transport) else {
+        return false;
+    };
+    udp.src_port == 67
+        && (ip.dst == IpAddr::V4(Ipv4Addr::BROADCAST) || ip.dst == IpAddr::V4(your_ip))
+        && sent_on_link(pkt, outer)
+}
 
 /// Is `ip` an address a LAN device owns (as opposed to a remote host), by
 /// the fixed rule alone: RFC 1918, IPv4 link-local, CGNAT 100.64/10, IPv6
@@ -336,14 +378,20 @@ impl LocalScope {
     /// Learn the on-link global prefixes a Router Advertisement announces
     /// (RFC 4861 §4.2, §4.6.2), when the packet is one a host would
     /// believe (§6.1.2): ICMPv6 type 134 code 0, from a link-local address,
-    /// hop limit 255 (so it was not routed here), not fragmented, with a
+    /// hop limit 255 (so it was not routed here), not fragmented, not out
+    /// of a tunnel ([`sent_on_link`]: `outer` is the outermost header
+    /// [`decode_with_outer`](crate::decode::decode_with_outer) gave), with a
     /// well-formed option area (see [`RaPrefixes`]). A prefix is taken
     /// with the L (on-link) flag, a non-zero valid lifetime, a length of
     /// [`RA_MIN_PREFIX`]..=[`RA_MAX_PREFIX`], inside the global unicast
     /// range 2000::/3 (link-local and ULA prefixes are local by the fixed
     /// rule anyway, multicast is never a prefix). Returns how many
     /// networks were added.
-    pub fn learn_router_advertisement(&mut self, pkt: &Packet<'_>) -> usize {
+    pub fn learn_router_advertisement(
+        &mut self,
+        pkt: &Packet<'_>,
+        outer: Option<&OuterIp>,
+    ) -> usize {
         let (Some(ip), Transport::Icmp(icmp)) = (pkt.ip(), pkt.transport) else {
             return 0;
         };
@@ -354,6 +402,7 @@ impl LocalScope {
             || ip.ttl != 255
             || ip.fragmented
             || (src.segments()[0] & 0xffc0) != 0xfe80
+            || !sent_on_link(pkt, outer)
         {
             return 0;
         }
@@ -384,7 +433,8 @@ impl LocalScope {
     /// unicast one (a private one is local by the fixed rule; 0/8,
     /// loopback, multicast and 240/4 are nobody's) and the mask is
     /// contiguous, [`DHCP_MIN_PREFIX`]..=[`DHCP_MAX_PREFIX`] bits. Whether
-    /// a network was added.
+    /// a network was added. The caller first checks that the packet came
+    /// the way a real ACK comes ([`dhcp_ack_sent_on_link`]).
     pub fn learn_dhcp_ack(&mut self, your_ip: Ipv4Addr, mask: Option<Ipv4Addr>) -> bool {
         let Some(mask) = mask.map(Ipv4Addr::to_bits) else {
             return false;

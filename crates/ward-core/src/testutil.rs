@@ -163,3 +163,27 @@ pub fn dhcp_ack(client: [u8; 6], yiaddr: [u8; 4], mask: Option<[u8; 4]>) -> Vec<
     m.push(255);
     m
 }
+
+/// Ethernet/IPv4 from a host on the internet (203.0.113.66) to a LAN
+/// host (192.168.1.10, through the router's MAC 02:00:00:00:00:fe),
+/// carrying `inner` as IP protocol `proto`.
+pub fn from_the_internet(proto: u8, inner: &[u8]) -> Vec<u8> {
+    let b = etherparse::PacketBuilder::ethernet2([0x02, 0, 0, 0, 0, 0xfe], MAC_A).ipv4(
+        [203, 0, 113, 66],
+        [192, 168, 1, 10],
+        50,
+    );
+    let mut out = Vec::new();
+    b.write(&mut out, etherparse::IpNumber(proto), inner)
+        .unwrap();
+    out
+}
+
+/// GRE carrying an ERSPAN type II copy of `frame` (sequence bit set, 8-byte
+/// ERSPAN header), as a mirror session sends it.
+pub fn erspan(frame: &[u8]) -> Vec<u8> {
+    let mut gre = vec![0x10, 0x00, 0x88, 0xbe, 0, 0, 0, 1];
+    gre.extend_from_slice(&[0x10, 0, 0, 1, 0, 0, 0, 0]);
+    gre.extend_from_slice(frame);
+    gre
+}

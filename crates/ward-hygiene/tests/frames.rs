@@ -207,6 +207,28 @@ fn ssdp_answering_a_remote_address_is_risky_but_not_a_local_one() {
 }
 
 #[test]
+fn on_a_public_address_lan_ssdp_answering_the_internet_is_risky_but_not_a_neighbour() {
+    // The LAN is 198.51.100.0/24: its router answers SSDP at .1.
+    let search = b"M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: \"ssdp:discover\"\r\nMX: 1\r\nST: ssdp:all\r\n\r\n";
+    let reply = b"HTTP/1.1 200 OK\r\nCACHE-CONTROL: max-age=1800\r\nST: upnp:rootdevice\r\nUSN: uuid:1::upnp:rootdevice\r\nSERVER: Linux/3.4 UPnP/1.0 miniupnpd/1.9\r\nLOCATION: http://198.51.100.1:5000/rootDesc.xml\r\n\r\n";
+    let net: Cidr = "198.51.100.0/24".parse().unwrap();
+    let server = [198, 51, 100, 1];
+    let conv = |client: [u8; 4], mac: [u8; 6]| {
+        vec![
+            udp(mac, DEV, client, server, 5353, 1900, search),
+            udp(DEV, mac, server, client, 1900, 5353, reply),
+        ]
+    };
+    let wan = conv([203, 0, 113, 9], ROUTER);
+    assert_eq!(services(&run_on(&wan, 1_000_000, &[net])), ["upnp-wan"]);
+    let lan = conv([198, 51, 100, 5], PHONE);
+    assert!(services(&run_on(&lan, 1_000_000, &[net])).is_empty());
+    // Without the setting the server's public address is not the LAN's,
+    // and the exposure goes unseen (the fixed rule's answer).
+    assert!(services(&run(&wan)).is_empty());
+}
+
+#[test]
 fn admin_page_served_to_a_remote_client_is_risky_but_not_to_a_local_one() {
     let conv = |client: [u8; 4], mac: [u8; 6]| {
         let mut t = Tcp::new(mac, client, DEV, [192, 168, 1, 30], 80).handshake();

@@ -766,3 +766,37 @@ fn a_syn_whose_options_were_cut_gives_no_tcp_fingerprint() {
     // A 64-byte snap length keeps 10 of the SYN's 20 option bytes.
     assert_eq!(fingerprints(&syn[..64]), 0);
 }
+
+#[test]
+fn only_advertisements_and_dhcp_acks_sent_on_the_link_teach_the_scope() {
+    let router = ([0x02, 0, 0, 0, 0, 0xfe], v6("fe80::1"));
+    let ra = router_advertisement(
+        router,
+        255,
+        0,
+        &prefix_information(v6("2001:db8:1::"), 64, 0xc0, 86_400),
+    );
+    let learned = |frames: &[Vec<u8>]| {
+        let timed: Vec<(i64, Vec<u8>)> = frames
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (T0 + i as i64 * S, f.clone()))
+            .collect();
+        stats_of(&run(&timed)).local_networks_learned
+    };
+    // A mirror port's copy (ERSPAN) is the link: the engine hands the
+    // outer header to the scope.
+    assert_eq!(
+        learned(&[from_the_internet(47, &erspan(&ra))]),
+        vec!["2001:db8:1::/64".to_string()]
+    );
+    // The same advertisement sent in through a 6in4 tunnel from the internet.
+    assert!(learned(&[from_the_internet(41, &ra[14..])]).is_empty());
+    // A DHCP ACK from the internet to a LAN host, naming another network.
+    let forged = udp(
+        ([0x02, 0, 0, 0, 0, 0xfe], [203, 0, 113, 66], 67),
+        (MAC_A, IP_A, 68),
+        &dhcp_ack(MAC_A, [203, 0, 113, 7], Some([255, 255, 0, 0])),
+    );
+    assert!(learned(&[forged]).is_empty());
+}

@@ -1,7 +1,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use super::*;
-use crate::decode::{decode, linktype};
+use crate::decode::{decode_with_outer, linktype};
 use crate::testutil::*;
 use crate::time::Timestamp;
 
@@ -25,8 +25,15 @@ fn v4(s: &str) -> Ipv4Addr {
 /// length) to the scope's router-advertisement learning.
 fn feed_cut(scope: &mut LocalScope, frame: &[u8], caplen: usize) -> usize {
     let cut = &frame[..caplen.min(frame.len())];
-    let p = decode(Timestamp(0), linktype::ETHERNET, cut, frame.len() as u32);
-    scope.learn_router_advertisement(&p)
+    let mut outer = None;
+    let p = decode_with_outer(
+        Timestamp(0),
+        linktype::ETHERNET,
+        cut,
+        frame.len() as u32,
+        &mut outer,
+    );
+    scope.learn_router_advertisement(&p, outer.as_ref())
 }
 
 fn feed(scope: &mut LocalScope, frame: &[u8]) -> usize {
@@ -345,4 +352,112 @@ fn a_network_inside_a_configured_one_is_not_learned() {
         Learn::New
     );
     assert_eq!(s.dropped(), 0);
+}
+
+#[test]
+fn an_advertisement_out_of_a_tunnel_teaches_nothing_but_a_mirrored_one_does() {
+    // Anyone on the internet can send a LAN host a tunnel packet whose inner
+    // packet is a perfect advertisement (hop limit 255, link-local source).
+    let inner = ra(&prefix_information(v6("2001:db8:66::"), 32, ON_LINK, DAY));
+    let mut vxlan = vec![0x08, 0, 0, 0, 0, 0, 1, 0];
+    vxlan.extend_from_slice(&inner);
+    let mut gre_v6 = vec![0x00, 0x00, 0x86, 0xdd];
+    gre_v6.extend_from_slice(&inner[14..]);
+    let tunnelled = [
+        ("6in4", from_the_internet(41, &inner[14..])),
+        ("GRE", from_the_internet(47, &gre_v6)),
+        (
+            "VXLAN",
+            udp(
+                (ROUTER, [203, 0, 113, 66], 40000),
+                (MAC_A, [192, 168, 1, 10], 4789),
+                &vxlan,
+            ),
+        ),
+        // A tunnel inside a mirror session is still a tunnel.
+        (
+            "6in4 in ERSPAN",
+            from_the_internet(47, &erspan(&from_the_internet(41, &inner[14..]))),
+        ),
+    ];
+    for (why, f) in tunnelled {
+        let mut s = LocalScope::default();
+        assert_eq!(feed(&mut s, &f), 0, "{why}");
+        assert!(!s.is_local(ip("2001:db8:66::1")), "{why}");
+    }
+    // A mirror port's copy of the link is the link.
+    let mut s = LocalScope::default();
+    assert_eq!(feed(&mut s, &from_the_internet(47, &erspan(&inner))), 1);
+    assert_eq!(learned(&s), vec!["2001:db8::/32"]);
+}
+
+#[test]
+fn a_fragmented_advertisement_or_an_icmpv4_134_teaches_nothing() {
+    let good = ra(&prefix_information(v6("2001:db8:1::"), 64, ON_LINK, DAY));
+    // RFC 6980: no fragment header in neighbour discovery, not even an
+    // atomic one (offset 0, no more fragments).
+    let mut frag = good[..54].to_vec();
+    frag[20] = 44; // next header: fragment
+    let plen = u16::from_be_bytes([frag[18], frag[19]]) + 8;
+    frag[18..20].copy_from_slice(&plen.to_be_bytes());
+    frag.extend_from_slice(&[58, 0, 0, 0, 0, 0, 0, 1]);
+    frag.extend_from_slice(&good[54..]);
+    // The same bytes as ICMP for IPv4 (protocol 1) inside IPv6.
+    let mut v4_icmp = good.clone();
+    v4_icmp[20] = 1;
+    for (why, f) in [("fragment", frag), ("ICMPv4", v4_icmp)] {
+        let mut s = LocalScope::default();
+        assert_eq!(feed(&mut s, &f), 0, "{why}");
+    }
+    let mut s = LocalScope::default();
+    assert_eq!(
+        feed(&mut s, &good),
+        1,
+        "the frame the others were made from"
+    );
+}
+
+/// Whether a frame carrying a DHCP ACK of `yiaddr` is believed.
+fn ack_believed(frame: &[u8], yiaddr: [u8; 4]) -> bool {
+    let mut outer = None;
+    let p = decode_with_outer(
+        Timestamp(0),
+        linktype::ETHERNET,
+        frame,
+        frame.len() as u32,
+        &mut outer,
+    );
+    dhcp_ack_sent_on_link(&p, outer.as_ref(), Ipv4Addr::from(yiaddr))
+}
+
+#[test]
+fn a_dhcp_ack_is_believed_only_as_a_server_on_the_link_sends_it() {
+    const SERVER: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
+    const CLIENT: [u8; 6] = [0x02, 0, 0, 0, 0, 0x07];
+    let yi = [198, 51, 100, 7];
+    let ack = dhcp_ack(CLIENT, yi, Some([255, 255, 255, 0]));
+    let send =
+        |src: [u8; 4], sport, dst: [u8; 4]| udp((SERVER, src, sport), (CLIENT, dst, 68), &ack);
+    let server = [198, 51, 100, 1];
+    assert!(ack_believed(&send(server, 67, [255; 4]), yi), "broadcast");
+    assert!(
+        ack_believed(&send(server, 67, yi), yi),
+        "unicast to the client"
+    );
+    // From the internet to a LAN host, naming a network of the sender's choice.
+    assert!(!ack_believed(
+        &send([203, 0, 113, 66], 67, [192, 168, 1, 10]),
+        yi
+    ));
+    // Not from the server port.
+    assert!(!ack_believed(&send(server, 68, [255; 4]), yi));
+    // The broadcast ACK inside VXLAN, from the internet.
+    let mut vxlan = vec![0x08, 0, 0, 0, 0, 0, 1, 0];
+    vxlan.extend_from_slice(&send(server, 67, [255; 4]));
+    let tunnelled = udp(
+        (ROUTER, [203, 0, 113, 66], 40000),
+        (MAC_A, [192, 168, 1, 10], 4789),
+        &vxlan,
+    );
+    assert!(!ack_believed(&tunnelled, yi), "VXLAN");
 }
