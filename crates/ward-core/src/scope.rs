@@ -237,17 +237,42 @@ pub struct NetworkConfig {
     pub local_networks: Vec<Cidr>,
 }
 
+/// Most networks `local_networks` may list (each is a comparison for every
+/// packet whose address the fixed rule does not cover).
+pub const MAX_CONFIGURED: usize = 64;
+/// Shortest prefixes `local_networks` accepts, IPv4 and IPv6: a shorter one
+/// would make a large part of the internet "the LAN" (`0.0.0.0/0`: every
+/// attacker becomes "your device").
+pub const MIN_CONFIGURED_LEN: (u8, u8) = (8, 16);
+
 /// `local_networks`, with the key in the message of a bad entry.
 fn local_networks<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Cidr>, D::Error> {
     let texts = Vec::<String>::deserialize(d)?;
+    if texts.len() > MAX_CONFIGURED {
+        return Err(serde::de::Error::custom(format!(
+            "[network] local_networks: {} networks, at most {MAX_CONFIGURED}",
+            texts.len()
+        )));
+    }
     texts
         .iter()
         .map(|s| {
-            s.parse().map_err(|e| {
+            let c: Cidr = s.parse().map_err(|e| {
                 serde::de::Error::custom(format!(
                     "[network] local_networks: {s:?} is not a network: {e}"
                 ))
-            })
+            })?;
+            let min = if c.network().is_ipv4() {
+                MIN_CONFIGURED_LEN.0
+            } else {
+                MIN_CONFIGURED_LEN.1
+            };
+            if c.prefix_len() < min {
+                return Err(serde::de::Error::custom(format!(
+                    "[network] local_networks: {s:?} is too wide (a LAN's network is /{min} or longer)"
+                )));
+            }
+            Ok(c)
         })
         .collect()
 }

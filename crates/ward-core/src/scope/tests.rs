@@ -111,6 +111,27 @@ fn the_config_section_names_the_key_of_a_bad_network() {
         err.contains("local_networks") && err.contains("198.51.100.0/33"),
         "{err}"
     );
+    for wide in ["0.0.0.0/0", "10.0.0.0/7", "::/0", "2000::/3"] {
+        let err = serde_json::from_value::<NetworkConfig>(serde_json::json!({
+            "local_networks": [wide]
+        }))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("too wide") && err.contains(wide), "{err}");
+    }
+    let edge: NetworkConfig = serde_json::from_value(serde_json::json!({
+        "local_networks": ["10.0.0.0/8", "2001::/16"]
+    }))
+    .unwrap();
+    assert_eq!(edge.local_networks.len(), 2);
+    let many: Vec<String> = (0..=MAX_CONFIGURED)
+        .map(|i| format!("198.51.{i}.0/24"))
+        .collect();
+    let err =
+        serde_json::from_value::<NetworkConfig>(serde_json::json!({ "local_networks": many }))
+            .unwrap_err()
+            .to_string();
+    assert!(err.contains("at most"), "{err}");
     let err = serde_json::from_value::<NetworkConfig>(serde_json::json!({
         "local_network": ["198.51.100.0/24"]
     }))
