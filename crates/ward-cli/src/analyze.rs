@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Args;
 use ward_core::{Config, Event, EventSink};
 
-use crate::eve::{EveOut, EveWriter};
+use crate::eve::EveWriter;
 use crate::pipeline;
 use crate::summary::{Collected, Summary};
 
@@ -65,7 +65,7 @@ pub fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
 
 /// Tees events into the EVE writer and the summary's collection.
 struct Tee<'a> {
-    eve: Option<&'a mut EveOut>,
+    eve: Option<&'a mut EveWriter>,
     store: Option<&'a mut ward_store::StoreSink>,
     /// The config's `[[sinks]]` (alert delivery).
     sinks: &'a mut ward_sinks::SinkSet,
@@ -105,7 +105,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         Some(p) => {
             let mut w = EveWriter::create(p)?;
             w.flows = !args.no_flows;
-            Some(EveOut::new(w, pipeline::all_regular_files(&args.captures))?)
+            Some(w)
         }
         None => None,
     };

@@ -10,7 +10,7 @@ use ward_core::{Event, EventSink};
 use ward_eval::{evaluate, read_devices, read_events, read_labels, read_scores, Matching};
 
 use crate::analyze::load_config;
-use crate::eve::{EveOut, EveWriter};
+use crate::eve::EveWriter;
 use crate::pipeline;
 
 #[derive(Args, Debug)]
@@ -60,7 +60,7 @@ pub struct EvalArgs {
 
 struct Collect<'a> {
     events: Vec<Event>,
-    eve: Option<&'a mut EveOut>,
+    eve: Option<&'a mut EveWriter>,
 }
 
 impl EventSink for Collect<'_> {
@@ -92,13 +92,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
                 anyhow::bail!("give captures to analyse, or --events with a file of events");
             }
             let config = load_config(args.config.as_deref())?;
-            let mut eve = match args.eve.as_deref() {
-                Some(p) => Some(EveOut::new(
-                    EveWriter::create(p)?,
-                    pipeline::all_regular_files(&args.captures),
-                )?),
-                None => None,
-            };
+            let mut eve = args.eve.as_deref().map(EveWriter::create).transpose()?;
             let mut sink = Collect {
                 events: Vec::new(),
                 eve: eve.as_mut(),

@@ -291,15 +291,6 @@ pub fn run_paths(
     Ok((engine, outcome))
 }
 
-/// Are all of `captures` regular files (not standard input, a pipe or a
-/// device)? Only then may events travel to their writer in batches
-/// (`eve::EveOut`): a live stream's alert must not wait for a batch to fill.
-pub fn all_regular_files(captures: &[PathBuf]) -> bool {
-    captures
-        .iter()
-        .all(|p| p.as_os_str() != "-" && std::fs::metadata(p).is_ok_and(|m| m.is_file()))
-}
-
 /// Set by the first Ctrl-C (the run then flushes and stops); a second one
 /// ends the process at once.
 pub fn interrupt_flag() -> Arc<AtomicBool> {
@@ -398,30 +389,4 @@ fn progress_bar(total: Option<u64>, show: bool) -> Option<ProgressBar> {
     // indicatif hides itself when stderr is not a terminal.
     bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(4));
     Some(bar)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_regular_files_count_as_files() {
-        let demo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../demo/home-lab.pcap");
-        assert!(all_regular_files(std::slice::from_ref(&demo)));
-        assert!(all_regular_files(&[]));
-        for stream in ["-", "/dev/null", env!("CARGO_MANIFEST_DIR")] {
-            let paths = [demo.clone(), PathBuf::from(stream)];
-            assert!(!all_regular_files(&paths), "{stream}");
-        }
-        // A named pipe is a stream too.
-        let fifo = std::env::temp_dir().join(format!("ward-fifo-{}", std::process::id()));
-        if std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .is_ok_and(|s| s.success())
-        {
-            assert!(!all_regular_files(std::slice::from_ref(&fifo)));
-            let _ = std::fs::remove_file(&fifo);
-        }
-    }
 }
