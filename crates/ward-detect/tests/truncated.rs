@@ -238,3 +238,43 @@ fn relayed_dhcp_replies_in_header_only_raw_ip_are_no_rogue_servers() {
         assert_eq!(rogue_alerts(&r.alerts()), 0, "cut: {cut}");
     }
 }
+
+/// The signatures `request` raises when its frame is cut `kept` bytes
+/// into the request (a snap length of 54 header bytes plus `kept`).
+fn signatures_cut_at(request: &str, kept: usize) -> Vec<String> {
+    http_exchange(&[request.as_bytes()], Some(54 + kept))
+        .into_iter()
+        .map(|a| a.signature.to_string())
+        .collect()
+}
+
+#[test]
+fn where_the_snap_length_cuts_a_target_is_not_where_it_ends() {
+    // Benign targets cut right after a word that, at a target's end, is a
+    // command: `cmd=identify` read as `cmd=id`, `lamp;shade` as `lamp;sh`,
+    // `';selection` as `';select`.
+    for (req, word) in [
+        (
+            "GET /api/set?cmd=identify&led=on HTTP/1.1\r\nHost: cam\r\n\r\n",
+            "cmd=id",
+        ),
+        (
+            "GET /shop/list?items=lamp;shade;rug HTTP/1.1\r\nHost: cam\r\n\r\n",
+            "lamp;sh",
+        ),
+        (
+            "GET /q?a='x';selection=all HTTP/1.1\r\nHost: cam\r\n\r\n",
+            ";select",
+        ),
+    ] {
+        let whole = http_exchange(&[req.as_bytes()], None);
+        assert!(whole.is_empty(), "{req:?} whole: {whole:?}");
+        let kept = req.find(word).unwrap() + word.len();
+        let sigs = signatures_cut_at(req, kept);
+        assert!(sigs.is_empty(), "{req:?} cut at {kept}: {sigs:?}");
+    }
+    // The same expressions still match what lies before the cut.
+    let req = "GET /api/set?cmd=id&led=on HTTP/1.1\r\nHost: cam\r\n\r\n";
+    let kept = req.find("&le").unwrap() + 3;
+    assert_eq!(signatures_cut_at(req, kept), ["web-command-injection"]);
+}

@@ -317,6 +317,10 @@ pub struct HttpRequest {
     /// only the start of the target. Never set for a head captured whole,
     /// however it was split across segments.
     pub cut: bool,
+    /// The request line itself was cut (`cut` is set too): `uri` is only the
+    /// start of the target, and where it ends is not where the target ends
+    /// (a rule that reads a target's end must not read it there).
+    pub uri_cut: bool,
 }
 
 /// Something a parser learned.
