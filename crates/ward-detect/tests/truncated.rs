@@ -278,3 +278,62 @@ fn where_the_snap_length_cuts_a_target_is_not_where_it_ends() {
     let kept = req.find("&le").unwrap() + 3;
     assert_eq!(signatures_cut_at(req, kept), ["web-command-injection"]);
 }
+
+#[test]
+fn relayed_dhcp_replies_cut_on_ethernet_are_no_rogue_servers() {
+    // One server (10.9.9.9) behind two relay agents, as a tap at the core
+    // sees it: the server's answer to each relay (to its giaddr) and each
+    // relay's answer to its subnet (from its giaddr), every agent with its
+    // own MAC. Cut at 128 bytes no reply keeps option 54, so each names
+    // only its sender; captured whole, option 54 names the one server.
+    const SERVER_MAC: Mac = [0x00, 0x50, 0x56, 0x00, 0x00, 0x09];
+    let relayed = |src: (Mac, V4), dst: (Mac, V4, u16), giaddr: V4, xid: u32| {
+        let mut m = vec![0u8; 240];
+        m[0] = 2; // BOOTREPLY
+        m[1] = 1;
+        m[2] = 6;
+        m[4..8].copy_from_slice(&xid.to_be_bytes());
+        m[16..20].copy_from_slice(&[giaddr[0], giaddr[1], giaddr[2], 50]);
+        m[24..28].copy_from_slice(&giaddr);
+        m[28..34].copy_from_slice(&PHONE_MAC);
+        m[236..240].copy_from_slice(&[99, 130, 83, 99]);
+        m.extend_from_slice(&[53, 1, 5, 54, 4, 10, 9, 9, 9, 255]);
+        udp((src.0, src.1, 67), dst, &m)
+    };
+    for cut in [true, false] {
+        let mut r = Run::new();
+        for i in 0..2u8 {
+            let giaddr: V4 = [10, 0, i, 1];
+            let relay_mac: Mac = [0x00, 0x0d, 0xb9, 0x00, 0x01, i];
+            let t = i64::from(i) * 2_000_000;
+            let frames = [
+                relayed(
+                    (SERVER_MAC, [10, 9, 9, 9]),
+                    (relay_mac, giaddr, 67),
+                    giaddr,
+                    u32::from(i),
+                ),
+                relayed(
+                    (relay_mac, giaddr),
+                    ([0xff; 6], [255, 255, 255, 255], 68),
+                    giaddr,
+                    u32::from(i),
+                ),
+            ];
+            for (k, f) in frames.iter().enumerate() {
+                let snap = if cut { 128 } else { f.len() };
+                r.at_cut(t + k as i64 * 1000, f, snap);
+            }
+        }
+        assert_eq!(rogue_alerts(&r.alerts()), 0, "cut: {cut}");
+    }
+    // A giaddr alone is no relay's leg: a second server on the LAN that
+    // writes one (neither its own address nor the one it sends to) is
+    // still a rogue one.
+    let mut r = Run::new();
+    r.at_cut(0, &dhcp_reply((GW_MAC, GW), GW, 1), 128);
+    let bcast = ([0xff; 6], [255, 255, 255, 255], 68);
+    let rogue = relayed((ATK_MAC, ATK), bcast, [10, 0, 7, 1], 2);
+    r.at_cut(1_000_000, &rogue, 128);
+    assert_eq!(rogue_alerts(&r.alerts()), 1);
+}

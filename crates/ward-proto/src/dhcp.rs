@@ -50,6 +50,8 @@ pub struct DhcpMessage<'a> {
     pub xid: u32,
     pub ciaddr: Ipv4Addr,
     pub yiaddr: Ipv4Addr,
+    /// The relay agent that forwarded the message (0.0.0.0 when none).
+    pub giaddr: Ipv4Addr,
     pub chaddr: [u8; 16],
     /// Options in wire order (PAD and END left out), overload areas appended.
     pub options: Vec<DhcpOpt<'a>>,
@@ -120,6 +122,7 @@ pub fn parse(msg: &[u8]) -> Result<DhcpMessage<'_>, DhcpError> {
         xid: u32::from_be_bytes([msg[4], msg[5], msg[6], msg[7]]),
         ciaddr: ip(&msg[12..16]),
         yiaddr: ip(&msg[16..20]),
+        giaddr: ip(&msg[24..28]),
         chaddr,
         options,
     })
@@ -169,6 +172,7 @@ pub fn summary(m: &DhcpMessage<'_>) -> DhcpSummary {
         xid: m.xid,
         client_mac,
         your_ip: m.yiaddr,
+        relay: m.giaddr,
         server_id: one_addr(m.option(54)),
         requested_ip: one_addr(m.option(50)),
         subnet_mask: one_addr(m.option(1)),
@@ -297,6 +301,7 @@ pub fn cut_summary(msg: &[u8]) -> Option<DhcpSummary> {
         xid: u32::from_be_bytes([msg[4], msg[5], msg[6], msg[7]]),
         ciaddr: ip(&msg[12..16]),
         yiaddr: ip(&msg[16..20]),
+        giaddr: ip(&msg[24..28]),
         chaddr,
         options,
     };
