@@ -452,6 +452,28 @@ mod tests {
         assert!(matches!(ev[0], AppEvent::Malformed { .. }));
     }
 
+    #[test]
+    fn a_cut_reply_gives_each_option_whole_or_not_at_all() {
+        // Wherever the snap length cuts an OFFER, the network settings
+        // it gives are the ones sent or none: an option cut in its middle
+        // (a mask missing its last byte, one of two DNS servers) is
+        // dropped, so no subnet is learned from part of a mask.
+        let o = offer();
+        let whole = summary(&parse(&o).unwrap());
+        assert_eq!(whole.subnet_mask, Some(Ipv4Addr::new(255, 255, 255, 0)));
+        let mut seen = [false; 2];
+        for kept in 34..o.len() {
+            let s = cut_summary(&o[..kept]).unwrap();
+            assert_eq!((s.op, s.your_ip, s.cut), (2, whole.your_ip, true));
+            assert!(s.subnet_mask.is_none() || s.subnet_mask == whole.subnet_mask);
+            assert!(s.routers.is_empty() || s.routers == whole.routers);
+            assert!(s.dns_servers.is_empty() || s.dns_servers == whole.dns_servers);
+            assert!(s.server_id.is_none() || s.server_id == whole.server_id);
+            seen[usize::from(s.subnet_mask.is_some())] = true;
+        }
+        assert_eq!(seen, [true, true], "cut before and after the mask");
+    }
+
     fn hint(ev: &[AppEvent], kind: HintKind) -> Option<String> {
         ev.iter().find_map(|e| match e {
             AppEvent::Hint(h) if h.kind == kind => {
