@@ -337,3 +337,18 @@ fn relayed_dhcp_replies_cut_on_ethernet_are_no_rogue_servers() {
     r.at_cut(1_000_000, &rogue, 128);
     assert_eq!(rogue_alerts(&r.alerts()), 1);
 }
+
+#[test]
+fn dhcp_starvation_shows_when_the_snap_length_cut_every_message_type() {
+    // 60 DISCOVERs, each from a made-up client MAC (in the fixed header and
+    // as the frame's source), one every half second, cut at 128 bytes: the
+    // type is gone, the client addresses are not. Too slow for a flood.
+    let mut r = Run::new();
+    for i in 0..60u8 {
+        let mac: Mac = [0x02, 0x5a, 0, 0, 1, i];
+        let f = dhcp_request(mac, u32::from(i), 1);
+        r.at_cut(i64::from(i) * 500_000, &f, 128);
+    }
+    let sigs: Vec<String> = r.alerts().iter().map(|a| a.signature.to_string()).collect();
+    assert_eq!(sigs, ["dhcp-starvation"]);
+}
