@@ -895,7 +895,8 @@ impl Dos {
             if let (Transport::Tcp(_), Some(fl)) = (pkt.transport, ctx.flow) {
                 let to_server = ctx.dir != Some(Dir::ToClient);
                 let stray = to_server && fl.tcp_flags[0] & tcpflag::SYN == 0 && fl.pkts[1] == 0;
-                let data = to_server && !pkt.payload.is_empty();
+                // Data as sent: a header-only capture keeps none of it.
+                let data = to_server && pkt.payload_len() > 0;
                 let second = ctx.dir == Some(Dir::ToServer) && fl.pkts[0] == 2;
                 if !(stray || data || second) {
                     return;
@@ -906,7 +907,9 @@ impl Dos {
                 // return). Most data packets end here.
                 if !(stray || second) {
                     self.held_connection(ctx, out);
-                    self.junk_data(ctx, out);
+                    if !pkt.payload.is_empty() {
+                        self.junk_data(ctx, out);
+                    }
                     return;
                 }
             }
@@ -946,9 +949,16 @@ impl Dos {
                     && ctx
                         .flow
                         .is_some_and(|fl| fl.tcp_flags[0] & tcpflag::SYN == 0 && fl.pkts[1] == 0);
-                if !pkt.payload.is_empty() && ctx.dir != Some(Dir::ToClient) {
-                    self.held_connection(ctx, out);
-                    self.junk_data(ctx, out);
+                if ctx.dir != Some(Dir::ToClient) {
+                    // A held connection is judged by whether the client
+                    // sent data (a snap length may have kept none of it);
+                    // junk by what it sent.
+                    if pkt.payload_len() > 0 {
+                        self.held_connection(ctx, out);
+                    }
+                    if !pkt.payload.is_empty() {
+                        self.junk_data(ctx, out);
+                    }
                 }
                 // The client's ACK of the SYN-ACK (its second packet, the
                 // server having sent a SYN): a completed handshake, which a

@@ -377,3 +377,42 @@ fn a_one_way_mpeg_ts_stream_cut_by_the_snap_length_is_no_flood() {
         assert!(alerts.is_empty(), "snap {snap:?}: {alerts:?}");
     }
 }
+
+#[test]
+fn slowloris_shows_in_a_header_only_capture() {
+    // 60 connections, each sending an unfinished head and a header line
+    // every five seconds, the server only acknowledging; every frame cut
+    // after its TCP header (54 bytes): the IP length says the client sent
+    // data, which is all a held connection is judged by.
+    let mut frames = Vec::new();
+    for i in 0..60u16 {
+        let t = 1_000_000 + i64::from(i) * 10_000;
+        let c: End = (ATK_MAC, ATK, 40000 + i);
+        let s: End = CAM_END;
+        let lines: [&[u8]; 3] = [
+            b"GET / HTTP/1.1\r\nHost: cam\r\nUser-Agent: x\r\n",
+            b"X-abc: 1\r\n",
+            b"X-def: 2\r\n",
+        ];
+        frames.push((t, tcp(c, s, 100, "S", b"")));
+        frames.push((t + 500, tcp(s, c, 900, "SA", b"")));
+        frames.push((t + 900, tcp(c, s, 101, "A", b"")));
+        let mut seq = 101u32;
+        for (k, line) in lines.iter().enumerate() {
+            let at = t + 1_000 + k as i64 * 5_000_000;
+            frames.push((at, tcp(c, s, seq, "PA", line)));
+            seq += line.len() as u32;
+            frames.push((at + 500, tcp(s, c, 901, "A", b"")));
+        }
+    }
+    frames.sort_by_key(|(t, _)| *t);
+    let mut r = Run::new();
+    for (t, f) in &frames {
+        r.at_cut(*t, f, 54);
+    }
+    let alerts = r.alerts();
+    assert!(
+        alerts.iter().any(|a| a.signature == "slow-http-dos"),
+        "{alerts:?}"
+    );
+}
