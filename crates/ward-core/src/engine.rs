@@ -577,7 +577,7 @@ impl Engine {
         let mut data = pkt.payload;
         // A snap length cut the segment: it goes on for `missing` bytes the
         // parser never sees (0 for every packet captured whole).
-        let missing = pkt.missing;
+        let mut missing = pkt.missing;
         if let Some(seq) = seq {
             let syn = syn_or_fin & 0x02 != 0;
             let start = if syn { seq.wrapping_add(1) } else { seq };
@@ -588,9 +588,19 @@ impl Engine {
                         // Retransmitted (partly): skip what was already fed.
                         let skip = behind as usize;
                         if skip >= data.len() {
-                            return;
+                            // Every captured byte was fed before; what a
+                            // snap length cut off may still go on past them
+                            // (a retransmission that carries more): the
+                            // parser learns of that gap.
+                            let sent = data.len() as u64 + u64::from(missing);
+                            let Some(new) = sent.checked_sub(skip as u64).filter(|n| *n > 0) else {
+                                return;
+                            };
+                            missing = new as u32;
+                            data = &[];
+                        } else {
+                            data = &data[skip..];
                         }
-                        data = &data[skip..];
                         let sent = (data.len() as u32).wrapping_add(missing);
                         flow.set_next_seq(d, next.wrapping_add(sent));
                     } else {

@@ -761,9 +761,11 @@ fn rtp_header(payload: &[u8]) -> Option<(u32, u16)> {
 }
 
 /// MPEG-TS: 188-byte packets, each starting with the sync byte 0x47.
-fn is_mpeg_ts(payload: &[u8]) -> bool {
+/// `sent`: the payload's length as sent (a snap length may have kept
+/// only the first packet's start, which still shows its sync byte).
+fn is_mpeg_ts(payload: &[u8], sent: usize) -> bool {
     !payload.is_empty()
-        && payload.len().is_multiple_of(188)
+        && sent.is_multiple_of(188)
         && payload.chunks(188).all(|c| c.first() == Some(&0x47))
 }
 
@@ -773,8 +775,9 @@ fn is_mpeg_ts(payload: &[u8]) -> bool {
 /// (version word, then a plausible count or length), syslog ("<PRI>") and
 /// statsd ("name:value|type", printable). Random or zeroed flood payloads
 /// match none of them; a flood that imitates one is still counted by
-/// `udp_pps_any` and, from several flows, by `udp_pps`.
-fn looks_like_telemetry(payload: &[u8]) -> bool {
+/// `udp_pps_any` and, from several flows, by `udp_pps`. `sent`: the
+/// payload's length as sent (IPFIX states it; a snap length may cut it).
+fn looks_like_telemetry(payload: &[u8], sent: usize) -> bool {
     let word = |i: usize| {
         payload
             .get(i..i + 2)
@@ -786,7 +789,7 @@ fn looks_like_telemetry(payload: &[u8]) -> bool {
     match (word(0), word(2)) {
         // NetFlow v5 (1-30 records), v9 (a record count), IPFIX (its length).
         (5, 1..=30) | (9, 1..=64) => return true,
-        (10, len) if usize::from(len) == payload.len() => return true,
+        (10, len) if usize::from(len) == sent => return true,
         // sFlow v5: version 5 as a 32-bit word, agent address type 1 or 2.
         (0, 5) if matches!(payload.get(4..8), Some([0, 0, 0, 1 | 2])) => return true,
         _ => {}
@@ -892,7 +895,8 @@ impl Dos {
             if let (Transport::Tcp(_), Some(fl)) = (pkt.transport, ctx.flow) {
                 let to_server = ctx.dir != Some(Dir::ToClient);
                 let stray = to_server && fl.tcp_flags[0] & tcpflag::SYN == 0 && fl.pkts[1] == 0;
-                let data = to_server && !pkt.payload.is_empty();
+                // Data as sent: a header-only capture keeps none of it.
+                let data = to_server && pkt.payload_len() > 0;
                 let second = ctx.dir == Some(Dir::ToServer) && fl.pkts[0] == 2;
                 if !(stray || data || second) {
                     return;
@@ -903,7 +907,9 @@ impl Dos {
                 // return). Most data packets end here.
                 if !(stray || second) {
                     self.held_connection(ctx, out);
-                    self.junk_data(ctx, out);
+                    if !pkt.payload.is_empty() {
+                        self.junk_data(ctx, out);
+                    }
                     return;
                 }
             }
@@ -943,9 +949,16 @@ impl Dos {
                     && ctx
                         .flow
                         .is_some_and(|fl| fl.tcp_flags[0] & tcpflag::SYN == 0 && fl.pkts[1] == 0);
-                if !pkt.payload.is_empty() && ctx.dir != Some(Dir::ToClient) {
-                    self.held_connection(ctx, out);
-                    self.junk_data(ctx, out);
+                if ctx.dir != Some(Dir::ToClient) {
+                    // A held connection is judged by whether the client
+                    // sent data (a snap length may have kept none of it);
+                    // junk by what it sent.
+                    if pkt.payload_len() > 0 {
+                        self.held_connection(ctx, out);
+                    }
+                    if !pkt.payload.is_empty() {
+                        self.junk_data(ctx, out);
+                    }
                 }
                 // The client's ACK of the SYN-ACK (its second packet, the
                 // server having sent a SYN): a completed handshake, which a
@@ -1107,8 +1120,8 @@ impl Dos {
                     .streams
                     .entry((src, dst), Streams::default)
                     .continues_rtp(pkt.payload))
-            && !is_mpeg_ts(pkt.payload)
-            && !looks_like_telemetry(pkt.payload)
+            && !is_mpeg_ts(pkt.payload, pkt.payload_len())
+            && !looks_like_telemetry(pkt.payload, pkt.payload_len())
         {
             v.udp_oneway = v.udp_oneway.saturating_add(1);
         }
@@ -1776,7 +1789,7 @@ impl Dos {
 
 #[cfg(test)]
 mod tests {
-    use super::{is_junk_alphabet, looks_like_telemetry, Victim};
+    use super::{is_junk_alphabet, is_mpeg_ts, looks_like_telemetry, Victim};
 
     #[test]
     fn the_junk_alphabet_is_random_capital_letters_only() {
@@ -1802,18 +1815,34 @@ mod tests {
 
     #[test]
     fn statsd_needs_a_colon_before_a_bar_in_printable_text() {
-        assert!(looks_like_telemetry(
-            b"lock.motor.current:12|g\nlock.events:1|c"
-        ));
+        let t = |p: &[u8]| looks_like_telemetry(p, p.len());
+        assert!(t(b"lock.motor.current:12|g\nlock.events:1|c"));
         // A flood of letters (hping3, Mirai's fill) has no separators.
-        assert!(!looks_like_telemetry(&[b'X'; 1024]));
-        assert!(!looks_like_telemetry(b"metric|g:12"));
-        assert!(!looks_like_telemetry(b"metric:12"));
-        assert!(!looks_like_telemetry(b"metric:1\x01|c"));
+        assert!(!t(&[b'X'; 1024]));
+        assert!(!t(b"metric|g:12"));
+        assert!(!t(b"metric:12"));
+        assert!(!t(b"metric:1\x01|c"));
         // Only the first 64 bytes are read.
         let mut late = vec![b'a'; 70];
         late.extend_from_slice(b":1|c");
-        assert!(!looks_like_telemetry(&late));
+        assert!(!t(&late));
+    }
+
+    #[test]
+    fn a_cut_datagram_is_judged_by_its_size_as_sent() {
+        // Seven TS packets, or an IPFIX message, of which a snap length
+        // kept the first 86 bytes.
+        let mut ts = [0u8; 1316];
+        for c in ts.chunks_mut(188) {
+            c[0] = 0x47;
+        }
+        assert!(is_mpeg_ts(&ts, 1316) && is_mpeg_ts(&ts[..86], 1316));
+        assert!(!is_mpeg_ts(&ts[..86], 1300));
+        let mut ipfix = [0u8; 400];
+        ipfix[..4].copy_from_slice(&[0, 10, 1, 144]);
+        assert!(looks_like_telemetry(&ipfix, 400));
+        assert!(looks_like_telemetry(&ipfix[..86], 400));
+        assert!(!looks_like_telemetry(&ipfix[..86], 86));
     }
 
     /// A victim record is read for every counted packet: keep it within

@@ -322,10 +322,18 @@ impl Spoofing {
                     });
                 }
                 let Some(legit) = first else { return };
-                // A cut reply without its server id (option 54) and without
-                // a MAC (raw IP) names only its sender, which can be any
-                // relay agent: enough to know a server, not a rogue one.
-                if m.cut && m.server_id.is_none() && src_mac.is_none() {
+                // A cut reply without its server id (option 54) names only
+                // its sender, which can be any relay agent when there is no
+                // MAC (raw IP) or the reply is on a relay's leg (to or from
+                // its giaddr; each agent has its own MAC): enough to know
+                // a server, not a rogue one.
+                let relay = IpAddr::V4(m.relay);
+                let relay_leg = !m.relay.is_unspecified()
+                    && ctx
+                        .pkt
+                        .ip()
+                        .is_some_and(|i| i.src == relay || i.dst == relay);
+                if m.cut && m.server_id.is_none() && (src_mac.is_none() || relay_leg) {
                     return;
                 }
                 let mut d = Draft::new(AlertCategory::Spoofing, "rogue-dhcp-server", NAME, now);

@@ -238,3 +238,181 @@ fn relayed_dhcp_replies_in_header_only_raw_ip_are_no_rogue_servers() {
         assert_eq!(rogue_alerts(&r.alerts()), 0, "cut: {cut}");
     }
 }
+
+/// The signatures `request` raises when its frame is cut `kept` bytes
+/// into the request (a snap length of 54 header bytes plus `kept`).
+fn signatures_cut_at(request: &str, kept: usize) -> Vec<String> {
+    http_exchange(&[request.as_bytes()], Some(54 + kept))
+        .into_iter()
+        .map(|a| a.signature.to_string())
+        .collect()
+}
+
+#[test]
+fn where_the_snap_length_cuts_a_target_is_not_where_it_ends() {
+    // Benign targets cut right after a word that, at a target's end, is a
+    // command: `cmd=identify` read as `cmd=id`, `lamp;shade` as `lamp;sh`,
+    // `';selection` as `';select`.
+    for (req, word) in [
+        (
+            "GET /api/set?cmd=identify&led=on HTTP/1.1\r\nHost: cam\r\n\r\n",
+            "cmd=id",
+        ),
+        (
+            "GET /shop/list?items=lamp;shade;rug HTTP/1.1\r\nHost: cam\r\n\r\n",
+            "lamp;sh",
+        ),
+        (
+            "GET /q?a='x';selection=all HTTP/1.1\r\nHost: cam\r\n\r\n",
+            ";select",
+        ),
+    ] {
+        let whole = http_exchange(&[req.as_bytes()], None);
+        assert!(whole.is_empty(), "{req:?} whole: {whole:?}");
+        let kept = req.find(word).unwrap() + word.len();
+        let sigs = signatures_cut_at(req, kept);
+        assert!(sigs.is_empty(), "{req:?} cut at {kept}: {sigs:?}");
+    }
+    // The same expressions still match what lies before the cut.
+    let req = "GET /api/set?cmd=id&led=on HTTP/1.1\r\nHost: cam\r\n\r\n";
+    let kept = req.find("&le").unwrap() + 3;
+    assert_eq!(signatures_cut_at(req, kept), ["web-command-injection"]);
+}
+
+#[test]
+fn relayed_dhcp_replies_cut_on_ethernet_are_no_rogue_servers() {
+    // One server (10.9.9.9) behind two relay agents, as a tap at the core
+    // sees it: the server's answer to each relay (to its giaddr) and each
+    // relay's answer to its subnet (from its giaddr), every agent with its
+    // own MAC. Cut at 128 bytes no reply keeps option 54, so each names
+    // only its sender; captured whole, option 54 names the one server.
+    const SERVER_MAC: Mac = [0x00, 0x50, 0x56, 0x00, 0x00, 0x09];
+    let relayed = |src: (Mac, V4), dst: (Mac, V4, u16), giaddr: V4, xid: u32| {
+        let mut m = vec![0u8; 240];
+        m[0] = 2; // BOOTREPLY
+        m[1] = 1;
+        m[2] = 6;
+        m[4..8].copy_from_slice(&xid.to_be_bytes());
+        m[16..20].copy_from_slice(&[giaddr[0], giaddr[1], giaddr[2], 50]);
+        m[24..28].copy_from_slice(&giaddr);
+        m[28..34].copy_from_slice(&PHONE_MAC);
+        m[236..240].copy_from_slice(&[99, 130, 83, 99]);
+        m.extend_from_slice(&[53, 1, 5, 54, 4, 10, 9, 9, 9, 255]);
+        udp((src.0, src.1, 67), dst, &m)
+    };
+    for cut in [true, false] {
+        let mut r = Run::new();
+        for i in 0..2u8 {
+            let giaddr: V4 = [10, 0, i, 1];
+            let relay_mac: Mac = [0x00, 0x0d, 0xb9, 0x00, 0x01, i];
+            let t = i64::from(i) * 2_000_000;
+            let frames = [
+                relayed(
+                    (SERVER_MAC, [10, 9, 9, 9]),
+                    (relay_mac, giaddr, 67),
+                    giaddr,
+                    u32::from(i),
+                ),
+                relayed(
+                    (relay_mac, giaddr),
+                    ([0xff; 6], [255, 255, 255, 255], 68),
+                    giaddr,
+                    u32::from(i),
+                ),
+            ];
+            for (k, f) in frames.iter().enumerate() {
+                let snap = if cut { 128 } else { f.len() };
+                r.at_cut(t + k as i64 * 1000, f, snap);
+            }
+        }
+        assert_eq!(rogue_alerts(&r.alerts()), 0, "cut: {cut}");
+    }
+    // A giaddr alone is no relay's leg: a second server on the LAN that
+    // writes one (neither its own address nor the one it sends to) is
+    // still a rogue one.
+    let mut r = Run::new();
+    r.at_cut(0, &dhcp_reply((GW_MAC, GW), GW, 1), 128);
+    let bcast = ([0xff; 6], [255, 255, 255, 255], 68);
+    let rogue = relayed((ATK_MAC, ATK), bcast, [10, 0, 7, 1], 2);
+    r.at_cut(1_000_000, &rogue, 128);
+    assert_eq!(rogue_alerts(&r.alerts()), 1);
+}
+
+#[test]
+fn dhcp_starvation_shows_when_the_snap_length_cut_every_message_type() {
+    // 60 DISCOVERs, each from a made-up client MAC (in the fixed header and
+    // as the frame's source), one every half second, cut at 128 bytes: the
+    // type is gone, the client addresses are not. Too slow for a flood.
+    let mut r = Run::new();
+    for i in 0..60u8 {
+        let mac: Mac = [0x02, 0x5a, 0, 0, 1, i];
+        let f = dhcp_request(mac, u32::from(i), 1);
+        r.at_cut(i64::from(i) * 500_000, &f, 128);
+    }
+    let sigs: Vec<String> = r.alerts().iter().map(|a| a.signature.to_string()).collect();
+    assert_eq!(sigs, ["dhcp-starvation"]);
+}
+
+#[test]
+fn a_one_way_mpeg_ts_stream_cut_by_the_snap_length_is_no_flood() {
+    // A camera's MPEG-TS stream to a recorder: 7 TS packets (1316 bytes)
+    // a datagram, 2000 a second for 5 seconds, one way. Cut at 128 bytes
+    // the kept start still shows the sync bytes; the size is the sent one.
+    let mut ts = Vec::with_capacity(1316);
+    for i in 0..7u8 {
+        let mut p = [i; 188];
+        p[0] = 0x47;
+        ts.extend_from_slice(&p);
+    }
+    for snap in [None, Some(128)] {
+        let mut r = Run::new();
+        let f = udp((CAM_MAC, CAM, 40000), (PHONE_MAC, PHONE, 5000), &ts);
+        for i in 0..10_000i64 {
+            match snap {
+                Some(n) => r.at_cut(i * 500, &f, n),
+                None => r.at(i * 500, &f),
+            }
+        }
+        let alerts = r.alerts();
+        assert!(alerts.is_empty(), "snap {snap:?}: {alerts:?}");
+    }
+}
+
+#[test]
+fn slowloris_shows_in_a_header_only_capture() {
+    // 60 connections, each sending an unfinished head and a header line
+    // every five seconds, the server only acknowledging; every frame cut
+    // after its TCP header (54 bytes): the IP length says the client sent
+    // data, which is all a held connection is judged by.
+    let mut frames = Vec::new();
+    for i in 0..60u16 {
+        let t = 1_000_000 + i64::from(i) * 10_000;
+        let c: End = (ATK_MAC, ATK, 40000 + i);
+        let s: End = CAM_END;
+        let lines: [&[u8]; 3] = [
+            b"GET / HTTP/1.1\r\nHost: cam\r\nUser-Agent: x\r\n",
+            b"X-abc: 1\r\n",
+            b"X-def: 2\r\n",
+        ];
+        frames.push((t, tcp(c, s, 100, "S", b"")));
+        frames.push((t + 500, tcp(s, c, 900, "SA", b"")));
+        frames.push((t + 900, tcp(c, s, 101, "A", b"")));
+        let mut seq = 101u32;
+        for (k, line) in lines.iter().enumerate() {
+            let at = t + 1_000 + k as i64 * 5_000_000;
+            frames.push((at, tcp(c, s, seq, "PA", line)));
+            seq += line.len() as u32;
+            frames.push((at + 500, tcp(s, c, 901, "A", b"")));
+        }
+    }
+    frames.sort_by_key(|(t, _)| *t);
+    let mut r = Run::new();
+    for (t, f) in &frames {
+        r.at_cut(*t, f, 54);
+    }
+    let alerts = r.alerts();
+    assert!(
+        alerts.iter().any(|a| a.signature == "slow-http-dos"),
+        "{alerts:?}"
+    );
+}

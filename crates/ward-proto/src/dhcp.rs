@@ -50,6 +50,8 @@ pub struct DhcpMessage<'a> {
     pub xid: u32,
     pub ciaddr: Ipv4Addr,
     pub yiaddr: Ipv4Addr,
+    /// The relay agent that forwarded the message (0.0.0.0 when none).
+    pub giaddr: Ipv4Addr,
     pub chaddr: [u8; 16],
     /// Options in wire order (PAD and END left out), overload areas appended.
     pub options: Vec<DhcpOpt<'a>>,
@@ -120,6 +122,7 @@ pub fn parse(msg: &[u8]) -> Result<DhcpMessage<'_>, DhcpError> {
         xid: u32::from_be_bytes([msg[4], msg[5], msg[6], msg[7]]),
         ciaddr: ip(&msg[12..16]),
         yiaddr: ip(&msg[16..20]),
+        giaddr: ip(&msg[24..28]),
         chaddr,
         options,
     })
@@ -169,6 +172,7 @@ pub fn summary(m: &DhcpMessage<'_>) -> DhcpSummary {
         xid: m.xid,
         client_mac,
         your_ip: m.yiaddr,
+        relay: m.giaddr,
         server_id: one_addr(m.option(54)),
         requested_ip: one_addr(m.option(50)),
         subnet_mask: one_addr(m.option(1)),
@@ -297,6 +301,7 @@ pub fn cut_summary(msg: &[u8]) -> Option<DhcpSummary> {
         xid: u32::from_be_bytes([msg[4], msg[5], msg[6], msg[7]]),
         ciaddr: ip(&msg[12..16]),
         yiaddr: ip(&msg[16..20]),
+        giaddr: ip(&msg[24..28]),
         chaddr,
         options,
     };
@@ -445,6 +450,28 @@ mod tests {
         let mut ev = Vec::new();
         p.feed(Direction::ToServer, &d[..86], &mut ev);
         assert!(matches!(ev[0], AppEvent::Malformed { .. }));
+    }
+
+    #[test]
+    fn a_cut_reply_gives_each_option_whole_or_not_at_all() {
+        // Wherever the snap length cuts an OFFER, the network settings
+        // it gives are the ones sent or none: an option cut in its middle
+        // (a mask missing its last byte, one of two DNS servers) is
+        // dropped, so no subnet is learned from part of a mask.
+        let o = offer();
+        let whole = summary(&parse(&o).unwrap());
+        assert_eq!(whole.subnet_mask, Some(Ipv4Addr::new(255, 255, 255, 0)));
+        let mut seen = [false; 2];
+        for kept in 34..o.len() {
+            let s = cut_summary(&o[..kept]).unwrap();
+            assert_eq!((s.op, s.your_ip, s.cut), (2, whole.your_ip, true));
+            assert!(s.subnet_mask.is_none() || s.subnet_mask == whole.subnet_mask);
+            assert!(s.routers.is_empty() || s.routers == whole.routers);
+            assert!(s.dns_servers.is_empty() || s.dns_servers == whole.dns_servers);
+            assert!(s.server_id.is_none() || s.server_id == whole.server_id);
+            seen[usize::from(s.subnet_mask.is_some())] = true;
+        }
+        assert_eq!(seen, [true, true], "cut before and after the mask");
     }
 
     fn hint(ev: &[AppEvent], kind: HintKind) -> Option<String> {

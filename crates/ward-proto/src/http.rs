@@ -509,6 +509,7 @@ impl HttpParser {
             content_type,
             body_prefix,
             cut: false,
+            uri_cut: false,
         };
         if body_later {
             self.cold().body_wait = Some(Box::new(req.clone()));
@@ -781,6 +782,7 @@ impl HttpParser {
         for ev in &mut out[before..] {
             if let AppEvent::HttpRequest(r) = ev {
                 r.cut = true;
+                r.uri_cut = lines == 0;
             }
         }
     }
@@ -1546,12 +1548,17 @@ mod tests {
         assert_eq!(r[0].host.as_deref(), Some("cam"));
         assert_eq!(r[0].user_agent, None);
         assert!(r[0].cut);
+        assert!(!r[0].uri_cut, "the request line was kept whole");
         // Cut inside the target: its start.
         let mut p = HttpParser::new();
         let mut ev = Vec::new();
         feed_cut_at(&mut p, Direction::ToServer, req, 16, &mut ev);
         let r = requests(&ev);
         assert_eq!((r[0].uri.as_str(), r[0].cut), ("/cgi-bin/x?c", true));
+        assert!(
+            r[0].uri_cut,
+            "the target ends at the cut, not where it ended"
+        );
         // Cut inside the method: nothing to report, and no malformation.
         let mut p = HttpParser::new();
         let mut ev = Vec::new();

@@ -274,6 +274,10 @@ pub struct DhcpSummary {
     pub client_mac: [u8; 6],
     /// `yiaddr`: the address offered or assigned.
     pub your_ip: std::net::Ipv4Addr,
+    /// `giaddr`: the relay agent that forwarded the message (0.0.0.0 when
+    /// none). A reply to a relayed request goes from the server to this
+    /// address and from it to the client.
+    pub relay: std::net::Ipv4Addr,
     /// Option 54.
     pub server_id: Option<std::net::Ipv4Addr>,
     /// Option 50.
@@ -317,6 +321,10 @@ pub struct HttpRequest {
     /// only the start of the target. Never set for a head captured whole,
     /// however it was split across segments.
     pub cut: bool,
+    /// The request line itself was cut (`cut` is set too): `uri` is only the
+    /// start of the target, and where it ends is not where the target ends
+    /// (a rule that reads a target's end must not read it there).
+    pub uri_cut: bool,
 }
 
 /// Something a parser learned.

@@ -322,6 +322,66 @@ fn protocols_and_application_protocols_are_counted() {
     assert_eq!(engine.stats().app_protos.len(), 1);
 }
 
+/// Records the targets of the HTTP requests parsed.
+struct RequestRecorder(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl Detector for RequestRecorder {
+    fn name(&self) -> &'static str {
+        "requests"
+    }
+    fn on_packet(&mut self, ctx: &PacketContext<'_, '_>, _out: &mut Vec<Event>) {
+        for e in ctx.app {
+            if let ward_proto::AppEvent::HttpRequest(r) = e {
+                self.0.lock().unwrap().push(r.uri.clone());
+            }
+        }
+    }
+}
+
+#[test]
+fn a_cut_retransmission_that_carries_more_tells_the_parser_of_the_gap() {
+    // A POST announcing 300 bytes of body; 100 come whole, then a
+    // retransmission of those that carries all 300, cut by a 96-byte snap
+    // length so that every captured byte is one fed before; then the next
+    // request, whole. The 200 cut-off bytes end the body: the next bytes
+    // are the next head, not more body.
+    let c = (MAC_A, IP_A, 40000);
+    let s = (MAC_B, IP_B, 80);
+    let head = b"POST /a HTTP/1.1\r\nHost: cam\r\nContent-Length: 300\r\n\r\n";
+    let body = [b'x'; 300];
+    let seq0 = 101u32;
+    let body_seq = seq0 + head.len() as u32;
+    let frames: [(Vec<u8>, usize); 6] = {
+        let f = |seq, flags, p: &[u8]| tcp(c, s, seq, flags, p);
+        let retrans = f(body_seq, "PA", &body);
+        [
+            (f(100, "S", b""), 0),
+            (tcp(s, c, 500, "SA", b""), 0),
+            (f(seq0, "PA", head), 0),
+            (f(body_seq, "PA", &body[..100]), 0),
+            (retrans, 96),
+            (
+                f(
+                    body_seq + 300,
+                    "PA",
+                    b"GET /b HTTP/1.1\r\nHost: cam\r\n\r\n",
+                ),
+                0,
+            ),
+        ]
+    };
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let det: Box<dyn Detector> = Box::new(RequestRecorder(seen.clone()));
+    let mut engine = Engine::new(EngineConfig::default(), 7, vec![det]);
+    let mut sink = VecSink::default();
+    for (i, (f, snap)) in frames.iter().enumerate() {
+        let kept = if *snap == 0 { f.len() } else { *snap };
+        let t = Timestamp(T0 + i as i64 * 1000);
+        engine.process(t, 1, &f[..kept], f.len() as u32, &mut sink);
+    }
+    assert_eq!(*seen.lock().unwrap(), ["/a", "/b"]);
+}
+
 /// Records `PacketContext::ordinary` per packet.
 struct OrdinaryRecorder(std::sync::Arc<std::sync::Mutex<Vec<bool>>>);
 
