@@ -115,7 +115,13 @@ pub fn parse(msg: &[u8]) -> Result<DhcpMessage<'_>, DhcpError> {
             walk_options(&msg[44..108], &mut options)?;
         }
     }
-    Ok(DhcpMessage {
+    Ok(message(msg, chaddr, options))
+}
+
+/// The message from its fixed header (`msg` holds at least its first 28
+/// bytes), `chaddr` and the options read.
+fn message<'a>(msg: &[u8], chaddr: [u8; 16], options: Vec<DhcpOpt<'a>>) -> DhcpMessage<'a> {
+    DhcpMessage {
         op: msg[0],
         htype: msg[1],
         hlen: msg[2],
@@ -125,7 +131,7 @@ pub fn parse(msg: &[u8]) -> Result<DhcpMessage<'_>, DhcpError> {
         giaddr: ip(&msg[24..28]),
         chaddr,
         options,
-    })
+    }
 }
 
 fn walk_options<'a>(mut b: &'a [u8], out: &mut Vec<DhcpOpt<'a>>) -> Result<(), DhcpError> {
@@ -294,17 +300,7 @@ pub fn cut_summary(msg: &[u8]) -> Option<DhcpSummary> {
     let mut chaddr = [0u8; 16];
     let kept = &msg[28..msg.len().min(44)];
     chaddr[..kept.len()].copy_from_slice(kept);
-    let m = DhcpMessage {
-        op: msg[0],
-        htype: msg[1],
-        hlen: msg[2],
-        xid: u32::from_be_bytes([msg[4], msg[5], msg[6], msg[7]]),
-        ciaddr: ip(&msg[12..16]),
-        yiaddr: ip(&msg[16..20]),
-        giaddr: ip(&msg[24..28]),
-        chaddr,
-        options,
-    };
+    let m = message(msg, chaddr, options);
     Some(DhcpSummary {
         cut: true,
         ..summary(&m)
