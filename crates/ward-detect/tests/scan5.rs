@@ -13,7 +13,7 @@ use ward_core::{Alert, AlertCategory};
 
 mod common;
 use common::lan50::{ATK, ATK_MAC, CAM, CAM_MAC, GW_MAC, PHONE, PHONE_MAC};
-use common::{ip, ipv4, tcp, udp, End, Mac, Run, V4};
+use common::{ip, ipv4, mirai_scan_targets, tcp, udp, End, Mac, Run, V4};
 
 const S: i64 = 1_000_000;
 const DVR_MAC: Mac = [0xbc, 0x32, 0x5f, 0x00, 0x00, 0x50];
@@ -238,14 +238,9 @@ fn an_icmpv6_echo_sweep_is_a_ping_sweep_and_all_nodes_alone_is_not() {
 /// frame to the gateway's MAC, 100 a second; nothing answers.
 #[test]
 fn an_infected_device_scanning_outside_addresses_is_named() {
-    let ports = [23u16, 23, 23, 23, 2323, 37215, 52869, 5555, 7547, 8080];
     let mut r = Run::new();
-    let mut x: u32 = 81;
-    for i in 0..600u32 {
-        x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
-        let dst = (198u32 << 24 | 18 << 16) + (x >> 15);
-        let port = ports[(x % 10) as usize];
-        let t = i64::from(i) * 10_000;
+    for (i, (x, dst, port)) in (0i64..).zip(mirai_scan_targets(600)) {
+        let t = i * 10_000;
         r.at(
             t,
             &raw_syn(

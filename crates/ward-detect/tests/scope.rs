@@ -9,7 +9,7 @@
 use ward_core::{Alert, AlertCategory, Engine, EngineConfig, VecSink};
 
 mod common;
-use common::{ip, tcp, End, Mac, Run, V4};
+use common::{ip, mirai_scan_targets, tcp, End, Mac, Run, V4};
 
 const GW_MAC: Mac = [0x00, 0x0d, 0xb9, 0x00, 0x00, 0x01];
 const ATK_MAC: Mac = [0x3c, 0xa9, 0xf4, 0x00, 0x00, 0x66];
@@ -91,15 +91,10 @@ fn a_sweep_of_a_public_lan_is_of_your_network_when_it_is_configured() {
 /// infected device only when its address is the LAN's.
 #[test]
 fn a_public_lan_device_sweeping_the_internet_is_an_infected_device_when_configured() {
-    let ports = [23u16, 23, 23, 23, 2323, 37215, 52869, 5555, 7547, 8080];
     let mut frames = Vec::new();
-    let mut x: u32 = 81;
-    for i in 0..600u32 {
-        x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
-        let dst = (198u32 << 24 | 18 << 16) + (x >> 15);
-        let port = ports[(x % 10) as usize];
+    for (i, (x, dst, port)) in (0i64..).zip(mirai_scan_targets(600)) {
         frames.push((
-            i64::from(i) * 10_000,
+            i * 10_000,
             raw_syn(
                 (DVR_MAC, DVR, 41000),
                 (GW_MAC, dst.to_be_bytes(), port),

@@ -228,22 +228,26 @@ fn on_a_public_address_lan_ssdp_answering_the_internet_is_risky_but_not_a_neighb
     assert!(services(&run(&wan)).is_empty());
 }
 
+/// A client at `client` (frames from `mac`) opening the camera's LuCI admin
+/// page at `server`, and the page served.
+fn admin_page_visit(client: [u8; 4], mac: [u8; 6], server: [u8; 4]) -> Vec<Vec<u8>> {
+    let mut t = Tcp::new(mac, client, DEV, server, 80).handshake();
+    t.send(
+        true,
+        false,
+        b"GET /cgi-bin/luci HTTP/1.1\r\nHost: cam\r\nUser-Agent: curl/8\r\n\r\n",
+    );
+    t.send(
+        false,
+        false,
+        b"HTTP/1.1 200 OK\r\nServer: uhttpd\r\nContent-Length: 5\r\n\r\nhello",
+    );
+    t.frames
+}
+
 #[test]
 fn admin_page_served_to_a_remote_client_is_risky_but_not_to_a_local_one() {
-    let conv = |client: [u8; 4], mac: [u8; 6]| {
-        let mut t = Tcp::new(mac, client, DEV, [192, 168, 1, 30], 80).handshake();
-        t.send(
-            true,
-            false,
-            b"GET /cgi-bin/luci HTTP/1.1\r\nHost: cam\r\nUser-Agent: curl/8\r\n\r\n",
-        );
-        t.send(
-            false,
-            false,
-            b"HTTP/1.1 200 OK\r\nServer: uhttpd\r\nContent-Length: 5\r\n\r\nhello",
-        );
-        t.frames
-    };
+    let conv = |client: [u8; 4], mac: [u8; 6]| admin_page_visit(client, mac, [192, 168, 1, 30]);
     let events = run(&conv([198, 51, 100, 7], ROUTER));
     assert_eq!(services(&events), ["admin-page-exposed"]);
     let f = events.iter().find_map(|e| e.finding.as_ref()).unwrap();
@@ -254,20 +258,7 @@ fn admin_page_served_to_a_remote_client_is_risky_but_not_to_a_local_one() {
 #[test]
 fn on_a_public_address_lan_an_admin_page_served_to_the_internet_is_exposed() {
     // The LAN is 198.51.100.0/24: the camera at .30, a phone at .5.
-    let conv = |client: [u8; 4], mac: [u8; 6]| {
-        let mut t = Tcp::new(mac, client, DEV, [198, 51, 100, 30], 80).handshake();
-        t.send(
-            true,
-            false,
-            b"GET /cgi-bin/luci HTTP/1.1\r\nHost: cam\r\nUser-Agent: curl/8\r\n\r\n",
-        );
-        t.send(
-            false,
-            false,
-            b"HTTP/1.1 200 OK\r\nServer: uhttpd\r\nContent-Length: 5\r\n\r\nhello",
-        );
-        t.frames
-    };
+    let conv = |client: [u8; 4], mac: [u8; 6]| admin_page_visit(client, mac, [198, 51, 100, 30]);
     let lan: Cidr = "198.51.100.0/24".parse().unwrap();
     let remote = conv([203, 0, 113, 9], ROUTER);
     let events = run_on(&remote, 1_000_000, &[lan]);

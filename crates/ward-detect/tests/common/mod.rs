@@ -204,3 +204,17 @@ pub fn arp_request(smac: Mac, sip: V4, target: V4) -> Vec<u8> {
     pkt.write(&mut out).unwrap();
     out
 }
+
+/// A Mirai-style horizontal scan's targets (IoT-23's
+/// "PartOfAHorizontalPortScan", lab/py/hscan5.py): `n` pseudo-random
+/// addresses in 198.18.0.0/15 on IoT ports, each with the generator's state
+/// (`x`, for sequence numbers and IP ids).
+pub fn mirai_scan_targets(n: u32) -> impl Iterator<Item = (u32, u32, u16)> {
+    const PORTS: [u16; 10] = [23, 23, 23, 23, 2323, 37215, 52869, 5555, 7547, 8080];
+    let mut x: u32 = 81;
+    (0..n).map(move |_| {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        let dst = (198u32 << 24 | 18 << 16) + (x >> 15);
+        (x, dst, PORTS[(x % 10) as usize])
+    })
+}
